@@ -1,0 +1,1 @@
+"""Power monitors: one interface, pluggable instrument drivers."""
