@@ -1,0 +1,926 @@
+"""Build small, valid, realistically quantized int8 ``.tflite`` models in memory.
+
+This is the model generator of tinyrig's differential fuzz suite (issue 4 §5): the
+tests and ``benchmarks/fuzz_engine.py`` build random models with it, run them in the
+TensorFlow Lite Micro interpreter (the golden reference) and in tinyrig's compiled
+engine, and compare the outputs byte for byte.
+
+Quantization is chosen the way the TFLite converter chooses it, so the integer
+arithmetic the engine must reproduce is exercised the way real models exercise it:
+
+* activations: asymmetric int8 from a calibrated float range ``[lo, hi]`` that is
+  widened to contain 0 (``scale = (hi - lo) / 255``, ``zp = round(-128 - lo / scale)``),
+  where the range is estimated from the float statistics of the op's inputs, weights
+  and bias (a stand-in for the converter's representative dataset);
+* weights: symmetric int8 (zero point 0, values in [-127, 127]), per output channel
+  (CONV_2D: quantized_dimension 0; DEPTHWISE_CONV_2D: 3) or per tensor;
+* biases: int32 with ``scale = input_scale * filter_scale[c]`` and zero point 0;
+* ops without requantization (pools, RESHAPE) keep their input's quantization, and
+  SOFTMAX writes int8 with the scale 1/256 and zero point -128 that TFLM requires.
+
+Output ranges are sometimes deliberately squeezed ("tight"/"hot" calibration) so that
+outputs saturate and effective multipliers above 1 (positive shifts) occur too, and
+activation ranges are sometimes left wider than the fused activation so the quantized
+activation clamp is not always -128/127.
+
+Public API:
+
+* :class:`ModelBuilder` - low-level tensor/operator assembly and serialization;
+* op helpers (:func:`conv2d`, :func:`depthwise_conv2d`, :func:`fully_connected`,
+  :func:`add`, :func:`pool2d`, :func:`reshape`, :func:`softmax`, :func:`quantize`,
+  :func:`dequantize`) - each appends one operator with explicit or random options;
+* :func:`random_model` - ``(bytes, description)`` for a random single-op model or a
+  small chain, sweeping every op and option listed in issue 4 §2;
+* :func:`random_inputs` - inputs for a model's input tensors (several distributions).
+
+Everything is driven by a ``numpy.random.Generator``, so a model is reproducible from
+its seed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any
+
+import flatbuffers
+import numpy as np
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+OP = schema.BuiltinOperator
+ACTIVATIONS = {
+    "NONE": schema.ActivationFunctionType.NONE,
+    "RELU": schema.ActivationFunctionType.RELU,
+    "RELU6": schema.ActivationFunctionType.RELU6,
+    # Not in issue 4's list; generated only with extended=True.
+    "RELU_N1_TO_1": schema.ActivationFunctionType.RELU_N1_TO_1,
+}
+PADDINGS = {"SAME": schema.Padding.SAME, "VALID": schema.Padding.VALID}
+CORE_ACTIVATIONS = ("NONE", "RELU", "RELU6")
+
+# The ops issue 4 §2 asks the engine to support.  random_model() covers all of them.
+CORE_OPS = (
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "FULLY_CONNECTED",
+    "ADD",
+    "AVERAGE_POOL_2D",
+    "MAX_POOL_2D",
+    "RESHAPE",
+    "SOFTMAX",
+    "QUANTIZE",
+    "DEQUANTIZE",
+)
+
+_NP_TO_TFL = {
+    np.dtype(np.int8): schema.TensorType.INT8,
+    np.dtype(np.int32): schema.TensorType.INT32,
+    np.dtype(np.float32): schema.TensorType.FLOAT32,
+}
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def f32(x):
+    """Round to float32, as the flatbuffer stores every scale."""
+    return np.float32(x)
+
+
+# --------------------------------------------------------------------------------------
+# Quantization helpers (the converter's choices)
+# --------------------------------------------------------------------------------------
+
+
+def choose_qparams(lo: float, hi: float) -> tuple[float, int]:
+    """Asymmetric int8 scale and zero point for the float range [lo, hi].
+
+    Like TFLite's converter, the range is widened to contain 0 so that 0.0 (padding,
+    ReLU) is exactly representable, and the zero point is nudged to an integer.
+    """
+    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
+    if hi - lo < 1e-6:  # degenerate range: any small positive scale is valid
+        hi = lo + 1e-3
+    scale = float(f32((hi - lo) / 255.0))
+    zp = int(np.clip(round(-128.0 - lo / scale), -128, 127))
+    return scale, zp
+
+
+def quantize_weights(w: np.ndarray, axis: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 quantization (zero point 0, range [-127, 127]).
+
+    ``axis`` is the quantized dimension (per-channel) or None (per-tensor).  A channel
+    whose weights are all 0 (a pruned channel) gets scale 1.0, as the converter does.
+    """
+    if axis is None:
+        maxabs = np.array([np.abs(w).max()])
+        scales = np.where(maxabs > 0, maxabs / 127.0, 1.0).astype(np.float32)
+        q = np.round(w / scales[0])
+    else:
+        other = tuple(i for i in range(w.ndim) if i != axis)
+        maxabs = np.abs(w).max(axis=other)
+        scales = np.where(maxabs > 0, maxabs / 127.0, 1.0).astype(np.float32)
+        shape = [1] * w.ndim
+        shape[axis] = -1
+        q = np.round(w / scales.reshape(shape))
+    return np.clip(q, -127, 127).astype(np.int8), scales
+
+
+def _random_weights(rng: np.random.Generator, shape, axis: int) -> np.ndarray:
+    """Float weights whose magnitude varies per output channel (along ``axis``).
+
+    Per-channel scales therefore differ by up to ~100x, some channels are sparse with
+    a single outlier (so most quantized weights are tiny), and rarely a channel is
+    entirely zero (pruned).
+    """
+    n = shape[axis]
+    w = rng.standard_normal(shape)
+    mag = np.exp(rng.uniform(np.log(0.01), np.log(1.0), size=n))
+    bshape = [1] * len(shape)
+    bshape[axis] = n
+    w = w * mag.reshape(bshape)
+    moved = np.moveaxis(w, axis, 0)  # a view: edits below write into w
+    for c in range(n):
+        r = rng.random()
+        if r < 0.12:  # sparse channel with one large weight
+            ch = moved[c]
+            ch *= 0.02
+            ch.flat[rng.integers(ch.size)] = mag[c] * rng.choice([-3.0, 3.0])
+        elif r < 0.14 and n > 1:  # pruned channel
+            moved[c] = 0.0
+    return w
+
+
+# --------------------------------------------------------------------------------------
+# Activation bookkeeping
+# --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Act:
+    """An activation tensor while a model is being built.
+
+    ``mean``/``std`` estimate the float distribution of the tensor's values when the
+    model's input is driven with uniform random int8 data; they play the role of the
+    converter's calibration and decide the next op's output quantization.
+    """
+
+    index: int
+    shape: tuple[int, ...]
+    dtype: str  # "int8" or "float32"
+    scale: float = 1.0
+    zp: int = 0
+    mean: float = 0.0
+    std: float = 1.0
+
+    @property
+    def qrange(self) -> tuple[float, float]:
+        return ((-128 - self.zp) * self.scale, (127 - self.zp) * self.scale)
+
+
+def _act_stats(mean, std, lo, hi, rng) -> tuple[float, float]:
+    """Mean and std of N(mean_c, std_c) (per channel) clipped to [lo, hi]."""
+    mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
+    std = np.broadcast_to(np.atleast_1d(np.asarray(std, dtype=np.float64)), mean.shape)
+    z = rng.standard_normal((512, mean.size)) * std + mean
+    z = np.clip(z, lo, hi)
+    return float(z.mean()), float(max(z.std(), 1e-6))
+
+
+def _activation_bounds(act: str) -> tuple[float, float]:
+    return {
+        "NONE": (-math.inf, math.inf),
+        "RELU": (0.0, math.inf),
+        "RELU6": (0.0, 6.0),
+        "RELU_N1_TO_1": (-1.0, 1.0),
+    }[act]
+
+
+def _calibrate_output(rng, mean, std, activation: str, mode: str, *, min_step=None):
+    """Output (scale, zp) of a requantizing op from per-channel float statistics.
+
+    ``mode``:
+      * "calibrated": range = mean +- k*std (k in [2, 4]) as a converter would see it;
+      * "tight": the same range squeezed 3-50x: heavy saturation, larger multipliers;
+      * "hot": the scale is set below ``min_step`` (input_scale * smallest filter
+        scale) so that the effective multiplier exceeds 1 (a positive shift).
+    With probability 0.3 the fused activation's bounds are *not* applied to the
+    range, so the activation clamp falls strictly inside [-128, 127].
+    """
+    mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
+    std = np.broadcast_to(np.atleast_1d(np.asarray(std, dtype=np.float64)), mean.shape)
+    k = rng.uniform(2.0, 4.0)
+    lo, hi = float((mean - k * std).min()), float((mean + k * std).max())
+    if mode == "tight":
+        c, half = (lo + hi) / 2, (hi - lo) / 2 / rng.uniform(3, 50)
+        lo, hi = c - half, c + half
+    a_lo, a_hi = _activation_bounds(activation)
+    if rng.random() < 0.7:
+        lo, hi = max(lo, a_lo), min(hi, a_hi)
+        if hi <= lo:  # e.g. an all-negative range under RELU
+            hi = lo + max(1e-3, abs(lo) * 0.1)
+    if mode == "hot" and min_step is not None:
+        # Floored at 1e-6: scales far below any real model's would only make later
+        # ops (SOFTMAX, ADD) violate TFLM's preconditions.
+        scale = float(f32(max(min_step * rng.uniform(0.25, 0.95), 1e-6)))
+        zp = int(rng.integers(-128, 128))
+        if a_lo == 0.0 and rng.random() < 0.5:
+            zp = -128
+        return scale, zp
+    return choose_qparams(lo, hi)
+
+
+def _pick_mode(rng) -> str:
+    return str(rng.choice(["calibrated", "tight", "hot"], p=[0.7, 0.18, 0.12]))
+
+
+# --------------------------------------------------------------------------------------
+# Low-level model assembly
+# --------------------------------------------------------------------------------------
+
+
+class ModelBuilder:
+    """Accumulates tensors, buffers and operators; serializes to ``.tflite`` bytes.
+
+    ``own_buffers`` mirrors the converter's layout (every tensor, activations included,
+    owns a buffer; activation buffers are empty); with False, activations share the
+    empty sentinel buffer 0 as hand-written models often do.  Both are valid and the
+    engine must accept both.
+    """
+
+    def __init__(self, rng: np.random.Generator | None = None, own_buffers: bool = True):
+        self.rng = rng if rng is not None else np.random.default_rng(0)
+        self.own_buffers = own_buffers
+        self.tensors: list[schema.TensorT] = []
+        self.buffers: list[schema.BufferT] = [schema.BufferT()]  # 0: empty sentinel
+        self.opcodes: dict[int, int] = {}
+        self.opcode_list: list[schema.OperatorCodeT] = []
+        self.operators: list[schema.OperatorT] = []
+        self.ops: list[dict[str, Any]] = []  # human-readable description per operator
+        self.acts: list[Act] = []  # every int8 activation produced so far (for ADD)
+        self.features: set[str] = set()  # extended (non-issue-4) features used
+        self.extra_inputs: list[Act] = []  # graph inputs added by ADD(other="input")
+        self.allow_multi_input = True  # may random_model add a second graph input?
+
+    # -- tensors ---------------------------------------------------------------------
+    def tensor(self, shape, dtype, *, scale=None, zero_point=None, qdim=0, data=None,
+               name=None) -> int:
+        """Add a tensor; ``data`` (a numpy array of ``dtype``) makes it constant."""
+        t = schema.TensorT()
+        t.shape = [int(s) for s in shape]
+        t.type = _NP_TO_TFL[np.dtype(dtype)]
+        t.name = name or f"t{len(self.tensors)}"
+        if scale is not None:
+            q = schema.QuantizationParametersT()
+            q.scale = [float(s) for s in np.atleast_1d(np.asarray(scale, np.float32))]
+            zps = np.atleast_1d(zero_point if zero_point is not None else 0)
+            if len(zps) == 1 and len(q.scale) > 1:
+                zps = np.zeros(len(q.scale), np.int64)
+            q.zeroPoint = [int(z) for z in zps]
+            q.quantizedDimension = int(qdim)
+            t.quantization = q
+        if data is not None:
+            arr = np.ascontiguousarray(np.asarray(data, dtype=dtype))
+            assert tuple(arr.shape) == tuple(shape), (arr.shape, shape)
+            b = schema.BufferT()
+            b.data = np.frombuffer(arr.tobytes(), dtype=np.uint8)
+            self.buffers.append(b)
+            t.buffer = len(self.buffers) - 1
+        elif self.own_buffers:
+            self.buffers.append(schema.BufferT())
+            t.buffer = len(self.buffers) - 1
+        else:
+            t.buffer = 0
+        self.tensors.append(t)
+        return len(self.tensors) - 1
+
+    def activation(self, shape, *, scale, zp, mean=0.0, std=1.0, dtype="int8",
+                   name=None) -> Act:
+        """Add a non-constant int8 (quantized) or float32 tensor."""
+        if dtype == "int8":
+            idx = self.tensor(shape, np.int8, scale=scale, zero_point=zp, name=name)
+        else:
+            idx = self.tensor(shape, np.float32, name=name)
+        a = Act(idx, tuple(int(s) for s in shape), dtype, float(scale), int(zp),
+                float(mean), float(std))
+        if dtype == "int8":
+            self.acts.append(a)
+        return a
+
+    def input(self, shape, dtype="int8", *, float_range=None) -> Act:
+        """A graph input with a random realistic quantization (or float32)."""
+        rng = self.rng
+        if float_range is None:
+            r = rng.choice(["symmetric", "positive", "offset", "negative"],
+                           p=[0.45, 0.25, 0.22, 0.08])
+            width = float(np.exp(rng.uniform(np.log(0.05), np.log(20.0))))
+            if r == "symmetric":
+                float_range = (-width / 2, width / 2)
+            elif r == "positive":  # e.g. images scaled to [0, x]
+                float_range = (0.0, width)
+            elif r == "negative":
+                float_range = (-width, 0.0)
+            else:
+                c = rng.uniform(-0.5, 0.5) * width
+                float_range = (c - width / 2, c + width / 2)
+        scale, zp = choose_qparams(*float_range)
+        if dtype == "int8":
+            a = self.activation(shape, scale=scale, zp=zp, name=f"input{len(self.acts)}")
+            # Tests drive inputs with uniform int8 noise: its float statistics.
+            lo, hi = a.qrange
+            a.mean, a.std = (lo + hi) / 2, (hi - lo) / math.sqrt(12)
+        else:
+            lo, hi = (-128 - zp) * scale, (127 - zp) * scale
+            a = self.activation(shape, scale=scale, zp=zp, dtype="float32",
+                                mean=(lo + hi) / 2, std=(hi - lo) / math.sqrt(12),
+                                name="input_f32")
+        return a
+
+    # -- operators -------------------------------------------------------------------
+    def operator(self, code: int, inputs, outputs, options_type=0, options=None,
+                 desc: dict | None = None) -> None:
+        if code not in self.opcodes:
+            oc = schema.OperatorCodeT()
+            oc.builtinCode = code
+            # deprecated_builtin_code is an int8 field: readers take max() of both.
+            oc.deprecatedBuiltinCode = min(code, 127)
+            oc.version = 1
+            self.opcodes[code] = len(self.opcode_list)
+            self.opcode_list.append(oc)
+        op = schema.OperatorT()
+        op.opcodeIndex = self.opcodes[code]
+        op.inputs = [int(i) for i in inputs]
+        op.outputs = [int(i) for i in outputs]
+        op.builtinOptionsType = options_type
+        op.builtinOptions = options
+        self.operators.append(op)
+        self.ops.append(desc or {})
+
+    # -- serialization ---------------------------------------------------------------
+    def finish(self, inputs: list[Act], outputs: list[Act]) -> bytes:
+        sg = schema.SubGraphT()
+        sg.tensors = self.tensors
+        sg.inputs = [a.index for a in inputs]
+        sg.outputs = [a.index for a in outputs]
+        sg.operators = self.operators
+        sg.name = "main"
+        m = schema.ModelT()
+        m.version = 3
+        m.operatorCodes = self.opcode_list
+        m.subgraphs = [sg]
+        m.buffers = self.buffers
+        m.description = "tinyrig fuzz model"
+        b = flatbuffers.Builder(1024)
+        b.Finish(m.Pack(b), file_identifier=b"TFL3")
+        return bytes(b.Output())
+
+
+# --------------------------------------------------------------------------------------
+# Operators
+# --------------------------------------------------------------------------------------
+
+
+def _out_size(padding: str, n: int, k: int, stride: int, dilation: int) -> int:
+    """TFLite's ComputeOutSize."""
+    eff = (k - 1) * dilation + 1
+    if padding == "SAME":
+        return (n + stride - 1) // stride
+    return (n + stride - eff) // stride
+
+
+def _bias(rng, acc_std, in_scale, w_scales, kind="random"):
+    """int32 bias quantized with scale input_scale * filter_scale[c].
+
+    The float bias is comparable to the accumulator's spread so it visibly moves the
+    outputs; "large" biases push whole channels into saturation.
+    """
+    n = len(w_scales)
+    acc_std = np.broadcast_to(np.asarray(acc_std, np.float64), (n,))
+    factor = {"random": rng.uniform(0, 1.5, n), "large": rng.uniform(2, 20, n)}[kind]
+    b = rng.standard_normal(n) * acc_std * factor
+    bscale = (np.float32(in_scale) * np.asarray(w_scales, np.float32)).astype(np.float32)
+    q = np.clip(np.round(b / bscale.astype(np.float64)), INT32_MIN, INT32_MAX)
+    return q.astype(np.int32), bscale
+
+
+def _conv_like(mb: ModelBuilder, x: Act, *, kind: str, out_channels=None,
+               depth_multiplier=None, kernel=None, stride=None, dilation=None,
+               padding=None, activation=None, per_channel=None, bias=True, mode=None):
+    """CONV_2D or DEPTHWISE_CONV_2D with explicit or random options."""
+    rng = mb.rng
+    n, h, w, cin = x.shape
+    padding = padding or str(rng.choice(["SAME", "VALID"]))
+    activation = activation or str(rng.choice(CORE_ACTIVATIONS))
+    mode = mode or _pick_mode(rng)
+    if per_channel is None:
+        per_channel = bool(rng.random() < 0.8)
+    if stride is None:
+        stride = (int(rng.choice([1, 1, 2, 3])), int(rng.choice([1, 1, 2, 3])))
+    if dilation is None:
+        dilation = (1, 1) if rng.random() < 0.6 else (int(rng.integers(1, 4)),
+                                                       int(rng.integers(1, 4)))
+    if kernel is None:
+        kernel = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
+    kh, kw = kernel
+    if padding == "VALID":  # shrink the kernel until the output is non-empty
+        while (kh - 1) * dilation[0] + 1 > h and kh > 1:
+            kh -= 1
+        while (kw - 1) * dilation[1] + 1 > w and kw > 1:
+            kw -= 1
+    oh = _out_size(padding, h, kh, stride[0], dilation[0])
+    ow = _out_size(padding, w, kw, stride[1], dilation[1])
+    assert oh >= 1 and ow >= 1
+
+    if kind == "CONV_2D":
+        cout = out_channels or int(rng.integers(1, 9))
+        wf = _random_weights(rng, (cout, kh, kw, cin), axis=0)
+        qdim, fan_in = 0, kh * kw * cin
+    else:
+        depth_multiplier = depth_multiplier or int(rng.choice([1, 1, 2, 3]))
+        cout = cin * depth_multiplier
+        wf = _random_weights(rng, (1, kh, kw, cout), axis=3)
+        qdim, fan_in = 3, kh * kw
+    wq, wscale = quantize_weights(wf, qdim if per_channel else None)
+    wdeq = wq.astype(np.float64) * (wscale.reshape([-1 if i == qdim else 1 for i in range(4)])
+                                    if per_channel else wscale[0])
+    # Per-output-channel float statistics of the accumulator.
+    wsum = wdeq.sum(axis=(1, 2, 3)) if qdim == 0 else wdeq.sum(axis=(0, 1, 2))
+    wsq = (wdeq**2).sum(axis=(1, 2, 3)) if qdim == 0 else (wdeq**2).sum(axis=(0, 1, 2))
+    acc_mean = x.mean * wsum
+    acc_std = np.sqrt(np.maximum(wsq, 1e-12)) * x.std
+
+    w_idx = mb.tensor(wf.shape, np.int8, scale=wscale, zero_point=0, qdim=qdim, data=wq,
+                      name=f"{kind.lower()}_filter")
+    inputs = [x.index, w_idx]
+    bscales_per_out = np.broadcast_to(wscale, (cout,)) if not per_channel else wscale
+    if bias:
+        bkind = "large" if rng.random() < 0.08 else "random"
+        bq, bscale = _bias(rng, acc_std, x.scale, bscales_per_out, bkind)
+        b_idx = mb.tensor((cout,), np.int32, scale=bscale if per_channel else bscale[:1],
+                          zero_point=0, data=bq, name=f"{kind.lower()}_bias")
+        inputs.append(b_idx)
+        acc_mean = acc_mean + bq * bscale.astype(np.float64)
+    else:
+        inputs.append(-1)  # optional input omitted, as TFLite encodes it
+        mb.features.add("no_bias")
+    min_step = x.scale * float(np.min(wscale))
+    scale, zp = _calibrate_output(rng, acc_mean, acc_std, activation, mode, min_step=min_step)
+    y = mb.activation((n, oh, ow, cout), scale=scale, zp=zp)
+    _set_stats(y, acc_mean, acc_std, activation, rng)
+
+    if kind == "CONV_2D":
+        opt = schema.Conv2DOptionsT()
+        opt_type = schema.BuiltinOptions.Conv2DOptions
+        code = OP.CONV_2D
+    else:
+        opt = schema.DepthwiseConv2DOptionsT()
+        opt.depthMultiplier = depth_multiplier
+        opt_type = schema.BuiltinOptions.DepthwiseConv2DOptions
+        code = OP.DEPTHWISE_CONV_2D
+    opt.padding = PADDINGS[padding]
+    opt.strideH, opt.strideW = stride
+    opt.dilationHFactor, opt.dilationWFactor = dilation
+    opt.fusedActivationFunction = ACTIVATIONS[activation]
+    desc = dict(op=kind, input=x.shape, output=y.shape, kernel=(kh, kw), stride=stride,
+                dilation=dilation, padding=padding, activation=activation,
+                per_channel=per_channel, bias=bias, calibration=mode,
+                in_q=(x.scale, x.zp), out_q=(scale, zp))
+    if kind != "CONV_2D":
+        desc["depth_multiplier"] = depth_multiplier
+    mb.operator(code, inputs, [y.index], opt_type, opt, desc)
+    return y
+
+
+def _set_stats(y: Act, mean, std, activation: str, rng) -> None:
+    """Estimate ``y``'s float statistics from its pre-activation ones.
+
+    The std is floored at half a quantization step: a layer whose outputs all clamp
+    to one value (a "dead" layer, legal and realistic) must not make the next op's
+    calibrated range collapse to nothing.
+    """
+    y.mean, y.std = _act_stats(mean, std, *_clip_bounds(y, activation), rng)
+    y.std = max(y.std, y.scale / 2)
+
+
+def _clip_bounds(y: Act, activation: str) -> tuple[float, float]:
+    """Float interval an output can take: its quantized range, then the activation."""
+    lo, hi = y.qrange
+    a_lo, a_hi = _activation_bounds(activation)
+    return max(lo, a_lo), max(min(hi, a_hi), max(lo, a_lo))
+
+
+def conv2d(mb: ModelBuilder, x: Act, **kw) -> Act:
+    """CONV_2D: kernel, stride, dilation, padding, activation, per_channel, bias, mode."""
+    return _conv_like(mb, x, kind="CONV_2D", **kw)
+
+
+def depthwise_conv2d(mb: ModelBuilder, x: Act, **kw) -> Act:
+    """DEPTHWISE_CONV_2D; filter [1, kh, kw, cin * depth_multiplier]."""
+    return _conv_like(mb, x, kind="DEPTHWISE_CONV_2D", **kw)
+
+
+def fully_connected(mb: ModelBuilder, x: Act, *, units=None, activation=None,
+                    per_channel=False, bias=True, keep_num_dims=False, mode=None) -> Act:
+    """FULLY_CONNECTED on a [batch, depth] input (or any rank: TFLM flattens it).
+
+    Per-tensor weights are what the converter emits; per-channel FC weights are a
+    newer TFLM feature and count as extended.
+    """
+    rng = mb.rng
+    activation = activation or str(rng.choice(CORE_ACTIVATIONS))
+    mode = mode or _pick_mode(rng)
+    depth = x.shape[-1]
+    batches = int(np.prod(x.shape[:-1]))
+    units = units or int(rng.integers(1, 17))
+    if len(x.shape) != 2:
+        mb.features.add("fc_nd_input")
+    if per_channel:
+        mb.features.add("fc_per_channel")
+    wf = _random_weights(rng, (units, depth), axis=0)
+    wq, wscale = quantize_weights(wf, 0 if per_channel else None)
+    wdeq = wq.astype(np.float64) * (wscale[:, None] if per_channel else wscale[0])
+    acc_mean = x.mean * wdeq.sum(axis=1)
+    acc_std = np.sqrt(np.maximum((wdeq**2).sum(axis=1), 1e-12)) * x.std
+    w_idx = mb.tensor((units, depth), np.int8, scale=wscale, zero_point=0, data=wq,
+                      name="fc_weights")
+    inputs = [x.index, w_idx]
+    if bias:
+        bq, bscale = _bias(rng, acc_std, x.scale, np.broadcast_to(wscale, (units,)),
+                           "large" if rng.random() < 0.08 else "random")
+        b_idx = mb.tensor((units,), np.int32, scale=bscale if per_channel else bscale[:1],
+                          zero_point=0, data=bq, name="fc_bias")
+        inputs.append(b_idx)
+        acc_mean = acc_mean + bq * bscale.astype(np.float64)
+    else:
+        inputs.append(-1)
+        mb.features.add("no_bias")
+    scale, zp = _calibrate_output(rng, acc_mean, acc_std, activation, mode,
+                                  min_step=x.scale * float(np.min(wscale)))
+    out_shape = (*x.shape[:-1], units) if keep_num_dims else (batches, units)
+    if keep_num_dims:
+        mb.features.add("fc_keep_num_dims")
+    y = mb.activation(out_shape, scale=scale, zp=zp)
+    _set_stats(y, acc_mean, acc_std, activation, rng)
+    opt = schema.FullyConnectedOptionsT()
+    opt.fusedActivationFunction = ACTIVATIONS[activation]
+    opt.weightsFormat = schema.FullyConnectedOptionsWeightsFormat.DEFAULT
+    opt.keepNumDims = keep_num_dims
+    desc = dict(op="FULLY_CONNECTED", input=x.shape, output=y.shape, units=units,
+                activation=activation, per_channel=per_channel, bias=bias,
+                calibration=mode, in_q=(x.scale, x.zp), out_q=(scale, zp))
+    mb.operator(OP.FULLY_CONNECTED, inputs, [y.index],
+                schema.BuiltinOptions.FullyConnectedOptions, opt, desc)
+    return y
+
+
+def add(mb: ModelBuilder, x: Act, other: Act | str | None = None, *, activation=None,
+        mode=None, broadcast=False) -> Act:
+    """ADD of ``x`` and ``other``: an existing activation, or "const" (a constant
+    tensor with its own quantization), or "input" (a new graph input).
+
+    Both operands are requantized by the kernel, so their scales and zero points are
+    chosen independently (sometimes equal, which makes both input multipliers 1/2).
+    """
+    rng = mb.rng
+    activation = activation or str(rng.choice(CORE_ACTIVATIONS))
+    mode = mode or str(rng.choice(["calibrated", "tight"], p=[0.85, 0.15]))
+    if other is None:
+        other = "const"
+    kind = other if isinstance(other, str) else "activation"
+    if isinstance(other, str):
+        shape = x.shape
+        if broadcast:  # e.g. a per-channel constant [1, 1, 1, C]
+            shape = tuple([1] * (len(x.shape) - 1) + [x.shape[-1]])
+            mb.features.add("add_broadcast")
+        if rng.random() < 0.15:
+            scale, zp = x.scale, x.zp  # same quantization as x
+        else:
+            width = max(x.std, 1e-3) * rng.uniform(1, 12)
+            c = rng.uniform(-0.5, 0.5) * width
+            scale, zp = choose_qparams(c - width / 2, c + width / 2)
+        if other == "const":
+            data = rng.integers(-128, 128, size=shape).astype(np.int8)
+            idx = mb.tensor(shape, np.int8, scale=scale, zero_point=zp, data=data,
+                            name="add_const")
+            vals = (data.astype(np.float64) - zp) * scale
+            other = Act(idx, shape, "int8", scale, zp, float(vals.mean()),
+                        float(max(vals.std(), 1e-6)))
+        else:  # a second graph input
+            other = mb.activation(shape, scale=scale, zp=zp, name="input_b")
+            lo, hi = other.qrange
+            other.mean, other.std = (lo + hi) / 2, (hi - lo) / math.sqrt(12)
+            mb.extra_inputs.append(other)
+    assert other.dtype == "int8"
+    mean = x.mean + other.mean
+    std = math.sqrt(x.std**2 + other.std**2)
+    scale, zp = _calibrate_output(rng, mean, std, activation, mode)
+    # TFLM's ADD requantizes through a 2^20 fixed-point sum and requires its output
+    # multiplier 2*max(s1, s2) / (2^20 * s_out) to be < 1 (it aborts otherwise).
+    floor = 2.0 * max(x.scale, other.scale) / 2**20 * 1.001
+    if scale <= floor:
+        scale = float(f32(floor * rng.uniform(1.0, 4.0)))
+    out_shape = tuple(np.broadcast_shapes(x.shape, other.shape))
+    y = mb.activation(out_shape, scale=scale, zp=zp)
+    _set_stats(y, mean, std, activation, rng)
+    opt = schema.AddOptionsT()
+    opt.fusedActivationFunction = ACTIVATIONS[activation]
+    desc = dict(op="ADD", input=x.shape, other=kind, other_shape=other.shape,
+                output=y.shape, activation=activation, calibration=mode,
+                in_q=(x.scale, x.zp), other_q=(other.scale, other.zp), out_q=(scale, zp))
+    mb.operator(OP.ADD, [x.index, other.index], [y.index],
+                schema.BuiltinOptions.AddOptions, opt, desc)
+    return y
+
+
+def pool2d(mb: ModelBuilder, x: Act, kind: str, *, filter=None, stride=None,
+           padding=None, activation=None) -> Act:
+    """AVERAGE_POOL_2D / MAX_POOL_2D; the output keeps the input's quantization
+    (TFLM checks it), so only the fused activation's clamp touches the values."""
+    rng = mb.rng
+    n, h, w, c = x.shape
+    padding = padding or str(rng.choice(["SAME", "VALID"]))
+    # Activations on pools are rare in real models; still legal and must work.
+    activation = activation or str(rng.choice(CORE_ACTIVATIONS, p=[0.6, 0.2, 0.2]))
+    if filter is None:
+        filter = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+    if stride is None:
+        stride = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    fh, fw = filter
+    if padding == "VALID":
+        fh, fw = min(fh, h), min(fw, w)
+    oh = _out_size(padding, h, fh, stride[0], 1)
+    ow = _out_size(padding, w, fw, stride[1], 1)
+    y = mb.activation((n, oh, ow, c), scale=x.scale, zp=x.zp)
+    lo, hi = _clip_bounds(y, activation)
+    y.mean = float(np.clip(x.mean, lo, hi))
+    y.std = x.std / (math.sqrt(fh * fw) if kind == "AVERAGE_POOL_2D" else 1.5)
+    opt = schema.Pool2DOptionsT()
+    opt.padding = PADDINGS[padding]
+    opt.strideH, opt.strideW = stride
+    opt.filterHeight, opt.filterWidth = fh, fw
+    opt.fusedActivationFunction = ACTIVATIONS[activation]
+    desc = dict(op=kind, input=x.shape, output=y.shape, filter=(fh, fw), stride=stride,
+                padding=padding, activation=activation, q=(x.scale, x.zp))
+    mb.operator(getattr(OP, kind), [x.index], [y.index],
+                schema.BuiltinOptions.Pool2DOptions, opt, desc)
+    return y
+
+
+def _factor_shapes(rng, total: int, rank: int) -> tuple[int, ...]:
+    """A random shape of ``rank`` dims (leading 1 = batch) with ``total`` elements."""
+    if rank == 2:
+        return (1, total)
+    divisors = [d for d in range(1, total + 1) if total % d == 0]
+    a = int(rng.choice(divisors))
+    rest = total // a
+    divisors = [d for d in range(1, rest + 1) if rest % d == 0]
+    b = int(rng.choice(divisors))
+    return (1, a, b, rest // b)
+
+
+def reshape(mb: ModelBuilder, x: Act, new_shape=None, *, form=None) -> Act:
+    """RESHAPE (same quantization, no data change).
+
+    ``form`` is how the target shape is given, as converters do in different
+    versions: "tensor" (a constant int32 shape input, possibly with -1), "options"
+    (ReshapeOptions.new_shape only) or "both".
+    """
+    rng = mb.rng
+    total = int(np.prod(x.shape))
+    if new_shape is None:
+        new_shape = _factor_shapes(rng, total, int(rng.choice([2, 4])))
+    new_shape = tuple(int(s) for s in new_shape)
+    assert int(np.prod(new_shape)) == total
+    form = form or str(rng.choice(["tensor", "options", "both"], p=[0.5, 0.2, 0.3]))
+    y = mb.activation(new_shape, scale=x.scale, zp=x.zp, mean=x.mean, std=x.std)
+    inputs = [x.index]
+    shape_vals = list(new_shape)
+    if form in ("tensor", "both"):
+        if rng.random() < 0.3:  # the converter often writes -1 for one dimension
+            shape_vals[int(rng.integers(len(shape_vals)))] = -1
+        s_idx = mb.tensor((len(shape_vals),), np.int32,
+                          data=np.array(shape_vals, np.int32), name="reshape_shape")
+        inputs.append(s_idx)
+    opt, opt_type = None, 0
+    if form in ("options", "both"):
+        opt = schema.ReshapeOptionsT()
+        opt.newShape = list(new_shape)
+        opt_type = schema.BuiltinOptions.ReshapeOptions
+    desc = dict(op="RESHAPE", input=x.shape, output=new_shape, form=form,
+                shape_tensor=shape_vals if len(inputs) > 1 else None)
+    mb.operator(OP.RESHAPE, inputs, [y.index], opt_type, opt, desc)
+    return y
+
+
+def softmax(mb: ModelBuilder, x: Act, *, beta=None) -> Act:
+    """SOFTMAX over the last dimension; int8 output with scale 1/256, zp -128."""
+    rng = mb.rng
+    if beta is None:
+        beta = 1.0 if rng.random() < 0.7 else float(f32(rng.uniform(0.1, 3.0)))
+    # TFLM's int8 SOFTMAX needs beta * input_scale * 2^26 > 1 (it aborts otherwise).
+    beta = float(f32(max(beta, 1.5 / (x.scale * 2**26))))
+    y = mb.activation(x.shape, scale=1.0 / 256, zp=-128, mean=1.0 / x.shape[-1], std=0.2)
+    opt = schema.SoftmaxOptionsT()
+    opt.beta = beta
+    desc = dict(op="SOFTMAX", input=x.shape, beta=beta, in_q=(x.scale, x.zp))
+    mb.operator(OP.SOFTMAX, [x.index], [y.index], schema.BuiltinOptions.SoftmaxOptions,
+                opt, desc)
+    return y
+
+
+def quantize(mb: ModelBuilder, x: Act) -> Act:
+    """QUANTIZE float32 -> int8 with a calibrated range around the float input's."""
+    rng = mb.rng
+    lo, hi = x.mean - 1.8 * x.std * rng.uniform(0.6, 1.2), x.mean + 1.8 * x.std * rng.uniform(0.6, 1.2)
+    scale, zp = choose_qparams(lo, hi)
+    y = mb.activation(x.shape, scale=scale, zp=zp)
+    ylo, yhi = y.qrange
+    y.mean, y.std = _act_stats(x.mean, x.std, ylo, yhi, rng)
+    desc = dict(op="QUANTIZE", input=x.shape, out_q=(scale, zp))
+    mb.operator(OP.QUANTIZE, [x.index], [y.index], schema.BuiltinOptions.QuantizeOptions,
+                schema.QuantizeOptionsT(), desc)
+    return y
+
+
+def dequantize(mb: ModelBuilder, x: Act) -> Act:
+    """DEQUANTIZE int8 -> float32."""
+    y = mb.activation(x.shape, scale=1.0, zp=0, dtype="float32", mean=x.mean, std=x.std,
+                      name="output_f32")
+    desc = dict(op="DEQUANTIZE", input=x.shape, in_q=(x.scale, x.zp))
+    mb.operator(OP.DEQUANTIZE, [x.index], [y.index],
+                schema.BuiltinOptions.DequantizeOptions, schema.DequantizeOptionsT(), desc)
+    return y
+
+
+# --------------------------------------------------------------------------------------
+# Random models
+# --------------------------------------------------------------------------------------
+
+
+def _random_4d(rng) -> tuple[int, int, int, int]:
+    return (1, int(rng.integers(1, 11)), int(rng.integers(1, 11)), int(rng.integers(1, 9)))
+
+
+def _step(mb: ModelBuilder, x: Act, op: str, extended: bool) -> Act:
+    """Append ``op`` consuming ``x`` (inserting a RESHAPE first when the op needs
+    another rank, as converters do before FULLY_CONNECTED)."""
+    rng = mb.rng
+    rank4 = len(x.shape) == 4
+    if op in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D") and not rank4:
+        x = reshape(mb, x, _factor_shapes(rng, int(np.prod(x.shape)), 4))
+    act = None
+    if extended and rng.random() < 0.1:
+        act = "RELU_N1_TO_1"
+        mb.features.add("relu_n1_to_1")
+    if op == "CONV_2D":
+        return conv2d(mb, x, activation=act, bias=not (extended and rng.random() < 0.1))
+    if op == "DEPTHWISE_CONV_2D":
+        return depthwise_conv2d(mb, x, activation=act)
+    if op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        return pool2d(mb, x, op, activation=act)
+    if op == "FULLY_CONNECTED":
+        if rank4 and not (extended and rng.random() < 0.5):
+            x = reshape(mb, x, (1, int(np.prod(x.shape))))
+        pc = bool(extended and rng.random() < 0.3)
+        keep = bool(extended and len(x.shape) > 2 and rng.random() < 0.3)
+        return fully_connected(mb, x, activation=act, per_channel=pc, keep_num_dims=keep)
+    if op == "ADD":
+        same = [a for a in mb.acts if a.shape == x.shape and a.index != x.index]
+        choices = ["const"] + (["activation"] if same else []) + (["input"] if mb.allow_multi_input else [])
+        kind = str(rng.choice(choices))
+        other = same[int(rng.integers(len(same)))] if kind == "activation" else kind
+        bcast = bool(extended and kind == "const" and rng.random() < 0.3)
+        return add(mb, x, other, activation=act, broadcast=bcast)
+    if op == "RESHAPE":
+        return reshape(mb, x)
+    if op == "SOFTMAX":
+        return softmax(mb, x)
+    raise ValueError(op)
+
+
+def random_model(seed, *, extended: bool = False, op: str | None = None,
+                 chain: bool | None = None, multi_input: bool = True):
+    """A random valid int8 model: ``(tflite_bytes, description)``.
+
+    ``seed`` is an int (recorded in the description) or a numpy Generator.  ``op``
+    forces the model to contain that op (as its main single op); ``chain`` forces a
+    single-op model (False) or a chain of 2-4 ops (True).  ``extended`` also enables
+    features outside issue 4's list (listed in ``description["features"]``).
+    ``multi_input`` allows ADD to take a second graph input.
+    """
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    mb = ModelBuilder(rng, own_buffers=bool(rng.random() < 0.7))
+    mb.allow_multi_input = multi_input
+    if chain is None:
+        chain = bool(rng.random() < 0.5)
+    main_ops = [o for o in CORE_OPS if o not in ("QUANTIZE", "DEQUANTIZE")]
+    if op is None:
+        op = str(rng.choice(CORE_OPS))
+    float_in = op == "QUANTIZE" or rng.random() < 0.12
+    float_out = op == "DEQUANTIZE" or rng.random() < 0.12
+    n_ops = int(rng.integers(2, 5)) if chain else 1
+    seq = [op] if op in main_ops else []
+    while len(seq) < n_ops:
+        seq.append(str(rng.choice(main_ops)))
+    if op in main_ops and chain:
+        rng.shuffle(seq)
+    if not seq:  # a QUANTIZE/DEQUANTIZE model with nothing in between
+        seq = []
+
+    # The input rank suits the first op.
+    first = seq[0] if seq else None
+    if first in ("FULLY_CONNECTED", "SOFTMAX", "ADD", "RESHAPE") and rng.random() < 0.5:
+        shape = (1, int(rng.integers(1, 65)))
+        if first == "FULLY_CONNECTED" and extended and rng.random() < 0.3:
+            shape = (int(rng.integers(2, 4)), shape[1])  # batch > 1
+            mb.features.add("fc_batch")
+    else:
+        shape = _random_4d(rng)
+    x = mb.input(shape, "float32" if float_in else "int8")
+    inputs = [x]
+    if float_in:
+        x = quantize(mb, x)
+    for o in seq:
+        x = _step(mb, x, o, extended)
+    if float_out:
+        x = dequantize(mb, x)
+    inputs += mb.extra_inputs
+    data = mb.finish(inputs, [x])
+    ops = [d["op"] for d in mb.ops]
+    desc = dict(
+        seed=seed if isinstance(seed, (int, np.integer)) else None,
+        main_op=op,
+        ops=ops,
+        layers=mb.ops,
+        inputs=[dict(shape=a.shape, dtype=a.dtype, scale=a.scale, zp=a.zp) for a in inputs],
+        output=dict(shape=x.shape, dtype=x.dtype, scale=x.scale, zp=x.zp),
+        features=sorted(mb.features),
+    )
+    return data, desc
+
+
+def describe(desc: dict) -> str:
+    """One readable multi-line summary of a model description."""
+    lines = [f"seed={desc.get('seed')} ops={' -> '.join(desc['ops'])}"
+             + (f" extended={desc['features']}" if desc.get("features") else "")]
+    for i, layer in enumerate(desc["layers"]):
+        lines.append(f"  [{i}] " + json.dumps(layer, default=_jsonable))
+    return "\n".join(lines)
+
+
+def _jsonable(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, (tuple, set)):
+        return list(o)
+    return str(o)
+
+
+# --------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------
+
+
+def random_inputs(rng: np.random.Generator, spec: dict, k: int) -> np.ndarray:
+    """``k`` inputs for one input tensor described by ``spec`` (a ``desc['inputs']``
+    entry), mixing distributions that reach different code paths:
+
+    * uniform over the whole int8 range;
+    * narrow around the zero point (small accumulators: the only way outputs of a
+      "hot" layer, whose multiplier exceeds 1, avoid saturation);
+    * constant extremes (-128 / 127) to hit saturation and clamps.
+
+    Float inputs (for QUANTIZE) cover the quantized range and beyond (clamping), and
+    values on the quantization grid and exactly half-way between grid points, which
+    test the round-half-away-from-zero rule.
+    """
+    shape = tuple(spec["shape"])
+    out = []
+    for i in range(k):
+        kind = ["uniform", "narrow", "uniform", "extreme", "narrow", "uniform"][i % 6]
+        if spec["dtype"] == "int8":
+            if kind == "uniform":
+                v = rng.integers(-128, 128, size=shape)
+            elif kind == "narrow":
+                r = int(rng.integers(1, 12))
+                v = np.clip(spec["zp"] + rng.integers(-r, r + 1, size=shape), -128, 127)
+            else:
+                v = np.full(shape, -128 if rng.random() < 0.5 else 127)
+                v.flat[:: max(1, v.size // 3)] = spec["zp"]
+            out.append(v.astype(np.int8))
+        else:
+            s, zp = spec["scale"], spec["zp"]
+            lo, hi = (-128 - zp) * s, (127 - zp) * s
+            if kind == "uniform":
+                v = rng.uniform(lo - 0.2 * (hi - lo), hi + 0.2 * (hi - lo), size=shape)
+            elif kind == "narrow":  # grid points and exact half-way points
+                g = rng.integers(-140 - zp, 140 - zp, size=shape).astype(np.float64)
+                g += rng.choice([0.0, 0.5, -0.5], size=shape)
+                v = g * s
+            else:
+                v = np.where(rng.random(shape) < 0.5, lo * 3, hi * 3)
+                v.flat[:: max(1, v.size // 3)] = 0.0
+            out.append(np.asarray(v, dtype=np.float32))
+    return np.stack(out)
