@@ -1,0 +1,217 @@
+"""Run firmware under QEMU with deterministic timing and a loopback TCP console.
+
+- `-icount shift=N` (never `auto`): every instruction advances virtual time by 2**N ns, so
+  timer readings are instruction counts and identical from run to run, even on a loaded host.
+- The console is a TCP server chardev on 127.0.0.1 with `wait=on`: the guest is held until the
+  bench connects, so no boot output is lost; `nodelay=on` avoids Nagle's 3x slowdown.
+- Semihosting is enabled so the firmware can exit with a code (a fatal error exits with 3) and
+  read input files on the fast path.
+- QEMU runs in its own process group, which is killed on every way out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinyrig.boards import Board
+
+PORT_RE = re.compile(r"tcp:127\.0\.0\.1:(\d+),server")
+
+
+class QemuError(RuntimeError):
+    """QEMU could not be started, or stopped unexpectedly."""
+
+
+@dataclass
+class QemuRun:
+    """A running QEMU: the console's pyserial URL and the process behind it."""
+
+    url: str
+    process: subprocess.Popen
+    command: list[str]
+    icount_shift: int
+    stderr_lines: list[str] = field(default_factory=list)
+
+    def exit_code(self) -> int | None:
+        return self.process.poll()
+
+    def describe_exit(self) -> str:
+        """Why QEMU is gone, in words, with the end of what it printed."""
+        code = self.process.poll()
+        if code is None:
+            return "QEMU is still running"
+        meaning = {3: "the firmware stopped on a fatal error (hard fault)", 124: "timeout"}.get(code, "")
+        if code < 0:
+            meaning = f"killed by signal {-code}"
+        tail = " | ".join(self.stderr_lines[-5:])
+        return f"QEMU exited with code {code}" + (f" ({meaning})" if meaning else "") + (f"; stderr: {tail}" if tail else "")
+
+
+def qemu_binary() -> str:
+    path = shutil.which("qemu-system-arm")
+    if path is None:
+        raise QemuError("qemu-system-arm not found on PATH (Debian package: qemu-system-arm)")
+    return path
+
+
+def qemu_command(board: Board, elf: Path, icount_shift: int = 0, plugin_args: list[str] | None = None) -> list[str]:
+    if not board.emulator.qemu_machine:
+        raise QemuError(f"board {board.name} has no QEMU machine (emulator.qemu_machine in its board file)")
+    cmd = [
+        qemu_binary(),
+        "-M",
+        board.emulator.qemu_machine,
+        "-nographic",
+        "-monitor",
+        "none",
+        "-icount",
+        f"shift={icount_shift}",
+        "-semihosting-config",
+        "enable=on,target=native",
+        "-chardev",
+        "socket,id=con0,host=127.0.0.1,port=0,server=on,wait=on,nodelay=on",
+        "-serial",
+        "chardev:con0",
+        "-kernel",
+        str(elf),
+    ]
+    if board.emulator.qemu_cpu:
+        cmd[3:3] = ["-cpu", board.emulator.qemu_cpu]
+    if plugin_args:
+        cmd += plugin_args
+    return cmd
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=2)
+    except (ProcessLookupError, PermissionError):
+        return
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=5)
+
+
+class QemuTarget:
+    """Starts firmware under QEMU; `start()` returns the console URL, `stop()` always cleans up."""
+
+    kind = "qemu"
+
+    def __init__(self, board: Board, *, icount_shift: int = 0, start_timeout_s: float = 10.0,
+                 max_runtime_s: float = 3600.0, plugin_args: list[str] | None = None,
+                 cwd: Path | None = None):
+        self.board = board
+        self.icount_shift = icount_shift
+        self.start_timeout_s = start_timeout_s
+        self.max_runtime_s = max_runtime_s
+        self.plugin_args = plugin_args
+        self.cwd = cwd
+        self.run: QemuRun | None = None
+        self._watchdog: threading.Timer | None = None
+
+    @property
+    def instructions_per_second(self) -> float:
+        """Virtual time per instruction is 2**shift ns: the 'clock' instruction counts run at."""
+        return 1e9 / (2**self.icount_shift)
+
+    def start(self, elf: Path) -> QemuRun:
+        elf = Path(elf)
+        if not elf.is_file():
+            raise QemuError(f"firmware not found: {elf}")
+        cmd = qemu_command(self.board, elf, self.icount_shift, self.plugin_args)
+        process = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group, killed as a whole
+            cwd=self.cwd,
+        )
+        # If the bench itself dies, the finalizer still takes QEMU down with it.
+        weakref.finalize(self, _kill_group, process)
+        run = QemuRun(url="", process=process, command=cmd, icount_shift=self.icount_shift)
+        self.run = run
+        try:
+            port = self._wait_for_port(run)
+        except BaseException:
+            self.stop()
+            raise
+        run.url = f"socket://127.0.0.1:{port}"
+        threading.Thread(target=self._drain_stderr, args=(run,), daemon=True).start()
+        self._watchdog = threading.Timer(self.max_runtime_s, _kill_group, args=(process,))
+        self._watchdog.daemon = True
+        self._watchdog.start()
+        return run
+
+    def _wait_for_port(self, run: QemuRun) -> int:
+        deadline = time.monotonic() + self.start_timeout_s
+        pending = b""
+        stream = run.process.stderr
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([stream], [], [], 0.1)
+            if ready:
+                chunk = os.read(stream.fileno(), 4096)
+                if not chunk:
+                    break
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for raw in lines:
+                    line = raw.decode(errors="replace").strip()
+                    run.stderr_lines.append(line)
+                    match = PORT_RE.search(line)
+                    if match:
+                        return int(match.group(1))
+            elif run.process.poll() is not None:
+                break
+        if run.process.poll() is not None:
+            raise QemuError(f"QEMU did not start: {run.describe_exit()}; command: {' '.join(run.command)}")
+        raise QemuError(f"QEMU did not announce its console port within {self.start_timeout_s:.0f} s")
+
+    @staticmethod
+    def _drain_stderr(run: QemuRun) -> None:
+        try:
+            for raw in iter(run.process.stderr.readline, b""):
+                run.stderr_lines.append(raw.decode(errors="replace").rstrip())
+        except (ValueError, OSError):
+            pass  # the pipe was closed by stop()
+
+    def wait(self, timeout_s: float) -> int | None:
+        """Waits for QEMU to exit by itself (a semihosting exit); None if it is still running."""
+        if self.run is None:
+            return None
+        try:
+            return self.run.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> int | None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        if self.run is None:
+            return None
+        _kill_group(self.run.process)
+        if self.run.process.stderr:
+            self.run.process.stderr.close()
+        return self.run.process.returncode
+
+    def __enter__(self) -> "QemuTarget":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,282 @@
+/* MLPerf Tiny device protocol (see protocol.md): command framing, parsing and the infer loop.
+ *
+ * Everything the host sends passes through here one character at a time. The parser is
+ * written to survive any input: commands longer than EE_CMD_SIZE are discarded whole and
+ * answered with an error, `db` never writes past the buffer, and bad numbers or hex digits
+ * are rejected before anything is stored.
+ */
+#include "internally_implemented.h"
+
+#include <string.h>
+
+#include "submitter_implemented.h"
+
+namespace {
+
+char g_cmd[EE_CMD_SIZE + 1];
+size_t g_cmd_len = 0;
+bool g_cmd_overflow = false;
+
+uint8_t g_buffer[MAX_DB_INPUT_SIZE];
+size_t g_buffer_expected = 0; /* bytes announced by `db load` */
+size_t g_buffer_count = 0;    /* bytes received since */
+bool g_have_results = false;   /* an inference ran on the loaded input */
+
+/* Parses an unsigned decimal without overflow; false for anything else. */
+bool parse_size(const char *text, size_t *out)
+{
+    if (text == nullptr || *text == '\0') return false;
+    size_t value = 0;
+    for (const char *p = text; *p; ++p) {
+        if (*p < '0' || *p > '9') return false;
+        size_t digit = (size_t)(*p - '0');
+        if (value > (((size_t)-1) - digit) / 10u) return false;
+        value = value * 10u + digit;
+    }
+    *out = value;
+    return true;
+}
+
+int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* strtok_r is not in every embedded libc; this splits on spaces in place. */
+char *next_token(char **cursor)
+{
+    char *p = *cursor;
+    while (*p == ' ') ++p;
+    if (*p == '\0') {
+        *cursor = p;
+        return nullptr;
+    }
+    char *start = p;
+    while (*p && *p != ' ') ++p;
+    if (*p) *p++ = '\0';
+    *cursor = p;
+    return start;
+}
+
+void cmd_db(char *rest)
+{
+    char *sub = next_token(&rest);
+    if (sub == nullptr) {
+        th_printf("e-[db: expected 'load <N>', 'print' or hex bytes]\r\n");
+        return;
+    }
+    if (strcmp(sub, "load") == 0) {
+        size_t n = 0;
+        char *count = next_token(&rest);
+        if (!parse_size(count, &n) || n == 0 || n > MAX_DB_INPUT_SIZE) {
+            th_printf("e-[db load: byte count must be 1..%u, got '%s']\r\n", (unsigned)MAX_DB_INPUT_SIZE,
+                      count ? count : "");
+            return;
+        }
+        g_buffer_expected = n;
+        g_buffer_count = 0;
+        g_have_results = false;
+        th_printf("m-[Expecting %u bytes]\r\n", (unsigned)n);
+        return;
+    }
+    if (strcmp(sub, "print") == 0) {
+        for (size_t i = 0; i < g_buffer_count; i += 8) {
+            th_printf("m-buffer-");
+            for (size_t j = i; j < i + 8 && j < g_buffer_count; ++j) {
+                th_printf(j == i ? "%02x" : "-%02x", g_buffer[j]);
+            }
+            th_printf("\r\n");
+        }
+        return;
+    }
+    if (g_buffer_expected == 0) {
+        th_printf("e-[db: no 'db load <N>' before data]\r\n");
+        return;
+    }
+    size_t digits = strlen(sub);
+    if (digits % 2u != 0u) {
+        th_printf("e-[db: odd number of hex digits (%u)]\r\n", (unsigned)digits);
+        return;
+    }
+    for (size_t i = 0; i < digits; ++i) {
+        if (hex_value(sub[i]) < 0) {
+            th_printf("e-[db: not a hex digit '%c' at position %u]\r\n", sub[i], (unsigned)i);
+            return;
+        }
+    }
+    if (g_buffer_count + digits / 2u > g_buffer_expected) {
+        th_printf("e-[db: %u more bytes would exceed the %u announced by db load]\r\n", (unsigned)(digits / 2u),
+                  (unsigned)g_buffer_expected);
+        return;
+    }
+    for (size_t i = 0; i < digits; i += 2) {
+        g_buffer[g_buffer_count++] = (uint8_t)((hex_value(sub[i]) << 4) | hex_value(sub[i + 1]));
+    }
+    if (g_buffer_count == g_buffer_expected) th_printf("m-load-done\r\n");
+}
+
+void cmd_infer(char *rest)
+{
+    size_t n = 0;
+    size_t warmup = 10;
+    char *n_text = next_token(&rest);
+    char *w_text = next_token(&rest);
+    if (!parse_size(n_text, &n) || n == 0) {
+        th_printf("e-[infer: N must be a whole number > 0, got '%s']\r\n", n_text ? n_text : "");
+        return;
+    }
+    if (w_text != nullptr && !parse_size(w_text, &warmup)) {
+        th_printf("e-[infer: W must be a whole number >= 0, got '%s']\r\n", w_text);
+        return;
+    }
+    if (g_buffer_expected == 0 || g_buffer_count != g_buffer_expected) {
+        th_printf("e-[infer: no complete input loaded (%u of %u bytes); use db load first]\r\n",
+                  (unsigned)g_buffer_count, (unsigned)g_buffer_expected);
+        return;
+    }
+    if (g_buffer_count != MAX_DB_INPUT_SIZE) {
+        th_printf("e-[infer: %s takes %u input bytes, %u were loaded]\r\n", TH_MODEL_ID,
+                  (unsigned)MAX_DB_INPUT_SIZE, (unsigned)g_buffer_count);
+        return;
+    }
+    ee_infer(n, warmup);
+}
+
+void cmd_tinyrig(char *rest)
+{
+    char *sub = next_token(&rest);
+    if (sub != nullptr && strcmp(sub, "caps") == 0) {
+        th_printf("m-caps-[raw,ticks%s]\r\n", TH_HAS_FAST_LOAD ? ",load" : "");
+    } else if (sub != nullptr && strcmp(sub, "raw") == 0) {
+        if (!g_have_results) {
+            th_printf("e-[tinyrig raw: no inference has run on the loaded input]\r\n");
+            return;
+        }
+        size_t length = 0;
+        const uint8_t *raw = th_raw_output(&length);
+        th_printf("m-raw-[");
+        for (size_t i = 0; i < length; ++i) th_printf("%02x", raw[i]);
+        th_printf("]\r\n");
+    } else if (sub != nullptr && strcmp(sub, "ticks") == 0) {
+        uint64_t start = 0, end = 0;
+        uint32_t hz = 0;
+        th_last_window_ticks(&start, &end, &hz);
+        th_printf("m-ticks-%llu-%llu-%lu\r\n", (unsigned long long)start, (unsigned long long)end,
+                  (unsigned long)hz);
+    } else if (sub != nullptr && strcmp(sub, "load") == 0) {
+        /* Fast input path for emulation: the host names a file that semihosting reads. */
+        char *path = next_token(&rest);
+        size_t loaded = 0;
+        if (path == nullptr) {
+            th_printf("e-[tinyrig load: expected a file path]\r\n");
+        } else if (!th_fast_load(path, g_buffer, MAX_DB_INPUT_SIZE, &loaded)) {
+            th_printf("e-[tinyrig load: cannot read '%s' through semihosting]\r\n", path);
+        } else {
+            g_buffer_expected = loaded;
+            g_buffer_count = loaded;
+            g_have_results = false;
+            th_printf("m-load-done-%u\r\n", (unsigned)loaded);
+        }
+    } else {
+        th_printf("e-[tinyrig: expected 'caps', 'raw', 'ticks' or 'load <path>']\r\n");
+    }
+}
+
+}  // namespace
+
+uint8_t *ee_get_buffer_pointer(void) { return g_buffer; }
+size_t ee_get_buffer_count(void) { return g_buffer_count; }
+size_t ee_get_buffer_expected(void) { return g_buffer_expected; }
+
+void ee_infer(size_t n, size_t n_warmup)
+{
+    th_load_tensor();
+    th_printf("m-warmup-start-%u\r\n", (unsigned)n_warmup);
+    for (size_t i = 0; i < n_warmup; ++i) th_infer();
+    th_printf("m-warmup-done\r\n");
+    th_printf("m-infer-start-%u\r\n", (unsigned)n);
+    th_timestamp();
+    th_pre();
+    for (size_t i = 0; i < n; ++i) th_infer();
+    th_post();
+    th_timestamp();
+    th_printf("m-infer-done\r\n");
+    g_have_results = true;
+    th_results();
+}
+
+void ee_serial_command_parser_callback(char *command)
+{
+    char *rest = command;
+    char *tok = next_token(&rest);
+    if (tok == nullptr) {
+        /* An empty command (a lone '%') only asks whether the device is there. */
+    } else if (strcmp(tok, "name") == 0) {
+        th_printf("m-name-dut-[%s]\r\n", TH_VENDOR_NAME_STRING);
+    } else if (strcmp(tok, "profile") == 0) {
+        th_printf("m-profile-[%s]\r\n", TH_FIRMWARE_VERSION);
+        th_printf("m-model-[%s]\r\n", TH_MODEL_ID);
+    } else if (strcmp(tok, "help") == 0) {
+        th_printf("%s\r\n", TH_FIRMWARE_VERSION);
+        th_printf("help         : this text\r\n");
+        th_printf("name         : the DUT name\r\n");
+        th_printf("profile      : firmware version and model id\r\n");
+        th_printf("timestamp    : a timestamp (performance: m-lap-us; energy: a pin pulse)\r\n");
+        th_printf("db load N    : get ready to receive N input bytes\r\n");
+        th_printf("db HH..      : append hex bytes to the input\r\n");
+        th_printf("db print     : print the input bytes\r\n");
+        th_printf("infer N [W]  : W warm-up then N timed inferences, then the results\r\n");
+        th_printf("results      : the scores of the last inference\r\n");
+        th_printf("tinyrig caps : tinyrig extensions (raw, ticks, load)\r\n");
+    } else if (strcmp(tok, "timestamp") == 0) {
+        th_timestamp();
+    } else if (strcmp(tok, "db") == 0) {
+        cmd_db(rest);
+    } else if (strcmp(tok, "infer") == 0) {
+        cmd_infer(rest);
+    } else if (strcmp(tok, "results") == 0) {
+        if (g_have_results) th_results();
+        else th_printf("e-[results: no inference has run on the loaded input]\r\n");
+    } else if (strcmp(tok, "tinyrig") == 0) {
+        cmd_tinyrig(rest);
+    } else {
+        th_printf("e-[Unknown command: %s]\r\n", tok);
+    }
+    th_printf(EE_MSG_READY);
+}
+
+void ee_serial_callback(char c)
+{
+    if (c == EE_CMD_TERMINATOR) {
+        if (g_cmd_overflow) {
+            th_printf("e-[Command too long: over %u characters]\r\n", (unsigned)EE_CMD_SIZE);
+            th_printf(EE_MSG_READY);
+        } else {
+            g_cmd[g_cmd_len] = '\0';
+            ee_serial_command_parser_callback(g_cmd);
+        }
+        g_cmd_len = 0;
+        g_cmd_overflow = false;
+        return;
+    }
+    /* Line endings and other control characters between commands carry no meaning. */
+    if ((unsigned char)c < 0x20u) return;
+    if (g_cmd_len >= EE_CMD_SIZE) {
+        g_cmd_overflow = true;
+        return;
+    }
+    g_cmd[g_cmd_len++] = c;
+}
+
+void ee_benchmark_initialize(void)
+{
+    th_serialport_initialize();
+    th_timestamp_initialize();
+    th_final_initialize();
+    th_printf(TH_ENERGY_MODE ? "m-timestamp-mode-energy\r\n" : "m-timestamp-mode-performance\r\n");
+    th_printf(EE_MSG_INIT_DONE);
+    th_printf(EE_MSG_READY);
+}

@@ -1,0 +1,25 @@
+/* MLPerf Tiny API: the part every DUT shares (command parser, input buffer, infer loop).
+ * Names follow the reference EEMBC/MLCommons `api/internally_implemented.h`. */
+#ifndef TINYRIG_INTERNALLY_IMPLEMENTED_H
+#define TINYRIG_INTERNALLY_IMPLEMENTED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EE_CMD_SIZE 80u
+#define EE_CMD_DELIMITER " "
+#define EE_CMD_TERMINATOR '%'
+
+#define EE_MSG_READY "m-ready\r\n"
+#define EE_MSG_INIT_DONE "m-init-done\r\n"
+
+void ee_serial_callback(char c);
+void ee_serial_command_parser_callback(char *command);
+void ee_benchmark_initialize(void);
+void ee_infer(size_t n, size_t n_warmup);
+/* The bytes loaded with `db`: pointer, how many arrived, and how many `db load` announced. */
+uint8_t *ee_get_buffer_pointer(void);
+size_t ee_get_buffer_count(void);
+size_t ee_get_buffer_expected(void);
+
+#endif

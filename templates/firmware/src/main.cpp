@@ -1,0 +1,12 @@
+/* The DUT's main loop: initialise, then feed every received character to the protocol parser. */
+#include "board.h"
+#include "api/internally_implemented.h"
+
+int main(void)
+{
+    ee_benchmark_initialize();
+    for (;;) {
+        int c = board_uart_getc();
+        if (c >= 0) ee_serial_callback((char)c);
+    }
+}

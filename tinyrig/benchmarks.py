@@ -1,0 +1,66 @@
+"""The MLPerf Tiny benchmarks: what the host sends, how the device reads it, what it answers.
+
+One table, used by the firmware generator (input conversion, result printing) and by the bench
+(input sizes, runner defaults, scoring). Figures follow the MLPerf Tiny reference set-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    id: str
+    task: str
+    reference_file: str  # the file name in mlcommons/tiny's trained_models folders
+    input_bytes: int  # bytes the host sends per input with `db`
+    conversion: str  # int8_copy | uint8_minus_128 | float32_quantize
+    results: str  # scores | mse
+    runner_iterations: int  # the open runner's N for a >= 10 s window on the reference board
+    runner_warmup: int
+    quality_metric: str  # top1 | auc
+    quality_target: float
+
+    @property
+    def conversion_doc(self) -> str:
+        return {
+            "int8_copy": "the bytes are int8 features already and are copied as they are",
+            "uint8_minus_128": "each uint8 byte minus 128 gives the int8 input",
+            "float32_quantize": "little-endian float32 features, quantized with the input tensor's scale and zero point",
+        }[self.conversion]
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    b.id: b
+    for b in (
+        Benchmark("kws01", "keyword spotting (DS-CNN)", "kws_ref_model.tflite", 490, "int8_copy", "scores", 70, 10, "top1", 0.90),
+        Benchmark("vww01", "visual wake words (MobileNetV1 0.25)", "vww_96_int8.tflite", 27648, "uint8_minus_128", "scores", 20, 10, "top1", 0.80),
+        Benchmark("ic01", "image classification (ResNet-8)", "pretrainedResnet_quant.tflite", 3072, "uint8_minus_128", "scores", 20, 10, "top1", 0.85),
+        Benchmark("ad01", "anomaly detection (FC autoencoder)", "ad01_int8.tflite", 2560, "float32_quantize", "mse", 1500, 10, "auc", 0.85),
+        Benchmark("sww01", "streaming wakeword (1D DS-CNN)", "str_ww_ref_model.tflite", 1200, "int8_copy", "scores", 70, 10, "top1", 0.0),
+    )
+}
+
+# The four benchmarks `--benchmark all` runs (streaming wakeword has its own flow, later).
+STANDARD_BENCHMARKS = ("kws01", "vww01", "ic01", "ad01")
+
+
+class UnknownBenchmarkError(ValueError):
+    pass
+
+
+def get_benchmark(benchmark_id: str) -> Benchmark:
+    try:
+        return BENCHMARKS[benchmark_id]
+    except KeyError:
+        raise UnknownBenchmarkError(
+            f"unknown benchmark {benchmark_id!r}; known: {', '.join(BENCHMARKS)}"
+        ) from None
+
+
+def expand_benchmarks(spec: str) -> list[Benchmark]:
+    """`all`, one id, or a comma-separated list of ids."""
+    if spec == "all":
+        return [BENCHMARKS[b] for b in STANDARD_BENCHMARKS]
+    return [get_benchmark(part.strip()) for part in spec.split(",") if part.strip()]
