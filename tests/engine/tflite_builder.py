@@ -586,7 +586,7 @@ def add(mb: ModelBuilder, x: Act, other: Act | str | None = None, *, activation=
     mode = mode or str(rng.choice(["calibrated", "tight"], p=[0.85, 0.15]))
     if other is None:
         other = "const"
-    kind = other if isinstance(other, str) else "activation"
+    kind = other if isinstance(other, str) else ("self" if other is x else "activation")
     if isinstance(other, str):
         shape = x.shape
         if broadcast:  # e.g. a per-channel constant [1, 1, 1, C]
@@ -786,9 +786,16 @@ def _step(mb: ModelBuilder, x: Act, op: str, extended: bool) -> Act:
         return fully_connected(mb, x, activation=act, per_channel=pc, keep_num_dims=keep)
     if op == "ADD":
         same = [a for a in mb.acts if a.shape == x.shape and a.index != x.index]
-        choices = ["const"] + (["activation"] if same else []) + (["input"] if mb.allow_multi_input else [])
+        # "self" is x + x: one tensor feeding both operands (legal; engines that
+        # plan buffers per operand must cope with it).
+        choices = ["const"] * 3 + (["activation"] * 6 if same else ["self"])
+        if mb.allow_multi_input:
+            choices.append("input")
         kind = str(rng.choice(choices))
-        other = same[int(rng.integers(len(same)))] if kind == "activation" else kind
+        if kind == "input":
+            mb.features.add("multi_input")
+        other = {"activation": lambda: same[int(rng.integers(len(same)))],
+                 "self": lambda: x}.get(kind, lambda: kind)()
         bcast = bool(extended and kind == "const" and rng.random() < 0.3)
         return add(mb, x, other, activation=act, broadcast=bcast)
     if op == "RESHAPE":
@@ -799,37 +806,47 @@ def _step(mb: ModelBuilder, x: Act, op: str, extended: bool) -> Act:
 
 
 def random_model(seed, *, extended: bool = False, op: str | None = None,
-                 chain: bool | None = None, multi_input: bool = True):
+                 chain: bool | None = None, multi_input: bool | None = None):
     """A random valid int8 model: ``(tflite_bytes, description)``.
 
     ``seed`` is an int (recorded in the description) or a numpy Generator.  ``op``
     forces the model to contain that op (as its main single op); ``chain`` forces a
     single-op model (False) or a chain of 2-4 ops (True).  ``extended`` also enables
     features outside issue 4's list (listed in ``description["features"]``).
-    ``multi_input`` allows ADD to take a second graph input.
+    ``multi_input`` allows ADD to take a second graph input (default: only when
+    ``extended``; the engine compiles single-input models, so core ADDs take their
+    second operand from a constant or from an earlier activation, a residual).
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     mb = ModelBuilder(rng, own_buffers=bool(rng.random() < 0.7))
-    mb.allow_multi_input = multi_input
+    mb.allow_multi_input = extended if multi_input is None else multi_input
     if chain is None:
         chain = bool(rng.random() < 0.5)
     main_ops = [o for o in CORE_OPS if o not in ("QUANTIZE", "DEQUANTIZE")]
     if op is None:
         op = str(rng.choice(CORE_OPS))
-    float_in = op == "QUANTIZE" or rng.random() < 0.12
-    float_out = op == "DEQUANTIZE" or rng.random() < 0.12
-    n_ops = int(rng.integers(2, 5)) if chain else 1
-    seq = [op] if op in main_ops else []
-    while len(seq) < n_ops:
-        seq.append(str(rng.choice(main_ops)))
-    if op in main_ops and chain:
+    if chain:
+        # A chain: 2-4 ops (one of them ``op``), maybe behind a QUANTIZE and in
+        # front of a DEQUANTIZE (float model input / output).
+        float_in = op == "QUANTIZE" or rng.random() < 0.12
+        float_out = op == "DEQUANTIZE" or rng.random() < 0.12
+        seq = [op] if op in main_ops else []
+        while len(seq) < int(rng.integers(2, 5)) - (float_in + float_out) or not seq:
+            seq.append(str(rng.choice(main_ops)))
         rng.shuffle(seq)
-    if not seq:  # a QUANTIZE/DEQUANTIZE model with nothing in between
-        seq = []
+    else:
+        # Exactly one operator; its input has the rank it needs.
+        float_in, float_out = op == "QUANTIZE", op == "DEQUANTIZE"
+        seq = [op] if op in main_ops else []
 
-    # The input rank suits the first op.
     first = seq[0] if seq else None
-    if first in ("FULLY_CONNECTED", "SOFTMAX", "ADD", "RESHAPE") and rng.random() < 0.5:
+    if first == "FULLY_CONNECTED" and not (chain or extended):
+        rank2 = True
+    elif first in ("FULLY_CONNECTED", "SOFTMAX", "ADD", "RESHAPE", None):
+        rank2 = bool(rng.random() < 0.5)
+    else:
+        rank2 = False
+    if rank2:
         shape = (1, int(rng.integers(1, 65)))
         if first == "FULLY_CONNECTED" and extended and rng.random() < 0.3:
             shape = (int(rng.integers(2, 4)), shape[1])  # batch > 1
