@@ -6,14 +6,17 @@ tensor to the last that reads it) do not overlap. Tensors joined by an alias
 (RESHAPE) form one buffer. Graph inputs are live from step 0 (the firmware fills
 them before invoke) and graph outputs until the last step (read after invoke).
 
-Placement is greedy: largest buffer first, each at the lowest 16-byte aligned
-offset that does not collide with an already placed, lifetime-overlapping
-buffer (first fit into gaps). The lower bound reported beside it is the largest
+Placement is greedy: buffers are taken one by one and each goes to the lowest
+16-byte aligned offset that does not collide with an already placed,
+lifetime-overlapping buffer (first fit into gaps). The order matters, so a few
+orders are tried (largest first, as TFLM's greedy planner, then variants and
+seeded jitter) and the smallest arena wins; the search is deterministic. The lower bound reported beside it is the largest
 total size of buffers alive at the same step, which no placement can beat.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from .ir import Graph
@@ -111,13 +114,42 @@ def _first_fit(buffer: Buffer, placed: list[Buffer]) -> int:
     return candidate
 
 
-def plan_memory(graph: Graph, layers: list[LayerPlan]) -> MemoryPlan:
-    buffers = collect_buffers(graph, layers)
+def _place(buffers: list[Buffer], order: list[int]) -> int:
+    """Place buffers in the given order with first fit; returns the arena size."""
     placed: list[Buffer] = []
-    # Largest first; among equals, the one that lives longer, then the earlier one.
-    for buffer in sorted(buffers, key=lambda b: (-b.size, -(b.last_step - b.first_step), b.first_step)):
+    for index in order:
+        buffer = buffers[index]
         buffer.offset = _first_fit(buffer, placed)
         placed.append(buffer)
+    return align_up(max((b.offset + b.size for b in buffers), default=0))
+
+
+def _candidate_orders(buffers: list[Buffer], random_trials: int, seed: int):
+    indices = range(len(buffers))
+    # Deterministic heuristics first: largest first (TFLM's greedy planner), then
+    # variants that favour long-lived or early buffers among similar sizes.
+    yield sorted(indices, key=lambda i: (-buffers[i].size, buffers[i].first_step))
+    yield sorted(indices, key=lambda i: (-buffers[i].size * (buffers[i].last_step - buffers[i].first_step + 1), i))
+    yield sorted(indices, key=lambda i: (buffers[i].first_step, -buffers[i].size))
+    yield sorted(indices, key=lambda i: (-(buffers[i].last_step - buffers[i].first_step), -buffers[i].size))
+    # Then seeded jitter of the size order, which often closes the last gaps.
+    rng = random.Random(seed)
+    for _ in range(random_trials):
+        yield sorted(indices, key=lambda i: -buffers[i].size * rng.uniform(0.5, 1.5))
+
+
+def plan_memory(graph: Graph, layers: list[LayerPlan], random_trials: int = 300, seed: int = 0) -> MemoryPlan:
+    """Plan offsets; tries several placement orders and keeps the smallest arena."""
+    buffers = collect_buffers(graph, layers)
+    bound = lower_bound(buffers)
+    best_arena, best_offsets = None, None
+    for order in _candidate_orders(buffers, random_trials, seed):
+        arena = _place(buffers, order)
+        if best_arena is None or arena < best_arena:
+            best_arena, best_offsets = arena, [b.offset for b in buffers]
+            if arena <= align_up(bound):
+                break  # cannot do better than the lower bound
+    for buffer, offset in zip(buffers, best_offsets or []):
+        buffer.offset = offset
     offsets = {tensor: buffer.offset for buffer in buffers for tensor in buffer.tensors}
-    arena = align_up(max((b.offset + b.size for b in buffers), default=0))
-    return MemoryPlan(offsets=offsets, arena_bytes=arena, lower_bound=lower_bound(buffers), buffers=buffers)
+    return MemoryPlan(offsets=offsets, arena_bytes=best_arena or 0, lower_bound=bound, buffers=buffers)
