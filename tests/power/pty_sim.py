@@ -25,12 +25,14 @@ class PtyInstrument:
         # Raw from the start: no echo or CR/LF mangling before pyserial
         # configures the port itself.
         tty.setraw(self.slave_fd)
+        os.set_blocking(self.master_fd, False)
         self.port = os.ttyname(self.slave_fd)
         self._stop = threading.Event()
         self._closed = False
         self._lock = threading.RLock()
         self.received = bytearray()  # every byte the driver sent, for asserts
         self.error: BaseException | None = None
+        self.host_stalled = False
         self._thread = threading.Thread(target=self._run, name=type(self).__name__, daemon=True)
 
     def start(self) -> "PtyInstrument":
@@ -57,21 +59,38 @@ class PtyInstrument:
         r, _, _ = select.select([self.master_fd], [], [], timeout_s)
         if not r or self._closed:
             return b""
-        data = os.read(self.master_fd, 4096)
+        try:
+            data = os.read(self.master_fd, 4096)
+        except BlockingIOError:
+            return b""
         self.received += data
         return data
 
     def send(self, data: bytes) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            view = memoryview(data)
-            while view:
-                _, w, _ = select.select([], [self.master_fd], [], 1.0)
-                if not w:
-                    raise TimeoutError("driver is not reading the pty")
-                n = os.write(self.master_fd, view)
-                view = view[n:]
+        """Write all of data, unless the test is over or the host stopped reading.
+
+        The master fd is non-blocking: a tty write would otherwise block
+        until everything fits, holding the lock that vanish() needs.
+        """
+        view = memoryview(data)
+        deadline = time.monotonic() + 2.0
+        while view:
+            with self._lock:
+                if self._closed or self._stop.is_set():
+                    return
+                try:
+                    n = os.write(self.master_fd, view)
+                except BlockingIOError:
+                    n = 0
+            view = view[n:]
+            if view:
+                if time.monotonic() > deadline:
+                    # The host stopped reading (e.g. after it failed the run):
+                    # a real instrument would overflow; the simulation ends.
+                    self.host_stalled = True
+                    self._stop.set()
+                    return
+                select.select([], [self.master_fd], [], 0.05)
 
     def wait_host_drained(self, timeout_s: float = 2.0) -> None:
         """Wait until the driver has read everything sent so far.
@@ -80,12 +99,20 @@ class PtyInstrument:
         wants "the host had received N samples when the device vanished"
         waits for the queue to empty before hanging up.
         """
+        # The kernel moves written bytes into the slave's read queue
+        # asynchronously, so "empty" must hold for a while to mean drained.
         deadline = time.monotonic() + timeout_s
+        empty_since = None
         while time.monotonic() < deadline:
             queued = struct.unpack("i", fcntl.ioctl(self.slave_fd, termios.FIONREAD, b"\0" * 4))[0]
-            if queued == 0:
+            now = time.monotonic()
+            if queued:
+                empty_since = None
+            elif empty_since is None:
+                empty_since = now
+            elif now - empty_since >= 0.05:
                 return
-            select.select([], [], [], 0.001)  # the pty offers no "drained" event
+            select.select([], [], [], 0.002)  # the pty offers no "drained" event
         raise TimeoutError("driver did not read what the simulator sent")
 
     @property
