@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .ir import Graph, Tensor
-from .kernel_registry import COMMON_RUNTIME_FILES, KernelVariant, runtime_file_name
+from .kernel_registry import PARAMS_HEADER, KernelVariant, runtime_file_name
 from .layer import ConstantArray, ConstantRef, LayerPlan
 from .planner import MemoryPlan
 
@@ -195,7 +195,7 @@ void tinyrig_model_invoke(void);
 
 #include <cstdint>
 
-#include "{runtime_file_name(COMMON_RUNTIME_FILES[1])}"
+#include "{PARAMS_HEADER}"
 {includes}
 
 // Per-layer profiling hooks: a firmware may define these (e.g. to read a cycle

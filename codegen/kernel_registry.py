@@ -25,7 +25,9 @@ class KernelVariant:
 
 
 # Runtime files every generated model includes, regardless of the kernels used.
-COMMON_RUNTIME_FILES = ("tinyrig_fixedpoint.h", "tinyrig_kernel_params.h")
+FIXEDPOINT_HEADER = "tinyrig_fixedpoint.h"
+PARAMS_HEADER = "tinyrig_kernel_params.h"  # the parameter structs the generated code fills
+COMMON_RUNTIME_FILES = (FIXEDPOINT_HEADER, PARAMS_HEADER)
 
 _REFERENCE_HEADER = "reference/tinyrig_ref_kernels.h"
 
