@@ -248,9 +248,14 @@ class ModelBuilder:
     engine must accept both.
     """
 
-    def __init__(self, rng: np.random.Generator | None = None, own_buffers: bool = True):
+    def __init__(self, rng: np.random.Generator | None = None, own_buffers: bool = True,
+                 dedupe: bool = False):
         self.rng = rng if rng is not None else np.random.default_rng(0)
         self.own_buffers = own_buffers
+        # The converter stores identical constants once: tensors then share a buffer
+        # (e.g. the shape operands of two equal RESHAPEs).
+        self.dedupe = dedupe
+        self._const_buffers: dict[bytes, int] = {}
         self.tensors: list[schema.TensorT] = []
         self.buffers: list[schema.BufferT] = [schema.BufferT()]  # 0: empty sentinel
         self.opcodes: dict[int, int] = {}
@@ -282,10 +287,15 @@ class ModelBuilder:
         if data is not None:
             arr = np.ascontiguousarray(np.asarray(data, dtype=dtype))
             assert tuple(arr.shape) == tuple(shape), (arr.shape, shape)
-            b = schema.BufferT()
-            b.data = np.frombuffer(arr.tobytes(), dtype=np.uint8)
-            self.buffers.append(b)
-            t.buffer = len(self.buffers) - 1
+            raw = arr.tobytes()
+            if self.dedupe and raw in self._const_buffers:
+                t.buffer = self._const_buffers[raw]
+            else:
+                b = schema.BufferT()
+                b.data = np.frombuffer(raw, dtype=np.uint8)
+                self.buffers.append(b)
+                t.buffer = len(self.buffers) - 1
+                self._const_buffers[raw] = t.buffer
         elif self.own_buffers:
             self.buffers.append(schema.BufferT())
             t.buffer = len(self.buffers) - 1
@@ -314,6 +324,8 @@ class ModelBuilder:
             r = rng.choice(["symmetric", "positive", "offset", "negative"],
                            p=[0.45, 0.25, 0.22, 0.08])
             width = float(np.exp(rng.uniform(np.log(0.05), np.log(20.0))))
+            if rng.random() < 0.1:  # large ranges: SOFTMAX exp underflow, big scales
+                width *= 20
             if r == "symmetric":
                 float_range = (-width / 2, width / 2)
             elif r == "positive":  # e.g. images scaled to [0, x]
@@ -531,7 +543,7 @@ def fully_connected(mb: ModelBuilder, x: Act, *, units=None, activation=None,
     mode = mode or _pick_mode(rng)
     depth = x.shape[-1]
     batches = int(np.prod(x.shape[:-1]))
-    units = units or int(rng.integers(1, 17))
+    units = units or int(rng.integers(1, 17) if rng.random() < 0.85 else rng.integers(17, 129))
     if len(x.shape) != 2:
         mb.features.add("fc_nd_input")
     if per_channel:
@@ -642,7 +654,10 @@ def pool2d(mb: ModelBuilder, x: Act, kind: str, *, filter=None, stride=None,
     # Activations on pools are rare in real models; still legal and must work.
     activation = activation or str(rng.choice(CORE_ACTIVATIONS, p=[0.6, 0.2, 0.2]))
     if filter is None:
-        filter = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+        if rng.random() < 0.2:  # global pooling over the whole feature map, as in MLPerf
+            filter, padding = (h, w), "VALID"
+        else:
+            filter = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
     if stride is None:
         stride = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
     fh, fw = filter
@@ -712,9 +727,14 @@ def reshape(mb: ModelBuilder, x: Act, new_shape=None, *, form=None) -> Act:
     return y
 
 
+# TFLM's int8 SOFTMAX aborts (in the interpreter) on rows of this length or more.
+SOFTMAX_MAX_ROW = 512
+
+
 def softmax(mb: ModelBuilder, x: Act, *, beta=None) -> Act:
     """SOFTMAX over the last dimension; int8 output with scale 1/256, zp -128."""
     rng = mb.rng
+    assert x.shape[-1] < SOFTMAX_MAX_ROW, "the interpreter aborts on such rows"
     if beta is None:
         beta = 1.0 if rng.random() < 0.7 else float(f32(rng.uniform(0.1, 3.0)))
     # TFLM's int8 SOFTMAX needs beta * input_scale * 2^26 > 1 (it aborts otherwise).
@@ -742,6 +762,22 @@ def quantize(mb: ModelBuilder, x: Act) -> Act:
     return y
 
 
+def requantize(mb: ModelBuilder, x: Act, *, mode=None) -> Act:
+    """QUANTIZE int8 -> int8 (a rescale; converters emit it e.g. in front of ops whose
+    inputs must share one quantization).  Not in issue 4's list: extended."""
+    rng = mb.rng
+    mode = mode or _pick_mode(rng)
+    scale, zp = _calibrate_output(rng, x.mean, x.std, "NONE", mode, min_step=x.scale)
+    y = mb.activation(x.shape, scale=scale, zp=zp)
+    _set_stats(y, x.mean, x.std, "NONE", rng)
+    mb.features.add("requantize")
+    desc = dict(op="QUANTIZE", input=x.shape, requantize=True, calibration=mode,
+                in_q=(x.scale, x.zp), out_q=(scale, zp))
+    mb.operator(OP.QUANTIZE, [x.index], [y.index], schema.BuiltinOptions.QuantizeOptions,
+                schema.QuantizeOptionsT(), desc)
+    return y
+
+
 def dequantize(mb: ModelBuilder, x: Act) -> Act:
     """DEQUANTIZE int8 -> float32."""
     y = mb.activation(x.shape, scale=1.0, zp=0, dtype="float32", mean=x.mean, std=x.std,
@@ -758,6 +794,8 @@ def dequantize(mb: ModelBuilder, x: Act) -> Act:
 
 
 def _random_4d(rng) -> tuple[int, int, int, int]:
+    if rng.random() < 0.1:  # occasionally wider: longer loops, bigger sums and arenas
+        return (1, int(rng.integers(8, 21)), int(rng.integers(8, 21)), int(rng.integers(8, 33)))
     return (1, int(rng.integers(1, 11)), int(rng.integers(1, 11)), int(rng.integers(1, 9)))
 
 
@@ -801,6 +839,12 @@ def _step(mb: ModelBuilder, x: Act, op: str, extended: bool) -> Act:
     if op == "RESHAPE":
         return reshape(mb, x)
     if op == "SOFTMAX":
+        if x.shape[-1] >= SOFTMAX_MAX_ROW:
+            # The interpreter's int8 SOFTMAX aborts on rows of 512 or more; split
+            # the row with a RESHAPE (models classify into far fewer classes).
+            total = int(np.prod(x.shape))
+            d = max(d for d in range(1, SOFTMAX_MAX_ROW) if total % d == 0)
+            x = reshape(mb, x, (1, total // d, d) if rng.random() < 0.5 else (1, 1, total // d, d))
         return softmax(mb, x)
     raise ValueError(op)
 
@@ -818,7 +862,7 @@ def random_model(seed, *, extended: bool = False, op: str | None = None,
     second operand from a constant or from an earlier activation, a residual).
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    mb = ModelBuilder(rng, own_buffers=bool(rng.random() < 0.7))
+    mb = ModelBuilder(rng, own_buffers=bool(rng.random() < 0.7), dedupe=bool(rng.random() < 0.5))
     mb.allow_multi_input = extended if multi_input is None else multi_input
     if chain is None:
         chain = bool(rng.random() < 0.5)
@@ -847,18 +891,23 @@ def random_model(seed, *, extended: bool = False, op: str | None = None,
     else:
         rank2 = False
     if rank2:
-        shape = (1, int(rng.integers(1, 65)))
+        shape = (1, int(rng.integers(1, 65) if rng.random() < 0.85 else rng.integers(65, 513)))
         if first == "FULLY_CONNECTED" and extended and rng.random() < 0.3:
             shape = (int(rng.integers(2, 4)), shape[1])  # batch > 1
             mb.features.add("fc_batch")
     else:
         shape = _random_4d(rng)
+        if extended and rng.random() < 0.15:
+            shape = (int(rng.integers(2, 4)), *shape[1:])  # batch > 1
+            mb.features.add("batch")
     x = mb.input(shape, "float32" if float_in else "int8")
     inputs = [x]
     if float_in:
         x = quantize(mb, x)
     for o in seq:
         x = _step(mb, x, o, extended)
+        if extended and rng.random() < 0.1:
+            x = requantize(mb, x)
     if float_out:
         x = dequantize(mb, x)
     inputs += mb.extra_inputs
