@@ -149,7 +149,11 @@ class Dut:
             if time.monotonic() >= deadline:
                 return None
             try:
-                chunk = self._port.read(4096)
+                # One byte (waiting up to the port timeout), then whatever else has arrived:
+                # a plain read(4096) would sit out the whole timeout on every short answer.
+                chunk = self._port.read(1)
+                if chunk:
+                    chunk += self._port.read(self._port.in_waiting)
             except (serial.SerialException, OSError) as exc:
                 raise DutDisconnected(f"connection lost: {exc}", command, list(self.recent)) from None
             if chunk:

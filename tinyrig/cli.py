@@ -1,2 +1,314 @@
-def main():
-    print("tinyrig")
+"""The `tinyrig` command line: boards, models, inspect, generate, build, run, report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+import tinyrig
+from tinyrig.benchmarks import BENCHMARKS, UnknownBenchmarkError, expand_benchmarks, get_benchmark
+from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
+
+# Piped or captured output (CI logs) gets a width that fits the summary table, not rich's 80.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}")
+    sys.exit(code)
+
+
+def _board(name: str):
+    try:
+        return load_board(name)
+    except BoardError as exc:
+        _fail(str(exc))
+
+
+def _benchmarks(spec: str):
+    try:
+        return expand_benchmarks(spec)
+    except UnknownBenchmarkError as exc:
+        _fail(str(exc))
+
+
+@click.group()
+@click.version_option(tinyrig.__version__, prog_name="tinyrig")
+def main() -> None:
+    """tinyrig: MLPerf Tiny firmware generator and hardware-in-the-loop bench."""
+
+
+# -- boards -----------------------------------------------------------------------------------
+
+@main.command("boards")
+def boards_cmd() -> None:
+    """List the board files tinyrig knows."""
+    table = Table(title="Boards")
+    for col in ("name", "core", "clock", "flash", "RAM", "emulator", "description"):
+        table.add_column(col)
+    try:
+        boards = all_boards()
+    except BoardError as exc:
+        _fail(str(exc))
+    for b in boards:
+        emu = b.emulator.qemu_machine and f"qemu {b.emulator.qemu_machine}" or b.emulator.renode_platform or "-"
+        table.add_row(b.name + (" (default)" if b.name == DEFAULT_BOARD else ""), b.core, f"{b.clock_hz / 1e6:g} MHz",
+                      f"{b.flash.size // 1024} KiB", f"{b.ram.size // 1024} KiB", emu, b.description)
+    console.print(table)
+
+
+# -- models -----------------------------------------------------------------------------------
+
+@main.group("models")
+def models_cmd() -> None:
+    """Find or download the MLPerf Tiny reference models."""
+
+
+@models_cmd.command("fetch")
+@click.option("--dest", type=click.Path(path_type=Path), help="Folder to fill (default: tinyrig's cache).")
+@click.option("--source", help="Base URL of the mlcommons/tiny repository or a mirror (file:// works).")
+@click.argument("ids", nargs=-1)
+def models_fetch(dest, source, ids) -> None:
+    """Download reference models (all by default), checking their MD5 checksums."""
+    from tinyrig.models import ModelFetchError, fetch_models
+
+    try:
+        for path in fetch_models(list(ids) or None, dest, source):
+            console.print(f"ok  {path}")
+    except ModelFetchError as exc:
+        _fail(str(exc), 1)
+
+
+@models_cmd.command("list")
+@click.option("--models", "models_dir", type=click.Path(path_type=Path))
+def models_list(models_dir) -> None:
+    """Show where each benchmark's model would be taken from."""
+    from tinyrig.models import ModelNotFoundError, find_model
+
+    for bid in BENCHMARKS:
+        try:
+            console.print(f"{bid:6} {find_model(bid, models_dir)}")
+        except ModelNotFoundError:
+            console.print(f"{bid:6} [yellow]not found[/]")
+
+
+# -- inspect ----------------------------------------------------------------------------------
+
+@main.command("inspect")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def inspect_cmd(model: Path, as_json: bool) -> None:
+    """Operator table, MACs, weights and planned arena of a .tflite model."""
+    from tinyrig.codegen.errors import ModelFormatError, UnsupportedModelError
+    ModelError = (ModelFormatError, UnsupportedModelError)
+    from tinyrig.codegen.inspect import inspect_model, render_text, report_to_json
+
+    try:
+        report = inspect_model(model)
+    except ModelError as exc:
+        _fail(f"{model}: {exc}", 1)
+    if as_json:
+        click.echo(json.dumps(report_to_json(report), indent=2))
+    else:
+        click.echo(render_text(report))
+    if not report.all_supported:
+        sys.exit(1)
+
+
+# -- generate / build -------------------------------------------------------------------------
+
+def _benchmark_for_model(model: Path, benchmark: str | None):
+    if benchmark:
+        return _benchmarks(benchmark)[0]
+    for b in BENCHMARKS.values():
+        if model.name in (f"{b.id}.tflite", b.reference_file):
+            return b
+    _fail(f"cannot tell the benchmark from the file name {model.name!r}; pass --benchmark "
+          f"({', '.join(BENCHMARKS)})")
+
+
+@main.command("generate")
+@click.option("--board", default=DEFAULT_BOARD, show_default=True)
+@click.option("--model", "model", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--benchmark", help="Benchmark id (default: from the model's file name).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+def generate_cmd(board, model, benchmark, out) -> None:
+    """Render the PlatformIO firmware project for a board and a model."""
+    from tinyrig.codegen.errors import ModelFormatError, UnsupportedModelError
+    ModelError = (ModelFormatError, UnsupportedModelError)
+    from tinyrig.codegen.firmware import render_project
+
+    b = _board(board)
+    bench = _benchmark_for_model(model, benchmark)
+    try:
+        project = render_project(b, bench, model, out)
+    except (ModelError, ValueError) as exc:
+        _fail(f"{model}: {exc}", 1)
+    console.print(f"generated {bench.id} for {b.name} in {project.directory} ({len(project.files)} files)")
+    console.print(f"  arena {project.arena_bytes} B (lower bound {project.arena_lower_bound} B), "
+                  f"weights {project.weight_bytes} B, {project.total_macs:,} MACs")
+    console.print(f"  build: tinyrig build --project {project.directory}")
+
+
+def print_size(result, title: str) -> None:
+    size = result.size
+    table = Table(title=title)
+    table.add_column("section")
+    table.add_column("bytes", justify="right")
+    for name, value in size.sections.items():
+        table.add_row(name, f"{value:,}")
+    console.print(table)
+    console.print(f"flash {size.flash_bytes:,} / {size.flash_capacity:,} B ({size.flash_percent:.1f}%)   "
+                  f"RAM {size.ram_bytes:,} / {size.ram_capacity:,} B ({size.ram_percent:.1f}%, incl. stack reserve)")
+
+
+@main.command("build")
+@click.option("--project", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A project made by `tinyrig generate`.")
+@click.option("--board", default=DEFAULT_BOARD, show_default=True)
+@click.option("--benchmark", help="Generate and build this benchmark (with --models).")
+@click.option("--models", "models_dir", type=click.Path(path_type=Path))
+@click.option("--env", "env_name", default="perf", type=click.Choice(["perf", "energy"]), show_default=True)
+def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
+    """Build firmware offline with PlatformIO and report flash and RAM per section."""
+    from tinyrig.build import BuildError, build_project
+    from tinyrig.codegen.errors import ModelFormatError, UnsupportedModelError
+    ModelError = (ModelFormatError, UnsupportedModelError)
+    from tinyrig.codegen.firmware import STACK_BYTES, FirmwareProject
+    from tinyrig.firmware_cache import prepare_firmware
+    from tinyrig.models import ModelNotFoundError, find_model
+
+    try:
+        if project:
+            manifest = FirmwareProject.load(project)
+            b = _board(manifest.board)
+            result = build_project(project, env_name, flash_capacity=b.flash.size, ram_capacity=b.ram.size,
+                                   stack_bytes=STACK_BYTES)
+            title = f"{manifest.benchmark} on {b.name} ({env_name})"
+        elif benchmark:
+            b = _board(board)
+            bench = _benchmarks(benchmark)[0]
+            result = prepare_firmware(b, bench, find_model(bench.id, models_dir), env_name).build
+            title = f"{bench.id} on {b.name} ({env_name})"
+        else:
+            _fail("pass --project DIR or --benchmark ID")
+    except (BuildError, ModelError, ModelNotFoundError, FileNotFoundError) as exc:
+        _fail(str(exc), 1)
+    print_size(result, title)
+    console.print(f"image: {result.elf}")
+
+
+# -- run / report -----------------------------------------------------------------------------
+
+def summary_table(results: dict) -> Table:
+    emulated = results.get("target") in ("qemu", "renode")
+    table = Table(title=f"MLPerf Tiny performance on {results.get('board')} ({results.get('target')})")
+    for col in ("benchmark", "latency (virtual us)" if emulated else "latency (us)", "instructions/inference",
+                "instr/MAC", "MACs", "flash", "RAM", "scores = reference", "bit-exact", "status"):
+        table.add_column(col, justify="right" if col not in ("benchmark", "status") else "left")
+    for bid, entry in results.get("benchmarks", {}).items():
+        s = entry.get("summary") or {}
+        fw = entry.get("firmware") or {}
+        windows = entry.get("windows", [])
+        exact = [w.get("bit_exact") for w in windows if w.get("bit_exact") is not None]
+
+        def fmt(value, spec):
+            return format(value, spec) if isinstance(value, (int, float)) else "-"
+
+        match = s.get("scores_match_reference")
+        table.add_row(
+            bid,
+            fmt(s.get("median_latency_us"), ",.1f"),
+            fmt(s.get("median_instructions"), ",.0f"),
+            fmt(s.get("instructions_per_mac"), ".2f"),
+            fmt(fw.get("total_macs"), ","),
+            fmt(fw.get("flash_bytes"), ","),
+            fmt(fw.get("ram_bytes"), ","),
+            "-" if match is None else ("yes" if match else "[red]NO[/]"),
+            f"{sum(exact)}/{len(exact)}" if exact else "-",
+            entry.get("status", "?") if entry.get("status") != "failed" else f"[red]failed[/]: {entry.get('error', '')[:60]}",
+        )
+    return table
+
+
+@main.command("run")
+@click.option("--board", default=DEFAULT_BOARD, show_default=True)
+@click.option("--benchmark", "benchmark_spec", default="all", show_default=True, help="An id, a comma list, or all.")
+@click.option("--mode", default="performance", type=click.Choice(["performance"]), show_default=True)
+@click.option("--target", default="qemu", type=click.Choice(["qemu"]), show_default=True)
+@click.option("--models", "models_dir", type=click.Path(path_type=Path),
+              help="Folder with the .tflite models (else $TINYRIG_MODELS, else the cache).")
+@click.option("--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Inputs from a dataset in the official layout instead of seeded random inputs.")
+@click.option("--iterations", "-n", type=int, help="Timed inferences per window.")
+@click.option("--warmup", "-w", type=int, help="Warm-up inferences per window.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
+@click.option("--sessions", "sessions_root", type=click.Path(path_type=Path), help="Where session folders go.")
+@click.option("--no-reference", is_flag=True, help="Skip the check against the tflite-micro interpreter.")
+def run_cmd(board, benchmark_spec, mode, target, models_dir, dataset, iterations, warmup, seed, sessions_root,
+            no_reference) -> None:
+    """Generate, build, run and measure benchmarks; write a session folder."""
+    from tinyrig.hil.runner import Progress, RunOptions, run_session
+    from tinyrig.hil.session import Session
+    from tinyrig.paths import sessions_dir
+
+    b = _board(board)
+    if not b.is_emulated:
+        _fail(f"board {b.name} is not emulated; hardware runs come with --target hardware (not yet available)")
+    benches = _benchmarks(benchmark_spec)
+    if iterations is not None and iterations < 1:
+        _fail("--iterations must be >= 1")
+    options = RunOptions(board=b, benchmarks=benches, models_dir=models_dir, iterations=iterations, warmup=warmup,
+                         seed=seed, dataset=dataset, check_reference=not no_reference)
+    session = Session.create(sessions_root or sessions_dir(), board=b.name, target=target, mode=mode,
+                             meta={"tinyrig_version": tinyrig.__version__})
+    console.print(f"session {session.directory}")
+
+    def stage(bid, what):
+        console.print(f"[dim]{bid}: {what}[/]")
+
+    def window(bid, w):
+        instr = f", {w['instructions']:,.0f} instructions" if w.get("instructions") else ""
+        console.print(f"[dim]{bid}: window {w['index'] + 1}: {w['latency_us']:,.1f} us/inference{instr}[/]")
+
+    def failed(bid, error):
+        err_console.print(f"[bold red]{bid} failed:[/] {error}")
+
+    try:
+        ok = run_session(session, options, Progress(stage=stage, window=window, failed=failed))
+    except KeyboardInterrupt:
+        session.finish("interrupted")
+        err_console.print(f"interrupted; everything measured so far is in {session.directory}")
+        sys.exit(130)
+    finally:
+        session.close()
+    console.print(summary_table(session.results))
+    if options.board.is_emulated:
+        console.print("[dim]Emulated: latency is virtual time under QEMU -icount (1 instruction = 1 ns); "
+                      "instructions are exact counts of executed instructions, not cycles.[/]")
+    console.print(f"results: {session.directory / 'results.json'}")
+    sys.exit(0 if ok else 1)
+
+
+@main.command("report")
+@click.argument("session_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def report_cmd(session_dir) -> None:
+    """Re-print a session's summary."""
+    from tinyrig.hil.session import Session
+
+    try:
+        session = Session.open(session_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    session.close()
+    console.print(summary_table(session.results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The MLPerf Tiny measurement modes: performance, accuracy, energy."""

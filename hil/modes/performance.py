@@ -1,0 +1,127 @@
+"""Performance mode: 5 windows on 5 inputs, N timed inferences after W warm-ups each; median.
+
+Latency per window = (end - start of `m-lap-us`) / N. Where the firmware offers tinyrig's
+`ticks` extension, the window is also read in raw timer ticks, which under QEMU's
+`-icount shift=S` are instruction counts: instructions = ticks * 1e9 / (timer_hz * 2**S).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from tinyrig.benchmarks import Benchmark
+from tinyrig.hil.dut import Dut, DutError
+from tinyrig.hil.inputs import Input
+from tinyrig.hil.reference import ReferenceModel
+
+WINDOWS = 5
+MIN_WINDOW_S = 10.0
+MIN_ITERATIONS = 10
+
+
+@dataclass
+class Window:
+    index: int
+    input: str
+    iterations: int
+    warmup: int
+    lap_us: list[int]
+    latency_us: float
+    ticks: int | None = None
+    timer_hz: int | None = None
+    instructions: float | None = None  # per inference, emulation only
+    scores: list[str] = field(default_factory=list)
+    expected_scores: list[str] | None = None
+    bit_exact: bool | None = None  # raw output bytes equal the reference's
+    wall_s: float = 0.0
+
+    @property
+    def window_s(self) -> float:
+        return self.latency_us * self.iterations / 1e6
+
+
+@dataclass
+class PerformanceSummary:
+    windows: int
+    median_latency_us: float
+    throughput_ips: float
+    median_instructions: float | None
+    instructions_per_mac: float | None
+    valid: bool
+    validity: dict[str, bool]
+    scores_match_reference: bool | None
+
+
+def run_window(dut: Dut, index: int, item: Input, *, iterations: int, warmup: int,
+               icount_shift: int | None, reference: ReferenceModel | None, infer_timeout_s: float) -> Window:
+    started = time.monotonic()
+    dut.load(item.data)
+    result = dut.infer(iterations, warmup, timeout_s=infer_timeout_s)
+    if result.window_us is None:
+        raise DutError("the answer had no pair of m-lap-us timestamps (is this an energy-mode build?)",
+                       f"infer {iterations} {warmup}", result.lines)
+    results_line = next(line for line in result.lines if line.startswith("m-results-"))
+    scores = results_line[results_line.index("[") + 1 : results_line.rindex("]")].split(",")
+    window = Window(index=index, input=item.name, iterations=iterations, warmup=warmup,
+                    lap_us=list(result.lap_us[-2:]), latency_us=result.window_us / iterations, scores=scores)
+    caps = dut.capabilities()
+    if "ticks" in caps:
+        start, end, hz = dut.window_ticks()
+        window.ticks, window.timer_hz = end - start, hz
+        if icount_shift is not None:
+            window.instructions = window.ticks * 1e9 / (hz * 2**icount_shift) / iterations
+    if reference is not None:
+        expected = reference.run(item.data)
+        window.expected_scores = expected.scores
+        if "raw" in caps:
+            window.bit_exact = dut.raw_output() == expected.raw
+    window.wall_s = time.monotonic() - started
+    return window
+
+
+def summarize(windows: list[Window], total_macs: int | None, emulated: bool) -> PerformanceSummary:
+    latency = statistics.median(w.latency_us for w in windows)
+    instructions = [w.instructions for w in windows if w.instructions is not None]
+    median_instr = statistics.median(instructions) if instructions else None
+    validity = {
+        "five_windows": len(windows) == WINDOWS,
+        "each_window_at_least_10s": all(w.window_s >= MIN_WINDOW_S for w in windows),
+        "each_window_at_least_10_inferences": all(w.iterations >= MIN_ITERATIONS for w in windows),
+    }
+    checked = [w for w in windows if w.expected_scores is not None]
+    return PerformanceSummary(
+        windows=len(windows),
+        median_latency_us=latency,
+        throughput_ips=1e6 / latency if latency else 0.0,
+        median_instructions=median_instr,
+        instructions_per_mac=(median_instr / total_macs) if (median_instr and total_macs) else None,
+        valid=all(validity.values()) and not emulated,
+        validity=validity,
+        scores_match_reference=all(w.scores == w.expected_scores for w in checked) if checked else None,
+    )
+
+
+def run_performance(dut: Dut, benchmark: Benchmark, inputs: list[Input], *, iterations: int, warmup: int,
+                    icount_shift: int | None = None, reference: ReferenceModel | None = None,
+                    done: list[Window] | None = None, on_window: Callable[[Window], None] | None = None,
+                    infer_timeout_s: float = 600.0) -> list[Window]:
+    """Runs the windows not yet in `done` (so a resumed session continues where it stopped)."""
+    windows = list(done or [])
+    for index in range(len(windows), len(inputs)):
+        window = run_window(dut, index, inputs[index], iterations=iterations, warmup=warmup,
+                            icount_shift=icount_shift, reference=reference, infer_timeout_s=infer_timeout_s)
+        windows.append(window)
+        if on_window is not None:
+            on_window(window)
+    return windows
+
+
+def window_to_dict(window: Window) -> dict:
+    return asdict(window)
+
+
+def window_from_dict(data: dict) -> Window:
+    return Window(**data)

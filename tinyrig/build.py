@@ -1,0 +1,124 @@
+"""Build a generated project with PlatformIO, offline, and report its memory use.
+
+PlatformIO's state lives in tinyrig's cache folder, never in ~/.platformio, and every call
+names its environment: a bare `pio run` could wander off to the registry. The settings below
+keep PlatformIO from phoning home (telemetry, upgrade checks), as measured in
+docs/platformio.md of the shared notes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinyrig.paths import cache_dir
+
+FLASH_SECTIONS = (".isr_vector", ".text", ".rodata", ".ARM.exidx", ".init_array", ".data")
+RAM_SECTIONS = (".data", ".bss")
+
+
+class BuildError(RuntimeError):
+    """PlatformIO failed; the message carries the compiler's own words."""
+
+
+@dataclass
+class SizeReport:
+    sections: dict[str, int]
+    flash_bytes: int
+    ram_bytes: int
+    flash_capacity: int
+    ram_capacity: int
+
+    @property
+    def flash_percent(self) -> float:
+        return 100.0 * self.flash_bytes / self.flash_capacity if self.flash_capacity else 0.0
+
+    @property
+    def ram_percent(self) -> float:
+        return 100.0 * self.ram_bytes / self.ram_capacity if self.ram_capacity else 0.0
+
+
+@dataclass
+class BuildResult:
+    project: Path
+    env: str
+    elf: Path
+    size: SizeReport
+    log: str = field(repr=False, default="")
+
+
+def pio_environment(core_dir: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        PLATFORMIO_CORE_DIR=str(core_dir or cache_dir() / "platformio"),
+        PLATFORMIO_SETTING_ENABLE_TELEMETRY="No",
+        PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL="36500",
+        PLATFORMIO_DISABLE_UPGRADE_CHECK="true",
+        PLATFORMIO_NO_ANSI="true",
+    )
+    # The SCons that tool-scons/scons.py imports is the one in this Python environment.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+@contextmanager
+def _core_lock(core_dir: Path):
+    """PlatformIO keeps one tool-scons link per core dir: concurrent builds take turns."""
+    core_dir.mkdir(parents=True, exist_ok=True)
+    with open(core_dir / ".tinyrig.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _pio_command() -> list[str]:
+    return [sys.executable, "-m", "platformio"]
+
+
+def size_report(elf: Path, flash_capacity: int, ram_capacity: int, stack_bytes: int = 0) -> SizeReport:
+    """Section sizes from `arm-none-eabi-size -A`; RAM counts .data, .bss and the stack reserve."""
+    out = subprocess.run(["arm-none-eabi-size", "-A", "-d", str(elf)], capture_output=True, text=True, check=True)
+    sections: dict[str, int] = {}
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0].startswith(".") and parts[1].isdigit():
+            sections[parts[0]] = int(parts[1])
+    flash = sum(sections.get(name, 0) for name in FLASH_SECTIONS)
+    ram = sum(sections.get(name, 0) for name in RAM_SECTIONS) + stack_bytes
+    if stack_bytes:
+        sections["(stack reserve)"] = stack_bytes
+    return SizeReport(sections, flash, ram, flash_capacity, ram_capacity)
+
+
+def build_project(project: Path, env_name: str = "perf", *, flash_capacity: int = 0, ram_capacity: int = 0,
+                  stack_bytes: int = 0, timeout_s: float = 600.0, verbose: bool = False) -> BuildResult:
+    project = Path(project).resolve()
+    if not (project / "platformio.ini").is_file():
+        raise BuildError(f"{project}: not a PlatformIO project (no platformio.ini); run `tinyrig generate` first")
+    core_dir = cache_dir() / "platformio"
+    cmd = _pio_command() + ["run", "-d", str(project), "-e", env_name]
+    if verbose:
+        cmd.append("-v")
+    with _core_lock(core_dir):
+        try:
+            proc = subprocess.run(cmd, env=pio_environment(core_dir), capture_output=True, text=True,
+                                  timeout=timeout_s, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise BuildError(f"{project}: `pio run -e {env_name}` took longer than {timeout_s:.0f} s") from None
+    log = proc.stdout + proc.stderr
+    (project / f".pio-{env_name}.log").write_text(log)
+    if proc.returncode != 0:
+        errors = [line for line in log.splitlines() if "error" in line.lower() or "warning" in line.lower()]
+        shown = "\n".join(errors[-20:]) or "\n".join(log.splitlines()[-20:])
+        raise BuildError(f"{project}: `pio run -e {env_name}` failed (exit {proc.returncode}):\n{shown}")
+    elf = project / ".pio" / "build" / env_name / "program.elf"
+    if not elf.is_file():
+        raise BuildError(f"{project}: PlatformIO reported success but {elf} is missing")
+    return BuildResult(project, env_name, elf, size_report(elf, flash_capacity, ram_capacity, stack_bytes), log)
