@@ -63,6 +63,45 @@ def boards_cmd() -> None:
     console.print(table)
 
 
+@main.command("doctor")
+def doctor_cmd() -> None:
+    """Check the toolchain, the emulator and the Python parts tinyrig needs."""
+    import shutil
+    import subprocess
+
+    problems = 0
+
+    def check(name: str, ok: bool, detail: str) -> None:
+        nonlocal problems
+        problems += not ok
+        console.print(f"{'ok ' if ok else '[red]MISSING[/]'} {name:22} {detail}")
+
+    for tool, package in (("arm-none-eabi-gcc", "gcc-arm-none-eabi"), ("qemu-system-arm", "qemu-system-arm"),
+                          ("gcc", "gcc")):
+        path = shutil.which(tool)
+        version = ""
+        if path:
+            out = subprocess.run([path, "--version"], capture_output=True, text=True)
+            version = (out.stdout.splitlines() or [""])[0]
+        check(tool, bool(path), version or f"install the Debian package {package}")
+    for module in ("platformio", "SCons", "tflite_micro", "flatbuffers", "numpy", "serial", "jinja2"):
+        try:
+            __import__(module)
+            check(module, True, "importable")
+        except ImportError as exc:
+            check(module, False, str(exc))
+    try:
+        from tinyrig.hil.pinwatch import build_plugin
+
+        check("QEMU pin-watch plugin", True, str(build_plugin()))
+    except ImportError:
+        pass
+    except Exception as exc:  # a compile error is reported, not raised
+        check("QEMU pin-watch plugin", False, str(exc))
+    if problems:
+        _fail(f"{problems} problem(s); scripts/setup.sh installs what is missing", 1)
+
+
 # -- models -----------------------------------------------------------------------------------
 
 @main.group("models")
