@@ -115,15 +115,27 @@ class FuzzCase:
         expected = in_child(run_tflm, model, inputs) if isolate else run_tflm(model, inputs)
         return cls(seed, model, desc, inputs, expected, dict(model_kw))
 
+    @classmethod
+    def from_model(cls, name: str, model: bytes, desc: dict, k: int = 6) -> "FuzzCase":
+        """A hand-built ("directed") model; ``name`` stands in for the seed."""
+        rng = np.random.default_rng(abs(hash(name)) % 2**32)
+        inputs = [tb.random_inputs(rng, spec, k) for spec in desc["inputs"]]
+        case = cls(0, model, desc, inputs, in_child(run_tflm, model, inputs))
+        case.name = name
+        return case
+
     @property
     def repro(self) -> str:
         """The call that rebuilds this model."""
+        if getattr(self, "name", None):
+            return f"directed case {self.name!r} in tests/engine/test_engine_fuzz.py"
         kw = "".join(f", {k}={v!r}" for k, v in self.model_kw.items())
         return f"tflite_builder.random_model({self.seed}{kw})"
 
     @property
     def label(self) -> str:
-        return f"seed {self.seed} {self.desc['main_op']} ({' -> '.join(self.desc['ops'])})"
+        head = getattr(self, "name", None) or f"seed {self.seed} {self.desc['main_op']}"
+        return f"{head} ({' -> '.join(self.desc['ops'])})"
 
     def report(self, problem: str) -> str:
         return (f"{self.label}: {problem}\n"
@@ -136,7 +148,8 @@ class FuzzCase:
 
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        stem = f"fuzz_seed{self.seed}_{self.desc['main_op'].lower()}"
+        stem = (f"fuzz_{self.name}" if getattr(self, "name", None)
+                else f"fuzz_seed{self.seed}_{self.desc['main_op'].lower()}")
         (d / f"{stem}.tflite").write_bytes(self.model)
         np.save(d / f"{stem}_input.npy", self.inputs[0])
         np.save(d / f"{stem}_expected.npy", self.expected)

@@ -57,6 +57,86 @@ def _key(spec):
     return (spec[0], tuple(sorted(spec[1].items())))
 
 
+# Directed cases: edges random sampling reaches rarely, built explicitly.
+def _directed():
+    def model(name, build, dedupe=False):
+        mb = tb.ModelBuilder(np.random.default_rng(len(name)), dedupe=dedupe)
+        x, y = build(mb)
+        return name, *tb.finish_model(mb, [x], y)
+
+    def shared_const(mb):  # two operators reading one (deduplicated) constant buffer
+        x = mb.input((1, 5, 5, 4))
+        y = tb.add(mb, x, "const", activation="NONE")
+        y = tb.add(mb, y, "const", activation="RELU")
+        return x, y
+
+    def reshape_only(mb):  # the output aliases the graph input
+        x = mb.input((1, 3, 4, 5))
+        return x, tb.reshape(mb, x, (1, 60), form="tensor")
+
+    def softmax_longest_row(mb):
+        x = mb.input((1, tb.SOFTMAX_MAX_ROW - 1))
+        return x, tb.softmax(mb, x, beta=1.0)
+
+    def softmax_rows_of_one(mb):  # each row's softmax is exactly 1.0
+        x = mb.input((1, 3, 4, 1))
+        return x, tb.softmax(mb, x)
+
+    def global_avg_pool_400(mb):  # filter count 400: the rounding division
+        x = mb.input((1, 20, 20, 32))
+        return x, tb.pool2d(mb, x, "AVERAGE_POOL_2D", filter=(20, 20), stride=(1, 1),
+                            padding="VALID", activation="NONE")
+
+    def conv_kernel_larger_than_input(mb):  # SAME: every tap of the edge is padding
+        x = mb.input((1, 2, 3, 3))
+        return x, tb.conv2d(mb, x, kernel=(5, 5), stride=(1, 1), dilation=(3, 2),
+                            padding="SAME", activation="RELU6", out_channels=4)
+
+    def depthwise_mult4_per_tensor(mb):
+        x = mb.input((1, 6, 6, 3))
+        return x, tb.depthwise_conv2d(mb, x, kernel=(3, 3), stride=(2, 2), dilation=(1, 1),
+                                      padding="SAME", depth_multiplier=4, per_channel=False,
+                                      activation="NONE")
+
+    def hot_conv_then_add_self(mb):  # effective multiplier > 1, then x + x
+        x = mb.input((1, 4, 4, 2))
+        y = tb.conv2d(mb, x, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding="VALID",
+                      activation="NONE", mode="hot", out_channels=3)
+        return x, tb.add(mb, y, y, activation="NONE")
+
+    def float_in_out_wide_fc(mb):
+        x = mb.input((1, 512), "float32")
+        y = tb.quantize(mb, x)
+        y = tb.fully_connected(mb, y, units=128, activation="RELU")
+        return x, tb.dequantize(mb, y)
+
+    return [
+        model("shared_const", shared_const, dedupe=True),
+        model("reshape_only", reshape_only),
+        model("softmax_longest_row", softmax_longest_row),
+        model("softmax_rows_of_one", softmax_rows_of_one),
+        model("global_avg_pool_400", global_avg_pool_400),
+        model("conv_kernel_larger_than_input", conv_kernel_larger_than_input),
+        model("depthwise_mult4_per_tensor", depthwise_mult4_per_tensor),
+        model("hot_conv_then_add_self", hot_conv_then_add_self),
+        model("float_in_out_wide_fc", float_in_out_wide_fc),
+    ]
+
+
+DIRECTED = _directed()
+
+
+@pytest.fixture(scope="module")
+def directed_results():
+    cases = [fh.FuzzCase.from_model(name, m, d) for name, m, d in DIRECTED]
+    return dict(zip([name for name, _, _ in DIRECTED], fh.evaluate(cases, jobs=JOBS)))
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in DIRECTED])
+def test_directed(name, directed_results, tmp_path):
+    _check(directed_results[name], tmp_path)
+
+
 @pytest.fixture(scope="module")
 def ci_results(tmp_path_factory):
     return _run(CI_SPECS, tmp_path_factory, "ci")

@@ -264,6 +264,7 @@ class ModelBuilder:
         self.ops: list[dict[str, Any]] = []  # human-readable description per operator
         self.acts: list[Act] = []  # every int8 activation produced so far (for ADD)
         self.features: set[str] = set()  # extended (non-issue-4) features used
+        self.add_consts: dict[tuple, tuple] = {}  # ADD constants by shape, for reuse
         self.extra_inputs: list[Act] = []  # graph inputs added by ADD(other="input")
         self.allow_multi_input = True  # may random_model add a second graph input?
 
@@ -612,6 +613,11 @@ def add(mb: ModelBuilder, x: Act, other: Act | str | None = None, *, activation=
             scale, zp = choose_qparams(c - width / 2, c + width / 2)
         if other == "const":
             data = rng.integers(-128, 128, size=shape).astype(np.int8)
+            prev = mb.add_consts.get(shape)
+            if prev is not None and mb.dedupe and rng.random() < 0.7:
+                # The same constant again (deduplicated into one buffer by the builder).
+                data, scale, zp = prev
+            mb.add_consts[shape] = (data, scale, zp)
             idx = mb.tensor(shape, np.int8, scale=scale, zero_point=zp, data=data,
                             name="add_const")
             vals = (data.astype(np.float64) - zp) * scale
@@ -911,15 +917,22 @@ def random_model(seed, *, extended: bool = False, op: str | None = None,
     if float_out:
         x = dequantize(mb, x)
     inputs += mb.extra_inputs
-    data = mb.finish(inputs, [x])
+    return finish_model(mb, inputs, x, seed=seed if isinstance(seed, (int, np.integer)) else None,
+                        main_op=op)
+
+
+def finish_model(mb: ModelBuilder, inputs: list[Act], output: Act, *, seed=None,
+                 main_op=None) -> tuple[bytes, dict]:
+    """Serialize ``mb`` and describe it: ``(tflite_bytes, description)``."""
+    data = mb.finish(inputs, [output])
     ops = [d["op"] for d in mb.ops]
     desc = dict(
-        seed=seed if isinstance(seed, (int, np.integer)) else None,
-        main_op=op,
+        seed=seed,
+        main_op=main_op or ops[0],
         ops=ops,
         layers=mb.ops,
         inputs=[dict(shape=a.shape, dtype=a.dtype, scale=a.scale, zp=a.zp) for a in inputs],
-        output=dict(shape=x.shape, dtype=x.dtype, scale=x.scale, zp=x.zp),
+        output=dict(shape=output.shape, dtype=output.dtype, scale=output.scale, zp=output.zp),
         features=sorted(mb.features),
     )
     return data, desc
