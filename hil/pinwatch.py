@@ -12,6 +12,10 @@ SysTick phase jitter that timer readings have.
     ...
     marks = MarkerLog(log_path).read_new()
     window = marks[1].instructions - marks[0].instructions
+
+Cost (QEMU 7.2, -icount shift=0, int8 MAC loop of 1.57 G instructions, host CPU time): 0.81 s
+without the plugin, 1.04 s with it and the memory callback limited to the marker function
+(+28%, the per-instruction counting), 1.35 s with the callback on every instruction (+66%).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from tinyrig.hil import pinwatch
 from tinyrig.hil.pinwatch import MarkerLog, MarkerStore, PinwatchError, build_plugin, plugin_args, symbol_range
 
 LED = 0x40028000
-MISSING = [tool for tool in ("qemu-system-arm", "arm-none-eabi-gcc", "arm-none-eabi-nm", "gcc") if shutil.which(tool) is None]
+TOOLS = ("qemu-system-arm", "arm-none-eabi-gcc", "arm-none-eabi-nm", "gcc")
+MISSING = [tool for tool in TOOLS if shutil.which(tool) is None]
 needs_tools = pytest.mark.skipif(bool(MISSING), reason=f"not on PATH: {', '.join(MISSING)}")
 
 # Every instruction between two marker stores is spelled out, so the expected differences are
