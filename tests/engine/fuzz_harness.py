@@ -93,8 +93,12 @@ def compare(expected: np.ndarray, got: np.ndarray, max_listed: int = 5) -> str |
     parts = []
     for idx in diff[:max_listed]:
         t = tuple(int(i) for i in idx)
-        parts.append(f"[{', '.join(map(str, t))}] expected {expected[t]!r} got {got[t]!r}")
-    return (f"{len(diff)} of {expected.size} values differ; first: " + "; ".join(parts))
+        e, g = expected[t].item(), got[t].item()
+        # Index 0 is the input sample; the rest index the model's output tensor.
+        parts.append(f"input #{t[0]} output[{', '.join(map(str, t[1:]))}]: expected {e!r} got {g!r}")
+    samples = sorted({int(i[0]) for i in diff})
+    return (f"{len(diff)} of {expected.size} values differ (inputs {samples}); first: "
+            + "; ".join(parts))
 
 
 @dataclasses.dataclass
@@ -116,10 +120,13 @@ class FuzzCase:
         return cls(seed, model, desc, inputs, expected, dict(model_kw))
 
     @classmethod
-    def from_model(cls, name: str, model: bytes, desc: dict, k: int = 6) -> "FuzzCase":
-        """A hand-built ("directed") model; ``name`` stands in for the seed."""
-        rng = np.random.default_rng(abs(hash(name)) % 2**32)
-        inputs = [tb.random_inputs(rng, spec, k) for spec in desc["inputs"]]
+    def from_model(cls, name: str, model: bytes, desc: dict, k: int = 6,
+                   inputs: list[np.ndarray] | None = None) -> "FuzzCase":
+        """A hand-built ("directed") model; ``name`` stands in for the seed.  Inputs
+        are random (seeded by the name) unless given."""
+        if inputs is None:
+            rng = np.random.default_rng(list(name.encode()))
+            inputs = [tb.random_inputs(rng, spec, k) for spec in desc["inputs"]]
         case = cls(0, model, desc, inputs, in_child(run_tflm, model, inputs))
         case.name = name
         return case
