@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinyrig.boards import Board
+from tinyrig.hil.pinwatch import MarkerLog, MarkerStore, PinwatchError, build_plugin, plugin_args, symbol_range
 
 PORT_RE = re.compile(r"tcp:127\.0\.0\.1:(\d+),server")
 
@@ -41,6 +42,17 @@ class QemuRun:
     command: list[str]
     icount_shift: int
     stderr_lines: list[str] = field(default_factory=list)
+    # Stores to the timestamp-pin register with exact instruction counts (tinyrig's QEMU plugin).
+    markers: MarkerLog | None = None
+    # [lo, hi) of board_pin_mark, the function whose stores bracket the timed inferences.
+    mark_range: tuple[int, int] | None = None
+
+    def new_window_marks(self) -> list[MarkerStore]:
+        """Window markers stored since the last call (stores from other functions dropped)."""
+        if self.markers is None or self.mark_range is None:
+            return []
+        lo, hi = self.mark_range
+        return [m for m in self.markers.read_new() if lo <= m.pc < hi]
 
     def exit_code(self) -> int | None:
         return self.process.poll()
@@ -115,13 +127,14 @@ class QemuTarget:
 
     def __init__(self, board: Board, *, icount_shift: int = 0, start_timeout_s: float = 10.0,
                  max_runtime_s: float = 3600.0, plugin_args: list[str] | None = None,
-                 cwd: Path | None = None):
+                 cwd: Path | None = None, marker_log: Path | None = None):
         self.board = board
         self.icount_shift = icount_shift
         self.start_timeout_s = start_timeout_s
         self.max_runtime_s = max_runtime_s
         self.plugin_args = plugin_args
         self.cwd = cwd
+        self.marker_log = marker_log
         self.run: QemuRun | None = None
         self._watchdog: threading.Timer | None = None
 
@@ -134,7 +147,20 @@ class QemuTarget:
         elf = Path(elf)
         if not elf.is_file():
             raise QemuError(f"firmware not found: {elf}")
-        cmd = qemu_command(self.board, elf, self.icount_shift, self.plugin_args)
+        extra = list(self.plugin_args or [])
+        mark_range = None
+        if self.marker_log is not None and self.board.timestamp_pin.driver != "none":
+            # Watch the timestamp-pin register; only the pin functions pay for the store callback.
+            mark_range = symbol_range(elf, "board_pin_mark")
+            watch = mark_range
+            try:  # energy-mode builds also pulse the pin; performance builds drop that function
+                pulse = symbol_range(elf, "board_pin_pulse")
+                watch = (min(watch[0], pulse[0]), max(watch[1], pulse[1]))
+            except PinwatchError:
+                pass
+            Path(self.marker_log).unlink(missing_ok=True)
+            extra += plugin_args(build_plugin(), self.board.timestamp_pin.register, self.marker_log, watch)
+        cmd = qemu_command(self.board, elf, self.icount_shift, extra)
         process = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
@@ -145,7 +171,8 @@ class QemuTarget:
         )
         # If the bench itself dies, the finalizer still takes QEMU down with it.
         weakref.finalize(self, _kill_group, process)
-        run = QemuRun(url="", process=process, command=cmd, icount_shift=self.icount_shift)
+        run = QemuRun(url="", process=process, command=cmd, icount_shift=self.icount_shift,
+                      markers=MarkerLog(self.marker_log) if mark_range else None, mark_range=mark_range)
         self.run = run
         try:
             port = self._wait_for_port(run)

@@ -122,7 +122,8 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
         progress.window(benchmark.id, window_to_dict(window))
 
     progress.stage(benchmark.id, f"starting {options.board.emulator.kind or 'target'}")
-    target = QemuTarget(options.board, icount_shift=options.icount_shift)
+    target = QemuTarget(options.board, icount_shift=options.icount_shift,
+                        marker_log=session.directory / f"markers-{benchmark.id}.txt")
     try:
         run = target.start(firmware.build.elf)
         with Dut(run.url, transcript=session.log) as dut:
@@ -135,7 +136,8 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
                 windows = run_performance(dut, benchmark, inputs, iterations=iterations, warmup=warmup,
                                           icount_shift=options.icount_shift if emulated else None,
                                           reference=reference if options.check_reference else None, done=done, on_window=on_window,
-                                          infer_timeout_s=options.infer_timeout_s)
+                                          infer_timeout_s=options.infer_timeout_s,
+                                          marks=run.new_window_marks if run.markers else None)
             except DutError as exc:
                 if run.exit_code() is not None:
                     raise QemuError(f"{exc}\n  {run.describe_exit()}") from None

@@ -88,6 +88,9 @@ def size_report(elf: Path, flash_capacity: int, ram_capacity: int, stack_bytes: 
     sections: dict[str, int] = {}
     for line in out.stdout.splitlines():
         parts = line.split()
+        # Debug sections and the compiler's comment are not loaded on the target.
+        if parts and parts[0].startswith((".debug", ".comment")):
+            continue
         if len(parts) >= 3 and parts[0].startswith(".") and parts[1].isdigit():
             sections[parts[0]] = int(parts[1])
     flash = sum(sections.get(name, 0) for name in FLASH_SECTIONS)

@@ -33,6 +33,7 @@ class Window:
     ticks: int | None = None
     timer_hz: int | None = None
     instructions: float | None = None  # per inference, emulation only
+    instructions_source: str | None = None  # "markers" (exact, QEMU plugin) or "timer" (+-1 tick)
     scores: list[str] = field(default_factory=list)
     expected_scores: list[str] | None = None
     bit_exact: bool | None = None  # raw output bytes equal the reference's
@@ -55,9 +56,15 @@ class PerformanceSummary:
     scores_match_reference: bool | None
 
 
+MarkSource = Callable[[], list]
+
+
 def run_window(dut: Dut, index: int, item: Input, *, iterations: int, warmup: int,
-               icount_shift: int | None, reference: ReferenceModel | None, infer_timeout_s: float) -> Window:
+               icount_shift: int | None, reference: ReferenceModel | None, infer_timeout_s: float,
+               marks: MarkSource | None = None) -> Window:
     started = time.monotonic()
+    if marks is not None:
+        marks()  # drop anything stored before this window
     dut.load(item.data)
     result = dut.infer(iterations, warmup, timeout_s=infer_timeout_s)
     if result.window_us is None:
@@ -73,6 +80,14 @@ def run_window(dut: Dut, index: int, item: Input, *, iterations: int, warmup: in
         window.ticks, window.timer_hz = end - start, hz
         if icount_shift is not None:
             window.instructions = window.ticks * 1e9 / (hz * 2**icount_shift) / iterations
+            window.instructions_source = "timer"
+    if marks is not None:
+        stored = marks()
+        if len(stored) != 2:
+            raise DutError(f"expected 2 window markers from the QEMU plugin, saw {len(stored)}",
+                           f"infer {iterations} {warmup}", result.lines)
+        window.instructions = (stored[1].instructions - stored[0].instructions) / iterations
+        window.instructions_source = "markers"
     if reference is not None:
         expected = reference.run(item.data)
         window.expected_scores = expected.scores
@@ -107,12 +122,13 @@ def summarize(windows: list[Window], total_macs: int | None, emulated: bool) -> 
 def run_performance(dut: Dut, benchmark: Benchmark, inputs: list[Input], *, iterations: int, warmup: int,
                     icount_shift: int | None = None, reference: ReferenceModel | None = None,
                     done: list[Window] | None = None, on_window: Callable[[Window], None] | None = None,
-                    infer_timeout_s: float = 600.0) -> list[Window]:
+                    infer_timeout_s: float = 600.0, marks: MarkSource | None = None) -> list[Window]:
     """Runs the windows not yet in `done` (so a resumed session continues where it stopped)."""
     windows = list(done or [])
     for index in range(len(windows), len(inputs)):
         window = run_window(dut, index, inputs[index], iterations=iterations, warmup=warmup,
-                            icount_shift=icount_shift, reference=reference, infer_timeout_s=infer_timeout_s)
+                            icount_shift=icount_shift, reference=reference, infer_timeout_s=infer_timeout_s,
+                            marks=marks)
         windows.append(window)
         if on_window is not None:
             on_window(window)

@@ -74,6 +74,7 @@ void qemu_plugin_register_vcpu_mem_cb(struct qemu_plugin_insn *insn, qemu_plugin
                                       enum qemu_plugin_cb_flags flags, enum qemu_plugin_mem_rw rw,
                                       void *userdata);
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
+bool qemu_plugin_mem_is_store(qemu_plugin_meminfo_t info);
 void qemu_plugin_outs(const char *string);
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
@@ -89,7 +90,10 @@ static FILE *out;
 static void on_store(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr, void *userdata)
 {
     (void)vcpu_index;
-    (void)info;
+    /* QEMU 7.2 calls back for loads too despite QEMU_PLUGIN_MEM_W (a read-modify-write of the
+     * pin register would log twice): ask the access itself whether it is a store. */
+    if (!qemu_plugin_mem_is_store(info))
+        return;
     if (vaddr - addr >= 4) /* unsigned: also rejects vaddr < addr */
         return;
     marker_stores++;

@@ -262,8 +262,9 @@ void ee_serial_callback(char c)
         g_cmd_overflow = false;
         return;
     }
-    /* Line endings and other control characters between commands carry no meaning. */
-    if ((unsigned char)c < 0x20u) return;
+    /* The protocol is printable ASCII: line endings, control characters and stray high bytes
+     * (line noise) carry no meaning, and must never be echoed back in an error line. */
+    if ((unsigned char)c < 0x20u || (unsigned char)c > 0x7Eu) return;
     if (g_cmd_len >= EE_CMD_SIZE) {
         g_cmd_overflow = true;
         return;
