@@ -22,6 +22,8 @@ FPUS = ("none", "fpv4-sp-d16", "fpv5-sp-d16", "fpv5-d16", "auto")
 UART_DRIVERS = ("cmsdk-uart", "stm32-usart", "stm32-lpuart", "nrf-uarte")
 TIMER_DRIVERS = ("systick",)
 PIN_DRIVERS = ("mps2-fpgaio-led", "stm32-gpio", "nrf-gpio", "none")
+# Clock set-up run by the reset handler before anything else ("none": the reset clock is used).
+CLOCK_DRIVERS = ("none",)
 # Cores that have the DSP extension (SMLAD & co) and those with Helium (MVE).
 DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 HELIUM_CORES = ("cortex-m55",)
@@ -120,6 +122,7 @@ class Board:
     pyocd_target: str
     power: PowerModel
     soc_family: str
+    clock_driver: str = "none"
     usb_ids: tuple[str, ...] = ()
     path: Path | None = field(default=None, compare=False)
 
@@ -227,6 +230,7 @@ def parse_board(path: Path) -> Board:
         raise BoardError(f"{path}: field 'fpu': {core} has no FPU; allowed: none")
     clock_hz = top.int("clock_hz", minimum=1)
     soc_family = top.str("soc_family", choices=("cmsdk", "stm32", "nrf52"))
+    clock_driver = top.str("clock_driver", default="none", choices=CLOCK_DRIVERS)
     pyocd_target = top.str("pyocd_target", default="")
     usb_ids = top.str_list("usb_ids")
 
@@ -313,6 +317,7 @@ def parse_board(path: Path) -> Board:
         pyocd_target=pyocd_target,
         power=power,
         soc_family=soc_family,
+        clock_driver=clock_driver,
         usb_ids=usb_ids,
         path=path,
     )

@@ -75,6 +75,7 @@ def _board_sources(board: Board) -> dict[str, str]:
     return {
         "src/board.h.j2": "src/board.h",
         "src/startup.c.j2": "src/startup.c",
+        f"drivers/clock_{board.clock_driver}.c.j2": "src/clock.c",
         f"drivers/uart_{board.console.driver}.c.j2": "src/uart.c",
         f"drivers/timer_{board.timer.driver}.c.j2": "src/timer.c",
         f"drivers/pin_{board.timestamp_pin.driver}.c.j2": "src/timestamp_pin.c",
