@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     ap.add_argument("--extended", action="store_true", help="also generate features outside "
                     "issue 4's op list (UnsupportedModelError is then counted, not failed)")
     ap.add_argument("--batch", type=int, default=250, help="models linked per executable")
-    ap.add_argument("--inputs", type=int, default=6, help="random inputs per model")
+    ap.add_argument("--inputs", type=int, default=32, help="random inputs per model")
     ap.add_argument("--no-sanitize", action="store_true",
                     help="do not rebuild failing models under ASan/UBSan")
     args = ap.parse_args(argv)

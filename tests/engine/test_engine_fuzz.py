@@ -9,7 +9,11 @@ executable (tests/engine/engine_host.py), so the cost is one small compile per m
   varied options plus random chains; one test id per model.
 * ``test_fuzz_extended``: features outside issue 4's list; the engine may refuse
   them, but only with an UnsupportedModelError naming the operator.
-* ``test_fuzz_long`` (marked slow): 1,000 more models.
+* ``test_directed``: hand-built models for edges random sampling rarely reaches,
+  and minimised repros of mismatches the fuzzer found (strict xfail while the engine
+  bug is open).
+* ``test_fuzz_long`` (marked slow; runs with ``-m slow`` or TINYRIG_FUZZ_LONG=1):
+  1,000 more models.  ``benchmarks/fuzz_engine.py --models N`` runs any number.
 
 A failure names the seed, the op chain with every option, the first differing
 indices, how to rebuild the model, whether it reproduces when built alone and under
@@ -27,10 +31,10 @@ import pytest
 import engine_host as eh
 import fuzz_harness as fh
 import tflite_builder as tb
-
-engine = pytest.importorskip("tinyrig.codegen.engine", reason="engine not written yet")
+from tinyrig.codegen import engine
 
 JOBS = os.cpu_count() or 1
+K = 16  # random inputs per model: cheap (compiling dominates), more rounding edges hit
 
 # CI subset: each core op as a single-op model (so a failure points at one kernel),
 # then random chains (residual ADDs, float in/out, RESHAPE aliasing, planning).
@@ -49,7 +53,7 @@ def _spec_id(spec) -> str:
 
 def _run(specs, tmp_path_factory, name):
     cache = tmp_path_factory.mktemp(f"{name}_objs")
-    cases = [fh.make_case(s) for s in specs]
+    cases = [fh.make_case(s, K) for s in specs]
     outcomes = fh.evaluate(cases, jobs=JOBS, obj_cache=cache)
     return {spec: o for spec, o in zip(map(_key, specs), outcomes)}, list(fh.evaluate.last_warnings)
 
@@ -295,3 +299,21 @@ def test_official_host_build_agrees(tmp_path):
         hm = hostbuild.HostModel.build(engine.compile_model(case.model), workdir=tmp_path / str(seed))
         got = hm.run(case.inputs[0])
         assert fh.compare(case.expected, np.asarray(got)) is None, case.report("HostModel mismatch")
+
+
+def test_harness_isolates_a_model_whose_code_does_not_build(monkeypatch):
+    """One model's C++ failing to compile is reported for that model only."""
+    real = engine.compile_model
+    cases = [fh.FuzzCase.make(seed, k=2, op="MAX_POOL_2D", chain=False) for seed in (1, 2, 3)]
+    broken = cases[1].model
+
+    def compile_model(model, *a, **kw):
+        cm = real(model, *a, **kw)
+        if model == broken:
+            cm.files["tinyrig_model.cc"] += "\nthis is not C++;\n"
+        return cm
+
+    monkeypatch.setattr(engine, "compile_model", compile_model)
+    outcomes = fh.evaluate(cases, confirm=False)
+    assert [o.status for o in outcomes] == ["ok", "build_error", "ok"], [o.report() for o in outcomes]
+    assert "this is not C++" in outcomes[1].detail or "error" in outcomes[1].detail
