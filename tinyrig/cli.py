@@ -245,92 +245,161 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 
 # -- run / report -----------------------------------------------------------------------------
 
-def summary_table(results: dict) -> Table:
+def _fmt(value, spec: str) -> str:
+    return format(value, spec) if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
+
+
+def _status(entry: dict) -> str:
+    if entry.get("status") == "failed":
+        return f"[red]failed[/]: {entry.get('error', '').splitlines()[0][:70] if entry.get('error') else ''}"
+    return entry.get("status", "?")
+
+
+def _yes_no(value) -> str:
+    return "-" if value is None else ("yes" if value else "[red]NO[/]")
+
+
+def performance_table(results: dict, table: Table) -> None:
     emulated = results.get("target") in ("qemu", "renode")
-    table = Table(title=f"MLPerf Tiny performance on {results.get('board')} ({results.get('target')})")
     for col in ("benchmark", "latency (virtual us)" if emulated else "latency (us)", "instructions/inference",
                 "instr/MAC", "MACs", "flash", "RAM", "scores = reference", "bit-exact", "status"):
-        table.add_column(col, justify="right" if col not in ("benchmark", "status") else "left")
+        table.add_column(col, justify="left" if col in ("benchmark", "status") else "right")
     for bid, entry in results.get("benchmarks", {}).items():
-        s = entry.get("summary") or {}
-        fw = entry.get("firmware") or {}
-        windows = entry.get("windows", [])
-        exact = [w.get("bit_exact") for w in windows if w.get("bit_exact") is not None]
+        s, fw = entry.get("summary") or {}, entry.get("firmware") or {}
+        exact = [w.get("bit_exact") for w in entry.get("windows", []) if w.get("bit_exact") is not None]
+        table.add_row(bid, _fmt(s.get("median_latency_us"), ",.1f"), _fmt(s.get("median_instructions"), ",.0f"),
+                      _fmt(s.get("instructions_per_mac"), ".2f"), _fmt(fw.get("total_macs"), ","),
+                      _fmt(fw.get("flash_bytes"), ","), _fmt(fw.get("ram_bytes"), ","),
+                      _yes_no(s.get("scores_match_reference")), f"{sum(exact)}/{len(exact)}" if exact else "-",
+                      _status(entry))
 
-        def fmt(value, spec):
-            return format(value, spec) if isinstance(value, (int, float)) else "-"
 
-        match = s.get("scores_match_reference")
-        table.add_row(
-            bid,
-            fmt(s.get("median_latency_us"), ",.1f"),
-            fmt(s.get("median_instructions"), ",.0f"),
-            fmt(s.get("instructions_per_mac"), ".2f"),
-            fmt(fw.get("total_macs"), ","),
-            fmt(fw.get("flash_bytes"), ","),
-            fmt(fw.get("ram_bytes"), ","),
-            "-" if match is None else ("yes" if match else "[red]NO[/]"),
-            f"{sum(exact)}/{len(exact)}" if exact else "-",
-            entry.get("status", "?") if entry.get("status") != "failed" else f"[red]failed[/]: {entry.get('error', '')[:60]}",
-        )
+def accuracy_table(results: dict, table: Table) -> None:
+    for col in ("benchmark", "files", "inputs", "top-1", "AUC", "target met", "bit-exact vs reference", "status"):
+        table.add_column(col, justify="left" if col in ("benchmark", "status") else "right")
+    for bid, entry in results.get("benchmarks", {}).items():
+        acc = (entry.get("accuracy") or {}).get("summary") or {}
+        done = len((entry.get("accuracy") or {}).get("files", []))
+        table.add_row(bid, str(acc.get("files", done)), _fmt(acc.get("inputs"), ","),
+                      _fmt(100 * acc["top1"], ".1f") + "%" if acc.get("top1") is not None else "-",
+                      _fmt(acc.get("auc"), ".3f"), _yes_no(acc.get("meets_target")),
+                      f"{acc['bit_exact']}/{acc['checked']}" if acc.get("checked") else "-", _status(entry))
+
+
+def energy_table(results: dict, table: Table) -> None:
+    for col in ("benchmark", "energy/inference (uJ)", "latency (ms, clock model)", "avg power (mW)", "windows",
+                "scores = reference", "status"):
+        table.add_column(col, justify="left" if col in ("benchmark", "status") else "right")
+    for bid, entry in results.get("benchmarks", {}).items():
+        s = (entry.get("energy") or {}).get("summary") or {}
+        table.add_row(bid, _fmt((s.get("median_energy_per_inference_j") or 0) * 1e6 if s else None, ",.3f"),
+                      _fmt((s.get("median_latency_s") or 0) * 1e3 if s else None, ",.3f"),
+                      _fmt((s.get("median_average_power_w") or 0) * 1e3 if s else None, ".3f"),
+                      str(len((entry.get("energy") or {}).get("windows", []))),
+                      _yes_no((entry.get("summary") or {}).get("scores_match_reference")), _status(entry))
+
+
+def summary_table(results: dict) -> Table:
+    mode = results.get("mode", "performance")
+    table = Table(title=f"MLPerf Tiny {mode} on {results.get('board')} ({results.get('target')})")
+    {"performance": performance_table, "accuracy": accuracy_table, "energy": energy_table}[mode](results, table)
     return table
+
+
+def emulation_note(results: dict) -> str:
+    mode = results.get("mode")
+    if mode == "energy":
+        return ("[dim]Emulated energy: exact instruction counts between the timestamp-pin edges, turned into time by "
+                "the clock model (1 instruction per cycle at the board clock) and into energy by the board's power "
+                "model (boards/<board>.toml \\[power], with its datasheet). Traces: energy_<id>_NNN.csv/.png.[/]")
+    return ("[dim]Emulated: latency is virtual time under QEMU -icount (1 instruction = 1 ns); "
+            "instructions are exact counts of executed instructions (not cycles).[/]")
 
 
 @main.command("run")
 @click.option("--board", default=DEFAULT_BOARD, show_default=True)
 @click.option("--benchmark", "benchmark_spec", default="all", show_default=True, help="An id, a comma list, or all.")
-@click.option("--mode", default="performance", type=click.Choice(["performance"]), show_default=True)
+@click.option("--mode", default="performance", type=click.Choice(["performance", "accuracy", "energy"]),
+              show_default=True)
 @click.option("--target", default="qemu", type=click.Choice(["qemu"]), show_default=True)
 @click.option("--models", "models_dir", type=click.Path(path_type=Path),
               help="Folder with the .tflite models (else $TINYRIG_MODELS, else the cache).")
 @click.option("--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Inputs from a dataset in the official layout instead of seeded random inputs.")
+              help="Dataset in the official layout (DIR/<id>/y_labels.csv): accuracy mode's inputs; "
+                   "performance/energy inputs instead of seeded random ones.")
+@click.option("--limit", type=int, help="Accuracy mode: only the first N files of each index.")
 @click.option("--iterations", "-n", type=int, help="Timed inferences per window.")
 @click.option("--warmup", "-w", type=int, help="Warm-up inferences per window.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
 @click.option("--sessions", "sessions_root", type=click.Path(path_type=Path), help="Where session folders go.")
+@click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Continue an interrupted session where it stopped (its own options are used).")
 @click.option("--no-reference", is_flag=True, help="Skip the check against the tflite-micro interpreter.")
-def run_cmd(board, benchmark_spec, mode, target, models_dir, dataset, iterations, warmup, seed, sessions_root,
-            no_reference) -> None:
+@click.option("--no-fast-load", is_flag=True, help="Always load inputs with `db` commands, even in emulation.")
+def run_cmd(board, benchmark_spec, mode, target, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
+            resume_dir, no_reference, no_fast_load) -> None:
     """Generate, build, run and measure benchmarks; write a session folder."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+
     from tinyrig.hil.runner import Progress, RunOptions, run_session
     from tinyrig.hil.session import Session
     from tinyrig.paths import sessions_dir
 
-    b = _board(board)
-    if not b.is_emulated:
-        _fail(f"board {b.name} is not emulated; hardware runs come with --target hardware (not yet available)")
-    benches = _benchmarks(benchmark_spec)
-    if iterations is not None and iterations < 1:
-        _fail("--iterations must be >= 1")
-    options = RunOptions(board=b, benchmarks=benches, models_dir=models_dir, iterations=iterations, warmup=warmup,
-                         seed=seed, dataset=dataset, check_reference=not no_reference)
-    session = Session.create(sessions_root or sessions_dir(), board=b.name, target=target, mode=mode,
-                             meta={"tinyrig_version": tinyrig.__version__})
-    console.print(f"session {session.directory}")
+    if resume_dir:
+        try:
+            session = Session.open(resume_dir)
+            options = RunOptions.from_json(session.results["options"])
+        except (FileNotFoundError, ValueError, KeyError, BoardError, UnknownBenchmarkError) as exc:
+            _fail(f"cannot resume {resume_dir}: {exc}")
+        console.print(f"resuming session {session.directory}")
+    else:
+        b = _board(board)
+        if not b.is_emulated:
+            _fail(f"board {b.name} is not emulated; hardware runs come with --target hardware (not yet available)")
+        if iterations is not None and iterations < 1:
+            _fail("--iterations must be >= 1")
+        if mode == "accuracy" and not dataset:
+            _fail("--mode accuracy needs --dataset DIR (DIR/<id>/y_labels.csv plus the files it names)")
+        options = RunOptions(board=b, benchmarks=_benchmarks(benchmark_spec), mode=mode, models_dir=models_dir,
+                             iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,
+                             check_reference=not no_reference, fast_load=not no_fast_load)
+        session = Session.create(sessions_root or sessions_dir(), board=b.name, target=target, mode=mode,
+                                 meta={"tinyrig_version": tinyrig.__version__})
+        console.print(f"session {session.directory}")
+
+    bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+              TextColumn("{task.fields[detail]}"), console=console, transient=False,
+              disable=not console.is_terminal)
+    tasks: dict[str, int] = {}
 
     def stage(bid, what):
-        console.print(f"[dim]{bid}: {what}[/]")
+        if not console.is_terminal:
+            console.print(f"[dim]{bid}: {what}[/]")
 
-    def window(bid, w):
-        instr = f", {w['instructions']:,.0f} instructions" if w.get("instructions") else ""
-        console.print(f"[dim]{bid}: window {w['index'] + 1}: {w['latency_us']:,.1f} us/inference{instr}[/]")
+    def advance(bid, done, total, detail):
+        if console.is_terminal:
+            if bid not in tasks:
+                tasks[bid] = bar.add_task(bid, total=total, detail="")
+            bar.update(tasks[bid], completed=done, total=total, detail=detail)
+        else:
+            console.print(f"[dim]{bid}: {done}/{total} {detail}[/]")
 
     def failed(bid, error):
         err_console.print(f"[bold red]{bid} failed:[/] {error}")
 
     try:
-        ok = run_session(session, options, Progress(stage=stage, window=window, failed=failed))
+        with bar:
+            ok = run_session(session, options, Progress(stage=stage, advance=advance, failed=failed))
     except KeyboardInterrupt:
         session.finish("interrupted")
-        err_console.print(f"interrupted; everything measured so far is in {session.directory}")
+        err_console.print(f"interrupted; everything measured so far is in {session.directory}; "
+                          f"continue with: tinyrig run --resume {session.directory}")
         sys.exit(130)
     finally:
         session.close()
     console.print(summary_table(session.results))
-    if options.board.is_emulated:
-        console.print("[dim]Emulated: latency is virtual time under QEMU -icount (1 instruction = 1 ns); "
-                      "instructions are exact counts of executed instructions, not cycles.[/]")
+    if options.board.is_emulated and options.mode != "accuracy":
+        console.print(emulation_note(session.results))
     console.print(f"results: {session.directory / 'results.json'}")
     sys.exit(0 if ok else 1)
 

@@ -61,11 +61,11 @@ MarkSource = Callable[[], list]
 
 def run_window(dut: Dut, index: int, item: Input, *, iterations: int, warmup: int,
                icount_shift: int | None, reference: ReferenceModel | None, infer_timeout_s: float,
-               marks: MarkSource | None = None) -> Window:
+               marks: MarkSource | None = None, load: Callable[[Dut, bytes], None] | None = None) -> Window:
     started = time.monotonic()
     if marks is not None:
         marks()  # drop anything stored before this window
-    dut.load(item.data)
+    (load or Dut.load)(dut, item.data)
     result = dut.infer(iterations, warmup, timeout_s=infer_timeout_s)
     if result.window_us is None:
         raise DutError("the answer had no pair of m-lap-us timestamps (is this an energy-mode build?)",
@@ -122,13 +122,14 @@ def summarize(windows: list[Window], total_macs: int | None, emulated: bool) -> 
 def run_performance(dut: Dut, benchmark: Benchmark, inputs: list[Input], *, iterations: int, warmup: int,
                     icount_shift: int | None = None, reference: ReferenceModel | None = None,
                     done: list[Window] | None = None, on_window: Callable[[Window], None] | None = None,
-                    infer_timeout_s: float = 600.0, marks: MarkSource | None = None) -> list[Window]:
+                    infer_timeout_s: float = 600.0, marks: MarkSource | None = None,
+                    load: Callable[[Dut, bytes], None] | None = None) -> list[Window]:
     """Runs the windows not yet in `done` (so a resumed session continues where it stopped)."""
     windows = list(done or [])
     for index in range(len(windows), len(inputs)):
         window = run_window(dut, index, inputs[index], iterations=iterations, warmup=warmup,
                             icount_shift=icount_shift, reference=reference, infer_timeout_s=infer_timeout_s,
-                            marks=marks)
+                            marks=marks, load=load)
         windows.append(window)
         if on_window is not None:
             on_window(window)

@@ -1,0 +1,116 @@
+"""Accuracy mode: `infer 1 0` for every input of a dataset; top-1 and a confusion matrix
+(kws01, vww01, ic01) or AUC over per-file mean scores (ad01). With the model at hand, every
+output is also checked against the tflite-micro interpreter (`bit-exact vs reference: n/N`).
+
+Files are the unit of progress: each finished file is handed to `on_file` at once (the session
+saves it), and a resumed run skips the files already done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from tinyrig.benchmarks import Benchmark
+from tinyrig.hil.dataset import DatasetFile
+from tinyrig.hil.dut import Dut
+from tinyrig.hil.reference import ReferenceModel
+
+
+@dataclass
+class FileResult:
+    index: int
+    file: str
+    label: int
+    windows: int
+    score: list[float]  # the file's scores (ad01: the mean reconstruction error)
+    predicted: int | None  # argmax class (classifiers)
+    bit_exact: int = 0  # windows whose output equals the reference
+    checked: int = 0  # windows checked against the reference
+
+
+@dataclass
+class AccuracySummary:
+    files: int
+    inputs: int
+    top1: float | None = None
+    confusion: list[list[int]] | None = None
+    auc: float | None = None
+    bit_exact: int = 0
+    checked: int = 0
+    meets_target: bool | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _scores_text(lines: list[str]) -> list[str]:
+    line = next((l for l in lines if l.startswith("m-results-")), None)
+    if line is None:
+        return []
+    body = line[line.index("[") + 1 : line.rindex("]")]
+    return body.split(",") if body else []
+
+
+def run_file(dut: Dut, load: Callable[[Dut, bytes], None], item: DatasetFile, reference: ReferenceModel | None,
+             use_raw: bool, timeout_s: float) -> FileResult:
+    per_window: list[list[float]] = []
+    exact = checked = 0
+    for window in item.windows():
+        load(dut, window)
+        result = dut.infer(1, 0, timeout_s=timeout_s)
+        per_window.append(result.scores)
+        if reference is not None:
+            expected = reference.run(window)
+            same = dut.raw_output() == expected.raw if use_raw else _scores_text(result.lines) == expected.scores
+            exact += int(same)
+            checked += 1
+    mean = np.mean(np.array(per_window, dtype=np.float64), axis=0).tolist()
+    predicted = int(np.argmax(mean)) if len(mean) > 1 else None
+    return FileResult(item.index, item.name, item.label, len(per_window), mean, predicted, exact, checked)
+
+
+def roc_auc(scores: list[float], labels: list[int]) -> float | None:
+    """Area under the ROC curve with label 1 as positive (the Mann-Whitney statistic; ties count half)."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels) != 0
+    pos, neg = s[y], s[~y]
+    if len(pos) == 0 or len(neg) == 0:
+        return None
+    greater = (pos[:, None] > neg[None, :]).sum()
+    ties = (pos[:, None] == neg[None, :]).sum()
+    return float((greater + 0.5 * ties) / (len(pos) * len(neg)))
+
+
+def summarize(benchmark: Benchmark, results: list[FileResult], num_classes: int) -> AccuracySummary:
+    summary = AccuracySummary(files=len(results), inputs=sum(r.windows for r in results),
+                              bit_exact=sum(r.bit_exact for r in results), checked=sum(r.checked for r in results))
+    if benchmark.quality_metric == "auc":
+        summary.auc = roc_auc([r.score[0] for r in results], [r.label for r in results])
+        if summary.auc is not None:
+            summary.meets_target = summary.auc >= benchmark.quality_target
+    else:
+        confusion = np.zeros((num_classes, num_classes), dtype=int)
+        for r in results:
+            if r.predicted is not None and r.predicted < num_classes:
+                confusion[r.label, r.predicted] += 1
+        summary.confusion = confusion.tolist()
+        summary.top1 = float(np.trace(confusion) / max(1, len(results)))
+        summary.meets_target = summary.top1 >= benchmark.quality_target
+    return summary
+
+
+def run_accuracy(dut: Dut, benchmark: Benchmark, files: list[DatasetFile], *, load: Callable[[Dut, bytes], None],
+                 reference: ReferenceModel | None, done: list[FileResult] | None = None,
+                 on_file: Callable[[FileResult], None] | None = None, timeout_s: float = 600.0) -> list[FileResult]:
+    results = list(done or [])
+    finished = {r.index for r in results}
+    use_raw = "raw" in dut.capabilities()
+    for item in files:
+        if item.index in finished:
+            continue
+        result = run_file(dut, load, item, reference, use_raw, timeout_s)
+        results.append(result)
+        if on_file is not None:
+            on_file(result)
+    return sorted(results, key=lambda r: r.index)
