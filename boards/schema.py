@@ -19,7 +19,7 @@ from typing import Any
 CORES = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 # FPU names as gcc spells them in -mfpu; "none" means soft float.
 FPUS = ("none", "fpv4-sp-d16", "fpv5-sp-d16", "fpv5-d16", "auto")
-UART_DRIVERS = ("cmsdk-uart", "stm32-usart", "stm32-lpuart", "nrf-uarte")
+UART_DRIVERS = ("cmsdk-uart", "stm32-usart", "stm32-lpuart", "nrf-uarte", "stm32-usart-v2")
 TIMER_DRIVERS = ("systick",)
 PIN_DRIVERS = ("mps2-fpgaio-led", "stm32-gpio", "nrf-gpio", "none")
 # Clock set-up run by the reset handler before anything else ("none": the reset clock is used).
