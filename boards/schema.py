@@ -19,11 +19,11 @@ from typing import Any
 CORES = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 # FPU names as gcc spells them in -mfpu; "none" means soft float.
 FPUS = ("none", "fpv4-sp-d16", "fpv5-sp-d16", "fpv5-d16", "auto")
-UART_DRIVERS = ("cmsdk-uart", "stm32-usart", "stm32-lpuart", "nrf-uarte", "stm32-usart-v2")
-TIMER_DRIVERS = ("systick",)
+UART_DRIVERS = ("cmsdk-uart", "stm32-usart", "stm32-lpuart", "nrf-uarte", "stm32-usart-v2", "stm32-usart-v2-af", "nrf-uart")
+TIMER_DRIVERS = ("systick", "dwt")
 PIN_DRIVERS = ("mps2-fpgaio-led", "stm32-gpio", "nrf-gpio", "none")
 # Clock set-up run by the reset handler before anything else ("none": the reset clock is used).
-CLOCK_DRIVERS = ("none",)
+CLOCK_DRIVERS = ("none", "stm32l4", "stm32u5", "stm32h7", "nrf52")
 # Cores that have the DSP extension (SMLAD & co) and those with Helium (MVE).
 DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 HELIUM_CORES = ("cortex-m55",)
