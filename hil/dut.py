@@ -78,7 +78,7 @@ def parse_scores(line: str) -> list[float] | None:
     if not match:
         return None
     body = match.group(1).strip()
-    return [float(v) for v in body.split(",")] if body else []
+    return [float(v) for v in body.split(",")] if body else []  # float() reads nan/inf as printed
 
 
 class Dut:

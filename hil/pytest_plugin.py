@@ -6,10 +6,13 @@
         assert dut.infer(1, 0).scores
 
 Options: --tinyrig-board (a board name or file), --tinyrig-target qemu|hardware,
---tinyrig-port (the serial URL of a board already flashed), --tinyrig-models.
+--tinyrig-port (the serial URL of a board already flashed), --tinyrig-models,
+--tinyrig-benchmarks / --tinyrig-modes (run only tests marked for these).
 Fixtures: `board`, `firmware` (generated and built, cached by content hash), `dut` (a connected
-protocol client, torn down after the test), `bench` (board + firmware + dut + the session folder
-helpers). The marker `tinyrig(benchmark=..., env=...)` chooses the firmware.
+protocol client, torn down after the test), `bench` (board + firmware + dut, with helpers that
+load an input, run the performance windows and check outputs against the tflite-micro
+interpreter). The marker `tinyrig(benchmark=..., mode="performance"|"energy")` chooses the
+firmware; tests without it get kws01 in performance mode.
 """
 
 from __future__ import annotations
@@ -30,10 +33,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where the firmware runs")
     group.addoption("--tinyrig-port", default=None, help="serial URL of the board (hardware target)")
     group.addoption("--tinyrig-models", default=None, help="folder with the reference .tflite models")
+    group.addoption("--tinyrig-benchmarks", default=None,
+                    help="comma list: run only tinyrig tests marked for these benchmarks")
+    group.addoption("--tinyrig-modes", default=None, help="comma list: run only tinyrig tests marked for these modes")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = {
+        "benchmark": config.getoption("--tinyrig-benchmarks"),
+        "mode": config.getoption("--tinyrig-modes"),
+    }
+    if not any(wanted.values()):
+        return
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("tinyrig")
+        options = dict(marker.kwargs) if marker else {}
+        selected = True
+        for key, spec in wanted.items():
+            if spec and marker is not None:
+                value = options.get(key, DEFAULT_TEST_BENCHMARK if key == "benchmark" else "performance")
+                selected &= value in spec.split(",")
+        (keep if selected else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "tinyrig(benchmark=ID, env='perf'|'energy'): firmware for the dut fixture")
+    config.addinivalue_line("markers", "tinyrig(benchmark=ID, mode='performance'|'energy'): firmware for the dut fixture")
 
 
 def _marker_options(request: pytest.FixtureRequest) -> dict:
@@ -68,7 +96,7 @@ def firmware(request: pytest.FixtureRequest, board, tinyrig_models, _tinyrig_fir
 
     options = _marker_options(request)
     benchmark = get_benchmark(options.get("benchmark", DEFAULT_TEST_BENCHMARK))
-    env_name = options.get("env", "perf")
+    env_name = "energy" if options.get("mode") == "energy" else "perf"
     key = (board.name, benchmark.id, env_name)
     if key not in _tinyrig_firmware_cache:
         try:
@@ -112,11 +140,52 @@ def dut(request: pytest.FixtureRequest, board, firmware):
 
 @dataclass
 class Bench:
+    """The pieces of one HIL test together, with the bench's own steps as helpers."""
+
     board: object
     firmware: object
     dut: object
+    benchmark: object
+    model: Path
+
+    def reference(self):
+        from tinyrig.hil.reference import ReferenceModel
+
+        return ReferenceModel(self.model, self.benchmark)
+
+    def infer(self, data: bytes) -> list[float]:
+        """Loads one input, runs one inference, returns the scores."""
+        self.dut.load(data)
+        return self.dut.infer(1, 0).scores
+
+    def matches_reference(self, data: bytes) -> bool:
+        """Whether the printed scores (and raw output, where offered) equal the interpreter's."""
+        expected = self.reference().run(data)
+        self.dut.load(data)
+        result = self.dut.infer(1, 0)
+        line = next(l for l in result.lines if l.startswith("m-results-"))
+        same = line == "m-results-[" + ",".join(expected.scores) + "]"
+        if "raw" in self.dut.capabilities():
+            same &= self.dut.raw_output() == expected.raw
+        return same
+
+    def performance(self, iterations: int = 3, warmup: int = 1, windows: int = 5, seed: int = 0):
+        """The performance windows on seeded random inputs; returns (windows, summary)."""
+        from tinyrig.hil.inputs import random_inputs
+        from tinyrig.hil.modes.performance import run_performance, summarize
+
+        reference = self.reference()
+        scale, zero_point = reference.input_quantization()
+        inputs = random_inputs(self.benchmark, windows, seed, scale, zero_point)
+        done = run_performance(self.dut, self.benchmark, inputs, iterations=iterations, warmup=warmup,
+                               icount_shift=0 if self.board.is_emulated else None, reference=reference)
+        return done, summarize(done, self.firmware.project.total_macs, self.board.is_emulated)
 
 
 @pytest.fixture
-def bench(board, firmware, dut) -> Bench:
-    return Bench(board, firmware, dut)
+def bench(request: pytest.FixtureRequest, board, firmware, dut, tinyrig_models) -> Bench:
+    from tinyrig.benchmarks import get_benchmark
+    from tinyrig.models import find_model
+
+    benchmark = get_benchmark(_marker_options(request).get("benchmark", DEFAULT_TEST_BENCHMARK))
+    return Bench(board, firmware, dut, benchmark, find_model(benchmark.id, tinyrig_models))

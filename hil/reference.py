@@ -26,7 +26,12 @@ class Expected:
 
 def format_fixed3(x: np.float32) -> str:
     """The firmware's print_fixed3: scale by 1000 in float32, round half away from zero."""
-    scaled = F32(x) * F32(1000.0)
+    with np.errstate(all="ignore"):
+        scaled = F32(x) * F32(1000.0)
+    if np.isnan(scaled):
+        return "nan"
+    if abs(scaled) >= F32(9.0e18):
+        return "-inf" if scaled < 0 else "inf"
     v = int(scaled - F32(0.5)) if scaled < 0 else int(scaled + F32(0.5))
     sign = "-" if v < 0 else ""
     v = abs(v)
@@ -67,10 +72,18 @@ class ReferenceModel:
             return features.reshape(shape).astype(np.float32)
         scale, zero_point = self._quant(self.input_details)
         out = np.empty(features.shape, dtype=np.int8)
-        for i, x in enumerate(features):
-            scaled = F32(x) / scale
-            q = 0 if np.isnan(scaled) else int(scaled - F32(0.5)) if scaled < 0 else int(scaled + F32(0.5))
-            out[i] = min(127, max(-128, q + zero_point))
+        with np.errstate(all="ignore"):  # inf/NaN inputs are handled below, as the firmware does
+            for i, x in enumerate(features):
+                scaled = F32(x) / scale
+                if np.isnan(scaled):
+                    q = zero_point
+                elif scaled >= 512:
+                    q = 127
+                elif scaled <= -512:
+                    q = -128
+                else:
+                    q = (int(scaled - F32(0.5)) if scaled < 0 else int(scaled + F32(0.5))) + zero_point
+                out[i] = min(127, max(-128, q))
         return out.reshape(shape)
 
     def run(self, data: bytes) -> Expected:
@@ -87,8 +100,9 @@ class ReferenceModel:
         if self.benchmark.results == "mse":
             features = np.frombuffer(data, dtype="<f4")
             total = F32(0.0)
-            for out_v, in_v in zip(values, features):  # the firmware's order, one rounding per step
-                diff = F32(out_v) - F32(in_v)
-                total = F32(total + F32(diff * diff))
+            with np.errstate(all="ignore"):  # inf/NaN inputs give inf/NaN, on the device too
+                for out_v, in_v in zip(values, features):  # the firmware's order, one rounding per step
+                    diff = F32(out_v) - F32(in_v)
+                    total = F32(total + F32(diff * diff))
             return Expected(raw, [format_fixed3(F32(total / F32(len(features))))])
         return Expected(raw, [format_fixed3(v) for v in values])
