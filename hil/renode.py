@@ -454,7 +454,14 @@ class RenodeTarget:
         slow = command.startswith(self.SLOW_COMMANDS)
         try:
             return run.monitor.execute(command, self.slow_command_timeout_s if slow else self.command_timeout_s)
-        except RenodeError:
+        except RenodeError as exc:
+            if not isinstance(exc, (MonitorError, MonitorTimeout)):
+                # A dropped connection usually means Renode is exiting: give it a moment, so the
+                # error can say how it ended rather than just "connection closed".
+                try:
+                    run.process.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    pass
             if run.exit_code() is not None:
                 raise RenodeError(f"Renode stopped during '{_short(command)}': {run.describe_exit()}") from None
             raise

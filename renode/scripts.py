@@ -58,6 +58,8 @@ class RenodePlatform:
     uarts: dict[int, str]  # peripheral base address -> name on sysbus
     gpio_ports: dict[int, str]
     leds: dict[tuple[int, int], str] = field(default_factory=dict)  # (port base, pin) -> LED name
+    # Memory the platform maps, name -> (base, size): a board's flash and RAM must lie inside.
+    memory: dict[str, tuple[int, int]] = field(default_factory=dict)
     cpu: str = "cpu"
     nvic: str = "nvic"
 
@@ -72,6 +74,7 @@ PLATFORMS: dict[str, RenodePlatform] = {
         gpio_ports=_stm32_gpio_ports("ABCDEFGHIJK"),
         # stm32f4_discovery.repl: "UserLED: Miscellaneous.LED @ gpioPortD" wired from pin 12.
         leds={(0x40020C00, 12): "UserLED"},
+        memory={"flash": (0x08000000, 0x200000), "sram": (0x20000000, 0x40000)},
     ),
     "platforms/boards/nucleo_f767zi.repl": RenodePlatform(
         repl="platforms/boards/nucleo_f767zi.repl",
@@ -81,6 +84,7 @@ PLATFORMS: dict[str, RenodePlatform] = {
                0x40005000: "uart5", 0x40011400: "usart6", 0x40007C00: "uart7", 0x40007800: "uart8"},
         gpio_ports=_stm32_gpio_ports("ABCDEFGHIJK"),
         leds={(0x40020400, 0): "GreenLED", (0x40020400, 7): "BlueLED", (0x40020400, 14): "RedLED"},
+        memory={"itcm": (0x00000000, 0x4000), "flash": (0x08000000, 0x200000), "sram": (0x20000000, 0x10000000)},
     ),
 }
 
