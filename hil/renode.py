@@ -188,7 +188,9 @@ class MonitorClient:
         output = "\n".join(line.strip() for line in _split_echo(text.lstrip("\n"), command).split("\n")
                            if line.strip())
         self.transcript.append(("received", output))
-        if MONITOR_ERRORS.search(output) or RED.search(raw.decode("utf-8", "replace")):
+        # Red text means WriteError, but "(monitor) " itself is red: look only above the prompt line.
+        above_prompt = raw.decode("utf-8", "replace").rsplit("\n", 1)[0]
+        if MONITOR_ERRORS.search(output) or RED.search(above_prompt):
             raise MonitorError(command, output or "(an error without a message)")
         return output
 

@@ -232,8 +232,9 @@ def render_robot(board: Board, elf: Path, *, input_bytes: int, benchmark: str = 
     commands = [c for c in machine_commands(board, "${ELF}", DEFAULT_UART_PORT)
                 if "CreateServerSocketTerminal" not in c and not c.startswith("connector Connect")]
     full, last = divmod(input_bytes, DB_CHUNK_BYTES)
+    # Robot unescapes backslashes in variable values: double them so Renode gets `\ ` for a space.
     return _environment().get_template("benchmark.robot.j2").render(
-        board=board, benchmark=benchmark, elf=path_token(elf), commands=commands, uart=uart_peripheral(board),
+        board=board, benchmark=benchmark, elf=path_token(elf).replace("\\", "\\\\"), commands=commands, uart=uart_peripheral(board),
         led=led_peripheral(board), input_bytes=input_bytes, full_chunks=full, zero_chunk="00" * DB_CHUNK_BYTES,
         last_chunk="00" * last, idle_high=board.timestamp_pin.idle == "high")
 
