@@ -48,13 +48,20 @@ def metrics(entry: dict) -> dict[str, float]:
     for section in METRIC_SECTIONS:
         if isinstance(entry.get(section), dict):
             out.update(_flatten(section, entry[section]))
-    exact = bit_exact(entry)
-    for source, (n, total) in exact.items():
+    # Canonical names every mode maps onto, for history queries and plots across modes.
+    for source, (n, total) in bit_exact(entry).items():
         out[f"bit_exact.{source}"] = float(n)
         out[f"bit_exact.{source}_total"] = float(total)
+    latency = median_latency_us(entry)
+    if latency is not None:
+        out["latency_us"] = latency
+    instructions = _number((entry.get("summary") or {}).get("median_instructions"))
+    if instructions is not None:
+        out["instructions"] = instructions
     energy = energy_per_inference(entry)
     if energy:
-        out["energy.per_inference_j"] = statistics.median(energy)
+        out["energy_per_inference_j"] = statistics.median(energy)
+    out.update(accuracy(entry))
     return out
 
 
@@ -79,10 +86,22 @@ def instructions_by_input(entry: dict) -> dict[str, float]:
     return out
 
 
+def latencies_us(entry: dict) -> list[float]:
+    """Per-inference latency of each window: performance windows (`latency_us`), else energy
+    windows (`latency_s`)."""
+    values = window_values(entry, "latency_us")
+    if not values:
+        values = [v * 1e6 for v in (_number(w.get("latency_s")) for w in _energy_windows(entry)) if v is not None]
+    return values
+
+
 def median_latency_us(entry: dict) -> float | None:
-    value = _number((entry.get("summary") or {}).get("median_latency_us"))
+    summary = entry.get("summary") or {}
+    value = _number(summary.get("median_latency_us"))
+    if value is None and _number(summary.get("median_latency_s")) is not None:
+        value = summary["median_latency_s"] * 1e6
     if value is None:
-        values = window_values(entry, "latency_us")
+        values = latencies_us(entry)
         value = statistics.median(values) if values else None
     return value
 
@@ -136,15 +155,22 @@ def energy_trace_paths(entry: dict) -> list[str]:
 
 # -- accuracy ------------------------------------------------------------------------------------
 
-def accuracy(entry: dict) -> dict[str, float]:
-    """Headline accuracy figures: top-1 (fraction) and AUC where the mode reports them."""
+def _accuracy_blocks(entry: dict) -> list[dict]:
+    """Where accuracy mode keeps its figures, most specific first: `accuracy.summary`, then
+    `accuracy` itself, then the benchmark's `summary` (which holds `accuracy` = top-1)."""
     acc = entry.get("accuracy")
     if not isinstance(acc, dict):
-        return {}
+        return []
+    blocks = [acc.get("summary"), acc, entry.get("summary")]
+    return [b for b in blocks if isinstance(b, dict)]
+
+
+def accuracy(entry: dict) -> dict[str, float]:
+    """Headline accuracy figures: top-1 (fraction) and AUC where the mode reports them."""
     out = {}
     for name, keys in (("top1", ("top1", "top1_accuracy", "accuracy")), ("auc", ("auc", "roc_auc"))):
-        for key in keys:
-            value = _number(acc.get(key))
+        for block in _accuracy_blocks(entry):
+            value = next((v for v in (_number(block.get(k)) for k in keys) if v is not None), None)
             if value is not None:
                 out[name] = value
                 break
@@ -158,14 +184,15 @@ class Confusion:
 
 
 def confusion_matrix(entry: dict) -> Confusion | None:
-    acc = entry.get("accuracy")
-    if not isinstance(acc, dict):
+    """Rows are labels, columns predictions (accuracy mode's `accuracy.summary.confusion`)."""
+    block = next((b for b in _accuracy_blocks(entry) if b.get("confusion_matrix") or b.get("confusion")), None)
+    if block is None:
         return None
-    matrix = acc.get("confusion_matrix") or acc.get("confusion")
+    matrix = block.get("confusion_matrix") or block.get("confusion")
     if isinstance(matrix, dict):  # {"labels": [...], "matrix": [[...]]}
         labels, matrix = matrix.get("labels"), matrix.get("matrix")
     else:
-        labels = acc.get("labels") or acc.get("class_names")
+        labels = block.get("labels") or block.get("class_names")
     if not (isinstance(matrix, list) and matrix and all(isinstance(r, list) for r in matrix)):
         return None
     size = len(matrix)
@@ -194,19 +221,24 @@ def _fraction(value: Any) -> tuple[int, int] | None:
 
 def bit_exact(entry: dict) -> dict[str, tuple[int, int]]:
     """Bit-exact agreement with the reference interpreter, n of N, per source: `windows`
-    (performance windows) and `files` (accuracy files), where present."""
+    (performance windows) and `files` (accuracy mode: reference-checked windows of its files),
+    where present. Accuracy runs with the reference check off have no `files` figure."""
     out: dict[str, tuple[int, int]] = {}
     flags = [w.get("bit_exact") for w in windows(entry) if isinstance(w.get("bit_exact"), bool)]
     if flags:
         out["windows"] = (sum(flags), len(flags))
-    acc = entry.get("accuracy")
-    if isinstance(acc, dict):
-        fraction = _fraction(acc.get("bit_exact"))
-        if fraction is None:
-            files = [f.get("bit_exact") for f in accuracy_files(entry) if isinstance(f.get("bit_exact"), bool)]
-            fraction = (sum(files), len(files)) if files else None
+    for block in _accuracy_blocks(entry)[:2]:
+        fraction = _fraction(block.get("bit_exact"))
+        # Accuracy mode counts reference-checked windows: bit_exact of checked.
+        if fraction is None and isinstance(block.get("bit_exact"), int) and isinstance(block.get("checked"), int):
+            fraction = (block["bit_exact"], block["checked"])
         if fraction is not None:
             out["files"] = fraction
+            break
+    else:
+        files = accuracy_files(entry)
+        if files and all(isinstance(f.get("checked"), int) for f in files):
+            out["files"] = (sum(int(f.get("bit_exact") or 0) for f in files), sum(f["checked"] for f in files))
     return out
 
 
