@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .ir import Graph, Tensor
-from .kernel_registry import PARAMS_HEADER, KernelVariant, runtime_file_name
+from .kernel_registry import PARAMS_HEADER, PROFILE_HEADER, KernelVariant, runtime_file_name
 from .layer import ConstantArray, ConstantRef, LayerPlan
 from .planner import MemoryPlan
 
@@ -116,6 +116,7 @@ class ModelEmitter:
             ("TINYRIG_MODEL_OUTPUT_ZERO_POINT", str(out.zero_point)),
             ("TINYRIG_MODEL_ARENA_BYTES", str(self.arena_array_bytes)),
             ("TINYRIG_MODEL_LAYER_COUNT", str(len(self.layers))),
+            ("TINYRIG_MODEL_SCRATCH_BYTES", str(self.scratch_bytes)),
         ]
         width = max(len(name) for name, _ in macros)
         defines = "\n".join(f"#define {name.ljust(width)} {value}" for name, value in macros)
@@ -147,6 +148,18 @@ void tinyrig_model_invoke(void);
 """
 
     @property
+    def scratch_bytes(self) -> int:
+        """Scratch RAM of the most demanding kernel: layers run one at a time and share it."""
+        needs = [getattr(layer, "scratch_bytes", 0) for layer in self.layers]
+        return (max(needs, default=0) + 15) // 16 * 16
+
+    def _scratch_definition(self) -> str:
+        if not self.scratch_bytes:
+            return ""
+        return ("// Kernel scratch (widened input columns / rows), reused by every layer.\n"
+                f"alignas(16) int32_t g_scratch[{self.scratch_bytes // 4}];\n\n")
+
+    @property
     def arena_array_bytes(self) -> int:
         return max(self.memory.arena_bytes, 16)  # a zero-length array is not valid C++
 
@@ -167,6 +180,8 @@ void tinyrig_model_invoke(void);
             else:
                 args.append(self._tensor_pointer(tensor, writable=False))
         args += [self._tensor_pointer(tensor, writable=True) for tensor in layer.outputs]
+        if getattr(layer, "scratch_bytes", 0):
+            args.append("g_scratch")
         separator = ",\n" + " " * 6
         return f"  {self.kernels[layer.index].function}(\n      {separator.join(args)});\n"
 
@@ -199,7 +214,11 @@ void tinyrig_model_invoke(void);
 {includes}
 
 // Per-layer profiling hooks: a firmware may define these (e.g. to read a cycle
-// counter) before compiling this file; by default they compile to nothing.
+// counter) before compiling this file; by default they compile to nothing. A
+// profiling build (TINYRIG_PROFILE=1) gets marker stores from {PROFILE_HEADER}.
+#if defined(TINYRIG_PROFILE) && TINYRIG_PROFILE
+#include "{PROFILE_HEADER}"
+#endif
 #ifndef TINYRIG_LAYER_BEGIN
 #define TINYRIG_LAYER_BEGIN(layer_index) ((void)0)
 #endif
@@ -212,7 +231,7 @@ namespace {{
 // All activations live here; offsets were planned from tensor lifetimes.
 alignas(16) uint8_t g_arena[TINYRIG_MODEL_ARENA_BYTES];
 
-{data}
+{self._scratch_definition()}{data}
 }}  // namespace
 
 extern "C" void* tinyrig_model_input(void) {{ return &g_arena[{self.memory.offsets[self.input.index]}]; }}
@@ -220,5 +239,10 @@ extern "C" void* tinyrig_model_input(void) {{ return &g_arena[{self.memory.offse
 extern "C" const void* tinyrig_model_output(void) {{ return &g_arena[{self.memory.offsets[self.output.index]}]; }}
 
 extern "C" void tinyrig_model_invoke(void) {{
+#if defined(TINYRIG_PROFILE) && TINYRIG_PROFILE
+  // An empty pair first: the profiler subtracts its count (the hooks' own cost) from every layer.
+  TINYRIG_LAYER_BEGIN(-1);
+  TINYRIG_LAYER_END(-1);
+#endif
 {calls}}}
 """

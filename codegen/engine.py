@@ -16,8 +16,17 @@ from pathlib import Path
 from .emit import ModelEmitter, TensorInfo, tensor_info
 from .errors import UnsupportedModelError
 from .ir import Graph
-from .kernel_registry import COMMON_RUNTIME_FILES, REFERENCE, runtime_file, runtime_file_name, select_kernel
+from .kernel_registry import (
+    COMMON_RUNTIME_FILES,
+    REFERENCE,
+    KernelVariant,
+    candidate_kernels,
+    runtime_file,
+    runtime_file_name,
+)
+from .layer import LayerPlan
 from .layers import lower_graph
+from .specialize_common import Declined
 from .planner import MemoryPlan, plan_memory
 from .tflite_reader import read_tflite
 
@@ -34,6 +43,8 @@ class LayerInfo:
     param_bytes: int
     kernel: str | None  # C++ function, None for layers that run no code (RESHAPE)
     variant: str | None
+    scratch_bytes: int = 0  # scratch RAM the layer's kernel uses (shared across layers)
+    note: str = ""  # how the kernel was specialised, or why an optimised variant declined
 
 
 @dataclass
@@ -47,6 +58,16 @@ class CompiledModel:
     input: TensorInfo
     output: TensorInfo
     memory: MemoryPlan = field(repr=False)
+    core: str = REFERENCE
+    # RAM beside the arena: one buffer shared by the layers' kernels (largest need).
+    scratch_bytes: int = 0
+    # The same constants in the portable kernels' layout; weight_bytes minus this is the
+    # flash that re-laid (pre-widened, padded) weights cost.
+    reference_weight_bytes: int = 0
+
+    @property
+    def flash_growth_bytes(self) -> int:
+        return self.weight_bytes - self.reference_weight_bytes
 
     def write(self, directory: str | os.PathLike) -> list[Path]:
         target = Path(directory)
@@ -87,8 +108,8 @@ def compile_model(model: str | os.PathLike | bytes | bytearray | Graph, core: st
     """Compile a model (path, .tflite bytes or IR graph) for `core`'s kernel variants."""
     graph, source_name = load_graph(model)
     check_model_interface(graph)
-    layers = lower_graph(graph)
-    kernels = {layer.index: select_kernel(layer.kernel_id, core) for layer in layers if layer.kernel_id}
+    portable = lower_graph(graph)
+    layers, kernels, notes = specialize_layers(portable, core)
     memory = plan_memory(graph, layers)
     emitter = ModelEmitter(graph, layers, kernels, memory, source_name)
 
@@ -109,6 +130,8 @@ def compile_model(model: str | os.PathLike | bytes | bytearray | Graph, core: st
             param_bytes=layer.param_bytes,
             kernel=kernels[layer.index].function if layer.kernel_id else None,
             variant=kernels[layer.index].variant if layer.kernel_id else None,
+            scratch_bytes=getattr(layer, "scratch_bytes", 0),
+            note=notes.get(layer.index, ""),
         )
         for layer in layers
     ]
@@ -122,4 +145,37 @@ def compile_model(model: str | os.PathLike | bytes | bytearray | Graph, core: st
         input=tensor_info(graph.tensor(graph.inputs[0])),
         output=tensor_info(graph.tensor(graph.outputs[0])),
         memory=memory,
+        core=core,
+        scratch_bytes=emitter.scratch_bytes,
+        reference_weight_bytes=sum(layer.param_bytes for layer in portable),
     )
+
+
+def specialize_layers(layers: list[LayerPlan], core: str) -> tuple[list[LayerPlan], dict[int, KernelVariant], dict[int, str]]:
+    """Per layer, the best variant for `core` that accepts it, with its re-laid plan.
+
+    Variants are tried best first (kernel_registry.candidate_kernels); one that
+    declines (shape or arithmetic outside what it runs bit-exactly) passes the layer
+    on, and the reference kernel takes anything. Returns the plans, the chosen
+    variants and a note per layer (what was specialised or why variants declined).
+    """
+    chosen_plans, kernels, notes = [], {}, {}
+    for layer in layers:
+        if not layer.kernel_id:
+            chosen_plans.append(layer)
+            continue
+        declined = []
+        for variant in candidate_kernels(layer.kernel_id, core):
+            if variant.specialize is None:
+                chosen = layer
+                break
+            try:
+                chosen = variant.specialize(layer)
+                break
+            except Declined as exc:
+                declined.append(f"{variant.variant}: {exc}")
+        kernels[layer.index] = variant
+        chosen_plans.append(chosen)
+        note = getattr(chosen, "note", "")
+        notes[layer.index] = "; ".join(filter(None, [note, *(f"declined by {d}" for d in declined)]))
+    return chosen_plans, kernels, notes

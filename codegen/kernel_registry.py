@@ -1,16 +1,22 @@
 """Which C++ function implements a kernel on a given core, and which runtime files it needs.
 
-Kernels are looked up by (kernel id, core). Only the portable "reference" variant
-exists today; a board can later register e.g. ("conv2d_s8", "cortex-m4") with a
-CMSIS-style SMLAD implementation, and `select_kernel` falls back to the reference
-kernel for anything a core lacks. The reference kernels stay the ones every other
-variant is tested against.
+Kernels are looked up by (kernel id, core). The portable "reference" variant exists
+for every kernel; optimised variants are registered per instruction-set family
+("arm_dsp": the Armv7E-M / Armv8-M DSP extension, "arm_mve": Helium) and a core
+names the families it has, best first (`CORE_FAMILIES`). An optimised variant
+carries a `specialize` hook that re-lays the layer's constants for its kernel and
+may decline a layer it cannot run bit-exactly; the engine then tries the next
+family and finally the reference kernel, which every other variant is tested
+against.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from typing import Callable
+
+from .specialize_common import Declined  # noqa: F401 (re-exported: variants raise it)
 
 REFERENCE = "reference"
 
@@ -22,12 +28,29 @@ class KernelVariant:
     function: str  # fully qualified C++ function
     header: str  # runtime header declaring it
     sources: tuple[str, ...]  # runtime sources implementing it (paths under runtime/)
+    # LayerPlan -> specialised LayerPlan for this variant; raises `Declined` when the
+    # variant cannot run the layer bit-exactly. None: the variant takes the plan as is.
+    specialize: Callable | None = None
+
+
+# Instruction-set families each core has, best first. Cortex-M55 has the DSP
+# extension as well as Helium, so DSP kernels cover what Helium kernels decline.
+CORE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "cortex-m4": ("arm_dsp",),
+    "cortex-m7": ("arm_dsp",),
+    "cortex-m33": ("arm_dsp",),
+    "cortex-m35p": ("arm_dsp",),
+    "cortex-m55": ("arm_mve", "arm_dsp"),
+    "cortex-m85": ("arm_mve", "arm_dsp"),
+}
 
 
 # Runtime files every generated model includes, regardless of the kernels used.
 FIXEDPOINT_HEADER = "tinyrig_fixedpoint.h"
 PARAMS_HEADER = "tinyrig_kernel_params.h"  # the parameter structs the generated code fills
-COMMON_RUNTIME_FILES = (FIXEDPOINT_HEADER, PARAMS_HEADER)
+# Defines TINYRIG_LAYER_BEGIN/END as marker stores in profiling builds (TINYRIG_PROFILE=1).
+PROFILE_HEADER = "tinyrig_profile.h"
+COMMON_RUNTIME_FILES = (FIXEDPOINT_HEADER, PARAMS_HEADER, PROFILE_HEADER)
 
 _REFERENCE_HEADER = "reference/tinyrig_ref_kernels.h"
 
@@ -74,6 +97,15 @@ def select_kernel(kernel_id: str, core: str = REFERENCE) -> KernelVariant:
     return variant
 
 
+def candidate_kernels(kernel_id: str, core: str = REFERENCE) -> list[KernelVariant]:
+    """Variants to try for `core`, best first; the reference kernel is always last."""
+    keys = [core, *CORE_FAMILIES.get(core, ()), REFERENCE]
+    found = [_REGISTRY[(kernel_id, key)] for key in dict.fromkeys(keys) if (kernel_id, key) in _REGISTRY]
+    if not found:
+        raise KeyError(f"no kernel registered for {kernel_id}")
+    return found
+
+
 def runtime_file(path: str) -> str:
     """Text of a runtime file shipped in the package (path relative to runtime/)."""
     return resources.files(__package__).joinpath("runtime", *path.split("/")).read_text(encoding="utf-8")
@@ -82,3 +114,7 @@ def runtime_file(path: str) -> str:
 def runtime_file_name(path: str) -> str:
     """Generated projects are flat: runtime files lose their folder."""
     return path.rsplit("/", 1)[-1]
+
+
+# Optimised variants register themselves (after the reference ones they fall back to).
+from . import specialize_dsp  # noqa: E402,F401

@@ -1,0 +1,75 @@
+// tinyrig DSP-extension kernels (Cortex-M4/M7/M33, and M55 where Helium declines).
+//
+// Each takes a parameter block written by codegen/specialize_dsp.py: weights are
+// pre-widened int16 pairs in the order the kernel loads them, already scaled for
+// the fused epilogue, with bias and per-channel requantisation constants beside
+// them. `scratch` is the model's shared scratch buffer (reported as RAM apart from
+// the arena), at least the layer's scratch_bytes long and 4-byte aligned.
+// Results are bit-exact with the reference kernels.
+#ifndef TINYRIG_DSP_KERNELS_H_
+#define TINYRIG_DSP_KERNELS_H_
+
+#include <cstdint>
+
+namespace tinyrig {
+
+struct DspConv2DParams {
+  int32_t input_h, input_w, input_c;
+  int32_t output_h, output_w, output_c;
+  int32_t filter_h, filter_w;
+  int32_t stride_h, stride_w;
+  int32_t dilation_h, dilation_w;
+  int32_t pad_top, pad_left;
+  int32_t input_zero_point;
+  int32_t depth;            // filter_h * filter_w * input_c
+  int32_t depth_padded;     // multiple of 8 (4 SMLAD steps per loop trip)
+  int32_t channels_padded;  // multiple of 2 (the filter block)
+  int32_t pointwise;        // 1x1 without padding: a column is one input pixel, no im2col
+  int32_t clamp;            // the activation range is narrower than int8
+  int32_t activation_min, activation_max;
+  const int32_t* weights;   // [channels_padded / 2][depth_padded / 2][2] int16 pairs
+  const int32_t* bias;      // [channels_padded], scaled
+  const int32_t* requant;   // [channels_padded][3]
+};
+
+struct DspFullyConnectedParams {
+  int32_t batches;
+  int32_t accum_depth;
+  int32_t depth_padded;    // multiple of 16
+  int32_t output_depth;
+  int32_t outputs_padded;  // multiple of 4
+  int32_t clamp;
+  int32_t activation_min, activation_max;
+  const int32_t* weights;  // [outputs_padded / 4][depth_padded / 4][2][4] int16 pairs
+  const int32_t* bias;
+  const int32_t* requant;
+};
+
+struct DspDepthwiseConv2DParams {
+  int32_t input_h, input_w, channels;
+  int32_t channel_groups;  // channels / 4, rounded up
+  int32_t output_h, output_w;
+  int32_t filter_h, filter_w;
+  int32_t stride_h, stride_w;
+  int32_t pad_top, pad_left;
+  int32_t padded_w;        // width of a widened row, padding columns included
+  int32_t input_zero_point;
+  int32_t clamp;
+  int32_t activation_min, activation_max;
+  const int32_t* weights;  // [channel_groups][filter_h * filter_w][2] int16 pairs
+  const int32_t* bias;
+  const int32_t* requant;
+};
+
+namespace arm_dsp {
+
+void conv2d_s8(const DspConv2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
+void fully_connected_s8(const DspFullyConnectedParams& params, const int8_t* input, int8_t* output,
+                        int32_t* scratch);
+void depthwise_conv2d_s8(const DspDepthwiseConv2DParams& params, const int8_t* input, int8_t* output,
+                         int32_t* scratch);
+
+}  // namespace arm_dsp
+}  // namespace tinyrig
+
+#endif  // TINYRIG_DSP_KERNELS_H_

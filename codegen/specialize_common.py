@@ -1,0 +1,182 @@
+"""Shared pieces of kernel specialisation: reading a reference LayerPlan, and the
+fused requantisation epilogue the optimised kernels use.
+
+The reference epilogue (tinyrig_fixedpoint.h) is TFLM's double-rounding
+MultiplyByQuantizedMultiplier: x = acc << ls; y = SRDHM(x, M); RDBP(y, e).
+The optimised kernels compute the same bits in three instructions,
+
+    y = SMMLAR(acc', M, r)         acc' = acc * 2^(ls+1), r = 2^(e-1) + zp * 2^e
+    y += acc' >> 31                 (-1 for a negative accumulator)
+    y >>= e                         then saturate to int8 (SSAT) and clamp,
+
+because, when nothing overflows (checked here, per channel, from the weights):
+  * SRDHM(x, M) = floor((x*M + 2^30) / 2^31) (TFLM's nudge-and-truncate equals
+    this floor form for every x, M) = floor((2x*M + 2^31) / 2^32) = SMMULR(2x, M);
+  * RDBP(y, e) = floor((y + 2^(e-1) - [y < 0]) / 2^e) for e >= 1, and adding the
+    output zero point inside the floor as zp * 2^e is exact;
+  * [y < 0] = [acc' < 0] when M > 2^30 (acc' is even, so acc' <= -2 gives
+    acc'*M < -2^31, i.e. y < 0).
+The 2^(ls+1) factor is folded into the widened weights and the bias on the host,
+so the kernels accumulate acc' directly. A channel whose weights are all zero
+(pruned channels, often with a huge bias and a zero multiplier) has an output
+that does not depend on the input: it is computed here with TFLM's arithmetic and
+emitted as a constant (zero weights and bias, r = 1 + 2 * value, e = 1). A layer
+whose other channels break one of the conditions is declined and runs on the
+reference kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .layer import ConstantArray, LayerPlan
+
+INT32_LIMIT = 2**31
+# |x| for any int8 input, padding (the zero point) included.
+MAX_ABS_INPUT = 128
+
+
+class Declined(Exception):
+    """An optimised variant cannot run this layer (shape or arithmetic out of its range)."""
+
+
+@dataclass
+class SpecializedLayerPlan(LayerPlan):
+    """A LayerPlan re-laid for an optimised kernel."""
+
+    scratch_bytes: int = 0  # RAM the kernel needs beside the arena (shared by all layers)
+    reference_param_bytes: int = 0  # flash the reference layout of the same layer takes
+    note: str = ""  # what was specialised, for reports
+
+
+def params_of(plan: LayerPlan) -> dict:
+    return dict(plan.params)
+
+
+def constants_of(plan: LayerPlan) -> dict[str, np.ndarray]:
+    return {array.name: np.asarray(array.values) for array in plan.constants}
+
+
+def per_channel(values: np.ndarray, channels: int) -> np.ndarray:
+    values = np.asarray(values, dtype=np.int64).reshape(-1)
+    return np.repeat(values, channels) if values.size == 1 else values
+
+
+def _rounding_divide_by_pot(x: int, exponent: int) -> int:
+    mask = (1 << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if remainder > threshold else 0)
+
+
+def tflm_requantize(acc: int, multiplier: int, shift: int, output_zero_point: int, act_min: int, act_max: int) -> int:
+    """TFLM's MultiplyByQuantizedMultiplier (double rounding) + zero point + clamp, in
+    Python integers; mirrors tinyrig_fixedpoint.h."""
+    left, right = max(shift, 0), max(-shift, 0)
+    x = ((acc << left) + 2**31) % 2**32 - 2**31  # the 32-bit wrap of the shift
+    if x == multiplier == -(2**31):
+        high = 2**31 - 1
+    else:
+        ab = x * multiplier
+        nudge = 2**30 if ab >= 0 else 1 - 2**30
+        high = _trunc_div(ab + nudge, 2**31)
+    value = _rounding_divide_by_pot(high, right) + output_zero_point
+    return min(max(value, act_min), act_max)
+
+
+def _trunc_div(a: int, b: int) -> int:
+    q = abs(a) // b
+    return q if a >= 0 else -q
+
+
+@dataclass
+class FusedRequant:
+    """Per-channel constants for the fused epilogue (see the module docstring)."""
+
+    scale_shift: np.ndarray  # ls + 1: weights and bias are multiplied by 2^this
+    table: np.ndarray  # [channels, 3] int32: multiplier, rounding + zero-point term, right shift
+    constant: np.ndarray  # bool per channel: all-zero weights, output precomputed in `table`
+
+    def scaled_bias(self, bias: np.ndarray, padded: int) -> np.ndarray:
+        out = np.zeros(padded, dtype=np.int64)
+        values = np.asarray(bias, dtype=np.int64).reshape(-1) << self.scale_shift
+        values[self.constant] = 0
+        out[: values.size] = values
+        return out
+
+
+def fused_requant(weight_rows: np.ndarray, bias: np.ndarray, multipliers: np.ndarray, shifts: np.ndarray,
+                  output_zero_point: int, act_min: int, act_max: int, weight_bits: int = 16) -> FusedRequant:
+    """Epilogue constants for channels whose weights are the rows of `weight_rows`.
+
+    Declines unless, for every channel with a non-zero weight, the scaled
+    accumulator, the SMMLAR result plus rounding term, and the scaled weights stay
+    in range for all int8 inputs. The returned scale_shift is 0 for constant channels,
+    whose bias the caller must then zero (see `constant_channels`).
+    """
+    rows = np.asarray(weight_rows, dtype=np.int64)
+    channels = rows.shape[0]
+    bias = np.asarray(bias, dtype=np.int64).reshape(-1)
+    mult = per_channel(multipliers, channels)
+    shift = per_channel(shifts, channels)
+    constant = ~np.any(rows != 0, axis=1)
+    constant_values = [tflm_requantize(int(b), int(m), int(s), int(output_zero_point), act_min, act_max)
+                       for b, m, s in zip(bias[constant], mult[constant], shift[constant])]
+    live = ~constant
+    rows, bias, mult, shift = rows[live], bias[live], mult[live], shift[live]
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    scale_shift = left + 1
+    if np.any(mult <= 2**30) or np.any(mult >= INT32_LIMIT):
+        raise Declined("a multiplier is not in (2^30, 2^31): the sign of the product is not the accumulator's")
+    if np.any(right < 1) or np.any(right > 30):
+        raise Declined("a right shift is outside 1..30")
+    if np.any(np.abs(rows).max(axis=1, initial=0) * 2**scale_shift > 2 ** (weight_bits - 1)):
+        raise Declined(f"scaled weights do not fit int{weight_bits}")
+    # Every partial sum is bounded by the sum of absolute terms.
+    bound = (np.abs(bias) + np.abs(rows).sum(axis=1) * MAX_ABS_INPUT) * 2**scale_shift
+    if np.any(bound >= INT32_LIMIT):
+        raise Declined("the scaled accumulator may overflow int32")
+    rounding = (1 << (right - 1)) + int(output_zero_point) * (1 << right)
+    y_bound = (bound * mult >> 32) + 2
+    if np.any(y_bound + np.abs(rounding) >= INT32_LIMIT):
+        raise Declined("the rounding term may overflow int32")
+    table = np.zeros((channels, 3), dtype=np.int64)
+    table[live] = np.stack([mult, rounding, right], axis=1)
+    if constant_values:
+        table[constant] = [[2**30 + 1, 1 + 2 * v, 1] for v in constant_values]
+    shifts_out = np.zeros(channels, dtype=np.int64)
+    shifts_out[live] = scale_shift
+    return FusedRequant(scale_shift=shifts_out, table=table.astype(np.int32), constant=constant)
+
+
+def pad_rows(table: np.ndarray, rows: int) -> np.ndarray:
+    """Pads a per-channel table to `rows` with harmless entries (padded outputs are discarded)."""
+    if table.shape[0] >= rows:
+        return table
+    filler = np.zeros((rows - table.shape[0], *table.shape[1:]), dtype=table.dtype)
+    if table.ndim == 2 and table.shape[1] == 3:
+        filler[:, 0], filler[:, 1], filler[:, 2] = 2**30 + 1, 1, 1
+    return np.concatenate([table, filler])
+
+
+def pack_int16_pairs(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """int32 words holding two int16 halves, as SMLAD reads them (low half first in memory)."""
+    low = np.asarray(low, dtype=np.int64) & 0xFFFF
+    high = np.asarray(high, dtype=np.int64) & 0xFFFF
+    return ((high << 16) | low).astype(np.uint32).view(np.int32)
+
+
+def round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def activation_clamps(act_min: int, act_max: int) -> int:
+    """1 when the fused activation narrows the int8 range (SSAT alone is not enough)."""
+    return int(act_min > -128 or act_max < 127)
+
+
+def int32_array(name: str, values: np.ndarray) -> ConstantArray:
+    return ConstantArray(name, "int32_t", np.asarray(values, dtype=np.int64).reshape(-1))

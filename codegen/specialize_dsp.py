@@ -1,0 +1,188 @@
+"""Cortex-M DSP-extension kernels (runtime/arm_dsp/): weight re-layout and registration.
+
+All three kernels multiply with SMLAD (two 16x16 products per instruction), so
+weights are stored pre-widened to int16 pairs, already scaled by the epilogue's
+2^(ls+1) (see specialize_common), and ordered the way the kernels load them:
+
+* CONV_2D: a 3-pixel x 2-channel register block. Per step the kernel loads one
+  word of 2 input channels for each of 3 pixels (one LDM) and the same 2 channels
+  of 2 filters (one LDM), then issues 6 SMLADs. The input is widened with SXTB16,
+  which yields channels (0, 2) then (1, 3) of each group of 4, so the weights are
+  permuted the same way. Layout: [channel pair][step][filter of the pair].
+* FULLY_CONNECTED: a 1 x 4-output block (batch 1 has no pixel reuse): per group of
+  4 inputs, one LDM of 2 input words and two LDMs of 4 weight words feed 8 SMLADs.
+  Layout: [output quad][input group][A/B half][output of the quad].
+* DEPTHWISE_CONV_2D (depth multiplier 1): 4 channels per step, SMLABB/SMLATT per
+  tap on widened inputs. Layout: [channel group][tap][A/B half].
+Channel and depth counts are padded with zero weights to the block sizes; padded
+outputs are computed and discarded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kernel_registry import KernelVariant, register
+from .layer import ConstantRef as _ref, LayerPlan
+from .specialize_common import (
+    Declined,
+    SpecializedLayerPlan,
+    activation_clamps,
+    constants_of,
+    fused_requant,
+    int32_array,
+    pack_int16_pairs,
+    pad_rows,
+    params_of,
+    round_up,
+)
+
+FAMILY = "arm_dsp"
+HEADER = "arm_dsp/tinyrig_dsp_kernels.h"
+COMMON = "arm_dsp/tinyrig_dsp_common.h"
+
+CONV_PIXELS, CONV_FILTERS, CONV_DEPTH_STEP = 3, 2, 8  # register block; depth per unrolled loop trip
+FC_OUTPUTS, FC_DEPTH_STEP = 4, 16
+DW_CHANNELS = 4
+DW_MAX_FILTER_H = 8  # row slots the depthwise kernel keeps on its stack
+
+
+def sxtb16_order(words16: np.ndarray) -> np.ndarray:
+    """[rows, depth] int16 values (depth % 4 == 0) -> [rows, depth / 2] int32 words in the
+    order SXTB16 widens int8 inputs: per group of 4, (v0, v2) then (v1, v3)."""
+    rows, depth = words16.shape
+    groups = words16.reshape(rows, depth // 4, 4)
+    a = pack_int16_pairs(groups[:, :, 0], groups[:, :, 2])
+    b = pack_int16_pairs(groups[:, :, 1], groups[:, :, 3])
+    return np.stack([a, b], axis=2).reshape(rows, depth // 2)
+
+
+def _scaled_padded(rows: np.ndarray, scale_shift: np.ndarray, out_rows: int, depth: int) -> np.ndarray:
+    scaled = np.zeros((out_rows, depth), dtype=np.int64)
+    scaled[: rows.shape[0], : rows.shape[1]] = rows.astype(np.int64) << scale_shift[:, None]
+    return scaled
+
+
+def _epilogue_constants(rows: np.ndarray, p: dict, c: dict, padded: int):
+    fused = fused_requant(rows, c["folded_bias"], c["multipliers"], c["shifts"], p["output_zero_point"],
+                          p["activation_min"], p["activation_max"])
+    return fused, fused.scaled_bias(c["folded_bias"], padded), pad_rows(fused.table, padded)
+
+
+def _specialized(plan: LayerPlan, params_type: str, params: list, constants: list, scratch_bytes: int,
+                 note: str) -> SpecializedLayerPlan:
+    return SpecializedLayerPlan(
+        index=plan.index, op=plan.op, kernel_id=plan.kernel_id, params_type=params_type, params=params,
+        constants=constants, inputs=plan.inputs, constant_inputs=plan.constant_inputs, outputs=plan.outputs,
+        input_shapes=plan.input_shapes, output_shapes=plan.output_shapes, macs=plan.macs,
+        alias_of=plan.alias_of, scratch_bytes=scratch_bytes, reference_param_bytes=plan.param_bytes, note=note,
+    )
+
+
+def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
+    p, c = params_of(plan), constants_of(plan)
+    if p["batches"] != 1:
+        raise Declined("batch > 1")
+    if p["filter_input_c"] != p["input_c"]:
+        raise Declined("grouped convolution")
+    out_c, fh, fw = p["output_c"], p["filter_h"], p["filter_w"]
+    depth = fh * fw * p["input_c"]
+    rows = c["weights"].astype(np.int64).reshape(out_c, depth)
+    depth_p = round_up(depth, CONV_DEPTH_STEP)
+    out_p = round_up(out_c, CONV_FILTERS)
+    fused, bias, table = _epilogue_constants(rows, p, c, out_p)
+    words = sxtb16_order(_scaled_padded(rows, fused.scale_shift, out_p, depth_p))
+    layout = words.reshape(out_p // 2, 2, depth_p // 2).transpose(0, 2, 1)
+    pointwise = int(fh == 1 and fw == 1 and p["pad_top"] == 0 and p["pad_left"] == 0)
+    params = [
+        ("input_h", p["input_h"]), ("input_w", p["input_w"]), ("input_c", p["input_c"]),
+        ("output_h", p["output_h"]), ("output_w", p["output_w"]), ("output_c", out_c),
+        ("filter_h", fh), ("filter_w", fw), ("stride_h", p["stride_h"]), ("stride_w", p["stride_w"]),
+        ("dilation_h", p["dilation_h"]), ("dilation_w", p["dilation_w"]),
+        ("pad_top", p["pad_top"]), ("pad_left", p["pad_left"]),
+        ("input_zero_point", p["input_zero_point"]), ("depth", depth), ("depth_padded", depth_p),
+        ("channels_padded", out_p), ("pointwise", pointwise),
+        ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
+        ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
+        ("weights", _ref("weights")), ("bias", _ref("bias")), ("requant", _ref("requant")),
+    ]
+    constants = [int32_array("weights", layout), int32_array("bias", bias), int32_array("requant", table)]
+    # Widened columns of 3 pixels (2 bytes per value) plus one gathered int8 column.
+    scratch = CONV_PIXELS * depth_p * 2 + (0 if pointwise else depth_p)
+    note = f"{'1x1 direct' if pointwise else 'im2col'} 3x2 SMLAD block, depth {depth}->{depth_p}"
+    return _specialized(plan, "DspConv2DParams", params, constants, scratch, note)
+
+
+def specialize_fully_connected(plan: LayerPlan) -> SpecializedLayerPlan:
+    p, c = params_of(plan), constants_of(plan)
+    depth, outputs = p["accum_depth"], p["output_depth"]
+    rows = c["weights"].astype(np.int64).reshape(outputs, depth)
+    depth_p = round_up(depth, FC_DEPTH_STEP)
+    out_p = round_up(outputs, FC_OUTPUTS)
+    fused, bias, table = _epilogue_constants(rows, p, c, out_p)
+    words = sxtb16_order(_scaled_padded(rows, fused.scale_shift, out_p, depth_p))
+    layout = words.reshape(out_p // 4, 4, depth_p // 4, 2).transpose(0, 2, 3, 1)
+    params = [
+        ("batches", p["batches"]), ("accum_depth", depth), ("depth_padded", depth_p),
+        ("output_depth", outputs), ("outputs_padded", out_p),
+        ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
+        ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
+        ("weights", _ref("weights")), ("bias", _ref("bias")), ("requant", _ref("requant")),
+    ]
+    constants = [int32_array("weights", layout), int32_array("bias", bias), int32_array("requant", table)]
+    return _specialized(plan, "DspFullyConnectedParams", params, constants, depth_p * 2,
+                        f"1x4 SMLAD block, depth {depth}->{depth_p}")
+
+
+def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
+    p, c = params_of(plan), constants_of(plan)
+    if p["batches"] != 1 or p["depth_multiplier"] != 1:
+        raise Declined("batch > 1 or depth multiplier > 1")
+    if p["dilation_h"] != 1 or p["dilation_w"] != 1:
+        raise Declined("dilated depthwise")
+    fh, fw, channels = p["filter_h"], p["filter_w"], p["output_c"]
+    if fh > DW_MAX_FILTER_H:
+        raise Declined(f"filter taller than {DW_MAX_FILTER_H}")
+    taps = fh * fw
+    rows = c["weights"].astype(np.int64).reshape(taps, channels).T  # [channel][tap]
+    channels_p = round_up(channels, DW_CHANNELS)
+    fused, bias, table = _epilogue_constants(rows, p, c, channels_p)
+    scaled = _scaled_padded(rows, fused.scale_shift, channels_p, taps)  # [channel][tap]
+    groups = scaled.reshape(channels_p // 4, 4, taps)
+    a = pack_int16_pairs(groups[:, 0, :], groups[:, 2, :])
+    b = pack_int16_pairs(groups[:, 1, :], groups[:, 3, :])
+    layout = np.stack([a, b], axis=2)  # [group][tap][A/B]
+    padded_w = (p["output_w"] - 1) * p["stride_w"] + fw
+    params = [
+        ("input_h", p["input_h"]), ("input_w", p["input_w"]), ("channels", channels),
+        ("channel_groups", channels_p // 4), ("output_h", p["output_h"]), ("output_w", p["output_w"]),
+        ("filter_h", fh), ("filter_w", fw), ("stride_h", p["stride_h"]), ("stride_w", p["stride_w"]),
+        ("pad_top", p["pad_top"]), ("pad_left", p["pad_left"]), ("padded_w", padded_w),
+        ("input_zero_point", p["input_zero_point"]),
+        ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
+        ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
+        ("weights", _ref("weights")), ("bias", _ref("bias")), ("requant", _ref("requant")),
+    ]
+    constants = [int32_array("weights", layout), int32_array("bias", bias), int32_array("requant", table)]
+    scratch = fh * padded_w * channels_p * 2  # fh widened, padded input rows
+    kind = "3x3" if (fh, fw) == (3, 3) else f"{fh}x{fw}"
+    return _specialized(plan, "DspDepthwiseConv2DParams", params, constants, scratch,
+                        f"{kind} SMLAxy on widened row ring")
+
+
+for _kernel_id, _source, _hook in (
+    ("conv2d_s8", "tinyrig_dsp_conv.cc", specialize_conv),
+    ("fully_connected_s8", "tinyrig_dsp_fully_connected.cc", specialize_fully_connected),
+    ("depthwise_conv2d_s8", "tinyrig_dsp_depthwise.cc", specialize_depthwise),
+):
+    register(
+        KernelVariant(
+            kernel_id=_kernel_id,
+            variant=FAMILY,
+            function=f"tinyrig::arm_dsp::{_kernel_id}",
+            header=HEADER,
+            sources=(COMMON, f"arm_dsp/{_source}", "arm_dsp/tinyrig_dsp_microkernels.cc"),
+            specialize=_hook,
+        ),
+        FAMILY,
+    )
