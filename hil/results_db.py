@@ -504,7 +504,7 @@ class ResultsDB:
         if until:
             query = query.where(sessions.c.created <= until.astimezone(timezone.utc))
         # Newest N, shown oldest first.
-        query = query.order_by(sessions.c.created.desc(), sessions.c.id.desc(), benchmarks.c.benchmark)
+        query = query.order_by(sessions.c.created.desc(), sessions.c.id.desc(), benchmarks.c.benchmark.desc())
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:

@@ -159,19 +159,18 @@ def _history_points(sessions: list[LoadedSession], db) -> dict[str, list[plots.P
     return {bid: list(p.values()) for bid, p in points.items()}
 
 
-def _trace_files(s: LoadedSession, bid: str, entry: dict) -> list[Path]:
-    """Trace CSVs the entry names (relative to the session folder unless absolute), else any
-    tinyrig power-trace CSV in the folder whose name mentions the benchmark."""
+def _trace_files(s: LoadedSession, bid: str, entry: dict) -> tuple[list[Path], list[Path]]:
+    """(present, missing) trace CSVs: those the entry names (relative to the session folder
+    unless absolute), else any tinyrig power-trace CSV in the folder that names the benchmark."""
     named = [Path(p) if os.path.isabs(p) else s.directory / p for p in F.energy_trace_paths(entry)]
-    found = [p for p in named if p.is_file()]
-    if found or named:
-        return found
+    if named:
+        return [p for p in named if p.is_file()], [p for p in named if not p.is_file()]
     out = []
     for path in sorted(s.directory.glob(f"*{bid}*.csv")):
         with path.open(encoding="utf-8", errors="replace") as handle:
             if handle.readline().startswith("# tinyrig power trace"):
                 out.append(path)
-    return out
+    return out, []
 
 
 def _energy_section(sessions: list[LoadedSession], max_traces: int) -> str:
@@ -180,7 +179,11 @@ def _energy_section(sessions: list[LoadedSession], max_traces: int) -> str:
     parts = []
     for s in sessions:
         for bid, entry in (s.results.get("benchmarks") or {}).items():
-            for path in _trace_files(s, bid, entry)[:max_traces]:
+            present, missing = _trace_files(s, bid, entry)
+            if missing:
+                parts.append(f'<p class="dim">{_e(bid)} ({_e(s.id)}): {len(missing)} trace file(s) named in results.json '
+                             f'are not in {_e(s.directory)}: {_e(", ".join(p.name for p in missing))}</p>')
+            for path in present[:max_traces]:
                 try:
                     trace = PowerTrace.from_csv(path)
                 except (OSError, ValueError, KeyError, IndexError) as exc:

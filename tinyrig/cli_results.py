@@ -113,29 +113,41 @@ def history_cmd(db, board, benchmark_spec, mode, target, since, until, limit, as
     if not rows:
         console.print(f"no results in {where} match")
         return
-    has_acc = any("top1" in r.metrics or "auc" in r.metrics for r in rows)
-    has_energy = any("energy_per_inference_j" in r.metrics for r in rows)
-    table = Table(title=f"History ({where})")
-    # Session ids are what `compare` takes: never truncate them.
-    cols = ["created (UTC)", "session", "git", "board", "mode", "benchmark", "status", "latency (us)",
-            "instructions", "flash", "RAM"] + (["top-1", "AUC"] if has_acc else []) + (["energy (uJ)"] if has_energy else []) \
-        + ["gate"]
-    for col in cols:
-        table.add_column(col, no_wrap=col == "session", justify="right" if col in ("latency (us)", "instructions", "flash", "RAM", "top-1", "AUC",
-                                                         "energy (uJ)") else "left")
+    # Columns that would repeat one value on every row go into the title instead.
+    shared = {name: values.pop() for name, values in
+              (("board", {r.board for r in rows}), ("mode", {r.mode for r in rows}), ("target", {r.target for r in rows}))
+              if len(values) == 1}
+    columns: list[tuple[str, object]] = [
+        ("created (UTC)", lambda r, m: r.created.strftime("%Y-%m-%d %H:%M") if r.created else "-"),
+        ("session", lambda r, m: r.session_id),
+    ]
+    if any(r.git_revision for r in rows):
+        columns.append(("git", lambda r, m: (r.git_revision or "-")[:10]))
+    for name in ("board", "target", "mode"):
+        if name not in shared:
+            columns.append((name, lambda r, m, name=name: getattr(r, name) or "-"))
+    columns += [
+        ("benchmark", lambda r, m: r.benchmark),
+        ("status", lambda r, m: r.status if r.status == "complete" else f"[red]{r.status}[/]"),
+        ("latency (us)", lambda r, m: _num(m.get("latency_us"), ",.1f")),
+        ("instructions", lambda r, m: _num(m.get("instructions"), ",.0f")),
+        ("flash", lambda r, m: _num(r.flash_bytes, ",")),
+        ("RAM", lambda r, m: _num(r.ram_bytes, ",")),
+    ]
+    if any("top1" in r.metrics or "auc" in r.metrics for r in rows):
+        columns += [("top-1", lambda r, m: _num(m.get("top1"), ".2%")), ("AUC", lambda r, m: _num(m.get("auc"), ".4f"))]
+    if any("energy_per_inference_j" in r.metrics for r in rows):
+        columns.append(("energy (uJ)", lambda r, m: _num(m.get("energy_per_inference_j"), ",.3f", 1e6)))
+    columns.append(("gate", lambda r, m: {"fail": "[red]fail[/]"}.get(r.gate or "", r.gate or "-")))
+    context = ", ".join(f"{k} {v}" for k, v in shared.items())
+    table = Table(title=f"History{' (' + context + ')' if context else ''} from {where}")
+    numeric = {"latency (us)", "instructions", "flash", "RAM", "top-1", "AUC", "energy (uJ)"}
+    for name, _ in columns:
+        # Session ids are what `compare` takes: never wrap or truncate them.
+        table.add_column(name, justify="right" if name in numeric else "left", no_wrap=name == "session",
+                         min_width=len(rows[0].session_id) if name == "session" else None)
     for r in rows:
-        m = r.metrics
-        cells = [r.created.strftime("%Y-%m-%d %H:%M") if r.created else "-", r.session_id,
-                 (r.git_revision or "-")[:10], r.board or "-", r.mode or "-", r.benchmark,
-                 r.status if r.status == "complete" else f"[red]{r.status}[/]",
-                 _num(m.get("latency_us"), ",.1f"), _num(m.get("instructions"), ",.0f"),
-                 _num(r.flash_bytes, ","), _num(r.ram_bytes, ",")]
-        if has_acc:
-            cells += [_num(m.get("top1"), ".2%"), _num(m.get("auc"), ".4f")]
-        if has_energy:
-            cells.append(_num(m.get("energy_per_inference_j"), ",.3f", 1e6))
-        cells.append({"fail": "[red]fail[/]"}.get(r.gate or "", r.gate or "-"))
-        table.add_row(*cells)
+        table.add_row(*(cell(r, r.metrics) for _, cell in columns))
     console.print(table)
 
 
@@ -170,9 +182,14 @@ class _Lazy:
     def __init__(self, db):
         self.db, self.handle = db, None
 
-    def get(self):
+    def get(self, purpose: str = ""):
+        from tinyrig.hil.results_db import ResultsDB, ResultsDBError
+
         if self.handle is None:
-            self.handle = _open_db(self.db)
+            try:
+                self.handle = ResultsDB.open(self.db, must_exist=True)
+            except ResultsDBError as exc:
+                _fail(f"{purpose}{exc}")
         return self.handle
 
 
@@ -184,11 +201,12 @@ def _resolve(arg: str, lazy: _Lazy):
         return _ref_from_folder(path)
     if path.suffix == ".json" and path.name == "results.json" and path.is_file():
         return _ref_from_folder(path.parent)
-    database = lazy.get()
+    what = f"{arg}: neither a session folder nor a recorded session: "
+    database = lazy.get(what)
     try:
         return _ref_from_record(database.get(arg), database)
     except ResultsDBError as exc:
-        _fail(f"{arg}: neither a session folder nor a recorded session ({exc})")
+        _fail(f"{what}{exc}")
 
 
 def _print_comparison(comparison) -> None:
