@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
 import subprocess
@@ -262,6 +263,17 @@ def session_id_of(session_dir: Path) -> str:
     return Path(session_dir).resolve().name
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities as null: PostgreSQL's JSON type rejects them (Python's json writes them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -413,7 +425,7 @@ class ResultsDB:
                 sample_rows.append(dict(
                     session_id=sid, benchmark=bid, kind=s.kind, position=position, idx=s.index, label=s.label,
                     latency_us=s.latency_us, instructions=s.instructions, energy_j=s.energy_j,
-                    bit_exact=s.bit_exact, figures=s.figures,
+                    bit_exact=s.bit_exact, figures=_json_safe(s.figures),
                 ))
         # Parents before children, each as one executemany.
         for table, rows in ((benchmarks, bench_rows), (metrics, metric_rows), (samples, sample_rows)):

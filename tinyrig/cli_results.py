@@ -247,12 +247,15 @@ def _print_comparison(comparison) -> None:
 @click.option("--memory-abs", default=256, show_default=True, help="... or in bytes, whichever is larger.")
 @click.option("--accuracy-drop", default=0.0, show_default=True, help="Allowed top-1/AUC drop (0..1 scale).")
 @click.option("--allow-fewer-instructions", is_flag=True, help="Let instruction-count decreases pass.")
+@click.option("--instructions-tolerance", default=0.0, show_default=True,
+              help="Per-inference instruction difference still counted as equal (exact: 0).")
 @click.option("--require-baseline", is_flag=True, help="With --last: fail when there is no baseline yet.")
 @click.option("--no-record-verdict", is_flag=True,
               help="Do not store pass/fail on the candidate in the database (a failed session is never "
                    "chosen as a later --last baseline).")
 def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k, latency_rel, energy_rel, memory_rel,
-                memory_abs, accuracy_drop, allow_fewer_instructions, require_baseline, no_record_verdict) -> None:
+                memory_abs, accuracy_drop, allow_fewer_instructions, instructions_tolerance, require_baseline,
+                no_record_verdict) -> None:
     """Regression gate: compare CANDIDATE with BASELINE (session folders or recorded session ids),
     or with the last N good runs (--last N). Exits 1 on a regression."""
     from tinyrig.hil import results_ci
@@ -281,7 +284,8 @@ def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k,
 
     thresholds = Thresholds(noise_k=noise_k, latency_rel=latency_rel, energy_rel=energy_rel, memory_rel=memory_rel,
                             memory_abs=memory_abs, accuracy_drop=accuracy_drop,
-                            allow_fewer_instructions=allow_fewer_instructions)
+                            allow_fewer_instructions=allow_fewer_instructions,
+                            instructions_tolerance=instructions_tolerance)
     if not baselines:
         where = lazy.get().display_url
         message = (f"no earlier good session on board {candidate.board} ({candidate.results.get('target')}, "

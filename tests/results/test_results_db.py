@@ -73,6 +73,19 @@ def test_mode_specific_figures(url):
     assert energy.metrics["energy_per_inference_j"] == pytest.approx(4.7388e-4, rel=1e-4)
 
 
+def test_non_finite_figures(url, tmp_path):
+    results = load(PERF_SESSION)
+    window = results["benchmarks"]["ad01"]["windows"][0]
+    window["latency_us"], window["wall_s"] = float("nan"), float("inf")
+    folder = write_session(tmp_path, "nan-session", results)
+    record_session(folder, url, detect_git=False)
+    with ResultsDB.open(url) as db:
+        first = db.samples("nan-session", "ad01")[0]
+        assert db.get("nan-session").results["benchmarks"]["ad01"]["windows"][1] == results["benchmarks"]["ad01"]["windows"][1]
+    assert first["latency_us"] is None and first["figures"]["wall_s"] is None
+    assert first["instructions"] == window["instructions"]
+
+
 def test_rerecording_is_idempotent_and_replaces_changed_sessions(url, tmp_path):
     folder = write_session(tmp_path / "s", PERF_SESSION.name, load(PERF_SESSION))
     assert record_session(folder, url, detect_git=False).action == "recorded"

@@ -23,10 +23,10 @@ from tinyrig.hil.results_html import ReportError, _history_points, load_session,
 ALL = [PERF_SESSION, ACCURACY_SESSION, ENERGY_SESSION]
 
 
-@pytest.fixture
-def history_db(tmp_path) -> ResultsDB:
+@pytest.fixture(scope="module")
+def history_db(tmp_path_factory) -> ResultsDB:
     """The performance session and two earlier, synthetic ones (labelled) on the same board."""
-    db = ResultsDB.open(tmp_path / "history.sqlite")
+    db = ResultsDB.open(tmp_path_factory.mktemp("history") / "history.sqlite")
     db.record(PERF_SESSION, detect_git=False)
     for day, factor in ((20, 0.98), (21, 0.99)):
         earlier = copy.deepcopy(load(PERF_SESSION))
@@ -39,9 +39,9 @@ def history_db(tmp_path) -> ResultsDB:
     db.close()
 
 
-@pytest.fixture
-def report(tmp_path, history_db) -> Path:
-    return write_html_report(ALL, tmp_path / "out" / "report.html", db=history_db)
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, history_db) -> Path:
+    return write_html_report(ALL, tmp_path_factory.mktemp("report") / "out" / "report.html", db=history_db)
 
 
 def test_report_is_self_contained_and_complete(report):
