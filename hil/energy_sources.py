@@ -70,13 +70,16 @@ class EmulatedPowerModel:
     def trace_from_edges(self, edges: list[tuple[int, str]]) -> PowerTrace:
         clock = float(self.board.clock_hz)
         power = self.board.power
-        first, last = edges[0][0], edges[-1][0]
-        span = (last - first) / clock
-        margin = 0.05 * span
+        # Everything is computed from instruction counts relative to the first edge (integers),
+        # never from absolute counts, which depend on when the host's bytes arrived at boot: so
+        # the same window gives the same floats, bit for bit, in every run.
+        first = edges[0][0]
+        span_instr = edges[-1][0] - first
+        margin_instr = span_instr // 20  # 5% of the span before the first and after the last edge
+        span = span_instr / clock
         period = min(1e-3, span / 1000.0) if span > 0 else 1e-3
-        samples = int(np.ceil((span + 2 * margin) / period))
-        t0_instr = first - margin * clock  # the trace starts `margin` before the first edge
-        events = [PinEvent((count - t0_instr) / clock, edge) for count, edge in edges]
+        samples = int(np.ceil((span_instr + 2 * margin_instr) / clock / period))
+        events = [PinEvent((count - first + margin_instr) / clock, edge) for count, edge in edges]
         trace = PowerTrace.from_current(
             np.full(samples, power.active_current_a),
             sample_period_s=period,
@@ -88,7 +91,7 @@ class EmulatedPowerModel:
                 "clock_hz": self.board.clock_hz,
                 "active_current_a": power.active_current_a,
                 "power_model_source": power.source,
-                "edge_instructions": [count for count, _ in edges],
+                "edge_instructions": [count - first for count, _ in edges],
             },
         )
         return trace

@@ -178,7 +178,8 @@ class Bench:
         scale, zero_point = reference.input_quantization()
         inputs = random_inputs(self.benchmark, windows, seed, scale, zero_point)
         done = run_performance(self.dut, self.benchmark, inputs, iterations=iterations, warmup=warmup,
-                               icount_shift=0 if self.board.is_emulated else None, reference=reference)
+                               instructions_per_second=1e9 if self.board.is_emulated else None,
+                               reference=reference)
         return done, summarize(done, self.firmware.project.total_macs, self.board.is_emulated)
 
 

@@ -19,7 +19,7 @@ from tinyrig.boards import Board, load_board
 from tinyrig.firmware_cache import Firmware, prepare_firmware
 from tinyrig.hil import results_txt
 from tinyrig.hil.dataset import DatasetError, read_index
-from tinyrig.hil.dut import Dut, DutError
+from tinyrig.hil.dut import Dut, DutDisconnected, DutError
 from tinyrig.hil.energy_sources import CLOCK_MODEL, EmulatedPowerModel
 from tinyrig.hil.inputs import dataset_inputs, random_inputs
 from tinyrig.hil.loading import choose_loader
@@ -29,11 +29,13 @@ from tinyrig.hil.modes import performance as performance_mode
 from tinyrig.hil.pinwatch import PinwatchError, symbol_range
 from tinyrig.hil.power.errors import PowerMonitorError
 from tinyrig.hil.qemu import QemuError, QemuRun, QemuTarget
+from tinyrig.hil.renode import RenodeError, RenodeTarget
 from tinyrig.hil.reference import ReferenceModel
 from tinyrig.hil.session import Session
 from tinyrig.models import find_model
 
 MODES = ("performance", "accuracy", "energy")
+TARGETS = ("qemu", "renode")
 # Emulated instruction counts are deterministic, so short windows suffice there; on hardware
 # the MLPerf Tiny runner's per-benchmark N (windows of >= 10 s) applies.
 EMULATION_ITERATIONS = 3
@@ -45,6 +47,7 @@ class RunOptions:
     board: Board
     benchmarks: list[Benchmark]
     mode: str = "performance"
+    target: str = "qemu"
     models_dir: Path | None = None
     iterations: int | None = None
     warmup: int | None = None
@@ -62,6 +65,7 @@ class RunOptions:
             "board": str(self.board.path or self.board.name),
             "benchmarks": [b.id for b in self.benchmarks],
             "mode": self.mode,
+            "target": self.target,
             "models_dir": str(self.models_dir) if self.models_dir else None,
             "iterations": self.iterations,
             "warmup": self.warmup,
@@ -80,6 +84,7 @@ class RunOptions:
             board=load_board(data["board"]),
             benchmarks=[get_benchmark(b) for b in data["benchmarks"]],
             mode=data["mode"],
+            target=data.get("target", "qemu"),
             models_dir=Path(data["models_dir"]) if data.get("models_dir") else None,
             iterations=data.get("iterations"),
             warmup=data.get("warmup"),
@@ -142,6 +147,7 @@ class ModeContext:
     reference: ReferenceModel
     dut: Dut
     run: QemuRun
+    target: QemuTarget | RenodeTarget
     load: Callable[[Dut, bytes], None]
     progress: Progress
     iterations: int
@@ -170,7 +176,7 @@ def _run_performance(ctx: ModeContext) -> None:
 
     windows = performance_mode.run_performance(
         ctx.dut, ctx.benchmark, inputs, iterations=ctx.iterations, warmup=ctx.warmup,
-        icount_shift=ctx.options.icount_shift if ctx.options.board.is_emulated else None,
+        instructions_per_second=ctx.target.instructions_per_second if ctx.options.board.is_emulated else None,
         reference=ctx.reference if ctx.options.check_reference else None, done=done, on_window=on_window,
         infer_timeout_s=ctx.options.infer_timeout_s,
         marks=ctx.run.new_window_marks if ctx.run.markers else None, load=ctx.load)
@@ -234,6 +240,20 @@ def _run_energy(ctx: ModeContext) -> None:
 MODE_RUNNERS = {"performance": _run_performance, "accuracy": _run_accuracy, "energy": _run_energy}
 
 
+def make_target(options: RunOptions, session: Session, benchmark: Benchmark) -> QemuTarget | RenodeTarget:
+    """The emulator the firmware runs in; each logs the timestamp-pin activity into the session."""
+    board = options.board
+    if options.target == "renode":
+        if not board.emulator.renode_platform:
+            raise RenodeError(f"board {board.name} has no Renode platform (emulator.renode_platform)")
+        return RenodeTarget(board, pin_log=session.directory / f"pins-{benchmark.id}.txt",
+                            workdir=session.directory / f"renode-{benchmark.id}")
+    if not board.emulator.qemu_machine:
+        raise QemuError(f"board {board.name} has no QEMU machine (emulator.qemu_machine); try --target renode")
+    return QemuTarget(board, icount_shift=options.icount_shift,
+                      marker_log=session.directory / f"markers-{benchmark.id}.txt")
+
+
 def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, progress: Progress) -> None:
     entry = session.benchmark(benchmark.id)
     if entry.get("status") == "complete":
@@ -255,9 +275,8 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     session.save()
     reference = ReferenceModel(model, benchmark)
 
-    progress.stage(benchmark.id, f"starting {board.emulator.kind}")
-    target = QemuTarget(board, icount_shift=options.icount_shift,
-                        marker_log=session.directory / f"markers-{benchmark.id}.txt")
+    progress.stage(benchmark.id, f"starting {options.target}")
+    target = make_target(options, session, benchmark)
     loader = None
     try:
         run = target.start(firmware.build.elf)
@@ -273,12 +292,16 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
                 loader = choose_loader(dut, target.kind, options.fast_load)
                 entry["input_path"] = loader.name
                 progress.stage(benchmark.id, f"measuring ({options.mode}, inputs via {loader.name})")
-                ctx = ModeContext(session, options, benchmark, entry, firmware, reference, dut, run, loader.load,
-                                  progress, iterations, warmup)
+                ctx = ModeContext(session, options, benchmark, entry, firmware, reference, dut, run, target,
+                                  loader.load, progress, iterations, warmup)
                 MODE_RUNNERS[options.mode](ctx)
             except DutError as exc:
+                # A lost connection usually means the emulator died: give the OS a moment to
+                # report its exit, so the error can say how it ended.
+                if run.exit_code() is None and isinstance(exc, DutDisconnected):
+                    target.wait(2.0)
                 if run.exit_code() is not None:
-                    raise QemuError(f"{exc}\n  {run.describe_exit()}") from None
+                    raise DutError(f"{exc}\n  {run.describe_exit()}") from None
                 raise
     finally:
         if loader is not None:
@@ -288,7 +311,7 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     session.save()
 
 
-RECOVERABLE = (DutError, QemuError, PinwatchError, PowerMonitorError, DatasetError, OSError, ValueError, RuntimeError)
+RECOVERABLE = (DutError, QemuError, RenodeError, PinwatchError, PowerMonitorError, DatasetError, OSError, ValueError, RuntimeError)
 
 
 def run_session(session: Session, options: RunOptions, progress: Progress | None = None) -> bool:

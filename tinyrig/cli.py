@@ -177,7 +177,9 @@ def _benchmark_for_model(model: Path, benchmark: str | None):
 @click.option("--model", "model", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--benchmark", help="Benchmark id (default: from the model's file name).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
-def generate_cmd(board, model, benchmark, out) -> None:
+@click.option("--target", default=None, type=click.Choice(["qemu", "renode", "hardware"]),
+              help="renode: also write the .resc and .robot files for the board's Renode platform.")
+def generate_cmd(board, model, benchmark, out, target) -> None:
     """Render the PlatformIO firmware project for a board and a model."""
     from tinyrig.codegen.errors import ModelFormatError, UnsupportedModelError
     ModelError = (ModelFormatError, UnsupportedModelError)
@@ -192,6 +194,14 @@ def generate_cmd(board, model, benchmark, out) -> None:
     console.print(f"generated {bench.id} for {b.name} in {project.directory} ({len(project.files)} files)")
     console.print(f"  arena {project.arena_bytes} B (lower bound {project.arena_lower_bound} B), "
                   f"weights {project.weight_bytes} B, {project.total_macs:,} MACs")
+    if target == "renode":
+        from tinyrig.renode.scripts import RenodeScriptError, write_renode_files
+
+        try:
+            for path in write_renode_files(b, project.directory):
+                console.print(f"  renode: {path}")
+        except RenodeScriptError as exc:
+            _fail(str(exc))
     console.print(f"  build: tinyrig build --project {project.directory}")
 
 
@@ -312,6 +322,9 @@ def emulation_note(results: dict) -> str:
         return ("[dim]Emulated energy: exact instruction counts between the timestamp-pin edges, turned into time by "
                 "the clock model (1 instruction per cycle at the board clock) and into energy by the board's power "
                 "model (boards/<board>.toml \\[power], with its datasheet). Traces: energy_<id>_NNN.csv/.png.[/]")
+    if results.get("target") == "renode":
+        return ("[dim]Emulated under Renode: virtual time runs at 1 instruction per cycle at the board clock; "
+                "instructions are counts of executed instructions (not cycles).[/]")
     return ("[dim]Emulated: latency is virtual time under QEMU -icount (1 instruction = 1 ns); "
             "instructions are exact counts of executed instructions (not cycles).[/]")
 
@@ -321,7 +334,8 @@ def emulation_note(results: dict) -> str:
 @click.option("--benchmark", "benchmark_spec", default="all", show_default=True, help="An id, a comma list, or all.")
 @click.option("--mode", default="performance", type=click.Choice(["performance", "accuracy", "energy"]),
               show_default=True)
-@click.option("--target", default="qemu", type=click.Choice(["qemu"]), show_default=True)
+@click.option("--target", default="qemu", type=click.Choice(["qemu", "renode"]), show_default=True,
+              help="The emulator (hardware runs: see docs/hardware.md).")
 @click.option("--models", "models_dir", type=click.Path(path_type=Path),
               help="Folder with the .tflite models (else $TINYRIG_MODELS, else the cache).")
 @click.option("--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -356,11 +370,16 @@ def run_cmd(board, benchmark_spec, mode, target, models_dir, dataset, limit, ite
         b = _board(board)
         if not b.is_emulated:
             _fail(f"board {b.name} is not emulated; hardware runs come with --target hardware (not yet available)")
+        if target == "qemu" and not b.emulator.qemu_machine:
+            _fail(f"board {b.name} has no QEMU machine; its emulator is {b.emulator.kind} (use --target {b.emulator.kind})")
+        if target == "renode" and not b.emulator.renode_platform:
+            _fail(f"board {b.name} has no Renode platform; use --target qemu")
         if iterations is not None and iterations < 1:
             _fail("--iterations must be >= 1")
         if mode == "accuracy" and not dataset:
             _fail("--mode accuracy needs --dataset DIR (DIR/<id>/y_labels.csv plus the files it names)")
-        options = RunOptions(board=b, benchmarks=_benchmarks(benchmark_spec), mode=mode, models_dir=models_dir,
+        options = RunOptions(board=b, benchmarks=_benchmarks(benchmark_spec), mode=mode, target=target,
+                             models_dir=models_dir,
                              iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,
                              check_reference=not no_reference, fast_load=not no_fast_load)
         session = Session.create(sessions_root or sessions_dir(), board=b.name, target=target, mode=mode,

@@ -1,8 +1,10 @@
 """Performance mode: 5 windows on 5 inputs, N timed inferences after W warm-ups each; median.
 
 Latency per window = (end - start of `m-lap-us`) / N. Where the firmware offers tinyrig's
-`ticks` extension, the window is also read in raw timer ticks, which under QEMU's
-`-icount shift=S` are instruction counts: instructions = ticks * 1e9 / (timer_hz * 2**S).
+`ticks` extension, the window is also read in raw timer ticks, which under an emulator that
+runs a fixed number of instructions per virtual second (QEMU `-icount shift=S`: 1e9 / 2**S;
+Renode: the CPU's MIPS setting) are instruction counts: instructions = ticks * ips / timer_hz.
+Where the target watches the window markers (tinyrig's QEMU plugin) the count is exact.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ MarkSource = Callable[[], list]
 
 
 def run_window(dut: Dut, index: int, item: Input, *, iterations: int, warmup: int,
-               icount_shift: int | None, reference: ReferenceModel | None, infer_timeout_s: float,
+               instructions_per_second: float | None, reference: ReferenceModel | None, infer_timeout_s: float,
                marks: MarkSource | None = None, load: Callable[[Dut, bytes], None] | None = None) -> Window:
     started = time.monotonic()
     if marks is not None:
@@ -78,8 +80,8 @@ def run_window(dut: Dut, index: int, item: Input, *, iterations: int, warmup: in
     if "ticks" in caps:
         start, end, hz = dut.window_ticks()
         window.ticks, window.timer_hz = end - start, hz
-        if icount_shift is not None:
-            window.instructions = window.ticks * 1e9 / (hz * 2**icount_shift) / iterations
+        if instructions_per_second is not None:
+            window.instructions = window.ticks * instructions_per_second / hz / iterations
             window.instructions_source = "timer"
     if marks is not None:
         stored = marks()
@@ -120,7 +122,7 @@ def summarize(windows: list[Window], total_macs: int | None, emulated: bool) -> 
 
 
 def run_performance(dut: Dut, benchmark: Benchmark, inputs: list[Input], *, iterations: int, warmup: int,
-                    icount_shift: int | None = None, reference: ReferenceModel | None = None,
+                    instructions_per_second: float | None = None, reference: ReferenceModel | None = None,
                     done: list[Window] | None = None, on_window: Callable[[Window], None] | None = None,
                     infer_timeout_s: float = 600.0, marks: MarkSource | None = None,
                     load: Callable[[Dut, bytes], None] | None = None) -> list[Window]:
@@ -128,7 +130,8 @@ def run_performance(dut: Dut, benchmark: Benchmark, inputs: list[Input], *, iter
     windows = list(done or [])
     for index in range(len(windows), len(inputs)):
         window = run_window(dut, index, inputs[index], iterations=iterations, warmup=warmup,
-                            icount_shift=icount_shift, reference=reference, infer_timeout_s=infer_timeout_s,
+                            instructions_per_second=instructions_per_second, reference=reference,
+                            infer_timeout_s=infer_timeout_s,
                             marks=marks, load=load)
         windows.append(window)
         if on_window is not None:
