@@ -193,6 +193,17 @@ class _Lazy:
         return self.handle
 
 
+def _open_quietly(db):
+    """The database for storing a verdict, if it exists; the gate's result never depends on it."""
+    from tinyrig.hil.results_db import ResultsDB, ResultsDBError
+
+    try:
+        return ResultsDB.open(db, must_exist=True)
+    except ResultsDBError as exc:
+        err_console.print(f"[yellow]note:[/] verdict not stored: {exc}")
+        return None
+
+
 def _resolve(arg: str, lazy: _Lazy):
     from tinyrig.hil.results_db import ResultsDBError
 
@@ -231,7 +242,7 @@ def _print_comparison(comparison) -> None:
 
 
 @click.command("compare")
-@click.argument("sessions", nargs=-1)
+@click.argument("sessions", nargs=-1, metavar="[BASELINE] [CANDIDATE]")
 @click.option("--last", "last_n", type=click.IntRange(min=1),
               help="Compare CANDIDATE (default: the newest recorded session) against the last N good sessions "
                    "on its board, target and mode in the database.")
@@ -259,7 +270,7 @@ def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k,
     """Regression gate: compare CANDIDATE with BASELINE (session folders or recorded session ids),
     or with the last N good runs (--last N). Exits 1 on a regression."""
     from tinyrig.hil import results_ci
-    from tinyrig.hil.results_compare import SKIP, Check, Comparison, Thresholds, compare
+    from tinyrig.hil.results_compare import ERROR, SKIP, Check, Comparison, Thresholds, compare
 
     lazy = _Lazy(db)
     if last_n:
@@ -291,7 +302,7 @@ def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k,
         message = (f"no earlier good session on board {candidate.board} ({candidate.results.get('target')}, "
                    f"{candidate.results.get('mode')}) in {where} to compare {candidate.id} with")
         comparison = Comparison([], candidate, thresholds,
-                                [Check("-", "baseline", SKIP, message)])
+                                [Check("-", "baseline", ERROR if require_baseline else SKIP, message)])
         status = 1 if require_baseline else 0
         err_console.print(f"[yellow]{'error' if status else 'note'}:[/] {message}")
     else:
@@ -303,9 +314,11 @@ def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k,
     if markdown_path:
         results_ci.write(markdown_path, results_ci.markdown(comparison))
     if baselines and not no_record_verdict and (lazy.handle is not None or db):
-        database = lazy.get()
-        if database.set_gate(candidate.id, comparison.verdict):
+        database = lazy.handle or _open_quietly(db)
+        if database is not None and database.set_gate(candidate.id, comparison.verdict):
             console.print(f"[dim]verdict {comparison.verdict} recorded on {candidate.id} in {database.display_url}[/]")
+        if database is not None and database is not lazy.handle:
+            database.close()
     if lazy.handle is not None:
         lazy.handle.close()
     if comparison.checks and status:

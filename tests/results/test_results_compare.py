@@ -8,7 +8,6 @@ import copy
 import xml.etree.ElementTree as ET
 
 import click
-import pytest
 from click.testing import CliRunner
 
 from results_support import ACCURACY_SESSION, ENERGY_SESSION, PERF_SESSION, load, synthetic_slowdown, write_session
@@ -219,5 +218,9 @@ def test_compare_last_without_a_baseline(tmp_path):
     first = runner.invoke(cli, ["compare", "--last", "1", "--db", db, "--junit", str(tmp_path / "j.xml")])
     assert first.exit_code == 0 and "no earlier good session" in " ".join(first.output.split())
     assert ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase/skipped") is not None
-    strict = runner.invoke(cli, ["compare", "--last", "1", "--db", db, "--require-baseline"])
-    assert strict.exit_code == 1
+    strict = runner.invoke(cli, ["compare", "--last", "1", "--db", db, "--require-baseline", "--markdown",
+                                 str(tmp_path / "s.md")])
+    assert strict.exit_code == 1 and "1 error(s)" in (tmp_path / "s.md").read_text()
+    # Two folders and a --db that does not exist: the gate still runs; only the verdict is not stored.
+    other = runner.invoke(cli, ["compare", str(PERF_SESSION), str(PERF_SESSION), "--db", str(tmp_path / "none.db")])
+    assert other.exit_code == 0 and "verdict not stored" in other.output
