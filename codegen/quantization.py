@@ -63,10 +63,10 @@ def conv_channel_multipliers(input_scale, filter_scales, output_scale) -> tuple[
 
 
 def fully_connected_tensor_multiplier(input_scale, filter_scale, output_scale) -> tuple[int, int]:
-    """GetQuantizedConvolutionMultipler (per-tensor FULLY_CONNECTED): the input*filter
-    product is taken in float32 before widening, then divided in double."""
-    product = float(f32(input_scale) * f32(filter_scale))
-    return quantize_multiplier(product / float(f32(output_scale)))
+    """GetQuantizedConvolutionMultipler (per-tensor FULLY_CONNECTED): the float32 scales are
+    widened to double first, and the product and quotient taken in double. (A float32 product
+    was off by one LSB on a rounding boundary: fuzz case fc_per_tensor_multiplier.)"""
+    return quantize_multiplier(float(f32(input_scale)) * float(f32(filter_scale)) / float(f32(output_scale)))
 
 
 def _quantize_activation_bound(value: float, scale, zero_point: int) -> int:

@@ -146,10 +146,7 @@ def _directed():
         model("hot_conv_then_add_self", hot_conv_then_add_self),
         model("float_in_out_wide_fc", float_in_out_wide_fc),
         model("fc_per_tensor_multiplier", fc_per_tensor_multiplier,
-              inputs=[np.arange(-128, 128, dtype=np.int8).reshape(256, 1, 1)],
-              bug="per-tensor FULLY_CONNECTED multiplier: the engine takes input_scale * "
-                  "filter_scale in float32, TFLM in double (codegen/quantization.py "
-                  "fully_connected_tensor_multiplier)"),
+              inputs=[np.arange(-128, 128, dtype=np.int8).reshape(256, 1, 1)]),
     ]
 
 
