@@ -154,10 +154,10 @@ void tinyrig_model_invoke(void);
         return (max(needs, default=0) + 15) // 16 * 16
 
     def _scratch_definition(self) -> str:
-        if not self.scratch_bytes:
+        if not any(hasattr(layer, "scratch_bytes") for layer in self.layers):
             return ""
         return ("// Kernel scratch (widened input columns / rows), reused by every layer.\n"
-                f"alignas(16) int32_t g_scratch[{self.scratch_bytes // 4}];\n\n")
+                f"alignas(16) int32_t g_scratch[{max(self.scratch_bytes, 16) // 4}];\n\n")
 
     @property
     def arena_array_bytes(self) -> int:
@@ -180,7 +180,7 @@ void tinyrig_model_invoke(void);
             else:
                 args.append(self._tensor_pointer(tensor, writable=False))
         args += [self._tensor_pointer(tensor, writable=True) for tensor in layer.outputs]
-        if getattr(layer, "scratch_bytes", 0):
+        if hasattr(layer, "scratch_bytes"):  # specialised kernels all take the scratch pointer
             args.append("g_scratch")
         separator = ",\n" + " " * 6
         return f"  {self.kernels[layer.index].function}(\n      {separator.join(args)});\n"

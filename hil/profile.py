@@ -120,6 +120,48 @@ class ProfileReport:
         return "\n".join(lines)
 
 
+@dataclass
+class Inference:
+    raw_output: bytes  # the output tensor's bytes (`tinyrig raw`)
+    instructions: int  # th_pre..th_post: exactly one inference (plus the input staging copy)
+
+
+def _load(dut: Dut, data: bytes, folder: Path, name: str) -> None:
+    """Semihosting file load when the firmware offers it (fast), else `db` commands."""
+    if "load" in dut.capabilities():
+        path = folder / name
+        path.write_bytes(data)
+        dut.fast_load(str(path))
+    else:
+        dut.load(data)
+
+
+def run_inferences(board: Board, elf: Path, inputs: list[bytes], *, timeout_s: float = 600.0) -> list[Inference]:
+    """Runs `infer 1 0` once per input under QEMU; raw outputs and exact instruction counts."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="tinyrig-infer-") as tmp:
+        folder = Path(tmp)
+        target = QemuTarget(board, marker_log=folder / "markers.txt")
+        try:
+            run = target.start(elf)
+            with Dut(run.url) as dut:
+                try:
+                    dut.open()
+                    for n, data in enumerate(inputs):
+                        _load(dut, data, folder, f"input-{n}.bin")
+                        run.new_window_marks()
+                        dut.infer(1, 0, timeout_s=timeout_s)
+                        marks = [m.instructions for m in run.new_window_marks()] if run.markers else []
+                        results.append(Inference(dut.raw_output(), marks[-1] - marks[0] if len(marks) >= 2 else -1))
+                except DutError as exc:
+                    if run.exit_code() is not None:
+                        raise QemuError(f"{exc}\n  {run.describe_exit()}") from None
+                    raise
+        finally:
+            target.stop()
+    return results
+
+
 def layer_counts(marks: list[int], layer_count: int) -> tuple[list[int], int, int]:
     """Per-layer instructions, the marker overhead and the window, from the instruction
     counts of the marker stores of one profiled inference (see the module docstring)."""
@@ -149,7 +191,7 @@ def profile_elf(board: Board, benchmark: Benchmark, elf: Path, compiled: Compile
             with Dut(run.url) as dut:
                 try:
                     dut.open()
-                    dut.load(input_data)
+                    _load(dut, input_data, Path(tmp), "input.bin")
                     run.new_window_marks()  # drop anything stored before this inference
                     dut.infer(1, 0, timeout_s=timeout_s)
                     raw = dut.raw_output() if "raw" in dut.capabilities() else b""

@@ -1,0 +1,96 @@
+"""Optimised kernels are bit-exact under QEMU: the firmware's raw output bytes equal the
+tflite-micro interpreter's, for the reference models and for seeded random models, on
+qemu-mps2-an386 (Cortex-M4: DSP kernels) and qemu-mps3-an547 (Cortex-M55: Helium plus
+DSP kernels). The host cannot run these instructions, so only these runs prove them.
+
+Each case builds the firmware the way `tinyrig run` does (codegen/firmware.py compiles
+for the board's core) and checks first that optimised variants were really chosen.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyrig.benchmarks import Benchmark, get_benchmark
+from tinyrig.boards import load_board
+from tinyrig.codegen.engine import compile_model
+from tinyrig.codegen.kernel_registry import REFERENCE
+from tinyrig.hil.inputs import random_inputs
+from tinyrig.hil.profile import run_inferences
+from tinyrig.hil.reference import ReferenceModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+import tflite_builder as tb  # noqa: E402
+from fuzz_harness import in_child, run_tflm  # noqa: E402
+
+from conftest import require_tools  # noqa: E402
+
+BOARDS = ("qemu-mps2-an386", "qemu-mps3-an547")
+MODELS = ("kws01", "vww01", "ic01", "ad01", "sww01")
+# Seeded random models per board, forced to contain the op an optimised kernel covers.
+FUZZ = [(seed, op) for seed, op in ((11, "CONV_2D"), (12, "DEPTHWISE_CONV_2D"), (13, "FULLY_CONNECTED"),
+                                    (21, "CONV_2D"), (22, "DEPTHWISE_CONV_2D"))]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tools():
+    require_tools("arm-none-eabi-gcc", "qemu-system-arm", "gcc")
+
+
+def optimised_layers(model: bytes, core: str) -> list[str]:
+    return [layer.variant for layer in compile_model(model, core=core).layers
+            if layer.variant not in (None, REFERENCE)]
+
+
+@pytest.mark.parametrize("board_name", BOARDS)
+@pytest.mark.parametrize("model_id", MODELS)
+def test_reference_model_bit_exact_under_qemu(board_name, model_id, models_dir, tmp_path):
+    from tinyrig.firmware_cache import prepare_firmware
+
+    board, benchmark = load_board(board_name), get_benchmark(model_id)
+    model = models_dir / f"{model_id}.tflite"
+    assert optimised_layers(model.read_bytes(), board.core), "no optimised kernel was chosen"
+    firmware = prepare_firmware(board, benchmark, model, out_dir=tmp_path / "fw")
+    reference = ReferenceModel(model, benchmark)
+    scale, zero_point = reference.input_quantization()
+    inputs = [i.data for i in random_inputs(benchmark, 2, seed=7, input_scale=scale, input_zero_point=zero_point)]
+    results = run_inferences(board, firmware.build.elf, inputs)
+    for n, (data, result) in enumerate(zip(inputs, results)):
+        assert result.raw_output == reference.run(data).raw, f"{model_id} on {board_name}: input {n} differs"
+
+
+def fuzz_benchmark(model: bytes) -> tuple[Benchmark, dict]:
+    """A stand-in benchmark whose input size is the random model's (the firmware glue needs one)."""
+    compiled = compile_model(model)
+    floats = compiled.input.dtype == "float32"
+    return Benchmark("fuzz", "random model", "fuzz.tflite", compiled.input.nbytes,
+                     "float32_quantize" if floats else "int8_copy", "scores", 1, 0, "top1", 0.0), compiled
+
+
+@pytest.mark.parametrize("board_name", BOARDS)
+@pytest.mark.parametrize("seed,op", FUZZ)
+def test_fuzzed_model_bit_exact_under_qemu(board_name, seed, op, tmp_path):
+    from tinyrig.firmware_cache import prepare_firmware
+
+    board = load_board(board_name)
+    model, desc = tb.random_model(seed, op=op, chain=True)
+    if not optimised_layers(model, board.core):
+        pytest.skip(f"seed {seed}: every layer declined by the optimised variants ({desc['ops']})")
+    benchmark, compiled = fuzz_benchmark(model)
+    rng = np.random.default_rng([seed, 1])
+    batch = tb.random_inputs(rng, desc["inputs"][0], 3)
+    expected = in_child(run_tflm, model, [batch])
+    path = tmp_path / "fuzz.tflite"
+    path.write_bytes(model)
+    firmware = prepare_firmware(board, benchmark, path, out_dir=tmp_path / "fw")
+    inputs = [np.ascontiguousarray(x, dtype=compiled.input.dtype).tobytes() for x in batch]
+    results = run_inferences(board, firmware.build.elf, inputs)
+    for n, result in enumerate(results):
+        got = np.frombuffer(result.raw_output, dtype=compiled.output.dtype)
+        assert np.array_equal(got, expected[n].reshape(-1)), (
+            f"seed {seed} ({desc['ops']}) on {board_name}: input {n} differs; "
+            f"first indices {np.flatnonzero(got != expected[n].reshape(-1))[:5].tolist()}")
