@@ -4,7 +4,11 @@ Both carry a single-line message so that a CLI can print them as they are.
 """
 
 
-class ModelFormatError(ValueError):
+class ModelError(ValueError):
+    """Anything wrong with a model: unreadable or unsupported."""
+
+
+class ModelFormatError(ModelError):
     """The input is not a readable .tflite flatbuffer (truncated, corrupt, wrong file)."""
 
     def __init__(self, reason: str):
@@ -12,7 +16,7 @@ class ModelFormatError(ValueError):
         self.reason = reason
 
 
-class UnsupportedModelError(ValueError):
+class UnsupportedModelError(ModelError):
     """The model is well formed but uses something the engine cannot compile.
 
     `operator_index` and `op` name the offending operator when there is one

@@ -111,7 +111,7 @@ def _check_benchmark_fits_model(benchmark: Benchmark, compiled: CompiledModel) -
 def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_dir: Path) -> FirmwareProject:
     """Write the PlatformIO project for `benchmark` on `board` into `out_dir`."""
     model_bytes = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
-    compiled = compile_model(bytes(model_bytes), core=board.core)
+    compiled = compile_model(Path(model) if isinstance(model, (str, Path)) else bytes(model_bytes), core=board.core)
     _check_benchmark_fits_model(benchmark, compiled)
 
     files: dict[str, str] = {}

@@ -77,7 +77,8 @@ def _qemu_opt(value: object) -> str:
     return str(value).replace(",", ",,")
 
 
-def plugin_args(plugin: Path, register: int, out: Path, pc_range: tuple[int, int] | None = None) -> list[str]:
+def plugin_args(plugin: Path, register: int, out: Path, pc_range: tuple[int, int] | None = None,
+                skip_range: tuple[int, int] | None = None) -> list[str]:
     """QEMU command-line arguments that load the plugin watching stores to `register`.
 
     QEMU 7.2 takes plugin arguments as `key=value` after the file (`arg=` is deprecated), and the
@@ -91,6 +92,10 @@ def plugin_args(plugin: Path, register: int, out: Path, pc_range: tuple[int, int
         if not 0 <= lo < hi:
             raise ValueError(f"empty pc range [{lo:#x}, {hi:#x})")
         opts += [f"pc_lo={lo:#x}", f"pc_hi={hi:#x}"]
+    if skip_range is not None:
+        # Instructions in [lo, hi) are not counted (the timer's wrap interrupt handler).
+        lo, hi = skip_range
+        opts += [f"skip_lo={lo:#x}", f"skip_hi={hi:#x}"]
     return ["-plugin", ",".join(opts)]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,6 @@ SHARED = REPO_ROOT.parent / "shared" / "mlperf-tiny"
 # The README's test command needs no variables: default to the models beside the repository.
 if not os.environ.get("TINYRIG_MODELS") and (SHARED / "models").is_dir():
     os.environ["TINYRIG_MODELS"] = str(SHARED / "models")
-
-
-def require_tools(*tools: str) -> None:
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} on PATH (scripts/setup.sh installs them)")
 
 
 @pytest.fixture(scope="session")

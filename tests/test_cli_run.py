@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tools
+from tinyrig_testing import require_tools
 
 pytestmark = pytest.mark.qemu
 
@@ -46,7 +46,8 @@ def test_run_all_on_default_board(tmp_path, models_dir):
         assert summary["scores_match_reference"] is True, bid
         assert all(w["bit_exact"] for w in entry["windows"]), bid
         assert all(w["instructions_source"] == "markers" for w in entry["windows"]), bid
-        assert summary["median_instructions"] > entry["firmware"]["total_macs"]  # >= 1 instruction per MAC
+        # Even the SIMD kernels need more than 0.2 instructions per MAC (SMLAD: 2 MACs per instruction).
+        assert summary["median_instructions"] > 0.2 * entry["firmware"]["total_macs"]
         assert 0 < entry["firmware"]["flash_bytes"] <= entry["firmware"]["flash_capacity"]
         assert summary["valid"] is False  # emulated results are never submission-valid
         assert bid in proc.stdout

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import require_tools
+from tinyrig_testing import require_tools
 from tinyrig.hil.dut import Dut, DutError
 from tinyrig.hil.qemu import QemuTarget
 from tinyrig.hil.reference import ReferenceModel

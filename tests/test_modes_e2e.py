@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import require_tools
+from tinyrig_testing import require_tools
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.hil.reference import ReferenceModel
 

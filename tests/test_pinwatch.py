@@ -91,9 +91,10 @@ def plugin(tmp_path_factory) -> Path:
     return build_plugin(tmp_path_factory.mktemp("cache"))
 
 
-def run(elf: Path, plugin: Path, out: Path, pc_range=None) -> list[MarkerStore]:
+def run(elf: Path, plugin: Path, out: Path, pc_range=None, skip_range=None) -> list[MarkerStore]:
     cmd = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-icount", "shift=0",
-           "-semihosting-config", "enable=on,target=native", *plugin_args(plugin, LED, out, pc_range),
+           "-semihosting-config", "enable=on,target=native",
+           *plugin_args(plugin, LED, out, pc_range, skip_range),
            "-kernel", str(elf)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
     assert proc.returncode == 0, proc.stderr
@@ -129,6 +130,15 @@ def test_pc_range_limits_stores_but_counts_everything(firmware, plugin, tmp_path
     assert hi - lo == 2 + 10 * 2 + 2 + 2
     only_b = run(firmware, plugin, tmp_path / "b.txt", (lo, hi))
     assert only_b == full[4:]
+
+
+@needs_tools
+def test_skip_range_is_not_counted(firmware, plugin, tmp_path):
+    """Instructions in the skip range (tinyrig passes the timer interrupt handler) do not count."""
+    skipped = run(firmware, plugin, tmp_path / "skip.txt", skip_range=symbol_range(firmware, "seq_b"))
+    counts = [s.instructions for s in skipped]
+    # str -4, bx lr and bl seq_b still count; seq_b's own 12 instructions do not.
+    assert [b - a for a, b in zip(counts, counts[1:])] == DELTAS[:3] + [3, 0]
 
 
 @needs_tools

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import require_tools
+from tinyrig_testing import require_tools
 
 pytestmark = pytest.mark.qemu
 

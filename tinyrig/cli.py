@@ -144,8 +144,7 @@ def models_list(models_dir) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def inspect_cmd(model: Path, as_json: bool) -> None:
     """Operator table, MACs, weights and planned arena of a .tflite model."""
-    from tinyrig.codegen.errors import ModelFormatError, UnsupportedModelError
-    ModelError = (ModelFormatError, UnsupportedModelError)
+    from tinyrig.codegen.errors import ModelError
     from tinyrig.codegen.inspect import inspect_model, render_text, report_to_json
 
     try:
@@ -181,8 +180,7 @@ def _benchmark_for_model(model: Path, benchmark: str | None):
               help="renode: also write the .resc and .robot files for the board's Renode platform.")
 def generate_cmd(board, model, benchmark, out, target) -> None:
     """Render the PlatformIO firmware project for a board and a model."""
-    from tinyrig.codegen.errors import ModelFormatError, UnsupportedModelError
-    ModelError = (ModelFormatError, UnsupportedModelError)
+    from tinyrig.codegen.errors import ModelError
     from tinyrig.codegen.firmware import render_project
 
     b = _board(board)
@@ -190,7 +188,7 @@ def generate_cmd(board, model, benchmark, out, target) -> None:
     try:
         project = render_project(b, bench, model, out)
     except (ModelError, ValueError) as exc:
-        _fail(f"{model}: {exc}", 1)
+        _fail(str(exc) if str(model) in str(exc) else f"{model}: {exc}", 1)
     console.print(f"generated {bench.id} for {b.name} in {project.directory} ({len(project.files)} files)")
     console.print(f"  arena {project.arena_bytes} B (lower bound {project.arena_lower_bound} B), "
                   f"weights {project.weight_bytes} B, {project.total_macs:,} MACs")
@@ -227,8 +225,7 @@ def print_size(result, title: str) -> None:
 def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
     """Build firmware offline with PlatformIO and report flash and RAM per section."""
     from tinyrig.build import BuildError, build_project
-    from tinyrig.codegen.errors import ModelFormatError, UnsupportedModelError
-    ModelError = (ModelFormatError, UnsupportedModelError)
+    from tinyrig.codegen.errors import ModelError
     from tinyrig.codegen.firmware import STACK_BYTES, FirmwareProject
     from tinyrig.firmware_cache import prepare_firmware
     from tinyrig.models import ModelNotFoundError, find_model
@@ -350,8 +347,11 @@ def emulation_note(results: dict) -> str:
               help="Continue an interrupted session where it stopped (its own options are used).")
 @click.option("--no-reference", is_flag=True, help="Skip the check against the tflite-micro interpreter.")
 @click.option("--no-fast-load", is_flag=True, help="Always load inputs with `db` commands, even in emulation.")
+@click.option("--db", help="Results database to record the session in (default: SQLite in tinyrig's data folder; "
+                           "a PostgreSQL URL for teams).")
+@click.option("--no-record", is_flag=True, help="Do not record the session in the results database.")
 def run_cmd(board, benchmark_spec, mode, target, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
-            resume_dir, no_reference, no_fast_load) -> None:
+            resume_dir, no_reference, no_fast_load, db, no_record) -> None:
     """Generate, build, run and measure benchmarks; write a session folder."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
 
@@ -382,8 +382,12 @@ def run_cmd(board, benchmark_spec, mode, target, models_dir, dataset, limit, ite
                              models_dir=models_dir,
                              iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,
                              check_reference=not no_reference, fast_load=not no_fast_load)
+        from tinyrig.hil.results_db import git_revision
+
+        revision, dirty = git_revision()
         session = Session.create(sessions_root or sessions_dir(), board=b.name, target=target, mode=mode,
-                                 meta={"tinyrig_version": tinyrig.__version__})
+                                 meta={"tinyrig_version": tinyrig.__version__, "git_revision": revision,
+                                       "git_dirty": dirty})
         console.print(f"session {session.directory}")
 
     bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -416,6 +420,14 @@ def run_cmd(board, benchmark_spec, mode, target, models_dir, dataset, limit, ite
         sys.exit(130)
     finally:
         session.close()
+    if not no_record:
+        from tinyrig.hil.results_db import ResultsDBError, record_session
+
+        try:
+            recorded = record_session(session.directory, db)
+            console.print(f"[dim]recorded in {recorded.db} as session {recorded.session_id}[/]")
+        except ResultsDBError as exc:
+            err_console.print(f"[yellow]warning:[/] session not recorded: {exc}")
     console.print(summary_table(session.results))
     if options.board.is_emulated and options.mode != "accuracy":
         console.print(emulation_note(session.results))
@@ -424,17 +436,45 @@ def run_cmd(board, benchmark_spec, mode, target, models_dir, dataset, limit, ite
 
 
 @main.command("report")
-@click.argument("session_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def report_cmd(session_dir) -> None:
-    """Re-print a session's summary."""
+@click.argument("session_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write one self-contained HTML report (tables, plots, traces) to this file.")
+@click.option("--db", help="Results database for the history plots (SQLite path or PostgreSQL URL).")
+def report_cmd(session_dirs, html_out, db) -> None:
+    """Re-print sessions' summaries, or write them as one HTML report."""
     from tinyrig.hil.session import Session
 
-    try:
-        session = Session.open(session_dir)
-    except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
-    session.close()
-    console.print(summary_table(session.results))
+    if html_out:
+        from tinyrig.cli_results import write_html_report
+        from tinyrig.hil.results_db import ResultsDBError
+        from tinyrig.hil.results_html import ReportError
+
+        try:
+            path = write_html_report(list(session_dirs), html_out, db=db)
+        except (ReportError, ResultsDBError) as exc:
+            _fail(str(exc), 1)
+        console.print(f"report: {path}")
+        return
+    for session_dir in session_dirs:
+        try:
+            session = Session.open(session_dir)
+        except (FileNotFoundError, ValueError) as exc:
+            _fail(str(exc))
+        session.close()
+        console.print(summary_table(session.results))
+
+
+def _register_commands() -> None:
+    from tinyrig.cli_profile import profile as profile_cmd
+    from tinyrig.cli_results import compare_cmd, history_cmd, record_cmd
+
+    main.add_command(profile_cmd)
+    main.add_command(history_cmd)
+    main.add_command(compare_cmd)
+    main.add_command(record_cmd)
+
+
+_register_commands()
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def prepare_firmware(board: Board, benchmark: Benchmark, model: Path, env_name: 
     except (FileNotFoundError, TypeError, ValueError):
         fresh = True
     if fresh:
-        project = render_project(board, benchmark, model_bytes, directory)
+        project = render_project(board, benchmark, Path(model), directory)
     build = build_project(directory, env_name, flash_capacity=board.flash.size, ram_capacity=board.ram.size,
                           stack_bytes=STACK_BYTES)
     return Firmware(project, build)

@@ -12,6 +12,10 @@
  *     pc_lo=0x..,pc_hi=0x.. optional: only instructions in [pc_lo, pc_hi) get the memory
  *                           callback (a helper call per store, the costly part); every
  *                           instruction is still counted.
+ *     skip_lo=0x..,skip_hi=0x.. optional: instructions in [skip_lo, skip_hi) are not counted.
+ *                           tinyrig passes the timer's wrap interrupt handler: when a wrap falls
+ *                           inside a window depends on when the host's bytes arrived at boot,
+ *                           so counting it would make window counts differ between runs.
  *
  * Why inline counting per instruction: under -icount, an MMIO access that is not the last
  * instruction of a translation block aborts the block and re-executes the access alone, so
@@ -85,6 +89,7 @@ static uint64_t insn_count;
 static uint64_t marker_stores;
 static uint64_t addr;
 static uint64_t pc_lo, pc_hi = UINT64_MAX;
+static uint64_t skip_lo, skip_hi; /* empty unless given */
 static FILE *out;
 
 static void on_store(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr, void *userdata)
@@ -108,7 +113,8 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
         uint64_t pc = qemu_plugin_insn_vaddr(insn);
-        qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &insn_count, 1);
+        if (!(pc >= skip_lo && pc < skip_hi))
+            qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &insn_count, 1);
         /* The PC travels as the callback's user data: 7.2 gives the callback no PC of its own. */
         if (pc >= pc_lo && pc < pc_hi)
             qemu_plugin_register_vcpu_mem_cb(insn, on_store, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_W,
@@ -165,8 +171,12 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             ok = parse_u64(val, &pc_lo);
         else if (klen == 5 && !strncmp(arg, "pc_hi", 5))
             ok = parse_u64(val, &pc_hi);
+        else if (klen == 7 && !strncmp(arg, "skip_lo", 7))
+            ok = parse_u64(val, &skip_lo);
+        else if (klen == 7 && !strncmp(arg, "skip_hi", 7))
+            ok = parse_u64(val, &skip_hi);
         else {
-            fprintf(stderr, "pinwatch: unknown argument '%s' (expected addr, out, pc_lo, pc_hi)\n", arg);
+            fprintf(stderr, "pinwatch: unknown argument '%s' (expected addr, out, pc_lo, pc_hi, skip_lo, skip_hi)\n", arg);
             return -1;
         }
         if (!ok) {

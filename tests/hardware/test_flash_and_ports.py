@@ -18,7 +18,7 @@ from tinyrig.hil.flash import (FlashError, Segment, check_segments_fit, choose_p
 from tinyrig.hil.hardware import HardwareError, HardwareTarget
 from tinyrig.hil.ports import PortError, find_console_port, matching_ports, parse_usb_id, same_serial
 
-from conftest import require_tools
+from tinyrig_testing import require_tools
 
 
 class FakeProbe:

@@ -11,7 +11,7 @@ import pytest
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import all_boards
 
-from conftest import require_tools
+from tinyrig_testing import require_tools
 
 HARDWARE_BOARDS = ["nucleo-l4r5zi", "nucleo-u575zi-q", "nucleo-h7a3zi-q", "nrf52840-dk"]
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 import tflite_builder as tb  # noqa: E402
 from fuzz_harness import in_child, run_tflm  # noqa: E402
 
-from conftest import require_tools  # noqa: E402
+from tinyrig_testing import require_tools  # noqa: E402
 
 BOARDS = ("qemu-mps2-an386", "qemu-mps3-an547")
 MODELS = ("kws01", "vww01", "ic01", "ad01", "sww01")
