@@ -28,6 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinyrig.hil.processes import LineTail
 from tinyrig.paths import cache_dir as default_cache_dir
 
 PLUGIN_SOURCE = Path(__file__).parent / "qemu_plugin" / "pinwatch.c"
@@ -146,18 +147,10 @@ class MarkerLog:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._offset = 0
-        self._partial = b""
+        self._tail = LineTail(self.path)
 
     def read_new(self) -> list[MarkerStore]:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self._offset)
-                data = f.read()
-        except FileNotFoundError:
-            return []
-        self._offset += len(data)
-        *lines, self._partial = (self._partial + data).split(b"\n")
+        lines = self._tail.read_new_lines()
         stores = []
         for line in lines:
             try:

@@ -15,7 +15,6 @@ import os
 import re
 import select
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -23,6 +22,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tinyrig.hil.processes import kill_process_group
 from tinyrig.boards import Board
 from tinyrig.hil.pinwatch import MarkerLog, MarkerStore, PinwatchError, build_plugin, plugin_args, symbol_range
 
@@ -104,22 +104,6 @@ def qemu_command(board: Board, elf: Path, icount_shift: int = 0, plugin_args: li
     return cmd
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=2)
-    except (ProcessLookupError, PermissionError):
-        return
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=5)
-
-
 class QemuTarget:
     """Starts firmware under QEMU; `start()` returns the console URL, `stop()` always cleans up."""
 
@@ -173,7 +157,7 @@ class QemuTarget:
             cwd=self.cwd,
         )
         # If the bench itself dies, the finalizer still takes QEMU down with it.
-        weakref.finalize(self, _kill_group, process)
+        weakref.finalize(self, kill_process_group, process)
         run = QemuRun(url="", process=process, command=cmd, icount_shift=self.icount_shift,
                       markers=MarkerLog(self.marker_log) if mark_range else None, mark_range=mark_range)
         self.run = run
@@ -184,7 +168,7 @@ class QemuTarget:
             raise
         run.url = f"socket://127.0.0.1:{port}"
         threading.Thread(target=self._drain_stderr, args=(run,), daemon=True).start()
-        self._watchdog = threading.Timer(self.max_runtime_s, _kill_group, args=(process,))
+        self._watchdog = threading.Timer(self.max_runtime_s, kill_process_group, args=(process,))
         self._watchdog.daemon = True
         self._watchdog.start()
         return run
@@ -235,7 +219,7 @@ class QemuTarget:
             self._watchdog.cancel()
         if self.run is None:
             return None
-        _kill_group(self.run.process)
+        kill_process_group(self.run.process)
         if self.run.process.stderr:
             self.run.process.stderr.close()
         return self.run.process.returncode

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -32,6 +31,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tinyrig.hil.processes import kill_process_group
 from tinyrig.boards import Board
 from tinyrig.hil.pinwatch import MarkerStore, PinwatchError, symbol_range
 from tinyrig.renode.scripts import (
@@ -320,22 +320,6 @@ class RenodeRun:
         return f"Renode exited with code {code}{meaning}" + (f"; log ({self.log_path}): {tail}" if tail else "")
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=3)
-    except (ProcessLookupError, PermissionError):
-        return
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=5)
-
-
 class RenodeTarget:
     """Starts firmware under Renode; `start()` returns the console URL, `stop()` always cleans up."""
 
@@ -406,7 +390,7 @@ class RenodeTarget:
                                    start_new_session=True,  # its own process group, killed as a whole
                                    cwd=workdir)
         # If the bench itself dies, the finalizer still takes Renode down with it.
-        weakref.finalize(self, _kill_group, process)
+        weakref.finalize(self, kill_process_group, process)
         monitor = MonitorClient("127.0.0.1", monitor_port, timeout_s=self.command_timeout_s)
         run = RenodeRun(url=f"socket://127.0.0.1:{uart_port}", process=process, command=cmd, monitor=monitor,
                         log_path=log_path, instructions_per_second=self.instructions_per_second,
@@ -429,7 +413,7 @@ class RenodeTarget:
         except BaseException:
             self.stop()
             raise
-        self._watchdog = threading.Timer(self.max_runtime_s, _kill_group, args=(process,))
+        self._watchdog = threading.Timer(self.max_runtime_s, kill_process_group, args=(process,))
         self._watchdog.daemon = True
         self._watchdog.start()
         return run
@@ -492,7 +476,7 @@ class RenodeTarget:
             except (RenodeError, subprocess.TimeoutExpired):
                 pass  # the process group is killed below
         run.monitor.close()
-        _kill_group(run.process)
+        kill_process_group(run.process)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -20,7 +21,7 @@ from tinyrig.firmware_cache import Firmware, prepare_firmware
 from tinyrig.hil import results_txt
 from tinyrig.hil.dataset import DatasetError, read_index
 from tinyrig.hil.dut import Dut, DutDisconnected, DutError
-from tinyrig.hil.energy_sources import CLOCK_MODEL, EmulatedPowerModel
+from tinyrig.hil.energy_sources import CLOCK_MODEL, EmulatedPowerModel, MonitorSource
 from tinyrig.hil.inputs import dataset_inputs, random_inputs
 from tinyrig.hil.loading import choose_loader
 from tinyrig.hil.modes import accuracy as accuracy_mode
@@ -28,14 +29,18 @@ from tinyrig.hil.modes import energy as energy_mode
 from tinyrig.hil.modes import performance as performance_mode
 from tinyrig.hil.pinwatch import PinwatchError, symbol_range
 from tinyrig.hil.power.errors import PowerMonitorError
+from tinyrig.hil.power.monitor import get_monitor
 from tinyrig.hil.qemu import QemuError, QemuRun, QemuTarget
+from tinyrig.hil.flash import FlashError
+from tinyrig.hil.hardware import HardwareError, HardwareTarget
+from tinyrig.hil.ports import PortError
 from tinyrig.hil.renode import RenodeError, RenodeTarget
 from tinyrig.hil.reference import ReferenceModel
 from tinyrig.hil.session import Session
 from tinyrig.models import find_model
 
 MODES = ("performance", "accuracy", "energy")
-TARGETS = ("qemu", "renode")
+TARGETS = ("qemu", "renode", "hardware")
 # Emulated instruction counts are deterministic, so short windows suffice there; on hardware
 # the MLPerf Tiny runner's per-benchmark N (windows of >= 10 s) applies.
 EMULATION_ITERATIONS = 3
@@ -59,6 +64,18 @@ class RunOptions:
     fast_load: bool = True
     icount_shift: int = 0
     infer_timeout_s: float = 900.0
+    jobs: int = 1  # benchmarks measured at once, each in its own emulator
+    # Hardware target: the probe (unique ID) and console port (else found by USB VID:PID), whether
+    # to flash, and the power monitor for energy mode (a name from tinyrig.hil.power and its port).
+    probe: str | None = None
+    port: str | None = None
+    flash: bool = True
+    power_monitor: str | None = None
+    monitor_port: str | None = None
+
+    @property
+    def emulated(self) -> bool:
+        return self.target != "hardware"
 
     def to_json(self) -> dict:
         return {
@@ -76,6 +93,12 @@ class RunOptions:
             "check_reference": self.check_reference,
             "fast_load": self.fast_load,
             "icount_shift": self.icount_shift,
+            "jobs": self.jobs,
+            "probe": self.probe,
+            "port": self.port,
+            "flash": self.flash,
+            "power_monitor": self.power_monitor,
+            "monitor_port": self.monitor_port,
         }
 
     @classmethod
@@ -95,6 +118,12 @@ class RunOptions:
             check_reference=data.get("check_reference", True),
             fast_load=data.get("fast_load", True),
             icount_shift=data.get("icount_shift", 0),
+            jobs=data.get("jobs", 1),
+            probe=data.get("probe"),
+            port=data.get("port"),
+            flash=data.get("flash", True),
+            power_monitor=data.get("power_monitor"),
+            monitor_port=data.get("monitor_port"),
         )
 
 
@@ -152,6 +181,7 @@ class ModeContext:
     progress: Progress
     iterations: int
     warmup: int
+    cleanup: list = field(default_factory=list)  # closers for instruments a mode opened
 
     def perf_inputs(self):
         if self.options.dataset:
@@ -176,11 +206,11 @@ def _run_performance(ctx: ModeContext) -> None:
 
     windows = performance_mode.run_performance(
         ctx.dut, ctx.benchmark, inputs, iterations=ctx.iterations, warmup=ctx.warmup,
-        instructions_per_second=ctx.target.instructions_per_second if ctx.options.board.is_emulated else None,
+        instructions_per_second=ctx.target.instructions_per_second if ctx.options.emulated else None,
         reference=ctx.reference if ctx.options.check_reference else None, done=done, on_window=on_window,
         infer_timeout_s=ctx.options.infer_timeout_s,
         marks=ctx.run.new_window_marks if ctx.run.markers else None, load=ctx.load)
-    summary = performance_mode.summarize(windows, ctx.firmware.project.total_macs, ctx.options.board.is_emulated)
+    summary = performance_mode.summarize(windows, ctx.firmware.project.total_macs, ctx.options.emulated)
     entry["summary"] = summary.__dict__
 
 
@@ -210,15 +240,27 @@ def _run_accuracy(ctx: ModeContext) -> None:
 
 def _run_energy(ctx: ModeContext) -> None:
     entry, bid, board = ctx.entry, ctx.benchmark.id, ctx.options.board
-    if not board.is_emulated:
-        raise PowerMonitorError("energy mode on hardware needs a power monitor (not wired to `tinyrig run` yet)")
-    if board.timestamp_pin.driver == "none" or ctx.run.markers is None:
-        raise PowerMonitorError(f"board {board.name} has no timestamp pin its emulator models; "
-                                f"energy windows cannot be observed", instrument="QEMU pinwatch")
-    source = EmulatedPowerModel(board, ctx.run.markers.read_new, symbol_range(ctx.firmware.build.elf, "board_pin_pulse"))
+    if ctx.options.target == "hardware":
+        if not ctx.options.power_monitor:
+            raise PowerMonitorError("energy mode on a board needs a power monitor: --power-monitor lpm01a|js220|ppk2")
+        monitor = get_monitor(ctx.options.power_monitor, **({"port": ctx.options.monitor_port}
+                                                            if ctx.options.monitor_port else {}))
+        monitor.open()
+        monitor.configure(board.power.supply_v)
+        ctx.cleanup.append(monitor.close)
+        source = MonitorSource(monitor)
+    else:
+        if board.timestamp_pin.driver == "none" or ctx.run.markers is None:
+            raise PowerMonitorError(f"board {board.name} has no timestamp pin its emulator models; "
+                                    f"energy windows cannot be observed", instrument="QEMU pinwatch")
+        source = EmulatedPowerModel(board, ctx.run.markers.read_new,
+                                    symbol_range(ctx.firmware.build.elf, "board_pin_pulse"))
     inputs = ctx.perf_inputs()
     energy = entry.setdefault("energy", {"windows": []})
-    energy.update(clock_model=CLOCK_MODEL, clock_hz=board.clock_hz, power_model=asdict(board.power))
+    if ctx.options.target == "hardware":
+        energy.update(power_monitor=ctx.options.power_monitor, supply_v=board.power.supply_v)
+    else:
+        energy.update(clock_model=CLOCK_MODEL, clock_hz=board.clock_hz, power_model=asdict(board.power))
     done = [energy_mode.window_from_dict(w) for w in energy["windows"]]
 
     def on_window(window) -> None:
@@ -240,9 +282,12 @@ def _run_energy(ctx: ModeContext) -> None:
 MODE_RUNNERS = {"performance": _run_performance, "accuracy": _run_accuracy, "energy": _run_energy}
 
 
-def make_target(options: RunOptions, session: Session, benchmark: Benchmark) -> QemuTarget | RenodeTarget:
-    """The emulator the firmware runs in; each logs the timestamp-pin activity into the session."""
+def make_target(options: RunOptions, session: Session,
+                benchmark: Benchmark) -> QemuTarget | RenodeTarget | HardwareTarget:
+    """Where the firmware runs; emulators log the timestamp-pin activity into the session."""
     board = options.board
+    if options.target == "hardware":
+        return HardwareTarget(board, probe_id=options.probe, port=options.port, flash=options.flash)
     if options.target == "renode":
         if not board.emulator.renode_platform:
             raise RenodeError(f"board {board.name} has no Renode platform (emulator.renode_platform)")
@@ -261,7 +306,7 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     entry.pop("error", None)
     entry["status"] = "running"
     board = options.board
-    emulated = board.is_emulated
+    emulated = options.emulated
     iterations = options.iterations or (EMULATION_ITERATIONS if emulated else benchmark.runner_iterations)
     warmup = options.warmup if options.warmup is not None else (EMULATION_WARMUP if emulated else benchmark.runner_warmup)
     entry.update(iterations=iterations, warmup=warmup, emulated=emulated)
@@ -280,7 +325,9 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     loader = None
     try:
         run = target.start(firmware.build.elf)
-        with Dut(run.url, baudrate=board.console.baud, transcript=session.log) as dut:
+        # Energy-mode firmware talks at the interface board's low baud rate (9600 in the reference set-up).
+        baud = board.console.energy_baud if options.mode == "energy" else board.console.baud
+        with Dut(run.url, baudrate=baud, transcript=session.transcript(benchmark.id)) as dut:
             try:
                 profile = dut.open()
                 if profile.model != benchmark.id:
@@ -294,11 +341,15 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
                 progress.stage(benchmark.id, f"measuring ({options.mode}, inputs via {loader.name})")
                 ctx = ModeContext(session, options, benchmark, entry, firmware, reference, dut, run, target,
                                   loader.load, progress, iterations, warmup)
-                MODE_RUNNERS[options.mode](ctx)
+                try:
+                    MODE_RUNNERS[options.mode](ctx)
+                finally:
+                    for close in ctx.cleanup:
+                        close()
             except DutError as exc:
                 # A lost connection usually means the emulator died: give the OS a moment to
                 # report its exit, so the error can say how it ended.
-                if run.exit_code() is None and isinstance(exc, DutDisconnected):
+                if run.exit_code() is None and isinstance(exc, DutDisconnected) and hasattr(target, "wait"):
                     target.wait(2.0)
                 if run.exit_code() is not None:
                     raise DutError(f"{exc}\n  {run.describe_exit()}") from None
@@ -311,7 +362,7 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     session.save()
 
 
-RECOVERABLE = (DutError, QemuError, RenodeError, PinwatchError, PowerMonitorError, DatasetError, OSError, ValueError, RuntimeError)
+RECOVERABLE = (DutError, QemuError, RenodeError, HardwareError, FlashError, PortError, PinwatchError, PowerMonitorError, DatasetError, OSError, ValueError, RuntimeError)
 
 
 def run_session(session: Session, options: RunOptions, progress: Progress | None = None) -> bool:
@@ -319,22 +370,35 @@ def run_session(session: Session, options: RunOptions, progress: Progress | None
     progress = progress or Progress()
     session.results.setdefault("options", options.to_json())
     session.results.setdefault("compiler", compiler_version())
-    session.results.setdefault("icount_shift", options.icount_shift if options.board.is_emulated else None)
+    session.results.setdefault("icount_shift", options.icount_shift if options.target == "qemu" else None)
     session.results["status"] = "running"
-    ok = True
-    try:
-        for benchmark in options.benchmarks:
-            try:
-                run_benchmark(session, options, benchmark, progress)
-            except RECOVERABLE as exc:
-                ok = False
+    for benchmark in options.benchmarks:  # entries in the order asked, whatever order they finish in
+        session.benchmark(benchmark.id)
+
+    def measure(benchmark: Benchmark) -> bool:
+        try:
+            run_benchmark(session, options, benchmark, progress)
+            return True
+        except RECOVERABLE as exc:
+            with session.lock:
                 entry = session.benchmark(benchmark.id)
                 entry["status"] = "failed"
                 entry["error"] = str(exc)
-                session.note(f"{benchmark.id} failed: {exc}")
-                session.note(traceback.format_exc())
-                session.save()
-                progress.failed(benchmark.id, str(exc))
+            session.note(f"failed: {exc}", benchmark.id)
+            session.note(traceback.format_exc(), benchmark.id)
+            session.save()
+            progress.failed(benchmark.id, str(exc))
+            return False
+
+    try:
+        if options.jobs > 1 and len(options.benchmarks) > 1:
+            # Each benchmark has its own emulator, firmware and DUT: they share only the session.
+            # Instruction counts are exact, so the figures equal a serial run's.
+            with ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="tinyrig-bench") as pool:
+                outcomes = list(pool.map(measure, options.benchmarks))
+        else:
+            outcomes = [measure(b) for b in options.benchmarks]
+        ok = all(outcomes)
     finally:
         results_txt.write(session.directory, session.results)
     session.finish("complete" if ok else "incomplete")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +30,8 @@ class Session:
         self.results = results
         self._t0 = time.monotonic()
         self._log = open(self.directory / "log.txt", "a", encoding="utf-8")
+        # Benchmarks may run in parallel (`tinyrig run -j N`): writes take turns.
+        self.lock = threading.RLock()
 
     @classmethod
     def create(cls, root: Path, *, board: str, target: str, mode: str, meta: dict[str, Any] | None = None) -> "Session":
@@ -65,14 +68,20 @@ class Session:
         return cls(directory, results)
 
     # The DUT transcript: one line per line sent or received, with time since the session began.
-    def log(self, direction: str, line: str) -> None:
+    def log(self, direction: str, line: str, tag: str | None = None) -> None:
         arrow = {"send": ">", "recv": "<"}.get(direction, "#")
         wall = datetime.now(timezone.utc).strftime("%H:%M:%S.%f")[:-3]
-        self._log.write(f"{wall} {time.monotonic() - self._t0:10.3f} {arrow} {line}\n")
-        self._log.flush()
+        prefix = f"[{tag}] " if tag else ""
+        with self.lock:
+            self._log.write(f"{wall} {time.monotonic() - self._t0:10.3f} {prefix}{arrow} {line}\n")
+            self._log.flush()
 
-    def note(self, text: str) -> None:
-        self.log("note", text)
+    def transcript(self, tag: str):
+        """A DUT transcript callback that tags each line with (say) the benchmark it belongs to."""
+        return lambda direction, line: self.log(direction, line, tag)
+
+    def note(self, text: str, tag: str | None = None) -> None:
+        self.log("note", text, tag)
 
     def benchmark(self, benchmark_id: str) -> dict[str, Any]:
         return self.results["benchmarks"].setdefault(benchmark_id, {})
@@ -80,8 +89,12 @@ class Session:
     def save(self) -> None:
         path = self.directory / "results.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.results, indent=2, sort_keys=False) + "\n")
-        os.replace(tmp, path)
+        with self.lock:
+            # json's C encoder (no indent) runs without releasing the GIL, so it sees a consistent
+            # snapshot even while another benchmark's thread appends to its own entry.
+            snapshot = json.dumps(self.results)
+            tmp.write_text(json.dumps(json.loads(snapshot), indent=2) + "\n")
+            os.replace(tmp, path)
 
     def finish(self, status: str = "complete") -> None:
         self.results["status"] = status

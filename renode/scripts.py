@@ -30,6 +30,7 @@ from pathlib import Path
 
 import jinja2
 
+from tinyrig.hil.processes import LineTail
 from tinyrig.boards import Board
 
 MACHINE_NAME = "tinyrig"
@@ -298,18 +299,10 @@ class PinLog:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._offset = 0
-        self._partial = b""
+        self._tail = LineTail(self.path)
 
     def read_new(self) -> list[PinEvent]:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self._offset)
-                data = f.read()
-        except FileNotFoundError:
-            return []
-        self._offset += len(data)
-        *lines, self._partial = (self._partial + data).split(b"\n")
+        lines = self._tail.read_new_lines()
         events = []
         for raw in lines:
             if not raw.strip():

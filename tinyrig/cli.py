@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 import tinyrig
-from tinyrig.benchmarks import BENCHMARKS, UnknownBenchmarkError, expand_benchmarks, get_benchmark
+from tinyrig.benchmarks import BENCHMARKS, UnknownBenchmarkError, expand_benchmarks
 from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
 
 # Piped or captured output (CI logs) gets a width that fits the summary table, not rich's 80.
@@ -331,8 +331,14 @@ def emulation_note(results: dict) -> str:
 @click.option("--benchmark", "benchmark_spec", default="all", show_default=True, help="An id, a comma list, or all.")
 @click.option("--mode", default="performance", type=click.Choice(["performance", "accuracy", "energy"]),
               show_default=True)
-@click.option("--target", default="qemu", type=click.Choice(["qemu", "renode"]), show_default=True,
-              help="The emulator (hardware runs: see docs/hardware.md).")
+@click.option("--target", default=None, type=click.Choice(["qemu", "renode", "hardware"]),
+              help="Where the firmware runs (default: the board's emulator, else hardware).")
+@click.option("--probe", help="Hardware: the debug probe's unique ID (default: the only one attached).")
+@click.option("--port", help="Hardware: the console's serial port or pyserial URL (default: found by USB VID:PID).")
+@click.option("--no-flash", is_flag=True, help="Hardware: the board already runs this firmware.")
+@click.option("--power-monitor", type=click.Choice(["lpm01a", "js220", "ppk2"]),
+              help="Hardware energy mode: the instrument (see docs/power-monitors.md).")
+@click.option("--monitor-port", help="The power monitor's serial port (LPM01A, PPK2).")
 @click.option("--models", "models_dir", type=click.Path(path_type=Path),
               help="Folder with the .tflite models (else $TINYRIG_MODELS, else the cache).")
 @click.option("--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -350,8 +356,10 @@ def emulation_note(results: dict) -> str:
 @click.option("--db", help="Results database to record the session in (default: SQLite in tinyrig's data folder; "
                            "a PostgreSQL URL for teams).")
 @click.option("--no-record", is_flag=True, help="Do not record the session in the results database.")
-def run_cmd(board, benchmark_spec, mode, target, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
-            resume_dir, no_reference, no_fast_load, db, no_record) -> None:
+@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Benchmarks measured at once, each in its own emulator (same figures as -j 1).")
+def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
+            resume_dir, no_reference, no_fast_load, db, no_record, jobs) -> None:
     """Generate, build, run and measure benchmarks; write a session folder."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
 
@@ -368,8 +376,7 @@ def run_cmd(board, benchmark_spec, mode, target, models_dir, dataset, limit, ite
         console.print(f"resuming session {session.directory}")
     else:
         b = _board(board)
-        if not b.is_emulated:
-            _fail(f"board {b.name} is not emulated; hardware runs come with --target hardware (not yet available)")
+        target = target or (b.emulator.kind if b.is_emulated else "hardware")
         if target == "qemu" and not b.emulator.qemu_machine:
             _fail(f"board {b.name} has no QEMU machine; its emulator is {b.emulator.kind} (use --target {b.emulator.kind})")
         if target == "renode" and not b.emulator.renode_platform:
@@ -381,7 +388,11 @@ def run_cmd(board, benchmark_spec, mode, target, models_dir, dataset, limit, ite
         options = RunOptions(board=b, benchmarks=_benchmarks(benchmark_spec), mode=mode, target=target,
                              models_dir=models_dir,
                              iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,
-                             check_reference=not no_reference, fast_load=not no_fast_load)
+                             check_reference=not no_reference, fast_load=not no_fast_load, jobs=jobs,
+                             probe=probe, port=port, flash=not no_flash, power_monitor=power_monitor,
+                             monitor_port=monitor_port)
+        if target == "hardware" and jobs > 1:
+            _fail("-j applies to emulators; a board runs one benchmark at a time")
         from tinyrig.hil.results_db import git_revision
 
         revision, dirty = git_revision()
@@ -429,7 +440,7 @@ def run_cmd(board, benchmark_spec, mode, target, models_dir, dataset, limit, ite
         except ResultsDBError as exc:
             err_console.print(f"[yellow]warning:[/] session not recorded: {exc}")
     console.print(summary_table(session.results))
-    if options.board.is_emulated and options.mode != "accuracy":
+    if options.emulated and options.mode != "accuracy":
         console.print(emulation_note(session.results))
     console.print(f"results: {session.directory / 'results.json'}")
     sys.exit(0 if ok else 1)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import collections
 import re
 import threading
-import time
 
 import numpy as np
 
