@@ -91,6 +91,33 @@ def _trunc_div(a: int, b: int) -> int:
     return q if a >= 0 else -q
 
 
+def _wrap32(x: np.ndarray) -> np.ndarray:
+    return (x + 2**31) % 2**32 - 2**31
+
+
+def tflm_mbqm_array(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """MultiplyByQuantizedMultiplier (double rounding) over an int64 array of int32
+    values; the vectorised form of tflm_requantize without zero point and clamp."""
+    left, right = max(shift, 0), max(-shift, 0)
+    ab = _wrap32(np.asarray(x, dtype=np.int64) << left) * int(multiplier)  # |ab| < 2^62
+    nudge = np.where(ab >= 0, 2**30, 1 - 2**30)
+    high = np.where(ab + nudge >= 0, (ab + nudge) >> 31, -((-(ab + nudge)) >> 31))  # truncating division
+    if multiplier == -(2**31):
+        high = np.where(x == -(2**31), 2**31 - 1, high)
+    mask = (1 << right) - 1
+    threshold = (mask >> 1) + (high < 0)
+    return (high >> right) + ((high & mask) > threshold)
+
+
+def fused_epilogue_array(acc: np.ndarray, rq: tuple[int, int, int]) -> np.ndarray:
+    """The kernels' fused requantisation (tinyrig_dsp_common.h `requantize`: SMMLAR,
+    sign fixup, shift, SSAT) over an int64 array of int32 scaled accumulators."""
+    multiplier, rounding, right = rq
+    y = _wrap32(rounding + ((np.asarray(acc, dtype=np.int64) * multiplier + 2**31) >> 32))
+    y = _wrap32(y + (acc >> 31))
+    return np.clip(y >> right, -128, 127)
+
+
 @dataclass
 class FusedRequant:
     """Per-channel constants for the fused epilogue (see the module docstring)."""

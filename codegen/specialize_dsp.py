@@ -13,7 +13,10 @@ weights are stored pre-widened to int16 pairs, already scaled by the epilogue's
   4 inputs, one LDM of 2 input words and two LDMs of 4 weight words feed 8 SMLADs.
   Layout: [output quad][input group][A/B half][output of the quad].
 * DEPTHWISE_CONV_2D (depth multiplier 1): 4 channels per step, SMLABB/SMLATT per
-  tap on widened inputs. Layout: [channel group][tap][A/B half].
+  tap on widened inputs; 3x3 filters in 2-pixel blocks. Layout: [channel group][tap][A/B half].
+* ADD (same shapes): each input's rescaling depends on one int8 value, so it is a
+  256-entry int32 table; the sum goes through the fused epilogue. Checked here
+  against TFLM's arithmetic for all 65,536 input pairs.
 Channel and depth counts are padded with zero weights to the block sizes; padded
 outputs are computed and discarded.
 """
@@ -29,12 +32,14 @@ from .specialize_common import (
     SpecializedLayerPlan,
     activation_clamps,
     constants_of,
+    fused_epilogue_array,
     fused_requant,
     int32_array,
     pack_int16_pairs,
     pad_rows,
     params_of,
     round_up,
+    tflm_mbqm_array,
 )
 
 FAMILY = "arm_dsp"
@@ -152,7 +157,8 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     a = pack_int16_pairs(groups[:, 0, :], groups[:, 2, :])
     b = pack_int16_pairs(groups[:, 1, :], groups[:, 3, :])
     layout = np.stack([a, b], axis=2)  # [group][tap][A/B]
-    padded_w = (p["output_w"] - 1) * p["stride_w"] + fw
+    # One more output's columns than an odd row needs: the 3x3 block computes pixel pairs.
+    padded_w = (round_up(p["output_w"], 2) - 1) * p["stride_w"] + fw
     params = [
         ("input_h", p["input_h"]), ("input_w", p["input_w"]), ("channels", channels),
         ("channel_groups", channels_p // 4), ("output_h", p["output_h"]), ("output_w", p["output_w"]),
@@ -165,15 +171,63 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     ]
     constants = [int32_array("weights", layout), int32_array("bias", bias), int32_array("requant", table)]
     scratch = fh * padded_w * channels_p * 2  # fh widened, padded input rows
-    kind = "3x3" if (fh, fw) == (3, 3) else f"{fh}x{fw}"
+    block = (fh, fw) == (3, 3) and p["stride_w"] in (1, 2)
     return _specialized(plan, "DspDepthwiseConv2DParams", params, constants, scratch,
-                        f"{kind} SMLAxy on widened row ring")
+                        f"{fh}x{fw} SMLAxy on widened row ring" + (", 2x4 asm block" if block else ""))
+
+
+def _contiguous_strides(dims: list[int]) -> list[int]:
+    """The strides op_elementwise gives an input of the output's own shape."""
+    strides, stride = [0] * 4, 1
+    for axis in range(3, -1, -1):
+        strides[axis] = stride if dims[axis] > 1 else 0
+        stride *= dims[axis]
+    return strides
+
+
+def specialize_add(plan: LayerPlan) -> SpecializedLayerPlan:
+    p = params_of(plan)
+    dims = list(p["output_dims"])
+    contiguous = _contiguous_strides(dims)
+    if list(p["input1_strides"]) != contiguous or list(p["input2_strides"]) != contiguous:
+        raise Declined("broadcasting add")
+    values = np.arange(-128, 128, dtype=np.int64)
+    scaled = [tflm_mbqm_array((p[f"input{i}_offset"] + values) << p["left_shift"],
+                              p[f"input{i}_multiplier"], p[f"input{i}_shift"]) for i in (1, 2)]
+    sums = scaled[0][:, None] + scaled[1][None, :]  # every (input1, input2) pair
+    if np.abs(sums).max() >= 2**31:
+        raise Declined("the rescaled sum may overflow int32")
+    expected = np.clip(tflm_mbqm_array(sums, p["output_multiplier"], p["output_shift"]) + p["output_zero_point"],
+                       p["activation_min"], p["activation_max"])
+    # Fused epilogue of the output rescaling (specialize_common): the tables carry 2^(ls+1).
+    left, right = max(p["output_shift"], 0), max(-p["output_shift"], 0)
+    if not 1 <= right <= 30:
+        raise Declined("the output right shift is outside 1..30")
+    tables = [t << (left + 1) for t in scaled]
+    if sum(np.abs(t).max() for t in tables) >= 2**31:
+        raise Declined("the scaled sum may overflow int32")
+    rq = (p["output_multiplier"], (1 << (right - 1)) + p["output_zero_point"] * (1 << right), right)
+    fused = np.clip(fused_epilogue_array(tables[0][:, None] + tables[1][None, :], rq),
+                    p["activation_min"], p["activation_max"])
+    if not np.array_equal(fused, expected):
+        raise Declined("the fused epilogue differs from TFLM for some input pair")
+    params = [
+        ("size", int(np.prod(dims))),
+        ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
+        ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
+        ("table1", _ref("table1")), ("table2", _ref("table2")), ("requant", _ref("requant")),
+    ]
+    # A constant operand's array (op_elementwise) stays; the kernel reads it as an input.
+    constants = [*plan.constants, int32_array("table1", tables[0]), int32_array("table2", tables[1]),
+                 int32_array("requant", np.array(rq))]
+    return _specialized(plan, "DspAddParams", params, constants, 0, "rescaling tables + fused epilogue")
 
 
 for _kernel_id, _source, _hook in (
     ("conv2d_s8", "tinyrig_dsp_conv.cc", specialize_conv),
     ("fully_connected_s8", "tinyrig_dsp_fully_connected.cc", specialize_fully_connected),
     ("depthwise_conv2d_s8", "tinyrig_dsp_depthwise.cc", specialize_depthwise),
+    ("add_s8", "tinyrig_dsp_add.cc", specialize_add),
 ):
     register(
         KernelVariant(

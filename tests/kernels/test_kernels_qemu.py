@@ -33,7 +33,7 @@ BOARDS = ("qemu-mps2-an386", "qemu-mps3-an547")
 MODELS = ("kws01", "vww01", "ic01", "ad01", "sww01")
 # Seeded random models per board, forced to contain the op an optimised kernel covers.
 FUZZ = [(seed, op) for seed, op in ((11, "CONV_2D"), (12, "DEPTHWISE_CONV_2D"), (13, "FULLY_CONNECTED"),
-                                    (21, "CONV_2D"), (22, "DEPTHWISE_CONV_2D"))]
+                                    (21, "CONV_2D"), (22, "DEPTHWISE_CONV_2D"), (17, "ADD"))]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -71,15 +71,10 @@ def fuzz_benchmark(model: bytes) -> tuple[Benchmark, dict]:
                      "float32_quantize" if floats else "int8_copy", "scores", 1, 0, "top1", 0.0), compiled
 
 
-@pytest.mark.parametrize("board_name", BOARDS)
-@pytest.mark.parametrize("seed,op", FUZZ)
-def test_fuzzed_model_bit_exact_under_qemu(board_name, seed, op, tmp_path):
+def check_model_bit_exact(board_name: str, model: bytes, desc: dict, seed: int, tmp_path: Path) -> None:
     from tinyrig.firmware_cache import prepare_firmware
 
     board = load_board(board_name)
-    model, desc = tb.random_model(seed, op=op, chain=True)
-    if not optimised_layers(model, board.core):
-        pytest.skip(f"seed {seed}: every layer declined by the optimised variants ({desc['ops']})")
     benchmark, compiled = fuzz_benchmark(model)
     rng = np.random.default_rng([seed, 1])
     batch = tb.random_inputs(rng, desc["inputs"][0], 3)
@@ -94,3 +89,31 @@ def test_fuzzed_model_bit_exact_under_qemu(board_name, seed, op, tmp_path):
         assert np.array_equal(got, expected[n].reshape(-1)), (
             f"seed {seed} ({desc['ops']}) on {board_name}: input {n} differs; "
             f"first indices {np.flatnonzero(got != expected[n].reshape(-1))[:5].tolist()}")
+
+
+@pytest.mark.parametrize("board_name", BOARDS)
+@pytest.mark.parametrize("seed,op", FUZZ)
+def test_fuzzed_model_bit_exact_under_qemu(board_name, seed, op, tmp_path):
+    model, desc = tb.random_model(seed, op=op, chain=True)
+    if not optimised_layers(model, load_board(board_name).core):
+        pytest.skip(f"seed {seed}: every layer declined by the optimised variants ({desc['ops']})")
+    check_model_bit_exact(board_name, model, desc, seed, tmp_path)
+
+
+@pytest.mark.parametrize("board_name", BOARDS)
+def test_depthwise_3x3_blocks_bit_exact_under_qemu(board_name, tmp_path):
+    """The 3x3 depthwise block (random filters rarely draw it): stride 2 then 1, an odd
+    output width (the second pixel of the last pair is dropped) and 7 channels (a
+    partial channel group)."""
+    seed = 31
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 9, 9, 7))  # outputs 5x5: odd widths
+    y = tb.depthwise_conv2d(mb, x, kernel=(3, 3), stride=(2, 2), dilation=(1, 1), depth_multiplier=1,
+                            padding="SAME", activation="RELU6")
+    y = tb.depthwise_conv2d(mb, y, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), depth_multiplier=1,
+                            padding="SAME", activation="NONE")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    notes = [layer.note for layer in compile_model(model, core=load_board(board_name).core).layers
+             if layer.op == "DEPTHWISE_CONV_2D"]
+    assert len(notes) == 2 and all("2x4 asm block" in note for note in notes), notes
+    check_model_bit_exact(board_name, model, desc, seed, tmp_path)

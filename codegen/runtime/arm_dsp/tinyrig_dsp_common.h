@@ -147,6 +147,13 @@ extern "C" void tinyrig_dsp_block_3x2(const uint32_t* x, const int32_t* w, int32
 // `trips` = groups / 4. acc[output] = bias[output] + sum of SMLADs.
 extern "C" void tinyrig_dsp_block_1x4(const uint32_t* x, const int32_t* w, int32_t trips, const int32_t* bias,
                                       int32_t* acc);
+// Depthwise 3x3, 2 pixels x 4 channels, horizontal stride 1 or 2: rows[fy] points
+// at pixel 0's first tap in a group-major row slot, w holds [tap][A/B] words.
+// acc[4 * pixel + channel] = bias[channel] + the 9 taps.
+extern "C" void tinyrig_dsp_dw3x3_s1(const uint32_t* const* rows, const uint32_t* w, const int32_t* bias,
+                                     int32_t* acc);
+extern "C" void tinyrig_dsp_dw3x3_s2(const uint32_t* const* rows, const uint32_t* w, const int32_t* bias,
+                                     int32_t* acc);
 
 }  // namespace arm_dsp
 }  // namespace tinyrig

@@ -61,6 +61,16 @@ struct DspDepthwiseConv2DParams {
   const int32_t* requant;
 };
 
+// ADD without broadcasting: out = requantize(table1[a] + table2[b]).
+struct DspAddParams {
+  int32_t size;
+  int32_t clamp;
+  int32_t activation_min, activation_max;
+  const int32_t* table1;   // [256] rescaled input 1 for -128..127, times 2^(ls+1)
+  const int32_t* table2;   // [256] the same for input 2
+  const int32_t* requant;  // [3] fused epilogue of the output rescaling
+};
+
 namespace arm_dsp {
 
 void conv2d_s8(const DspConv2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
@@ -68,6 +78,8 @@ void fully_connected_s8(const DspFullyConnectedParams& params, const int8_t* inp
                         int32_t* scratch);
 void depthwise_conv2d_s8(const DspDepthwiseConv2DParams& params, const int8_t* input, int8_t* output,
                          int32_t* scratch);
+void add_s8(const DspAddParams& params, const int8_t* input1, const int8_t* input2, int8_t* output,
+            int32_t* scratch);
 
 }  // namespace arm_dsp
 }  // namespace tinyrig

@@ -10,6 +10,8 @@
 //              in 8 instructions (0.67 per MAC before the loop branch).
 //   1x4 block: per group of 4 inputs, LDM 2 input words + 2 x (LDM 4 weight words
 //              + 4 SMLAD) = 16 MACs in 11 instructions.
+//   depthwise 3x3, 2 pixels x 4 channels: per tap LDRD 2 weight words + 2 x (LDRD
+//              2 input words + 4 SMLABB/SMLATT) = 8 MACs in 11 instructions.
 //
 // On a host (no DSP extension) the same loops are plain C++ over the same layouts.
 #include "tinyrig_dsp_common.h"
@@ -74,6 +76,54 @@ extern "C" __attribute__((naked)) void tinyrig_dsp_block_1x4(const uint32_t*, co
       "pop {r4-r11, pc}\n\t");
 }
 
+// Depthwise 3x3: rows[fy] points at the first tap of pixel 0 in a group-major
+// slot (one doubleword per column: A = channels (0, 2), B = channels (1, 3));
+// pixel 1 is STRIDE columns on. w holds [tap][A/B] words. Accumulators: r4-r7
+// pixel 0 channels 0-3, r8-r11 pixel 1. r0 walks the rows, r1 the weights, r2/r3
+// hold a tap's weights, r12/lr a tap's input.
+#define TINYRIG_STR_(x) #x
+#define TINYRIG_STR(x) TINYRIG_STR_(x)
+#define TINYRIG_DW_TAP(TAP, FX, STRIDE)                                   \
+  "ldrd r2, r3, [r1, #" TINYRIG_STR(8 * (TAP)) "]\n\t"                     \
+  "ldrd r12, lr, [r0, #" TINYRIG_STR(8 * (FX)) "]\n\t"                     \
+  "smlabb r4, r12, r2, r4\n\t"                                          \
+  "smlatt r6, r12, r2, r6\n\t"                                          \
+  "smlabb r5, lr, r3, r5\n\t"                                           \
+  "smlatt r7, lr, r3, r7\n\t"                                           \
+  "ldrd r12, lr, [r0, #" TINYRIG_STR(8 * ((FX) + (STRIDE))) "]\n\t"        \
+  "smlabb r8, r12, r2, r8\n\t"                                          \
+  "smlatt r10, r12, r2, r10\n\t"                                        \
+  "smlabb r9, lr, r3, r9\n\t"                                           \
+  "smlatt r11, lr, r3, r11\n\t"
+#define TINYRIG_DW_ROW(FY, STRIDE)                                        \
+  "ldr r0, [sp]\n\t" /* the rows array, pushed on entry */              \
+  "ldr r0, [r0, #" TINYRIG_STR(4 * (FY)) "]\n\t"                           \
+  TINYRIG_DW_TAP(3 * (FY), 0, STRIDE) TINYRIG_DW_TAP(3 * (FY) + 1, 1, STRIDE) \
+  TINYRIG_DW_TAP(3 * (FY) + 2, 2, STRIDE)
+#define TINYRIG_DW_BLOCK(STRIDE)                                          \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "push {r0, r3}\n\t"                                                     \
+  "ldm r2, {r4-r7}\n\t" /* bias of the 4 channels seeds both pixels */  \
+  "mov r8, r4\n\t"                                                        \
+  "mov r9, r5\n\t"                                                        \
+  "mov r10, r6\n\t"                                                       \
+  "mov r11, r7\n\t"                                                       \
+  TINYRIG_DW_ROW(0, STRIDE) TINYRIG_DW_ROW(1, STRIDE) TINYRIG_DW_ROW(2, STRIDE) \
+  "ldr r0, [sp, #4]\n\t"                                                  \
+  "stm r0, {r4-r11}\n\t"                                                  \
+  "add sp, sp, #8\n\t"                                                    \
+  "pop {r4-r11, pc}\n\t"
+
+extern "C" __attribute__((naked)) void tinyrig_dsp_dw3x3_s1(const uint32_t* const*, const uint32_t*,
+                                                            const int32_t*, int32_t*) {
+  __asm__ volatile(TINYRIG_DW_BLOCK(1));
+}
+
+extern "C" __attribute__((naked)) void tinyrig_dsp_dw3x3_s2(const uint32_t* const*, const uint32_t*,
+                                                            const int32_t*, int32_t*) {
+  __asm__ volatile(TINYRIG_DW_BLOCK(2));
+}
+
 #else  // host model of the same loops
 
 extern "C" void tinyrig_dsp_block_3x2(const uint32_t* x, const int32_t* w, int32_t trips, const int32_t* bias,
@@ -97,6 +147,34 @@ extern "C" void tinyrig_dsp_block_1x4(const uint32_t* x, const int32_t* w, int32
       acc[i] = smlad(x[1], static_cast<uint32_t>(w[4 + i]), acc[i]);
     }
   }
+}
+
+template <int32_t kStride>
+void dw3x3_model(const uint32_t* const* rows, const uint32_t* w, const int32_t* bias, int32_t* acc) {
+  for (int32_t i = 0; i < 8; ++i) acc[i] = bias[i % 4];
+  for (int32_t fy = 0; fy < 3; ++fy) {
+    for (int32_t fx = 0; fx < 3; ++fx) {
+      const uint32_t wa = w[2 * (3 * fy + fx)], wb = w[2 * (3 * fy + fx) + 1];
+      for (int32_t pixel = 0; pixel < 2; ++pixel) {
+        const uint32_t* x = rows[fy] + 2 * (fx + pixel * kStride);
+        int32_t* a = acc + 4 * pixel;
+        a[0] = smlabb(x[0], wa, a[0]);
+        a[2] = smlatt(x[0], wa, a[2]);
+        a[1] = smlabb(x[1], wb, a[1]);
+        a[3] = smlatt(x[1], wb, a[3]);
+      }
+    }
+  }
+}
+
+extern "C" void tinyrig_dsp_dw3x3_s1(const uint32_t* const* rows, const uint32_t* w, const int32_t* bias,
+                                     int32_t* acc) {
+  dw3x3_model<1>(rows, w, bias, acc);
+}
+
+extern "C" void tinyrig_dsp_dw3x3_s2(const uint32_t* const* rows, const uint32_t* w, const int32_t* bias,
+                                     int32_t* acc) {
+  dw3x3_model<2>(rows, w, bias, acc);
 }
 
 #endif
