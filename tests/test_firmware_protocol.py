@@ -161,3 +161,47 @@ def test_dead_emulator_is_named(board, firmware):
         assert "name" in str(info.value)
     assert run.exit_code() is not None
     assert "QEMU exited" in run.describe_exit()
+
+
+def _random_command(rng) -> bytes:
+    kind = rng.integers(0, 9)
+    if kind == 0:  # printable junk, sometimes far over 80 characters
+        return bytes(rng.integers(0x20, 0x7F, rng.integers(0, 300), dtype=np.uint8))
+    if kind == 1:  # raw bytes, line noise included
+        return bytes(b for b in rng.integers(0, 256, rng.integers(1, 64), dtype=np.uint8) if b != ord("%"))
+    if kind == 2:
+        return b"db load " + str(int(rng.integers(-5, 600))).encode()
+    if kind == 3:  # hex of any length, sometimes odd, sometimes with a bad digit
+        digits = bytes(rng.choice(list(b"0123456789abcdefABCDEFxg "), rng.integers(0, 120)))
+        return b"db " + digits
+    if kind == 4:
+        return b"infer " + str(int(rng.integers(-2, 3))).encode() + b" " + str(int(rng.integers(-1, 2))).encode()
+    if kind == 5:
+        return bytes(rng.choice([b"results", b"db print", b"timestamp", b"name", b"profile", b"help", b""]))
+    if kind == 6:
+        return b"tinyrig " + bytes(rng.choice([b"raw", b"ticks", b"caps", b"load", b"load /nonexistent/x.bin", b"?"]))
+    if kind == 7:  # a full valid input now and then, so infer and results really run
+        return b"db load 490%" + b"%".join(b"db " + bytes(62 * [ord("1")]) for _ in range(15)) + b"%db 3132333435"
+    return b"   " + bytes(rng.integers(0x20, 0x7F, 10, dtype=np.uint8)) + b"   "
+
+
+def test_parser_survives_random_input(board, firmware):
+    """Seeded random command streams: every '%' gets exactly one m-ready, the device never dies."""
+    rng = np.random.default_rng(2024)
+    target = QemuTarget(board)
+    run = target.start(firmware.build.elf)
+    console = RawConsole(run.url)
+    try:
+        console.until_ready()
+        for _ in range(300):
+            command = _random_command(rng)
+            console.sock.sendall(command + b"%")
+            for _ in range(command.count(b"%") + 1):
+                answer = console.until_ready()
+                assert all(line.startswith(("m-", "e-")) or "infer" in line or ":" in line or line.startswith("tinyrig")
+                           for line in answer), answer
+        assert console.ask(b"name%")[0].startswith("m-name-dut-[")
+        assert run.exit_code() is None
+    finally:
+        console.sock.close()
+        target.stop()
