@@ -155,6 +155,29 @@ extern "C" void tinyrig_dsp_dw3x3_s1(const uint32_t* const* rows, const uint32_t
 extern "C" void tinyrig_dsp_dw3x3_s2(const uint32_t* const* rows, const uint32_t* w, const int32_t* bias,
                                      int32_t* acc);
 
+// Depthwise 3x3 over one output row, every full channel group (4 channels), with
+// the fused requantisation, activation clamp and int8 stores in the same loop.
+// The function copies the block to its stack frame and walks it there; the field
+// order is the assembly's frame layout (byte offsets in the comments).
+struct Dw3x3Row {
+  const uint32_t* rows[3];   // 0: pixel 0 of the current pair, per filter row
+  const uint32_t* weights;   // 12: the current group's [tap][A/B] words
+  const int32_t* bias;       // 16: the current group's 4 biases
+  const int32_t* requant;    // 20: the current group's 4 x 3 epilogue constants
+  int8_t* out;               // 24: output of the current pair's pixel 0
+  int32_t channels;          // 28: bytes between output pixels
+  int32_t remaining;         // 32: pixels of the row still to do in this group
+  int32_t clamp;             // 36: apply lo4/hi4
+  uint32_t lo4, hi4;         // 40, 44: activation min / max in every byte
+  int32_t width;             // 48: output pixels per row
+  int32_t groups;            // 52: full channel groups
+  int32_t group_bytes;       // 56: bytes between groups in a row slot
+  const uint32_t* bases[3];  // 60: group's pixel 0 per filter row
+  int8_t* out_base;          // 72: group's output of pixel 0
+};
+extern "C" void tinyrig_dsp_dw3x3_row_s1(const Dw3x3Row* row);
+extern "C" void tinyrig_dsp_dw3x3_row_s2(const Dw3x3Row* row);
+
 }  // namespace arm_dsp
 }  // namespace tinyrig
 

@@ -8,11 +8,14 @@
 // the taps of a row are consecutive doublewords, so the 3x3 block addresses every
 // tap with an immediate offset.
 //
-// 3x3 filters (stride 1 or 2) run the assembly block of tinyrig_dsp_microkernels.cc:
+// 3x3 filters (stride 1 or 2) run the assembly of tinyrig_dsp_microkernels.cc:
 // 2 output pixels x 4 channels, per tap one LDRD of weights shared by both pixels,
 // one LDRD of input per pixel and SMLABB/SMLATT into 8 accumulators (11
-// instructions for 8 MACs). Rows carry one extra output's columns so the second
-// pixel of an odd row reads padding; its outputs are dropped. Other filters run a
+// instructions for 8 MACs). For full groups of 4 channels one call does a whole
+// output row, requantising, clamping and storing in assembly (about 6 instructions
+// per output); a last group of 1-3 channels uses the block and stores in C.
+// Rows carry one extra output's columns so the second pixel of an odd row reads
+// padding; its outputs are dropped. Other filters run a
 // C++ tap loop over the same layout, one pixel at a time.
 #include "tinyrig_dsp_common.h"
 #include "tinyrig_dsp_kernels.h"
@@ -87,16 +90,35 @@ void fill_rows(const DspDepthwiseConv2DParams& p, const int8_t* input, int32_t o
 
 void depthwise_3x3(const DspDepthwiseConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
   auto block = p.stride_w == 1 ? tinyrig_dsp_dw3x3_s1 : tinyrig_dsp_dw3x3_s2;
+  auto row_run = p.stride_w == 1 ? tinyrig_dsp_dw3x3_row_s1 : tinyrig_dsp_dw3x3_row_s2;
   uint32_t* slots = reinterpret_cast<uint32_t*>(scratch);
   int32_t slot_row[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
   const uint32_t* rows[3];
   const int32_t group_words = 2 * p.padded_w;
+  const int32_t full_groups = p.channels / 4;
+  Dw3x3Row run;
+  run.channels = p.channels;
+  run.clamp = p.clamp;
+  run.lo4 = static_cast<uint8_t>(p.activation_min) * 0x01010101u;
+  run.hi4 = static_cast<uint8_t>(p.activation_max) * 0x01010101u;
+  run.width = p.output_w;
+  run.groups = full_groups;
+  run.group_bytes = group_words * 4;
   for (int32_t out_y = 0; out_y < p.output_h; ++out_y) {
     fill_rows(p, input, out_y, slots, slot_row, rows);
     int8_t* out_row = output + out_y * p.output_w * p.channels;
-    for (int32_t g = 0; g < p.channel_groups; ++g) {
+    if (full_groups > 0) {  // the assembly row loop: taps, epilogue and stores
+      for (int32_t fy = 0; fy < 3; ++fy) run.rows[fy] = run.bases[fy] = rows[fy];
+      run.weights = reinterpret_cast<const uint32_t*>(p.weights);
+      run.bias = p.bias;
+      run.requant = p.requant;
+      run.out = run.out_base = out_row;
+      run.remaining = p.output_w;
+      row_run(&run);
+    }
+    for (int32_t g = full_groups; g < p.channel_groups; ++g) {  // a last group of 1-3 channels
       const int32_t c = 4 * g;
-      const int32_t count = p.channels - c < 4 ? p.channels - c : 4;
+      const int32_t count = p.channels - c;
       const uint32_t* w = reinterpret_cast<const uint32_t*>(p.weights) + g * 18;
       const int32_t* rq = p.requant + 3 * c;
       const uint32_t* block_rows[3];

@@ -124,6 +124,115 @@ extern "C" __attribute__((naked)) void tinyrig_dsp_dw3x3_s2(const uint32_t* cons
   __asm__ volatile(TINYRIG_DW_BLOCK(2));
 }
 
+// Depthwise 3x3 over a row (struct Dw3x3Row, copied to the frame at sp): per pixel
+// pair the 9 taps as above, then per channel one LDM of (M, r, e) shared by both
+// pixels and 4 instructions per output (SMMLAR, sign fixup, ASR, SSAT), BFI packs
+// each pixel's 4 bytes into a word, SSUB8/SEL clamp all 4 at once and one STR
+// stores them. The second pixel of an odd row's last pair is computed, not stored.
+#define TINYRIG_DW_RQ(ACC)                                                \
+  "smmlar lr, " #ACC ", r2, r3\n\t"                                       \
+  "add lr, lr, " #ACC ", asr #31\n\t"                                     \
+  "asr lr, lr, r12\n\t"                                                   \
+  "ssat " #ACC ", #8, lr\n\t"
+#define TINYRIG_DW_RUN_ROW(FY, STRIDE)                                    \
+  "ldr r0, [sp, #" TINYRIG_STR(4 * (FY)) "]\n\t"                           \
+  TINYRIG_DW_TAP(3 * (FY), 0, STRIDE) TINYRIG_DW_TAP(3 * (FY) + 1, 1, STRIDE) \
+  TINYRIG_DW_TAP(3 * (FY) + 2, 2, STRIDE)                                 \
+  "add r0, r0, #" TINYRIG_STR(16 * (STRIDE)) "\n\t"                        \
+  "str r0, [sp, #" TINYRIG_STR(4 * (FY)) "]\n\t"
+#define TINYRIG_DW_CLAMP(V)                                               \
+  "ssub8 r12, " #V ", r2\n\t"                                             \
+  "sel " #V ", " #V ", r2\n\t"                                            \
+  "ssub8 r12, r3, " #V "\n\t"                                             \
+  "sel " #V ", " #V ", r3\n\t"
+#define TINYRIG_DW_ROW_FN(STRIDE)                                         \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "sub sp, sp, #76\n\t"                                                   \
+  "ldm r0!, {r1-r7}\n\t"                                                  \
+  "stm sp, {r1-r7}\n\t"                                                   \
+  "ldm r0!, {r1-r7}\n\t"                                                  \
+  "add r8, sp, #28\n\t"                                                   \
+  "stm r8, {r1-r7}\n\t"                                                   \
+  "ldm r0!, {r1-r5}\n\t"                                                  \
+  "add r8, sp, #56\n\t"                                                   \
+  "stm r8, {r1-r5}\n\t"                                                   \
+  "1:\n\t" /* pixel pair */                                               \
+  "ldr r2, [sp, #16]\n\t"                                                 \
+  "ldm r2, {r4-r7}\n\t"                                                   \
+  "mov r8, r4\n\t"                                                        \
+  "mov r9, r5\n\t"                                                        \
+  "mov r10, r6\n\t"                                                       \
+  "mov r11, r7\n\t"                                                       \
+  "ldr r1, [sp, #12]\n\t"                                                 \
+  TINYRIG_DW_RUN_ROW(0, STRIDE) TINYRIG_DW_RUN_ROW(1, STRIDE) TINYRIG_DW_RUN_ROW(2, STRIDE) \
+  "ldr r1, [sp, #20]\n\t"                                                 \
+  "ldm r1!, {r2, r3, r12}\n\t"                                            \
+  TINYRIG_DW_RQ(r4) TINYRIG_DW_RQ(r8)                                     \
+  "ldm r1!, {r2, r3, r12}\n\t"                                            \
+  TINYRIG_DW_RQ(r5) TINYRIG_DW_RQ(r9)                                     \
+  "ldm r1!, {r2, r3, r12}\n\t"                                            \
+  TINYRIG_DW_RQ(r6) TINYRIG_DW_RQ(r10)                                    \
+  "ldm r1!, {r2, r3, r12}\n\t"                                            \
+  TINYRIG_DW_RQ(r7) TINYRIG_DW_RQ(r11)                                    \
+  "bfi r4, r5, #8, #8\n\t"                                                \
+  "bfi r4, r6, #16, #8\n\t"                                               \
+  "bfi r4, r7, #24, #8\n\t"                                               \
+  "bfi r8, r9, #8, #8\n\t"                                                \
+  "bfi r8, r10, #16, #8\n\t"                                              \
+  "bfi r8, r11, #24, #8\n\t"                                              \
+  "ldr r2, [sp, #36]\n\t"                                                 \
+  "cbz r2, 2f\n\t"                                                        \
+  "ldrd r2, r3, [sp, #40]\n\t"                                            \
+  TINYRIG_DW_CLAMP(r4) TINYRIG_DW_CLAMP(r8)                               \
+  "2:\n\t"                                                                \
+  "ldrd r0, r1, [sp, #24]\n\t" /* out, channels */                        \
+  "ldr r2, [sp, #32]\n\t"                                                 \
+  "str r4, [r0]\n\t"                                                      \
+  "cmp r2, #2\n\t"                                                        \
+  "it ge\n\t"                                                             \
+  "strge r8, [r0, r1]\n\t"                                                \
+  "add r0, r0, r1, lsl #1\n\t"                                            \
+  "str r0, [sp, #24]\n\t"                                                 \
+  "subs r2, r2, #2\n\t"                                                   \
+  "str r2, [sp, #32]\n\t"                                                 \
+  "bgt 1b\n\t"                                                            \
+  /* next channel group */                                                \
+  "ldr r0, [sp, #52]\n\t"                                                 \
+  "subs r0, r0, #1\n\t"                                                   \
+  "beq 3f\n\t"                                                            \
+  "str r0, [sp, #52]\n\t"                                                 \
+  "ldrd r0, r1, [sp, #12]\n\t" /* weights, bias */                        \
+  "add r0, r0, #72\n\t"                                                   \
+  "add r1, r1, #16\n\t"                                                   \
+  "strd r0, r1, [sp, #12]\n\t"                                            \
+  "ldr r0, [sp, #20]\n\t"                                                 \
+  "add r0, r0, #48\n\t"                                                   \
+  "str r0, [sp, #20]\n\t"                                                 \
+  "ldr r2, [sp, #56]\n\t"                                                 \
+  "add r3, sp, #60\n\t"                                                   \
+  "ldm r3, {r4-r7}\n\t" /* bases, out_base */                             \
+  "add r4, r4, r2\n\t"                                                    \
+  "add r5, r5, r2\n\t"                                                    \
+  "add r6, r6, r2\n\t"                                                    \
+  "add r7, r7, #4\n\t"                                                    \
+  "stm r3, {r4-r7}\n\t"                                                   \
+  "stm sp, {r4-r6}\n\t"                                                   \
+  "str r7, [sp, #24]\n\t"                                                 \
+  "ldr r0, [sp, #48]\n\t"                                                 \
+  "str r0, [sp, #32]\n\t"                                                 \
+  "b 1b\n\t"                                                              \
+  "3:\n\t"                                                                \
+  "add sp, sp, #76\n\t"                                                   \
+  "pop {r4-r11, pc}\n\t"
+
+extern "C" __attribute__((naked)) void tinyrig_dsp_dw3x3_row_s1(const Dw3x3Row*) {
+  __asm__ volatile(TINYRIG_DW_ROW_FN(1));
+}
+
+extern "C" __attribute__((naked)) void tinyrig_dsp_dw3x3_row_s2(const Dw3x3Row*) {
+  __asm__ volatile(TINYRIG_DW_ROW_FN(2));
+}
+
 #else  // host model of the same loops
 
 extern "C" void tinyrig_dsp_block_3x2(const uint32_t* x, const int32_t* w, int32_t trips, const int32_t* bias,
@@ -176,6 +285,37 @@ extern "C" void tinyrig_dsp_dw3x3_s2(const uint32_t* const* rows, const uint32_t
                                      int32_t* acc) {
   dw3x3_model<2>(rows, w, bias, acc);
 }
+
+template <int32_t kStride>
+void dw3x3_row_model(const Dw3x3Row* row) {
+  Dw3x3Row r = *row;
+  for (int32_t g = 0; g < r.groups; ++g) {
+    const uint32_t* rows[3];
+    for (int32_t fy = 0; fy < 3; ++fy) {
+      rows[fy] = reinterpret_cast<const uint32_t*>(reinterpret_cast<const uint8_t*>(r.bases[fy]) + g * r.group_bytes);
+    }
+    const uint32_t* w = r.weights + 18 * g;
+    for (int32_t x = 0; x < r.width; x += 2) {
+      int32_t acc[8];
+      dw3x3_model<kStride>(rows, w, r.bias + 4 * g, acc);
+      for (int32_t fy = 0; fy < 3; ++fy) rows[fy] += 4 * kStride;
+      for (int32_t pixel = 0; pixel < 2 && x + pixel < r.width; ++pixel) {
+        int8_t* out = r.out_base + 4 * g + (x + pixel) * r.channels;
+        for (int32_t c = 0; c < 4; ++c) {
+          int32_t y = requantize(acc[4 * pixel + c], r.requant + 12 * g + 3 * c);
+          if (r.clamp) {
+            const int32_t lo = static_cast<int8_t>(r.lo4), hi = static_cast<int8_t>(r.hi4);
+            y = y < lo ? lo : (y > hi ? hi : y);
+          }
+          out[c] = static_cast<int8_t>(y);
+        }
+      }
+    }
+  }
+}
+
+extern "C" void tinyrig_dsp_dw3x3_row_s1(const Dw3x3Row* row) { dw3x3_row_model<1>(row); }
+extern "C" void tinyrig_dsp_dw3x3_row_s2(const Dw3x3Row* row) { dw3x3_row_model<2>(row); }
 
 #endif
 
