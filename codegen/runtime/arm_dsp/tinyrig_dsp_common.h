@@ -175,6 +175,22 @@ struct Dw3x3Row {
   const uint32_t* bases[3];  // 60: group's pixel 0 per filter row
   int8_t* out_base;          // 72: group's output of pixel 0
 };
+// CONV_2D: 3 full pixels x every full filter pair, the 3x2 block plus the fused
+// epilogue, clamp and int8 stores in assembly. Copied to the frame like Dw3x3Row.
+struct Conv3x2Run {
+  const uint32_t* x;        // 0: the 3 widened columns, [step][pixel]
+  const int32_t* weights;   // 4: filter pair 0's [step][filter] words; pairs follow
+  int32_t trips;            // 8: steps / 4
+  const int32_t* bias;      // 12: filter pair 0's 2 biases
+  const int32_t* requant;   // 16: filter pair 0's 2 x 3 epilogue constants
+  int8_t* out;              // 20: pixel 0, filter 0
+  int32_t out_c;            // 24: bytes between output pixels
+  int32_t pairs;            // 28: filter pairs to do (>= 1)
+  int32_t clamp;            // 32: apply lo4/hi4
+  uint32_t lo4, hi4;        // 36, 40: activation min / max in every byte
+  int32_t unused;           // 44
+};
+extern "C" void tinyrig_dsp_conv_3x2_run(const Conv3x2Run* run);
 extern "C" void tinyrig_dsp_dw3x3_row_s1(const Dw3x3Row* row);
 extern "C" void tinyrig_dsp_dw3x3_row_s2(const Dw3x3Row* row);
 

@@ -7,6 +7,9 @@
 // the filter window first, taps outside the image reading the input zero point
 // (the value the host-folded bias expects, as in the reference kernel).
 // A missing third pixel at the end is a zero column whose outputs are dropped.
+// For 3 full pixels, every full filter pair runs in one assembly call that also
+// requantises, clamps and stores (tinyrig_dsp_conv_3x2_run); a last odd filter
+// and a last partial run of pixels requantise in C.
 #include "tinyrig_dsp_common.h"
 #include "tinyrig_dsp_kernels.h"
 
@@ -62,8 +65,26 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
       }
     }
     int8_t* out = output + first * p.output_c;
-    const int32_t* weights = p.weights;
-    for (int32_t filter = 0; filter < p.channels_padded; filter += 2, weights += 2 * steps) {
+    int32_t filter = 0;
+    if (valid == kPixels && p.output_c >= 2) {  // every full filter pair in assembly
+      Conv3x2Run run;
+      run.x = columns;
+      run.weights = p.weights;
+      run.trips = steps / 4;
+      run.bias = p.bias;
+      run.requant = p.requant;
+      run.out = out;
+      run.out_c = p.output_c;
+      run.pairs = p.output_c / 2;
+      run.clamp = p.clamp;
+      run.lo4 = static_cast<uint8_t>(p.activation_min) * 0x01010101u;
+      run.hi4 = static_cast<uint8_t>(p.activation_max) * 0x01010101u;
+      run.unused = 0;
+      tinyrig_dsp_conv_3x2_run(&run);
+      filter = 2 * run.pairs;
+    }
+    const int32_t* weights = p.weights + filter * steps;
+    for (; filter < p.channels_padded; filter += 2, weights += 2 * steps) {
       int32_t acc[2 * kPixels];
       tinyrig_dsp_block_3x2(columns, weights, steps / 4, p.bias + filter, acc);
       const int32_t* rq = p.requant + 3 * filter;

@@ -124,6 +124,71 @@ extern "C" __attribute__((naked)) void tinyrig_dsp_dw3x3_s2(const uint32_t* cons
   __asm__ volatile(TINYRIG_DW_BLOCK(2));
 }
 
+// CONV_2D run (struct Conv3x2Run, copied to the frame at sp): per filter pair the
+// 3x2 loop above, then one LDM of both filters' (M, r, e), 4 instructions per
+// output, BFI packs each pixel's 2 bytes, SSUB8/SEL clamp, STRH stores.
+#define TINYRIG_CONV_RQ(ACC, M, R, E)                                     \
+  "smmlar r0, " #ACC ", " #M ", " #R "\n\t"                               \
+  "add r0, r0, " #ACC ", asr #31\n\t"                                     \
+  "asr r0, r0, " #E "\n\t"                                                \
+  "ssat " #ACC ", #8, r0\n\t"
+#define TINYRIG_CONV_CLAMP(V)                                             \
+  "ssub8 r0, " #V ", r2\n\t"                                              \
+  "sel " #V ", " #V ", r2\n\t"                                            \
+  "ssub8 r0, r3, " #V "\n\t"                                              \
+  "sel " #V ", " #V ", r3\n\t"
+
+extern "C" __attribute__((naked)) void tinyrig_dsp_conv_3x2_run(const Conv3x2Run*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "sub sp, sp, #48\n\t"
+      "ldm r0!, {r1-r7}\n\t"
+      "stm sp, {r1-r7}\n\t"
+      "ldm r0, {r1-r5}\n\t"
+      "add r6, sp, #28\n\t"
+      "stm r6, {r1-r5}\n\t"
+      "ldr r1, [sp, #4]\n\t"
+      "1:\n\t"  // filter pair
+      "ldr r3, [sp, #12]\n\t"
+      "ldrd r8, r9, [r3], #8\n\t"
+      "str r3, [sp, #12]\n\t"
+      "mov r10, r8\n\t"
+      "mov r11, r9\n\t"
+      "mov r12, r8\n\t"
+      "mov lr, r9\n\t"
+      "ldr r0, [sp]\n\t"
+      "ldr r2, [sp, #8]\n\t"
+      "2:\n\t"
+      TINYRIG_STEP_3X2 TINYRIG_STEP_3X2 TINYRIG_STEP_3X2 TINYRIG_STEP_3X2
+      "subs r2, r2, #1\n\t"
+      "bne 2b\n\t"
+      "ldr r0, [sp, #16]\n\t"
+      "ldm r0!, {r2-r7}\n\t"
+      "str r0, [sp, #16]\n\t"
+      TINYRIG_CONV_RQ(r8, r2, r3, r4) TINYRIG_CONV_RQ(r10, r2, r3, r4) TINYRIG_CONV_RQ(r12, r2, r3, r4)
+      TINYRIG_CONV_RQ(r9, r5, r6, r7) TINYRIG_CONV_RQ(r11, r5, r6, r7) TINYRIG_CONV_RQ(lr, r5, r6, r7)
+      "bfi r8, r9, #8, #8\n\t"
+      "bfi r10, r11, #8, #8\n\t"
+      "bfi r12, lr, #8, #8\n\t"
+      "ldr r2, [sp, #32]\n\t"
+      "cbz r2, 3f\n\t"
+      "ldrd r2, r3, [sp, #36]\n\t"
+      TINYRIG_CONV_CLAMP(r8) TINYRIG_CONV_CLAMP(r10) TINYRIG_CONV_CLAMP(r12)
+      "3:\n\t"
+      "ldrd r0, r2, [sp, #20]\n\t"  // out, out_c
+      "strh r8, [r0]\n\t"
+      "strh r10, [r0, r2]\n\t"
+      "strh r12, [r0, r2, lsl #1]\n\t"
+      "add r0, r0, #2\n\t"
+      "str r0, [sp, #20]\n\t"
+      "ldr r0, [sp, #28]\n\t"
+      "subs r0, r0, #1\n\t"
+      "str r0, [sp, #28]\n\t"
+      "bne 1b\n\t"
+      "add sp, sp, #48\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+
 // Depthwise 3x3 over a row (struct Dw3x3Row, copied to the frame at sp): per pixel
 // pair the 9 taps as above, then per channel one LDM of (M, r, e) shared by both
 // pixels and 4 instructions per output (SMMLAR, sign fixup, ASR, SSAT), BFI packs
@@ -316,6 +381,24 @@ void dw3x3_row_model(const Dw3x3Row* row) {
 
 extern "C" void tinyrig_dsp_dw3x3_row_s1(const Dw3x3Row* row) { dw3x3_row_model<1>(row); }
 extern "C" void tinyrig_dsp_dw3x3_row_s2(const Dw3x3Row* row) { dw3x3_row_model<2>(row); }
+
+extern "C" void tinyrig_dsp_conv_3x2_run(const Conv3x2Run* run) {
+  const int32_t steps = run->trips * 4;
+  for (int32_t pair = 0; pair < run->pairs; ++pair) {
+    int32_t acc[6];
+    tinyrig_dsp_block_3x2(run->x, run->weights + pair * 2 * steps, run->trips, run->bias + 2 * pair, acc);
+    for (int32_t pixel = 0; pixel < 3; ++pixel) {
+      for (int32_t f = 0; f < 2; ++f) {
+        int32_t y = requantize(acc[2 * pixel + f], run->requant + 6 * pair + 3 * f);
+        if (run->clamp) {
+          const int32_t lo = static_cast<int8_t>(run->lo4), hi = static_cast<int8_t>(run->hi4);
+          y = y < lo ? lo : (y > hi ? hi : y);
+        }
+        run->out[pixel * run->out_c + 2 * pair + f] = static_cast<int8_t>(y);
+      }
+    }
+  }
+}
 
 #endif
 
