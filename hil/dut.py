@@ -96,6 +96,7 @@ class Dut:
         self.recent: deque[str] = deque(maxlen=50)
         self.boot_lines: list[str] = []
         self._caps: set[str] | None = None
+        self._saw_ready = False
 
     # -- connection ------------------------------------------------------------------------
 
@@ -108,6 +109,13 @@ class Dut:
         # A freshly booted DUT prints its banner and m-ready; one that was already running
         # prints nothing until asked. Either way, resynchronise before the first command.
         self.boot_lines = self._read_until_ready("(boot)", boot_timeout_s, missing_ok=True)
+        if self._pending or not self._saw_ready:
+            # No m-ready (or half a line) at the end of the banner: line noise, a device that
+            # was already running, or a banner cut short. Flush and ask for a clean m-ready.
+            try:
+                self.resync(timeout_s=boot_timeout_s)
+            except DutTimeout:
+                pass  # the identity commands below retry and report properly
         last_error: DutError | None = None
         for _ in range(retries):
             try:
@@ -167,6 +175,7 @@ class Dut:
     def _read_until_ready(self, command: str, timeout_s: float, missing_ok: bool = False) -> list[str]:
         deadline = time.monotonic() + timeout_s
         lines: list[str] = []
+        self._saw_ready = False
         while True:
             line = self._readline(command, deadline)
             if line is None:
@@ -174,6 +183,7 @@ class Dut:
                     return lines
                 raise DutTimeout(f"no m-ready within {timeout_s:g} s", command, list(self.recent))
             if READY in line:
+                self._saw_ready = True
                 return lines
             if line:
                 lines.append(line)
@@ -204,6 +214,9 @@ class Dut:
         for line in lines:
             if line.startswith(prefix):
                 return line
+        for line in lines:  # line noise glued in front of the answer: take it from the prefix on
+            if prefix in line:
+                return line[line.index(prefix):]
         raise DutError(f"expected a line starting '{prefix}'", command, list(self.recent))
 
     @staticmethod
