@@ -64,8 +64,11 @@ def _e(value) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _n(value, spec: str, scale: float = 1.0) -> str:
-    return format(value * scale, spec) if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
+def _n(value, spec: str, scale: float | None = None) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return "-"
+    # Unscaled integers stay integers: byte and MAC counts print without a trailing ".0".
+    return format(value if scale is None else value * scale, spec)
 
 
 def _table(head: list[str], rows: list[list[str]], left: int = 1) -> str:
