@@ -39,6 +39,40 @@ void gather_window(const DspConv2DParams& p, const int8_t* input, int32_t pixel,
   }
 }
 
+// Builds pixel's widened column at dst (one word every kPixels words, zero steps up to
+// `steps`). A window wholly inside the image is read as filter_h contiguous strips of
+// filter_w * input_c bytes (dilation_w 1): widened straight from the input when a strip
+// is a whole number of 4-byte groups, else copied into `window` first. Windows that
+// touch the padding go through gather_window.
+void build_column(const DspConv2DParams& p, const int8_t* input, int32_t pixel, int32_t steps, uint32_t* dst,
+                  int8_t* window) {
+  const int32_t out_y = pixel / p.output_w;
+  const int32_t out_x = pixel - out_y * p.output_w;
+  const int32_t y0 = out_y * p.stride_h - p.pad_top;
+  const int32_t x0 = out_x * p.stride_w - p.pad_left;
+  const bool inside = y0 >= 0 && y0 + (p.filter_h - 1) * p.dilation_h < p.input_h && x0 >= 0 &&
+                      x0 + p.filter_w - 1 < p.input_w && p.dilation_w == 1;
+  if (!inside) {
+    gather_window(p, input, pixel, window);
+    widen(window, p.depth, steps, kPixels, dst);
+    return;
+  }
+  const int32_t strip = p.filter_w * p.input_c;
+  const int8_t* src = input + (y0 * p.input_w + x0) * p.input_c;
+  const int32_t row_bytes = p.dilation_h * p.input_w * p.input_c;
+  if ((strip & 3) == 0) {
+    const int32_t strip_steps = strip / 2;
+    for (int32_t fy = 0; fy < p.filter_h; ++fy, src += row_bytes) {
+      widen(src, strip, strip_steps, kPixels, dst + fy * strip_steps * kPixels);
+    }
+    for (int32_t step = p.filter_h * strip_steps; step < steps; ++step) dst[step * kPixels] = 0;
+    return;
+  }
+  int8_t* column = window;
+  for (int32_t fy = 0; fy < p.filter_h; ++fy, src += row_bytes, column += strip) memcpy(column, src, strip);
+  widen(window, p.depth, steps, kPixels, dst);
+}
+
 const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
   const int32_t out_y = pixel / p.output_w;
   const int32_t out_x = pixel - out_y * p.output_w;
@@ -60,8 +94,7 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
       } else if (p.pointwise) {
         widen(pointwise_source(p, input, first + slot), p.depth, steps, kPixels, columns + slot);
       } else {
-        gather_window(p, input, first + slot, window);
-        widen(window, p.depth, steps, kPixels, columns + slot);
+        build_column(p, input, first + slot, steps, columns + slot, window);
       }
     }
     int8_t* out = output + first * p.output_c;
