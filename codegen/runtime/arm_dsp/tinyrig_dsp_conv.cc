@@ -30,10 +30,9 @@ void gather_window(const DspConv2DParams& p, const int8_t* input, int32_t pixel,
     for (int32_t fx = 0; fx < p.filter_w; ++fx, column += p.input_c) {
       const int32_t x = x0 + fx * p.dilation_w;
       if (y >= 0 && y < p.input_h && x >= 0 && x < p.input_w) {
-        const int8_t* src = input + (y * p.input_w + x) * p.input_c;
-        for (int32_t c = 0; c < p.input_c; ++c) column[c] = src[c];
+        memcpy(column, input + (y * p.input_w + x) * p.input_c, p.input_c);
       } else {
-        for (int32_t c = 0; c < p.input_c; ++c) column[c] = pad;
+        memset(column, pad, p.input_c);
       }
     }
   }
