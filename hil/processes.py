@@ -29,6 +29,14 @@ def kill_process_group(process: subprocess.Popen, term_timeout_s: float = 3.0) -
         process.wait(timeout=5)
 
 
+def wait_for_exit(process: subprocess.Popen, timeout_s: float) -> int | None:
+    """The process's exit code once it has exited by itself within `timeout_s`; None if it still runs."""
+    try:
+        return process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 class LineTail:
     """Reads the complete lines appended to a file since the last call.
 

@@ -22,7 +22,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinyrig.hil.processes import kill_process_group
+from tinyrig.hil.processes import kill_process_group, wait_for_exit
 from tinyrig.boards import Board
 from tinyrig.hil.pinwatch import MarkerLog, MarkerStore, PinwatchError, build_plugin, plugin_args, symbol_range
 
@@ -209,10 +209,7 @@ class QemuTarget:
         """Waits for QEMU to exit by itself (a semihosting exit); None if it is still running."""
         if self.run is None:
             return None
-        try:
-            return self.run.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            return None
+        return wait_for_exit(self.run.process, timeout_s)
 
     def stop(self) -> int | None:
         if self._watchdog is not None:

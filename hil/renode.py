@@ -31,7 +31,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinyrig.hil.processes import kill_process_group
+from tinyrig.hil.processes import kill_process_group, wait_for_exit
 from tinyrig.boards import Board
 from tinyrig.hil.pinwatch import MarkerStore, PinwatchError, symbol_range
 from tinyrig.renode.scripts import (
@@ -444,10 +444,7 @@ class RenodeTarget:
             if not isinstance(exc, (MonitorError, MonitorTimeout)):
                 # A dropped connection usually means Renode is exiting: give it a moment, so the
                 # error can say how it ended rather than just "connection closed".
-                try:
-                    run.process.wait(timeout=2)
-                except subprocess.TimeoutExpired:
-                    pass
+                wait_for_exit(run.process, 2.0)
             if run.exit_code() is not None:
                 raise RenodeError(f"Renode stopped during '{_short(command)}': {run.describe_exit()}") from None
             raise
@@ -456,10 +453,7 @@ class RenodeTarget:
         """Waits for Renode to exit by itself; None if it is still running."""
         if self.run is None:
             return None
-        try:
-            return self.run.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            return None
+        return wait_for_exit(self.run.process, timeout_s)
 
     def stop(self) -> int | None:
         """`quit` through the monitor, then the process group: every step bounded in time."""
