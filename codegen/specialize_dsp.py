@@ -1,6 +1,6 @@
 """Cortex-M DSP-extension kernels (runtime/arm_dsp/): weight re-layout and registration.
 
-All three kernels multiply with SMLAD (two 16x16 products per instruction), so
+The CONV_2D and FULLY_CONNECTED kernels multiply with SMLAD (two 16x16 products per instruction), so
 weights are stored pre-widened to int16 pairs, already scaled by the epilogue's
 2^(ls+1) (see specialize_common), and ordered the way the kernels load them:
 
@@ -12,11 +12,10 @@ weights are stored pre-widened to int16 pairs, already scaled by the epilogue's
 * FULLY_CONNECTED: a 1 x 4-output block (batch 1 has no pixel reuse): per group of
   4 inputs, one LDM of 2 input words and two LDMs of 4 weight words feed 8 SMLADs.
   Layout: [output quad][input group][A/B half][output of the quad].
-* DEPTHWISE_CONV_2D (depth multiplier 1): 4 channels per step, SMLABB/SMLATT per
-  tap on widened inputs; 3x3 filters in 2-pixel blocks. Layout: [channel group][tap][A/B half].
 * ADD (same shapes): each input's rescaling depends on one int8 value, so it is a
   256-entry int32 table; the sum goes through the fused epilogue. Checked here
   against TFLM's arithmetic for all 65,536 input pairs.
+DEPTHWISE_CONV_2D is in specialize_dsp_depthwise.py.
 Channel and depth counts are padded with zero weights to the block sizes; padded
 outputs are computed and discarded.
 """
@@ -48,8 +47,6 @@ COMMON = "arm_dsp/tinyrig_dsp_common.h"
 
 CONV_PIXELS, CONV_FILTERS, CONV_DEPTH_STEP = 3, 2, 8  # register block; depth per unrolled loop trip
 FC_OUTPUTS, FC_DEPTH_STEP = 4, 16
-DW_CHANNELS = 4
-DW_MAX_FILTER_H = 8  # row slots the depthwise kernel keeps on its stack
 
 
 def sxtb16_order(words16: np.ndarray) -> np.ndarray:
@@ -139,43 +136,6 @@ def specialize_fully_connected(plan: LayerPlan) -> SpecializedLayerPlan:
                         f"1x4 SMLAD block, depth {depth}->{depth_p}")
 
 
-def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
-    p, c = params_of(plan), constants_of(plan)
-    if p["batches"] != 1 or p["depth_multiplier"] != 1:
-        raise Declined("batch > 1 or depth multiplier > 1")
-    if p["dilation_h"] != 1 or p["dilation_w"] != 1:
-        raise Declined("dilated depthwise")
-    fh, fw, channels = p["filter_h"], p["filter_w"], p["output_c"]
-    if fh > DW_MAX_FILTER_H:
-        raise Declined(f"filter taller than {DW_MAX_FILTER_H}")
-    taps = fh * fw
-    rows = c["weights"].astype(np.int64).reshape(taps, channels).T  # [channel][tap]
-    channels_p = round_up(channels, DW_CHANNELS)
-    fused, bias, table = _epilogue_constants(rows, p, c, channels_p)
-    scaled = _scaled_padded(rows, fused.scale_shift, channels_p, taps)  # [channel][tap]
-    groups = scaled.reshape(channels_p // 4, 4, taps)
-    a = pack_int16_pairs(groups[:, 0, :], groups[:, 2, :])
-    b = pack_int16_pairs(groups[:, 1, :], groups[:, 3, :])
-    layout = np.stack([a, b], axis=2)  # [group][tap][A/B]
-    # One more output's columns than an odd row needs: the 3x3 block computes pixel pairs.
-    padded_w = (round_up(p["output_w"], 2) - 1) * p["stride_w"] + fw
-    params = [
-        ("input_h", p["input_h"]), ("input_w", p["input_w"]), ("channels", channels),
-        ("channel_groups", channels_p // 4), ("output_h", p["output_h"]), ("output_w", p["output_w"]),
-        ("filter_h", fh), ("filter_w", fw), ("stride_h", p["stride_h"]), ("stride_w", p["stride_w"]),
-        ("pad_top", p["pad_top"]), ("pad_left", p["pad_left"]), ("padded_w", padded_w),
-        ("input_zero_point", p["input_zero_point"]),
-        ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
-        ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
-        ("weights", _ref("weights")), ("bias", _ref("bias")), ("requant", _ref("requant")),
-    ]
-    constants = [int32_array("weights", layout), int32_array("bias", bias), int32_array("requant", table)]
-    scratch = fh * padded_w * channels_p * 2  # fh widened, padded input rows
-    block = (fh, fw) == (3, 3) and p["stride_w"] in (1, 2)
-    return _specialized(plan, "DspDepthwiseConv2DParams", params, constants, scratch,
-                        f"{fh}x{fw} SMLAxy on widened row ring" + (", 2x4 asm block" if block else ""))
-
-
 def _contiguous_strides(dims: list[int]) -> list[int]:
     """The strides op_elementwise gives an input of the output's own shape."""
     strides, stride = [0] * 4, 1
@@ -226,7 +186,6 @@ def specialize_add(plan: LayerPlan) -> SpecializedLayerPlan:
 for _kernel_id, _source, _hook in (
     ("conv2d_s8", "tinyrig_dsp_conv.cc", specialize_conv),
     ("fully_connected_s8", "tinyrig_dsp_fully_connected.cc", specialize_fully_connected),
-    ("depthwise_conv2d_s8", "tinyrig_dsp_depthwise.cc", specialize_depthwise),
     ("add_s8", "tinyrig_dsp_add.cc", specialize_add),
 ):
     register(
