@@ -1,11 +1,20 @@
 """Helium (MVE) kernels for Cortex-M55 (runtime/arm_mve/): weight layout and registration.
 
-VMLADAVA.S8 consumes int8 directly, so weights keep their int8 values, row-major
-[output channel][depth], each row zero-padded to a multiple of 16 (one vector) and
-the rows to a multiple of 4 (the block of filters sharing each input vector). The
-epilogue is the fused requantisation of specialize_common with the 2^(ls+1) factor
-applied to the accumulator (a shift) rather than to the weights. DEPTHWISE_CONV_2D
-has no Helium variant yet: on Cortex-M55 it runs the DSP kernel.
+* CONV_2D and FULLY_CONNECTED (the 1x1 case with batches as pixels): VMLADAVA.S8
+  consumes int8 directly, so weights keep their int8 values, interleaved the way
+  the 2-pixel x 4-filter assembly block loads them: [filter quad][16-byte chunk of
+  the depth][filter of the quad][16], rows zero-padded to whole chunks and quads.
+* DEPTHWISE_CONV_2D (depth multiplier 1): 4 channels per int32 vector, so weights
+  are pre-widened to int32: [channel quad][tap][4].
+* AVERAGE_POOL_2D: a table of reciprocals, one per window size, each checked here
+  to divide exactly for every sum the window can reach.
+
+The epilogue is TFLM's own double-rounding requantisation done on 4 lanes
+(VQRDMULH, a sign fix-up and VRSHL; see tinyrig_mve_common.h), from a per-quad
+table [bias (input zero point folded in), multiplier, shift][4]. It is exact for
+right shifts of 1..31 with no left shift, which covers convolutions whose output
+scale is smaller than half their input x weight scale (every reference model);
+other layers are declined and run on the DSP or reference kernels.
 """
 
 from __future__ import annotations
@@ -16,90 +25,181 @@ from .kernel_registry import KernelVariant, register
 from .layer import ConstantArray, ConstantRef, LayerPlan
 from .specialize_common import (
     Declined,
-    activation_clamps,
+    SpecializedLayerPlan,
     constants_of,
-    fused_requant,
     int32_array,
-    pad_rows,
     params_of,
+    per_channel,
     round_up,
 )
-from .specialize_dsp import _specialized
 
 FAMILY = "arm_mve"
 HEADER = "arm_mve/tinyrig_mve_kernels.h"
-SOURCES = ("arm_dsp/tinyrig_dsp_common.h", "arm_mve/tinyrig_mve_common.h")
-VECTOR, ROWS = 16, 4
+COMMON = ("tinyrig_fixedpoint.h", "arm_mve/tinyrig_mve_common.h")
+VECTOR, QUAD = 16, 4
+DW_MAX_FILTER_H = 8  # ring slots the depthwise kernel keeps (kMaxFilterH)
+POOL_MAX_WINDOW = 4096  # reciprocal table entries
 
 
-def _rows_and_epilogue(rows: np.ndarray, p: dict, c: dict):
-    """Zero-padded int8 rows, unscaled bias and [rows, 4] requant table."""
-    out_p, depth_p = round_up(rows.shape[0], ROWS), round_up(rows.shape[1], VECTOR)
-    fused = fused_requant(rows, c["folded_bias"], c["multipliers"], c["shifts"], p["output_zero_point"],
-                          p["activation_min"], p["activation_max"], weight_bits=32)
+def _specialized(plan: LayerPlan, params_type: str, params: list, constants: list, scratch_bytes: int,
+                 note: str) -> SpecializedLayerPlan:
+    return SpecializedLayerPlan(
+        index=plan.index, op=plan.op, kernel_id=plan.kernel_id, params_type=params_type, params=params,
+        constants=constants, inputs=plan.inputs, constant_inputs=plan.constant_inputs, outputs=plan.outputs,
+        input_shapes=plan.input_shapes, output_shapes=plan.output_shapes, macs=plan.macs,
+        alias_of=plan.alias_of, scratch_bytes=scratch_bytes, reference_param_bytes=plan.param_bytes, note=note,
+    )
+
+
+def requant_table(bias: np.ndarray, multipliers: np.ndarray, shifts: np.ndarray, channels: int) -> np.ndarray:
+    """[quads, 3, 4] int32: bias, multiplier and (negative) shift of each channel of a quad.
+
+    Padded channels get a harmless entry; their outputs are never stored."""
+    shifts = per_channel(shifts, channels)
+    mults = per_channel(multipliers, channels)
+    if np.any(shifts > -1) or np.any(shifts < -31):
+        raise Declined("a requantisation shift is outside -31..-1 (the vector epilogue needs a right shift)")
+    if np.any(mults < 0):
+        raise Declined("a negative requantisation multiplier")
+    padded = round_up(channels, QUAD)
+    table = np.zeros((3, padded), dtype=np.int64)
+    table[1], table[2] = 2**30, -1
+    table[0, :channels] = np.asarray(bias, dtype=np.int64).reshape(-1)
+    table[1, :channels], table[2, :channels] = mults, shifts
+    return table.reshape(3, padded // QUAD, QUAD).transpose(1, 0, 2)
+
+
+def _output_params(p: dict) -> list:
+    return [("output_offset", p["output_zero_point"]),
+            ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"])]
+
+
+def _conv_constants(rows: np.ndarray, c: dict):
+    """Interleaved int8 weights [quad][chunk][4][16] and the requant table."""
+    out_c, depth = rows.shape
+    out_p, depth_p = round_up(out_c, QUAD), round_up(depth, VECTOR)
+    table = requant_table(c["folded_bias"], c["multipliers"], c["shifts"], out_c)
     weights = np.zeros((out_p, depth_p), dtype=np.int64)
-    weights[: rows.shape[0], : rows.shape[1]] = rows
-    bias = np.zeros(out_p, dtype=np.int64)
-    bias[: rows.shape[0]] = np.where(fused.constant, 0, np.asarray(c["folded_bias"], dtype=np.int64))
-    table = np.concatenate([fused.table.astype(np.int64), fused.scale_shift[:, None]], axis=1)
-    table = pad_rows(table, out_p)
-    if out_p > rows.shape[0]:
-        table[rows.shape[0]:] = [2**30 + 1, 1, 1, 0]
-    constants = [ConstantArray("weights", "int8_t", weights.reshape(-1)), int32_array("bias", bias),
-                 int32_array("requant", table)]
+    weights[:out_c, :depth] = rows
+    layout = weights.reshape(out_p // QUAD, QUAD, depth_p // VECTOR, VECTOR).transpose(0, 2, 1, 3)
+    constants = [ConstantArray("weights", "int8_t", layout.reshape(-1)), int32_array("requant", table)]
     return constants, depth_p, out_p
 
 
-def _epilogue_params(p: dict) -> list:
-    return [
-        ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
-        ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
-        ("weights", ConstantRef("weights")), ("bias", ConstantRef("bias")), ("requant", ConstantRef("requant")),
+def _conv_layer(plan: LayerPlan, rows: np.ndarray, c: dict, shape: dict, note: str) -> SpecializedLayerPlan:
+    p = params_of(plan)
+    constants, depth_p, out_p = _conv_constants(rows, c)
+    depth = rows.shape[1]
+    direct = int(shape["filter_h"] == shape["filter_w"] == 1 and shape["pad_top"] == shape["pad_left"] == 0
+                 and shape["input_c"] % VECTOR == 0)
+    params = [
+        *[(name, shape[name]) for name in ("input_h", "input_w", "input_c", "output_h", "output_w", "output_c",
+                                           "filter_h", "filter_w", "stride_h", "stride_w",
+                                           "dilation_h", "dilation_w", "pad_top", "pad_left")],
+        ("input_zero_point", shape["input_zero_point"]), ("depth", depth), ("depth_padded", depth_p),
+        ("channels_padded", out_p), ("direct", direct), *_output_params(p),
+        ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")),
     ]
+    # The raw accumulators of a pixel pair, then two gathered columns.
+    scratch = 2 * out_p * 4 + (0 if direct else 2 * depth_p)
+    kind = "1x1 direct" if direct else "gathered"
+    return _specialized(plan, "MveConv2DParams", params, constants, scratch,
+                        f"{kind} 2x4 VMLADAVA block, depth {depth}->{depth_p}{note}")
 
 
-def specialize_conv(plan: LayerPlan):
+def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     p, c = params_of(plan), constants_of(plan)
     if p["batches"] != 1:
         raise Declined("batch > 1")
     if p["filter_input_c"] != p["input_c"]:
         raise Declined("grouped convolution")
     out_c, fh, fw = p["output_c"], p["filter_h"], p["filter_w"]
-    depth = fh * fw * p["input_c"]
-    constants, depth_p, out_p = _rows_and_epilogue(c["weights"].astype(np.int64).reshape(out_c, depth), p, c)
-    direct = int(fh == 1 and fw == 1 and p["pad_top"] == 0 and p["pad_left"] == 0 and depth % VECTOR == 0)
-    params = [
-        ("input_h", p["input_h"]), ("input_w", p["input_w"]), ("input_c", p["input_c"]),
-        ("output_h", p["output_h"]), ("output_w", p["output_w"]), ("output_c", out_c),
-        ("filter_h", fh), ("filter_w", fw), ("stride_h", p["stride_h"]), ("stride_w", p["stride_w"]),
-        ("dilation_h", p["dilation_h"]), ("dilation_w", p["dilation_w"]),
-        ("pad_top", p["pad_top"]), ("pad_left", p["pad_left"]),
-        ("input_zero_point", p["input_zero_point"]), ("depth", depth), ("depth_padded", depth_p),
-        ("channels_padded", out_p), ("direct", direct), *_epilogue_params(p),
-    ]
-    scratch = 0 if direct else 2 * depth_p
-    note = f"{'1x1 direct' if direct else 'gathered'} 2x4 VMLADAVA block, depth {depth}->{depth_p}"
-    return _specialized(plan, "MveConv2DParams", params, constants, scratch, note)
+    rows = c["weights"].astype(np.int64).reshape(out_c, fh * fw * p["input_c"])
+    return _conv_layer(plan, rows, c, p, "")
 
 
-def specialize_fully_connected(plan: LayerPlan):
+def specialize_fully_connected(plan: LayerPlan) -> SpecializedLayerPlan:
     p, c = params_of(plan), constants_of(plan)
     depth, outputs = p["accum_depth"], p["output_depth"]
-    constants, depth_p, out_p = _rows_and_epilogue(c["weights"].astype(np.int64).reshape(outputs, depth), p, c)
+    rows = c["weights"].astype(np.int64).reshape(outputs, depth)
+    # A 1x1 convolution over a 1 x batches image of `depth` channels.
+    shape = dict(input_h=1, input_w=p["batches"], input_c=depth, output_h=1, output_w=p["batches"],
+                 output_c=outputs, filter_h=1, filter_w=1, stride_h=1, stride_w=1, dilation_h=1, dilation_w=1,
+                 pad_top=0, pad_left=0, input_zero_point=0)
+    return _conv_layer(plan, rows, c, shape, " (fully connected)")
+
+
+def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
+    p, c = params_of(plan), constants_of(plan)
+    if p["batches"] != 1 or p["depth_multiplier"] != 1:
+        raise Declined("batch > 1 or depth multiplier > 1")
+    if p["dilation_h"] != 1 or p["dilation_w"] != 1:
+        raise Declined("dilated depthwise")
+    fh, fw, channels = p["filter_h"], p["filter_w"], p["output_c"]
+    if fh > DW_MAX_FILTER_H:
+        raise Declined(f"filter taller than {DW_MAX_FILTER_H}")
+    taps = fh * fw
+    table = requant_table(c["folded_bias"], c["multipliers"], c["shifts"], channels)
+    channels_p = round_up(channels, QUAD)
+    weights = np.zeros((taps, channels_p), dtype=np.int64)
+    weights[:, :channels] = c["weights"].astype(np.int64).reshape(taps, channels)
+    layout = weights.reshape(taps, channels_p // QUAD, QUAD).transpose(1, 0, 2)  # [quad][tap][4]
+    # The 3x3 path computes pixel pairs: one more output's columns for an odd width.
+    padded_w = (round_up(p["output_w"], 2) - 1) * p["stride_w"] + fw
     params = [
-        ("batches", p["batches"]), ("accum_depth", depth), ("depth_padded", depth_p),
-        ("output_depth", outputs), ("outputs_padded", out_p), *_epilogue_params(p),
+        ("input_h", p["input_h"]), ("input_w", p["input_w"]), ("channels", channels),
+        ("output_h", p["output_h"]), ("output_w", p["output_w"]),
+        ("filter_h", fh), ("filter_w", fw), ("stride_h", p["stride_h"]), ("stride_w", p["stride_w"]),
+        ("pad_top", p["pad_top"]), ("pad_left", p["pad_left"]), ("padded_w", padded_w),
+        ("channels_padded", channels_p), ("input_zero_point", p["input_zero_point"]), *_output_params(p),
+        ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")),
     ]
-    return _specialized(plan, "MveFullyConnectedParams", params, constants, depth_p,
-                        f"1x4 VMLADAVA block, depth {depth}->{depth_p}")
+    constants = [int32_array("weights", layout), int32_array("requant", table)]
+    scratch = fh * padded_w * channels_p  # the ring of padded input rows
+    block = "pixel-pair 3x3" if (fh, fw) == (3, 3) and p["stride_w"] in (1, 2) else "tap-by-tap"
+    return _specialized(plan, "MveDepthwiseConv2DParams", params, constants, scratch,
+                        f"{fh}x{fw} {block} VMUL+VADD.S32 on a [quad][column] row ring")
+
+
+def exact_reciprocal(count: int) -> int:
+    """r with (n * r) >> 32 == n // count for every n an int8 window of `count` values
+    can give TFLM's rounding division (0 <= n <= 128 * count + count // 2); 0 for 1."""
+    if count <= 1:
+        return 0
+    r = -(-(2**32) // count)
+    n = np.arange(128 * count + count // 2 + 1, dtype=np.uint64)
+    if not np.array_equal((n * np.uint64(r)) >> np.uint64(32), n // np.uint64(count)):
+        raise Declined(f"no exact 32-bit reciprocal for a window of {count}")
+    return r
+
+
+def specialize_average_pool(plan: LayerPlan) -> SpecializedLayerPlan:
+    p = params_of(plan)
+    if p["batches"] != 1:
+        raise Declined("batch > 1")
+    window = p["filter_h"] * p["filter_w"]
+    if window > POOL_MAX_WINDOW:
+        raise Declined(f"a window of more than {POOL_MAX_WINDOW} values")
+    reciprocals = np.array([exact_reciprocal(count) for count in range(window + 1)], dtype=np.int64)
+    reciprocals = np.where(reciprocals >= 2**31, reciprocals - 2**32, reciprocals)  # stored as int32 bits
+    params = [
+        *[(name, p[name]) for name in ("input_h", "input_w", "channels", "output_h", "output_w",
+                                       "filter_h", "filter_w", "stride_h", "stride_w", "pad_top", "pad_left",
+                                       "activation_min", "activation_max")],
+        ("reciprocals", ConstantRef("reciprocals")),
+    ]
+    return _specialized(plan, "MveAveragePool2DParams", params, [int32_array("reciprocals", reciprocals)], 0,
+                        "VLDRB.S32 sums, reciprocal division")
 
 
 for _kernel_id, _source, _hook in (
     ("conv2d_s8", "tinyrig_mve_conv.cc", specialize_conv),
-    ("fully_connected_s8", "tinyrig_mve_fully_connected.cc", specialize_fully_connected),
+    ("fully_connected_s8", "tinyrig_mve_conv.cc", specialize_fully_connected),
+    ("depthwise_conv2d_s8", "tinyrig_mve_depthwise.cc", specialize_depthwise),
+    ("average_pool2d_s8", "tinyrig_mve_pooling.cc", specialize_average_pool),
 ):
     register(
         KernelVariant(kernel_id=_kernel_id, variant=FAMILY, function=f"tinyrig::arm_mve::{_kernel_id}",
-                      header=HEADER, sources=(*SOURCES, f"arm_mve/{_source}"), specialize=_hook),
+                      header=HEADER, sources=(*COMMON, f"arm_mve/{_source}"), specialize=_hook),
         FAMILY,
     )

@@ -1,15 +1,20 @@
-// tinyrig Helium kernels: int8 dot products over 16-byte vectors.
+// tinyrig Helium kernels: shared pieces (vector requantisation, byte copies).
 //
-// On Cortex-M55 (__ARM_FEATURE_MVE) each 16-value chunk of a row costs one VLDRB
-// and one VMLADAVA.S8; a column is loaded once per chunk and used by 4 (or 8)
-// rows. On the host the same functions are plain loops, so layouts and the
-// epilogue are testable against TFLM without the instructions.
+// The epilogue is TFLM's double-rounding MultiplyByQuantizedMultiplier on four
+// int32 lanes at once, for right shifts >= 1 and no left shift (the code generator
+// declines other layers, which then run the DSP or reference kernel):
+//   SaturatingRoundingDoublingHighMul(x, M) == VQRDMULH.S32 (both are
+//     floor((x*M + 2^30) / 2^31); TFLM's nudge-and-truncate agrees at every tie);
+//   RoundingDivideByPOT(y, e) == VRSHL.S32(VQADD.S32(y, y >> 31), -e) (round half
+//     away from zero: a negative y is nudged down by one before the round-half-up
+//     shift; VQADD keeps INT32_MIN, whose result is then still exact).
+// On a host (no MVE) the same functions are scalar loops over the same layouts.
 #ifndef TINYRIG_MVE_COMMON_H_
 #define TINYRIG_MVE_COMMON_H_
 
 #include <cstdint>
 
-#include "tinyrig_dsp_common.h"
+#include "tinyrig_fixedpoint.h"
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
@@ -21,64 +26,48 @@
 namespace tinyrig {
 namespace arm_mve {
 
-// acc[r] += sum_i x[i] * w[r * depth + i] for r < 4; depth is a multiple of 16.
-inline void dot_1x4(const int8_t* x, const int8_t* w, int32_t depth, int32_t* acc) {
-  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-  const int8_t *w0 = w, *w1 = w + depth, *w2 = w + 2 * depth, *w3 = w + 3 * depth;
+// Per-channel epilogue constants, in groups of 4 channels: [group][bias, multiplier,
+// -right shift][4]. The bias already folds the input zero point in.
+constexpr int32_t kRequantWords = 12;
+
 #if TINYRIG_MVE_NATIVE
-  for (int32_t i = 0; i < depth; i += 16) {
-    const int8x16_t v = vld1q_s8(x + i);
-    a0 = vmladavaq_s8(a0, v, vld1q_s8(w0 + i));
-    a1 = vmladavaq_s8(a1, v, vld1q_s8(w1 + i));
-    a2 = vmladavaq_s8(a2, v, vld1q_s8(w2 + i));
-    a3 = vmladavaq_s8(a3, v, vld1q_s8(w3 + i));
-  }
-#else
-  for (int32_t i = 0; i < depth; ++i) {
-    a0 += x[i] * w0[i];
-    a1 += x[i] * w1[i];
-    a2 += x[i] * w2[i];
-    a3 += x[i] * w3[i];
-  }
+// Four accumulators (bias included) -> four int8 outputs in int32 lanes.
+inline int32x4_t requantize4(int32x4_t acc, int32x4_t multiplier, int32x4_t neg_shift, int32_t output_offset,
+                             int32x4_t lo, int32x4_t hi) {
+  int32x4_t y = vqrdmulhq_s32(acc, multiplier);
+  y = vrshlq_s32(vqaddq_s32(y, vshrq_n_s32(y, 31)), neg_shift);
+  y = vaddq_n_s32(y, output_offset);
+  return vminq_s32(vmaxq_s32(y, lo), hi);
+}
 #endif
-  acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+
+// One accumulator (bias included) -> int8, the scalar form of requantize4.
+inline int8_t requantize1(int32_t acc, const int32_t* group, int32_t lane, int32_t output_offset, int32_t lo,
+                          int32_t hi) {
+  const int32_t y = multiply_by_quantized_multiplier(acc, group[4 + lane], group[8 + lane]) + output_offset;
+  return static_cast<int8_t>(y < lo ? lo : (y > hi ? hi : y));
 }
 
-// Two columns against the same 4 rows: acc[4 * column + r].
-inline void dot_2x4(const int8_t* x0, const int8_t* x1, const int8_t* w, int32_t depth, int32_t* acc) {
+// dst[0..n) = src[0..n), 16 bytes per step (tail-predicated on Helium).
+inline void copy_bytes(int8_t* dst, const int8_t* src, int32_t n) {
 #if TINYRIG_MVE_NATIVE
-  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-  int32_t b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];
-  const int8_t *w0 = w, *w1 = w + depth, *w2 = w + 2 * depth, *w3 = w + 3 * depth;
-  for (int32_t i = 0; i < depth; i += 16) {
-    const int8x16_t u = vld1q_s8(x0 + i);
-    const int8x16_t v = vld1q_s8(x1 + i);
-    int8x16_t k = vld1q_s8(w0 + i);
-    a0 = vmladavaq_s8(a0, u, k);
-    b0 = vmladavaq_s8(b0, v, k);
-    k = vld1q_s8(w1 + i);
-    a1 = vmladavaq_s8(a1, u, k);
-    b1 = vmladavaq_s8(b1, v, k);
-    k = vld1q_s8(w2 + i);
-    a2 = vmladavaq_s8(a2, u, k);
-    b2 = vmladavaq_s8(b2, v, k);
-    k = vld1q_s8(w3 + i);
-    a3 = vmladavaq_s8(a3, u, k);
-    b3 = vmladavaq_s8(b3, v, k);
+  for (; n > 0; n -= 16, src += 16, dst += 16) {
+    const mve_pred16_t p = vctp8q(static_cast<uint32_t>(n));
+    vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
   }
-  acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-  acc[4] = b0, acc[5] = b1, acc[6] = b2, acc[7] = b3;
 #else
-  dot_1x4(x0, w, depth, acc);
-  dot_1x4(x1, w, depth, acc + 4);
+  for (int32_t i = 0; i < n; ++i) dst[i] = src[i];
 #endif
 }
 
-// The DSP kernels' fused requantisation with the 2^(ls+1) scaling applied here
-// (the int8 weights cannot carry it): rq = {multiplier, rounding, e, ls + 1}.
-inline int8_t requantize_output(int32_t acc, const int32_t* rq, int32_t clamp, int32_t lo, int32_t hi) {
-  const int32_t scaled = static_cast<int32_t>(static_cast<uint32_t>(acc) << rq[3]);
-  return arm_dsp::clamp_output(arm_dsp::requantize(scaled, rq), clamp, lo, hi);
+// dst[0..n) = value.
+inline void fill_bytes(int8_t* dst, int8_t value, int32_t n) {
+#if TINYRIG_MVE_NATIVE
+  const int8x16_t v = vdupq_n_s8(value);
+  for (; n > 0; n -= 16, dst += 16) vstrbq_p_s8(dst, v, vctp8q(static_cast<uint32_t>(n)));
+#else
+  for (int32_t i = 0; i < n; ++i) dst[i] = value;
+#endif
 }
 
 }  // namespace arm_mve

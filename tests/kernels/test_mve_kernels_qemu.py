@@ -1,0 +1,113 @@
+"""The Helium kernels' paths, bit-exact with tflite-micro under QEMU on qemu-mps3-an547.
+
+Random models rarely draw the shapes that reach each path of the Helium kernels
+(the pixel-pair 3x3 depthwise with an odd width and a partial channel quad, the
+direct and gathered convolution columns with a partial filter quad and an odd
+pixel count, batched FULLY_CONNECTED, average pools whose windows shrink at the
+padded edges), so these models are built to contain them. Each case checks first
+that the Helium variant really ran every layer it is about.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyrig.boards import load_board
+from tinyrig.codegen.engine import compile_model
+from tinyrig.codegen.specialize_common import Declined
+from tinyrig.codegen.specialize_mve import exact_reciprocal, requant_table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+import tflite_builder as tb  # noqa: E402
+from test_kernels_qemu import check_model_bit_exact  # noqa: E402
+
+from tinyrig_testing import require_tools  # noqa: E402
+
+BOARD = "qemu-mps3-an547"
+
+
+@pytest.fixture(scope="module")
+def tools():
+    require_tools("arm-none-eabi-gcc", "qemu-system-arm", "gcc")
+
+
+def helium_notes(model: bytes, op: str) -> list[str]:
+    layers = [layer for layer in compile_model(model, core=load_board(BOARD).core).layers if layer.op == op]
+    assert layers and all(layer.variant == "arm_mve" for layer in layers), [(l.op, l.variant) for l in layers]
+    return [layer.note for layer in layers]
+
+
+def test_depthwise_paths_bit_exact(tools, tmp_path):
+    """3x3 stride 2 then stride 1 (pixel pairs, odd widths: the last pair's second
+    pixel is computed but not stored; 11 channels: a partial quad), then a 2x3 filter
+    (the tap-by-tap path) with VALID padding."""
+    seed = 52
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 9, 9, 11))
+    y = tb.depthwise_conv2d(mb, x, kernel=(3, 3), stride=(2, 2), dilation=(1, 1), depth_multiplier=1,
+                            padding="SAME", activation="RELU6", mode="calibrated")
+    y = tb.depthwise_conv2d(mb, y, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), depth_multiplier=1,
+                            padding="SAME", activation="NONE", mode="calibrated")
+    y = tb.depthwise_conv2d(mb, y, kernel=(2, 3), stride=(1, 2), dilation=(1, 1), depth_multiplier=1,
+                            padding="VALID", activation="RELU", mode="calibrated")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    notes = helium_notes(model, "DEPTHWISE_CONV_2D")
+    assert ["pixel-pair" in n for n in notes] == [True, True, False], notes
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+
+
+def test_conv_and_fully_connected_paths_bit_exact(tools, tmp_path):
+    """Gathered columns (3x3 with padding, stride 2, 7 filters: a partial quad; 5x5 -> 3x3
+    = 9 pixels: an odd last pixel), a dilated 3x3, a direct 1x1 over 32 channels and a
+    gathered 1x1 over 8 channels, then a batched FULLY_CONNECTED (depth 20: padded)."""
+    seed = 53
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 5, 5, 3))
+    y = tb.conv2d(mb, x, out_channels=7, kernel=(3, 3), stride=(2, 2), dilation=(1, 1), padding="SAME",
+                  activation="RELU6", mode="calibrated")
+    y = tb.conv2d(mb, y, out_channels=32, kernel=(3, 3), stride=(1, 1), dilation=(2, 2), padding="SAME",
+                  activation="NONE", mode="calibrated")
+    y = tb.conv2d(mb, y, out_channels=8, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding="VALID",
+                  activation="RELU", mode="calibrated")
+    y = tb.conv2d(mb, y, out_channels=20, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding="VALID",
+                  activation="NONE", mode="calibrated")
+    y = tb.reshape(mb, y, (3, 60))
+    y = tb.fully_connected(mb, y, units=6, activation="NONE", mode="calibrated")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    notes = helium_notes(model, "CONV_2D")
+    assert [n.split(" 2x4")[0] for n in notes] == ["gathered", "gathered", "1x1 direct", "gathered"], notes
+    helium_notes(model, "FULLY_CONNECTED")
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+
+
+def test_average_pool_paths_bit_exact(tools, tmp_path):
+    """A 3x3 stride-2 SAME pool (windows of 4, 6 and 9 values at the edges; 11 channels)
+    and a global pool, as in the MLPerf models."""
+    seed = 54
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 8, 7, 11))
+    y = tb.pool2d(mb, x, "AVERAGE_POOL_2D", filter=(3, 3), stride=(2, 2), padding="SAME", activation="NONE")
+    y = tb.pool2d(mb, y, "AVERAGE_POOL_2D", filter=(4, 4), stride=(1, 1), padding="VALID", activation="RELU")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    helium_notes(model, "AVERAGE_POOL_2D")
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+
+
+def test_reciprocals_divide_exactly():
+    for count in (2, 3, 7, 9, 25, 125, 1000, 4096):
+        r = exact_reciprocal(count)
+        n = np.arange(0, 128 * count + count // 2 + 1, dtype=np.uint64)
+        assert np.array_equal((n * np.uint64(r)) >> np.uint64(32), n // np.uint64(count))
+
+
+def test_requant_table_declines_left_shifts():
+    with pytest.raises(Declined, match="shift"):
+        requant_table(np.zeros(4), np.full(4, 2**30), np.array([-3, 0, -2, -1]), 4)
+    table = requant_table(np.arange(5), np.full(5, 2**30 + 5), np.full(5, -7), 5)
+    assert table.shape == (2, 3, 4)
+    assert table[1, :, 0].tolist() == [4, 2**30 + 5, -7]  # the 5th channel opens the second quad
