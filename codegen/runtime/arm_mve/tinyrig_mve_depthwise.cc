@@ -79,52 +79,140 @@ inline int32x4_t load4(const int8_t* x) { return vldrbq_s32(x); }
 // Helium has no lane-wise integer multiply-accumulate: VMUL then VADD.
 inline int32x4_t mla(int32x4_t acc, int32x4_t x, int32x4_t w) { return vaddq_s32(acc, vmulq_s32(x, w)); }
 
-// One filter row of a 3x3 filter for a pixel pair; x points at the pair's first tap.
-template <int32_t kStride>
-inline void row3(const int8_t* x, const int32_t* w, int32x4_t& a, int32x4_t& b) {
-  const int32x4_t w0 = vldrwq_s32(w), w1 = vldrwq_s32(w + 4), w2 = vldrwq_s32(w + 8);
-  const int32x4_t x0 = load4(x), x1 = load4(x + 4), x2 = load4(x + 8);
-  a = mla(a, x0, w0);
-  a = mla(a, x1, w1);
-  a = mla(a, x2, w2);
-  if (kStride == 1) {
-    const int32x4_t x3 = load4(x + 12);
-    b = mla(b, x1, w0);
-    b = mla(b, x2, w1);
-    b = mla(b, x3, w2);
-  } else {
-    const int32x4_t x3 = load4(x + 12), x4 = load4(x + 16);
-    b = mla(b, x2, w0);
-    b = mla(b, x3, w1);
-    b = mla(b, x4, w2);
-  }
+}  // namespace
+
+// One channel quad of a 3x3 output row, in assembly (the compiler spills the
+// pointers of the intrinsic form): the struct is the frame of the naked functions.
+struct Dw3x3QuadRow {
+  const int8_t* rows[3];   // the quad's first tap in each ring row
+  const int32_t* weights;  // [tap][4]
+  const int32_t* requant;  // bias, multiplier, shift [4] each
+  int8_t* out;             // the row's first output of the quad
+  int32_t pairs;           // pixel pairs, then a single pixel if `single`
+  int32_t out_step;        // 2 * channels
+  int32_t channels;
+  int32_t offset, lo, hi;
+  int32_t lanes;           // channels stored (4 but for the last quad)
+  int32_t single;
+};
+
+#if defined(__thumb2__)
+
+#define TINYRIG_S_(x) #x
+#define TINYRIG_S(x) TINYRIG_S_(x)
+// r1-r3: row pointers; r4: weights; r5: requant; r6/r7: outputs of pixels a/b (r11: their step);
+// q0/q1: accumulators of a/b; q2-q4: a filter row's weights; q5: input; q6: products.
+#define TINYRIG_DW_LOADW(ROW)                                             \
+  "vldrw.32 q2, [r4, #" TINYRIG_S(48 * (ROW)) "]\n\t"                      \
+  "vldrw.32 q3, [r4, #" TINYRIG_S(48 * (ROW) + 16) "]\n\t"                 \
+  "vldrw.32 q4, [r4, #" TINYRIG_S(48 * (ROW) + 32) "]\n\t"
+#define TINYRIG_DW_MAC(ACC, W) "vmul.i32 q6, q5, " W "\n\t" "vadd.i32 " ACC ", " ACC ", q6\n\t"
+#define TINYRIG_DW_PAIR_S1(R, ROW)                                        \
+  TINYRIG_DW_LOADW(ROW)                                                   \
+  "vldrb.s32 q5, [" R "], #8\n\t" TINYRIG_DW_MAC("q0", "q2")            \
+  "vldrb.s32 q5, [" R ", #-4]\n\t" TINYRIG_DW_MAC("q1", "q2") TINYRIG_DW_MAC("q0", "q3") \
+  "vldrb.s32 q5, [" R "]\n\t" TINYRIG_DW_MAC("q1", "q3") TINYRIG_DW_MAC("q0", "q4") \
+  "vldrb.s32 q5, [" R ", #4]\n\t" TINYRIG_DW_MAC("q1", "q4")
+#define TINYRIG_DW_PAIR_S2(R, ROW)                                        \
+  TINYRIG_DW_LOADW(ROW)                                                   \
+  "vldrb.s32 q5, [" R "], #16\n\t" TINYRIG_DW_MAC("q0", "q2")           \
+  "vldrb.s32 q5, [" R ", #-12]\n\t" TINYRIG_DW_MAC("q0", "q3")          \
+  "vldrb.s32 q5, [" R ", #-8]\n\t" TINYRIG_DW_MAC("q0", "q4") TINYRIG_DW_MAC("q1", "q2") \
+  "vldrb.s32 q5, [" R ", #-4]\n\t" TINYRIG_DW_MAC("q1", "q3")           \
+  "vldrb.s32 q5, [" R "]\n\t" TINYRIG_DW_MAC("q1", "q4")
+#define TINYRIG_DW_SINGLE(R, ROW)                                         \
+  TINYRIG_DW_LOADW(ROW)                                                   \
+  "vldrb.s32 q5, [" R "]\n\t" TINYRIG_DW_MAC("q0", "q2")                \
+  "vldrb.s32 q5, [" R ", #4]\n\t" TINYRIG_DW_MAC("q0", "q3")            \
+  "vldrb.s32 q5, [" R ", #8]\n\t" TINYRIG_DW_MAC("q0", "q4")
+// TFLM's requantisation of ACC (see tinyrig_mve_common.h), q2 = multipliers,
+// q3 = shifts, q4 = lo, q7 = hi, r8 = output offset; stored predicated on P0.
+#define TINYRIG_DW_RQ_STORE(ACC, OUT)                                     \
+  "vqrdmulh.s32 " ACC ", " ACC ", q2\n\t"                                 \
+  "vshr.s32 q6, " ACC ", #31\n\t"                                         \
+  "vqadd.s32 " ACC ", " ACC ", q6\n\t"                                    \
+  "vrshl.s32 " ACC ", " ACC ", q3\n\t"                                    \
+  "vadd.i32 " ACC ", " ACC ", r8\n\t"                                     \
+  "vmax.s32 " ACC ", " ACC ", q4\n\t"                                     \
+  "vmin.s32 " ACC ", " ACC ", q7\n\t"                                     \
+  "vpst\n\t"                                                              \
+  "vstrbt.32 " ACC ", [" OUT "]\n\t"
+#define TINYRIG_DW_EPILOGUE_CONSTANTS                                     \
+  "vldrw.32 q2, [r5, #16]\n\t"                                            \
+  "vldrw.32 q3, [r5, #32]\n\t"                                            \
+  "vdup.32 q4, r9\n\t"
+#define TINYRIG_DW_ROW_FN(PAIR)                                           \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "vpush {d8-d15}\n\t"                                                    \
+  "ldm r0, {r1-r6}\n\t"                                                   \
+  "ldr r11, [r0, #28]\n\t" /* out_step */                                 \
+  "ldr r8, [r0, #36]\n\t"  /* offset */                                   \
+  "ldr r9, [r0, #40]\n\t"  /* lo */                                       \
+  "ldr r10, [r0, #44]\n\t" /* hi */                                       \
+  "vdup.32 q7, r10\n\t"                                                   \
+  "ldr r10, [r0, #48]\n\t" /* lanes */                                    \
+  "vctp.32 r10\n\t"                                                       \
+  "ldr r10, [r0, #32]\n\t" /* channels */                                 \
+  "add r7, r6, r10\n\t"                                                   \
+  "ldr r10, [r0, #24]\n\t" /* pairs */                                    \
+  "ldr r12, [r0, #52]\n\t" /* single */                                   \
+  "cmp r10, #0\n\t"                                                     \
+  "beq 2f\n\t"                                                       \
+  "dls lr, r10\n\t"                                                       \
+  "1:\n\t"                                                                \
+  "vldrw.32 q0, [r5]\n\t"                                                 \
+  "vmov q1, q0\n\t"                                                       \
+  PAIR("r1", 0) PAIR("r2", 1) PAIR("r3", 2)                               \
+  TINYRIG_DW_EPILOGUE_CONSTANTS                                           \
+  TINYRIG_DW_RQ_STORE("q0", "r6")                                         \
+  TINYRIG_DW_RQ_STORE("q1", "r7")                                         \
+  "add r6, r6, r11\n\t"                                                    \
+  "add r7, r7, r11\n\t"                                                    \
+  "le lr, 1b\n\t"                                                         \
+  "2:\n\t"                                                                \
+  "cmp r12, #0\n\t"                                                     \
+  "beq 3f\n\t"                                                       \
+  "vldrw.32 q0, [r5]\n\t"                                                 \
+  TINYRIG_DW_SINGLE("r1", 0) TINYRIG_DW_SINGLE("r2", 1) TINYRIG_DW_SINGLE("r3", 2) \
+  TINYRIG_DW_EPILOGUE_CONSTANTS                                           \
+  TINYRIG_DW_RQ_STORE("q0", "r6")                                         \
+  "3:\n\t"                                                                \
+  "vpop {d8-d15}\n\t"                                                     \
+  "pop {r4-r11, pc}\n\t"
+
+extern "C" __attribute__((naked)) void tinyrig_mve_dw3x3_row_s1(const Dw3x3QuadRow*) {
+  __asm__ volatile(TINYRIG_DW_ROW_FN(TINYRIG_DW_PAIR_S1));
 }
+
+extern "C" __attribute__((naked)) void tinyrig_mve_dw3x3_row_s2(const Dw3x3QuadRow*) {
+  __asm__ volatile(TINYRIG_DW_ROW_FN(TINYRIG_DW_PAIR_S2));
+}
+
+#endif
+
+namespace {
 
 template <int32_t kStride>
 void row_3x3(const MveDepthwiseConv2DParams& p, const int8_t* const* rows, int8_t* out) {
-  const int32_t quads = p.channels_padded / 4;
   const int32_t quad_bytes = p.padded_w * 4;
-  const int32x4_t lo = vdupq_n_s32(p.activation_min), hi = vdupq_n_s32(p.activation_max);
-  const int32_t offset = p.output_offset;
-  for (int32_t quad = 0; quad < quads; ++quad) {
-    const mve_pred16_t keep = vctp32q(static_cast<uint32_t>(p.channels - 4 * quad));
-    const int32_t* w = p.weights + quad * 36;
-    const int32_t* rq = p.requant + quad * kRequantWords;
-    const int8_t* r0 = rows[0] + quad * quad_bytes;
-    const int8_t* r1 = rows[1] + quad * quad_bytes;
-    const int8_t* r2 = rows[2] + quad * quad_bytes;
-    int8_t* o = out + 4 * quad;
-    for (int32_t x = 0; x < p.output_w; x += 2) {
-      int32x4_t a = vldrwq_s32(rq);
-      int32x4_t b = a;
-      row3<kStride>(r0, w, a, b);
-      row3<kStride>(r1, w + 12, a, b);
-      row3<kStride>(r2, w + 24, a, b);
-      r0 += 8 * kStride, r1 += 8 * kStride, r2 += 8 * kStride;
-      const int32x4_t mult = vldrwq_s32(rq + 4), shift = vldrwq_s32(rq + 8);
-      vstrbq_p_s32(o, requantize4(a, mult, shift, offset, lo, hi), keep);
-      if (x + 1 < p.output_w) vstrbq_p_s32(o + p.channels, requantize4(b, mult, shift, offset, lo, hi), keep);
-      o += 2 * p.channels;
+  Dw3x3QuadRow run;
+  run.pairs = p.output_w / 2;
+  run.single = p.output_w % 2;
+  run.out_step = 2 * p.channels;
+  run.channels = p.channels;
+  run.offset = p.output_offset;
+  run.lo = p.activation_min;
+  run.hi = p.activation_max;
+  for (int32_t quad = 0; quad < p.channels_padded / 4; ++quad) {
+    for (int32_t fy = 0; fy < 3; ++fy) run.rows[fy] = rows[fy] + quad * quad_bytes;
+    run.weights = p.weights + quad * 36;
+    run.requant = p.requant + quad * kRequantWords;
+    run.out = out + 4 * quad;
+    run.lanes = p.channels - 4 * quad < 4 ? p.channels - 4 * quad : 4;
+    if (kStride == 1) {
+      tinyrig_mve_dw3x3_row_s1(&run);
+    } else {
+      tinyrig_mve_dw3x3_row_s2(&run);
     }
   }
 }
