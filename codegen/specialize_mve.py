@@ -11,10 +11,11 @@
 
 The epilogue is TFLM's own double-rounding requantisation done on 4 lanes
 (VQRDMULH, a sign fix-up and VRSHL; see tinyrig_mve_common.h), from a per-quad
-table [bias (input zero point folded in), multiplier, shift][4]. It is exact for
-right shifts of 1..31 with no left shift, which covers convolutions whose output
-scale is smaller than half their input x weight scale (every reference model);
-other layers are declined and run on the DSP or reference kernels.
+table [bias (input zero point folded in), multiplier, -right shift, left shift][4].
+Its fast form needs right shifts of 1..31 and no left shift (an output scale
+smaller than half the input x weight scale); CONV_2D and FULLY_CONNECTED layers
+with other shifts use a form with 2 more instructions per 4 outputs, the
+depthwise kernel declines them (they run on the DSP or reference kernel).
 """
 
 from __future__ import annotations
@@ -51,22 +52,30 @@ def _specialized(plan: LayerPlan, params_type: str, params: list, constants: lis
     )
 
 
-def requant_table(bias: np.ndarray, multipliers: np.ndarray, shifts: np.ndarray, channels: int) -> np.ndarray:
-    """[quads, 3, 4] int32: bias, multiplier and (negative) shift of each channel of a quad.
+def requant_table(bias: np.ndarray, multipliers: np.ndarray, shifts: np.ndarray, channels: int, *,
+                  left_shifts: bool = False) -> np.ndarray:
+    """[quads, 3 or 4, 4] int32: bias, multiplier, -right shift (and left shift) of each
+    channel of a quad. Without `left_shifts` the kernel's epilogue needs right shifts
+    of 1..31 (the fast form) and other layers are declined.
 
     Padded channels get a harmless entry; their outputs are never stored."""
     shifts = per_channel(shifts, channels)
     mults = per_channel(multipliers, channels)
-    if np.any(shifts > -1) or np.any(shifts < -31):
-        raise Declined("a requantisation shift is outside -31..-1 (the vector epilogue needs a right shift)")
+    if np.any(shifts > 31) or np.any(shifts < -31):
+        raise Declined("a requantisation shift is outside -31..31")
+    if not left_shifts and np.any(shifts > -1):
+        raise Declined("a requantisation shift is outside -31..-1 (the fast vector epilogue needs a right shift)")
     if np.any(mults < 0):
         raise Declined("a negative requantisation multiplier")
     padded = round_up(channels, QUAD)
-    table = np.zeros((3, padded), dtype=np.int64)
+    rows = 4 if left_shifts else 3
+    table = np.zeros((rows, padded), dtype=np.int64)
     table[1], table[2] = 2**30, -1
     table[0, :channels] = np.asarray(bias, dtype=np.int64).reshape(-1)
-    table[1, :channels], table[2, :channels] = mults, shifts
-    return table.reshape(3, padded // QUAD, QUAD).transpose(1, 0, 2)
+    table[1, :channels], table[2, :channels] = mults, np.minimum(shifts, 0)
+    if left_shifts:
+        table[3, :channels] = np.maximum(shifts, 0)
+    return table.reshape(rows, padded // QUAD, QUAD).transpose(1, 0, 2)
 
 
 def _output_params(p: dict) -> list:
@@ -78,17 +87,18 @@ def _conv_constants(rows: np.ndarray, c: dict):
     """Interleaved int8 weights [quad][chunk][4][16] and the requant table."""
     out_c, depth = rows.shape
     out_p, depth_p = round_up(out_c, QUAD), round_up(depth, VECTOR)
-    table = requant_table(c["folded_bias"], c["multipliers"], c["shifts"], out_c)
+    table = requant_table(c["folded_bias"], c["multipliers"], c["shifts"], out_c, left_shifts=True)
+    general = int(np.any(table[:, 2, :] == 0) or np.any(table[:, 3, :] > 0))  # no right shift, or a left one
     weights = np.zeros((out_p, depth_p), dtype=np.int64)
     weights[:out_c, :depth] = rows
     layout = weights.reshape(out_p // QUAD, QUAD, depth_p // VECTOR, VECTOR).transpose(0, 2, 1, 3)
     constants = [ConstantArray("weights", "int8_t", layout.reshape(-1)), int32_array("requant", table)]
-    return constants, depth_p, out_p
+    return constants, depth_p, out_p, general
 
 
 def _conv_layer(plan: LayerPlan, rows: np.ndarray, c: dict, shape: dict, note: str) -> SpecializedLayerPlan:
     p = params_of(plan)
-    constants, depth_p, out_p = _conv_constants(rows, c)
+    constants, depth_p, out_p, general = _conv_constants(rows, c)
     depth = rows.shape[1]
     direct = int(shape["filter_h"] == shape["filter_w"] == 1 and shape["pad_top"] == shape["pad_left"] == 0
                  and shape["input_c"] % VECTOR == 0)
@@ -97,14 +107,15 @@ def _conv_layer(plan: LayerPlan, rows: np.ndarray, c: dict, shape: dict, note: s
                                            "filter_h", "filter_w", "stride_h", "stride_w",
                                            "dilation_h", "dilation_w", "pad_top", "pad_left")],
         ("input_zero_point", shape["input_zero_point"]), ("depth", depth), ("depth_padded", depth_p),
-        ("channels_padded", out_p), ("direct", direct), *_output_params(p),
+        ("channels_padded", out_p), ("direct", direct), ("general_shifts", general), *_output_params(p),
         ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")),
     ]
     # The raw accumulators of a pixel pair, then two gathered columns.
     scratch = 2 * out_p * 4 + (0 if direct else 2 * depth_p)
     kind = "1x1 direct" if direct else "gathered"
     return _specialized(plan, "MveConv2DParams", params, constants, scratch,
-                        f"{kind} 2x4 VMLADAVA block, depth {depth}->{depth_p}{note}")
+                        f"{kind} 2x4 VMLADAVA block, depth {depth}->{depth_p}{note}"
+                        + (", left-shift epilogue" if general else ""))
 
 
 def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:

@@ -85,6 +85,22 @@ def test_conv_and_fully_connected_paths_bit_exact(tools, tmp_path):
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
 
 
+def test_conv_any_shift_epilogue_bit_exact(tools, tmp_path):
+    """Convolutions whose effective scale exceeds 1 ("hot" outputs: left shifts, or no
+    right shift) take the general vector epilogue."""
+    seed = 57
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 4, 5, 16))
+    y = tb.conv2d(mb, x, out_channels=10, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding="VALID",
+                  activation="NONE", mode="hot")
+    y = tb.conv2d(mb, y, out_channels=6, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="SAME",
+                  activation="RELU", mode="hot")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    notes = helium_notes(model, "CONV_2D")
+    assert all("left-shift epilogue" in n for n in notes), notes
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+
+
 def test_average_pool_paths_bit_exact(tools, tmp_path):
     """A 3x3 stride-2 SAME pool (windows of 4, 6 and 9 values at the edges; 11 channels)
     and a global pool, as in the MLPerf models."""
@@ -111,3 +127,5 @@ def test_requant_table_declines_left_shifts():
     table = requant_table(np.arange(5), np.full(5, 2**30 + 5), np.full(5, -7), 5)
     assert table.shape == (2, 3, 4)
     assert table[1, :, 0].tolist() == [4, 2**30 + 5, -7]  # the 5th channel opens the second quad
+    table = requant_table(np.zeros(2), np.full(2, 2**30), np.array([3, -2]), 2, left_shifts=True)
+    assert table[0, 2:, :2].tolist() == [[0, -2], [3, 0]]  # -right shifts, then left shifts

@@ -39,12 +39,24 @@ inline int32x4_t requantize4(int32x4_t acc, int32x4_t multiplier, int32x4_t neg_
   y = vaddq_n_s32(y, output_offset);
   return vminq_s32(vmaxq_s32(y, lo), hi);
 }
+
+// The same for any shift: x << left (wrapping, as TFLM's x * (1 << left)), and no
+// sign fix-up where there is no right shift (neg_shift 0 clears the sign bit).
+inline int32x4_t requantize4_any_shift(int32x4_t acc, int32x4_t multiplier, int32x4_t neg_shift, int32x4_t left,
+                                       int32_t output_offset, int32x4_t lo, int32x4_t hi) {
+  int32x4_t y = vqrdmulhq_s32(vshlq_s32(acc, left), multiplier);
+  y = vrshlq_s32(vqaddq_s32(y, vshrq_n_s32(vandq_s32(y, neg_shift), 31)), neg_shift);
+  y = vaddq_n_s32(y, output_offset);
+  return vminq_s32(vmaxq_s32(y, lo), hi);
+}
 #endif
 
-// One accumulator (bias included) -> int8, the scalar form of requantize4.
+// One accumulator (bias included) -> int8, the scalar form of requantize4 (a group
+// of 16 words also has the left shifts).
 inline int8_t requantize1(int32_t acc, const int32_t* group, int32_t lane, int32_t output_offset, int32_t lo,
-                          int32_t hi) {
-  const int32_t y = multiply_by_quantized_multiplier(acc, group[4 + lane], group[8 + lane]) + output_offset;
+                          int32_t hi, bool left_shifts = false) {
+  const int32_t shift = left_shifts && group[12 + lane] > 0 ? group[12 + lane] : group[8 + lane];
+  const int32_t y = multiply_by_quantized_multiplier(acc, group[4 + lane], shift) + output_offset;
   return static_cast<int8_t>(y < lo ? lo : (y > hi ? hi : y));
 }
 

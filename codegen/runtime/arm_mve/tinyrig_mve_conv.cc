@@ -145,29 +145,32 @@ const int8_t* column_of(const MveConv2DParams& p, const int8_t* input, int32_t p
   return scratch;
 }
 
-// acc: [quad][pixel][4] for `pixels` (1 or 2) pixels starting at out[0].
+// acc: [quad][pixel][4] for `pixels` (1 or 2) pixels starting at out[0]; the requant
+// table has 16 words per quad (bias, multiplier, -right shift, left shift).
+template <bool kAnyShift>
 void requantize_block(const MveConv2DParams& p, const int32_t* acc, int32_t pixels, int8_t* out) {
+  constexpr int32_t kWords = 16;
   const int32_t* rq = p.requant;
   const int32_t channels = p.output_c;
 #if TINYRIG_MVE_NATIVE
   const int32x4_t lo = vdupq_n_s32(p.activation_min), hi = vdupq_n_s32(p.activation_max);
   const int32_t offset = p.output_offset;
-  int32_t left = channels;
-  for (; left > 0; left -= 4, rq += kRequantWords, acc += 8, out += 4) {
+  for (int32_t left = channels; left > 0; left -= 4, rq += kWords, acc += 8, out += 4) {
     const mve_pred16_t keep = vctp32q(static_cast<uint32_t>(left));
     const int32x4_t bias = vldrwq_s32(rq), mult = vldrwq_s32(rq + 4), shift = vldrwq_s32(rq + 8);
-    vstrbq_p_s32(out, requantize4(vaddq_s32(vldrwq_s32(acc), bias), mult, shift, offset, lo, hi), keep);
-    if (pixels == 2) {
-      vstrbq_p_s32(out + channels, requantize4(vaddq_s32(vldrwq_s32(acc + 4), bias), mult, shift, offset, lo, hi),
-                   keep);
+    for (int32_t pixel = 0; pixel < pixels; ++pixel) {
+      const int32x4_t a = vaddq_s32(vldrwq_s32(acc + 4 * pixel), bias);
+      const int32x4_t y = kAnyShift ? requantize4_any_shift(a, mult, shift, vldrwq_s32(rq + 12), offset, lo, hi)
+                                    : requantize4(a, mult, shift, offset, lo, hi);
+      vstrbq_p_s32(out + pixel * channels, y, keep);
     }
   }
 #else
   for (int32_t c = 0; c < channels; ++c) {
-    const int32_t* group = rq + kRequantWords * (c / 4);
+    const int32_t* group = rq + kWords * (c / 4);
     for (int32_t pixel = 0; pixel < pixels; ++pixel) {
       out[pixel * channels + c] = requantize1(acc[8 * (c / 4) + 4 * pixel + c % 4] + group[c % 4], group, c % 4,
-                                              p.output_offset, p.activation_min, p.activation_max);
+                                              p.output_offset, p.activation_min, p.activation_max, true);
     }
   }
 #endif
@@ -189,7 +192,11 @@ void conv2d_s8(const MveConv2DParams& p, const int8_t* input, int8_t* output, in
     const int8_t* x0 = column_of(p, input, first, columns);
     const int8_t* x1 = count == 2 ? column_of(p, input, first + 1, columns + p.depth_padded) : x0;
     tinyrig_mve_dot_2x4_run(x0, x1, p.weights, &run);
-    requantize_block(p, acc, count, output + first * p.output_c);
+    if (p.general_shifts) {
+      requantize_block<true>(p, acc, count, output + first * p.output_c);
+    } else {
+      requantize_block<false>(p, acc, count, output + first * p.output_c);
+    }
   }
 }
 

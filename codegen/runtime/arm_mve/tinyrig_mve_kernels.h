@@ -25,10 +25,11 @@ struct MveConv2DParams {
   int32_t depth_padded;     // multiple of 16
   int32_t channels_padded;  // multiple of 4
   int32_t direct;           // 1x1, no padding, input_c % 16 == 0: columns are read in place
+  int32_t general_shifts;   // some channel has a left shift or no right shift
   int32_t output_offset;
   int32_t activation_min, activation_max;
   const int8_t* weights;    // [channels_padded / 4][depth_padded / 16][4][16]
-  const int32_t* requant;   // [channels_padded / 4][bias, multiplier, -right shift][4]
+  const int32_t* requant;   // [channels_padded / 4][bias, multiplier, -right shift, left shift][4]
 };
 
 struct MveDepthwiseConv2DParams {
