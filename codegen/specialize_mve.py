@@ -6,6 +6,8 @@
   the depth][filter of the quad][16], rows zero-padded to whole chunks and quads.
 * DEPTHWISE_CONV_2D (depth multiplier 1): 4 channels per int32 vector, so weights
   are pre-widened to int32: [channel quad][tap][4].
+* ADD (same shapes): each input's TFLM rescaling of every int8 value as a 256-entry
+  int32 table in raw-byte order, read by gather loads.
 * AVERAGE_POOL_2D: a table of reciprocals, one per window size, each checked here
   to divide exactly for every sum the window can reach.
 
@@ -32,6 +34,7 @@ from .specialize_common import (
     params_of,
     per_channel,
     round_up,
+    tflm_mbqm_array,
 )
 
 FAMILY = "arm_mve"
@@ -203,11 +206,47 @@ def specialize_average_pool(plan: LayerPlan) -> SpecializedLayerPlan:
                         "VLDRB.S32 sums, reciprocal division")
 
 
+def _contiguous_strides(dims: list[int]) -> list[int]:
+    """The strides op_elementwise gives an input of the output's own shape."""
+    strides, stride = [0] * 4, 1
+    for axis in range(3, -1, -1):
+        strides[axis] = stride if dims[axis] > 1 else 0
+        stride *= dims[axis]
+    return strides
+
+
+def specialize_add(plan: LayerPlan) -> SpecializedLayerPlan:
+    p = params_of(plan)
+    dims = list(p["output_dims"])
+    contiguous = _contiguous_strides(dims)
+    if list(p["input1_strides"]) != contiguous or list(p["input2_strides"]) != contiguous:
+        raise Declined("broadcasting add")
+    if p["output_shift"] > 0 or p["output_shift"] < -31:
+        raise Declined("the output shift is outside -31..0")
+    values = np.arange(-128, 128, dtype=np.int64)
+    # TFLM's per-input rescaling of every int8 value, stored in raw-byte order (0..255).
+    tables = [np.roll(tflm_mbqm_array((p[f"input{i}_offset"] + values) << p["left_shift"],
+                                      p[f"input{i}_multiplier"], p[f"input{i}_shift"]), -128) for i in (1, 2)]
+    if sum(np.abs(t).max() for t in tables) >= 2**31:
+        raise Declined("the rescaled sum may overflow int32")
+    params = [
+        ("size", int(np.prod(dims))),
+        ("output_multiplier", p["output_multiplier"]), ("output_neg_shift", p["output_shift"]),
+        ("output_offset", p["output_zero_point"]),
+        ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
+        ("table1", ConstantRef("table1")), ("table2", ConstantRef("table2")),
+    ]
+    # A constant operand's array (op_elementwise) stays; the kernel reads it as an input.
+    constants = [*plan.constants, int32_array("table1", tables[0]), int32_array("table2", tables[1])]
+    return _specialized(plan, "MveAddParams", params, constants, 0, "rescaling tables read by gather loads")
+
+
 for _kernel_id, _source, _hook in (
     ("conv2d_s8", "tinyrig_mve_conv.cc", specialize_conv),
     ("fully_connected_s8", "tinyrig_mve_conv.cc", specialize_fully_connected),
     ("depthwise_conv2d_s8", "tinyrig_mve_depthwise.cc", specialize_depthwise),
     ("average_pool2d_s8", "tinyrig_mve_pooling.cc", specialize_average_pool),
+    ("add_s8", "tinyrig_mve_add.cc", specialize_add),
 ):
     register(
         KernelVariant(kernel_id=_kernel_id, variant=FAMILY, function=f"tinyrig::arm_mve::{_kernel_id}",

@@ -101,6 +101,21 @@ def test_conv_any_shift_epilogue_bit_exact(tools, tmp_path):
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
 
 
+def test_add_bit_exact(tools, tmp_path):
+    """ADD of two activations, 105 values (a partial vector at the end), and an ADD with
+    a fused RELU; the gather loads read the per-input rescaling tables."""
+    seed = 58
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 3, 5, 7))
+    y = tb.conv2d(mb, x, out_channels=7, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding="VALID",
+                  activation="NONE", mode="calibrated")
+    z = tb.add(mb, x, y, activation="NONE")
+    z = tb.add(mb, z, y, activation="RELU")
+    model, desc = tb.finish_model(mb, [x], z, seed=seed)
+    helium_notes(model, "ADD")
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+
+
 def test_average_pool_paths_bit_exact(tools, tmp_path):
     """A 3x3 stride-2 SAME pool (windows of 4, 6 and 9 values at the edges; 11 channels)
     and a global pool, as in the MLPerf models."""

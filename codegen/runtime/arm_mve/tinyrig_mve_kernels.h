@@ -1,5 +1,5 @@
 // tinyrig Helium (MVE) kernels for Cortex-M55: CONV_2D, FULLY_CONNECTED,
-// DEPTHWISE_CONV_2D and AVERAGE_POOL_2D.
+// DEPTHWISE_CONV_2D, ADD and AVERAGE_POOL_2D.
 //
 // Weights stay int8 for VMLADAVA.S8 (16 int8 pairs into a scalar accumulator per
 // instruction), pre-interleaved as the kernels load them and zero-padded to whole
@@ -57,12 +57,23 @@ struct MveAveragePool2DParams {
   const int32_t* reciprocals;  // [count], read as uint32: n / count == (n * r) >> 32 for every reachable n
 };
 
+struct MveAddParams {
+  int32_t size;
+  int32_t output_multiplier, output_neg_shift;  // shift <= 0
+  int32_t output_offset;
+  int32_t activation_min, activation_max;
+  const int32_t* table1;  // [raw byte]: the input's rescaled value, as TFLM computes it
+  const int32_t* table2;
+};
+
 namespace arm_mve {
 
 void conv2d_s8(const MveConv2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
 void fully_connected_s8(const MveConv2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
 void depthwise_conv2d_s8(const MveDepthwiseConv2DParams& params, const int8_t* input, int8_t* output,
                          int32_t* scratch);
+void add_s8(const MveAddParams& params, const int8_t* input1, const int8_t* input2, int8_t* output,
+            int32_t* scratch);
 void average_pool2d_s8(const MveAveragePool2DParams& params, const int8_t* input, int8_t* output,
                        int32_t* scratch);
 
