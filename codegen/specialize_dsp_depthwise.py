@@ -1,8 +1,12 @@
 """Cortex-M DSP-extension DEPTHWISE_CONV_2D (runtime/arm_dsp/tinyrig_dsp_depthwise.cc):
 weight re-layout and registration.
 
-* DEPTHWISE_CONV_2D (depth multiplier 1): 4 channels per step, SMLABB/SMLATT per
-  tap on widened inputs; 3x3 filters in 2-pixel blocks. Layout: [channel group][tap][A/B half].
+* DEPTHWISE_CONV_2D (depth multiplier 1), 3x3 with stride 1 or 2 along rows or
+  columns: channel-planar lines (see tinyrig_dsp_depthwise.cc), SMLAD on pairs of
+  neighbouring inputs. Per channel a record [M, rounding, e, bias, 3 rotations x
+  [ring slot][A/B]] (the filter row a ring slot holds rotates from line to line).
+* Other filters: 4 channels per step, SMLABB/SMLATT per tap on widened inputs.
+  Layout: [channel group][tap][A/B half].
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     if fh > DW_MAX_FILTER_H:
         raise Declined(f"filter taller than {DW_MAX_FILTER_H}")
     taps = fh * fw
+    if (fh, fw) == (3, 3):
+        line = _line_plan(plan, p, c)
+        if line is not None:
+            return line
     rows = c["weights"].astype(np.int64).reshape(taps, channels).T  # [channel][tap]
     channels_p = round_up(channels, DW_CHANNELS)
     fused, bias, table = _epilogue_constants(rows, p, c, channels_p)
@@ -59,9 +67,62 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     ]
     constants = [int32_array("weights", layout), int32_array("bias", bias), int32_array("requant", table)]
     scratch = fh * padded_w * channels_p * 2  # fh widened, padded input rows
-    block = (fh, fw) == (3, 3) and p["stride_w"] in (1, 2)
     return _specialized(plan, "DspDepthwiseConv2DParams", params, constants, scratch,
-                        f"{fh}x{fw} SMLAxy on widened row ring" + (", 2x4 asm block" if block else ""))
+                        f"{fh}x{fw} SMLAxy on widened row ring")
+
+
+def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None:
+    """The channel-planar line kernel (DspDepthwiseLineParams) for a 3x3 filter, or None
+    when the stride along both axes is above 2. Lines run along the longer output axis."""
+    channels = p["output_c"]
+    transposed = p["output_h"] > p["output_w"] and p["stride_h"] in (1, 2)
+    if not transposed and p["stride_w"] not in (1, 2):
+        return None
+    rows = c["weights"].astype(np.int64).reshape(9, channels).T  # [channel][tap]
+    fused, bias, table = _epilogue_constants(rows, p, c, channels)
+    w = _scaled_padded(rows, fused.scale_shift, channels, 9).reshape(channels, 3, 3)  # [c][fy][fx]
+    ch = channels
+    if transposed:
+        w = w.transpose(0, 2, 1)  # [c][across = x][along = y]
+        geometry = dict(lines=p["output_w"], line_len=p["output_h"], in_lines=p["input_w"], in_len=p["input_h"],
+                        stride_a=p["stride_h"], stride_x=p["stride_w"], pad_a=p["pad_top"], pad_x=p["pad_left"],
+                        in_elem_bytes=p["input_w"] * ch, in_line_bytes=ch,
+                        out_elem_bytes=p["output_w"] * ch, out_line_bytes=ch)
+    else:
+        geometry = dict(lines=p["output_h"], line_len=p["output_w"], in_lines=p["input_h"], in_len=p["input_w"],
+                        stride_a=p["stride_w"], stride_x=p["stride_h"], pad_a=p["pad_left"], pad_x=p["pad_top"],
+                        in_elem_bytes=ch, in_line_bytes=p["input_w"] * ch,
+                        out_elem_bytes=ch, out_line_bytes=p["output_w"] * ch)
+    stride_a = geometry["stride_a"]
+    steps = -(-geometry["line_len"] // 2) if stride_a == 1 else geometry["line_len"]
+    column_words = steps + 1
+    zeros = np.zeros_like(w[:, 0, 0])
+    rotations = []
+    for rot in range(3):
+        words = []
+        for slot in range(3):
+            fr = (slot - rot) % 3
+            words.append(pack_int16_pairs(w[:, fr, 0], w[:, fr, 1]))
+            if stride_a == 1:
+                words.append(pack_int16_pairs(w[:, fr, 1], w[:, fr, 2]))
+            else:
+                words.append(pack_int16_pairs(w[:, fr, 2], zeros))
+        rotations.append(np.stack(words, axis=1).astype(np.int64))
+    records = np.concatenate([table.astype(np.int64), bias[:, None].astype(np.int64), *rotations], axis=1)
+    assert records.shape == (channels, 22)
+    params = [
+        ("channels", channels),
+        *geometry.items(),
+        ("steps", steps), ("column_words", column_words),
+        ("input_zero_point", p["input_zero_point"]),
+        ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
+        ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
+        ("records", _ref("records")),
+    ]
+    scratch = 3 * column_words * channels * 4 + 2 * steps * 4 + round_up(channels, 4)
+    note = (f"3x3 planar SMLAD lines{' (transposed)' if transposed else ''}, stride {stride_a} along "
+            f"{geometry['line_len']}-output lines")
+    return _specialized(plan, "DspDepthwiseLineParams", params, [int32_array("records", records)], scratch, note)
 
 
 register(

@@ -103,10 +103,9 @@ def test_fuzzed_model_bit_exact_under_qemu(board_name, seed, op, tmp_path):
 # On an547 depthwise layers run the Helium kernel (test_mve_kernels_qemu.py).
 @pytest.mark.parametrize("board_name", ("qemu-mps2-an386",))
 def test_depthwise_3x3_blocks_bit_exact_under_qemu(board_name, tmp_path):
-    """The 3x3 depthwise block (random filters rarely draw it): stride 2 then 1, an odd
-    output width (the second pixel of the last pair is dropped) and 11 channels: two
-    full groups for the assembly row loop (epilogue, clamp and stores in asm) and a
-    partial group of 3 for the C tail."""
+    """The 3x3 depthwise line kernel (random filters rarely draw it): stride 2 then 1, an
+    odd output width (the second output of the last stride-1 pair is dropped), RELU6
+    (the clamped epilogue) and 11 channels (not a multiple of 4: the widening's tail)."""
     seed = 31
     mb = tb.ModelBuilder(np.random.default_rng(seed))
     x = mb.input((1, 9, 9, 11))  # outputs 5x5: odd widths
@@ -117,7 +116,7 @@ def test_depthwise_3x3_blocks_bit_exact_under_qemu(board_name, tmp_path):
     model, desc = tb.finish_model(mb, [x], y, seed=seed)
     notes = [layer.note for layer in compile_model(model, core=load_board(board_name).core).layers
              if layer.op == "DEPTHWISE_CONV_2D"]
-    assert len(notes) == 2 and all("2x4 asm block" in note for note in notes), notes
+    assert len(notes) == 2 and all("planar SMLAD lines" in note for note in notes), notes
     check_model_bit_exact(board_name, model, desc, seed, tmp_path)
 
 

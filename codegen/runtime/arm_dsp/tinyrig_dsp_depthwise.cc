@@ -1,22 +1,15 @@
 // tinyrig DSP-extension kernel: DEPTHWISE_CONV_2D (int8, depth multiplier 1).
 //
-// Input rows are widened once into a ring of filter_h row slots (int16 pairs in
-// SXTB16 order, padding columns and rows filled with the input zero point, which
-// the host-folded bias expects), so the tap loop has no bounds checks and no
-// per-tap sign extension. A row stays in its slot while later output rows still
-// need it. A slot is group-major, [channel group][column][A/B word]: for one group
-// the taps of a row are consecutive doublewords, so the 3x3 block addresses every
-// tap with an immediate offset.
+// 3x3 filters with a stride of 1 or 2 along rows or columns run the channel-planar
+// line kernel below (DspDepthwiseLineParams): SMLAD on pairs of neighbouring inputs
+// of one channel, weights of a channel held in registers for a whole line, and the
+// fused requantisation in the same assembly loop (see the comment at DwLine).
 //
-// 3x3 filters (stride 1 or 2) run the assembly of tinyrig_dsp_microkernels.cc:
-// 2 output pixels x 4 channels, per tap one LDRD of weights shared by both pixels,
-// one LDRD of input per pixel and SMLABB/SMLATT into 8 accumulators (11
-// instructions for 8 MACs). For full groups of 4 channels one call does a whole
-// output row, requantising, clamping and storing in assembly (about 6 instructions
-// per output); a last group of 1-3 channels uses the block and stores in C.
-// Rows carry one extra output's columns so the second pixel of an odd row reads
-// padding; its outputs are dropped. Other filters run a
-// C++ tap loop over the same layout, one pixel at a time.
+// Other filters (DspDepthwiseConv2DParams): input rows are widened once into a ring
+// of filter_h row slots (int16 pairs in SXTB16 order, padding columns and rows
+// filled with the input zero point, which the host-folded bias expects), so the tap
+// loop has no bounds checks and no per-tap sign extension. A slot is group-major,
+// [channel group][column][A/B word]; a C++ tap loop runs one pixel at a time.
 #include "tinyrig_dsp_common.h"
 #include "tinyrig_dsp_kernels.h"
 
@@ -88,53 +81,6 @@ void fill_rows(const DspDepthwiseConv2DParams& p, const int8_t* input, int32_t o
   }
 }
 
-void depthwise_3x3(const DspDepthwiseConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
-  auto block = p.stride_w == 1 ? tinyrig_dsp_dw3x3_s1 : tinyrig_dsp_dw3x3_s2;
-  auto row_run = p.stride_w == 1 ? tinyrig_dsp_dw3x3_row_s1 : tinyrig_dsp_dw3x3_row_s2;
-  uint32_t* slots = reinterpret_cast<uint32_t*>(scratch);
-  int32_t slot_row[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
-  const uint32_t* rows[3];
-  const int32_t group_words = 2 * p.padded_w;
-  const int32_t full_groups = p.channels / 4;
-  Dw3x3Row run;
-  run.channels = p.channels;
-  run.clamp = p.clamp;
-  run.lo4 = static_cast<uint8_t>(p.activation_min) * 0x01010101u;
-  run.hi4 = static_cast<uint8_t>(p.activation_max) * 0x01010101u;
-  run.width = p.output_w;
-  run.groups = full_groups;
-  run.group_bytes = group_words * 4;
-  for (int32_t out_y = 0; out_y < p.output_h; ++out_y) {
-    fill_rows(p, input, out_y, slots, slot_row, rows);
-    int8_t* out_row = output + out_y * p.output_w * p.channels;
-    if (full_groups > 0) {  // the assembly row loop: taps, epilogue and stores
-      for (int32_t fy = 0; fy < 3; ++fy) run.rows[fy] = run.bases[fy] = rows[fy];
-      run.weights = reinterpret_cast<const uint32_t*>(p.weights);
-      run.bias = p.bias;
-      run.requant = p.requant;
-      run.out = run.out_base = out_row;
-      run.remaining = p.output_w;
-      row_run(&run);
-    }
-    for (int32_t g = full_groups; g < p.channel_groups; ++g) {  // a last group of 1-3 channels
-      const int32_t c = 4 * g;
-      const int32_t count = p.channels - c;
-      const uint32_t* w = reinterpret_cast<const uint32_t*>(p.weights) + g * 18;
-      const int32_t* rq = p.requant + 3 * c;
-      const uint32_t* block_rows[3];
-      for (int32_t fy = 0; fy < 3; ++fy) block_rows[fy] = rows[fy] + g * group_words;
-      for (int32_t out_x = 0; out_x < p.output_w; out_x += 2) {
-        int32_t acc[8];  // pixel 0 channels 0-3, pixel 1 channels 0-3
-        block(block_rows, w, p.bias + c, acc);
-        for (int32_t fy = 0; fy < 3; ++fy) block_rows[fy] += 4 * p.stride_w;  // two pixels on
-        int8_t* out = out_row + out_x * p.channels + c;
-        store_group(p, acc, rq, count, out);
-        if (out_x + 1 < p.output_w) store_group(p, acc + 4, rq, count, out + p.channels);
-      }
-    }
-  }
-}
-
 void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
   const int32_t fh = p.filter_h, fw = p.filter_w;
   uint32_t* slots = reinterpret_cast<uint32_t*>(scratch);
@@ -167,14 +113,289 @@ void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, i
   }
 }
 
+// ---------------------------------------------------------------------------
+// 3x3 on channel-planar lines (DspDepthwiseLineParams).
+//
+// A ring slot holds, per channel, the line's inputs as int16 pairs of neighbours
+// (x[2k], x[2k+1]) = column word k; the 3 slots of a column word are adjacent, so
+// the ring is [channel][column word][slot] and one step of the assembly reads the
+// 6 words of columns k and k+1 with 3 LDRDs. Per filter row the weights are two
+// words A, B (stride 1: A = (w0, w1), B = (w1, w2); stride 2: A = (w0, w1),
+// B = (w2, 0)), so at stride 1 a step makes outputs 2k and 2k+1 in 12 SMLAD/SMLAxy
+// instructions (18 MACs):
+//   out[2k]   = sum over rows of SMLAD(W[k], A) + W[k+1].lo * B.hi
+//   out[2k+1] = sum over rows of W[k].hi * A.lo + SMLAD(W[k+1], B)
+// and at stride 2 a step makes output k in 6 (9 MACs). Which ring slot holds which
+// filter row rotates from line to line; each channel's record carries the weights
+// for the 3 rotations. For one line the assembly runs, per channel, the MAC steps
+// (accumulators to a line buffer) and then the fused requantisation (4
+// instructions per output) and byte stores along the line.
+struct DwLine {
+  const uint32_t* ring;        // 0: the channel's column word 0, slot 0
+  const int32_t* record;       // 4: the channel's record
+  int32_t rot_bytes;           // 8: byte offset of this line's weights in a record
+  int8_t* out;                 // 12: the channel's output 0 of the line
+  int32_t* acc;                // 16: accumulator line buffer
+  int32_t end_bytes;           // 20: steps * 12
+  int32_t outputs;             // 24: outputs of the line
+  int32_t out_step;            // 28: bytes between outputs along the line
+  int32_t channels;            // 32: channels left
+  int32_t ring_channel_bytes;  // 36
+  int32_t clamp, lo, hi;       // 40, 44, 48
+};
+constexpr int32_t kRecordWords = 22;
+
+
+#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+
+#define TINYRIG_DWL_STR_(x) #x
+#define TINYRIG_DWL_STR(x) TINYRIG_DWL_STR_(x)
+// r0 ring (column k), r1 accumulator buffer, r2/r3 inputs, r4/r5 accumulators,
+// r6-r11 the weights [slot][A/B], r12 bias, lr end of the ring walk.
+#define TINYRIG_DWL_STEP_S1                                               \
+  "ldrd r2, r3, [r0], #12\n\t"  /* (k, s0), (k, s1) */                    \
+  "smlad r4, r2, r6, r12\n\t"                                             \
+  "smlatb r5, r2, r6, r12\n\t"                                            \
+  "smlad r4, r3, r8, r4\n\t"                                              \
+  "smlatb r5, r3, r8, r5\n\t"                                             \
+  "ldrd r2, r3, [r0, #-4]\n\t"  /* (k, s2), (k+1, s0) */                  \
+  "smlad r4, r2, r10, r4\n\t"                                             \
+  "smlatb r5, r2, r10, r5\n\t"                                            \
+  "smlabt r4, r3, r7, r4\n\t"                                             \
+  "smlad r5, r3, r7, r5\n\t"                                              \
+  "ldrd r2, r3, [r0, #4]\n\t"   /* (k+1, s1), (k+1, s2) */                \
+  "smlabt r4, r2, r9, r4\n\t"                                             \
+  "smlad r5, r2, r9, r5\n\t"                                              \
+  "smlabt r4, r3, r11, r4\n\t"                                            \
+  "smlad r5, r3, r11, r5\n\t"                                             \
+  "strd r4, r5, [r1], #8\n\t"
+#define TINYRIG_DWL_STEP_S2                                               \
+  "ldrd r2, r3, [r0], #12\n\t"                                            \
+  "smlad r4, r2, r6, r12\n\t"                                             \
+  "smlad r4, r3, r8, r4\n\t"                                              \
+  "ldrd r2, r3, [r0, #-4]\n\t"                                            \
+  "smlad r4, r2, r10, r4\n\t"                                             \
+  "smlabb r4, r3, r7, r4\n\t"                                             \
+  "ldrd r2, r3, [r0, #4]\n\t"                                             \
+  "smlabb r4, r2, r9, r4\n\t"                                             \
+  "smlabb r4, r3, r11, r4\n\t"                                            \
+  "str r4, [r1], #4\n\t"
+// Fused requantisation of ACC (r2 M, r3 rounding, r12 e; r8 scratch).
+#define TINYRIG_DWL_RQ(ACC)                                               \
+  "smmlar r8, " #ACC ", r2, r3\n\t"                                       \
+  "add r8, r8, " #ACC ", asr #31\n\t"                                     \
+  "asr r8, r8, r12\n\t"                                                   \
+  "ssat " #ACC ", #8, r8\n\t"
+#define TINYRIG_DWL_FN(STEP)                                              \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "push {r0}\n\t"                                                         \
+  "0:\n\t" /* channel */                                                  \
+  "ldr lr, [sp]\n\t"                                                      \
+  "ldm lr, {r0, r1, r2}\n\t"                                              \
+  "add r3, r1, r2\n\t"                                                    \
+  "ldm r3, {r6-r11}\n\t"                                                  \
+  "ldr r12, [r1, #12]\n\t"                                                \
+  "ldrd r1, r3, [lr, #16]\n\t"                                            \
+  "add lr, r0, r3\n\t"                                                    \
+  "1:\n\t"                                                                \
+  STEP                                                                    \
+  "cmp r0, lr\n\t"                                                        \
+  "bne 1b\n\t"                                                            \
+  "ldr lr, [sp]\n\t"                                                      \
+  "ldr r0, [lr, #4]\n\t"                                                  \
+  "ldm r0, {r2, r3, r12}\n\t"                                             \
+  "ldr r0, [lr, #12]\n\t"                                                 \
+  "ldr r1, [lr, #16]\n\t"                                                 \
+  "ldr r9, [lr, #24]\n\t"                                                 \
+  "ldr r10, [lr, #40]\n\t"                                                \
+  "cmp r10, #0\n\t"                                                      \
+  "bne 5f\n\t"                                                      \
+  "ldr lr, [lr, #28]\n\t"                                                 \
+  "add r10, lr, lr\n\t"                                                   \
+  "add r11, r10, lr\n\t"                                                  \
+  "subs r9, r9, #4\n\t"                                                   \
+  "blt 3f\n\t"                                                            \
+  "2:\n\t"                                                                \
+  "ldm r1!, {r4-r7}\n\t"                                                  \
+  TINYRIG_DWL_RQ(r4) TINYRIG_DWL_RQ(r5) TINYRIG_DWL_RQ(r6) TINYRIG_DWL_RQ(r7) \
+  "strb r4, [r0]\n\t"                                                     \
+  "strb r5, [r0, lr]\n\t"                                                 \
+  "strb r6, [r0, r10]\n\t"                                                \
+  "strb r7, [r0, r11]\n\t"                                                \
+  "add r0, r0, lr, lsl #2\n\t"                                            \
+  "subs r9, r9, #4\n\t"                                                   \
+  "bge 2b\n\t"                                                            \
+  "3:\n\t"                                                                \
+  "adds r9, r9, #4\n\t"                                                   \
+  "beq 6f\n\t"                                                            \
+  "4:\n\t"                                                                \
+  "ldr r4, [r1], #4\n\t"                                                  \
+  TINYRIG_DWL_RQ(r4)                                                      \
+  "strb r4, [r0]\n\t"                                                     \
+  "add r0, r0, lr\n\t"                                                    \
+  "subs r9, r9, #1\n\t"                                                   \
+  "bne 4b\n\t"                                                            \
+  "b 6f\n\t"                                                              \
+  "5:\n\t" /* activation clamp: one output at a time */                   \
+  "ldrd r10, r11, [lr, #44]\n\t"                                          \
+  "ldr lr, [lr, #28]\n\t"                                                 \
+  "7:\n\t"                                                                \
+  "ldr r4, [r1], #4\n\t"                                                  \
+  TINYRIG_DWL_RQ(r4)                                                      \
+  "cmp r4, r10\n\t"                                                       \
+  "it lt\n\t"                                                             \
+  "movlt r4, r10\n\t"                                                     \
+  "cmp r4, r11\n\t"                                                       \
+  "it gt\n\t"                                                             \
+  "movgt r4, r11\n\t"                                                     \
+  "strb r4, [r0]\n\t"                                                     \
+  "add r0, r0, lr\n\t"                                                    \
+  "subs r9, r9, #1\n\t"                                                   \
+  "bne 7b\n\t"                                                            \
+  "6:\n\t" /* next channel */                                             \
+  "ldr lr, [sp]\n\t"                                                      \
+  "ldm lr, {r0, r1}\n\t"                                                  \
+  "ldr r2, [lr, #36]\n\t"                                                 \
+  "add r0, r0, r2\n\t"                                                    \
+  "add r1, r1, #" TINYRIG_DWL_STR(4 * 22) "\n\t"                          \
+  "stm lr, {r0, r1}\n\t"                                                  \
+  "ldr r0, [lr, #12]\n\t"                                                 \
+  "add r0, r0, #1\n\t"                                                    \
+  "str r0, [lr, #12]\n\t"                                                 \
+  "ldr r0, [lr, #32]\n\t"                                                 \
+  "subs r0, r0, #1\n\t"                                                   \
+  "str r0, [lr, #32]\n\t"                                                 \
+  "bne 0b\n\t"                                                            \
+  "add sp, sp, #4\n\t"                                                    \
+  "pop {r4-r11, pc}\n\t"
+
+__attribute__((naked)) void dw_line_s1(DwLine*) {
+  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S1));
+}
+
+__attribute__((naked)) void dw_line_s2(DwLine*) {
+  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S2));
+}
+
+#else  // host model of the same loops
+
+
+template <int32_t kStride>
+void dw_line_model(DwLine* line) {
+  const DwLine& r = *line;
+  for (int32_t c = 0; c < r.channels; ++c) {
+    const int32_t* record = r.record + c * kRecordWords;
+    const uint32_t* w = reinterpret_cast<const uint32_t*>(record) + r.rot_bytes / 4;
+    const uint32_t* x = reinterpret_cast<const uint32_t*>(reinterpret_cast<const uint8_t*>(r.ring) +
+                                                          c * r.ring_channel_bytes);
+    const int32_t steps = r.end_bytes / 12;
+    const int32_t bias = record[3];
+    for (int32_t k = 0; k < steps; ++k, x += 3) {
+      int32_t a0 = bias, a1 = bias;
+      for (int32_t s = 0; s < 3; ++s) {
+        const uint32_t wa = w[2 * s], wb = w[2 * s + 1];
+        const uint32_t x0 = x[s], x1 = x[3 + s];
+        if (kStride == 1) {
+          a0 = smlad(x0, wa, a0);
+          a0 = wrap_add(a0, static_cast<int64_t>(low_half(x1)) * high_half(wb));
+          a1 = wrap_add(a1, static_cast<int64_t>(high_half(x0)) * low_half(wa));
+          a1 = smlad(x1, wb, a1);
+        } else {
+          a0 = smlad(x0, wa, a0);
+          a0 = smlabb(x1, wb, a0);
+        }
+      }
+      r.acc[kStride == 1 ? 2 * k : k] = a0;
+      if (kStride == 1) r.acc[2 * k + 1] = a1;
+    }
+    int8_t* out = r.out + c;
+    for (int32_t i = 0; i < r.outputs; ++i, out += r.out_step) {
+      int32_t y = requantize(r.acc[i], record);
+      if (r.clamp) y = y < r.lo ? r.lo : (y > r.hi ? r.hi : y);
+      *out = static_cast<int8_t>(y);
+    }
+  }
+}
+
+
+void dw_line_s1(DwLine* line) { dw_line_model<1>(line); }
+void dw_line_s2(DwLine* line) { dw_line_model<2>(line); }
+
+#endif
+
+
+inline int32_t mod3(int32_t v) { return ((v % 3) + 3) % 3; }
+
+// Widens input line y (all channels) into ring slot `slot`. Elements outside the
+// image (and whole lines outside it) read the input zero point from zp_row.
+void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y, uint32_t* ring, int32_t slot,
+                const int8_t* zp_row) {
+  const int32_t cw = 3 * p.column_words;  // words between channels
+  const bool inside = y >= 0 && y < p.in_lines;
+  const int8_t* line = input + y * p.in_line_bytes;
+  const int32_t full = p.channels & ~3;
+  for (int32_t k = 0; k < p.column_words; ++k) {
+    const int32_t e0 = 2 * k - p.pad_a, e1 = e0 + 1;
+    const int8_t* s0 = inside && e0 >= 0 && e0 < p.in_len ? line + e0 * p.in_elem_bytes : zp_row;
+    const int8_t* s1 = inside && e1 >= 0 && e1 < p.in_len ? line + e1 * p.in_elem_bytes : zp_row;
+    uint32_t* d = ring + 3 * k + slot;
+    int32_t c = 0;
+    for (; c < full; c += 4, d += 4 * cw) {
+      const uint32_t w0 = load_word(s0 + c), w1 = load_word(s1 + c);
+      const uint32_t a0 = sxtb16(w0), a1 = sxtb16(w1), b0 = sxtb16_ror8(w0), b1 = sxtb16_ror8(w1);
+      d[0] = (a0 & 0xFFFFu) | (a1 << 16);
+      d[cw] = (b0 & 0xFFFFu) | (b1 << 16);
+      d[2 * cw] = (a0 >> 16) | (a1 & 0xFFFF0000u);
+      d[3 * cw] = (b0 >> 16) | (b1 & 0xFFFF0000u);
+    }
+    for (; c < p.channels; ++c, d += cw) {
+      const uint32_t v0 = static_cast<uint16_t>(static_cast<int16_t>(s0[c]));
+      const uint32_t v1 = static_cast<uint16_t>(static_cast<int16_t>(s1[c]));
+      d[0] = v0 | (v1 << 16);
+    }
+  }
+}
+
 }  // namespace
 
-void depthwise_conv2d_s8(const DspDepthwiseConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
-  if (p.filter_h == 3 && p.filter_w == 3 && (p.stride_w == 1 || p.stride_w == 2)) {
-    depthwise_3x3(p, input, output, scratch);
-  } else {
-    depthwise_generic(p, input, output, scratch);
+void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
+  uint32_t* ring = reinterpret_cast<uint32_t*>(scratch);
+  const int32_t ring_words = 3 * p.column_words * p.channels;
+  int32_t* acc = scratch + ring_words;
+  int8_t* zp_row = reinterpret_cast<int8_t*>(acc + 2 * p.steps);
+  memset(zp_row, static_cast<int8_t>(p.input_zero_point), static_cast<size_t>((p.channels + 3) & ~3));
+  int32_t slot_line[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+  auto run_line = p.stride_a == 1 ? dw_line_s1 : dw_line_s2;
+  for (int32_t ol = 0; ol < p.lines; ++ol) {
+    const int32_t y0 = ol * p.stride_x - p.pad_x;
+    for (int32_t fr = 0; fr < 3; ++fr) {
+      const int32_t y = y0 + fr;
+      const int32_t slot = mod3(y);
+      if (slot_line[slot] != y) {
+        widen_line(p, input, y, ring, slot, zp_row);
+        slot_line[slot] = y;
+      }
+    }
+    DwLine line;
+    line.ring = ring;
+    line.record = p.records;
+    line.rot_bytes = 16 + 24 * mod3(y0);
+    line.out = output + ol * p.out_line_bytes;
+    line.acc = acc;
+    line.end_bytes = 12 * p.steps;
+    line.outputs = p.line_len;
+    line.out_step = p.out_elem_bytes;
+    line.channels = p.channels;
+    line.ring_channel_bytes = 12 * p.column_words;
+    line.clamp = p.clamp;
+    line.lo = p.activation_min;
+    line.hi = p.activation_max;
+    run_line(&line);
   }
+}
+
+void depthwise_conv2d_s8(const DspDepthwiseConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
+  depthwise_generic(p, input, output, scratch);
 }
 
 }  // namespace arm_dsp

@@ -61,6 +61,28 @@ struct DspDepthwiseConv2DParams {
   const int32_t* requant;
 };
 
+// DEPTHWISE_CONV_2D 3x3, depth multiplier 1, on channel-planar lines
+// (tinyrig_dsp_depthwise.cc). The image is walked in "lines": output rows, or output
+// columns when `transposed` (narrow images), a line being `line_len` outputs along
+// which the filter moves with stride_a (1 or 2). Input lines are widened into a ring
+// of 3 slots, one channel at a time contiguous: [channel][column word][slot], a
+// column word holding two neighbouring inputs of the line as an int16 pair.
+struct DspDepthwiseLineParams {
+  int32_t channels;
+  int32_t lines, line_len;          // output lines, outputs per line
+  int32_t in_lines, in_len;         // input extent across / along lines
+  int32_t stride_a, stride_x;       // along / across lines
+  int32_t pad_a, pad_x;             // padding before the first input along / across lines
+  int32_t in_elem_bytes, in_line_bytes;    // input bytes between elements along a line / lines
+  int32_t out_elem_bytes, out_line_bytes;  // the same for the output
+  int32_t steps;                    // MAC steps per line (2 outputs at stride 1, 1 at stride 2)
+  int32_t column_words;             // column words per ring line (steps + 1)
+  int32_t input_zero_point;
+  int32_t clamp;
+  int32_t activation_min, activation_max;
+  const int32_t* records;  // [channel][22]: M, rounding, e, bias, 3 rotations x [slot][A/B] weight pairs
+};
+
 // ADD without broadcasting: out = requantize(table1[a] + table2[b]).
 struct DspAddParams {
   int32_t size;
@@ -77,6 +99,8 @@ void conv2d_s8(const DspConv2DParams& params, const int8_t* input, int8_t* outpu
 void fully_connected_s8(const DspFullyConnectedParams& params, const int8_t* input, int8_t* output,
                         int32_t* scratch);
 void depthwise_conv2d_s8(const DspDepthwiseConv2DParams& params, const int8_t* input, int8_t* output,
+                         int32_t* scratch);
+void depthwise_conv2d_s8(const DspDepthwiseLineParams& params, const int8_t* input, int8_t* output,
                          int32_t* scratch);
 void add_s8(const DspAddParams& params, const int8_t* input1, const int8_t* input2, int8_t* output,
             int32_t* scratch);

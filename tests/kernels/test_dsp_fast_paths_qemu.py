@@ -1,0 +1,62 @@
+"""The DSP fast paths added for the Cortex-M4 goal are bit-exact under QEMU against the
+tflite-micro interpreter, on qemu-mps2-an386 and on qemu-mps3-an547 (where the DSP
+kernels run whatever Helium declines): fuzzed shapes chosen to reach every branch of
+the new code (odd line lengths, transposed lines, strides 1/2/3, SAME/VALID padding,
+channel counts that are not multiples of 4, clamped and unclamped activations).
+
+Each model chains several layers so that one firmware build covers many shapes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyrig.boards import load_board
+from tinyrig.codegen.engine import compile_model
+
+from test_kernels_qemu import check_model_bit_exact, tb, tools  # noqa: F401 (tools: autouse fixture)
+
+BOARDS = ("qemu-mps2-an386", "qemu-mps3-an547")
+
+
+def _check_variants(model: bytes, board_name: str, op: str, note: str, count: int) -> None:
+    """Every `op` layer runs the new DSP path; on an547 Helium kernels may take some
+    first (the DSP code then runs only where Helium declines)."""
+    layers = [(layer.variant, layer.note) for layer in compile_model(model, core=load_board(board_name).core).layers
+              if layer.op == op]
+    allowed = ("arm_mve",) if board_name == "qemu-mps3-an547" else ()
+    assert len(layers) == count, layers
+    assert all(variant in allowed or (variant == "arm_dsp" and note in text) for variant, text in layers), layers
+
+
+def _depthwise_chain(seed: int, shape, layers):
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input(shape)
+    y = x
+    for stride, padding, activation in layers:
+        y = tb.depthwise_conv2d(mb, y, kernel=(3, 3), stride=stride, dilation=(1, 1), depth_multiplier=1,
+                                padding=padding, activation=activation)
+    return (*tb.finish_model(mb, [x], y, seed=seed), x)
+
+
+# (seed, input shape, [(stride (h, w), padding, activation)]), each layer a different
+# path of the line kernel: transposed when the output is taller than wide.
+DEPTHWISE_CASES = [
+    # transposed: stride 1 along an odd 15-line, then stride 2 along lines, then stride 3 across
+    (51, (1, 15, 6, 5), [((1, 1), "SAME", "RELU6"), ((2, 1), "VALID", "NONE"), ((1, 3), "SAME", "RELU")]),
+    # rows: stride 2 along, stride 3 across, odd widths; 11 channels (two groups and a tail of 3)
+    (52, (1, 9, 10, 11), [((2, 2), "SAME", "NONE"), ((3, 1), "SAME", "RELU6"), ((1, 1), "SAME", "NONE")]),
+    # one channel, transposed at strides 1 and 2 along the lines
+    (55, (1, 8, 4, 1), [((1, 2), "SAME", "NONE"), ((2, 1), "SAME", "RELU6")]),
+    # a single output per line and per image
+    (54, (1, 3, 3, 6), [((1, 1), "VALID", "RELU6")]),
+]
+
+
+@pytest.mark.parametrize("board_name", BOARDS)
+@pytest.mark.parametrize("seed,shape,layers", DEPTHWISE_CASES)
+def test_depthwise_lines_bit_exact_under_qemu(board_name, seed, shape, layers, tmp_path):
+    model, desc, _ = _depthwise_chain(seed, shape, layers)
+    _check_variants(model, board_name, "DEPTHWISE_CONV_2D", "planar SMLAD lines", len(layers))
+    check_model_bit_exact(board_name, model, desc, seed, tmp_path)
