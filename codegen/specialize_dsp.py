@@ -183,10 +183,25 @@ def specialize_add(plan: LayerPlan) -> SpecializedLayerPlan:
     return _specialized(plan, "DspAddParams", params, constants, 0, "rescaling tables + fused epilogue")
 
 
+POOL_MAX_WINDOW = 256  # int16 lanes: 256 * -128 is the most negative sum
+
+
+def specialize_average_pool(plan: LayerPlan) -> SpecializedLayerPlan:
+    """AVERAGE_POOL_2D (tinyrig_dsp_pooling.cc) keeps the reference parameters."""
+    p = params_of(plan)
+    if p["batches"] != 1:
+        raise Declined("batch > 1")
+    if p["filter_h"] * p["filter_w"] > POOL_MAX_WINDOW:
+        raise Declined(f"a window of more than {POOL_MAX_WINDOW} values")
+    return _specialized(plan, plan.params_type, list(plan.params), list(plan.constants), 0,
+                        "SXTAB16 window sums, 16 channels per pass")
+
+
 for _kernel_id, _source, _hook in (
     ("conv2d_s8", "tinyrig_dsp_conv.cc", specialize_conv),
     ("fully_connected_s8", "tinyrig_dsp_fully_connected.cc", specialize_fully_connected),
     ("add_s8", "tinyrig_dsp_add.cc", specialize_add),
+    ("average_pool2d_s8", "tinyrig_dsp_pooling.cc", specialize_average_pool),
 ):
     register(
         KernelVariant(

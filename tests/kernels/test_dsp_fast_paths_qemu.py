@@ -60,3 +60,27 @@ def test_depthwise_lines_bit_exact_under_qemu(board_name, seed, shape, layers, t
     model, desc, _ = _depthwise_chain(seed, shape, layers)
     _check_variants(model, board_name, "DEPTHWISE_CONV_2D", "planar SMLAD lines", len(layers))
     check_model_bit_exact(board_name, model, desc, seed, tmp_path)
+
+
+# (seed, input shape, [(filter, stride, padding, activation)]): 16-channel passes, a
+# 4-channel pass and a 1-3 channel tail; clipped border windows (SAME); clamps; a
+# global pool of 256 values (the int16 lanes' limit).
+POOL_CASES = [
+    (61, (1, 9, 7, 23), [((3, 2), (2, 1), "SAME", "RELU6"), ((2, 4), (1, 2), "VALID", "NONE")]),
+    (62, (1, 16, 16, 17), [((16, 16), (1, 1), "VALID", "NONE")]),
+    (63, (1, 11, 6, 20), [((3, 3), (2, 3), "SAME", "RELU"), ((6, 2), (1, 1), "VALID", "RELU_N1_TO_1")]),
+]
+
+
+@pytest.mark.parametrize("board_name", BOARDS)
+@pytest.mark.parametrize("seed,shape,layers", POOL_CASES)
+def test_average_pool_bit_exact_under_qemu(board_name, seed, shape, layers, tmp_path):
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input(shape)
+    y = x
+    for filter_hw, stride, padding, activation in layers:
+        y = tb.pool2d(mb, y, "AVERAGE_POOL_2D", filter=filter_hw, stride=stride, padding=padding,
+                      activation=activation)
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    _check_variants(model, board_name, "AVERAGE_POOL_2D", "SXTAB16", len(layers))
+    check_model_bit_exact(board_name, model, desc, seed, tmp_path)

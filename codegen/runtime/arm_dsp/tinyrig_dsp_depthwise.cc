@@ -326,27 +326,56 @@ void dw_line_s2(DwLine* line) { dw_line_model<2>(line); }
 
 inline int32_t mod3(int32_t v) { return ((v % 3) + 3) % 3; }
 
+// (a.lo, b.lo) and (a.hi, b.hi) as int16 pairs: PKHBT / PKHTB.
+inline uint32_t pack_low_halves(uint32_t a, uint32_t b) {
+#if TINYRIG_DSP_NATIVE
+  uint32_t r;
+  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+#else
+  return (a & 0xFFFFu) | (b << 16);
+#endif
+}
+
+inline uint32_t pack_high_halves(uint32_t a, uint32_t b) {
+#if TINYRIG_DSP_NATIVE
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+  return r;
+#else
+  return (b & 0xFFFF0000u) | (a >> 16);
+#endif
+}
+
 // Widens input line y (all channels) into ring slot `slot`. Elements outside the
-// image (and whole lines outside it) read the input zero point from zp_row.
+// image read the input zero point from zp_row; a line outside the image is one
+// zero-point pair in every word.
 void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y, uint32_t* ring, int32_t slot,
                 const int8_t* zp_row) {
   const int32_t cw = 3 * p.column_words;  // words between channels
-  const bool inside = y >= 0 && y < p.in_lines;
+  if (y < 0 || y >= p.in_lines) {
+    const uint32_t zp = static_cast<uint16_t>(static_cast<int16_t>(p.input_zero_point)) * 0x00010001u;
+    for (int32_t c = 0; c < p.channels; ++c) {
+      uint32_t* d = ring + c * cw + slot;
+      for (int32_t k = 0; k < p.column_words; ++k, d += 3) *d = zp;
+    }
+    return;
+  }
   const int8_t* line = input + y * p.in_line_bytes;
   const int32_t full = p.channels & ~3;
   for (int32_t k = 0; k < p.column_words; ++k) {
     const int32_t e0 = 2 * k - p.pad_a, e1 = e0 + 1;
-    const int8_t* s0 = inside && e0 >= 0 && e0 < p.in_len ? line + e0 * p.in_elem_bytes : zp_row;
-    const int8_t* s1 = inside && e1 >= 0 && e1 < p.in_len ? line + e1 * p.in_elem_bytes : zp_row;
+    const int8_t* s0 = e0 >= 0 && e0 < p.in_len ? line + e0 * p.in_elem_bytes : zp_row;
+    const int8_t* s1 = e1 >= 0 && e1 < p.in_len ? line + e1 * p.in_elem_bytes : zp_row;
     uint32_t* d = ring + 3 * k + slot;
     int32_t c = 0;
     for (; c < full; c += 4, d += 4 * cw) {
       const uint32_t w0 = load_word(s0 + c), w1 = load_word(s1 + c);
       const uint32_t a0 = sxtb16(w0), a1 = sxtb16(w1), b0 = sxtb16_ror8(w0), b1 = sxtb16_ror8(w1);
-      d[0] = (a0 & 0xFFFFu) | (a1 << 16);
-      d[cw] = (b0 & 0xFFFFu) | (b1 << 16);
-      d[2 * cw] = (a0 >> 16) | (a1 & 0xFFFF0000u);
-      d[3 * cw] = (b0 >> 16) | (b1 & 0xFFFF0000u);
+      d[0] = pack_low_halves(a0, a1);
+      d[cw] = pack_low_halves(b0, b1);
+      d[2 * cw] = pack_high_halves(a0, a1);
+      d[3 * cw] = pack_high_halves(b0, b1);
     }
     for (; c < p.channels; ++c, d += cw) {
       const uint32_t v0 = static_cast<uint16_t>(static_cast<int16_t>(s0[c]));

@@ -11,6 +11,8 @@
 
 #include <cstdint>
 
+#include "tinyrig_kernel_params.h"  // Pool2DParams
+
 namespace tinyrig {
 
 struct DspConv2DParams {
@@ -102,6 +104,8 @@ void depthwise_conv2d_s8(const DspDepthwiseConv2DParams& params, const int8_t* i
                          int32_t* scratch);
 void depthwise_conv2d_s8(const DspDepthwiseLineParams& params, const int8_t* input, int8_t* output,
                          int32_t* scratch);
+// AVERAGE_POOL_2D, batch 1, windows of at most 256 values (tinyrig_dsp_pooling.cc).
+void average_pool2d_s8(const Pool2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
 void add_s8(const DspAddParams& params, const int8_t* input1, const int8_t* input2, int8_t* output,
             int32_t* scratch);
 
