@@ -47,6 +47,7 @@ COMMON = "arm_dsp/tinyrig_dsp_common.h"
 
 CONV_PIXELS, CONV_FILTERS, CONV_DEPTH_STEP = 3, 2, 8  # register block; depth per unrolled loop trip
 FC_OUTPUTS, FC_DEPTH_STEP = 4, 16
+PAD_COPY_MAX_BYTES = 8192  # largest zero-point-bordered input copy a CONV_2D makes in scratch
 
 
 def sxtb16_order(words16: np.ndarray) -> np.ndarray:
@@ -96,6 +97,16 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     words = sxtb16_order(_scaled_padded(rows, fused.scale_shift, out_p, depth_p))
     layout = words.reshape(out_p // 2, 2, depth_p // 2).transpose(0, 2, 1)
     pointwise = int(fh == 1 and fw == 1 and p["pad_top"] == 0 and p["pad_left"] == 0)
+    # Padded convolutions with dilation_w 1 and a small enough input first copy the
+    # input with its zero-point border, so that every window is read as whole strips.
+    padded_h = (p["output_h"] - 1) * p["stride_h"] + (fh - 1) * p["dilation_h"] + 1
+    padded_w = (p["output_w"] - 1) * p["stride_w"] + fw
+    padded_h, padded_w = max(padded_h, p["pad_top"] + p["input_h"]), max(padded_w, p["pad_left"] + p["input_w"])
+    bordered = (not pointwise and p["dilation_w"] == 1 and (p["pad_top"] > 0 or p["pad_left"] > 0
+                or padded_h > p["input_h"] or padded_w > p["input_w"])
+                and padded_h * padded_w * p["input_c"] <= PAD_COPY_MAX_BYTES)
+    if not bordered:
+        padded_h = padded_w = 0
     params = [
         ("input_h", p["input_h"]), ("input_w", p["input_w"]), ("input_c", p["input_c"]),
         ("output_h", p["output_h"]), ("output_w", p["output_w"]), ("output_c", out_c),
@@ -103,7 +114,7 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
         ("dilation_h", p["dilation_h"]), ("dilation_w", p["dilation_w"]),
         ("pad_top", p["pad_top"]), ("pad_left", p["pad_left"]),
         ("input_zero_point", p["input_zero_point"]), ("depth", depth), ("depth_padded", depth_p),
-        ("channels_padded", out_p), ("pointwise", pointwise),
+        ("channels_padded", out_p), ("pointwise", pointwise), ("padded_h", padded_h), ("padded_w", padded_w),
         ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
         ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
         ("weights", _ref("weights")), ("bias", _ref("bias")), ("requant", _ref("requant")),
@@ -111,7 +122,10 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     constants = [int32_array("weights", layout), int32_array("bias", bias), int32_array("requant", table)]
     # Widened columns of 3 pixels (2 bytes per value) plus one gathered int8 column.
     scratch = CONV_PIXELS * depth_p * 2 + (0 if pointwise else depth_p)
+    scratch += round_up(padded_h * padded_w * p["input_c"], 4)
     note = f"{'1x1 direct' if pointwise else 'im2col'} 3x2 SMLAD block, depth {depth}->{depth_p}"
+    if padded_h:
+        note += f", zero-point-bordered input copy {padded_h}x{padded_w}"
     return _specialized(plan, "DspConv2DParams", params, constants, scratch, note)
 
 

@@ -84,3 +84,33 @@ def test_average_pool_bit_exact_under_qemu(board_name, seed, shape, layers, tmp_
     model, desc = tb.finish_model(mb, [x], y, seed=seed)
     _check_variants(model, board_name, "AVERAGE_POOL_2D", "SXTAB16", len(layers))
     check_model_bit_exact(board_name, model, desc, seed, tmp_path)
+
+
+# CONV_2D with padding, read through the zero-point-bordered input copy: strips that
+# are (10x4x1) and are not (5x3x2, 3x3x5, 4x2x3) whole words, strides 2, dilation_h 2,
+# asymmetric SAME padding.
+CONV_CASES = [
+    (71, (1, 19, 10, 1), [dict(out_channels=6, kernel=(10, 4), stride=(2, 2), dilation=(1, 1), padding="SAME",
+                               activation="RELU")]),
+    (72, (1, 9, 8, 2), [dict(out_channels=5, kernel=(5, 3), stride=(1, 2), dilation=(1, 1), padding="SAME",
+                             activation="NONE"),
+                        dict(out_channels=3, kernel=(3, 3), stride=(1, 1), dilation=(2, 1), padding="SAME",
+                             activation="RELU6"),
+                        dict(out_channels=4, kernel=(4, 2), stride=(2, 1), dilation=(1, 1), padding="SAME",
+                             activation="NONE")]),
+]
+
+
+@pytest.mark.parametrize("board_name", BOARDS)
+@pytest.mark.parametrize("seed,shape,layers", CONV_CASES)
+def test_conv_bordered_copy_bit_exact_under_qemu(board_name, seed, shape, layers, tmp_path):
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input(shape)
+    y = x
+    for options in layers:
+        y = tb.conv2d(mb, y, **options)
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    compiled = compile_model(model, core=load_board("qemu-mps2-an386").core)
+    notes = [layer.note for layer in compiled.layers if layer.op == "CONV_2D"]
+    assert len(notes) == len(layers) and all("bordered input copy" in note for note in notes), notes
+    check_model_bit_exact(board_name, model, desc, seed, tmp_path)

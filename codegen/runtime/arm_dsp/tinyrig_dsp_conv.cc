@@ -19,57 +19,135 @@ namespace {
 
 constexpr int32_t kPixels = 3;
 
-void gather_window(const DspConv2DParams& p, const int8_t* input, int32_t pixel, int8_t* column) {
+inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
+
+// GCC turns these short loops into memcpy/memset calls, which cost far more than
+// the loops for the few bytes of a window row.
+#if defined(__GNUC__) && !defined(__clang__)
+#define TINYRIG_INLINE_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define TINYRIG_INLINE_LOOPS
+#endif
+
+// n bytes from src to dst, a word at a time (both may be unaligned: LDR/STR allow it).
+TINYRIG_INLINE_LOOPS inline void copy_bytes(int8_t* dst, const int8_t* src, int32_t n) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) store_word(dst + i, load_word(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+TINYRIG_INLINE_LOOPS inline void fill_bytes(int8_t* dst, uint32_t value4, int32_t n) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) store_word(dst + i, value4);
+  for (; i < n; ++i) dst[i] = static_cast<int8_t>(value4);
+}
+
+// The filter window of `pixel` as int8 bytes [fy][fx][channel], taps outside the
+// image holding the input zero point. With dilation_w 1 a row of the window is one
+// strip: padding on the left, the part inside the image, padding on the right.
+TINYRIG_INLINE_LOOPS void gather_window(const DspConv2DParams& p, const int8_t* input, int32_t pixel, int8_t* column) {
   const int32_t out_y = pixel / p.output_w;
   const int32_t out_x = pixel - out_y * p.output_w;
   const int32_t y0 = out_y * p.stride_h - p.pad_top;
   const int32_t x0 = out_x * p.stride_w - p.pad_left;
-  const int8_t pad = static_cast<int8_t>(p.input_zero_point);
+  const uint32_t pad4 = static_cast<uint8_t>(p.input_zero_point) * 0x01010101u;
+  const int32_t c = p.input_c;
+  const int32_t strip = p.filter_w * c;
+  if (p.dilation_w == 1) {
+    int32_t xs = -x0, xe = p.input_w - x0;  // the window's columns inside the image: [xs, xe)
+    xs = xs < 0 ? 0 : (xs > p.filter_w ? p.filter_w : xs);
+    xe = xe > p.filter_w ? p.filter_w : (xe < xs ? xs : xe);
+    for (int32_t fy = 0; fy < p.filter_h; ++fy, column += strip) {
+      const int32_t y = y0 + fy * p.dilation_h;
+      if (y < 0 || y >= p.input_h) {
+        fill_bytes(column, pad4, strip);
+        continue;
+      }
+      fill_bytes(column, pad4, xs * c);
+      copy_bytes(column + xs * c, input + (y * p.input_w + x0 + xs) * c, (xe - xs) * c);
+      fill_bytes(column + xe * c, pad4, (p.filter_w - xe) * c);
+    }
+    return;
+  }
   for (int32_t fy = 0; fy < p.filter_h; ++fy) {
     const int32_t y = y0 + fy * p.dilation_h;
-    for (int32_t fx = 0; fx < p.filter_w; ++fx, column += p.input_c) {
+    for (int32_t fx = 0; fx < p.filter_w; ++fx, column += c) {
       const int32_t x = x0 + fx * p.dilation_w;
       if (y >= 0 && y < p.input_h && x >= 0 && x < p.input_w) {
-        memcpy(column, input + (y * p.input_w + x) * p.input_c, p.input_c);
+        copy_bytes(column, input + (y * p.input_w + x) * c, c);
       } else {
-        memset(column, pad, p.input_c);
+        fill_bytes(column, pad4, c);
       }
     }
   }
 }
 
+// Widens `rows` strips of `strip` bytes (a multiple of 4), `row_bytes` apart, into
+// dst (one word every kPixels words), then zero steps up to `steps`.
+inline void widen_strips(const int8_t* src, int32_t rows, int32_t strip, int32_t row_bytes, int32_t steps,
+                         uint32_t* dst) {
+  uint32_t* d = dst;
+  for (int32_t r = 0; r < rows; ++r, src += row_bytes) {
+    const int8_t* s = src;
+    for (int32_t i = 0; i < strip; i += 4, s += 4, d += 2 * kPixels) {
+      const uint32_t word = load_word(s);
+      d[0] = sxtb16(word);
+      d[kPixels] = sxtb16_ror8(word);
+    }
+  }
+  for (int32_t step = rows * strip / 2; step < steps; ++step) dst[step * kPixels] = 0;
+}
+
 // Builds pixel's widened column at dst (one word every kPixels words, zero steps up to
-// `steps`). A window wholly inside the image is read as filter_h contiguous strips of
-// filter_w * input_c bytes (dilation_w 1): widened straight from the input when a strip
-// is a whole number of 4-byte groups, else copied into `window` first. Windows that
-// touch the padding go through gather_window.
-void build_column(const DspConv2DParams& p, const int8_t* input, int32_t pixel, int32_t steps, uint32_t* dst,
-                  int8_t* window) {
+// `steps`). A window wholly inside the image (or any window of the zero-point-bordered
+// copy, when there is one) is read as filter_h strips of filter_w * input_c bytes
+// (dilation_w 1): widened straight from the image when a strip is a whole number of
+// 4-byte groups, else copied into `window` first. Other windows go through gather_window.
+TINYRIG_INLINE_LOOPS void build_column(const DspConv2DParams& p, const int8_t* input, int32_t pixel, int32_t steps,
+                                       uint32_t* dst, int8_t* window) {
   const int32_t out_y = pixel / p.output_w;
   const int32_t out_x = pixel - out_y * p.output_w;
-  const int32_t y0 = out_y * p.stride_h - p.pad_top;
-  const int32_t x0 = out_x * p.stride_w - p.pad_left;
-  const bool inside = y0 >= 0 && y0 + (p.filter_h - 1) * p.dilation_h < p.input_h && x0 >= 0 &&
-                      x0 + p.filter_w - 1 < p.input_w && p.dilation_w == 1;
-  if (!inside) {
-    gather_window(p, input, pixel, window);
-    widen(window, p.depth, steps, kPixels, dst);
-    return;
+  int32_t y0 = out_y * p.stride_h - p.pad_top;
+  int32_t x0 = out_x * p.stride_w - p.pad_left;
+  int32_t image_w = p.input_w;
+  if (p.padded_h > 0) {  // input is the bordered copy
+    y0 += p.pad_top;
+    x0 += p.pad_left;
+    image_w = p.padded_w;
+  } else {
+    const bool inside = y0 >= 0 && y0 + (p.filter_h - 1) * p.dilation_h < p.input_h && x0 >= 0 &&
+                        x0 + p.filter_w - 1 < p.input_w && p.dilation_w == 1;
+    if (!inside) {
+      gather_window(p, input, pixel, window);
+      widen(window, p.depth, steps, kPixels, dst);
+      return;
+    }
   }
   const int32_t strip = p.filter_w * p.input_c;
-  const int8_t* src = input + (y0 * p.input_w + x0) * p.input_c;
-  const int32_t row_bytes = p.dilation_h * p.input_w * p.input_c;
+  const int8_t* src = input + (y0 * image_w + x0) * p.input_c;
+  const int32_t row_bytes = p.dilation_h * image_w * p.input_c;
   if ((strip & 3) == 0) {
-    const int32_t strip_steps = strip / 2;
-    for (int32_t fy = 0; fy < p.filter_h; ++fy, src += row_bytes) {
-      widen(src, strip, strip_steps, kPixels, dst + fy * strip_steps * kPixels);
-    }
-    for (int32_t step = p.filter_h * strip_steps; step < steps; ++step) dst[step * kPixels] = 0;
+    widen_strips(src, p.filter_h, strip, row_bytes, steps, dst);
     return;
   }
   int8_t* column = window;
-  for (int32_t fy = 0; fy < p.filter_h; ++fy, src += row_bytes, column += strip) memcpy(column, src, strip);
+  for (int32_t fy = 0; fy < p.filter_h; ++fy, src += row_bytes, column += strip) copy_bytes(column, src, strip);
   widen(window, p.depth, steps, kPixels, dst);
+}
+
+// Copies the input into `padded` with a border of the input zero point.
+TINYRIG_INLINE_LOOPS void pad_image(const DspConv2DParams& p, const int8_t* input, int8_t* padded) {
+  const uint32_t pad4 = static_cast<uint8_t>(p.input_zero_point) * 0x01010101u;
+  const int32_t c = p.input_c;
+  const int32_t row = p.padded_w * c;
+  fill_bytes(padded, pad4, p.pad_top * row);
+  int8_t* d = padded + p.pad_top * row;
+  for (int32_t y = 0; y < p.input_h; ++y, d += row) {
+    fill_bytes(d, pad4, p.pad_left * c);
+    copy_bytes(d + p.pad_left * c, input + y * p.input_w * c, p.input_w * c);
+    fill_bytes(d + (p.pad_left + p.input_w) * c, pad4, (p.padded_w - p.pad_left - p.input_w) * c);
+  }
+  fill_bytes(d, pad4, (p.padded_h - p.pad_top - p.input_h) * row);
 }
 
 const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
@@ -84,6 +162,11 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   const int32_t steps = p.depth_padded / 2;
   uint32_t* columns = reinterpret_cast<uint32_t*>(scratch);  // [steps][kPixels]
   int8_t* window = reinterpret_cast<int8_t*>(columns + steps * kPixels);
+  if (p.padded_h > 0) {  // windows read the bordered copy, after the window buffer
+    int8_t* padded = window + p.depth_padded;
+    pad_image(p, input, padded);
+    input = padded;
+  }
   const int32_t pixels = p.output_h * p.output_w;
   for (int32_t first = 0; first < pixels; first += kPixels) {
     const int32_t valid = pixels - first < kPixels ? pixels - first : kPixels;

@@ -27,6 +27,8 @@ struct DspConv2DParams {
   int32_t depth_padded;     // multiple of 8 (4 SMLAD steps per loop trip)
   int32_t channels_padded;  // multiple of 2 (the filter block)
   int32_t pointwise;        // 1x1 without padding: a column is one input pixel, no im2col
+  int32_t padded_h, padded_w;  // > 0: the input is first copied with its zero-point border
+                               // (padded_h x padded_w pixels) to scratch; windows read it
   int32_t clamp;            // the activation range is narrower than int8
   int32_t activation_min, activation_max;
   const int32_t* weights;   // [channels_padded / 2][depth_padded / 2][2] int16 pairs
