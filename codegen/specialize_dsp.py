@@ -118,8 +118,12 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
         ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
         ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
         ("weights", _ref("weights")), ("bias", _ref("bias")), ("requant", _ref("requant")),
+        ("records", _ref("records")),
     ]
-    constants = [int32_array("weights", layout), int32_array("bias", bias), int32_array("requant", table)]
+    pairs = out_p // 2
+    records = np.concatenate([np.tile(bias.reshape(pairs, 2), (1, 3)), table.reshape(pairs, 6)], axis=1)
+    constants = [int32_array("weights", layout), int32_array("bias", bias), int32_array("requant", table),
+                 int32_array("records", records)]
     # Widened columns of 3 pixels (2 bytes per value) plus one gathered int8 column.
     scratch = CONV_PIXELS * depth_p * 2 + (0 if pointwise else depth_p)
     scratch += round_up(padded_h * padded_w * p["input_c"], 4)

@@ -269,11 +269,11 @@ constexpr int32_t kRecordWords = 22;
   "add sp, sp, #4\n\t"                                                    \
   "pop {r4-r11, pc}\n\t"
 
-__attribute__((naked)) void dw_line_s1(DwLine*) {
+__attribute__((naked, noipa)) void dw_line_s1(DwLine*) {
   __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S1));
 }
 
-__attribute__((naked)) void dw_line_s2(DwLine*) {
+__attribute__((naked, noipa)) void dw_line_s2(DwLine*) {
   __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S2));
 }
 

@@ -34,6 +34,7 @@ struct DspConv2DParams {
   const int32_t* weights;   // [channels_padded / 2][depth_padded / 2][2] int16 pairs
   const int32_t* bias;      // [channels_padded], scaled
   const int32_t* requant;   // [channels_padded][3]
+  const int32_t* records;   // [channels_padded / 2][12]: bias pair x 3, then (M, r, e) of both filters
 };
 
 struct DspFullyConnectedParams {
