@@ -8,7 +8,7 @@
 // (the value the host-folded bias expects, as in the reference kernel).
 // A missing third pixel at the end is a zero column whose outputs are dropped.
 // For 3 full pixels, every full filter pair runs in one assembly call that also
-// requantises, clamps and stores (tinyrig_dsp_conv_3x2_run); a last odd filter
+// requantises, clamps and stores (conv_run below); a last odd filter
 // and a last partial run of pixels requantise in C.
 #include "tinyrig_dsp_common.h"
 #include "tinyrig_dsp_kernels.h"
@@ -150,6 +150,22 @@ TINYRIG_INLINE_LOOPS void pad_image(const DspConv2DParams& p, const int8_t* inpu
   fill_bytes(d, pad4, (p.padded_h - p.pad_top - p.input_h) * row);
 }
 
+// The 3 pixels' columns of a 1x1 convolution at once (depth a multiple of 4): per
+// group of 4 channels the 6 words of 2 steps are adjacent, [step][pixel].
+inline void widen3(const int8_t* a, const int8_t* b, const int8_t* c, int32_t depth, int32_t steps, uint32_t* dst) {
+  uint32_t* d = dst;
+  for (int32_t i = 0; i < depth; i += 4, d += 6) {
+    const uint32_t wa = load_word(a + i), wb = load_word(b + i), wc = load_word(c + i);
+    d[0] = sxtb16(wa);
+    d[1] = sxtb16(wb);
+    d[2] = sxtb16(wc);
+    d[3] = sxtb16_ror8(wa);
+    d[4] = sxtb16_ror8(wb);
+    d[5] = sxtb16_ror8(wc);
+  }
+  for (int32_t step = depth / 2; step < steps; ++step, d += 3) d[0] = d[1] = d[2] = 0;
+}
+
 const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
   const int32_t out_y = pixel / p.output_w;
   const int32_t out_x = pixel - out_y * p.output_w;
@@ -165,19 +181,18 @@ const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, in
 // copied to the stack frame; field order is the frame layout.
 struct ConvRun {
   const uint32_t* x;        // 0: the 3 widened columns, [step][pixel]
-  int32_t trips;            // 4: steps / 4
-  const int32_t* record;    // 8: the current pair's record
-  const int32_t* last;      // 12: the last pair's (M, r, e) part (its record + 6 words)
-  int8_t* out;              // 16: pixel 0 of the current pair
-  int32_t out_c;            // 20
-  int32_t clamp;            // 24
+  int32_t passes;           // 4: passes of the 16-step loop, ceil(trips / 4)
+  int32_t entry;            // 8: trips % 4, selects where the first pass starts
+  const int32_t* record;    // 12: the current pair's record
+  const int32_t* last;      // 16: the last pair's (M, r, e) part (its record + 6 words)
+  int8_t* out;              // 20: pixel 0 of the current pair
+  int32_t out_c;            // 24
   const int32_t* weights;   // 28: pair 0's [step][filter] words
-  uint32_t lo4, hi4;        // 32, 36
+  uint32_t lo4, hi4;        // 32, 36: activation min / max in every byte (clamping run only)
 };
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
 
-// noipa: the caller must not learn from the (opaque) body which registers survive.
 #define TINYRIG_RUN_STEP                  \
   "ldm r0!, {r3, r4, r5}\n\t"            \
   "ldm r1!, {r6, r7}\n\t"                \
@@ -199,59 +214,59 @@ struct ConvRun {
   "ssub8 r0, r3, " #V "\n\t"                                              \
   "sel " #V ", " #V ", r3\n\t"
 
-__attribute__((naked, noipa)) void conv_run(const ConvRun*) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "sub sp, sp, #40\n\t"
-      "ldm r0!, {r1-r7}\n\t"
-      "stm sp, {r1-r7}\n\t"
-      "ldm r0, {r1-r3}\n\t"
-      "add r4, sp, #28\n\t"
-      "stm r4, {r1-r3}\n\t"  // r1: weights, from here on
-      "1:\n\t"               // filter pair
-      "ldm sp, {r0, r2, r3}\n\t"
-      "ldm r3!, {r8-r12, lr}\n\t"
-      "str r3, [sp, #8]\n\t"
-      "and r3, r2, #3\n\t"
-      "add r2, r2, #3\n\t"
-      "lsr r2, r2, #2\n\t"
-      "tbb [pc, r3]\n\t"
-      "5:\n\t"
-      ".byte (10f-5b)/2, (13f-5b)/2, (12f-5b)/2, (11f-5b)/2\n\t"
-      "10:\n\t" TINYRIG_RUN_4STEPS
-      "11:\n\t" TINYRIG_RUN_4STEPS
-      "12:\n\t" TINYRIG_RUN_4STEPS
-      "13:\n\t" TINYRIG_RUN_4STEPS
-      "subs r2, r2, #1\n\t"
-      "bne 10b\n\t"
-      "ldrd r0, r2, [sp, #8]\n\t"
-      "cmp r0, r2\n\t"  // flags kept to the loop's end: nothing below sets N/Z/C/V
-      "ldm r0!, {r2-r7}\n\t"
-      "str r0, [sp, #8]\n\t"
-      TINYRIG_RUN_RQ(r8, r2, r3, r4) TINYRIG_RUN_RQ(r10, r2, r3, r4) TINYRIG_RUN_RQ(r12, r2, r3, r4)
-      TINYRIG_RUN_RQ(r9, r5, r6, r7) TINYRIG_RUN_RQ(r11, r5, r6, r7) TINYRIG_RUN_RQ(lr, r5, r6, r7)
-      "bfi r8, r9, #8, #8\n\t"
-      "bfi r10, r11, #8, #8\n\t"
-      "bfi r12, lr, #8, #8\n\t"
-      "ldr r2, [sp, #24]\n\t"
-      "cbz r2, 3f\n\t"
-      "ldrd r2, r3, [sp, #32]\n\t"
-      TINYRIG_RUN_CLAMP(r8) TINYRIG_RUN_CLAMP(r10) TINYRIG_RUN_CLAMP(r12)
-      "3:\n\t"
-      "ldrd r0, r2, [sp, #16]\n\t"  // out, out_c
-      "strh r10, [r0, r2]\n\t"
-      "strh r12, [r0, r2, lsl #1]\n\t"
-      "strh r8, [r0], #2\n\t"
-      "str r0, [sp, #16]\n\t"
-      "bne 1b\n\t"
-      "add sp, sp, #40\n\t"
-      "pop {r4-r11, pc}\n\t");
+#define TINYRIG_RUN_CLAMP3                                                \
+  "ldrd r2, r3, [sp, #32]\n\t"                                            \
+  TINYRIG_RUN_CLAMP(r8) TINYRIG_RUN_CLAMP(r10) TINYRIG_RUN_CLAMP(r12)
+#define TINYRIG_RUN_FN(CLAMP)                                             \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "sub sp, sp, #40\n\t"                                                   \
+  "ldm r0!, {r1-r7}\n\t"                                                  \
+  "stm sp, {r1-r7}\n\t"                                                   \
+  "ldm r0, {r1-r3}\n\t"                                                   \
+  "add r4, sp, #28\n\t"                                                   \
+  "stm r4, {r1-r3}\n\t" /* r1: weights, from here on */                   \
+  "1:\n\t"              /* filter pair */                                 \
+  "ldm sp, {r0, r2, r3, r4}\n\t"                                          \
+  "ldm r4!, {r8-r12, lr}\n\t"                                             \
+  "str r4, [sp, #12]\n\t"                                                 \
+  "tbb [pc, r3]\n\t"                                                      \
+  "5:\n\t"                                                                \
+  ".byte (10f-5b)/2, (13f-5b)/2, (12f-5b)/2, (11f-5b)/2\n\t"              \
+  "10:\n\t" TINYRIG_RUN_4STEPS                                            \
+  "11:\n\t" TINYRIG_RUN_4STEPS                                            \
+  "12:\n\t" TINYRIG_RUN_4STEPS                                            \
+  "13:\n\t" TINYRIG_RUN_4STEPS                                            \
+  "subs r2, r2, #1\n\t"                                                   \
+  "bne 10b\n\t"                                                           \
+  "ldrd r0, r2, [sp, #12]\n\t"                                            \
+  "cmp r0, r2\n\t" /* flags kept to the end: nothing below sets N/Z/C/V */ \
+  "ldm r0!, {r2-r7}\n\t"                                                  \
+  "str r0, [sp, #12]\n\t"                                                 \
+  TINYRIG_RUN_RQ(r8, r2, r3, r4) TINYRIG_RUN_RQ(r10, r2, r3, r4) TINYRIG_RUN_RQ(r12, r2, r3, r4) \
+  TINYRIG_RUN_RQ(r9, r5, r6, r7) TINYRIG_RUN_RQ(r11, r5, r6, r7) TINYRIG_RUN_RQ(lr, r5, r6, r7) \
+  "bfi r8, r9, #8, #8\n\t"                                                \
+  "bfi r10, r11, #8, #8\n\t"                                              \
+  "bfi r12, lr, #8, #8\n\t"                                               \
+  CLAMP                                                                   \
+  "ldrd r0, r2, [sp, #20]\n\t" /* out, out_c */                           \
+  "strh r10, [r0, r2]\n\t"                                                \
+  "strh r12, [r0, r2, lsl #1]\n\t"                                        \
+  "strh r8, [r0], #2\n\t"                                                 \
+  "str r0, [sp, #20]\n\t"                                                 \
+  "bne 1b\n\t"                                                            \
+  "add sp, sp, #40\n\t"                                                   \
+  "pop {r4-r11, pc}\n\t"
+
+// noipa: the caller must not learn from the (opaque) bodies which registers survive.
+__attribute__((naked, noipa)) void conv_run(const ConvRun*) { __asm__ volatile(TINYRIG_RUN_FN("")); }
+__attribute__((naked, noipa)) void conv_run_clamp(const ConvRun*) {
+  __asm__ volatile(TINYRIG_RUN_FN(TINYRIG_RUN_CLAMP3));
 }
 
 #else  // host model of the same loop
 
-void conv_run(const ConvRun* run) {
-  const int32_t steps = run->trips * 4;
+void conv_run_model(const ConvRun* run, bool clamp) {
+  const int32_t steps = ((run->passes - 1) * 4 + (run->entry == 0 ? 4 : run->entry)) * 4;
   const int32_t* w = run->weights;
   for (const int32_t* rec = run->record; rec + 6 <= run->last; rec += 12, w += 2 * steps) {
     int32_t acc[6];
@@ -269,7 +284,7 @@ void conv_run(const ConvRun* run) {
     for (int32_t pixel = 0; pixel < 3; ++pixel) {
       for (int32_t f = 0; f < 2; ++f) {
         int32_t y = requantize(acc[2 * pixel + f], rec + 6 + 3 * f);
-        if (run->clamp) {
+        if (clamp) {
           const int32_t lo = static_cast<int8_t>(run->lo4), hi = static_cast<int8_t>(run->hi4);
           y = y < lo ? lo : (y > hi ? hi : y);
         }
@@ -278,6 +293,9 @@ void conv_run(const ConvRun* run) {
     }
   }
 }
+
+void conv_run(const ConvRun* run) { conv_run_model(run, false); }
+void conv_run_clamp(const ConvRun* run) { conv_run_model(run, true); }
 
 #endif
 
@@ -295,7 +313,12 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   const int32_t pixels = p.output_h * p.output_w;
   for (int32_t first = 0; first < pixels; first += kPixels) {
     const int32_t valid = pixels - first < kPixels ? pixels - first : kPixels;
-    for (int32_t slot = 0; slot < kPixels; ++slot) {
+    const bool three = p.pointwise && valid == kPixels && (p.depth & 3) == 0;
+    if (three) {
+      widen3(pointwise_source(p, input, first), pointwise_source(p, input, first + 1),
+             pointwise_source(p, input, first + 2), p.depth, steps, columns);
+    }
+    for (int32_t slot = three ? kPixels : 0; slot < kPixels; ++slot) {
       if (slot >= valid) {
         widen(nullptr, 0, steps, kPixels, columns + slot);
       } else if (p.pointwise) {
@@ -309,16 +332,16 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
     if (valid == kPixels && p.output_c >= 2) {  // every full filter pair in assembly
       ConvRun run;
       run.x = columns;
-      run.trips = steps / 4;
+      run.passes = (steps / 4 + 3) / 4;
+      run.entry = (steps / 4) % 4;
       run.record = p.records;
       run.last = p.records + 12 * (p.output_c / 2 - 1) + 6;
       run.out = out;
       run.out_c = p.output_c;
-      run.clamp = p.clamp;
+      run.weights = p.weights;
       run.lo4 = static_cast<uint8_t>(p.activation_min) * 0x01010101u;
       run.hi4 = static_cast<uint8_t>(p.activation_max) * 0x01010101u;
-      run.weights = p.weights;
-      conv_run(&run);
+      (p.clamp ? conv_run_clamp : conv_run)(&run);
       filter = 2 * (p.output_c / 2);
     }
     const int32_t* weights = p.weights + filter * steps;

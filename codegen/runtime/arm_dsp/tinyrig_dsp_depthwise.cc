@@ -131,17 +131,19 @@ void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, i
 // (accumulators to a line buffer) and then the fused requantisation (4
 // instructions per output) and byte stores along the line.
 struct DwLine {
-  const uint32_t* ring;        // 0: the channel's column word 0, slot 0
-  const int32_t* record;       // 4: the channel's record
-  int32_t rot_bytes;           // 8: byte offset of this line's weights in a record
-  int8_t* out;                 // 12: the channel's output 0 of the line
-  int32_t* acc;                // 16: accumulator line buffer
-  int32_t end_bytes;           // 20: steps * 12
-  int32_t outputs;             // 24: outputs of the line
-  int32_t out_step;            // 28: bytes between outputs along the line
-  int32_t channels;            // 32: channels left
-  int32_t ring_channel_bytes;  // 36
-  int32_t clamp, lo, hi;       // 40, 44, 48
+  int8_t* out;                 // 0: the channel's output 0 of the line
+  int32_t* acc;                // 4: accumulator line buffer
+  int32_t outputs;             // 8: outputs of the line
+  int32_t out_step2;           // 12: 2 * out_step
+  int32_t out_step3;           // 16: 3 * out_step
+  int32_t out_step;            // 20: bytes between outputs along the line
+  const uint32_t* ring;        // 24: the channel's column word 0, slot 0
+  const int32_t* record;       // 28: the channel's record
+  const int32_t* weights;      // 32: the channel's weights for this line's rotation (in its record)
+  int32_t channels;            // 36: channels left
+  int32_t ring_channel_bytes;  // 40
+  int32_t end_bytes;           // 44: steps * 12
+  int32_t lo, hi;              // 48, 52: activation clamp (clamping variants only)
 };
 constexpr int32_t kRecordWords = 22;
 
@@ -186,60 +188,46 @@ constexpr int32_t kRecordWords = 22;
   "add r8, r8, " #ACC ", asr #31\n\t"                                     \
   "asr r8, r8, r12\n\t"                                                   \
   "ssat " #ACC ", #8, r8\n\t"
-#define TINYRIG_DWL_FN(STEP)                                              \
-  "push {r4-r11, lr}\n\t"                                                 \
-  "push {r0}\n\t"                                                         \
-  "0:\n\t" /* channel */                                                  \
-  "ldr lr, [sp]\n\t"                                                      \
-  "ldm lr, {r0, r1, r2}\n\t"                                              \
-  "add r3, r1, r2\n\t"                                                    \
-  "ldm r3, {r6-r11}\n\t"                                                  \
-  "ldr r12, [r1, #12]\n\t"                                                \
-  "ldrd r1, r3, [lr, #16]\n\t"                                            \
-  "add lr, r0, r3\n\t"                                                    \
-  "1:\n\t"                                                                \
-  STEP                                                                    \
-  "cmp r0, lr\n\t"                                                        \
-  "bne 1b\n\t"                                                            \
-  "ldr lr, [sp]\n\t"                                                      \
-  "ldr r0, [lr, #4]\n\t"                                                  \
-  "ldm r0, {r2, r3, r12}\n\t"                                             \
-  "ldr r0, [lr, #12]\n\t"                                                 \
-  "ldr r1, [lr, #16]\n\t"                                                 \
-  "ldr r9, [lr, #24]\n\t"                                                 \
-  "ldr r10, [lr, #40]\n\t"                                                \
-  "cmp r10, #0\n\t"                                                      \
-  "bne 5f\n\t"                                                      \
-  "ldr lr, [lr, #28]\n\t"                                                 \
-  "add r10, lr, lr\n\t"                                                   \
-  "add r11, r10, lr\n\t"                                                  \
-  "subs r9, r9, #4\n\t"                                                   \
-  "blt 3f\n\t"                                                            \
-  "2:\n\t"                                                                \
-  "ldm r1!, {r4-r7}\n\t"                                                  \
-  TINYRIG_DWL_RQ(r4) TINYRIG_DWL_RQ(r5) TINYRIG_DWL_RQ(r6) TINYRIG_DWL_RQ(r7) \
+#define TINYRIG_DWL_STORE4                                                \
   "strb r4, [r0]\n\t"                                                     \
   "strb r5, [r0, lr]\n\t"                                                 \
   "strb r6, [r0, r10]\n\t"                                                \
   "strb r7, [r0, r11]\n\t"                                                \
-  "add r0, r0, lr, lsl #2\n\t"                                            \
-  "subs r9, r9, #4\n\t"                                                   \
-  "bge 2b\n\t"                                                            \
+  "add r0, r0, lr, lsl #2\n\t"
+#define TINYRIG_DWL_RQ4                                                   \
+  "ldm r1!, {r4-r7}\n\t"                                                  \
+  TINYRIG_DWL_RQ(r4) TINYRIG_DWL_RQ(r5) TINYRIG_DWL_RQ(r6) TINYRIG_DWL_RQ(r7) \
+  TINYRIG_DWL_STORE4
+// Requantise and store the line: 8 outputs per trip, then 4, then one at a time.
+#define TINYRIG_DWL_REQUANT                                               \
+  "ldm sp, {r0, r1, r9, r10, r11, lr}\n\t"                                \
+  "subs r9, r9, #8\n\t"                                                   \
+  "blt 4f\n\t"                                                            \
   "3:\n\t"                                                                \
-  "adds r9, r9, #4\n\t"                                                   \
-  "beq 6f\n\t"                                                            \
+  TINYRIG_DWL_RQ4 TINYRIG_DWL_RQ4                                         \
+  "subs r9, r9, #8\n\t"                                                   \
+  "bge 3b\n\t"                                                            \
   "4:\n\t"                                                                \
+  "adds r9, r9, #8\n\t"                                                   \
+  "beq 6f\n\t"                                                            \
+  "cmp r9, #4\n\t"                                                        \
+  "blt 5f\n\t"                                                            \
+  TINYRIG_DWL_RQ4                                                         \
+  "subs r9, r9, #4\n\t"                                                   \
+  "beq 6f\n\t"                                                            \
+  "5:\n\t"                                                                \
   "ldr r4, [r1], #4\n\t"                                                  \
   TINYRIG_DWL_RQ(r4)                                                      \
   "strb r4, [r0]\n\t"                                                     \
   "add r0, r0, lr\n\t"                                                    \
   "subs r9, r9, #1\n\t"                                                   \
-  "bne 4b\n\t"                                                            \
-  "b 6f\n\t"                                                              \
-  "5:\n\t" /* activation clamp: one output at a time */                   \
-  "ldrd r10, r11, [lr, #44]\n\t"                                          \
-  "ldr lr, [lr, #28]\n\t"                                                 \
-  "7:\n\t"                                                                \
+  "bne 5b\n\t"
+// The same with the activation clamp, one output at a time.
+#define TINYRIG_DWL_REQUANT_CLAMP                                         \
+  "ldm sp, {r0, r1, r9}\n\t"                                              \
+  "ldr lr, [sp, #20]\n\t"                                                 \
+  "ldrd r10, r11, [sp, #48]\n\t"                                          \
+  "5:\n\t"                                                                \
   "ldr r4, [r1], #4\n\t"                                                  \
   TINYRIG_DWL_RQ(r4)                                                      \
   "cmp r4, r10\n\t"                                                       \
@@ -251,41 +239,74 @@ constexpr int32_t kRecordWords = 22;
   "strb r4, [r0]\n\t"                                                     \
   "add r0, r0, lr\n\t"                                                    \
   "subs r9, r9, #1\n\t"                                                   \
-  "bne 7b\n\t"                                                            \
+  "bne 5b\n\t"
+// The frame (DwLine) is copied to sp. Per channel: the MAC steps (two per trip,
+// entering at the second for an odd count), then the epilogue, then the next channel.
+#define TINYRIG_DWL_FN(STEP, REQUANT)                                     \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "sub sp, sp, #56\n\t"                                                   \
+  "ldm r0!, {r1-r7}\n\t"                                                  \
+  "stm sp, {r1-r7}\n\t"                                                   \
+  "ldm r0!, {r1-r7}\n\t"                                                  \
+  "add r8, sp, #28\n\t"                                                   \
+  "stm r8, {r1-r7}\n\t"                                                   \
+  "add r0, sp, #24\n\t"                                                   \
+  "ldm r0, {r0, r1, r3}\n\t" /* ring, record, weights */                  \
+  "0:\n\t" /* channel */                                                  \
+  "ldm r3, {r6-r11}\n\t"                                                  \
+  "ldr r12, [r1, #12]\n\t"                                                \
+  "ldr r1, [sp, #4]\n\t"                                                  \
+  "ldr r3, [sp, #44]\n\t"                                                 \
+  "add lr, r0, r3\n\t"                                                    \
+  "tst r3, #4\n\t" /* 12 * steps: bit 2 is the parity of steps */         \
+  "bne 2f\n\t"                                                            \
+  "1:\n\t"                                                                \
+  STEP                                                                    \
+  "2:\n\t"                                                                \
+  STEP                                                                    \
+  "cmp r0, lr\n\t"                                                        \
+  "bne 1b\n\t"                                                            \
+  "ldr r2, [sp, #28]\n\t"                                                 \
+  "ldm r2, {r2, r3, r12}\n\t" /* M, rounding, e */                        \
+  REQUANT                                                                 \
   "6:\n\t" /* next channel */                                             \
-  "ldr lr, [sp]\n\t"                                                      \
-  "ldm lr, {r0, r1}\n\t"                                                  \
-  "ldr r2, [lr, #36]\n\t"                                                 \
-  "add r0, r0, r2\n\t"                                                    \
-  "add r1, r1, #" TINYRIG_DWL_STR(4 * 22) "\n\t"                          \
-  "stm lr, {r0, r1}\n\t"                                                  \
-  "ldr r0, [lr, #12]\n\t"                                                 \
+  "ldr r0, [sp]\n\t"                                                      \
   "add r0, r0, #1\n\t"                                                    \
-  "str r0, [lr, #12]\n\t"                                                 \
-  "ldr r0, [lr, #32]\n\t"                                                 \
-  "subs r0, r0, #1\n\t"                                                   \
-  "str r0, [lr, #32]\n\t"                                                 \
+  "str r0, [sp]\n\t"                                                      \
+  "add r4, sp, #24\n\t"                                                   \
+  "ldm r4, {r0, r1, r3, r5, r6}\n\t"                                      \
+  "add r0, r0, r6\n\t"                                                    \
+  "add r1, r1, #" TINYRIG_DWL_STR(4 * 22) "\n\t"                          \
+  "add r3, r3, #" TINYRIG_DWL_STR(4 * 22) "\n\t"                          \
+  "subs r5, r5, #1\n\t"                                                   \
+  "stm r4, {r0, r1, r3, r5}\n\t"                                          \
   "bne 0b\n\t"                                                            \
-  "add sp, sp, #4\n\t"                                                    \
+  "add sp, sp, #56\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
 
+// noipa: the caller must not learn from the (opaque) bodies which registers survive.
 __attribute__((naked, noipa)) void dw_line_s1(DwLine*) {
-  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S1));
+  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S1, TINYRIG_DWL_REQUANT));
 }
-
 __attribute__((naked, noipa)) void dw_line_s2(DwLine*) {
-  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S2));
+  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S2, TINYRIG_DWL_REQUANT));
+}
+__attribute__((naked, noipa)) void dw_line_s1_clamp(DwLine*) {
+  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S1, TINYRIG_DWL_REQUANT_CLAMP));
+}
+__attribute__((naked, noipa)) void dw_line_s2_clamp(DwLine*) {
+  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S2, TINYRIG_DWL_REQUANT_CLAMP));
 }
 
 #else  // host model of the same loops
 
 
 template <int32_t kStride>
-void dw_line_model(DwLine* line) {
+void dw_line_model(DwLine* line, bool clamp) {
   const DwLine& r = *line;
   for (int32_t c = 0; c < r.channels; ++c) {
     const int32_t* record = r.record + c * kRecordWords;
-    const uint32_t* w = reinterpret_cast<const uint32_t*>(record) + r.rot_bytes / 4;
+    const uint32_t* w = reinterpret_cast<const uint32_t*>(r.weights + c * kRecordWords);
     const uint32_t* x = reinterpret_cast<const uint32_t*>(reinterpret_cast<const uint8_t*>(r.ring) +
                                                           c * r.ring_channel_bytes);
     const int32_t steps = r.end_bytes / 12;
@@ -311,15 +332,16 @@ void dw_line_model(DwLine* line) {
     int8_t* out = r.out + c;
     for (int32_t i = 0; i < r.outputs; ++i, out += r.out_step) {
       int32_t y = requantize(r.acc[i], record);
-      if (r.clamp) y = y < r.lo ? r.lo : (y > r.hi ? r.hi : y);
+      if (clamp) y = y < r.lo ? r.lo : (y > r.hi ? r.hi : y);
       *out = static_cast<int8_t>(y);
     }
   }
 }
 
-
-void dw_line_s1(DwLine* line) { dw_line_model<1>(line); }
-void dw_line_s2(DwLine* line) { dw_line_model<2>(line); }
+void dw_line_s1(DwLine* line) { dw_line_model<1>(line, false); }
+void dw_line_s2(DwLine* line) { dw_line_model<2>(line, false); }
+void dw_line_s1_clamp(DwLine* line) { dw_line_model<1>(line, true); }
+void dw_line_s2_clamp(DwLine* line) { dw_line_model<2>(line, true); }
 
 #endif
 
@@ -394,7 +416,8 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
   int8_t* zp_row = reinterpret_cast<int8_t*>(acc + 2 * p.steps);
   memset(zp_row, static_cast<int8_t>(p.input_zero_point), static_cast<size_t>((p.channels + 3) & ~3));
   int32_t slot_line[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
-  auto run_line = p.stride_a == 1 ? dw_line_s1 : dw_line_s2;
+  auto run_line = p.stride_a == 1 ? (p.clamp ? dw_line_s1_clamp : dw_line_s1)
+                                  : (p.clamp ? dw_line_s2_clamp : dw_line_s2);
   for (int32_t ol = 0; ol < p.lines; ++ol) {
     const int32_t y0 = ol * p.stride_x - p.pad_x;
     for (int32_t fr = 0; fr < 3; ++fr) {
@@ -406,17 +429,18 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
       }
     }
     DwLine line;
-    line.ring = ring;
-    line.record = p.records;
-    line.rot_bytes = 16 + 24 * mod3(y0);
     line.out = output + ol * p.out_line_bytes;
     line.acc = acc;
-    line.end_bytes = 12 * p.steps;
     line.outputs = p.line_len;
+    line.out_step2 = 2 * p.out_elem_bytes;
+    line.out_step3 = 3 * p.out_elem_bytes;
     line.out_step = p.out_elem_bytes;
+    line.ring = ring;
+    line.record = p.records;
+    line.weights = p.records + 4 + 6 * mod3(y0);
     line.channels = p.channels;
     line.ring_channel_bytes = 12 * p.column_words;
-    line.clamp = p.clamp;
+    line.end_bytes = 12 * p.steps;
     line.lo = p.activation_min;
     line.hi = p.activation_max;
     run_line(&line);
