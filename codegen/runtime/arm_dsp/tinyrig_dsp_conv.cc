@@ -87,6 +87,15 @@ TINYRIG_INLINE_LOOPS void gather_window(const DspConv2DParams& p, const int8_t* 
 inline void widen_strips(const int8_t* src, int32_t rows, int32_t strip, int32_t row_bytes, int32_t steps,
                          uint32_t* dst) {
   uint32_t* d = dst;
+  if (strip == 4) {  // one word per row (e.g. a 4-wide filter on one channel)
+    for (int32_t r = 0; r < rows; ++r, src += row_bytes, d += 2 * kPixels) {
+      const uint32_t word = load_word(src);
+      d[0] = sxtb16(word);
+      d[kPixels] = sxtb16_ror8(word);
+    }
+    for (int32_t step = 2 * rows; step < steps; ++step) dst[step * kPixels] = 0;
+    return;
+  }
   for (int32_t r = 0; r < rows; ++r, src += row_bytes) {
     const int8_t* s = src;
     for (int32_t i = 0; i < strip; i += 4, s += 4, d += 2 * kPixels) {
@@ -152,10 +161,32 @@ TINYRIG_INLINE_LOOPS void pad_image(const DspConv2DParams& p, const int8_t* inpu
 
 // The 3 pixels' columns of a 1x1 convolution at once (depth a multiple of 4): per
 // group of 4 channels the 6 words of 2 steps are adjacent, [step][pixel].
-inline void widen3(const int8_t* a, const int8_t* b, const int8_t* c, int32_t depth, int32_t steps, uint32_t* dst) {
-  uint32_t* d = dst;
-  for (int32_t i = 0; i < depth; i += 4, d += 6) {
-    const uint32_t wa = load_word(a + i), wb = load_word(b + i), wc = load_word(c + i);
+#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+// r0-r2 the pixels, r3 dst, 5th argument (stack) the groups: 3 LDR, 6 SXTB16, one STM.
+__attribute__((naked, noipa)) void widen3_groups(const int8_t*, const int8_t*, const int8_t*, uint32_t*,
+                                                 int32_t) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldr lr, [sp, #36]\n\t"
+      "1:\n\t"
+      "ldr r4, [r0], #4\n\t"
+      "ldr r5, [r1], #4\n\t"
+      "ldr r12, [r2], #4\n\t"
+      "sxtb16 r6, r4\n\t"
+      "sxtb16 r7, r5\n\t"
+      "sxtb16 r8, r12\n\t"
+      "sxtb16 r9, r4, ror #8\n\t"
+      "sxtb16 r10, r5, ror #8\n\t"
+      "sxtb16 r11, r12, ror #8\n\t"
+      "stm r3!, {r6-r11}\n\t"
+      "subs lr, lr, #1\n\t"
+      "bne 1b\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#else
+void widen3_groups(const int8_t* a, const int8_t* b, const int8_t* c, uint32_t* d, int32_t groups) {
+  for (int32_t g = 0; g < groups; ++g, a += 4, b += 4, c += 4, d += 6) {
+    const uint32_t wa = load_word(a), wb = load_word(b), wc = load_word(c);
     d[0] = sxtb16(wa);
     d[1] = sxtb16(wb);
     d[2] = sxtb16(wc);
@@ -163,6 +194,12 @@ inline void widen3(const int8_t* a, const int8_t* b, const int8_t* c, int32_t de
     d[4] = sxtb16_ror8(wb);
     d[5] = sxtb16_ror8(wc);
   }
+}
+#endif
+
+inline void widen3(const int8_t* a, const int8_t* b, const int8_t* c, int32_t depth, int32_t steps, uint32_t* dst) {
+  if (depth >= 4) widen3_groups(a, b, c, dst, depth / 4);
+  uint32_t* d = dst + 3 * (depth / 2);
   for (int32_t step = depth / 2; step < steps; ++step, d += 3) d[0] = d[1] = d[2] = 0;
 }
 
