@@ -128,7 +128,7 @@ TINYRIG_INLINE_LOOPS void build_column(const DspConv2DParams& p, const int8_t* i
                         x0 + p.filter_w - 1 < p.input_w && p.dilation_w == 1;
     if (!inside) {
       gather_window(p, input, pixel, window);
-      widen(window, p.depth, steps, kPixels, dst);
+      widen(window, p.depth_padded, steps, kPixels, dst);  // the window's tail stays zero
       return;
     }
   }
@@ -139,9 +139,16 @@ TINYRIG_INLINE_LOOPS void build_column(const DspConv2DParams& p, const int8_t* i
     widen_strips(src, p.filter_h, strip, row_bytes, steps, dst);
     return;
   }
+  // Rows but the last are copied in whole words, spilling up to 3 bytes into the
+  // next row's place (overwritten next); the last row exactly, so the window's zero
+  // tail (depth..depth_padded) stays.
   int8_t* column = window;
-  for (int32_t fy = 0; fy < p.filter_h; ++fy, src += row_bytes, column += strip) copy_bytes(column, src, strip);
-  widen(window, p.depth, steps, kPixels, dst);
+  const int32_t words = (strip + 3) / 4;
+  for (int32_t fy = 0; fy + 1 < p.filter_h; ++fy, src += row_bytes, column += strip) {
+    for (int32_t i = 0; i < words; ++i) store_word(column + 4 * i, load_word(src + 4 * i));
+  }
+  copy_bytes(column, src, strip);
+  widen(window, p.depth_padded, steps, kPixels, dst);
 }
 
 // Copies the input into `padded` with a border of the input zero point.
@@ -342,6 +349,9 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   const int32_t steps = p.depth_padded / 2;
   uint32_t* columns = reinterpret_cast<uint32_t*>(scratch);  // [steps][kPixels]
   int8_t* window = reinterpret_cast<int8_t*>(columns + steps * kPixels);
+  if (!p.pointwise) {  // zero tail of the gathered window (widened as zero steps)
+    for (int32_t i = p.depth; i < p.depth_padded; ++i) window[i] = 0;
+  }
   if (p.padded_h > 0) {  // windows read the bordered copy, after the window buffer
     int8_t* padded = window + p.depth_padded;
     pad_image(p, input, padded);
