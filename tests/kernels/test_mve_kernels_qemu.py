@@ -43,9 +43,32 @@ def helium_notes(model: bytes, op: str) -> list[str]:
 
 
 def test_depthwise_paths_bit_exact(tools, tmp_path):
-    """3x3 stride 2 then stride 1 (pixel pairs, odd widths: the last pair's second
-    pixel is computed but not stored; 11 channels: a partial quad), then a 2x3 filter
-    (the tap-by-tap path) with VALID padding."""
+    """The planar path: 3x3 stride 2 then stride 1 with lines along rows (5x5 outputs:
+    a partial group of 4 per line; 11 channels), then a 2x3 filter whose 4x2 output
+    runs its lines down the columns."""
+    seed = 52
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 9, 9, 11))
+    y = tb.depthwise_conv2d(mb, x, kernel=(3, 3), stride=(2, 2), dilation=(1, 1), depth_multiplier=1,
+                            padding="SAME", activation="RELU6", mode="calibrated")
+    y = tb.depthwise_conv2d(mb, y, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), depth_multiplier=1,
+                            padding="SAME", activation="NONE", mode="calibrated")
+    y = tb.depthwise_conv2d(mb, y, kernel=(2, 3), stride=(1, 2), dilation=(1, 1), depth_multiplier=1,
+                            padding="VALID", activation="RELU", mode="calibrated")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    notes = helium_notes(model, "DEPTHWISE_CONV_2D")
+    assert all("planar" in n for n in notes), notes
+    assert ["along rows" in n for n in notes] == [True, True, False], notes
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+
+
+def test_depthwise_ring_path_bit_exact(tools, tmp_path, monkeypatch):
+    """The ring path (windows a 16-byte gather cannot reach: forced here by refusing
+    every planar geometry): 3x3 pixel pairs at strides 2 and 1 with odd widths and a
+    partial quad, then the tap-by-tap path."""
+    from tinyrig.codegen import specialize_mve
+
+    monkeypatch.setattr(specialize_mve, "_planar_geometry", lambda p: None)
     seed = 52
     mb = tb.ModelBuilder(np.random.default_rng(seed))
     x = mb.input((1, 9, 9, 11))

@@ -14,6 +14,194 @@
 
 namespace tinyrig {
 namespace arm_mve {
+
+// ---- Planar path -------------------------------------------------------------
+//
+// A channel's window is up to 16 bytes of its zero-point-padded plane at fixed
+// offsets from the window's first byte, so one gather load (VLDRB.U8 with byte
+// offsets) fetches it and one VMLADAV.S8 against the channel's taps gives the
+// output's accumulator: 2 instructions for 9 MACs of a 3x3 filter. Four outputs
+// along a line are then requantised as one vector (per-channel scalars) and
+// scattered to their HWC places.
+struct DwPlanarLine {
+  const int8_t* base;       // 0: the current line's first window
+  int8_t* out;              // 4: the current line's first output
+  int32_t lines;            // 8
+  int32_t groups;           // 12: full groups of 4 outputs per line
+  int32_t tail;             // 16: outputs in a last partial group (0..3)
+  int32_t stride_along;     // 20
+  int32_t stride_across;    // 24
+  int32_t out_group;        // 28: 4 * out_along
+  int32_t out_across;       // 32
+  int32_t bias;             // 36
+  int32_t multiplier;       // 40
+  int32_t neg_shift;        // 44
+  int32_t offset;           // 48
+  const int8_t* weights;    // 52: 16 taps
+  const int8_t* taps;       // 56: 16 byte offsets
+  const int32_t* vectors;   // 60: scatter offsets [4], lo [4], hi [4]
+};
+
+#if TINYRIG_MVE_NATIVE && defined(__thumb2__)
+
+// Accumulators r0, r2, r4, r6 (VMLADAV names even registers); r1: window; r3: its
+// step; r5: output; r7: output step; r8-r11: bias, multiplier, -shift, offset;
+// r12: groups per line. q0: taps; q1: tap offsets; q4: scatter offsets; q5/q6: lo/hi.
+#define TINYRIG_DWP_GROUP                                                 \
+  "vldrb.u8 q2, [r1, q1]\n\t"                                             \
+  "vmladav.s8 r0, q2, q0\n\t"                                             \
+  "add r1, r1, r3\n\t"                                                    \
+  "vldrb.u8 q2, [r1, q1]\n\t"                                             \
+  "vmladav.s8 r2, q2, q0\n\t"                                             \
+  "add r1, r1, r3\n\t"                                                    \
+  "vldrb.u8 q2, [r1, q1]\n\t"                                             \
+  "vmladav.s8 r4, q2, q0\n\t"                                             \
+  "add r1, r1, r3\n\t"                                                    \
+  "vldrb.u8 q2, [r1, q1]\n\t"                                             \
+  "vmladav.s8 r6, q2, q0\n\t"                                             \
+  "add r1, r1, r3\n\t"                                                    \
+  /* lanes 0..3 = r0, r2, r4, r6: the first register goes to the lower lane */ \
+  "vmov q3[2], q3[0], r0, r4\n\t"                                         \
+  "vmov q3[3], q3[1], r2, r6\n\t"                                         \
+  "vadd.i32 q3, q3, r8\n\t"                                               \
+  "vqrdmulh.s32 q3, q3, r9\n\t"                                           \
+  "vshr.s32 q2, q3, #31\n\t"                                              \
+  "vqadd.s32 q3, q3, q2\n\t"                                              \
+  "vrshl.s32 q3, r10\n\t"                                                 \
+  "vadd.i32 q3, q3, r11\n\t"                                              \
+  "vmax.s32 q3, q3, q5\n\t"                                               \
+  "vmin.s32 q3, q3, q6\n\t"
+
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_lines(DwPlanarLine*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "vpush {d8-d15}\n\t"
+      "sub sp, sp, #8\n\t"
+      "str r0, [sp]\n\t"
+      "ldr r1, [r0, #52]\n\t"
+      "vldrb.u8 q0, [r1]\n\t"
+      "ldr r1, [r0, #56]\n\t"
+      "vldrb.u8 q1, [r1]\n\t"
+      "ldr r1, [r0, #60]\n\t"
+      "vldrw.32 q4, [r1]\n\t"
+      "vldrw.32 q5, [r1, #16]\n\t"
+      "vldrw.32 q6, [r1, #32]\n\t"
+      "ldr r1, [r0, #16]\n\t"
+      "vctp.32 r1\n\t"
+      "ldrd r8, r9, [r0, #36]\n\t"
+      "ldrd r10, r11, [r0, #44]\n\t"
+      "ldr r3, [r0, #20]\n\t"
+      "ldr r7, [r0, #28]\n\t"
+      "ldr r12, [r0, #12]\n\t"
+      "ldr r1, [r0, #8]\n\t"
+      "str r1, [sp, #4]\n\t"
+      "1:\n\t"
+      "ldr r0, [sp]\n\t"
+      "ldr r1, [r0]\n\t"
+      "ldr r5, [r0, #4]\n\t"
+      "ldr r2, [r0, #24]\n\t"
+      "add r2, r1, r2\n\t"
+      "str r2, [r0]\n\t"
+      "ldr r2, [r0, #32]\n\t"
+      "add r2, r5, r2\n\t"
+      "str r2, [r0, #4]\n\t"
+      "cmp r12, #0\n\t"
+      "beq 3f\n\t"
+      "dls lr, r12\n\t"
+      "2:\n\t"
+      TINYRIG_DWP_GROUP
+      "vstrb.32 q3, [r5, q4]\n\t"
+      "add r5, r5, r7\n\t"
+      "le lr, 2b\n\t"
+      "3:\n\t"
+      "ldr r0, [sp]\n\t"
+      "ldr r2, [r0, #16]\n\t"
+      "cmp r2, #0\n\t"
+      "beq 4f\n\t"
+      TINYRIG_DWP_GROUP
+      "vpst\n\t"
+      "vstrbt.32 q3, [r5, q4]\n\t"
+      "4:\n\t"
+      "ldr r2, [sp, #4]\n\t"
+      "subs r2, r2, #1\n\t"
+      "str r2, [sp, #4]\n\t"
+      "bne 1b\n\t"
+      "add sp, sp, #8\n\t"
+      "vpop {d8-d15}\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+
+#else  // host model of the same loop
+
+extern "C" void tinyrig_mve_dw_planar_lines(DwPlanarLine* run) {
+  for (int32_t line = 0; line < run->lines; ++line) {
+    const int8_t* window = run->base;
+    int8_t* out = run->out;
+    const int32_t outputs = run->groups * 4 + run->tail;
+    for (int32_t i = 0; i < outputs; ++i, window += run->stride_along) {
+      int32_t acc = run->bias;
+      for (int32_t k = 0; k < 16; ++k) acc += window[static_cast<uint8_t>(run->taps[k])] * run->weights[k];
+      int32_t y = multiply_by_quantized_multiplier(acc, run->multiplier, run->neg_shift) + run->offset;
+      y = y < run->vectors[4] ? run->vectors[4] : (y > run->vectors[8] ? run->vectors[8] : y);
+      out[(i / 4) * 4 * (run->out_group / 4) + run->vectors[i % 4]] = static_cast<int8_t>(y);
+    }
+    run->base += run->stride_across;
+    run->out += run->out_across;
+  }
+}
+
+#endif
+
+namespace {
+
+// The plane byte of padded input (y, x) (both already offset by the padding).
+inline int32_t plane_position(const MveDepthwiseConv2DParams& p, int32_t y, int32_t x) {
+  return p.along_y ? x * p.plane_len + y : y * p.plane_len + x;
+}
+
+void depthwise_planar(const MveDepthwiseConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
+  int8_t* planes = reinterpret_cast<int8_t*>(scratch);
+  alignas(16) int32_t vectors[12] = {0, p.out_along, 2 * p.out_along, 3 * p.out_along,
+                                     p.activation_min, p.activation_min, p.activation_min, p.activation_min,
+                                     p.activation_max, p.activation_max, p.activation_max, p.activation_max};
+  const int8_t zero_point = static_cast<int8_t>(p.input_zero_point);
+  const int32_t step = p.along_y ? p.plane_len : 1;  // plane bytes between neighbouring input columns
+  for (int32_t first = 0; first < p.channels; first += p.group) {
+    const int32_t count = p.channels - first < p.group ? p.channels - first : p.group;
+    fill_bytes(planes, zero_point, count * p.plane_size);
+    // The group's channels of every input pixel into their planes (4 per scatter store).
+    for (int32_t y = 0; y < p.input_h; ++y) {
+      const int8_t* src = input + y * p.input_w * p.channels + first;
+      int8_t* dst = planes + plane_position(p, y + p.pad_top, p.pad_left);
+#if TINYRIG_MVE_NATIVE
+      const uint32x4_t scatter = vmulq_n_u32(vidupq_n_u32(0, 1), static_cast<uint32_t>(p.plane_size));
+      for (int32_t x = 0; x < p.input_w; ++x, src += p.channels, dst += step) {
+        for (int32_t c = 0; c < count; c += 4) {
+          const mve_pred16_t keep = vctp32q(static_cast<uint32_t>(count - c));
+          vstrbq_scatter_offset_p_u32(reinterpret_cast<uint8_t*>(dst + c * p.plane_size), scatter,
+                                      vldrbq_z_u32(reinterpret_cast<const uint8_t*>(src + c), keep), keep);
+        }
+      }
+#else
+      for (int32_t x = 0; x < p.input_w; ++x, src += p.channels, dst += step) {
+        for (int32_t c = 0; c < count; ++c) dst[c * p.plane_size] = src[c];
+      }
+#endif
+    }
+    for (int32_t c = 0; c < count; ++c) {
+      const int32_t channel = first + c;
+      const int32_t* rq = p.requant + (channel / 4) * kRequantWords + channel % 4;
+      DwPlanarLine run = {planes + c * p.plane_size, output + channel, p.lines, p.line_len / 4, p.line_len % 4,
+                          p.stride_along, p.stride_across, 4 * p.out_along, p.out_across,
+                          rq[0], rq[4], rq[8], p.output_offset,
+                          p.planar_weights + 16 * channel, p.tap_offsets, vectors};
+      tinyrig_mve_dw_planar_lines(&run);
+    }
+  }
+}
+
+}  // namespace
+
 namespace {
 
 constexpr int32_t kMaxFilterH = 8;
@@ -262,6 +450,10 @@ void row_generic(const MveDepthwiseConv2DParams& p, const int8_t* const* rows, i
 
 void depthwise_conv2d_s8(const MveDepthwiseConv2DParams& p, const int8_t* input, int8_t* output,
                          int32_t* scratch) {
+  if (p.planar) {
+    depthwise_planar(p, input, output, scratch);
+    return;
+  }
   Ring ring;
   ring.slot_bytes = p.channels_padded * p.padded_w;
   for (int32_t i = 0; i < p.filter_h; ++i) {

@@ -43,8 +43,20 @@ struct MveDepthwiseConv2DParams {
   int32_t input_zero_point;
   int32_t output_offset;
   int32_t activation_min, activation_max;
-  const int32_t* weights;   // [channels_padded / 4][filter_h * filter_w][4], widened
+  const int32_t* weights;   // ring path: [channels_padded / 4][filter_h * filter_w][4], widened
   const int32_t* requant;   // [channels_padded / 4][bias, multiplier, -right shift][4]
+  // Planar path (planar = 1): each channel is copied into a zero-point-padded plane
+  // whose lines run along the longer output axis; one gather load fetches a window.
+  int32_t planar;
+  int32_t along_y;          // lines run down the columns
+  int32_t lines, line_len;  // output lines, outputs per line
+  int32_t plane_len;        // plane bytes per line (padded length along a line)
+  int32_t plane_size;       // bytes per channel plane
+  int32_t group;            // channels per plane pass (multiple of 4)
+  int32_t stride_along, stride_across;  // plane bytes between windows / line starts
+  int32_t out_along, out_across;        // output bytes between outputs / line starts
+  const int8_t* planar_weights;         // [channels][16]: the taps, lane by lane, then zeros
+  const int8_t* tap_offsets;            // [16]: each lane's byte offset in the plane
 };
 
 struct MveAveragePool2DParams {
