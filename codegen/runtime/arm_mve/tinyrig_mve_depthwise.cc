@@ -169,24 +169,33 @@ void depthwise_planar(const MveDepthwiseConv2DParams& p, const int8_t* input, in
   for (int32_t first = 0; first < p.channels; first += p.group) {
     const int32_t count = p.channels - first < p.group ? p.channels - first : p.group;
     fill_bytes(planes, zero_point, count * p.plane_size);
-    // The group's channels of every input pixel into their planes (4 per scatter store).
-    for (int32_t y = 0; y < p.input_h; ++y) {
-      const int8_t* src = input + y * p.input_w * p.channels + first;
-      int8_t* dst = planes + plane_position(p, y + p.pad_top, p.pad_left);
+    // The group's channels of every input pixel into their planes, 4 channels per
+    // scatter store (offsets 0, P, 2P, 3P); a quad at a time so the loop is tight.
+    for (int32_t c = 0; c < count; c += 4) {
+      for (int32_t y = 0; y < p.input_h; ++y) {
+        const int8_t* src = input + y * p.input_w * p.channels + first + c;
+        int8_t* dst = planes + c * p.plane_size + plane_position(p, y + p.pad_top, p.pad_left);
 #if TINYRIG_MVE_NATIVE
-      const uint32x4_t scatter = vmulq_n_u32(vidupq_n_u32(0, 1), static_cast<uint32_t>(p.plane_size));
-      for (int32_t x = 0; x < p.input_w; ++x, src += p.channels, dst += step) {
-        for (int32_t c = 0; c < count; c += 4) {
+        const uint32x4_t scatter = vmulq_n_u32(vidupq_n_u32(0, 1), static_cast<uint32_t>(p.plane_size));
+        const uint8_t* from = reinterpret_cast<const uint8_t*>(src);
+        uint8_t* to = reinterpret_cast<uint8_t*>(dst);
+        const int32_t width = p.input_w, pixel_bytes = p.channels;  // locals: the stores may alias `p`
+        if (count - c >= 4) {
+          for (int32_t x = 0; x < width; ++x, from += pixel_bytes, to += step) {
+            vstrbq_scatter_offset_u32(to, scatter, vldrbq_u32(from));
+          }
+        } else {
           const mve_pred16_t keep = vctp32q(static_cast<uint32_t>(count - c));
-          vstrbq_scatter_offset_p_u32(reinterpret_cast<uint8_t*>(dst + c * p.plane_size), scatter,
-                                      vldrbq_z_u32(reinterpret_cast<const uint8_t*>(src + c), keep), keep);
+          for (int32_t x = 0; x < width; ++x, from += pixel_bytes, to += step) {
+            vstrbq_scatter_offset_p_u32(to, scatter, vldrbq_z_u32(from, keep), keep);
+          }
         }
-      }
 #else
-      for (int32_t x = 0; x < p.input_w; ++x, src += p.channels, dst += step) {
-        for (int32_t c = 0; c < count; ++c) dst[c * p.plane_size] = src[c];
-      }
+        for (int32_t x = 0; x < p.input_w; ++x, src += p.channels, dst += step) {
+          for (int32_t i = 0; i < 4 && c + i < count; ++i) dst[i * p.plane_size] = src[i];
+        }
 #endif
+      }
     }
     for (int32_t c = 0; c < count; ++c) {
       const int32_t channel = first + c;
