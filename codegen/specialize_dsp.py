@@ -126,6 +126,8 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
                  int32_array("records", records)]
     # Widened columns of 3 pixels (2 bytes per value) plus one gathered int8 column.
     scratch = CONV_PIXELS * depth_p * 2 + (0 if pointwise else depth_p)
+    if not pointwise and p["dilation_w"] == 1 and fw * p["input_c"] % 4:
+        scratch += 2 * depth_p  # two more gathered windows (3 widened together)
     scratch += round_up(padded_h * padded_w * p["input_c"], 4)
     note = f"{'1x1 direct' if pointwise else 'im2col'} 3x2 SMLAD block, depth {depth}->{depth_p}"
     if padded_h:

@@ -210,6 +210,33 @@ inline void widen3(const int8_t* a, const int8_t* b, const int8_t* c, int32_t de
   for (int32_t step = depth / 2; step < steps; ++step, d += 3) d[0] = d[1] = d[2] = 0;
 }
 
+// Copies pixel's window into `window` when it lies inside the image or the bordered
+// copy (dilation_w 1):
+// rows but the last in whole words (spilling up to 3 bytes into the next row's
+// place), the last exactly, so the zero tail stays. False when it touches padding.
+TINYRIG_INLINE_LOOPS bool copy_window_inside(const DspConv2DParams& p, const int8_t* input, int32_t pixel,
+                                             int8_t* window) {
+  const int32_t out_y = pixel / p.output_w;
+  const int32_t out_x = pixel - out_y * p.output_w;
+  const bool bordered = p.padded_h > 0;  // input is then the zero-point-bordered copy
+  const int32_t image_h = bordered ? p.padded_h : p.input_h, image_w = bordered ? p.padded_w : p.input_w;
+  const int32_t y0 = out_y * p.stride_h - (bordered ? 0 : p.pad_top);
+  const int32_t x0 = out_x * p.stride_w - (bordered ? 0 : p.pad_left);
+  if (y0 < 0 || y0 + (p.filter_h - 1) * p.dilation_h >= image_h || x0 < 0 || x0 + p.filter_w > image_w) {
+    return false;
+  }
+  const int32_t strip = p.filter_w * p.input_c;
+  const int32_t row_bytes = p.dilation_h * image_w * p.input_c;
+  const int8_t* src = input + (y0 * image_w + x0) * p.input_c;
+  const int32_t words = (strip + 3) / 4;
+  int8_t* column = window;
+  for (int32_t fy = 0; fy + 1 < p.filter_h; ++fy, src += row_bytes, column += strip) {
+    for (int32_t i = 0; i < words; ++i) store_word(column + 4 * i, load_word(src + 4 * i));
+  }
+  copy_bytes(column, src, strip);
+  return true;
+}
+
 const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
   const int32_t out_y = pixel / p.output_w;
   const int32_t out_x = pixel - out_y * p.output_w;
@@ -349,21 +376,32 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   const int32_t steps = p.depth_padded / 2;
   uint32_t* columns = reinterpret_cast<uint32_t*>(scratch);  // [steps][kPixels]
   int8_t* window = reinterpret_cast<int8_t*>(columns + steps * kPixels);
-  if (!p.pointwise) {  // zero tail of the gathered window (widened as zero steps)
-    for (int32_t i = p.depth; i < p.depth_padded; ++i) window[i] = 0;
+  // Windows whose rows are not whole words: 3 inside windows are copied side by side
+  // and widened together (widen3_groups), the others one at a time.
+  const bool gather3 = !p.pointwise && p.dilation_w == 1 && ((p.filter_w * p.input_c) & 3) != 0;
+  int8_t* const windows[kPixels] = {window, window + p.depth_padded, window + 2 * p.depth_padded};
+  if (!p.pointwise) {  // zero tails of the gathered windows (widened as zero steps)
+    for (int32_t w = 0; w < (gather3 ? kPixels : 1); ++w) {
+      for (int32_t i = p.depth; i < p.depth_padded; ++i) windows[w][i] = 0;
+    }
   }
-  if (p.padded_h > 0) {  // windows read the bordered copy, after the window buffer
-    int8_t* padded = window + p.depth_padded;
+  if (p.padded_h > 0) {  // windows read the bordered copy, after the window buffers
+    int8_t* padded = window + (gather3 ? kPixels : 1) * p.depth_padded;
     pad_image(p, input, padded);
     input = padded;
   }
   const int32_t pixels = p.output_h * p.output_w;
   for (int32_t first = 0; first < pixels; first += kPixels) {
     const int32_t valid = pixels - first < kPixels ? pixels - first : kPixels;
-    const bool three = p.pointwise && valid == kPixels && (p.depth & 3) == 0;
+    bool three = p.pointwise && valid == kPixels && (p.depth & 3) == 0;
     if (three) {
       widen3(pointwise_source(p, input, first), pointwise_source(p, input, first + 1),
              pointwise_source(p, input, first + 2), p.depth, steps, columns);
+    } else if (gather3 && valid == kPixels && copy_window_inside(p, input, first, windows[0]) &&
+               copy_window_inside(p, input, first + 1, windows[1]) &&
+               copy_window_inside(p, input, first + 2, windows[2])) {
+      widen3_groups(windows[0], windows[1], windows[2], columns, p.depth_padded / 4);
+      three = true;
     }
     for (int32_t slot = three ? kPixels : 0; slot < kPixels; ++slot) {
       if (slot >= valid) {
