@@ -113,8 +113,8 @@ def _conv_layer(plan: LayerPlan, rows: np.ndarray, c: dict, shape: dict, note: s
         ("channels_padded", out_p), ("direct", direct), ("general_shifts", general), *_output_params(p),
         ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")),
     ]
-    # The raw accumulators of a pixel pair, then two gathered columns.
-    scratch = 2 * out_p * 4 + (0 if direct else 2 * depth_p)
+    # The raw accumulators of a pixel pair, two gathered columns, a dummy output row.
+    scratch = 2 * out_p * 4 + 2 * depth_p + out_p
     kind = "1x1 direct" if direct else "gathered"
     return _specialized(plan, "MveConv2DParams", params, constants, scratch,
                         f"{kind} 2x4 VMLADAVA block, depth {depth}->{depth_p}{note}"

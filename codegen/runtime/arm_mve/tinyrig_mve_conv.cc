@@ -25,6 +25,17 @@ struct DotRun {
   int32_t* acc;    // [quad][pixel][4]
 };
 
+// The fused run's arguments (frame layout of tinyrig_mve_conv_2x4_rq).
+struct ConvRun {
+  const int32_t* requant;  // 0: [quad][bias, multiplier, -right shift, left shift][4]
+  int8_t* out0;            // 4
+  int8_t* out1;            // 8: pixel 1's outputs (a dummy row for a lone last pixel)
+  int32_t channels;        // 12: outputs left to store
+  int32_t quads;           // 16
+  int32_t chunks;          // 20
+  int32_t offset, lo, hi;  // 24, 28, 32
+};
+
 #if TINYRIG_MVE_NATIVE && defined(__thumb2__)
 
 #define TINYRIG_MVE_CHUNK(OP)            \
@@ -81,6 +92,82 @@ extern "C" __attribute__((naked)) void tinyrig_mve_dot_2x4_run(const int8_t*, co
       "pop {r4-r11, pc}\n\t");
 }
 
+// The same block with the epilogue fused (right shifts only, see
+// tinyrig_mve_common.h): per quad the 8 accumulators go into two vectors (VMOV of
+// register pairs), are requantised with the quad's bias, multipliers and shifts
+// and stored, predicated, as 4 bytes per pixel. What must outlive the
+// multiply-accumulate loop is kept in a frame reloaded with one LDM.
+
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_conv_2x4_rq(const int8_t*, const int8_t*,
+                                                                     const int8_t*, const ConvRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "vpush {d8-d15}\n\t"
+      "sub sp, sp, #24\n\t"
+      "mov r9, r0\n\t"
+      "mov r11, r1\n\t"
+      "mov r5, r2\n\t"
+      "ldm r3, {r0, r2, r4, r6, r8, r10}\n\t"
+      "subs r10, r10, #1\n\t"
+      "stm sp, {r0, r2, r4, r6, r8, r10}\n\t"
+      "ldr r4, [r3, #24]\n\t"
+      "vdup.32 q5, r4\n\t"
+      "ldr r4, [r3, #28]\n\t"
+      "vdup.32 q6, r4\n\t"
+      "ldr r4, [r3, #32]\n\t"
+      "vdup.32 q7, r4\n\t"
+      "1:\n\t"
+      "mov r1, r9\n\t"
+      "mov r3, r11\n\t"
+      TINYRIG_MVE_CHUNK("vmladav.s8")
+      "ldr r7, [sp, #20]\n\t"
+      "cmp r7, #0\n\t"
+      "beq 3f\n\t"
+      "2:\n\t"
+      TINYRIG_MVE_CHUNK("vmladava.s8")
+      "subs r7, r7, #1\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      // lanes 0..3 = r0, r2, r4, r6 (pixel 0) and r8, r10, r12, lr (pixel 1): the
+      // first register of a VMOV pair goes to the lower lane.
+      "vmov q0[2], q0[0], r0, r4\n\t"
+      "vmov q0[3], q0[1], r2, r6\n\t"
+      "vmov q1[2], q1[0], r8, r12\n\t"
+      "vmov q1[3], q1[1], r10, lr\n\t"
+      "ldm sp, {r0, r2, r4, r6, r8}\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vadd.i32 q0, q0, q2\n\t"
+      "vadd.i32 q1, q1, q2\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vqrdmulh.s32 q0, q0, q2\n\t"
+      "vqrdmulh.s32 q1, q1, q2\n\t"
+      "vldrw.32 q4, [r0], #32\n\t"  // the shifts; the left shifts (all 0 here) are skipped
+      "vshr.s32 q2, q0, #31\n\t"
+      "vqadd.s32 q0, q0, q2\n\t"
+      "vshr.s32 q2, q1, #31\n\t"
+      "vqadd.s32 q1, q1, q2\n\t"
+      "vrshl.s32 q0, q0, q4\n\t"
+      "vrshl.s32 q1, q1, q4\n\t"
+      "vadd.i32 q0, q0, q5\n\t"
+      "vadd.i32 q1, q1, q5\n\t"
+      "vmax.s32 q0, q0, q6\n\t"
+      "vmax.s32 q1, q1, q6\n\t"
+      "vmin.s32 q0, q0, q7\n\t"
+      "vmin.s32 q1, q1, q7\n\t"
+      "vctp.32 r6\n\t"
+      "subs r6, r6, #4\n\t"
+      "vpst\n\t"
+      "vstrbt.32 q0, [r2], #4\n\t"
+      "vpst\n\t"
+      "vstrbt.32 q1, [r4], #4\n\t"
+      "subs r8, r8, #1\n\t"
+      "stm sp, {r0, r2, r4, r6, r8}\n\t"
+      "bne 1b\n\t"
+      "add sp, sp, #24\n\t"
+      "vpop {d8-d15}\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+
 #else  // host model of the same loop
 
 extern "C" void tinyrig_mve_dot_2x4_run(const int8_t* x0, const int8_t* x1, const int8_t* w, const DotRun* run) {
@@ -93,6 +180,28 @@ extern "C" void tinyrig_mve_dot_2x4_run(const int8_t* x0, const int8_t* x1, cons
           acc[f] += x0[16 * chunk + i] * w[16 * f + i];
           acc[4 + f] += x1[16 * chunk + i] * w[16 * f + i];
         }
+      }
+    }
+  }
+}
+
+extern "C" void tinyrig_mve_conv_2x4_rq(const int8_t* x0, const int8_t* x1, const int8_t* w, const ConvRun* run) {
+  const int32_t* rq = run->requant;
+  int8_t* outs[2] = {run->out0, run->out1};
+  for (int32_t quad = 0; quad < run->quads; ++quad, rq += 16) {
+    int32_t acc[8] = {0};
+    for (int32_t chunk = 0; chunk < run->chunks; ++chunk, w += 64) {
+      for (int32_t f = 0; f < 4; ++f) {
+        for (int32_t i = 0; i < 16; ++i) {
+          acc[f] += x0[16 * chunk + i] * w[16 * f + i];
+          acc[4 + f] += x1[16 * chunk + i] * w[16 * f + i];
+        }
+      }
+    }
+    for (int32_t pixel = 0; pixel < 2; ++pixel) {
+      for (int32_t lane = 0; lane < 4 && 4 * quad + lane < run->channels; ++lane) {
+        outs[pixel][4 * quad + lane] =
+            requantize1(acc[4 * pixel + lane] + rq[lane], rq, lane, run->offset, run->lo, run->hi);
       }
     }
   }
@@ -179,9 +288,11 @@ void requantize_block(const MveConv2DParams& p, const int32_t* acc, int32_t pixe
 }  // namespace
 
 void conv2d_s8(const MveConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
-  // Scratch: the raw accumulators of a pixel pair, then two gathered columns.
+  // Scratch: the raw accumulators of a pixel pair, two gathered columns, a dummy output row.
   int32_t* acc = scratch;
   int8_t* columns = reinterpret_cast<int8_t*>(scratch + 2 * p.channels_padded);
+  // Where a lone last pixel's twin outputs go (after the two gathered columns).
+  int8_t* dummy = columns + 2 * p.depth_padded;
   if (!p.direct) {  // the padding past `depth` stays zero for every gathered column
     fill_bytes(columns, 0, 2 * p.depth_padded);
   }
@@ -191,11 +302,15 @@ void conv2d_s8(const MveConv2DParams& p, const int8_t* input, int8_t* output, in
     const int32_t count = pixels - first < 2 ? 1 : 2;
     const int8_t* x0 = column_of(p, input, first, columns);
     const int8_t* x1 = count == 2 ? column_of(p, input, first + 1, columns + p.depth_padded) : x0;
-    tinyrig_mve_dot_2x4_run(x0, x1, p.weights, &run);
     if (p.general_shifts) {
+      tinyrig_mve_dot_2x4_run(x0, x1, p.weights, &run);
       requantize_block<true>(p, acc, count, output + first * p.output_c);
     } else {
-      requantize_block<false>(p, acc, count, output + first * p.output_c);
+      int8_t* out0 = output + first * p.output_c;
+      const ConvRun fused = {p.requant, out0, count == 2 ? out0 + p.output_c : dummy, p.output_c,
+                             p.channels_padded / 4, p.depth_padded / 16, p.output_offset,
+                             p.activation_min, p.activation_max};
+      tinyrig_mve_conv_2x4_rq(x0, x1, p.weights, &fused);
     }
   }
 }
