@@ -129,7 +129,34 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
         raise Declined("grouped convolution")
     out_c, fh, fw = p["output_c"], p["filter_h"], p["filter_w"]
     rows = c["weights"].astype(np.int64).reshape(out_c, fh * fw * p["input_c"])
+    packed = _packed_pointwise(p, rows, c)
+    if packed is not None:
+        return _conv_layer(plan, *packed)
     return _conv_layer(plan, rows, c, p, "")
+
+
+def _packed_pointwise(p: dict, rows: np.ndarray, c: dict):
+    """A 1x1 convolution over k = 16 / input_c pixels at a time (input_c 1, 2, 4 or 8),
+    or None. k neighbouring pixels are one 16-byte column read in place, and each
+    filter becomes k filters whose weights sit in one pixel's lanes (zeros elsewhere):
+    the k * output_c outputs of such a column are exactly the k pixels' outputs, in
+    memory order. No gather, at the price of the zero lanes a padded depth has anyway."""
+    in_c, out_c = p["input_c"], p["output_c"]
+    pixels = p["input_h"] * p["input_w"]
+    if not (p["filter_h"] == p["filter_w"] == 1 and p["stride_h"] == p["stride_w"] == 1
+            and p["pad_top"] == p["pad_left"] == 0 and in_c < VECTOR and VECTOR % in_c == 0):
+        return None
+    k = VECTOR // in_c
+    if pixels % k:
+        return None
+    packed = np.zeros((k * out_c, VECTOR), dtype=np.int64)
+    for j in range(k):
+        packed[j * out_c:(j + 1) * out_c, j * in_c:(j + 1) * in_c] = rows
+    tiled = {name: np.tile(per_channel(c[name], out_c), k) for name in ("folded_bias", "multipliers", "shifts")}
+    shape = dict(input_h=1, input_w=pixels // k, input_c=VECTOR, output_h=1, output_w=pixels // k,
+                 output_c=k * out_c, filter_h=1, filter_w=1, stride_h=1, stride_w=1, dilation_h=1, dilation_w=1,
+                 pad_top=0, pad_left=0, input_zero_point=p["input_zero_point"])
+    return packed, tiled, shape, f" ({k} pixels per column)"
 
 
 def specialize_fully_connected(plan: LayerPlan) -> SpecializedLayerPlan:

@@ -108,6 +108,26 @@ def test_conv_and_fully_connected_paths_bit_exact(tools, tmp_path):
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
 
 
+def test_packed_pointwise_bit_exact(tools, tmp_path):
+    """1x1 convolutions over 4, 8 and 1 input channels read 4, 2 and 16 pixels per
+    16-byte column (block-diagonal filters), including an output count (5) that is not
+    a multiple of 4."""
+    seed = 59
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 4, 8, 4))
+    y = tb.conv2d(mb, x, out_channels=8, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding="VALID",
+                  activation="RELU", mode="calibrated")
+    y = tb.conv2d(mb, y, out_channels=1, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding="VALID",
+                  activation="NONE", mode="calibrated")
+    y = tb.conv2d(mb, y, out_channels=5, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding="VALID",
+                  activation="NONE", mode="calibrated")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    notes = helium_notes(model, "CONV_2D")
+    assert [n.split("(")[-1].split(")")[0] for n in notes] == ["4 pixels per column", "2 pixels per column",
+                                                              "16 pixels per column"], notes
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+
+
 def test_conv_any_shift_epilogue_bit_exact(tools, tmp_path):
     """Convolutions whose effective scale exceeds 1 ("hot" outputs: left shifts, or no
     right shift) take the general vector epilogue."""
