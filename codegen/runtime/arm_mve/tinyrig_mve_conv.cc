@@ -219,6 +219,21 @@ void gather(const MveConv2DParams& p, const int8_t* input, int32_t pixel, int8_t
   const int32_t y0 = out_y * p.stride_h - p.pad_top;
   const int32_t x0 = out_x * p.stride_w - p.pad_left;
   const int32_t row_bytes = p.filter_w * p.input_c;
+#if TINYRIG_MVE_NATIVE
+  // A window inside the image with filter rows of at most 16 bytes (first convolutions
+  // over few channels): one predicated load and store per filter row.
+  if (p.dilation_w == 1 && row_bytes <= 16 && x0 >= 0 && x0 + p.filter_w <= p.input_w && y0 >= 0 &&
+      y0 + (p.filter_h - 1) * p.dilation_h < p.input_h) {
+    const mve_pred16_t keep = vctp8q(static_cast<uint32_t>(row_bytes));
+    const int32_t step = p.dilation_h * p.input_w * p.input_c;
+    const int8_t* src = input + (y0 * p.input_w + x0) * p.input_c;
+    int8_t* dst = column;
+    for (int32_t fy = p.filter_h; fy > 0; --fy, src += step, dst += row_bytes) {
+      vstrbq_p_s8(dst, vldrbq_z_s8(src, keep), keep);
+    }
+    return;
+  }
+#endif
   const bool columns_inside = x0 >= 0 && x0 + (p.filter_w - 1) * p.dilation_w < p.input_w;
   const int8_t zero_point = static_cast<int8_t>(p.input_zero_point);
   int8_t* c = column;
