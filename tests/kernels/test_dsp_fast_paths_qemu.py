@@ -105,8 +105,10 @@ CONV_CASES = [
 # (no bordered copy): VALID padding, and an input too large for the copy (windows at
 # the bottom and right edges touch the padding and go one at a time).
 GATHER_CASES = [
-    (73, (1, 9, 9, 3), [dict(out_channels=5, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="VALID",
-                             activation="RELU6")]),
+    (73, (1, 9, 9, 3), [dict(out_channels=7, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="VALID",
+                             activation="RELU6"),
+                        dict(out_channels=3, kernel=(3, 1), stride=(1, 1), dilation=(1, 1), padding="VALID",
+                             activation="NONE")]),  # window rows of 9 and 7 bytes
     (74, (1, 50, 60, 3), [dict(out_channels=4, kernel=(3, 3), stride=(2, 2), dilation=(1, 1), padding="SAME",
                                activation="NONE")]),
 ]

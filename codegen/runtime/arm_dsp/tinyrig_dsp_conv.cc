@@ -210,14 +210,12 @@ inline void widen3(const int8_t* a, const int8_t* b, const int8_t* c, int32_t de
   for (int32_t step = depth / 2; step < steps; ++step, d += 3) d[0] = d[1] = d[2] = 0;
 }
 
-// Copies pixel's window into `window` when it lies inside the image or the bordered
-// copy (dilation_w 1):
-// rows but the last in whole words (spilling up to 3 bytes into the next row's
-// place), the last exactly, so the zero tail stays. False when it touches padding.
-TINYRIG_INLINE_LOOPS bool copy_window_inside(const DspConv2DParams& p, const int8_t* input, int32_t pixel,
-                                             int8_t* window) {
-  const int32_t out_y = pixel / p.output_w;
-  const int32_t out_x = pixel - out_y * p.output_w;
+// Copies the window of output (out_y, out_x) into `window` when it lies inside the
+// image or the bordered copy (dilation_w 1): rows but the last in whole words
+// (spilling up to 3 bytes into the next row's place), the last exactly, so the zero
+// tail stays. False when it touches padding.
+TINYRIG_INLINE_LOOPS bool copy_window_inside(const DspConv2DParams& p, const int8_t* input, int32_t out_y,
+                                             int32_t out_x, int8_t* window) {
   const bool bordered = p.padded_h > 0;  // input is then the zero-point-bordered copy
   const int32_t image_h = bordered ? p.padded_h : p.input_h, image_w = bordered ? p.padded_w : p.input_w;
   const int32_t y0 = out_y * p.stride_h - (bordered ? 0 : p.pad_top);
@@ -231,9 +229,57 @@ TINYRIG_INLINE_LOOPS bool copy_window_inside(const DspConv2DParams& p, const int
   const int32_t words = (strip + 3) / 4;
   int8_t* column = window;
   for (int32_t fy = 0; fy + 1 < p.filter_h; ++fy, src += row_bytes, column += strip) {
-    for (int32_t i = 0; i < words; ++i) store_word(column + 4 * i, load_word(src + 4 * i));
+    if (words <= 3) {  // the usual small strips (e.g. 3x3 on 3 channels) without a loop
+      store_word(column, load_word(src));
+      if (words > 1) store_word(column + 4, load_word(src + 4));
+      if (words > 2) store_word(column + 8, load_word(src + 8));
+    } else {
+      for (int32_t i = 0; i < words; ++i) store_word(column + 4 * i, load_word(src + 4 * i));
+    }
   }
   copy_bytes(column, src, strip);
+  return true;
+}
+
+// Up to 3 words from src to dst, without a loop.
+inline void copy_words3(int8_t* dst, const int8_t* src, int32_t words) {
+  if (words > 0) store_word(dst, load_word(src));
+  if (words > 1) store_word(dst + 4, load_word(src + 4));
+  if (words > 2) store_word(dst + 8, load_word(src + 8));
+}
+
+// The windows of 3 neighbouring outputs of one row, each rows of at most 12 bytes,
+// when all lie inside the image (or the bordered copy): rows but the last in whole
+// words (spilling into the next row's place), the last exactly. False otherwise.
+bool copy3_windows(const DspConv2DParams& p, const int8_t* input, int32_t out_y, int32_t out_x,
+                   int8_t* const* windows) {
+  const int32_t strip = p.filter_w * p.input_c;
+  if (out_x + 2 >= p.output_w || strip > 12) return false;
+  const bool bordered = p.padded_h > 0;  // input is then the zero-point-bordered copy
+  const int32_t image_h = bordered ? p.padded_h : p.input_h, image_w = bordered ? p.padded_w : p.input_w;
+  const int32_t y0 = out_y * p.stride_h - (bordered ? 0 : p.pad_top);
+  const int32_t x0 = out_x * p.stride_w - (bordered ? 0 : p.pad_left);
+  if (y0 < 0 || y0 + (p.filter_h - 1) * p.dilation_h >= image_h || x0 < 0 ||
+      x0 + 2 * p.stride_w + p.filter_w > image_w) {
+    return false;
+  }
+  const int32_t row_bytes = p.dilation_h * image_w * p.input_c;
+  const int32_t step = p.stride_w * p.input_c;
+  const int32_t words = (strip + 3) / 4, last_words = strip / 4, last_bytes = strip & 3;
+  const int8_t* first = input + (y0 * image_w + x0) * p.input_c;
+  for (int32_t w = 0; w < kPixels; ++w) {
+    const int8_t* src = first + w * step;
+    int8_t* column = windows[w];
+    for (int32_t fy = 0; fy + 1 < p.filter_h; ++fy, src += row_bytes, column += strip) {
+      copy_words3(column, src, words);
+    }
+    copy_words3(column, src, last_words);
+    column += 4 * last_words;
+    src += 4 * last_words;
+    if (last_bytes > 0) column[0] = src[0];
+    if (last_bytes > 1) column[1] = src[1];
+    if (last_bytes > 2) column[2] = src[2];
+  }
   return true;
 }
 
@@ -397,11 +443,19 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
     if (three) {
       widen3(pointwise_source(p, input, first), pointwise_source(p, input, first + 1),
              pointwise_source(p, input, first + 2), p.depth, steps, columns);
-    } else if (gather3 && valid == kPixels && copy_window_inside(p, input, first, windows[0]) &&
-               copy_window_inside(p, input, first + 1, windows[1]) &&
-               copy_window_inside(p, input, first + 2, windows[2])) {
-      widen3_groups(windows[0], windows[1], windows[2], columns, p.depth_padded / 4);
-      three = true;
+    } else if (gather3 && valid == kPixels) {
+      const int32_t out_y = first / p.output_w;
+      const int32_t out_x = first - out_y * p.output_w;
+      three = copy3_windows(p, input, out_y, out_x, windows);
+      if (!three) {  // longer rows, or across an output row: one window at a time
+        int32_t y = out_y, x = out_x;
+        three = true;
+        for (int32_t slot = 0; slot < kPixels && three; ++slot) {
+          three = copy_window_inside(p, input, y, x, windows[slot]);
+          if (++x == p.output_w) x = 0, ++y;
+        }
+      }
+      if (three) widen3_groups(windows[0], windows[1], windows[2], columns, p.depth_padded / 4);
     }
     for (int32_t slot = three ? kPixels : 0; slot < kPixels; ++slot) {
       if (slot >= valid) {

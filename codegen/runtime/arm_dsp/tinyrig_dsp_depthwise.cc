@@ -377,10 +377,12 @@ void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y,
   const int32_t cw = 3 * p.column_words;  // words between channels
   if (y < 0 || y >= p.in_lines) {
     const uint32_t zp = static_cast<uint16_t>(static_cast<int16_t>(p.input_zero_point)) * 0x00010001u;
-    for (int32_t c = 0; c < p.channels; ++c) {
-      uint32_t* d = ring + c * cw + slot;
-      for (int32_t k = 0; k < p.column_words; ++k, d += 3) *d = zp;
-    }
+    // The slot's words of all channels are one sequence, 3 words apart.
+    const int32_t n = p.channels * p.column_words;
+    uint32_t* d = ring + slot;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4, d += 12) d[0] = d[3] = d[6] = d[9] = zp;
+    for (; i < n; ++i, d += 3) *d = zp;
     return;
   }
   const int8_t* line = input + y * p.in_line_bytes;
