@@ -175,7 +175,8 @@ PLANAR_GROUP_BYTES = 16384  # plane scratch the planar depthwise path aims for
 
 def _planar_geometry(p: dict) -> dict | None:
     """Plane layout of the planar depthwise path, or None when a window does not fit
-    its 16-byte gather (more than 16 taps, or a tap more than 255 bytes on)."""
+    its 16-byte gather (more than 16 taps, or a tap of the window after it more than
+    255 bytes on)."""
     fh, fw, oh, ow = p["filter_h"], p["filter_w"], p["output_h"], p["output_w"]
     sh, sw, pt, pl = p["stride_h"], p["stride_w"], p["pad_top"], p["pad_left"]
     channels = p["output_c"]
@@ -192,7 +193,7 @@ def _planar_geometry(p: dict) -> dict | None:
         length, across, lines, line_len, along, across_step = wp, hp, oh, ow, sw, sh
         offsets = [fy * wp + fx for fy in range(fh) for fx in range(fw)]
         out_along, out_across = channels, ow * channels
-    if max(offsets) > 255:
+    if max(offsets) + along > 255:  # byte offsets, also for the second window of a pair
         return None
     plane = length * across
     group = max(QUAD, min(round_up(channels, QUAD), PLANAR_GROUP_BYTES // plane // QUAD * QUAD))

@@ -220,16 +220,30 @@ void gather(const MveConv2DParams& p, const int8_t* input, int32_t pixel, int8_t
   const int32_t x0 = out_x * p.stride_w - p.pad_left;
   const int32_t row_bytes = p.filter_w * p.input_c;
 #if TINYRIG_MVE_NATIVE
-  // A window inside the image with filter rows of at most 16 bytes (first convolutions
-  // over few channels): one predicated load and store per filter row.
-  if (p.dilation_w == 1 && row_bytes <= 16 && x0 >= 0 && x0 + p.filter_w <= p.input_w && y0 >= 0 &&
-      y0 + (p.filter_h - 1) * p.dilation_h < p.input_h) {
+  // Filter rows of at most 16 bytes (first convolutions over few channels): one
+  // predicated load and store per filter row; at the image's edges the row is first
+  // filled with the zero point and then its in-image run is copied over it.
+  if (p.dilation_w == 1 && row_bytes <= 16) {
     const mve_pred16_t keep = vctp8q(static_cast<uint32_t>(row_bytes));
-    const int32_t step = p.dilation_h * p.input_w * p.input_c;
-    const int8_t* src = input + (y0 * p.input_w + x0) * p.input_c;
+    const int32_t first_x = x0 < 0 ? -x0 : 0;                                         // first in-image tap
+    const int32_t end_x = x0 + p.filter_w > p.input_w ? p.input_w - x0 : p.filter_w;  // one past the last
+    const bool columns_inside = first_x == 0 && end_x == p.filter_w;
+    const mve_pred16_t run = vctp8q(static_cast<uint32_t>(end_x > first_x ? (end_x - first_x) * p.input_c : 0));
+    const int8x16_t zero_point = vdupq_n_s8(static_cast<int8_t>(p.input_zero_point));
+    const int32_t row_stride = p.input_w * p.input_c;
     int8_t* dst = column;
-    for (int32_t fy = p.filter_h; fy > 0; --fy, src += step, dst += row_bytes) {
-      vstrbq_p_s8(dst, vldrbq_z_s8(src, keep), keep);
+    for (int32_t fy = 0; fy < p.filter_h; ++fy, dst += row_bytes) {
+      const int32_t y = y0 + fy * p.dilation_h;
+      if (y < 0 || y >= p.input_h) {
+        vstrbq_p_s8(dst, zero_point, keep);
+      } else if (columns_inside) {
+        const int8_t* src = input + y * row_stride + x0 * p.input_c;
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, keep), keep);
+      } else {
+        const int8_t* src = input + y * row_stride + (x0 + first_x) * p.input_c;
+        vstrbq_p_s8(dst, zero_point, keep);
+        vstrbq_p_s8(dst + first_x * p.input_c, vldrbq_z_s8(src, run), run);
+      }
     }
     return;
   }

@@ -44,20 +44,19 @@ struct DwPlanarLine {
 
 #if TINYRIG_MVE_NATIVE && defined(__thumb2__)
 
-// Accumulators r0, r2, r4, r6 (VMLADAV names even registers); r1: window; r3: its
-// step; r5: output; r7: output step; r8-r11: bias, multiplier, -shift, offset;
-// r12: groups per line. q0: taps; q1: tap offsets; q4: scatter offsets; q5/q6: lo/hi.
+// Accumulators r0, r2, r4, r6 (VMLADAV names even registers); r1: window; r3: two
+// windows' step; r5: output; r7: output step; r8-r11: bias, multiplier, -shift,
+// offset; r12: groups per line. q0: taps; q1/q7: tap offsets of the first/second
+// window of a pair; q4: scatter offsets; q5/q6: lo/hi.
 #define TINYRIG_DWP_GROUP                                                 \
   "vldrb.u8 q2, [r1, q1]\n\t"                                             \
   "vmladav.s8 r0, q2, q0\n\t"                                             \
-  "add r1, r1, r3\n\t"                                                    \
-  "vldrb.u8 q2, [r1, q1]\n\t"                                             \
+  "vldrb.u8 q2, [r1, q7]\n\t"                                             \
   "vmladav.s8 r2, q2, q0\n\t"                                             \
   "add r1, r1, r3\n\t"                                                    \
   "vldrb.u8 q2, [r1, q1]\n\t"                                             \
   "vmladav.s8 r4, q2, q0\n\t"                                             \
-  "add r1, r1, r3\n\t"                                                    \
-  "vldrb.u8 q2, [r1, q1]\n\t"                                             \
+  "vldrb.u8 q2, [r1, q7]\n\t"                                             \
   "vmladav.s8 r6, q2, q0\n\t"                                             \
   "add r1, r1, r3\n\t"                                                    \
   /* lanes 0..3 = r0, r2, r4, r6: the first register goes to the lower lane */ \
@@ -91,6 +90,8 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_lines(DwPlan
       "ldrd r8, r9, [r0, #36]\n\t"
       "ldrd r10, r11, [r0, #44]\n\t"
       "ldr r3, [r0, #20]\n\t"
+      "vadd.i8 q7, q1, r3\n\t"  /* the next window's tap offsets */
+      "lsl r3, r3, #1\n\t"      /* windows are taken in twos */
       "ldr r7, [r0, #28]\n\t"
       "ldr r12, [r0, #12]\n\t"
       "ldr r1, [r0, #8]\n\t"
