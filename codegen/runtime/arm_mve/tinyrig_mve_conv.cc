@@ -225,6 +225,15 @@ void gather(const MveConv2DParams& p, const int8_t* input, int32_t pixel, int8_t
   // filled with the zero point and then its in-image run is copied over it.
   if (p.dilation_w == 1 && row_bytes <= 16) {
     const mve_pred16_t keep = vctp8q(static_cast<uint32_t>(row_bytes));
+    if (x0 >= 0 && x0 + p.filter_w <= p.input_w && y0 >= 0 && y0 + (p.filter_h - 1) * p.dilation_h < p.input_h) {
+      const int32_t step = p.dilation_h * p.input_w * p.input_c;  // the window inside the image
+      const int8_t* src = input + (y0 * p.input_w + x0) * p.input_c;
+      int8_t* dst = column;
+      for (int32_t fy = p.filter_h; fy > 0; --fy, src += step, dst += row_bytes) {
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, keep), keep);
+      }
+      return;
+    }
     const int32_t first_x = x0 < 0 ? -x0 : 0;                                         // first in-image tap
     const int32_t end_x = x0 + p.filter_w > p.input_w ? p.input_w - x0 : p.filter_w;  // one past the last
     const bool columns_inside = first_x == 0 && end_x == p.filter_w;
