@@ -171,6 +171,8 @@ def specialize_fully_connected(plan: LayerPlan) -> SpecializedLayerPlan:
 
 
 PLANAR_GROUP_BYTES = 16384  # plane scratch the planar depthwise path aims for
+# Output maps this small (vww01's 3x3 maps) run faster on the ring path.
+PLANAR_MIN_OUTPUTS = 16
 
 
 def _planar_geometry(p: dict) -> dict | None:
@@ -181,6 +183,8 @@ def _planar_geometry(p: dict) -> dict | None:
     sh, sw, pt, pl = p["stride_h"], p["stride_w"], p["pad_top"], p["pad_left"]
     channels = p["output_c"]
     if fh * fw > VECTOR:
+        return None
+    if oh * ow <= PLANAR_MIN_OUTPUTS:  # per-channel costs outweigh the gathers (measured on vww01)
         return None
     hp = max((oh - 1) * sh + fh, pt + p["input_h"])
     wp = max((ow - 1) * sw + fw, pl + p["input_w"])

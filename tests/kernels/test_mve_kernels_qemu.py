@@ -43,12 +43,12 @@ def helium_notes(model: bytes, op: str) -> list[str]:
 
 
 def test_depthwise_paths_bit_exact(tools, tmp_path):
-    """The planar path: 3x3 stride 2 then stride 1 with lines along rows (5x5 outputs:
-    a partial group of 4 per line; 11 channels), then a 2x3 filter whose 4x2 output
+    """The planar path: 3x3 stride 2 then stride 1 with lines along rows (7x7 outputs:
+    a partial group of 4 per line; 11 channels), then a 2x3 filter whose 6x3 output
     runs its lines down the columns."""
     seed = 52
     mb = tb.ModelBuilder(np.random.default_rng(seed))
-    x = mb.input((1, 9, 9, 11))
+    x = mb.input((1, 13, 13, 11))
     y = tb.depthwise_conv2d(mb, x, kernel=(3, 3), stride=(2, 2), dilation=(1, 1), depth_multiplier=1,
                             padding="SAME", activation="RELU6", mode="calibrated")
     y = tb.depthwise_conv2d(mb, y, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), depth_multiplier=1,
