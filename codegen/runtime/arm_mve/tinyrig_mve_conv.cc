@@ -57,7 +57,7 @@ struct ConvRun {
 // x0 (r0), x1 (r1): the pixels' columns; w (r2): [quad][chunk][4][16]; run (r3).
 // Accumulators r0, r2, r4, r6 (pixel 0) and r8, r10, r12, lr (pixel 1); r1/r3 walk
 // the columns, r5 the weights, r7 counts chunks, r9/r11 keep the column starts.
-extern "C" __attribute__((naked)) void tinyrig_mve_dot_2x4_run(const int8_t*, const int8_t*, const int8_t*,
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dot_2x4_run(const int8_t*, const int8_t*, const int8_t*,
                                                                const DotRun*) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"

@@ -378,11 +378,11 @@ struct Dw3x3QuadRow {
   "vpop {d8-d15}\n\t"                                                     \
   "pop {r4-r11, pc}\n\t"
 
-extern "C" __attribute__((naked)) void tinyrig_mve_dw3x3_row_s1(const Dw3x3QuadRow*) {
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw3x3_row_s1(const Dw3x3QuadRow*) {
   __asm__ volatile(TINYRIG_DW_ROW_FN(TINYRIG_DW_PAIR_S1));
 }
 
-extern "C" __attribute__((naked)) void tinyrig_mve_dw3x3_row_s2(const Dw3x3QuadRow*) {
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw3x3_row_s2(const Dw3x3QuadRow*) {
   __asm__ volatile(TINYRIG_DW_ROW_FN(TINYRIG_DW_PAIR_S2));
 }
 
