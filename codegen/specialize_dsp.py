@@ -47,6 +47,14 @@ COMMON = "arm_dsp/tinyrig_dsp_common.h"
 
 CONV_PIXELS, CONV_FILTERS, CONV_DEPTH_STEP = 3, 2, 8  # register block; depth per unrolled loop trip
 FC_OUTPUTS, FC_DEPTH_STEP = 4, 16
+# A 3x3 filter on 3 channels (dilation_w 1) reads each window as 3 rows of 9 bytes
+# without im2col (conv_rgb3x3 in tinyrig_dsp_conv.cc): the words at bytes 0, 4, 8 of
+# row 0 (the last holding only r0[8]), at 0 and 4 of row 1, then the PKHBT of the words
+# at row 1 byte 8 and row 2 byte 6 (r1[8], -, r2[8], -), then 0 and 4 of row 2.
+# Column byte j holds window byte RGB3X3_ORDER[j]; -1 is a byte of some neighbouring
+# input, multiplied by a zero weight.
+RGB3X3_ORDER = (0, 1, 2, 3, 4, 5, 6, 7, 8, -1, -1, -1, 9, 10, 11, 12, 13, 14, 15, 16,
+                17, -1, 26, -1, 18, 19, 20, 21, 22, 23, 24, 25)
 PAD_COPY_MAX_BYTES = 8192  # largest zero-point-bordered input copy a CONV_2D makes in scratch
 
 
@@ -94,7 +102,12 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     depth_p = round_up(depth, CONV_DEPTH_STEP)
     out_p = round_up(out_c, CONV_FILTERS)
     fused, bias, table = _epilogue_constants(rows, p, c, out_p)
-    words = sxtb16_order(_scaled_padded(rows, fused.scale_shift, out_p, depth_p))
+    scaled = _scaled_padded(rows, fused.scale_shift, out_p, depth_p)
+    rgb3x3 = int(fh == 3 and fw == 3 and p["input_c"] == 3 and p["dilation_w"] == 1)
+    if rgb3x3:  # columns read straight from 3 window rows of 9 bytes (RGB3X3_ORDER)
+        order = np.array(RGB3X3_ORDER)
+        scaled = np.where(order >= 0, scaled[:, np.maximum(order, 0)], 0)
+    words = sxtb16_order(scaled)
     layout = words.reshape(out_p // 2, 2, depth_p // 2).transpose(0, 2, 1)
     pointwise = int(fh == 1 and fw == 1 and p["pad_top"] == 0 and p["pad_left"] == 0)
     # Padded convolutions with dilation_w 1 and a small enough input first copy the
@@ -115,6 +128,7 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
         ("pad_top", p["pad_top"]), ("pad_left", p["pad_left"]),
         ("input_zero_point", p["input_zero_point"]), ("depth", depth), ("depth_padded", depth_p),
         ("channels_padded", out_p), ("pointwise", pointwise), ("padded_h", padded_h), ("padded_w", padded_w),
+        ("rgb3x3", rgb3x3),
         ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
         ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
         ("weights", _ref("weights")), ("bias", _ref("bias")), ("requant", _ref("requant")),
@@ -129,7 +143,9 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     if not pointwise and p["dilation_w"] == 1 and fw * p["input_c"] % 4:
         scratch += 2 * depth_p  # two more gathered windows (3 widened together)
     scratch += round_up(padded_h * padded_w * p["input_c"], 4)
-    note = f"{'1x1 direct' if pointwise else 'im2col'} 3x2 SMLAD block, depth {depth}->{depth_p}"
+    if rgb3x3:
+        scratch += 4  # the last window row's word load may read 3 bytes past the bordered copy
+    note = f"{'1x1 direct' if pointwise else '3x3x3 direct rows' if rgb3x3 else 'im2col'} 3x2 SMLAD block, depth {depth}->{depth_p}"
     if padded_h:
         note += f", zero-point-bordered input copy {padded_h}x{padded_w}"
     return _specialized(plan, "DspConv2DParams", params, constants, scratch, note)

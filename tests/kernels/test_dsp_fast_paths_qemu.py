@@ -98,6 +98,10 @@ CONV_CASES = [
                              activation="RELU6"),
                         dict(out_channels=4, kernel=(4, 2), stride=(2, 1), dilation=(1, 1), padding="SAME",
                              activation="NONE")]),
+    # 3x3 on 3 channels read as window rows (rgb3x3) from the bordered copy: 56 outputs
+    # (a last run of 2), runs across output rows
+    (76, (1, 7, 8, 3), [dict(out_channels=5, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="SAME",
+                             activation="RELU6")]),
 ]
 
 
@@ -111,6 +115,10 @@ GATHER_CASES = [
                              activation="NONE")]),  # window rows of 9 and 7 bytes
     (74, (1, 50, 60, 3), [dict(out_channels=4, kernel=(3, 3), stride=(2, 2), dilation=(1, 1), padding="SAME",
                                activation="NONE")]),
+    # rgb3x3 in place: dilation_h 2, stride 2 along rows, 23-wide output rows (runs across
+    # rows), a last run of 2, the bottom-right windows' word reads kept inside the input
+    (75, (1, 41, 47, 3), [dict(out_channels=3, kernel=(3, 3), stride=(1, 2), dilation=(2, 1), padding="VALID",
+                               activation="RELU")]),
 ]
 
 

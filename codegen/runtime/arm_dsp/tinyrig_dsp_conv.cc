@@ -283,6 +283,114 @@ bool copy3_windows(const DspConv2DParams& p, const int8_t* input, int32_t out_y,
   return true;
 }
 
+// The column of a 3x3 window on 3 channels read straight from its rows (`src`, rows
+// `row_bytes` apart), in specialize_dsp.RGB3X3_ORDER, widened to dst (one word every
+// kPixels words). Reads up to 3 bytes past the end of row 0 and 1 past row 2.
+inline void widen_rgb3x3(const int8_t* src, int32_t row_bytes, uint32_t* dst) {
+  const int8_t* r1 = src + row_bytes;
+  const int8_t* r2 = r1 + row_bytes;
+  const uint32_t w[8] = {load_word(src), load_word(src + 4), load_word(src + 8), load_word(r1), load_word(r1 + 4),
+                         (load_word(r1 + 8) & 0xFFFFu) | (load_word(r2 + 6) & 0xFFFF0000u), load_word(r2),
+                         load_word(r2 + 4)};
+  for (int32_t i = 0; i < 8; ++i) {
+    dst[2 * i * kPixels] = sxtb16(w[i]);
+    dst[(2 * i + 1) * kPixels] = sxtb16_ror8(w[i]);
+  }
+}
+
+// widen_rgb3x3 for 3 windows with the same row spacing at once, [step][pixel]: per
+// column word 3 LDR, 6 SXTB16 and one STM.
+#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+#define TINYRIG_RGB_GROUP(OFF)                                                        \
+  "ldr r4, [r0, #" #OFF "]\n\t"                                                       \
+  "ldr r5, [r1, #" #OFF "]\n\t"                                                       \
+  "ldr r6, [r2, #" #OFF "]\n\t"                                                       \
+  "sxtb16 r7, r4\n\t"                                                                 \
+  "sxtb16 r8, r5\n\t"                                                                 \
+  "sxtb16 r9, r6\n\t"                                                                 \
+  "sxtb16 r10, r4, ror #8\n\t"                                                        \
+  "sxtb16 r11, r5, ror #8\n\t"                                                        \
+  "sxtb16 r12, r6, ror #8\n\t"                                                        \
+  "stm r3!, {r7-r12}\n\t"
+#define TINYRIG_RGB_NEXT_ROW "add r0, r0, lr\n\tadd r1, r1, lr\n\tadd r2, r2, lr\n\t"
+// r0-r2 the windows' first bytes, r3 dst, 5th argument (stack) the row spacing.
+__attribute__((naked, noipa)) void widen3_rgb3x3(const int8_t*, const int8_t*, const int8_t*, uint32_t*,
+                                                 int32_t) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldr lr, [sp, #36]\n\t"
+      TINYRIG_RGB_GROUP(0) TINYRIG_RGB_GROUP(4) TINYRIG_RGB_GROUP(8)
+      TINYRIG_RGB_NEXT_ROW
+      TINYRIG_RGB_GROUP(0) TINYRIG_RGB_GROUP(4)
+      "ldr r4, [r0, #8]\n\t"
+      "ldr r5, [r1, #8]\n\t"
+      "ldr r6, [r2, #8]\n\t"
+      TINYRIG_RGB_NEXT_ROW
+      "ldr r7, [r0, #6]\n\t"
+      "ldr r8, [r1, #6]\n\t"
+      "ldr r9, [r2, #6]\n\t"
+      "pkhbt r4, r4, r7\n\t"
+      "pkhbt r5, r5, r8\n\t"
+      "pkhbt r6, r6, r9\n\t"
+      "sxtb16 r7, r4\n\t"
+      "sxtb16 r8, r5\n\t"
+      "sxtb16 r9, r6\n\t"
+      "sxtb16 r10, r4, ror #8\n\t"
+      "sxtb16 r11, r5, ror #8\n\t"
+      "sxtb16 r12, r6, ror #8\n\t"
+      "stm r3!, {r7-r12}\n\t"
+      TINYRIG_RGB_GROUP(0) TINYRIG_RGB_GROUP(4)
+      "pop {r4-r11, pc}\n\t");
+}
+#else
+void widen3_rgb3x3(const int8_t* a, const int8_t* b, const int8_t* c, uint32_t* dst, int32_t row_bytes) {
+  widen_rgb3x3(a, row_bytes, dst);
+  widen_rgb3x3(b, row_bytes, dst + 1);
+  widen_rgb3x3(c, row_bytes, dst + 2);
+}
+#endif
+
+// The 3 columns of a run of pixels for rgb3x3. Three neighbouring windows of one
+// output row inside the image (or the bordered copy), readable 3 bytes on, are read
+// in place together; otherwise window by window, those touching padding gathered
+// into `windows` first. Missing pixels (past `valid`) repeat the first.
+TINYRIG_INLINE_LOOPS void columns_rgb3x3(const DspConv2DParams& p, const int8_t* input, int32_t first, int32_t valid,
+                                         int8_t* const* windows, uint32_t* columns) {
+  const bool bordered = p.padded_h > 0;
+  const int32_t image_h = bordered ? p.padded_h : p.input_h, image_w = bordered ? p.padded_w : p.input_w;
+  const int32_t row_bytes = p.dilation_h * image_w * 3;
+  const int32_t end = image_h * image_w * 3 + (bordered ? 3 : 0);  // bytes readable from input
+  int32_t out_y = first / p.output_w;
+  int32_t out_x = first - out_y * p.output_w;
+  const int32_t y0 = out_y * p.stride_h - (bordered ? 0 : p.pad_top);
+  const int32_t x0 = out_x * p.stride_w - (bordered ? 0 : p.pad_left);
+  const bool rows_inside = y0 >= 0 && y0 + 2 * p.dilation_h < image_h;
+  if (valid == kPixels && rows_inside && out_x + 2 < p.output_w && x0 >= 0 && x0 + 2 * p.stride_w + 3 <= image_w) {
+    const int32_t offset = (y0 * image_w + x0) * 3, step = p.stride_w * 3;
+    if (offset + 2 * step + 2 * row_bytes + 12 <= end) {
+      widen3_rgb3x3(input + offset, input + offset + step, input + offset + 2 * step, columns, row_bytes);
+      return;
+    }
+  }
+  for (int32_t slot = 0; slot < kPixels; ++slot) {
+    if (slot >= valid) {
+      widen_rgb3x3(windows[0], 9, columns + slot);  // dropped outputs: any column will do
+      continue;
+    }
+    const int32_t y = out_y * p.stride_h - (bordered ? 0 : p.pad_top);
+    const int32_t x = out_x * p.stride_w - (bordered ? 0 : p.pad_left);
+    const int32_t offset = (y * image_w + x) * 3;
+    if (y >= 0 && y + 2 * p.dilation_h < image_h && x >= 0 && x + 3 <= image_w &&
+        offset + 2 * row_bytes + 12 <= end) {
+      widen_rgb3x3(input + offset, row_bytes, columns + slot);
+    } else {
+      gather_window(p, input, out_y * p.output_w + out_x, windows[slot]);
+      widen_rgb3x3(windows[slot], 9, columns + slot);
+    }
+    if (++out_x == p.output_w) out_x = 0, ++out_y;
+  }
+}
+
 const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
   const int32_t out_y = pixel / p.output_w;
   const int32_t out_x = pixel - out_y * p.output_w;
@@ -425,6 +533,8 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   // Windows whose rows are not whole words: 3 inside windows are copied side by side
   // and widened together (widen3_groups), the others one at a time.
   const bool gather3 = !p.pointwise && p.dilation_w == 1 && ((p.filter_w * p.input_c) & 3) != 0;
+  // (rgb3x3 has gather3 too: its gathered windows are read 3 bytes past depth 27, inside
+  // the 32-byte window.)
   int8_t* const windows[kPixels] = {window, window + p.depth_padded, window + 2 * p.depth_padded};
   if (!p.pointwise) {  // zero tails of the gathered windows (widened as zero steps)
     for (int32_t w = 0; w < (gather3 ? kPixels : 1); ++w) {
@@ -440,22 +550,28 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   for (int32_t first = 0; first < pixels; first += kPixels) {
     const int32_t valid = pixels - first < kPixels ? pixels - first : kPixels;
     bool three = p.pointwise && valid == kPixels && (p.depth & 3) == 0;
-    if (three) {
+    if (p.rgb3x3) {
+      columns_rgb3x3(p, input, first, valid, windows, columns);
+      three = true;
+    } else if (three) {
       widen3(pointwise_source(p, input, first), pointwise_source(p, input, first + 1),
              pointwise_source(p, input, first + 2), p.depth, steps, columns);
     } else if (gather3 && valid == kPixels) {
       const int32_t out_y = first / p.output_w;
       const int32_t out_x = first - out_y * p.output_w;
       three = copy3_windows(p, input, out_y, out_x, windows);
-      if (!three) {  // longer rows, or across an output row: one window at a time
+      if (!three) {  // longer rows, across an output row or at the edges: one window at a time
         int32_t y = out_y, x = out_x;
-        three = true;
-        for (int32_t slot = 0; slot < kPixels && three; ++slot) {
-          three = copy_window_inside(p, input, y, x, windows[slot]);
+        for (int32_t slot = 0; slot < kPixels; ++slot) {
+          // Windows touching padding are gathered (depth bytes: the zero tail stays).
+          if (!copy_window_inside(p, input, y, x, windows[slot])) {
+            gather_window(p, input, y * p.output_w + x, windows[slot]);
+          }
           if (++x == p.output_w) x = 0, ++y;
         }
+        three = true;
       }
-      if (three) widen3_groups(windows[0], windows[1], windows[2], columns, p.depth_padded / 4);
+      widen3_groups(windows[0], windows[1], windows[2], columns, p.depth_padded / 4);
     }
     for (int32_t slot = three ? kPixels : 0; slot < kPixels; ++slot) {
       if (slot >= valid) {

@@ -29,6 +29,8 @@ struct DspConv2DParams {
   int32_t pointwise;        // 1x1 without padding: a column is one input pixel, no im2col
   int32_t padded_h, padded_w;  // > 0: the input is first copied with its zero-point border
                                // (padded_h x padded_w pixels) to scratch; windows read it
+  int32_t rgb3x3;           // 3x3 filter on 3 channels: columns read from the window rows
+                            // in the order of specialize_dsp.RGB3X3_ORDER (depth_padded 32)
   int32_t clamp;            // the activation range is narrower than int8
   int32_t activation_min, activation_max;
   const int32_t* weights;   // [channels_padded / 2][depth_padded / 2][2] int16 pairs
