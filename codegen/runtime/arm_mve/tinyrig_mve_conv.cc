@@ -335,19 +335,29 @@ void conv2d_s8(const MveConv2DParams& p, const int8_t* input, int8_t* output, in
     fill_bytes(columns, 0, 2 * p.depth_padded);
   }
   const DotRun run = {p.depth_padded / 16, p.channels_padded / 4, acc};
+  ConvRun fused = {p.requant, output, dummy, p.output_c, p.channels_padded / 4, p.depth_padded / 16,
+                   p.output_offset, p.activation_min, p.activation_max};
   const int32_t pixels = p.output_h * p.output_w;
+  // A pointwise convolution at stride 1 reads pixel after pixel: no index arithmetic.
+  const bool contiguous = p.direct && p.stride_h == 1 && p.stride_w == 1;
   for (int32_t first = 0; first < pixels; first += 2) {
     const int32_t count = pixels - first < 2 ? 1 : 2;
-    const int8_t* x0 = column_of(p, input, first, columns);
-    const int8_t* x1 = count == 2 ? column_of(p, input, first + 1, columns + p.depth_padded) : x0;
+    const int8_t* x0;
+    const int8_t* x1;
+    if (contiguous) {
+      x0 = input + first * p.input_c;
+      x1 = count == 2 ? x0 + p.input_c : x0;
+    } else {
+      x0 = column_of(p, input, first, columns);
+      x1 = count == 2 ? column_of(p, input, first + 1, columns + p.depth_padded) : x0;
+    }
+    int8_t* out0 = output + first * p.output_c;
     if (p.general_shifts) {
       tinyrig_mve_dot_2x4_run(x0, x1, p.weights, &run);
-      requantize_block<true>(p, acc, count, output + first * p.output_c);
+      requantize_block<true>(p, acc, count, out0);
     } else {
-      int8_t* out0 = output + first * p.output_c;
-      const ConvRun fused = {p.requant, out0, count == 2 ? out0 + p.output_c : dummy, p.output_c,
-                             p.channels_padded / 4, p.depth_padded / 16, p.output_offset,
-                             p.activation_min, p.activation_max};
+      fused.out0 = out0;
+      fused.out1 = count == 2 ? out0 + p.output_c : dummy;
       tinyrig_mve_conv_2x4_rq(x0, x1, p.weights, &fused);
     }
   }
