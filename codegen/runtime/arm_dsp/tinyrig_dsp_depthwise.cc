@@ -369,9 +369,85 @@ inline uint32_t pack_high_halves(uint32_t a, uint32_t b) {
 #endif
 }
 
+// Column words k .. k + ks - 1 of one ring slot for channels 0 .. 4 * groups - 1:
+// column word k pairs the inputs at s0 + k * step and s1 + k * step. Per group of 4
+// channels: 2 LDR, PKHBT/PKHTB to (c0, c1) and (c2, c3) byte pairs of both inputs, 4
+// SXTB16 and 4 STR (channel c's word 4 * cw_bytes after channel c - 4's).
+struct WidenRun {
+  const int8_t* s0;  // 0
+  const int8_t* s1;  // 4
+  uint32_t* d;       // 8: channel 0's column word k in the slot
+  int32_t ks;        // 12: column words (>= 1)
+  int32_t cw_bytes;  // 16: bytes between channels in the ring
+  int32_t step;      // 20: input bytes from one column word to the next
+  int32_t groups;    // 24: >= 1
+};
+
+#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+__attribute__((naked, noipa)) void widen_run(const WidenRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldm r0, {r1-r7}\n\t"
+      "push {r6, r7}\n\t"          /* step, groups */
+      "mov r11, r1\n\t"            /* s0 of column word k */
+      "sub r1, r2, r1\n\t"         /* s1 - s0 */
+      "mov r12, r3\n\t"            /* d of column word k */
+      "mov lr, r4\n\t"
+      "mov r3, r5\n\t"
+      "lsl r4, r3, #1\n\t"
+      "add r5, r4, r3\n\t"
+      "0:\n\t"
+      "mov r0, r11\n\t"
+      "mov r2, r12\n\t"
+      "ldr r6, [sp, #4]\n\t"
+      "1:\n\t"
+      "ldr r8, [r0, r1]\n\t"
+      "ldr r7, [r0], #4\n\t"
+      "pkhbt r9, r7, r8, lsl #16\n\t"
+      "pkhtb r10, r8, r7, asr #16\n\t"
+      "sxtb16 r7, r9\n\t"
+      "sxtb16 r8, r9, ror #8\n\t"
+      "sxtb16 r9, r10\n\t"
+      "sxtb16 r10, r10, ror #8\n\t"
+      "str r7, [r2]\n\t"
+      "str r8, [r2, r3]\n\t"
+      "str r9, [r2, r4]\n\t"
+      "str r10, [r2, r5]\n\t"
+      "add r2, r2, r3, lsl #2\n\t"
+      "subs r6, r6, #1\n\t"
+      "bne 1b\n\t"
+      "ldr r6, [sp]\n\t"
+      "add r11, r11, r6\n\t"
+      "add r12, r12, #12\n\t"
+      "subs lr, lr, #1\n\t"
+      "bne 0b\n\t"
+      "add sp, sp, #8\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#else
+void widen_run(const WidenRun* r) {
+  const int32_t cw = r->cw_bytes / 4;
+  for (int32_t k = 0; k < r->ks; ++k) {
+    const int8_t* s0 = r->s0 + k * r->step;
+    const int8_t* s1 = r->s1 + k * r->step;
+    uint32_t* d = r->d + 3 * k;
+    for (int32_t g = 0; g < r->groups; ++g, s0 += 4, s1 += 4, d += 4 * cw) {
+      const uint32_t w0 = load_word(s0), w1 = load_word(s1);
+      const uint32_t a0 = sxtb16(w0), a1 = sxtb16(w1), b0 = sxtb16_ror8(w0), b1 = sxtb16_ror8(w1);
+      d[0] = pack_low_halves(a0, a1);
+      d[cw] = pack_low_halves(b0, b1);
+      d[2 * cw] = pack_high_halves(a0, a1);
+      d[3 * cw] = pack_high_halves(b0, b1);
+    }
+  }
+}
+#endif
+
 // Widens input line y (all channels) into ring slot `slot`. Elements outside the
 // image read the input zero point from zp_row; a line outside the image is one
-// zero-point pair in every word.
+// zero-point pair in every word. Runs of column words inside the line go through
+// widen_run together, the edge words one at a time; channels past the last group
+// of 4 in C.
 void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y, uint32_t* ring, int32_t slot,
                 const int8_t* zp_row) {
   const int32_t cw = 3 * p.column_words;  // words between channels
@@ -387,25 +463,37 @@ void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y,
   }
   const int8_t* line = input + y * p.in_line_bytes;
   const int32_t full = p.channels & ~3;
-  for (int32_t k = 0; k < p.column_words; ++k) {
+  WidenRun run;
+  run.cw_bytes = 4 * cw;
+  run.step = 2 * p.in_elem_bytes;
+  run.groups = full / 4;
+  for (int32_t k = 0; k < p.column_words;) {
     const int32_t e0 = 2 * k - p.pad_a, e1 = e0 + 1;
-    const int8_t* s0 = e0 >= 0 && e0 < p.in_len ? line + e0 * p.in_elem_bytes : zp_row;
-    const int8_t* s1 = e1 >= 0 && e1 < p.in_len ? line + e1 * p.in_elem_bytes : zp_row;
-    uint32_t* d = ring + 3 * k + slot;
-    int32_t c = 0;
-    for (; c < full; c += 4, d += 4 * cw) {
-      const uint32_t w0 = load_word(s0 + c), w1 = load_word(s1 + c);
-      const uint32_t a0 = sxtb16(w0), a1 = sxtb16(w1), b0 = sxtb16_ror8(w0), b1 = sxtb16_ror8(w1);
-      d[0] = pack_low_halves(a0, a1);
-      d[cw] = pack_low_halves(b0, b1);
-      d[2 * cw] = pack_high_halves(a0, a1);
-      d[3 * cw] = pack_high_halves(b0, b1);
+    const bool in0 = e0 >= 0 && e0 < p.in_len, in1 = e1 >= 0 && e1 < p.in_len;
+    int32_t ks = 1;
+    if (in0 && in1) {  // the run of column words whose both inputs are inside
+      while (k + ks < p.column_words && e1 + 2 * ks < p.in_len) ++ks;
     }
-    for (; c < p.channels; ++c, d += cw) {
-      const uint32_t v0 = static_cast<uint16_t>(static_cast<int16_t>(s0[c]));
-      const uint32_t v1 = static_cast<uint16_t>(static_cast<int16_t>(s1[c]));
-      d[0] = v0 | (v1 << 16);
+    const int8_t* s0 = in0 ? line + e0 * p.in_elem_bytes : zp_row;
+    const int8_t* s1 = in1 ? line + e1 * p.in_elem_bytes : zp_row;
+    if (full > 0) {
+      run.s0 = s0;
+      run.s1 = s1;
+      run.d = ring + 3 * k + slot;
+      run.ks = ks;
+      widen_run(&run);
     }
+    for (int32_t j = 0; j < ks && full < p.channels; ++j) {
+      uint32_t* d = ring + 3 * (k + j) + slot + full * cw;
+      const int8_t* t0 = in0 && in1 ? s0 + j * run.step : s0;
+      const int8_t* t1 = in0 && in1 ? s1 + j * run.step : s1;
+      for (int32_t c = full; c < p.channels; ++c, d += cw) {
+        const uint32_t v0 = static_cast<uint16_t>(static_cast<int16_t>(t0[c]));
+        const uint32_t v1 = static_cast<uint16_t>(static_cast<int16_t>(t1[c]));
+        d[0] = v0 | (v1 << 16);
+      }
+    }
+    k += ks;
   }
 }
 
