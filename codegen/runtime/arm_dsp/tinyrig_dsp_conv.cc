@@ -547,6 +547,20 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
     input = padded;
   }
   const int32_t pixels = p.output_h * p.output_w;
+  ConvRun run;  // conv_run copies it: only `out` changes from run to run
+  run.x = columns;
+  run.passes = (steps / 4 + 3) / 4;
+  run.entry = (steps / 4) % 4;
+  run.record = p.records;
+  run.last = p.records + 12 * (p.output_c / 2 - 1) + 6;
+  run.out_c = p.output_c;
+  run.weights = p.weights;
+  run.lo4 = static_cast<uint8_t>(p.activation_min) * 0x01010101u;
+  run.hi4 = static_cast<uint8_t>(p.activation_max) * 0x01010101u;
+  auto* const run_fn = p.clamp ? conv_run_clamp : conv_run;
+  // 1x1 at stride 1: pixel i's column is the input pixel i.
+  const bool dense = p.pointwise && p.stride_h == 1 && p.stride_w == 1;
+  const int32_t c = p.input_c;
   for (int32_t first = 0; first < pixels; first += kPixels) {
     const int32_t valid = pixels - first < kPixels ? pixels - first : kPixels;
     bool three = p.pointwise && valid == kPixels && (p.depth & 3) == 0;
@@ -554,8 +568,13 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
       columns_rgb3x3(p, input, first, valid, windows, columns);
       three = true;
     } else if (three) {
-      widen3(pointwise_source(p, input, first), pointwise_source(p, input, first + 1),
-             pointwise_source(p, input, first + 2), p.depth, steps, columns);
+      if (dense) {
+        const int8_t* src = input + first * c;
+        widen3(src, src + c, src + 2 * c, p.depth, steps, columns);
+      } else {
+        widen3(pointwise_source(p, input, first), pointwise_source(p, input, first + 1),
+               pointwise_source(p, input, first + 2), p.depth, steps, columns);
+      }
     } else if (gather3 && valid == kPixels) {
       const int32_t out_y = first / p.output_w;
       const int32_t out_x = first - out_y * p.output_w;
@@ -585,18 +604,8 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
     int8_t* out = output + first * p.output_c;
     int32_t filter = 0;
     if (valid == kPixels && p.output_c >= 2) {  // every full filter pair in assembly
-      ConvRun run;
-      run.x = columns;
-      run.passes = (steps / 4 + 3) / 4;
-      run.entry = (steps / 4) % 4;
-      run.record = p.records;
-      run.last = p.records + 12 * (p.output_c / 2 - 1) + 6;
       run.out = out;
-      run.out_c = p.output_c;
-      run.weights = p.weights;
-      run.lo4 = static_cast<uint8_t>(p.activation_min) * 0x01010101u;
-      run.hi4 = static_cast<uint8_t>(p.activation_max) * 0x01010101u;
-      (p.clamp ? conv_run_clamp : conv_run)(&run);
+      run_fn(&run);
       filter = 2 * (p.output_c / 2);
     }
     const int32_t* weights = p.weights + filter * steps;
