@@ -198,7 +198,7 @@ constexpr int32_t kRecordWords = 22;
   "ldm r1!, {r4-r7}\n\t"                                                  \
   TINYRIG_DWL_RQ(r4) TINYRIG_DWL_RQ(r5) TINYRIG_DWL_RQ(r6) TINYRIG_DWL_RQ(r7) \
   TINYRIG_DWL_STORE4
-// Requantise and store the line: 8 outputs per trip, then 4, then one at a time.
+// Requantise and store the line: 8 outputs per trip, then 4, then 2, then one.
 #define TINYRIG_DWL_REQUANT                                               \
   "ldm sp, {r0, r1, r9, r10, r11, lr}\n\t"                                \
   "subs r9, r9, #8\n\t"                                                   \
@@ -211,9 +211,19 @@ constexpr int32_t kRecordWords = 22;
   "adds r9, r9, #8\n\t"                                                   \
   "beq 6f\n\t"                                                            \
   "cmp r9, #4\n\t"                                                        \
-  "blt 5f\n\t"                                                            \
+  "blt 7f\n\t"                                                            \
   TINYRIG_DWL_RQ4                                                         \
   "subs r9, r9, #4\n\t"                                                   \
+  "beq 6f\n\t"                                                            \
+  "7:\n\t"                                                                \
+  "cmp r9, #2\n\t"                                                        \
+  "blt 5f\n\t"                                                            \
+  "ldrd r4, r5, [r1], #8\n\t"                                             \
+  TINYRIG_DWL_RQ(r4) TINYRIG_DWL_RQ(r5)                                   \
+  "strb r4, [r0]\n\t"                                                     \
+  "strb r5, [r0, lr]\n\t"                                                 \
+  "add r0, r0, r10\n\t"                                                   \
+  "subs r9, r9, #2\n\t"                                                   \
   "beq 6f\n\t"                                                            \
   "5:\n\t"                                                                \
   "ldr r4, [r1], #4\n\t"                                                  \
