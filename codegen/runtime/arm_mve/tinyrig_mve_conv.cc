@@ -103,13 +103,14 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_conv_2x4_rq(const int8
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
       "vpush {d8-d15}\n\t"
-      "sub sp, sp, #24\n\t"
+      "sub sp, sp, #56\n\t"  // [sp, 32): the accumulators; [sp+32, 56): the run state
       "mov r9, r0\n\t"
       "mov r11, r1\n\t"
       "mov r5, r2\n\t"
       "ldm r3, {r0, r2, r4, r6, r8, r10}\n\t"
       "subs r10, r10, #1\n\t"
-      "stm sp, {r0, r2, r4, r6, r8, r10}\n\t"
+      "add r7, sp, #32\n\t"
+      "stm r7, {r0, r2, r4, r6, r8, r10}\n\t"
       "ldr r4, [r3, #24]\n\t"
       "vdup.32 q5, r4\n\t"
       "ldr r4, [r3, #28]\n\t"
@@ -120,7 +121,7 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_conv_2x4_rq(const int8
       "mov r1, r9\n\t"
       "mov r3, r11\n\t"
       TINYRIG_MVE_CHUNK("vmladav.s8")
-      "ldr r7, [sp, #20]\n\t"
+      "ldr r7, [sp, #52]\n\t"
       "cmp r7, #0\n\t"
       "beq 3f\n\t"
       "2:\n\t"
@@ -128,13 +129,13 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_conv_2x4_rq(const int8
       "subs r7, r7, #1\n\t"
       "bne 2b\n\t"
       "3:\n\t"
-      // lanes 0..3 = r0, r2, r4, r6 (pixel 0) and r8, r10, r12, lr (pixel 1): the
-      // first register of a VMOV pair goes to the lower lane.
-      "vmov q0[2], q0[0], r0, r4\n\t"
-      "vmov q0[3], q0[1], r2, r6\n\t"
-      "vmov q1[2], q1[0], r8, r12\n\t"
-      "vmov q1[3], q1[1], r10, lr\n\t"
-      "ldm sp, {r0, r2, r4, r6, r8}\n\t"
+      // The accumulators into two vectors through the frame (no more instructions
+      // than VMOV register pairs): q0 = r0, r2, r4, r6 (pixel 0), q1 = the rest.
+      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
+      "vldrw.32 q0, [sp]\n\t"
+      "vldrw.32 q1, [sp, #16]\n\t"
+      "add r7, sp, #32\n\t"
+      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
       "vldrw.32 q2, [r0], #16\n\t"
       "vadd.i32 q0, q0, q2\n\t"
       "vadd.i32 q1, q1, q2\n\t"
@@ -161,9 +162,9 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_conv_2x4_rq(const int8
       "vpst\n\t"
       "vstrbt.32 q1, [r4], #4\n\t"
       "subs r8, r8, #1\n\t"
-      "stm sp, {r0, r2, r4, r6, r8}\n\t"
+      "stm r7, {r0, r2, r4, r6, r8}\n\t"
       "bne 1b\n\t"
-      "add sp, sp, #24\n\t"
+      "add sp, sp, #56\n\t"
       "vpop {d8-d15}\n\t"
       "pop {r4-r11, pc}\n\t");
 }

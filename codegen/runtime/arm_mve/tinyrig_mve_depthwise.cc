@@ -59,9 +59,9 @@ struct DwPlanarLine {
   "vldrb.u8 q2, [r1, q7]\n\t"                                             \
   "vmladav.s8 r6, q2, q0\n\t"                                             \
   "add r1, r1, r3\n\t"                                                    \
-  /* lanes 0..3 = r0, r2, r4, r6: the first register goes to the lower lane */ \
-  "vmov q3[2], q3[0], r0, r4\n\t"                                         \
-  "vmov q3[3], q3[1], r2, r6\n\t"                                         \
+  /* lanes 0..3 = r0, r2, r4, r6 through the frame (as cheap as VMOV pairs) */ \
+  "stm sp, {r0, r2, r4, r6}\n\t"                                          \
+  "vldrw.32 q3, [sp]\n\t"                                                 \
   "vadd.i32 q3, q3, r8\n\t"                                               \
   "vqrdmulh.s32 q3, q3, r9\n\t"                                           \
   "vshr.s32 q2, q3, #31\n\t"                                              \
@@ -75,8 +75,8 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_lines(DwPlan
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
       "vpush {d8-d15}\n\t"
-      "sub sp, sp, #8\n\t"
-      "str r0, [sp]\n\t"
+      "sub sp, sp, #24\n\t"  // [sp, 16): the accumulators; then the struct and lines left
+      "str r0, [sp, #16]\n\t"
       "ldr r1, [r0, #52]\n\t"
       "vldrb.u8 q0, [r1]\n\t"
       "ldr r1, [r0, #56]\n\t"
@@ -95,9 +95,9 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_lines(DwPlan
       "ldr r7, [r0, #28]\n\t"
       "ldr r12, [r0, #12]\n\t"
       "ldr r1, [r0, #8]\n\t"
-      "str r1, [sp, #4]\n\t"
+      "str r1, [sp, #20]\n\t"
       "1:\n\t"
-      "ldr r0, [sp]\n\t"
+      "ldr r0, [sp, #16]\n\t"
       "ldr r1, [r0]\n\t"
       "ldr r5, [r0, #4]\n\t"
       "ldr r2, [r0, #24]\n\t"
@@ -115,7 +115,7 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_lines(DwPlan
       "add r5, r5, r7\n\t"
       "le lr, 2b\n\t"
       "3:\n\t"
-      "ldr r0, [sp]\n\t"
+      "ldr r0, [sp, #16]\n\t"
       "ldr r2, [r0, #16]\n\t"
       "cmp r2, #0\n\t"
       "beq 4f\n\t"
@@ -123,11 +123,11 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_lines(DwPlan
       "vpst\n\t"
       "vstrbt.32 q3, [r5, q4]\n\t"
       "4:\n\t"
-      "ldr r2, [sp, #4]\n\t"
+      "ldr r2, [sp, #20]\n\t"
       "subs r2, r2, #1\n\t"
-      "str r2, [sp, #4]\n\t"
+      "str r2, [sp, #20]\n\t"
       "bne 1b\n\t"
-      "add sp, sp, #8\n\t"
+      "add sp, sp, #24\n\t"
       "vpop {d8-d15}\n\t"
       "pop {r4-r11, pc}\n\t");
 }
