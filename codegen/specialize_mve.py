@@ -171,6 +171,7 @@ def specialize_fully_connected(plan: LayerPlan) -> SpecializedLayerPlan:
 
 
 PLANAR_GROUP_BYTES = 16384  # plane scratch the planar depthwise path aims for
+PLANAR_MAX_BYTES = 32768  # at most this much scratch for 4 planes, else the ring path
 # Output maps this small (vww01's 3x3 maps) run faster on the ring path.
 PLANAR_MIN_OUTPUTS = 16
 
@@ -200,6 +201,8 @@ def _planar_geometry(p: dict) -> dict | None:
     if max(offsets) + along > 255:  # byte offsets, also for the second window of a pair
         return None
     plane = length * across
+    if QUAD * plane > PLANAR_MAX_BYTES:  # big images: the row ring needs far less RAM
+        return None
     group = max(QUAD, min(round_up(channels, QUAD), PLANAR_GROUP_BYTES // plane // QUAD * QUAD))
     slack = 4 * along + VECTOR  # the windows of a last partial group read past the line
     return dict(along_y=int(along_y), lines=lines, line_len=line_len, plane_len=length, plane_size=plane,

@@ -187,3 +187,21 @@ def test_requant_table_declines_left_shifts():
     assert table[1, :, 0].tolist() == [4, 2**30 + 5, -7]  # the 5th channel opens the second quad
     table = requant_table(np.zeros(2), np.full(2, 2**30), np.array([3, -2]), 2, left_shifts=True)
     assert table[0, 2:, :2].tolist() == [[0, -2], [3, 0]]  # -right shifts, then left shifts
+
+
+def test_planar_depthwise_geometry_limits():
+    """The planar path is chosen for mid-sized maps only: tiny maps (per-channel costs)
+    and big images (4 planes would exceed 32 KB of scratch) keep the row ring."""
+    from tinyrig.codegen.specialize_mve import _planar_geometry
+
+    def geometry(size, stride=1):
+        out = -(-size // stride)
+        return _planar_geometry(dict(filter_h=3, filter_w=3, output_h=out, output_w=out, stride_h=stride,
+                                     stride_w=stride, pad_top=1, pad_left=1, output_c=32, input_h=size,
+                                     input_w=size))
+
+    assert geometry(3) is None and geometry(4) is None
+    assert geometry(112) is None
+    mid = geometry(48, stride=2)
+    assert mid is not None and mid["scratch"] <= 32768 + 64
+    assert mid["stride_along"] == 2 and max(mid["offsets"]) + 2 <= 255
