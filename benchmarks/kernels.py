@@ -1,9 +1,9 @@
 """Portable vs optimised kernels, side by side, under QEMU with exact instruction counts.
 
-    /tmp/venv/bin/python benchmarks/kernels.py [--models DIR] [--boards a,b] [--benchmarks kws01,...]
+    python benchmarks/kernels.py [--models DIR] [--boards a,b] [--benchmarks kws01,...]
 
 For every board and benchmark, the firmware is generated twice from the same model:
-once with the portable reference kernels (compile_model(core="reference")) and once
+once with the portable reference kernels (prepare_firmware(kernels="reference")) and once
 with the board core's optimised variants (what `tinyrig run` builds). Each runs one
 seeded random input under QEMU; the table shows exact instructions per inference
 (th_pre..th_post, which includes the input staging copy) and per MAC, flash and RAM
@@ -19,11 +19,9 @@ import os
 import sys
 import time
 from pathlib import Path
-from unittest import mock
 
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
-from tinyrig.codegen import firmware as firmware_module
 from tinyrig.codegen.engine import compile_model
 from tinyrig.codegen.kernel_registry import REFERENCE
 from tinyrig.firmware_cache import prepare_firmware
@@ -38,22 +36,11 @@ BENCHMARKS = ("kws01", "vww01", "ic01", "ad01")
 
 
 def build(board, benchmark, model: Path, core: str | None):
-    """Firmware for `core`'s kernels (None: the board's own core, as `tinyrig run` builds it).
-
-    render_project compiles with the board's core; the portable build swaps in the
-    reference core for that one call, in its own project folder so that the content
-    cache of `tinyrig run` never sees it.
-    """
+    """Firmware for `core`'s kernels (None: the board's own core, as `tinyrig run` builds it),
+    each kind in its own project folder."""
     kind = "portable" if core == REFERENCE else "optimised"
     out_dir = cache_dir() / "kernels-benchmark" / board.name / f"{benchmark.id}-{kind}"
-    if core is None:
-        return prepare_firmware(board, benchmark, model, out_dir=out_dir)
-
-    def compile_for_core(model_bytes, **_board_core):
-        return compile_model(model_bytes, core=core)
-
-    with mock.patch.object(firmware_module, "compile_model", compile_for_core):
-        return prepare_firmware(board, benchmark, model, out_dir=out_dir)
+    return prepare_firmware(board, benchmark, model, out_dir=out_dir, kernels=core)
 
 
 def measure(board, benchmark, model: Path, core: str | None) -> dict:

@@ -108,10 +108,15 @@ def _check_benchmark_fits_model(benchmark: Benchmark, compiled: CompiledModel) -
         )
 
 
-def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_dir: Path) -> FirmwareProject:
-    """Write the PlatformIO project for `benchmark` on `board` into `out_dir`."""
+def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_dir: Path,
+                   kernels: str | None = None) -> FirmwareProject:
+    """Write the PlatformIO project for `benchmark` on `board` into `out_dir`.
+
+    `kernels` picks the kernel family by core name instead of the board's core; "reference"
+    builds the portable kernels (benchmarks/kernels.py compares the two)."""
     model_bytes = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
-    compiled = compile_model(Path(model) if isinstance(model, (str, Path)) else bytes(model_bytes), core=board.core)
+    compiled = compile_model(Path(model) if isinstance(model, (str, Path)) else bytes(model_bytes),
+                             core=kernels or board.core)
     _check_benchmark_fits_model(benchmark, compiled)
 
     files: dict[str, str] = {}

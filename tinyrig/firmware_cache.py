@@ -36,23 +36,27 @@ def generator_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def project_dir(board: Board, benchmark: Benchmark, model_bytes: bytes) -> Path:
-    key = hashlib.sha256(model_bytes + generator_fingerprint().encode() + str(board.path).encode()).hexdigest()[:16]
+def project_dir(board: Board, benchmark: Benchmark, model_bytes: bytes, kernels: str | None = None) -> Path:
+    key = hashlib.sha256(model_bytes + generator_fingerprint().encode() + str(board.path).encode()
+                         + (kernels or "").encode()).hexdigest()[:16]
     return cache_dir() / "firmware" / board.name / f"{benchmark.id}-{key}"
 
 
 def prepare_firmware(board: Board, benchmark: Benchmark, model: Path, env_name: str = "perf",
-                     out_dir: Path | None = None) -> Firmware:
-    """Generates (unless cached) and builds (incrementally) the firmware for one benchmark."""
+                     out_dir: Path | None = None, kernels: str | None = None) -> Firmware:
+    """Generates (unless cached) and builds (incrementally) the firmware for one benchmark.
+
+    `kernels` (a core name, or "reference" for the portable kernels) overrides the
+    board's core for kernel selection; such builds are cached apart."""
     model_bytes = Path(model).read_bytes()
-    directory = Path(out_dir) if out_dir else project_dir(board, benchmark, model_bytes)
+    directory = Path(out_dir) if out_dir else project_dir(board, benchmark, model_bytes, kernels)
     try:
         project = FirmwareProject.load(directory)
         fresh = project.model_sha256 != hashlib.sha256(model_bytes).hexdigest() or out_dir is not None
     except (FileNotFoundError, TypeError, ValueError):
         fresh = True
     if fresh:
-        project = render_project(board, benchmark, Path(model), directory)
+        project = render_project(board, benchmark, Path(model), directory, kernels=kernels)
     build = build_project(directory, env_name, flash_capacity=board.flash.size, ram_capacity=board.ram.size,
                           stack_bytes=STACK_BYTES)
     return Firmware(project, build)
