@@ -207,3 +207,45 @@ def activation_clamps(act_min: int, act_max: int) -> int:
 
 def int32_array(name: str, values: np.ndarray) -> ConstantArray:
     return ConstantArray(name, "int32_t", np.asarray(values, dtype=np.int64).reshape(-1))
+
+
+def specialized_plan(plan: LayerPlan, params_type: str, params: list, constants: list, scratch_bytes: int,
+                     note: str) -> SpecializedLayerPlan:
+    """`plan` with an optimised kernel's parameter struct, constants and scratch."""
+    return SpecializedLayerPlan(
+        index=plan.index, op=plan.op, kernel_id=plan.kernel_id, params_type=params_type, params=params,
+        constants=constants, inputs=plan.inputs, constant_inputs=plan.constant_inputs, outputs=plan.outputs,
+        input_shapes=plan.input_shapes, output_shapes=plan.output_shapes, macs=plan.macs,
+        alias_of=plan.alias_of, scratch_bytes=scratch_bytes, reference_param_bytes=plan.param_bytes, note=note,
+    )
+
+
+def require_plain_depthwise(p: dict, max_filter_h: int) -> None:
+    """Declines what the optimised depthwise kernels do not take: batches, depth
+    multipliers, dilation, filters taller than their row slots."""
+    if p["batches"] != 1 or p["depth_multiplier"] != 1:
+        raise Declined("batch > 1 or depth multiplier > 1")
+    if p["dilation_h"] != 1 or p["dilation_w"] != 1:
+        raise Declined("dilated depthwise")
+    if p["filter_h"] > max_filter_h:
+        raise Declined(f"filter taller than {max_filter_h}")
+
+
+def _contiguous_strides(dims: list[int]) -> list[int]:
+    """The strides op_elementwise gives an input of the output's own shape."""
+    strides, stride = [0] * 4, 1
+    for axis in range(3, -1, -1):
+        strides[axis] = stride if dims[axis] > 1 else 0
+        stride *= dims[axis]
+    return strides
+
+
+def add_rescaled_inputs(p: dict) -> list[np.ndarray]:
+    """ADD of two same-shape inputs (broadcasting is declined): each input's TFLM rescaling
+    ((v + offset) << left_shift, then its multiplier) of every int8 value v, from -128 up."""
+    contiguous = _contiguous_strides(list(p["output_dims"]))
+    if list(p["input1_strides"]) != contiguous or list(p["input2_strides"]) != contiguous:
+        raise Declined("broadcasting add")
+    values = np.arange(-128, 128, dtype=np.int64)
+    return [tflm_mbqm_array((p[f"input{i}_offset"] + values) << p["left_shift"],
+                            p[f"input{i}_multiplier"], p[f"input{i}_shift"]) for i in (1, 2)]

@@ -30,6 +30,7 @@ from .specialize_common import (
     Declined,
     SpecializedLayerPlan,
     activation_clamps,
+    add_rescaled_inputs,
     constants_of,
     fused_epilogue_array,
     fused_requant,
@@ -38,6 +39,7 @@ from .specialize_common import (
     pad_rows,
     params_of,
     round_up,
+    specialized_plan,
     tflm_mbqm_array,
 )
 
@@ -78,16 +80,6 @@ def _epilogue_constants(rows: np.ndarray, p: dict, c: dict, padded: int):
     fused = fused_requant(rows, c["folded_bias"], c["multipliers"], c["shifts"], p["output_zero_point"],
                           p["activation_min"], p["activation_max"])
     return fused, fused.scaled_bias(c["folded_bias"], padded), pad_rows(fused.table, padded)
-
-
-def _specialized(plan: LayerPlan, params_type: str, params: list, constants: list, scratch_bytes: int,
-                 note: str) -> SpecializedLayerPlan:
-    return SpecializedLayerPlan(
-        index=plan.index, op=plan.op, kernel_id=plan.kernel_id, params_type=params_type, params=params,
-        constants=constants, inputs=plan.inputs, constant_inputs=plan.constant_inputs, outputs=plan.outputs,
-        input_shapes=plan.input_shapes, output_shapes=plan.output_shapes, macs=plan.macs,
-        alias_of=plan.alias_of, scratch_bytes=scratch_bytes, reference_param_bytes=plan.param_bytes, note=note,
-    )
 
 
 def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
@@ -148,7 +140,7 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     note = f"{'1x1 direct' if pointwise else '3x3x3 direct rows' if rgb3x3 else 'im2col'} 3x2 SMLAD block, depth {depth}->{depth_p}"
     if padded_h:
         note += f", zero-point-bordered input copy {padded_h}x{padded_w}"
-    return _specialized(plan, "DspConv2DParams", params, constants, scratch, note)
+    return specialized_plan(plan, "DspConv2DParams", params, constants, scratch, note)
 
 
 def specialize_fully_connected(plan: LayerPlan) -> SpecializedLayerPlan:
@@ -168,28 +160,14 @@ def specialize_fully_connected(plan: LayerPlan) -> SpecializedLayerPlan:
         ("weights", _ref("weights")), ("bias", _ref("bias")), ("requant", _ref("requant")),
     ]
     constants = [int32_array("weights", layout), int32_array("bias", bias), int32_array("requant", table)]
-    return _specialized(plan, "DspFullyConnectedParams", params, constants, depth_p * 2,
+    return specialized_plan(plan, "DspFullyConnectedParams", params, constants, depth_p * 2,
                         f"1x4 SMLAD block, depth {depth}->{depth_p}")
-
-
-def _contiguous_strides(dims: list[int]) -> list[int]:
-    """The strides op_elementwise gives an input of the output's own shape."""
-    strides, stride = [0] * 4, 1
-    for axis in range(3, -1, -1):
-        strides[axis] = stride if dims[axis] > 1 else 0
-        stride *= dims[axis]
-    return strides
 
 
 def specialize_add(plan: LayerPlan) -> SpecializedLayerPlan:
     p = params_of(plan)
     dims = list(p["output_dims"])
-    contiguous = _contiguous_strides(dims)
-    if list(p["input1_strides"]) != contiguous or list(p["input2_strides"]) != contiguous:
-        raise Declined("broadcasting add")
-    values = np.arange(-128, 128, dtype=np.int64)
-    scaled = [tflm_mbqm_array((p[f"input{i}_offset"] + values) << p["left_shift"],
-                              p[f"input{i}_multiplier"], p[f"input{i}_shift"]) for i in (1, 2)]
+    scaled = add_rescaled_inputs(p)
     sums = scaled[0][:, None] + scaled[1][None, :]  # every (input1, input2) pair
     if np.abs(sums).max() >= 2**31:
         raise Declined("the rescaled sum may overflow int32")
@@ -216,7 +194,7 @@ def specialize_add(plan: LayerPlan) -> SpecializedLayerPlan:
     # A constant operand's array (op_elementwise) stays; the kernel reads it as an input.
     constants = [*plan.constants, int32_array("table1", tables[0]), int32_array("table2", tables[1]),
                  int32_array("requant", np.array(rq))]
-    return _specialized(plan, "DspAddParams", params, constants, 0, "rescaling tables + fused epilogue")
+    return specialized_plan(plan, "DspAddParams", params, constants, 0, "rescaling tables + fused epilogue")
 
 
 POOL_MAX_WINDOW = 256  # int16 lanes: 256 * -128 is the most negative sum
@@ -229,7 +207,7 @@ def specialize_average_pool(plan: LayerPlan) -> SpecializedLayerPlan:
         raise Declined("batch > 1")
     if p["filter_h"] * p["filter_w"] > POOL_MAX_WINDOW:
         raise Declined(f"a window of more than {POOL_MAX_WINDOW} values")
-    return _specialized(plan, plan.params_type, list(plan.params), list(plan.constants), 0,
+    return specialized_plan(plan, plan.params_type, list(plan.params), list(plan.constants), 0,
                         "SXTAB16 window sums, 16 channels per pass")
 
 

@@ -16,16 +16,17 @@ import numpy as np
 from .kernel_registry import KernelVariant, register
 from .layer import ConstantRef as _ref, LayerPlan
 from .specialize_common import (
-    Declined,
     SpecializedLayerPlan,
     activation_clamps,
     constants_of,
     int32_array,
     pack_int16_pairs,
     params_of,
+    require_plain_depthwise,
     round_up,
+    specialized_plan,
 )
-from .specialize_dsp import COMMON, FAMILY, HEADER, _epilogue_constants, _scaled_padded, _specialized
+from .specialize_dsp import COMMON, FAMILY, HEADER, _epilogue_constants, _scaled_padded
 
 DW_CHANNELS = 4
 DW_MAX_FILTER_H = 8  # row slots the depthwise kernel keeps on its stack
@@ -33,13 +34,8 @@ DW_MAX_FILTER_H = 8  # row slots the depthwise kernel keeps on its stack
 
 def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     p, c = params_of(plan), constants_of(plan)
-    if p["batches"] != 1 or p["depth_multiplier"] != 1:
-        raise Declined("batch > 1 or depth multiplier > 1")
-    if p["dilation_h"] != 1 or p["dilation_w"] != 1:
-        raise Declined("dilated depthwise")
+    require_plain_depthwise(p, DW_MAX_FILTER_H)
     fh, fw, channels = p["filter_h"], p["filter_w"], p["output_c"]
-    if fh > DW_MAX_FILTER_H:
-        raise Declined(f"filter taller than {DW_MAX_FILTER_H}")
     taps = fh * fw
     if (fh, fw) == (3, 3):
         line = _line_plan(plan, p, c)
@@ -67,7 +63,7 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     ]
     constants = [int32_array("weights", layout), int32_array("bias", bias), int32_array("requant", table)]
     scratch = fh * padded_w * channels_p * 2  # fh widened, padded input rows
-    return _specialized(plan, "DspDepthwiseConv2DParams", params, constants, scratch,
+    return specialized_plan(plan, "DspDepthwiseConv2DParams", params, constants, scratch,
                         f"{fh}x{fw} SMLAxy on widened row ring")
 
 
@@ -122,7 +118,7 @@ def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None
     scratch = 3 * column_words * channels * 4 + 2 * steps * 4 + round_up(channels, 4)
     note = (f"3x3 planar SMLAD lines{' (transposed)' if transposed else ''}, stride {stride_a} along "
             f"{geometry['line_len']}-output lines")
-    return _specialized(plan, "DspDepthwiseLineParams", params, [int32_array("records", records)], scratch, note)
+    return specialized_plan(plan, "DspDepthwiseLineParams", params, [int32_array("records", records)], scratch, note)
 
 
 register(

@@ -29,12 +29,14 @@ from .layer import ConstantArray, ConstantRef, LayerPlan
 from .specialize_common import (
     Declined,
     SpecializedLayerPlan,
+    add_rescaled_inputs,
     constants_of,
     int32_array,
     params_of,
     per_channel,
+    require_plain_depthwise,
     round_up,
-    tflm_mbqm_array,
+    specialized_plan,
 )
 
 FAMILY = "arm_mve"
@@ -43,16 +45,6 @@ COMMON = ("tinyrig_fixedpoint.h", "arm_mve/tinyrig_mve_common.h")
 VECTOR, QUAD = 16, 4
 DW_MAX_FILTER_H = 8  # ring slots the depthwise kernel keeps (kMaxFilterH)
 POOL_MAX_WINDOW = 4096  # reciprocal table entries
-
-
-def _specialized(plan: LayerPlan, params_type: str, params: list, constants: list, scratch_bytes: int,
-                 note: str) -> SpecializedLayerPlan:
-    return SpecializedLayerPlan(
-        index=plan.index, op=plan.op, kernel_id=plan.kernel_id, params_type=params_type, params=params,
-        constants=constants, inputs=plan.inputs, constant_inputs=plan.constant_inputs, outputs=plan.outputs,
-        input_shapes=plan.input_shapes, output_shapes=plan.output_shapes, macs=plan.macs,
-        alias_of=plan.alias_of, scratch_bytes=scratch_bytes, reference_param_bytes=plan.param_bytes, note=note,
-    )
 
 
 def requant_table(bias: np.ndarray, multipliers: np.ndarray, shifts: np.ndarray, channels: int, *,
@@ -116,7 +108,7 @@ def _conv_layer(plan: LayerPlan, rows: np.ndarray, c: dict, shape: dict, note: s
     # The raw accumulators of a pixel pair, two gathered columns, a dummy output row.
     scratch = 2 * out_p * 4 + 2 * depth_p + out_p
     kind = "1x1 direct" if direct else "gathered"
-    return _specialized(plan, "MveConv2DParams", params, constants, scratch,
+    return specialized_plan(plan, "MveConv2DParams", params, constants, scratch,
                         f"{kind} 2x4 VMLADAVA block, depth {depth}->{depth_p}{note}"
                         + (", left-shift epilogue" if general else ""))
 
@@ -213,13 +205,8 @@ def _planar_geometry(p: dict) -> dict | None:
 
 def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     p, c = params_of(plan), constants_of(plan)
-    if p["batches"] != 1 or p["depth_multiplier"] != 1:
-        raise Declined("batch > 1 or depth multiplier > 1")
-    if p["dilation_h"] != 1 or p["dilation_w"] != 1:
-        raise Declined("dilated depthwise")
+    require_plain_depthwise(p, DW_MAX_FILTER_H)
     fh, fw, channels = p["filter_h"], p["filter_w"], p["output_c"]
-    if fh > DW_MAX_FILTER_H:
-        raise Declined(f"filter taller than {DW_MAX_FILTER_H}")
     taps = fh * fw
     table = requant_table(c["folded_bias"], c["multipliers"], c["shifts"], channels)
     channels_p = round_up(channels, QUAD)
@@ -250,7 +237,7 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
         constants = [ConstantArray("weights", "int8_t", lanes.reshape(-1)), int32_array("requant", table),
                      ConstantArray("taps", "int8_t", offsets)]
         axis = "columns" if geometry["along_y"] else "rows"
-        return _specialized(plan, "MveDepthwiseConv2DParams", params, constants, geometry["scratch"],
+        return specialized_plan(plan, "MveDepthwiseConv2DParams", params, constants, geometry["scratch"],
                             f"{fh}x{fw} planar: gathered window + VMLADAV per output, lines along {axis}")
     layout = weights.reshape(taps, channels_p // QUAD, QUAD).transpose(1, 0, 2)  # [quad][tap][4]
     params = [
@@ -262,7 +249,7 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     constants = [int32_array("weights", layout), int32_array("requant", table)]
     scratch = fh * padded_w * channels_p  # the ring of padded input rows
     block = "pixel-pair 3x3" if (fh, fw) == (3, 3) and p["stride_w"] in (1, 2) else "tap-by-tap"
-    return _specialized(plan, "MveDepthwiseConv2DParams", params, constants, scratch,
+    return specialized_plan(plan, "MveDepthwiseConv2DParams", params, constants, scratch,
                         f"{fh}x{fw} {block} VMUL+VADD.S32 on a [quad][column] row ring")
 
 
@@ -293,31 +280,17 @@ def specialize_average_pool(plan: LayerPlan) -> SpecializedLayerPlan:
                                        "activation_min", "activation_max")],
         ("reciprocals", ConstantRef("reciprocals")),
     ]
-    return _specialized(plan, "MveAveragePool2DParams", params, [int32_array("reciprocals", reciprocals)], 0,
+    return specialized_plan(plan, "MveAveragePool2DParams", params, [int32_array("reciprocals", reciprocals)], 0,
                         "VLDRB.S32 sums, reciprocal division")
-
-
-def _contiguous_strides(dims: list[int]) -> list[int]:
-    """The strides op_elementwise gives an input of the output's own shape."""
-    strides, stride = [0] * 4, 1
-    for axis in range(3, -1, -1):
-        strides[axis] = stride if dims[axis] > 1 else 0
-        stride *= dims[axis]
-    return strides
 
 
 def specialize_add(plan: LayerPlan) -> SpecializedLayerPlan:
     p = params_of(plan)
     dims = list(p["output_dims"])
-    contiguous = _contiguous_strides(dims)
-    if list(p["input1_strides"]) != contiguous or list(p["input2_strides"]) != contiguous:
-        raise Declined("broadcasting add")
+    scaled = add_rescaled_inputs(p)
     if p["output_shift"] > 0 or p["output_shift"] < -31:
         raise Declined("the output shift is outside -31..0")
-    values = np.arange(-128, 128, dtype=np.int64)
-    # TFLM's per-input rescaling of every int8 value, stored in raw-byte order (0..255).
-    tables = [np.roll(tflm_mbqm_array((p[f"input{i}_offset"] + values) << p["left_shift"],
-                                      p[f"input{i}_multiplier"], p[f"input{i}_shift"]), -128) for i in (1, 2)]
+    tables = [np.roll(t, -128) for t in scaled]  # raw-byte order (0..255), as the gather loads index
     if sum(np.abs(t).max() for t in tables) >= 2**31:
         raise Declined("the rescaled sum may overflow int32")
     params = [
@@ -329,7 +302,7 @@ def specialize_add(plan: LayerPlan) -> SpecializedLayerPlan:
     ]
     # A constant operand's array (op_elementwise) stays; the kernel reads it as an input.
     constants = [*plan.constants, int32_array("table1", tables[0]), int32_array("table2", tables[1])]
-    return _specialized(plan, "MveAddParams", params, constants, 0, "rescaling tables read by gather loads")
+    return specialized_plan(plan, "MveAddParams", params, constants, 0, "rescaling tables read by gather loads")
 
 
 for _kernel_id, _source, _hook in (
