@@ -137,6 +137,19 @@ inline void widen(const int8_t* src, int32_t depth, int32_t steps, int32_t strid
   for (; step < steps; ++step) dst[step * stride] = 0;
 }
 
+// One step of the 3-pixel x 2-filter SMLAD block, shared by the block below and the
+// CONV_2D run in tinyrig_dsp_conv.cc: r0 walks the widened columns ([step][pixel]),
+// r1 the weights ([step][filter]); accumulators r8-r12, lr (pixel-major).
+#define TINYRIG_DSP_STEP_3X2            \
+  "ldm r0!, {r3, r4, r5}\n\t"          \
+  "ldm r1!, {r6, r7}\n\t"              \
+  "smlad r8, r3, r6, r8\n\t"           \
+  "smlad r9, r3, r7, r9\n\t"           \
+  "smlad r10, r4, r6, r10\n\t"         \
+  "smlad r11, r4, r7, r11\n\t"         \
+  "smlad r12, r5, r6, r12\n\t"         \
+  "smlad lr, r5, r7, lr\n\t"
+
 // The register-blocked inner loops (tinyrig_dsp_microkernels.cc).
 //
 // 3 pixels x 2 filters: x holds [step][pixel] words, w holds [step][filter] words,
@@ -147,52 +160,6 @@ extern "C" void tinyrig_dsp_block_3x2(const uint32_t* x, const int32_t* w, int32
 // `trips` = groups / 4. acc[output] = bias[output] + sum of SMLADs.
 extern "C" void tinyrig_dsp_block_1x4(const uint32_t* x, const int32_t* w, int32_t trips, const int32_t* bias,
                                       int32_t* acc);
-// Depthwise 3x3, 2 pixels x 4 channels, horizontal stride 1 or 2: rows[fy] points
-// at pixel 0's first tap in a group-major row slot, w holds [tap][A/B] words.
-// acc[4 * pixel + channel] = bias[channel] + the 9 taps.
-extern "C" void tinyrig_dsp_dw3x3_s1(const uint32_t* const* rows, const uint32_t* w, const int32_t* bias,
-                                     int32_t* acc);
-extern "C" void tinyrig_dsp_dw3x3_s2(const uint32_t* const* rows, const uint32_t* w, const int32_t* bias,
-                                     int32_t* acc);
-
-// Depthwise 3x3 over one output row, every full channel group (4 channels), with
-// the fused requantisation, activation clamp and int8 stores in the same loop.
-// The function copies the block to its stack frame and walks it there; the field
-// order is the assembly's frame layout (byte offsets in the comments).
-struct Dw3x3Row {
-  const uint32_t* rows[3];   // 0: pixel 0 of the current pair, per filter row
-  const uint32_t* weights;   // 12: the current group's [tap][A/B] words
-  const int32_t* bias;       // 16: the current group's 4 biases
-  const int32_t* requant;    // 20: the current group's 4 x 3 epilogue constants
-  int8_t* out;               // 24: output of the current pair's pixel 0
-  int32_t channels;          // 28: bytes between output pixels
-  int32_t remaining;         // 32: pixels of the row still to do in this group
-  int32_t clamp;             // 36: apply lo4/hi4
-  uint32_t lo4, hi4;         // 40, 44: activation min / max in every byte
-  int32_t width;             // 48: output pixels per row
-  int32_t groups;            // 52: full channel groups
-  int32_t group_bytes;       // 56: bytes between groups in a row slot
-  const uint32_t* bases[3];  // 60: group's pixel 0 per filter row
-  int8_t* out_base;          // 72: group's output of pixel 0
-};
-// CONV_2D: 3 full pixels x every full filter pair, the 3x2 block plus the fused
-// epilogue, clamp and int8 stores in assembly. Copied to the frame like Dw3x3Row.
-struct Conv3x2Run {
-  const uint32_t* x;        // 0: the 3 widened columns, [step][pixel]
-  const int32_t* weights;   // 4: filter pair 0's [step][filter] words; pairs follow
-  int32_t trips;            // 8: steps / 4
-  const int32_t* bias;      // 12: filter pair 0's 2 biases
-  const int32_t* requant;   // 16: filter pair 0's 2 x 3 epilogue constants
-  int8_t* out;              // 20: pixel 0, filter 0
-  int32_t out_c;            // 24: bytes between output pixels
-  int32_t pairs;            // 28: filter pairs to do (>= 1)
-  int32_t clamp;            // 32: apply lo4/hi4
-  uint32_t lo4, hi4;        // 36, 40: activation min / max in every byte
-  int32_t unused;           // 44
-};
-extern "C" void tinyrig_dsp_conv_3x2_run(const Conv3x2Run* run);
-extern "C" void tinyrig_dsp_dw3x3_row_s1(const Dw3x3Row* row);
-extern "C" void tinyrig_dsp_dw3x3_row_s2(const Dw3x3Row* row);
 
 }  // namespace arm_dsp
 }  // namespace tinyrig

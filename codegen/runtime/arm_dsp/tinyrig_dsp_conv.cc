@@ -418,16 +418,8 @@ struct ConvRun {
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
 
-#define TINYRIG_RUN_STEP                  \
-  "ldm r0!, {r3, r4, r5}\n\t"            \
-  "ldm r1!, {r6, r7}\n\t"                \
-  "smlad r8, r3, r6, r8\n\t"             \
-  "smlad r9, r3, r7, r9\n\t"             \
-  "smlad r10, r4, r6, r10\n\t"           \
-  "smlad r11, r4, r7, r11\n\t"           \
-  "smlad r12, r5, r6, r12\n\t"           \
-  "smlad lr, r5, r7, lr\n\t"
-#define TINYRIG_RUN_4STEPS TINYRIG_RUN_STEP TINYRIG_RUN_STEP TINYRIG_RUN_STEP TINYRIG_RUN_STEP
+#define TINYRIG_RUN_4STEPS \
+  TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2
 #define TINYRIG_RUN_RQ(ACC, M, R, E)                                      \
   "smmlar r0, " #ACC ", " #M ", " #R "\n\t"                               \
   "add r0, r0, " #ACC ", asr #31\n\t"                                     \
