@@ -54,6 +54,21 @@ struct ConvRun {
   OP " r6, q0, q3\n\t"                  \
   OP " lr, q1, q3\n\t"
 
+// One quad's multiply-accumulate: the first chunk starts the 8 accumulators, the
+// remaining chunks (their count loaded from CHUNKS_LEFT, which may be 0) add to them.
+#define TINYRIG_MVE_QUAD_MACS(CHUNKS_LEFT)   \
+  "mov r1, r9\n\t"                           \
+  "mov r3, r11\n\t"                          \
+  TINYRIG_MVE_CHUNK("vmladav.s8")             \
+  "ldr r7, " CHUNKS_LEFT "\n\t"              \
+  "cmp r7, #0\n\t"                           \
+  "beq 3f\n\t"                               \
+  "2:\n\t"                                   \
+  TINYRIG_MVE_CHUNK("vmladava.s8")            \
+  "subs r7, r7, #1\n\t"                      \
+  "bne 2b\n\t"                               \
+  "3:\n\t"
+
 // x0 (r0), x1 (r1): the pixels' columns; w (r2): [quad][chunk][4][16]; run (r3).
 // Accumulators r0, r2, r4, r6 (pixel 0) and r8, r10, r12, lr (pixel 1); r1/r3 walk
 // the columns, r5 the weights, r7 counts chunks, r9/r11 keep the column starts.
@@ -63,24 +78,15 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dot_2x4_run(const int8
       "push {r4-r11, lr}\n\t"
       "ldm r3, {r4, r6, r8}\n\t"
       "sub sp, sp, #16\n\t"
-      "str r4, [sp]\n\t"       // chunks
+      "subs r4, r4, #1\n\t"
+      "str r4, [sp]\n\t"       // chunks after the first
       "str r6, [sp, #4]\n\t"   // quads left
       "str r8, [sp, #8]\n\t"   // accumulator output
       "mov r9, r0\n\t"
       "mov r11, r1\n\t"
       "mov r5, r2\n\t"
       "1:\n\t"
-      "mov r1, r9\n\t"
-      "mov r3, r11\n\t"
-      "ldr r7, [sp]\n\t"
-      TINYRIG_MVE_CHUNK("vmladav.s8")
-      "subs r7, r7, #1\n\t"
-      "beq 3f\n\t"
-      "2:\n\t"
-      TINYRIG_MVE_CHUNK("vmladava.s8")
-      "subs r7, r7, #1\n\t"
-      "bne 2b\n\t"
-      "3:\n\t"
+      TINYRIG_MVE_QUAD_MACS("[sp]")
       "ldr r7, [sp, #8]\n\t"
       "stm r7!, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
       "str r7, [sp, #8]\n\t"
@@ -93,8 +99,8 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dot_2x4_run(const int8
 }
 
 // The same block with the epilogue fused (right shifts only, see
-// tinyrig_mve_common.h): per quad the 8 accumulators go into two vectors (VMOV of
-// register pairs), are requantised with the quad's bias, multipliers and shifts
+// tinyrig_mve_common.h): per quad the 8 accumulators go into two vectors (through
+// the frame), are requantised with the quad's bias, multipliers and shifts
 // and stored, predicated, as 4 bytes per pixel. What must outlive the
 // multiply-accumulate loop is kept in a frame reloaded with one LDM.
 
@@ -118,17 +124,7 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_conv_2x4_rq(const int8
       "ldr r4, [r3, #32]\n\t"
       "vdup.32 q7, r4\n\t"
       "1:\n\t"
-      "mov r1, r9\n\t"
-      "mov r3, r11\n\t"
-      TINYRIG_MVE_CHUNK("vmladav.s8")
-      "ldr r7, [sp, #52]\n\t"
-      "cmp r7, #0\n\t"
-      "beq 3f\n\t"
-      "2:\n\t"
-      TINYRIG_MVE_CHUNK("vmladava.s8")
-      "subs r7, r7, #1\n\t"
-      "bne 2b\n\t"
-      "3:\n\t"
+      TINYRIG_MVE_QUAD_MACS("[sp, #52]")
       // The accumulators into two vectors through the frame (no more instructions
       // than VMOV register pairs): q0 = r0, r2, r4, r6 (pixel 0), q1 = the rest.
       "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
@@ -294,8 +290,8 @@ const int8_t* column_of(const MveConv2DParams& p, const int8_t* input, int32_t p
 }
 
 // acc: [quad][pixel][4] for `pixels` (1 or 2) pixels starting at out[0]; the requant
-// table has 16 words per quad (bias, multiplier, -right shift, left shift).
-template <bool kAnyShift>
+// table has 16 words per quad (bias, multiplier, -right shift, left shift). The
+// general epilogue for layers with left shifts (the fast form is fused in the run).
 void requantize_block(const MveConv2DParams& p, const int32_t* acc, int32_t pixels, int8_t* out) {
   constexpr int32_t kWords = 16;
   const int32_t* rq = p.requant;
@@ -308,9 +304,8 @@ void requantize_block(const MveConv2DParams& p, const int32_t* acc, int32_t pixe
     const int32x4_t bias = vldrwq_s32(rq), mult = vldrwq_s32(rq + 4), shift = vldrwq_s32(rq + 8);
     for (int32_t pixel = 0; pixel < pixels; ++pixel) {
       const int32x4_t a = vaddq_s32(vldrwq_s32(acc + 4 * pixel), bias);
-      const int32x4_t y = kAnyShift ? requantize4_any_shift(a, mult, shift, vldrwq_s32(rq + 12), offset, lo, hi)
-                                    : requantize4(a, mult, shift, offset, lo, hi);
-      vstrbq_p_s32(out + pixel * channels, y, keep);
+      vstrbq_p_s32(out + pixel * channels,
+                   requantize4_any_shift(a, mult, shift, vldrwq_s32(rq + 12), offset, lo, hi), keep);
     }
   }
 #else
@@ -355,7 +350,7 @@ void conv2d_s8(const MveConv2DParams& p, const int8_t* input, int8_t* output, in
     int8_t* out0 = output + first * p.output_c;
     if (p.general_shifts) {
       tinyrig_mve_dot_2x4_run(x0, x1, p.weights, &run);
-      requantize_block<true>(p, acc, count, out0);
+      requantize_block(p, acc, count, out0);
     } else {
       fused.out0 = out0;
       fused.out1 = count == 2 ? out0 + p.output_c : dummy;
