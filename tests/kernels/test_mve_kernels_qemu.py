@@ -42,20 +42,26 @@ def helium_notes(model: bytes, op: str) -> list[str]:
     return [layer.note for layer in layers]
 
 
-def test_depthwise_paths_bit_exact(tools, tmp_path):
-    """The planar path: 3x3 stride 2 then stride 1 with lines along rows (7x7 outputs:
-    a partial group of 4 per line; 11 channels), then a 2x3 filter whose 6x3 output
-    runs its lines down the columns."""
-    seed = 52
+def depthwise_chain(seed: int, size: int):
+    """11 channels of size x size through a 3x3 stride-2 SAME depthwise (RELU6), a 3x3
+    stride-1 SAME one and a 2x3 VALID one at strides (1, 2) (RELU)."""
     mb = tb.ModelBuilder(np.random.default_rng(seed))
-    x = mb.input((1, 13, 13, 11))
+    x = mb.input((1, size, size, 11))
     y = tb.depthwise_conv2d(mb, x, kernel=(3, 3), stride=(2, 2), dilation=(1, 1), depth_multiplier=1,
                             padding="SAME", activation="RELU6", mode="calibrated")
     y = tb.depthwise_conv2d(mb, y, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), depth_multiplier=1,
                             padding="SAME", activation="NONE", mode="calibrated")
     y = tb.depthwise_conv2d(mb, y, kernel=(2, 3), stride=(1, 2), dilation=(1, 1), depth_multiplier=1,
                             padding="VALID", activation="RELU", mode="calibrated")
-    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    return tb.finish_model(mb, [x], y, seed=seed)
+
+
+def test_depthwise_paths_bit_exact(tools, tmp_path):
+    """The planar path: 3x3 stride 2 then stride 1 with lines along rows (7x7 outputs:
+    a partial group of 4 per line; 11 channels), then a 2x3 filter whose 6x3 output
+    runs its lines down the columns."""
+    seed = 52
+    model, desc = depthwise_chain(seed, 13)
     notes = helium_notes(model, "DEPTHWISE_CONV_2D")
     assert all("planar" in n for n in notes), notes
     assert ["along rows" in n for n in notes] == [True, True, False], notes
@@ -70,15 +76,7 @@ def test_depthwise_ring_path_bit_exact(tools, tmp_path, monkeypatch):
 
     monkeypatch.setattr(specialize_mve, "_planar_geometry", lambda p: None)
     seed = 52
-    mb = tb.ModelBuilder(np.random.default_rng(seed))
-    x = mb.input((1, 9, 9, 11))
-    y = tb.depthwise_conv2d(mb, x, kernel=(3, 3), stride=(2, 2), dilation=(1, 1), depth_multiplier=1,
-                            padding="SAME", activation="RELU6", mode="calibrated")
-    y = tb.depthwise_conv2d(mb, y, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), depth_multiplier=1,
-                            padding="SAME", activation="NONE", mode="calibrated")
-    y = tb.depthwise_conv2d(mb, y, kernel=(2, 3), stride=(1, 2), dilation=(1, 1), depth_multiplier=1,
-                            padding="VALID", activation="RELU", mode="calibrated")
-    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    model, desc = depthwise_chain(seed, 9)
     notes = helium_notes(model, "DEPTHWISE_CONV_2D")
     assert ["pixel-pair" in n for n in notes] == [True, True, False], notes
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
