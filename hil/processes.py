@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 
@@ -27,6 +28,15 @@ def kill_process_group(process: subprocess.Popen, term_timeout_s: float = 3.0) -
         except ProcessLookupError:
             pass
         process.wait(timeout=5)
+
+
+def start_watchdog(process: subprocess.Popen, max_runtime_s: float) -> threading.Timer:
+    """Kills the process group after `max_runtime_s` unless the returned timer is cancelled
+    first: an emulator left running by a stuck bench cannot run forever."""
+    watchdog = threading.Timer(max_runtime_s, kill_process_group, args=(process,))
+    watchdog.daemon = True
+    watchdog.start()
+    return watchdog
 
 
 def wait_for_exit(process: subprocess.Popen, timeout_s: float) -> int | None:

@@ -22,7 +22,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinyrig.hil.processes import kill_process_group, wait_for_exit
+from tinyrig.hil.processes import kill_process_group, start_watchdog, wait_for_exit
 from tinyrig.boards import Board
 from tinyrig.hil.pinwatch import MarkerLog, MarkerStore, PinwatchError, build_plugin, plugin_args, symbol_range
 
@@ -168,9 +168,7 @@ class QemuTarget:
             raise
         run.url = f"socket://127.0.0.1:{port}"
         threading.Thread(target=self._drain_stderr, args=(run,), daemon=True).start()
-        self._watchdog = threading.Timer(self.max_runtime_s, kill_process_group, args=(process,))
-        self._watchdog.daemon = True
-        self._watchdog.start()
+        self._watchdog = start_watchdog(process, self.max_runtime_s)
         return run
 
     def _wait_for_port(self, run: QemuRun) -> int:

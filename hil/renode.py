@@ -31,7 +31,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinyrig.hil.processes import kill_process_group, wait_for_exit
+from tinyrig.hil.processes import kill_process_group, start_watchdog, wait_for_exit
 from tinyrig.boards import Board
 from tinyrig.hil.pinwatch import MarkerStore, PinwatchError, symbol_range
 from tinyrig.renode.scripts import (
@@ -413,9 +413,7 @@ class RenodeTarget:
         except BaseException:
             self.stop()
             raise
-        self._watchdog = threading.Timer(self.max_runtime_s, kill_process_group, args=(process,))
-        self._watchdog.daemon = True
-        self._watchdog.start()
+        self._watchdog = start_watchdog(process, self.max_runtime_s)
         return run
 
     def _connect(self, run: RenodeRun) -> None:
