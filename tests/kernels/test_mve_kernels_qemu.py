@@ -72,9 +72,9 @@ def test_depthwise_ring_path_bit_exact(tools, tmp_path, monkeypatch):
     """The ring path (windows a 16-byte gather cannot reach: forced here by refusing
     every planar geometry): 3x3 pixel pairs at strides 2 and 1 with odd widths and a
     partial quad, then the tap-by-tap path."""
-    from tinyrig.codegen import specialize_mve
+    from tinyrig.codegen import specialize_mve_depthwise
 
-    monkeypatch.setattr(specialize_mve, "_planar_geometry", lambda p: None)
+    monkeypatch.setattr(specialize_mve_depthwise, "_planar_geometry", lambda p: None)
     seed = 52
     model, desc = depthwise_chain(seed, 9)
     notes = helium_notes(model, "DEPTHWISE_CONV_2D")
@@ -190,7 +190,7 @@ def test_requant_table_declines_left_shifts():
 def test_planar_depthwise_geometry_limits():
     """The planar path is chosen for mid-sized maps only: tiny maps (per-channel costs)
     and big images (4 planes would exceed 32 KB of scratch) keep the row ring."""
-    from tinyrig.codegen.specialize_mve import _planar_geometry
+    from tinyrig.codegen.specialize_mve_depthwise import _planar_geometry
 
     def geometry(size, stride=1):
         out = -(-size // stride)
