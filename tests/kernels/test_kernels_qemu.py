@@ -71,13 +71,18 @@ def fuzz_benchmark(model: bytes) -> tuple[Benchmark, dict]:
                      "float32_quantize" if floats else "int8_copy", "scores", 1, 0, "top1", 0.0), compiled
 
 
-def check_model_bit_exact(board_name: str, model: bytes, desc: dict, seed: int, tmp_path: Path) -> None:
+def check_model_bit_exact(board_name: str, model: bytes, desc: dict, seed: int, tmp_path: Path,
+                          extra_inputs: np.ndarray | None = None) -> None:
+    """3 seeded random inputs (plus `extra_inputs`, a batch of chosen ones) through the
+    firmware under QEMU and through tflite-micro: the raw outputs must be equal."""
     from tinyrig.firmware_cache import prepare_firmware
 
     board = load_board(board_name)
     benchmark, compiled = fuzz_benchmark(model)
     rng = np.random.default_rng([seed, 1])
     batch = tb.random_inputs(rng, desc["inputs"][0], 3)
+    if extra_inputs is not None:
+        batch = np.concatenate([batch, np.asarray(extra_inputs, dtype=batch.dtype)])
     expected = in_child(run_tflm, model, [batch])
     path = tmp_path / "fuzz.tflite"
     path.write_bytes(model)

@@ -170,6 +170,38 @@ def test_average_pool_paths_bit_exact(tools, tmp_path):
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
 
 
+def extremes(desc: dict) -> np.ndarray:
+    """Two inputs: all -128, all 127 (the largest window sums)."""
+    shape = tuple(desc["inputs"][0]["shape"])
+    return np.stack([np.full(shape, -128, dtype=np.int8), np.full(shape, 127, dtype=np.int8)])
+
+
+def test_average_pool_int16_lanes_bit_exact(tools, tmp_path):
+    """Windows of at most 256 values sum in int16 lanes: 27 channels (a 16-channel step,
+    an 8-channel step and a predicated tail of 3) through a 3x3 SAME pool (shrinking
+    windows, row by row), then a 16x16 global pool (256 values: constant -128 and 127
+    inputs sum to exactly INT16_MIN and to 32512)."""
+    seed = 55
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 16, 16, 27))
+    y = tb.pool2d(mb, x, "AVERAGE_POOL_2D", filter=(3, 3), stride=(1, 1), padding="SAME", activation="NONE")
+    y = tb.pool2d(mb, y, "AVERAGE_POOL_2D", filter=(16, 16), stride=(1, 1), padding="VALID", activation="NONE")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    helium_notes(model, "AVERAGE_POOL_2D")
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path, extremes(desc))
+
+
+def test_average_pool_int32_lanes_bit_exact(tools, tmp_path):
+    """A window of 272 values (over the int16 limit) keeps int32 lanes."""
+    seed = 56
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 17, 16, 5))
+    y = tb.pool2d(mb, x, "AVERAGE_POOL_2D", filter=(17, 16), stride=(1, 1), padding="VALID", activation="RELU")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    helium_notes(model, "AVERAGE_POOL_2D")
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path, extremes(desc))
+
+
 def test_reciprocals_divide_exactly():
     for count in (2, 3, 7, 9, 25, 125, 1000, 4096):
         r = exact_reciprocal(count)
