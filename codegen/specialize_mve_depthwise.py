@@ -29,48 +29,109 @@ DW_MAX_FILTER_H = 8  # ring slots the depthwise kernel keeps (kMaxFilterH)
 
 PLANAR_GROUP_BYTES = 16384  # plane scratch the planar depthwise path aims for
 PLANAR_MAX_BYTES = 32768  # at most this much scratch for 4 planes, else the ring path
-# Output maps this small (vww01's 3x3 maps) run faster on the ring path.
-PLANAR_MIN_OUTPUTS = 16
+COPY_CHANNELS = 8  # channels of a pixel the plane copy stores at once
+FILL_BLOCK = 64  # the plane fill writes whole blocks of this many bytes
+GROUP_WORDS = 5  # a schedule entry: window offset, then the 4 lanes' output offsets
+
+
+def _groups(o_a: int, o_b: int, s_a: int, s_b: int, pitch: int, out_of) -> list:
+    """One channel's output groups: (window offset in the plane, [each lane's output
+    offset, or None where the lane's window is not an output]); a group's 4 windows are
+    s_a plane bytes apart. Either line by line (a last partial group overlaps the one
+    before it) or, when a plane line is a whole number of window steps, as one flat run
+    whose windows straddle the pad between lines; whichever needs fewer groups."""
+    per_line = []
+    for line in range(o_b):
+        starts = list(range(0, o_a - 3, 4)) + ([max(o_a - 4, 0)] if o_a % 4 else [])
+        for k0 in starts:
+            lanes = [out_of(line, k) if k < o_a else None for k in range(k0, k0 + 4)]
+            per_line.append((line * s_b * pitch + k0 * s_a, lanes))
+    options = [per_line]
+    if (s_b * pitch) % s_a == 0:
+        steps = s_b * pitch // s_a  # window steps from one output line to the next
+        total = (o_b - 1) * steps + o_a
+        starts = list(range(0, total - 3, 4)) + ([max(total - 4, 0)] if total % 4 else [])
+        flat = []
+        for j0 in starts:
+            lanes = [out_of(j // steps, j % steps) if j < total and j % steps < o_a else None
+                     for j in range(j0, j0 + 4)]
+            if any(lane is not None for lane in lanes):
+                flat.append((j0 * s_a, lanes))
+        options.append(flat)
+    return min(options, key=len)
+
+
+def _schedule(groups: list) -> tuple[np.ndarray, int]:
+    """The groups as [group][window, 4 output offsets] and the last group's store
+    predicate. A lane that is not an output stores its garbage where a lane of the next
+    group stores a real output later; in the last group it is predicated off."""
+    table = []
+    for g, (window, lanes) in enumerate(groups):
+        if g + 1 < len(groups):
+            later = next(lane for lane in groups[g + 1][1] if lane is not None)
+            lanes = [later if lane is None else lane for lane in lanes]
+        table.append([window, *[0 if lane is None else lane for lane in lanes]])
+    mask = sum(0xF << (4 * i) for i, lane in enumerate(groups[-1][1]) if lane is not None)
+    return np.array(table, dtype=np.int64), mask
 
 
 def _planar_geometry(p: dict) -> dict | None:
-    """Plane layout of the planar depthwise path, or None when a window does not fit
-    its 16-byte gather (more than 16 taps, or a tap of the window after it more than
-    255 bytes on)."""
+    """Plane layout and output schedule of the planar depthwise path, or None when a
+    window does not fit its 16-byte gather (more than 16 taps, or a tap of the window
+    after it more than 255 bytes on) or the planes would take too much scratch.
+
+    A plane holds one channel, zero-point padded, in lines of `pitch` bytes along one
+    output axis; the pad after a line's input is shared with the pad before the next
+    line's (a window reaching past the end of its line reads the next line's leading
+    pad)."""
     fh, fw, oh, ow = p["filter_h"], p["filter_w"], p["output_h"], p["output_w"]
-    sh, sw, pt, pl = p["stride_h"], p["stride_w"], p["pad_top"], p["pad_left"]
     channels = p["output_c"]
     if fh * fw > VECTOR:
         return None
-    if oh * ow <= PLANAR_MIN_OUTPUTS:  # per-channel costs outweigh the gathers (measured on vww01)
+    best = None
+    for along_y in (False, True):
+        if along_y:  # lines run down the columns
+            n_a, pad_a, o_a, s_a, f_a = p["input_h"], p["pad_top"], oh, p["stride_h"], fh
+            n_b, pad_b, o_b, s_b, f_b = p["input_w"], p["pad_left"], ow, p["stride_w"], fw
+        else:
+            n_a, pad_a, o_a, s_a, f_a = p["input_w"], p["pad_left"], ow, p["stride_w"], fw
+            n_b, pad_b, o_b, s_b, f_b = p["input_h"], p["pad_top"], oh, p["stride_h"], fh
+        pitch = max(pad_a + n_a, (o_a - 1) * s_a + f_a - pad_a, 1)
+        offsets = [b * pitch + a for b in range(f_b) for a in range(f_a)]
+        if along_y:  # taps in (fy, fx) order, like the weights
+            offsets = [fx * pitch + fy for fy in range(fh) for fx in range(fw)]
+        if max(offsets) + s_a > 255:  # u8 gather offsets, also for the second window of a pair
+            continue
+        plane = max(((o_b - 1) * s_b + f_b) * pitch + pad_a, (pad_b + n_b) * pitch)
+        if along_y:
+            groups = _groups(o_a, o_b, s_a, s_b, pitch, lambda line, k: (k * ow + line) * channels)
+        else:
+            groups = _groups(o_a, o_b, s_a, s_b, pitch, lambda line, k: (line * ow + k) * channels)
+        reach = max(window + 3 * s_a for window, _ in groups) + max(offsets) + 1
+        key = (len(groups), plane)
+        if best is None or key < best[0]:
+            best = (key, dict(along_y=int(along_y), plane_len=pitch, plane_size=plane, stride_along=s_a,
+                              offsets=offsets, groups=groups, reach=reach))
+    if best is None:
         return None
-    hp = max((oh - 1) * sh + fh, pt + p["input_h"])
-    wp = max((ow - 1) * sw + fw, pl + p["input_w"])
-    along_y = oh > ow  # lines along the longer output axis: fewer partial groups of 4
-    if along_y:
-        length, across, lines, line_len, along, across_step = hp, wp, ow, oh, sh, sw
-        offsets = [fx * hp + fy for fy in range(fh) for fx in range(fw)]
-        out_along, out_across = ow * channels, channels
-    else:
-        length, across, lines, line_len, along, across_step = wp, hp, oh, ow, sw, sh
-        offsets = [fy * wp + fx for fy in range(fh) for fx in range(fw)]
-        out_along, out_across = channels, ow * channels
-    if max(offsets) + along > 255:  # byte offsets, also for the second window of a pair
+    geometry = best[1]
+    plane = geometry["plane_size"]
+    if QUAD * plane > PLANAR_MAX_BYTES or 7 * plane > 0xFFFF:  # 8 planes apart in u16 scatter offsets
         return None
-    plane = length * across
-    if QUAD * plane > PLANAR_MAX_BYTES:  # big images: the row ring needs far less RAM
-        return None
-    group = max(QUAD, min(round_up(channels, QUAD), PLANAR_GROUP_BYTES // plane // QUAD * QUAD))
-    slack = 4 * along + VECTOR  # the windows of a last partial group read past the line
-    return dict(along_y=int(along_y), lines=lines, line_len=line_len, plane_len=length, plane_size=plane,
-                group=group, stride_along=along, stride_across=across_step * length,
-                out_along=out_along, out_across=out_across, offsets=offsets,
-                scratch=group * plane + slack)
+    # Channels per pass: whole octets where they fit (the copy stores 8 channels of a
+    # pixel at once), else quads.
+    unit = COPY_CHANNELS if channels > QUAD and COPY_CHANNELS * plane <= PLANAR_MAX_BYTES else QUAD
+    group = max(unit, min(round_up(channels, unit), PLANAR_GROUP_BYTES // plane // unit * unit))
+    table, mask = _schedule(geometry["groups"])
+    slack = max(geometry["reach"] - plane, 0)  # garbage windows of the last plane read past it
+    geometry.update(group=group, schedule=table, final_mask=mask,
+                    scratch=round_up(group * plane, FILL_BLOCK) + slack)
+    return geometry
 
 
 def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     p, c = params_of(plan), constants_of(plan)
-    require_plain_depthwise(p, DW_MAX_FILTER_H)
+    require_plain_depthwise(p, 2**31)  # the planar path takes any height; the ring path checks below
     fh, fw, channels = p["filter_h"], p["filter_w"], p["output_c"]
     taps = fh * fw
     table = requant_table(c["folded_bias"], c["multipliers"], c["shifts"], channels)
@@ -93,23 +154,26 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
         offsets = np.zeros(VECTOR, dtype=np.int64)
         offsets[:taps] = geometry["offsets"]
         offsets = np.where(offsets > 127, offsets - 256, offsets)  # u8 offsets stored as int8 bytes
+        per_channel = table.transpose(0, 2, 1).reshape(-1, 3)[:channels]  # [channel][bias, multiplier, -shift]
         params = [
-            *common, ("weights", 0), ("requant", ConstantRef("requant")), ("planar", 1),
-            *[(name, geometry[name]) for name in ("along_y", "lines", "line_len", "plane_len", "plane_size", "group",
-                                                  "stride_along", "stride_across", "out_along", "out_across")],
+            *common, ("weights", 0), ("requant", 0), ("planar", 1),
+            *[(name, geometry[name]) for name in ("along_y", "plane_len", "plane_size", "group", "stride_along")],
+            ("groups", len(geometry["schedule"])), ("final_mask", geometry["final_mask"]),
             ("planar_weights", ConstantRef("weights")), ("tap_offsets", ConstantRef("taps")),
+            ("schedule", ConstantRef("schedule")), ("planar_requant", ConstantRef("requant")),
         ]
-        constants = [ConstantArray("weights", "int8_t", lanes.reshape(-1)), int32_array("requant", table),
-                     ConstantArray("taps", "int8_t", offsets)]
+        constants = [ConstantArray("weights", "int8_t", lanes.reshape(-1)), int32_array("requant", per_channel),
+                     ConstantArray("taps", "int8_t", offsets), int32_array("schedule", geometry["schedule"])]
         axis = "columns" if geometry["along_y"] else "rows"
         return specialized_plan(plan, "MveDepthwiseConv2DParams", params, constants, geometry["scratch"],
-                            f"{fh}x{fw} planar: gathered window + VMLADAV per output, lines along {axis}")
+                                f"{fh}x{fw} planar: gathered window + VMLADAV per output, lines along {axis}, "
+                                f"{len(geometry['schedule'])} groups of 4 per channel")
+    require_plain_depthwise(p, DW_MAX_FILTER_H)  # the ring holds filter_h rows
     layout = weights.reshape(taps, channels_p // QUAD, QUAD).transpose(1, 0, 2)  # [quad][tap][4]
     params = [
         *common, ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")), ("planar", 0),
-        *[(name, 0) for name in ("along_y", "lines", "line_len", "plane_len", "plane_size", "group",
-                                 "stride_along", "stride_across", "out_along", "out_across",
-                                 "planar_weights", "tap_offsets")],
+        *[(name, 0) for name in ("along_y", "plane_len", "plane_size", "group", "stride_along", "groups",
+                                 "final_mask", "planar_weights", "tap_offsets", "schedule", "planar_requant")],
     ]
     constants = [int32_array("weights", layout), int32_array("requant", table)]
     scratch = fh * padded_w * channels_p  # the ring of padded input rows

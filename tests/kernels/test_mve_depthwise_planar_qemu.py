@@ -1,0 +1,106 @@
+"""The Helium planar depthwise path's schedules, bit-exact with tflite-micro under
+QEMU on qemu-mps3-an547.
+
+The planar path runs each channel's outputs in groups of 4 windows from a per-layer
+schedule: flat runs whose groups straddle the shared pad between plane lines (lanes
+that are no output store where a later group overwrites them), line-by-line runs
+whose last group overlaps the one before it or holds fewer than 4 outputs, and a
+last group whose idle lanes are predicated off. Planes are filled in passes of up to
+`group` channels, copied 16, 8 or fewer channels of a pixel at a time. These models
+are built so that each of those cases occurs; the geometry asserts say which.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+import tflite_builder as tb  # noqa: E402
+from test_kernels_qemu import check_model_bit_exact  # noqa: E402
+from test_mve_kernels_qemu import BOARD, helium_notes, tools  # noqa: E402,F401
+
+from tinyrig.codegen.specialize_mve_depthwise import _planar_geometry  # noqa: E402
+
+
+def geometry(size, out, channels, filter=(3, 3), stride=(1, 1), pad=(1, 1)):
+    return _planar_geometry(dict(filter_h=filter[0], filter_w=filter[1], output_h=out[0], output_w=out[1],
+                                 stride_h=stride[0], stride_w=stride[1], pad_top=pad[0], pad_left=pad[1],
+                                 output_c=channels, input_h=size[0], input_w=size[1]))
+
+
+def _dw(mb, x, kernel, stride, padding, activation):
+    return tb.depthwise_conv2d(mb, x, kernel=kernel, stride=stride, dilation=(1, 1), depth_multiplier=1,
+                               padding=padding, activation=activation, mode="calibrated")
+
+
+def test_planar_schedules_cover_the_cases():
+    """The shapes of the models below take the schedule cases they are meant to."""
+    big = geometry((24, 20), (24, 20), 44)  # 2 plane passes: 24 channels, then 16 + 4
+    assert big["group"] == 24 and big["final_mask"] == 0xFFFF
+    outputs = {o for row in big["schedule"].tolist() for o in row[1:]}
+    assert outputs == {44 * i for i in range(24 * 20)}  # every output, stored at least once
+    tall = geometry((26, 9), (26, 9), 20)  # lines down the columns, a flat run
+    assert tall["along_y"] == 1 and len(tall["schedule"]) == (8 * 27 + 26 + 3) // 4
+    short = geometry((6, 6), (3, 3), 13, stride=(2, 2), pad=(0, 0))  # 3 outputs a line
+    assert short["schedule"][0].tolist()[1:] == [0, 13, 26, 39]  # lane 4 stores over the next line's first
+    assert short["final_mask"] == 0x0FFF  # the last group's 4th lane is no output
+    tiny = geometry((3, 3), (3, 3), 13)  # flat run: 11 windows for 9 outputs
+    assert len(tiny["schedule"]) == 3 and tiny["plane_len"] == 4
+    column = geometry((15, 1), (1, 1), 9, filter=(15, 1), pad=(0, 0))  # 1 output: 3 idle lanes
+    assert len(column["schedule"]) == 1 and column["final_mask"] == 0x000F
+
+
+def test_planar_flat_runs_and_passes_bit_exact(tools, tmp_path):
+    """3x3 stride 1 SAME on 24x20x44 (two plane passes, the second copied 16 channels
+    a pixel, then a quad), then 3x3 stride 2 SAME (12x10 outputs), then a 5x3 VALID
+    stride-1 filter (8x8 outputs); and 3x3 stride 1 SAME on 26x9x20 (a flat run down the
+    columns, copied 16 then 4 channels a pixel)."""
+    seed = 71
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 24, 20, 44))
+    y = _dw(mb, x, (3, 3), (1, 1), "SAME", "RELU6")
+    y = _dw(mb, y, (3, 3), (2, 2), "SAME", "NONE")
+    y = _dw(mb, y, (5, 3), (1, 1), "VALID", "RELU")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    notes = helium_notes(model, "DEPTHWISE_CONV_2D")
+    assert all("planar" in n for n in notes), notes
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+
+    seed = 74
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 26, 9, 20))
+    y = _dw(mb, x, (3, 3), (1, 1), "SAME", "NONE")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    assert all("along columns" in n for n in helium_notes(model, "DEPTHWISE_CONV_2D"))
+    (tmp_path / "tall").mkdir()
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path / "tall")
+
+
+def test_planar_short_lines_and_tall_filters_bit_exact(tools, tmp_path):
+    """6x6x13 through 3x3 stride 2 SAME (3 outputs a line: idle lanes stored over by a
+    later group, the last one predicated), 3x3 stride 1 SAME on the 3x3 map (a flat
+    run), then a column: 10x1 VALID (filters taller than the ring's 8 rows) to 6x1 and
+    6x1 VALID to a single output per channel."""
+    seed = 72
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 6, 6, 13))
+    y = _dw(mb, x, (3, 3), (2, 2), "SAME", "NONE")
+    y = _dw(mb, y, (3, 3), (1, 1), "SAME", "RELU")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    assert all("planar" in n for n in helium_notes(model, "DEPTHWISE_CONV_2D"))
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+
+    seed = 73
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 15, 1, 9))
+    y = _dw(mb, x, (10, 1), (1, 1), "VALID", "NONE")
+    y = _dw(mb, y, (6, 1), (1, 1), "VALID", "RELU6")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    notes = helium_notes(model, "DEPTHWISE_CONV_2D")
+    assert all("planar" in n for n in notes), notes
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
