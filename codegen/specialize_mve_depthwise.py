@@ -31,47 +31,55 @@ PLANAR_GROUP_BYTES = 16384  # plane scratch the planar depthwise path aims for
 PLANAR_MAX_BYTES = 32768  # at most this much scratch for 4 planes, else the ring path
 COPY_CHANNELS = 8  # channels of a pixel the plane copy stores at once
 FILL_BLOCK = 64  # the plane fill writes whole blocks of this many bytes
-GROUP_WORDS = 5  # a schedule entry: window offset, then the 4 lanes' output offsets
+GROUP_WORDS = 6  # a schedule entry: the window offsets of its 2 pairs, then the 4 lanes' output offsets
 
 
-def _groups(o_a: int, o_b: int, s_a: int, s_b: int, pitch: int, out_of) -> list:
-    """One channel's output groups: (window offset in the plane, [each lane's output
-    offset, or None where the lane's window is not an output]); a group's 4 windows are
-    s_a plane bytes apart. Either line by line (a last partial group overlaps the one
-    before it) or, when a plane line is a whole number of window steps, as one flat run
-    whose windows straddle the pad between lines; whichever needs fewer groups."""
+def _pairs(o_a: int, o_b: int, s_a: int, s_b: int, pitch: int, out_of) -> list:
+    """One channel's outputs as pairs of windows s_a plane bytes apart: (offset of the
+    first window in the plane, [output offset of each, or None where a window is not
+    an output]). Either line by line (a last pair overlaps the one before it) or, when a
+    plane line is a whole number of window steps, as one flat run whose windows
+    straddle the pad between lines; whichever needs fewer pairs."""
     per_line = []
     for line in range(o_b):
-        starts = list(range(0, o_a - 3, 4)) + ([max(o_a - 4, 0)] if o_a % 4 else [])
+        starts = list(range(0, o_a - 1, 2)) + ([max(o_a - 2, 0)] if o_a % 2 else [])
         for k0 in starts:
-            lanes = [out_of(line, k) if k < o_a else None for k in range(k0, k0 + 4)]
+            lanes = [out_of(line, k) if k < o_a else None for k in (k0, k0 + 1)]
             per_line.append((line * s_b * pitch + k0 * s_a, lanes))
     options = [per_line]
     if (s_b * pitch) % s_a == 0:
         steps = s_b * pitch // s_a  # window steps from one output line to the next
         total = (o_b - 1) * steps + o_a
-        starts = list(range(0, total - 3, 4)) + ([max(total - 4, 0)] if total % 4 else [])
+        starts = list(range(0, total - 1, 2)) + ([max(total - 2, 0)] if total % 2 else [])
         flat = []
         for j0 in starts:
-            lanes = [out_of(j // steps, j % steps) if j < total and j % steps < o_a else None
-                     for j in range(j0, j0 + 4)]
+            lanes = [out_of(j // steps, j % steps) if j < total and j % steps < o_a else None for j in (j0, j0 + 1)]
             if any(lane is not None for lane in lanes):
                 flat.append((j0 * s_a, lanes))
         options.append(flat)
+    return _fewest(options)
+
+
+def _fewest(options: list) -> list:
+    """The option with the fewest pairs (the first of equals: line by line)."""
     return min(options, key=len)
 
 
-def _schedule(groups: list) -> tuple[np.ndarray, int]:
-    """The groups as [group][window, 4 output offsets] and the last group's store
-    predicate. A lane that is not an output stores its garbage where a lane of the next
-    group stores a real output later; in the last group it is predicated off."""
+def _schedule(pairs: list) -> tuple[np.ndarray, int]:
+    """The pairs two by two as groups [group][2 window offsets, 4 output offsets], and
+    the last group's store predicate. An odd last pair is taken twice (its lanes store
+    the same values twice). A lane that is not an output stores its garbage where the
+    next group stores a real output later; in the last group it is predicated off."""
+    if len(pairs) % 2:
+        pairs = [*pairs, pairs[-1]]
+    groups = [(pairs[i][0], pairs[i + 1][0], pairs[i][1] + pairs[i + 1][1]) for i in range(0, len(pairs), 2)]
     table = []
-    for g, (window, lanes) in enumerate(groups):
+    for g, (first, second, lanes) in enumerate(groups):
         if g + 1 < len(groups):
-            later = next(lane for lane in groups[g + 1][1] if lane is not None)
+            later = next(lane for lane in groups[g + 1][2] if lane is not None)
             lanes = [later if lane is None else lane for lane in lanes]
-        table.append([window, *[0 if lane is None else lane for lane in lanes]])
-    mask = sum(0xF << (4 * i) for i, lane in enumerate(groups[-1][1]) if lane is not None)
+        table.append([first, second, *[0 if lane is None else lane for lane in lanes]])
+    mask = sum(0xF << (4 * i) for i, lane in enumerate(groups[-1][2]) if lane is not None)
     return np.array(table, dtype=np.int64), mask
 
 
@@ -104,14 +112,14 @@ def _planar_geometry(p: dict) -> dict | None:
             continue
         plane = max(((o_b - 1) * s_b + f_b) * pitch + pad_a, (pad_b + n_b) * pitch)
         if along_y:
-            groups = _groups(o_a, o_b, s_a, s_b, pitch, lambda line, k: (k * ow + line) * channels)
+            pairs = _pairs(o_a, o_b, s_a, s_b, pitch, lambda line, k: (k * ow + line) * channels)
         else:
-            groups = _groups(o_a, o_b, s_a, s_b, pitch, lambda line, k: (line * ow + k) * channels)
-        reach = max(window + 3 * s_a for window, _ in groups) + max(offsets) + 1
-        key = (len(groups), plane)
+            pairs = _pairs(o_a, o_b, s_a, s_b, pitch, lambda line, k: (line * ow + k) * channels)
+        reach = max(window + s_a for window, _ in pairs) + max(offsets) + 1
+        key = (len(pairs), plane)
         if best is None or key < best[0]:
             best = (key, dict(along_y=int(along_y), plane_len=pitch, plane_size=plane, stride_along=s_a,
-                              offsets=offsets, groups=groups, reach=reach))
+                              offsets=offsets, pairs=pairs, reach=reach))
     if best is None:
         return None
     geometry = best[1]
@@ -122,7 +130,7 @@ def _planar_geometry(p: dict) -> dict | None:
     # pixel at once), else quads.
     unit = COPY_CHANNELS if channels > QUAD and COPY_CHANNELS * plane <= PLANAR_MAX_BYTES else QUAD
     group = max(unit, min(round_up(channels, unit), PLANAR_GROUP_BYTES // plane // unit * unit))
-    table, mask = _schedule(geometry["groups"])
+    table, mask = _schedule(geometry["pairs"])
     slack = max(geometry["reach"] - plane, 0)  # garbage windows of the last plane read past it
     geometry.update(group=group, schedule=table, final_mask=mask,
                     scratch=round_up(group * plane, FILL_BLOCK) + slack)

@@ -42,24 +42,41 @@ def test_planar_schedules_cover_the_cases():
     """The shapes of the models below take the schedule cases they are meant to."""
     big = geometry((24, 20), (24, 20), 44)  # 2 plane passes: 24 channels, then 16 + 4
     assert big["group"] == 24 and big["final_mask"] == 0xFFFF
-    outputs = {o for row in big["schedule"].tolist() for o in row[1:]}
+    outputs = {o for row in big["schedule"].tolist() for o in row[2:]}
     assert outputs == {44 * i for i in range(24 * 20)}  # every output, stored at least once
-    tall = geometry((26, 9), (26, 9), 20)  # lines down the columns, a flat run
-    assert tall["along_y"] == 1 and len(tall["schedule"]) == (8 * 27 + 26 + 3) // 4
-    short = geometry((6, 6), (3, 3), 13, stride=(2, 2), pad=(0, 0))  # 3 outputs a line
-    assert short["schedule"][0].tolist()[1:] == [0, 13, 26, 39]  # lane 4 stores over the next line's first
-    assert short["final_mask"] == 0x0FFF  # the last group's 4th lane is no output
-    tiny = geometry((3, 3), (3, 3), 13)  # flat run: 11 windows for 9 outputs
-    assert len(tiny["schedule"]) == 3 and tiny["plane_len"] == 4
-    column = geometry((15, 1), (1, 1), 9, filter=(15, 1), pad=(0, 0))  # 1 output: 3 idle lanes
-    assert len(column["schedule"]) == 1 and column["final_mask"] == 0x000F
+    tall = geometry((25, 9), (25, 9), 20)  # lines down the columns: 13 pairs a line (the last overlapping)
+    assert tall["along_y"] == 1 and len(tall["schedule"]) == (13 * 9 + 1) // 2
+    assert tall["schedule"][-1].tolist()[2:4] == tall["schedule"][-1].tolist()[4:]  # an odd last pair, twice
+    flat = geometry((7, 5), (7, 5), 20, filter=(3, 1), pad=(1, 0))  # no pad along the lines: one flat run
+    assert len(flat["schedule"]) == 9  # 35 windows in 18 pairs (the last overlapping)
+    column = geometry((15, 1), (1, 1), 9, filter=(15, 1), pad=(0, 0))  # 1 output: idle lanes
+    assert len(column["schedule"]) == 1 and column["final_mask"] == 0x0F0F
+
+
+def test_planar_schedule_idle_lanes():
+    """Lanes whose window is no output store over a later group's first real output,
+    or are predicated off in the last group."""
+    from tinyrig.codegen.specialize_mve_depthwise import _schedule
+
+    table, mask = _schedule([(0, [10, None]), (4, [None, 20]), (8, [30, None])])
+    assert table.tolist() == [[0, 4, 10, 30, 30, 20], [8, 8, 30, 0, 30, 0]]
+    assert mask == 0x0F0F
+
+
+def _force_flat_runs(monkeypatch):
+    """Flat runs straddling the pad between lines (never fewer pairs than line by line
+    for a padded map, so forced here) have idle lanes in every group."""
+    from tinyrig.codegen import specialize_mve_depthwise
+
+    monkeypatch.setattr(specialize_mve_depthwise, "_fewest", lambda options: options[-1])
 
 
 def test_planar_flat_runs_and_passes_bit_exact(tools, tmp_path):
     """3x3 stride 1 SAME on 24x20x44 (two plane passes, the second copied 16 channels
     a pixel, then a quad), then 3x3 stride 2 SAME (12x10 outputs), then a 5x3 VALID
     stride-1 filter (8x8 outputs); and 3x3 stride 1 SAME on 26x9x20 (a flat run down the
-    columns, copied 16 then 4 channels a pixel)."""
+    columns, copied 16 then 4 channels a pixel; an odd last pair); then a 3x1 SAME filter
+    on 7x5x20, one flat run along the rows."""
     seed = 71
     mb = tb.ModelBuilder(np.random.default_rng(seed))
     x = mb.input((1, 24, 20, 44))
@@ -73,27 +90,39 @@ def test_planar_flat_runs_and_passes_bit_exact(tools, tmp_path):
 
     seed = 74
     mb = tb.ModelBuilder(np.random.default_rng(seed))
-    x = mb.input((1, 26, 9, 20))
+    x = mb.input((1, 25, 9, 20))
     y = _dw(mb, x, (3, 3), (1, 1), "SAME", "NONE")
     model, desc = tb.finish_model(mb, [x], y, seed=seed)
     assert all("along columns" in n for n in helium_notes(model, "DEPTHWISE_CONV_2D"))
     (tmp_path / "tall").mkdir()
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path / "tall")
 
+    seed = 76
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 7, 5, 20))
+    y = _dw(mb, x, (3, 1), (1, 1), "SAME", "RELU6")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    assert [n.split(", ")[-1] for n in helium_notes(model, "DEPTHWISE_CONV_2D")] == ["9 groups of 4 per channel"]
+    (tmp_path / "flat").mkdir()
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path / "flat")
 
-def test_planar_short_lines_and_tall_filters_bit_exact(tools, tmp_path):
-    """6x6x13 through 3x3 stride 2 SAME (3 outputs a line: idle lanes stored over by a
-    later group, the last one predicated), 3x3 stride 1 SAME on the 3x3 map (a flat
-    run), then a column: 10x1 VALID (filters taller than the ring's 8 rows) to 6x1 and
-    6x1 VALID to a single output per channel."""
+
+def test_planar_short_lines_and_tall_filters_bit_exact(tools, tmp_path, monkeypatch):
+    """6x6x13 through 3x3 stride 2 SAME (3 outputs a line), then 3x3 stride 1 SAME on the
+    3x3 map, both as flat runs over the plane (idle lanes stored over by a later group,
+    predicated off in the last); then a column: 10x1 VALID (filters taller than the
+    ring's 8 rows) to 6x1 and 6x1 VALID to a single output per channel."""
+    _force_flat_runs(monkeypatch)
     seed = 72
     mb = tb.ModelBuilder(np.random.default_rng(seed))
     x = mb.input((1, 6, 6, 13))
     y = _dw(mb, x, (3, 3), (2, 2), "SAME", "NONE")
     y = _dw(mb, y, (3, 3), (1, 1), "SAME", "RELU")
     model, desc = tb.finish_model(mb, [x], y, seed=seed)
-    assert all("planar" in n for n in helium_notes(model, "DEPTHWISE_CONV_2D"))
+    notes = helium_notes(model, "DEPTHWISE_CONV_2D")
+    assert [n.split(", ")[-1] for n in notes] == ["3 groups of 4 per channel"] * 2, notes  # 11 windows
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+    monkeypatch.undo()
 
     seed = 73
     mb = tb.ModelBuilder(np.random.default_rng(seed))
@@ -103,4 +132,5 @@ def test_planar_short_lines_and_tall_filters_bit_exact(tools, tmp_path):
     model, desc = tb.finish_model(mb, [x], y, seed=seed)
     notes = helium_notes(model, "DEPTHWISE_CONV_2D")
     assert all("planar" in n for n in notes), notes
-    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+    (tmp_path / "column").mkdir()
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path / "column")

@@ -21,13 +21,14 @@ namespace arm_mve {
 // offsets from the window's first byte, so one gather load (VLDRB.U8 with byte
 // offsets) fetches it and one VMLADAV.S8 against the channel's taps gives the
 // output's accumulator: 2 instructions for 9 MACs of a 3x3 filter. The outputs
-// run in groups of 4 windows s plane bytes apart, from a schedule the code
-// generator made for the layer (the same for every channel): each entry is the
-// group's first window in the plane and the 4 outputs' byte offsets from the
-// channel's first output. The 4 are requantised as one vector (per-channel
-// scalars) and scattered to their HWC places. A lane whose window is no output
-// (a flat run straddling the pad between lines, or a short line) stores where the
-// next group stores a real output later; in the last group it is predicated off.
+// run in groups of 4: two pairs of windows s plane bytes apart, from a schedule the
+// code generator made for the layer (the same for every channel): each entry is the
+// pairs' first windows in the plane and the 4 outputs' byte offsets from the
+// channel's first output. The 4 are requantised as one vector (per-channel scalars)
+// and scattered to their HWC places. A lane whose window is no output (a flat run
+// straddling the pad between lines, a one-output line) stores where the next group
+// stores a real output later; in the last group it is predicated off. One call runs
+// every channel of a plane pass.
 struct DwPlanarRun {
   const int8_t* plane;      // 0: the current channel's plane
   int8_t* out;              // 4: the current channel's first output
@@ -37,7 +38,7 @@ struct DwPlanarRun {
   int32_t plane_size;       // 20
   int32_t groups;           // 24: schedule entries (>= 1)
   const int32_t* schedule;  // 28
-  int32_t stride;           // 32: plane bytes between a group's windows
+  int32_t stride;           // 32: plane bytes between the windows of a pair
   int32_t offset;           // 36: output zero point
   int32_t final_mask;       // 40
   const int8_t* taps;       // 44: 16 byte offsets
@@ -46,22 +47,22 @@ struct DwPlanarRun {
 
 #if TINYRIG_MVE_NATIVE && defined(__thumb2__)
 
-// Accumulators r0, r2, r4, r6 (VMLADAV names even registers); r1: window; r3: two
-// windows' step; r5: the channel's output; r7: schedule; r8-r11: bias, multiplier,
+// Accumulators r0, r2, r4, r6 (VMLADAV names even registers); r1/r3: the first
+// windows of the group's two pairs; r5: the channel's output; r7: schedule; r8-r11: bias, multiplier,
 // -shift, output offset; r12: the channel's plane. q0: taps; q1/q7: tap offsets of
 // the first/second window of a pair; q4: scatter offsets; q5/q6: lo/hi.
 #define TINYRIG_DWP_GROUP                                                 \
-  "ldr r1, [r7], #4\n\t"                                                  \
+  "ldrd r1, r3, [r7], #8\n\t"                                             \
   "vldrw.32 q4, [r7], #16\n\t"                                            \
   "add r1, r1, r12\n\t"                                                   \
+  "add r3, r3, r12\n\t"                                                   \
   "vldrb.u8 q2, [r1, q1]\n\t"                                             \
   "vmladav.s8 r0, q2, q0\n\t"                                             \
   "vldrb.u8 q2, [r1, q7]\n\t"                                             \
   "vmladav.s8 r2, q2, q0\n\t"                                             \
-  "add r1, r1, r3\n\t"                                                    \
-  "vldrb.u8 q2, [r1, q1]\n\t"                                             \
+  "vldrb.u8 q2, [r3, q1]\n\t"                                             \
   "vmladav.s8 r4, q2, q0\n\t"                                             \
-  "vldrb.u8 q2, [r1, q7]\n\t"                                             \
+  "vldrb.u8 q2, [r3, q7]\n\t"                                             \
   "vmladav.s8 r6, q2, q0\n\t"                                             \
   /* lanes 0..3 = r0, r2, r4, r6 through the frame (as cheap as VMOV pairs) */ \
   "stm sp, {r0, r2, r4, r6}\n\t"                                          \
@@ -87,8 +88,7 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_run(DwPlanar
       "vldrw.32 q5, [r1]\n\t"
       "vldrw.32 q6, [r1, #16]\n\t"
       "ldr r3, [r0, #32]\n\t"
-      "vadd.i8 q7, q1, r3\n\t"  /* the next window's tap offsets */
-      "lsl r3, r3, #1\n\t"      /* windows are taken in twos */
+      "vadd.i8 q7, q1, r3\n\t"  /* the second window's tap offsets */
       "ldr r11, [r0, #36]\n\t"
       "ldr r1, [r0, #40]\n\t"
       "vmsr p0, r1\n\t"         /* the last group's lanes */
@@ -131,15 +131,15 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_run(DwPlanar
 extern "C" void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
   for (int32_t c = 0; c < run->channels; ++c) {
     const int32_t* entry = run->schedule;
-    for (int32_t g = 0; g < run->groups; ++g, entry += 5) {
+    for (int32_t g = 0; g < run->groups; ++g, entry += 6) {
       for (int32_t lane = 0; lane < 4; ++lane) {
         if (g == run->groups - 1 && !((run->final_mask >> (4 * lane)) & 1)) continue;
-        const int8_t* window = run->plane + entry[0] + lane * run->stride;
+        const int8_t* window = run->plane + entry[lane / 2] + (lane % 2) * run->stride;
         int32_t acc = run->requant[0];
         for (int32_t k = 0; k < 16; ++k) acc += window[static_cast<uint8_t>(run->taps[k])] * run->weights[k];
         int32_t y = multiply_by_quantized_multiplier(acc, run->requant[1], run->requant[2]) + run->offset;
         y = y < run->limits[0] ? run->limits[0] : (y > run->limits[4] ? run->limits[4] : y);
-        run->out[entry[1 + lane]] = static_cast<int8_t>(y);
+        run->out[entry[2 + lane]] = static_cast<int8_t>(y);
       }
     }
     run->plane += run->plane_size;
