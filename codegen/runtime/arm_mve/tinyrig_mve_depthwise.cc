@@ -106,10 +106,19 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_run(DwPlanar
       "ldm r4!, {r8, r9, r10}\n\t"
       "strd r2, r4, [r0, #8]\n\t"
       "ldrd r2, r7, [r0, #24]\n\t"
-      "subs r2, r2, #1\n\t"
+      "subs r2, r2, #1\n\t"   /* the groups before the last, */
       "beq 3f\n\t"
-      "dls lr, r2\n\t"
+      "lsrs lr, r2, #1\n\t"   /* two a loop step, */
+      "bcc 4f\n\t"
+      TINYRIG_DWP_GROUP          /* after an odd one (r2 is an accumulator now) */
+      "vstrb.32 q3, [r5, q4]\n\t"
+      "cmp lr, #0\n\t"
+      "beq 3f\n\t"
+      "4:\n\t"
+      "dls lr, lr\n\t"
       "2:\n\t"
+      TINYRIG_DWP_GROUP
+      "vstrb.32 q3, [r5, q4]\n\t"
       TINYRIG_DWP_GROUP
       "vstrb.32 q3, [r5, q4]\n\t"
       "le lr, 2b\n\t"
