@@ -105,20 +105,34 @@ def _planar_geometry(p: dict) -> dict | None:
             n_a, pad_a, o_a, s_a, f_a = p["input_w"], p["pad_left"], ow, p["stride_w"], fw
             n_b, pad_b, o_b, s_b, f_b = p["input_h"], p["pad_top"], oh, p["stride_h"], fh
         pitch = max(pad_a + n_a, (o_a - 1) * s_a + f_a - pad_a, 1)
-        offsets = [b * pitch + a for b in range(f_b) for a in range(f_a)]
-        if along_y:  # taps in (fy, fx) order, like the weights
-            offsets = [fx * pitch + fy for fy in range(fh) for fx in range(fw)]
-        if max(offsets) + s_a > 255:  # u8 gather offsets, also for the second window of a pair
-            continue
+
+        def tap(b, a):  # (fy, fx) of the filter tap at (across, along)
+            return (a, b) if along_y else (b, a)
+
+        if f_b * (f_a + s_a) <= VECTOR and (f_b - 1) * pitch + f_a + s_a - 1 <= 255:
+            # One gather of a pair's union: lanes (b, a) for a < f_a + s_a; the first
+            # window's taps at a < f_a, the second's s_a on.
+            cells = [(b, a) for b in range(f_b) for a in range(f_a + s_a)]
+            taps_a = [tap(b, a) if a < f_a else None for b, a in cells]
+            taps_b = [tap(b, a - s_a) if a >= s_a else None for b, a in cells]
+            offsets = [b * pitch + a for b, a in cells]
+            second = 0
+        else:
+            cells = sorted((tap(b, a), b * pitch + a) for b in range(f_b) for a in range(f_a))  # (fy, fx) order
+            taps_a, taps_b, offsets = [c[0] for c in cells], None, [c[1] for c in cells]
+            second = s_a  # the second window's gather is s_a bytes on
+            if max(offsets) + s_a > 255:  # u8 gather offsets
+                continue
         plane = max(((o_b - 1) * s_b + f_b) * pitch + pad_a, (pad_b + n_b) * pitch)
         if along_y:
             pairs = _pairs(o_a, o_b, s_a, s_b, pitch, lambda line, k: (k * ow + line) * channels)
         else:
             pairs = _pairs(o_a, o_b, s_a, s_b, pitch, lambda line, k: (line * ow + k) * channels)
-        reach = max(window + s_a for window, _ in pairs) + max(offsets) + 1
-        key = (len(pairs), plane)
+        reach = max(window + second for window, _ in pairs) + max(offsets) + 1
+        key = (len(pairs), taps_b is None, plane)  # a union gather saves 2 instructions a group
         if best is None or key < best[0]:
             best = (key, dict(along_y=int(along_y), plane_len=pitch, plane_size=plane, stride_along=s_a,
+                              union_taps=int(taps_b is not None), taps_a=taps_a, taps_b=taps_b,
                               offsets=offsets, pairs=pairs, reach=reach))
     if best is None:
         return None
@@ -157,16 +171,21 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     ]
     geometry = _planar_geometry(p)
     if geometry is not None:
-        lanes = np.zeros((channels, VECTOR), dtype=np.int64)
-        lanes[:, :taps] = weights[:, :channels].T  # [channel][tap], taps in (fy, fx) order like the offsets
+        filters = c["weights"].astype(np.int64).reshape(fh, fw, channels)
+        lanes = np.zeros((channels, 2 if geometry["union_taps"] else 1, VECTOR), dtype=np.int64)
+        for window, taps_of in enumerate(filter(None, (geometry["taps_a"], geometry["taps_b"]))):
+            for lane, where in enumerate(taps_of):
+                if where is not None:
+                    lanes[:, window, lane] = filters[where[0], where[1], :]
         offsets = np.zeros(VECTOR, dtype=np.int64)
-        offsets[:taps] = geometry["offsets"]
+        offsets[:len(geometry["offsets"])] = geometry["offsets"]
         offsets = np.where(offsets > 127, offsets - 256, offsets)  # u8 offsets stored as int8 bytes
         per_channel = table.transpose(0, 2, 1).reshape(-1, 3)[:channels]  # [channel][bias, multiplier, -shift]
         params = [
             *common, ("weights", 0), ("requant", 0), ("planar", 1),
             *[(name, geometry[name]) for name in ("along_y", "plane_len", "plane_size", "group", "stride_along")],
             ("groups", len(geometry["schedule"])), ("final_mask", geometry["final_mask"]),
+            ("union_taps", geometry["union_taps"]),
             ("planar_weights", ConstantRef("weights")), ("tap_offsets", ConstantRef("taps")),
             ("schedule", ConstantRef("schedule")), ("planar_requant", ConstantRef("requant")),
         ]
@@ -181,7 +200,7 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     params = [
         *common, ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")), ("planar", 0),
         *[(name, 0) for name in ("along_y", "plane_len", "plane_size", "group", "stride_along", "groups",
-                                 "final_mask", "planar_weights", "tap_offsets", "schedule", "planar_requant")],
+                                 "final_mask", "union_taps", "planar_weights", "tap_offsets", "schedule", "planar_requant")],
     ]
     constants = [int32_array("weights", layout), int32_array("requant", table)]
     scratch = fh * padded_w * channels_p  # the ring of padded input rows

@@ -51,6 +51,13 @@ def test_planar_schedules_cover_the_cases():
     assert len(flat["schedule"]) == 9  # 35 windows in 18 pairs (the last overlapping)
     column = geometry((15, 1), (1, 1), 9, filter=(15, 1), pad=(0, 0))  # 1 output: idle lanes
     assert len(column["schedule"]) == 1 and column["final_mask"] == 0x0F0F
+    # A pair's two windows are one gather of their union where it has at most 16 bytes
+    # (3x3: 12 at stride 1, 15 at stride 2; 10x1 and 15x1 down a column: 11 and 16);
+    # else a gather per window (5x3: 18 or 20).
+    assert big["union_taps"] == tall["union_taps"] == column["union_taps"] == 1
+    assert geometry((24, 20), (12, 10), 44, stride=(2, 2), pad=(0, 0))["union_taps"] == 1
+    assert geometry((15, 1), (6, 1), 9, filter=(10, 1), pad=(0, 0))["union_taps"] == 1
+    assert geometry((12, 10), (8, 8), 44, filter=(5, 3), pad=(0, 0))["union_taps"] == 0
 
 
 def test_planar_schedule_idle_lanes():

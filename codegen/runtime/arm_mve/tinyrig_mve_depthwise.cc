@@ -43,6 +43,7 @@ struct DwPlanarRun {
   int32_t final_mask;       // 40
   const int8_t* taps;       // 44: 16 byte offsets
   const int32_t* limits;    // 48: lo [4], hi [4]
+  int32_t union_taps;       // 52: a pair's windows are one gather, with 2 x 16 taps a channel
 };
 
 #if TINYRIG_MVE_NATIVE && defined(__thumb2__)
@@ -51,11 +52,14 @@ struct DwPlanarRun {
 // windows of the group's two pairs; r5: the channel's output; r7: schedule; r8-r11: bias, multiplier,
 // -shift, output offset; r12: the channel's plane. q0: taps; q1/q7: tap offsets of
 // the first/second window of a pair; q4: scatter offsets; q5/q6: lo/hi.
-#define TINYRIG_DWP_GROUP                                                 \
+#define TINYRIG_DWP_TABLE                                                 \
   "ldrd r1, r3, [r7], #8\n\t"                                             \
   "vldrw.32 q4, [r7], #16\n\t"                                            \
   "add r1, r1, r12\n\t"                                                   \
-  "add r3, r3, r12\n\t"                                                   \
+  "add r3, r3, r12\n\t"
+// Two windows of a pair: a gather each (tap offsets q1 and q7 = q1 + s), or one
+// gather of their union and the taps of each window (q0, q7) against it.
+#define TINYRIG_DWP_MACS_SPLIT                                            \
   "vldrb.u8 q2, [r1, q1]\n\t"                                             \
   "vmladav.s8 r0, q2, q0\n\t"                                             \
   "vldrb.u8 q2, [r1, q7]\n\t"                                             \
@@ -63,7 +67,15 @@ struct DwPlanarRun {
   "vldrb.u8 q2, [r3, q1]\n\t"                                             \
   "vmladav.s8 r4, q2, q0\n\t"                                             \
   "vldrb.u8 q2, [r3, q7]\n\t"                                             \
-  "vmladav.s8 r6, q2, q0\n\t"                                             \
+  "vmladav.s8 r6, q2, q0\n\t"
+#define TINYRIG_DWP_MACS_UNION                                            \
+  "vldrb.u8 q2, [r1, q1]\n\t"                                             \
+  "vmladav.s8 r0, q2, q0\n\t"                                             \
+  "vmladav.s8 r2, q2, q7\n\t"                                             \
+  "vldrb.u8 q2, [r3, q1]\n\t"                                             \
+  "vmladav.s8 r4, q2, q0\n\t"                                             \
+  "vmladav.s8 r6, q2, q7\n\t"
+#define TINYRIG_DWP_REQUANT                                               \
   /* lanes 0..3 = r0, r2, r4, r6 through the frame (as cheap as VMOV pairs) */ \
   "stm sp, {r0, r2, r4, r6}\n\t"                                          \
   "vldrw.32 q3, [sp]\n\t"                                                 \
@@ -75,77 +87,93 @@ struct DwPlanarRun {
   "vadd.i32 q3, q3, r11\n\t"                                              \
   "vmax.s32 q3, q3, q5\n\t"                                               \
   "vmin.s32 q3, q3, q6\n\t"
+#define TINYRIG_DWP_RUN(SETUP, WEIGHTS, MACS)                             \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "vpush {d8-d15}\n\t"                                                    \
+  "sub sp, sp, #24\n\t" /* [sp, 16): the accumulators; then the struct and channels left */ \
+  "str r0, [sp, #16]\n\t"                                                 \
+  "ldr r1, [r0, #44]\n\t"                                                 \
+  "vldrb.u8 q1, [r1]\n\t"                                                 \
+  "ldr r1, [r0, #48]\n\t"                                                 \
+  "vldrw.32 q5, [r1]\n\t"                                                 \
+  "vldrw.32 q6, [r1, #16]\n\t"                                            \
+  SETUP                                                                   \
+  "ldr r11, [r0, #36]\n\t"                                                \
+  "ldr r1, [r0, #40]\n\t"                                                 \
+  "vmsr p0, r1\n\t" /* the last group's lanes */                          \
+  "ldr r1, [r0, #16]\n\t"                                                 \
+  "str r1, [sp, #20]\n\t"                                                 \
+  "1:\n\t" /* a channel */                                                \
+  "ldr r0, [sp, #16]\n\t"                                                 \
+  "ldrd r12, r5, [r0]\n\t"                                                \
+  "ldr r2, [r0, #20]\n\t"                                                 \
+  "add r2, r12, r2\n\t"                                                   \
+  "add r4, r5, #1\n\t"                                                    \
+  "strd r2, r4, [r0]\n\t"                                                 \
+  "ldrd r2, r4, [r0, #8]\n\t"                                             \
+  WEIGHTS                                                                 \
+  "ldm r4!, {r8, r9, r10}\n\t"                                            \
+  "strd r2, r4, [r0, #8]\n\t"                                             \
+  "ldrd r2, r7, [r0, #24]\n\t"                                            \
+  "subs r2, r2, #1\n\t" /* the groups before the last, */                 \
+  "beq 3f\n\t"                                                            \
+  "lsrs lr, r2, #1\n\t" /* two a loop step, */                            \
+  "bcc 4f\n\t"                                                            \
+  TINYRIG_DWP_TABLE MACS TINYRIG_DWP_REQUANT /* after an odd one (r2 is an accumulator now) */ \
+  "vstrb.32 q3, [r5, q4]\n\t"                                             \
+  "cmp lr, #0\n\t"                                                        \
+  "beq 3f\n\t"                                                            \
+  "4:\n\t"                                                                \
+  "dls lr, lr\n\t"                                                        \
+  "2:\n\t"                                                                \
+  TINYRIG_DWP_TABLE MACS TINYRIG_DWP_REQUANT                              \
+  "vstrb.32 q3, [r5, q4]\n\t"                                             \
+  TINYRIG_DWP_TABLE MACS TINYRIG_DWP_REQUANT                              \
+  "vstrb.32 q3, [r5, q4]\n\t"                                             \
+  "le lr, 2b\n\t"                                                         \
+  "3:\n\t"                                                                \
+  TINYRIG_DWP_TABLE MACS TINYRIG_DWP_REQUANT                              \
+  "vpst\n\t"                                                              \
+  "vstrbt.32 q3, [r5, q4]\n\t"                                            \
+  "ldr r2, [sp, #20]\n\t"                                                 \
+  "subs r2, r2, #1\n\t"                                                   \
+  "str r2, [sp, #20]\n\t"                                                 \
+  "bne 1b\n\t"                                                            \
+  "add sp, sp, #24\n\t"                                                   \
+  "vpop {d8-d15}\n\t"                                                     \
+  "pop {r4-r11, pc}\n\t"
 
-extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_run(DwPlanarRun*) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "vpush {d8-d15}\n\t"
-      "sub sp, sp, #24\n\t"  // [sp, 16): the accumulators; then the struct and channels left
-      "str r0, [sp, #16]\n\t"
-      "ldr r1, [r0, #44]\n\t"
-      "vldrb.u8 q1, [r1]\n\t"
-      "ldr r1, [r0, #48]\n\t"
-      "vldrw.32 q5, [r1]\n\t"
-      "vldrw.32 q6, [r1, #16]\n\t"
-      "ldr r3, [r0, #32]\n\t"
-      "vadd.i8 q7, q1, r3\n\t"  /* the second window's tap offsets */
-      "ldr r11, [r0, #36]\n\t"
-      "ldr r1, [r0, #40]\n\t"
-      "vmsr p0, r1\n\t"         /* the last group's lanes */
-      "ldr r1, [r0, #16]\n\t"
-      "str r1, [sp, #20]\n\t"
-      "1:\n\t"                  /* a channel */
-      "ldr r0, [sp, #16]\n\t"
-      "ldrd r12, r5, [r0]\n\t"
-      "ldr r2, [r0, #20]\n\t"
-      "add r2, r12, r2\n\t"
-      "add r4, r5, #1\n\t"
-      "strd r2, r4, [r0]\n\t"
-      "ldrd r2, r4, [r0, #8]\n\t"
-      "vldrb.u8 q0, [r2], #16\n\t"
-      "ldm r4!, {r8, r9, r10}\n\t"
-      "strd r2, r4, [r0, #8]\n\t"
-      "ldrd r2, r7, [r0, #24]\n\t"
-      "subs r2, r2, #1\n\t"   /* the groups before the last, */
-      "beq 3f\n\t"
-      "lsrs lr, r2, #1\n\t"   /* two a loop step, */
-      "bcc 4f\n\t"
-      TINYRIG_DWP_GROUP          /* after an odd one (r2 is an accumulator now) */
-      "vstrb.32 q3, [r5, q4]\n\t"
-      "cmp lr, #0\n\t"
-      "beq 3f\n\t"
-      "4:\n\t"
-      "dls lr, lr\n\t"
-      "2:\n\t"
-      TINYRIG_DWP_GROUP
-      "vstrb.32 q3, [r5, q4]\n\t"
-      TINYRIG_DWP_GROUP
-      "vstrb.32 q3, [r5, q4]\n\t"
-      "le lr, 2b\n\t"
-      "3:\n\t"
-      TINYRIG_DWP_GROUP
-      "vpst\n\t"
-      "vstrbt.32 q3, [r5, q4]\n\t"
-      "ldr r2, [sp, #20]\n\t"
-      "subs r2, r2, #1\n\t"
-      "str r2, [sp, #20]\n\t"
-      "bne 1b\n\t"
-      "add sp, sp, #24\n\t"
-      "vpop {d8-d15}\n\t"
-      "pop {r4-r11, pc}\n\t");
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_split(DwPlanarRun*) {
+  __asm__ volatile(TINYRIG_DWP_RUN("ldr r3, [r0, #32]\n\t"
+                                   "vadd.i8 q7, q1, r3\n\t", /* the second window's tap offsets */
+                                   "vldrb.u8 q0, [r2], #16\n\t", TINYRIG_DWP_MACS_SPLIT));
+}
+
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_union(DwPlanarRun*) {
+  __asm__ volatile(TINYRIG_DWP_RUN("", "vldrb.u8 q0, [r2], #16\n\t"
+                                       "vldrb.u8 q7, [r2], #16\n\t", TINYRIG_DWP_MACS_UNION));
+}
+
+inline void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
+  if (run->union_taps) {
+    tinyrig_mve_dw_planar_union(run);
+  } else {
+    tinyrig_mve_dw_planar_split(run);
+  }
 }
 
 #else  // host model of the same loop
 
-extern "C" void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
+inline void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
   for (int32_t c = 0; c < run->channels; ++c) {
     const int32_t* entry = run->schedule;
     for (int32_t g = 0; g < run->groups; ++g, entry += 6) {
       for (int32_t lane = 0; lane < 4; ++lane) {
         if (g == run->groups - 1 && !((run->final_mask >> (4 * lane)) & 1)) continue;
-        const int8_t* window = run->plane + entry[lane / 2] + (lane % 2) * run->stride;
+        const int8_t* window = run->plane + entry[lane / 2] + (run->union_taps ? 0 : (lane % 2) * run->stride);
+        const int8_t* w = run->weights + (run->union_taps ? (lane % 2) * 16 : 0);
         int32_t acc = run->requant[0];
-        for (int32_t k = 0; k < 16; ++k) acc += window[static_cast<uint8_t>(run->taps[k])] * run->weights[k];
+        for (int32_t k = 0; k < 16; ++k) acc += window[static_cast<uint8_t>(run->taps[k])] * w[k];
         int32_t y = multiply_by_quantized_multiplier(acc, run->requant[1], run->requant[2]) + run->offset;
         y = y < run->limits[0] ? run->limits[0] : (y > run->limits[4] ? run->limits[4] : y);
         run->out[entry[2 + lane]] = static_cast<int8_t>(y);
@@ -153,7 +181,7 @@ extern "C" void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
     }
     run->plane += run->plane_size;
     run->out += 1;
-    run->weights += 16;
+    run->weights += run->union_taps ? 32 : 16;
     run->requant += 3;
   }
 }
@@ -234,9 +262,9 @@ void depthwise_planar(const MveDepthwiseConv2DParams& p, const int8_t* input, in
     const int32_t count = p.channels - first < p.group ? p.channels - first : p.group;
     fill_blocks(planes, static_cast<int8_t>(p.input_zero_point), count == p.group ? fill : (count * p.plane_size + 63) / 64 * 64);
     copy_planes(p, input, planes, first, count);
-    DwPlanarRun run = {planes, output + first, p.planar_weights + 16 * first, p.planar_requant + 3 * first,
-                       count, p.plane_size, p.groups, p.schedule, p.stride_along, p.output_offset,
-                       p.final_mask, p.tap_offsets, limits};
+    DwPlanarRun run = {planes, output + first, p.planar_weights + (p.union_taps ? 32 : 16) * first,
+                       p.planar_requant + 3 * first, count, p.plane_size, p.groups, p.schedule, p.stride_along,
+                       p.output_offset, p.final_mask, p.tap_offsets, limits, p.union_taps};
     tinyrig_mve_dw_planar_run(&run);
   }
 }
