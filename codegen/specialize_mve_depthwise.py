@@ -30,6 +30,7 @@ DW_MAX_FILTER_H = 8  # ring slots the depthwise kernel keeps (kMaxFilterH)
 PLANAR_GROUP_BYTES = 16384  # plane scratch the planar depthwise path aims for
 PLANAR_MAX_BYTES = 32768  # at most this much scratch for 4 planes, else the ring path
 COPY_CHANNELS = 8  # channels of a pixel the plane copy stores at once
+INTERLEAVE = 4  # channels a plane position holds, where the gathers reach
 FILL_BLOCK = 64  # the plane fill writes whole blocks of this many bytes
 GROUP_WORDS = 6  # a schedule entry: the window offsets of its 2 pairs, then the 4 lanes' output offsets
 
@@ -133,20 +134,31 @@ def _planar_geometry(p: dict) -> dict | None:
         if best is None or key < best[0]:
             best = (key, dict(along_y=int(along_y), plane_len=pitch, plane_size=plane, stride_along=s_a,
                               union_taps=int(taps_b is not None), taps_a=taps_a, taps_b=taps_b,
-                              offsets=offsets, pairs=pairs, reach=reach))
+                              offsets=offsets, pairs=pairs, reach=reach, gather=max(offsets) + second))
     if best is None:
         return None
     geometry = best[1]
     plane = geometry["plane_size"]
     if QUAD * plane > PLANAR_MAX_BYTES or 7 * plane > 0xFFFF:  # 8 planes apart in u16 scatter offsets
         return None
-    # Channels per pass: whole octets where they fit (the copy stores 8 channels of a
-    # pixel at once), else quads.
-    unit = COPY_CHANNELS if channels > QUAD and COPY_CHANNELS * plane <= PLANAR_MAX_BYTES else QUAD
+    # Planes interleaved 4 channels a byte (INTERLEAVE): a copy step stores 16 channels
+    # of a pixel as 4 words; the gather offsets are 4 times as far, so only for windows
+    # that reach 63 bytes at most, and channels in whole 16s.
+    k = INTERLEAVE if (channels % 16 == 0 and INTERLEAVE * geometry["gather"] <= 255
+                       and 16 * plane <= PLANAR_MAX_BYTES) else 1
+    # Channels per pass: 16s when interleaved, else whole octets where they fit (the
+    # copy stores 8 channels of a pixel at once), else quads.
+    if k > 1:
+        unit = 16
+    else:
+        unit = COPY_CHANNELS if channels > QUAD and COPY_CHANNELS * plane <= PLANAR_MAX_BYTES else QUAD
     group = max(unit, min(round_up(channels, unit), PLANAR_GROUP_BYTES // plane // unit * unit))
+    geometry["pairs"] = [(k * window, lanes) for window, lanes in geometry["pairs"]]
     table, mask = _schedule(geometry["pairs"])
-    slack = max(geometry["reach"] - plane, 0)  # garbage windows of the last plane read past it
-    geometry.update(group=group, schedule=table, final_mask=mask,
+    # Garbage windows of the last plane read past it.
+    slack = max(k * (geometry["reach"] - 1) + k - (k * plane - 1), 0)
+    geometry.update(group=group, schedule=table, final_mask=mask, interleave=k,
+                    offsets=[k * o for o in geometry["offsets"]], stride_along=k * geometry["stride_along"],
                     scratch=round_up(group * plane, FILL_BLOCK) + slack)
     return geometry
 
@@ -180,12 +192,15 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
         offsets = np.zeros(VECTOR, dtype=np.int64)
         offsets[:len(geometry["offsets"])] = geometry["offsets"]
         offsets = np.where(offsets > 127, offsets - 256, offsets)  # u8 offsets stored as int8 bytes
-        per_channel = table.transpose(0, 2, 1).reshape(-1, 3)[:channels]  # [channel][bias, multiplier, -shift]
+        per_channel = np.zeros((channels, 4), dtype=np.int64)  # [channel][bias, multiplier, -shift, plane]
+        per_channel[:, :3] = table.transpose(0, 2, 1).reshape(-1, 3)[:channels]
+        k, in_pass = geometry["interleave"], np.arange(channels) % geometry["group"]
+        per_channel[:, 3] = (in_pass // k) * k * geometry["plane_size"] + in_pass % k  # its plane in a pass
         params = [
             *common, ("weights", 0), ("requant", 0), ("planar", 1),
             *[(name, geometry[name]) for name in ("along_y", "plane_len", "plane_size", "group", "stride_along")],
             ("groups", len(geometry["schedule"])), ("final_mask", geometry["final_mask"]),
-            ("union_taps", geometry["union_taps"]),
+            ("union_taps", geometry["union_taps"]), ("interleave", geometry["interleave"]),
             ("planar_weights", ConstantRef("weights")), ("tap_offsets", ConstantRef("taps")),
             ("schedule", ConstantRef("schedule")), ("planar_requant", ConstantRef("requant")),
         ]
@@ -194,13 +209,15 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
         axis = "columns" if geometry["along_y"] else "rows"
         return specialized_plan(plan, "MveDepthwiseConv2DParams", params, constants, geometry["scratch"],
                                 f"{fh}x{fw} planar: gathered window + VMLADAV per output, lines along {axis}, "
-                                f"{len(geometry['schedule'])} groups of 4 per channel")
+                                f"{len(geometry['schedule'])} groups of 4 per channel"
+                                + (", planes of 4 channels" if geometry["interleave"] > 1 else ""))
     require_plain_depthwise(p, DW_MAX_FILTER_H)  # the ring holds filter_h rows
     layout = weights.reshape(taps, channels_p // QUAD, QUAD).transpose(1, 0, 2)  # [quad][tap][4]
     params = [
         *common, ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")), ("planar", 0),
         *[(name, 0) for name in ("along_y", "plane_len", "plane_size", "group", "stride_along", "groups",
-                                 "final_mask", "union_taps", "planar_weights", "tap_offsets", "schedule", "planar_requant")],
+                                 "final_mask", "union_taps", "interleave", "planar_weights", "tap_offsets",
+                                 "schedule", "planar_requant")],
     ]
     constants = [int32_array("weights", layout), int32_array("requant", table)]
     scratch = fh * padded_w * channels_p  # the ring of padded input rows

@@ -141,3 +141,22 @@ def test_planar_short_lines_and_tall_filters_bit_exact(tools, tmp_path, monkeypa
     assert all("planar" in n for n in notes), notes
     (tmp_path / "column").mkdir()
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path / "column")
+
+
+def test_planar_interleaved_bit_exact(tools, tmp_path):
+    """Channels in whole 16s whose windows reach 63 plane positions at most take planes
+    interleaved 4 channels a byte: 20x24x48 through 3x3 stride 1 SAME (3 passes of 16
+    channels), 3x3 stride 2 SAME (10x12) and 3x3 stride 1 VALID (8x10)."""
+    first = geometry((20, 24), (20, 24), 48)
+    assert first["interleave"] == 4 and first["group"] == 16 and first["stride_along"] == 4
+    assert geometry((24, 20), (24, 20), 44)["interleave"] == 1  # 44 channels
+    assert geometry((48, 48), (48, 48), 16)["interleave"] == 1  # the union reaches 101 positions
+    seed = 77
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 20, 24, 48))
+    y = _dw(mb, x, (3, 3), (1, 1), "SAME", "RELU6")
+    y = _dw(mb, y, (3, 3), (2, 2), "SAME", "NONE")
+    y = _dw(mb, y, (3, 3), (1, 1), "VALID", "RELU")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    assert all("planar" in n for n in helium_notes(model, "DEPTHWISE_CONV_2D"))
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)

@@ -30,12 +30,12 @@ namespace arm_mve {
 // stores a real output later; in the last group it is predicated off. One call runs
 // every channel of a plane pass.
 struct DwPlanarRun {
-  const int8_t* plane;      // 0: the current channel's plane
+  const int8_t* planes;     // 0: the pass's planes
   int8_t* out;              // 4: the current channel's first output
   const int8_t* weights;    // 8: the current channel's 16 taps
-  const int32_t* requant;   // 12: the current channel's bias, multiplier, -shift
+  const int32_t* requant;   // 12: the current channel's bias, multiplier, -shift, plane offset
   int32_t channels;         // 16
-  int32_t plane_size;       // 20
+  int32_t unused;           // 20
   int32_t groups;           // 24: schedule entries (>= 1)
   const int32_t* schedule;  // 28
   int32_t stride;           // 32: plane bytes between the windows of a pair
@@ -105,15 +105,14 @@ struct DwPlanarRun {
   "str r1, [sp, #20]\n\t"                                                 \
   "1:\n\t" /* a channel */                                                \
   "ldr r0, [sp, #16]\n\t"                                                 \
-  "ldrd r12, r5, [r0]\n\t"                                                \
-  "ldr r2, [r0, #20]\n\t"                                                 \
-  "add r2, r12, r2\n\t"                                                   \
-  "add r4, r5, #1\n\t"                                                    \
-  "strd r2, r4, [r0]\n\t"                                                 \
   "ldrd r2, r4, [r0, #8]\n\t"                                             \
   WEIGHTS                                                                 \
-  "ldm r4!, {r8, r9, r10}\n\t"                                            \
+  "ldm r4!, {r8, r9, r10, r12}\n\t"                                       \
   "strd r2, r4, [r0, #8]\n\t"                                             \
+  "ldrd r1, r5, [r0]\n\t"                                                 \
+  "add r12, r12, r1\n\t" /* the channel's plane */                        \
+  "add r1, r5, #1\n\t"                                                    \
+  "str r1, [r0, #4]\n\t"                                                  \
   "ldrd r2, r7, [r0, #24]\n\t"                                            \
   "subs r2, r2, #1\n\t" /* the groups before the last, */                 \
   "beq 3f\n\t"                                                            \
@@ -170,7 +169,7 @@ inline void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
     for (int32_t g = 0; g < run->groups; ++g, entry += 6) {
       for (int32_t lane = 0; lane < 4; ++lane) {
         if (g == run->groups - 1 && !((run->final_mask >> (4 * lane)) & 1)) continue;
-        const int8_t* window = run->plane + entry[lane / 2] + (run->union_taps ? 0 : (lane % 2) * run->stride);
+        const int8_t* window = run->planes + run->requant[3] + entry[lane / 2] + (run->union_taps ? 0 : (lane % 2) * run->stride);
         const int8_t* w = run->weights + (run->union_taps ? (lane % 2) * 16 : 0);
         int32_t acc = run->requant[0];
         for (int32_t k = 0; k < 16; ++k) acc += window[static_cast<uint8_t>(run->taps[k])] * w[k];
@@ -179,10 +178,9 @@ inline void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
         run->out[entry[2 + lane]] = static_cast<int8_t>(y);
       }
     }
-    run->plane += run->plane_size;
     run->out += 1;
     run->weights += run->union_taps ? 32 : 16;
-    run->requant += 3;
+    run->requant += 4;
   }
 }
 
@@ -208,6 +206,38 @@ void fill_blocks(int8_t* dst, int8_t value, int32_t n) {
 // Channels [first, first + count) of the input into their planes (plane i at
 // planes + i * plane_size): 8 channels of a pixel per scatter store (offsets 0, P,
 // .., 7P), along the plane's lines.
+// The same for planes interleaved 4 channels a position (plane positions 4 bytes
+// apart, 4-channel planes 4P apart): 16 channels of a pixel are 4 words, one
+// scatter store (count is a multiple of 16).
+void copy_interleaved(const MveDepthwiseConv2DParams& p, const int8_t* input, int8_t* planes, int32_t first,
+                      int32_t count) {
+  const int32_t pixel = p.channels, row = p.input_w * p.channels;
+  const int32_t along = p.along_y ? row : pixel, across = p.along_y ? pixel : row;
+  const int32_t line_len = p.along_y ? p.input_h : p.input_w, lines = p.along_y ? p.input_w : p.input_h;
+  const int32_t pad_along = p.along_y ? p.pad_top : p.pad_left, pad_across = p.along_y ? p.pad_left : p.pad_top;
+  const int32_t quad_plane = 4 * p.plane_size;
+  for (int32_t c = 0; c < count; c += 16) {
+    const int8_t* src_line = input + first + c;
+    int8_t* dst_line = planes + c * p.plane_size + 4 * (pad_across * p.plane_len + pad_along);
+#if TINYRIG_MVE_NATIVE
+    const uint32x4_t scatter = vmulq_n_u32(vidupq_n_u32(0, 1), static_cast<uint32_t>(quad_plane));
+    for (int32_t line = 0; line < lines; ++line, src_line += across, dst_line += 4 * p.plane_len) {
+      const uint8_t* from = reinterpret_cast<const uint8_t*>(src_line);
+      uint32_t* to = reinterpret_cast<uint32_t*>(dst_line);
+      for (int32_t i = 0; i < line_len; ++i, from += along, ++to) {
+        vstrwq_scatter_offset_u32(to, scatter, vreinterpretq_u32_u8(vldrbq_u8(from)));
+      }
+    }
+#else
+    for (int32_t line = 0; line < lines; ++line, src_line += across, dst_line += 4 * p.plane_len) {
+      for (int32_t i = 0; i < line_len; ++i) {
+        for (int32_t k = 0; k < 16; ++k) dst_line[(k / 4) * quad_plane + 4 * i + k % 4] = src_line[i * along + k];
+      }
+    }
+#endif
+  }
+}
+
 void copy_planes(const MveDepthwiseConv2DParams& p, const int8_t* input, int8_t* planes, int32_t first,
                  int32_t count) {
   const int32_t pixel = p.channels, row = p.input_w * p.channels;
@@ -261,9 +291,13 @@ void depthwise_planar(const MveDepthwiseConv2DParams& p, const int8_t* input, in
   for (int32_t first = 0; first < p.channels; first += p.group) {
     const int32_t count = p.channels - first < p.group ? p.channels - first : p.group;
     fill_blocks(planes, static_cast<int8_t>(p.input_zero_point), count == p.group ? fill : (count * p.plane_size + 63) / 64 * 64);
-    copy_planes(p, input, planes, first, count);
+    if (p.interleave == 4) {
+      copy_interleaved(p, input, planes, first, count);
+    } else {
+      copy_planes(p, input, planes, first, count);
+    }
     DwPlanarRun run = {planes, output + first, p.planar_weights + (p.union_taps ? 32 : 16) * first,
-                       p.planar_requant + 3 * first, count, p.plane_size, p.groups, p.schedule, p.stride_along,
+                       p.planar_requant + 4 * first, count, 0, p.groups, p.schedule, p.stride_along,
                        p.output_offset, p.final_mask, p.tap_offsets, limits, p.union_taps};
     tinyrig_mve_dw_planar_run(&run);
   }

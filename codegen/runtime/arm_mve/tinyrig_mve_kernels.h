@@ -57,10 +57,11 @@ struct MveDepthwiseConv2DParams {
   int32_t groups;           // schedule entries per channel
   int32_t final_mask;       // store predicate of the last group
   int32_t union_taps;       // 1: a pair's two windows are one gather (their union)
+  int32_t interleave;       // channels a plane position holds (4: planes of 4 channels byte by byte)
   const int8_t* planar_weights;   // [channels][16] (union: [channels][2][16]): taps by lane, zeros after
   const int8_t* tap_offsets;      // [16]: each lane's byte offset in the plane
   const int32_t* schedule;        // [groups][window offset, 4 output offsets]
-  const int32_t* planar_requant;  // [channels][bias, multiplier, -right shift]
+  const int32_t* planar_requant;  // [channels][bias, multiplier, -right shift, plane offset in a pass]
 };
 
 struct MveAveragePool2DParams {
