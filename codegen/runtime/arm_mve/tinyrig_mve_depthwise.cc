@@ -220,14 +220,44 @@ void copy_interleaved(const MveDepthwiseConv2DParams& p, const int8_t* input, in
     const int8_t* src_line = input + first + c;
     int8_t* dst_line = planes + c * p.plane_size + 4 * (pad_across * p.plane_len + pad_along);
 #if TINYRIG_MVE_NATIVE
-    const uint32x4_t scatter = vmulq_n_u32(vidupq_n_u32(0, 1), static_cast<uint32_t>(quad_plane));
+    // Word addresses of the 4 planes (and of the next 4), stored through with
+    // writeback (VSTRW [Q, #4]!): a pixel's words land 4 bytes after the last one's.
+    const bool pair = count - c >= 32;
+    alignas(16) uint32_t to[8];
     for (int32_t line = 0; line < lines; ++line, src_line += across, dst_line += 4 * p.plane_len) {
-      const uint8_t* from = reinterpret_cast<const uint8_t*>(src_line);
-      uint32_t* to = reinterpret_cast<uint32_t*>(dst_line);
-      for (int32_t i = 0; i < line_len; ++i, from += along, ++to) {
-        vstrwq_scatter_offset_u32(to, scatter, vreinterpretq_u32_u8(vldrbq_u8(from)));
+      const uint32_t start = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(dst_line)) - 4;
+      for (int32_t i = 0; i < 8; ++i) to[i] = start + static_cast<uint32_t>(i * quad_plane);
+      const int8_t* from = src_line;
+      if (pair) {
+        __asm__ volatile(
+            "vldrw.u32 q2, [%[to]]\n\t"
+            "vldrw.u32 q3, [%[to], #16]\n\t"
+            "dls lr, %[n]\n"
+            "1:\n\t"
+            "vldrb.u8 q0, [%[from]]\n\t"
+            "vldrb.u8 q1, [%[from], #16]\n\t"
+            "add %[from], %[from], %[along]\n\t"
+            "vstrw.32 q0, [q2, #4]!\n\t"
+            "vstrw.32 q1, [q3, #4]!\n\t"
+            "le lr, 1b\n\t"
+            : [from] "+r"(from)
+            : [to] "r"(to), [n] "r"(line_len), [along] "r"(along)
+            : "q0", "q1", "q2", "q3", "lr", "memory");
+      } else {
+        __asm__ volatile(
+            "vldrw.u32 q2, [%[to]]\n\t"
+            "dls lr, %[n]\n"
+            "1:\n\t"
+            "vldrb.u8 q0, [%[from]]\n\t"
+            "add %[from], %[from], %[along]\n\t"
+            "vstrw.32 q0, [q2, #4]!\n\t"
+            "le lr, 1b\n\t"
+            : [from] "+r"(from)
+            : [to] "r"(to), [n] "r"(line_len), [along] "r"(along)
+            : "q0", "q2", "lr", "memory");
       }
     }
+    if (pair) c += 16;  // the next 16 went with these
 #else
     for (int32_t line = 0; line < lines; ++line, src_line += across, dst_line += 4 * p.plane_len) {
       for (int32_t i = 0; i < line_len; ++i) {
