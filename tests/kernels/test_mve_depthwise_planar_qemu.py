@@ -146,7 +146,8 @@ def test_planar_short_lines_and_tall_filters_bit_exact(tools, tmp_path, monkeypa
 def test_planar_interleaved_bit_exact(tools, tmp_path):
     """Channels in whole 16s whose windows reach 63 plane positions at most take planes
     interleaved 4 channels a byte: 20x24x48 through 3x3 stride 1 SAME (3 passes of 16
-    channels), 3x3 stride 2 SAME (10x12) and 3x3 stride 1 VALID (8x10)."""
+    channels), 3x3 stride 2 SAME (10x12) and 3x3 stride 1 VALID (8x10); and 9x7x48 in
+    one pass (32 channels a copy step, then 16)."""
     first = geometry((20, 24), (20, 24), 48)
     assert first["interleave"] == 4 and first["group"] == 16 and first["stride_along"] == 4
     assert geometry((24, 20), (24, 20), 44)["interleave"] == 1  # 44 channels
@@ -158,5 +159,16 @@ def test_planar_interleaved_bit_exact(tools, tmp_path):
     y = _dw(mb, y, (3, 3), (2, 2), "SAME", "NONE")
     y = _dw(mb, y, (3, 3), (1, 1), "VALID", "RELU")
     model, desc = tb.finish_model(mb, [x], y, seed=seed)
-    assert all("planar" in n for n in helium_notes(model, "DEPTHWISE_CONV_2D"))
+    assert all("planes of 4 channels" in n for n in helium_notes(model, "DEPTHWISE_CONV_2D"))
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+
+    # One pass of 48 channels: copied 32 then 16 a pixel, lines down the columns.
+    assert geometry((9, 7), (9, 7), 48)["group"] == 48
+    seed = 78
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 9, 7, 48))
+    y = _dw(mb, x, (3, 3), (1, 1), "SAME", "NONE")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    assert all("planes of 4 channels" in n for n in helium_notes(model, "DEPTHWISE_CONV_2D"))
+    (tmp_path / "one_pass").mkdir()
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path / "one_pass")
