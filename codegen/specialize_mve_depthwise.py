@@ -27,7 +27,7 @@ from .specialize_mve import COMMON, FAMILY, HEADER, QUAD, VECTOR, _output_params
 
 DW_MAX_FILTER_H = 8  # ring slots the depthwise kernel keeps (kMaxFilterH)
 
-PLANAR_GROUP_BYTES = 16384  # plane scratch the planar depthwise path aims for
+PLANAR_GROUP_BYTES = 24576  # plane scratch the planar depthwise path aims for
 PLANAR_MAX_BYTES = 32768  # at most this much scratch for 4 planes, else the ring path
 COPY_CHANNELS = 8  # channels of a pixel the plane copy stores at once
 INTERLEAVE = 4  # channels a plane position holds, where the gathers reach

@@ -40,8 +40,8 @@ def _dw(mb, x, kernel, stride, padding, activation):
 
 def test_planar_schedules_cover_the_cases():
     """The shapes of the models below take the schedule cases they are meant to."""
-    big = geometry((24, 20), (24, 20), 44)  # 2 plane passes: 24 channels, then 16 + 4
-    assert big["group"] == 24 and big["final_mask"] == 0xFFFF
+    big = geometry((24, 20), (24, 20), 44)  # 2 plane passes: 40 channels (16 + 16 + 8), then 4
+    assert big["group"] == 40 and big["final_mask"] == 0xFFFF
     outputs = {o for row in big["schedule"].tolist() for o in row[2:]}
     assert outputs == {44 * i for i in range(24 * 20)}  # every output, stored at least once
     tall = geometry((25, 9), (25, 9), 20)  # lines down the columns: 13 pairs a line (the last overlapping)
@@ -79,7 +79,7 @@ def _force_flat_runs(monkeypatch):
 
 
 def test_planar_flat_runs_and_passes_bit_exact(tools, tmp_path):
-    """3x3 stride 1 SAME on 24x20x44 (two plane passes, the second copied 16 channels
+    """3x3 stride 1 SAME on 24x20x44 (two plane passes: 40 channels copied 16, 16 and 8
     a pixel, then a quad), then 3x3 stride 2 SAME (12x10 outputs), then a 5x3 VALID
     stride-1 filter (8x8 outputs); and 3x3 stride 1 SAME on 26x9x20 (a flat run down the
     columns, copied 16 then 4 channels a pixel; an odd last pair); then a 3x1 SAME filter
@@ -145,11 +145,11 @@ def test_planar_short_lines_and_tall_filters_bit_exact(tools, tmp_path, monkeypa
 
 def test_planar_interleaved_bit_exact(tools, tmp_path):
     """Channels in whole 16s whose windows reach 63 plane positions at most take planes
-    interleaved 4 channels a byte: 20x24x48 through 3x3 stride 1 SAME (3 passes of 16
-    channels), 3x3 stride 2 SAME (10x12) and 3x3 stride 1 VALID (8x10); and 9x7x48 in
+    interleaved 4 channels a byte: 20x24x48 through 3x3 stride 1 SAME (passes of 32
+    and 16 channels), 3x3 stride 2 SAME (10x12) and 3x3 stride 1 VALID (8x10); and 9x7x48 in
     one pass (32 channels a copy step, then 16)."""
     first = geometry((20, 24), (20, 24), 48)
-    assert first["interleave"] == 4 and first["group"] == 16 and first["stride_along"] == 4
+    assert first["interleave"] == 4 and first["group"] == 32 and first["stride_along"] == 4
     assert geometry((24, 20), (24, 20), 44)["interleave"] == 1  # 44 channels
     assert geometry((48, 48), (48, 48), 16)["interleave"] == 1  # the union reaches 101 positions
     seed = 77
