@@ -1,11 +1,14 @@
 """Helium (MVE) DEPTHWISE_CONV_2D for Cortex-M55 (runtime/arm_mve/tinyrig_mve_depthwise.cc):
-weight layout and registration.
+weight layout, plane geometry, output schedule and registration.
 
-* Planar path (mid-sized maps whose windows a 16-byte gather reaches): channels are
-  copied into zero-point-padded planes; each output is one byte-offset gather plus one
-  VMLADAV with the channel's taps as int8 lanes [channel][16].
-* Ring path (tiny maps, big images, wide windows): 4 channels per int32 vector on a
-  [quad][column] row ring, weights pre-widened to int32: [channel quad][tap][4].
+* Planar path (windows of at most 16 taps that a byte-offset gather reaches, and 4
+  planes within 32 KB: every MLPerf Tiny depthwise layer): channels are copied into
+  zero-point-padded planes (4 channels interleaved byte by byte where the gathers
+  reach); the outputs run in groups of 4 from a per-layer schedule, each pair of
+  windows one gather of their union (or a gather each) and a VMLADAV per output
+  against the channel's taps as int8 lanes.
+* Ring path (big images): 4 channels per int32 vector on a [quad][column] row ring,
+  weights pre-widened to int32: [channel quad][tap][4].
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ PLANAR_MAX_BYTES = 32768  # at most this much scratch for 4 planes, else the rin
 COPY_CHANNELS = 8  # channels of a pixel the plane copy stores at once
 INTERLEAVE = 4  # channels a plane position holds, where the gathers reach
 FILL_BLOCK = 64  # the plane fill writes whole blocks of this many bytes
-GROUP_WORDS = 6  # a schedule entry: the window offsets of its 2 pairs, then the 4 lanes' output offsets
 
 
 def _pairs(o_a: int, o_b: int, s_a: int, s_b: int, pitch: int, out_of) -> list:

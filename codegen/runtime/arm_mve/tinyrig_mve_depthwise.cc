@@ -1,13 +1,16 @@
 // tinyrig Helium kernel: DEPTHWISE_CONV_2D (int8, depth multiplier 1).
 //
-// Four channels per vector with int32 lanes: VLDRB.S32 widens 4 input bytes, VMUL.I32
-// multiplies them by the 4 channels' (pre-widened) weights and VADD accumulates. The
-// input rows a window needs are copied into a ring of padded rows laid out
-// [channel quad][column][4], so that for one quad the columns of a row sit 4 bytes
-// apart and every tap of a pixel pair is an immediate offset from one pointer.
-// Columns and rows outside the image hold the input zero point (the folded bias
-// expects that). A 3x3 filter runs a pixel pair per step: 3 weight vectors per row
-// are shared by both pixels, the 4 (stride 1) or 5 (stride 2) input vectors of a
+// Two paths. The planar path (below; every layer whose windows a byte gather
+// reaches and whose planes fit the scratch) copies channels into zero-point-padded
+// planes and computes each output with one gather + one VMLADAV. The ring path (big
+// images) keeps four channels per vector with int32 lanes: VLDRB.S32 widens 4 input
+// bytes, VMUL.I32 multiplies them by the 4 channels' (pre-widened) weights and VADD
+// accumulates. The input rows a window needs are copied into a ring of padded rows
+// laid out [channel quad][column][4], so that for one quad the columns of a row sit
+// 4 bytes apart and every tap of a pixel pair is an immediate offset from one
+// pointer. Columns and rows outside the image hold the input zero point (the folded
+// bias expects that). A 3x3 filter runs a pixel pair per step: 3 weight vectors per
+// row are shared by both pixels, the 4 (stride 1) or 5 (stride 2) input vectors of a
 // row by both. Other filter sizes take the same path one tap at a time.
 #include "tinyrig_mve_common.h"
 #include "tinyrig_mve_kernels.h"
@@ -20,7 +23,12 @@ namespace arm_mve {
 // A channel's window is up to 16 bytes of its zero-point-padded plane at fixed
 // offsets from the window's first byte, so one gather load (VLDRB.U8 with byte
 // offsets) fetches it and one VMLADAV.S8 against the channel's taps gives the
-// output's accumulator: 2 instructions for 9 MACs of a 3x3 filter. The outputs
+// output's accumulator: 2 instructions for 9 MACs of a 3x3 filter. Where the two
+// windows of a pair fit 16 bytes together (3x3 at strides 1 and 2: 12 and 15) one
+// gather of their union serves both, against each window's taps: 3 for 18 MACs.
+// Where the gathers reach (channels in 16s), planes hold 4 channels byte by byte
+// (offsets 4 times as far) so that the copy stores 16 channels of a pixel as words
+// through vector addresses with writeback. The outputs
 // run in groups of 4: two pairs of windows s plane bytes apart, from a schedule the
 // code generator made for the layer (the same for every channel): each entry is the
 // pairs' first windows in the plane and the 4 outputs' byte offsets from the
