@@ -64,7 +64,6 @@ def test_depthwise_paths_bit_exact(tools, tmp_path):
     model, desc = depthwise_chain(seed, 13)
     notes = helium_notes(model, "DEPTHWISE_CONV_2D")
     assert all("planar" in n for n in notes), notes
-    assert ["along rows" in n for n in notes] == [True, True, False], notes
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
 
 
@@ -220,8 +219,8 @@ def test_requant_table_declines_left_shifts():
 
 
 def test_planar_depthwise_geometry_limits():
-    """The planar path is chosen for mid-sized maps only: tiny maps (per-channel costs)
-    and big images (4 planes would exceed 32 KB of scratch) keep the row ring."""
+    """The planar path takes every map whose 4 planes fit 32 KB of scratch (tiny maps
+    too: a flat run of groups over the whole plane); big images keep the row ring."""
     from tinyrig.codegen.specialize_mve_depthwise import _planar_geometry
 
     def geometry(size, stride=1):
@@ -230,8 +229,9 @@ def test_planar_depthwise_geometry_limits():
                                      stride_w=stride, pad_top=1, pad_left=1, output_c=32, input_h=size,
                                      input_w=size))
 
-    assert geometry(3) is None and geometry(4) is None
+    tiny = geometry(3)
+    assert tiny["plane_len"] == 4 and len(tiny["schedule"]) == 3  # 9 outputs among 11 windows
     assert geometry(112) is None
     mid = geometry(48, stride=2)
-    assert mid is not None and mid["scratch"] <= 32768 + 64
+    assert mid is not None and mid["scratch"] <= 32768 + 256
     assert mid["stride_along"] == 2 and max(mid["offsets"]) + 2 <= 255

@@ -1,13 +1,16 @@
 // tinyrig Helium kernel: DEPTHWISE_CONV_2D (int8, depth multiplier 1).
 //
-// Four channels per vector with int32 lanes: VLDRB.S32 widens 4 input bytes, VMUL.I32
-// multiplies them by the 4 channels' (pre-widened) weights and VADD accumulates. The
-// input rows a window needs are copied into a ring of padded rows laid out
-// [channel quad][column][4], so that for one quad the columns of a row sit 4 bytes
-// apart and every tap of a pixel pair is an immediate offset from one pointer.
-// Columns and rows outside the image hold the input zero point (the folded bias
-// expects that). A 3x3 filter runs a pixel pair per step: 3 weight vectors per row
-// are shared by both pixels, the 4 (stride 1) or 5 (stride 2) input vectors of a
+// Two paths. The planar path (below; every layer whose windows a byte gather
+// reaches and whose planes fit the scratch) copies channels into zero-point-padded
+// planes and computes each output with one gather + one VMLADAV. The ring path (big
+// images) keeps four channels per vector with int32 lanes: VLDRB.S32 widens 4 input
+// bytes, VMUL.I32 multiplies them by the 4 channels' (pre-widened) weights and VADD
+// accumulates. The input rows a window needs are copied into a ring of padded rows
+// laid out [channel quad][column][4], so that for one quad the columns of a row sit
+// 4 bytes apart and every tap of a pixel pair is an immediate offset from one
+// pointer. Columns and rows outside the image hold the input zero point (the folded
+// bias expects that). A 3x3 filter runs a pixel pair per step: 3 weight vectors per
+// row are shared by both pixels, the 4 (stride 1) or 5 (stride 2) input vectors of a
 // row by both. Other filter sizes take the same path one tap at a time.
 #include "tinyrig_mve_common.h"
 #include "tinyrig_mve_kernels.h"
@@ -20,45 +23,67 @@ namespace arm_mve {
 // A channel's window is up to 16 bytes of its zero-point-padded plane at fixed
 // offsets from the window's first byte, so one gather load (VLDRB.U8 with byte
 // offsets) fetches it and one VMLADAV.S8 against the channel's taps gives the
-// output's accumulator: 2 instructions for 9 MACs of a 3x3 filter. Four outputs
-// along a line are then requantised as one vector (per-channel scalars) and
-// scattered to their HWC places.
-struct DwPlanarLine {
-  const int8_t* base;       // 0: the current line's first window
-  int8_t* out;              // 4: the current line's first output
-  int32_t lines;            // 8
-  int32_t groups;           // 12: full groups of 4 outputs per line
-  int32_t tail;             // 16: outputs in a last partial group (0..3)
-  int32_t stride_along;     // 20
-  int32_t stride_across;    // 24
-  int32_t out_group;        // 28: 4 * out_along
-  int32_t out_across;       // 32
-  int32_t bias;             // 36
-  int32_t multiplier;       // 40
-  int32_t neg_shift;        // 44
-  int32_t offset;           // 48
-  const int8_t* weights;    // 52: 16 taps
-  const int8_t* taps;       // 56: 16 byte offsets
-  const int32_t* vectors;   // 60: scatter offsets [4], lo [4], hi [4]
+// output's accumulator: 2 instructions for 9 MACs of a 3x3 filter. Where the two
+// windows of a pair fit 16 bytes together (3x3 at strides 1 and 2: 12 and 15) one
+// gather of their union serves both, against each window's taps: 3 for 18 MACs.
+// Where the gathers reach (channels in 16s), planes hold 4 channels byte by byte
+// (offsets 4 times as far) so that the copy stores 16 channels of a pixel as words
+// through vector addresses with writeback. The outputs
+// run in groups of 4: two pairs of windows s plane bytes apart, from a schedule the
+// code generator made for the layer (the same for every channel): each entry is the
+// pairs' first windows in the plane and the 4 outputs' byte offsets from the
+// channel's first output. The 4 are requantised as one vector (per-channel scalars)
+// and scattered to their HWC places. A lane whose window is no output (a flat run
+// straddling the pad between lines, a one-output line) stores where the next group
+// stores a real output later; in the last group it is predicated off. One call runs
+// every channel of a plane pass.
+struct DwPlanarRun {
+  const int8_t* planes;     // 0: the pass's planes
+  int8_t* out;              // 4: the current channel's first output
+  const int8_t* weights;    // 8: the current channel's 16 taps
+  const int32_t* requant;   // 12: the current channel's bias, multiplier, -shift, plane offset
+  int32_t channels;         // 16
+  int32_t unused;           // 20
+  int32_t groups;           // 24: schedule entries (>= 1)
+  const int32_t* schedule;  // 28
+  int32_t stride;           // 32: plane bytes between the windows of a pair
+  int32_t offset;           // 36: output zero point
+  int32_t final_mask;       // 40
+  const int8_t* taps;       // 44: 16 byte offsets
+  const int32_t* limits;    // 48: lo [4], hi [4]
+  int32_t union_taps;       // 52: a pair's windows are one gather, with 2 x 16 taps a channel
 };
 
 #if TINYRIG_MVE_NATIVE && defined(__thumb2__)
 
-// Accumulators r0, r2, r4, r6 (VMLADAV names even registers); r1: window; r3: two
-// windows' step; r5: output; r7: output step; r8-r11: bias, multiplier, -shift,
-// offset; r12: groups per line. q0: taps; q1/q7: tap offsets of the first/second
-// window of a pair; q4: scatter offsets; q5/q6: lo/hi.
-#define TINYRIG_DWP_GROUP                                                 \
+// Accumulators r0, r2, r4, r6 (VMLADAV names even registers); r1/r3: the first
+// windows of the group's two pairs; r5: the channel's output; r7: schedule; r8-r11: bias, multiplier,
+// -shift, output offset; r12: the channel's plane. q0: taps; q1/q7: tap offsets of
+// the first/second window of a pair; q4: scatter offsets; q5/q6: lo/hi.
+#define TINYRIG_DWP_TABLE                                                 \
+  "ldrd r1, r3, [r7], #8\n\t"                                             \
+  "vldrw.32 q4, [r7], #16\n\t"                                            \
+  "add r1, r1, r12\n\t"                                                   \
+  "add r3, r3, r12\n\t"
+// Two windows of a pair: a gather each (tap offsets q1 and q7 = q1 + s), or one
+// gather of their union and the taps of each window (q0, q7) against it.
+#define TINYRIG_DWP_MACS_SPLIT                                            \
   "vldrb.u8 q2, [r1, q1]\n\t"                                             \
   "vmladav.s8 r0, q2, q0\n\t"                                             \
   "vldrb.u8 q2, [r1, q7]\n\t"                                             \
   "vmladav.s8 r2, q2, q0\n\t"                                             \
-  "add r1, r1, r3\n\t"                                                    \
-  "vldrb.u8 q2, [r1, q1]\n\t"                                             \
+  "vldrb.u8 q2, [r3, q1]\n\t"                                             \
   "vmladav.s8 r4, q2, q0\n\t"                                             \
-  "vldrb.u8 q2, [r1, q7]\n\t"                                             \
-  "vmladav.s8 r6, q2, q0\n\t"                                             \
-  "add r1, r1, r3\n\t"                                                    \
+  "vldrb.u8 q2, [r3, q7]\n\t"                                             \
+  "vmladav.s8 r6, q2, q0\n\t"
+#define TINYRIG_DWP_MACS_UNION                                            \
+  "vldrb.u8 q2, [r1, q1]\n\t"                                             \
+  "vmladav.s8 r0, q2, q0\n\t"                                             \
+  "vmladav.s8 r2, q2, q7\n\t"                                             \
+  "vldrb.u8 q2, [r3, q1]\n\t"                                             \
+  "vmladav.s8 r4, q2, q0\n\t"                                             \
+  "vmladav.s8 r6, q2, q7\n\t"
+#define TINYRIG_DWP_REQUANT                                               \
   /* lanes 0..3 = r0, r2, r4, r6 through the frame (as cheap as VMOV pairs) */ \
   "stm sp, {r0, r2, r4, r6}\n\t"                                          \
   "vldrw.32 q3, [sp]\n\t"                                                 \
@@ -70,84 +95,100 @@ struct DwPlanarLine {
   "vadd.i32 q3, q3, r11\n\t"                                              \
   "vmax.s32 q3, q3, q5\n\t"                                               \
   "vmin.s32 q3, q3, q6\n\t"
+#define TINYRIG_DWP_RUN(SETUP, WEIGHTS, MACS)                             \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "vpush {d8-d15}\n\t"                                                    \
+  "sub sp, sp, #24\n\t" /* [sp, 16): the accumulators; then the struct and channels left */ \
+  "str r0, [sp, #16]\n\t"                                                 \
+  "ldr r1, [r0, #44]\n\t"                                                 \
+  "vldrb.u8 q1, [r1]\n\t"                                                 \
+  "ldr r1, [r0, #48]\n\t"                                                 \
+  "vldrw.32 q5, [r1]\n\t"                                                 \
+  "vldrw.32 q6, [r1, #16]\n\t"                                            \
+  SETUP                                                                   \
+  "ldr r11, [r0, #36]\n\t"                                                \
+  "ldr r1, [r0, #40]\n\t"                                                 \
+  "vmsr p0, r1\n\t" /* the last group's lanes */                          \
+  "ldr r1, [r0, #16]\n\t"                                                 \
+  "str r1, [sp, #20]\n\t"                                                 \
+  "1:\n\t" /* a channel */                                                \
+  "ldr r0, [sp, #16]\n\t"                                                 \
+  "ldrd r2, r4, [r0, #8]\n\t"                                             \
+  WEIGHTS                                                                 \
+  "ldm r4!, {r8, r9, r10, r12}\n\t"                                       \
+  "strd r2, r4, [r0, #8]\n\t"                                             \
+  "ldrd r1, r5, [r0]\n\t"                                                 \
+  "add r12, r12, r1\n\t" /* the channel's plane */                        \
+  "add r1, r5, #1\n\t"                                                    \
+  "str r1, [r0, #4]\n\t"                                                  \
+  "ldrd r2, r7, [r0, #24]\n\t"                                            \
+  "subs r2, r2, #1\n\t" /* the groups before the last, */                 \
+  "beq 3f\n\t"                                                            \
+  "lsrs lr, r2, #1\n\t" /* two a loop step, */                            \
+  "bcc 4f\n\t"                                                            \
+  TINYRIG_DWP_TABLE MACS TINYRIG_DWP_REQUANT /* after an odd one (r2 is an accumulator now) */ \
+  "vstrb.32 q3, [r5, q4]\n\t"                                             \
+  "cmp lr, #0\n\t"                                                        \
+  "beq 3f\n\t"                                                            \
+  "4:\n\t"                                                                \
+  "dls lr, lr\n\t"                                                        \
+  "2:\n\t"                                                                \
+  TINYRIG_DWP_TABLE MACS TINYRIG_DWP_REQUANT                              \
+  "vstrb.32 q3, [r5, q4]\n\t"                                             \
+  TINYRIG_DWP_TABLE MACS TINYRIG_DWP_REQUANT                              \
+  "vstrb.32 q3, [r5, q4]\n\t"                                             \
+  "le lr, 2b\n\t"                                                         \
+  "3:\n\t"                                                                \
+  TINYRIG_DWP_TABLE MACS TINYRIG_DWP_REQUANT                              \
+  "vpst\n\t"                                                              \
+  "vstrbt.32 q3, [r5, q4]\n\t"                                            \
+  "ldr r2, [sp, #20]\n\t"                                                 \
+  "subs r2, r2, #1\n\t"                                                   \
+  "str r2, [sp, #20]\n\t"                                                 \
+  "bne 1b\n\t"                                                            \
+  "add sp, sp, #24\n\t"                                                   \
+  "vpop {d8-d15}\n\t"                                                     \
+  "pop {r4-r11, pc}\n\t"
 
-extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_lines(DwPlanarLine*) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "vpush {d8-d15}\n\t"
-      "sub sp, sp, #24\n\t"  // [sp, 16): the accumulators; then the struct and lines left
-      "str r0, [sp, #16]\n\t"
-      "ldr r1, [r0, #52]\n\t"
-      "vldrb.u8 q0, [r1]\n\t"
-      "ldr r1, [r0, #56]\n\t"
-      "vldrb.u8 q1, [r1]\n\t"
-      "ldr r1, [r0, #60]\n\t"
-      "vldrw.32 q4, [r1]\n\t"
-      "vldrw.32 q5, [r1, #16]\n\t"
-      "vldrw.32 q6, [r1, #32]\n\t"
-      "ldr r1, [r0, #16]\n\t"
-      "vctp.32 r1\n\t"
-      "ldrd r8, r9, [r0, #36]\n\t"
-      "ldrd r10, r11, [r0, #44]\n\t"
-      "ldr r3, [r0, #20]\n\t"
-      "vadd.i8 q7, q1, r3\n\t"  /* the next window's tap offsets */
-      "lsl r3, r3, #1\n\t"      /* windows are taken in twos */
-      "ldr r7, [r0, #28]\n\t"
-      "ldr r12, [r0, #12]\n\t"
-      "ldr r1, [r0, #8]\n\t"
-      "str r1, [sp, #20]\n\t"
-      "1:\n\t"
-      "ldr r0, [sp, #16]\n\t"
-      "ldr r1, [r0]\n\t"
-      "ldr r5, [r0, #4]\n\t"
-      "ldr r2, [r0, #24]\n\t"
-      "add r2, r1, r2\n\t"
-      "str r2, [r0]\n\t"
-      "ldr r2, [r0, #32]\n\t"
-      "add r2, r5, r2\n\t"
-      "str r2, [r0, #4]\n\t"
-      "cmp r12, #0\n\t"
-      "beq 3f\n\t"
-      "dls lr, r12\n\t"
-      "2:\n\t"
-      TINYRIG_DWP_GROUP
-      "vstrb.32 q3, [r5, q4]\n\t"
-      "add r5, r5, r7\n\t"
-      "le lr, 2b\n\t"
-      "3:\n\t"
-      "ldr r0, [sp, #16]\n\t"
-      "ldr r2, [r0, #16]\n\t"
-      "cmp r2, #0\n\t"
-      "beq 4f\n\t"
-      TINYRIG_DWP_GROUP
-      "vpst\n\t"
-      "vstrbt.32 q3, [r5, q4]\n\t"
-      "4:\n\t"
-      "ldr r2, [sp, #20]\n\t"
-      "subs r2, r2, #1\n\t"
-      "str r2, [sp, #20]\n\t"
-      "bne 1b\n\t"
-      "add sp, sp, #24\n\t"
-      "vpop {d8-d15}\n\t"
-      "pop {r4-r11, pc}\n\t");
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_split(DwPlanarRun*) {
+  __asm__ volatile(TINYRIG_DWP_RUN("ldr r3, [r0, #32]\n\t"
+                                   "vadd.i8 q7, q1, r3\n\t", /* the second window's tap offsets */
+                                   "vldrb.u8 q0, [r2], #16\n\t", TINYRIG_DWP_MACS_SPLIT));
+}
+
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_union(DwPlanarRun*) {
+  __asm__ volatile(TINYRIG_DWP_RUN("", "vldrb.u8 q0, [r2], #16\n\t"
+                                       "vldrb.u8 q7, [r2], #16\n\t", TINYRIG_DWP_MACS_UNION));
+}
+
+inline void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
+  if (run->union_taps) {
+    tinyrig_mve_dw_planar_union(run);
+  } else {
+    tinyrig_mve_dw_planar_split(run);
+  }
 }
 
 #else  // host model of the same loop
 
-extern "C" void tinyrig_mve_dw_planar_lines(DwPlanarLine* run) {
-  for (int32_t line = 0; line < run->lines; ++line) {
-    const int8_t* window = run->base;
-    int8_t* out = run->out;
-    const int32_t outputs = run->groups * 4 + run->tail;
-    for (int32_t i = 0; i < outputs; ++i, window += run->stride_along) {
-      int32_t acc = run->bias;
-      for (int32_t k = 0; k < 16; ++k) acc += window[static_cast<uint8_t>(run->taps[k])] * run->weights[k];
-      int32_t y = multiply_by_quantized_multiplier(acc, run->multiplier, run->neg_shift) + run->offset;
-      y = y < run->vectors[4] ? run->vectors[4] : (y > run->vectors[8] ? run->vectors[8] : y);
-      out[(i / 4) * 4 * (run->out_group / 4) + run->vectors[i % 4]] = static_cast<int8_t>(y);
+inline void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
+  for (int32_t c = 0; c < run->channels; ++c) {
+    const int32_t* entry = run->schedule;
+    for (int32_t g = 0; g < run->groups; ++g, entry += 6) {
+      for (int32_t lane = 0; lane < 4; ++lane) {
+        if (g == run->groups - 1 && !((run->final_mask >> (4 * lane)) & 1)) continue;
+        const int8_t* window = run->planes + run->requant[3] + entry[lane / 2] + (run->union_taps ? 0 : (lane % 2) * run->stride);
+        const int8_t* w = run->weights + (run->union_taps ? (lane % 2) * 16 : 0);
+        int32_t acc = run->requant[0];
+        for (int32_t k = 0; k < 16; ++k) acc += window[static_cast<uint8_t>(run->taps[k])] * w[k];
+        int32_t y = multiply_by_quantized_multiplier(acc, run->requant[1], run->requant[2]) + run->offset;
+        y = y < run->limits[0] ? run->limits[0] : (y > run->limits[4] ? run->limits[4] : y);
+        run->out[entry[2 + lane]] = static_cast<int8_t>(y);
+      }
     }
-    run->base += run->stride_across;
-    run->out += run->out_across;
+    run->out += 1;
+    run->weights += run->union_taps ? 32 : 16;
+    run->requant += 4;
   }
 }
 
@@ -155,58 +196,148 @@ extern "C" void tinyrig_mve_dw_planar_lines(DwPlanarLine* run) {
 
 namespace {
 
-// The plane byte of padded input (y, x) (both already offset by the padding).
-inline int32_t plane_position(const MveDepthwiseConv2DParams& p, int32_t y, int32_t x) {
-  return p.along_y ? x * p.plane_len + y : y * p.plane_len + x;
+// dst[0..n) = value for n a multiple of 64 (the plane scratch is rounded up to that).
+void fill_blocks(int8_t* dst, int8_t value, int32_t n) {
+#if TINYRIG_MVE_NATIVE
+  const int8x16_t v = vdupq_n_s8(value);
+  for (; n > 0; n -= 64, dst += 64) {
+    vstrbq_s8(dst, v);
+    vstrbq_s8(dst + 16, v);
+    vstrbq_s8(dst + 32, v);
+    vstrbq_s8(dst + 48, v);
+  }
+#else
+  for (int32_t i = 0; i < n; ++i) dst[i] = value;
+#endif
+}
+
+// Channels [first, first + count) of the input into their planes (plane i at
+// planes + i * plane_size): 8 channels of a pixel per scatter store (offsets 0, P,
+// .., 7P), along the plane's lines.
+// The same for planes interleaved 4 channels a position (plane positions 4 bytes
+// apart, 4-channel planes 4P apart): 16 channels of a pixel are 4 words, one
+// scatter store (count is a multiple of 16).
+void copy_interleaved(const MveDepthwiseConv2DParams& p, const int8_t* input, int8_t* planes, int32_t first,
+                      int32_t count) {
+  const int32_t pixel = p.channels, row = p.input_w * p.channels;
+  const int32_t along = p.along_y ? row : pixel, across = p.along_y ? pixel : row;
+  const int32_t line_len = p.along_y ? p.input_h : p.input_w, lines = p.along_y ? p.input_w : p.input_h;
+  const int32_t pad_along = p.along_y ? p.pad_top : p.pad_left, pad_across = p.along_y ? p.pad_left : p.pad_top;
+  const int32_t quad_plane = 4 * p.plane_size;
+  for (int32_t c = 0; c < count; c += 16) {
+    const int8_t* src_line = input + first + c;
+    int8_t* dst_line = planes + c * p.plane_size + 4 * (pad_across * p.plane_len + pad_along);
+#if TINYRIG_MVE_NATIVE
+    // Word addresses of the 4 planes (and of the next 4), stored through with
+    // writeback (VSTRW [Q, #4]!): a pixel's words land 4 bytes after the last one's.
+    const bool pair = count - c >= 32;
+    alignas(16) uint32_t to[8];
+    for (int32_t line = 0; line < lines; ++line, src_line += across, dst_line += 4 * p.plane_len) {
+      const uint32_t start = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(dst_line)) - 4;
+      for (int32_t i = 0; i < 8; ++i) to[i] = start + static_cast<uint32_t>(i * quad_plane);
+      const int8_t* from = src_line;
+      if (pair) {
+        __asm__ volatile(
+            "vldrw.u32 q2, [%[to]]\n\t"
+            "vldrw.u32 q3, [%[to], #16]\n\t"
+            "dls lr, %[n]\n"
+            "1:\n\t"
+            "vldrb.u8 q0, [%[from]]\n\t"
+            "vldrb.u8 q1, [%[from], #16]\n\t"
+            "add %[from], %[from], %[along]\n\t"
+            "vstrw.32 q0, [q2, #4]!\n\t"
+            "vstrw.32 q1, [q3, #4]!\n\t"
+            "le lr, 1b\n\t"
+            : [from] "+r"(from)
+            : [to] "r"(to), [n] "r"(line_len), [along] "r"(along)
+            : "q0", "q1", "q2", "q3", "lr", "memory");
+      } else {
+        __asm__ volatile(
+            "vldrw.u32 q2, [%[to]]\n\t"
+            "dls lr, %[n]\n"
+            "1:\n\t"
+            "vldrb.u8 q0, [%[from]]\n\t"
+            "add %[from], %[from], %[along]\n\t"
+            "vstrw.32 q0, [q2, #4]!\n\t"
+            "le lr, 1b\n\t"
+            : [from] "+r"(from)
+            : [to] "r"(to), [n] "r"(line_len), [along] "r"(along)
+            : "q0", "q2", "lr", "memory");
+      }
+    }
+    if (pair) c += 16;  // the next 16 went with these
+#else
+    for (int32_t line = 0; line < lines; ++line, src_line += across, dst_line += 4 * p.plane_len) {
+      for (int32_t i = 0; i < line_len; ++i) {
+        for (int32_t k = 0; k < 16; ++k) dst_line[(k / 4) * quad_plane + 4 * i + k % 4] = src_line[i * along + k];
+      }
+    }
+#endif
+  }
+}
+
+void copy_planes(const MveDepthwiseConv2DParams& p, const int8_t* input, int8_t* planes, int32_t first,
+                 int32_t count) {
+  const int32_t pixel = p.channels, row = p.input_w * p.channels;
+  // Input pixels along a plane line, and from one plane line to the next.
+  const int32_t along = p.along_y ? row : pixel, across = p.along_y ? pixel : row;
+  const int32_t line_len = p.along_y ? p.input_h : p.input_w, lines = p.along_y ? p.input_w : p.input_h;
+  const int32_t pad_along = p.along_y ? p.pad_top : p.pad_left, pad_across = p.along_y ? p.pad_left : p.pad_top;
+  for (int32_t c = 0; c < count; c += 8) {
+    const int8_t* src_line = input + first + c;
+    int8_t* dst_line = planes + c * p.plane_size + pad_across * p.plane_len + pad_along;
+#if TINYRIG_MVE_NATIVE
+    const uint16x8_t scatter = vmulq_n_u16(vidupq_n_u16(0, 1), static_cast<uint16_t>(p.plane_size));
+    const mve_pred16_t keep = vctp16q(static_cast<uint32_t>(count - c));
+    const bool whole = count - c >= 8;
+    const bool pair = count - c >= 16 && 15 * p.plane_size <= 0xFFFF;
+    const uint16x8_t scatter_hi = vaddq_n_u16(scatter, static_cast<uint16_t>(8 * p.plane_size));
+    for (int32_t line = 0; line < lines; ++line, src_line += across, dst_line += p.plane_len) {
+      const uint8_t* from = reinterpret_cast<const uint8_t*>(src_line);
+      uint8_t* to = reinterpret_cast<uint8_t*>(dst_line);
+      if (pair) {  // 16 channels a pixel
+        for (int32_t i = 0; i < line_len; ++i, from += along, ++to) {
+          vstrbq_scatter_offset_u16(to, scatter, vldrbq_u16(from));
+          vstrbq_scatter_offset_u16(to, scatter_hi, vldrbq_u16(from + 8));
+        }
+      } else if (whole) {
+        for (int32_t i = 0; i < line_len; ++i, from += along, ++to) {
+          vstrbq_scatter_offset_u16(to, scatter, vldrbq_u16(from));
+        }
+      } else {
+        for (int32_t i = 0; i < line_len; ++i, from += along, ++to) {
+          vstrbq_scatter_offset_p_u16(to, scatter, vldrbq_z_u16(from, keep), keep);
+        }
+      }
+    }
+    if (pair) c += 8;  // the next octet went with this one
+#else
+    for (int32_t line = 0; line < lines; ++line, src_line += across, dst_line += p.plane_len) {
+      for (int32_t i = 0; i < line_len; ++i) {
+        for (int32_t k = 0; k < 8 && c + k < count; ++k) dst_line[k * p.plane_size + i] = src_line[i * along + k];
+      }
+    }
+#endif
+  }
 }
 
 void depthwise_planar(const MveDepthwiseConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
   int8_t* planes = reinterpret_cast<int8_t*>(scratch);
-  alignas(16) int32_t vectors[12] = {0, p.out_along, 2 * p.out_along, 3 * p.out_along,
-                                     p.activation_min, p.activation_min, p.activation_min, p.activation_min,
-                                     p.activation_max, p.activation_max, p.activation_max, p.activation_max};
-  const int8_t zero_point = static_cast<int8_t>(p.input_zero_point);
-  const int32_t step = p.along_y ? p.plane_len : 1;  // plane bytes between neighbouring input columns
+  alignas(16) int32_t limits[8] = {p.activation_min, p.activation_min, p.activation_min, p.activation_min,
+                                   p.activation_max, p.activation_max, p.activation_max, p.activation_max};
+  const int32_t fill = (p.group * p.plane_size + 63) / 64 * 64;
   for (int32_t first = 0; first < p.channels; first += p.group) {
     const int32_t count = p.channels - first < p.group ? p.channels - first : p.group;
-    fill_bytes(planes, zero_point, count * p.plane_size);
-    // The group's channels of every input pixel into their planes, 4 channels per
-    // scatter store (offsets 0, P, 2P, 3P); a quad at a time so the loop is tight.
-    for (int32_t c = 0; c < count; c += 4) {
-      for (int32_t y = 0; y < p.input_h; ++y) {
-        const int8_t* src = input + y * p.input_w * p.channels + first + c;
-        int8_t* dst = planes + c * p.plane_size + plane_position(p, y + p.pad_top, p.pad_left);
-#if TINYRIG_MVE_NATIVE
-        const uint32x4_t scatter = vmulq_n_u32(vidupq_n_u32(0, 1), static_cast<uint32_t>(p.plane_size));
-        const uint8_t* from = reinterpret_cast<const uint8_t*>(src);
-        uint8_t* to = reinterpret_cast<uint8_t*>(dst);
-        const int32_t width = p.input_w, pixel_bytes = p.channels;  // locals: the stores may alias `p`
-        if (count - c >= 4) {
-          for (int32_t x = 0; x < width; ++x, from += pixel_bytes, to += step) {
-            vstrbq_scatter_offset_u32(to, scatter, vldrbq_u32(from));
-          }
-        } else {
-          const mve_pred16_t keep = vctp32q(static_cast<uint32_t>(count - c));
-          for (int32_t x = 0; x < width; ++x, from += pixel_bytes, to += step) {
-            vstrbq_scatter_offset_p_u32(to, scatter, vldrbq_z_u32(from, keep), keep);
-          }
-        }
-#else
-        for (int32_t x = 0; x < p.input_w; ++x, src += p.channels, dst += step) {
-          for (int32_t i = 0; i < 4 && c + i < count; ++i) dst[i * p.plane_size] = src[i];
-        }
-#endif
-      }
+    fill_blocks(planes, static_cast<int8_t>(p.input_zero_point), count == p.group ? fill : (count * p.plane_size + 63) / 64 * 64);
+    if (p.interleave == 4) {
+      copy_interleaved(p, input, planes, first, count);
+    } else {
+      copy_planes(p, input, planes, first, count);
     }
-    for (int32_t c = 0; c < count; ++c) {
-      const int32_t channel = first + c;
-      const int32_t* rq = p.requant + (channel / 4) * kRequantWords + channel % 4;
-      DwPlanarLine run = {planes + c * p.plane_size, output + channel, p.lines, p.line_len / 4, p.line_len % 4,
-                          p.stride_along, p.stride_across, 4 * p.out_along, p.out_across,
-                          rq[0], rq[4], rq[8], p.output_offset,
-                          p.planar_weights + 16 * channel, p.tap_offsets, vectors};
-      tinyrig_mve_dw_planar_lines(&run);
-    }
+    DwPlanarRun run = {planes, output + first, p.planar_weights + (p.union_taps ? 32 : 16) * first,
+                       p.planar_requant + 4 * first, count, 0, p.groups, p.schedule, p.stride_along,
+                       p.output_offset, p.final_mask, p.tap_offsets, limits, p.union_taps};
+    tinyrig_mve_dw_planar_run(&run);
   }
 }
 

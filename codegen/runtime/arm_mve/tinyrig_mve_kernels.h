@@ -46,17 +46,22 @@ struct MveDepthwiseConv2DParams {
   const int32_t* weights;   // ring path: [channels_padded / 4][filter_h * filter_w][4], widened
   const int32_t* requant;   // [channels_padded / 4][bias, multiplier, -right shift][4]
   // Planar path (planar = 1): each channel is copied into a zero-point-padded plane
-  // whose lines run along the longer output axis; one gather load fetches a window.
+  // whose lines run along one output axis; one gather load fetches a window, and a
+  // per-layer schedule of 4-output groups (shared by all channels) says where.
   int32_t planar;
-  int32_t along_y;          // lines run down the columns
-  int32_t lines, line_len;  // output lines, outputs per line
-  int32_t plane_len;        // plane bytes per line (padded length along a line)
+  int32_t along_y;          // plane lines run down the input columns
+  int32_t plane_len;        // plane bytes per line (the pad between lines is shared)
   int32_t plane_size;       // bytes per channel plane
   int32_t group;            // channels per plane pass (multiple of 4)
-  int32_t stride_along, stride_across;  // plane bytes between windows / line starts
-  int32_t out_along, out_across;        // output bytes between outputs / line starts
-  const int8_t* planar_weights;         // [channels][16]: the taps, lane by lane, then zeros
-  const int8_t* tap_offsets;            // [16]: each lane's byte offset in the plane
+  int32_t stride_along;     // plane bytes between the windows of a group
+  int32_t groups;           // schedule entries per channel
+  int32_t final_mask;       // store predicate of the last group
+  int32_t union_taps;       // 1: a pair's two windows are one gather (their union)
+  int32_t interleave;       // channels a plane position holds (4: planes of 4 channels byte by byte)
+  const int8_t* planar_weights;   // [channels][16] (union: [channels][2][16]): taps by lane, zeros after
+  const int8_t* tap_offsets;      // [16]: each lane's byte offset in the plane
+  const int32_t* schedule;        // [groups][window offset, 4 output offsets]
+  const int32_t* planar_requant;  // [channels][bias, multiplier, -right shift, plane offset in a pass]
 };
 
 struct MveAveragePool2DParams {
