@@ -54,11 +54,19 @@ COMMON_RUNTIME_FILES = (FIXEDPOINT_HEADER, PARAMS_HEADER, PROFILE_HEADER)
 
 _REFERENCE_HEADER = "reference/tinyrig_ref_kernels.h"
 
-_REGISTRY: dict[tuple[str, str], KernelVariant] = {}
+# (kernel id, core or family) -> its variants, tried in this order.
+_REGISTRY: dict[tuple[str, str], list[KernelVariant]] = {}
 
 
-def register(variant: KernelVariant, core: str) -> None:
-    _REGISTRY[(variant.kernel_id, core)] = variant
+def register(variant: KernelVariant, core: str, *, first: bool = False) -> None:
+    """Adds a variant for `core` (a core or an instruction-set family). A family may
+    hold several variants of one kernel: a specialised one registered with `first`
+    is tried before the general one, which takes what it declines."""
+    variants = _REGISTRY.setdefault((variant.kernel_id, core), [])
+    if first:
+        variants.insert(0, variant)
+    else:
+        variants.append(variant)
 
 
 def _register_reference(kernel_id: str, source: str) -> None:
@@ -91,16 +99,16 @@ for _kernel_id, _source in (
 
 def select_kernel(kernel_id: str, core: str = REFERENCE) -> KernelVariant:
     """The variant registered for `core`, else the portable reference kernel."""
-    variant = _REGISTRY.get((kernel_id, core)) or _REGISTRY.get((kernel_id, REFERENCE))
-    if variant is None:
+    variants = _REGISTRY.get((kernel_id, core)) or _REGISTRY.get((kernel_id, REFERENCE))
+    if not variants:
         raise KeyError(f"no kernel registered for {kernel_id}")
-    return variant
+    return variants[0]
 
 
 def candidate_kernels(kernel_id: str, core: str = REFERENCE) -> list[KernelVariant]:
     """Variants to try for `core`, best first; the reference kernel is always last."""
     keys = [core, *CORE_FAMILIES.get(core, ()), REFERENCE]
-    found = [_REGISTRY[(kernel_id, key)] for key in dict.fromkeys(keys) if (kernel_id, key) in _REGISTRY]
+    found = [variant for key in dict.fromkeys(keys) for variant in _REGISTRY.get((kernel_id, key), ())]
     if not found:
         raise KeyError(f"no kernel registered for {kernel_id}")
     return found
