@@ -57,6 +57,7 @@ FC_OUTPUTS, FC_DEPTH_STEP = 4, 16
 # input, multiplied by a zero weight.
 RGB3X3_ORDER = (0, 1, 2, 3, 4, 5, 6, 7, 8, -1, -1, -1, 9, 10, 11, 12, 13, 14, 15, 16,
                 17, -1, 26, -1, 18, 19, 20, 21, 22, 23, 24, 25)
+POINTWISE8_DEPTH = 8  # input channels of the register-resident 1x1 kernel
 PAD_COPY_MAX_BYTES = 8192  # largest zero-point-bordered input copy a CONV_2D makes in scratch
 
 
@@ -102,6 +103,9 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     words = sxtb16_order(scaled)
     layout = words.reshape(out_p // 2, 2, depth_p // 2).transpose(0, 2, 1)
     pointwise = int(fh == 1 and fw == 1 and p["pad_top"] == 0 and p["pad_left"] == 0)
+    if (pointwise and p["input_c"] == POINTWISE8_DEPTH and out_c % 4 == 0
+            and not activation_clamps(p["activation_min"], p["activation_max"])):
+        return _pointwise8_plan(plan, p, words[:out_c], bias[:out_c], table[:out_c])
     # Padded convolutions with dilation_w 1 and a small enough input first copy the
     # input with its zero-point border, so that every window is read as whole strips.
     padded_h = (p["output_h"] - 1) * p["stride_h"] + (fh - 1) * p["dilation_h"] + 1
@@ -141,6 +145,22 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     if padded_h:
         note += f", zero-point-bordered input copy {padded_h}x{padded_w}"
     return specialized_plan(plan, "DspConv2DParams", params, constants, scratch, note)
+
+
+def _pointwise8_plan(plan: LayerPlan, p: dict, words: np.ndarray, bias: np.ndarray,
+                     table: np.ndarray) -> SpecializedLayerPlan:
+    """1x1 on 8 input channels (DspPointwise8Params): per filter a record of its 4 weight
+    words, bias, M, rounding, e, read with one LDM; the pixel's inputs stay in registers."""
+    records = np.concatenate([words.astype(np.int64), bias.reshape(-1, 1).astype(np.int64),
+                              table.astype(np.int64)], axis=1)
+    assert records.shape == (p["output_c"], 8)
+    params = [
+        ("output_h", p["output_h"]), ("output_w", p["output_w"]), ("output_c", p["output_c"]),
+        ("input_w", p["input_w"]), ("stride_h", p["stride_h"]), ("stride_w", p["stride_w"]),
+        ("records", _ref("records")),
+    ]
+    return specialized_plan(plan, "DspPointwise8Params", params, [int32_array("records", records)], 0,
+                            "1x1 depth 8, inputs in registers, LDM per filter")
 
 
 def specialize_fully_connected(plan: LayerPlan) -> SpecializedLayerPlan:
