@@ -127,25 +127,29 @@ void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, i
 //   out[2k+1] = sum over rows of W[k].hi * A.lo + SMLAD(W[k+1], B)
 // and at stride 2 a step makes output k in 6 (9 MACs). Which ring slot holds which
 // filter row rotates from line to line; each channel's record carries the weights
-// for the 3 rotations. For one line the assembly runs, per channel, the MAC steps
-// (accumulators to a line buffer) and then the fused requantisation (4
-// instructions per output) and byte stores along the line.
+// (and the bias beside them, for one LDM) for the 3 rotations. For one line the
+// assembly runs, per channel, the MAC steps (accumulators to a line buffer) and then
+// the fused requantisation (4 instructions per output) and byte stores along the
+// line; the per-channel bookkeeping around them is about 25 instructions.
 struct DwLine {
   int8_t* out;                 // 0: the channel's output 0 of the line
   int32_t* acc;                // 4: accumulator line buffer
-  int32_t outputs;             // 8: outputs of the line
-  int32_t out_step2;           // 12: 2 * out_step
-  int32_t out_step3;           // 16: 3 * out_step
-  int32_t out_step;            // 20: bytes between outputs along the line
-  const uint32_t* ring;        // 24: the channel's column word 0, slot 0
-  const int32_t* record;       // 28: the channel's record
-  const int32_t* weights;      // 32: the channel's weights for this line's rotation (in its record)
-  int32_t channels;            // 36: channels left
-  int32_t ring_channel_bytes;  // 40
+  int32_t rem;                 // 8: outputs % 8 (requantised first)
+  int32_t octs;                // 12: outputs / 8
+  int32_t out_step2;           // 16: 2 * out_step
+  int32_t out_step3;           // 20: 3 * out_step
+  int32_t out_step;            // 24: bytes between outputs along the line
+  const uint32_t* ring;        // 28: the channel's column word 0, slot 0
+  const int32_t* weights;      // 32: the channel's 6 weights + bias for this line's rotation
+  int32_t weights_offset;      // 36: bytes from the record's (M, r, e) to `weights`
+  int32_t* acc_again;          // 40: acc, beside end_bytes for one LDRD
   int32_t end_bytes;           // 44: steps * 12
   int32_t lo, hi;              // 48, 52: activation clamp (clamping variants only)
+  int32_t outputs;             // 56: outputs of the line (clamping variants)
+  const int32_t* weights_end;  // 60: `weights` of channel `channels`
 };
-constexpr int32_t kRecordWords = 22;
+// A channel's record: M, rounding, e, then per rotation the 6 weight words and the bias.
+constexpr int32_t kRecordWords = 24;
 
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
@@ -188,54 +192,47 @@ constexpr int32_t kRecordWords = 22;
   "add r8, r8, " #ACC ", asr #31\n\t"                                     \
   "asr r8, r8, r12\n\t"                                                   \
   "ssat " #ACC ", #8, r8\n\t"
-#define TINYRIG_DWL_STORE4                                                \
+#define TINYRIG_DWL_SINGLE                                                \
+  "ldr r4, [r1], #4\n\t"                                                  \
+  TINYRIG_DWL_RQ(r4)                                                      \
+  "strb r4, [r0]\n\t"                                                     \
+  "add r0, r0, lr\n\t"
+#define TINYRIG_DWL_RQ4                                                   \
+  "ldm r1!, {r4-r7}\n\t"                                                  \
+  TINYRIG_DWL_RQ(r4) TINYRIG_DWL_RQ(r5) TINYRIG_DWL_RQ(r6) TINYRIG_DWL_RQ(r7) \
   "strb r4, [r0]\n\t"                                                     \
   "strb r5, [r0, lr]\n\t"                                                 \
   "strb r6, [r0, r10]\n\t"                                                \
   "strb r7, [r0, r11]\n\t"                                                \
   "add r0, r0, lr, lsl #2\n\t"
-#define TINYRIG_DWL_RQ4                                                   \
-  "ldm r1!, {r4-r7}\n\t"                                                  \
-  TINYRIG_DWL_RQ(r4) TINYRIG_DWL_RQ(r5) TINYRIG_DWL_RQ(r6) TINYRIG_DWL_RQ(r7) \
-  TINYRIG_DWL_STORE4
-// Requantise and store the line: 8 outputs per trip, then 4, then 2, then one.
+// Requantise and store the line: the outputs % 8 first (a TBB into one of two
+// chains: 0-3 single outputs, or 0-3 singles and 4 at once), then 8 per trip.
 #define TINYRIG_DWL_REQUANT                                               \
-  "ldm sp, {r0, r1, r9, r10, r11, lr}\n\t"                                \
-  "subs r9, r9, #8\n\t"                                                   \
-  "blt 4f\n\t"                                                            \
+  "ldm sp, {r0, r1, r4, r9, r10, r11, lr}\n\t"                            \
+  "tbb [pc, r4]\n\t"                                                      \
+  "5:\n\t"                                                                \
+  ".byte (20f-5b)/2, (21f-5b)/2, (22f-5b)/2, (23f-5b)/2\n\t"              \
+  ".byte (24f-5b)/2, (25f-5b)/2, (26f-5b)/2, (27f-5b)/2\n\t"              \
+  "27:\n\t" TINYRIG_DWL_SINGLE                                            \
+  "26:\n\t" TINYRIG_DWL_SINGLE                                            \
+  "25:\n\t" TINYRIG_DWL_SINGLE                                            \
+  "24:\n\t" TINYRIG_DWL_RQ4                                               \
+  "b 20f\n\t"                                                             \
+  "23:\n\t" TINYRIG_DWL_SINGLE                                            \
+  "22:\n\t" TINYRIG_DWL_SINGLE                                            \
+  "21:\n\t" TINYRIG_DWL_SINGLE                                            \
+  "20:\n\t"                                                               \
+  "cmp r9, #0\n\t"                                                        \
+  "beq 6f\n\t"                                                            \
   "3:\n\t"                                                                \
   TINYRIG_DWL_RQ4 TINYRIG_DWL_RQ4                                         \
-  "subs r9, r9, #8\n\t"                                                   \
-  "bge 3b\n\t"                                                            \
-  "4:\n\t"                                                                \
-  "adds r9, r9, #8\n\t"                                                   \
-  "beq 6f\n\t"                                                            \
-  "cmp r9, #4\n\t"                                                        \
-  "blt 7f\n\t"                                                            \
-  TINYRIG_DWL_RQ4                                                         \
-  "subs r9, r9, #4\n\t"                                                   \
-  "beq 6f\n\t"                                                            \
-  "7:\n\t"                                                                \
-  "cmp r9, #2\n\t"                                                        \
-  "blt 5f\n\t"                                                            \
-  "ldrd r4, r5, [r1], #8\n\t"                                             \
-  TINYRIG_DWL_RQ(r4) TINYRIG_DWL_RQ(r5)                                   \
-  "strb r4, [r0]\n\t"                                                     \
-  "strb r5, [r0, lr]\n\t"                                                 \
-  "add r0, r0, r10\n\t"                                                   \
-  "subs r9, r9, #2\n\t"                                                   \
-  "beq 6f\n\t"                                                            \
-  "5:\n\t"                                                                \
-  "ldr r4, [r1], #4\n\t"                                                  \
-  TINYRIG_DWL_RQ(r4)                                                      \
-  "strb r4, [r0]\n\t"                                                     \
-  "add r0, r0, lr\n\t"                                                    \
   "subs r9, r9, #1\n\t"                                                   \
-  "bne 5b\n\t"
+  "bne 3b\n\t"
 // The same with the activation clamp, one output at a time.
 #define TINYRIG_DWL_REQUANT_CLAMP                                         \
-  "ldm sp, {r0, r1, r9}\n\t"                                              \
-  "ldr lr, [sp, #20]\n\t"                                                 \
+  "ldm sp, {r0, r1}\n\t"                                                  \
+  "ldr r9, [sp, #56]\n\t"                                                 \
+  "ldr lr, [sp, #24]\n\t"                                                 \
   "ldrd r10, r11, [sp, #48]\n\t"                                          \
   "5:\n\t"                                                                \
   "ldr r4, [r1], #4\n\t"                                                  \
@@ -250,25 +247,25 @@ constexpr int32_t kRecordWords = 22;
   "add r0, r0, lr\n\t"                                                    \
   "subs r9, r9, #1\n\t"                                                   \
   "bne 5b\n\t"
-// The frame (DwLine) is copied to sp. Per channel: the MAC steps (two per trip,
-// entering at the second for an odd count), then the epilogue, then the next channel.
+// The frame (DwLine) is copied to sp. Per channel: one LDM of the weights and bias,
+// the MAC steps (two per trip, entering at the second for an odd count), the ring
+// pointer on to the next channel (12 bytes past the walk's end), the epilogue, then
+// the next channel's output byte and weights.
 #define TINYRIG_DWL_FN(STEP, REQUANT)                                     \
   "push {r4-r11, lr}\n\t"                                                 \
-  "sub sp, sp, #56\n\t"                                                   \
-  "ldm r0!, {r1-r7}\n\t"                                                  \
-  "stm sp, {r1-r7}\n\t"                                                   \
-  "ldm r0!, {r1-r7}\n\t"                                                  \
-  "add r8, sp, #28\n\t"                                                   \
-  "stm r8, {r1-r7}\n\t"                                                   \
-  "add r0, sp, #24\n\t"                                                   \
-  "ldm r0, {r0, r1, r3}\n\t" /* ring, record, weights */                  \
+  "sub sp, sp, #64\n\t"                                                   \
+  "ldm r0!, {r1-r8}\n\t"                                                  \
+  "stm sp, {r1-r8}\n\t"                                                   \
+  "ldm r0, {r1-r8}\n\t"                                                   \
+  "add r9, sp, #32\n\t"                                                   \
+  "stm r9, {r1-r8}\n\t"                                                   \
+  "ldr r0, [sp, #28]\n\t" /* ring */                                      \
+  "ldr r3, [sp, #32]\n\t" /* weights */                                   \
   "0:\n\t" /* channel */                                                  \
-  "ldm r3, {r6-r11}\n\t"                                                  \
-  "ldr r12, [r1, #12]\n\t"                                                \
-  "ldr r1, [sp, #4]\n\t"                                                  \
-  "ldr r3, [sp, #44]\n\t"                                                 \
-  "add lr, r0, r3\n\t"                                                    \
-  "tst r3, #4\n\t" /* 12 * steps: bit 2 is the parity of steps */         \
+  "ldm r3, {r6-r12}\n\t"                                                  \
+  "ldrd r1, lr, [sp, #40]\n\t" /* acc, 12 * steps */                      \
+  "tst lr, #4\n\t" /* bit 2 of 12 * steps is the parity of steps */       \
+  "add lr, r0, lr\n\t"                                                    \
   "bne 2f\n\t"                                                            \
   "1:\n\t"                                                                \
   STEP                                                                    \
@@ -276,22 +273,24 @@ constexpr int32_t kRecordWords = 22;
   STEP                                                                    \
   "cmp r0, lr\n\t"                                                        \
   "bne 1b\n\t"                                                            \
-  "ldr r2, [sp, #28]\n\t"                                                 \
+  "add r0, r0, #12\n\t"                                                   \
+  "str r0, [sp, #28]\n\t"                                                 \
+  "ldrd r2, r3, [sp, #32]\n\t"                                            \
+  "sub r2, r2, r3\n\t"                                                    \
   "ldm r2, {r2, r3, r12}\n\t" /* M, rounding, e */                        \
   REQUANT                                                                 \
   "6:\n\t" /* next channel */                                             \
   "ldr r0, [sp]\n\t"                                                      \
   "add r0, r0, #1\n\t"                                                    \
   "str r0, [sp]\n\t"                                                      \
-  "add r4, sp, #24\n\t"                                                   \
-  "ldm r4, {r0, r1, r3, r5, r6}\n\t"                                      \
-  "add r0, r0, r6\n\t"                                                    \
-  "add r1, r1, #" TINYRIG_DWL_STR(4 * 22) "\n\t"                          \
-  "add r3, r3, #" TINYRIG_DWL_STR(4 * 22) "\n\t"                          \
-  "subs r5, r5, #1\n\t"                                                   \
-  "stm r4, {r0, r1, r3, r5}\n\t"                                          \
+  "ldr r3, [sp, #32]\n\t"                                                 \
+  "ldr r4, [sp, #60]\n\t"                                                 \
+  "add r3, r3, #" TINYRIG_DWL_STR(4 * 24) "\n\t"                          \
+  "str r3, [sp, #32]\n\t"                                                 \
+  "cmp r3, r4\n\t"                                                        \
+  "ldr r0, [sp, #28]\n\t"                                                 \
   "bne 0b\n\t"                                                            \
-  "add sp, sp, #56\n\t"                                                   \
+  "add sp, sp, #64\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
 
 // noipa: the caller must not learn from the (opaque) bodies which registers survive.
@@ -314,13 +313,16 @@ __attribute__((naked, noipa)) void dw_line_s2_clamp(DwLine*) {
 template <int32_t kStride>
 void dw_line_model(DwLine* line, bool clamp) {
   const DwLine& r = *line;
-  for (int32_t c = 0; c < r.channels; ++c) {
-    const int32_t* record = r.record + c * kRecordWords;
-    const uint32_t* w = reinterpret_cast<const uint32_t*>(r.weights + c * kRecordWords);
-    const uint32_t* x = reinterpret_cast<const uint32_t*>(reinterpret_cast<const uint8_t*>(r.ring) +
-                                                          c * r.ring_channel_bytes);
+  const int32_t outputs = 8 * r.octs + r.rem;
+  int8_t* out = r.out;
+  const uint8_t* ring = reinterpret_cast<const uint8_t*>(r.ring);
+  for (const int32_t* weights = r.weights; weights != r.weights_end; weights += kRecordWords, ++out) {
+    const int32_t* rq = reinterpret_cast<const int32_t*>(reinterpret_cast<const uint8_t*>(weights) - r.weights_offset);
+    const uint32_t* w = reinterpret_cast<const uint32_t*>(weights);
+    const uint32_t* x = reinterpret_cast<const uint32_t*>(ring);
     const int32_t steps = r.end_bytes / 12;
-    const int32_t bias = record[3];
+    ring += r.end_bytes + 12;
+    const int32_t bias = weights[6];
     for (int32_t k = 0; k < steps; ++k, x += 3) {
       int32_t a0 = bias, a1 = bias;
       for (int32_t s = 0; s < 3; ++s) {
@@ -339,11 +341,11 @@ void dw_line_model(DwLine* line, bool clamp) {
       r.acc[kStride == 1 ? 2 * k : k] = a0;
       if (kStride == 1) r.acc[2 * k + 1] = a1;
     }
-    int8_t* out = r.out + c;
-    for (int32_t i = 0; i < r.outputs; ++i, out += r.out_step) {
-      int32_t y = requantize(r.acc[i], record);
+    int8_t* o = out;
+    for (int32_t i = 0; i < outputs; ++i, o += r.out_step) {
+      int32_t y = requantize(r.acc[i], rq);
       if (clamp) y = y < r.lo ? r.lo : (y > r.hi ? r.hi : y);
-      *out = static_cast<int8_t>(y);
+      *o = static_cast<int8_t>(y);
     }
   }
 }
@@ -528,21 +530,25 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
         slot_line[slot] = y;
       }
     }
+    // The assembly steps the ring by end_bytes + 12 per channel: column_words = steps + 1.
+    const int32_t rot = 3 + 7 * mod3(y0);
     DwLine line;
     line.out = output + ol * p.out_line_bytes;
     line.acc = acc;
-    line.outputs = p.line_len;
+    line.rem = p.line_len % 8;
+    line.octs = p.line_len / 8;
     line.out_step2 = 2 * p.out_elem_bytes;
     line.out_step3 = 3 * p.out_elem_bytes;
     line.out_step = p.out_elem_bytes;
     line.ring = ring;
-    line.record = p.records;
-    line.weights = p.records + 4 + 6 * mod3(y0);
-    line.channels = p.channels;
-    line.ring_channel_bytes = 12 * p.column_words;
+    line.weights = p.records + rot;
+    line.weights_offset = 4 * rot;
+    line.acc_again = acc;
     line.end_bytes = 12 * p.steps;
     line.lo = p.activation_min;
     line.hi = p.activation_max;
+    line.outputs = p.line_len;
+    line.weights_end = line.weights + kRecordWords * p.channels;
     run_line(&line);
   }
 }

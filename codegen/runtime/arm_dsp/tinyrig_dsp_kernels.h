@@ -98,7 +98,7 @@ struct DspDepthwiseLineParams {
   int32_t input_zero_point;
   int32_t clamp;
   int32_t activation_min, activation_max;
-  const int32_t* records;  // [channel][22]: M, rounding, e, bias, 3 rotations x [slot][A/B] weight pairs
+  const int32_t* records;  // [channel][24]: M, rounding, e, 3 rotations x ([slot][A/B] weight pairs, bias)
 };
 
 // ADD without broadcasting: out = requantize(table1[a] + table2[b]).
