@@ -285,21 +285,24 @@ bool copy3_windows(const DspConv2DParams& p, const int8_t* input, int32_t out_y,
 
 // The column of a 3x3 window on 3 channels read straight from its rows (`src`, rows
 // `row_bytes` apart), in specialize_dsp.RGB3X3_ORDER, widened to dst (one word every
-// kPixels words). Reads up to 3 bytes past the end of row 0 and 1 past row 2.
+// kPixels words): the words at bytes 0 and 4 of each row, then (r0[8], r1[8]) and
+// (r2[8], -) from the words at byte 8 of the rows. Reads up to 3 bytes past each row.
 inline void widen_rgb3x3(const int8_t* src, int32_t row_bytes, uint32_t* dst) {
   const int8_t* r1 = src + row_bytes;
   const int8_t* r2 = r1 + row_bytes;
-  const uint32_t w[8] = {load_word(src), load_word(src + 4), load_word(src + 8), load_word(r1), load_word(r1 + 4),
-                         (load_word(r1 + 8) & 0xFFFFu) | (load_word(r2 + 6) & 0xFFFF0000u), load_word(r2),
+  const uint32_t w[6] = {load_word(src), load_word(src + 4), load_word(r1), load_word(r1 + 4), load_word(r2),
                          load_word(r2 + 4)};
-  for (int32_t i = 0; i < 8; ++i) {
+  for (int32_t i = 0; i < 6; ++i) {
     dst[2 * i * kPixels] = sxtb16(w[i]);
     dst[(2 * i + 1) * kPixels] = sxtb16_ror8(w[i]);
   }
+  dst[12 * kPixels] = sxtb16((load_word(src + 8) & 0xFFFFu) | (load_word(r1 + 8) << 16));
+  dst[13 * kPixels] = sxtb16(load_word(r2 + 8));
 }
 
 // widen_rgb3x3 for 3 windows with the same row spacing at once, [step][pixel]: per
-// column word 3 LDR, 6 SXTB16 and one STM.
+// column word 3 LDR, 6 SXTB16 and one STM; the last two steps (bytes 8 of the rows)
+// first, stored 12 steps on.
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
 #define TINYRIG_RGB_GROUP(OFF)                                                        \
   "ldr r4, [r0, #" #OFF "]\n\t"                                                       \
@@ -313,32 +316,41 @@ inline void widen_rgb3x3(const int8_t* src, int32_t row_bytes, uint32_t* dst) {
   "sxtb16 r12, r6, ror #8\n\t"                                                        \
   "stm r3!, {r7-r12}\n\t"
 #define TINYRIG_RGB_NEXT_ROW "add r0, r0, lr\n\tadd r1, r1, lr\n\tadd r2, r2, lr\n\t"
+#define TINYRIG_RGB_PREV_ROWS                                                         \
+  "sub r0, r0, lr, lsl #1\n\tsub r1, r1, lr, lsl #1\n\tsub r2, r2, lr, lsl #1\n\t"
 // r0-r2 the windows' first bytes, r3 dst, 5th argument (stack) the row spacing.
 __attribute__((naked, noipa)) void widen3_rgb3x3(const int8_t*, const int8_t*, const int8_t*, uint32_t*,
                                                  int32_t) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
       "ldr lr, [sp, #36]\n\t"
-      TINYRIG_RGB_GROUP(0) TINYRIG_RGB_GROUP(4) TINYRIG_RGB_GROUP(8)
-      TINYRIG_RGB_NEXT_ROW
-      TINYRIG_RGB_GROUP(0) TINYRIG_RGB_GROUP(4)
       "ldr r4, [r0, #8]\n\t"
       "ldr r5, [r1, #8]\n\t"
       "ldr r6, [r2, #8]\n\t"
       TINYRIG_RGB_NEXT_ROW
-      "ldr r7, [r0, #6]\n\t"
-      "ldr r8, [r1, #6]\n\t"
-      "ldr r9, [r2, #6]\n\t"
-      "pkhbt r4, r4, r7\n\t"
-      "pkhbt r5, r5, r8\n\t"
-      "pkhbt r6, r6, r9\n\t"
-      "sxtb16 r7, r4\n\t"
-      "sxtb16 r8, r5\n\t"
-      "sxtb16 r9, r6\n\t"
-      "sxtb16 r10, r4, ror #8\n\t"
-      "sxtb16 r11, r5, ror #8\n\t"
-      "sxtb16 r12, r6, ror #8\n\t"
-      "stm r3!, {r7-r12}\n\t"
+      "ldr r7, [r0, #8]\n\t"
+      "ldr r8, [r1, #8]\n\t"
+      "ldr r9, [r2, #8]\n\t"
+      "pkhbt r4, r4, r7, lsl #16\n\t"
+      "pkhbt r5, r5, r8, lsl #16\n\t"
+      "pkhbt r6, r6, r9, lsl #16\n\t"
+      TINYRIG_RGB_NEXT_ROW
+      "ldr r7, [r0, #8]\n\t"
+      "ldr r8, [r1, #8]\n\t"
+      "ldr r9, [r2, #8]\n\t"
+      "sxtb16 r4, r4\n\t"
+      "sxtb16 r5, r5\n\t"
+      "sxtb16 r6, r6\n\t"
+      "sxtb16 r7, r7\n\t"
+      "sxtb16 r8, r8\n\t"
+      "sxtb16 r9, r9\n\t"
+      "add r10, r3, #" "144" "\n\t"  /* 12 steps x 3 pixels x 4 bytes */
+      "stm r10, {r4-r9}\n\t"
+      TINYRIG_RGB_PREV_ROWS
+      TINYRIG_RGB_GROUP(0) TINYRIG_RGB_GROUP(4)
+      TINYRIG_RGB_NEXT_ROW
+      TINYRIG_RGB_GROUP(0) TINYRIG_RGB_GROUP(4)
+      TINYRIG_RGB_NEXT_ROW
       TINYRIG_RGB_GROUP(0) TINYRIG_RGB_GROUP(4)
       "pop {r4-r11, pc}\n\t");
 }
@@ -397,29 +409,28 @@ const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, in
   return input + (out_y * p.stride_h * p.input_w + out_x * p.stride_w) * p.input_c;
 }
 
-// The assembly run over every full filter pair for 3 full pixels: per pair one LDM
-// seeds the 6 accumulators from the pair's record (bias pair x 3), the 3x2 SMLAD loop
-// is unrolled 4 times (16 steps) with a TBB entry for the remainder, and the
-// epilogue loads both filters' (M, r, e) with one LDM, requantises (4 instructions
-// per output), packs each pixel's 2 bytes with BFI, clamps with SSUB8/SEL and
-// stores 3 halfwords. The weights pointer runs on from pair to pair. The block is
-// copied to the stack frame; field order is the frame layout.
+// The assembly run over every full filter pair for 3 full pixels. The pair's part of
+// the weight stream (specialize_dsp: 6 seeds = its bias pair x 3, then [step][filter]
+// words, then both filters' (M, r, e)) is read by one pointer that runs on from pair to
+// pair: one LDM seeds the 6 accumulators, the 3x2 SMLAD loop is unrolled 8 times (2
+// steps each, 16 steps a pass) with a TBB entry for the remainder, and the epilogue
+// loads both filters' (M, r, e) with one LDM, requantises (4 instructions per output),
+// packs each pixel's 2 bytes with BFI, clamps with SSUB8/SEL and stores 3 halfwords.
+// The block is copied to the stack frame; field order is the frame layout.
 struct ConvRun {
   const uint32_t* x;        // 0: the 3 widened columns, [step][pixel]
-  int32_t passes;           // 4: passes of the 16-step loop, ceil(trips / 4)
-  int32_t entry;            // 8: trips % 4, selects where the first pass starts
-  const int32_t* record;    // 12: the current pair's record
-  const int32_t* last;      // 16: the last pair's (M, r, e) part (its record + 6 words)
-  int8_t* out;              // 20: pixel 0 of the current pair
-  int32_t out_c;            // 24
-  const int32_t* weights;   // 28: pair 0's [step][filter] words
-  uint32_t lo4, hi4;        // 32, 36: activation min / max in every byte (clamping run only)
+  int32_t passes;           // 4: passes of the 16-step loop, ceil(units / 8) (a unit is 2 steps)
+  int32_t entry;            // 8: units % 8, selects where the first pass starts
+  const int32_t* end;       // 12: the stream past the last full pair
+  int8_t* out;              // 16: pixel 0 of the current pair
+  int32_t out_c;            // 20
+  const int32_t* stream;    // 24: pair 0's seeds
+  uint32_t lo4, hi4;        // 28, 32: activation min / max in every byte (clamping run only)
 };
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
 
-#define TINYRIG_RUN_4STEPS \
-  TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2
+#define TINYRIG_RUN_2STEPS TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2
 #define TINYRIG_RUN_RQ(ACC, M, R, E)                                      \
   "smmlar r0, " #ACC ", " #M ", " #R "\n\t"                               \
   "add r0, r0, " #ACC ", asr #31\n\t"                                     \
@@ -432,46 +443,49 @@ struct ConvRun {
   "sel " #V ", " #V ", r3\n\t"
 
 #define TINYRIG_RUN_CLAMP3                                                \
-  "ldrd r2, r3, [sp, #32]\n\t"                                            \
+  "ldrd r2, r3, [sp, #28]\n\t"                                            \
   TINYRIG_RUN_CLAMP(r8) TINYRIG_RUN_CLAMP(r10) TINYRIG_RUN_CLAMP(r12)
 #define TINYRIG_RUN_FN(CLAMP)                                             \
   "push {r4-r11, lr}\n\t"                                                 \
-  "sub sp, sp, #40\n\t"                                                   \
+  "sub sp, sp, #36\n\t"                                                   \
   "ldm r0!, {r1-r7}\n\t"                                                  \
   "stm sp, {r1-r7}\n\t"                                                   \
-  "ldm r0, {r1-r3}\n\t"                                                   \
-  "add r4, sp, #28\n\t"                                                   \
-  "stm r4, {r1-r3}\n\t" /* r1: weights, from here on */                   \
-  "1:\n\t"              /* filter pair */                                 \
-  "ldm sp, {r0, r2, r3, r4}\n\t"                                          \
-  "ldm r4!, {r8-r12, lr}\n\t"                                             \
-  "str r4, [sp, #12]\n\t"                                                 \
+  "ldrd r1, r2, [r0]\n\t"                                                 \
+  "strd r1, r2, [sp, #28]\n\t"                                            \
+  "mov r1, r7\n\t" /* r1: the stream, from here on */                     \
+  "1:\n\t"         /* filter pair */                                      \
+  "ldm r1!, {r8-r12, lr}\n\t"                                             \
+  "ldm sp, {r0, r2, r3}\n\t"                                              \
   "tbb [pc, r3]\n\t"                                                      \
   "5:\n\t"                                                                \
-  ".byte (10f-5b)/2, (13f-5b)/2, (12f-5b)/2, (11f-5b)/2\n\t"              \
-  "10:\n\t" TINYRIG_RUN_4STEPS                                            \
-  "11:\n\t" TINYRIG_RUN_4STEPS                                            \
-  "12:\n\t" TINYRIG_RUN_4STEPS                                            \
-  "13:\n\t" TINYRIG_RUN_4STEPS                                            \
+  ".byte (10f-5b)/2, (17f-5b)/2, (16f-5b)/2, (15f-5b)/2\n\t"              \
+  ".byte (14f-5b)/2, (13f-5b)/2, (12f-5b)/2, (11f-5b)/2\n\t"              \
+  "10:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "11:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "12:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "13:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "14:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "15:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "16:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "17:\n\t" TINYRIG_RUN_2STEPS                                            \
   "subs r2, r2, #1\n\t"                                                   \
   "bne 10b\n\t"                                                           \
-  "ldrd r0, r2, [sp, #12]\n\t"                                            \
-  "cmp r0, r2\n\t" /* flags kept to the end: nothing below sets N/Z/C/V */ \
-  "ldm r0!, {r2-r7}\n\t"                                                  \
-  "str r0, [sp, #12]\n\t"                                                 \
+  "ldm r1!, {r2-r7}\n\t"                                                  \
+  "ldr r0, [sp, #12]\n\t"                                                 \
+  "cmp r1, r0\n\t" /* flags kept to the end: nothing below sets N/Z/C/V */ \
   TINYRIG_RUN_RQ(r8, r2, r3, r4) TINYRIG_RUN_RQ(r10, r2, r3, r4) TINYRIG_RUN_RQ(r12, r2, r3, r4) \
   TINYRIG_RUN_RQ(r9, r5, r6, r7) TINYRIG_RUN_RQ(r11, r5, r6, r7) TINYRIG_RUN_RQ(lr, r5, r6, r7) \
   "bfi r8, r9, #8, #8\n\t"                                                \
   "bfi r10, r11, #8, #8\n\t"                                              \
   "bfi r12, lr, #8, #8\n\t"                                               \
   CLAMP                                                                   \
-  "ldrd r0, r2, [sp, #20]\n\t" /* out, out_c */                           \
+  "ldrd r0, r2, [sp, #16]\n\t" /* out, out_c */                           \
   "strh r10, [r0, r2]\n\t"                                                \
   "strh r12, [r0, r2, lsl #1]\n\t"                                        \
   "strh r8, [r0], #2\n\t"                                                 \
-  "str r0, [sp, #20]\n\t"                                                 \
+  "str r0, [sp, #16]\n\t"                                                 \
   "bne 1b\n\t"                                                            \
-  "add sp, sp, #40\n\t"                                                   \
+  "add sp, sp, #36\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
 
 // noipa: the caller must not learn from the (opaque) bodies which registers survive.
@@ -483,13 +497,13 @@ __attribute__((naked, noipa)) void conv_run_clamp(const ConvRun*) {
 #else  // host model of the same loop
 
 void conv_run_model(const ConvRun* run, bool clamp) {
-  const int32_t steps = ((run->passes - 1) * 4 + (run->entry == 0 ? 4 : run->entry)) * 4;
-  const int32_t* w = run->weights;
-  for (const int32_t* rec = run->record; rec + 6 <= run->last; rec += 12, w += 2 * steps) {
+  const int32_t steps = ((run->passes - 1) * 8 + (run->entry == 0 ? 8 : run->entry)) * 2;
+  int32_t pair = 0;
+  for (const int32_t* s = run->stream; s < run->end; s += 12 + 2 * steps, ++pair) {
     int32_t acc[6];
-    for (int32_t i = 0; i < 6; ++i) acc[i] = rec[i];
+    for (int32_t i = 0; i < 6; ++i) acc[i] = s[i];
     const uint32_t* x = run->x;
-    const int32_t* wp = w;
+    const int32_t* wp = s + 6;
     for (int32_t step = 0; step < steps; ++step, x += 3, wp += 2) {
       for (int32_t pixel = 0; pixel < 3; ++pixel) {
         for (int32_t f = 0; f < 2; ++f) {
@@ -497,10 +511,9 @@ void conv_run_model(const ConvRun* run, bool clamp) {
         }
       }
     }
-    const int32_t pair = static_cast<int32_t>(rec - run->record) / 12;
     for (int32_t pixel = 0; pixel < 3; ++pixel) {
       for (int32_t f = 0; f < 2; ++f) {
-        int32_t y = requantize(acc[2 * pixel + f], rec + 6 + 3 * f);
+        int32_t y = requantize(acc[2 * pixel + f], wp + 3 * f);
         if (clamp) {
           const int32_t lo = static_cast<int8_t>(run->lo4), hi = static_cast<int8_t>(run->hi4);
           y = y < lo ? lo : (y > hi ? hi : y);
@@ -622,13 +635,14 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   }
   const int32_t pixels = p.output_h * p.output_w;
   ConvRun run;  // conv_run copies it: only `out` changes from run to run
+  const int32_t units = steps / 2;
+  const int32_t pair_words = 12 + 2 * steps;  // seeds, weights, (M, r, e) x 2
   run.x = columns;
-  run.passes = (steps / 4 + 3) / 4;
-  run.entry = (steps / 4) % 4;
-  run.record = p.records;
-  run.last = p.records + 12 * (p.output_c / 2 - 1) + 6;
+  run.passes = (units + 7) / 8;
+  run.entry = units % 8;
+  run.end = p.stream + pair_words * (p.output_c / 2);
   run.out_c = p.output_c;
-  run.weights = p.weights;
+  run.stream = p.stream;
   run.lo4 = static_cast<uint8_t>(p.activation_min) * 0x01010101u;
   run.hi4 = static_cast<uint8_t>(p.activation_max) * 0x01010101u;
   auto* const run_fn = p.clamp ? conv_run_clamp : conv_run;
@@ -682,10 +696,10 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
       run_fn(&run);
       filter = 2 * (p.output_c / 2);
     }
-    const int32_t* weights = p.weights + filter * steps;
-    for (; filter < p.channels_padded; filter += 2, weights += 2 * steps) {
+    const int32_t* weights = p.stream + (filter / 2) * pair_words + 6;
+    for (; filter < p.channels_padded; filter += 2, weights += pair_words) {
       int32_t acc[2 * kPixels];
-      tinyrig_dsp_block_3x2(columns, weights, steps / 4, p.bias + filter, acc);
+      tinyrig_dsp_block_3x2(columns, weights, steps, p.bias + filter, acc);
       const int32_t* rq = p.requant + 3 * filter;
       const bool second = filter + 1 < p.output_c;
       for (int32_t slot = 0; slot < valid; ++slot) {

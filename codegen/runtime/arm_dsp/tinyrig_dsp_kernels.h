@@ -24,19 +24,19 @@ struct DspConv2DParams {
   int32_t pad_top, pad_left;
   int32_t input_zero_point;
   int32_t depth;            // filter_h * filter_w * input_c
-  int32_t depth_padded;     // multiple of 8 (4 SMLAD steps per loop trip)
+  int32_t depth_padded;     // multiple of 4 (2 SMLAD steps, the loops' unit)
   int32_t channels_padded;  // multiple of 2 (the filter block)
   int32_t pointwise;        // 1x1 without padding: a column is one input pixel, no im2col
   int32_t padded_h, padded_w;  // > 0: the input is first copied with its zero-point border
                                // (padded_h x padded_w pixels) to scratch; windows read it
   int32_t rgb3x3;           // 3x3 filter on 3 channels: columns read from the window rows
-                            // in the order of specialize_dsp.RGB3X3_ORDER (depth_padded 32)
+                            // in the order of specialize_dsp.RGB3X3_ORDER (depth_padded 28)
   int32_t clamp;            // the activation range is narrower than int8
   int32_t activation_min, activation_max;
-  const int32_t* weights;   // [channels_padded / 2][depth_padded / 2][2] int16 pairs
+  const int32_t* stream;    // per filter pair: bias pair x 3, [depth_padded / 2][2] int16 pairs,
+                            // then (M, r, e) of both filters
   const int32_t* bias;      // [channels_padded], scaled
   const int32_t* requant;   // [channels_padded][3]
-  const int32_t* records;   // [channels_padded / 2][12]: bias pair x 3, then (M, r, e) of both filters
 };
 
 // CONV_2D 1x1 without padding on exactly 8 input channels, output channels a multiple
