@@ -649,7 +649,8 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   // 1x1 at stride 1: pixel i's column is the input pixel i.
   const bool dense = p.pointwise && p.stride_h == 1 && p.stride_w == 1;
   const int32_t c = p.input_c;
-  for (int32_t first = 0; first < pixels; first += kPixels) {
+  // One run of 3 output pixels (fewer at the end) starting at `first`, any shape.
+  auto one_run = [&](int32_t first) {
     const int32_t valid = pixels - first < kPixels ? pixels - first : kPixels;
     bool three = p.pointwise && valid == kPixels && (p.depth & 3) == 0;
     if (p.rgb3x3) {
@@ -710,7 +711,47 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
         }
       }
     }
+  };
+  int32_t first = 0;
+  if (p.rgb3x3 && p.output_c % 2 == 0) {
+    // Row by row: runs of 3 within an output row whose windows are read in place (as
+    // in columns_rgb3x3) go straight to widen3_rgb3x3 and the run; the others, one_run.
+    const bool bordered = p.padded_h > 0;
+    const int32_t image_h = bordered ? p.padded_h : p.input_h, image_w = bordered ? p.padded_w : p.input_w;
+    const int32_t row_bytes = p.dilation_h * image_w * 3;
+    const int32_t end = image_h * image_w * 3 + (bordered ? 3 : 0);  // bytes readable from input
+    const int32_t step = p.stride_w * 3;
+    const int32_t top = bordered ? 0 : p.pad_top, left = bordered ? 0 : p.pad_left;
+    for (int32_t out_y = 0; out_y < p.output_h; ++out_y) {
+      const int32_t row_end = (out_y + 1) * p.output_w;
+      const int32_t y0 = out_y * p.stride_h - top;
+      const bool rows_inside = y0 >= 0 && y0 + 2 * p.dilation_h < image_h;
+      for (; first < row_end; first += kPixels) {
+        const int32_t x0 = (first - out_y * p.output_w) * p.stride_w - left;
+        const int32_t offset = (y0 * image_w + x0) * 3;
+        if (rows_inside && first + kPixels <= row_end && x0 >= 0 && x0 + 2 * p.stride_w + 3 <= image_w &&
+            offset + 2 * step + 2 * row_bytes + 12 <= end) {
+          const int8_t* a = input + offset;
+          widen3_rgb3x3(a, a + step, a + 2 * step, columns, row_bytes);
+          run.out = output + first * p.output_c;
+          run_fn(&run);
+        } else {
+          one_run(first);
+        }
+      }
+    }
+  } else if (dense && (p.depth & 3) == 0 && p.output_c % 2 == 0) {
+    // 1x1 at stride 1 with whole groups of 4 channels (depth_padded == depth): every
+    // full run is widen3_groups and the run.
+    const int32_t full = pixels - pixels % kPixels;
+    for (; first < full; first += kPixels) {
+      const int8_t* src = input + first * c;
+      widen3_groups(src, src + c, src + 2 * c, columns, p.depth / 4);
+      run.out = output + first * p.output_c;
+      run_fn(&run);
+    }
   }
+  for (; first < pixels; first += kPixels) one_run(first);
 }
 
 }  // namespace arm_dsp
