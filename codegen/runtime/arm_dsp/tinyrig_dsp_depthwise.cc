@@ -147,6 +147,7 @@ struct DwLine {
   int32_t lo, hi;              // 48, 52: activation clamp (clamping variants only)
   int32_t outputs;             // 56: outputs of the line (clamping variants)
   const int32_t* weights_end;  // 60: `weights` of channel `channels`
+  int32_t mode;                // 64: 2 * (stride 2) + (steps odd), the unclamped kernel's MAC entry
 };
 // A channel's record: M, rounding, e, then per rotation the 6 weight words and the bias.
 constexpr int32_t kRecordWords = 24;
@@ -293,12 +294,114 @@ constexpr int32_t kRecordWords = 24;
   "add sp, sp, #64\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
 
+// The unclamped kernel (both strides in one function): with e known, the shift goes
+// into SSAT's immediate, so each e in 1..30 has its own copy of the requantisation
+// (TINYRIG_DWL_REQUANT with 3 instructions per output, entered by a TBH on e) and the
+// epilogue is SMMLAR, ADD, SSAT. e = 0 (never made by specialize_common) takes the
+// register-shift copy.
+#define TINYRIG_DWL_RQE(ACC, E)                                           \
+  "smmlar r8, " #ACC ", r2, r3\n\t"                                       \
+  "add r8, r8, " #ACC ", asr #31\n\t"                                     \
+  "ssat " #ACC ", #8, r8, asr #" #E "\n\t"
+#define TINYRIG_DWL_SINGLE_E(E)                                           \
+  "ldr r4, [r1], #4\n\t"                                                  \
+  TINYRIG_DWL_RQE(r4, E)                                                  \
+  "strb r4, [r0]\n\t"                                                     \
+  "add r0, r0, lr\n\t"
+#define TINYRIG_DWL_RQ4_E(E)                                              \
+  "ldm r1!, {r4-r7}\n\t"                                                  \
+  TINYRIG_DWL_RQE(r4, E) TINYRIG_DWL_RQE(r5, E) TINYRIG_DWL_RQE(r6, E) TINYRIG_DWL_RQE(r7, E) \
+  "strb r4, [r0]\n\t"                                                     \
+  "strb r5, [r0, lr]\n\t"                                                 \
+  "strb r6, [r0, r10]\n\t"                                                \
+  "strb r7, [r0, r11]\n\t"                                                \
+  "add r0, r0, lr, lsl #2\n\t"
+#define TINYRIG_DWL_REQUANT_E(E)                                          \
+  "dwl_e" #E ":\n\t"                                                      \
+  "tbb [pc, r4]\n\t"                                                      \
+  "5:\n\t"                                                                \
+  ".byte (20f-5b)/2, (21f-5b)/2, (22f-5b)/2, (23f-5b)/2\n\t"              \
+  ".byte (24f-5b)/2, (25f-5b)/2, (26f-5b)/2, (27f-5b)/2\n\t"              \
+  "27:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "26:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "25:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "24:\n\t" TINYRIG_DWL_RQ4_E(E)                                          \
+  "b 20f\n\t"                                                             \
+  "23:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "22:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "21:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "20:\n\t"                                                               \
+  "cmp r9, #0\n\t"                                                        \
+  "beq 6f\n\t"                                                            \
+  "3:\n\t"                                                                \
+  TINYRIG_DWL_RQ4_E(E) TINYRIG_DWL_RQ4_E(E)                               \
+  "subs r9, r9, #1\n\t"                                                   \
+  "bne 3b\n\t"                                                            \
+  "b 6f\n\t"
+#define TINYRIG_DWL_E_ENTRY(E) ".hword (dwl_e" #E " - 9b) / 2\n\t"
+#define TINYRIG_DWL_E_LIST(X)                                             \
+  X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) \
+  X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30)
+
 // noipa: the caller must not learn from the (opaque) bodies which registers survive.
-__attribute__((naked, noipa)) void dw_line_s1(DwLine*) {
-  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S1, TINYRIG_DWL_REQUANT));
-}
-__attribute__((naked, noipa)) void dw_line_s2(DwLine*) {
-  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S2, TINYRIG_DWL_REQUANT));
+__attribute__((naked, noipa)) void dw_line(DwLine*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "sub sp, sp, #72\n\t"
+      "ldm r0!, {r1-r8}\n\t"
+      "stm sp, {r1-r8}\n\t"
+      "ldm r0!, {r1-r8}\n\t"
+      "add r9, sp, #32\n\t"
+      "stm r9, {r1-r8}\n\t"
+      "ldr r1, [r0]\n\t"
+      "str r1, [sp, #64]\n\t"
+      "ldr r0, [sp, #28]\n\t" /* ring */
+      "ldr r3, [sp, #32]\n\t" /* weights */
+      "0:\n\t" /* channel */
+      "ldm r3, {r6-r12}\n\t"
+      "ldrd r1, lr, [sp, #40]\n\t" /* acc, 12 * steps */
+      "add lr, r0, lr\n\t"
+      "ldr r2, [sp, #64]\n\t"
+      "tbb [pc, r2]\n\t"
+      "7:\n\t"
+      ".byte (40f-7b)/2, (41f-7b)/2, (50f-7b)/2, (51f-7b)/2\n\t"
+      "40:\n\t" TINYRIG_DWL_STEP_S1
+      "41:\n\t" TINYRIG_DWL_STEP_S1
+      "cmp r0, lr\n\t"
+      "bne 40b\n\t"
+      "b 8f\n\t"
+      "50:\n\t" TINYRIG_DWL_STEP_S2
+      "51:\n\t" TINYRIG_DWL_STEP_S2
+      "cmp r0, lr\n\t"
+      "bne 50b\n\t"
+      "8:\n\t"
+      "add r0, r0, #12\n\t"
+      "str r0, [sp, #28]\n\t"
+      "ldrd r2, r3, [sp, #32]\n\t"
+      "sub r2, r2, r3\n\t"
+      "ldm r2, {r2, r3, r12}\n\t" /* M, rounding, e */
+      "ldm sp, {r0, r1, r4, r9, r10, r11, lr}\n\t"
+      "tbh [pc, r12, lsl #1]\n\t"
+      "9:\n\t"
+      ".hword (dwl_e0 - 9b) / 2\n\t"
+      TINYRIG_DWL_E_LIST(TINYRIG_DWL_E_ENTRY)
+      "dwl_e0:\n\t"
+      TINYRIG_DWL_REQUANT
+      "b 6f\n\t"
+      TINYRIG_DWL_E_LIST(TINYRIG_DWL_REQUANT_E)
+      "6:\n\t" /* next channel */
+      "ldr r0, [sp]\n\t"
+      "add r0, r0, #1\n\t"
+      "str r0, [sp]\n\t"
+      "ldr r3, [sp, #32]\n\t"
+      "ldr r4, [sp, #60]\n\t"
+      "add r3, r3, #" TINYRIG_DWL_STR(4 * 24) "\n\t"
+      "str r3, [sp, #32]\n\t"
+      "cmp r3, r4\n\t"
+      "ldr r0, [sp, #28]\n\t"
+      "bne 0b\n\t"
+      "add sp, sp, #72\n\t"
+      "pop {r4-r11, pc}\n\t");
 }
 __attribute__((naked, noipa)) void dw_line_s1_clamp(DwLine*) {
   __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S1, TINYRIG_DWL_REQUANT_CLAMP));
@@ -350,8 +453,13 @@ void dw_line_model(DwLine* line, bool clamp) {
   }
 }
 
-void dw_line_s1(DwLine* line) { dw_line_model<1>(line, false); }
-void dw_line_s2(DwLine* line) { dw_line_model<2>(line, false); }
+void dw_line(DwLine* line) {
+  if (line->mode >= 2) {
+    dw_line_model<2>(line, false);
+  } else {
+    dw_line_model<1>(line, false);
+  }
+}
 void dw_line_s1_clamp(DwLine* line) { dw_line_model<1>(line, true); }
 void dw_line_s2_clamp(DwLine* line) { dw_line_model<2>(line, true); }
 
@@ -518,8 +626,7 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
   int8_t* zp_row = reinterpret_cast<int8_t*>(acc + 2 * p.steps);
   memset(zp_row, static_cast<int8_t>(p.input_zero_point), static_cast<size_t>((p.channels + 3) & ~3));
   int32_t slot_line[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
-  auto run_line = p.stride_a == 1 ? (p.clamp ? dw_line_s1_clamp : dw_line_s1)
-                                  : (p.clamp ? dw_line_s2_clamp : dw_line_s2);
+  auto run_line = p.clamp ? (p.stride_a == 1 ? dw_line_s1_clamp : dw_line_s2_clamp) : dw_line;
   for (int32_t ol = 0; ol < p.lines; ++ol) {
     const int32_t y0 = ol * p.stride_x - p.pad_x;
     for (int32_t fr = 0; fr < 3; ++fr) {
@@ -549,6 +656,7 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
     line.hi = p.activation_max;
     line.outputs = p.line_len;
     line.weights_end = line.weights + kRecordWords * p.channels;
+    line.mode = 2 * (p.stride_a == 2) + (p.steps & 1);
     run_line(&line);
   }
 }
