@@ -132,12 +132,12 @@ void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, i
 // the fused requantisation (4 instructions per output) and byte stores along the
 // line; the per-channel bookkeeping around them is about 25 instructions.
 struct DwLine {
-  int8_t* out;                 // 0: the channel's output 0 of the line
-  int32_t* acc;                // 4: accumulator line buffer
-  int32_t rem;                 // 8: outputs % 8 (requantised first)
-  int32_t octs;                // 12: outputs / 8
-  int32_t out_step2;           // 16: 2 * out_step
-  int32_t out_step3;           // 20: 3 * out_step
+  int32_t* acc;                // 0: accumulator line buffer
+  int32_t rem;                 // 4: outputs % 8 (requantised first)
+  int32_t octs;                // 8: outputs / 8
+  int32_t out_step2;           // 12: 2 * out_step
+  int32_t out_step3;           // 16: 3 * out_step
+  int8_t* out;                 // 20: the channel's output 0 of the line
   int32_t out_step;            // 24: bytes between outputs along the line
   const uint32_t* ring;        // 28: the channel's column word 0, slot 0
   const int32_t* weights;      // 32: the channel's 6 weights + bias for this line's rotation
@@ -193,45 +193,10 @@ constexpr int32_t kRecordWords = 24;
   "add r8, r8, " #ACC ", asr #31\n\t"                                     \
   "asr r8, r8, r12\n\t"                                                   \
   "ssat " #ACC ", #8, r8\n\t"
-#define TINYRIG_DWL_SINGLE                                                \
-  "ldr r4, [r1], #4\n\t"                                                  \
-  TINYRIG_DWL_RQ(r4)                                                      \
-  "strb r4, [r0]\n\t"                                                     \
-  "add r0, r0, lr\n\t"
-#define TINYRIG_DWL_RQ4                                                   \
-  "ldm r1!, {r4-r7}\n\t"                                                  \
-  TINYRIG_DWL_RQ(r4) TINYRIG_DWL_RQ(r5) TINYRIG_DWL_RQ(r6) TINYRIG_DWL_RQ(r7) \
-  "strb r4, [r0]\n\t"                                                     \
-  "strb r5, [r0, lr]\n\t"                                                 \
-  "strb r6, [r0, r10]\n\t"                                                \
-  "strb r7, [r0, r11]\n\t"                                                \
-  "add r0, r0, lr, lsl #2\n\t"
-// Requantise and store the line: the outputs % 8 first (a TBB into one of two
-// chains: 0-3 single outputs, or 0-3 singles and 4 at once), then 8 per trip.
-#define TINYRIG_DWL_REQUANT                                               \
-  "ldm sp, {r0, r1, r4, r9, r10, r11, lr}\n\t"                            \
-  "tbb [pc, r4]\n\t"                                                      \
-  "5:\n\t"                                                                \
-  ".byte (20f-5b)/2, (21f-5b)/2, (22f-5b)/2, (23f-5b)/2\n\t"              \
-  ".byte (24f-5b)/2, (25f-5b)/2, (26f-5b)/2, (27f-5b)/2\n\t"              \
-  "27:\n\t" TINYRIG_DWL_SINGLE                                            \
-  "26:\n\t" TINYRIG_DWL_SINGLE                                            \
-  "25:\n\t" TINYRIG_DWL_SINGLE                                            \
-  "24:\n\t" TINYRIG_DWL_RQ4                                               \
-  "b 20f\n\t"                                                             \
-  "23:\n\t" TINYRIG_DWL_SINGLE                                            \
-  "22:\n\t" TINYRIG_DWL_SINGLE                                            \
-  "21:\n\t" TINYRIG_DWL_SINGLE                                            \
-  "20:\n\t"                                                               \
-  "cmp r9, #0\n\t"                                                        \
-  "beq 6f\n\t"                                                            \
-  "3:\n\t"                                                                \
-  TINYRIG_DWL_RQ4 TINYRIG_DWL_RQ4                                         \
-  "subs r9, r9, #1\n\t"                                                   \
-  "bne 3b\n\t"
 // The same with the activation clamp, one output at a time.
 #define TINYRIG_DWL_REQUANT_CLAMP                                         \
-  "ldm sp, {r0, r1}\n\t"                                                  \
+  "ldr r0, [sp, #20]\n\t"                                                 \
+  "ldr r1, [sp]\n\t"                                                      \
   "ldr r9, [sp, #56]\n\t"                                                 \
   "ldr lr, [sp, #24]\n\t"                                                 \
   "ldrd r10, r11, [sp, #48]\n\t"                                          \
@@ -281,9 +246,9 @@ constexpr int32_t kRecordWords = 24;
   "ldm r2, {r2, r3, r12}\n\t" /* M, rounding, e */                        \
   REQUANT                                                                 \
   "6:\n\t" /* next channel */                                             \
-  "ldr r0, [sp]\n\t"                                                      \
+  "ldr r0, [sp, #20]\n\t"                                                 \
   "add r0, r0, #1\n\t"                                                    \
-  "str r0, [sp]\n\t"                                                      \
+  "str r0, [sp, #20]\n\t"                                                 \
   "ldr r3, [sp, #32]\n\t"                                                 \
   "ldr r4, [sp, #60]\n\t"                                                 \
   "add r3, r3, #" TINYRIG_DWL_STR(4 * 24) "\n\t"                          \
@@ -294,11 +259,33 @@ constexpr int32_t kRecordWords = 24;
   "add sp, sp, #64\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
 
-// The unclamped kernel (both strides in one function): with e known, the shift goes
-// into SSAT's immediate, so each e in 1..30 has its own copy of the requantisation
-// (TINYRIG_DWL_REQUANT with 3 instructions per output, entered by a TBH on e) and the
-// epilogue is SMMLAR, ADD, SSAT. e = 0 (never made by specialize_common) takes the
-// register-shift copy.
+// The unclamped kernel (both strides in one function, a TBB on stride and step parity
+// entering the MAC loop): with e known, the shift goes into SSAT's immediate, so each e
+// in 1..30 (all that specialize_common makes; specialize_dsp_depthwise checks) has its
+// own copy of the requantisation, entered by a TBH on e: SMMLAR, ADD, SSAT per output,
+// the outputs % 8 first (a TBB into one of two chains: 0-3 single outputs, or 0-3
+// singles and 4 at once), then 8 per trip. The requantisation writes through r12, so
+// r0 carries the ring on to the next channel. At stride 2 a step makes 2 outputs from
+// column words k..k+2 (9 words in 5 loads), after a single one when the count is odd.
+#define TINYRIG_DWL_STEP_S2X2                                             \
+  "ldrd r2, r3, [r0], #24\n\t"  /* (k, s0), (k, s1) */                    \
+  "smlad r4, r2, r6, r12\n\t"                                             \
+  "smlad r4, r3, r8, r4\n\t"                                              \
+  "ldrd r2, r3, [r0, #-16]\n\t" /* (k, s2), (k+1, s0) */                  \
+  "smlad r4, r2, r10, r4\n\t"                                             \
+  "smlabb r4, r3, r7, r4\n\t"                                             \
+  "smlad r5, r3, r6, r12\n\t"                                             \
+  "ldrd r2, r3, [r0, #-8]\n\t"  /* (k+1, s1), (k+1, s2) */                \
+  "smlabb r4, r2, r9, r4\n\t"                                             \
+  "smlabb r4, r3, r11, r4\n\t"                                            \
+  "smlad r5, r2, r8, r5\n\t"                                              \
+  "smlad r5, r3, r10, r5\n\t"                                             \
+  "ldrd r2, r3, [r0]\n\t"       /* (k+2, s0), (k+2, s1) */                \
+  "smlabb r5, r2, r7, r5\n\t"                                             \
+  "smlabb r5, r3, r9, r5\n\t"                                             \
+  "ldr r2, [r0, #8]\n\t"        /* (k+2, s2) */                           \
+  "smlabb r5, r2, r11, r5\n\t"                                            \
+  "strd r4, r5, [r1], #8\n\t"
 #define TINYRIG_DWL_RQE(ACC, E)                                           \
   "smmlar r8, " #ACC ", r2, r3\n\t"                                       \
   "add r8, r8, " #ACC ", asr #31\n\t"                                     \
@@ -306,16 +293,16 @@ constexpr int32_t kRecordWords = 24;
 #define TINYRIG_DWL_SINGLE_E(E)                                           \
   "ldr r4, [r1], #4\n\t"                                                  \
   TINYRIG_DWL_RQE(r4, E)                                                  \
-  "strb r4, [r0]\n\t"                                                     \
-  "add r0, r0, lr\n\t"
+  "strb r4, [r12]\n\t"                                                    \
+  "add r12, r12, lr\n\t"
 #define TINYRIG_DWL_RQ4_E(E)                                              \
   "ldm r1!, {r4-r7}\n\t"                                                  \
   TINYRIG_DWL_RQE(r4, E) TINYRIG_DWL_RQE(r5, E) TINYRIG_DWL_RQE(r6, E) TINYRIG_DWL_RQE(r7, E) \
-  "strb r4, [r0]\n\t"                                                     \
-  "strb r5, [r0, lr]\n\t"                                                 \
-  "strb r6, [r0, r10]\n\t"                                                \
-  "strb r7, [r0, r11]\n\t"                                                \
-  "add r0, r0, lr, lsl #2\n\t"
+  "strb r4, [r12]\n\t"                                                    \
+  "strb r5, [r12, lr]\n\t"                                                \
+  "strb r6, [r12, r10]\n\t"                                               \
+  "strb r7, [r12, r11]\n\t"                                               \
+  "add r12, r12, lr, lsl #2\n\t"
 #define TINYRIG_DWL_REQUANT_E(E)                                          \
   "dwl_e" #E ":\n\t"                                                      \
   "tbb [pc, r4]\n\t"                                                      \
@@ -370,35 +357,31 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       "cmp r0, lr\n\t"
       "bne 40b\n\t"
       "b 8f\n\t"
-      "50:\n\t" TINYRIG_DWL_STEP_S2
       "51:\n\t" TINYRIG_DWL_STEP_S2
+      "cmp r0, lr\n\t"
+      "beq 8f\n\t"
+      "50:\n\t" TINYRIG_DWL_STEP_S2X2
       "cmp r0, lr\n\t"
       "bne 50b\n\t"
       "8:\n\t"
-      "add r0, r0, #12\n\t"
-      "str r0, [sp, #28]\n\t"
+      "add r0, r0, #12\n\t" /* the next channel's ring */
       "ldrd r2, r3, [sp, #32]\n\t"
       "sub r2, r2, r3\n\t"
-      "ldm r2, {r2, r3, r12}\n\t" /* M, rounding, e */
-      "ldm sp, {r0, r1, r4, r9, r10, r11, lr}\n\t"
-      "tbh [pc, r12, lsl #1]\n\t"
+      "ldm r2, {r2, r3, r5}\n\t" /* M, rounding, e */
+      "ldm sp, {r1, r4, r9, r10, r11, r12, lr}\n\t" /* acc, rem, octs, 2x, 3x step, out, step */
+      "add r8, r12, #1\n\t"
+      "str r8, [sp, #20]\n\t"
+      "tbh [pc, r5, lsl #1]\n\t"
       "9:\n\t"
-      ".hword (dwl_e0 - 9b) / 2\n\t"
+      ".hword (dwl_e1 - 9b) / 2\n\t" /* e = 0: never made */
       TINYRIG_DWL_E_LIST(TINYRIG_DWL_E_ENTRY)
-      "dwl_e0:\n\t"
-      TINYRIG_DWL_REQUANT
-      "b 6f\n\t"
       TINYRIG_DWL_E_LIST(TINYRIG_DWL_REQUANT_E)
       "6:\n\t" /* next channel */
-      "ldr r0, [sp]\n\t"
-      "add r0, r0, #1\n\t"
-      "str r0, [sp]\n\t"
       "ldr r3, [sp, #32]\n\t"
       "ldr r4, [sp, #60]\n\t"
       "add r3, r3, #" TINYRIG_DWL_STR(4 * 24) "\n\t"
       "str r3, [sp, #32]\n\t"
       "cmp r3, r4\n\t"
-      "ldr r0, [sp, #28]\n\t"
       "bne 0b\n\t"
       "add sp, sp, #72\n\t"
       "pop {r4-r11, pc}\n\t");
