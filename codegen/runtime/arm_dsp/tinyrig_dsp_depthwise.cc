@@ -147,7 +147,7 @@ struct DwLine {
   int32_t lo, hi;              // 48, 52: activation clamp (clamping variants only)
   int32_t outputs;             // 56: outputs of the line (clamping variants)
   const int32_t* weights_end;  // 60: `weights` of channel `channels`
-  int32_t mode;                // 64: 2 * (stride 2) + (steps odd), the unclamped kernel's MAC entry
+  int32_t mode;                // 64: 4 * (stride 2) + steps % 4, the unclamped kernel's MAC entry
 };
 // A channel's record: M, rounding, e, then per rotation the 6 weight words and the bias.
 constexpr int32_t kRecordWords = 24;
@@ -259,8 +259,8 @@ constexpr int32_t kRecordWords = 24;
   "add sp, sp, #64\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
 
-// The unclamped kernel (both strides in one function, a TBB on stride and step parity
-// entering the MAC loop): with e known, the shift goes into SSAT's immediate, so each e
+// The unclamped kernel (both strides in one function, a TBB on stride and steps % 4
+// entering the MAC loop: 4 steps a trip at stride 1, 2 double steps at stride 2): with e known, the shift goes into SSAT's immediate, so each e
 // in 1..30 (all that specialize_common makes; specialize_dsp_depthwise checks) has its
 // own copy of the requantisation, entered by a TBH on e: SMMLAR, ADD, SSAT per output,
 // the outputs % 8 first (a TBB into one of two chains: 0-3 single outputs, or 0-3
@@ -351,16 +351,24 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       "ldr r2, [sp, #64]\n\t"
       "tbb [pc, r2]\n\t"
       "7:\n\t"
-      ".byte (40f-7b)/2, (41f-7b)/2, (50f-7b)/2, (51f-7b)/2\n\t"
+      ".byte (40f-7b)/2, (43f-7b)/2, (42f-7b)/2, (41f-7b)/2\n\t"
+      ".byte (50f-7b)/2, (51f-7b)/2, (52f-7b)/2, (53f-7b)/2\n\t"
       "40:\n\t" TINYRIG_DWL_STEP_S1
       "41:\n\t" TINYRIG_DWL_STEP_S1
+      "42:\n\t" TINYRIG_DWL_STEP_S1
+      "43:\n\t" TINYRIG_DWL_STEP_S1
       "cmp r0, lr\n\t"
       "bne 40b\n\t"
       "b 8f\n\t"
+      "53:\n\t" TINYRIG_DWL_STEP_S2
+      "cmp r0, lr\n\t"
+      "beq 8f\n\t"
+      "b 52f\n\t"
       "51:\n\t" TINYRIG_DWL_STEP_S2
       "cmp r0, lr\n\t"
       "beq 8f\n\t"
       "50:\n\t" TINYRIG_DWL_STEP_S2X2
+      "52:\n\t" TINYRIG_DWL_STEP_S2X2
       "cmp r0, lr\n\t"
       "bne 50b\n\t"
       "8:\n\t"
@@ -437,7 +445,7 @@ void dw_line_model(DwLine* line, bool clamp) {
 }
 
 void dw_line(DwLine* line) {
-  if (line->mode >= 2) {
+  if (line->mode >= 4) {
     dw_line_model<2>(line, false);
   } else {
     dw_line_model<1>(line, false);
@@ -639,7 +647,7 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
     line.hi = p.activation_max;
     line.outputs = p.line_len;
     line.weights_end = line.weights + kRecordWords * p.channels;
-    line.mode = 2 * (p.stride_a == 2) + (p.steps & 1);
+    line.mode = 4 * (p.stride_a == 2) + (p.steps & 3);
     run_line(&line);
   }
 }
