@@ -95,6 +95,8 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     depth_p = round_up(depth, CONV_DEPTH_STEP)
     out_p = round_up(out_c, CONV_FILTERS)
     fused, bias, table = _epilogue_constants(rows, p, c, out_p)
+    if table[:out_c, 2].min() < 1 or table[:out_c, 2].max() > 30:  # conv_run has an epilogue copy per e
+        raise Declined("a right shift is outside 1..30")
     scaled = _scaled_padded(rows, fused.scale_shift, out_p, depth_p)
     rgb3x3 = int(fh == 3 and fw == 3 and p["input_c"] == 3 and p["dilation_w"] == 1)
     if rgb3x3:  # columns read straight from 3 window rows of 9 bytes (RGB3X3_ORDER)

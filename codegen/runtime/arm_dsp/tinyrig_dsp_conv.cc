@@ -414,7 +414,8 @@ const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, in
 // words, then both filters' (M, r, e)) is read by one pointer that runs on from pair to
 // pair: one LDM seeds the 6 accumulators, the 3x2 SMLAD loop is unrolled 8 times (2
 // steps each, 16 steps a pass) with a TBB entry for the remainder, and the epilogue
-// loads both filters' (M, r, e) with one LDM, requantises (4 instructions per output),
+// loads both filters' (M, r, e) with one LDM, requantises (3 instructions per output,
+// e in SSAT's immediate: a TBH per filter into a copy for its e),
 // packs each pixel's 2 bytes with BFI, clamps with SSUB8/SEL and stores 3 halfwords.
 // The block is copied to the stack frame; field order is the frame layout.
 struct ConvRun {
@@ -431,11 +432,6 @@ struct ConvRun {
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
 
 #define TINYRIG_RUN_2STEPS TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2
-#define TINYRIG_RUN_RQ(ACC, M, R, E)                                      \
-  "smmlar r0, " #ACC ", " #M ", " #R "\n\t"                               \
-  "add r0, r0, " #ACC ", asr #31\n\t"                                     \
-  "asr r0, r0, " #E "\n\t"                                                \
-  "ssat " #ACC ", #8, r0\n\t"
 #define TINYRIG_RUN_CLAMP(V)                                              \
   "ssub8 r0, " #V ", r2\n\t"                                              \
   "sel " #V ", " #V ", r2\n\t"                                            \
@@ -445,7 +441,29 @@ struct ConvRun {
 #define TINYRIG_RUN_CLAMP3                                                \
   "ldrd r2, r3, [sp, #28]\n\t"                                            \
   TINYRIG_RUN_CLAMP(r8) TINYRIG_RUN_CLAMP(r10) TINYRIG_RUN_CLAMP(r12)
-#define TINYRIG_RUN_FN(CLAMP)                                             \
+// The requantisation with e in SSAT's immediate: per filter of the pair a TBH on its
+// e (1..30, checked by specialize_dsp) enters a copy of 3 outputs' epilogue for that e
+// (SMMLAR, ADD, SSAT each). P names the labels of one function's copies.
+#define TINYRIG_RUN_RQE(ACC, M, R, E)                                     \
+  "smmlar r0, " #ACC ", " #M ", " #R "\n\t"                               \
+  "add r0, r0, " #ACC ", asr #31\n\t"                                     \
+  "ssat " #ACC ", #8, r0, asr #" #E "\n\t"
+#define TINYRIG_RUN_ENTRY(P, F, E, L) ".hword (crun" P F #E " - " #L "b) / 2\n\t"
+#define TINYRIG_RUN_VARIANT_A(P, F, E, L)                                 \
+  "crun" P F #E ":\n\t"                                                   \
+  TINYRIG_RUN_RQE(r8, r2, r3, E) TINYRIG_RUN_RQE(r10, r2, r3, E) TINYRIG_RUN_RQE(r12, r2, r3, E) \
+  "b " #L "f\n\t"
+#define TINYRIG_RUN_VARIANT_B(P, F, E, L)                                 \
+  "crun" P F #E ":\n\t"                                                   \
+  TINYRIG_RUN_RQE(r9, r5, r6, E) TINYRIG_RUN_RQE(r11, r5, r6, E) TINYRIG_RUN_RQE(lr, r5, r6, E) \
+  "b " #L "f\n\t"
+#define TINYRIG_RUN_E_LIST(X, P, F, L)                                    \
+  X(P, F, 1, L) X(P, F, 2, L) X(P, F, 3, L) X(P, F, 4, L) X(P, F, 5, L) X(P, F, 6, L) X(P, F, 7, L) \
+  X(P, F, 8, L) X(P, F, 9, L) X(P, F, 10, L) X(P, F, 11, L) X(P, F, 12, L) X(P, F, 13, L) X(P, F, 14, L) \
+  X(P, F, 15, L) X(P, F, 16, L) X(P, F, 17, L) X(P, F, 18, L) X(P, F, 19, L) X(P, F, 20, L) X(P, F, 21, L) \
+  X(P, F, 22, L) X(P, F, 23, L) X(P, F, 24, L) X(P, F, 25, L) X(P, F, 26, L) X(P, F, 27, L) X(P, F, 28, L) \
+  X(P, F, 29, L) X(P, F, 30, L)
+#define TINYRIG_RUN_FN(CLAMP, P)                                          \
   "push {r4-r11, lr}\n\t"                                                 \
   "sub sp, sp, #36\n\t"                                                   \
   "ldm r0!, {r1-r7}\n\t"                                                  \
@@ -473,8 +491,18 @@ struct ConvRun {
   "ldm r1!, {r2-r7}\n\t"                                                  \
   "ldr r0, [sp, #12]\n\t"                                                 \
   "cmp r1, r0\n\t" /* flags kept to the end: nothing below sets N/Z/C/V */ \
-  TINYRIG_RUN_RQ(r8, r2, r3, r4) TINYRIG_RUN_RQ(r10, r2, r3, r4) TINYRIG_RUN_RQ(r12, r2, r3, r4) \
-  TINYRIG_RUN_RQ(r9, r5, r6, r7) TINYRIG_RUN_RQ(r11, r5, r6, r7) TINYRIG_RUN_RQ(lr, r5, r6, r7) \
+  "tbh [pc, r4, lsl #1]\n\t" /* filter a's e */                          \
+  "28:\n\t"                                                               \
+  TINYRIG_RUN_ENTRY(P, "a", 1, 28) /* e = 0: never made */                \
+  TINYRIG_RUN_E_LIST(TINYRIG_RUN_ENTRY, P, "a", 28)                       \
+  TINYRIG_RUN_E_LIST(TINYRIG_RUN_VARIANT_A, P, "a", 30)                   \
+  "30:\n\t"                                                               \
+  "tbh [pc, r7, lsl #1]\n\t" /* filter b's e */                          \
+  "29:\n\t"                                                               \
+  TINYRIG_RUN_ENTRY(P, "b", 1, 29)                                        \
+  TINYRIG_RUN_E_LIST(TINYRIG_RUN_ENTRY, P, "b", 29)                       \
+  TINYRIG_RUN_E_LIST(TINYRIG_RUN_VARIANT_B, P, "b", 31)                   \
+  "31:\n\t"                                                               \
   "bfi r8, r9, #8, #8\n\t"                                                \
   "bfi r10, r11, #8, #8\n\t"                                              \
   "bfi r12, lr, #8, #8\n\t"                                               \
@@ -489,9 +517,9 @@ struct ConvRun {
   "pop {r4-r11, pc}\n\t"
 
 // noipa: the caller must not learn from the (opaque) bodies which registers survive.
-__attribute__((naked, noipa)) void conv_run(const ConvRun*) { __asm__ volatile(TINYRIG_RUN_FN("")); }
+__attribute__((naked, noipa)) void conv_run(const ConvRun*) { __asm__ volatile(TINYRIG_RUN_FN("", "n")); }
 __attribute__((naked, noipa)) void conv_run_clamp(const ConvRun*) {
-  __asm__ volatile(TINYRIG_RUN_FN(TINYRIG_RUN_CLAMP3));
+  __asm__ volatile(TINYRIG_RUN_FN(TINYRIG_RUN_CLAMP3, "c"));
 }
 
 #else  // host model of the same loop
