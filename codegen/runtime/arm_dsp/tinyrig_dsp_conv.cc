@@ -449,15 +449,37 @@ struct ConvRun {
   "add r0, r0, " #ACC ", asr #31\n\t"                                     \
   "ssat " #ACC ", #8, r0, asr #" #E "\n\t"
 #define TINYRIG_RUN_ENTRY(P, F, E, L) ".hword (crun" P F #E " - " #L "b) / 2\n\t"
+// Filter a's copies end with the TBH on filter b's e (each with its own table), filter
+// b's with the packing, clamp and stores and the branch to the next pair.
 #define TINYRIG_RUN_VARIANT_A(P, F, E, L)                                 \
   "crun" P F #E ":\n\t"                                                   \
   TINYRIG_RUN_RQE(r8, r2, r3, E) TINYRIG_RUN_RQE(r10, r2, r3, E) TINYRIG_RUN_RQE(r12, r2, r3, E) \
-  "b " #L "f\n\t"
-#define TINYRIG_RUN_VARIANT_B(P, F, E, L)                                 \
+  "tbh [pc, r7, lsl #1]\n\t" /* filter b's e */                          \
+  "29:\n\t"                                                               \
+  TINYRIG_RUN_ENTRY(P, "b", 1, 29)                                        \
+  TINYRIG_RUN_E_LIST2(TINYRIG_RUN_ENTRY, P, "b", 29)
+#define TINYRIG_RUN_VARIANT_B(P, F, E, CLAMP)                             \
   "crun" P F #E ":\n\t"                                                   \
   TINYRIG_RUN_RQE(r9, r5, r6, E) TINYRIG_RUN_RQE(r11, r5, r6, E) TINYRIG_RUN_RQE(lr, r5, r6, E) \
-  "b " #L "f\n\t"
+  "bfi r8, r9, #8, #8\n\t"                                                \
+  "bfi r10, r11, #8, #8\n\t"                                              \
+  "bfi r12, lr, #8, #8\n\t"                                               \
+  CLAMP                                                                   \
+  "ldrd r0, r2, [sp, #16]\n\t" /* out, out_c */                           \
+  "strh r10, [r0, r2]\n\t"                                                \
+  "strh r12, [r0, r2, lsl #1]\n\t"                                        \
+  "strh r8, [r0], #2\n\t"                                                 \
+  "str r0, [sp, #16]\n\t"                                                 \
+  "bne 1b\n\t"                                                            \
+  "b 32f\n\t"
 #define TINYRIG_RUN_E_LIST(X, P, F, L)                                    \
+  X(P, F, 1, L) X(P, F, 2, L) X(P, F, 3, L) X(P, F, 4, L) X(P, F, 5, L) X(P, F, 6, L) X(P, F, 7, L) \
+  X(P, F, 8, L) X(P, F, 9, L) X(P, F, 10, L) X(P, F, 11, L) X(P, F, 12, L) X(P, F, 13, L) X(P, F, 14, L) \
+  X(P, F, 15, L) X(P, F, 16, L) X(P, F, 17, L) X(P, F, 18, L) X(P, F, 19, L) X(P, F, 20, L) X(P, F, 21, L) \
+  X(P, F, 22, L) X(P, F, 23, L) X(P, F, 24, L) X(P, F, 25, L) X(P, F, 26, L) X(P, F, 27, L) X(P, F, 28, L) \
+  X(P, F, 29, L) X(P, F, 30, L)
+// The same list again, for use inside an expansion of TINYRIG_RUN_E_LIST.
+#define TINYRIG_RUN_E_LIST2(X, P, F, L)                                    \
   X(P, F, 1, L) X(P, F, 2, L) X(P, F, 3, L) X(P, F, 4, L) X(P, F, 5, L) X(P, F, 6, L) X(P, F, 7, L) \
   X(P, F, 8, L) X(P, F, 9, L) X(P, F, 10, L) X(P, F, 11, L) X(P, F, 12, L) X(P, F, 13, L) X(P, F, 14, L) \
   X(P, F, 15, L) X(P, F, 16, L) X(P, F, 17, L) X(P, F, 18, L) X(P, F, 19, L) X(P, F, 20, L) X(P, F, 21, L) \
@@ -495,24 +517,9 @@ struct ConvRun {
   "28:\n\t"                                                               \
   TINYRIG_RUN_ENTRY(P, "a", 1, 28) /* e = 0: never made */                \
   TINYRIG_RUN_E_LIST(TINYRIG_RUN_ENTRY, P, "a", 28)                       \
-  TINYRIG_RUN_E_LIST(TINYRIG_RUN_VARIANT_A, P, "a", 30)                   \
-  "30:\n\t"                                                               \
-  "tbh [pc, r7, lsl #1]\n\t" /* filter b's e */                          \
-  "29:\n\t"                                                               \
-  TINYRIG_RUN_ENTRY(P, "b", 1, 29)                                        \
-  TINYRIG_RUN_E_LIST(TINYRIG_RUN_ENTRY, P, "b", 29)                       \
-  TINYRIG_RUN_E_LIST(TINYRIG_RUN_VARIANT_B, P, "b", 31)                   \
-  "31:\n\t"                                                               \
-  "bfi r8, r9, #8, #8\n\t"                                                \
-  "bfi r10, r11, #8, #8\n\t"                                              \
-  "bfi r12, lr, #8, #8\n\t"                                               \
-  CLAMP                                                                   \
-  "ldrd r0, r2, [sp, #16]\n\t" /* out, out_c */                           \
-  "strh r10, [r0, r2]\n\t"                                                \
-  "strh r12, [r0, r2, lsl #1]\n\t"                                        \
-  "strh r8, [r0], #2\n\t"                                                 \
-  "str r0, [sp, #16]\n\t"                                                 \
-  "bne 1b\n\t"                                                            \
+  TINYRIG_RUN_E_LIST(TINYRIG_RUN_VARIANT_A, P, "a", 0)                    \
+  TINYRIG_RUN_E_LIST(TINYRIG_RUN_VARIANT_B, P, "b", CLAMP)                \
+  "32:\n\t"                                                               \
   "add sp, sp, #36\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
 
