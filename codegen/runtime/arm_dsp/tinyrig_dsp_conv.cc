@@ -574,11 +574,11 @@ void conv_run_clamp(const ConvRun* run) { conv_run_model(run, true); }
 struct Pw8Run {
   const int8_t* in;        // 0: the current pixel
   int32_t in_step;         // 4
-  int32_t pixels;          // 8: pixels left
-  int8_t* out;             // 12: the current pixel's output 0
+  const int8_t* out_end;   // 8: past the run's last output
+  int8_t* out;             // 12: the first pixel's output 0
   const int32_t* records;  // 16
   const int32_t* end;      // 20: records + 8 * output_c
-  int32_t odd;             // 24: output_c / 4 is odd
+  int32_t odd;             // 24: output_c / 4 is odd (pw8_run_odd)
 };
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
@@ -595,46 +595,45 @@ struct Pw8Run {
   "strb r4, [lr], #1\n\t"
 #define TINYRIG_PW8_FILTER4 TINYRIG_PW8_FILTER TINYRIG_PW8_FILTER TINYRIG_PW8_FILTER TINYRIG_PW8_FILTER
 
-__attribute__((naked, noipa)) void pw8_run(const Pw8Run*) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "sub sp, sp, #32\n\t"
-      "ldm r0, {r1-r7}\n\t"
-      "stm sp, {r1-r7}\n\t"
-      "1:\n\t"  /* pixel */
-      "ldrd r12, r5, [sp]\n\t"
-      "ldr r6, [r12, #4]\n\t"
-      "ldr r4, [r12]\n\t"
-      "add r12, r12, r5\n\t"
-      "str r12, [sp]\n\t"
-      "sxtb16 r0, r4\n\t"
-      "sxtb16 r1, r4, ror #8\n\t"
-      "sxtb16 r2, r6\n\t"
-      "sxtb16 r3, r6, ror #8\n\t"
-      "ldrd lr, r12, [sp, #12]\n\t"  /* out, records */
-      "ldr r4, [sp, #24]\n\t"
-      "cmp r4, #0\n\t"
-      "bne 3f\n\t"
-      "2:\n\t"
-      TINYRIG_PW8_FILTER4
-      "3:\n\t"
-      TINYRIG_PW8_FILTER4
-      "ldr r4, [sp, #20]\n\t"
-      "cmp r12, r4\n\t"
-      "bne 2b\n\t"
-      "str lr, [sp, #12]\n\t"
-      "ldr r4, [sp, #8]\n\t"
-      "subs r4, r4, #1\n\t"
-      "str r4, [sp, #8]\n\t"
-      "bne 1b\n\t"
-      "add sp, sp, #32\n\t"
-      "pop {r4-r11, pc}\n\t");
-}
+// ENTRY: nothing, or a branch into the second half of the first 8-filter trip.
+#define TINYRIG_PW8_FN(ENTRY)                                             \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "sub sp, sp, #32\n\t"                                                   \
+  "ldm r0, {r1-r7}\n\t"                                                   \
+  "stm sp, {r1-r7}\n\t"                                                   \
+  "ldr lr, [sp, #12]\n\t" /* out, running on from pixel to pixel */       \
+  "1:\n\t"  /* pixel */                                                   \
+  "ldrd r12, r5, [sp]\n\t"                                                \
+  "ldr r6, [r12, #4]\n\t"                                                 \
+  "ldr r4, [r12]\n\t"                                                     \
+  "add r12, r12, r5\n\t"                                                  \
+  "str r12, [sp]\n\t"                                                     \
+  "sxtb16 r0, r4\n\t"                                                     \
+  "sxtb16 r1, r4, ror #8\n\t"                                             \
+  "sxtb16 r2, r6\n\t"                                                     \
+  "sxtb16 r3, r6, ror #8\n\t"                                             \
+  "ldr r12, [sp, #16]\n\t" /* records */                                  \
+  ENTRY                                                                   \
+  "2:\n\t"                                                                \
+  TINYRIG_PW8_FILTER4                                                     \
+  "3:\n\t"                                                                \
+  TINYRIG_PW8_FILTER4                                                     \
+  "ldr r4, [sp, #20]\n\t"                                                 \
+  "cmp r12, r4\n\t"                                                       \
+  "bne 2b\n\t"                                                            \
+  "ldr r4, [sp, #8]\n\t" /* out_end */                                    \
+  "cmp lr, r4\n\t"                                                        \
+  "bne 1b\n\t"                                                            \
+  "add sp, sp, #32\n\t"                                                   \
+  "pop {r4-r11, pc}\n\t"
+
+__attribute__((naked, noipa)) void pw8_run(const Pw8Run*) { __asm__ volatile(TINYRIG_PW8_FN("")); }
+__attribute__((naked, noipa)) void pw8_run_odd(const Pw8Run*) { __asm__ volatile(TINYRIG_PW8_FN("b 3f\n\t")); }
 #else
 void pw8_run(const Pw8Run* run) {
   const int8_t* in = run->in;
   int8_t* out = run->out;
-  for (int32_t i = 0; i < run->pixels; ++i, in += run->in_step) {
+  for (; out != run->out_end; in += run->in_step) {
     const uint32_t w0 = load_word(in), w1 = load_word(in + 4);
     const uint32_t x[4] = {sxtb16(w0), sxtb16_ror8(w0), sxtb16(w1), sxtb16_ror8(w1)};
     for (const int32_t* rec = run->records; rec < run->end; rec += 8) {
@@ -644,6 +643,7 @@ void pw8_run(const Pw8Run* run) {
     }
   }
 }
+void pw8_run_odd(const Pw8Run* run) { pw8_run(run); }
 #endif
 
 }  // namespace
@@ -803,11 +803,13 @@ void conv2d_s8(const DspPointwise8Params& p, const int8_t* input, int8_t* output
   run.odd = (p.output_c / 4) & 1;
   const bool dense = p.stride_h == 1 && p.stride_w == 1;
   const int32_t runs = dense ? 1 : p.output_h;
-  run.pixels = dense ? p.output_h * p.output_w : p.output_w;
+  const int32_t pixels = dense ? p.output_h * p.output_w : p.output_w;
+  auto* const run_fn = run.odd ? pw8_run_odd : pw8_run;
   for (int32_t y = 0; y < runs; ++y) {
     run.in = input + y * p.stride_h * p.input_w * 8;
     run.out = output + y * p.output_w * p.output_c;
-    pw8_run(&run);
+    run.out_end = run.out + pixels * p.output_c;
+    run_fn(&run);
   }
 }
 
