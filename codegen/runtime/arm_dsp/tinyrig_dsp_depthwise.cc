@@ -535,6 +535,49 @@ __attribute__((naked, noipa)) void widen_run(const WidenRun*) {
       "add sp, sp, #8\n\t"
       "pop {r4-r11, pc}\n\t");
 }
+// The same with the loops the other way round (groups outside, column words inside),
+// for runs longer than the group count: 15 instructions per 8 values in the inner loop.
+__attribute__((naked, noipa)) void widen_run_cw(const WidenRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldm r0, {r1-r7}\n\t"
+      "push {r4, r7}\n\t"          /* ks, groups */
+      "mov r11, r6\n\t"            /* step */
+      "mov r12, r1\n\t"            /* s0 of the group */
+      "sub r1, r2, r1\n\t"         /* s1 - s0 */
+      "mov lr, r3\n\t"             /* d of the group */
+      "mov r3, r5\n\t"
+      "lsl r4, r3, #1\n\t"
+      "add r5, r4, r3\n\t"
+      "0:\n\t"
+      "mov r0, r12\n\t"
+      "mov r2, lr\n\t"
+      "ldr r6, [sp]\n\t"
+      "1:\n\t"
+      "ldr r8, [r0, r1]\n\t"
+      "ldr r7, [r0]\n\t"
+      "add r0, r0, r11\n\t"
+      "pkhbt r9, r7, r8, lsl #16\n\t"
+      "pkhtb r10, r8, r7, asr #16\n\t"
+      "sxtb16 r7, r9\n\t"
+      "sxtb16 r8, r9, ror #8\n\t"
+      "sxtb16 r9, r10\n\t"
+      "sxtb16 r10, r10, ror #8\n\t"
+      "str r8, [r2, r3]\n\t"
+      "str r9, [r2, r4]\n\t"
+      "str r10, [r2, r5]\n\t"
+      "str r7, [r2], #12\n\t"
+      "subs r6, r6, #1\n\t"
+      "bne 1b\n\t"
+      "add r12, r12, #4\n\t"
+      "add lr, lr, r3, lsl #2\n\t"
+      "ldr r6, [sp, #4]\n\t"
+      "subs r6, r6, #1\n\t"
+      "str r6, [sp, #4]\n\t"
+      "bne 0b\n\t"
+      "add sp, sp, #8\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
 #else
 void widen_run(const WidenRun* r) {
   const int32_t cw = r->cw_bytes / 4;
@@ -552,6 +595,7 @@ void widen_run(const WidenRun* r) {
     }
   }
 }
+void widen_run_cw(const WidenRun* r) { widen_run(r); }
 #endif
 
 // Widens input line y (all channels) into ring slot `slot`. Elements outside the
@@ -583,7 +627,8 @@ void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y,
     const bool in0 = e0 >= 0 && e0 < p.in_len, in1 = e1 >= 0 && e1 < p.in_len;
     int32_t ks = 1;
     if (in0 && in1) {  // the run of column words whose both inputs are inside
-      while (k + ks < p.column_words && e1 + 2 * ks < p.in_len) ++ks;
+      ks = (p.in_len - 1 - e1) / 2 + 1;
+      if (ks > p.column_words - k) ks = p.column_words - k;
     }
     const int8_t* s0 = in0 ? line + e0 * p.in_elem_bytes : zp_row;
     const int8_t* s1 = in1 ? line + e1 * p.in_elem_bytes : zp_row;
@@ -592,7 +637,11 @@ void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y,
       run.s1 = s1;
       run.d = ring + 3 * k + slot;
       run.ks = ks;
-      widen_run(&run);
+      if (ks > run.groups) {
+        widen_run_cw(&run);
+      } else {
+        widen_run(&run);
+      }
     }
     for (int32_t j = 0; j < ks && full < p.channels; ++j) {
       uint32_t* d = ring + 3 * (k + j) + slot + full * cw;
