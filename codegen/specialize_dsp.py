@@ -8,7 +8,12 @@ weights are stored pre-widened to int16 pairs, already scaled by the epilogue's
   word of 2 input channels for each of 3 pixels (one LDM) and the same 2 channels
   of 2 filters (one LDM), then issues 6 SMLADs. The input is widened with SXTB16,
   which yields channels (0, 2) then (1, 3) of each group of 4, so the weights are
-  permuted the same way. Layout: [channel pair][step][filter of the pair].
+  permuted the same way. The depth is padded to a multiple of 4 (2 steps, the loops'
+  unit). Layout, one stream read by one pointer: per channel pair its bias pair x 3
+  (the accumulator seeds), [step][filter of the pair], then (M, r, e) of both filters.
+* CONV_2D 1x1 on exactly 8 input channels (output channels a multiple of 4, no
+  clamp): a pixel's 8 inputs stay in 4 registers and each filter is one LDM of its
+  record [4 weight words, bias, M, r, e] (_pointwise8_plan).
 * FULLY_CONNECTED: a 1 x 4-output block (batch 1 has no pixel reuse): per group of
   4 inputs, one LDM of 2 input words and two LDMs of 4 weight words feed 8 SMLADs.
   Layout: [output quad][input group][A/B half][output of the quad].

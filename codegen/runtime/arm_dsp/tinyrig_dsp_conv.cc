@@ -9,7 +9,10 @@
 // A missing third pixel at the end is a zero column whose outputs are dropped.
 // For 3 full pixels, every full filter pair runs in one assembly call that also
 // requantises, clamps and stores (conv_run below); a last odd filter
-// and a last partial run of pixels requantise in C.
+// and a last partial run of pixels requantise in C. The common runs (3x3 windows on
+// 3 channels read in place, 1x1 at stride 1) go straight to the widening and the run
+// without the general per-run C. 1x1 on 8 input channels has its own kernel
+// (DspPointwise8Params, pw8_run at the end of this file).
 #include "tinyrig_dsp_common.h"
 #include "tinyrig_dsp_kernels.h"
 
