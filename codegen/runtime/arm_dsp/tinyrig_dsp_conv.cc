@@ -416,17 +416,19 @@ const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, in
 // the weight stream (specialize_dsp: 6 seeds = its bias pair x 3, then [step][filter]
 // words, then both filters' (M, r, e)) is read by one pointer that runs on from pair to
 // pair: one LDM seeds the 6 accumulators, the 3x2 SMLAD loop is unrolled 8 times (2
-// steps each, 16 steps a pass; a copy without the loop for a single pass) with a TBH
-// entry for the remainder, and the epilogue
+// steps each, 16 steps a pass, the last pass through a copy without the loop) with a
+// TBH entry for the remainder, and the epilogue
 // loads both filters' (M, r, e) with one LDM, requantises (3 instructions per output,
 // e in SSAT's immediate: a TBH per filter into a copy for its e),
 // packs each pixel's 2 bytes with BFI, clamps with SSUB8/SEL and stores 3 halfwords.
 // The block is copied to the stack frame; field order is the frame layout.
 struct ConvRun {
   const uint32_t* x;        // 0: the 3 widened columns, [step][pixel]
-  int32_t passes;           // 4: passes of the 16-step loop, ceil(units / 8) (a unit is 2 steps)
+  int32_t passes;           // 4: ceil(units / 8) - 1 (a unit is 2 steps): passes through the
+                            // looping copy of the 16-step blocks; the last pass runs the copy
+                            // without the loop, which follows it
   int32_t entry;            // 8: units % 8, selects where the first pass starts; + 8 for a
-                            // single pass (the unrolled blocks without the loop)
+                            // single pass (straight into the copy without the loop)
   const int32_t* end;       // 12: the stream past the last full pair
   int8_t* out;              // 16: pixel 0 of the current pair
   int32_t out_c;            // 20
@@ -517,8 +519,7 @@ struct ConvRun {
   "17:\n\t" TINYRIG_RUN_2STEPS                                            \
   "subs r2, r2, #1\n\t"                                                   \
   "bne 10b\n\t"                                                           \
-  "b 18f\n\t"                                                             \
-  /* one pass: the same 8 blocks without the loop */                      \
+  /* the last pass, or the only one: the same 8 blocks without the loop */ \
   "20:\n\t" TINYRIG_RUN_2STEPS                                            \
   "21:\n\t" TINYRIG_RUN_2STEPS                                            \
   "22:\n\t" TINYRIG_RUN_2STEPS                                            \
@@ -551,7 +552,7 @@ __attribute__((naked, noipa)) void conv_run_clamp(const ConvRun*) {
 
 void conv_run_model(const ConvRun* run, bool clamp) {
   const int32_t entry = run->entry % 8;
-  const int32_t steps = ((run->passes - 1) * 8 + (entry == 0 ? 8 : entry)) * 2;
+  const int32_t steps = (run->passes * 8 + (entry == 0 ? 8 : entry)) * 2;
   int32_t pair = 0;
   for (const int32_t* s = run->stream; s < run->end; s += 12 + 2 * steps, ++pair) {
     int32_t acc[6];
@@ -692,8 +693,8 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   const int32_t units = steps / 2;
   const int32_t pair_words = 12 + 2 * steps;  // seeds, weights, (M, r, e) x 2
   run.x = columns;
-  run.passes = (units + 7) / 8;
-  run.entry = units % 8 + (run.passes == 1 ? 8 : 0);
+  run.passes = (units + 7) / 8 - 1;
+  run.entry = units % 8 + (run.passes == 0 ? 8 : 0);
   run.end = p.stream + pair_words * (p.output_c / 2);
   run.out_c = p.output_c;
   run.stream = p.stream;
