@@ -8,7 +8,12 @@ weights are stored pre-widened to int16 pairs, already scaled by the epilogue's
   word of 2 input channels for each of 3 pixels (one LDM) and the same 2 channels
   of 2 filters (one LDM), then issues 6 SMLADs. The input is widened with SXTB16,
   which yields channels (0, 2) then (1, 3) of each group of 4, so the weights are
-  permuted the same way. Layout: [channel pair][step][filter of the pair].
+  permuted the same way. The depth is padded to a multiple of 4 (2 steps, the loops'
+  unit). Layout, one stream read by one pointer: per channel pair its bias pair x 3
+  (the accumulator seeds), [step][filter of the pair], then (M, r, e) of both filters.
+* CONV_2D 1x1 on exactly 8 input channels (output channels a multiple of 4, no
+  clamp): a pixel's 8 inputs stay in 4 registers and each filter is one LDM of its
+  record [4 weight words, bias, M, r, e] (_pointwise8_plan).
 * FULLY_CONNECTED: a 1 x 4-output block (batch 1 has no pixel reuse): per group of
   4 inputs, one LDM of 2 input words and two LDMs of 4 weight words feed 8 SMLADs.
   Layout: [output quad][input group][A/B half][output of the quad].
@@ -47,16 +52,17 @@ FAMILY = "arm_dsp"
 HEADER = "arm_dsp/tinyrig_dsp_kernels.h"
 COMMON = "arm_dsp/tinyrig_dsp_common.h"
 
-CONV_PIXELS, CONV_FILTERS, CONV_DEPTH_STEP = 3, 2, 8  # register block; depth per unrolled loop trip
+CONV_PIXELS, CONV_FILTERS, CONV_DEPTH_STEP = 3, 2, 4  # register block; depth per loop unit (2 steps)
 FC_OUTPUTS, FC_DEPTH_STEP = 4, 16
 # A 3x3 filter on 3 channels (dilation_w 1) reads each window as 3 rows of 9 bytes
-# without im2col (conv_rgb3x3 in tinyrig_dsp_conv.cc): the words at bytes 0, 4, 8 of
-# row 0 (the last holding only r0[8]), at 0 and 4 of row 1, then the PKHBT of the words
-# at row 1 byte 8 and row 2 byte 6 (r1[8], -, r2[8], -), then 0 and 4 of row 2.
-# Column byte j holds window byte RGB3X3_ORDER[j]; -1 is a byte of some neighbouring
-# input, multiplied by a zero weight.
-RGB3X3_ORDER = (0, 1, 2, 3, 4, 5, 6, 7, 8, -1, -1, -1, 9, 10, 11, 12, 13, 14, 15, 16,
-                17, -1, 26, -1, 18, 19, 20, 21, 22, 23, 24, 25)
+# without im2col (conv_rgb3x3 in tinyrig_dsp_conv.cc): the words at bytes 0 and 4 of
+# each row, then a word made of the bytes (r0[8], r2[8], r1[8], -) (PKHBT of the words
+# at byte 8 of rows 0 and 1 gives the pair (r0[8], r1[8]); the word at byte 8 of row 2
+# gives (r2[8], r2[10])). Column byte j holds window byte RGB3X3_ORDER[j]; -1 is a byte
+# of some neighbouring input, multiplied by a zero weight.
+RGB3X3_ORDER = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25,
+                8, 26, 17, -1)
+POINTWISE8_DEPTH = 8  # input channels of the register-resident 1x1 kernel
 PAD_COPY_MAX_BYTES = 8192  # largest zero-point-bordered input copy a CONV_2D makes in scratch
 
 
@@ -94,14 +100,19 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     depth_p = round_up(depth, CONV_DEPTH_STEP)
     out_p = round_up(out_c, CONV_FILTERS)
     fused, bias, table = _epilogue_constants(rows, p, c, out_p)
+    if table[:out_c, 2].min() < 1 or table[:out_c, 2].max() > 30:  # conv_run has an epilogue copy per e
+        raise Declined("a right shift is outside 1..30")
     scaled = _scaled_padded(rows, fused.scale_shift, out_p, depth_p)
     rgb3x3 = int(fh == 3 and fw == 3 and p["input_c"] == 3 and p["dilation_w"] == 1)
     if rgb3x3:  # columns read straight from 3 window rows of 9 bytes (RGB3X3_ORDER)
         order = np.array(RGB3X3_ORDER)
         scaled = np.where(order >= 0, scaled[:, np.maximum(order, 0)], 0)
     words = sxtb16_order(scaled)
-    layout = words.reshape(out_p // 2, 2, depth_p // 2).transpose(0, 2, 1)
+    layout = words.reshape(out_p // 2, 2, depth_p // 2).transpose(0, 2, 1)  # [pair][step][filter]
     pointwise = int(fh == 1 and fw == 1 and p["pad_top"] == 0 and p["pad_left"] == 0)
+    if (pointwise and p["input_c"] == POINTWISE8_DEPTH and out_c % 4 == 0
+            and not activation_clamps(p["activation_min"], p["activation_max"])):
+        return _pointwise8_plan(plan, p, words[:out_c], bias[:out_c], table[:out_c])
     # Padded convolutions with dilation_w 1 and a small enough input first copy the
     # input with its zero-point border, so that every window is read as whole strips.
     padded_h = (p["output_h"] - 1) * p["stride_h"] + (fh - 1) * p["dilation_h"] + 1
@@ -123,24 +134,41 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
         ("rgb3x3", rgb3x3),
         ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
         ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
-        ("weights", _ref("weights")), ("bias", _ref("bias")), ("requant", _ref("requant")),
-        ("records", _ref("records")),
+        ("stream", _ref("stream")), ("bias", _ref("bias")), ("requant", _ref("requant")),
     ]
     pairs = out_p // 2
-    records = np.concatenate([np.tile(bias.reshape(pairs, 2), (1, 3)), table.reshape(pairs, 6)], axis=1)
-    constants = [int32_array("weights", layout), int32_array("bias", bias), int32_array("requant", table),
-                 int32_array("records", records)]
+    # Per pair, in the order the assembly run reads it: seeds (bias pair x 3), weights, (M, r, e) x 2.
+    stream = np.concatenate([np.tile(bias.reshape(pairs, 2), (1, 3)).astype(np.int64),
+                             layout.reshape(pairs, -1).astype(np.int64), table.reshape(pairs, 6).astype(np.int64)],
+                            axis=1)
+    constants = [int32_array("stream", stream), int32_array("bias", bias), int32_array("requant", table)]
     # Widened columns of 3 pixels (2 bytes per value) plus one gathered int8 column.
     scratch = CONV_PIXELS * depth_p * 2 + (0 if pointwise else depth_p)
     if not pointwise and p["dilation_w"] == 1 and fw * p["input_c"] % 4:
         scratch += 2 * depth_p  # two more gathered windows (3 widened together)
     scratch += round_up(padded_h * padded_w * p["input_c"], 4)
     if rgb3x3:
-        scratch += 4  # the last window row's word load may read 3 bytes past the bordered copy
+        scratch += 4  # the word loads at byte 8 of a window's last row read past it (bordered copy, windows)
     note = f"{'1x1 direct' if pointwise else '3x3x3 direct rows' if rgb3x3 else 'im2col'} 3x2 SMLAD block, depth {depth}->{depth_p}"
     if padded_h:
         note += f", zero-point-bordered input copy {padded_h}x{padded_w}"
     return specialized_plan(plan, "DspConv2DParams", params, constants, scratch, note)
+
+
+def _pointwise8_plan(plan: LayerPlan, p: dict, words: np.ndarray, bias: np.ndarray,
+                     table: np.ndarray) -> SpecializedLayerPlan:
+    """1x1 on 8 input channels (DspPointwise8Params): per filter a record of its 4 weight
+    words, bias, M, rounding, e, read with one LDM; the pixel's inputs stay in registers."""
+    records = np.concatenate([words.astype(np.int64), bias.reshape(-1, 1).astype(np.int64),
+                              table.astype(np.int64)], axis=1)
+    assert records.shape == (p["output_c"], 8)
+    params = [
+        ("output_h", p["output_h"]), ("output_w", p["output_w"]), ("output_c", p["output_c"]),
+        ("input_w", p["input_w"]), ("stride_h", p["stride_h"]), ("stride_w", p["stride_w"]),
+        ("records", _ref("records")),
+    ]
+    return specialized_plan(plan, "DspPointwise8Params", params, [int32_array("records", records)], 0,
+                            "1x1 depth 8, inputs in registers, LDM per filter")
 
 
 def specialize_fully_connected(plan: LayerPlan) -> SpecializedLayerPlan:

@@ -3,8 +3,9 @@ weight re-layout and registration.
 
 * DEPTHWISE_CONV_2D (depth multiplier 1), 3x3 with stride 1 or 2 along rows or
   columns: channel-planar lines (see tinyrig_dsp_depthwise.cc), SMLAD on pairs of
-  neighbouring inputs. Per channel a record [M, rounding, e, bias, 3 rotations x
-  [ring slot][A/B]] (the filter row a ring slot holds rotates from line to line).
+  neighbouring inputs. Per channel a record [M, rounding, e, 3 rotations x
+  ([ring slot][A/B], bias)] (the filter row a ring slot holds rotates from line to
+  line; the bias follows each rotation's weights so that one LDM loads them all).
 * Other filters: 4 channels per step, SMLABB/SMLATT per tap on widened inputs.
   Layout: [channel group][tap][A/B half].
 """
@@ -16,6 +17,7 @@ import numpy as np
 from .kernel_registry import KernelVariant, register
 from .layer import ConstantRef as _ref, LayerPlan
 from .specialize_common import (
+    Declined,
     SpecializedLayerPlan,
     activation_clamps,
     constants_of,
@@ -76,6 +78,8 @@ def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None
         return None
     rows = c["weights"].astype(np.int64).reshape(9, channels).T  # [channel][tap]
     fused, bias, table = _epilogue_constants(rows, p, c, channels)
+    if table[:, 2].min() < 1 or table[:, 2].max() > 30:  # the kernel has a requantisation copy per e in 1..30
+        raise Declined("a right shift is outside 1..30")
     w = _scaled_padded(rows, fused.scale_shift, channels, 9).reshape(channels, 3, 3)  # [c][fy][fx]
     ch = channels
     if transposed:
@@ -103,9 +107,10 @@ def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None
                 words.append(pack_int16_pairs(w[:, fr, 1], w[:, fr, 2]))
             else:
                 words.append(pack_int16_pairs(w[:, fr, 2], zeros))
+        words.append(bias)  # loaded with the weights by one LDM
         rotations.append(np.stack(words, axis=1).astype(np.int64))
-    records = np.concatenate([table.astype(np.int64), bias[:, None].astype(np.int64), *rotations], axis=1)
-    assert records.shape == (channels, 22)
+    records = np.concatenate([table.astype(np.int64), *rotations], axis=1)
+    assert records.shape == (channels, 24)
     params = [
         ("channels", channels),
         *geometry.items(),

@@ -51,6 +51,13 @@ DEPTHWISE_CASES = [
     (55, (1, 8, 4, 1), [((1, 2), "SAME", "NONE"), ((2, 1), "SAME", "RELU6")]),
     # a single output per line and per image
     (54, (1, 3, 3, 6), [((1, 1), "VALID", "RELU6")]),
+    # the requantisation's entries: lines of 20, 18, 16 (8 per trip twice, after 4, 2 or
+    # no single outputs), then 14 (6 first)
+    (56, (1, 6, 20, 4), [((1, 1), "SAME", "NONE"), ((1, 1), "VALID", "NONE"), ((1, 1), "VALID", "NONE")]),
+    (57, (1, 3, 14, 8), [((1, 1), "SAME", "NONE")]),
+    # the MAC entries by steps % 4: stride 2 along 6-output lines (a double step after
+    # the loop's top), then stride 1 along them (3 steps)
+    (58, (1, 5, 12, 3), [((1, 2), "SAME", "NONE"), ((1, 1), "SAME", "NONE")]),
 ]
 
 

@@ -153,8 +153,8 @@ inline void widen(const int8_t* src, int32_t depth, int32_t steps, int32_t strid
 // The register-blocked inner loops (tinyrig_dsp_microkernels.cc).
 //
 // 3 pixels x 2 filters: x holds [step][pixel] words, w holds [step][filter] words,
-// `trips` = steps / 4. acc[2 * pixel + filter] = bias[filter] + sum of SMLADs.
-extern "C" void tinyrig_dsp_block_3x2(const uint32_t* x, const int32_t* w, int32_t trips, const int32_t* bias,
+// `steps` even. acc[2 * pixel + filter] = bias[filter] + sum of SMLADs.
+extern "C" void tinyrig_dsp_block_3x2(const uint32_t* x, const int32_t* w, int32_t steps, const int32_t* bias,
                                       int32_t* acc);
 // 1 input x 4 outputs: x holds [group][A/B] words, w holds [group][A/B][output] words,
 // `trips` = groups / 4. acc[output] = bias[output] + sum of SMLADs.

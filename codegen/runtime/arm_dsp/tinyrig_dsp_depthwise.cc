@@ -127,25 +127,30 @@ void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, i
 //   out[2k+1] = sum over rows of W[k].hi * A.lo + SMLAD(W[k+1], B)
 // and at stride 2 a step makes output k in 6 (9 MACs). Which ring slot holds which
 // filter row rotates from line to line; each channel's record carries the weights
-// for the 3 rotations. For one line the assembly runs, per channel, the MAC steps
-// (accumulators to a line buffer) and then the fused requantisation (4
-// instructions per output) and byte stores along the line.
+// (and the bias beside them, for one LDM) for the 3 rotations. For one line the
+// assembly runs, per channel, the MAC steps (accumulators to a line buffer) and then
+// the fused requantisation (4 instructions per output) and byte stores along the
+// line; the per-channel bookkeeping around them is about 25 instructions.
 struct DwLine {
-  int8_t* out;                 // 0: the channel's output 0 of the line
-  int32_t* acc;                // 4: accumulator line buffer
-  int32_t outputs;             // 8: outputs of the line
+  int32_t* acc;                // 0: accumulator line buffer
+  int32_t rem;                 // 4: outputs % 8 (requantised first)
+  int32_t octs;                // 8: outputs / 8
   int32_t out_step2;           // 12: 2 * out_step
   int32_t out_step3;           // 16: 3 * out_step
-  int32_t out_step;            // 20: bytes between outputs along the line
-  const uint32_t* ring;        // 24: the channel's column word 0, slot 0
-  const int32_t* record;       // 28: the channel's record
-  const int32_t* weights;      // 32: the channel's weights for this line's rotation (in its record)
-  int32_t channels;            // 36: channels left
-  int32_t ring_channel_bytes;  // 40
+  int8_t* out;                 // 20: the channel's output 0 of the line
+  int32_t out_step;            // 24: bytes between outputs along the line
+  const uint32_t* ring;        // 28: the channel's column word 0, slot 0
+  const int32_t* weights;      // 32: the channel's 6 weights + bias for this line's rotation
+  int32_t weights_offset;      // 36: bytes from the record's (M, r, e) to `weights`
+  int32_t* acc_again;          // 40: acc, beside end_bytes for one LDRD
   int32_t end_bytes;           // 44: steps * 12
   int32_t lo, hi;              // 48, 52: activation clamp (clamping variants only)
+  int32_t outputs;             // 56: outputs of the line (clamping variants)
+  const int32_t* weights_end;  // 60: `weights` of channel `channels`
+  int32_t mode;                // 64: 4 * (stride 2) + steps % 4, the unclamped kernel's MAC entry
 };
-constexpr int32_t kRecordWords = 22;
+// A channel's record: M, rounding, e, then per rotation the 6 weight words and the bias.
+constexpr int32_t kRecordWords = 24;
 
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
@@ -188,54 +193,12 @@ constexpr int32_t kRecordWords = 22;
   "add r8, r8, " #ACC ", asr #31\n\t"                                     \
   "asr r8, r8, r12\n\t"                                                   \
   "ssat " #ACC ", #8, r8\n\t"
-#define TINYRIG_DWL_STORE4                                                \
-  "strb r4, [r0]\n\t"                                                     \
-  "strb r5, [r0, lr]\n\t"                                                 \
-  "strb r6, [r0, r10]\n\t"                                                \
-  "strb r7, [r0, r11]\n\t"                                                \
-  "add r0, r0, lr, lsl #2\n\t"
-#define TINYRIG_DWL_RQ4                                                   \
-  "ldm r1!, {r4-r7}\n\t"                                                  \
-  TINYRIG_DWL_RQ(r4) TINYRIG_DWL_RQ(r5) TINYRIG_DWL_RQ(r6) TINYRIG_DWL_RQ(r7) \
-  TINYRIG_DWL_STORE4
-// Requantise and store the line: 8 outputs per trip, then 4, then 2, then one.
-#define TINYRIG_DWL_REQUANT                                               \
-  "ldm sp, {r0, r1, r9, r10, r11, lr}\n\t"                                \
-  "subs r9, r9, #8\n\t"                                                   \
-  "blt 4f\n\t"                                                            \
-  "3:\n\t"                                                                \
-  TINYRIG_DWL_RQ4 TINYRIG_DWL_RQ4                                         \
-  "subs r9, r9, #8\n\t"                                                   \
-  "bge 3b\n\t"                                                            \
-  "4:\n\t"                                                                \
-  "adds r9, r9, #8\n\t"                                                   \
-  "beq 6f\n\t"                                                            \
-  "cmp r9, #4\n\t"                                                        \
-  "blt 7f\n\t"                                                            \
-  TINYRIG_DWL_RQ4                                                         \
-  "subs r9, r9, #4\n\t"                                                   \
-  "beq 6f\n\t"                                                            \
-  "7:\n\t"                                                                \
-  "cmp r9, #2\n\t"                                                        \
-  "blt 5f\n\t"                                                            \
-  "ldrd r4, r5, [r1], #8\n\t"                                             \
-  TINYRIG_DWL_RQ(r4) TINYRIG_DWL_RQ(r5)                                   \
-  "strb r4, [r0]\n\t"                                                     \
-  "strb r5, [r0, lr]\n\t"                                                 \
-  "add r0, r0, r10\n\t"                                                   \
-  "subs r9, r9, #2\n\t"                                                   \
-  "beq 6f\n\t"                                                            \
-  "5:\n\t"                                                                \
-  "ldr r4, [r1], #4\n\t"                                                  \
-  TINYRIG_DWL_RQ(r4)                                                      \
-  "strb r4, [r0]\n\t"                                                     \
-  "add r0, r0, lr\n\t"                                                    \
-  "subs r9, r9, #1\n\t"                                                   \
-  "bne 5b\n\t"
 // The same with the activation clamp, one output at a time.
 #define TINYRIG_DWL_REQUANT_CLAMP                                         \
-  "ldm sp, {r0, r1, r9}\n\t"                                              \
-  "ldr lr, [sp, #20]\n\t"                                                 \
+  "ldr r0, [sp, #20]\n\t"                                                 \
+  "ldr r1, [sp]\n\t"                                                      \
+  "ldr r9, [sp, #56]\n\t"                                                 \
+  "ldr lr, [sp, #24]\n\t"                                                 \
   "ldrd r10, r11, [sp, #48]\n\t"                                          \
   "5:\n\t"                                                                \
   "ldr r4, [r1], #4\n\t"                                                  \
@@ -250,25 +213,25 @@ constexpr int32_t kRecordWords = 22;
   "add r0, r0, lr\n\t"                                                    \
   "subs r9, r9, #1\n\t"                                                   \
   "bne 5b\n\t"
-// The frame (DwLine) is copied to sp. Per channel: the MAC steps (two per trip,
-// entering at the second for an odd count), then the epilogue, then the next channel.
+// The frame (DwLine) is copied to sp. Per channel: one LDM of the weights and bias,
+// the MAC steps (two per trip, entering at the second for an odd count), the ring
+// pointer on to the next channel (12 bytes past the walk's end), the epilogue, then
+// the next channel's output byte and weights.
 #define TINYRIG_DWL_FN(STEP, REQUANT)                                     \
   "push {r4-r11, lr}\n\t"                                                 \
-  "sub sp, sp, #56\n\t"                                                   \
-  "ldm r0!, {r1-r7}\n\t"                                                  \
-  "stm sp, {r1-r7}\n\t"                                                   \
-  "ldm r0!, {r1-r7}\n\t"                                                  \
-  "add r8, sp, #28\n\t"                                                   \
-  "stm r8, {r1-r7}\n\t"                                                   \
-  "add r0, sp, #24\n\t"                                                   \
-  "ldm r0, {r0, r1, r3}\n\t" /* ring, record, weights */                  \
+  "sub sp, sp, #64\n\t"                                                   \
+  "ldm r0!, {r1-r8}\n\t"                                                  \
+  "stm sp, {r1-r8}\n\t"                                                   \
+  "ldm r0, {r1-r8}\n\t"                                                   \
+  "add r9, sp, #32\n\t"                                                   \
+  "stm r9, {r1-r8}\n\t"                                                   \
+  "ldr r0, [sp, #28]\n\t" /* ring */                                      \
+  "ldr r3, [sp, #32]\n\t" /* weights */                                   \
   "0:\n\t" /* channel */                                                  \
-  "ldm r3, {r6-r11}\n\t"                                                  \
-  "ldr r12, [r1, #12]\n\t"                                                \
-  "ldr r1, [sp, #4]\n\t"                                                  \
-  "ldr r3, [sp, #44]\n\t"                                                 \
-  "add lr, r0, r3\n\t"                                                    \
-  "tst r3, #4\n\t" /* 12 * steps: bit 2 is the parity of steps */         \
+  "ldm r3, {r6-r12}\n\t"                                                  \
+  "ldrd r1, lr, [sp, #40]\n\t" /* acc, 12 * steps */                      \
+  "tst lr, #4\n\t" /* bit 2 of 12 * steps is the parity of steps */       \
+  "add lr, r0, lr\n\t"                                                    \
   "bne 2f\n\t"                                                            \
   "1:\n\t"                                                                \
   STEP                                                                    \
@@ -276,30 +239,160 @@ constexpr int32_t kRecordWords = 22;
   STEP                                                                    \
   "cmp r0, lr\n\t"                                                        \
   "bne 1b\n\t"                                                            \
-  "ldr r2, [sp, #28]\n\t"                                                 \
+  "add r0, r0, #12\n\t"                                                   \
+  "str r0, [sp, #28]\n\t"                                                 \
+  "ldrd r2, r3, [sp, #32]\n\t"                                            \
+  "sub r2, r2, r3\n\t"                                                    \
   "ldm r2, {r2, r3, r12}\n\t" /* M, rounding, e */                        \
   REQUANT                                                                 \
   "6:\n\t" /* next channel */                                             \
-  "ldr r0, [sp]\n\t"                                                      \
+  "ldr r0, [sp, #20]\n\t"                                                 \
   "add r0, r0, #1\n\t"                                                    \
-  "str r0, [sp]\n\t"                                                      \
-  "add r4, sp, #24\n\t"                                                   \
-  "ldm r4, {r0, r1, r3, r5, r6}\n\t"                                      \
-  "add r0, r0, r6\n\t"                                                    \
-  "add r1, r1, #" TINYRIG_DWL_STR(4 * 22) "\n\t"                          \
-  "add r3, r3, #" TINYRIG_DWL_STR(4 * 22) "\n\t"                          \
-  "subs r5, r5, #1\n\t"                                                   \
-  "stm r4, {r0, r1, r3, r5}\n\t"                                          \
+  "str r0, [sp, #20]\n\t"                                                 \
+  "ldr r3, [sp, #32]\n\t"                                                 \
+  "ldr r4, [sp, #60]\n\t"                                                 \
+  "add r3, r3, #" TINYRIG_DWL_STR(4 * 24) "\n\t"                          \
+  "str r3, [sp, #32]\n\t"                                                 \
+  "cmp r3, r4\n\t"                                                        \
+  "ldr r0, [sp, #28]\n\t"                                                 \
   "bne 0b\n\t"                                                            \
-  "add sp, sp, #56\n\t"                                                   \
+  "add sp, sp, #64\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
 
+// The unclamped kernel (both strides in one function, a TBB on stride and steps % 4
+// entering the MAC loop: 4 steps a trip at stride 1, 2 double steps at stride 2): with e known, the shift goes into SSAT's immediate, so each e
+// in 1..30 (all that specialize_common makes; specialize_dsp_depthwise checks) has its
+// own copy of the requantisation, entered by a TBH on e: SMMLAR, ADD, SSAT per output,
+// the outputs % 8 first (a TBB into one of two chains: 0-3 single outputs, or 0-3
+// singles and 4 at once), then 8 per trip. The requantisation writes through r12, so
+// r0 carries the ring on to the next channel. At stride 2 a step makes 2 outputs from
+// column words k..k+2 (9 words in 5 loads), after a single one when the count is odd.
+#define TINYRIG_DWL_STEP_S2X2                                             \
+  "ldrd r2, r3, [r0], #24\n\t"  /* (k, s0), (k, s1) */                    \
+  "smlad r4, r2, r6, r12\n\t"                                             \
+  "smlad r4, r3, r8, r4\n\t"                                              \
+  "ldrd r2, r3, [r0, #-16]\n\t" /* (k, s2), (k+1, s0) */                  \
+  "smlad r4, r2, r10, r4\n\t"                                             \
+  "smlabb r4, r3, r7, r4\n\t"                                             \
+  "smlad r5, r3, r6, r12\n\t"                                             \
+  "ldrd r2, r3, [r0, #-8]\n\t"  /* (k+1, s1), (k+1, s2) */                \
+  "smlabb r4, r2, r9, r4\n\t"                                             \
+  "smlabb r4, r3, r11, r4\n\t"                                            \
+  "smlad r5, r2, r8, r5\n\t"                                              \
+  "smlad r5, r3, r10, r5\n\t"                                             \
+  "ldrd r2, r3, [r0]\n\t"       /* (k+2, s0), (k+2, s1) */                \
+  "smlabb r5, r2, r7, r5\n\t"                                             \
+  "smlabb r5, r3, r9, r5\n\t"                                             \
+  "ldr r2, [r0, #8]\n\t"        /* (k+2, s2) */                           \
+  "smlabb r5, r2, r11, r5\n\t"                                            \
+  "strd r4, r5, [r1], #8\n\t"
+#define TINYRIG_DWL_RQE(ACC, E)                                           \
+  "smmlar r8, " #ACC ", r2, r3\n\t"                                       \
+  "add r8, r8, " #ACC ", asr #31\n\t"                                     \
+  "ssat " #ACC ", #8, r8, asr #" #E "\n\t"
+#define TINYRIG_DWL_SINGLE_E(E)                                           \
+  "ldr r4, [r1], #4\n\t"                                                  \
+  TINYRIG_DWL_RQE(r4, E)                                                  \
+  "strb r4, [r12]\n\t"                                                    \
+  "add r12, r12, lr\n\t"
+#define TINYRIG_DWL_RQ4_E(E)                                              \
+  "ldm r1!, {r4-r7}\n\t"                                                  \
+  TINYRIG_DWL_RQE(r4, E) TINYRIG_DWL_RQE(r5, E) TINYRIG_DWL_RQE(r6, E) TINYRIG_DWL_RQE(r7, E) \
+  "strb r4, [r12]\n\t"                                                    \
+  "strb r5, [r12, lr]\n\t"                                                \
+  "strb r6, [r12, r10]\n\t"                                               \
+  "strb r7, [r12, r11]\n\t"                                               \
+  "add r12, r12, lr, lsl #2\n\t"
+#define TINYRIG_DWL_REQUANT_E(E)                                          \
+  "dwl_e" #E ":\n\t"                                                      \
+  "tbb [pc, r4]\n\t"                                                      \
+  "5:\n\t"                                                                \
+  ".byte (20f-5b)/2, (21f-5b)/2, (22f-5b)/2, (23f-5b)/2\n\t"              \
+  ".byte (24f-5b)/2, (25f-5b)/2, (26f-5b)/2, (27f-5b)/2\n\t"              \
+  "27:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "26:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "25:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "24:\n\t" TINYRIG_DWL_RQ4_E(E)                                          \
+  "b 20f\n\t"                                                             \
+  "23:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "22:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "21:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "20:\n\t"                                                               \
+  "cmp r9, #0\n\t"                                                        \
+  "beq 6f\n\t"                                                            \
+  "3:\n\t"                                                                \
+  TINYRIG_DWL_RQ4_E(E) TINYRIG_DWL_RQ4_E(E)                               \
+  "subs r9, r9, #1\n\t"                                                   \
+  "bne 3b\n\t"                                                            \
+  "b 6f\n\t"
+#define TINYRIG_DWL_E_ENTRY(E) ".hword (dwl_e" #E " - 9b) / 2\n\t"
+#define TINYRIG_DWL_E_LIST(X)                                             \
+  X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) \
+  X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30)
+
 // noipa: the caller must not learn from the (opaque) bodies which registers survive.
-__attribute__((naked, noipa)) void dw_line_s1(DwLine*) {
-  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S1, TINYRIG_DWL_REQUANT));
-}
-__attribute__((naked, noipa)) void dw_line_s2(DwLine*) {
-  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S2, TINYRIG_DWL_REQUANT));
+__attribute__((naked, noipa)) void dw_line(DwLine*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "sub sp, sp, #72\n\t"
+      "ldm r0!, {r1-r8}\n\t"
+      "stm sp, {r1-r8}\n\t"
+      "ldm r0!, {r1-r8}\n\t"
+      "add r9, sp, #32\n\t"
+      "stm r9, {r1-r8}\n\t"
+      "ldr r1, [r0]\n\t"
+      "str r1, [sp, #64]\n\t"
+      "ldr r0, [sp, #28]\n\t" /* ring */
+      "ldr r3, [sp, #32]\n\t" /* weights */
+      "0:\n\t" /* channel */
+      "ldm r3, {r6-r12}\n\t"
+      "ldrd r1, lr, [sp, #40]\n\t" /* acc, 12 * steps */
+      "add lr, r0, lr\n\t"
+      "ldr r2, [sp, #64]\n\t"
+      "tbb [pc, r2]\n\t"
+      "7:\n\t"
+      ".byte (40f-7b)/2, (43f-7b)/2, (42f-7b)/2, (41f-7b)/2\n\t"
+      ".byte (50f-7b)/2, (51f-7b)/2, (52f-7b)/2, (53f-7b)/2\n\t"
+      "40:\n\t" TINYRIG_DWL_STEP_S1
+      "41:\n\t" TINYRIG_DWL_STEP_S1
+      "42:\n\t" TINYRIG_DWL_STEP_S1
+      "43:\n\t" TINYRIG_DWL_STEP_S1
+      "cmp r0, lr\n\t"
+      "bne 40b\n\t"
+      "b 8f\n\t"
+      "53:\n\t" TINYRIG_DWL_STEP_S2
+      "cmp r0, lr\n\t"
+      "beq 8f\n\t"
+      "b 52f\n\t"
+      "51:\n\t" TINYRIG_DWL_STEP_S2
+      "cmp r0, lr\n\t"
+      "beq 8f\n\t"
+      "50:\n\t" TINYRIG_DWL_STEP_S2X2
+      "52:\n\t" TINYRIG_DWL_STEP_S2X2
+      "cmp r0, lr\n\t"
+      "bne 50b\n\t"
+      "8:\n\t"
+      "add r0, r0, #12\n\t" /* the next channel's ring */
+      "ldrd r2, r3, [sp, #32]\n\t"
+      "sub r2, r2, r3\n\t"
+      "ldm r2, {r2, r3, r5}\n\t" /* M, rounding, e */
+      "ldm sp, {r1, r4, r9, r10, r11, r12, lr}\n\t" /* acc, rem, octs, 2x, 3x step, out, step */
+      "add r8, r12, #1\n\t"
+      "str r8, [sp, #20]\n\t"
+      "tbh [pc, r5, lsl #1]\n\t"
+      "9:\n\t"
+      ".hword (dwl_e1 - 9b) / 2\n\t" /* e = 0: never made */
+      TINYRIG_DWL_E_LIST(TINYRIG_DWL_E_ENTRY)
+      TINYRIG_DWL_E_LIST(TINYRIG_DWL_REQUANT_E)
+      "6:\n\t" /* next channel */
+      "ldr r3, [sp, #32]\n\t"
+      "ldr r4, [sp, #60]\n\t"
+      "add r3, r3, #" TINYRIG_DWL_STR(4 * 24) "\n\t"
+      "str r3, [sp, #32]\n\t"
+      "cmp r3, r4\n\t"
+      "bne 0b\n\t"
+      "add sp, sp, #72\n\t"
+      "pop {r4-r11, pc}\n\t");
 }
 __attribute__((naked, noipa)) void dw_line_s1_clamp(DwLine*) {
   __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S1, TINYRIG_DWL_REQUANT_CLAMP));
@@ -314,13 +407,16 @@ __attribute__((naked, noipa)) void dw_line_s2_clamp(DwLine*) {
 template <int32_t kStride>
 void dw_line_model(DwLine* line, bool clamp) {
   const DwLine& r = *line;
-  for (int32_t c = 0; c < r.channels; ++c) {
-    const int32_t* record = r.record + c * kRecordWords;
-    const uint32_t* w = reinterpret_cast<const uint32_t*>(r.weights + c * kRecordWords);
-    const uint32_t* x = reinterpret_cast<const uint32_t*>(reinterpret_cast<const uint8_t*>(r.ring) +
-                                                          c * r.ring_channel_bytes);
+  const int32_t outputs = 8 * r.octs + r.rem;
+  int8_t* out = r.out;
+  const uint8_t* ring = reinterpret_cast<const uint8_t*>(r.ring);
+  for (const int32_t* weights = r.weights; weights != r.weights_end; weights += kRecordWords, ++out) {
+    const int32_t* rq = reinterpret_cast<const int32_t*>(reinterpret_cast<const uint8_t*>(weights) - r.weights_offset);
+    const uint32_t* w = reinterpret_cast<const uint32_t*>(weights);
+    const uint32_t* x = reinterpret_cast<const uint32_t*>(ring);
     const int32_t steps = r.end_bytes / 12;
-    const int32_t bias = record[3];
+    ring += r.end_bytes + 12;
+    const int32_t bias = weights[6];
     for (int32_t k = 0; k < steps; ++k, x += 3) {
       int32_t a0 = bias, a1 = bias;
       for (int32_t s = 0; s < 3; ++s) {
@@ -339,17 +435,22 @@ void dw_line_model(DwLine* line, bool clamp) {
       r.acc[kStride == 1 ? 2 * k : k] = a0;
       if (kStride == 1) r.acc[2 * k + 1] = a1;
     }
-    int8_t* out = r.out + c;
-    for (int32_t i = 0; i < r.outputs; ++i, out += r.out_step) {
-      int32_t y = requantize(r.acc[i], record);
+    int8_t* o = out;
+    for (int32_t i = 0; i < outputs; ++i, o += r.out_step) {
+      int32_t y = requantize(r.acc[i], rq);
       if (clamp) y = y < r.lo ? r.lo : (y > r.hi ? r.hi : y);
-      *out = static_cast<int8_t>(y);
+      *o = static_cast<int8_t>(y);
     }
   }
 }
 
-void dw_line_s1(DwLine* line) { dw_line_model<1>(line, false); }
-void dw_line_s2(DwLine* line) { dw_line_model<2>(line, false); }
+void dw_line(DwLine* line) {
+  if (line->mode >= 4) {
+    dw_line_model<2>(line, false);
+  } else {
+    dw_line_model<1>(line, false);
+  }
+}
 void dw_line_s1_clamp(DwLine* line) { dw_line_model<1>(line, true); }
 void dw_line_s2_clamp(DwLine* line) { dw_line_model<2>(line, true); }
 
@@ -434,6 +535,49 @@ __attribute__((naked, noipa)) void widen_run(const WidenRun*) {
       "add sp, sp, #8\n\t"
       "pop {r4-r11, pc}\n\t");
 }
+// The same with the loops the other way round (groups outside, column words inside),
+// for runs longer than the group count: 15 instructions per 8 values in the inner loop.
+__attribute__((naked, noipa)) void widen_run_cw(const WidenRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldm r0, {r1-r7}\n\t"
+      "push {r4, r7}\n\t"          /* ks, groups */
+      "mov r11, r6\n\t"            /* step */
+      "mov r12, r1\n\t"            /* s0 of the group */
+      "sub r1, r2, r1\n\t"         /* s1 - s0 */
+      "mov lr, r3\n\t"             /* d of the group */
+      "mov r3, r5\n\t"
+      "lsl r4, r3, #1\n\t"
+      "add r5, r4, r3\n\t"
+      "0:\n\t"
+      "mov r0, r12\n\t"
+      "mov r2, lr\n\t"
+      "ldr r6, [sp]\n\t"
+      "1:\n\t"
+      "ldr r8, [r0, r1]\n\t"
+      "ldr r7, [r0]\n\t"
+      "add r0, r0, r11\n\t"
+      "pkhbt r9, r7, r8, lsl #16\n\t"
+      "pkhtb r10, r8, r7, asr #16\n\t"
+      "sxtb16 r7, r9\n\t"
+      "sxtb16 r8, r9, ror #8\n\t"
+      "sxtb16 r9, r10\n\t"
+      "sxtb16 r10, r10, ror #8\n\t"
+      "str r8, [r2, r3]\n\t"
+      "str r9, [r2, r4]\n\t"
+      "str r10, [r2, r5]\n\t"
+      "str r7, [r2], #12\n\t"
+      "subs r6, r6, #1\n\t"
+      "bne 1b\n\t"
+      "add r12, r12, #4\n\t"
+      "add lr, lr, r3, lsl #2\n\t"
+      "ldr r6, [sp, #4]\n\t"
+      "subs r6, r6, #1\n\t"
+      "str r6, [sp, #4]\n\t"
+      "bne 0b\n\t"
+      "add sp, sp, #8\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
 #else
 void widen_run(const WidenRun* r) {
   const int32_t cw = r->cw_bytes / 4;
@@ -451,6 +595,7 @@ void widen_run(const WidenRun* r) {
     }
   }
 }
+void widen_run_cw(const WidenRun* r) { widen_run(r); }
 #endif
 
 // Widens input line y (all channels) into ring slot `slot`. Elements outside the
@@ -482,7 +627,8 @@ void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y,
     const bool in0 = e0 >= 0 && e0 < p.in_len, in1 = e1 >= 0 && e1 < p.in_len;
     int32_t ks = 1;
     if (in0 && in1) {  // the run of column words whose both inputs are inside
-      while (k + ks < p.column_words && e1 + 2 * ks < p.in_len) ++ks;
+      ks = (p.in_len - 1 - e1) / 2 + 1;
+      if (ks > p.column_words - k) ks = p.column_words - k;
     }
     const int8_t* s0 = in0 ? line + e0 * p.in_elem_bytes : zp_row;
     const int8_t* s1 = in1 ? line + e1 * p.in_elem_bytes : zp_row;
@@ -491,7 +637,11 @@ void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y,
       run.s1 = s1;
       run.d = ring + 3 * k + slot;
       run.ks = ks;
-      widen_run(&run);
+      if (ks > run.groups) {
+        widen_run_cw(&run);
+      } else {
+        widen_run(&run);
+      }
     }
     for (int32_t j = 0; j < ks && full < p.channels; ++j) {
       uint32_t* d = ring + 3 * (k + j) + slot + full * cw;
@@ -516,8 +666,7 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
   int8_t* zp_row = reinterpret_cast<int8_t*>(acc + 2 * p.steps);
   memset(zp_row, static_cast<int8_t>(p.input_zero_point), static_cast<size_t>((p.channels + 3) & ~3));
   int32_t slot_line[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
-  auto run_line = p.stride_a == 1 ? (p.clamp ? dw_line_s1_clamp : dw_line_s1)
-                                  : (p.clamp ? dw_line_s2_clamp : dw_line_s2);
+  auto run_line = p.clamp ? (p.stride_a == 1 ? dw_line_s1_clamp : dw_line_s2_clamp) : dw_line;
   for (int32_t ol = 0; ol < p.lines; ++ol) {
     const int32_t y0 = ol * p.stride_x - p.pad_x;
     for (int32_t fr = 0; fr < 3; ++fr) {
@@ -528,21 +677,26 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
         slot_line[slot] = y;
       }
     }
+    // The assembly steps the ring by end_bytes + 12 per channel: column_words = steps + 1.
+    const int32_t rot = 3 + 7 * mod3(y0);
     DwLine line;
     line.out = output + ol * p.out_line_bytes;
     line.acc = acc;
-    line.outputs = p.line_len;
+    line.rem = p.line_len % 8;
+    line.octs = p.line_len / 8;
     line.out_step2 = 2 * p.out_elem_bytes;
     line.out_step3 = 3 * p.out_elem_bytes;
     line.out_step = p.out_elem_bytes;
     line.ring = ring;
-    line.record = p.records;
-    line.weights = p.records + 4 + 6 * mod3(y0);
-    line.channels = p.channels;
-    line.ring_channel_bytes = 12 * p.column_words;
+    line.weights = p.records + rot;
+    line.weights_offset = 4 * rot;
+    line.acc_again = acc;
     line.end_bytes = 12 * p.steps;
     line.lo = p.activation_min;
     line.hi = p.activation_max;
+    line.outputs = p.line_len;
+    line.weights_end = line.weights + kRecordWords * p.channels;
+    line.mode = 4 * (p.stride_a == 2) + (p.steps & 3);
     run_line(&line);
   }
 }

@@ -7,7 +7,8 @@
 // pointers and the trip count. Each trip is 4 steps, unrolled.
 //
 //   3x2 block: per step LDM 3 input words + LDM 2 weight words + 6 SMLAD = 12 MACs
-//              in 8 instructions (0.67 per MAC before the loop branch).
+//              in 8 instructions (0.67 per MAC before the loop branch); any even
+//              number of steps (2 first when steps % 4 == 2).
 //   1x4 block: per group of 4 inputs, LDM 2 input words + 2 x (LDM 4 weight words
 //              + 4 SMLAD) = 16 MACs in 11 instructions.
 // (The CONV_2D run in tinyrig_dsp_conv.cc uses the same 3x2 step.)
@@ -29,10 +30,17 @@ extern "C" __attribute__((naked)) void tinyrig_dsp_block_3x2(const uint32_t*, co
       "mov r11, r9\n\t"
       "mov r12, r8\n\t"
       "mov lr, r9\n\t"
+      "tst r2, #2\n\t"  // steps % 4 == 2: two steps first
+      "beq 2f\n\t"
+      TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2
+      "2:\n\t"
+      "lsrs r2, r2, #2\n\t"
+      "beq 3f\n\t"
       "1:\n\t"
       TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2
       "subs r2, r2, #1\n\t"
       "bne 1b\n\t"
+      "3:\n\t"
       "ldr r3, [sp, #36]\n\t"  // fifth argument, above the nine pushed registers
       "stm r3, {r8-r12, lr}\n\t"
       "pop {r4-r11, pc}\n\t");
@@ -68,10 +76,10 @@ extern "C" __attribute__((naked)) void tinyrig_dsp_block_1x4(const uint32_t*, co
 
 #else  // host model of the same loops
 
-extern "C" void tinyrig_dsp_block_3x2(const uint32_t* x, const int32_t* w, int32_t trips, const int32_t* bias,
+extern "C" void tinyrig_dsp_block_3x2(const uint32_t* x, const int32_t* w, int32_t steps, const int32_t* bias,
                                       int32_t* acc) {
   for (int32_t i = 0; i < 6; ++i) acc[i] = bias[i % 2];
-  for (int32_t step = 0; step < trips * 4; ++step, x += 3, w += 2) {
+  for (int32_t step = 0; step < steps; ++step, x += 3, w += 2) {
     for (int32_t pixel = 0; pixel < 3; ++pixel) {
       for (int32_t filter = 0; filter < 2; ++filter) {
         acc[2 * pixel + filter] = smlad(x[pixel], static_cast<uint32_t>(w[filter]), acc[2 * pixel + filter]);
