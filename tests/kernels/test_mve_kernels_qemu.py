@@ -105,6 +105,22 @@ def test_conv_and_fully_connected_paths_bit_exact(tools, tmp_path):
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
 
 
+def test_conv_chunk_counts_bit_exact(tools, tmp_path):
+    """Every entry of the multiply-accumulate run: depths of 1 to 9 16-byte chunks (0 to 7
+    straight-line chunks after the first, and the loop beyond), over 15 pixels (a lone
+    last pixel) with a last partial filter quad."""
+    seed = 61
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    y = x = mb.input((1, 3, 5, 144))
+    for out_channels in (128, 112, 96, 80, 64, 48, 32, 16, 7):
+        y = tb.conv2d(mb, y, out_channels=out_channels, kernel=(1, 1), stride=(1, 1), dilation=(1, 1),
+                      padding="VALID", activation="RELU6" if out_channels % 32 else "NONE", mode="calibrated")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    notes = helium_notes(model, "CONV_2D")
+    assert [int(n.split("->")[1].split()[0].rstrip(",")) // 16 for n in notes] == [9, 8, 7, 6, 5, 4, 3, 2, 1], notes
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+
+
 def test_packed_pointwise_bit_exact(tools, tmp_path):
     """1x1 convolutions over 4, 8 and 1 input channels read 4, 2 and 16 pixels per
     16-byte column (block-diagonal filters), including an output count (5) that is not

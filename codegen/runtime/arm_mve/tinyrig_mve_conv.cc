@@ -55,19 +55,35 @@ struct ConvRun {
   OP " lr, q1, q3\n\t"
 
 // One quad's multiply-accumulate: the first chunk starts the 8 accumulators, the
-// remaining chunks (their count loaded from CHUNKS_LEFT, which may be 0) add to them.
-#define TINYRIG_MVE_QUAD_MACS(CHUNKS_LEFT)   \
-  "mov r1, r9\n\t"                           \
-  "mov r3, r11\n\t"                          \
-  TINYRIG_MVE_CHUNK("vmladav.s8")             \
-  "ldr r7, " CHUNKS_LEFT "\n\t"              \
-  "cmp r7, #0\n\t"                           \
-  "beq 3f\n\t"                               \
-  "2:\n\t"                                   \
-  TINYRIG_MVE_CHUNK("vmladava.s8")            \
-  "subs r7, r7, #1\n\t"                      \
-  "bne 2b\n\t"                               \
-  "3:\n\t"
+// remaining chunks add to them. ENTRY holds min(chunks - 1, 8): up to 7 remaining
+// chunks run straight-line, entered by a TBB at the right distance from the end (no
+// loop counter, no branch back); 8 means "more": a loop over CHUNKS_LEFT (chunks - 1).
+#define TINYRIG_MVE_QUAD_MACS(ENTRY, CHUNKS_LEFT) \
+  "mov r1, r9\n\t"                               \
+  "mov r3, r11\n\t"                              \
+  TINYRIG_MVE_CHUNK("vmladav.s8")                 \
+  "ldr r7, " ENTRY "\n\t"                        \
+  "tbb [pc, r7]\n\t"                             \
+  "20:\n\t"                                      \
+  ".byte (30f - 20b) / 2, (27f - 20b) / 2, (26f - 20b) / 2, (25f - 20b) / 2\n\t" \
+  ".byte (24f - 20b) / 2, (23f - 20b) / 2, (22f - 20b) / 2, (21f - 20b) / 2\n\t" \
+  ".byte (28f - 20b) / 2\n\t"                    \
+  ".p2align 1\n\t"                               \
+  "28:\n\t"                                      \
+  "ldr r7, " CHUNKS_LEFT "\n\t"                  \
+  "29:\n\t"                                      \
+  TINYRIG_MVE_CHUNK("vmladava.s8")                \
+  "subs r7, r7, #1\n\t"                          \
+  "bne 29b\n\t"                                  \
+  "b 30f\n\t"                                    \
+  "21:\n\t" TINYRIG_MVE_CHUNK("vmladava.s8")     \
+  "22:\n\t" TINYRIG_MVE_CHUNK("vmladava.s8")     \
+  "23:\n\t" TINYRIG_MVE_CHUNK("vmladava.s8")     \
+  "24:\n\t" TINYRIG_MVE_CHUNK("vmladava.s8")     \
+  "25:\n\t" TINYRIG_MVE_CHUNK("vmladava.s8")     \
+  "26:\n\t" TINYRIG_MVE_CHUNK("vmladava.s8")     \
+  "27:\n\t" TINYRIG_MVE_CHUNK("vmladava.s8")     \
+  "30:\n\t"
 
 // x0 (r0), x1 (r1): the pixels' columns; w (r2): [quad][chunk][4][16]; run (r3).
 // Accumulators r0, r2, r4, r6 (pixel 0) and r8, r10, r12, lr (pixel 1); r1/r3 walk
@@ -82,11 +98,15 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dot_2x4_run(const int8
       "str r4, [sp]\n\t"       // chunks after the first
       "str r6, [sp, #4]\n\t"   // quads left
       "str r8, [sp, #8]\n\t"   // accumulator output
+      "cmp r4, #8\n\t"
+      "it hi\n\t"
+      "movhi r4, #8\n\t"
+      "str r4, [sp, #12]\n\t"  // the chunk entry: min(chunks - 1, 8)
       "mov r9, r0\n\t"
       "mov r11, r1\n\t"
       "mov r5, r2\n\t"
       "1:\n\t"
-      TINYRIG_MVE_QUAD_MACS("[sp]")
+      TINYRIG_MVE_QUAD_MACS("[sp, #12]", "[sp]")
       "ldr r7, [sp, #8]\n\t"
       "stm r7!, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
       "str r7, [sp, #8]\n\t"
@@ -109,7 +129,7 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_conv_2x4_rq(const int8
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
       "vpush {d8-d15}\n\t"
-      "sub sp, sp, #56\n\t"  // [sp, 32): the accumulators; [sp+32, 56): the run state
+      "sub sp, sp, #64\n\t"  // [sp, 32): the accumulators; [sp+32, 60): the run state
       "mov r9, r0\n\t"
       "mov r11, r1\n\t"
       "mov r5, r2\n\t"
@@ -117,6 +137,10 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_conv_2x4_rq(const int8
       "subs r10, r10, #1\n\t"
       "add r7, sp, #32\n\t"
       "stm r7, {r0, r2, r4, r6, r8, r10}\n\t"
+      "cmp r10, #8\n\t"
+      "it hi\n\t"
+      "movhi r10, #8\n\t"
+      "str r10, [sp, #56]\n\t"  // the chunk entry: min(chunks - 1, 8)
       "ldr r4, [r3, #24]\n\t"
       "vdup.32 q5, r4\n\t"
       "ldr r4, [r3, #28]\n\t"
@@ -124,7 +148,7 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_conv_2x4_rq(const int8
       "ldr r4, [r3, #32]\n\t"
       "vdup.32 q7, r4\n\t"
       "1:\n\t"
-      TINYRIG_MVE_QUAD_MACS("[sp, #52]")
+      TINYRIG_MVE_QUAD_MACS("[sp, #56]", "[sp, #52]")
       // The accumulators into two vectors through the frame (no more instructions
       // than VMOV register pairs): q0 = r0, r2, r4, r6 (pixel 0), q1 = the rest.
       "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
@@ -153,14 +177,13 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_conv_2x4_rq(const int8
       "vmin.s32 q1, q1, q7\n\t"
       "vctp.32 r6\n\t"
       "subs r6, r6, #4\n\t"
-      "vpst\n\t"
+      "vpstt\n\t"
       "vstrbt.32 q0, [r2], #4\n\t"
-      "vpst\n\t"
       "vstrbt.32 q1, [r4], #4\n\t"
       "subs r8, r8, #1\n\t"
       "stm r7, {r0, r2, r4, r6, r8}\n\t"
       "bne 1b\n\t"
-      "add sp, sp, #56\n\t"
+      "add sp, sp, #64\n\t"
       "vpop {d8-d15}\n\t"
       "pop {r4-r11, pc}\n\t");
 }
