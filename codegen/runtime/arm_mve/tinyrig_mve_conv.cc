@@ -4,9 +4,11 @@
 // Each VMLADAVA.S8 multiplies 16 int8 pairs and adds them to a scalar accumulator.
 // A block keeps 8 accumulators (2 pixels x 4 filters) in the 8 even registers
 // VMLADAVA can name, so it is written in assembly: per 16 bytes of depth 2 input
-// loads + 4 weight loads + 8 VMLADAVA = 128 MACs in 14 instructions (+2 for the
-// loop). One call runs every filter quad of a pixel pair and stores the raw
-// accumulators with STM; the epilogue then requantises 4 channels per vector.
+// loads + 4 weight loads + 8 VMLADAVA = 128 MACs in 14 instructions; up to 8 chunks
+// run straight-line (entered by a TBB), deeper columns loop. One call runs every
+// filter quad of a pixel pair (a pointwise convolution at stride 1: every pair of
+// the layer) with the requantisation fused in; layers with left shifts store the
+// raw accumulators with STM and a C epilogue requantises 4 channels per vector.
 //
 // A 1x1 convolution without padding whose depth is a multiple of 16 reads its
 // columns straight from the input; other shapes gather the window (taps outside
@@ -34,6 +36,9 @@ struct ConvRun {
   int32_t quads;           // 16
   int32_t chunks;          // 20
   int32_t offset, lo, hi;  // 24, 28, 32
+  int32_t pairs;           // 36: pixel pairs to run, each x_step on from the last
+  int32_t x_step;          // 40: bytes between one pair's columns and the next's
+  int32_t out_adjust;      // 44: from a pair's last stores to the next pair's outputs
 };
 
 #if TINYRIG_MVE_NATIVE && defined(__thumb2__)
@@ -124,68 +129,107 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dot_2x4_run(const int8
 // and stored, predicated, as 4 bytes per pixel. What must outlive the
 // multiply-accumulate loop is kept in a frame reloaded with one LDM.
 
+#define TINYRIG_MVE_CONV_RQ(PAIR_SETUP, PAIR_NEXT)                                                 \
+  "push {r4-r11, lr}\n\t"                                                                          \
+  "vpush {d8-d15}\n\t"                                                                             \
+  /* [sp, 32): the accumulators; [sp+32, 64): the run state; [sp+64, 88): a pair's start */        \
+  "sub sp, sp, #88\n\t"                                                                            \
+  "mov r9, r0\n\t"                                                                                 \
+  "mov r11, r1\n\t"                                                                                \
+  "mov r5, r2\n\t"                                                                                 \
+  "ldm r3, {r0, r2, r4, r6, r8, r10}\n\t"                                                          \
+  "subs r10, r10, #1\n\t"                                                                          \
+  "add r7, sp, #32\n\t"                                                                            \
+  "stm r7, {r0, r2, r4, r6, r8, r10}\n\t"                                                          \
+  "cmp r10, #8\n\t"                                                                                \
+  "it hi\n\t"                                                                                      \
+  "movhi r10, #8\n\t"                                                                              \
+  "str r10, [sp, #56]\n\t" /* the chunk entry: min(chunks - 1, 8) */                               \
+  PAIR_SETUP                                                                                       \
+  "ldr r4, [r3, #24]\n\t"                                                                          \
+  "vdup.32 q5, r4\n\t"                                                                             \
+  "ldr r4, [r3, #28]\n\t"                                                                          \
+  "vdup.32 q6, r4\n\t"                                                                             \
+  "ldr r4, [r3, #32]\n\t"                                                                          \
+  "vdup.32 q7, r4\n\t"                                                                             \
+  "1:\n\t"                                                                                         \
+  TINYRIG_MVE_QUAD_MACS("[sp, #56]", "[sp, #52]")                                                  \
+  /* The accumulators into two vectors through the frame (no more instructions */                  \
+  /* than VMOV register pairs): q0 = r0, r2, r4, r6 (pixel 0), q1 = the rest. */                   \
+  "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"                                                 \
+  "vldrw.32 q0, [sp]\n\t"                                                                          \
+  "vldrw.32 q1, [sp, #16]\n\t"                                                                     \
+  "add r7, sp, #32\n\t"                                                                            \
+  "ldm r7, {r0, r2, r4, r6, r8}\n\t"                                                               \
+  "vldrw.32 q2, [r0], #16\n\t"                                                                     \
+  "vadd.i32 q0, q0, q2\n\t"                                                                        \
+  "vadd.i32 q1, q1, q2\n\t"                                                                        \
+  "vldrw.32 q2, [r0], #16\n\t"                                                                     \
+  "vqrdmulh.s32 q0, q0, q2\n\t"                                                                    \
+  "vqrdmulh.s32 q1, q1, q2\n\t"                                                                    \
+  "vldrw.32 q4, [r0], #32\n\t" /* the shifts; the left shifts (all 0 here) are skipped */          \
+  "vshr.s32 q2, q0, #31\n\t"                                                                       \
+  "vqadd.s32 q0, q0, q2\n\t"                                                                       \
+  "vshr.s32 q2, q1, #31\n\t"                                                                       \
+  "vqadd.s32 q1, q1, q2\n\t"                                                                       \
+  "vrshl.s32 q0, q0, q4\n\t"                                                                       \
+  "vrshl.s32 q1, q1, q4\n\t"                                                                       \
+  "vadd.i32 q0, q0, q5\n\t"                                                                        \
+  "vadd.i32 q1, q1, q5\n\t"                                                                        \
+  "vmax.s32 q0, q0, q6\n\t"                                                                        \
+  "vmax.s32 q1, q1, q6\n\t"                                                                        \
+  "vmin.s32 q0, q0, q7\n\t"                                                                        \
+  "vmin.s32 q1, q1, q7\n\t"                                                                        \
+  "vctp.32 r6\n\t"                                                                                 \
+  "subs r6, r6, #4\n\t"                                                                            \
+  "vpstt\n\t"                                                                                      \
+  "vstrbt.32 q0, [r2], #4\n\t"                                                                     \
+  "vstrbt.32 q1, [r4], #4\n\t"                                                                     \
+  "subs r8, r8, #1\n\t"                                                                            \
+  "stm r7, {r0, r2, r4, r6, r8}\n\t"                                                               \
+  "bne 1b\n\t"                                                                                     \
+  PAIR_NEXT                                                                                        \
+  "add sp, sp, #88\n\t"                                                                            \
+  "vpop {d8-d15}\n\t"                                                                              \
+  "pop {r4-r11, pc}\n\t"
+
+#define TINYRIG_MVE_PAIR_SETUP                                                                     \
+  "ldr r4, [r3, #36]\n\t"                                                                          \
+  "str r4, [sp, #60]\n\t" /* pairs left */                                                         \
+  "ldr r10, [r3, #40]\n\t"                                                                         \
+  "ldr r12, [r3, #44]\n\t"                                                                         \
+  "add r7, sp, #64\n\t" /* requant, weights, channels, quads, x_step, out_adjust */                \
+  "stm r7, {r0, r5, r6, r8, r10, r12}\n\t"
+
+// The next pixel pair: columns x_step on, outputs on from where the stores ended,
+// weights, requant table and counts from the start.
+#define TINYRIG_MVE_PAIR_NEXT                                                                      \
+  "ldr r7, [sp, #60]\n\t"                                                                          \
+  "subs r7, r7, #1\n\t"                                                                            \
+  "beq 9f\n\t"                                                                                     \
+  "str r7, [sp, #60]\n\t"                                                                          \
+  "add r7, sp, #64\n\t"                                                                            \
+  "ldm r7, {r0, r5, r6, r8, r10, r12}\n\t"                                                         \
+  "add r9, r9, r10\n\t"                                                                            \
+  "add r11, r11, r10\n\t"                                                                          \
+  "add r2, r2, r12\n\t"                                                                            \
+  "add r4, r4, r12\n\t"                                                                            \
+  "add r7, sp, #32\n\t"                                                                            \
+  "stm r7, {r0, r2, r4, r6, r8}\n\t"                                                               \
+  "b 1b\n\t"                                                                                       \
+  "9:\n\t"
+
+// One pixel pair per call (gathered columns).
 extern "C" __attribute__((naked, noipa)) void tinyrig_mve_conv_2x4_rq(const int8_t*, const int8_t*,
                                                                      const int8_t*, const ConvRun*) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "vpush {d8-d15}\n\t"
-      "sub sp, sp, #64\n\t"  // [sp, 32): the accumulators; [sp+32, 60): the run state
-      "mov r9, r0\n\t"
-      "mov r11, r1\n\t"
-      "mov r5, r2\n\t"
-      "ldm r3, {r0, r2, r4, r6, r8, r10}\n\t"
-      "subs r10, r10, #1\n\t"
-      "add r7, sp, #32\n\t"
-      "stm r7, {r0, r2, r4, r6, r8, r10}\n\t"
-      "cmp r10, #8\n\t"
-      "it hi\n\t"
-      "movhi r10, #8\n\t"
-      "str r10, [sp, #56]\n\t"  // the chunk entry: min(chunks - 1, 8)
-      "ldr r4, [r3, #24]\n\t"
-      "vdup.32 q5, r4\n\t"
-      "ldr r4, [r3, #28]\n\t"
-      "vdup.32 q6, r4\n\t"
-      "ldr r4, [r3, #32]\n\t"
-      "vdup.32 q7, r4\n\t"
-      "1:\n\t"
-      TINYRIG_MVE_QUAD_MACS("[sp, #56]", "[sp, #52]")
-      // The accumulators into two vectors through the frame (no more instructions
-      // than VMOV register pairs): q0 = r0, r2, r4, r6 (pixel 0), q1 = the rest.
-      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
-      "vldrw.32 q0, [sp]\n\t"
-      "vldrw.32 q1, [sp, #16]\n\t"
-      "add r7, sp, #32\n\t"
-      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
-      "vldrw.32 q2, [r0], #16\n\t"
-      "vadd.i32 q0, q0, q2\n\t"
-      "vadd.i32 q1, q1, q2\n\t"
-      "vldrw.32 q2, [r0], #16\n\t"
-      "vqrdmulh.s32 q0, q0, q2\n\t"
-      "vqrdmulh.s32 q1, q1, q2\n\t"
-      "vldrw.32 q4, [r0], #32\n\t"  // the shifts; the left shifts (all 0 here) are skipped
-      "vshr.s32 q2, q0, #31\n\t"
-      "vqadd.s32 q0, q0, q2\n\t"
-      "vshr.s32 q2, q1, #31\n\t"
-      "vqadd.s32 q1, q1, q2\n\t"
-      "vrshl.s32 q0, q0, q4\n\t"
-      "vrshl.s32 q1, q1, q4\n\t"
-      "vadd.i32 q0, q0, q5\n\t"
-      "vadd.i32 q1, q1, q5\n\t"
-      "vmax.s32 q0, q0, q6\n\t"
-      "vmax.s32 q1, q1, q6\n\t"
-      "vmin.s32 q0, q0, q7\n\t"
-      "vmin.s32 q1, q1, q7\n\t"
-      "vctp.32 r6\n\t"
-      "subs r6, r6, #4\n\t"
-      "vpstt\n\t"
-      "vstrbt.32 q0, [r2], #4\n\t"
-      "vstrbt.32 q1, [r4], #4\n\t"
-      "subs r8, r8, #1\n\t"
-      "stm r7, {r0, r2, r4, r6, r8}\n\t"
-      "bne 1b\n\t"
-      "add sp, sp, #64\n\t"
-      "vpop {d8-d15}\n\t"
-      "pop {r4-r11, pc}\n\t");
+  __asm__ volatile(TINYRIG_MVE_CONV_RQ("", ""));
+}
+
+// run->pairs pixel pairs, each run->x_step bytes of input on from the last (pointwise
+// convolutions at stride 1): no call, prologue or index arithmetic per pair.
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_conv_2x4_rq_pairs(const int8_t*, const int8_t*,
+                                                                           const int8_t*, const ConvRun*) {
+  __asm__ volatile(TINYRIG_MVE_CONV_RQ(TINYRIG_MVE_PAIR_SETUP, TINYRIG_MVE_PAIR_NEXT));
 }
 
 #else  // host model of the same loop
@@ -205,7 +249,7 @@ extern "C" void tinyrig_mve_dot_2x4_run(const int8_t* x0, const int8_t* x1, cons
   }
 }
 
-extern "C" void tinyrig_mve_conv_2x4_rq(const int8_t* x0, const int8_t* x1, const int8_t* w, const ConvRun* run) {
+static void conv_2x4_rq_pair(const int8_t* x0, const int8_t* x1, const int8_t* w, const ConvRun* run) {
   const int32_t* rq = run->requant;
   int8_t* outs[2] = {run->out0, run->out1};
   for (int32_t quad = 0; quad < run->quads; ++quad, rq += 16) {
@@ -224,6 +268,21 @@ extern "C" void tinyrig_mve_conv_2x4_rq(const int8_t* x0, const int8_t* x1, cons
             requantize1(acc[4 * pixel + lane] + rq[lane], rq, lane, run->offset, run->lo, run->hi);
       }
     }
+  }
+}
+
+extern "C" void tinyrig_mve_conv_2x4_rq(const int8_t* x0, const int8_t* x1, const int8_t* w, const ConvRun* run) {
+  conv_2x4_rq_pair(x0, x1, w, run);
+}
+
+extern "C" void tinyrig_mve_conv_2x4_rq_pairs(const int8_t* x0, const int8_t* x1, const int8_t* w,
+                                              const ConvRun* run) {
+  ConvRun pair = *run;
+  for (int32_t i = 0; i < run->pairs; ++i) {
+    conv_2x4_rq_pair(x0 + i * run->x_step, x1 + i * run->x_step, w, &pair);
+    // Where the assembly's stores end (4 bytes per quad), then out_adjust on.
+    pair.out0 += 4 * run->quads + run->out_adjust;
+    pair.out1 += 4 * run->quads + run->out_adjust;
   }
 }
 
@@ -355,11 +414,22 @@ void conv2d_s8(const MveConv2DParams& p, const int8_t* input, int8_t* output, in
   }
   const DotRun run = {p.depth_padded / 16, p.channels_padded / 4, acc};
   ConvRun fused = {p.requant, output, dummy, p.output_c, p.channels_padded / 4, p.depth_padded / 16,
-                   p.output_offset, p.activation_min, p.activation_max};
+                   p.output_offset, p.activation_min, p.activation_max, 1, 0, 0};
   const int32_t pixels = p.output_h * p.output_w;
-  // A pointwise convolution at stride 1 reads pixel after pixel: no index arithmetic.
+  // A pointwise convolution at stride 1 reads pixel after pixel: with the fast
+  // epilogue one call runs every whole pair, then a lone last pixel.
   const bool contiguous = p.direct && p.stride_h == 1 && p.stride_w == 1;
-  for (int32_t first = 0; first < pixels; first += 2) {
+  int32_t first = 0;
+  if (contiguous && !p.general_shifts && pixels >= 2) {
+    fused.pairs = pixels / 2;
+    fused.x_step = 2 * p.input_c;
+    fused.out1 = output + p.output_c;
+    fused.out_adjust = 2 * p.output_c - 4 * (p.channels_padded / 4);
+    tinyrig_mve_conv_2x4_rq_pairs(input, input + p.input_c, p.weights, &fused);
+    first = 2 * fused.pairs;
+    fused.pairs = 1;
+  }
+  for (; first < pixels; first += 2) {
     const int32_t count = pixels - first < 2 ? 1 : 2;
     const int8_t* x0;
     const int8_t* x1;
