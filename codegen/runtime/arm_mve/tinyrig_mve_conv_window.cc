@@ -1,0 +1,201 @@
+// tinyrig Helium kernel: the first CONV_2D of an image or audio model (1-4 input
+// channels, a real spatial filter) without a per-pixel im2col copy.
+//
+// Per output row, the filter_h input rows it needs are re-laid into one scratch
+// line laid out [column][filter row][channel] (filter_h * input_c bytes a column):
+// each step loads 16 contiguous input bytes and scatters them with one VSTRB
+// (u8 byte offsets). Pad columns and rows hold the input zero point (the bias has
+// the zero point folded in). The window of output x is then filter_w columns =
+// filter_w * filter_h * input_c CONTIGUOUS bytes at x * stride_w columns, read in
+// place by the 2-pixel x 4-filter VMLADAVA block (weights in [fx][fy][c] order,
+// zero past the depth, so the bytes of the next window a padded chunk reads add 0).
+#include "tinyrig_mve_common.h"
+#include "tinyrig_mve_kernels.h"
+
+namespace tinyrig {
+namespace arm_mve {
+
+// The fused run's arguments (frame layout of tinyrig_mve_window_2x4_rq).
+struct WindowRun {
+  const int32_t* requant;  // 0: [quad][bias, multiplier, -right shift, left shift][4]
+  int8_t* out0;            // 4
+  int8_t* out1;            // 8: pixel 1's outputs (a dummy row for a lone last pixel)
+  int32_t channels;        // 12: outputs left to store
+  int32_t quads;           // 16
+  int32_t chunks;          // 20
+  int32_t offset, lo, hi;  // 24, 28, 32
+};
+
+#if TINYRIG_MVE_NATIVE && defined(__thumb2__)
+
+#define TINYRIG_MVE_WIN_CHUNK(OP)        \
+  "vldrb.8 q0, [r1], #16\n\t"           \
+  "vldrb.8 q1, [r3], #16\n\t"           \
+  "vldrb.8 q2, [r5], #16\n\t"           \
+  OP " r0, q0, q2\n\t"                  \
+  OP " r8, q1, q2\n\t"                  \
+  "vldrb.8 q3, [r5], #16\n\t"           \
+  OP " r2, q0, q3\n\t"                  \
+  OP " r10, q1, q3\n\t"                 \
+  "vldrb.8 q2, [r5], #16\n\t"           \
+  OP " r4, q0, q2\n\t"                  \
+  OP " r12, q1, q2\n\t"                 \
+  "vldrb.8 q3, [r5], #16\n\t"           \
+  OP " r6, q0, q3\n\t"                  \
+  OP " lr, q1, q3\n\t"
+
+// x0 (r0), x1 (r1): the two windows; w (r2): [quad][chunk][4][16]; run (r3).
+// Accumulators r0, r2, r4, r6 (pixel 0) and r8, r10, r12, lr (pixel 1); the
+// requantisation is TFLM's for right shifts only (tinyrig_mve_common.h).
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_2x4_rq(const int8_t*, const int8_t*,
+                                                                       const int8_t*, const WindowRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "vpush {d8-d15}\n\t"
+      "sub sp, sp, #56\n\t"  // [sp, 32): the accumulators; [sp+32, 56): the run state
+      "mov r9, r0\n\t"
+      "mov r11, r1\n\t"
+      "mov r5, r2\n\t"
+      "ldm r3, {r0, r2, r4, r6, r8, r10}\n\t"
+      "subs r10, r10, #1\n\t"
+      "add r7, sp, #32\n\t"
+      "stm r7, {r0, r2, r4, r6, r8, r10}\n\t"
+      "ldr r4, [r3, #24]\n\t"
+      "vdup.32 q5, r4\n\t"
+      "ldr r4, [r3, #28]\n\t"
+      "vdup.32 q6, r4\n\t"
+      "ldr r4, [r3, #32]\n\t"
+      "vdup.32 q7, r4\n\t"
+      "1:\n\t"
+      "mov r1, r9\n\t"
+      "mov r3, r11\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladav.s8")
+      "ldr r7, [sp, #52]\n\t"
+      "cmp r7, #0\n\t"
+      "beq 3f\n\t"
+      "2:\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladava.s8")
+      "subs r7, r7, #1\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
+      "vldrw.32 q0, [sp]\n\t"
+      "vldrw.32 q1, [sp, #16]\n\t"
+      "add r7, sp, #32\n\t"
+      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vadd.i32 q0, q0, q2\n\t"
+      "vadd.i32 q1, q1, q2\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vqrdmulh.s32 q0, q0, q2\n\t"
+      "vqrdmulh.s32 q1, q1, q2\n\t"
+      "vldrw.32 q4, [r0], #32\n\t"  // the shifts; the left shifts (all 0 here) are skipped
+      "vshr.s32 q2, q0, #31\n\t"
+      "vqadd.s32 q0, q0, q2\n\t"
+      "vshr.s32 q2, q1, #31\n\t"
+      "vqadd.s32 q1, q1, q2\n\t"
+      "vrshl.s32 q0, q0, q4\n\t"
+      "vrshl.s32 q1, q1, q4\n\t"
+      "vadd.i32 q0, q0, q5\n\t"
+      "vadd.i32 q1, q1, q5\n\t"
+      "vmax.s32 q0, q0, q6\n\t"
+      "vmax.s32 q1, q1, q6\n\t"
+      "vmin.s32 q0, q0, q7\n\t"
+      "vmin.s32 q1, q1, q7\n\t"
+      "vctp.32 r6\n\t"
+      "subs r6, r6, #4\n\t"
+      "vpst\n\t"
+      "vstrbt.32 q0, [r2], #4\n\t"
+      "vpst\n\t"
+      "vstrbt.32 q1, [r4], #4\n\t"
+      "subs r8, r8, #1\n\t"
+      "stm r7, {r0, r2, r4, r6, r8}\n\t"
+      "bne 1b\n\t"
+      "add sp, sp, #56\n\t"
+      "vpop {d8-d15}\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+
+#else  // host model of the same block
+
+extern "C" void tinyrig_mve_window_2x4_rq(const int8_t* x0, const int8_t* x1, const int8_t* w,
+                                          const WindowRun* run) {
+  const int32_t* rq = run->requant;
+  int8_t* outs[2] = {run->out0, run->out1};
+  for (int32_t quad = 0; quad < run->quads; ++quad, rq += 16) {
+    int32_t acc[8] = {0};
+    for (int32_t chunk = 0; chunk < run->chunks; ++chunk, w += 64) {
+      for (int32_t f = 0; f < 4; ++f) {
+        for (int32_t i = 0; i < 16; ++i) {
+          acc[f] += x0[16 * chunk + i] * w[16 * f + i];
+          acc[4 + f] += x1[16 * chunk + i] * w[16 * f + i];
+        }
+      }
+    }
+    for (int32_t pixel = 0; pixel < 2; ++pixel) {
+      for (int32_t lane = 0; lane < 4 && 4 * quad + lane < run->channels; ++lane) {
+        outs[pixel][4 * quad + lane] =
+            requantize1(acc[4 * pixel + lane] + rq[lane], rq, lane, run->offset, run->lo, run->hi);
+      }
+    }
+  }
+}
+
+#endif
+
+void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
+  // Scratch: the re-laid line (line_bytes, a multiple of 4), then a dummy output row.
+  int8_t* line = reinterpret_cast<int8_t*>(scratch);
+  int8_t* dummy = line + p.line_bytes;
+  const int8_t zero_point = static_cast<int8_t>(p.input_zero_point);
+  fill_bytes(line, zero_point, p.line_bytes);  // pad columns stay the zero point
+  const int32_t ic = p.input_c, cb = p.column_bytes;
+  const int32_t row_bytes = p.input_w * ic;
+  const int32_t step_bytes = p.step_columns * ic;       // source bytes a step consumes
+  const int32_t step_line = p.step_columns * cb;        // line bytes a step advances
+  int8_t* const first_column = line + p.pad_left * cb;
+  const int32_t window_step = p.stride_w * cb;
+  WindowRun run = {p.requant, output, dummy, p.output_c, p.channels_padded / 4, p.depth_padded / 16,
+                   p.output_offset, p.activation_min, p.activation_max};
+#if TINYRIG_MVE_NATIVE
+  // Lane j of 16 contiguous input bytes (column j / ic, channel j % ic) goes to
+  // (j / ic) * column_bytes + j % ic (the code generator checked these fit a byte).
+  uint8_t offsets[16];
+  for (int32_t j = 0; j < 16; ++j) offsets[j] = static_cast<uint8_t>((j / ic) * cb + j % ic);
+  const uint8x16_t lanes = vldrbq_u8(offsets);
+  const int8x16_t zp = vdupq_n_s8(zero_point);
+#endif
+  for (int32_t oy = 0; oy < p.output_h; ++oy) {
+    const int32_t y0 = oy * p.stride_h - p.pad_top;
+    for (int32_t fy = 0; fy < p.filter_h; ++fy) {
+      const int32_t y = y0 + fy;
+      const bool inside = y >= 0 && y < p.input_h;
+      const int8_t* src = input + (inside ? y : 0) * row_bytes;
+      int8_t* dst = first_column + fy * ic;
+#if TINYRIG_MVE_NATIVE
+      for (int32_t n = row_bytes; n > 0; n -= step_bytes, src += step_bytes, dst += step_line) {
+        const mve_pred16_t keep = vctp8q(static_cast<uint32_t>(n));
+        const int8x16_t data = inside ? vldrbq_z_s8(src, keep) : zp;
+        vstrbq_scatter_offset_p_s8(dst, lanes, data, keep);
+      }
+#else
+      for (int32_t x = 0; x < p.input_w; ++x) {
+        for (int32_t c = 0; c < ic; ++c) dst[x * cb + c] = inside ? src[x * ic + c] : zero_point;
+      }
+      (void)step_bytes;
+      (void)step_line;
+#endif
+    }
+    int8_t* out = output + oy * p.output_w * p.output_c;
+    const int8_t* window = line;
+    for (int32_t ox = 0; ox < p.output_w; ox += 2, window += 2 * window_step, out += 2 * p.output_c) {
+      const bool pair = ox + 1 < p.output_w;
+      run.out0 = out;
+      run.out1 = pair ? out + p.output_c : dummy;
+      tinyrig_mve_window_2x4_rq(window, pair ? window + window_step : window, p.weights, &run);
+    }
+  }
+}
+
+}  // namespace arm_mve
+}  // namespace tinyrig
