@@ -26,6 +26,19 @@ struct WindowRun {
   int32_t offset, lo, hi;  // 24, 28, 32
 };
 
+// A row of pixel pairs in one call (frame layout of tinyrig_mve_window_row_rq).
+struct WindowRowRun {
+  const int32_t* requant;  // 0
+  const int8_t* weights;   // 4
+  int8_t* out;             // 8: the first pixel's outputs
+  int32_t pairs;           // 12: pixel pairs (at least 1)
+  int32_t quads;           // 16
+  int32_t chunks;          // 20
+  int32_t window_step;     // 24: bytes between neighbouring windows
+  int32_t channels;        // 28: output_c
+  int32_t offset, lo, hi;  // 32, 36, 40
+};
+
 #if TINYRIG_MVE_NATIVE && defined(__thumb2__)
 
 #define TINYRIG_MVE_WIN_CHUNK(OP)        \
@@ -116,6 +129,102 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_2x4_rq(const in
       "pop {r4-r11, pc}\n\t");
 }
 
+// The same block over `pairs` pixel pairs of a row (windows x0, x0 + step; x0 + 2 step,
+// ...), without a call per pair. Frame: [sp, 32) the accumulators; 32 rq, 36 out0,
+// 40 out1, 44 channels left, 48 quads left (per quad, as above); 52 chunks - 1,
+// 56 rq base, 60 weights, 64 out of the pair, 68 pairs left, 72 quads, 76 step,
+// 80 channels, 84 the pair's first window.
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq(const int8_t*, const WindowRowRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "vpush {d8-d15}\n\t"
+      "sub sp, sp, #88\n\t"
+      "str r0, [sp, #84]\n\t"
+      "ldm r1, {r0, r2, r3, r4, r5, r6, r7, r8}\n\t"
+      "subs r6, r6, #1\n\t"
+      "str r6, [sp, #52]\n\t"
+      "add r9, sp, #56\n\t"
+      "stm r9, {r0, r2, r3, r4, r5, r7, r8}\n\t"
+      "ldr r4, [r1, #32]\n\t"
+      "vdup.32 q5, r4\n\t"
+      "ldr r4, [r1, #36]\n\t"
+      "vdup.32 q6, r4\n\t"
+      "ldr r4, [r1, #40]\n\t"
+      "vdup.32 q7, r4\n\t"
+      "4:\n\t"
+      "add r7, sp, #56\n\t"
+      "ldm r7, {r0, r2, r4, r5, r6, r8, r10}\n\t"  // rq, weights, out, pairs, quads, step, channels
+      "ldr r9, [sp, #84]\n\t"
+      "add r11, r9, r8\n\t"
+      "mov r1, r4\n\t"
+      "add r3, r4, r10\n\t"
+      "mov r7, r10\n\t"
+      "mov r12, r6\n\t"
+      "add lr, sp, #32\n\t"
+      "stm lr, {r0, r1, r3, r7, r12}\n\t"
+      "mov r5, r2\n\t"
+      "1:\n\t"
+      "mov r1, r9\n\t"
+      "mov r3, r11\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladav.s8")
+      "ldr r7, [sp, #52]\n\t"
+      "cmp r7, #0\n\t"
+      "beq 3f\n\t"
+      "2:\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladava.s8")
+      "subs r7, r7, #1\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
+      "vldrw.32 q0, [sp]\n\t"
+      "vldrw.32 q1, [sp, #16]\n\t"
+      "add r7, sp, #32\n\t"
+      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vadd.i32 q0, q0, q2\n\t"
+      "vadd.i32 q1, q1, q2\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vqrdmulh.s32 q0, q0, q2\n\t"
+      "vqrdmulh.s32 q1, q1, q2\n\t"
+      "vldrw.32 q4, [r0], #32\n\t"
+      "vshr.s32 q2, q0, #31\n\t"
+      "vqadd.s32 q0, q0, q2\n\t"
+      "vshr.s32 q2, q1, #31\n\t"
+      "vqadd.s32 q1, q1, q2\n\t"
+      "vrshl.s32 q0, q0, q4\n\t"
+      "vrshl.s32 q1, q1, q4\n\t"
+      "vadd.i32 q0, q0, q5\n\t"
+      "vadd.i32 q1, q1, q5\n\t"
+      "vmax.s32 q0, q0, q6\n\t"
+      "vmax.s32 q1, q1, q6\n\t"
+      "vmin.s32 q0, q0, q7\n\t"
+      "vmin.s32 q1, q1, q7\n\t"
+      "vctp.32 r6\n\t"
+      "subs r6, r6, #4\n\t"
+      "vpst\n\t"
+      "vstrbt.32 q0, [r2], #4\n\t"
+      "vpst\n\t"
+      "vstrbt.32 q1, [r4], #4\n\t"
+      "subs r8, r8, #1\n\t"
+      "stm r7, {r0, r2, r4, r6, r8}\n\t"
+      "bne 1b\n\t"
+      "ldr r0, [sp, #84]\n\t"
+      "ldr r1, [sp, #76]\n\t"
+      "add r0, r0, r1, lsl #1\n\t"
+      "str r0, [sp, #84]\n\t"
+      "ldr r0, [sp, #64]\n\t"
+      "ldr r1, [sp, #80]\n\t"
+      "add r0, r0, r1, lsl #1\n\t"
+      "str r0, [sp, #64]\n\t"
+      "ldr r0, [sp, #68]\n\t"
+      "subs r0, r0, #1\n\t"
+      "str r0, [sp, #68]\n\t"
+      "bne 4b\n\t"
+      "add sp, sp, #88\n\t"
+      "vpop {d8-d15}\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+
 #else  // host model of the same block
 
 extern "C" void tinyrig_mve_window_2x4_rq(const int8_t* x0, const int8_t* x1, const int8_t* w,
@@ -141,6 +250,16 @@ extern "C" void tinyrig_mve_window_2x4_rq(const int8_t* x0, const int8_t* x1, co
   }
 }
 
+extern "C" void tinyrig_mve_window_row_rq(const int8_t* x0, const WindowRowRun* row) {
+  WindowRun run = {row->requant, row->out, row->out + row->channels, row->channels, row->quads, row->chunks,
+                   row->offset, row->lo, row->hi};
+  for (int32_t pair = 0; pair < row->pairs; ++pair, x0 += 2 * row->window_step) {
+    tinyrig_mve_window_2x4_rq(x0, x0 + row->window_step, row->weights, &run);
+    run.out0 += 2 * row->channels;
+    run.out1 += 2 * row->channels;
+  }
+}
+
 #endif
 
 void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
@@ -157,6 +276,9 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
   const int32_t window_step = p.stride_w * cb;
   WindowRun run = {p.requant, output, dummy, p.output_c, p.channels_padded / 4, p.depth_padded / 16,
                    p.output_offset, p.activation_min, p.activation_max};
+  const int32_t pairs = p.output_w / 2;
+  WindowRowRun row = {p.requant, p.weights, output, pairs, p.channels_padded / 4, p.depth_padded / 16,
+                      window_step, p.output_c, p.output_offset, p.activation_min, p.activation_max};
 #if TINYRIG_MVE_NATIVE
   // Lane j of 16 contiguous input bytes (column j / ic, channel j % ic) goes to
   // (j / ic) * column_bytes + j % ic (the code generator checked these fit a byte).
@@ -173,10 +295,26 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
       const int8_t* src = input + (inside ? y : 0) * row_bytes;
       int8_t* dst = first_column + fy * ic;
 #if TINYRIG_MVE_NATIVE
-      for (int32_t n = row_bytes; n > 0; n -= step_bytes, src += step_bytes, dst += step_line) {
-        const mve_pred16_t keep = vctp8q(static_cast<uint32_t>(n));
-        const int8x16_t data = inside ? vldrbq_z_s8(src, keep) : zp;
-        vstrbq_scatter_offset_p_s8(dst, lanes, data, keep);
+      if (inside) {  // 8 instructions a step: load 16 bytes, scatter step_columns columns
+        int32_t n = row_bytes;
+        __asm__ volatile(
+            "vldrb.u8 q1, [%[offsets]]\n\t"
+            "1:\n\t"
+            "vctp.8 %[n]\n\t"
+            "vpstt\n\t"
+            "vldrbt.u8 q0, [%[src]]\n\t"
+            "vstrbt.8 q0, [%[dst], q1]\n\t"
+            "add %[src], %[src], %[step]\n\t"
+            "add %[dst], %[dst], %[advance]\n\t"
+            "subs %[n], %[n], %[step]\n\t"
+            "bgt 1b\n\t"
+            : [n] "+r"(n), [src] "+r"(src), [dst] "+r"(dst)
+            : [offsets] "r"(offsets), [step] "r"(step_bytes), [advance] "r"(step_line)
+            : "d0", "d1", "d2", "d3", "memory", "cc");
+      } else {
+        for (int32_t n = row_bytes; n > 0; n -= step_bytes, dst += step_line) {
+          vstrbq_scatter_offset_p_s8(dst, lanes, zp, vctp8q(static_cast<uint32_t>(n)));
+        }
       }
 #else
       for (int32_t x = 0; x < p.input_w; ++x) {
@@ -187,12 +325,15 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
 #endif
     }
     int8_t* out = output + oy * p.output_w * p.output_c;
-    const int8_t* window = line;
-    for (int32_t ox = 0; ox < p.output_w; ox += 2, window += 2 * window_step, out += 2 * p.output_c) {
-      const bool pair = ox + 1 < p.output_w;
-      run.out0 = out;
-      run.out1 = pair ? out + p.output_c : dummy;
-      tinyrig_mve_window_2x4_rq(window, pair ? window + window_step : window, p.weights, &run);
+    if (pairs > 0) {
+      row.out = out;
+      tinyrig_mve_window_row_rq(line, &row);
+    }
+    if (p.output_w & 1) {  // a lone last pixel: its twin's outputs go to the dummy row
+      const int8_t* window = line + (p.output_w - 1) * window_step;
+      run.out0 = out + (p.output_w - 1) * p.output_c;
+      run.out1 = dummy;
+      tinyrig_mve_window_2x4_rq(window, window, p.weights, &run);
     }
   }
 }
