@@ -168,8 +168,7 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq(const in
       "mov r3, r11\n\t"
       TINYRIG_MVE_WIN_CHUNK("vmladav.s8")
       "ldr r7, [sp, #52]\n\t"
-      "cmp r7, #0\n\t"
-      "beq 3f\n\t"
+      "cbz r7, 3f\n\t"
       "2:\n\t"
       TINYRIG_MVE_WIN_CHUNK("vmladava.s8")
       "subs r7, r7, #1\n\t"
@@ -225,6 +224,174 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq(const in
       "pop {r4-r11, pc}\n\t");
 }
 
+// The same for output_c % 4 == 0: every quad's stores are whole (no predication).
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq_full(const int8_t*, const WindowRowRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "vpush {d8-d15}\n\t"
+      "sub sp, sp, #88\n\t"
+      "str r0, [sp, #84]\n\t"
+      "ldm r1, {r0, r2, r3, r4, r5, r6, r7, r8}\n\t"
+      "subs r6, r6, #1\n\t"
+      "str r6, [sp, #52]\n\t"
+      "add r9, sp, #56\n\t"
+      "stm r9, {r0, r2, r3, r4, r5, r7, r8}\n\t"
+      "ldr r4, [r1, #32]\n\t"
+      "vdup.32 q5, r4\n\t"
+      "ldr r4, [r1, #36]\n\t"
+      "vdup.32 q6, r4\n\t"
+      "ldr r4, [r1, #40]\n\t"
+      "vdup.32 q7, r4\n\t"
+      "4:\n\t"
+      "add r7, sp, #56\n\t"
+      "ldm r7, {r0, r2, r4, r5, r6, r8, r10}\n\t"  // rq, weights, out, pairs, quads, step, channels
+      "ldr r9, [sp, #84]\n\t"
+      "add r11, r9, r8\n\t"
+      "mov r1, r4\n\t"
+      "add r3, r4, r10\n\t"
+      "mov r7, r10\n\t"
+      "mov r12, r6\n\t"
+      "add lr, sp, #32\n\t"
+      "stm lr, {r0, r1, r3, r7, r12}\n\t"
+      "mov r5, r2\n\t"
+      "1:\n\t"
+      "mov r1, r9\n\t"
+      "mov r3, r11\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladav.s8")
+      "ldr r7, [sp, #52]\n\t"
+      "cbz r7, 3f\n\t"
+      "2:\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladava.s8")
+      "subs r7, r7, #1\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
+      "vldrw.32 q0, [sp]\n\t"
+      "vldrw.32 q1, [sp, #16]\n\t"
+      "add r7, sp, #32\n\t"
+      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vadd.i32 q0, q0, q2\n\t"
+      "vadd.i32 q1, q1, q2\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vqrdmulh.s32 q0, q0, q2\n\t"
+      "vqrdmulh.s32 q1, q1, q2\n\t"
+      "vldrw.32 q4, [r0], #32\n\t"
+      "vshr.s32 q2, q0, #31\n\t"
+      "vqadd.s32 q0, q0, q2\n\t"
+      "vshr.s32 q2, q1, #31\n\t"
+      "vqadd.s32 q1, q1, q2\n\t"
+      "vrshl.s32 q0, q0, q4\n\t"
+      "vrshl.s32 q1, q1, q4\n\t"
+      "vadd.i32 q0, q0, q5\n\t"
+      "vadd.i32 q1, q1, q5\n\t"
+      "vmax.s32 q0, q0, q6\n\t"
+      "vmax.s32 q1, q1, q6\n\t"
+      "vmin.s32 q0, q0, q7\n\t"
+      "vmin.s32 q1, q1, q7\n\t"
+      "vstrb.32 q0, [r2], #4\n\t"
+      "vstrb.32 q1, [r4], #4\n\t"
+      "subs r8, r8, #1\n\t"
+      "stm r7, {r0, r2, r4, r6, r8}\n\t"
+      "bne 1b\n\t"
+      "ldr r0, [sp, #84]\n\t"
+      "ldr r1, [sp, #76]\n\t"
+      "add r0, r0, r1, lsl #1\n\t"
+      "str r0, [sp, #84]\n\t"
+      "ldr r0, [sp, #64]\n\t"
+      "ldr r1, [sp, #80]\n\t"
+      "add r0, r0, r1, lsl #1\n\t"
+      "str r0, [sp, #64]\n\t"
+      "ldr r0, [sp, #68]\n\t"
+      "subs r0, r0, #1\n\t"
+      "str r0, [sp, #68]\n\t"
+      "bne 4b\n\t"
+      "add sp, sp, #88\n\t"
+      "vpop {d8-d15}\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+
+// The same again for a depth of two chunks (32 bytes): both unrolled, no chunk loop.
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq_full2(const int8_t*, const WindowRowRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "vpush {d8-d15}\n\t"
+      "sub sp, sp, #88\n\t"
+      "str r0, [sp, #84]\n\t"
+      "ldm r1, {r0, r2, r3, r4, r5, r6, r7, r8}\n\t"
+      "subs r6, r6, #1\n\t"
+      "str r6, [sp, #52]\n\t"
+      "add r9, sp, #56\n\t"
+      "stm r9, {r0, r2, r3, r4, r5, r7, r8}\n\t"
+      "ldr r4, [r1, #32]\n\t"
+      "vdup.32 q5, r4\n\t"
+      "ldr r4, [r1, #36]\n\t"
+      "vdup.32 q6, r4\n\t"
+      "ldr r4, [r1, #40]\n\t"
+      "vdup.32 q7, r4\n\t"
+      "4:\n\t"
+      "add r7, sp, #56\n\t"
+      "ldm r7, {r0, r2, r4, r5, r6, r8, r10}\n\t"  // rq, weights, out, pairs, quads, step, channels
+      "ldr r9, [sp, #84]\n\t"
+      "add r11, r9, r8\n\t"
+      "mov r1, r4\n\t"
+      "add r3, r4, r10\n\t"
+      "mov r7, r10\n\t"
+      "mov r12, r6\n\t"
+      "add lr, sp, #32\n\t"
+      "stm lr, {r0, r1, r3, r7, r12}\n\t"
+      "mov r5, r2\n\t"
+      "1:\n\t"
+      "mov r1, r9\n\t"
+      "mov r3, r11\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladav.s8")
+      TINYRIG_MVE_WIN_CHUNK("vmladava.s8")
+      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
+      "vldrw.32 q0, [sp]\n\t"
+      "vldrw.32 q1, [sp, #16]\n\t"
+      "add r7, sp, #32\n\t"
+      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vadd.i32 q0, q0, q2\n\t"
+      "vadd.i32 q1, q1, q2\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vqrdmulh.s32 q0, q0, q2\n\t"
+      "vqrdmulh.s32 q1, q1, q2\n\t"
+      "vldrw.32 q4, [r0], #32\n\t"
+      "vshr.s32 q2, q0, #31\n\t"
+      "vqadd.s32 q0, q0, q2\n\t"
+      "vshr.s32 q2, q1, #31\n\t"
+      "vqadd.s32 q1, q1, q2\n\t"
+      "vrshl.s32 q0, q0, q4\n\t"
+      "vrshl.s32 q1, q1, q4\n\t"
+      "vadd.i32 q0, q0, q5\n\t"
+      "vadd.i32 q1, q1, q5\n\t"
+      "vmax.s32 q0, q0, q6\n\t"
+      "vmax.s32 q1, q1, q6\n\t"
+      "vmin.s32 q0, q0, q7\n\t"
+      "vmin.s32 q1, q1, q7\n\t"
+      "vstrb.32 q0, [r2], #4\n\t"
+      "vstrb.32 q1, [r4], #4\n\t"
+      "subs r8, r8, #1\n\t"
+      "stm r7, {r0, r2, r4, r6, r8}\n\t"
+      "bne 1b\n\t"
+      "ldr r0, [sp, #84]\n\t"
+      "ldr r1, [sp, #76]\n\t"
+      "add r0, r0, r1, lsl #1\n\t"
+      "str r0, [sp, #84]\n\t"
+      "ldr r0, [sp, #64]\n\t"
+      "ldr r1, [sp, #80]\n\t"
+      "add r0, r0, r1, lsl #1\n\t"
+      "str r0, [sp, #64]\n\t"
+      "ldr r0, [sp, #68]\n\t"
+      "subs r0, r0, #1\n\t"
+      "str r0, [sp, #68]\n\t"
+      "bne 4b\n\t"
+      "add sp, sp, #88\n\t"
+      "vpop {d8-d15}\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+
 #else  // host model of the same block
 
 extern "C" void tinyrig_mve_window_2x4_rq(const int8_t* x0, const int8_t* x1, const int8_t* w,
@@ -258,6 +425,14 @@ extern "C" void tinyrig_mve_window_row_rq(const int8_t* x0, const WindowRowRun* 
     run.out0 += 2 * row->channels;
     run.out1 += 2 * row->channels;
   }
+}
+
+extern "C" void tinyrig_mve_window_row_rq_full(const int8_t* x0, const WindowRowRun* row) {
+  tinyrig_mve_window_row_rq(x0, row);
+}
+
+extern "C" void tinyrig_mve_window_row_rq_full2(const int8_t* x0, const WindowRowRun* row) {
+  tinyrig_mve_window_row_rq(x0, row);
 }
 
 #endif
@@ -327,7 +502,13 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
     int8_t* out = output + oy * p.output_w * p.output_c;
     if (pairs > 0) {
       row.out = out;
-      tinyrig_mve_window_row_rq(line, &row);
+      if (p.output_c % 4 == 0 && p.depth_padded == 32) {
+        tinyrig_mve_window_row_rq_full2(line, &row);
+      } else if (p.output_c % 4 == 0) {
+        tinyrig_mve_window_row_rq_full(line, &row);
+      } else {
+        tinyrig_mve_window_row_rq(line, &row);
+      }
     }
     if (p.output_w & 1) {  // a lone last pixel: its twin's outputs go to the dummy row
       const int8_t* window = line + (p.output_w - 1) * window_step;
