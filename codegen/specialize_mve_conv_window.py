@@ -55,7 +55,8 @@ def specialize_conv_window(plan) -> SpecializedLayerPlan:
         ("step_columns", 16 // ic), ("depth_padded", depth_p), ("channels_padded", out_p), *_output_params(p),
         ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")),
     ]
-    scratch = line_bytes + out_p  # the line, a dummy output row
+    lines = 2 if p["output_w"] % 2 else 1  # odd widths: the last pixels of two rows are paired
+    scratch = lines * line_bytes + out_p  # the line(s), a dummy output row
     return specialized_plan(plan, "MveConvWindowParams", params, constants, scratch,
                             f"window line {fw}x{fh}x{ic} in place, 2x4 VMLADAVA block, depth {depth}->{depth_p}")
 

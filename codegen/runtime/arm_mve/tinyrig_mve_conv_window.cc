@@ -438,16 +438,18 @@ extern "C" void tinyrig_mve_window_row_rq_full2(const int8_t* x0, const WindowRo
 #endif
 
 void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
-  // Scratch: the re-laid line (line_bytes, a multiple of 4), then a dummy output row.
-  int8_t* line = reinterpret_cast<int8_t*>(scratch);
-  int8_t* dummy = line + p.line_bytes;
+  // Scratch: the re-laid line (line_bytes, a multiple of 4; two lines, for even and odd
+  // output rows, when output_w is odd), then a dummy output row. The last pixels of two
+  // rows make one pair (a lone one only in a last odd row).
+  const bool odd = (p.output_w & 1) != 0;
+  int8_t* const lines[2] = {reinterpret_cast<int8_t*>(scratch), reinterpret_cast<int8_t*>(scratch) + p.line_bytes};
+  int8_t* dummy = lines[0] + (odd ? 2 : 1) * p.line_bytes;
   const int8_t zero_point = static_cast<int8_t>(p.input_zero_point);
-  fill_bytes(line, zero_point, p.line_bytes);  // pad columns stay the zero point
+  fill_bytes(lines[0], zero_point, (odd ? 2 : 1) * p.line_bytes);  // pad columns stay the zero point
   const int32_t ic = p.input_c, cb = p.column_bytes;
   const int32_t row_bytes = p.input_w * ic;
   const int32_t step_bytes = p.step_columns * ic;       // source bytes a step consumes
   const int32_t step_line = p.step_columns * cb;        // line bytes a step advances
-  int8_t* const first_column = line + p.pad_left * cb;
   const int32_t window_step = p.stride_w * cb;
   WindowRun run = {p.requant, output, dummy, p.output_c, p.channels_padded / 4, p.depth_padded / 16,
                    p.output_offset, p.activation_min, p.activation_max};
@@ -463,6 +465,8 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
   const int8x16_t zp = vdupq_n_s8(zero_point);
 #endif
   for (int32_t oy = 0; oy < p.output_h; ++oy) {
+    int8_t* const line = lines[odd ? (oy & 1) : 0];
+    int8_t* const first_column = line + p.pad_left * cb;
     const int32_t y0 = oy * p.stride_h - p.pad_top;
     for (int32_t fy = 0; fy < p.filter_h; ++fy) {
       const int32_t y = y0 + fy;
@@ -510,11 +514,15 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
         tinyrig_mve_window_row_rq(line, &row);
       }
     }
-    if (p.output_w & 1) {  // a lone last pixel: its twin's outputs go to the dummy row
-      const int8_t* window = line + (p.output_w - 1) * window_step;
+    const int32_t last = (p.output_w - 1) * window_step;
+    if (odd && (oy & 1)) {  // the last pixels of this row and the one above
+      run.out0 = out - p.output_c;
+      run.out1 = out + (p.output_w - 1) * p.output_c;
+      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[1] + last, p.weights, &run);
+    } else if (odd && oy == p.output_h - 1) {  // a lone last pixel: its twin's outputs go to the dummy row
       run.out0 = out + (p.output_w - 1) * p.output_c;
       run.out1 = dummy;
-      tinyrig_mve_window_2x4_rq(window, window, p.weights, &run);
+      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[0] + last, p.weights, &run);
     }
   }
 }
