@@ -125,4 +125,4 @@ def runtime_file_name(path: str) -> str:
 
 
 # Optimised variants register themselves (after the reference ones they fall back to).
-from . import specialize_dsp, specialize_dsp_depthwise, specialize_mve, specialize_mve_depthwise  # noqa: E402,F401
+from . import specialize_dsp, specialize_dsp_depthwise, specialize_mve, specialize_mve_conv_window, specialize_mve_depthwise  # noqa: E402,F401,E501

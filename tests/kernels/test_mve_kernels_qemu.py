@@ -81,10 +81,15 @@ def test_depthwise_ring_path_bit_exact(tools, tmp_path, monkeypatch):
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
 
 
-def test_conv_and_fully_connected_paths_bit_exact(tools, tmp_path):
+def test_conv_and_fully_connected_paths_bit_exact(tools, tmp_path, monkeypatch):
     """Gathered columns (3x3 with padding, stride 2, 7 filters: a partial quad; 5x5 -> 3x3
     = 9 pixels: an odd last pixel), a dilated 3x3, a direct 1x1 over 32 channels and a
-    gathered 1x1 over 8 channels, then a batched FULLY_CONNECTED (depth 20: padded)."""
+    gathered 1x1 over 8 channels, then a batched FULLY_CONNECTED (depth 20: padded).
+    The first-convolution kernel (specialize_mve_conv_window) is switched off so the
+    3-channel 3x3 takes the general conv's gathered path."""
+    from tinyrig.codegen import specialize_mve_conv_window
+
+    monkeypatch.setattr(specialize_mve_conv_window, "MAX_INPUT_C", 0)
     seed = 53
     mb = tb.ModelBuilder(np.random.default_rng(seed))
     x = mb.input((1, 5, 5, 3))

@@ -83,6 +83,24 @@ struct MveAddParams {
   const int32_t* table2;
 };
 
+struct MveConvWindowParams {
+  int32_t input_h, input_w, input_c;
+  int32_t output_h, output_w, output_c;
+  int32_t filter_h, filter_w;
+  int32_t stride_h, stride_w;
+  int32_t pad_top, pad_left;
+  int32_t input_zero_point;
+  int32_t column_bytes;     // filter_h * input_c: one column of the re-laid line
+  int32_t line_bytes;       // the line's bytes (pad columns and chunk slack included), multiple of 4
+  int32_t step_columns;     // input columns one 16-byte scatter step lays out
+  int32_t depth_padded;     // multiple of 16
+  int32_t channels_padded;  // multiple of 4
+  int32_t output_offset;
+  int32_t activation_min, activation_max;
+  const int8_t* weights;    // [channels_padded / 4][depth_padded / 16][4][16], depth in [fx][fy][c] order
+  const int32_t* requant;   // [channels_padded / 4][bias, multiplier, -right shift, left shift][4]
+};
+
 namespace arm_mve {
 
 void conv2d_s8(const MveConv2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
@@ -93,6 +111,7 @@ void add_s8(const MveAddParams& params, const int8_t* input1, const int8_t* inpu
             int32_t* scratch);
 void average_pool2d_s8(const MveAveragePool2DParams& params, const int8_t* input, int8_t* output,
                        int32_t* scratch);
+void conv2d_window_s8(const MveConvWindowParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
 
 }  // namespace arm_mve
 }  // namespace tinyrig

@@ -1,0 +1,531 @@
+// tinyrig Helium kernel: the first CONV_2D of an image or audio model (1-4 input
+// channels, a real spatial filter) without a per-pixel im2col copy.
+//
+// Per output row, the filter_h input rows it needs are re-laid into one scratch
+// line laid out [column][filter row][channel] (filter_h * input_c bytes a column):
+// each step loads 16 contiguous input bytes and scatters them with one VSTRB
+// (u8 byte offsets). Pad columns and rows hold the input zero point (the bias has
+// the zero point folded in). The window of output x is then filter_w columns =
+// filter_w * filter_h * input_c CONTIGUOUS bytes at x * stride_w columns, read in
+// place by the 2-pixel x 4-filter VMLADAVA block (weights in [fx][fy][c] order,
+// zero past the depth, so the bytes of the next window a padded chunk reads add 0).
+#include "tinyrig_mve_common.h"
+#include "tinyrig_mve_kernels.h"
+
+namespace tinyrig {
+namespace arm_mve {
+
+// The fused run's arguments (frame layout of tinyrig_mve_window_2x4_rq).
+struct WindowRun {
+  const int32_t* requant;  // 0: [quad][bias, multiplier, -right shift, left shift][4]
+  int8_t* out0;            // 4
+  int8_t* out1;            // 8: pixel 1's outputs (a dummy row for a lone last pixel)
+  int32_t channels;        // 12: outputs left to store
+  int32_t quads;           // 16
+  int32_t chunks;          // 20
+  int32_t offset, lo, hi;  // 24, 28, 32
+};
+
+// A row of pixel pairs in one call (frame layout of tinyrig_mve_window_row_rq).
+struct WindowRowRun {
+  const int32_t* requant;  // 0
+  const int8_t* weights;   // 4
+  int8_t* out;             // 8: the first pixel's outputs
+  int32_t pairs;           // 12: pixel pairs (at least 1)
+  int32_t quads;           // 16
+  int32_t chunks;          // 20
+  int32_t window_step;     // 24: bytes between neighbouring windows
+  int32_t channels;        // 28: output_c
+  int32_t offset, lo, hi;  // 32, 36, 40
+};
+
+#if TINYRIG_MVE_NATIVE && defined(__thumb2__)
+
+#define TINYRIG_MVE_WIN_CHUNK(OP)        \
+  "vldrb.8 q0, [r1], #16\n\t"           \
+  "vldrb.8 q1, [r3], #16\n\t"           \
+  "vldrb.8 q2, [r5], #16\n\t"           \
+  OP " r0, q0, q2\n\t"                  \
+  OP " r8, q1, q2\n\t"                  \
+  "vldrb.8 q3, [r5], #16\n\t"           \
+  OP " r2, q0, q3\n\t"                  \
+  OP " r10, q1, q3\n\t"                 \
+  "vldrb.8 q2, [r5], #16\n\t"           \
+  OP " r4, q0, q2\n\t"                  \
+  OP " r12, q1, q2\n\t"                 \
+  "vldrb.8 q3, [r5], #16\n\t"           \
+  OP " r6, q0, q3\n\t"                  \
+  OP " lr, q1, q3\n\t"
+
+// x0 (r0), x1 (r1): the two windows; w (r2): [quad][chunk][4][16]; run (r3).
+// Accumulators r0, r2, r4, r6 (pixel 0) and r8, r10, r12, lr (pixel 1); the
+// requantisation is TFLM's for right shifts only (tinyrig_mve_common.h).
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_2x4_rq(const int8_t*, const int8_t*,
+                                                                       const int8_t*, const WindowRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "vpush {d8-d15}\n\t"
+      "sub sp, sp, #56\n\t"  // [sp, 32): the accumulators; [sp+32, 56): the run state
+      "mov r9, r0\n\t"
+      "mov r11, r1\n\t"
+      "mov r5, r2\n\t"
+      "ldm r3, {r0, r2, r4, r6, r8, r10}\n\t"
+      "subs r10, r10, #1\n\t"
+      "add r7, sp, #32\n\t"
+      "stm r7, {r0, r2, r4, r6, r8, r10}\n\t"
+      "ldr r4, [r3, #24]\n\t"
+      "vdup.32 q5, r4\n\t"
+      "ldr r4, [r3, #28]\n\t"
+      "vdup.32 q6, r4\n\t"
+      "ldr r4, [r3, #32]\n\t"
+      "vdup.32 q7, r4\n\t"
+      "1:\n\t"
+      "mov r1, r9\n\t"
+      "mov r3, r11\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladav.s8")
+      "ldr r7, [sp, #52]\n\t"
+      "cmp r7, #0\n\t"
+      "beq 3f\n\t"
+      "2:\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladava.s8")
+      "subs r7, r7, #1\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
+      "vldrw.32 q0, [sp]\n\t"
+      "vldrw.32 q1, [sp, #16]\n\t"
+      "add r7, sp, #32\n\t"
+      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vadd.i32 q0, q0, q2\n\t"
+      "vadd.i32 q1, q1, q2\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vqrdmulh.s32 q0, q0, q2\n\t"
+      "vqrdmulh.s32 q1, q1, q2\n\t"
+      "vldrw.32 q4, [r0], #32\n\t"  // the shifts; the left shifts (all 0 here) are skipped
+      "vshr.s32 q2, q0, #31\n\t"
+      "vqadd.s32 q0, q0, q2\n\t"
+      "vshr.s32 q2, q1, #31\n\t"
+      "vqadd.s32 q1, q1, q2\n\t"
+      "vrshl.s32 q0, q0, q4\n\t"
+      "vrshl.s32 q1, q1, q4\n\t"
+      "vadd.i32 q0, q0, q5\n\t"
+      "vadd.i32 q1, q1, q5\n\t"
+      "vmax.s32 q0, q0, q6\n\t"
+      "vmax.s32 q1, q1, q6\n\t"
+      "vmin.s32 q0, q0, q7\n\t"
+      "vmin.s32 q1, q1, q7\n\t"
+      "vctp.32 r6\n\t"
+      "subs r6, r6, #4\n\t"
+      "vpst\n\t"
+      "vstrbt.32 q0, [r2], #4\n\t"
+      "vpst\n\t"
+      "vstrbt.32 q1, [r4], #4\n\t"
+      "subs r8, r8, #1\n\t"
+      "stm r7, {r0, r2, r4, r6, r8}\n\t"
+      "bne 1b\n\t"
+      "add sp, sp, #56\n\t"
+      "vpop {d8-d15}\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+
+// The same block over `pairs` pixel pairs of a row (windows x0, x0 + step; x0 + 2 step,
+// ...), without a call per pair. Frame: [sp, 32) the accumulators; 32 rq, 36 out0,
+// 40 out1, 44 channels left, 48 quads left (per quad, as above); 52 chunks - 1,
+// 56 rq base, 60 weights, 64 out of the pair, 68 pairs left, 72 quads, 76 step,
+// 80 channels, 84 the pair's first window.
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq(const int8_t*, const WindowRowRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "vpush {d8-d15}\n\t"
+      "sub sp, sp, #88\n\t"
+      "str r0, [sp, #84]\n\t"
+      "ldm r1, {r0, r2, r3, r4, r5, r6, r7, r8}\n\t"
+      "subs r6, r6, #1\n\t"
+      "str r6, [sp, #52]\n\t"
+      "add r9, sp, #56\n\t"
+      "stm r9, {r0, r2, r3, r4, r5, r7, r8}\n\t"
+      "ldr r4, [r1, #32]\n\t"
+      "vdup.32 q5, r4\n\t"
+      "ldr r4, [r1, #36]\n\t"
+      "vdup.32 q6, r4\n\t"
+      "ldr r4, [r1, #40]\n\t"
+      "vdup.32 q7, r4\n\t"
+      "4:\n\t"
+      "add r7, sp, #56\n\t"
+      "ldm r7, {r0, r2, r4, r5, r6, r8, r10}\n\t"  // rq, weights, out, pairs, quads, step, channels
+      "ldr r9, [sp, #84]\n\t"
+      "add r11, r9, r8\n\t"
+      "mov r1, r4\n\t"
+      "add r3, r4, r10\n\t"
+      "mov r7, r10\n\t"
+      "mov r12, r6\n\t"
+      "add lr, sp, #32\n\t"
+      "stm lr, {r0, r1, r3, r7, r12}\n\t"
+      "mov r5, r2\n\t"
+      "1:\n\t"
+      "mov r1, r9\n\t"
+      "mov r3, r11\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladav.s8")
+      "ldr r7, [sp, #52]\n\t"
+      "cbz r7, 3f\n\t"
+      "2:\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladava.s8")
+      "subs r7, r7, #1\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
+      "vldrw.32 q0, [sp]\n\t"
+      "vldrw.32 q1, [sp, #16]\n\t"
+      "add r7, sp, #32\n\t"
+      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vadd.i32 q0, q0, q2\n\t"
+      "vadd.i32 q1, q1, q2\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vqrdmulh.s32 q0, q0, q2\n\t"
+      "vqrdmulh.s32 q1, q1, q2\n\t"
+      "vldrw.32 q4, [r0], #32\n\t"
+      "vshr.s32 q2, q0, #31\n\t"
+      "vqadd.s32 q0, q0, q2\n\t"
+      "vshr.s32 q2, q1, #31\n\t"
+      "vqadd.s32 q1, q1, q2\n\t"
+      "vrshl.s32 q0, q0, q4\n\t"
+      "vrshl.s32 q1, q1, q4\n\t"
+      "vadd.i32 q0, q0, q5\n\t"
+      "vadd.i32 q1, q1, q5\n\t"
+      "vmax.s32 q0, q0, q6\n\t"
+      "vmax.s32 q1, q1, q6\n\t"
+      "vmin.s32 q0, q0, q7\n\t"
+      "vmin.s32 q1, q1, q7\n\t"
+      "vctp.32 r6\n\t"
+      "subs r6, r6, #4\n\t"
+      "vpst\n\t"
+      "vstrbt.32 q0, [r2], #4\n\t"
+      "vpst\n\t"
+      "vstrbt.32 q1, [r4], #4\n\t"
+      "subs r8, r8, #1\n\t"
+      "stm r7, {r0, r2, r4, r6, r8}\n\t"
+      "bne 1b\n\t"
+      "ldr r0, [sp, #84]\n\t"
+      "ldr r1, [sp, #76]\n\t"
+      "add r0, r0, r1, lsl #1\n\t"
+      "str r0, [sp, #84]\n\t"
+      "ldr r0, [sp, #64]\n\t"
+      "ldr r1, [sp, #80]\n\t"
+      "add r0, r0, r1, lsl #1\n\t"
+      "str r0, [sp, #64]\n\t"
+      "ldr r0, [sp, #68]\n\t"
+      "subs r0, r0, #1\n\t"
+      "str r0, [sp, #68]\n\t"
+      "bne 4b\n\t"
+      "add sp, sp, #88\n\t"
+      "vpop {d8-d15}\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+
+// The same for output_c % 4 == 0: every quad's stores are whole (no predication).
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq_full(const int8_t*, const WindowRowRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "vpush {d8-d15}\n\t"
+      "sub sp, sp, #88\n\t"
+      "str r0, [sp, #84]\n\t"
+      "ldm r1, {r0, r2, r3, r4, r5, r6, r7, r8}\n\t"
+      "subs r6, r6, #1\n\t"
+      "str r6, [sp, #52]\n\t"
+      "add r9, sp, #56\n\t"
+      "stm r9, {r0, r2, r3, r4, r5, r7, r8}\n\t"
+      "ldr r4, [r1, #32]\n\t"
+      "vdup.32 q5, r4\n\t"
+      "ldr r4, [r1, #36]\n\t"
+      "vdup.32 q6, r4\n\t"
+      "ldr r4, [r1, #40]\n\t"
+      "vdup.32 q7, r4\n\t"
+      "4:\n\t"
+      "add r7, sp, #56\n\t"
+      "ldm r7, {r0, r2, r4, r5, r6, r8, r10}\n\t"  // rq, weights, out, pairs, quads, step, channels
+      "ldr r9, [sp, #84]\n\t"
+      "add r11, r9, r8\n\t"
+      "mov r1, r4\n\t"
+      "add r3, r4, r10\n\t"
+      "mov r7, r10\n\t"
+      "mov r12, r6\n\t"
+      "add lr, sp, #32\n\t"
+      "stm lr, {r0, r1, r3, r7, r12}\n\t"
+      "mov r5, r2\n\t"
+      "1:\n\t"
+      "mov r1, r9\n\t"
+      "mov r3, r11\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladav.s8")
+      "ldr r7, [sp, #52]\n\t"
+      "cbz r7, 3f\n\t"
+      "2:\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladava.s8")
+      "subs r7, r7, #1\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
+      "vldrw.32 q0, [sp]\n\t"
+      "vldrw.32 q1, [sp, #16]\n\t"
+      "add r7, sp, #32\n\t"
+      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vadd.i32 q0, q0, q2\n\t"
+      "vadd.i32 q1, q1, q2\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vqrdmulh.s32 q0, q0, q2\n\t"
+      "vqrdmulh.s32 q1, q1, q2\n\t"
+      "vldrw.32 q4, [r0], #32\n\t"
+      "vshr.s32 q2, q0, #31\n\t"
+      "vqadd.s32 q0, q0, q2\n\t"
+      "vshr.s32 q2, q1, #31\n\t"
+      "vqadd.s32 q1, q1, q2\n\t"
+      "vrshl.s32 q0, q0, q4\n\t"
+      "vrshl.s32 q1, q1, q4\n\t"
+      "vadd.i32 q0, q0, q5\n\t"
+      "vadd.i32 q1, q1, q5\n\t"
+      "vmax.s32 q0, q0, q6\n\t"
+      "vmax.s32 q1, q1, q6\n\t"
+      "vmin.s32 q0, q0, q7\n\t"
+      "vmin.s32 q1, q1, q7\n\t"
+      "vstrb.32 q0, [r2], #4\n\t"
+      "vstrb.32 q1, [r4], #4\n\t"
+      "subs r8, r8, #1\n\t"
+      "stm r7, {r0, r2, r4, r6, r8}\n\t"
+      "bne 1b\n\t"
+      "ldr r0, [sp, #84]\n\t"
+      "ldr r1, [sp, #76]\n\t"
+      "add r0, r0, r1, lsl #1\n\t"
+      "str r0, [sp, #84]\n\t"
+      "ldr r0, [sp, #64]\n\t"
+      "ldr r1, [sp, #80]\n\t"
+      "add r0, r0, r1, lsl #1\n\t"
+      "str r0, [sp, #64]\n\t"
+      "ldr r0, [sp, #68]\n\t"
+      "subs r0, r0, #1\n\t"
+      "str r0, [sp, #68]\n\t"
+      "bne 4b\n\t"
+      "add sp, sp, #88\n\t"
+      "vpop {d8-d15}\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+
+// The same again for a depth of two chunks (32 bytes): both unrolled, no chunk loop.
+extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq_full2(const int8_t*, const WindowRowRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "vpush {d8-d15}\n\t"
+      "sub sp, sp, #88\n\t"
+      "str r0, [sp, #84]\n\t"
+      "ldm r1, {r0, r2, r3, r4, r5, r6, r7, r8}\n\t"
+      "subs r6, r6, #1\n\t"
+      "str r6, [sp, #52]\n\t"
+      "add r9, sp, #56\n\t"
+      "stm r9, {r0, r2, r3, r4, r5, r7, r8}\n\t"
+      "ldr r4, [r1, #32]\n\t"
+      "vdup.32 q5, r4\n\t"
+      "ldr r4, [r1, #36]\n\t"
+      "vdup.32 q6, r4\n\t"
+      "ldr r4, [r1, #40]\n\t"
+      "vdup.32 q7, r4\n\t"
+      "4:\n\t"
+      "add r7, sp, #56\n\t"
+      "ldm r7, {r0, r2, r4, r5, r6, r8, r10}\n\t"  // rq, weights, out, pairs, quads, step, channels
+      "ldr r9, [sp, #84]\n\t"
+      "add r11, r9, r8\n\t"
+      "mov r1, r4\n\t"
+      "add r3, r4, r10\n\t"
+      "mov r7, r10\n\t"
+      "mov r12, r6\n\t"
+      "add lr, sp, #32\n\t"
+      "stm lr, {r0, r1, r3, r7, r12}\n\t"
+      "mov r5, r2\n\t"
+      "1:\n\t"
+      "mov r1, r9\n\t"
+      "mov r3, r11\n\t"
+      TINYRIG_MVE_WIN_CHUNK("vmladav.s8")
+      TINYRIG_MVE_WIN_CHUNK("vmladava.s8")
+      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
+      "vldrw.32 q0, [sp]\n\t"
+      "vldrw.32 q1, [sp, #16]\n\t"
+      "add r7, sp, #32\n\t"
+      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vadd.i32 q0, q0, q2\n\t"
+      "vadd.i32 q1, q1, q2\n\t"
+      "vldrw.32 q2, [r0], #16\n\t"
+      "vqrdmulh.s32 q0, q0, q2\n\t"
+      "vqrdmulh.s32 q1, q1, q2\n\t"
+      "vldrw.32 q4, [r0], #32\n\t"
+      "vshr.s32 q2, q0, #31\n\t"
+      "vqadd.s32 q0, q0, q2\n\t"
+      "vshr.s32 q2, q1, #31\n\t"
+      "vqadd.s32 q1, q1, q2\n\t"
+      "vrshl.s32 q0, q0, q4\n\t"
+      "vrshl.s32 q1, q1, q4\n\t"
+      "vadd.i32 q0, q0, q5\n\t"
+      "vadd.i32 q1, q1, q5\n\t"
+      "vmax.s32 q0, q0, q6\n\t"
+      "vmax.s32 q1, q1, q6\n\t"
+      "vmin.s32 q0, q0, q7\n\t"
+      "vmin.s32 q1, q1, q7\n\t"
+      "vstrb.32 q0, [r2], #4\n\t"
+      "vstrb.32 q1, [r4], #4\n\t"
+      "subs r8, r8, #1\n\t"
+      "stm r7, {r0, r2, r4, r6, r8}\n\t"
+      "bne 1b\n\t"
+      "ldr r0, [sp, #84]\n\t"
+      "ldr r1, [sp, #76]\n\t"
+      "add r0, r0, r1, lsl #1\n\t"
+      "str r0, [sp, #84]\n\t"
+      "ldr r0, [sp, #64]\n\t"
+      "ldr r1, [sp, #80]\n\t"
+      "add r0, r0, r1, lsl #1\n\t"
+      "str r0, [sp, #64]\n\t"
+      "ldr r0, [sp, #68]\n\t"
+      "subs r0, r0, #1\n\t"
+      "str r0, [sp, #68]\n\t"
+      "bne 4b\n\t"
+      "add sp, sp, #88\n\t"
+      "vpop {d8-d15}\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+
+#else  // host model of the same block
+
+extern "C" void tinyrig_mve_window_2x4_rq(const int8_t* x0, const int8_t* x1, const int8_t* w,
+                                          const WindowRun* run) {
+  const int32_t* rq = run->requant;
+  int8_t* outs[2] = {run->out0, run->out1};
+  for (int32_t quad = 0; quad < run->quads; ++quad, rq += 16) {
+    int32_t acc[8] = {0};
+    for (int32_t chunk = 0; chunk < run->chunks; ++chunk, w += 64) {
+      for (int32_t f = 0; f < 4; ++f) {
+        for (int32_t i = 0; i < 16; ++i) {
+          acc[f] += x0[16 * chunk + i] * w[16 * f + i];
+          acc[4 + f] += x1[16 * chunk + i] * w[16 * f + i];
+        }
+      }
+    }
+    for (int32_t pixel = 0; pixel < 2; ++pixel) {
+      for (int32_t lane = 0; lane < 4 && 4 * quad + lane < run->channels; ++lane) {
+        outs[pixel][4 * quad + lane] =
+            requantize1(acc[4 * pixel + lane] + rq[lane], rq, lane, run->offset, run->lo, run->hi);
+      }
+    }
+  }
+}
+
+extern "C" void tinyrig_mve_window_row_rq(const int8_t* x0, const WindowRowRun* row) {
+  WindowRun run = {row->requant, row->out, row->out + row->channels, row->channels, row->quads, row->chunks,
+                   row->offset, row->lo, row->hi};
+  for (int32_t pair = 0; pair < row->pairs; ++pair, x0 += 2 * row->window_step) {
+    tinyrig_mve_window_2x4_rq(x0, x0 + row->window_step, row->weights, &run);
+    run.out0 += 2 * row->channels;
+    run.out1 += 2 * row->channels;
+  }
+}
+
+extern "C" void tinyrig_mve_window_row_rq_full(const int8_t* x0, const WindowRowRun* row) {
+  tinyrig_mve_window_row_rq(x0, row);
+}
+
+extern "C" void tinyrig_mve_window_row_rq_full2(const int8_t* x0, const WindowRowRun* row) {
+  tinyrig_mve_window_row_rq(x0, row);
+}
+
+#endif
+
+void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
+  // Scratch: the re-laid line (line_bytes, a multiple of 4; two lines, for even and odd
+  // output rows, when output_w is odd), then a dummy output row. The last pixels of two
+  // rows make one pair (a lone one only in a last odd row).
+  const bool odd = (p.output_w & 1) != 0;
+  int8_t* const lines[2] = {reinterpret_cast<int8_t*>(scratch), reinterpret_cast<int8_t*>(scratch) + p.line_bytes};
+  int8_t* dummy = lines[0] + (odd ? 2 : 1) * p.line_bytes;
+  const int8_t zero_point = static_cast<int8_t>(p.input_zero_point);
+  fill_bytes(lines[0], zero_point, (odd ? 2 : 1) * p.line_bytes);  // pad columns stay the zero point
+  const int32_t ic = p.input_c, cb = p.column_bytes;
+  const int32_t row_bytes = p.input_w * ic;
+  const int32_t step_bytes = p.step_columns * ic;       // source bytes a step consumes
+  const int32_t step_line = p.step_columns * cb;        // line bytes a step advances
+  const int32_t window_step = p.stride_w * cb;
+  WindowRun run = {p.requant, output, dummy, p.output_c, p.channels_padded / 4, p.depth_padded / 16,
+                   p.output_offset, p.activation_min, p.activation_max};
+  const int32_t pairs = p.output_w / 2;
+  WindowRowRun row = {p.requant, p.weights, output, pairs, p.channels_padded / 4, p.depth_padded / 16,
+                      window_step, p.output_c, p.output_offset, p.activation_min, p.activation_max};
+#if TINYRIG_MVE_NATIVE
+  // Lane j of 16 contiguous input bytes (column j / ic, channel j % ic) goes to
+  // (j / ic) * column_bytes + j % ic (the code generator checked these fit a byte).
+  uint8_t offsets[16];
+  for (int32_t j = 0; j < 16; ++j) offsets[j] = static_cast<uint8_t>((j / ic) * cb + j % ic);
+  const uint8x16_t lanes = vldrbq_u8(offsets);
+  const int8x16_t zp = vdupq_n_s8(zero_point);
+#endif
+  for (int32_t oy = 0; oy < p.output_h; ++oy) {
+    int8_t* const line = lines[odd ? (oy & 1) : 0];
+    int8_t* const first_column = line + p.pad_left * cb;
+    const int32_t y0 = oy * p.stride_h - p.pad_top;
+    for (int32_t fy = 0; fy < p.filter_h; ++fy) {
+      const int32_t y = y0 + fy;
+      const bool inside = y >= 0 && y < p.input_h;
+      const int8_t* src = input + (inside ? y : 0) * row_bytes;
+      int8_t* dst = first_column + fy * ic;
+#if TINYRIG_MVE_NATIVE
+      if (inside) {  // 8 instructions a step: load 16 bytes, scatter step_columns columns
+        int32_t n = row_bytes;
+        __asm__ volatile(
+            "vldrb.u8 q1, [%[offsets]]\n\t"
+            "1:\n\t"
+            "vctp.8 %[n]\n\t"
+            "vpstt\n\t"
+            "vldrbt.u8 q0, [%[src]]\n\t"
+            "vstrbt.8 q0, [%[dst], q1]\n\t"
+            "add %[src], %[src], %[step]\n\t"
+            "add %[dst], %[dst], %[advance]\n\t"
+            "subs %[n], %[n], %[step]\n\t"
+            "bgt 1b\n\t"
+            : [n] "+r"(n), [src] "+r"(src), [dst] "+r"(dst)
+            : [offsets] "r"(offsets), [step] "r"(step_bytes), [advance] "r"(step_line)
+            : "d0", "d1", "d2", "d3", "memory", "cc");
+      } else {
+        for (int32_t n = row_bytes; n > 0; n -= step_bytes, dst += step_line) {
+          vstrbq_scatter_offset_p_s8(dst, lanes, zp, vctp8q(static_cast<uint32_t>(n)));
+        }
+      }
+#else
+      for (int32_t x = 0; x < p.input_w; ++x) {
+        for (int32_t c = 0; c < ic; ++c) dst[x * cb + c] = inside ? src[x * ic + c] : zero_point;
+      }
+      (void)step_bytes;
+      (void)step_line;
+#endif
+    }
+    int8_t* out = output + oy * p.output_w * p.output_c;
+    if (pairs > 0) {
+      row.out = out;
+      if (p.output_c % 4 == 0 && p.depth_padded == 32) {
+        tinyrig_mve_window_row_rq_full2(line, &row);
+      } else if (p.output_c % 4 == 0) {
+        tinyrig_mve_window_row_rq_full(line, &row);
+      } else {
+        tinyrig_mve_window_row_rq(line, &row);
+      }
+    }
+    const int32_t last = (p.output_w - 1) * window_step;
+    if (odd && (oy & 1)) {  // the last pixels of this row and the one above
+      run.out0 = out - p.output_c;
+      run.out1 = out + (p.output_w - 1) * p.output_c;
+      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[1] + last, p.weights, &run);
+    } else if (odd && oy == p.output_h - 1) {  // a lone last pixel: its twin's outputs go to the dummy row
+      run.out0 = out + (p.output_w - 1) * p.output_c;
+      run.out1 = dummy;
+      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[0] + last, p.weights, &run);
+    }
+  }
+}
+
+}  // namespace arm_mve
+}  // namespace tinyrig

@@ -1,0 +1,69 @@
+"""Helium first convolution (runtime/arm_mve/tinyrig_mve_conv_window.cc): CONV_2D over
+1-4 input channels with a real spatial filter, its windows read in place.
+
+Per output row the kernel re-lays the filter_h input rows it needs into one line
+[column][filter row][channel] (pad columns and rows hold the input zero point, which
+the folded bias expects), so the window of output x is filter_w * filter_h * input_c
+contiguous bytes at x * stride_w columns. The weights are the general Helium conv's
+interleaved layout (specialize_mve._conv_constants) with each filter's depth
+reordered to [fx][fy][c]. Layers it does not take (other channel counts, 1x1
+filters, dilation, a left shift or no right shift, scatter offsets past a byte)
+are declined to the general Helium conv.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kernel_registry import KernelVariant, register
+from .layer import ConstantRef
+from .specialize_common import Declined, SpecializedLayerPlan, constants_of, params_of, round_up, specialized_plan
+from .specialize_mve import COMMON, FAMILY, HEADER, _conv_constants, _output_params
+
+MAX_INPUT_C = 4
+
+
+def specialize_conv_window(plan) -> SpecializedLayerPlan:
+    p, c = params_of(plan), constants_of(plan)
+    if p["batches"] != 1:
+        raise Declined("batch > 1")
+    ic, fh, fw = p["input_c"], p["filter_h"], p["filter_w"]
+    if p["filter_input_c"] != ic:
+        raise Declined("grouped convolution")
+    if not 1 <= ic <= MAX_INPUT_C:
+        raise Declined(f"input depth {ic} is not 1..{MAX_INPUT_C}")
+    if fh * fw == 1:
+        raise Declined("a 1x1 filter")
+    if p["dilation_h"] != 1 or p["dilation_w"] != 1:
+        raise Declined("dilation")
+    column_bytes = fh * ic
+    if (15 // ic) * column_bytes + 15 % ic > 255:
+        raise Declined("a scatter offset past 255 (filter too tall)")
+    out_c = p["output_c"]
+    rows = (c["weights"].astype(np.int64).reshape(out_c, fh, fw, ic)
+            .transpose(0, 2, 1, 3).reshape(out_c, fw * fh * ic))
+    constants, depth_p, out_p, general = _conv_constants(rows, c)
+    if general:
+        raise Declined("a left shift or no right shift (the fused epilogue needs a right shift)")
+    depth = rows.shape[1]
+    columns = max((p["output_w"] - 1) * p["stride_w"] + fw, p["pad_left"] + p["input_w"])
+    line_bytes = round_up(columns * column_bytes + depth_p - depth, 4)
+    params = [
+        *[(name, p[name]) for name in ("input_h", "input_w", "input_c", "output_h", "output_w", "output_c",
+                                       "filter_h", "filter_w", "stride_h", "stride_w", "pad_top", "pad_left")],
+        ("input_zero_point", p["input_zero_point"]), ("column_bytes", column_bytes), ("line_bytes", line_bytes),
+        ("step_columns", 16 // ic), ("depth_padded", depth_p), ("channels_padded", out_p), *_output_params(p),
+        ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")),
+    ]
+    lines = 2 if p["output_w"] % 2 else 1  # odd widths: the last pixels of two rows are paired
+    scratch = lines * line_bytes + out_p  # the line(s), a dummy output row
+    return specialized_plan(plan, "MveConvWindowParams", params, constants, scratch,
+                            f"window line {fw}x{fh}x{ic} in place, 2x4 VMLADAVA block, depth {depth}->{depth_p}")
+
+
+register(
+    KernelVariant(kernel_id="conv2d_s8", variant=FAMILY, function="tinyrig::arm_mve::conv2d_window_s8",
+                  header=HEADER, sources=(*COMMON, "arm_mve/tinyrig_mve_conv_window.cc"),
+                  specialize=specialize_conv_window),
+    FAMILY, first=True,
+)
