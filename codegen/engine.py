@@ -173,9 +173,12 @@ def specialize_layers(layers: list[LayerPlan], core: str) -> tuple[list[LayerPla
                 chosen = variant.specialize(layer)
                 break
             except Declined as exc:
-                declined.append(f"{variant.variant}: {exc}")
+                declined.append((variant.variant, f"{variant.variant}: {exc}"))
         kernels[layer.index] = variant
         chosen_plans.append(chosen)
         note = getattr(chosen, "note", "")
-        notes[layer.index] = "; ".join(filter(None, [note, *(f"declined by {d}" for d in declined)]))
+        # A specialised variant passing a layer to its own family's general one is no
+        # fallback worth reporting; a family that gave the layer away is.
+        fallbacks = [text for family, text in declined if family != variant.variant]
+        notes[layer.index] = "; ".join(filter(None, [note, *(f"declined by {d}" for d in fallbacks)]))
     return chosen_plans, kernels, notes
