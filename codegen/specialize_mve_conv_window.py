@@ -58,7 +58,7 @@ def specialize_conv_window(plan) -> SpecializedLayerPlan:
     lines = 2 if p["output_w"] % 2 else 1  # odd widths: the last pixels of two rows are paired
     scratch = lines * line_bytes + out_p  # the line(s), a dummy output row
     return specialized_plan(plan, "MveConvWindowParams", params, constants, scratch,
-                            f"window line {fw}x{fh}x{ic} in place, 2x4 VMLADAVA block, depth {depth}->{depth_p}")
+                            f"window line ({fh}x{fw}x{ic} filter read in place), 2x4 VMLADAVA rows, depth {depth}->{depth_p}")
 
 
 register(

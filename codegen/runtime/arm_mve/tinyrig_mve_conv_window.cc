@@ -9,6 +9,11 @@
 // filter_w * filter_h * input_c CONTIGUOUS bytes at x * stride_w columns, read in
 // place by the 2-pixel x 4-filter VMLADAVA block (weights in [fx][fy][c] order,
 // zero past the depth, so the bytes of the next window a padded chunk reads add 0).
+//
+// One assembly call runs a whole output row of pixel pairs (variants: whole quads
+// stored without predication; a 32-byte depth with both chunks unrolled). With an odd
+// output width, even and odd output rows use two lines and the last pixels of two rows
+// make one pair, so only a last odd row has a half-empty block.
 #include "tinyrig_mve_common.h"
 #include "tinyrig_mve_kernels.h"
 
