@@ -478,15 +478,28 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
   const uint8x16_t lanes = vldrbq_u8(offsets);
   const int8x16_t zp = vdupq_n_s8(zero_point);
 #endif
+  // Ring (phases > 1): input row y lives in row slot y mod filter_h and is laid once;
+  // the weights of phase y0 mod filter_h match the slots of an output row's window.
+  int32_t next_row = -p.pad_top;  // the first row not yet laid (ring)
   for (int32_t oy = 0; oy < p.output_h; ++oy) {
     int8_t* const line = lines[odd ? (oy & 1) : 0];
     int8_t* const first_column = line + p.pad_left * cb;
     const int32_t y0 = oy * p.stride_h - p.pad_top;
-    for (int32_t fy = 0; fy < p.filter_h; ++fy) {
+    const int8_t* weights = p.weights;
+    int32_t fy_first = 0, slot = 0;  // the first row to lay and its slot
+    if (p.phases > 1) {
+      const int32_t phase = ((y0 % p.filter_h) + p.filter_h) % p.filter_h;
+      weights += phase * p.phase_bytes;
+      fy_first = next_row > y0 ? next_row - y0 : 0;
+      slot = (phase + fy_first) % p.filter_h;
+      next_row = y0 + p.filter_h;
+    }
+    row.weights = weights;
+    for (int32_t fy = fy_first; fy < p.filter_h; ++fy, slot = slot + 1 == p.filter_h ? 0 : slot + 1) {
       const int32_t y = y0 + fy;
       const bool inside = y >= 0 && y < p.input_h;
       const int8_t* src = input + (inside ? y : 0) * row_bytes;
-      int8_t* dst = first_column + fy * ic;
+      int8_t* dst = first_column + slot * ic;
 #if TINYRIG_MVE_NATIVE
       if (inside) {  // 8 instructions a step: load 16 bytes, scatter step_columns columns
         int32_t n = row_bytes;
@@ -532,11 +545,11 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
     if (odd && (oy & 1)) {  // the last pixels of this row and the one above
       run.out0 = out - p.output_c;
       run.out1 = out + (p.output_w - 1) * p.output_c;
-      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[1] + last, p.weights, &run);
+      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[1] + last, weights, &run);
     } else if (odd && oy == p.output_h - 1) {  // a lone last pixel: its twin's outputs go to the dummy row
       run.out0 = out + (p.output_w - 1) * p.output_c;
       run.out1 = dummy;
-      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[0] + last, p.weights, &run);
+      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[0] + last, weights, &run);
     }
   }
 }
