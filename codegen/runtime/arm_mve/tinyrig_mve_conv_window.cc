@@ -495,11 +495,10 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
       next_row = y0 + p.filter_h;
     }
     row.weights = weights;
-    for (int32_t fy = fy_first; fy < p.filter_h; ++fy, slot = slot + 1 == p.filter_h ? 0 : slot + 1) {
-      const int32_t y = y0 + fy;
+    // Input row y (the zero point outside the image) into the row slot at dst.
+    const auto lay = [&](int32_t y, int8_t* dst) __attribute__((always_inline)) {
       const bool inside = y >= 0 && y < p.input_h;
       const int8_t* src = input + (inside ? y : 0) * row_bytes;
-      int8_t* dst = first_column + slot * ic;
 #if TINYRIG_MVE_NATIVE
       if (inside) {  // 8 instructions a step: load 16 bytes, scatter step_columns columns
         int32_t n = row_bytes;
@@ -529,6 +528,13 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
       (void)step_bytes;
       (void)step_line;
 #endif
+    };
+    if (p.phases > 1) {
+      for (int32_t fy = fy_first; fy < p.filter_h; ++fy, slot = slot + 1 == p.filter_h ? 0 : slot + 1) {
+        lay(y0 + fy, first_column + slot * ic);
+      }
+    } else {
+      for (int32_t fy = 0; fy < p.filter_h; ++fy) lay(y0 + fy, first_column + fy * ic);
     }
     int8_t* out = output + oy * p.output_w * p.output_c;
     if (pairs > 0) {
