@@ -16,11 +16,12 @@ from __future__ import annotations
 import numpy as np
 
 from .kernel_registry import KernelVariant, register
-from .layer import ConstantRef
+from .layer import ConstantArray, ConstantRef
 from .specialize_common import Declined, SpecializedLayerPlan, constants_of, params_of, round_up, specialized_plan
 from .specialize_mve import COMMON, FAMILY, HEADER, _conv_constants, _output_params
 
 MAX_INPUT_C = 4
+MAX_RING_ROWS = 5  # ring of row slots only for filters up to this tall (weights x filter_h)
 
 
 def specialize_conv_window(plan) -> SpecializedLayerPlan:
@@ -40,12 +41,19 @@ def specialize_conv_window(plan) -> SpecializedLayerPlan:
     if (15 // ic) * column_bytes + 15 % ic > 255:
         raise Declined("a scatter offset past 255 (filter too tall)")
     out_c = p["output_c"]
-    rows = (c["weights"].astype(np.int64).reshape(out_c, fh, fw, ic)
-            .transpose(0, 2, 1, 3).reshape(out_c, fw * fh * ic))
-    constants, depth_p, out_p, general = _conv_constants(rows, c)
+    by_column = c["weights"].astype(np.int64).reshape(out_c, fh, fw, ic).transpose(0, 2, 1, 3)  # [fx][fy][c]
+    # A ring of row slots (each input row laid once) where windows of neighbouring
+    # output rows overlap, the width is even (one line) and filter_h weight copies are cheap.
+    phases = fh if (p["stride_h"] < fh <= MAX_RING_ROWS and p["output_w"] % 2 == 0) else 1
+    constants, depth_p, out_p, general = _conv_constants(by_column.reshape(out_c, -1), c)
     if general:
         raise Declined("a left shift or no right shift (the fused epilogue needs a right shift)")
-    depth = rows.shape[1]
+    depth = fw * fh * ic
+    phase_bytes = out_p * depth_p
+    if phases > 1:  # phase r: slot s holds filter row (s - r) mod fh
+        copies = [_conv_constants(np.roll(by_column, r, axis=2).reshape(out_c, -1), c)[0][0].values
+                  for r in range(phases)]
+        constants[0] = ConstantArray("weights", "int8_t", np.concatenate(copies))
     columns = max((p["output_w"] - 1) * p["stride_w"] + fw, p["pad_left"] + p["input_w"])
     line_bytes = round_up(columns * column_bytes + depth_p - depth, 4)
     params = [
@@ -53,12 +61,14 @@ def specialize_conv_window(plan) -> SpecializedLayerPlan:
                                        "filter_h", "filter_w", "stride_h", "stride_w", "pad_top", "pad_left")],
         ("input_zero_point", p["input_zero_point"]), ("column_bytes", column_bytes), ("line_bytes", line_bytes),
         ("step_columns", 16 // ic), ("depth_padded", depth_p), ("channels_padded", out_p), *_output_params(p),
+        ("phases", phases), ("phase_bytes", phase_bytes),
         ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")),
     ]
     lines = 2 if p["output_w"] % 2 else 1  # odd widths: the last pixels of two rows are paired
     scratch = lines * line_bytes + out_p  # the line(s), a dummy output row
     return specialized_plan(plan, "MveConvWindowParams", params, constants, scratch,
-                            f"window line {fw}x{fh}x{ic} in place, 2x4 VMLADAVA block, depth {depth}->{depth_p}")
+                            f"window line ({fh}x{fw}x{ic} filter read in place{', ring of rows' if phases > 1 else ''}), "
+                            f"2x4 VMLADAVA rows, depth {depth}->{depth_p}")
 
 
 register(

@@ -70,3 +70,20 @@ def test_window_tall_filters_bit_exact(tools, tmp_path):
     assert ["window line" in n for n in notes] == [True, True], notes
     batch = np.stack([np.full((1, 21, 9, 1), -128), np.full((1, 21, 9, 1), 127)])
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path, extra_inputs=batch)
+
+
+def test_window_ring_bit_exact(tools, tmp_path):
+    """Even output widths take the ring of row slots (each input row laid once, weights
+    per row phase): 13x12x3 -> 3x3 s2 SAME x4 (RELU6, a padded top row) -> 3x3 s1 SAME
+    x3 (a partial quad) -> 4x3 s1 VALID x4 (a 4-row ring)."""
+    seed = 73
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 13, 12, 3))
+    y = conv(mb, x, 4, (3, 3), 2, "SAME", "RELU6")
+    y = conv(mb, y, 3, (3, 3), 1, "SAME", "NONE")
+    y = conv(mb, y, 4, (4, 3), 1, "VALID", "NONE")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    notes = conv_notes(model)
+    assert all("ring of rows" in n for n in notes), notes
+    batch = np.stack([np.full((1, 13, 12, 3), -128), np.full((1, 13, 12, 3), 127)])
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path, extra_inputs=batch)

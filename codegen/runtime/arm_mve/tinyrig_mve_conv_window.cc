@@ -9,6 +9,11 @@
 // filter_w * filter_h * input_c CONTIGUOUS bytes at x * stride_w columns, read in
 // place by the 2-pixel x 4-filter VMLADAVA block (weights in [fx][fy][c] order,
 // zero past the depth, so the bytes of the next window a padded chunk reads add 0).
+//
+// One assembly call runs a whole output row of pixel pairs (variants: whole quads
+// stored without predication; a 32-byte depth with both chunks unrolled). With an odd
+// output width, even and odd output rows use two lines and the last pixels of two rows
+// make one pair, so only a last odd row has a half-empty block.
 #include "tinyrig_mve_common.h"
 #include "tinyrig_mve_kernels.h"
 
@@ -151,17 +156,15 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq(const in
       "vdup.32 q6, r4\n\t"
       "ldr r4, [r1, #40]\n\t"
       "vdup.32 q7, r4\n\t"
-      "4:\n\t"
-      "add r7, sp, #56\n\t"
-      "ldm r7, {r0, r2, r4, r5, r6, r8, r10}\n\t"  // rq, weights, out, pairs, quads, step, channels
+      // The first pair: windows r9, r11; per-quad state {rq, out0, out1, channels, quads}.
       "ldr r9, [sp, #84]\n\t"
-      "add r11, r9, r8\n\t"
-      "mov r1, r4\n\t"
-      "add r3, r4, r10\n\t"
-      "mov r7, r10\n\t"
-      "mov r12, r6\n\t"
+      "add r11, r9, r7\n\t"
+      "mov r1, r3\n\t"
+      "add r4, r3, r8\n\t"
+      "mov r6, r8\n\t"
+      "mov r10, r5\n\t"
       "add lr, sp, #32\n\t"
-      "stm lr, {r0, r1, r3, r7, r12}\n\t"
+      "stm lr, {r0, r1, r4, r6, r10}\n\t"
       "mov r5, r2\n\t"
       "1:\n\t"
       "mov r1, r9\n\t"
@@ -207,18 +210,23 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq(const in
       "subs r8, r8, #1\n\t"
       "stm r7, {r0, r2, r4, r6, r8}\n\t"
       "bne 1b\n\t"
-      "ldr r0, [sp, #84]\n\t"
+      // The next pair: windows 2 steps on, outputs 2 pixels on, the quad state reset.
       "ldr r1, [sp, #76]\n\t"
-      "add r0, r0, r1, lsl #1\n\t"
-      "str r0, [sp, #84]\n\t"
-      "ldr r0, [sp, #64]\n\t"
-      "ldr r1, [sp, #80]\n\t"
-      "add r0, r0, r1, lsl #1\n\t"
-      "str r0, [sp, #64]\n\t"
-      "ldr r0, [sp, #68]\n\t"
-      "subs r0, r0, #1\n\t"
-      "str r0, [sp, #68]\n\t"
-      "bne 4b\n\t"
+      "add r9, r11, r1\n\t"
+      "add r11, r9, r1\n\t"
+      "ldr r2, [sp, #64]\n\t"
+      "ldr r6, [sp, #80]\n\t"
+      "add r2, r2, r6, lsl #1\n\t"
+      "str r2, [sp, #64]\n\t"
+      "add r4, r2, r6\n\t"
+      "ldr r0, [sp, #56]\n\t"
+      "ldr r8, [sp, #72]\n\t"
+      "stm r7, {r0, r2, r4, r6, r8}\n\t"
+      "ldr r5, [sp, #60]\n\t"
+      "ldr r1, [sp, #68]\n\t"
+      "subs r1, r1, #1\n\t"
+      "str r1, [sp, #68]\n\t"
+      "bne 1b\n\t"
       "add sp, sp, #88\n\t"
       "vpop {d8-d15}\n\t"
       "pop {r4-r11, pc}\n\t");
@@ -242,17 +250,15 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq_full(con
       "vdup.32 q6, r4\n\t"
       "ldr r4, [r1, #40]\n\t"
       "vdup.32 q7, r4\n\t"
-      "4:\n\t"
-      "add r7, sp, #56\n\t"
-      "ldm r7, {r0, r2, r4, r5, r6, r8, r10}\n\t"  // rq, weights, out, pairs, quads, step, channels
+      // The first pair: windows r9, r11; per-quad state {rq, out0, out1, channels, quads}.
       "ldr r9, [sp, #84]\n\t"
-      "add r11, r9, r8\n\t"
-      "mov r1, r4\n\t"
-      "add r3, r4, r10\n\t"
-      "mov r7, r10\n\t"
-      "mov r12, r6\n\t"
+      "add r11, r9, r7\n\t"
+      "mov r1, r3\n\t"
+      "add r4, r3, r8\n\t"
+      "mov r6, r8\n\t"
+      "mov r10, r5\n\t"
       "add lr, sp, #32\n\t"
-      "stm lr, {r0, r1, r3, r7, r12}\n\t"
+      "stm lr, {r0, r1, r4, r6, r10}\n\t"
       "mov r5, r2\n\t"
       "1:\n\t"
       "mov r1, r9\n\t"
@@ -294,18 +300,23 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq_full(con
       "subs r8, r8, #1\n\t"
       "stm r7, {r0, r2, r4, r6, r8}\n\t"
       "bne 1b\n\t"
-      "ldr r0, [sp, #84]\n\t"
+      // The next pair: windows 2 steps on, outputs 2 pixels on, the quad state reset.
       "ldr r1, [sp, #76]\n\t"
-      "add r0, r0, r1, lsl #1\n\t"
-      "str r0, [sp, #84]\n\t"
-      "ldr r0, [sp, #64]\n\t"
-      "ldr r1, [sp, #80]\n\t"
-      "add r0, r0, r1, lsl #1\n\t"
-      "str r0, [sp, #64]\n\t"
-      "ldr r0, [sp, #68]\n\t"
-      "subs r0, r0, #1\n\t"
-      "str r0, [sp, #68]\n\t"
-      "bne 4b\n\t"
+      "add r9, r11, r1\n\t"
+      "add r11, r9, r1\n\t"
+      "ldr r2, [sp, #64]\n\t"
+      "ldr r6, [sp, #80]\n\t"
+      "add r2, r2, r6, lsl #1\n\t"
+      "str r2, [sp, #64]\n\t"
+      "add r4, r2, r6\n\t"
+      "ldr r0, [sp, #56]\n\t"
+      "ldr r8, [sp, #72]\n\t"
+      "stm r7, {r0, r2, r4, r6, r8}\n\t"
+      "ldr r5, [sp, #60]\n\t"
+      "ldr r1, [sp, #68]\n\t"
+      "subs r1, r1, #1\n\t"
+      "str r1, [sp, #68]\n\t"
+      "bne 1b\n\t"
       "add sp, sp, #88\n\t"
       "vpop {d8-d15}\n\t"
       "pop {r4-r11, pc}\n\t");
@@ -329,17 +340,15 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq_full2(co
       "vdup.32 q6, r4\n\t"
       "ldr r4, [r1, #40]\n\t"
       "vdup.32 q7, r4\n\t"
-      "4:\n\t"
-      "add r7, sp, #56\n\t"
-      "ldm r7, {r0, r2, r4, r5, r6, r8, r10}\n\t"  // rq, weights, out, pairs, quads, step, channels
+      // The first pair: windows r9, r11; per-quad state {rq, out0, out1, channels, quads}.
       "ldr r9, [sp, #84]\n\t"
-      "add r11, r9, r8\n\t"
-      "mov r1, r4\n\t"
-      "add r3, r4, r10\n\t"
-      "mov r7, r10\n\t"
-      "mov r12, r6\n\t"
+      "add r11, r9, r7\n\t"
+      "mov r1, r3\n\t"
+      "add r4, r3, r8\n\t"
+      "mov r6, r8\n\t"
+      "mov r10, r5\n\t"
       "add lr, sp, #32\n\t"
-      "stm lr, {r0, r1, r3, r7, r12}\n\t"
+      "stm lr, {r0, r1, r4, r6, r10}\n\t"
       "mov r5, r2\n\t"
       "1:\n\t"
       "mov r1, r9\n\t"
@@ -375,18 +384,23 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq_full2(co
       "subs r8, r8, #1\n\t"
       "stm r7, {r0, r2, r4, r6, r8}\n\t"
       "bne 1b\n\t"
-      "ldr r0, [sp, #84]\n\t"
+      // The next pair: windows 2 steps on, outputs 2 pixels on, the quad state reset.
       "ldr r1, [sp, #76]\n\t"
-      "add r0, r0, r1, lsl #1\n\t"
-      "str r0, [sp, #84]\n\t"
-      "ldr r0, [sp, #64]\n\t"
-      "ldr r1, [sp, #80]\n\t"
-      "add r0, r0, r1, lsl #1\n\t"
-      "str r0, [sp, #64]\n\t"
-      "ldr r0, [sp, #68]\n\t"
-      "subs r0, r0, #1\n\t"
-      "str r0, [sp, #68]\n\t"
-      "bne 4b\n\t"
+      "add r9, r11, r1\n\t"
+      "add r11, r9, r1\n\t"
+      "ldr r2, [sp, #64]\n\t"
+      "ldr r6, [sp, #80]\n\t"
+      "add r2, r2, r6, lsl #1\n\t"
+      "str r2, [sp, #64]\n\t"
+      "add r4, r2, r6\n\t"
+      "ldr r0, [sp, #56]\n\t"
+      "ldr r8, [sp, #72]\n\t"
+      "stm r7, {r0, r2, r4, r6, r8}\n\t"
+      "ldr r5, [sp, #60]\n\t"
+      "ldr r1, [sp, #68]\n\t"
+      "subs r1, r1, #1\n\t"
+      "str r1, [sp, #68]\n\t"
+      "bne 1b\n\t"
       "add sp, sp, #88\n\t"
       "vpop {d8-d15}\n\t"
       "pop {r4-r11, pc}\n\t");
@@ -464,15 +478,27 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
   const uint8x16_t lanes = vldrbq_u8(offsets);
   const int8x16_t zp = vdupq_n_s8(zero_point);
 #endif
+  // Ring (phases > 1): input row y lives in row slot y mod filter_h and is laid once;
+  // the weights of phase y0 mod filter_h match the slots of an output row's window.
+  int32_t next_row = -p.pad_top;  // the first row not yet laid (ring)
   for (int32_t oy = 0; oy < p.output_h; ++oy) {
     int8_t* const line = lines[odd ? (oy & 1) : 0];
     int8_t* const first_column = line + p.pad_left * cb;
     const int32_t y0 = oy * p.stride_h - p.pad_top;
-    for (int32_t fy = 0; fy < p.filter_h; ++fy) {
-      const int32_t y = y0 + fy;
+    const int8_t* weights = p.weights;
+    int32_t fy_first = 0, slot = 0;  // the first row to lay and its slot
+    if (p.phases > 1) {
+      const int32_t phase = ((y0 % p.filter_h) + p.filter_h) % p.filter_h;
+      weights += phase * p.phase_bytes;
+      fy_first = next_row > y0 ? next_row - y0 : 0;
+      slot = (phase + fy_first) % p.filter_h;
+      next_row = y0 + p.filter_h;
+    }
+    row.weights = weights;
+    // Input row y (the zero point outside the image) into the row slot at dst.
+    const auto lay = [&](int32_t y, int8_t* dst) __attribute__((always_inline)) {
       const bool inside = y >= 0 && y < p.input_h;
       const int8_t* src = input + (inside ? y : 0) * row_bytes;
-      int8_t* dst = first_column + fy * ic;
 #if TINYRIG_MVE_NATIVE
       if (inside) {  // 8 instructions a step: load 16 bytes, scatter step_columns columns
         int32_t n = row_bytes;
@@ -502,6 +528,13 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
       (void)step_bytes;
       (void)step_line;
 #endif
+    };
+    if (p.phases > 1) {
+      for (int32_t fy = fy_first; fy < p.filter_h; ++fy, slot = slot + 1 == p.filter_h ? 0 : slot + 1) {
+        lay(y0 + fy, first_column + slot * ic);
+      }
+    } else {
+      for (int32_t fy = 0; fy < p.filter_h; ++fy) lay(y0 + fy, first_column + fy * ic);
     }
     int8_t* out = output + oy * p.output_w * p.output_c;
     if (pairs > 0) {
@@ -518,11 +551,11 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
     if (odd && (oy & 1)) {  // the last pixels of this row and the one above
       run.out0 = out - p.output_c;
       run.out1 = out + (p.output_w - 1) * p.output_c;
-      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[1] + last, p.weights, &run);
+      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[1] + last, weights, &run);
     } else if (odd && oy == p.output_h - 1) {  // a lone last pixel: its twin's outputs go to the dummy row
       run.out0 = out + (p.output_w - 1) * p.output_c;
       run.out1 = dummy;
-      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[0] + last, p.weights, &run);
+      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[0] + last, weights, &run);
     }
   }
 }

@@ -97,7 +97,10 @@ struct MveConvWindowParams {
   int32_t channels_padded;  // multiple of 4
   int32_t output_offset;
   int32_t activation_min, activation_max;
-  const int8_t* weights;    // [channels_padded / 4][depth_padded / 16][4][16], depth in [fx][fy][c] order
+  int32_t phases;           // 1, or filter_h: a ring of row slots (each input row laid once)
+  int32_t phase_bytes;      // weight bytes per phase
+  const int8_t* weights;    // [phases][channels_padded / 4][depth_padded / 16][4][16], depth in
+                            // [fx][row slot][c] order (phase r: slot s holds filter row (s - r) mod filter_h)
   const int32_t* requant;   // [channels_padded / 4][bias, multiplier, -right shift, left shift][4]
 };
 
