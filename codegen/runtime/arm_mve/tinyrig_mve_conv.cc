@@ -43,21 +43,6 @@ struct ConvRun {
 
 #if TINYRIG_MVE_NATIVE && defined(__thumb2__)
 
-#define TINYRIG_MVE_CHUNK(OP)            \
-  "vldrb.8 q0, [r1], #16\n\t"           \
-  "vldrb.8 q1, [r3], #16\n\t"           \
-  "vldrb.8 q2, [r5], #16\n\t"           \
-  OP " r0, q0, q2\n\t"                  \
-  OP " r8, q1, q2\n\t"                  \
-  "vldrb.8 q3, [r5], #16\n\t"           \
-  OP " r2, q0, q3\n\t"                  \
-  OP " r10, q1, q3\n\t"                 \
-  "vldrb.8 q2, [r5], #16\n\t"           \
-  OP " r4, q0, q2\n\t"                  \
-  OP " r12, q1, q2\n\t"                 \
-  "vldrb.8 q3, [r5], #16\n\t"           \
-  OP " r6, q0, q3\n\t"                  \
-  OP " lr, q1, q3\n\t"
 
 // One quad's multiply-accumulate: the first chunk starts the 8 accumulators, the
 // remaining chunks add to them. ENTRY holds min(chunks - 1, 8): up to 7 remaining
@@ -154,32 +139,7 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dot_2x4_run(const int8
   "vdup.32 q7, r4\n\t"                                                                             \
   "1:\n\t"                                                                                         \
   TINYRIG_MVE_QUAD_MACS("[sp, #56]", "[sp, #52]")                                                  \
-  /* The accumulators into two vectors through the frame (no more instructions */                  \
-  /* than VMOV register pairs): q0 = r0, r2, r4, r6 (pixel 0), q1 = the rest. */                   \
-  "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"                                                 \
-  "vldrw.32 q0, [sp]\n\t"                                                                          \
-  "vldrw.32 q1, [sp, #16]\n\t"                                                                     \
-  "add r7, sp, #32\n\t"                                                                            \
-  "ldm r7, {r0, r2, r4, r6, r8}\n\t"                                                               \
-  "vldrw.32 q2, [r0], #16\n\t"                                                                     \
-  "vadd.i32 q0, q0, q2\n\t"                                                                        \
-  "vadd.i32 q1, q1, q2\n\t"                                                                        \
-  "vldrw.32 q2, [r0], #16\n\t"                                                                     \
-  "vqrdmulh.s32 q0, q0, q2\n\t"                                                                    \
-  "vqrdmulh.s32 q1, q1, q2\n\t"                                                                    \
-  "vldrw.32 q4, [r0], #32\n\t" /* the shifts; the left shifts (all 0 here) are skipped */          \
-  "vshr.s32 q2, q0, #31\n\t"                                                                       \
-  "vqadd.s32 q0, q0, q2\n\t"                                                                       \
-  "vshr.s32 q2, q1, #31\n\t"                                                                       \
-  "vqadd.s32 q1, q1, q2\n\t"                                                                       \
-  "vrshl.s32 q0, q0, q4\n\t"                                                                       \
-  "vrshl.s32 q1, q1, q4\n\t"                                                                       \
-  "vadd.i32 q0, q0, q5\n\t"                                                                        \
-  "vadd.i32 q1, q1, q5\n\t"                                                                        \
-  "vmax.s32 q0, q0, q6\n\t"                                                                        \
-  "vmax.s32 q1, q1, q6\n\t"                                                                        \
-  "vmin.s32 q0, q0, q7\n\t"                                                                        \
-  "vmin.s32 q1, q1, q7\n\t"                                                                        \
+  TINYRIG_MVE_REQUANT_2X4                                                                          \
   "vctp.32 r6\n\t"                                                                                 \
   "subs r6, r6, #4\n\t"                                                                            \
   "vpstt\n\t"                                                                                      \
@@ -250,25 +210,8 @@ extern "C" void tinyrig_mve_dot_2x4_run(const int8_t* x0, const int8_t* x1, cons
 }
 
 static void conv_2x4_rq_pair(const int8_t* x0, const int8_t* x1, const int8_t* w, const ConvRun* run) {
-  const int32_t* rq = run->requant;
-  int8_t* outs[2] = {run->out0, run->out1};
-  for (int32_t quad = 0; quad < run->quads; ++quad, rq += 16) {
-    int32_t acc[8] = {0};
-    for (int32_t chunk = 0; chunk < run->chunks; ++chunk, w += 64) {
-      for (int32_t f = 0; f < 4; ++f) {
-        for (int32_t i = 0; i < 16; ++i) {
-          acc[f] += x0[16 * chunk + i] * w[16 * f + i];
-          acc[4 + f] += x1[16 * chunk + i] * w[16 * f + i];
-        }
-      }
-    }
-    for (int32_t pixel = 0; pixel < 2; ++pixel) {
-      for (int32_t lane = 0; lane < 4 && 4 * quad + lane < run->channels; ++lane) {
-        outs[pixel][4 * quad + lane] =
-            requantize1(acc[4 * pixel + lane] + rq[lane], rq, lane, run->offset, run->lo, run->hi);
-      }
-    }
-  }
+  dot_2x4_requantized(x0, x1, w, run->requant, run->out0, run->out1, run->channels, run->quads, run->chunks,
+                      run->offset, run->lo, run->hi);
 }
 
 extern "C" void tinyrig_mve_conv_2x4_rq(const int8_t* x0, const int8_t* x1, const int8_t* w, const ConvRun* run) {

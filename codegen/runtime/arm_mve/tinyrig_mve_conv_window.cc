@@ -46,22 +46,6 @@ struct WindowRowRun {
 
 #if TINYRIG_MVE_NATIVE && defined(__thumb2__)
 
-#define TINYRIG_MVE_WIN_CHUNK(OP)        \
-  "vldrb.8 q0, [r1], #16\n\t"           \
-  "vldrb.8 q1, [r3], #16\n\t"           \
-  "vldrb.8 q2, [r5], #16\n\t"           \
-  OP " r0, q0, q2\n\t"                  \
-  OP " r8, q1, q2\n\t"                  \
-  "vldrb.8 q3, [r5], #16\n\t"           \
-  OP " r2, q0, q3\n\t"                  \
-  OP " r10, q1, q3\n\t"                 \
-  "vldrb.8 q2, [r5], #16\n\t"           \
-  OP " r4, q0, q2\n\t"                  \
-  OP " r12, q1, q2\n\t"                 \
-  "vldrb.8 q3, [r5], #16\n\t"           \
-  OP " r6, q0, q3\n\t"                  \
-  OP " lr, q1, q3\n\t"
-
 // x0 (r0), x1 (r1): the two windows; w (r2): [quad][chunk][4][16]; run (r3).
 // Accumulators r0, r2, r4, r6 (pixel 0) and r8, r10, r12, lr (pixel 1); the
 // requantisation is TFLM's for right shifts only (tinyrig_mve_common.h).
@@ -87,39 +71,16 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_2x4_rq(const in
       "1:\n\t"
       "mov r1, r9\n\t"
       "mov r3, r11\n\t"
-      TINYRIG_MVE_WIN_CHUNK("vmladav.s8")
+      TINYRIG_MVE_CHUNK("vmladav.s8")
       "ldr r7, [sp, #52]\n\t"
       "cmp r7, #0\n\t"
       "beq 3f\n\t"
       "2:\n\t"
-      TINYRIG_MVE_WIN_CHUNK("vmladava.s8")
+      TINYRIG_MVE_CHUNK("vmladava.s8")
       "subs r7, r7, #1\n\t"
       "bne 2b\n\t"
       "3:\n\t"
-      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
-      "vldrw.32 q0, [sp]\n\t"
-      "vldrw.32 q1, [sp, #16]\n\t"
-      "add r7, sp, #32\n\t"
-      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
-      "vldrw.32 q2, [r0], #16\n\t"
-      "vadd.i32 q0, q0, q2\n\t"
-      "vadd.i32 q1, q1, q2\n\t"
-      "vldrw.32 q2, [r0], #16\n\t"
-      "vqrdmulh.s32 q0, q0, q2\n\t"
-      "vqrdmulh.s32 q1, q1, q2\n\t"
-      "vldrw.32 q4, [r0], #32\n\t"  // the shifts; the left shifts (all 0 here) are skipped
-      "vshr.s32 q2, q0, #31\n\t"
-      "vqadd.s32 q0, q0, q2\n\t"
-      "vshr.s32 q2, q1, #31\n\t"
-      "vqadd.s32 q1, q1, q2\n\t"
-      "vrshl.s32 q0, q0, q4\n\t"
-      "vrshl.s32 q1, q1, q4\n\t"
-      "vadd.i32 q0, q0, q5\n\t"
-      "vadd.i32 q1, q1, q5\n\t"
-      "vmax.s32 q0, q0, q6\n\t"
-      "vmax.s32 q1, q1, q6\n\t"
-      "vmin.s32 q0, q0, q7\n\t"
-      "vmin.s32 q1, q1, q7\n\t"
+      TINYRIG_MVE_REQUANT_2X4
       "vctp.32 r6\n\t"
       "subs r6, r6, #4\n\t"
       "vpst\n\t"
@@ -139,296 +100,105 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_2x4_rq(const in
 // 40 out1, 44 channels left, 48 quads left (per quad, as above); 52 chunks - 1,
 // 56 rq base, 60 weights, 64 out of the pair, 68 pairs left, 72 quads, 76 step,
 // 80 channels, 84 the pair's first window.
+// The chunks after the first: a loop over [sp, #52] (chunks - 1, maybe 0), or one more.
+#define TINYRIG_MVE_WIN_CHUNK_LOOP                                                                 \
+  "ldr r7, [sp, #52]\n\t"                                                                          \
+  "cbz r7, 3f\n\t"                                                                                 \
+  "2:\n\t"                                                                                         \
+  TINYRIG_MVE_CHUNK("vmladava.s8")                                                             \
+  "subs r7, r7, #1\n\t"                                                                            \
+  "bne 2b\n\t"                                                                                     \
+  "3:\n\t"
+#define TINYRIG_MVE_WIN_SECOND_CHUNK TINYRIG_MVE_CHUNK("vmladava.s8")
+
+// A quad's 4 outputs per pixel: predicated by the channels left, or whole.
+#define TINYRIG_MVE_WIN_STORES_PREDICATED                                                          \
+  "vctp.32 r6\n\t"                                                                                 \
+  "subs r6, r6, #4\n\t"                                                                            \
+  "vpstt\n\t"                                                                                      \
+  "vstrbt.32 q0, [r2], #4\n\t"                                                                     \
+  "vstrbt.32 q1, [r4], #4\n\t"
+#define TINYRIG_MVE_WIN_STORES_WHOLE                                                               \
+  "vstrb.32 q0, [r2], #4\n\t"                                                                      \
+  "vstrb.32 q1, [r4], #4\n\t"
+
+#define TINYRIG_MVE_WIN_ROW(MORE_CHUNKS, STORES)                                                   \
+  "push {r4-r11, lr}\n\t"                                                                          \
+  "vpush {d8-d15}\n\t"                                                                             \
+  "sub sp, sp, #88\n\t"                                                                            \
+  "str r0, [sp, #84]\n\t"                                                                          \
+  "ldm r1, {r0, r2, r3, r4, r5, r6, r7, r8}\n\t"                                                   \
+  "subs r6, r6, #1\n\t"                                                                            \
+  "str r6, [sp, #52]\n\t"                                                                          \
+  "add r9, sp, #56\n\t"                                                                            \
+  "stm r9, {r0, r2, r3, r4, r5, r7, r8}\n\t"                                                       \
+  "ldr r4, [r1, #32]\n\t"                                                                          \
+  "vdup.32 q5, r4\n\t"                                                                             \
+  "ldr r4, [r1, #36]\n\t"                                                                          \
+  "vdup.32 q6, r4\n\t"                                                                             \
+  "ldr r4, [r1, #40]\n\t"                                                                          \
+  "vdup.32 q7, r4\n\t"                                                                             \
+  /* The first pair: windows r9, r11; per-quad state {rq, out0, out1, channels, quads}. */         \
+  "ldr r9, [sp, #84]\n\t"                                                                          \
+  "add r11, r9, r7\n\t"                                                                            \
+  "mov r1, r3\n\t"                                                                                 \
+  "add r4, r3, r8\n\t"                                                                             \
+  "mov r6, r8\n\t"                                                                                 \
+  "mov r10, r5\n\t"                                                                                \
+  "add lr, sp, #32\n\t"                                                                            \
+  "stm lr, {r0, r1, r4, r6, r10}\n\t"                                                              \
+  "mov r5, r2\n\t"                                                                                 \
+  "1:\n\t"                                                                                         \
+  "mov r1, r9\n\t"                                                                                 \
+  "mov r3, r11\n\t"                                                                                \
+  TINYRIG_MVE_CHUNK("vmladav.s8")                                                              \
+  MORE_CHUNKS                                                                                      \
+  TINYRIG_MVE_REQUANT_2X4                                                                          \
+  STORES                                                                                           \
+  "subs r8, r8, #1\n\t"                                                                            \
+  "stm r7, {r0, r2, r4, r6, r8}\n\t"                                                               \
+  "bne 1b\n\t"                                                                                     \
+  /* The next pair: windows 2 steps on, outputs 2 pixels on, the quad state reset. */              \
+  "ldr r1, [sp, #76]\n\t"                                                                          \
+  "add r9, r11, r1\n\t"                                                                            \
+  "add r11, r9, r1\n\t"                                                                            \
+  "ldr r2, [sp, #64]\n\t"                                                                          \
+  "ldr r6, [sp, #80]\n\t"                                                                          \
+  "add r2, r2, r6, lsl #1\n\t"                                                                     \
+  "str r2, [sp, #64]\n\t"                                                                          \
+  "add r4, r2, r6\n\t"                                                                             \
+  "ldr r0, [sp, #56]\n\t"                                                                          \
+  "ldr r8, [sp, #72]\n\t"                                                                          \
+  "stm r7, {r0, r2, r4, r6, r8}\n\t"                                                               \
+  "ldr r5, [sp, #60]\n\t"                                                                          \
+  "ldr r1, [sp, #68]\n\t"                                                                          \
+  "subs r1, r1, #1\n\t"                                                                            \
+  "str r1, [sp, #68]\n\t"                                                                          \
+  "bne 1b\n\t"                                                                                     \
+  "add sp, sp, #88\n\t"                                                                            \
+  "vpop {d8-d15}\n\t"                                                                              \
+  "pop {r4-r11, pc}\n\t"
+
 extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq(const int8_t*, const WindowRowRun*) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "vpush {d8-d15}\n\t"
-      "sub sp, sp, #88\n\t"
-      "str r0, [sp, #84]\n\t"
-      "ldm r1, {r0, r2, r3, r4, r5, r6, r7, r8}\n\t"
-      "subs r6, r6, #1\n\t"
-      "str r6, [sp, #52]\n\t"
-      "add r9, sp, #56\n\t"
-      "stm r9, {r0, r2, r3, r4, r5, r7, r8}\n\t"
-      "ldr r4, [r1, #32]\n\t"
-      "vdup.32 q5, r4\n\t"
-      "ldr r4, [r1, #36]\n\t"
-      "vdup.32 q6, r4\n\t"
-      "ldr r4, [r1, #40]\n\t"
-      "vdup.32 q7, r4\n\t"
-      // The first pair: windows r9, r11; per-quad state {rq, out0, out1, channels, quads}.
-      "ldr r9, [sp, #84]\n\t"
-      "add r11, r9, r7\n\t"
-      "mov r1, r3\n\t"
-      "add r4, r3, r8\n\t"
-      "mov r6, r8\n\t"
-      "mov r10, r5\n\t"
-      "add lr, sp, #32\n\t"
-      "stm lr, {r0, r1, r4, r6, r10}\n\t"
-      "mov r5, r2\n\t"
-      "1:\n\t"
-      "mov r1, r9\n\t"
-      "mov r3, r11\n\t"
-      TINYRIG_MVE_WIN_CHUNK("vmladav.s8")
-      "ldr r7, [sp, #52]\n\t"
-      "cbz r7, 3f\n\t"
-      "2:\n\t"
-      TINYRIG_MVE_WIN_CHUNK("vmladava.s8")
-      "subs r7, r7, #1\n\t"
-      "bne 2b\n\t"
-      "3:\n\t"
-      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
-      "vldrw.32 q0, [sp]\n\t"
-      "vldrw.32 q1, [sp, #16]\n\t"
-      "add r7, sp, #32\n\t"
-      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
-      "vldrw.32 q2, [r0], #16\n\t"
-      "vadd.i32 q0, q0, q2\n\t"
-      "vadd.i32 q1, q1, q2\n\t"
-      "vldrw.32 q2, [r0], #16\n\t"
-      "vqrdmulh.s32 q0, q0, q2\n\t"
-      "vqrdmulh.s32 q1, q1, q2\n\t"
-      "vldrw.32 q4, [r0], #32\n\t"
-      "vshr.s32 q2, q0, #31\n\t"
-      "vqadd.s32 q0, q0, q2\n\t"
-      "vshr.s32 q2, q1, #31\n\t"
-      "vqadd.s32 q1, q1, q2\n\t"
-      "vrshl.s32 q0, q0, q4\n\t"
-      "vrshl.s32 q1, q1, q4\n\t"
-      "vadd.i32 q0, q0, q5\n\t"
-      "vadd.i32 q1, q1, q5\n\t"
-      "vmax.s32 q0, q0, q6\n\t"
-      "vmax.s32 q1, q1, q6\n\t"
-      "vmin.s32 q0, q0, q7\n\t"
-      "vmin.s32 q1, q1, q7\n\t"
-      "vctp.32 r6\n\t"
-      "subs r6, r6, #4\n\t"
-      "vpst\n\t"
-      "vstrbt.32 q0, [r2], #4\n\t"
-      "vpst\n\t"
-      "vstrbt.32 q1, [r4], #4\n\t"
-      "subs r8, r8, #1\n\t"
-      "stm r7, {r0, r2, r4, r6, r8}\n\t"
-      "bne 1b\n\t"
-      // The next pair: windows 2 steps on, outputs 2 pixels on, the quad state reset.
-      "ldr r1, [sp, #76]\n\t"
-      "add r9, r11, r1\n\t"
-      "add r11, r9, r1\n\t"
-      "ldr r2, [sp, #64]\n\t"
-      "ldr r6, [sp, #80]\n\t"
-      "add r2, r2, r6, lsl #1\n\t"
-      "str r2, [sp, #64]\n\t"
-      "add r4, r2, r6\n\t"
-      "ldr r0, [sp, #56]\n\t"
-      "ldr r8, [sp, #72]\n\t"
-      "stm r7, {r0, r2, r4, r6, r8}\n\t"
-      "ldr r5, [sp, #60]\n\t"
-      "ldr r1, [sp, #68]\n\t"
-      "subs r1, r1, #1\n\t"
-      "str r1, [sp, #68]\n\t"
-      "bne 1b\n\t"
-      "add sp, sp, #88\n\t"
-      "vpop {d8-d15}\n\t"
-      "pop {r4-r11, pc}\n\t");
+  __asm__ volatile(TINYRIG_MVE_WIN_ROW(TINYRIG_MVE_WIN_CHUNK_LOOP, TINYRIG_MVE_WIN_STORES_PREDICATED));
 }
 
 // The same for output_c % 4 == 0: every quad's stores are whole (no predication).
 extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq_full(const int8_t*, const WindowRowRun*) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "vpush {d8-d15}\n\t"
-      "sub sp, sp, #88\n\t"
-      "str r0, [sp, #84]\n\t"
-      "ldm r1, {r0, r2, r3, r4, r5, r6, r7, r8}\n\t"
-      "subs r6, r6, #1\n\t"
-      "str r6, [sp, #52]\n\t"
-      "add r9, sp, #56\n\t"
-      "stm r9, {r0, r2, r3, r4, r5, r7, r8}\n\t"
-      "ldr r4, [r1, #32]\n\t"
-      "vdup.32 q5, r4\n\t"
-      "ldr r4, [r1, #36]\n\t"
-      "vdup.32 q6, r4\n\t"
-      "ldr r4, [r1, #40]\n\t"
-      "vdup.32 q7, r4\n\t"
-      // The first pair: windows r9, r11; per-quad state {rq, out0, out1, channels, quads}.
-      "ldr r9, [sp, #84]\n\t"
-      "add r11, r9, r7\n\t"
-      "mov r1, r3\n\t"
-      "add r4, r3, r8\n\t"
-      "mov r6, r8\n\t"
-      "mov r10, r5\n\t"
-      "add lr, sp, #32\n\t"
-      "stm lr, {r0, r1, r4, r6, r10}\n\t"
-      "mov r5, r2\n\t"
-      "1:\n\t"
-      "mov r1, r9\n\t"
-      "mov r3, r11\n\t"
-      TINYRIG_MVE_WIN_CHUNK("vmladav.s8")
-      "ldr r7, [sp, #52]\n\t"
-      "cbz r7, 3f\n\t"
-      "2:\n\t"
-      TINYRIG_MVE_WIN_CHUNK("vmladava.s8")
-      "subs r7, r7, #1\n\t"
-      "bne 2b\n\t"
-      "3:\n\t"
-      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
-      "vldrw.32 q0, [sp]\n\t"
-      "vldrw.32 q1, [sp, #16]\n\t"
-      "add r7, sp, #32\n\t"
-      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
-      "vldrw.32 q2, [r0], #16\n\t"
-      "vadd.i32 q0, q0, q2\n\t"
-      "vadd.i32 q1, q1, q2\n\t"
-      "vldrw.32 q2, [r0], #16\n\t"
-      "vqrdmulh.s32 q0, q0, q2\n\t"
-      "vqrdmulh.s32 q1, q1, q2\n\t"
-      "vldrw.32 q4, [r0], #32\n\t"
-      "vshr.s32 q2, q0, #31\n\t"
-      "vqadd.s32 q0, q0, q2\n\t"
-      "vshr.s32 q2, q1, #31\n\t"
-      "vqadd.s32 q1, q1, q2\n\t"
-      "vrshl.s32 q0, q0, q4\n\t"
-      "vrshl.s32 q1, q1, q4\n\t"
-      "vadd.i32 q0, q0, q5\n\t"
-      "vadd.i32 q1, q1, q5\n\t"
-      "vmax.s32 q0, q0, q6\n\t"
-      "vmax.s32 q1, q1, q6\n\t"
-      "vmin.s32 q0, q0, q7\n\t"
-      "vmin.s32 q1, q1, q7\n\t"
-      "vstrb.32 q0, [r2], #4\n\t"
-      "vstrb.32 q1, [r4], #4\n\t"
-      "subs r8, r8, #1\n\t"
-      "stm r7, {r0, r2, r4, r6, r8}\n\t"
-      "bne 1b\n\t"
-      // The next pair: windows 2 steps on, outputs 2 pixels on, the quad state reset.
-      "ldr r1, [sp, #76]\n\t"
-      "add r9, r11, r1\n\t"
-      "add r11, r9, r1\n\t"
-      "ldr r2, [sp, #64]\n\t"
-      "ldr r6, [sp, #80]\n\t"
-      "add r2, r2, r6, lsl #1\n\t"
-      "str r2, [sp, #64]\n\t"
-      "add r4, r2, r6\n\t"
-      "ldr r0, [sp, #56]\n\t"
-      "ldr r8, [sp, #72]\n\t"
-      "stm r7, {r0, r2, r4, r6, r8}\n\t"
-      "ldr r5, [sp, #60]\n\t"
-      "ldr r1, [sp, #68]\n\t"
-      "subs r1, r1, #1\n\t"
-      "str r1, [sp, #68]\n\t"
-      "bne 1b\n\t"
-      "add sp, sp, #88\n\t"
-      "vpop {d8-d15}\n\t"
-      "pop {r4-r11, pc}\n\t");
+  __asm__ volatile(TINYRIG_MVE_WIN_ROW(TINYRIG_MVE_WIN_CHUNK_LOOP, TINYRIG_MVE_WIN_STORES_WHOLE));
 }
 
 // The same again for a depth of two chunks (32 bytes): both unrolled, no chunk loop.
 extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq_full2(const int8_t*, const WindowRowRun*) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "vpush {d8-d15}\n\t"
-      "sub sp, sp, #88\n\t"
-      "str r0, [sp, #84]\n\t"
-      "ldm r1, {r0, r2, r3, r4, r5, r6, r7, r8}\n\t"
-      "subs r6, r6, #1\n\t"
-      "str r6, [sp, #52]\n\t"
-      "add r9, sp, #56\n\t"
-      "stm r9, {r0, r2, r3, r4, r5, r7, r8}\n\t"
-      "ldr r4, [r1, #32]\n\t"
-      "vdup.32 q5, r4\n\t"
-      "ldr r4, [r1, #36]\n\t"
-      "vdup.32 q6, r4\n\t"
-      "ldr r4, [r1, #40]\n\t"
-      "vdup.32 q7, r4\n\t"
-      // The first pair: windows r9, r11; per-quad state {rq, out0, out1, channels, quads}.
-      "ldr r9, [sp, #84]\n\t"
-      "add r11, r9, r7\n\t"
-      "mov r1, r3\n\t"
-      "add r4, r3, r8\n\t"
-      "mov r6, r8\n\t"
-      "mov r10, r5\n\t"
-      "add lr, sp, #32\n\t"
-      "stm lr, {r0, r1, r4, r6, r10}\n\t"
-      "mov r5, r2\n\t"
-      "1:\n\t"
-      "mov r1, r9\n\t"
-      "mov r3, r11\n\t"
-      TINYRIG_MVE_WIN_CHUNK("vmladav.s8")
-      TINYRIG_MVE_WIN_CHUNK("vmladava.s8")
-      "stm sp, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
-      "vldrw.32 q0, [sp]\n\t"
-      "vldrw.32 q1, [sp, #16]\n\t"
-      "add r7, sp, #32\n\t"
-      "ldm r7, {r0, r2, r4, r6, r8}\n\t"
-      "vldrw.32 q2, [r0], #16\n\t"
-      "vadd.i32 q0, q0, q2\n\t"
-      "vadd.i32 q1, q1, q2\n\t"
-      "vldrw.32 q2, [r0], #16\n\t"
-      "vqrdmulh.s32 q0, q0, q2\n\t"
-      "vqrdmulh.s32 q1, q1, q2\n\t"
-      "vldrw.32 q4, [r0], #32\n\t"
-      "vshr.s32 q2, q0, #31\n\t"
-      "vqadd.s32 q0, q0, q2\n\t"
-      "vshr.s32 q2, q1, #31\n\t"
-      "vqadd.s32 q1, q1, q2\n\t"
-      "vrshl.s32 q0, q0, q4\n\t"
-      "vrshl.s32 q1, q1, q4\n\t"
-      "vadd.i32 q0, q0, q5\n\t"
-      "vadd.i32 q1, q1, q5\n\t"
-      "vmax.s32 q0, q0, q6\n\t"
-      "vmax.s32 q1, q1, q6\n\t"
-      "vmin.s32 q0, q0, q7\n\t"
-      "vmin.s32 q1, q1, q7\n\t"
-      "vstrb.32 q0, [r2], #4\n\t"
-      "vstrb.32 q1, [r4], #4\n\t"
-      "subs r8, r8, #1\n\t"
-      "stm r7, {r0, r2, r4, r6, r8}\n\t"
-      "bne 1b\n\t"
-      // The next pair: windows 2 steps on, outputs 2 pixels on, the quad state reset.
-      "ldr r1, [sp, #76]\n\t"
-      "add r9, r11, r1\n\t"
-      "add r11, r9, r1\n\t"
-      "ldr r2, [sp, #64]\n\t"
-      "ldr r6, [sp, #80]\n\t"
-      "add r2, r2, r6, lsl #1\n\t"
-      "str r2, [sp, #64]\n\t"
-      "add r4, r2, r6\n\t"
-      "ldr r0, [sp, #56]\n\t"
-      "ldr r8, [sp, #72]\n\t"
-      "stm r7, {r0, r2, r4, r6, r8}\n\t"
-      "ldr r5, [sp, #60]\n\t"
-      "ldr r1, [sp, #68]\n\t"
-      "subs r1, r1, #1\n\t"
-      "str r1, [sp, #68]\n\t"
-      "bne 1b\n\t"
-      "add sp, sp, #88\n\t"
-      "vpop {d8-d15}\n\t"
-      "pop {r4-r11, pc}\n\t");
+  __asm__ volatile(TINYRIG_MVE_WIN_ROW(TINYRIG_MVE_WIN_SECOND_CHUNK, TINYRIG_MVE_WIN_STORES_WHOLE));
 }
 
 #else  // host model of the same block
 
 extern "C" void tinyrig_mve_window_2x4_rq(const int8_t* x0, const int8_t* x1, const int8_t* w,
                                           const WindowRun* run) {
-  const int32_t* rq = run->requant;
-  int8_t* outs[2] = {run->out0, run->out1};
-  for (int32_t quad = 0; quad < run->quads; ++quad, rq += 16) {
-    int32_t acc[8] = {0};
-    for (int32_t chunk = 0; chunk < run->chunks; ++chunk, w += 64) {
-      for (int32_t f = 0; f < 4; ++f) {
-        for (int32_t i = 0; i < 16; ++i) {
-          acc[f] += x0[16 * chunk + i] * w[16 * f + i];
-          acc[4 + f] += x1[16 * chunk + i] * w[16 * f + i];
-        }
-      }
-    }
-    for (int32_t pixel = 0; pixel < 2; ++pixel) {
-      for (int32_t lane = 0; lane < 4 && 4 * quad + lane < run->channels; ++lane) {
-        outs[pixel][4 * quad + lane] =
-            requantize1(acc[4 * pixel + lane] + rq[lane], rq, lane, run->offset, run->lo, run->hi);
-      }
-    }
-  }
+  dot_2x4_requantized(x0, x1, w, run->requant, run->out0, run->out1, run->channels, run->quads, run->chunks,
+                      run->offset, run->lo, run->hi);
 }
 
 extern "C" void tinyrig_mve_window_row_rq(const int8_t* x0, const WindowRowRun* row) {
