@@ -73,7 +73,8 @@ def specialize_conv_window(plan) -> SpecializedLayerPlan:
 
 register(
     KernelVariant(kernel_id="conv2d_s8", variant=FAMILY, function="tinyrig::arm_mve::conv2d_window_s8",
-                  header=HEADER, sources=(*COMMON, "arm_mve/tinyrig_mve_conv_window.cc"),
+                  # The odd-width row ends run the general conv's single-pair block.
+                  header=HEADER, sources=(*COMMON, "arm_mve/tinyrig_mve_conv.cc", "arm_mve/tinyrig_mve_conv_window.cc"),
                   specialize=specialize_conv_window),
     FAMILY, first=True,
 )

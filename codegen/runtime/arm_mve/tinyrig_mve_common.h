@@ -108,6 +108,27 @@ inline int32x4_t requantize4_any_shift(int32x4_t acc, int32x4_t multiplier, int3
 }
 #endif
 
+// The fused 2-pixel x 4-filter run's arguments (frame layout of the assembly in
+// tinyrig_mve_conv.cc, which the window kernel calls too).
+struct ConvRun {
+  const int32_t* requant;  // 0: [quad][bias, multiplier, -right shift, left shift][4]
+  int8_t* out0;            // 4
+  int8_t* out1;            // 8: pixel 1's outputs (a dummy row for a lone last pixel)
+  int32_t channels;        // 12: outputs left to store
+  int32_t quads;           // 16
+  int32_t chunks;          // 20
+  int32_t offset, lo, hi;  // 24, 28, 32
+  int32_t pairs;           // 36: pixel pairs to run, each x_step on from the last
+  int32_t x_step;          // 40: bytes between one pair's columns and the next's
+  int32_t out_adjust;      // 44: from a pair's last stores to the next pair's outputs
+};
+
+// Every filter quad of the pixel pair x0, x1 (w: [quad][chunk][4][16]), requantised
+// (right shifts only) and stored; the _pairs form runs run->pairs pairs, x_step apart.
+extern "C" void tinyrig_mve_conv_2x4_rq(const int8_t* x0, const int8_t* x1, const int8_t* w, const ConvRun* run);
+extern "C" void tinyrig_mve_conv_2x4_rq_pairs(const int8_t* x0, const int8_t* x1, const int8_t* w,
+                                              const ConvRun* run);
+
 // One accumulator (bias included) -> int8, the scalar form of requantize4 (a group
 // of 16 words also has the left shifts).
 inline int8_t requantize1(int32_t acc, const int32_t* group, int32_t lane, int32_t output_offset, int32_t lo,

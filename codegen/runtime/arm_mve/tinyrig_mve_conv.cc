@@ -27,20 +27,6 @@ struct DotRun {
   int32_t* acc;    // [quad][pixel][4]
 };
 
-// The fused run's arguments (frame layout of tinyrig_mve_conv_2x4_rq).
-struct ConvRun {
-  const int32_t* requant;  // 0: [quad][bias, multiplier, -right shift, left shift][4]
-  int8_t* out0;            // 4
-  int8_t* out1;            // 8: pixel 1's outputs (a dummy row for a lone last pixel)
-  int32_t channels;        // 12: outputs left to store
-  int32_t quads;           // 16
-  int32_t chunks;          // 20
-  int32_t offset, lo, hi;  // 24, 28, 32
-  int32_t pairs;           // 36: pixel pairs to run, each x_step on from the last
-  int32_t x_step;          // 40: bytes between one pair's columns and the next's
-  int32_t out_adjust;      // 44: from a pair's last stores to the next pair's outputs
-};
-
 #if TINYRIG_MVE_NATIVE && defined(__thumb2__)
 
 

@@ -13,23 +13,13 @@
 // One assembly call runs a whole output row of pixel pairs (variants: whole quads
 // stored without predication; a 32-byte depth with both chunks unrolled). With an odd
 // output width, even and odd output rows use two lines and the last pixels of two rows
-// make one pair, so only a last odd row has a half-empty block.
+// make one pair (run by the general conv's single-pair block), so only a last odd row
+// has a half-empty block.
 #include "tinyrig_mve_common.h"
 #include "tinyrig_mve_kernels.h"
 
 namespace tinyrig {
 namespace arm_mve {
-
-// The fused run's arguments (frame layout of tinyrig_mve_window_2x4_rq).
-struct WindowRun {
-  const int32_t* requant;  // 0: [quad][bias, multiplier, -right shift, left shift][4]
-  int8_t* out0;            // 4
-  int8_t* out1;            // 8: pixel 1's outputs (a dummy row for a lone last pixel)
-  int32_t channels;        // 12: outputs left to store
-  int32_t quads;           // 16
-  int32_t chunks;          // 20
-  int32_t offset, lo, hi;  // 24, 28, 32
-};
 
 // A row of pixel pairs in one call (frame layout of tinyrig_mve_window_row_rq).
 struct WindowRowRun {
@@ -46,66 +36,12 @@ struct WindowRowRun {
 
 #if TINYRIG_MVE_NATIVE && defined(__thumb2__)
 
-// x0 (r0), x1 (r1): the two windows; w (r2): [quad][chunk][4][16]; run (r3).
-// Accumulators r0, r2, r4, r6 (pixel 0) and r8, r10, r12, lr (pixel 1); the
-// requantisation is TFLM's for right shifts only (tinyrig_mve_common.h).
-extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_2x4_rq(const int8_t*, const int8_t*,
-                                                                       const int8_t*, const WindowRun*) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "vpush {d8-d15}\n\t"
-      "sub sp, sp, #56\n\t"  // [sp, 32): the accumulators; [sp+32, 56): the run state
-      "mov r9, r0\n\t"
-      "mov r11, r1\n\t"
-      "mov r5, r2\n\t"
-      "ldm r3, {r0, r2, r4, r6, r8, r10}\n\t"
-      "subs r10, r10, #1\n\t"
-      "add r7, sp, #32\n\t"
-      "stm r7, {r0, r2, r4, r6, r8, r10}\n\t"
-      "ldr r4, [r3, #24]\n\t"
-      "vdup.32 q5, r4\n\t"
-      "ldr r4, [r3, #28]\n\t"
-      "vdup.32 q6, r4\n\t"
-      "ldr r4, [r3, #32]\n\t"
-      "vdup.32 q7, r4\n\t"
-      "1:\n\t"
-      "mov r1, r9\n\t"
-      "mov r3, r11\n\t"
-      TINYRIG_MVE_CHUNK("vmladav.s8")
-      "ldr r7, [sp, #52]\n\t"
-      "cmp r7, #0\n\t"
-      "beq 3f\n\t"
-      "2:\n\t"
-      TINYRIG_MVE_CHUNK("vmladava.s8")
-      "subs r7, r7, #1\n\t"
-      "bne 2b\n\t"
-      "3:\n\t"
-      TINYRIG_MVE_REQUANT_2X4
-      "vctp.32 r6\n\t"
-      "subs r6, r6, #4\n\t"
-      "vpst\n\t"
-      "vstrbt.32 q0, [r2], #4\n\t"
-      "vpst\n\t"
-      "vstrbt.32 q1, [r4], #4\n\t"
-      "subs r8, r8, #1\n\t"
-      "stm r7, {r0, r2, r4, r6, r8}\n\t"
-      "bne 1b\n\t"
-      "add sp, sp, #56\n\t"
-      "vpop {d8-d15}\n\t"
-      "pop {r4-r11, pc}\n\t");
-}
-
-// The same block over `pairs` pixel pairs of a row (windows x0, x0 + step; x0 + 2 step,
-// ...), without a call per pair. Frame: [sp, 32) the accumulators; 32 rq, 36 out0,
-// 40 out1, 44 channels left, 48 quads left (per quad, as above); 52 chunks - 1,
-// 56 rq base, 60 weights, 64 out of the pair, 68 pairs left, 72 quads, 76 step,
-// 80 channels, 84 the pair's first window.
 // The chunks after the first: a loop over [sp, #52] (chunks - 1, maybe 0), or one more.
 #define TINYRIG_MVE_WIN_CHUNK_LOOP                                                                 \
   "ldr r7, [sp, #52]\n\t"                                                                          \
   "cbz r7, 3f\n\t"                                                                                 \
   "2:\n\t"                                                                                         \
-  TINYRIG_MVE_CHUNK("vmladava.s8")                                                             \
+  TINYRIG_MVE_CHUNK("vmladava.s8")                                                                 \
   "subs r7, r7, #1\n\t"                                                                            \
   "bne 2b\n\t"                                                                                     \
   "3:\n\t"
@@ -122,6 +58,12 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_2x4_rq(const in
   "vstrb.32 q0, [r2], #4\n\t"                                                                      \
   "vstrb.32 q1, [r4], #4\n\t"
 
+// The 2-pixel x 4-filter block (tinyrig_mve_common.h) over `pairs` pixel pairs of a
+// row (windows x0, x0 + step; x0 + 2 step, ...), without a call per pair. Frame:
+// [sp, 32) the accumulators; 32 rq, 36 out0, 40 out1, 44 channels left, 48 quads left
+// (the per-quad state TINYRIG_MVE_REQUANT_2X4 reloads); 52 chunks - 1, 56 rq base,
+// 60 weights, 64 out of the pair, 68 pairs left, 72 quads, 76 step, 80 channels,
+// 84 the pair's first window.
 #define TINYRIG_MVE_WIN_ROW(MORE_CHUNKS, STORES)                                                   \
   "push {r4-r11, lr}\n\t"                                                                          \
   "vpush {d8-d15}\n\t"                                                                             \
@@ -195,17 +137,11 @@ extern "C" __attribute__((naked, noipa)) void tinyrig_mve_window_row_rq_full2(co
 
 #else  // host model of the same block
 
-extern "C" void tinyrig_mve_window_2x4_rq(const int8_t* x0, const int8_t* x1, const int8_t* w,
-                                          const WindowRun* run) {
-  dot_2x4_requantized(x0, x1, w, run->requant, run->out0, run->out1, run->channels, run->quads, run->chunks,
-                      run->offset, run->lo, run->hi);
-}
-
 extern "C" void tinyrig_mve_window_row_rq(const int8_t* x0, const WindowRowRun* row) {
-  WindowRun run = {row->requant, row->out, row->out + row->channels, row->channels, row->quads, row->chunks,
-                   row->offset, row->lo, row->hi};
+  ConvRun run = {row->requant, row->out, row->out + row->channels, row->channels, row->quads, row->chunks,
+                 row->offset, row->lo, row->hi, 1, 0, 0};
   for (int32_t pair = 0; pair < row->pairs; ++pair, x0 += 2 * row->window_step) {
-    tinyrig_mve_window_2x4_rq(x0, x0 + row->window_step, row->weights, &run);
+    tinyrig_mve_conv_2x4_rq(x0, x0 + row->window_step, row->weights, &run);
     run.out0 += 2 * row->channels;
     run.out1 += 2 * row->channels;
   }
@@ -235,8 +171,9 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
   const int32_t step_bytes = p.step_columns * ic;       // source bytes a step consumes
   const int32_t step_line = p.step_columns * cb;        // line bytes a step advances
   const int32_t window_step = p.stride_w * cb;
-  WindowRun run = {p.requant, output, dummy, p.output_c, p.channels_padded / 4, p.depth_padded / 16,
-                   p.output_offset, p.activation_min, p.activation_max};
+  // The last pixels of odd-width rows: the general conv's single-pair run.
+  ConvRun run = {p.requant, output, dummy, p.output_c, p.channels_padded / 4, p.depth_padded / 16,
+                 p.output_offset, p.activation_min, p.activation_max, 1, 0, 0};
   const int32_t pairs = p.output_w / 2;
   WindowRowRun row = {p.requant, p.weights, output, pairs, p.channels_padded / 4, p.depth_padded / 16,
                       window_step, p.output_c, p.output_offset, p.activation_min, p.activation_max};
@@ -321,11 +258,11 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
     if (odd && (oy & 1)) {  // the last pixels of this row and the one above
       run.out0 = out - p.output_c;
       run.out1 = out + (p.output_w - 1) * p.output_c;
-      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[1] + last, weights, &run);
+      tinyrig_mve_conv_2x4_rq(lines[0] + last, lines[1] + last, weights, &run);
     } else if (odd && oy == p.output_h - 1) {  // a lone last pixel: its twin's outputs go to the dummy row
       run.out0 = out + (p.output_w - 1) * p.output_c;
       run.out1 = dummy;
-      tinyrig_mve_window_2x4_rq(lines[0] + last, lines[0] + last, weights, &run);
+      tinyrig_mve_conv_2x4_rq(lines[0] + last, lines[0] + last, weights, &run);
     }
   }
 }
