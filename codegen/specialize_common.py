@@ -141,7 +141,9 @@ def fused_requant(weight_rows: np.ndarray, bias: np.ndarray, multipliers: np.nda
     Declines unless, for every channel with a non-zero weight, the scaled
     accumulator, the SMMLAR result plus rounding term, and the scaled weights stay
     in range for all int8 inputs. The returned scale_shift is 0 for constant channels,
-    whose bias the caller must then zero (see `constant_channels`).
+    whose bias the caller must then zero (see `constant_channels`). Every right shift
+    in the table (live, constant and padded rows alike) is in 1..30: the DSP kernels
+    keep one epilogue copy per shift, with the shift in SSAT's immediate.
     """
     rows = np.asarray(weight_rows, dtype=np.int64)
     channels = rows.shape[0]
@@ -218,6 +220,14 @@ def specialized_plan(plan: LayerPlan, params_type: str, params: list, constants:
         input_shapes=plan.input_shapes, output_shapes=plan.output_shapes, macs=plan.macs,
         alias_of=plan.alias_of, scratch_bytes=scratch_bytes, reference_param_bytes=plan.param_bytes, note=note,
     )
+
+
+def require_plain_conv(p: dict) -> None:
+    """Declines what no optimised CONV_2D kernel takes: batches, grouped convolutions."""
+    if p["batches"] != 1:
+        raise Declined("batch > 1")
+    if p["filter_input_c"] != p["input_c"]:
+        raise Declined("grouped convolution")
 
 
 def require_plain_depthwise(p: dict, max_filter_h: int) -> None:

@@ -42,6 +42,7 @@ from .specialize_common import (
     int32_array,
     pack_int16_pairs,
     pad_rows,
+    require_plain_conv,
     params_of,
     round_up,
     specialized_plan,
@@ -90,18 +91,13 @@ def _epilogue_constants(rows: np.ndarray, p: dict, c: dict, padded: int):
 
 def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     p, c = params_of(plan), constants_of(plan)
-    if p["batches"] != 1:
-        raise Declined("batch > 1")
-    if p["filter_input_c"] != p["input_c"]:
-        raise Declined("grouped convolution")
+    require_plain_conv(p)
     out_c, fh, fw = p["output_c"], p["filter_h"], p["filter_w"]
     depth = fh * fw * p["input_c"]
     rows = c["weights"].astype(np.int64).reshape(out_c, depth)
     depth_p = round_up(depth, CONV_DEPTH_STEP)
     out_p = round_up(out_c, CONV_FILTERS)
     fused, bias, table = _epilogue_constants(rows, p, c, out_p)
-    if table[:out_c, 2].min() < 1 or table[:out_c, 2].max() > 30:  # conv_run has an epilogue copy per e
-        raise Declined("a right shift is outside 1..30")
     scaled = _scaled_padded(rows, fused.scale_shift, out_p, depth_p)
     rgb3x3 = int(fh == 3 and fw == 3 and p["input_c"] == 3 and p["dilation_w"] == 1)
     if rgb3x3:  # columns read straight from 3 window rows of 9 bytes (RGB3X3_ORDER)

@@ -17,7 +17,6 @@ import numpy as np
 from .kernel_registry import KernelVariant, register
 from .layer import ConstantRef as _ref, LayerPlan
 from .specialize_common import (
-    Declined,
     SpecializedLayerPlan,
     activation_clamps,
     constants_of,
@@ -78,8 +77,6 @@ def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None
         return None
     rows = c["weights"].astype(np.int64).reshape(9, channels).T  # [channel][tap]
     fused, bias, table = _epilogue_constants(rows, p, c, channels)
-    if table[:, 2].min() < 1 or table[:, 2].max() > 30:  # the kernel has a requantisation copy per e in 1..30
-        raise Declined("a right shift is outside 1..30")
     w = _scaled_padded(rows, fused.scale_shift, channels, 9).reshape(channels, 3, 3)  # [c][fy][fx]
     ch = channels
     if transposed:

@@ -33,6 +33,7 @@ from .specialize_common import (
     int32_array,
     params_of,
     per_channel,
+    require_plain_conv,
     round_up,
     specialized_plan,
 )
@@ -112,10 +113,7 @@ def _conv_layer(plan: LayerPlan, rows: np.ndarray, c: dict, shape: dict, note: s
 
 def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     p, c = params_of(plan), constants_of(plan)
-    if p["batches"] != 1:
-        raise Declined("batch > 1")
-    if p["filter_input_c"] != p["input_c"]:
-        raise Declined("grouped convolution")
+    require_plain_conv(p)
     out_c, fh, fw = p["output_c"], p["filter_h"], p["filter_w"]
     rows = c["weights"].astype(np.int64).reshape(out_c, fh * fw * p["input_c"])
     packed = _packed_pointwise(p, rows, c)

@@ -17,7 +17,15 @@ import numpy as np
 
 from .kernel_registry import KernelVariant, register
 from .layer import ConstantArray, ConstantRef
-from .specialize_common import Declined, SpecializedLayerPlan, constants_of, params_of, round_up, specialized_plan
+from .specialize_common import (
+    Declined,
+    SpecializedLayerPlan,
+    constants_of,
+    params_of,
+    require_plain_conv,
+    round_up,
+    specialized_plan,
+)
 from .specialize_mve import COMMON, FAMILY, HEADER, _conv_constants, _output_params
 
 MAX_INPUT_C = 4
@@ -26,11 +34,8 @@ MAX_RING_ROWS = 5  # ring of row slots only for filters up to this tall (weights
 
 def specialize_conv_window(plan) -> SpecializedLayerPlan:
     p, c = params_of(plan), constants_of(plan)
-    if p["batches"] != 1:
-        raise Declined("batch > 1")
+    require_plain_conv(p)
     ic, fh, fw = p["input_c"], p["filter_h"], p["filter_w"]
-    if p["filter_input_c"] != ic:
-        raise Declined("grouped convolution")
     if not 1 <= ic <= MAX_INPUT_C:
         raise Declined(f"input depth {ic} is not 1..{MAX_INPUT_C}")
     if fh * fw == 1:
@@ -51,8 +56,8 @@ def specialize_conv_window(plan) -> SpecializedLayerPlan:
     depth = fw * fh * ic
     phase_bytes = out_p * depth_p
     if phases > 1:  # phase r: slot s holds filter row (s - r) mod fh
-        copies = [_conv_constants(np.roll(by_column, r, axis=2).reshape(out_c, -1), c)[0][0].values
-                  for r in range(phases)]
+        rolled = [np.roll(by_column, r, axis=2).reshape(out_c, -1) for r in range(1, phases)]
+        copies = [constants[0].values, *(_conv_constants(rows, c)[0][0].values for rows in rolled)]
         constants[0] = ConstantArray("weights", "int8_t", np.concatenate(copies))
     columns = max((p["output_w"] - 1) * p["stride_w"] + fw, p["pad_left"] + p["input_w"])
     line_bytes = round_up(columns * column_bytes + depth_p - depth, 4)
