@@ -211,22 +211,32 @@ void fill_blocks(int8_t* dst, int8_t value, int32_t n) {
 #endif
 }
 
-// Channels [first, first + count) of the input into their planes (plane i at
-// planes + i * plane_size): 8 channels of a pixel per scatter store (offsets 0, P,
-// .., 7P), along the plane's lines.
-// The same for planes interleaved 4 channels a position (plane positions 4 bytes
-// apart, 4-channel planes 4P apart): 16 channels of a pixel are 4 words, one
-// scatter store (count is a multiple of 16).
+// How the input is walked to fill the planes: input bytes between the pixels of a
+// plane line and between plane lines, the line count and length, and the pad before
+// the first input pixel along and across the lines.
+struct PlaneWalk {
+  int32_t along, across;
+  int32_t lines, line_len;
+  int32_t pad_along, pad_across;
+};
+
+PlaneWalk plane_walk(const MveDepthwiseConv2DParams& p) {
+  const int32_t pixel = p.channels, row = p.input_w * p.channels;
+  if (p.along_y) return {row, pixel, p.input_w, p.input_h, p.pad_top, p.pad_left};
+  return {pixel, row, p.input_h, p.input_w, p.pad_left, p.pad_top};
+}
+
+// Channels [first, first + count) of the input into planes interleaved 4 channels a
+// position (plane positions 4 bytes apart, 4-channel planes 4P apart): 16 channels of
+// a pixel are 4 words, one scatter store (count is a multiple of 16).
 void copy_interleaved(const MveDepthwiseConv2DParams& p, const int8_t* input, int8_t* planes, int32_t first,
                       int32_t count) {
-  const int32_t pixel = p.channels, row = p.input_w * p.channels;
-  const int32_t along = p.along_y ? row : pixel, across = p.along_y ? pixel : row;
-  const int32_t line_len = p.along_y ? p.input_h : p.input_w, lines = p.along_y ? p.input_w : p.input_h;
-  const int32_t pad_along = p.along_y ? p.pad_top : p.pad_left, pad_across = p.along_y ? p.pad_left : p.pad_top;
+  const PlaneWalk walk = plane_walk(p);
+  const int32_t along = walk.along, across = walk.across, line_len = walk.line_len, lines = walk.lines;
   const int32_t quad_plane = 4 * p.plane_size;
   for (int32_t c = 0; c < count; c += 16) {
     const int8_t* src_line = input + first + c;
-    int8_t* dst_line = planes + c * p.plane_size + 4 * (pad_across * p.plane_len + pad_along);
+    int8_t* dst_line = planes + c * p.plane_size + 4 * (walk.pad_across * p.plane_len + walk.pad_along);
 #if TINYRIG_MVE_NATIVE
     // Word addresses of the 4 planes (and of the next 4), stored through with
     // writeback (VSTRW [Q, #4]!): a pixel's words land 4 bytes after the last one's.
@@ -276,16 +286,16 @@ void copy_interleaved(const MveDepthwiseConv2DParams& p, const int8_t* input, in
   }
 }
 
+// Channels [first, first + count) of the input into their planes (plane i at
+// planes + i * plane_size): 8 channels of a pixel per scatter store (offsets 0, P,
+// .., 7P), along the plane's lines.
 void copy_planes(const MveDepthwiseConv2DParams& p, const int8_t* input, int8_t* planes, int32_t first,
                  int32_t count) {
-  const int32_t pixel = p.channels, row = p.input_w * p.channels;
-  // Input pixels along a plane line, and from one plane line to the next.
-  const int32_t along = p.along_y ? row : pixel, across = p.along_y ? pixel : row;
-  const int32_t line_len = p.along_y ? p.input_h : p.input_w, lines = p.along_y ? p.input_w : p.input_h;
-  const int32_t pad_along = p.along_y ? p.pad_top : p.pad_left, pad_across = p.along_y ? p.pad_left : p.pad_top;
+  const PlaneWalk walk = plane_walk(p);
+  const int32_t along = walk.along, across = walk.across, line_len = walk.line_len, lines = walk.lines;
   for (int32_t c = 0; c < count; c += 8) {
     const int8_t* src_line = input + first + c;
-    int8_t* dst_line = planes + c * p.plane_size + pad_across * p.plane_len + pad_along;
+    int8_t* dst_line = planes + c * p.plane_size + walk.pad_across * p.plane_len + walk.pad_along;
 #if TINYRIG_MVE_NATIVE
     const uint16x8_t scatter = vmulq_n_u16(vidupq_n_u16(0, 1), static_cast<uint16_t>(p.plane_size));
     const mve_pred16_t keep = vctp16q(static_cast<uint32_t>(count - c));
