@@ -449,8 +449,9 @@ struct ConvRun {
   "ldrd r2, r3, [sp, #28]\n\t"                                            \
   TINYRIG_RUN_CLAMP(r8) TINYRIG_RUN_CLAMP(r10) TINYRIG_RUN_CLAMP(r12)
 // The requantisation with e in SSAT's immediate: per filter of the pair a TBH on its
-// e (1..30, checked by specialize_dsp) enters a copy of 3 outputs' epilogue for that e
-// (SMMLAR, ADD, SSAT each). P names the labels of one function's copies.
+// e (1..30, all that specialize_common.fused_requant makes) enters a copy of 3
+// outputs' epilogue for that e (SMMLAR, ADD, SSAT each). P names the labels of one
+// function's copies.
 #define TINYRIG_RUN_RQE(ACC, M, R, E)                                     \
   "smmlar r0, " #ACC ", " #M ", " #R "\n\t"                               \
   "add r0, r0, " #ACC ", asr #31\n\t"                                     \

@@ -260,8 +260,9 @@ constexpr int32_t kRecordWords = 24;
   "pop {r4-r11, pc}\n\t"
 
 // The unclamped kernel (both strides in one function, a TBB on stride and steps % 4
-// entering the MAC loop: 4 steps a trip at stride 1, 2 double steps at stride 2): with e known, the shift goes into SSAT's immediate, so each e
-// in 1..30 (all that specialize_common makes; specialize_dsp_depthwise checks) has its
+// entering the MAC loop: 4 steps a trip at stride 1, 2 double steps at stride 2): with
+// e known, the shift goes into SSAT's immediate, so each e in 1..30 (all that
+// specialize_common.fused_requant makes) has its
 // own copy of the requantisation, entered by a TBH on e: SMMLAR, ADD, SSAT per output,
 // the outputs % 8 first (a TBB into one of two chains: 0-3 single outputs, or 0-3
 // singles and 4 at once), then 8 per trip. The requantisation writes through r12, so
