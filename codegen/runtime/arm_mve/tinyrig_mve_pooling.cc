@@ -8,9 +8,9 @@
 //
 // Windows of at most 256 values (every MLPerf Tiny pool) sum in int16 lanes
 // instead: 256 * -128 and 256 * 127 both fit, so VLDRB.S16 + VADD.I16 take 8
-// channels per instruction pair (half the loads and adds of int32 lanes). The sums are then
-// widened as even and odd lanes (VMOVLB/VMOVLT), divided in int32 and narrowed
-// back into channel order (VMOVNB/VMOVNT) for one predicated byte store.
+// channels per instruction pair (half the loads and adds of int32 lanes). The sums
+// are then widened as even and odd lanes (VMOVLB/VMOVLT), divided in int32 and
+// narrowed back into channel order (VMOVNB/VMOVNT) for one predicated byte store.
 #include "tinyrig_mve_common.h"
 #include "tinyrig_mve_kernels.h"
 
