@@ -37,6 +37,11 @@ INTERLEAVE = 4  # channels a plane position holds, where the gathers reach
 FILL_BLOCK = 64  # the plane fill writes whole blocks of this many bytes
 
 
+def _pair_starts(n: int) -> list[int]:
+    """First indices of the pairs covering n windows (an odd last one overlaps the pair before)."""
+    return list(range(0, n - 1, 2)) + ([max(n - 2, 0)] if n % 2 else [])
+
+
 def _pairs(o_a: int, o_b: int, s_a: int, s_b: int, pitch: int, out_of) -> list:
     """One channel's outputs as pairs of windows s_a plane bytes apart: (offset of the
     first window in the plane, [output offset of each, or None where a window is not
@@ -45,17 +50,15 @@ def _pairs(o_a: int, o_b: int, s_a: int, s_b: int, pitch: int, out_of) -> list:
     straddle the pad between lines; whichever needs fewer pairs."""
     per_line = []
     for line in range(o_b):
-        starts = list(range(0, o_a - 1, 2)) + ([max(o_a - 2, 0)] if o_a % 2 else [])
-        for k0 in starts:
+        for k0 in _pair_starts(o_a):
             lanes = [out_of(line, k) if k < o_a else None for k in (k0, k0 + 1)]
             per_line.append((line * s_b * pitch + k0 * s_a, lanes))
     options = [per_line]
     if (s_b * pitch) % s_a == 0:
         steps = s_b * pitch // s_a  # window steps from one output line to the next
         total = (o_b - 1) * steps + o_a
-        starts = list(range(0, total - 1, 2)) + ([max(total - 2, 0)] if total % 2 else [])
         flat = []
-        for j0 in starts:
+        for j0 in _pair_starts(total):
             lanes = [out_of(j // steps, j % steps) if j < total and j % steps < o_a else None for j in (j0, j0 + 1)]
             if any(lane is not None for lane in lanes):
                 flat.append((j0 * s_a, lanes))
@@ -64,7 +67,8 @@ def _pairs(o_a: int, o_b: int, s_a: int, s_b: int, pitch: int, out_of) -> list:
 
 
 def _fewest(options: list) -> list:
-    """The option with the fewest pairs (the first of equals: line by line)."""
+    """The option with the fewest pairs (the first of equals: line by line); tests
+    replace it to force the flat run."""
     return min(options, key=len)
 
 
@@ -172,8 +176,6 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     taps = fh * fw
     table = requant_table(c["folded_bias"], c["multipliers"], c["shifts"], channels)
     channels_p = round_up(channels, QUAD)
-    weights = np.zeros((taps, channels_p), dtype=np.int64)
-    weights[:, :channels] = c["weights"].astype(np.int64).reshape(taps, channels)
     # The 3x3 ring path computes pixel pairs: one more output's columns for an odd width.
     padded_w = (round_up(p["output_w"], 2) - 1) * p["stride_w"] + fw
     common = [
@@ -214,6 +216,8 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
                                 f"{len(geometry['schedule'])} groups of 4 per channel"
                                 + (", planes of 4 channels" if geometry["interleave"] > 1 else ""))
     require_plain_depthwise(p, DW_MAX_FILTER_H)  # the ring holds filter_h rows
+    weights = np.zeros((taps, channels_p), dtype=np.int64)
+    weights[:, :channels] = c["weights"].astype(np.int64).reshape(taps, channels)
     layout = weights.reshape(taps, channels_p // QUAD, QUAD).transpose(1, 0, 2)  # [quad][tap][4]
     params = [
         *common, ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")), ("planar", 0),
