@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 from tinyrig.benchmarks import Benchmark
@@ -19,44 +18,16 @@ from tinyrig.hil.dut.client import Dut, DutError
 from tinyrig.hil.dut.inputs import Input
 from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.modes.base import Mode, ModeContext
+from tinyrig.hil.modes.window_length import calibrate
+from tinyrig.hil.results.schema import PerformanceSummary, PerformanceValidity, PerformanceWindow
 
 WINDOWS = 5
 MIN_WINDOW_S = 10.0
 MIN_ITERATIONS = 10
 
 
-@dataclass
-class Window:
-    index: int
-    input: str
-    iterations: int
-    warmup: int
-    lap_us: list[int]
-    latency_us: float
-    ticks: int | None = None
-    timer_hz: int | None = None
-    instructions: float | None = None  # per inference, emulation only
-    instructions_source: str | None = None  # "markers" (exact, QEMU plugin) or "timer" (+-1 tick)
-    scores: list[str] = field(default_factory=list)
-    expected_scores: list[str] | None = None
-    bit_exact: bool | None = None  # raw output bytes equal the reference's
-    wall_s: float = 0.0
-
-    @property
-    def window_s(self) -> float:
-        return self.latency_us * self.iterations / 1e6
-
-
-@dataclass
-class PerformanceSummary:
-    windows: int
-    median_latency_us: float
-    throughput_ips: float
-    median_instructions: float | None
-    instructions_per_mac: float | None
-    valid: bool
-    validity: dict[str, bool]
-    scores_match_reference: bool | None
+# The records are the results schema's (hil/results/schema.py): a mode fills them, results.json keeps them.
+Window = PerformanceWindow
 
 
 MarkSource = Callable[[], list]
@@ -104,11 +75,11 @@ def summarize(windows: list[Window], total_macs: int | None, emulated: bool) -> 
     latency = statistics.median(w.latency_us for w in windows)
     instructions = [w.instructions for w in windows if w.instructions is not None]
     median_instr = statistics.median(instructions) if instructions else None
-    validity = {
-        "five_windows": len(windows) == WINDOWS,
-        "each_window_at_least_10s": all(w.window_s >= MIN_WINDOW_S for w in windows),
-        "each_window_at_least_10_inferences": all(w.iterations >= MIN_ITERATIONS for w in windows),
-    }
+    validity = PerformanceValidity(
+        five_windows=len(windows) == WINDOWS,
+        each_window_at_least_10s=all(w.window_s >= MIN_WINDOW_S for w in windows),
+        each_window_at_least_10_inferences=all(w.iterations >= MIN_ITERATIONS for w in windows),
+    )
     checked = [w for w in windows if w.expected_scores is not None]
     return PerformanceSummary(
         windows=len(windows),
@@ -116,7 +87,7 @@ def summarize(windows: list[Window], total_macs: int | None, emulated: bool) -> 
         throughput_ips=1e6 / latency if latency else 0.0,
         median_instructions=median_instr,
         instructions_per_mac=(median_instr / total_macs) if (median_instr and total_macs) else None,
-        valid=all(validity.values()) and not emulated,
+        valid=all(dict(validity).values()) and not emulated,
         validity=validity,
         scores_match_reference=all(w.scores == w.expected_scores for w in checked) if checked else None,
     )
@@ -140,14 +111,6 @@ def run_performance(dut: Dut, benchmark: Benchmark, inputs: list[Input], *, iter
     return windows
 
 
-def window_to_dict(window: Window) -> dict:
-    return asdict(window)
-
-
-def window_from_dict(data: dict) -> Window:
-    return Window(**data)
-
-
 class PerformanceMode(Mode):
     """MLPerf Tiny performance mode: median latency (and, in emulation, exact instructions)."""
 
@@ -156,11 +119,14 @@ class PerformanceMode(Mode):
     def run(self, ctx: ModeContext) -> None:
         entry, bid = ctx.entry, ctx.benchmark.id
         inputs = ctx.perf_inputs()
-        entry["inputs"] = "dataset" if ctx.settings.dataset else f"random (seed {ctx.settings.seed})"
-        done = [window_from_dict(w) for w in entry.get("windows", [])]
+        entry.inputs = "dataset" if ctx.settings.dataset else f"random (seed {ctx.settings.seed})"
+        if ctx.scale_windows and not entry.windows:
+            ctx.iterations = calibrate(entry, ctx.iterations, ctx.warmup, lambda n, w: self._trial(ctx, inputs[0], n, w),
+                                       lambda text: ctx.progress.stage(bid, text))
+            ctx.session.save()
 
         def on_window(window: Window) -> None:
-            entry.setdefault("windows", []).append(window_to_dict(window))
+            entry.windows.append(window)
             ctx.session.save()
             detail = f"{window.latency_us:,.1f} us/inference"
             if window.instructions is not None:
@@ -172,7 +138,17 @@ class PerformanceMode(Mode):
         windows = run_performance(
             ctx.dut, ctx.benchmark, inputs, iterations=ctx.iterations, warmup=ctx.warmup,
             instructions_per_second=ctx.target.instructions_per_second if emulated else None,
-            reference=ctx.reference if ctx.settings.check_reference else None, done=done, on_window=on_window,
-            infer_timeout_s=ctx.settings.infer_timeout_s,
+            reference=ctx.reference if ctx.settings.check_reference else None, done=list(entry.windows),
+            on_window=on_window, infer_timeout_s=ctx.settings.infer_timeout_s,
             marks=ctx.run.new_window_marks if has_marks else None, load=ctx.load)
-        entry["summary"] = summarize(windows, ctx.firmware.project.total_macs, emulated).__dict__
+        entry.summary = summarize(windows, ctx.firmware.project.total_macs, emulated)
+
+    @staticmethod
+    def _trial(ctx: ModeContext, item: Input, iterations: int, warmup: int) -> float:
+        """One unrecorded window: its length in device seconds, from the firmware's `m-lap-us`."""
+        ctx.load(ctx.dut, item.data)
+        result = ctx.dut.infer(iterations, warmup, timeout_s=ctx.settings.infer_timeout_s)
+        if result.window_us is None:
+            raise DutError("the trial window's answer had no pair of m-lap-us timestamps",
+                           f"infer {iterations} {warmup}", result.lines)
+        return result.window_us / 1e6

@@ -10,7 +10,6 @@ accuracy confusion matrices, each where the sessions have the figures.
 from __future__ import annotations
 
 import html
-import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,6 +18,7 @@ from pathlib import Path
 import tinyrig
 from tinyrig.hil.results import figures as F
 from tinyrig.hil.results import plots as plots
+from tinyrig.hil.results.schema import ResultsFileError, read_results
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
@@ -50,13 +50,11 @@ class LoadedSession:
 
 
 def load_session(directory: Path) -> LoadedSession:
-    path = Path(directory) / "results.json"
+    """A session folder's results, validated (and migrated) by the results schema, as plain data."""
     try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportError(f"{directory}: not a tinyrig session (no results.json)") from None
-    except json.JSONDecodeError as exc:
-        raise ReportError(f"{path}: unreadable results file: {exc}") from None
+        results = read_results(directory).data()
+    except ResultsFileError as exc:
+        raise ReportError(str(exc)) from None
     return LoadedSession(Path(directory).resolve().name, Path(directory), results)
 
 

@@ -20,6 +20,7 @@ from results_support import ACCURACY_SESSION, ENERGY_SESSION, PERF_SESSION, db_u
 from tinyrig.cli.results import history_cmd, parse_when, record_cmd
 from tinyrig.hil.results import db as rdb
 from tinyrig.hil.results.db import ResultsDB, ResultsDBError, record_session, resolve_db_url
+from tinyrig.hil.results.schema import SCHEMA_VERSION, results_data
 
 KINDS = ["sqlite", "postgres"]
 cli = click.Group(commands=[history_cmd, record_cmd])
@@ -44,7 +45,9 @@ def test_record_keeps_every_figure(url):
         rows = {r.benchmark: r for r in db.history()}
         stored = db.get(PERF_SESSION.name)
         windows = db.samples(PERF_SESSION.name, "kws01")
-    assert stored.results == results and stored.git_revision == "0123456789abcdef"
+    # Stored as the current schema: the schema-1 file migrated and validated, every figure kept.
+    assert stored.results == results_data(results) and stored.results["schema_version"] == SCHEMA_VERSION
+    assert stored.git_revision == "0123456789abcdef"
     assert stored.created == datetime(2026, 11, 23, 8, 58, 41, tzinfo=timezone.utc)
     kws = results["benchmarks"]["kws01"]
     assert rows["kws01"].flash_bytes == kws["firmware"]["flash_bytes"] == 43528

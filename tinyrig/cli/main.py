@@ -302,8 +302,10 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
     if resume_dir:
         try:
             session = Session.open(resume_dir)
-            options = RunOptions.from_json(session.results["options"])
-        except (FileNotFoundError, ValueError, KeyError, BoardError, UnknownBenchmarkError) as exc:
+            if session.results.options is None:
+                raise ValueError("the session recorded no run options")
+            options = RunOptions.from_record(session.results.options)
+        except (ValueError, BoardError, UnknownBenchmarkError) as exc:
             _fail(f"cannot resume {resume_dir}: {exc}")
         console.print(f"resuming session {session.directory}")
     else:
@@ -402,7 +404,7 @@ def report_cmd(session_dirs, html_out, db) -> None:
     for session_dir in session_dirs:
         try:
             session = Session.open(session_dir)
-        except (FileNotFoundError, ValueError) as exc:
+        except ValueError as exc:  # ResultsFileError: one line naming the folder and the fault
             _fail(str(exc))
         session.close()
         console.print(summary_table(session.results))
