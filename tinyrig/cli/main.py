@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import tinyrig
@@ -25,7 +26,7 @@ err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isa
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # one line, however long
     sys.exit(code)
 
 
@@ -413,11 +414,13 @@ def report_cmd(session_dirs, html_out, db) -> None:
 def _register_commands() -> None:
     from tinyrig.cli.profile import profile as profile_cmd
     from tinyrig.cli.results import compare_cmd, history_cmd, record_cmd
+    from tinyrig.cli.submission import submission
 
     main.add_command(profile_cmd)
     main.add_command(history_cmd)
     main.add_command(compare_cmd)
     main.add_command(record_cmd)
+    main.add_command(submission)
 
 
 _register_commands()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -21,7 +22,7 @@ DB_HELP = ("Results database: a SQLite file path or a SQLAlchemy URL such as pos
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # one line, however long
     sys.exit(code)
 
 
