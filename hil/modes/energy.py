@@ -11,11 +11,8 @@ import statistics
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from tinyrig.boards import Board
-from tinyrig.hil.dut.client import Dut
-from tinyrig.hil.dut.inputs import Input
 from tinyrig.hil.instruments.energy_sources import CLOCK_MODEL, EmulatedPowerModel, MonitorSource, TraceSource
 from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.instruments.monitor import get_monitor
@@ -30,6 +27,11 @@ from tinyrig.hil.results.schema import (
     PowerModelRecord,
 )
 from tinyrig.hil.targets.pinwatch import symbol_range
+
+if TYPE_CHECKING:  # annotations only
+    from tinyrig.boards import Board
+    from tinyrig.hil.dut.client import Dut
+    from tinyrig.hil.dut.inputs import Input
 
 
 # The records are the results schema's (hil/results/schema.py): a mode fills them, results.json keeps them.

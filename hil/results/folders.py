@@ -13,9 +13,25 @@ from pathlib import Path
 
 from tinyrig.hil.results import txt
 from tinyrig.hil.results.schema import SessionResults
-from tinyrig.hil.results.session import LOG_FILE, benchmark_log_lines
 
 RESULTS_TXT = "results.txt"
+LOG_FILE = "log.txt"
+
+
+def benchmark_log_lines(session_dir: Path, benchmark_id: str) -> list[str]:
+    """The session transcript's lines tagged with one benchmark (the log.txt of its result folder)."""
+    path = Path(session_dir) / LOG_FILE
+    if not path.is_file():
+        return []
+    tag = f"[{benchmark_id}] "
+    out = []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            # "<wall> <elapsed> [<tag>] <arrow> <text>": the tag follows the two time columns.
+            parts = line.split(maxsplit=2)
+            if len(parts) == 3 and parts[2].startswith(tag):
+                out.append(line.rstrip("\n"))
+    return out
 
 
 def result_dir(session_dir: Path, results: SessionResults, benchmark_id: str) -> Path:

@@ -17,11 +17,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tinyrig.hil.results.folders import LOG_FILE, write_result_folders
 from tinyrig.hil.results.schema import RESULTS_FILE, SCHEMA_VERSION, BenchmarkEntry, SessionResults, read_results
 
-__all__ = ["SCHEMA_VERSION", "Session", "LOG_FILE", "benchmark_log_lines"]
-
-LOG_FILE = "log.txt"
+__all__ = ["SCHEMA_VERSION", "Session", "LOG_FILE"]
 # Emulator by-products (pin-marker logs, Renode working folders): kept, but out of the result folders.
 EMULATOR_DIR = "emulator"
 
@@ -106,26 +105,18 @@ class Session:
             tmp.write_text(text + "\n", encoding="utf-8")
             os.replace(tmp, path)
 
+    def write_result_folders(self) -> list[Path]:
+        """Each benchmark's result folder (results.txt, log.txt) from the results as they are now."""
+        with self.lock:
+            if not self._log.closed:
+                self._log.flush()
+            return write_result_folders(self.directory, self.results)
+
     def finish(self, status: str = "complete") -> None:
         self.results.status = status
         self.results.finished = _now()
         self.save()
+        self.write_result_folders()
 
     def close(self) -> None:
         self._log.close()
-
-
-def benchmark_log_lines(session_dir: Path, benchmark_id: str) -> list[str]:
-    """The transcript lines tagged with one benchmark (the log.txt of its result folder)."""
-    path = Path(session_dir) / LOG_FILE
-    if not path.is_file():
-        return []
-    tag = f"[{benchmark_id}] "
-    out = []
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            # "<wall> <elapsed> [<tag>] <arrow> <text>": the tag sits after the two time columns.
-            parts = line.split(maxsplit=2)
-            if len(parts) == 3 and parts[2].startswith(tag):
-                out.append(line.rstrip("\n"))
-    return out

@@ -21,14 +21,14 @@ from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.modes.base import ModeContext, Progress
 from tinyrig.hil.modes.registry import get_mode
-from tinyrig.hil.results.folders import write_result_folders
-from tinyrig.hil.results.schema import BenchmarkEntry, DutIdentity, FirmwareRecord
+from tinyrig.hil.results.schema import DutIdentity, FirmwareRecord
 from tinyrig.hil.run.bench import Bench
 from tinyrig.hil.run.options import RunOptions
 from tinyrig.models import find_model
 
 if TYPE_CHECKING:
     from tinyrig.benchmarks import Benchmark
+    from tinyrig.hil.results.schema import BenchmarkEntry
     from tinyrig.hil.results.session import Session
 
 __all__ = ["Progress", "RunOptions", "Stage", "run_benchmark", "run_session"]
@@ -169,7 +169,6 @@ def run_session(session: Session, options: RunOptions, progress: Progress | None
             outcomes = [measure(b) for b in options.benchmarks]
         ok = all(outcomes)
     finally:
-        write_result_folders(session.directory, session.results)
+        session.write_result_folders()  # whatever happens, the folders say what results.json says
     session.finish("complete" if ok else "incomplete")
-    write_result_folders(session.directory, session.results)
     return ok

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tinyrig.boards import Board, BoardError, load_board
 from tinyrig.hil.results import txt
-from tinyrig.hil.results.folders import RESULTS_TXT
+from tinyrig.hil.results.folders import LOG_FILE, RESULTS_TXT, benchmark_log_lines
 from tinyrig.hil.results.schema import (
     RESULTS_FILE,
     BenchmarkEntry,
@@ -36,14 +36,14 @@ from tinyrig.hil.results.schema import (
     SessionResults,
     read_results,
 )
-from tinyrig.hil.results.session import LOG_FILE, benchmark_log_lines
 from tinyrig.hil.results.submission import rules as R
 from tinyrig.hil.results.submission.systems import energy_hookup, system_description
 
 MANIFEST = "tinyrig-submission.json"
 IMPLEMENTATION = "tinyrig"
-# Build by-products a code folder leaves out (PlatformIO's build folder, editor and VCS files).
-SKIPPED_IN_CODE = (".pio", ".git", ".vscode", "__pycache__")
+# What a code folder leaves out: dot names (PlatformIO's .pio build folder and .pio-<env>.log
+# build logs, editor and VCS files; the checker warns on dot names) and Python caches.
+SKIPPED_IN_CODE = (".*", "__pycache__")
 
 
 class SubmissionError(ValueError):
