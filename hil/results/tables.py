@@ -68,10 +68,20 @@ def energy_table(results: SessionResults, table: Table) -> None:
                       _yes_no(headline.scores_match_reference if headline else None), _status(entry))
 
 
+def status_table(results: SessionResults, table: Table) -> None:
+    """A plug-in mode's session: what the runner knows of every benchmark."""
+    for col in ("benchmark", "flash", "RAM", "status"):
+        table.add_column(col, justify="left" if col in ("benchmark", "status") else "right")
+    for bid, entry in results.benchmarks.items():
+        fw = entry.firmware
+        table.add_row(bid, _fmt(fw and fw.flash_bytes, ","), _fmt(fw and fw.ram_bytes, ","), _status(entry))
+
+
 def summary_table(results: SessionResults) -> Table:
     mode = results.mode
     table = Table(title=f"MLPerf Tiny {mode} on {results.board} ({results.target})")
-    {"performance": performance_table, "accuracy": accuracy_table, "energy": energy_table}[mode](results, table)
+    tables = {"performance": performance_table, "accuracy": accuracy_table, "energy": energy_table}
+    tables.get(mode, status_table)(results, table)
     return table
 
 
