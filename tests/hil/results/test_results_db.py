@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from results_support import ACCURACY_SESSION, ENERGY_SESSION, PERF_SESSION, db_url, load, write_session
+from tinyrig_testing.results_support import ACCURACY_SESSION, ENERGY_SESSION, PERF_SESSION, db_url, load, write_session
 from tinyrig.cli.results import history_cmd, parse_when, record_cmd
 from tinyrig.hil.results import db as rdb
 from tinyrig.hil.results.db import ResultsDB, ResultsDBError, record_session, resolve_db_url

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim_lpm01a import LPM01ASim, encode
+from tinyrig_testing.sim_lpm01a import LPM01ASim, encode
 
 from tinyrig.hil.instruments import (
     CommandRejectedError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fake_js220 import PATH, FakeDriver
+from tinyrig_testing.fake_js220 import PATH, FakeDriver
 
 from tinyrig.hil.instruments import (
     DeviceVanishedError,

@@ -1,9 +1,9 @@
 """Differential fuzzing of tinyrig's engine against TensorFlow Lite Micro (issue 4 §5).
 
-Random int8 models from tests/engine/tflite_builder.py are compiled by the engine,
+Random int8 models from tests/tinyrig_testing/tflite_builder.py are compiled by the engine,
 built for the host with gcc and run on several random inputs; every output must be
 byte-for-byte the interpreter's.  All models of a group are linked into one host
-executable (tests/engine/engine_host.py), so the cost is one small compile per model.
+executable (tests/tinyrig_testing/engine_host.py), so the cost is one small compile per model.
 
 * ``test_fuzz_ci``: the seeded CI subset, every core op as a single-op model with
   varied options plus random chains; one test id per model.
@@ -28,9 +28,9 @@ import os
 import numpy as np
 import pytest
 
-import engine_host as eh
-import fuzz_harness as fh
-import tflite_builder as tb
+from tinyrig_testing import engine_host as eh
+from tinyrig_testing import fuzz_harness as fh
+from tinyrig_testing import tflite_builder as tb
 from tinyrig.codegen import engine
 
 JOBS = os.cpu_count() or 1

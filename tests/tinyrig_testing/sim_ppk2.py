@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pty_sim import PtyInstrument
+from tinyrig_testing.pty_sim import PtyInstrument
 
 ADC_MULT = 1.8 / 163840
 R = [1031.64, 101.65, 10.15, 0.94, 0.043]

@@ -16,7 +16,7 @@ Optionally it drops the first character of the session (a quirk seen with real R
 Behaviour per command comes from a JSON "script" (env FAKE_RENODE_SCRIPT when run as `renode`):
   {"errors": {"<command prefix>": "message"}, "hang": ["<prefix>"], "exit_on": {"<prefix>": code},
    "exit_at_start": code, "pin_lines": ["..."], "uart_greeting": "m-ready\\r\\n",
-   "eat_first_char": true, "record": "/path/commands.json"}
+   "eat_first_char": true, "record": "/path/commands.json", "uart_answers": {"name": "m-name-dut-[x]\r\nm-ready\r\n"}}
 On `start` it appends `pin_lines` to the pin log named in the GPIO hook and serves the UART port
 named by CreateServerSocketTerminal with `uart_greeting`, so a launcher can be checked end to end.
 """
@@ -178,8 +178,24 @@ class FakeMonitor:
             return
         with conn:
             conn.sendall(self.script.get("uart_greeting", "m-ready\r\n").encode())
+            # "uart_answers": {"<command>": "<lines>"}: a canned answer per MLPerf Tiny command
+            # (commands end with '%'), so the bench's client can be driven through the fake.
+            answers, pending = self.script.get("uart_answers", {}), b""
+            conn.settimeout(0.05)
             while not self.quit.is_set():
-                time.sleep(0.05)
+                try:
+                    data = conn.recv(4096)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    return
+                if not data:
+                    return
+                pending += data
+                while b"%" in pending:
+                    command, _, pending = pending.partition(b"%")
+                    text = command.decode(errors="replace").strip()
+                    conn.sendall(answers.get(text, f"e-[Unknown command: {text}]\r\nm-ready\r\n").encode())
 
 
 def main(argv: list[str]) -> int:

@@ -1,4 +1,4 @@
-"""Shared by tests/engine/test_engine_fuzz.py and benchmarks/fuzz_engine.py.
+"""Shared by tests/codegen/test_engine_fuzz.py and benchmarks/fuzz_engine.py.
 
 * :func:`run_tflm` runs a model in the TensorFlow Lite Micro interpreter (the golden
   reference) on a batch of inputs;
@@ -16,7 +16,7 @@ import pickle
 import numpy as np
 from tflite_micro.python.tflite_micro import runtime
 
-import tflite_builder as tb
+from tinyrig_testing import tflite_builder as tb
 
 
 class GoldenRejected(Exception):
@@ -135,7 +135,7 @@ class FuzzCase:
     def repro(self) -> str:
         """The call that rebuilds this model."""
         if getattr(self, "name", None):
-            return f"directed case {self.name!r} in tests/engine/test_engine_fuzz.py"
+            return f"directed case {self.name!r} in tests/codegen/test_engine_fuzz.py"
         kw = "".join(f", {k}={v!r}" for k, v in self.model_kw.items())
         return f"tflite_builder.random_model({self.seed}{kw})"
 
@@ -221,7 +221,7 @@ def evaluate(cases: list, *, jobs: int = 1, workdir=None, obj_cache=None,
     """
     import traceback
 
-    import engine_host as eh
+    from tinyrig_testing import engine_host as eh
     from tinyrig.codegen.engine import compile_model
     from tinyrig.codegen.errors import UnsupportedModelError
 
@@ -284,7 +284,7 @@ def evaluate(cases: list, *, jobs: int = 1, workdir=None, obj_cache=None,
 
 def confirm_alone(case: FuzzCase, sanitize: bool = True) -> str:
     """Rebuild one case in its own executable (and under sanitizers); describe."""
-    import engine_host as eh
+    from tinyrig_testing import engine_host as eh
     from tinyrig.codegen.engine import compile_model
 
     cm = compile_model(case.model)

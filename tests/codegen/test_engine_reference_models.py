@@ -13,7 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from engine_reference_data import (
+from tinyrig_testing.engine_reference_data import (
     REFERENCE_MODELS,
     reference_model_path,
     reference_samples,

@@ -26,7 +26,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-DATA = HERE / "data"
+DATA = REPO / "tests" / "hil" / "results" / "data"  # sessions recorded with an earlier schema
 # Real sessions recorded with `tinyrig run` on qemu-mps2-an386 (see data/README.md).
 PERF_SESSION = DATA / "20261123T085841Z-qemu-mps2-an386-performance"
 ACCURACY_SESSION = DATA / "20261123T090434Z-qemu-mps2-an386-accuracy"

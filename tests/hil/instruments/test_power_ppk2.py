@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("ppk2_api.ppk2_api", reason="ppk2-api not installed (pip install ppk2-api)")
 
-from sim_ppk2 import PPK2Sim, encode, metadata_text  # noqa: E402
+from tinyrig_testing.sim_ppk2 import PPK2Sim, encode, metadata_text  # noqa: E402
 
 from tinyrig.hil.instruments import (  # noqa: E402
     CommandRejectedError,

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import click
 from click.testing import CliRunner
 
-from results_support import ACCURACY_SESSION, ENERGY_SESSION, PERF_SESSION, load, synthetic_slowdown, write_session
+from tinyrig_testing.results_support import ACCURACY_SESSION, ENERGY_SESSION, PERF_SESSION, load, synthetic_slowdown, write_session
 from tinyrig.cli.results import compare_cmd, record_cmd
 from tinyrig.hil.results import ci as results_ci
 from tinyrig.hil.results.compare import ERROR, FAIL, PASS, SessionRef, Thresholds, compare

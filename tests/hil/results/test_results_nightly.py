@@ -16,7 +16,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from results_support import db_url, load, real_runs, synthetic_slowdown, write_session
+from tinyrig_testing.results_support import db_url, load, real_runs, synthetic_slowdown, write_session
 from tinyrig.cli.results import compare_cmd, history_cmd, record_cmd
 
 pytestmark = pytest.mark.qemu

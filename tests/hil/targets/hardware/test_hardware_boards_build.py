@@ -27,6 +27,7 @@ def test_hardware_boards_are_shipped():
 
 
 @pytest.mark.parametrize("board_name", HARDWARE_BOARDS)
+@pytest.mark.qemu  # builds firmware with the Arm toolchain
 def test_board_builds_and_fits(board_name, models_dir):
     require_tools("arm-none-eabi-gcc", "arm-none-eabi-size")
     from tinyrig.boards import load_board

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 
-from pty_sim import PtyInstrument
+from tinyrig_testing.pty_sim import PtyInstrument
 
 PROMPT = "PowerShield > "
 FREQS = {"100k": 100_000, "50k": 50_000, "20k": 20_000, "10k": 10_000, "5k": 5_000,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from engine_reference_data import SAMPLES_DIR, reference_model_path, run_interpreter
+from tinyrig_testing.engine_reference_data import SAMPLES_DIR, reference_model_path, run_interpreter
 from tinyrig.codegen.hostbuild import HostModel
 
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from engine_reference_data import reference_model_path
+from tinyrig_testing.engine_reference_data import reference_model_path
 from tinyrig.codegen.engine import compile_model
 
 REQUIRED_MACROS = (

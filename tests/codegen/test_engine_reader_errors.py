@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from engine_reference_data import reference_model_path
+from tinyrig_testing.engine_reference_data import reference_model_path
 from tinyrig.codegen.engine import compile_model
 from tinyrig.codegen.errors import ModelFormatError, UnsupportedModelError
 from tinyrig.codegen.tflite_reader import read_tflite

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from results_support import (
+from tinyrig_testing.results_support import (
     ACCURACY_SESSION,
     ENERGY_SESSION,
     PERF_SESSION,

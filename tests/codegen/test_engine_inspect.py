@@ -7,7 +7,7 @@ import json
 import flatbuffers
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from engine_reference_data import reference_model_path
+from tinyrig_testing.engine_reference_data import reference_model_path
 from tinyrig.codegen.engine import compile_model
 from tinyrig.codegen.inspect import inspect_model, render_text, report_to_json
 

@@ -1,4 +1,4 @@
-"""Tests of the fuzz suite's model builder (tests/engine/tflite_builder.py).
+"""Tests of the fuzz suite's model builder (tests/tinyrig_testing/tflite_builder.py).
 
 The fuzz suite is only as good as its models: they must be valid (the interpreter
 accepts them), mean what their descriptions say (checked against an independent float
@@ -13,9 +13,9 @@ import collections
 import numpy as np
 import pytest
 
-import fuzz_harness as fh
-import tflite_builder as tb
-from tflite_builder import schema
+from tinyrig_testing import fuzz_harness as fh
+from tinyrig_testing import tflite_builder as tb
+from tinyrig_testing.tflite_builder import schema
 
 OPNAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 ACTNAMES = {v: k for k, v in vars(schema.ActivationFunctionType).items() if not k.startswith("_")}
