@@ -18,6 +18,7 @@ import jinja2
 import tinyrig
 from tinyrig.benchmarks import Benchmark
 from tinyrig.boards import Board
+from tinyrig.boards.drivers import uses_fault_record
 from tinyrig.codegen.engine import CompiledModel, compile_model
 
 PLATFORMIO_DIR = Path(tinyrig.__file__).resolve().parent / "platformio"
@@ -72,7 +73,7 @@ def _environment() -> jinja2.Environment:
 
 def _board_sources(board: Board) -> dict[str, str]:
     """Template -> output path for the board layer, one driver per peripheral family."""
-    return {
+    sources = {
         "src/board.h.j2": "src/board.h",
         "src/startup.c.j2": "src/startup.c",
         f"drivers/clock_{board.clock_driver}.c.j2": "src/clock.c",
@@ -89,6 +90,11 @@ def _board_sources(board: Board) -> dict[str, str]:
         "src/api/submitter_implemented.cpp.j2": "src/api/submitter_implemented.cpp",
         "linker.ld.j2": "linker.ld",
     }
+    if uses_fault_record(board):
+        # Only boards whose drivers wait on hardware flags get these (the emulated images stay as they were).
+        sources["drivers/faults.h.j2"] = "src/board_faults.h"
+        sources["drivers/faults.c.j2"] = "src/board_faults.c"
+    return sources
 
 
 def pio_board_id(board: Board) -> str:
@@ -133,6 +139,7 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
         "platform_dir": (PLATFORMIO_DIR / "platform").as_posix(),
         "scons_dir": (PLATFORMIO_DIR / "tool-scons").as_posix(),
         "firmware_tag": "@FIRMWARE_TAG@",
+        "uses_fault_record": uses_fault_record(board),
     }
     for template, rel in _board_sources(board).items():
         files[rel] = env.get_template(template).render(context)
