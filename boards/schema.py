@@ -113,14 +113,14 @@ class EmulatorFile(_Table):
 
 class PlatformIOFile(_Table):
     registry_platform: str = Field("", description="Vendor platform for online users (env:vendor).")
-    registry_board: str = ""
-    registry_framework: str = ""
+    registry_board: str = Field("", description="Its board id.")
+    registry_framework: str = Field("", description="Its framework, if the vendor environment needs one.")
 
 
 class PowerFile(_Table):
-    supply_v: float = Field(ge=0)
-    active_current_a: float = Field(ge=0)
-    idle_current_a: float = Field(ge=0)
+    supply_v: float = Field(ge=0, description="Supply voltage of the power model, in volts.")
+    active_current_a: float = Field(ge=0, description="Current while inferring (Run mode at clock_hz), in amperes.")
+    idle_current_a: float = Field(ge=0, description="Current while idle (Sleep mode), in amperes.")
     source: str = Field(min_length=1, pattern=r"\S", description="The datasheet (and table) the figures come from.")
 
 
@@ -130,21 +130,21 @@ class BoardFile(_Table):
     model_config = ConfigDict(title="tinyrig board file")
 
     name: str = Field(description="Must equal the file name without .toml.")
-    description: str
-    core: _literal(CORES)
+    description: str = Field(description="One line: board, MCU, core, clock, flash / RAM.")
+    core: _literal(CORES) = Field(description="Arm core; picks the kernels (DSP, Helium) and gcc -mcpu.")
     fpu: _literal(FPUS) = Field(description="gcc -mfpu value; none: soft float.")
     clock_hz: int = Field(ge=1, description="Core clock the firmware runs at (the clock driver sets it).")
     family: _literal(FAMILIES) = Field(description="Chip family: a data file in boards/families/.")
     clock_driver: _literal(CLOCK_DRIVERS) = Field("none", description="Clock set-up run first at reset; none: the reset clock.")
     pyocd_target: str = Field("", description="pyOCD target name for flashing.")
     usb_ids: list[str] = Field(default_factory=list, description="VID:PID of the probe's serial port.")
-    memory: MemoryFile
-    console: ConsoleFile
-    timer: TimerFile
-    timestamp_pin: TimestampPinFile
-    emulator: EmulatorFile = EmulatorFile()
-    platformio: PlatformIOFile = PlatformIOFile()
-    power: PowerFile
+    memory: MemoryFile = Field(description="Memory map the linker script is rendered from.")
+    console: ConsoleFile = Field(description="The UART the MLPerf Tiny protocol runs over.")
+    timer: TimerFile = Field(description="The timer behind m-lap-us.")
+    timestamp_pin: TimestampPinFile = Field(description="The energy window's timestamp pin.")
+    emulator: EmulatorFile = Field(EmulatorFile(), description="How to emulate the board, if at all.")
+    platformio: PlatformIOFile = Field(PlatformIOFile(), description="PlatformIO registry settings for online users.")
+    power: PowerFile = Field(description="Power model of emulated energy runs, with its datasheet.")
 
 
 # -- the board, as the rest of tinyrig reads it ---------------------------------------------------
@@ -238,8 +238,8 @@ class Emulator:
 @dataclass(frozen=True)
 class PlatformIO:
     registry_platform: str = ""
-    registry_board: str = ""
-    registry_framework: str = ""
+    registry_board: str = Field("", description="Its board id.")
+    registry_framework: str = Field("", description="Its framework, if the vendor environment needs one.")
 
 
 @dataclass(frozen=True)

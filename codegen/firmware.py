@@ -46,6 +46,8 @@ class FirmwareProject:
     arena_lower_bound: int
     total_macs: int
     weight_bytes: int
+    # The board file the project was rendered from, so `tinyrig build --project` finds a user's own again.
+    board_file: str = ""
     tinyrig_version: str = tinyrig.__version__
     files: list[str] = field(default_factory=list)
 
@@ -97,6 +99,26 @@ def _board_sources(board: Board) -> dict[str, str]:
     return sources
 
 
+def _board_context(board: Board) -> dict:
+    return {
+        "board": board,
+        "version": tinyrig.__version__,
+        "stack_bytes": STACK_BYTES,
+        "pio_board_id": pio_board_id(board),
+        "uses_fault_record": uses_fault_record(board),
+    }
+
+
+def render_drivers(board: Board) -> dict[str, str]:
+    """The board's driver sources alone (clock, UART, timer, pin, fault record, linker script), without a
+    model: what tests compile and check register by register."""
+    env = _environment()
+    context = _board_context(board)
+    return {rel: env.get_template(template).render(context)
+            for template, rel in _board_sources(board).items()
+            if template.startswith("drivers/") or template == "linker.ld.j2"}
+
+
 def pio_board_id(board: Board) -> str:
     return "tinyrig-" + board.name
 
@@ -131,15 +153,11 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
 
     env = _environment()
     context = {
-        "board": board,
+        **_board_context(board),
         "benchmark": benchmark,
-        "version": tinyrig.__version__,
-        "stack_bytes": STACK_BYTES,
-        "pio_board_id": pio_board_id(board),
         "platform_dir": (PLATFORMIO_DIR / "platform").as_posix(),
         "scons_dir": (PLATFORMIO_DIR / "tool-scons").as_posix(),
         "firmware_tag": "@FIRMWARE_TAG@",
-        "uses_fault_record": uses_fault_record(board),
     }
     for template, rel in _board_sources(board).items():
         files[rel] = env.get_template(template).render(context)
@@ -173,6 +191,7 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
         arena_lower_bound=compiled.arena_lower_bound,
         total_macs=compiled.total_macs,
         weight_bytes=compiled.weight_bytes,
+        board_file=str(board.path.resolve()) if board.path else "",
         files=sorted(files),
     )
     (out_dir / MANIFEST_NAME).write_text(json.dumps(project.manifest(), indent=2) + "\n")
