@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import tinyrig
@@ -25,7 +26,8 @@ err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isa
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    # One line however long (soft_wrap), and a message's own [brackets] are text, not rich markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     sys.exit(code)
 
 
