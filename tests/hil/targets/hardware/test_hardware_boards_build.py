@@ -13,7 +13,7 @@ from tinyrig.boards import all_boards
 
 from tinyrig_testing import require_tools
 
-HARDWARE_BOARDS = ["nucleo-l4r5zi", "nucleo-u575zi-q", "nucleo-h7a3zi-q", "nrf52840-dk"]
+HARDWARE_BOARDS = ["nucleo-l4r5zi", "nucleo-u575zi-q", "nucleo-h7a3zi-q", "nrf52840-dk", "b-l475e-iot01a", "nucleo-l552ze-q"]
 
 
 def test_hardware_boards_are_shipped():
