@@ -1,6 +1,6 @@
 """Window lengths on hardware: the MLPerf Tiny runner's N and W per benchmark and mode as the
 defaults, and N raised from one trial window so every window lasts at least 10 s. (The simulated
-board in tests/results/test_submission.py runs the whole path on the real firmware.)"""
+board in tests/hil/results/test_submission_qemu.py runs the whole path on the real firmware.)"""
 
 from __future__ import annotations
 
