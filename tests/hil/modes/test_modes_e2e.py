@@ -19,6 +19,7 @@ import pytest
 from tinyrig_testing import require_tools
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.hil.dut.reference import ReferenceModel
+from tinyrig.hil.results.schema import ResultsFileError, read_results
 
 pytestmark = pytest.mark.qemu
 
@@ -160,9 +161,10 @@ def test_killed_emulator_then_resume(tmp_path, models_dir):
         while time.monotonic() < deadline and proc.poll() is None:
             for results_file in sessions.glob("*/results.json"):
                 try:
-                    files = json.loads(results_file.read_text())["benchmarks"]["vww01"]["accuracy"]["files"]
-                except (json.JSONDecodeError, KeyError):
+                    entry = read_results(results_file.parent).benchmarks.get("vww01")
+                except ResultsFileError:
                     continue
+                files = entry.accuracy.files if entry is not None and entry.accuracy is not None else []
                 if len(files) >= 3:
                     out = subprocess.run(["pgrep", "-f", f"qemu-system-arm.*{results_file.parent.name}"],
                                          capture_output=True, text=True)
