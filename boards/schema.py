@@ -106,6 +106,23 @@ class PowerModel:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """How fast the core reads its flash at `clock_hz` (the `[timing]` table), for the cycle model
+    (tinyrig.hil.cycle_model): wait states per flash read and the shape of the flash accelerator
+    (sequential instruction prefetch, instruction and data caches of lines x ways blocks of
+    `flash_read_bytes`). Zero wait states: flash reads as fast as RAM."""
+
+    flash_wait_states: int = 0
+    flash_read_bytes: int = 8
+    flash_prefetch: bool = False
+    flash_icache_lines: int = 0
+    flash_icache_ways: int = 0
+    flash_dcache_lines: int = 0
+    flash_dcache_ways: int = 0
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     description: str
@@ -124,6 +141,7 @@ class Board:
     soc_family: str
     clock_driver: str = "none"
     usb_ids: tuple[str, ...] = ()
+    timing: Timing | None = None  # None: not described (emulators read flash with no wait states)
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -190,6 +208,12 @@ class _Fields:
         if not isinstance(value, dict):
             raise self._error(key, "must be a table")
         return _Fields(self.path, value, f"{self.prefix}{key}.")
+
+    def bool(self, key: str, default: bool) -> bool:
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            raise self._error(key, f"must be true or false, got {value!r}")
+        return value
 
     def str_list(self, key: str) -> tuple[str, ...]:
         value = self._get(key, [])
@@ -300,6 +324,8 @@ def parse_board(path: Path) -> Board:
     if not power.source.strip():
         raise BoardError(f"{path}: field 'power.source': must name the datasheet the figures come from")
 
+    timing = _parse_timing(path, top) if "timing" in data else None
+
     top.reject_unknown()
     return Board(
         name=name,
@@ -319,5 +345,31 @@ def parse_board(path: Path) -> Board:
         soc_family=soc_family,
         clock_driver=clock_driver,
         usb_ids=usb_ids,
+        timing=timing,
         path=path,
     )
+
+
+def _parse_timing(path: Path, top: _Fields) -> Timing:
+    tim = top.table_of("timing")
+    timing = Timing(
+        flash_wait_states=tim.int("flash_wait_states"),
+        flash_read_bytes=tim.int("flash_read_bytes", default=8, minimum=2),
+        flash_prefetch=tim.bool("flash_prefetch", default=False),
+        flash_icache_lines=tim.int("flash_icache_lines", default=0),
+        flash_icache_ways=tim.int("flash_icache_ways", default=0),
+        flash_dcache_lines=tim.int("flash_dcache_lines", default=0),
+        flash_dcache_ways=tim.int("flash_dcache_ways", default=0),
+        source=tim.str("source"),
+    )
+    tim.reject_unknown()
+    if timing.flash_read_bytes & (timing.flash_read_bytes - 1):
+        raise BoardError(f"{path}: field 'timing.flash_read_bytes': is {timing.flash_read_bytes}; must be a power of two")
+    for cache in ("icache", "dcache"):
+        lines, ways = getattr(timing, f"flash_{cache}_lines"), getattr(timing, f"flash_{cache}_ways")
+        if (lines == 0) != (ways == 0) or ways > 16:
+            raise BoardError(f"{path}: field 'timing.flash_{cache}_ways': is {ways} with {lines} lines; "
+                             "give both (ways 1..16) or neither")
+    if not timing.source.strip():
+        raise BoardError(f"{path}: field 'timing.source': must name the manual the figures come from")
+    return timing

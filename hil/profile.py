@@ -24,8 +24,10 @@ from pathlib import Path
 from tinyrig.benchmarks import Benchmark
 from tinyrig.boards import Board
 from tinyrig.codegen.engine import CompiledModel, compile_model
+from tinyrig.hil.cycle_model import CycleModel
 from tinyrig.hil.dut import Dut, DutError
 from tinyrig.hil.inputs import random_inputs
+from tinyrig.hil.pinwatch import CycleSplit
 from tinyrig.hil.qemu import QemuError, QemuTarget
 
 PROFILE_ENV = "profile"
@@ -124,6 +126,8 @@ class ProfileReport:
 class Inference:
     raw_output: bytes  # the output tensor's bytes (`tinyrig raw`)
     instructions: int  # th_pre..th_post: exactly one inference (plus the input staging copy)
+    cycles: int | None = None  # th_pre..th_post estimated cycles, with a cycle model
+    cycle_split: CycleSplit | None = None
 
 
 def _load(dut: Dut, data: bytes, folder: Path, name: str) -> None:
@@ -136,12 +140,14 @@ def _load(dut: Dut, data: bytes, folder: Path, name: str) -> None:
         dut.load(data)
 
 
-def run_inferences(board: Board, elf: Path, inputs: list[bytes], *, timeout_s: float = 600.0) -> list[Inference]:
-    """Runs `infer 1 0` once per input under QEMU; raw outputs and exact instruction counts."""
+def run_inferences(board: Board, elf: Path, inputs: list[bytes], *, timeout_s: float = 600.0,
+                   cycle_model: CycleModel | None = None) -> list[Inference]:
+    """Runs `infer 1 0` once per input under QEMU; raw outputs and exact instruction counts
+    (and estimated cycles with a `cycle_model`, tinyrig.hil.cycle_model)."""
     results = []
     with tempfile.TemporaryDirectory(prefix="tinyrig-infer-") as tmp:
         folder = Path(tmp)
-        target = QemuTarget(board, marker_log=folder / "markers.txt")
+        target = QemuTarget(board, marker_log=folder / "markers.txt", cycle_model=cycle_model)
         try:
             run = target.start(elf)
             with Dut(run.url) as dut:
@@ -151,8 +157,13 @@ def run_inferences(board: Board, elf: Path, inputs: list[bytes], *, timeout_s: f
                         _load(dut, data, folder, f"input-{n}.bin")
                         run.new_window_marks()
                         dut.infer(1, 0, timeout_s=timeout_s)
-                        marks = [m.instructions for m in run.new_window_marks()] if run.markers else []
-                        results.append(Inference(dut.raw_output(), marks[-1] - marks[0] if len(marks) >= 2 else -1))
+                        marks = run.new_window_marks() if run.markers else []
+                        result = Inference(dut.raw_output(), marks[-1].instructions - marks[0].instructions
+                                           if len(marks) >= 2 else -1)
+                        if cycle_model is not None and len(marks) >= 2:
+                            result.cycles = marks[-1].cycles - marks[0].cycles
+                            result.cycle_split = marks[-1].cycle_split - marks[0].cycle_split
+                        results.append(result)
                 except DutError as exc:
                     if run.exit_code() is not None:
                         raise QemuError(f"{exc}\n  {run.describe_exit()}") from None

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tinyrig.hil.processes import kill_process_group, start_watchdog, wait_for_exit
 from tinyrig.boards import Board
+from tinyrig.hil.cycle_model import CycleModel
 from tinyrig.hil.pinwatch import MarkerLog, MarkerStore, PinwatchError, build_plugin, plugin_args, symbol_range
 
 PORT_RE = re.compile(r"tcp:127\.0\.0\.1:(\d+),server")
@@ -42,7 +43,8 @@ class QemuRun:
     command: list[str]
     icount_shift: int
     stderr_lines: list[str] = field(default_factory=list)
-    # Stores to the timestamp-pin register with exact instruction counts (tinyrig's QEMU plugin).
+    # Stores to the timestamp-pin register with exact instruction counts (tinyrig's QEMU plugin),
+    # and estimated cycles when the target has a cycle model.
     markers: MarkerLog | None = None
     # [lo, hi) of board_pin_mark, the function whose stores bracket the timed inferences.
     mark_range: tuple[int, int] | None = None
@@ -111,8 +113,17 @@ class QemuTarget:
 
     def __init__(self, board: Board, *, icount_shift: int = 0, start_timeout_s: float = 10.0,
                  max_runtime_s: float = 3600.0, plugin_args: list[str] | None = None,
-                 cwd: Path | None = None, marker_log: Path | None = None):
+                 cwd: Path | None = None, marker_log: Path | None = None,
+                 cycle_model: CycleModel | None = None):
+        """`cycle_model` (tinyrig.hil.cycle_model.cycle_model_for) makes every marker carry
+        estimated cycles beside its instruction count; it needs `marker_log`. Its parameter
+        file is written next to the marker log."""
+        if cycle_model is not None and marker_log is None:
+            raise QemuError("a cycle model reports at the window markers: give QemuTarget a marker_log too")
+        if cycle_model is not None and board.timestamp_pin.driver == "none":
+            raise QemuError(f"board {board.name} has no timestamp pin to carry window markers, so no cycles either")
         self.board = board
+        self.cycle_model = cycle_model
         self.icount_shift = icount_shift
         self.start_timeout_s = start_timeout_s
         self.max_runtime_s = max_runtime_s
@@ -146,7 +157,12 @@ class QemuTarget:
             # The SysTick wrap handler runs at times set by boot-time UART traffic: leave it out
             # of the counts so a window's count depends only on the code inside it.
             skip = symbol_range(elf, "SysTick_Handler")
-            extra += plugin_args(build_plugin(), self.board.timestamp_pin.register, self.marker_log, watch, skip)
+            cycles = None
+            if self.cycle_model is not None:
+                log = Path(self.marker_log)
+                cycles = self.cycle_model.write(log.with_name(f"{log.stem}-cycle-model.txt"))
+            extra += plugin_args(build_plugin(), self.board.timestamp_pin.register, self.marker_log, watch, skip,
+                                 cycles)
         cmd = qemu_command(self.board, elf, self.icount_shift, extra)
         process = subprocess.Popen(
             cmd,
