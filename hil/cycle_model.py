@@ -129,6 +129,9 @@ class CycleModel:
     flash_prefetch: bool = False
     icache: tuple[int, int] = (0, 0)  # lines (sets), ways
     dcache: tuple[int, int] = (0, 0)
+    # The instruction cache is filled on misses only (RM0432's wording); True also fills it with
+    # prefetched lines: the other reading, for a sensitivity figure.
+    cache_prefetched: bool = False
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def params(self) -> dict[str, int]:
@@ -138,6 +141,7 @@ class CycleModel:
             lo, hi = self.flash_region
             out.update(flash_lo=lo, flash_hi=hi, flash_wait_states=self.flash_wait_states,
                        flash_read_bytes=self.flash_read_bytes, flash_prefetch=int(self.flash_prefetch),
+                       flash_cache_prefetched=int(self.cache_prefetched),
                        icache_sets=self.icache[0], icache_ways=self.icache[1],
                        dcache_sets=self.dcache[0], dcache_ways=self.dcache[1])
         return out

@@ -64,6 +64,8 @@ M4_SEQUENCES = (
              f"{M4_TRM} Table 3-1: CMP 1, B<cc> taken 1 + P"),
     Sequence("CMP; BEQ not taken", "cmp r5, #1; beq 1f; nop; 1:", 3,
              f"{M4_TRM} Table 3-1: CMP 1, B<cc> not taken 1, NOP 1"),
+    Sequence("BNE loop, 9 taken + 1 not", "movs r0, #10; 1: subs r0, #1; bne 1b", 39,
+             f"{M4_TRM} Table 3-1: MOVS 1, 10 x SUBS 1, 9 x BNE taken 1 + P, 1 x BNE not taken 1"),
     Sequence("CBZ taken", "cbz r5, 1f; nop; 1:", 3, f"{M4_TRM} Table 3-1: CBZ taken 1 + P"),
     Sequence("CBNZ not taken", "cbnz r5, 1f; nop; 1:", 2, f"{M4_TRM} Table 3-1: CBNZ not taken 1, NOP 1"),
     Sequence("TBB", "tbb [pc, r5]; 2: .byte (3f - 2b) / 2, (3f - 2b) / 2; 3:", 4,

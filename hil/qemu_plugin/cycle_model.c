@@ -34,7 +34,7 @@ static const param_field fields[] = {
     FIELD16(literal_load_extra), FIELD16(fp_double_extra),  FIELD16(mve_beat_cycles),
     FIELD16(dual_issue),        FIELD16(loop_end_cached),   FIELD32(flash_lo),
     FIELD32(flash_hi),          FIELD16(flash_wait_states), FIELD16(flash_read_bytes),
-    FIELD16(flash_prefetch),    FIELD16(icache_sets),       FIELD16(icache_ways),
+    FIELD16(flash_prefetch),    FIELD16(flash_cache_prefetched), FIELD16(icache_sets),       FIELD16(icache_ways),
     FIELD16(dcache_sets),       FIELD16(dcache_ways),
 };
 
@@ -289,7 +289,8 @@ static void cache_init(cm_cache *c, unsigned sets, unsigned ways)
     c->tag = sets ? calloc((size_t)sets * ways, sizeof *c->tag) : NULL;
 }
 
-/* True on a hit. A miss fills the block, evicting the least recently used one of its set. */
+/* True on a hit, which makes the block the most recently used of its set. A miss with `fill`
+ * brings it in, evicting the least recently used one. */
 static bool cache_access(cm_cache *c, uint32_t block, bool fill)
 {
     if (!c->sets)
@@ -362,7 +363,32 @@ cm_model *cm_model_new(const cm_params *p)
     if (p->flash_wait_states) {
         cache_init(&m->icache, p->icache_sets, p->icache_ways);
         cache_init(&m->dcache, p->dcache_sets, p->dcache_ways);
+        if ((p->icache_sets && !m->icache.tag) || (p->dcache_sets && !m->dcache.tag)) {
+            free(m->icache.tag);
+            free(m->dcache.tag);
+            free(m);
+            return NULL;
+        }
     }
+    return m;
+}
+
+cm_model *cm_model_from_file(const char *path, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_len, "cannot open cycle model %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    cm_params params;
+    cm_params_default(&params);
+    bool ok = cm_params_read(f, path, &params, err, err_len);
+    fclose(f);
+    if (!ok)
+        return NULL;
+    cm_model *m = cm_model_new(&params);
+    if (!m)
+        snprintf(err, err_len, "out of memory");
     return m;
 }
 
@@ -507,16 +533,18 @@ static unsigned fetch_block(cm_model *m, uint32_t block, uint64_t t)
     if (m->fetch_valid && block == m->fetch_block)
         return 0; /* still in the current line buffer */
     unsigned stall = 0;
-    if (p->flash_prefetch && m->prefetch_valid && block == m->prefetch_block) {
+    if (cache_access(&m->icache, block, false)) {
+        /* cached (a hit also refreshes the block's place in its set) */
+    } else if (p->flash_prefetch && m->prefetch_valid && block == m->prefetch_block) {
         stall = m->prefetch_ready > t ? (unsigned)(m->prefetch_ready - t) : 0;
-    } else if (!cache_access(&m->icache, block, false)) {
+        if (p->flash_cache_prefetched)
+            cache_access(&m->icache, block, true);
+    } else {
         /* A miss reads flash, after any prefetch still occupying it, and fills the cache. */
         if (m->prefetch_valid && m->prefetch_ready > t)
             stall += (unsigned)(m->prefetch_ready - t);
         stall += p->flash_wait_states;
         cache_access(&m->icache, block, true);
-    } else {
-        cache_access(&m->icache, block, true); /* hit: refresh its place */
     }
     m->fetch_block = block;
     m->fetch_valid = true;

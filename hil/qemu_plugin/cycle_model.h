@@ -47,6 +47,7 @@ typedef struct cm_params {
     uint16_t flash_wait_states;
     uint16_t flash_read_bytes;     /* bytes per flash read (the accelerator's block) */
     uint16_t flash_prefetch;       /* sequential instruction prefetch */
+    uint16_t flash_cache_prefetched; /* prefetched lines also fill the instruction cache */
     uint16_t icache_sets, icache_ways; /* instruction cache: sets x ways of read_bytes blocks */
     uint16_t dcache_sets, dcache_ways; /* data cache for constant reads */
 } cm_params;
@@ -62,6 +63,9 @@ typedef struct cm_tb cm_tb;
 typedef struct cm_model cm_model;
 
 cm_model *cm_model_new(const cm_params *p);
+
+/* Reads a parameter file and builds the model; NULL with one line in `err` on failure. */
+cm_model *cm_model_from_file(const char *path, char *err, size_t err_len);
 
 /* Builds the static record of one translation block from its instructions' bytes. */
 cm_tb *cm_tb_new(const cm_model *m, uint64_t pc, unsigned n, const uint8_t *const *bytes, const unsigned *lens);

@@ -189,26 +189,11 @@ static bool parse_u64(const char *text, uint64_t *value)
 
 static bool load_cycle_model(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "pinwatch: cannot open cycle model %s: %s\n", path, strerror(errno));
-        return false;
-    }
-    cm_params params;
-    char err[256];
-    cm_params_default(&params);
-    bool ok = cm_params_read(f, path, &params, err, sizeof err);
-    fclose(f);
-    if (!ok) {
+    char err[512];
+    model = cm_model_from_file(path, err, sizeof err);
+    if (!model)
         fprintf(stderr, "pinwatch: %s\n", err);
-        return false;
-    }
-    model = cm_model_new(&params);
-    if (!model) {
-        fprintf(stderr, "pinwatch: out of memory\n");
-        return false;
-    }
-    return true;
+    return model != NULL;
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
