@@ -589,9 +589,11 @@ void cm_tb_exec(cm_model *m, cm_tb *tb, uint64_t insns)
 bool cm_wants_mem_callback(const cm_model *m, const thumb_insn *in)
 {
     const cm_params *p = &m->p;
-    if (p->flash_wait_states && (in->kind == K_LOAD || in->kind == K_LOAD_DUAL || in->kind == K_LOAD_MULTI ||
-                                 in->kind == K_FP_LOAD || in->kind == K_FP_LOAD_MULTI || in->kind == K_MVE_LS ||
-                                 in->kind == K_TABLE_BRANCH))
+    bool load = in->kind == K_LOAD || in->kind == K_LOAD_DUAL || in->kind == K_LOAD_MULTI || in->kind == K_FP_LOAD ||
+                in->kind == K_FP_LOAD_MULTI || in->kind == K_MVE_LS || in->kind == K_TABLE_BRANCH;
+    /* Flash data: any load but the stack's (SP-based addresses are RAM; skipping them saves a
+     * callback on every spill reload and POP). */
+    if (p->flash_wait_states && load && in->addr != (1u << 13))
         return true;
     return (in->kind == K_LOAD || in->kind == K_STORE) && in->mem_bytes >= 2 &&
            (p->unaligned_two_part || p->unaligned_three_part);
