@@ -29,14 +29,14 @@ from pathlib import Path
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
-from tinyrig.firmware_cache import prepare_firmware
-from tinyrig.hil.cycle_model import cycle_model_for, load_core_timing
-from tinyrig.hil.cycle_sequences import M4_SEQUENCES, M7_SEQUENCES, M55_SEQUENCES, run_sequences
-from tinyrig.hil.dut import Dut
-from tinyrig.hil.inputs import random_inputs
-from tinyrig.hil.profile import run_inferences
-from tinyrig.hil.qemu import QemuTarget
-from tinyrig.hil.reference import ReferenceModel
+from tinyrig.build.firmware_cache import prepare_firmware
+from tinyrig.hil.targets.cycle_model import cycle_model_for, load_core_timing
+from tinyrig.hil.targets.cycle_sequences import M4_SEQUENCES, M7_SEQUENCES, M55_SEQUENCES, run_sequences
+from tinyrig.hil.dut.client import Dut
+from tinyrig.hil.dut.inputs import random_inputs
+from tinyrig.hil.run.profile import run_inferences
+from tinyrig.hil.targets.qemu import QemuTarget
+from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.models import find_model
 
 BOARDS = ("qemu-mps2-an386", "qemu-mps3-an547")
