@@ -482,11 +482,6 @@ static void decode_mve_cp(uint16_t hw1, uint16_t hw2, thumb_insn *o)
         o->kind = K_MVE_INT;
         return;
     }
-    if ((hw1 & 0xEF81) == 0xEE01 && (hw2 & 0x0F01) == 0x0F00 && (hw1 & 0x1000) == 0 &&
-        (hw2 & 0x0040)) { /* VIDUP, VDDUP, VIWDUP, VDWDUP */
-        o->kind = K_MVE_INT;
-        return;
-    }
     if ((hw1 & 0xFF81) == 0xFE01 && (hw2 & 0x0F01) == 0x0F01) { /* VCMP, VPT (vector) */
         o->kind = K_MVE_MUL;
         return;
@@ -518,10 +513,11 @@ static void decode_mve_cp(uint16_t hw1, uint16_t hw2, thumb_insn *o)
         }
         return;
     }
-    /* Vector-by-scalar (Rm in hw2[3:0], hw2[6] set) and the narrowing / widening forms. */
+    /* Vector-by-scalar (Rm in hw2[3:0], hw2[6] set; VIDUP and relatives too) and the narrowing
+     * and multiply-high forms. */
     unsigned opc = (hw2 >> 8) & 0xF;
     unsigned b5 = (hw2 >> 5) & 1, b12 = (hw2 >> 12) & 1, u = (hw1 >> 12) & 1;
-    if ((hw2 & 0x0041) == 0x0040 || (hw2 & 0x0040) == 0x0040) {
+    if (hw2 & 0x0040) {
         o->src = reg(hw2 & 0xF);
         if (opc == 0xE) {
             /* VMLA/VMLAS (b5 = 0), VMUL (b12 = 1, b5 = 1, U = 0), VQDMULH/VQRDMULH (b12 = 0, b5 = 1):
@@ -534,7 +530,7 @@ static void decode_mve_cp(uint16_t hw1, uint16_t hw2, thumb_insn *o)
             else
                 o->kind = K_MVE_MUL;
         } else {
-            o->kind = K_MVE_INT; /* VADD/VSUB/VQADD/VQSUB/VHADD/VHSUB by scalar */
+            o->kind = K_MVE_INT; /* VADD/VSUB/VQADD/VQSUB/VHADD/VHSUB by scalar, VIDUP/VDDUP ... */
             if ((hw1 & 0x30) == 0x30 && (hw2 & 0x1000)) /* float forms of VADD/VSUB/VFMA by scalar */
                 o->kind = K_MVE_MUL;
         }
