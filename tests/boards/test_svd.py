@@ -3,7 +3,7 @@
 pyOCD's builtin targets carry SVDs for the STM32L475 (STM32L4x5.svd), the RM0090 STM32F4 register
 map (STM32F429x.svd: the F405/F407 registers the drivers touch are the same) and the nRF52840
 (nrf52840.svd). For each, a board of that family runs its clock, UART and timestamp-pin drivers on
-the host (tests/boards/svd_sim.py) and every access is checked; then the values that matter are
+the host (tests/tinyrig_testing/svd_sim.py) and every access is checked; then the values that matter are
 compared with the family data: wait states, PLL dividers, kernel clock, pin routing, baud divider.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from tinyrig.boards import load_board
 from tinyrig.codegen.firmware import render_drivers
 
-from .svd_sim import check_against_svd, final_field, load_pyocd_svd, run_drivers
+from tinyrig_testing.svd_sim import check_against_svd, final_field, load_pyocd_svd, run_drivers
 
 pytest.importorskip("pyocd")
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="needs the host C++ compiler")
