@@ -14,13 +14,18 @@ No allocation, no printf, no libc calls happen in the inference path.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 
 from .ir import Graph, Tensor
-from .kernel_registry import PARAMS_HEADER, PROFILE_HEADER, KernelVariant, runtime_file_name
+from .kernels.registry import KernelVariant, flat_file_name
 from .layer import ConstantArray, ConstantRef, LayerPlan
 from .planner import MemoryPlan
+
+# Defines TINYRIG_LAYER_BEGIN/END as marker stores in profiling builds (TINYRIG_PROFILE=1);
+# the model's own runtime file, not a kernel's (codegen/runtime/).
+PROFILE_HEADER = "tinyrig_profile.h"
 
 _C_TYPES = {"int8": "int8_t", "float32": "float", "int32": "int32_t", "int16": "int16_t", "uint8": "uint8_t"}
 
@@ -48,6 +53,10 @@ def tensor_info(tensor: Tensor) -> TensorInfo:
         return TensorInfo(shape=tensor.shape, dtype=tensor.dtype, scale=1.0, zero_point=0)
     return TensorInfo(shape=tensor.shape, dtype=tensor.dtype, scale=float(np.float32(tensor.scale)),
                       zero_point=tensor.zero_point)
+
+
+def profile_header() -> str:
+    return resources.files(__package__).joinpath("runtime", PROFILE_HEADER).read_text(encoding="utf-8")
 
 
 def int_literal(value: int) -> str:
@@ -199,7 +208,7 @@ void tinyrig_model_invoke(void);
 
     def source(self) -> str:
         headers = sorted({self.kernels[layer.index].header for layer in self.layers if layer.kernel_id})
-        includes = "\n".join(f'#include "{runtime_file_name(h)}"' for h in headers)
+        includes = "\n".join(f'#include "{flat_file_name(h)}"' for h in headers)
         data = "\n".join(filter(None, (self._layer_data(layer) for layer in self.layers)))
         calls = "\n".join(
             f"  TINYRIG_LAYER_BEGIN({layer.index});\n{self._layer_call(layer)}  TINYRIG_LAYER_END({layer.index});\n"
@@ -210,7 +219,6 @@ void tinyrig_model_invoke(void);
 
 #include <cstdint>
 
-#include "{PARAMS_HEADER}"
 {includes}
 
 // Per-layer profiling hooks: a firmware may define these (e.g. to read a cycle
