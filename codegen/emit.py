@@ -4,7 +4,8 @@ The generated translation unit holds
   * one 16-byte aligned static arena (the only RAM the model uses),
   * every precomputed constant as an `alignas(16) const` array at namespace
     scope, i.e. in flash on a microcontroller,
-  * one `const` parameter block per layer with all shapes as literals,
+  * one `const` parameter block per layer with all shapes as literals, its
+    fields named by designated initialisers (checked by the compiler),
   * `tinyrig_model_invoke()`, a straight sequence of kernel calls, each wrapped
     in TINYRIG_LAYER_BEGIN/END(index) profiling hooks (empty unless the
     firmware defines them).
@@ -20,7 +21,7 @@ import numpy as np
 
 from .ir import Graph, Tensor
 from .kernels.registry import KernelVariant, flat_file_name
-from .layer import ConstantArray, ConstantRef, LayerPlan
+from .layer import ConstantArray, ConstantRef, LayerPlan, ParamStruct
 from .planner import MemoryPlan
 
 # Defines TINYRIG_LAYER_BEGIN/END as marker stores in profiling builds (TINYRIG_PROFILE=1);
@@ -80,6 +81,24 @@ def _field_literal(value, layer_index: int) -> str:
     if isinstance(value, (float, np.floating)):
         return float_literal(value)
     return int_literal(value)
+
+
+def designated_initializer(fields, layer_index: int, indent: str = "") -> str:
+    """`{ .name = value, ... }` over (name, value) fields in declaration order, one a line.
+
+    Designated initialisers make the compiler check the Python side's field names and
+    order against the struct (a misspelt or reordered field is an error; one left out
+    is a -Wmissing-field-initializers warning, an error under -Werror). C++20 syntax,
+    which g++ 12 also takes in the -std=c++17 / gnu++17 the builds use."""
+    inner = indent + "    "
+    lines = []
+    for name, value in fields:
+        if isinstance(value, ParamStruct):
+            literal = designated_initializer(value.fields, layer_index, inner)
+        else:
+            literal = _field_literal(value, layer_index)
+        lines.append(f"{inner}.{name} = {literal},\n")
+    return "{\n" + "".join(lines) + indent + "}"
 
 
 def constant_symbol(layer_index: int, name: str) -> str:
@@ -200,10 +219,8 @@ void tinyrig_model_invoke(void);
         parts = [f"// layer {layer.index}: {layer.op} {[list(s) for s in layer.input_shapes]} -> "
                  f"{[list(s) for s in layer.output_shapes]}, {self.kernels[layer.index].function}\n"]
         parts += [_array_definition(layer.index, array) for array in layer.constants]
-        width = max(len(name) for name, _ in layer.params)
-        fields = ",\n".join(f"    /* {name.ljust(width)} */ {_field_literal(value, layer.index)}"
-                            for name, value in layer.params)
-        parts.append(f"const tinyrig::{layer.params_type} {constant_symbol(layer.index, 'params')} = {{\n{fields}}};\n")
+        initializer = designated_initializer(layer.params, layer.index)
+        parts.append(f"const tinyrig::{layer.params_type} {constant_symbol(layer.index, 'params')} = {initializer};\n")
         return "".join(parts)
 
     def source(self) -> str:

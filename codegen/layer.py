@@ -22,6 +22,14 @@ class ConstantRef:
     name: str
 
 
+@dataclass(frozen=True)
+class ParamStruct:
+    """A params-struct field that is itself a struct (e.g. the Window2D geometry that
+    conv, depthwise and pool parameters embed): its fields in declaration order."""
+
+    fields: tuple[tuple[str, object], ...]
+
+
 @dataclass
 class ConstantArray:
     name: str  # unique within the layer; the emitter prefixes the layer index
@@ -40,7 +48,9 @@ class LayerPlan:
     # Kernel id such as "conv2d_s8"; None when the layer needs no code (RESHAPE aliases).
     kernel_id: str | None
     params_type: str | None = None  # C++ struct name in namespace tinyrig
-    params: list[tuple[str, object]] = field(default_factory=list)  # ordered struct fields
+    # The struct's fields in declaration order, emitted as designated initialisers
+    # (`.input_h = 5`), so the C++ compiler checks every name and the order.
+    params: list[tuple[str, object]] = field(default_factory=list)
     constants: list[ConstantArray] = field(default_factory=list)
     inputs: list[int] = field(default_factory=list)  # tensors passed to the kernel, in order
     # Inputs that are model constants, by position in `inputs`: read from this constant array.

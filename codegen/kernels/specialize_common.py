@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..layer import ConstantArray, LayerPlan
+from ..layer import ConstantArray, LayerPlan, ParamStruct
 from .registry import Declined
 
 
@@ -24,7 +24,14 @@ class SpecializedLayerPlan(LayerPlan):
 
 
 def params_of(plan: LayerPlan) -> dict:
-    return dict(plan.params)
+    """The plan's parameters by name, the fields of embedded structs (Window2D) included."""
+    params = {}
+    for name, value in plan.params:
+        if isinstance(value, ParamStruct):
+            params.update(value.fields)
+        else:
+            params[name] = value
+    return params
 
 
 def constants_of(plan: LayerPlan) -> dict[str, np.ndarray]:
