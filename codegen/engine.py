@@ -17,7 +17,8 @@ from .emit import PROFILE_HEADER, ModelEmitter, TensorInfo, profile_header, tens
 from .errors import UnsupportedModelError
 from .ir import Graph
 from .kernels import discover_kernels
-from .kernels.registry import REFERENCE, Declined, KernelVariant, candidate_kernels, flat_file_name, kernel_file
+from .kernels.registry import (REFERENCE, Declined, KernelVariant, candidate_kernels, flat_file_name, kernel_file,
+                               kernel_files)
 from .layer import LayerPlan
 from .layers import lower_graph
 from .planner import MemoryPlan, plan_memory
@@ -108,8 +109,8 @@ def compile_model(model: str | os.PathLike | bytes | bytearray | Graph, core: st
 
     files = {"tinyrig_model.h": emitter.header(), "tinyrig_model.cc": emitter.source(),
              PROFILE_HEADER: profile_header()}
-    kernel_paths = [path for variant in kernels.values() for path in (variant.header, *variant.sources)]
-    for path in dict.fromkeys(kernel_paths):  # ordered, without duplicates
+    paths = [path for variant in kernels.values() for path in kernel_files(variant)]
+    for path in dict.fromkeys(paths):  # ordered, without duplicates
         files[flat_file_name(path)] = kernel_file(path)
 
     infos = [

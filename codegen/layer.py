@@ -30,6 +30,17 @@ class ParamStruct:
     fields: tuple[tuple[str, object], ...]
 
 
+# Window2D (kernels/tinyrig_window.h): the geometry conv, depthwise and pool
+# parameter blocks of every family embed as their `window` field.
+WINDOW_FIELDS = ("input_h", "input_w", "input_c", "output_h", "output_w", "output_c", "filter_h", "filter_w",
+                 "stride_h", "stride_w", "dilation_h", "dilation_w", "pad_top", "pad_left")
+
+
+def window_param(values: dict) -> tuple[str, ParamStruct]:
+    """The ("window", Window2D) field, from a dict holding (at least) WINDOW_FIELDS."""
+    return ("window", ParamStruct(tuple((name, values[name]) for name in WINDOW_FIELDS)))
+
+
 @dataclass
 class ConstantArray:
     name: str  # unique within the layer; the emitter prefixes the layer index

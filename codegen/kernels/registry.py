@@ -17,7 +17,9 @@ against.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Callable
 
@@ -34,7 +36,7 @@ class KernelVariant:
     variant: str  # the family: "reference", "arm_dsp", "arm_mve"
     function: str  # fully qualified C++ function
     header: str  # header declaring the function and its parameter struct (path under kernels/)
-    sources: tuple[str, ...]  # every other file it needs: sources and the headers they include
+    sources: tuple[str, ...]  # the .cc files it needs; headers they include are found (kernel_files)
     # LayerPlan -> specialised LayerPlan for this variant; raises `Declined` when the
     # variant cannot run the layer bit-exactly. None: the variant takes the plan as is.
     specialize: Callable | None = None
@@ -94,6 +96,46 @@ def candidate_kernels(kernel_id: str, core: str = REFERENCE) -> list[KernelVaria
 def kernel_file(path: str) -> str:
     """Text of a kernel file shipped in the package (path relative to codegen/kernels/)."""
     return resources.files(__package__).joinpath(*path.split("/")).read_text(encoding="utf-8")
+
+
+_LOCAL_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"([^"]+)"', re.M)
+
+
+@cache
+def kernel_paths() -> dict[str, str]:
+    """Every C++ file under codegen/kernels/ by its flat name (-> path under kernels/).
+    Generated projects are flat, so two files with one name would be an error."""
+    paths: dict[str, str] = {}
+
+    def walk(folder, prefix: str) -> None:
+        for entry in folder.iterdir():
+            if entry.is_dir():
+                walk(entry, f"{prefix}{entry.name}/")
+            elif entry.name.endswith((".h", ".cc")):
+                if entry.name in paths:
+                    raise RuntimeError(f"kernel file name {entry.name} is used twice: {paths[entry.name]}, "
+                                       f"{prefix}{entry.name}")
+                paths[entry.name] = prefix + entry.name
+
+    walk(resources.files(__package__), "")
+    return paths
+
+
+def kernel_files(variant: KernelVariant) -> list[str]:
+    """The variant's header and sources and every kernel header they include, directly
+    or not (paths under kernels/; `#include "x.h"` names a file by its flat name)."""
+    known = kernel_paths()
+    files, pending = [], [variant.header, *variant.sources]
+    while pending:
+        path = pending.pop(0)
+        if path in files:
+            continue
+        files.append(path)
+        for name in _LOCAL_INCLUDE.findall(kernel_file(path)):
+            if name not in known:
+                raise KeyError(f"{path} includes \"{name}\", which is no kernel file")
+            pending.append(known[name])
+    return files
 
 
 def flat_file_name(path: str) -> str:

@@ -19,17 +19,17 @@ from typing import Callable
 from ..registry import KernelVariant
 
 FAMILY = "arm_dsp"
-COMMON_HEADER = "arm_dsp/tinyrig_dsp_common.h"
+# The assembly multiply-accumulate blocks every DSP kernel may call.
 MICROKERNELS = "arm_dsp/tinyrig_dsp_microkernels.cc"
 
 
-def dsp_kernel(kernel_id: str, op: str, specialize: Callable, extra_files: tuple[str, ...] = ()) -> KernelVariant:
+def dsp_kernel(kernel_id: str, op: str, specialize: Callable) -> KernelVariant:
     """The variant tinyrig::arm_dsp::<kernel_id> of tinyrig_dsp_<op>.h / .cc."""
     return KernelVariant(
         kernel_id=kernel_id,
         variant=FAMILY,
         function=f"tinyrig::arm_dsp::{kernel_id}",
         header=f"arm_dsp/tinyrig_dsp_{op}.h",
-        sources=(COMMON_HEADER, *extra_files, f"arm_dsp/tinyrig_dsp_{op}.cc", MICROKERNELS),
+        sources=(f"arm_dsp/tinyrig_dsp_{op}.cc", MICROKERNELS),
         specialize=specialize,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layer import ConstantRef as _ref, LayerPlan
+from ...layer import ConstantRef as _ref, LayerPlan, window_param
 from ..registry import register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_conv,
                                  round_up, specialized_plan)
@@ -68,11 +68,7 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     if not bordered:
         padded_h = padded_w = 0
     params = [
-        ("input_h", p["input_h"]), ("input_w", p["input_w"]), ("input_c", p["input_c"]),
-        ("output_h", p["output_h"]), ("output_w", p["output_w"]), ("output_c", out_c),
-        ("filter_h", fh), ("filter_w", fw), ("stride_h", p["stride_h"]), ("stride_w", p["stride_w"]),
-        ("dilation_h", p["dilation_h"]), ("dilation_w", p["dilation_w"]),
-        ("pad_top", p["pad_top"]), ("pad_left", p["pad_left"]),
+        window_param(p),
         ("input_zero_point", p["input_zero_point"]), ("depth", depth), ("depth_padded", depth_p),
         ("channels_padded", out_p), ("pointwise", pointwise), ("padded_h", padded_h), ("padded_w", padded_w),
         ("rgb3x3", rgb3x3),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layer import ConstantRef as _ref, LayerPlan
+from ...layer import ConstantRef as _ref, LayerPlan, window_param
 from ..registry import register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_depthwise,
                                  round_up, specialized_plan)
@@ -46,10 +46,7 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     # One more output's columns than an odd row needs: the 3x3 block computes pixel pairs.
     padded_w = (round_up(p["output_w"], 2) - 1) * p["stride_w"] + fw
     params = [
-        ("input_h", p["input_h"]), ("input_w", p["input_w"]), ("channels", channels),
-        ("channel_groups", channels_p // 4), ("output_h", p["output_h"]), ("output_w", p["output_w"]),
-        ("filter_h", fh), ("filter_w", fw), ("stride_h", p["stride_h"]), ("stride_w", p["stride_w"]),
-        ("pad_top", p["pad_top"]), ("pad_left", p["pad_left"]), ("padded_w", padded_w),
+        window_param(p), ("channel_groups", channels_p // 4), ("padded_w", padded_w),
         ("input_zero_point", p["input_zero_point"]),
         ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
         ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),

@@ -25,5 +25,4 @@ def specialize_average_pool(plan: LayerPlan) -> SpecializedLayerPlan:
                             "SXTAB16 window sums, 16 channels per pass")
 
 
-register(dsp_kernel("average_pool2d_s8", "pooling", specialize_average_pool,
-                    extra_files=("reference/tinyrig_ref_pooling.h",)))
+register(dsp_kernel("average_pool2d_s8", "pooling", specialize_average_pool))

@@ -49,35 +49,35 @@ TINYRIG_INLINE_LOOPS inline void fill_bytes(int8_t* dst, uint32_t value4, int32_
 // image holding the input zero point. With dilation_w 1 a row of the window is one
 // strip: padding on the left, the part inside the image, padding on the right.
 TINYRIG_INLINE_LOOPS void gather_window(const DspConv2DParams& p, const int8_t* input, int32_t pixel, int8_t* column) {
-  const int32_t out_y = pixel / p.output_w;
-  const int32_t out_x = pixel - out_y * p.output_w;
-  const int32_t y0 = out_y * p.stride_h - p.pad_top;
-  const int32_t x0 = out_x * p.stride_w - p.pad_left;
+  const int32_t out_y = pixel / p.window.output_w;
+  const int32_t out_x = pixel - out_y * p.window.output_w;
+  const int32_t y0 = out_y * p.window.stride_h - p.window.pad_top;
+  const int32_t x0 = out_x * p.window.stride_w - p.window.pad_left;
   const uint32_t pad4 = static_cast<uint8_t>(p.input_zero_point) * 0x01010101u;
-  const int32_t c = p.input_c;
-  const int32_t strip = p.filter_w * c;
-  if (p.dilation_w == 1) {
-    int32_t xs = -x0, xe = p.input_w - x0;  // the window's columns inside the image: [xs, xe)
-    xs = xs < 0 ? 0 : (xs > p.filter_w ? p.filter_w : xs);
-    xe = xe > p.filter_w ? p.filter_w : (xe < xs ? xs : xe);
-    for (int32_t fy = 0; fy < p.filter_h; ++fy, column += strip) {
-      const int32_t y = y0 + fy * p.dilation_h;
-      if (y < 0 || y >= p.input_h) {
+  const int32_t c = p.window.input_c;
+  const int32_t strip = p.window.filter_w * c;
+  if (p.window.dilation_w == 1) {
+    int32_t xs = -x0, xe = p.window.input_w - x0;  // the window's columns inside the image: [xs, xe)
+    xs = xs < 0 ? 0 : (xs > p.window.filter_w ? p.window.filter_w : xs);
+    xe = xe > p.window.filter_w ? p.window.filter_w : (xe < xs ? xs : xe);
+    for (int32_t fy = 0; fy < p.window.filter_h; ++fy, column += strip) {
+      const int32_t y = y0 + fy * p.window.dilation_h;
+      if (y < 0 || y >= p.window.input_h) {
         fill_bytes(column, pad4, strip);
         continue;
       }
       fill_bytes(column, pad4, xs * c);
-      copy_bytes(column + xs * c, input + (y * p.input_w + x0 + xs) * c, (xe - xs) * c);
-      fill_bytes(column + xe * c, pad4, (p.filter_w - xe) * c);
+      copy_bytes(column + xs * c, input + (y * p.window.input_w + x0 + xs) * c, (xe - xs) * c);
+      fill_bytes(column + xe * c, pad4, (p.window.filter_w - xe) * c);
     }
     return;
   }
-  for (int32_t fy = 0; fy < p.filter_h; ++fy) {
-    const int32_t y = y0 + fy * p.dilation_h;
-    for (int32_t fx = 0; fx < p.filter_w; ++fx, column += c) {
-      const int32_t x = x0 + fx * p.dilation_w;
-      if (y >= 0 && y < p.input_h && x >= 0 && x < p.input_w) {
-        copy_bytes(column, input + (y * p.input_w + x) * c, c);
+  for (int32_t fy = 0; fy < p.window.filter_h; ++fy) {
+    const int32_t y = y0 + fy * p.window.dilation_h;
+    for (int32_t fx = 0; fx < p.window.filter_w; ++fx, column += c) {
+      const int32_t x = x0 + fx * p.window.dilation_w;
+      if (y >= 0 && y < p.window.input_h && x >= 0 && x < p.window.input_w) {
+        copy_bytes(column, input + (y * p.window.input_w + x) * c, c);
       } else {
         fill_bytes(column, pad4, c);
       }
@@ -117,29 +117,29 @@ inline void widen_strips(const int8_t* src, int32_t rows, int32_t strip, int32_t
 // 4-byte groups, else copied into `window` first. Other windows go through gather_window.
 TINYRIG_INLINE_LOOPS void build_column(const DspConv2DParams& p, const int8_t* input, int32_t pixel, int32_t steps,
                                        uint32_t* dst, int8_t* window) {
-  const int32_t out_y = pixel / p.output_w;
-  const int32_t out_x = pixel - out_y * p.output_w;
-  int32_t y0 = out_y * p.stride_h - p.pad_top;
-  int32_t x0 = out_x * p.stride_w - p.pad_left;
-  int32_t image_w = p.input_w;
+  const int32_t out_y = pixel / p.window.output_w;
+  const int32_t out_x = pixel - out_y * p.window.output_w;
+  int32_t y0 = out_y * p.window.stride_h - p.window.pad_top;
+  int32_t x0 = out_x * p.window.stride_w - p.window.pad_left;
+  int32_t image_w = p.window.input_w;
   if (p.padded_h > 0) {  // input is the bordered copy
-    y0 += p.pad_top;
-    x0 += p.pad_left;
+    y0 += p.window.pad_top;
+    x0 += p.window.pad_left;
     image_w = p.padded_w;
   } else {
-    const bool inside = y0 >= 0 && y0 + (p.filter_h - 1) * p.dilation_h < p.input_h && x0 >= 0 &&
-                        x0 + p.filter_w - 1 < p.input_w && p.dilation_w == 1;
+    const bool inside = y0 >= 0 && y0 + (p.window.filter_h - 1) * p.window.dilation_h < p.window.input_h && x0 >= 0 &&
+                        x0 + p.window.filter_w - 1 < p.window.input_w && p.window.dilation_w == 1;
     if (!inside) {
       gather_window(p, input, pixel, window);
       widen(window, p.depth_padded, steps, kPixels, dst);  // the window's tail stays zero
       return;
     }
   }
-  const int32_t strip = p.filter_w * p.input_c;
-  const int8_t* src = input + (y0 * image_w + x0) * p.input_c;
-  const int32_t row_bytes = p.dilation_h * image_w * p.input_c;
+  const int32_t strip = p.window.filter_w * p.window.input_c;
+  const int8_t* src = input + (y0 * image_w + x0) * p.window.input_c;
+  const int32_t row_bytes = p.window.dilation_h * image_w * p.window.input_c;
   if ((strip & 3) == 0) {
-    widen_strips(src, p.filter_h, strip, row_bytes, steps, dst);
+    widen_strips(src, p.window.filter_h, strip, row_bytes, steps, dst);
     return;
   }
   // Rows but the last are copied in whole words, spilling up to 3 bytes into the
@@ -147,7 +147,7 @@ TINYRIG_INLINE_LOOPS void build_column(const DspConv2DParams& p, const int8_t* i
   // tail (depth..depth_padded) stays.
   int8_t* column = window;
   const int32_t words = (strip + 3) / 4;
-  for (int32_t fy = 0; fy + 1 < p.filter_h; ++fy, src += row_bytes, column += strip) {
+  for (int32_t fy = 0; fy + 1 < p.window.filter_h; ++fy, src += row_bytes, column += strip) {
     for (int32_t i = 0; i < words; ++i) store_word(column + 4 * i, load_word(src + 4 * i));
   }
   copy_bytes(column, src, strip);
@@ -157,16 +157,17 @@ TINYRIG_INLINE_LOOPS void build_column(const DspConv2DParams& p, const int8_t* i
 // Copies the input into `padded` with a border of the input zero point.
 TINYRIG_INLINE_LOOPS void pad_image(const DspConv2DParams& p, const int8_t* input, int8_t* padded) {
   const uint32_t pad4 = static_cast<uint8_t>(p.input_zero_point) * 0x01010101u;
-  const int32_t c = p.input_c;
+  const int32_t c = p.window.input_c;
   const int32_t row = p.padded_w * c;
-  fill_bytes(padded, pad4, p.pad_top * row);
-  int8_t* d = padded + p.pad_top * row;
-  for (int32_t y = 0; y < p.input_h; ++y, d += row) {
-    fill_bytes(d, pad4, p.pad_left * c);
-    copy_bytes(d + p.pad_left * c, input + y * p.input_w * c, p.input_w * c);
-    fill_bytes(d + (p.pad_left + p.input_w) * c, pad4, (p.padded_w - p.pad_left - p.input_w) * c);
+  fill_bytes(padded, pad4, p.window.pad_top * row);
+  int8_t* d = padded + p.window.pad_top * row;
+  for (int32_t y = 0; y < p.window.input_h; ++y, d += row) {
+    fill_bytes(d, pad4, p.window.pad_left * c);
+    copy_bytes(d + p.window.pad_left * c, input + y * p.window.input_w * c, p.window.input_w * c);
+    fill_bytes(d + (p.window.pad_left + p.window.input_w) * c, pad4,
+        (p.padded_w - p.window.pad_left - p.window.input_w) * c);
   }
-  fill_bytes(d, pad4, (p.padded_h - p.pad_top - p.input_h) * row);
+  fill_bytes(d, pad4, (p.padded_h - p.window.pad_top - p.window.input_h) * row);
 }
 
 // The 3 pixels' columns of a 1x1 convolution at once (depth a multiple of 4): per
@@ -220,18 +221,19 @@ inline void widen3(const int8_t* a, const int8_t* b, const int8_t* c, int32_t de
 TINYRIG_INLINE_LOOPS bool copy_window_inside(const DspConv2DParams& p, const int8_t* input, int32_t out_y,
                                              int32_t out_x, int8_t* window) {
   const bool bordered = p.padded_h > 0;  // input is then the zero-point-bordered copy
-  const int32_t image_h = bordered ? p.padded_h : p.input_h, image_w = bordered ? p.padded_w : p.input_w;
-  const int32_t y0 = out_y * p.stride_h - (bordered ? 0 : p.pad_top);
-  const int32_t x0 = out_x * p.stride_w - (bordered ? 0 : p.pad_left);
-  if (y0 < 0 || y0 + (p.filter_h - 1) * p.dilation_h >= image_h || x0 < 0 || x0 + p.filter_w > image_w) {
+  const int32_t image_h = bordered ? p.padded_h : p.window.input_h, image_w = bordered ? p.padded_w : p.window.input_w;
+  const int32_t y0 = out_y * p.window.stride_h - (bordered ? 0 : p.window.pad_top);
+  const int32_t x0 = out_x * p.window.stride_w - (bordered ? 0 : p.window.pad_left);
+  if (y0 < 0 || y0 + (p.window.filter_h - 1) * p.window.dilation_h >= image_h || x0 < 0 ||
+      x0 + p.window.filter_w > image_w) {
     return false;
   }
-  const int32_t strip = p.filter_w * p.input_c;
-  const int32_t row_bytes = p.dilation_h * image_w * p.input_c;
-  const int8_t* src = input + (y0 * image_w + x0) * p.input_c;
+  const int32_t strip = p.window.filter_w * p.window.input_c;
+  const int32_t row_bytes = p.window.dilation_h * image_w * p.window.input_c;
+  const int8_t* src = input + (y0 * image_w + x0) * p.window.input_c;
   const int32_t words = (strip + 3) / 4;
   int8_t* column = window;
-  for (int32_t fy = 0; fy + 1 < p.filter_h; ++fy, src += row_bytes, column += strip) {
+  for (int32_t fy = 0; fy + 1 < p.window.filter_h; ++fy, src += row_bytes, column += strip) {
     if (words <= 3) {  // the usual small strips (e.g. 3x3 on 3 channels) without a loop
       store_word(column, load_word(src));
       if (words > 1) store_word(column + 4, load_word(src + 4));
@@ -256,24 +258,24 @@ inline void copy_words3(int8_t* dst, const int8_t* src, int32_t words) {
 // words (spilling into the next row's place), the last exactly. False otherwise.
 bool copy3_windows(const DspConv2DParams& p, const int8_t* input, int32_t out_y, int32_t out_x,
                    int8_t* const* windows) {
-  const int32_t strip = p.filter_w * p.input_c;
-  if (out_x + 2 >= p.output_w || strip > 12) return false;
+  const int32_t strip = p.window.filter_w * p.window.input_c;
+  if (out_x + 2 >= p.window.output_w || strip > 12) return false;
   const bool bordered = p.padded_h > 0;  // input is then the zero-point-bordered copy
-  const int32_t image_h = bordered ? p.padded_h : p.input_h, image_w = bordered ? p.padded_w : p.input_w;
-  const int32_t y0 = out_y * p.stride_h - (bordered ? 0 : p.pad_top);
-  const int32_t x0 = out_x * p.stride_w - (bordered ? 0 : p.pad_left);
-  if (y0 < 0 || y0 + (p.filter_h - 1) * p.dilation_h >= image_h || x0 < 0 ||
-      x0 + 2 * p.stride_w + p.filter_w > image_w) {
+  const int32_t image_h = bordered ? p.padded_h : p.window.input_h, image_w = bordered ? p.padded_w : p.window.input_w;
+  const int32_t y0 = out_y * p.window.stride_h - (bordered ? 0 : p.window.pad_top);
+  const int32_t x0 = out_x * p.window.stride_w - (bordered ? 0 : p.window.pad_left);
+  if (y0 < 0 || y0 + (p.window.filter_h - 1) * p.window.dilation_h >= image_h || x0 < 0 ||
+      x0 + 2 * p.window.stride_w + p.window.filter_w > image_w) {
     return false;
   }
-  const int32_t row_bytes = p.dilation_h * image_w * p.input_c;
-  const int32_t step = p.stride_w * p.input_c;
+  const int32_t row_bytes = p.window.dilation_h * image_w * p.window.input_c;
+  const int32_t step = p.window.stride_w * p.window.input_c;
   const int32_t words = (strip + 3) / 4, last_words = strip / 4, last_bytes = strip & 3;
-  const int8_t* first = input + (y0 * image_w + x0) * p.input_c;
+  const int8_t* first = input + (y0 * image_w + x0) * p.window.input_c;
   for (int32_t w = 0; w < kPixels; ++w) {
     const int8_t* src = first + w * step;
     int8_t* column = windows[w];
-    for (int32_t fy = 0; fy + 1 < p.filter_h; ++fy, src += row_bytes, column += strip) {
+    for (int32_t fy = 0; fy + 1 < p.window.filter_h; ++fy, src += row_bytes, column += strip) {
       copy_words3(column, src, words);
     }
     copy_words3(column, src, last_words);
@@ -372,16 +374,17 @@ void widen3_rgb3x3(const int8_t* a, const int8_t* b, const int8_t* c, uint32_t* 
 TINYRIG_INLINE_LOOPS void columns_rgb3x3(const DspConv2DParams& p, const int8_t* input, int32_t first, int32_t valid,
                                          int8_t* const* windows, uint32_t* columns) {
   const bool bordered = p.padded_h > 0;
-  const int32_t image_h = bordered ? p.padded_h : p.input_h, image_w = bordered ? p.padded_w : p.input_w;
-  const int32_t row_bytes = p.dilation_h * image_w * 3;
+  const int32_t image_h = bordered ? p.padded_h : p.window.input_h, image_w = bordered ? p.padded_w : p.window.input_w;
+  const int32_t row_bytes = p.window.dilation_h * image_w * 3;
   const int32_t end = image_h * image_w * 3 + (bordered ? 3 : 0);  // bytes readable from input
-  int32_t out_y = first / p.output_w;
-  int32_t out_x = first - out_y * p.output_w;
-  const int32_t y0 = out_y * p.stride_h - (bordered ? 0 : p.pad_top);
-  const int32_t x0 = out_x * p.stride_w - (bordered ? 0 : p.pad_left);
-  const bool rows_inside = y0 >= 0 && y0 + 2 * p.dilation_h < image_h;
-  if (valid == kPixels && rows_inside && out_x + 2 < p.output_w && x0 >= 0 && x0 + 2 * p.stride_w + 3 <= image_w) {
-    const int32_t offset = (y0 * image_w + x0) * 3, step = p.stride_w * 3;
+  int32_t out_y = first / p.window.output_w;
+  int32_t out_x = first - out_y * p.window.output_w;
+  const int32_t y0 = out_y * p.window.stride_h - (bordered ? 0 : p.window.pad_top);
+  const int32_t x0 = out_x * p.window.stride_w - (bordered ? 0 : p.window.pad_left);
+  const bool rows_inside = y0 >= 0 && y0 + 2 * p.window.dilation_h < image_h;
+  if (valid == kPixels && rows_inside && out_x + 2 < p.window.output_w && x0 >= 0 &&
+      x0 + 2 * p.window.stride_w + 3 <= image_w) {
+    const int32_t offset = (y0 * image_w + x0) * 3, step = p.window.stride_w * 3;
     if (offset + 2 * step + 2 * row_bytes + 12 <= end) {
       widen3_rgb3x3(input + offset, input + offset + step, input + offset + 2 * step, columns, row_bytes);
       return;
@@ -392,24 +395,24 @@ TINYRIG_INLINE_LOOPS void columns_rgb3x3(const DspConv2DParams& p, const int8_t*
       widen_rgb3x3(windows[0], 9, columns + slot);  // dropped outputs: any column will do
       continue;
     }
-    const int32_t y = out_y * p.stride_h - (bordered ? 0 : p.pad_top);
-    const int32_t x = out_x * p.stride_w - (bordered ? 0 : p.pad_left);
+    const int32_t y = out_y * p.window.stride_h - (bordered ? 0 : p.window.pad_top);
+    const int32_t x = out_x * p.window.stride_w - (bordered ? 0 : p.window.pad_left);
     const int32_t offset = (y * image_w + x) * 3;
-    if (y >= 0 && y + 2 * p.dilation_h < image_h && x >= 0 && x + 3 <= image_w &&
+    if (y >= 0 && y + 2 * p.window.dilation_h < image_h && x >= 0 && x + 3 <= image_w &&
         offset + 2 * row_bytes + 12 <= end) {
       widen_rgb3x3(input + offset, row_bytes, columns + slot);
     } else {
-      gather_window(p, input, out_y * p.output_w + out_x, windows[slot]);
+      gather_window(p, input, out_y * p.window.output_w + out_x, windows[slot]);
       widen_rgb3x3(windows[slot], 9, columns + slot);
     }
-    if (++out_x == p.output_w) out_x = 0, ++out_y;
+    if (++out_x == p.window.output_w) out_x = 0, ++out_y;
   }
 }
 
 const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
-  const int32_t out_y = pixel / p.output_w;
-  const int32_t out_x = pixel - out_y * p.output_w;
-  return input + (out_y * p.stride_h * p.input_w + out_x * p.stride_w) * p.input_c;
+  const int32_t out_y = pixel / p.window.output_w;
+  const int32_t out_x = pixel - out_y * p.window.output_w;
+  return input + (out_y * p.window.stride_h * p.window.input_w + out_x * p.window.stride_w) * p.window.input_c;
 }
 
 // The assembly run over every full filter pair for 3 full pixels. The pair's part of
@@ -675,7 +678,7 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   int8_t* window = reinterpret_cast<int8_t*>(columns + steps * kPixels);
   // Windows whose rows are not whole words: 3 inside windows are copied side by side
   // and widened together (widen3_groups), the others one at a time.
-  const bool gather3 = !p.pointwise && p.dilation_w == 1 && ((p.filter_w * p.input_c) & 3) != 0;
+  const bool gather3 = !p.pointwise && p.window.dilation_w == 1 && ((p.window.filter_w * p.window.input_c) & 3) != 0;
   // (rgb3x3 has gather3 too: its gathered windows are read 3 bytes past depth 27, inside
   // the 32-byte window.)
   int8_t* const windows[kPixels] = {window, window + p.depth_padded, window + 2 * p.depth_padded};
@@ -689,22 +692,22 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
     pad_image(p, input, padded);
     input = padded;
   }
-  const int32_t pixels = p.output_h * p.output_w;
+  const int32_t pixels = p.window.output_h * p.window.output_w;
   ConvRun run;  // conv_run copies it: only `out` changes from run to run
   const int32_t units = steps / 2;
   const int32_t pair_words = 12 + 2 * steps;  // seeds, weights, (M, r, e) x 2
   run.x = columns;
   run.passes = (units + 7) / 8 - 1;
   run.entry = units % 8 + (run.passes == 0 ? 8 : 0);
-  run.end = p.stream + pair_words * (p.output_c / 2);
-  run.out_c = p.output_c;
+  run.end = p.stream + pair_words * (p.window.output_c / 2);
+  run.out_c = p.window.output_c;
   run.stream = p.stream;
   run.lo4 = static_cast<uint8_t>(p.activation_min) * 0x01010101u;
   run.hi4 = static_cast<uint8_t>(p.activation_max) * 0x01010101u;
   auto* const run_fn = p.clamp ? conv_run_clamp : conv_run;
   // 1x1 at stride 1: pixel i's column is the input pixel i.
-  const bool dense = p.pointwise && p.stride_h == 1 && p.stride_w == 1;
-  const int32_t c = p.input_c;
+  const bool dense = p.pointwise && p.window.stride_h == 1 && p.window.stride_w == 1;
+  const int32_t c = p.window.input_c;
   // One run of 3 output pixels (fewer at the end) starting at `first`, any shape.
   auto one_run = [&](int32_t first) {
     const int32_t valid = pixels - first < kPixels ? pixels - first : kPixels;
@@ -721,17 +724,17 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
                pointwise_source(p, input, first + 2), p.depth, steps, columns);
       }
     } else if (gather3 && valid == kPixels) {
-      const int32_t out_y = first / p.output_w;
-      const int32_t out_x = first - out_y * p.output_w;
+      const int32_t out_y = first / p.window.output_w;
+      const int32_t out_x = first - out_y * p.window.output_w;
       three = copy3_windows(p, input, out_y, out_x, windows);
       if (!three) {  // longer rows, across an output row or at the edges: one window at a time
         int32_t y = out_y, x = out_x;
         for (int32_t slot = 0; slot < kPixels; ++slot) {
           // Windows touching padding are gathered (depth bytes: the zero tail stays).
           if (!copy_window_inside(p, input, y, x, windows[slot])) {
-            gather_window(p, input, y * p.output_w + x, windows[slot]);
+            gather_window(p, input, y * p.window.output_w + x, windows[slot]);
           }
-          if (++x == p.output_w) x = 0, ++y;
+          if (++x == p.window.output_w) x = 0, ++y;
         }
         three = true;
       }
@@ -746,21 +749,21 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
         build_column(p, input, first + slot, steps, columns + slot, window);
       }
     }
-    int8_t* out = output + first * p.output_c;
+    int8_t* out = output + first * p.window.output_c;
     int32_t filter = 0;
-    if (valid == kPixels && p.output_c >= 2) {  // every full filter pair in assembly
+    if (valid == kPixels && p.window.output_c >= 2) {  // every full filter pair in assembly
       run.out = out;
       run_fn(&run);
-      filter = 2 * (p.output_c / 2);
+      filter = 2 * (p.window.output_c / 2);
     }
     const int32_t* weights = p.stream + (filter / 2) * pair_words + 6;
     for (; filter < p.channels_padded; filter += 2, weights += pair_words) {
       int32_t acc[2 * kPixels];
       tinyrig_dsp_block_3x2(columns, weights, steps, p.bias + filter, acc);
       const int32_t* rq = p.requant + 3 * filter;
-      const bool second = filter + 1 < p.output_c;
+      const bool second = filter + 1 < p.window.output_c;
       for (int32_t slot = 0; slot < valid; ++slot) {
-        int8_t* o = out + slot * p.output_c + filter;
+        int8_t* o = out + slot * p.window.output_c + filter;
         o[0] = clamp_output(requantize(acc[2 * slot], rq), p.clamp, p.activation_min, p.activation_max);
         if (second) {
           o[1] = clamp_output(requantize(acc[2 * slot + 1], rq + 3), p.clamp, p.activation_min, p.activation_max);
@@ -769,41 +772,42 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
     }
   };
   int32_t first = 0;
-  if (p.rgb3x3 && p.output_c % 2 == 0) {
+  if (p.rgb3x3 && p.window.output_c % 2 == 0) {
     // Row by row: runs of 3 within an output row whose windows are read in place (as
     // in columns_rgb3x3) go straight to widen3_rgb3x3 and the run; the others, one_run.
     const bool bordered = p.padded_h > 0;
-    const int32_t image_h = bordered ? p.padded_h : p.input_h, image_w = bordered ? p.padded_w : p.input_w;
-    const int32_t row_bytes = p.dilation_h * image_w * 3;
+    const int32_t image_h = bordered ? p.padded_h : p.window.input_h;
+    const int32_t image_w = bordered ? p.padded_w : p.window.input_w;
+    const int32_t row_bytes = p.window.dilation_h * image_w * 3;
     const int32_t end = image_h * image_w * 3 + (bordered ? 3 : 0);  // bytes readable from input
-    const int32_t step = p.stride_w * 3;
-    const int32_t top = bordered ? 0 : p.pad_top, left = bordered ? 0 : p.pad_left;
-    for (int32_t out_y = 0; out_y < p.output_h; ++out_y) {
-      const int32_t row_end = (out_y + 1) * p.output_w;
-      const int32_t y0 = out_y * p.stride_h - top;
-      const bool rows_inside = y0 >= 0 && y0 + 2 * p.dilation_h < image_h;
+    const int32_t step = p.window.stride_w * 3;
+    const int32_t top = bordered ? 0 : p.window.pad_top, left = bordered ? 0 : p.window.pad_left;
+    for (int32_t out_y = 0; out_y < p.window.output_h; ++out_y) {
+      const int32_t row_end = (out_y + 1) * p.window.output_w;
+      const int32_t y0 = out_y * p.window.stride_h - top;
+      const bool rows_inside = y0 >= 0 && y0 + 2 * p.window.dilation_h < image_h;
       for (; first < row_end; first += kPixels) {
-        const int32_t x0 = (first - out_y * p.output_w) * p.stride_w - left;
+        const int32_t x0 = (first - out_y * p.window.output_w) * p.window.stride_w - left;
         const int32_t offset = (y0 * image_w + x0) * 3;
-        if (rows_inside && first + kPixels <= row_end && x0 >= 0 && x0 + 2 * p.stride_w + 3 <= image_w &&
+        if (rows_inside && first + kPixels <= row_end && x0 >= 0 && x0 + 2 * p.window.stride_w + 3 <= image_w &&
             offset + 2 * step + 2 * row_bytes + 12 <= end) {
           const int8_t* a = input + offset;
           widen3_rgb3x3(a, a + step, a + 2 * step, columns, row_bytes);
-          run.out = output + first * p.output_c;
+          run.out = output + first * p.window.output_c;
           run_fn(&run);
         } else {
           one_run(first);
         }
       }
     }
-  } else if (dense && (p.depth & 3) == 0 && p.output_c % 2 == 0) {
+  } else if (dense && (p.depth & 3) == 0 && p.window.output_c % 2 == 0) {
     // 1x1 at stride 1 with whole groups of 4 channels (depth_padded == depth): every
     // full run is widen3_groups and the run.
     const int32_t full = pixels - pixels % kPixels;
     for (; first < full; first += kPixels) {
       const int8_t* src = input + first * c;
       widen3_groups(src, src + c, src + 2 * c, columns, p.depth / 4);
-      run.out = output + first * p.output_c;
+      run.out = output + first * p.window.output_c;
       run_fn(&run);
     }
   }

@@ -24,13 +24,13 @@ void widen_row(const DspDepthwiseConv2DParams& p, const int8_t* input, int32_t y
   const int32_t group_words = 2 * p.padded_w;
   const uint32_t zp = static_cast<uint8_t>(p.input_zero_point) * 0x01010101u;
   const uint32_t pad_a = sxtb16(zp), pad_b = sxtb16_ror8(zp);
-  const bool row_inside = y >= 0 && y < p.input_h;
-  const int32_t full_groups = p.channels / 4;
+  const bool row_inside = y >= 0 && y < p.window.input_h;
+  const int32_t full_groups = p.window.input_c / 4;
   for (int32_t xp = 0; xp < p.padded_w; ++xp) {
-    const int32_t x = xp - p.pad_left;
+    const int32_t x = xp - p.window.pad_left;
     uint32_t* column = dst + 2 * xp;
-    if (row_inside && x >= 0 && x < p.input_w) {
-      const int8_t* src = input + (y * p.input_w + x) * p.channels;
+    if (row_inside && x >= 0 && x < p.window.input_w) {
+      const int8_t* src = input + (y * p.window.input_w + x) * p.window.input_c;
       int32_t g = 0;
       for (; g < full_groups; ++g, src += 4) {
         const uint32_t word = load_word(src);
@@ -39,7 +39,9 @@ void widen_row(const DspDepthwiseConv2DParams& p, const int8_t* input, int32_t y
       }
       if (g < p.channel_groups) {  // last 1-3 channels, without reading past the pixel
         uint32_t word = 0;
-        for (int32_t j = 0; j < p.channels - 4 * g; ++j) word |= static_cast<uint32_t>(static_cast<uint8_t>(src[j])) << (8 * j);
+        for (int32_t j = 0; j < p.window.input_c - 4 * g; ++j) {
+          word |= static_cast<uint32_t>(static_cast<uint8_t>(src[j])) << (8 * j);
+        }
         column[g * group_words] = sxtb16(word);
         column[g * group_words + 1] = sxtb16_ror8(word);
       }
@@ -67,10 +69,10 @@ inline void store_group(const DspDepthwiseConv2DParams& p, const int32_t* acc, c
 // widening rows the ring does not hold yet.
 void fill_rows(const DspDepthwiseConv2DParams& p, const int8_t* input, int32_t out_y, uint32_t* slots,
                int32_t* slot_row, const uint32_t** rows) {
-  const int32_t fh = p.filter_h;
+  const int32_t fh = p.window.filter_h;
   const int32_t row_words = p.padded_w * p.channel_groups * 2;
   for (int32_t fy = 0; fy < fh; ++fy) {
-    const int32_t y = out_y * p.stride_h - p.pad_top + fy;
+    const int32_t y = out_y * p.window.stride_h - p.window.pad_top + fy;
     const int32_t slot = ((y % fh) + fh) % fh;
     uint32_t* row = slots + slot * row_words;
     if (slot_row[slot] != y) {
@@ -82,16 +84,16 @@ void fill_rows(const DspDepthwiseConv2DParams& p, const int8_t* input, int32_t o
 }
 
 void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
-  const int32_t fh = p.filter_h, fw = p.filter_w;
+  const int32_t fh = p.window.filter_h, fw = p.window.filter_w;
   uint32_t* slots = reinterpret_cast<uint32_t*>(scratch);
   int32_t slot_row[kMaxFilterH];
   for (int32_t i = 0; i < fh; ++i) slot_row[i] = INT32_MIN;
   const uint32_t* rows[kMaxFilterH];
   const int32_t group_words = 2 * p.padded_w;
-  for (int32_t out_y = 0; out_y < p.output_h; ++out_y) {
+  for (int32_t out_y = 0; out_y < p.window.output_h; ++out_y) {
     fill_rows(p, input, out_y, slots, slot_row, rows);
-    for (int32_t out_x = 0; out_x < p.output_w; ++out_x) {
-      const int32_t column = out_x * p.stride_w * 2;
+    for (int32_t out_x = 0; out_x < p.window.output_w; ++out_x) {
+      const int32_t column = out_x * p.window.stride_w * 2;
       for (int32_t g = 0; g < p.channel_groups; ++g) {
         const int32_t* bias = p.bias + 4 * g;
         int32_t acc[4] = {bias[0], bias[1], bias[2], bias[3]};
@@ -106,8 +108,9 @@ void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, i
           }
         }
         const int32_t c = 4 * g;
-        const int32_t count = p.channels - c < 4 ? p.channels - c : 4;
-        store_group(p, acc, p.requant + 3 * c, count, output + (out_y * p.output_w + out_x) * p.channels + c);
+        const int32_t count = p.window.input_c - c < 4 ? p.window.input_c - c : 4;
+        store_group(p, acc, p.requant + 3 * c, count,
+            output + (out_y * p.window.output_w + out_x) * p.window.input_c + c);
       }
     }
   }

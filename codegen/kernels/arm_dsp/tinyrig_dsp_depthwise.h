@@ -10,15 +10,13 @@
 
 #include <cstdint>
 
+#include "tinyrig_window.h"
+
 namespace tinyrig {
 
 struct DspDepthwiseConv2DParams {
-  int32_t input_h, input_w, channels;
+  Window2D window;         // channels: window.input_c (depth multiplier 1); dilation 1
   int32_t channel_groups;  // channels / 4, rounded up
-  int32_t output_h, output_w;
-  int32_t filter_h, filter_w;
-  int32_t stride_h, stride_w;
-  int32_t pad_top, pad_left;
   int32_t padded_w;        // width of a widened row, padding columns included
   int32_t input_zero_point;
   int32_t clamp;

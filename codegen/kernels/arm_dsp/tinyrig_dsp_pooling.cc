@@ -54,20 +54,20 @@ inline void store_lanes(uint32_t a, uint32_t b, int32_t count, const Pool2DParam
 }  // namespace
 
 void average_pool2d_s8(const Pool2DParams& p, const int8_t* input, int8_t* output, int32_t* /*scratch*/) {
-  const int32_t channels = p.channels;
+  const int32_t channels = p.window.input_c;
   const int32_t groups = channels / 4;
-  const int32_t row_bytes = p.input_w * channels;
-  for (int32_t out_y = 0; out_y < p.output_h; ++out_y) {
-    const int32_t in_y = out_y * p.stride_h - p.pad_top;
+  const int32_t row_bytes = p.window.input_w * channels;
+  for (int32_t out_y = 0; out_y < p.window.output_h; ++out_y) {
+    const int32_t in_y = out_y * p.window.stride_h - p.window.pad_top;
     const int32_t y_start = in_y < 0 ? 0 : in_y;
-    const int32_t y_end = in_y + p.filter_h < p.input_h ? in_y + p.filter_h : p.input_h;
-    for (int32_t out_x = 0; out_x < p.output_w; ++out_x) {
-      const int32_t in_x = out_x * p.stride_w - p.pad_left;
+    const int32_t y_end = in_y + p.window.filter_h < p.window.input_h ? in_y + p.window.filter_h : p.window.input_h;
+    for (int32_t out_x = 0; out_x < p.window.output_w; ++out_x) {
+      const int32_t in_x = out_x * p.window.stride_w - p.window.pad_left;
       const int32_t x_start = in_x < 0 ? 0 : in_x;
-      const int32_t x_end = in_x + p.filter_w < p.input_w ? in_x + p.filter_w : p.input_w;
+      const int32_t x_end = in_x + p.window.filter_w < p.window.input_w ? in_x + p.window.filter_w : p.window.input_w;
       const int32_t rows = y_end - y_start, cols = x_end - x_start;
       const int32_t count = rows * cols;
-      int8_t* out = output + (out_y * p.output_w + out_x) * channels;
+      int8_t* out = output + (out_y * p.window.output_w + out_x) * channels;
       if (count <= 0) continue;  // the code generator rejects such windows (TFLM leaves them)
       const int8_t* window = input + y_start * row_bytes + x_start * channels;
       int32_t g = 0;

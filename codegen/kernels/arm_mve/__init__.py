@@ -19,7 +19,6 @@ from ..registry import KernelVariant
 
 FAMILY = "arm_mve"
 VECTOR, QUAD = 16, 4  # bytes of a Helium vector; channels of an int32 vector
-COMMON_FILES = ("tinyrig_fixedpoint.h", "arm_mve/tinyrig_mve_common.h")
 
 
 def mve_kernel(kernel_id: str, op: str, specialize: Callable, *, function: str | None = None,
@@ -30,6 +29,6 @@ def mve_kernel(kernel_id: str, op: str, specialize: Callable, *, function: str |
         variant=FAMILY,
         function=f"tinyrig::arm_mve::{function or kernel_id}",
         header=f"arm_mve/tinyrig_mve_{op}.h",
-        sources=(*COMMON_FILES, *extra_sources, f"arm_mve/tinyrig_mve_{op}.cc"),
+        sources=(*extra_sources, f"arm_mve/tinyrig_mve_{op}.cc"),
         specialize=specialize,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layer import ConstantArray, ConstantRef, LayerPlan
+from ...layer import ConstantArray, ConstantRef, LayerPlan, window_param
 from ..registry import register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, per_channel,
                                  require_plain_conv, round_up, specialized_plan)
@@ -39,9 +39,7 @@ def conv_layer(plan: LayerPlan, rows: np.ndarray, c: dict, shape: dict, note: st
     direct = int(shape["filter_h"] == shape["filter_w"] == 1 and shape["pad_top"] == shape["pad_left"] == 0
                  and shape["input_c"] % VECTOR == 0)
     params = [
-        *[(name, shape[name]) for name in ("input_h", "input_w", "input_c", "output_h", "output_w", "output_c",
-                                           "filter_h", "filter_w", "stride_h", "stride_w",
-                                           "dilation_h", "dilation_w", "pad_top", "pad_left")],
+        window_param(shape),
         ("input_zero_point", shape["input_zero_point"]), ("depth", depth), ("depth_padded", depth_p),
         ("channels_padded", out_p), ("direct", direct), ("general_shifts", general), *output_params(p),
         ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")),

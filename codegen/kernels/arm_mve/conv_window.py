@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layer import ConstantArray, ConstantRef
+from ...layer import ConstantArray, ConstantRef, window_param
 from ..registry import Declined, register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, params_of, require_plain_conv, round_up,
                                  specialized_plan)
@@ -57,8 +57,7 @@ def specialize_conv_window(plan) -> SpecializedLayerPlan:
     columns = max((p["output_w"] - 1) * p["stride_w"] + fw, p["pad_left"] + p["input_w"])
     line_bytes = round_up(columns * column_bytes + depth_p - depth, 4)
     params = [
-        *[(name, p[name]) for name in ("input_h", "input_w", "input_c", "output_h", "output_w", "output_c",
-                                       "filter_h", "filter_w", "stride_h", "stride_w", "pad_top", "pad_left")],
+        window_param(p),
         ("input_zero_point", p["input_zero_point"]), ("column_bytes", column_bytes), ("line_bytes", line_bytes),
         ("step_columns", 16 // ic), ("depth_padded", depth_p), ("channels_padded", out_p), *output_params(p),
         ("phases", phases), ("phase_bytes", phase_bytes),
@@ -74,4 +73,4 @@ def specialize_conv_window(plan) -> SpecializedLayerPlan:
 # Tried before the general conv, which takes what this declines. The odd-width row
 # ends run the general conv's single-pair block, hence its source.
 register(mve_kernel("conv2d_s8", "conv_window", specialize_conv_window, function="conv2d_window_s8",
-                    extra_sources=("arm_mve/tinyrig_mve_conv.h", "arm_mve/tinyrig_mve_conv.cc")), first=True)
+                    extra_sources=("arm_mve/tinyrig_mve_conv.cc",)), first=True)

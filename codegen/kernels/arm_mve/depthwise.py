@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layer import ConstantArray, ConstantRef, LayerPlan
+from ...layer import ConstantArray, ConstantRef, LayerPlan, window_param
 from ..registry import register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_depthwise,
                                  round_up, specialized_plan)
@@ -173,10 +173,7 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     # The 3x3 ring path computes pixel pairs: one more output's columns for an odd width.
     padded_w = (round_up(p["output_w"], 2) - 1) * p["stride_w"] + fw
     common = [
-        ("input_h", p["input_h"]), ("input_w", p["input_w"]), ("channels", channels),
-        ("output_h", p["output_h"]), ("output_w", p["output_w"]),
-        ("filter_h", fh), ("filter_w", fw), ("stride_h", p["stride_h"]), ("stride_w", p["stride_w"]),
-        ("pad_top", p["pad_top"]), ("pad_left", p["pad_left"]), ("padded_w", padded_w),
+        window_param(p), ("padded_w", padded_w),
         ("channels_padded", channels_p), ("input_zero_point", p["input_zero_point"]), *output_params(p),
     ]
     geometry = _planar_geometry(p)

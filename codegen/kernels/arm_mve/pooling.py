@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layer import ConstantRef, LayerPlan
+from ...layer import ConstantRef, LayerPlan, window_param
 from ..registry import Declined, register
 from ..specialize_common import SpecializedLayerPlan, int32_array, params_of, specialized_plan
 from . import mve_kernel
@@ -38,9 +38,7 @@ def specialize_average_pool(plan: LayerPlan) -> SpecializedLayerPlan:
     reciprocals = np.array([exact_reciprocal(count) for count in range(window + 1)], dtype=np.int64)
     reciprocals = np.where(reciprocals >= 2**31, reciprocals - 2**32, reciprocals)  # stored as int32 bits
     params = [
-        *[(name, p[name]) for name in ("input_h", "input_w", "channels", "output_h", "output_w",
-                                       "filter_h", "filter_w", "stride_h", "stride_w", "pad_top", "pad_left",
-                                       "activation_min", "activation_max")],
+        window_param(p), ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
         ("reciprocals", ConstantRef("reciprocals")),
     ]
     return specialized_plan(plan, "MveAveragePool2DParams", params, [int32_array("reciprocals", reciprocals)], 0,

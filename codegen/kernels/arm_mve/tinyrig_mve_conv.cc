@@ -222,69 +222,71 @@ namespace {
 // The int8 column of one output pixel: the window, tap by tap, each filter row's
 // in-image taps copied as one run; taps outside the image read the zero point.
 void gather(const MveConv2DParams& p, const int8_t* input, int32_t pixel, int8_t* column) {
-  const int32_t out_y = pixel / p.output_w;
-  const int32_t out_x = pixel - out_y * p.output_w;
-  const int32_t y0 = out_y * p.stride_h - p.pad_top;
-  const int32_t x0 = out_x * p.stride_w - p.pad_left;
-  const int32_t row_bytes = p.filter_w * p.input_c;
+  const int32_t out_y = pixel / p.window.output_w;
+  const int32_t out_x = pixel - out_y * p.window.output_w;
+  const int32_t y0 = out_y * p.window.stride_h - p.window.pad_top;
+  const int32_t x0 = out_x * p.window.stride_w - p.window.pad_left;
+  const int32_t row_bytes = p.window.filter_w * p.window.input_c;
 #if TINYRIG_MVE_NATIVE
   // Filter rows of at most 16 bytes (first convolutions over few channels): one
   // predicated load and store per filter row; at the image's edges the row is first
   // filled with the zero point and then its in-image run is copied over it.
-  if (p.dilation_w == 1 && row_bytes <= 16) {
+  if (p.window.dilation_w == 1 && row_bytes <= 16) {
     const mve_pred16_t keep = vctp8q(static_cast<uint32_t>(row_bytes));
-    if (x0 >= 0 && x0 + p.filter_w <= p.input_w && y0 >= 0 && y0 + (p.filter_h - 1) * p.dilation_h < p.input_h) {
-      const int32_t step = p.dilation_h * p.input_w * p.input_c;  // the window inside the image
-      const int8_t* src = input + (y0 * p.input_w + x0) * p.input_c;
+    if (x0 >= 0 && x0 + p.window.filter_w <= p.window.input_w && y0 >= 0 &&
+        y0 + (p.window.filter_h - 1) * p.window.dilation_h < p.window.input_h) {
+      const int32_t step = p.window.dilation_h * p.window.input_w * p.window.input_c;  // the window inside the image
+      const int8_t* src = input + (y0 * p.window.input_w + x0) * p.window.input_c;
       int8_t* dst = column;
-      for (int32_t fy = p.filter_h; fy > 0; --fy, src += step, dst += row_bytes) {
+      for (int32_t fy = p.window.filter_h; fy > 0; --fy, src += step, dst += row_bytes) {
         vstrbq_p_s8(dst, vldrbq_z_s8(src, keep), keep);
       }
       return;
     }
     const int32_t first_x = x0 < 0 ? -x0 : 0;                                         // first in-image tap
-    const int32_t end_x = x0 + p.filter_w > p.input_w ? p.input_w - x0 : p.filter_w;  // one past the last
-    const bool columns_inside = first_x == 0 && end_x == p.filter_w;
-    const mve_pred16_t run = vctp8q(static_cast<uint32_t>(end_x > first_x ? (end_x - first_x) * p.input_c : 0));
+    const int32_t end_x = x0 + p.window.filter_w > p.window.input_w
+        ? p.window.input_w - x0 : p.window.filter_w;  // one past the last
+    const bool columns_inside = first_x == 0 && end_x == p.window.filter_w;
+    const mve_pred16_t run = vctp8q(static_cast<uint32_t>(end_x > first_x ? (end_x - first_x) * p.window.input_c : 0));
     const int8x16_t zero_point = vdupq_n_s8(static_cast<int8_t>(p.input_zero_point));
-    const int32_t row_stride = p.input_w * p.input_c;
+    const int32_t row_stride = p.window.input_w * p.window.input_c;
     int8_t* dst = column;
-    for (int32_t fy = 0; fy < p.filter_h; ++fy, dst += row_bytes) {
-      const int32_t y = y0 + fy * p.dilation_h;
-      if (y < 0 || y >= p.input_h) {
+    for (int32_t fy = 0; fy < p.window.filter_h; ++fy, dst += row_bytes) {
+      const int32_t y = y0 + fy * p.window.dilation_h;
+      if (y < 0 || y >= p.window.input_h) {
         vstrbq_p_s8(dst, zero_point, keep);
       } else if (columns_inside) {
-        const int8_t* src = input + y * row_stride + x0 * p.input_c;
+        const int8_t* src = input + y * row_stride + x0 * p.window.input_c;
         vstrbq_p_s8(dst, vldrbq_z_s8(src, keep), keep);
       } else {
-        const int8_t* src = input + y * row_stride + (x0 + first_x) * p.input_c;
+        const int8_t* src = input + y * row_stride + (x0 + first_x) * p.window.input_c;
         vstrbq_p_s8(dst, zero_point, keep);
-        vstrbq_p_s8(dst + first_x * p.input_c, vldrbq_z_s8(src, run), run);
+        vstrbq_p_s8(dst + first_x * p.window.input_c, vldrbq_z_s8(src, run), run);
       }
     }
     return;
   }
 #endif
-  const bool columns_inside = x0 >= 0 && x0 + (p.filter_w - 1) * p.dilation_w < p.input_w;
+  const bool columns_inside = x0 >= 0 && x0 + (p.window.filter_w - 1) * p.window.dilation_w < p.window.input_w;
   const int8_t zero_point = static_cast<int8_t>(p.input_zero_point);
   int8_t* c = column;
-  for (int32_t fy = 0; fy < p.filter_h; ++fy, c += row_bytes) {
-    const int32_t y = y0 + fy * p.dilation_h;
-    if (y < 0 || y >= p.input_h) {
+  for (int32_t fy = 0; fy < p.window.filter_h; ++fy, c += row_bytes) {
+    const int32_t y = y0 + fy * p.window.dilation_h;
+    if (y < 0 || y >= p.window.input_h) {
       fill_bytes(c, zero_point, row_bytes);
       continue;
     }
-    const int8_t* row = input + y * p.input_w * p.input_c;
-    if (columns_inside && p.dilation_w == 1) {
-      copy_bytes(c, row + x0 * p.input_c, row_bytes);
+    const int8_t* row = input + y * p.window.input_w * p.window.input_c;
+    if (columns_inside && p.window.dilation_w == 1) {
+      copy_bytes(c, row + x0 * p.window.input_c, row_bytes);
       continue;
     }
-    for (int32_t fx = 0; fx < p.filter_w; ++fx) {
-      const int32_t x = x0 + fx * p.dilation_w;
-      if (x >= 0 && x < p.input_w) {
-        copy_bytes(c + fx * p.input_c, row + x * p.input_c, p.input_c);
+    for (int32_t fx = 0; fx < p.window.filter_w; ++fx) {
+      const int32_t x = x0 + fx * p.window.dilation_w;
+      if (x >= 0 && x < p.window.input_w) {
+        copy_bytes(c + fx * p.window.input_c, row + x * p.window.input_c, p.window.input_c);
       } else {
-        fill_bytes(c + fx * p.input_c, zero_point, p.input_c);
+        fill_bytes(c + fx * p.window.input_c, zero_point, p.window.input_c);
       }
     }
   }
@@ -292,9 +294,9 @@ void gather(const MveConv2DParams& p, const int8_t* input, int32_t pixel, int8_t
 
 const int8_t* column_of(const MveConv2DParams& p, const int8_t* input, int32_t pixel, int8_t* scratch) {
   if (p.direct) {
-    const int32_t out_y = pixel / p.output_w;
-    const int32_t out_x = pixel - out_y * p.output_w;
-    return input + (out_y * p.stride_h * p.input_w + out_x * p.stride_w) * p.input_c;
+    const int32_t out_y = pixel / p.window.output_w;
+    const int32_t out_x = pixel - out_y * p.window.output_w;
+    return input + (out_y * p.window.stride_h * p.window.input_w + out_x * p.window.stride_w) * p.window.input_c;
   }
   gather(p, input, pixel, scratch);
   return scratch;
@@ -306,7 +308,7 @@ const int8_t* column_of(const MveConv2DParams& p, const int8_t* input, int32_t p
 void requantize_block(const MveConv2DParams& p, const int32_t* acc, int32_t pixels, int8_t* out) {
   constexpr int32_t kWords = 16;
   const int32_t* rq = p.requant;
-  const int32_t channels = p.output_c;
+  const int32_t channels = p.window.output_c;
 #if TINYRIG_MVE_NATIVE
   const int32x4_t lo = vdupq_n_s32(p.activation_min), hi = vdupq_n_s32(p.activation_max);
   const int32_t offset = p.output_offset;
@@ -342,19 +344,19 @@ void conv2d_s8(const MveConv2DParams& p, const int8_t* input, int8_t* output, in
     fill_bytes(columns, 0, 2 * p.depth_padded);
   }
   const DotRun run = {p.depth_padded / 16, p.channels_padded / 4, acc};
-  ConvRun fused = {p.requant, output, dummy, p.output_c, p.channels_padded / 4, p.depth_padded / 16,
+  ConvRun fused = {p.requant, output, dummy, p.window.output_c, p.channels_padded / 4, p.depth_padded / 16,
                    p.output_offset, p.activation_min, p.activation_max, 1, 0, 0};
-  const int32_t pixels = p.output_h * p.output_w;
+  const int32_t pixels = p.window.output_h * p.window.output_w;
   // A pointwise convolution at stride 1 reads pixel after pixel: with the fast
   // epilogue one call runs every whole pair, then a lone last pixel.
-  const bool contiguous = p.direct && p.stride_h == 1 && p.stride_w == 1;
+  const bool contiguous = p.direct && p.window.stride_h == 1 && p.window.stride_w == 1;
   int32_t first = 0;
   if (contiguous && !p.general_shifts && pixels >= 2) {
     fused.pairs = pixels / 2;
-    fused.x_step = 2 * p.input_c;
-    fused.out1 = output + p.output_c;
-    fused.out_adjust = 2 * p.output_c - 4 * (p.channels_padded / 4);
-    tinyrig_mve_conv_2x4_rq_pairs(input, input + p.input_c, p.weights, &fused);
+    fused.x_step = 2 * p.window.input_c;
+    fused.out1 = output + p.window.output_c;
+    fused.out_adjust = 2 * p.window.output_c - 4 * (p.channels_padded / 4);
+    tinyrig_mve_conv_2x4_rq_pairs(input, input + p.window.input_c, p.weights, &fused);
     first = 2 * fused.pairs;
     fused.pairs = 1;
   }
@@ -363,19 +365,19 @@ void conv2d_s8(const MveConv2DParams& p, const int8_t* input, int8_t* output, in
     const int8_t* x0;
     const int8_t* x1;
     if (contiguous) {
-      x0 = input + first * p.input_c;
-      x1 = count == 2 ? x0 + p.input_c : x0;
+      x0 = input + first * p.window.input_c;
+      x1 = count == 2 ? x0 + p.window.input_c : x0;
     } else {
       x0 = column_of(p, input, first, columns);
       x1 = count == 2 ? column_of(p, input, first + 1, columns + p.depth_padded) : x0;
     }
-    int8_t* out0 = output + first * p.output_c;
+    int8_t* out0 = output + first * p.window.output_c;
     if (p.general_shifts) {
       tinyrig_mve_dot_2x4_run(x0, x1, p.weights, &run);
       requantize_block(p, acc, count, out0);
     } else {
       fused.out0 = out0;
-      fused.out1 = count == 2 ? out0 + p.output_c : dummy;
+      fused.out1 = count == 2 ? out0 + p.window.output_c : dummy;
       tinyrig_mve_conv_2x4_rq(x0, x1, p.weights, &fused);
     }
   }

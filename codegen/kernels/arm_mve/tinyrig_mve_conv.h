@@ -10,15 +10,12 @@
 
 #include <cstdint>
 
+#include "tinyrig_window.h"
+
 namespace tinyrig {
 
 struct MveConv2DParams {
-  int32_t input_h, input_w, input_c;
-  int32_t output_h, output_w, output_c;
-  int32_t filter_h, filter_w;
-  int32_t stride_h, stride_w;
-  int32_t dilation_h, dilation_w;
-  int32_t pad_top, pad_left;
+  Window2D window;
   int32_t input_zero_point;
   int32_t depth;            // filter_h * filter_w * input_c
   int32_t depth_padded;     // multiple of 16

@@ -161,22 +161,22 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
   // Scratch: the re-laid line (line_bytes, a multiple of 4; two lines, for even and odd
   // output rows, when output_w is odd), then a dummy output row. The last pixels of two
   // rows make one pair (a lone one only in a last odd row).
-  const bool odd = (p.output_w & 1) != 0;
+  const bool odd = (p.window.output_w & 1) != 0;
   int8_t* const lines[2] = {reinterpret_cast<int8_t*>(scratch), reinterpret_cast<int8_t*>(scratch) + p.line_bytes};
   int8_t* dummy = lines[0] + (odd ? 2 : 1) * p.line_bytes;
   const int8_t zero_point = static_cast<int8_t>(p.input_zero_point);
   fill_bytes(lines[0], zero_point, (odd ? 2 : 1) * p.line_bytes);  // pad columns stay the zero point
-  const int32_t ic = p.input_c, cb = p.column_bytes;
-  const int32_t row_bytes = p.input_w * ic;
+  const int32_t ic = p.window.input_c, cb = p.column_bytes;
+  const int32_t row_bytes = p.window.input_w * ic;
   const int32_t step_bytes = p.step_columns * ic;       // source bytes a step consumes
   const int32_t step_line = p.step_columns * cb;        // line bytes a step advances
-  const int32_t window_step = p.stride_w * cb;
+  const int32_t window_step = p.window.stride_w * cb;
   // The last pixels of odd-width rows: the general conv's single-pair run.
-  ConvRun run = {p.requant, output, dummy, p.output_c, p.channels_padded / 4, p.depth_padded / 16,
+  ConvRun run = {p.requant, output, dummy, p.window.output_c, p.channels_padded / 4, p.depth_padded / 16,
                  p.output_offset, p.activation_min, p.activation_max, 1, 0, 0};
-  const int32_t pairs = p.output_w / 2;
+  const int32_t pairs = p.window.output_w / 2;
   WindowRowRun row = {p.requant, p.weights, output, pairs, p.channels_padded / 4, p.depth_padded / 16,
-                      window_step, p.output_c, p.output_offset, p.activation_min, p.activation_max};
+                      window_step, p.window.output_c, p.output_offset, p.activation_min, p.activation_max};
 #if TINYRIG_MVE_NATIVE
   // Lane j of 16 contiguous input bytes (column j / ic, channel j % ic) goes to
   // (j / ic) * column_bytes + j % ic (the code generator checked these fit a byte).
@@ -187,24 +187,24 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
 #endif
   // Ring (phases > 1): input row y lives in row slot y mod filter_h and is laid once;
   // the weights of phase y0 mod filter_h match the slots of an output row's window.
-  int32_t next_row = -p.pad_top;  // the first row not yet laid (ring)
-  for (int32_t oy = 0; oy < p.output_h; ++oy) {
+  int32_t next_row = -p.window.pad_top;  // the first row not yet laid (ring)
+  for (int32_t oy = 0; oy < p.window.output_h; ++oy) {
     int8_t* const line = lines[odd ? (oy & 1) : 0];
-    int8_t* const first_column = line + p.pad_left * cb;
-    const int32_t y0 = oy * p.stride_h - p.pad_top;
+    int8_t* const first_column = line + p.window.pad_left * cb;
+    const int32_t y0 = oy * p.window.stride_h - p.window.pad_top;
     const int8_t* weights = p.weights;
     int32_t fy_first = 0, slot = 0;  // the first row to lay and its slot
     if (p.phases > 1) {
-      const int32_t phase = ((y0 % p.filter_h) + p.filter_h) % p.filter_h;
+      const int32_t phase = ((y0 % p.window.filter_h) + p.window.filter_h) % p.window.filter_h;
       weights += phase * p.phase_bytes;
       fy_first = next_row > y0 ? next_row - y0 : 0;
-      slot = (phase + fy_first) % p.filter_h;
-      next_row = y0 + p.filter_h;
+      slot = (phase + fy_first) % p.window.filter_h;
+      next_row = y0 + p.window.filter_h;
     }
     row.weights = weights;
     // Input row y (the zero point outside the image) into the row slot at dst.
     const auto lay = [&](int32_t y, int8_t* dst) __attribute__((always_inline)) {
-      const bool inside = y >= 0 && y < p.input_h;
+      const bool inside = y >= 0 && y < p.window.input_h;
       const int8_t* src = input + (inside ? y : 0) * row_bytes;
 #if TINYRIG_MVE_NATIVE
       if (inside) {  // 8 instructions a step: load 16 bytes, scatter step_columns columns
@@ -229,7 +229,7 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
         }
       }
 #else
-      for (int32_t x = 0; x < p.input_w; ++x) {
+      for (int32_t x = 0; x < p.window.input_w; ++x) {
         for (int32_t c = 0; c < ic; ++c) dst[x * cb + c] = inside ? src[x * ic + c] : zero_point;
       }
       (void)step_bytes;
@@ -237,30 +237,30 @@ void conv2d_window_s8(const MveConvWindowParams& p, const int8_t* input, int8_t*
 #endif
     };
     if (p.phases > 1) {
-      for (int32_t fy = fy_first; fy < p.filter_h; ++fy, slot = slot + 1 == p.filter_h ? 0 : slot + 1) {
+      for (int32_t fy = fy_first; fy < p.window.filter_h; ++fy, slot = slot + 1 == p.window.filter_h ? 0 : slot + 1) {
         lay(y0 + fy, first_column + slot * ic);
       }
     } else {
-      for (int32_t fy = 0; fy < p.filter_h; ++fy) lay(y0 + fy, first_column + fy * ic);
+      for (int32_t fy = 0; fy < p.window.filter_h; ++fy) lay(y0 + fy, first_column + fy * ic);
     }
-    int8_t* out = output + oy * p.output_w * p.output_c;
+    int8_t* out = output + oy * p.window.output_w * p.window.output_c;
     if (pairs > 0) {
       row.out = out;
-      if (p.output_c % 4 == 0 && p.depth_padded == 32) {
+      if (p.window.output_c % 4 == 0 && p.depth_padded == 32) {
         tinyrig_mve_window_row_rq_full2(line, &row);
-      } else if (p.output_c % 4 == 0) {
+      } else if (p.window.output_c % 4 == 0) {
         tinyrig_mve_window_row_rq_full(line, &row);
       } else {
         tinyrig_mve_window_row_rq(line, &row);
       }
     }
-    const int32_t last = (p.output_w - 1) * window_step;
+    const int32_t last = (p.window.output_w - 1) * window_step;
     if (odd && (oy & 1)) {  // the last pixels of this row and the one above
-      run.out0 = out - p.output_c;
-      run.out1 = out + (p.output_w - 1) * p.output_c;
+      run.out0 = out - p.window.output_c;
+      run.out1 = out + (p.window.output_w - 1) * p.window.output_c;
       tinyrig_mve_conv_2x4_rq(lines[0] + last, lines[1] + last, weights, &run);
-    } else if (odd && oy == p.output_h - 1) {  // a lone last pixel: its twin's outputs go to the dummy row
-      run.out0 = out + (p.output_w - 1) * p.output_c;
+    } else if (odd && oy == p.window.output_h - 1) {  // a lone last pixel: its twin's outputs go to the dummy row
+      run.out0 = out + (p.window.output_w - 1) * p.window.output_c;
       run.out1 = dummy;
       tinyrig_mve_conv_2x4_rq(lines[0] + last, lines[0] + last, weights, &run);
     }

@@ -10,14 +10,12 @@
 
 #include <cstdint>
 
+#include "tinyrig_window.h"
+
 namespace tinyrig {
 
 struct MveConvWindowParams {
-  int32_t input_h, input_w, input_c;
-  int32_t output_h, output_w, output_c;
-  int32_t filter_h, filter_w;
-  int32_t stride_h, stride_w;
-  int32_t pad_top, pad_left;
+  Window2D window;          // dilation 1
   int32_t input_zero_point;
   int32_t column_bytes;     // filter_h * input_c: one column of the re-laid line
   int32_t line_bytes;       // the line's bytes (pad columns and chunk slack included), multiple of 4

@@ -221,9 +221,9 @@ struct PlaneWalk {
 };
 
 PlaneWalk plane_walk(const MveDepthwiseConv2DParams& p) {
-  const int32_t pixel = p.channels, row = p.input_w * p.channels;
-  if (p.along_y) return {row, pixel, p.input_w, p.input_h, p.pad_top, p.pad_left};
-  return {pixel, row, p.input_h, p.input_w, p.pad_left, p.pad_top};
+  const int32_t pixel = p.window.input_c, row = p.window.input_w * p.window.input_c;
+  if (p.along_y) return {row, pixel, p.window.input_w, p.window.input_h, p.window.pad_top, p.window.pad_left};
+  return {pixel, row, p.window.input_h, p.window.input_w, p.window.pad_left, p.window.pad_top};
 }
 
 // Channels [first, first + count) of the input into planes interleaved 4 channels a
@@ -336,8 +336,8 @@ void depthwise_planar(const MveDepthwiseConv2DParams& p, const int8_t* input, in
   alignas(16) int32_t limits[8] = {p.activation_min, p.activation_min, p.activation_min, p.activation_min,
                                    p.activation_max, p.activation_max, p.activation_max, p.activation_max};
   const int32_t fill = (p.group * p.plane_size + 63) / 64 * 64;
-  for (int32_t first = 0; first < p.channels; first += p.group) {
-    const int32_t count = p.channels - first < p.group ? p.channels - first : p.group;
+  for (int32_t first = 0; first < p.window.input_c; first += p.group) {
+    const int32_t count = p.window.input_c - first < p.group ? p.window.input_c - first : p.group;
     fill_blocks(planes, static_cast<int8_t>(p.input_zero_point), count == p.group ? fill : (count * p.plane_size + 63) / 64 * 64);
     if (p.interleave == 4) {
       copy_interleaved(p, input, planes, first, count);
@@ -368,28 +368,29 @@ void fill_slot(const MveDepthwiseConv2DParams& p, const int8_t* input, int32_t y
   const int32_t quads = p.channels_padded / 4;
   const int32_t quad_bytes = p.padded_w * 4;
   const int8_t zero_point = static_cast<int8_t>(p.input_zero_point);
-  if (y < 0 || y >= p.input_h) {
+  if (y < 0 || y >= p.window.input_h) {
     fill_bytes(slot, zero_point, quads * quad_bytes);
     return;
   }
-  const int32_t first = p.pad_left;  // ring column of input column 0
-  const int32_t last = p.pad_left + p.input_w < p.padded_w ? p.pad_left + p.input_w : p.padded_w;
-  const int8_t* row = input + y * p.input_w * p.channels;
+  const int32_t first = p.window.pad_left;  // ring column of input column 0
+  const int32_t last = p.window.pad_left + p.window.input_w < p.padded_w
+      ? p.window.pad_left + p.window.input_w : p.padded_w;
+  const int8_t* row = input + y * p.window.input_w * p.window.input_c;
   for (int32_t quad = 0; quad < quads; ++quad) {
     int8_t* dst = slot + quad * quad_bytes;
     fill_bytes(dst, zero_point, first * 4);
     fill_bytes(dst + last * 4, zero_point, (p.padded_w - last) * 4);
     const int32_t c0 = quad * 4;
-    const int32_t width = p.channels - c0 < 4 ? p.channels - c0 : 4;
+    const int32_t width = p.window.input_c - c0 < 4 ? p.window.input_c - c0 : 4;
     const int8_t* src = row + c0;
     if (width == 4) {
-      for (int32_t column = first; column < last; ++column, src += p.channels) {
+      for (int32_t column = first; column < last; ++column, src += p.window.input_c) {
         int32_t word;
         __builtin_memcpy(&word, src, 4);
         __builtin_memcpy(dst + 4 * column, &word, 4);
       }
     } else {  // the last, partial quad: padded channels read the zero point
-      for (int32_t column = first; column < last; ++column, src += p.channels) {
+      for (int32_t column = first; column < last; ++column, src += p.window.input_c) {
         for (int32_t i = 0; i < 4; ++i) dst[4 * column + i] = i < width ? src[i] : zero_point;
       }
     }
@@ -399,10 +400,10 @@ void fill_slot(const MveDepthwiseConv2DParams& p, const int8_t* input, int32_t y
 // Slots for the window rows of output row out_y, refilling only rows not yet held.
 void prepare_rows(const MveDepthwiseConv2DParams& p, const int8_t* input, int32_t out_y, Ring& ring,
                   const int8_t** rows) {
-  const int32_t y0 = out_y * p.stride_h - p.pad_top;
-  for (int32_t fy = 0; fy < p.filter_h; ++fy) {
+  const int32_t y0 = out_y * p.window.stride_h - p.window.pad_top;
+  for (int32_t fy = 0; fy < p.window.filter_h; ++fy) {
     const int32_t y = y0 + fy;
-    const int32_t slot = ((y % p.filter_h) + p.filter_h) % p.filter_h;
+    const int32_t slot = ((y % p.window.filter_h) + p.window.filter_h) % p.window.filter_h;
     if (ring.rows[slot] != y) {
       fill_slot(p, input, y, ring.slots[slot]);
       ring.rows[slot] = y;
@@ -535,10 +536,10 @@ template <int32_t kStride>
 void row_3x3(const MveDepthwiseConv2DParams& p, const int8_t* const* rows, int8_t* out) {
   const int32_t quad_bytes = p.padded_w * 4;
   Dw3x3QuadRow run;
-  run.pairs = p.output_w / 2;
-  run.single = p.output_w % 2;
-  run.out_step = 2 * p.channels;
-  run.channels = p.channels;
+  run.pairs = p.window.output_w / 2;
+  run.single = p.window.output_w % 2;
+  run.out_step = 2 * p.window.input_c;
+  run.channels = p.window.input_c;
   run.offset = p.output_offset;
   run.lo = p.activation_min;
   run.hi = p.activation_max;
@@ -547,7 +548,7 @@ void row_3x3(const MveDepthwiseConv2DParams& p, const int8_t* const* rows, int8_
     run.weights = p.weights + quad * 36;
     run.requant = p.requant + quad * kRequantWords;
     run.out = out + 4 * quad;
-    run.lanes = p.channels - 4 * quad < 4 ? p.channels - 4 * quad : 4;
+    run.lanes = p.window.input_c - 4 * quad < 4 ? p.window.input_c - 4 * quad : 4;
     if (kStride == 1) {
       tinyrig_mve_dw3x3_row_s1(&run);
     } else {
@@ -561,16 +562,16 @@ void row_generic(const MveDepthwiseConv2DParams& p, const int8_t* const* rows, i
   const int32_t quad_bytes = p.padded_w * 4;
   const int32x4_t lo = vdupq_n_s32(p.activation_min), hi = vdupq_n_s32(p.activation_max);
   for (int32_t quad = 0; quad < quads; ++quad) {
-    const mve_pred16_t keep = vctp32q(static_cast<uint32_t>(p.channels - 4 * quad));
+    const mve_pred16_t keep = vctp32q(static_cast<uint32_t>(p.window.input_c - 4 * quad));
     const int32_t* rq = p.requant + quad * kRequantWords;
-    for (int32_t x = 0; x < p.output_w; ++x) {
+    for (int32_t x = 0; x < p.window.output_w; ++x) {
       int32x4_t a = vldrwq_s32(rq);
-      const int32_t* w = p.weights + quad * p.filter_h * p.filter_w * 4;
-      for (int32_t fy = 0; fy < p.filter_h; ++fy) {
-        const int8_t* r = rows[fy] + quad * quad_bytes + x * p.stride_w * 4;
-        for (int32_t fx = 0; fx < p.filter_w; ++fx, w += 4) a = mla(a, load4(r + 4 * fx), vldrwq_s32(w));
+      const int32_t* w = p.weights + quad * p.window.filter_h * p.window.filter_w * 4;
+      for (int32_t fy = 0; fy < p.window.filter_h; ++fy) {
+        const int8_t* r = rows[fy] + quad * quad_bytes + x * p.window.stride_w * 4;
+        for (int32_t fx = 0; fx < p.window.filter_w; ++fx, w += 4) a = mla(a, load4(r + 4 * fx), vldrwq_s32(w));
       }
-      vstrbq_p_s32(out + x * p.channels + 4 * quad,
+      vstrbq_p_s32(out + x * p.window.input_c + 4 * quad,
                    requantize4(a, vldrwq_s32(rq + 4), vldrwq_s32(rq + 8), p.output_offset, lo, hi), keep);
     }
   }
@@ -580,17 +581,17 @@ void row_generic(const MveDepthwiseConv2DParams& p, const int8_t* const* rows, i
 
 void row_generic(const MveDepthwiseConv2DParams& p, const int8_t* const* rows, int8_t* out) {
   const int32_t quad_bytes = p.padded_w * 4;
-  for (int32_t c = 0; c < p.channels; ++c) {
+  for (int32_t c = 0; c < p.window.input_c; ++c) {
     const int32_t quad = c / 4, lane = c % 4;
     const int32_t* rq = p.requant + quad * kRequantWords;
-    for (int32_t x = 0; x < p.output_w; ++x) {
+    for (int32_t x = 0; x < p.window.output_w; ++x) {
       int32_t acc = rq[lane];
-      const int32_t* w = p.weights + quad * p.filter_h * p.filter_w * 4;
-      for (int32_t fy = 0; fy < p.filter_h; ++fy) {
-        const int8_t* r = rows[fy] + quad * quad_bytes + x * p.stride_w * 4;
-        for (int32_t fx = 0; fx < p.filter_w; ++fx, w += 4) acc += r[4 * fx + lane] * w[lane];
+      const int32_t* w = p.weights + quad * p.window.filter_h * p.window.filter_w * 4;
+      for (int32_t fy = 0; fy < p.window.filter_h; ++fy) {
+        const int8_t* r = rows[fy] + quad * quad_bytes + x * p.window.stride_w * 4;
+        for (int32_t fx = 0; fx < p.window.filter_w; ++fx, w += 4) acc += r[4 * fx + lane] * w[lane];
       }
-      out[x * p.channels + c] = requantize1(acc, rq, lane, p.output_offset, p.activation_min, p.activation_max);
+      out[x * p.window.input_c + c] = requantize1(acc, rq, lane, p.output_offset, p.activation_min, p.activation_max);
     }
   }
 }
@@ -607,20 +608,20 @@ void depthwise_conv2d_s8(const MveDepthwiseConv2DParams& p, const int8_t* input,
   }
   Ring ring;
   ring.slot_bytes = p.channels_padded * p.padded_w;
-  for (int32_t i = 0; i < p.filter_h; ++i) {
+  for (int32_t i = 0; i < p.window.filter_h; ++i) {
     ring.slots[i] = reinterpret_cast<int8_t*>(scratch) + i * ring.slot_bytes;
     ring.rows[i] = INT32_MIN;
   }
   const int8_t* rows[kMaxFilterH];
-  for (int32_t out_y = 0; out_y < p.output_h; ++out_y) {
+  for (int32_t out_y = 0; out_y < p.window.output_h; ++out_y) {
     prepare_rows(p, input, out_y, ring, rows);
-    int8_t* out = output + out_y * p.output_w * p.channels;
+    int8_t* out = output + out_y * p.window.output_w * p.window.input_c;
 #if TINYRIG_MVE_NATIVE
-    if (p.filter_h == 3 && p.filter_w == 3 && p.stride_w == 1) {
+    if (p.window.filter_h == 3 && p.window.filter_w == 3 && p.window.stride_w == 1) {
       row_3x3<1>(p, rows, out);
       continue;
     }
-    if (p.filter_h == 3 && p.filter_w == 3 && p.stride_w == 2) {
+    if (p.window.filter_h == 3 && p.window.filter_w == 3 && p.window.stride_w == 2) {
       row_3x3<2>(p, rows, out);
       continue;
     }

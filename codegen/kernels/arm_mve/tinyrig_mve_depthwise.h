@@ -9,14 +9,12 @@
 
 #include <cstdint>
 
+#include "tinyrig_window.h"
+
 namespace tinyrig {
 
 struct MveDepthwiseConv2DParams {
-  int32_t input_h, input_w, channels;
-  int32_t output_h, output_w;
-  int32_t filter_h, filter_w;
-  int32_t stride_h, stride_w;
-  int32_t pad_top, pad_left;
+  Window2D window;          // channels: window.input_c (depth multiplier 1); dilation 1
   int32_t padded_w;         // columns a ring row holds: (output_w - 1) * stride_w + filter_w
   int32_t channels_padded;  // multiple of 4
   int32_t input_zero_point;

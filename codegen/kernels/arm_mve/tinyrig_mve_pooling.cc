@@ -46,7 +46,7 @@ void pool_window_int16(const MveAveragePool2DParams& p, const int8_t* window, in
                        int32_t cols, int32_t count, uint32_t reciprocal, int8_t* output) {
   const int16x8_t lo = vdupq_n_s16(static_cast<int16_t>(p.activation_min));
   const int16x8_t hi = vdupq_n_s16(static_cast<int16_t>(p.activation_max));
-  const int32_t channels = p.channels;
+  const int32_t channels = p.window.input_c;
   // Whole rows of the image are one run of pixels (global pools, VALID full-width windows).
   if (cols * channels == row_stride) {
     cols *= rows;
@@ -81,40 +81,44 @@ void pool_window_int16(const MveAveragePool2DParams& p, const int8_t* window, in
 
 void average_pool2d_s8(const MveAveragePool2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
   (void)scratch;
-  for (int32_t out_y = 0; out_y < p.output_h; ++out_y) {
-    const int32_t y_origin = out_y * p.stride_h - p.pad_top;
+  for (int32_t out_y = 0; out_y < p.window.output_h; ++out_y) {
+    const int32_t y_origin = out_y * p.window.stride_h - p.window.pad_top;
     const int32_t y_start = y_origin < 0 ? 0 : y_origin;
-    const int32_t y_end = y_origin + p.filter_h < p.input_h ? y_origin + p.filter_h : p.input_h;
-    for (int32_t out_x = 0; out_x < p.output_w; ++out_x, output += p.channels) {
-      const int32_t x_origin = out_x * p.stride_w - p.pad_left;
+    const int32_t y_end = y_origin + p.window.filter_h < p.window.input_h
+        ? y_origin + p.window.filter_h : p.window.input_h;
+    for (int32_t out_x = 0; out_x < p.window.output_w; ++out_x, output += p.window.input_c) {
+      const int32_t x_origin = out_x * p.window.stride_w - p.window.pad_left;
       const int32_t x_start = x_origin < 0 ? 0 : x_origin;
-      const int32_t x_end = x_origin + p.filter_w < p.input_w ? x_origin + p.filter_w : p.input_w;
+      const int32_t x_end = x_origin + p.window.filter_w < p.window.input_w
+          ? x_origin + p.window.filter_w : p.window.input_w;
       const int32_t count = (y_end - y_start) * (x_end - x_start);
       const uint32_t reciprocal = static_cast<uint32_t>(p.reciprocals[count]);
-      const int32_t row_stride = p.input_w * p.channels;
-      const int8_t* window = input + (y_start * p.input_w + x_start) * p.channels;
+      const int32_t row_stride = p.window.input_w * p.window.input_c;
+      const int8_t* window = input + (y_start * p.window.input_w + x_start) * p.window.input_c;
 #if TINYRIG_MVE_NATIVE
-      if (p.filter_h * p.filter_w <= kInt16PoolWindow) {
+      if (p.window.filter_h * p.window.filter_w <= kInt16PoolWindow) {
         pool_window_int16(p, window, row_stride, y_end - y_start, x_end - x_start, count, reciprocal, output);
         continue;
       }
       const int32x4_t lo = vdupq_n_s32(p.activation_min), hi = vdupq_n_s32(p.activation_max);
-      for (int32_t c = 0; c < p.channels; c += 4) {
-        const mve_pred16_t keep = vctp32q(static_cast<uint32_t>(p.channels - c));
+      for (int32_t c = 0; c < p.window.input_c; c += 4) {
+        const mve_pred16_t keep = vctp32q(static_cast<uint32_t>(p.window.input_c - c));
         int32x4_t sum = vdupq_n_s32(0);
         const int8_t* row = window + c;
         for (int32_t y = y_start; y < y_end; ++y, row += row_stride) {
           const int8_t* x = row;
-          for (int32_t i = x_start; i < x_end; ++i, x += p.channels) sum = vaddq_s32(sum, vldrbq_z_s32(x, keep));
+          for (int32_t i = x_start; i < x_end; ++i, x += p.window.input_c) sum = vaddq_s32(sum, vldrbq_z_s32(x, keep));
         }
         const int32x4_t value = divide_rounded(sum, count, reciprocal);
         vstrbq_p_s32(output + c, vminq_s32(vmaxq_s32(value, lo), hi), keep);
       }
 #else
-      for (int32_t c = 0; c < p.channels; ++c) {
+      for (int32_t c = 0; c < p.window.input_c; ++c) {
         int32_t sum = 0;
         for (int32_t y = y_start; y < y_end; ++y) {
-          for (int32_t x = x_start; x < x_end; ++x) sum += window[(y - y_start) * row_stride + (x - x_start) * p.channels + c];
+          for (int32_t x = x_start; x < x_end; ++x) {
+            sum += window[(y - y_start) * row_stride + (x - x_start) * p.window.input_c + c];
+          }
         }
         int32_t value = sum;
         if (count > 1) {

@@ -7,14 +7,12 @@
 
 #include <cstdint>
 
+#include "tinyrig_window.h"
+
 namespace tinyrig {
 
 struct MveAveragePool2DParams {
-  int32_t input_h, input_w, channels;
-  int32_t output_h, output_w;
-  int32_t filter_h, filter_w;
-  int32_t stride_h, stride_w;
-  int32_t pad_top, pad_left;
+  Window2D window;  // channels: window.input_c
   int32_t activation_min, activation_max;
   const int32_t* reciprocals;  // [count], read as uint32: n / count == (n * r) >> 32 for every reachable n
 };

@@ -21,5 +21,5 @@ def reference_kernel(kernel_id: str, op: str) -> KernelVariant:
         variant=FAMILY,
         function=f"tinyrig::reference::{kernel_id}",
         header=f"reference/tinyrig_ref_{op}.h",
-        sources=("tinyrig_fixedpoint.h", f"reference/tinyrig_ref_{op}.cc"),
+        sources=(f"reference/tinyrig_ref_{op}.cc",),
     )

@@ -8,17 +8,15 @@
 
 #include <cstdint>
 
+#include "tinyrig_window.h"
+
 namespace tinyrig {
 
 // CONV_2D, int8 activations, int8 weights [out_c][filter_h][filter_w][in_c / groups].
 struct Conv2DParams {
   int32_t batches;
-  int32_t input_h, input_w, input_c;
-  int32_t output_h, output_w, output_c;
-  int32_t filter_h, filter_w, filter_input_c;  // filter_input_c < input_c means grouped
-  int32_t stride_h, stride_w;
-  int32_t dilation_h, dilation_w;
-  int32_t pad_top, pad_left;  // TFLite puts any odd padding pixel at the bottom/right
+  Window2D window;
+  int32_t filter_input_c;     // < window.input_c means grouped
   int32_t input_zero_point;   // value that taps outside the image read (quantized 0.0)
   int32_t output_zero_point;
   int32_t activation_min, activation_max;
@@ -35,13 +33,8 @@ struct Conv2DParams {
 // output channel = input channel * depth_multiplier + m.
 struct DepthwiseConv2DParams {
   int32_t batches;
-  int32_t input_h, input_w, input_c;
-  int32_t output_h, output_w, output_c;
-  int32_t filter_h, filter_w;
+  Window2D window;
   int32_t depth_multiplier;
-  int32_t stride_h, stride_w;
-  int32_t dilation_h, dilation_w;
-  int32_t pad_top, pad_left;
   int32_t input_zero_point;
   int32_t output_zero_point;
   int32_t activation_min, activation_max;

@@ -8,16 +8,14 @@
 
 #include <cstdint>
 
+#include "tinyrig_window.h"
+
 namespace tinyrig {
 
 // AVERAGE_POOL_2D and MAX_POOL_2D (input and output share scale and zero point).
 struct Pool2DParams {
   int32_t batches;
-  int32_t input_h, input_w, channels;
-  int32_t output_h, output_w;
-  int32_t filter_h, filter_w;
-  int32_t stride_h, stride_w;
-  int32_t pad_top, pad_left;
+  Window2D window;  // channels: window.input_c
   int32_t activation_min, activation_max;
 };
 
