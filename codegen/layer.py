@@ -1,7 +1,7 @@
 """The lowered form of one operator: what the emitter needs to generate its call.
 
 A `LayerPlan` names a kernel (by kernel id, resolved to a variant by
-`kernel_registry`), the fields of that kernel's parameter struct, the constant
+`kernels.registry`), the fields of that kernel's parameter struct, the constant
 arrays the host precomputed for it, and which arena tensors it reads and writes.
 """
 
