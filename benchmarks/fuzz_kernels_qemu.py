@@ -38,8 +38,8 @@ from tinyrig.benchmarks import Benchmark  # noqa: E402
 from tinyrig.boards import load_board  # noqa: E402
 from tinyrig.codegen.engine import compile_model  # noqa: E402
 from tinyrig.codegen.kernels.registry import REFERENCE  # noqa: E402
-from tinyrig.firmware_cache import prepare_firmware  # noqa: E402
-from tinyrig.hil.profile import run_inferences  # noqa: E402
+from tinyrig.build.firmware_cache import prepare_firmware  # noqa: E402
+from tinyrig.hil.run.profile import run_inferences  # noqa: E402
 
 OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D")
 

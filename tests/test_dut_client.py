@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from tinyrig.hil.dut import Dut, DutDisconnected, DutError, DutTimeout
+from tinyrig.hil.dut.client import Dut, DutDisconnected, DutError, DutTimeout
 
 
 class ScriptedDevice:

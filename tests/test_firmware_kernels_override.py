@@ -6,7 +6,7 @@ from __future__ import annotations
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
 from tinyrig.codegen.firmware import render_project
-from tinyrig.firmware_cache import project_dir
+from tinyrig.build.firmware_cache import project_dir
 
 
 def _kernel_sources(project_dir_path) -> set[str]:

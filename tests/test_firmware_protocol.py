@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from tinyrig_testing import require_tools
-from tinyrig.hil.dut import Dut, DutError
-from tinyrig.hil.qemu import QemuTarget
-from tinyrig.hil.reference import ReferenceModel
+from tinyrig.hil.dut.client import Dut, DutError
+from tinyrig.hil.targets.qemu import QemuTarget
+from tinyrig.hil.dut.reference import ReferenceModel
 
 pytestmark = pytest.mark.qemu
 

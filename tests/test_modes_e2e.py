@@ -18,7 +18,7 @@ import pytest
 
 from tinyrig_testing import require_tools
 from tinyrig.benchmarks import get_benchmark
-from tinyrig.hil.reference import ReferenceModel
+from tinyrig.hil.dut.reference import ReferenceModel
 
 pytestmark = pytest.mark.qemu
 
@@ -123,7 +123,7 @@ def test_energy_mode_is_exact_and_repeatable(tmp_path, models_dir):
         assert "Power Edition Output" in (session / "results.txt").read_text()
         energies.append([w["energy_j"] for w in energy["windows"]])
         # The window edges are exact instruction counts from the pin stores.
-        from tinyrig.hil.power.trace import PowerTrace
+        from tinyrig.hil.instruments.trace import PowerTrace
 
         trace = PowerTrace.from_csv(session / energy["windows"][0]["trace_csv"])
         assert len(trace.falling_edges()) == 2

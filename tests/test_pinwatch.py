@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tinyrig.hil import pinwatch
-from tinyrig.hil.pinwatch import MarkerLog, MarkerStore, PinwatchError, build_plugin, plugin_args, symbol_range
+from tinyrig.hil.targets import pinwatch
+from tinyrig.hil.targets.pinwatch import MarkerLog, MarkerStore, PinwatchError, build_plugin, plugin_args, symbol_range
 
 LED = 0x40028000
 TOOLS = ("qemu-system-arm", "arm-none-eabi-gcc", "arm-none-eabi-nm", "gcc")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tinyrig.hil.processes import start_watchdog, wait_for_exit
+from tinyrig.hil.targets.processes import start_watchdog, wait_for_exit
 
 
 def _sleeper() -> subprocess.Popen:

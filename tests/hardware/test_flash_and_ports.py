@@ -13,10 +13,10 @@ import pytest
 from serial.tools.list_ports_common import ListPortInfo
 
 from tinyrig.boards import load_board
-from tinyrig.hil.flash import (FlashError, Segment, check_segments_fit, choose_probe, connected_probes,
+from tinyrig.hil.targets.flash import (FlashError, Segment, check_segments_fit, choose_probe, connected_probes,
                                flash_elf, load_segments, target_available, verify_segments)
-from tinyrig.hil.hardware import HardwareError, HardwareTarget
-from tinyrig.hil.ports import PortError, find_console_port, matching_ports, parse_usb_id, same_serial
+from tinyrig.hil.targets.hardware import HardwareError, HardwareTarget
+from tinyrig.hil.targets.ports import PortError, find_console_port, matching_ports, parse_usb_id, same_serial
 
 from tinyrig_testing import require_tools
 
@@ -112,7 +112,7 @@ def _tiny_elf(tmp_path, base: int):
 def built_elf(models_dir):
     require_tools("arm-none-eabi-gcc", "arm-none-eabi-size")
     from tinyrig.benchmarks import get_benchmark
-    from tinyrig.firmware_cache import prepare_firmware
+    from tinyrig.build.firmware_cache import prepare_firmware
 
     board = load_board("nrf52840-dk")
     firmware = prepare_firmware(board, get_benchmark("kws01"), models_dir / "kws01.tflite", "perf")
@@ -200,7 +200,7 @@ def test_no_console_port_lists_what_is_there():
 # -- the hardware target ------------------------------------------------------------------------
 
 def test_hardware_target_flashes_then_finds_the_probes_port(tmp_path):
-    from tinyrig.hil.flash import FlashResult, ProbeInfo
+    from tinyrig.hil.targets.flash import FlashResult, ProbeInfo
 
     board = load_board("nucleo-l4r5zi")
     calls = []
@@ -250,8 +250,8 @@ def _attached_board():
 def test_flash_and_talk_to_a_real_board(models_dir):
     board = _attached_board()
     from tinyrig.benchmarks import get_benchmark
-    from tinyrig.firmware_cache import prepare_firmware
-    from tinyrig.hil.dut import Dut
+    from tinyrig.build.firmware_cache import prepare_firmware
+    from tinyrig.hil.dut.client import Dut
 
     firmware = prepare_firmware(board, get_benchmark("kws01"), models_dir / "kws01.tflite", "perf")
     with HardwareTarget(board, probe_id=os.environ.get("TINYRIG_HW_PROBE")) as target:

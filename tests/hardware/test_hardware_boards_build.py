@@ -30,7 +30,7 @@ def test_hardware_boards_are_shipped():
 def test_board_builds_and_fits(board_name, models_dir):
     require_tools("arm-none-eabi-gcc", "arm-none-eabi-size")
     from tinyrig.boards import load_board
-    from tinyrig.firmware_cache import prepare_firmware
+    from tinyrig.build.firmware_cache import prepare_firmware
 
     board = load_board(board_name)
     bench = get_benchmark("kws01")

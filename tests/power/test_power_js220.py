@@ -7,7 +7,7 @@ import pytest
 
 from fake_js220 import PATH, FakeDriver
 
-from tinyrig.hil.power import (
+from tinyrig.hil.instruments import (
     DeviceVanishedError,
     GarbledDataError,
     MissingEventError,
@@ -15,7 +15,7 @@ from tinyrig.hil.power import (
     PowerMonitorError,
     get_monitor,
 )
-from tinyrig.hil.power.joulescope import JS220
+from tinyrig.hil.instruments.joulescope import JS220
 
 FS = 1_000_000
 V = 1.8

@@ -7,7 +7,7 @@ import pytest
 
 from sim_lpm01a import LPM01ASim, encode
 
-from tinyrig.hil.power import (
+from tinyrig.hil.instruments import (
     CommandRejectedError,
     DeviceVanishedError,
     GarbledDataError,
@@ -15,7 +15,7 @@ from tinyrig.hil.power import (
     MonitorTimeoutError,
     get_monitor,
 )
-from tinyrig.hil.power.lpm01a import LPM01A, parse_values
+from tinyrig.hil.instruments.lpm01a import LPM01A, parse_values
 
 FREQ = 1000
 V = 1.8

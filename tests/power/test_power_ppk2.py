@@ -9,7 +9,7 @@ pytest.importorskip("ppk2_api.ppk2_api", reason="ppk2-api not installed (pip ins
 
 from sim_ppk2 import PPK2Sim, encode, metadata_text  # noqa: E402
 
-from tinyrig.hil.power import (  # noqa: E402
+from tinyrig.hil.instruments import (  # noqa: E402
     CommandRejectedError,
     DeviceVanishedError,
     GarbledDataError,
@@ -17,7 +17,7 @@ from tinyrig.hil.power import (  # noqa: E402
     MonitorTimeoutError,
     get_monitor,
 )
-from tinyrig.hil.power.ppk2 import PPK2, calibration_arrays, decode_words  # noqa: E402
+from tinyrig.hil.instruments.ppk2 import PPK2, calibration_arrays, decode_words  # noqa: E402
 
 FS = 100_000
 V = 3.0

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from tinyrig.hil.power import (
+from tinyrig.hil.instruments import (
     DriverUnavailableError,
     MissingEventError,
     PinEvent,
@@ -126,8 +126,8 @@ def test_package_imports_without_optional_libraries():
     code = (
         "import sys\n"
         "sys.modules['ppk2_api'] = None; sys.modules['pyjoulescope_driver'] = None\n"
-        "import tinyrig.hil.power as p, tinyrig.hil.power.lpm01a, tinyrig.hil.power.ppk2, "
-        "tinyrig.hil.power.joulescope\n"
+        "import tinyrig.hil.instruments as p, tinyrig.hil.instruments.lpm01a, tinyrig.hil.instruments.ppk2, "
+        "tinyrig.hil.instruments.joulescope\n"
         "print(sorted(p.available_monitors()))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -11,9 +11,9 @@ import click
 from click.testing import CliRunner
 
 from results_support import ACCURACY_SESSION, ENERGY_SESSION, PERF_SESSION, load, synthetic_slowdown, write_session
-from tinyrig.cli_results import compare_cmd, record_cmd
-from tinyrig.hil import results_ci
-from tinyrig.hil.results_compare import ERROR, FAIL, PASS, SessionRef, Thresholds, compare
+from tinyrig.cli.results import compare_cmd, record_cmd
+from tinyrig.hil.results import ci as results_ci
+from tinyrig.hil.results.compare import ERROR, FAIL, PASS, SessionRef, Thresholds, compare
 
 cli = click.Group(commands=[compare_cmd, record_cmd])
 

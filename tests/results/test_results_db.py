@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from results_support import ACCURACY_SESSION, ENERGY_SESSION, PERF_SESSION, db_url, load, write_session
-from tinyrig.cli_results import history_cmd, parse_when, record_cmd
-from tinyrig.hil import results_db as rdb
-from tinyrig.hil.results_db import ResultsDB, ResultsDBError, record_session, resolve_db_url
+from tinyrig.cli.results import history_cmd, parse_when, record_cmd
+from tinyrig.hil.results import db as rdb
+from tinyrig.hil.results.db import ResultsDB, ResultsDBError, record_session, resolve_db_url
 
 KINDS = ["sqlite", "postgres"]
 cli = click.Group(commands=[history_cmd, record_cmd])
@@ -130,7 +130,7 @@ def test_a_failed_write_leaves_the_previous_version(url, tmp_path, monkeypatch):
 KILLER = textwrap.dedent("""
     import os, signal, sys
     from sqlalchemy.engine import Connection
-    from tinyrig.hil.results_db import record_session
+    from tinyrig.hil.results.db import record_session
 
     real_execute = Connection.execute
 

@@ -17,8 +17,8 @@ from results_support import (
     render_in_chromium,
     write_session,
 )
-from tinyrig.hil.results_db import ResultsDB
-from tinyrig.hil.results_html import ReportError, _history_points, load_session, write_html_report
+from tinyrig.hil.results.db import ResultsDB
+from tinyrig.hil.results.html import ReportError, _history_points, load_session, write_html_report
 
 ALL = [PERF_SESSION, ACCURACY_SESSION, ENERGY_SESSION]
 

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from results_support import db_url, load, real_runs, synthetic_slowdown, write_session
-from tinyrig.cli_results import compare_cmd, history_cmd, record_cmd
+from tinyrig.cli.results import compare_cmd, history_cmd, record_cmd
 
 pytestmark = pytest.mark.qemu
 cli = click.Group(commands=[compare_cmd, history_cmd, record_cmd])

@@ -26,7 +26,7 @@ def specialize_add(plan: LayerPlan) -> SpecializedLayerPlan:
         raise Declined("the rescaled sum may overflow int32")
     expected = np.clip(tflm_mbqm_array(sums, p["output_multiplier"], p["output_shift"]) + p["output_zero_point"],
                        p["activation_min"], p["activation_max"])
-    # Fused epilogue of the output rescaling (specialize_common): the tables carry 2^(ls+1).
+    # Fused epilogue of the output rescaling (fused_epilogue.py): the tables carry 2^(ls+1).
     left, right = max(p["output_shift"], 0), max(-p["output_shift"], 0)
     if not 1 <= right <= 30:
         raise Declined("the output right shift is outside 1..30")
