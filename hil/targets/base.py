@@ -49,6 +49,7 @@ class TargetSettings:
     probe: str | None = None  # hardware: the debug probe's unique ID
     port: str | None = None  # hardware: the console port (else found by USB VID:PID)
     flash: bool = True  # hardware: flash before running (False: the board already runs it)
+    io_manager: str | None = None  # hardware: the interface board relaying the console (energy set-up)
 
 
 class Run(Protocol):
