@@ -14,7 +14,8 @@ Version history:
   1  the untyped dicts (tinyrig 0.1.0 sessions);
   2  the same content, typed; accuracy summaries gain the runner's `Top 1%` and `AUC`
      (`runner_top1_percent`, `runner_auc`: what results.txt prints), energy summaries a `valid`
-     flag, entries the hardware window-length `calibration`, and options `infer_timeout_s`.
+     flag, entries the hardware window-length `calibration`, and options `infer_timeout_s` and
+     `io_manager`.
 """
 
 from __future__ import annotations
@@ -308,6 +309,7 @@ class RunOptionsRecord(Record):
     flash: bool = True
     power_monitor: str | None = None
     monitor_port: str | None = None
+    io_manager: str | None = None  # the energy interface board's serial port
 
 
 class SessionResults(Record):

@@ -40,6 +40,7 @@ class RunOptions:
     flash: bool = True
     power_monitor: str | None = None
     monitor_port: str | None = None
+    io_manager: str | None = None  # hardware energy set-up: the interface board's serial port
 
     @property
     def target_class(self) -> type[Target]:
@@ -55,7 +56,7 @@ class RunOptions:
         `emulator_dir`, the session's `emulator/` folder, away from the result folders."""
         return TargetSettings(icount_shift=self.icount_shift, marker_log=emulator_dir / f"markers-{benchmark_id}.txt",
                               workdir=emulator_dir / f"renode-{benchmark_id}", probe=self.probe, port=self.port,
-                              flash=self.flash)
+                              flash=self.flash, io_manager=self.io_manager)
 
     def mode_settings(self) -> ModeSettings:
         return ModeSettings(board=self.board, windows=self.windows, seed=self.seed, dataset=self.dataset,
