@@ -9,9 +9,10 @@ no right edge, a cut-off `2,490,...` is useless anywhere.
 
 from __future__ import annotations
 
+import re
+
 import click
 from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -19,6 +20,8 @@ from tinyrig.hil.results.tables import BAD, DIM, OK, TableData
 
 FORMATS = ("table", "tsv", "markdown")
 TONES = {BAD: "bold red", OK: "green", DIM: "dim"}
+HEADER_WORD = re.compile(r"[^\s/]+/?|/")
+TEXT_WORD = 24  # a longer word in a text column (a path, an error) is folded
 
 
 def format_option(default: str = "table"):
@@ -29,22 +32,51 @@ def format_option(default: str = "table"):
 
 def make_console(*, stderr: bool = False) -> Console:
     """A console whose width follows the terminal or $COLUMNS (rich's own rules), never a fixed one."""
-    return Console(highlight=False, stderr=stderr)
+    # soft_wrap: a message line is never broken at the width (a session id or a path in it stays
+    # whole for copying); tables are laid out to the width by print_table.
+    return Console(highlight=False, stderr=stderr, soft_wrap=True)
 
 
-def rich_table(data: TableData) -> Table:
+def column_widths(data: TableData, available: int) -> list[int]:
+    """Widths that fit `available` characters of cell text where that is possible: each column
+    starts as wide as its widest line; while too wide, the column with the most room to give
+    shrinks by one, text columns before number columns (whose headers then wrap), never below
+    a column's floor: its longest cell for numbers and identifiers, its longest word (up to
+    TEXT_WORD) for text."""
+    widths, floors, numbers = [], [], []
+    for i, column in enumerate(data.columns):
+        cells = [row[i].text for row in data.rows]
+        words = [len(w) for w in HEADER_WORD.findall(column.name)] + [1]  # "instructions/" "inference"
+        widest = max([len(column.name)] + [len(c) for c in cells])
+        if column.numeric or column.whole:
+            floor = max(words + [len(c) for c in cells])
+        else:
+            floor = min(TEXT_WORD, max(words + [len(w) for c in cells for w in c.split()]))
+        widths.append(widest)
+        floors.append(min(floor, widest))
+        numbers.append(column.numeric or column.whole)
+    excess = sum(widths) - available
+    for shrink_numbers in (False, True):
+        while excess > 0:
+            slack = [(widths[i] - floors[i], i) for i in range(len(widths)) if numbers[i] == shrink_numbers]
+            room, i = max(slack, default=(0, -1))
+            if room <= 0:
+                break
+            widths[i] -= 1
+            excess -= 1
+    return widths
+
+
+def rich_table(data: TableData, available: int) -> Table:
+    """The table laid out for a console `available` characters wide (or wider, when even the
+    floors of its columns do not fit)."""
+    overhead = 3 * len(data.columns) + 1  # borders and one space of padding on each side of a cell
     table = Table(title=data.title or None)
-    for column in data.columns:
-        keep = column.numeric or column.whole
-        table.add_column(column.name, justify="right" if column.numeric else "left", no_wrap=keep,
-                         overflow="fold" if not keep else "ignore")
+    for column, width in zip(data.columns, column_widths(data, available - overhead)):
+        table.add_column(column.name, justify="right" if column.numeric else "left", width=width, overflow="fold")
     for n, row in enumerate(data.rows):
         table.add_row(*(Text(cell.text, style=TONES.get(cell.tone or "", "")) for cell in row),
                       end_section=n in data.rule_after)
-    # A kept column is as wide as its widest cell, so rich's squeezing can only wrap text columns.
-    for i, (column, col) in enumerate(zip(data.columns, table.columns)):
-        if column.numeric or column.whole:
-            col.min_width = max([len(word) for word in column.name.split()] + [len(row[i].text) for row in data.rows])
     return table
 
 
@@ -56,13 +88,12 @@ def print_table(data: TableData, fmt: str = "table", console: Console | None = N
     if fmt == "markdown":
         click.echo(to_markdown(data))
         return
-    table = rich_table(data)
-    # Measured without a width limit: rich clamps a measurement to the width it is given.
-    needed = Measurement.get(console, console.options.update(width=10_000), table).minimum
     width = console.width
+    table = rich_table(data, width)
+    needed = sum(c.width for c in table.columns) + 3 * len(table.columns) + 1
     try:
         if needed > width:
-            console.width = needed  # wider than the terminal rather than a clipped number
+            console.width = needed  # wider than the terminal rather than a cut number
         console.print(table)
     finally:
         console.width = width

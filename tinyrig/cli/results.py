@@ -288,8 +288,38 @@ def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k,
     sys.exit(status)
 
 
-def write_html_report(session_dirs: list[Path], out: Path, db=None) -> Path:
+def resolve_report_sessions(args: list[str], db) -> tuple[list, str | None]:
+    """`tinyrig report`'s arguments as sessions, taken as `compare` takes them: a session folder,
+    its results.json, or a session id recorded in the results database. Also returns the
+    database to read verdicts and history from: `db`, else the default one if an id was found
+    there, else None."""
+    from tinyrig.hil.results.db import ResultsDBError
+    from tinyrig.hil.results.html import ReportError, load_session, session_from_record
+
+    lazy, out = _Lazy(db), []
+    try:
+        for arg in args:
+            path = Path(arg)
+            if path.is_dir() or (path.name == "results.json" and path.is_file()):
+                try:
+                    out.append(load_session(path if path.is_dir() else path.parent))
+                except ReportError as exc:
+                    _fail(str(exc), 1)
+                continue
+            what = f"{arg}: neither a session folder nor a recorded session: "
+            database = lazy.get(what)
+            try:
+                out.append(session_from_record(database.get(arg)))
+            except ResultsDBError as exc:
+                _fail(f"{what}{exc}")
+    finally:
+        if lazy.handle is not None:
+            lazy.handle.close()
+    return out, db or (lazy.handle.url if lazy.handle is not None else None)
+
+
+def write_html_report(sessions: list, out: Path, db=None) -> Path:
     """The self-contained HTML report (see tinyrig.hil.results.html); kept here for the CLI."""
     from tinyrig.hil.results.html import write_html_report as write
 
-    return write(session_dirs, out, db=db)
+    return write(sessions, out, db=db)
