@@ -69,7 +69,7 @@ class Thousands(Formatter):
     notation, and as many decimals as the tick step needs to tell neighbouring ticks apart."""
 
     def __call__(self, value: float, pos=None) -> str:
-        locs = sorted(self.locs) if len(self.locs) else []
+        locs = sorted(self.axis.get_majorticklocs()) if self.axis is not None else []
         steps = [b - a for a, b in zip(locs, locs[1:]) if b > a]
         step = min(steps) if steps else abs(value) or 1.0
         decimals = max(0, min(6, -math.floor(round(math.log10(step), 6)))) if step < 1 else 0

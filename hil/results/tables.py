@@ -74,6 +74,12 @@ def _text_columns(*names: str) -> list[Column]:
     return [Column(n) for n in names]
 
 
+def benchmark_entries(results: dict) -> list[tuple[str, dict]]:
+    """A session's benchmarks in MLPerf Tiny's order (kws01, vww01, ic01, ad01, ...), whatever
+    order a document stored them in (the results database sorts its keys)."""
+    return sorted((results.get("benchmarks") or {}).items(), key=lambda kv: _order(kv[0]))
+
+
 def performance_table(results: dict) -> TableData:
     emulated = is_emulated(results)
     table = TableData("", [Column("benchmark", whole=True),
@@ -82,7 +88,7 @@ def performance_table(results: dict) -> TableData:
                            Column("MACs", numeric=True), Column("flash (B)", numeric=True),
                            Column("RAM (B)", numeric=True), Column("scores = reference"),
                            Column("bit-exact", numeric=True), Column("status")])
-    for bid, entry in results.get("benchmarks", {}).items():
+    for bid, entry in benchmark_entries(results):
         s, fw = entry.get("summary") or {}, entry.get("firmware") or {}
         exact = F.bit_exact(entry).get("windows")
         table.add(bid, num(s.get("median_latency_us"), ",.1f"), num(s.get("median_instructions"), ",.0f"),
@@ -98,7 +104,7 @@ def accuracy_table(results: dict) -> TableData:
                            Column("inputs", numeric=True), Column("top-1", numeric=True), Column("AUC", numeric=True),
                            Column("target met"), Column("bit-exact vs reference", numeric=True),
                            Column("status")])
-    for bid, entry in results.get("benchmarks", {}).items():
+    for bid, entry in benchmark_entries(results):
         acc = (entry.get("accuracy") or {}).get("summary") or {}
         done = len((entry.get("accuracy") or {}).get("files", []))
         table.add(bid, num(acc.get("files", done), ","), num(acc.get("inputs"), ","),
@@ -116,7 +122,7 @@ def energy_table(results: dict) -> TableData:
                                   numeric=True),
                            Column("avg power (mW)", numeric=True), Column("windows", numeric=True),
                            Column("scores = reference"), Column("status")])
-    for bid, entry in results.get("benchmarks", {}).items():
+    for bid, entry in benchmark_entries(results):
         s = (entry.get("energy") or {}).get("summary") or {}
         table.add(bid, num(s.get("median_energy_per_inference_j"), ",.3f", 1e6),
                   num(s.get("median_latency_s"), ",.3f", 1e3), num(s.get("median_average_power_w"), ",.3f", 1e3),

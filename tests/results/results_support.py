@@ -241,7 +241,7 @@ _PAGE_FACTS = """(() => {
     h2: [...document.querySelectorAll('h2')].map(h => h.textContent),
     tables: document.querySelectorAll('table').length,
     images: [...document.images].map(i => ({ok: i.complete && i.naturalWidth > 0, w: i.naturalWidth, alt: i.alt,
-                                            shown: i.getBoundingClientRect().width > 0})),
+                                            shown: i.checkVisibility()})),
     text: document.body.innerText.length,
     viewport: view,
     page_width: document.documentElement.scrollWidth,

@@ -106,9 +106,12 @@ def _plain(text: str) -> str:
 
 
 def to_tsv(data: TableData) -> str:
-    """A header line, then one line per row; tabs and line breaks inside cells become spaces."""
+    """A header line, then one line per row; tabs and line breaks inside cells become spaces,
+    and numbers lose their thousands separators (for spreadsheets and scripts)."""
     lines = ["\t".join(_plain(c.name) for c in data.columns)]
-    lines += ["\t".join(_plain(cell.text) for cell in row) for row in data.rows]
+    for row in data.rows:
+        lines.append("\t".join(_plain(cell.text).replace(",", "") if column.numeric else _plain(cell.text)
+                               for column, cell in zip(data.columns, row)))
     return "\n".join(lines)
 
 
