@@ -284,15 +284,24 @@ def _order(benchmark_id: str) -> tuple[int, str]:
 
 
 def sessions_table(sessions: list[tuple[str, dict, str | None]]) -> TableData:
-    """The report's sessions: (id, results, gate verdict or None)."""
-    table = TableData("Sessions", [Column("session", whole=True), Column("board"), Column("target"), Column("mode"),
-                                   Column("status"), Column("created (UTC)", whole=True), Column("git", whole=True),
-                                   Column("tinyrig", whole=True), Column("compiler"), Column("gate")])
+    """The report's sessions: (id, results, gate verdict or None). A column with one value for
+    every session goes into the title, so the table fits beside long session ids."""
+    def created(r: dict) -> str:
+        return str(r.get("created") or "-").replace("T", " ").replace("+00:00", "")
+
+    fields = [("board", lambda r: str(r.get("board")), False), ("target", lambda r: str(r.get("target")), False),
+              ("mode", lambda r: str(r.get("mode")), False), ("created (UTC)", created, True),
+              ("git", lambda r: (r.get("git_revision") or "-")[:12], True),
+              ("tinyrig", lambda r: str(r.get("tinyrig_version") or "-"), True),
+              ("compiler", lambda r: str(r.get("compiler") or "-"), False)]
+    shared = {name: get(sessions[0][1]) for name, get, _ in fields
+              if len(sessions) > 1 and len({get(r) for _, r, _ in sessions}) == 1 and name != "created (UTC)"}
+    kept = [(name, get, whole) for name, get, whole in fields if name not in shared]
+    title = "Sessions" + (" (" + ", ".join(f"{k} {v}" for k, v in shared.items()) + ")" if shared else "")
+    table = TableData(title, [Column("session", whole=True)] + [Column(n, whole=w) for n, _, w in kept]
+                      + [Column("status"), Column("gate")])
     for sid, r, gate in sessions:
-        created = str(r.get("created") or "-").replace("T", " ").replace("+00:00", "")
-        table.add(sid, str(r.get("board")), str(r.get("target")), str(r.get("mode")),
-                  Cell(str(r.get("status")), OK if r.get("status") == "complete" else BAD), created,
-                  (r.get("git_revision") or "-")[:12], str(r.get("tinyrig_version") or "-"),
-                  str(r.get("compiler") or "-"),
+        table.add(sid, *(get(r) for _, get, _ in kept),
+                  Cell(str(r.get("status")), OK if r.get("status") == "complete" else BAD),
                   Cell(gate or "-", BAD if gate == "fail" else OK if gate == "pass" else None))
     return table

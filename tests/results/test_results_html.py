@@ -91,16 +91,34 @@ def test_the_representative_trace_is_the_median_window():
     assert ordered[0] == paths[median_index] and sorted(ordered) == sorted(paths)
 
 
-def _verdict_report(tmp_path, gates: dict[str, str]) -> Path:
+def _verdict_report(tmp_path, gates: dict[str, str], sessions: list[Path] = ALL) -> Path:
     db = ResultsDB.open(tmp_path / "gate.sqlite")
-    for session in ALL:
+    for session in sessions:
         db.record(session, detect_git=False)
     for session, verdict in gates.items():
         db.set_gate(session.name, verdict)
     try:
-        return write_html_report(ALL, tmp_path / "report.html", db=db)
+        return write_html_report(sessions, tmp_path / "report.html", db=db)
     finally:
         db.close()
+
+
+def _as_from_ci(tmp_path) -> list[Path]:
+    """Copies of the stored sessions as a nightly job makes them (labelled synthetic): a git
+    revision on each, and in the performance session a third benchmark that failed with a long
+    error, the widest cells a report meets."""
+    out = []
+    for n, session in enumerate(ALL):
+        results = load(session)
+        results["synthetic"] = "test: git revision and a failed benchmark added"
+        results["git_revision"] = f"{n}ded39cdef57" + "0" * 28
+        if session == PERF_SESSION:
+            results["status"] = "incomplete"
+            results["benchmarks"]["vww01"] = {"status": "failed", "error": (
+                "vww01: firmware does not fit: flash 4,523,112 B of 4,194,304 B (.rodata 4,301,056 B); "
+                "a smaller model or a board with more flash is needed")}
+        out.append(write_session(tmp_path / "sessions", session.name, results, copy_from=session))
+    return out
 
 
 def _verdict_block(text: str) -> str:
@@ -153,7 +171,9 @@ def test_report_renders_in_headless_chromium(tmp_path):
     """Done when: the verdict sits at the top, coloured, and nothing is wider than the window
     (tables fit at 1280 px; in a 700 px window a table may scroll inside its own box, never the
     page)."""
-    report = _verdict_report(tmp_path, {PERF_SESSION: "pass", ENERGY_SESSION: "fail"})
+    sessions = _as_from_ci(tmp_path)
+    report = _verdict_report(tmp_path, {sessions[0]: "pass", sessions[2]: "fail"}, sessions)
+    assert "firmware does not fit" in _verdict_block(report.read_text())  # named under the verdict
     wide = render_in_chromium(report, width=1280)
     assert wide.problems == []
     page = wide.page
@@ -167,6 +187,8 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert verdict["text"].startswith("Regression gate: FAIL") and verdict["background"] == "rgb(198, 40, 40)"
     assert page["wider_than_viewport"] == [] and page["wider_inside_scrollers"] == []
     assert page["scrolling_boxes"] == [] and page["page_width"] == page["viewport"]
+    laptop = render_in_chromium(report, width=1024).page
+    assert laptop["wider_than_viewport"] == [] and laptop["scrolling_boxes"] == []
     narrow = render_in_chromium(report, width=700).page
     assert narrow["wider_than_viewport"] == [] and narrow["page_width"] == narrow["viewport"]
 

@@ -67,13 +67,30 @@ def column_widths(data: TableData, available: int) -> list[int]:
     return widths
 
 
+def wrap_header(name: str, width: int) -> str:
+    """A header broken into lines of at most `width` at spaces and after slashes
+    ("energy/" "inference (uJ)"), where rich would break only at spaces and fold the rest."""
+    lines, line = [], ""
+    for piece in re.findall(r"[^\s/]*/|[^\s/]+|\s+", name):
+        if piece.isspace():
+            piece = " "
+        if line and len(line.rstrip() + piece.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = "" if piece == " " else piece
+        else:
+            line += piece
+    lines.append(line.rstrip())
+    return "\n".join(l for l in lines if l)
+
+
 def rich_table(data: TableData, available: int) -> Table:
     """The table laid out for a console `available` characters wide (or wider, when even the
     floors of its columns do not fit)."""
     overhead = 3 * len(data.columns) + 1  # borders and one space of padding on each side of a cell
     table = Table(title=data.title or None)
     for column, width in zip(data.columns, column_widths(data, available - overhead)):
-        table.add_column(column.name, justify="right" if column.numeric else "left", width=width, overflow="fold")
+        table.add_column(wrap_header(column.name, width), justify="right" if column.numeric else "left", width=width,
+                         overflow="fold")
     for n, row in enumerate(data.rows):
         table.add_row(*(Text(cell.text, style=TONES.get(cell.tone or "", "")) for cell in row),
                       end_section=n in data.rule_after)
