@@ -66,6 +66,9 @@ def load_session(directory: Path) -> LoadedSession:
         raise ReportError(f"{path}: unreadable results file: {exc}") from None
     if not isinstance(results, dict):
         raise ReportError(f"{path}: not a tinyrig results file (a JSON object expected)")
+    benchmarks = results.get("benchmarks", {})
+    if not isinstance(benchmarks, dict) or not all(isinstance(e, dict) for e in benchmarks.values()):
+        raise ReportError(f"{path}: \"benchmarks\" must map benchmark ids to objects")
     return LoadedSession(Path(directory).resolve().name, Path(directory), results)
 
 

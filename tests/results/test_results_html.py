@@ -155,6 +155,9 @@ def test_report_errors(tmp_path):
     (bad / "results.json").write_text("{")
     with pytest.raises(ReportError, match="unreadable results file"):
         write_html_report([bad], tmp_path / "r.html")
+    (bad / "results.json").write_text('{"benchmarks": ["kws01"]}')
+    with pytest.raises(ReportError, match='"benchmarks" must map benchmark ids to objects'):
+        write_html_report([bad], tmp_path / "r.html")
     with pytest.raises(ReportError, match="at least one session"):
         write_html_report([], tmp_path / "r.html")
 
