@@ -9,15 +9,14 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tinyrig.cli.output import column_widths, to_markdown, to_tsv
 from tinyrig.hil.results.tables import Column, TableData
 from tinyrig_testing import require_tools
+from tinyrig_testing.results_support import DATA
 
-DATA = Path(__file__).resolve().parents[1] / "results" / "data"
 SESSIONS = sorted(DATA.glob("2026*"))
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?%?")
 

@@ -23,9 +23,8 @@ from tinyrig.hil.dut.inputs import random_inputs
 from tinyrig.hil.run.profile import run_inferences
 from tinyrig.hil.dut.reference import ReferenceModel
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
-import tflite_builder as tb  # noqa: E402
-from fuzz_harness import in_child, run_tflm  # noqa: E402
+from tinyrig_testing import tflite_builder as tb  # noqa: E402
+from tinyrig_testing.fuzz_harness import in_child, run_tflm  # noqa: E402
 
 from tinyrig_testing import require_tools  # noqa: E402
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 import tinyrig
@@ -15,7 +16,7 @@ from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
 from tinyrig.hil.instruments.monitor import available_monitors
 from tinyrig.hil.modes.registry import mode_names
 from tinyrig.cli.output import format_option, make_console, print_table
-from tinyrig.hil.results.tables import emulation_note, results_table, summary_table
+from tinyrig.hil.results.tables import Column, TableData, emulation_note, results_table, summary_table
 from tinyrig.hil.targets.base import TargetError
 from tinyrig.hil.targets.registry import choose_target, target_kinds
 
@@ -25,7 +26,8 @@ err_console = make_console(stderr=True)
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    # One line however long (soft_wrap), and a message's own [brackets] are text, not rich markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     sys.exit(code)
 
 
@@ -51,21 +53,59 @@ def main() -> None:
 
 # -- boards -----------------------------------------------------------------------------------
 
+BOARD_HELP = "A board name (see `tinyrig boards`) or the path to a board file of your own."
+
+
 @main.command("boards")
-def boards_cmd() -> None:
-    """List the board files tinyrig knows."""
-    table = Table(title="Boards")
-    for col in ("name", "core", "clock", "flash", "RAM", "emulator", "description"):
-        table.add_column(col)
+@click.option("--json-schema", "schema_out", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+              help="Write the board files' JSON Schema (default: boards/board.schema.json, the file the shipped "
+                   "boards' `#:schema` line names) and exit.")
+@format_option()
+def boards_cmd(schema_out, fmt) -> None:
+    """List the board files tinyrig knows, with the file each comes from."""
+    if schema_out is not None:
+        from tinyrig.boards.jsonschema import SCHEMA_PATH, write_json_schema
+
+        console.print(f"wrote {write_json_schema(Path(schema_out) if schema_out else SCHEMA_PATH)}")
+        return
+    table = TableData("Boards", [Column("name", whole=True), Column("family", whole=True), Column("core", whole=True),
+                                 Column("clock", numeric=True), Column("flash", numeric=True), Column("RAM"),
+                                 Column("emulator"), Column("file", whole=True)])
     try:
         boards = all_boards()
     except BoardError as exc:
         _fail(str(exc))
     for b in boards:
         emu = b.emulator.qemu_machine and f"qemu {b.emulator.qemu_machine}" or b.emulator.renode_platform or "-"
-        table.add_row(b.name + (" (default)" if b.name == DEFAULT_BOARD else ""), b.core, f"{b.clock_hz / 1e6:g} MHz",
-                      f"{b.flash.size // 1024} KiB", f"{b.ram.size // 1024} KiB", emu, b.description)
-    console.print(table)
+        ram = f"{b.ram.size // 1024} KiB" + "".join(f" + {r.size // 1024} KiB" for r in b.extra_ram)
+        table.add(b.name + (" (default)" if b.name == DEFAULT_BOARD else ""), b.family_name, b.core,
+                  f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024:,} KiB", ram, emu, str(b.path))
+    print_table(table, fmt, console)
+
+
+@main.group("board")
+def board_group() -> None:
+    """Start a board file of your own."""
+
+
+@board_group.command("new")
+@click.argument("name")
+@click.option("--like", "like", required=True, help="The board to start from: " + BOARD_HELP)
+@click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write NAME.toml.")
+def board_new_cmd(name, like, directory) -> None:
+    """Write NAME.toml: BOARD's values, a checklist header and every field explained."""
+    from tinyrig.boards.scaffold import write_new_board
+
+    template = _board(like)
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        path = write_new_board(name, template, directory)
+        load_board(path)  # the new file must load as written
+    except BoardError as exc:
+        _fail(str(exc))
+    console.print(f"wrote {path} (from {template.name}); check it with: tinyrig build --board {path} "
+                  f"--benchmark kws01 --models DIR")
 
 
 @main.command("doctor")
@@ -177,7 +217,7 @@ def _benchmark_for_model(model: Path, benchmark: str | None):
 
 
 @main.command("generate")
-@click.option("--board", default=DEFAULT_BOARD, show_default=True)
+@click.option("--board", default=DEFAULT_BOARD, show_default=True, help=BOARD_HELP)
 @click.option("--model", "model", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--benchmark", help="Benchmark id (default: from the model's file name).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
@@ -220,10 +260,23 @@ def print_size(result, title: str) -> None:
                   f"RAM {size.ram_bytes:,} / {size.ram_capacity:,} B ({size.ram_percent:.1f}%, incl. stack reserve)")
 
 
+def _project_board(manifest, board: str | None):
+    """The board a generated project is built for: --board (a name or a path) if given, else the board
+    file the project was generated from, else the shipped board of that name."""
+    if board is None:
+        board_file = Path(manifest.board_file) if manifest.board_file else None
+        board = str(board_file) if board_file and board_file.is_file() else manifest.board
+    b = _board(board)
+    if b.name != manifest.board:
+        _fail(f"{manifest.directory}: generated for board {manifest.board!r}, not {b.name!r}; regenerate it or "
+              f"pass --board with {manifest.board!r}'s file")
+    return b
+
+
 @main.command("build")
 @click.option("--project", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A project made by `tinyrig generate`.")
-@click.option("--board", default=DEFAULT_BOARD, show_default=True)
+              help="A project made by `tinyrig generate` (its board file is found again; --board overrides).")
+@click.option("--board", default=None, help=BOARD_HELP + f" [default: {DEFAULT_BOARD}]")
 @click.option("--benchmark", help="Generate and build this benchmark (with --models).")
 @click.option("--models", "models_dir", type=click.Path(path_type=Path))
 @click.option("--env", "env_name", default="perf", type=click.Choice(["perf", "energy"]), show_default=True)
@@ -238,12 +291,12 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
     try:
         if project:
             manifest = FirmwareProject.load(project)
-            b = _board(manifest.board)
+            b = _project_board(manifest, board)
             result = build_project(project, env_name, flash_capacity=b.flash.size, ram_capacity=b.ram.size,
                                    stack_bytes=STACK_BYTES)
             title = f"{manifest.benchmark} on {b.name} ({env_name})"
         elif benchmark:
-            b = _board(board)
+            b = _board(board or DEFAULT_BOARD)
             bench = _benchmarks(benchmark)[0]
             result = prepare_firmware(b, bench, find_model(bench.id, models_dir), env_name).build
             title = f"{bench.id} on {b.name} ({env_name})"
@@ -258,7 +311,7 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 # -- run / report -----------------------------------------------------------------------------
 
 @main.command("run")
-@click.option("--board", default=DEFAULT_BOARD, show_default=True)
+@click.option("--board", default=DEFAULT_BOARD, show_default=True, help=BOARD_HELP)
 @click.option("--benchmark", "benchmark_spec", default="all", show_default=True, help="An id, a comma list, or all.")
 @click.option("--mode", default="performance", type=click.Choice(mode_names()), show_default=True)
 @click.option("--target", default=None, type=click.Choice(target_kinds()),

@@ -1,0 +1,111 @@
+"""End to end through the console script: generate, build with PlatformIO, run under QEMU, measure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinyrig_testing import require_tools
+
+pytestmark = pytest.mark.qemu
+
+
+@pytest.fixture(autouse=True)
+def _tools():
+    require_tools("qemu-system-arm", "arm-none-eabi-gcc")
+
+
+def tinyrig(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tinyrig.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def session_results(root: Path) -> tuple[Path, dict]:
+    (session,) = [p for p in root.iterdir() if p.is_dir()]
+    return session, json.loads((session / "results.json").read_text())
+
+
+def window_instructions(results: dict, benchmark: str) -> list[float]:
+    return [w["instructions"] for w in results["benchmarks"][benchmark]["windows"]]
+
+
+def test_run_all_on_default_board(tmp_path, models_dir):
+    proc = tinyrig("run", "--benchmark", "all", "--models", str(models_dir), "--sessions", str(tmp_path / "s1"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    session, results = session_results(tmp_path / "s1")
+    assert results["board"] == "qemu-mps2-an386" and results["status"] == "complete"
+    assert list(results["benchmarks"]) == ["kws01", "vww01", "ic01", "ad01"]
+    for bid, entry in results["benchmarks"].items():
+        summary = entry["summary"]
+        assert entry["status"] == "complete", bid
+        assert len(entry["windows"]) == 5
+        assert summary["scores_match_reference"] is True, bid
+        assert all(w["bit_exact"] for w in entry["windows"]), bid
+        assert all(w["instructions_source"] == "markers" for w in entry["windows"]), bid
+        # Even the SIMD kernels need more than 0.2 instructions per MAC (SMLAD: 2 MACs per instruction).
+        assert summary["median_instructions"] > 0.2 * entry["firmware"]["total_macs"]
+        assert 0 < entry["firmware"]["flash_bytes"] <= entry["firmware"]["flash_capacity"]
+        assert summary["valid"] is False  # emulated results are never submission-valid
+        assert bid in proc.stdout
+    log = (session / "log.txt").read_text()
+    assert "> infer 3 1" in log and "< m-ready" in log and "< m-results-[" in log
+    # `tinyrig report` re-prints the same table.
+    report = tinyrig("report", str(session))
+    assert report.returncode == 0 and "kws01" in report.stdout and "instr/" in report.stdout
+    for bid, entry in results["benchmarks"].items():  # every figure whole, piped at 80 columns
+        assert f"{entry['summary']['median_instructions']:,.0f}" in report.stdout, bid
+
+    # Two runs give identical instruction counts, window for window, also when the second one
+    # measures its benchmarks in parallel emulators (-j 2).
+    again = tinyrig("run", "--benchmark", "kws01,ad01", "-j", "2", "--models", str(models_dir),
+                    "--sessions", str(tmp_path / "s2"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    _, second = session_results(tmp_path / "s2")
+    for bid in ("kws01", "ad01"):
+        assert window_instructions(second, bid) == window_instructions(results, bid)
+
+
+@pytest.mark.parametrize("board", ["qemu-mps3-an547", "qemu-netduinoplus2"])
+def test_run_on_other_boards(tmp_path, models_dir, board):
+    proc = tinyrig("run", "--board", board, "--benchmark", "all", "--models", str(models_dir),
+                   "--sessions", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _, results = session_results(tmp_path)
+    for bid, entry in results["benchmarks"].items():
+        assert entry["summary"]["scores_match_reference"] is True, (board, bid)
+        assert all(w["bit_exact"] for w in entry["windows"]), (board, bid)
+
+
+def test_missing_model_is_a_clear_failure(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "tinyrig.cli", "run", "--benchmark", "kws01", "--models", str(empty),
+                           "--sessions", str(tmp_path / "s")], capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "TINYRIG_CACHE": str(tmp_path / "cache"), "HOME": str(tmp_path)})
+    assert proc.returncode == 1
+    assert "no model for kws01" in proc.stderr + proc.stdout
+    _, results = session_results(tmp_path / "s")
+    assert results["benchmarks"]["kws01"]["status"] == "failed"
+
+
+def test_unknown_board_and_benchmark():
+    proc = tinyrig("run", "--board", "nope")
+    assert proc.returncode == 2 and "unknown board 'nope'" in proc.stderr
+    proc = tinyrig("run", "--benchmark", "xyz01")
+    assert proc.returncode == 2 and "unknown benchmark 'xyz01'" in proc.stderr
+
+
+def test_generate_and_build_each_board(tmp_path, models_dir):
+    for board in ("qemu-mps2-an386", "qemu-mps3-an547", "qemu-netduinoplus2"):
+        out = tmp_path / board
+        gen = tinyrig("generate", "--board", board, "--model", str(models_dir / "kws01.tflite"), "--out", str(out))
+        assert gen.returncode == 0, gen.stderr
+        for env in ("perf", "energy"):
+            build = tinyrig("build", "--project", str(out), "--env", env)
+            assert build.returncode == 0, build.stdout + build.stderr
+            assert ".text" in build.stdout and "flash" in build.stdout
+            assert (out / ".pio" / "build" / env / "program.elf").is_file()
