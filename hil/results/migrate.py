@@ -38,9 +38,10 @@ def _energy_v1_to_v2(entry: dict[str, Any]) -> None:
 
 
 def v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
-    for entry in (document.get("benchmarks") or {}).values():
+    benchmarks = document.get("benchmarks")
+    for entry in benchmarks.values() if isinstance(benchmarks, dict) else ():  # else validation names it
         if not isinstance(entry, dict):
-            continue  # validation names it
+            continue
         entry.setdefault("status", "pending")
         _accuracy_v1_to_v2(entry)
         _energy_v1_to_v2(entry)

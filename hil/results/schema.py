@@ -149,6 +149,8 @@ class AccuracySummary(Record):
     bit_exact: int = 0
     checked: int = 0
     meets_target: bool | None = None
+    auc_note: str | None = None  # why there is no AUC (one class only)
+    class_names: list[str] | None = None  # the confusion matrix's rows and columns
 
 
 class AccuracyRecord(Record):
@@ -167,6 +169,7 @@ class AccuracyHeadline(Record):
     files: int
     inputs: int
     meets_target: bool | None = None
+    auc_note: str | None = None
 
 
 # -- energy ----------------------------------------------------------------------------------------

@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+from tinyrig.cli.output import format_option, make_console, print_table
+from tinyrig.hil.results.tables import BAD, OK, Cell, Column, TableData
+
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 @click.group("submission")
@@ -39,14 +40,13 @@ def build_cmd(session_dirs, out, organization, system, division, status, include
     try:
         result = build_tree(list(session_dirs), options)
     except SubmissionError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(1)
-    table = Table(title=f"Submission tree {out}")
-    for col in ("result folder", "from session", "valid"):
-        table.add_column(col)
+    table = TableData(f"Submission tree {out}", [Column("result folder", whole=True), Column("from session", whole=True),
+                                                  Column("valid")])
     for p in result.placements:
-        table.add_row(p.folder, Path(p.session).name, "yes" if p.valid else f"[red]NO[/]: {escape('; '.join(p.reasons))}")
-    console.print(table)
+        table.add(p.folder, Path(p.session).name, Cell("yes", OK) if p.valid else Cell("NO: " + "; ".join(p.reasons), BAD))
+    print_table(table, "table", console)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     console.print(f"check it: tinyrig submission check {out}")
@@ -54,23 +54,25 @@ def build_cmd(session_dirs, out, organization, system, division, status, include
 
 @submission.command("check")
 @click.argument("tree", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def check_cmd(tree) -> None:
+@format_option()
+def check_cmd(tree, fmt) -> None:
     """Apply the MLPerf Tiny submission checker's rules (v1.4) to a tree; exits 1 on any error."""
     from tinyrig.hil.results.submission.check import check_tree
     from tinyrig.hil.results.submission.rules import RULES_VERSION
 
     report = check_tree(tree)
     if report.results:
-        table = Table(title=f"MLPerf Tiny {RULES_VERSION} results in {tree}")
-        for col in ("division", "organization", "system", "model", "inf./sec.", "accuracy", "energy", "result"):
-            table.add_column(col, justify="right" if col in ("inf./sec.", "accuracy", "energy") else "left")
+        table = TableData(f"MLPerf Tiny {RULES_VERSION} results in {tree}",
+                          [Column("division"), Column("organization"), Column("system"), Column("model"),
+                           Column("inf./sec.", numeric=True), Column("accuracy", numeric=True),
+                           Column("energy", numeric=True), Column("result")])
         for r in report.results:
             energy = "-" if r.energy_uj is None else (f"{r.energy_uj:g} mW" if r.model == "sww" else f"{r.energy_uj:g} uJ")
-            table.add_row(r.division, r.organization, r.system, r.model,
-                          "-" if r.throughput is None else f"{r.throughput:g}",
-                          "-" if r.accuracy is None else f"{r.accuracy:g}", energy,
-                          "ok" if r.ok else "[red]NO RESULT[/]")
-        console.print(table)
+            table.add(r.division, r.organization, r.system, r.model,
+                      "-" if r.throughput is None else f"{r.throughput:g}",
+                      "-" if r.accuracy is None else f"{r.accuracy:g}", energy,
+                      Cell("ok", OK) if r.ok else Cell("NO RESULT", BAD))
+        print_table(table, fmt, console)
     for f in report.findings:
         colour = "red" if f.level == "error" else "yellow"
         console.print(f"[{colour}]{f.level}:[/] {escape(f.path)}: {escape(f.message)}")
