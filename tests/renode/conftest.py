@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from marker_elf import build_marker_elf
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,24 +38,10 @@ def recorded(tmp_path: Path) -> list[str]:
     return json.loads(path.read_text()) if path.exists() else []
 
 
-MARKER_C = """
-volatile unsigned pin;
-void board_pin_mark(void) { pin = 1u; }
-void board_pin_pulse(void) { pin = 0u; pin = 1u; }
-void Reset_Handler(void) { board_pin_mark(); board_pin_pulse(); for (;;) {} }
-"""
-
-
 @pytest.fixture(scope="session")
 def marker_elf(tmp_path_factory) -> Path:
     """A minimal Cortex-M ELF with sized board_pin_mark/board_pin_pulse symbols (for symbol_range)."""
     for tool in ("arm-none-eabi-gcc", "arm-none-eabi-nm"):
         if shutil.which(tool) is None:
             pytest.skip(f"needs {tool} on PATH (scripts/setup.sh installs it)")
-    out = tmp_path_factory.mktemp("elf")
-    src = out / "marker.c"
-    src.write_text(MARKER_C)
-    elf = out / "marker.elf"
-    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-O1", "-nostdlib", "-Wl,-e,Reset_Handler",
-                    "-Wl,-Ttext=0x08000000", str(src), "-o", str(elf)], check=True, capture_output=True)
-    return elf
+    return build_marker_elf(tmp_path_factory.mktemp("elf"))
