@@ -2,18 +2,24 @@
 
 Sending a 27 KB input as hex over QEMU's UART takes seconds (QEMU delivers one character at a
 time). When the firmware announces `load` in `tinyrig caps` and the target runs on this host,
-the input is written to a file and the firmware reads it with semihosting instead. The `db`
-path stays the default everywhere else and is what hardware always uses.
+the input is written to a file and the firmware reads it with semihosting instead. Under Renode
+(no semihosting file access) the bench writes the input straight into the firmware's input
+buffer through Renode's monitor. The `db` path stays the default everywhere else and is what
+hardware always uses.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from tinyrig.hil.dut import Dut
+from tinyrig.hil.dut import Dut, DutError
+from tinyrig.hil.renode import RenodeError, RenodeRun
+from tinyrig.renode.scripts import path_token
 
 # The whole command must fit the protocol's 80 characters: "tinyrig load " + the path.
 MAX_PATH_CHARS = 80 - len("tinyrig load ")
@@ -50,7 +56,92 @@ class SemihostLoader:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def choose_loader(dut: Dut, target_kind: str, allow_fast: bool = True) -> DbLoader | SemihostLoader:
+# Where the firmware's protocol layer keeps the input (templates/firmware/src/api/
+# internally_implemented.cpp): the bytes, and how many of them `db` has filled so far.
+INPUT_BUFFER = "(anonymous namespace)::g_buffer"
+INPUT_COUNT = "(anonymous namespace)::g_buffer_count"
+
+
+class InputBufferError(RuntimeError):
+    """The ELF does not show where the firmware keeps its input."""
+
+
+@dataclass(frozen=True)
+class InputBuffer:
+    address: int
+    capacity: int
+    count_address: int
+
+
+def find_input_buffer(elf: Path) -> InputBuffer:
+    """The input buffer's address and size, and its fill counter's address, from the ELF's symbols."""
+    nm = shutil.which("arm-none-eabi-nm")
+    if nm is None:
+        raise InputBufferError("arm-none-eabi-nm not found on PATH (Debian package: binutils-arm-none-eabi)")
+    proc = subprocess.run([nm, "-S", "-C", str(elf)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise InputBufferError(f"arm-none-eabi-nm -S -C {elf} failed: {proc.stderr.strip()}")
+    sized = {}
+    for line in proc.stdout.splitlines():
+        fields = line.split(maxsplit=3)  # address size type name (the name may contain spaces)
+        if len(fields) == 4 and fields[2] in "bBdD":
+            sized[fields[3]] = (int(fields[0], 16), int(fields[1], 16))
+    missing = [name for name in (INPUT_BUFFER, INPUT_COUNT) if name not in sized]
+    if missing:
+        raise InputBufferError(f"{elf}: no data symbol {', '.join(missing)}")
+    (address, capacity), (count_address, count_size) = sized[INPUT_BUFFER], sized[INPUT_COUNT]
+    if count_size != 4:
+        raise InputBufferError(f"{elf}: {INPUT_COUNT} is {count_size} bytes, expected a 32-bit size_t")
+    return InputBuffer(address, capacity, count_address)
+
+
+class RenodeMonitorLoader:
+    """Writes each input into the firmware's input buffer through Renode's monitor.
+
+    The firmware is told the size with the standard `db load N` (which also clears its previous
+    results); the bytes then go in with `sysbus LoadBinary` and the fill counter is set to N with
+    `sysbus WriteDoubleWord`, exactly the state N bytes of `db` hex would leave. The firmware sits
+    in its command loop meanwhile, and the monitor answers only after the write is done, so the
+    next command (`infer`) sees the whole input.
+    """
+
+    name = "renode-monitor"
+
+    def __init__(self, run: RenodeRun) -> None:
+        self.monitor = run.monitor
+        self.buffer = find_input_buffer(run.elf)
+        # Not named renode-*: Renode deletes such folders in the temp dir it is given.
+        self.directory = Path(tempfile.mkdtemp(prefix="tinyrig-in-"))
+        self.path = self.directory / "input.bin"
+        self._token = path_token(self.path)
+
+    def load(self, dut: Dut, data: bytes) -> None:
+        if not 0 < len(data) <= self.buffer.capacity:
+            raise ValueError(f"an input of {len(data)} bytes does not fit the firmware's "
+                             f"{self.buffer.capacity}-byte input buffer")
+        command = f"db load {len(data)}"
+        if not any(line.startswith("m-[Expecting") for line in dut.command(command)):
+            raise DutError("expected a line starting 'm-[Expecting'", command, list(dut.recent))
+        self.path.write_bytes(data)
+        try:
+            self.monitor.execute(f"sysbus LoadBinary {self._token} {self.buffer.address:#x}")
+            self.monitor.execute(f"sysbus WriteDoubleWord {self.buffer.count_address:#x} {len(data)}")
+        except RenodeError as exc:
+            raise DutError(f"writing the input through Renode's monitor failed: {exc}", command) from None
+
+    def close(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def choose_loader(dut: Dut, target_kind: str, allow_fast: bool = True,
+                  run: RenodeRun | None = None) -> DbLoader | SemihostLoader | RenodeMonitorLoader:
+    """The fastest path the target allows; `run` is what target.start() returned (Renode needs
+    its monitor and the ELF)."""
     if allow_fast and target_kind == "qemu" and "load" in dut.capabilities():
         return SemihostLoader()
+    if allow_fast and target_kind == "renode" and run is not None:
+        try:
+            return RenodeMonitorLoader(run)
+        except InputBufferError:
+            return DbLoader()  # a firmware laid out otherwise still works over `db`
     return DbLoader()

@@ -111,7 +111,7 @@ def renode_binary(name: str | None = None) -> str:
     path = shutil.which(wanted)
     if path is None:
         raise RenodeError(f"{wanted!r} not found on PATH; {INSTALL_HINT}")
-    return path
+    return os.path.abspath(path)  # Renode runs in a directory of its own: a relative path would break
 
 
 def free_port() -> int:

@@ -325,6 +325,8 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     loader = None
     try:
         run = target.start(firmware.build.elf)
+        if getattr(run, "emulator_info", None):
+            entry["emulator"] = run.emulator_info  # e.g. the Renode version and platform file used
         # Energy-mode firmware talks at the interface board's low baud rate (9600 in the reference set-up).
         baud = board.console.energy_baud if options.mode == "energy" else board.console.baud
         with Dut(run.url, baudrate=baud, transcript=session.transcript(benchmark.id)) as dut:
@@ -336,7 +338,7 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
                 if dut.timestamp_mode() not in (None, expected_mode):
                     raise DutError(f"the firmware is in {dut.timestamp_mode()} mode, {options.mode} needs {expected_mode}")
                 entry["dut"] = {"name": profile.name, "firmware": profile.firmware, "model": profile.model}
-                loader = choose_loader(dut, target.kind, options.fast_load)
+                loader = choose_loader(dut, target.kind, options.fast_load, run=run if target.kind == "renode" else None)
                 entry["input_path"] = loader.name
                 progress.stage(benchmark.id, f"measuring ({options.mode}, inputs via {loader.name})")
                 ctx = ModeContext(session, options, benchmark, entry, firmware, reference, dut, run, target,

@@ -1,8 +1,10 @@
-"""Fixtures for the Renode tests: a fake `renode` executable and a tiny ELF with the marker symbol."""
+"""Fixtures for the Renode tests: a fake `renode` executable (the fast tier, replaying recorded
+transcripts), a tiny ELF with the marker symbol, and the real Renode (the slow tier)."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 import sys
@@ -45,3 +47,66 @@ def marker_elf(tmp_path_factory) -> Path:
         if shutil.which(tool) is None:
             pytest.skip(f"needs {tool} on PATH (scripts/setup.sh installs it)")
     return build_marker_elf(tmp_path_factory.mktemp("elf"))
+
+
+# -- the real Renode ------------------------------------------------------------------------------
+
+REPO = HERE.parents[1]
+SHARED_RENODE = REPO.parent / "shared" / "renode"  # where CI keeps the Renode build (.ci/run)
+SETUP_HINT = "run `bash scripts/setup.sh --test`, which unpacks it into tinyrig's cache"
+
+
+def _installed_renodes() -> list[Path]:
+    """Renode launchers scripts/setup_renode.sh unpacked into tinyrig's cache, newest first."""
+    from tinyrig.paths import cache_dir
+
+    found = [p for p in (cache_dir() / "renode").glob("renode-*/renode") if (p.parent / ".renode-root").is_file()]
+    return sorted(found, key=lambda p: [int(x) if x.isdigit() else x for x in p.parent.name.split("-")[1].split(".")],
+                  reverse=True)
+
+
+def _missing(what: str) -> None:
+    """Fails where CI has the Renode build beside the repository (the tests must run there), else skips."""
+    if list(SHARED_RENODE.glob("renode-*.tar.xz")):
+        pytest.fail(f"{what}, although {SHARED_RENODE} holds a Renode build: {SETUP_HINT}")
+    pytest.skip(f"{what}: install Renode as docs/renode.md describes (or set TINYRIG_RENODE), then run "
+                "pytest -m renode tests/renode")
+
+
+@pytest.fixture(scope="session")
+def real_renode() -> Path:
+    """A real Renode: $TINYRIG_RENODE, the one unpacked into tinyrig's cache, or `renode` on PATH."""
+    explicit = os.environ.get("TINYRIG_RENODE")
+    if explicit:
+        path = shutil.which(explicit)
+        if path is None:
+            pytest.fail(f"TINYRIG_RENODE={explicit} is not an executable")
+        return Path(path)
+    installed = _installed_renodes()
+    if installed:
+        return installed[0]
+    on_path = shutil.which("renode")
+    if on_path:
+        return Path(on_path)
+    _missing("no Renode found (TINYRIG_RENODE, tinyrig's cache, PATH)")
+
+
+@pytest.fixture(scope="session")
+def renode_test(real_renode) -> tuple[Path, dict[str, str]]:
+    """The renode-test launcher beside `real_renode`, and an environment whose python3 has its packages."""
+    launcher = real_renode.parent / "renode-test"
+    if not launcher.is_file():
+        launcher = Path(shutil.which("renode-test") or launcher)
+    if not launcher.is_file():
+        _missing(f"no renode-test beside {real_renode}")
+    env = dict(os.environ)
+    venv = real_renode.parent.parent / "renode-test-venv" / "bin"
+    if (venv / "python3").is_file():
+        env["PATH"] = f"{venv}{os.pathsep}{env.get('PATH', '')}"  # renode-test runs `python3`
+    return launcher, env
+
+
+@pytest.fixture(scope="session")
+def renode_env(real_renode) -> dict[str, str]:
+    """The environment for `tinyrig` subprocesses: TINYRIG_RENODE set to the real Renode."""
+    return dict(os.environ, TINYRIG_RENODE=str(real_renode))
