@@ -25,7 +25,8 @@ def test_wheel_layout(tmp_path):
                    "tinyrig/templates/firmware/platformio.ini.j2", "tinyrig/platformio/platform/platform.json",
                    "tinyrig/platformio/platform/builder/main.py", "tinyrig/platformio/tool-scons/package.json",
                    "tinyrig/codegen/runtime/tinyrig_fixedpoint.h", "tinyrig/hil/qemu_plugin/pinwatch.c",
-                   "tinyrig/renode/scripts.py"):
+                   "tinyrig/renode/scripts.py", "tinyrig/renode/version.py",
+                   "tinyrig/renode/platforms/nucleo_f767zi.repl"):
         assert needed in names, needed
     entry_points = zipfile.ZipFile(wheel).read(wheel.name.split("-py3")[0] + ".dist-info/entry_points.txt").decode()
     assert "tinyrig = tinyrig.cli:main" in entry_points and "tinyrig = tinyrig.hil.pytest_plugin" in entry_points
