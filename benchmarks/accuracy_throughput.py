@@ -17,13 +17,13 @@ from typing import Callable
 
 from tinyrig.benchmarks import STANDARD_BENCHMARKS, get_benchmark
 from tinyrig.boards import DEFAULT_BOARD, load_board
-from tinyrig.firmware_cache import prepare_firmware
-from tinyrig.hil.dut import Dut
-from tinyrig.hil.inputs import random_inputs
-from tinyrig.hil.loading import DbLoader, RenodeMonitorLoader, SemihostLoader
-from tinyrig.hil.qemu import QemuTarget
-from tinyrig.hil.reference import ReferenceModel
-from tinyrig.hil.renode import RenodeError, RenodeTarget, renode_binary
+from tinyrig.build.firmware_cache import prepare_firmware
+from tinyrig.hil.dut.client import Dut
+from tinyrig.hil.dut.inputs import random_inputs
+from tinyrig.hil.dut.loading import DbLoader, RenodeMonitorLoader, SemihostLoader
+from tinyrig.hil.dut.reference import ReferenceModel
+from tinyrig.hil.targets.qemu import QemuTarget
+from tinyrig.hil.targets.renode import RenodeError, RenodeTarget, renode_binary
 from tinyrig.models import find_model
 
 RENODE_BOARD = "renode-stm32f4-discovery"  # Cortex-M4F like the default QEMU board
@@ -82,7 +82,8 @@ def main() -> None:
         renode_cells = f"{'-':>10} {'-':>10} {'-':>9}"
         if with_renode:
             renode_elf = prepare_firmware(renode_board, bench, model, "perf").build.elf
-            r_db, r_fast = both_paths(lambda: RenodeTarget(renode_board), renode_elf, RenodeMonitorLoader, inputs)
+            r_db, r_fast = both_paths(lambda: RenodeTarget(renode_board), renode_elf,
+                                      lambda run: RenodeMonitorLoader(run.monitor, run.elf), inputs)
             renode_cells = f"{r_db:>10.2f} {r_fast:>10.2f} {r_fast / r_db:>8.1f}x"
         print(f"{bid:10} {bench.input_bytes:>11} {q_db:>10.2f} {q_fast:>10.2f} {q_fast / q_db:>8.1f}x   {renode_cells}",
               flush=True)

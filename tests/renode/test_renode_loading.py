@@ -10,17 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from fake_renode import FakeMonitor
+from tinyrig_testing.fake_renode import FakeMonitor
 
-from tinyrig.hil.dut import DutError
-from tinyrig.hil.loading import (
+from tinyrig.hil.dut.client import DutError
+from tinyrig.hil.dut.loading import (
     DbLoader,
     InputBufferError,
     RenodeMonitorLoader,
     choose_loader,
     find_input_buffer,
 )
-from tinyrig.hil.renode import MonitorClient
+from tinyrig.hil.targets.renode import MonitorClient
 from tinyrig.renode.scripts import path_token
 
 # The layout of the firmware's protocol layer (internally_implemented.cpp), in miniature.
@@ -69,10 +69,11 @@ def test_an_elf_without_the_buffer_is_named(tmp_path):
 
 @dataclass
 class _Run:
-    """What choose_loader needs from a RenodeRun: the monitor and the ELF."""
+    """What choose_loader needs from a RenodeRun: the monitor (not connected: nothing is sent
+    while choosing) and the ELF."""
 
     elf: Path
-    monitor: MonitorClient | None = None
+    monitor: MonitorClient = field(default_factory=lambda: MonitorClient("127.0.0.1", 1))
 
 
 @dataclass
@@ -109,7 +110,7 @@ def test_the_loader_writes_the_input_and_its_length_through_the_monitor(protocol
         monitor = MonitorClient("127.0.0.1", server.port, timeout_s=5)
         monitor.connect(5)
         monitor.execute('mach create "tinyrig"')
-        loader = RenodeMonitorLoader(_Run(protocol_elf, monitor))
+        loader = RenodeMonitorLoader(monitor, protocol_elf)
         dut, data = _Dut(), bytes(range(256)) + bytes(234)
         loader.load(dut, data)
         buffer = find_input_buffer(protocol_elf)
@@ -131,7 +132,7 @@ def test_a_refused_monitor_write_is_a_dut_error(protocol_elf):
     try:
         monitor = MonitorClient("127.0.0.1", server.port, timeout_s=5)
         monitor.connect(5)
-        loader = RenodeMonitorLoader(_Run(protocol_elf, monitor))
+        loader = RenodeMonitorLoader(monitor, protocol_elf)
         with pytest.raises(DutError, match="writing the input through Renode's monitor failed: Renode refused"):
             loader.load(_Dut(), bytes(490))
         loader.close()

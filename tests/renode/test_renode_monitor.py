@@ -1,12 +1,12 @@
 """MonitorClient against FakeMonitor in-process, which replays a real Renode's bytes (telnet
-negotiation, colours, prompts, echo, errors; transcripts/renode-1.16.0.json)."""
+negotiation, colours, prompts, echo, errors; tests/tinyrig_testing/renode_transcripts/renode-1.16.0.json)."""
 
 from __future__ import annotations
 
 import pytest
-from fake_renode import FakeMonitor, load_transcript
+from tinyrig_testing.fake_renode import FakeMonitor, load_transcript
 
-from tinyrig.hil.renode import MonitorClient, MonitorError, MonitorTimeout, RenodeError, _has_red, _split_echo
+from tinyrig.hil.targets.renode import MonitorClient, MonitorError, MonitorTimeout, RenodeError, _has_red, _split_echo
 
 
 @pytest.fixture

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_renode import load_transcript
-from record_transcripts import record
+from tinyrig_testing.fake_renode import TRANSCRIPTS, load_transcript
+from tinyrig_testing.record_renode_transcripts import record
 
 from tinyrig.benchmarks import STANDARD_BENCHMARKS, get_benchmark
-from tinyrig.hil.reference import ReferenceModel
+from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.renode.scripts import shipped_platform
 from tinyrig.renode.version import read_version
 
@@ -173,10 +173,10 @@ def test_generated_robot_suite_passes_under_renode_test(board, renode_test, reno
 def test_the_fake_replays_what_this_renode_says(real_renode, tmp_path):
     """Re-records the transcripts with the installed Renode: the fast tier must replay today's Renode."""
     fresh = record(str(real_renode), tmp_path)
-    stored_path = Path(__file__).parent / "transcripts" / f"renode-{fresh['renode']}.json"
+    stored_path = TRANSCRIPTS / f"renode-{fresh['renode']}.json"
     if not stored_path.is_file():
         pytest.fail(f"no recorded transcript for Renode {fresh['renode']}: run "
-                    f"python tests/renode/record_transcripts.py --renode {real_renode}")
+                    f"PYTHONPATH=tests python -m tinyrig_testing.record_renode_transcripts --renode {real_renode}")
     stored = load_transcript(stored_path)
     same_build = fresh["version_output"] == stored["version_output"]
 
