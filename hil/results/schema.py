@@ -62,6 +62,16 @@ class DutIdentity(Record):
     model: str
 
 
+class EmulatorInfo(Record):
+    """Which emulator ran the firmware, where it tells (Renode: its version and platform file)."""
+
+    emulator: str
+    version: str | None = None
+    binary: str | None = None
+    platform: str | None = None
+    notes: list[str] = []
+
+
 class WindowCalibration(Record):
     """On hardware: one window measured with the runner's N to raise N until windows last >= 10 s."""
 
@@ -267,6 +277,7 @@ class BenchmarkEntry(Record):
     model: str | None = None  # the .tflite file used
     firmware: FirmwareRecord | None = None
     dut: DutIdentity | None = None
+    emulator: EmulatorInfo | None = None
     input_path: str | None = None  # how inputs reached the device (db, semihost, ...)
     inputs: str | None = None  # performance/energy: "dataset" or "random (seed N)"
     calibration: WindowCalibration | None = None

@@ -21,7 +21,7 @@ from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.modes.base import ModeContext, Progress
 from tinyrig.hil.modes.registry import get_mode
-from tinyrig.hil.results.schema import DutIdentity, FirmwareRecord
+from tinyrig.hil.results.schema import DutIdentity, EmulatorInfo, FirmwareRecord
 from tinyrig.hil.run.bench import Bench
 from tinyrig.hil.run.options import RunOptions
 from tinyrig.models import find_model
@@ -112,7 +112,8 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
                transcript=session.transcript(benchmark.id)) as bench:
         try:
             if getattr(bench.run, "emulator_info", None):
-                entry["emulator"] = bench.run.emulator_info  # e.g. the Renode version and platform file
+                # e.g. the Renode version and platform file
+                entry.emulator = EmulatorInfo.model_validate(bench.run.emulator_info)
             profile = bench.handshake(expected_model=benchmark.id, expected_mode=mode.timestamp_mode)
             entry.dut = DutIdentity(name=profile.name, firmware=profile.firmware, model=profile.model)
             loader = bench.loader(options.fast_load)

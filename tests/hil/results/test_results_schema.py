@@ -152,3 +152,18 @@ def test_documents_already_typed_or_current_pass_unchanged():
     assert parse_results(results) is results
     assert parse_results(results.data()) == results
     assert SessionResults.model_validate_json(results.model_dump_json()) == results
+
+
+def test_what_a_renode_run_reports_is_recorded_typed():
+    """The runner records `run.emulator_info` (Renode: version, binary, platform file, notes)."""
+    from tinyrig.hil.results.schema import BenchmarkEntry, EmulatorInfo
+    from tinyrig.hil.targets.renode import RenodeRun
+    from tinyrig.renode.version import RenodeVersion
+
+    run = RenodeRun(url="socket://127.0.0.1:1", process=None, command=["/opt/renode/renode", "--disable-gui"],
+                    monitor=None, log_path=Path("renode.log"), instructions_per_second=168e6,
+                    version=RenodeVersion(1, 16, 0), platform_file="@platforms/boards/stm32f4_discovery-kit.repl",
+                    notes=["a note"])
+    entry = BenchmarkEntry(emulator=EmulatorInfo.model_validate(run.emulator_info))
+    assert entry.emulator.version == "1.16.0" and entry.emulator.platform == "platforms/boards/stm32f4_discovery-kit.repl"
+    assert BenchmarkEntry.model_validate_json(entry.model_dump_json()) == entry
