@@ -82,21 +82,47 @@ def benchmark_entries(results: dict) -> list[tuple[str, dict]]:
 
 def performance_table(results: dict) -> TableData:
     emulated = is_emulated(results)
-    table = TableData("", [Column("benchmark", whole=True),
-                           Column("latency (virtual us)" if emulated else "latency (us)", numeric=True),
-                           Column("instructions/inference", numeric=True), Column("instr/MAC", numeric=True),
-                           Column("MACs", numeric=True), Column("flash (B)", numeric=True),
-                           Column("RAM (B)", numeric=True), Column("scores = reference"),
-                           Column("bit-exact", numeric=True), Column("status")])
-    for bid, entry in benchmark_entries(results):
+    entries = benchmark_entries(results)
+    # Estimated cycles (QEMU with a cycle model) sit beside instructions; their latency is at the
+    # clock of the board whose timing the model has, said in the column header.
+    clocks = {(e.get("summary") or {}).get("estimated_clock_hz") for _, e in entries} - {None}
+    cycles = bool(clocks)
+    columns = [Column("benchmark", whole=True),
+               Column("latency (virtual us)" if emulated else "latency (us)", numeric=True),
+               Column("instructions/inference", numeric=True), Column("instr/MAC", numeric=True)]
+    if cycles:
+        at = f" @ {clocks.pop() / 1e6:g} MHz" if len(clocks) == 1 else ""
+        columns += [Column("est. cycles/inference", numeric=True), Column("est. cycles/MAC", numeric=True),
+                    Column(f"est. latency (us{at})", numeric=True)]
+    columns += [Column("MACs", numeric=True), Column("flash (B)", numeric=True),
+                Column("RAM (B)", numeric=True), Column("scores = reference"),
+                Column("bit-exact", numeric=True), Column("status")]
+    table = TableData("", columns)
+    for bid, entry in entries:
         s, fw = entry.get("summary") or {}, entry.get("firmware") or {}
         exact = F.bit_exact(entry).get("windows")
-        table.add(bid, num(s.get("median_latency_us"), ",.1f"), num(s.get("median_instructions"), ",.0f"),
-                  num(s.get("instructions_per_mac"), ".2f"), num(fw.get("total_macs"), ","),
-                  num(fw.get("flash_bytes"), ","), num(fw.get("ram_bytes"), ","),
+        cells = [bid, num(s.get("median_latency_us"), ",.1f"), num(s.get("median_instructions"), ",.0f"),
+                 num(s.get("instructions_per_mac"), ".2f")]
+        if cycles:
+            cells += [num(s.get("median_estimated_cycles"), ",.0f"), num(s.get("estimated_cycles_per_mac"), ".3f"),
+                      num(s.get("estimated_latency_us"), ",.1f")]
+        cells += [num(fw.get("total_macs"), ","), num(fw.get("flash_bytes"), ","), num(fw.get("ram_bytes"), ","),
                   yes_no(s.get("scores_match_reference")), f"{exact[0]}/{exact[1]}" if exact else "-",
-                  status_cell(entry))
+                  status_cell(entry)]
+        table.add(*cells)
+        prediction = entry.get("prediction")
+        if prediction:
+            table.notes.append(prediction_line(bid, prediction))
     return table
+
+
+def prediction_line(benchmark_id: str, prediction: dict) -> str:
+    """`--predict`: the estimated latency on the real MCU, beside the same core at zero wait states."""
+    mhz = prediction["clock_hz"] / 1e6
+    return (f"{benchmark_id} predicted on {prediction['board']} at {mhz:g} MHz: "
+            f"{prediction['latency_ms']:,.2f} ms with {prediction['flash_wait_states']} flash wait states "
+            f"and its flash accelerator, {prediction['zero_wait_latency_ms']:,.2f} ms at zero wait states "
+            f"({prediction['cycles']:,} / {prediction['zero_wait_cycles']:,} est. cycles, one inference)")
 
 
 def accuracy_table(results: dict) -> TableData:
@@ -151,8 +177,13 @@ def emulation_note(results: dict) -> str:
     if results.get("target") == "renode":  # a note on how that emulator keeps time
         return ("Emulated under Renode: virtual time runs at 1 instruction per cycle at the board clock; "
                 "instructions are counts of executed instructions (not cycles).")
+    cycles = any((e.get("summary") or {}).get("median_estimated_cycles") is not None
+                 for e in (results.get("benchmarks") or {}).values())
     return ("Emulated: latency is virtual time under QEMU -icount (1 instruction = 1 ns); "
-            "instructions are exact counts of executed instructions (not cycles).")
+            "instructions are exact counts of executed instructions (not cycles)."
+            + (" Est. cycles are the cycle model's (docs/cycle-model.md: the core's documented timing and the "
+               "board's flash wait states), exact and equal over reruns but only as right as that timing data; "
+               "est. latency is them at the board clock." if cycles else ""))
 
 
 # -- history ----------------------------------------------------------------------------------------

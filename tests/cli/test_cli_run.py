@@ -33,6 +33,10 @@ def window_instructions(results: dict, benchmark: str) -> list[float]:
     return [w["instructions"] for w in results["benchmarks"][benchmark]["windows"]]
 
 
+def window_cycles(results: dict, benchmark: str) -> list[float]:
+    return [w["estimated_cycles"] for w in results["benchmarks"][benchmark]["windows"]]
+
+
 def test_run_all_on_default_board(tmp_path, models_dir):
     proc = tinyrig("run", "--benchmark", "all", "--models", str(models_dir), "--sessions", str(tmp_path / "s1"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -51,6 +55,13 @@ def test_run_all_on_default_board(tmp_path, models_dir):
         assert 0 < entry["firmware"]["flash_bytes"] <= entry["firmware"]["flash_capacity"]
         assert summary["valid"] is False  # emulated results are never submission-valid
         assert bid in proc.stdout
+        # The cycle model is on by default under QEMU: an M4 spends more than one cycle per
+        # instruction (loads, multiplies, branch refills), and the latency is at the 25 MHz clock.
+        assert all(w["estimated_cycles"] > w["instructions"] for w in entry["windows"]), bid
+        assert summary["median_estimated_cycles"] == sorted(window_cycles(results, bid))[2]
+        assert summary["estimated_latency_us"] == pytest.approx(summary["median_estimated_cycles"] / 25.0)
+        assert summary["cycle_model"] == "cortex-m4 timed as qemu-mps2-an386 at 25 MHz, 0 flash wait states"
+        assert f"{summary['median_estimated_cycles']:,.0f}" in proc.stdout, bid
     log = (session / "log.txt").read_text()
     assert "> infer 3 1" in log and "< m-ready" in log and "< m-results-[" in log
     # `tinyrig report` re-prints the same table.
@@ -67,6 +78,7 @@ def test_run_all_on_default_board(tmp_path, models_dir):
     _, second = session_results(tmp_path / "s2")
     for bid in ("kws01", "ad01"):
         assert window_instructions(second, bid) == window_instructions(results, bid)
+        assert window_cycles(second, bid) == window_cycles(results, bid)
 
 
 @pytest.mark.parametrize("board", ["qemu-mps3-an547", "qemu-netduinoplus2"])
