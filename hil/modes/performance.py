@@ -115,12 +115,6 @@ def run_window(dut: Dut, index: int, item: Input, *, iterations: int, warmup: in
     return window
 
 
-def describe_cycle_model(model: CycleModel) -> str:
-    """One line saying whose timing estimated cycles are (shown beside them in results.json)."""
-    return (f"{model.core.core} timed as {model.timing_board} at {model.clock_hz / 1e6:g} MHz, "
-            f"{model.flash_wait_states} flash wait state{'s' if model.flash_wait_states != 1 else ''}")
-
-
 def summarize(windows: list[Window], total_macs: int | None, emulated: bool,
               cycle_model: CycleModel | None = None) -> PerformanceSummary:
     latency = statistics.median(w.latency_us for w in windows)
@@ -133,7 +127,7 @@ def summarize(windows: list[Window], total_macs: int | None, emulated: bool,
         estimated = dict(median_estimated_cycles=median_cycles,
                          estimated_cycles_per_mac=median_cycles / total_macs if total_macs else None,
                          estimated_latency_us=cycle_model.seconds(median_cycles) * 1e6,
-                         estimated_clock_hz=cycle_model.clock_hz, cycle_model=describe_cycle_model(cycle_model))
+                         estimated_clock_hz=cycle_model.clock_hz, cycle_model=cycle_model.describe())
     validity = {
         "five_windows": len(windows) == WINDOWS,
         "each_window_at_least_10s": all(w.window_s >= MIN_WINDOW_S for w in windows),

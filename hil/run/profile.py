@@ -31,7 +31,6 @@ from tinyrig.hil.dut.client import Dut, DutError
 from tinyrig.hil.dut.inputs import random_inputs
 from tinyrig.hil.run.bench import Bench
 from tinyrig.hil.targets.base import Target, TargetSettings
-from tinyrig.hil.modes.performance import describe_cycle_model
 from tinyrig.hil.targets.cycle_model import cycle_model_for
 from tinyrig.hil.targets.registry import choose_target, make_target
 
@@ -282,7 +281,7 @@ def profile_elf(board: Board, benchmark: Benchmark, elf: Path, compiled: Compile
                          marker_overhead=overhead, window_instructions=window, scratch_bytes=compiled.scratch_bytes,
                          arena_bytes=compiled.arena_bytes, raw_output=raw, marker_overhead_cycles=cycles[1],
                          window_cycles=cycles[2],
-                         cycle_model=describe_cycle_model(cycle_model) if cycles[2] is not None else None)
+                         cycle_model=cycle_model.describe() if cycles[2] is not None else None)
 
 
 def profile_benchmark(board: Board, benchmark: Benchmark, model_path: Path, *,
