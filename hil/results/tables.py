@@ -210,6 +210,10 @@ def history_table(rows: Iterable, where: str) -> TableData:
         (Column("status"), lambda r, m: Cell(r.status or "-", None if r.status == "complete" else BAD)),
         (Column("latency (us)", numeric=True), lambda r, m: num(m.get("latency_us"), ",.1f")),
         (Column("instructions", numeric=True), lambda r, m: num(m.get("instructions"), ",.0f")),
+    ]
+    if any("estimated_cycles" in r.metrics for r in rows):  # sessions under QEMU with the cycle model
+        columns.append((Column("est. cycles", numeric=True), lambda r, m: num(m.get("estimated_cycles"), ",.0f")))
+    columns += [
         (Column("flash", numeric=True), lambda r, m: num(r.flash_bytes, ",")),
         (Column("RAM", numeric=True), lambda r, m: num(r.ram_bytes, ",")),
     ]
