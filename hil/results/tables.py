@@ -170,10 +170,14 @@ def summary_table(results: dict) -> TableData:
 def emulation_note(results: dict) -> str:
     mode = results.get("mode")
     if mode == "energy":
-        return ("Emulated energy: exact instruction counts between the timestamp-pin edges, turned into time by "
-                "the clock model (1 instruction per cycle at the board clock) and into energy by the board's power "
-                "model (boards/<board>.toml [power], with its datasheet). Traces: energy_<id>_NNN.csv/.png, "
-                "power in mW against time in ms.")
+        models = {(e.get("energy") or {}).get("clock_model") for e in (results.get("benchmarks") or {}).values()}
+        by_cycles = not any(m and m.startswith("1 instruction") for m in models)
+        counts = ("estimated cycles (the cycle model: the core's documented timing and the board's flash wait "
+                  "states, docs/cycle-model.md) between the timestamp-pin edges, turned into time at the board clock"
+                  if by_cycles else "exact instruction counts between the timestamp-pin edges, turned into time "
+                  "by 1 instruction per cycle at the board clock (run without the cycle model)")
+        return (f"Emulated energy: {counts}, and into energy by the board's power model (boards/<board>.toml "
+                "[power], with its datasheet). Traces: energy_<id>_NNN.csv/.png, power in mW against time in ms.")
     if results.get("target") == "renode":  # a note on how that emulator keeps time
         return ("Emulated under Renode: virtual time runs at 1 instruction per cycle at the board clock; "
                 "instructions are counts of executed instructions (not cycles).")
@@ -229,8 +233,8 @@ def history_table(rows: Iterable, where: str) -> TableData:
     for r in rows:
         table.add(*(cell(r, r.metrics) for _, cell in columns))
     if any(r.mode == "energy" for r in rows) and any(r.mode != "energy" for r in rows):
-        table.notes.append("latency of energy sessions is the clock model's (1 instruction per cycle at the board "
-                           "clock); of emulated performance sessions, QEMU virtual time")
+        table.notes.append("latency of energy sessions is the clock model's (estimated cycles at the board clock); "
+                           "of emulated performance sessions, QEMU virtual time")
     return table
 
 
@@ -308,8 +312,8 @@ def results_table(sessions: list[dict]) -> TableData:
         table.notes.append("Latency: virtual time under emulation (QEMU -icount: 1 instruction = 1 ns), not a "
                            "prediction of a chip's latency; instructions are exact counts.")
     if emulated_energy:
-        table.notes.append("Energy: modelled from exact instruction counts, the clock model (1 instruction per cycle "
-                           "at the board clock) and the board's power model.")
+        table.notes.append("Energy: modelled from estimated cycles at the board clock (the cycle model) and the "
+                           "board's power model.")
     return table
 
 
