@@ -21,7 +21,6 @@ from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.modes.base import ModeContext, Progress
 from tinyrig.hil.modes.registry import get_mode
-from tinyrig.hil.results import txt as results_txt
 from tinyrig.hil.run.bench import Bench
 from tinyrig.hil.run.options import RunOptions
 from tinyrig.hil.run.predict import predict
@@ -176,7 +175,7 @@ def run_session(session: Session, options: RunOptions, progress: Progress | None
             outcomes = [measure(b) for b in options.benchmarks]
         ok = all(outcomes)
     finally:
-        results_txt.write(session.directory, session.results)
+        session.write_text()
     session.finish("complete" if ok else "incomplete")
-    results_txt.write(session.directory, session.results)
+    session.write_text()
     return ok

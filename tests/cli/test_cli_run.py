@@ -92,6 +92,27 @@ def test_run_on_other_boards(tmp_path, models_dir, board):
         assert all(w["bit_exact"] for w in entry["windows"]), (board, bid)
 
 
+def test_predict_times_the_run_as_a_real_mcu(tmp_path, models_dir):
+    proc = tinyrig("run", "--benchmark", "ad01", "--predict", "nucleo-l4r5zi", "--no-record", "--models",
+                   str(models_dir), "--sessions", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _, results = session_results(tmp_path)
+    p = results["benchmarks"]["ad01"]["prediction"]
+    assert p["board"] == "nucleo-l4r5zi" and p["clock_hz"] == 120_000_000 and p["flash_wait_states"] == 5
+    # The flash (5 wait states, ART) more than doubles ad01's unrolled kernels (docs/cycle-model.md:
+    # 3.76 / 8.46 ms); the core alone is the emulated board's own estimate for one inference.
+    assert p["zero_wait_cycles"] < p["cycles"] and 0 < p["fetch_stall_cycles"] < p["cycles"] - p["zero_wait_cycles"] + 1
+    assert abs(p["zero_wait_cycles"] - results["benchmarks"]["ad01"]["summary"]["median_estimated_cycles"]) < 100
+    line = " ".join(proc.stdout.split())
+    assert (f"ad01 predicted on nucleo-l4r5zi at 120 MHz: {p['cycles'] / 120e3:,.2f} ms with 5 flash wait states "
+            f"and its flash accelerator, {p['zero_wait_cycles'] / 120e3:,.2f} ms at zero wait states") in line
+    # Another core is refused in one line, before anything is built.
+    other = tinyrig("run", "--benchmark", "ad01", "--predict", "qemu-mps3-an547", "--sessions", str(tmp_path / "x"))
+    assert other.returncode == 2 and not (tmp_path / "x").exists()
+    assert other.stderr.strip().splitlines() == ["error: board qemu-mps3-an547 has a cortex-m55 but the firmware runs "
+                                                 "on qemu-mps2-an386's cortex-m4: time it with a board of the same core"]
+
+
 def test_missing_model_is_a_clear_failure(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
