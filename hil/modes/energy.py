@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from tinyrig.hil.instruments.energy_sources import CLOCK_MODEL, EmulatedPowerModel, MonitorSource, TraceSource
+from tinyrig.hil.instruments.energy_sources import EmulatedPowerModel, MonitorSource, TraceSource
 from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.instruments.monitor import get_monitor
 from tinyrig.hil.instruments.trace import PowerTrace
@@ -144,7 +144,9 @@ class EnergyMode(Mode):
         if board.timestamp_pin.driver == "none" or markers is None:
             raise PowerMonitorError(f"board {board.name} has no timestamp pin its emulator models; "
                                     f"energy windows cannot be observed", instrument="QEMU pinwatch")
-        return EmulatedPowerModel(board, markers.read_new, symbol_range(ctx.firmware.build.elf, "board_pin_pulse"))
+        # Time from estimated cycles when the target runs the cycle model (QEMU's default).
+        return EmulatedPowerModel(board, markers.read_new, symbol_range(ctx.firmware.build.elf, "board_pin_pulse"),
+                                  cycles=getattr(ctx.target, "cycle_model", None) is not None)
 
     def run(self, ctx: ModeContext) -> None:
         entry, bid, board = ctx.entry, ctx.benchmark.id, ctx.settings.board
@@ -154,7 +156,7 @@ class EnergyMode(Mode):
         if not ctx.target.emulated:
             energy.power_monitor, energy.supply_v = ctx.settings.power_monitor, board.power.supply_v
         else:
-            energy.clock_model, energy.clock_hz = CLOCK_MODEL, board.clock_hz
+            energy.clock_model, energy.clock_hz = source.clock_model, board.clock_hz
             energy.power_model = PowerModelRecord.model_validate(asdict(board.power))
         if ctx.scale_windows and not energy.windows:
             ctx.iterations = calibrate(entry, ctx.iterations, ctx.warmup,

@@ -4,14 +4,18 @@ Latency per window = (end - start of `m-lap-us`) / N. Where the firmware offers 
 `ticks` extension, the window is also read in raw timer ticks, which under an emulator that
 runs a fixed number of instructions per virtual second (QEMU `-icount shift=S`: 1e9 / 2**S;
 Renode: the CPU's MIPS setting) are instruction counts: instructions = ticks * ips / timer_hz.
-Where the target watches the window markers (tinyrig's QEMU plugin) the count is exact.
+Where the target watches the window markers (tinyrig's QEMU plugin) the count is exact, and
+with a cycle model (docs/cycle-model.md) each window also records estimated cycles per inference:
+a model of the core's timing, exact and equal over reruns, turned into an estimated latency at
+the clock of the board whose timing it models.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Callable
 
 from tinyrig.benchmarks import Benchmark
 from tinyrig.hil.dut.client import Dut, DutError
@@ -20,6 +24,9 @@ from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.modes.base import Mode, ModeContext
 from tinyrig.hil.modes.window_length import calibrate
 from tinyrig.hil.results.schema import PerformanceSummary, PerformanceValidity, PerformanceWindow
+
+if TYPE_CHECKING:  # annotations only
+    from tinyrig.hil.targets.cycle_model import CycleModel
 
 WINDOWS = 5
 MIN_WINDOW_S = 10.0
@@ -62,6 +69,10 @@ def run_window(dut: Dut, index: int, item: Input, *, iterations: int, warmup: in
                            f"infer {iterations} {warmup}", result.lines)
         window.instructions = (stored[1].instructions - stored[0].instructions) / iterations
         window.instructions_source = "markers"
+        if stored[0].cycles is not None and stored[1].cycles is not None:
+            window.estimated_cycles = (stored[1].cycles - stored[0].cycles) / iterations
+            split = stored[1].cycle_split - stored[0].cycle_split
+            window.cycle_split = {k: v / iterations for k, v in asdict(split).items()}
     if reference is not None:
         expected = reference.run(item.data)
         window.expected_scores = expected.scores
@@ -71,10 +82,19 @@ def run_window(dut: Dut, index: int, item: Input, *, iterations: int, warmup: in
     return window
 
 
-def summarize(windows: list[Window], total_macs: int | None, emulated: bool) -> PerformanceSummary:
+def summarize(windows: list[Window], total_macs: int | None, emulated: bool,
+              cycle_model: CycleModel | None = None) -> PerformanceSummary:
     latency = statistics.median(w.latency_us for w in windows)
     instructions = [w.instructions for w in windows if w.instructions is not None]
     median_instr = statistics.median(instructions) if instructions else None
+    cycles = [w.estimated_cycles for w in windows if w.estimated_cycles is not None]
+    median_cycles = statistics.median(cycles) if cycles else None
+    estimated = {}
+    if median_cycles is not None and cycle_model is not None:
+        estimated = dict(median_estimated_cycles=median_cycles,
+                         estimated_cycles_per_mac=median_cycles / total_macs if total_macs else None,
+                         estimated_latency_us=cycle_model.seconds(median_cycles) * 1e6,
+                         estimated_clock_hz=cycle_model.clock_hz, cycle_model=cycle_model.describe())
     validity = PerformanceValidity(
         five_windows=len(windows) == WINDOWS,
         each_window_at_least_10s=all(w.window_s >= MIN_WINDOW_S for w in windows),
@@ -90,6 +110,7 @@ def summarize(windows: list[Window], total_macs: int | None, emulated: bool) -> 
         valid=all(dict(validity).values()) and not emulated,
         validity=validity,
         scores_match_reference=all(w.scores == w.expected_scores for w in checked) if checked else None,
+        **estimated,
     )
 
 
@@ -131,6 +152,8 @@ class PerformanceMode(Mode):
             detail = f"{window.latency_us:,.1f} us/inference"
             if window.instructions is not None:
                 detail += f", {window.instructions:,.0f} instructions"
+            if window.estimated_cycles is not None:
+                detail += f", {window.estimated_cycles:,.0f} est. cycles"
             ctx.progress.advance(bid, window.index + 1, len(inputs), detail)
 
         emulated = ctx.target.emulated
@@ -141,7 +164,8 @@ class PerformanceMode(Mode):
             reference=ctx.reference if ctx.settings.check_reference else None, done=list(entry.windows),
             on_window=on_window, infer_timeout_s=ctx.settings.infer_timeout_s,
             marks=ctx.run.new_window_marks if has_marks else None, load=ctx.load)
-        entry.summary = summarize(windows, ctx.firmware.project.total_macs, emulated)
+        entry.summary = summarize(windows, ctx.firmware.project.total_macs, emulated,
+                                  getattr(ctx.target, "cycle_model", None))
 
     @staticmethod
     def _trial(ctx: ModeContext, item: Input, iterations: int, warmup: int) -> float:

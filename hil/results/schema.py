@@ -14,8 +14,9 @@ Version history:
   1  the untyped dicts (tinyrig 0.1.0 sessions);
   2  the same content, typed; accuracy summaries gain the runner's `Top 1%` and `AUC`
      (`runner_top1_percent`, `runner_auc`: what results.txt prints), energy summaries a `valid`
-     flag, entries the hardware window-length `calibration`, and options `infer_timeout_s` and
-     `io_manager`.
+     flag, entries the hardware window-length `calibration` and the `emulator` that ran them,
+     windows and summaries the cycle model's estimates, and options `infer_timeout_s`,
+     `io_manager`, `cycles` and `predict`.
 """
 
 from __future__ import annotations
@@ -72,6 +73,20 @@ class EmulatorInfo(Record):
     notes: list[str] = []
 
 
+class PredictionRecord(Record):
+    """`--predict BOARD`: one inference timed as that MCU by the cycle model (estimated, not measured)."""
+
+    board: str
+    clock_hz: int
+    flash_wait_states: int
+    cycles: int
+    zero_wait_cycles: int
+    fetch_stall_cycles: int
+    cycle_model: str
+    latency_ms: float
+    zero_wait_latency_ms: float
+
+
 class WindowCalibration(Record):
     """On hardware: one window measured with the runner's N to raise N until windows last >= 10 s."""
 
@@ -95,6 +110,8 @@ class PerformanceWindow(Record):
     timer_hz: int | None = None
     instructions: float | None = None  # per inference, emulation only
     instructions_source: Literal["markers", "timer"] | None = None
+    estimated_cycles: float | None = None  # per inference, QEMU with a cycle model
+    cycle_split: dict[str, float] | None = None  # per inference: load_store, multiply, branch, fetch, other
     scores: list[str] = []
     expected_scores: list[str] | None = None
     bit_exact: bool | None = None  # raw output bytes equal the reference's
@@ -131,6 +148,12 @@ class PerformanceSummary(Record):
     valid: bool
     validity: PerformanceValidity
     scores_match_reference: bool | None = None
+    # With a cycle model (docs/cycle-model.md): estimated, not measured.
+    median_estimated_cycles: float | None = None
+    estimated_cycles_per_mac: float | None = None
+    estimated_latency_us: float | None = None  # median estimated cycles at `estimated_clock_hz`
+    estimated_clock_hz: int | None = None
+    cycle_model: str | None = None  # whose timing, e.g. "cortex-m4 timed as qemu-mps2-an386 at 25 MHz, 0 wait states"
 
 
 # -- accuracy --------------------------------------------------------------------------------------
@@ -281,6 +304,7 @@ class BenchmarkEntry(Record):
     input_path: str | None = None  # how inputs reached the device (db, semihost, ...)
     inputs: str | None = None  # performance/energy: "dataset" or "random (seed N)"
     calibration: WindowCalibration | None = None
+    prediction: PredictionRecord | None = None
     windows: list[PerformanceWindow] = []
     accuracy: AccuracyRecord | None = None
     energy: EnergyRecord | None = None
@@ -324,6 +348,8 @@ class RunOptionsRecord(Record):
     power_monitor: str | None = None
     monitor_port: str | None = None
     io_manager: str | None = None  # the energy interface board's serial port
+    cycles: bool = True  # QEMU: estimated cycles from the board's cycle model (--no-cycles: off)
+    predict: str | None = None  # --predict BOARD: timed as that board's MCU
 
 
 class SessionResults(Record):

@@ -21,9 +21,9 @@ from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.modes.base import ModeContext, Progress
 from tinyrig.hil.modes.registry import get_mode
-from tinyrig.hil.results.schema import DutIdentity, EmulatorInfo, FirmwareRecord
 from tinyrig.hil.run.bench import Bench
 from tinyrig.hil.run.options import RunOptions
+from tinyrig.hil.run.records import record_dut, record_emulator, record_firmware, record_prediction
 from tinyrig.models import find_model
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ class Stage(enum.Enum):
     BUILD = "generating and building firmware"
     START_TARGET = "starting {target}"
     MEASURE = "measuring ({mode}, inputs via {loader})"
+    PREDICT = "timing one inference as {board} (its flash, then zero wait states)"
 
     def describe(self, **facts: str) -> str:
         return self.value.format(**facts)
@@ -57,16 +58,6 @@ def compiler_version() -> str:
         return out.stdout.splitlines()[0].strip()
     except (OSError, IndexError, subprocess.TimeoutExpired):
         return "unknown"
-
-
-def _record_firmware(entry: BenchmarkEntry, firmware: Firmware) -> None:
-    project, size = firmware.project, firmware.build.size
-    entry.firmware = FirmwareRecord(
-        source_sha256=project.source_sha256, model_sha256=project.model_sha256, elf=str(firmware.build.elf),
-        env=firmware.build.env, flash_bytes=size.flash_bytes, ram_bytes=size.ram_bytes,
-        flash_capacity=size.flash_capacity, ram_capacity=size.ram_capacity, sections=size.sections,
-        arena_bytes=project.arena_bytes, arena_lower_bound=project.arena_lower_bound,
-        weight_bytes=project.weight_bytes, total_macs=project.total_macs)
 
 
 def window_plan(options: RunOptions, benchmark: Benchmark, emulated: bool) -> tuple[int, int, bool]:
@@ -99,7 +90,7 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     entry.model = str(model)
     progress.stage(benchmark.id, Stage.BUILD.describe())
     firmware = prepare_firmware(options.board, benchmark, model, mode.firmware_env)
-    _record_firmware(entry, firmware)
+    record_firmware(entry, firmware)
     session.save()
     reference = ReferenceModel(model, benchmark)
 
@@ -111,11 +102,9 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     with Bench(target, firmware.build.elf, baudrate=mode.console_baud(options.board),
                transcript=session.transcript(benchmark.id)) as bench:
         try:
-            if getattr(bench.run, "emulator_info", None):
-                # e.g. the Renode version and platform file
-                entry.emulator = EmulatorInfo.model_validate(bench.run.emulator_info)
+            record_emulator(entry, bench.run)
             profile = bench.handshake(expected_model=benchmark.id, expected_mode=mode.timestamp_mode)
-            entry.dut = DutIdentity(name=profile.name, firmware=profile.firmware, model=profile.model)
+            record_dut(entry, profile)
             loader = bench.loader(options.fast_load)
             entry.input_path = loader.name
             progress.stage(benchmark.id, Stage.MEASURE.describe(mode=mode.name, loader=loader.name))
@@ -126,8 +115,13 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
             finally:
                 for close in ctx.cleanup:
                     close()
+            first_input = ctx.perf_inputs()[0].data if options.predict and mode.name == "performance" else None
         except DutError as exc:
             raise bench.explain(exc) from None
+    if first_input is not None:  # after the run's emulator has stopped: one QEMU at a time per benchmark
+        model = options.prediction_model()
+        progress.stage(benchmark.id, Stage.PREDICT.describe(board=model.timing_board))
+        record_prediction(entry, options.board, model, firmware.build.elf, first_input, options.infer_timeout_s)
     entry.status = "complete"
     session.save()
 
