@@ -75,6 +75,10 @@ class TimestampPin:
     clock_enable_bit: int = 0
 
 
+# A pin the board does not have (the streaming wakeword pins are optional).
+NO_PIN = TimestampPin(driver="none", register=0, pin=0, idle="low", pulse_cycles=1)
+
+
 @dataclass(frozen=True)
 class Emulator:
     qemu_machine: str = ""
@@ -124,6 +128,11 @@ class Board:
     soc_family: str
     clock_driver: str = "none"
     usb_ids: tuple[str, ...] = ()
+    # Streaming wakeword (sww01): the pin pulsed at each detection (the reference's WW_DETECTED,
+    # idle high) and the pin held high while a hop of audio is processed (its "Processing" pin,
+    # whose duty cycle the MLPerf Tiny interface board measures).
+    detection_pin: TimestampPin = NO_PIN
+    processing_pin: TimestampPin = NO_PIN
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -259,19 +268,9 @@ def parse_board(path: Path) -> Board:
     timer = Timer(driver=tim.str("driver", choices=TIMER_DRIVERS), hz=tim.int("hz", minimum=1000))
     tim.reject_unknown()
 
-    pin_t = top.table_of("timestamp_pin")
-    pin = TimestampPin(
-        driver=pin_t.str("driver", choices=PIN_DRIVERS),
-        register=pin_t.int("register", default=0),
-        pin=pin_t.int("pin", default=0),
-        idle=pin_t.str("idle", default="high", choices=("high", "low")),
-        pulse_cycles=pin_t.int("pulse_cycles", default=2000, minimum=1),
-        clock_enable_register=pin_t.int("clock_enable_register", default=0),
-        clock_enable_bit=pin_t.int("clock_enable_bit", default=0),
-    )
-    pin_t.reject_unknown()
-    if pin.pin > 31:
-        raise BoardError(f"{path}: field 'timestamp_pin.pin': is {pin.pin}; allowed: 0..31")
+    pin = _parse_pin(path, top, "timestamp_pin", required=True, idle="high")
+    detection_pin = _parse_pin(path, top, "detection_pin", required=False, idle="high")
+    processing_pin = _parse_pin(path, top, "processing_pin", required=False, idle="low")
 
     emu_t = top.table_of("emulator", required=False)
     emulator = Emulator(
@@ -319,5 +318,28 @@ def parse_board(path: Path) -> Board:
         soc_family=soc_family,
         clock_driver=clock_driver,
         usb_ids=usb_ids,
+        detection_pin=detection_pin,
+        processing_pin=processing_pin,
         path=path,
     )
+
+
+def _parse_pin(path: Path, top: _Fields, key: str, required: bool, idle: str) -> TimestampPin:
+    """One pin table: [timestamp_pin] (required) or an optional streaming pin (absent: NO_PIN)."""
+    if not required and key not in top.table:
+        top.used.add(key)
+        return NO_PIN
+    pin_t = top.table_of(key)
+    pin = TimestampPin(
+        driver=pin_t.str("driver", choices=PIN_DRIVERS),
+        register=pin_t.int("register", default=0),
+        pin=pin_t.int("pin", default=0),
+        idle=pin_t.str("idle", default=idle, choices=("high", "low")),
+        pulse_cycles=pin_t.int("pulse_cycles", default=2000, minimum=1),
+        clock_enable_register=pin_t.int("clock_enable_register", default=0),
+        clock_enable_bit=pin_t.int("clock_enable_bit", default=0),
+    )
+    pin_t.reject_unknown()
+    if pin.pin > 31:
+        raise BoardError(f"{path}: field '{key}.pin': is {pin.pin}; allowed: 0..31")
+    return pin

@@ -27,6 +27,9 @@ from tinyrig.boards import Board
 from tinyrig.hil.pinwatch import MarkerLog, MarkerStore, PinwatchError, build_plugin, plugin_args, symbol_range
 
 PORT_RE = re.compile(r"tcp:127\.0\.0\.1:(\d+),server")
+# The streaming wakeword firmware's pin functions (templates/firmware/drivers/stream_pins.c.j2).
+STREAM_PIN_FUNCTIONS = ("board_detect_pin_pulse", "board_processing_pin_high", "board_processing_pin_low",
+                        "board_audio_clock_mark")
 
 
 class QemuError(RuntimeError):
@@ -76,7 +79,11 @@ def qemu_binary() -> str:
     return path
 
 
-def qemu_command(board: Board, elf: Path, icount_shift: int = 0, plugin_args: list[str] | None = None) -> list[str]:
+def qemu_command(board: Board, elf: Path, icount_shift: int = 0, plugin_args: list[str] | None = None,
+                 icount_sleep: bool = True) -> list[str]:
+    """`icount_sleep=False` (QEMU's `sleep=off`): while the guest waits in WFI, virtual time jumps
+    to the next timer event at once instead of passing in real time. Only firmware that sleeps
+    (the streaming wakeword between audio hops) notices; virtual time stays deterministic."""
     if not board.emulator.qemu_machine:
         raise QemuError(f"board {board.name} has no QEMU machine (emulator.qemu_machine in its board file)")
     cmd = [
@@ -87,7 +94,7 @@ def qemu_command(board: Board, elf: Path, icount_shift: int = 0, plugin_args: li
         "-monitor",
         "none",
         "-icount",
-        f"shift={icount_shift}",
+        f"shift={icount_shift}" + ("" if icount_sleep else ",sleep=off"),
         "-semihosting-config",
         "enable=on,target=native",
         "-chardev",
@@ -111,7 +118,10 @@ class QemuTarget:
 
     def __init__(self, board: Board, *, icount_shift: int = 0, start_timeout_s: float = 10.0,
                  max_runtime_s: float = 3600.0, plugin_args: list[str] | None = None,
-                 cwd: Path | None = None, marker_log: Path | None = None):
+                 cwd: Path | None = None, marker_log: Path | None = None,
+                 stream_pins: bool = False, icount_sleep: bool = True):
+        """`stream_pins`: also log the streaming wakeword's detection and processing pins and
+        audio-clock marks (the board's [detection_pin] / [processing_pin] registers)."""
         self.board = board
         self.icount_shift = icount_shift
         self.start_timeout_s = start_timeout_s
@@ -119,6 +129,8 @@ class QemuTarget:
         self.plugin_args = plugin_args
         self.cwd = cwd
         self.marker_log = marker_log
+        self.stream_pins = stream_pins
+        self.icount_sleep = icount_sleep
         self.run: QemuRun | None = None
         self._watchdog: threading.Timer | None = None
 
@@ -143,11 +155,16 @@ class QemuTarget:
             except PinwatchError:
                 pass
             Path(self.marker_log).unlink(missing_ok=True)
+            registers = [self.board.timestamp_pin.register]
+            if self.stream_pins:
+                stream = symbol_range(elf, *STREAM_PIN_FUNCTIONS)
+                watch = (min(watch[0], stream[0]), max(watch[1], stream[1]))
+                registers += [self.board.detection_pin.register, self.board.processing_pin.register]
             # The SysTick wrap handler runs at times set by boot-time UART traffic: leave it out
             # of the counts so a window's count depends only on the code inside it.
             skip = symbol_range(elf, "SysTick_Handler")
-            extra += plugin_args(build_plugin(), self.board.timestamp_pin.register, self.marker_log, watch, skip)
-        cmd = qemu_command(self.board, elf, self.icount_shift, extra)
+            extra += plugin_args(build_plugin(), registers, self.marker_log, watch, skip)
+        cmd = qemu_command(self.board, elf, self.icount_shift, extra, self.icount_sleep)
         process = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,

@@ -7,7 +7,9 @@
  *     <instructions executed so far, including this store> <pc hex> <vaddr hex>
  *
  * Arguments (QEMU 7.2: -plugin file=pinwatch.so,addr=0x40028000,out=/tmp/marks.log):
- *     addr=0x...            marker register; stores with vaddr in [addr, addr+4) are logged
+ *     addr=0x...            marker register; stores with vaddr in [addr, addr+4) are logged.
+ *                           Up to MAX_ADDRS of them (the streaming wakeword's detection and
+ *                           processing pins may sit in other registers than the timestamp pin).
  *     out=PATH              log file (appended to)
  *     pc_lo=0x..,pc_hi=0x.. optional: only instructions in [pc_lo, pc_hi) get the memory
  *                           callback (a helper call per store, the costly part); every
@@ -87,7 +89,9 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 /* One counter for the whole machine: exact only with a single vCPU, which install() enforces. */
 static uint64_t insn_count;
 static uint64_t marker_stores;
-static uint64_t addr;
+#define MAX_ADDRS 4
+static uint64_t addrs[MAX_ADDRS];
+static int n_addrs;
 static uint64_t pc_lo, pc_hi = UINT64_MAX;
 static uint64_t skip_lo, skip_hi; /* empty unless given */
 static FILE *out;
@@ -99,7 +103,10 @@ static void on_store(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64
      * pin register would log twice): ask the access itself whether it is a store. */
     if (!qemu_plugin_mem_is_store(info))
         return;
-    if (vaddr - addr >= 4) /* unsigned: also rejects vaddr < addr */
+    bool watched = false;
+    for (int i = 0; i < n_addrs; i++)
+        watched |= vaddr - addrs[i] < 4; /* unsigned: also rejects vaddr < addr */
+    if (!watched)
         return;
     marker_stores++;
     fprintf(out, "%" PRIu64 " 0x%" PRIx64 " 0x%" PRIx64 "\n", insn_count, (uint64_t)(uintptr_t)userdata, vaddr);
@@ -147,7 +154,6 @@ static bool parse_u64(const char *text, uint64_t *value)
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
 {
     const char *out_path = NULL;
-    bool have_addr = false;
 
     if (info->system_emulation && info->system.max_vcpus > 1) {
         fprintf(stderr, "pinwatch: needs a single vCPU (the instruction counter is shared)\n");
@@ -165,8 +171,13 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         bool ok = true;
         if (klen == 3 && !strncmp(arg, "out", 3))
             out_path = val;
-        else if (klen == 4 && !strncmp(arg, "addr", 4))
-            ok = have_addr = parse_u64(val, &addr);
+        else if (klen == 4 && !strncmp(arg, "addr", 4)) {
+            if (n_addrs == MAX_ADDRS) {
+                fprintf(stderr, "pinwatch: at most %d addr= arguments\n", MAX_ADDRS);
+                return -1;
+            }
+            ok = parse_u64(val, &addrs[n_addrs++]);
+        }
         else if (klen == 5 && !strncmp(arg, "pc_lo", 5))
             ok = parse_u64(val, &pc_lo);
         else if (klen == 5 && !strncmp(arg, "pc_hi", 5))
@@ -184,7 +195,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             return -1;
         }
     }
-    if (!have_addr || !out_path) {
+    if (!n_addrs || !out_path) {
         fprintf(stderr, "pinwatch: needs addr=0x... and out=PATH\n");
         return -1;
     }
