@@ -4,6 +4,8 @@ The runner prints, per mode (benchmark/runner/main.py in mlcommons/tiny):
   performance: `MMDD.HHMMSS ulp-mlperf: Median throughput is   NNNN.NNN inf./sec.` between rule lines,
                or `ERROR 1 – loop_count was not exactly 5.` / `ERROR 2 – loop exited before 10 seconds elapsed.`
   accuracy:    `MMDD.HHMMSS ulp-mlperf: Top 1% = NN.N` and `... ulp-mlperf: AUC = N.NNN`
+  streaming:   per wav file `Accuracy: N True positives, N False negatives, N False positives`,
+               `Average duty cycle: D`, `Average period: P s`, `Estimated throughput: T inf./sec.`
   energy:      `Power Edition Output`, then per window
                `N iterations. Elapsed time = S,total energy = J` / `Per inference: time = S, energy = J` /
                `Average Power = P mW.`
@@ -52,6 +54,10 @@ def render(results: dict) -> str:
                 lines.append(f"{stamp}ulp-mlperf: Top 1% = {100 * summary['top1']:2.1f}")
             if summary.get("auc") is not None:
                 lines.append(f"{stamp}ulp-mlperf: AUC = {summary['auc']:.3f}")
+        elif mode == "streaming":
+            from tinyrig.hil.modes.streaming import results_txt_lines
+
+            lines += results_txt_lines(entry["streaming"]["streams"])
         elif mode == "energy":
             lines.append("Power Edition Output")
             for w in entry["energy"]["windows"]:

@@ -27,6 +27,7 @@ from tinyrig.hil.loading import choose_loader
 from tinyrig.hil.modes import accuracy as accuracy_mode
 from tinyrig.hil.modes import energy as energy_mode
 from tinyrig.hil.modes import performance as performance_mode
+from tinyrig.hil.modes import streaming as streaming_mode
 from tinyrig.hil.pinwatch import PinwatchError, symbol_range
 from tinyrig.hil.power.errors import PowerMonitorError
 from tinyrig.hil.power.monitor import get_monitor
@@ -39,7 +40,7 @@ from tinyrig.hil.reference import ReferenceModel
 from tinyrig.hil.session import Session
 from tinyrig.models import find_model
 
-MODES = ("performance", "accuracy", "energy")
+MODES = ("performance", "accuracy", "energy", "streaming")
 TARGETS = ("qemu", "renode", "hardware")
 # Emulated instruction counts are deterministic, so short windows suffice there; on hardware
 # the MLPerf Tiny runner's per-benchmark N (windows of >= 10 s) applies.
@@ -72,6 +73,7 @@ class RunOptions:
     flash: bool = True
     power_monitor: str | None = None
     monitor_port: str | None = None
+    stream: Path | None = None  # streaming mode: a truth JSON beside its wav files (else the shipped test stream)
 
     @property
     def emulated(self) -> bool:
@@ -99,6 +101,7 @@ class RunOptions:
             "flash": self.flash,
             "power_monitor": self.power_monitor,
             "monitor_port": self.monitor_port,
+            "stream": str(self.stream) if self.stream else None,
         }
 
     @classmethod
@@ -124,6 +127,7 @@ class RunOptions:
             flash=data.get("flash", True),
             power_monitor=data.get("power_monitor"),
             monitor_port=data.get("monitor_port"),
+            stream=Path(data["stream"]) if data.get("stream") else None,
         )
 
 
@@ -279,7 +283,8 @@ def _run_energy(ctx: ModeContext) -> None:
         entry["summary"]["scores_match_reference"] = all(w.scores == e for w, e in zip(windows, expected))
 
 
-MODE_RUNNERS = {"performance": _run_performance, "accuracy": _run_accuracy, "energy": _run_energy}
+MODE_RUNNERS = {"performance": _run_performance, "accuracy": _run_accuracy, "energy": _run_energy,
+                "streaming": streaming_mode.run_mode}
 
 
 def make_target(options: RunOptions, session: Session,
@@ -295,8 +300,10 @@ def make_target(options: RunOptions, session: Session,
                             workdir=session.directory / f"renode-{benchmark.id}")
     if not board.emulator.qemu_machine:
         raise QemuError(f"board {board.name} has no QEMU machine (emulator.qemu_machine); try --target renode")
+    streaming = options.mode == "streaming"  # the detection/processing pins; time skips while the DUT sleeps
     return QemuTarget(board, icount_shift=options.icount_shift,
-                      marker_log=session.directory / f"markers-{benchmark.id}.txt")
+                      marker_log=session.directory / f"markers-{benchmark.id}.txt",
+                      stream_pins=streaming, icount_sleep=not streaming)
 
 
 def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, progress: Progress) -> None:

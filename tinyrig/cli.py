@@ -306,15 +306,36 @@ def energy_table(results: dict, table: Table) -> None:
                       _yes_no((entry.get("summary") or {}).get("scores_match_reference")), _status(entry))
 
 
+def streaming_table(results: dict, table: Table) -> None:
+    for col in ("benchmark", "files", "TP", "FN", "FP", "duty cycle", "period (s)", "throughput (inf/s)",
+                "hops (lost)", "features = host", "outputs = reference", "status"):
+        table.add_column(col, justify="left" if col in ("benchmark", "status") else "right")
+    for bid, entry in results.get("benchmarks", {}).items():
+        s = (entry.get("streaming") or {}).get("summary") or {}
+        checked = s.get("checked_hops")
+        outputs = s.get("outputs_equal")
+        table.add_row(bid, _fmt(s.get("files"), "d"), _fmt(s.get("true_positives"), "d"),
+                      _fmt(s.get("false_negatives"), "d"), _fmt(s.get("false_positives"), "d"),
+                      _fmt(s.get("duty_cycle"), ".5f"), _fmt(s.get("period_s"), ".5f"), _fmt(s.get("throughput"), ",.1f"),
+                      f"{s['hops']:,} ({s['lost_hops']})" if s else "-",
+                      f"{s['features_equal']}/{checked}" if s else "-",
+                      f"{outputs}/{checked}" if s and outputs is not None else "-", _status(entry))
+
+
 def summary_table(results: dict) -> Table:
     mode = results.get("mode", "performance")
     table = Table(title=f"MLPerf Tiny {mode} on {results.get('board')} ({results.get('target')})")
-    {"performance": performance_table, "accuracy": accuracy_table, "energy": energy_table}[mode](results, table)
+    {"performance": performance_table, "accuracy": accuracy_table, "energy": energy_table,
+     "streaming": streaming_table}[mode](results, table)
     return table
 
 
 def emulation_note(results: dict) -> str:
     mode = results.get("mode")
+    if mode == "streaming":
+        return ("[dim]Emulated streaming: the audio arrives hop by hop in QEMU virtual time (-icount, 1 instruction = "
+                "2^shift ns; time skips while the DUT sleeps between hops); detections and processing pulses are "
+                "timed from the pins and scored as the MLPerf Tiny runner does (docs/streaming.md).[/]")
     if mode == "energy":
         return ("[dim]Emulated energy: exact instruction counts between the timestamp-pin edges, turned into time by "
                 "the clock model (1 instruction per cycle at the board clock) and into energy by the board's power "
@@ -329,7 +350,7 @@ def emulation_note(results: dict) -> str:
 @main.command("run")
 @click.option("--board", default=DEFAULT_BOARD, show_default=True)
 @click.option("--benchmark", "benchmark_spec", default="all", show_default=True, help="An id, a comma list, or all.")
-@click.option("--mode", default="performance", type=click.Choice(["performance", "accuracy", "energy"]),
+@click.option("--mode", default="performance", type=click.Choice(["performance", "accuracy", "energy", "streaming"]),
               show_default=True)
 @click.option("--target", default=None, type=click.Choice(["qemu", "renode", "hardware"]),
               help="Where the firmware runs (default: the board's emulator, else hardware).")
@@ -345,6 +366,9 @@ def emulation_note(results: dict) -> str:
               help="Dataset in the official layout (DIR/<id>/y_labels.csv): accuracy mode's inputs; "
                    "performance/energy inputs instead of seeded random ones.")
 @click.option("--limit", type=int, help="Accuracy mode: only the first N files of each index.")
+@click.option("--stream", "stream", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Streaming mode: a truth JSON (the runner's sww_long_test.json format) beside its wav files; "
+                   "default: tinyrig's synthetic test stream.")
 @click.option("--iterations", "-n", type=int, help="Timed inferences per window.")
 @click.option("--warmup", "-w", type=int, help="Warm-up inferences per window.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
@@ -358,7 +382,7 @@ def emulation_note(results: dict) -> str:
 @click.option("--no-record", is_flag=True, help="Do not record the session in the results database.")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Benchmarks measured at once, each in its own emulator (same figures as -j 1).")
-def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
+def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, models_dir, dataset, limit, stream, iterations, warmup, seed, sessions_root,
             resume_dir, no_reference, no_fast_load, db, no_record, jobs) -> None:
     """Generate, build, run and measure benchmarks; write a session folder."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
@@ -385,12 +409,16 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
             _fail("--iterations must be >= 1")
         if mode == "accuracy" and not dataset:
             _fail("--mode accuracy needs --dataset DIR (DIR/<id>/y_labels.csv plus the files it names)")
+        if mode == "streaming" and benchmark_spec == "all":
+            benchmark_spec = ",".join(b.id for b in BENCHMARKS.values() if b.streaming)
+        if stream and mode != "streaming":
+            _fail("--stream applies to --mode streaming")
         options = RunOptions(board=b, benchmarks=_benchmarks(benchmark_spec), mode=mode, target=target,
                              models_dir=models_dir,
                              iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,
                              check_reference=not no_reference, fast_load=not no_fast_load, jobs=jobs,
                              probe=probe, port=port, flash=not no_flash, power_monitor=power_monitor,
-                             monitor_port=monitor_port)
+                             monitor_port=monitor_port, stream=stream)
         if target == "hardware" and jobs > 1:
             _fail("-j applies to emulators; a board runs one benchmark at a time")
         from tinyrig.hil.results_db import git_revision
