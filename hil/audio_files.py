@@ -19,13 +19,11 @@ class AudioFileError(ValueError):
     """An audio file tinyrig cannot stream (missing, not PCM wav, wrong rate or width)."""
 
 
-def read_wav(path: Path) -> np.ndarray:
-    """The first channel of a 16 kHz 16-bit PCM wav as int16 samples."""
-    path = Path(path)
+def _open(path: Path, read_frames: bool) -> tuple[int, bytes]:
     try:
         with wave.open(str(path), "rb") as wav:
-            channels, width, rate, frames = wav.getnchannels(), wav.getsampwidth(), wav.getframerate(), wav.getnframes()
-            data = wav.readframes(frames)
+            channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
+            data = wav.readframes(wav.getnframes()) if read_frames else b""
     except FileNotFoundError:
         raise AudioFileError(f"{path}: no such audio file") from None
     except (wave.Error, EOFError) as exc:
@@ -34,6 +32,17 @@ def read_wav(path: Path) -> np.ndarray:
         raise AudioFileError(f"{path}: {8 * width}-bit samples; the streaming wakeword takes 16-bit PCM")
     if rate != SAMPLE_RATE:
         raise AudioFileError(f"{path}: {rate} Hz; the streaming wakeword takes {SAMPLE_RATE} Hz")
+    return channels, data
+
+
+def check_wav(path: Path) -> None:
+    """Raises AudioFileError unless the file is a wav tinyrig can stream (reads the header only)."""
+    _open(Path(path), read_frames=False)
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """The first channel of a 16 kHz 16-bit PCM wav as int16 samples."""
+    channels, data = _open(Path(path), read_frames=True)
     samples = np.frombuffer(data, dtype="<i2")
     return samples.reshape(-1, channels)[:, 0].astype(np.int16)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import tinyrig
@@ -20,7 +21,8 @@ err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isa
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    # escape(): a message's own brackets ("[start_s, stop_s]") are text, not rich markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     sys.exit(code)
 
 
@@ -413,6 +415,16 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
             benchmark_spec = ",".join(b.id for b in BENCHMARKS.values() if b.streaming)
         if stream and mode != "streaming":
             _fail("--stream applies to --mode streaming")
+        if stream:
+            from tinyrig.hil.audio_files import AudioFileError
+            from tinyrig.hil.modes.streaming import stream_sources
+            from tinyrig.hil.modes.sww_scoring import TruthError
+
+            try:
+                stream_sources(stream)
+            except (TruthError, AudioFileError) as exc:
+                _fail(str(exc))
+            stream = stream.resolve()
         options = RunOptions(board=b, benchmarks=_benchmarks(benchmark_spec), mode=mode, target=target,
                              models_dir=models_dir,
                              iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,

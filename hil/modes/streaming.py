@@ -31,7 +31,7 @@ import numpy as np
 
 from tinyrig.codegen.audio_frontend import SPEC, FrontEndTables
 from tinyrig.hil.audio_features import hop_sequence_features, model_windows, split_hops
-from tinyrig.hil.audio_files import SAMPLE_RATE, write_pcm
+from tinyrig.hil.audio_files import SAMPLE_RATE, check_wav, write_pcm
 from tinyrig.hil.dut import Dut, DutError
 from tinyrig.hil.modes import sww_scoring
 from tinyrig.hil.modes.sww_timeline import PinFunctions, StreamTimeline, build_timeline
@@ -257,6 +257,7 @@ def stream_sources(truth: Path) -> list[tuple[sww_scoring.TruthEntry, Path]]:
         wav = Path(truth).parent / entry.wav_file
         if not wav.is_file():
             raise sww_scoring.TruthError(f"{truth}: wav_file '{entry.wav_file}' not found (looked for {wav})")
+        check_wav(wav)
         sources.append((entry, wav))
     return sources
 
