@@ -14,12 +14,12 @@ import time
 
 from tinyrig.benchmarks import STANDARD_BENCHMARKS, get_benchmark
 from tinyrig.boards import DEFAULT_BOARD, load_board
-from tinyrig.firmware_cache import prepare_firmware
-from tinyrig.hil.dut import Dut
-from tinyrig.hil.inputs import random_inputs
-from tinyrig.hil.loading import DbLoader, SemihostLoader
-from tinyrig.hil.qemu import QemuTarget
-from tinyrig.hil.reference import ReferenceModel
+from tinyrig.build.firmware_cache import prepare_firmware
+from tinyrig.hil.dut.client import Dut
+from tinyrig.hil.dut.inputs import random_inputs
+from tinyrig.hil.dut.loading import DbLoader, SemihostLoader
+from tinyrig.hil.targets.qemu import QemuTarget
+from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.models import find_model
 
 

@@ -24,10 +24,10 @@ from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
 from tinyrig.codegen.kernel_registry import REFERENCE
-from tinyrig.firmware_cache import prepare_firmware
-from tinyrig.hil.inputs import random_inputs
-from tinyrig.hil.profile import run_inferences
-from tinyrig.hil.reference import ReferenceModel
+from tinyrig.build.firmware_cache import prepare_firmware
+from tinyrig.hil.dut.inputs import random_inputs
+from tinyrig.hil.run.profile import run_inferences
+from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.models import find_model
 from tinyrig.paths import cache_dir
 

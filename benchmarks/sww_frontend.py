@@ -26,11 +26,11 @@ import numpy as np
 
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
-from tinyrig.firmware_cache import prepare_firmware
-from tinyrig.hil.audio_files import write_pcm
-from tinyrig.hil.dut import Dut
+from tinyrig.build.firmware_cache import prepare_firmware
+from tinyrig.hil.dut.audio_files import write_pcm
+from tinyrig.hil.dut.client import Dut
 from tinyrig.hil.modes.sww_timeline import PinFunctions
-from tinyrig.hil.qemu import QemuTarget
+from tinyrig.hil.targets.qemu import QemuTarget
 
 
 def main() -> None:

@@ -2,13 +2,13 @@
 
 tinyrig cannot ship the Speech Commands recordings the official streams are made of, so its
 test streams need a keyword it can synthesise. This script asks the model: starting from a
-random speech-like gain pattern (tinyrig.hil.sww_streams: 40 mel-shaped noise carriers under a
+random speech-like gain pattern (tinyrig.hil.dut.sww_streams: 40 mel-shaped noise carriers under a
 10 x 12 grid of gains in dB), a (1+1) evolution strategy keeps every mutation that raises the
 model's wakeword probability, summed over the windows that see the sound, under five
 conditions at once (noise seed, noise floor, sub-hop offset, level), minus a small penalty on
 the grid's roughness (second differences), so that the answer is smooth and holds across
 conditions rather than exploiting one rendering. Each candidate is rendered, put through the
-firmware's feature code (tinyrig.hil.audio_features, byte-exact with the device) and the int8
+firmware's feature code (tinyrig.hil.dut.audio_features, byte-exact with the device) and the int8
 model (tflite-micro), exactly what the DUT does.
 
 Then it checks the result on conditions it never saw (other noise seeds, floors from -56 to
@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from tinyrig.codegen.audio_frontend import SPEC, build_tables
-from tinyrig.hil.audio_features import model_windows, stream_features
-from tinyrig.hil.sww_streams import (
+from tinyrig.hil.dut.audio_features import model_windows, stream_features
+from tinyrig.hil.dut.sww_streams import (
     GRID_BANDS,
     GRID_RANGE_DB,
     GRID_STEPS,

@@ -17,7 +17,7 @@ the reference submission does (mlcommons/tiny benchmark/reference_submissions/st
 
 This module computes every table the firmware and the host reference share, so that both do
 the same float32 operations on the same constants (byte-exact features, see
-tinyrig.hil.audio_features). Two deliberate reformulations, both exact:
+tinyrig.hil.dut.audio_features). Two deliberate reformulations, both exact:
 
   * steps 1-3 are done on integers: 32 s[n] - 31 s[n-1] is the pre-emphasised sample times
     2^20 exactly (it fits a float's 24-bit mantissa), so one multiply by window[n] * 2^-20

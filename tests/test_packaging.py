@@ -19,20 +19,21 @@ def test_wheel_layout(tmp_path):
     (wheel,) = tmp_path.glob("tinyrig-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert {n.split("/")[0] for n in names} == {"tinyrig", wheel.name.split("-py3")[0] + ".dist-info"}
-    for needed in ("tinyrig/cli.py", "tinyrig/codegen/engine.py", "tinyrig/hil/dut.py", "tinyrig/hil/power/trace.py",
+    for needed in ("tinyrig/cli/main.py", "tinyrig/codegen/engine.py", "tinyrig/hil/dut/client.py",
+                   "tinyrig/hil/instruments/trace.py", "tinyrig/hil/targets/registry.py", "tinyrig/hil/results/tables.py",
                    "tinyrig/hil/modes/accuracy.py", "tinyrig/boards/qemu-mps2-an386.toml",
                    "tinyrig/templates/firmware/src/api/internally_implemented.cpp",
                    "tinyrig/templates/firmware/platformio.ini.j2", "tinyrig/platformio/platform/platform.json",
                    "tinyrig/platformio/platform/builder/main.py", "tinyrig/platformio/tool-scons/package.json",
-                   "tinyrig/codegen/runtime/tinyrig_fixedpoint.h", "tinyrig/hil/qemu_plugin/pinwatch.c",
+                   "tinyrig/codegen/runtime/tinyrig_fixedpoint.h", "tinyrig/hil/targets/qemu_plugin/pinwatch.c",
                    "tinyrig/renode/scripts.py"):
         assert needed in names, needed
     entry_points = zipfile.ZipFile(wheel).read(wheel.name.split("-py3")[0] + ".dist-info/entry_points.txt").decode()
-    assert "tinyrig = tinyrig.cli:main" in entry_points and "tinyrig = tinyrig.hil.pytest_plugin" in entry_points
+    assert "tinyrig = tinyrig.cli.main:main" in entry_points and "tinyrig = tinyrig.hil.run.pytest_plugin" in entry_points
 
 
 def test_import_from_outside_the_repo(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", "import tinyrig, tinyrig.codegen.engine, tinyrig.hil.runner; "
+    proc = subprocess.run([sys.executable, "-c", "import tinyrig, tinyrig.codegen.engine, tinyrig.hil.run.runner; "
                            "print(tinyrig.__version__)"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 0, proc.stderr
     for name in ("codegen", "hil"):

@@ -8,15 +8,16 @@ saves it), and a resumed run skips the files already done.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from tinyrig.benchmarks import Benchmark
-from tinyrig.hil.dataset import DatasetFile
-from tinyrig.hil.dut import Dut
-from tinyrig.hil.reference import ReferenceModel
+from tinyrig.hil.dut.dataset import DatasetFile, read_index
+from tinyrig.hil.dut.client import Dut
+from tinyrig.hil.dut.reference import ReferenceModel
+from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
 
 
 @dataclass
@@ -114,3 +115,36 @@ def run_accuracy(dut: Dut, benchmark: Benchmark, files: list[DatasetFile], *, lo
         if on_file is not None:
             on_file(result)
     return sorted(results, key=lambda r: r.index)
+
+
+class AccuracyMode(Mode):
+    """MLPerf Tiny accuracy mode over a dataset in the official layout."""
+
+    name = "accuracy"
+
+    def check(self, settings: ModeSettings, target) -> None:
+        if not settings.dataset:
+            raise ModeOptionError("accuracy mode needs --dataset DIR "
+                                  "(the official layout: DIR/<id>/y_labels.csv + files)")
+
+    def run(self, ctx: ModeContext) -> None:
+        entry, bid = ctx.entry, ctx.benchmark.id
+        self.check(ctx.settings, type(ctx.target))
+        files = read_index(ctx.benchmark, ctx.settings.dataset, ctx.settings.limit)
+        acc = entry.setdefault("accuracy", {"files": []})
+        acc["dataset"] = str(ctx.settings.dataset)
+        done = [FileResult(**f) for f in acc["files"]]
+
+        def on_file(result: FileResult) -> None:
+            acc["files"].append(asdict(result))
+            ctx.session.save()
+            ctx.progress.advance(bid, len(acc["files"]), len(files), result.file)
+
+        results = run_accuracy(ctx.dut, ctx.benchmark, files, load=ctx.load,
+                               reference=ctx.reference if ctx.settings.check_reference else None,
+                               done=done, on_file=on_file, timeout_s=ctx.settings.infer_timeout_s)
+        summary = summarize(ctx.benchmark, results, files[0].num_classes)
+        acc["summary"] = asdict(summary)
+        entry["summary"] = {"accuracy": summary.top1, "auc": summary.auc, "bit_exact": summary.bit_exact,
+                            "checked": summary.checked, "files": summary.files, "inputs": summary.inputs,
+                            "meets_target": summary.meets_target}

@@ -13,10 +13,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from tinyrig.hil.dut import Dut
-from tinyrig.hil.energy_sources import TraceSource
-from tinyrig.hil.inputs import Input
-from tinyrig.hil.power.trace import PowerTrace
+from tinyrig.boards import Board
+from tinyrig.hil.dut.client import Dut
+from tinyrig.hil.dut.inputs import Input
+from tinyrig.hil.instruments.energy_sources import CLOCK_MODEL, EmulatedPowerModel, MonitorSource, TraceSource
+from tinyrig.hil.instruments.errors import PowerMonitorError
+from tinyrig.hil.instruments.monitor import get_monitor
+from tinyrig.hil.instruments.trace import PowerTrace
+from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
+from tinyrig.hil.targets.pinwatch import symbol_range
 
 
 @dataclass
@@ -115,3 +120,62 @@ def window_to_dict(window: EnergyWindowResult) -> dict:
 
 def window_from_dict(data: dict) -> EnergyWindowResult:
     return EnergyWindowResult(**data)
+
+
+class EnergyMode(Mode):
+    """MLPerf Tiny energy mode: the energy-mode firmware (timestamp pin idles high, pulses low)
+    under a power trace: a power monitor on a board, the board's power model in emulation."""
+
+    name = "energy"
+    firmware_env = "energy"
+    timestamp_mode = "energy"
+
+    def check(self, settings: ModeSettings, target) -> None:
+        if not target.emulated and not settings.power_monitor:
+            raise ModeOptionError("energy mode on a board needs a power monitor: --power-monitor lpm01a|js220|ppk2")
+
+    def console_baud(self, board: Board) -> int:
+        # Energy-mode firmware talks at the interface board's low baud rate (9600 in the reference set-up).
+        return board.console.energy_baud
+
+    def _source(self, ctx: ModeContext) -> TraceSource:
+        board, settings = ctx.settings.board, ctx.settings
+        if not ctx.target.emulated:
+            self.check(settings, type(ctx.target))
+            monitor = get_monitor(settings.power_monitor,
+                                  **({"port": settings.monitor_port} if settings.monitor_port else {}))
+            monitor.open()
+            ctx.cleanup.append(monitor.close)
+            monitor.configure(board.power.supply_v)
+            return MonitorSource(monitor)
+        markers = getattr(ctx.run, "markers", None)
+        if board.timestamp_pin.driver == "none" or markers is None:
+            raise PowerMonitorError(f"board {board.name} has no timestamp pin its emulator models; "
+                                    f"energy windows cannot be observed", instrument="QEMU pinwatch")
+        return EmulatedPowerModel(board, markers.read_new, symbol_range(ctx.firmware.build.elf, "board_pin_pulse"))
+
+    def run(self, ctx: ModeContext) -> None:
+        entry, bid, board = ctx.entry, ctx.benchmark.id, ctx.settings.board
+        source = self._source(ctx)
+        inputs = ctx.perf_inputs()
+        energy = entry.setdefault("energy", {"windows": []})
+        if not ctx.target.emulated:
+            energy.update(power_monitor=ctx.settings.power_monitor, supply_v=board.power.supply_v)
+        else:
+            energy.update(clock_model=CLOCK_MODEL, clock_hz=board.clock_hz, power_model=asdict(board.power))
+        done = [window_from_dict(w) for w in energy["windows"]]
+
+        def on_window(window: EnergyWindowResult) -> None:
+            energy["windows"].append(window_to_dict(window))
+            ctx.session.save()
+            ctx.progress.advance(bid, window.index + 1, len(inputs),
+                                 f"{window.energy_per_inference_j * 1e6:,.3f} uJ/inference")
+
+        windows = run_energy(ctx.dut, source, ctx.load, inputs, iterations=ctx.iterations, warmup=ctx.warmup,
+                             out_dir=ctx.session.directory, label=bid, done=done, on_window=on_window,
+                             timeout_s=ctx.settings.infer_timeout_s)
+        energy["summary"] = summarize_energy(windows)
+        entry["summary"] = dict(energy["summary"])
+        if ctx.settings.check_reference:
+            expected = [ctx.reference.run(i.data).scores for i in inputs[: len(windows)]]
+            entry["summary"]["scores_match_reference"] = all(w.scores == e for w, e in zip(windows, expected))

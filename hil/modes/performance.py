@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 from tinyrig.benchmarks import Benchmark
-from tinyrig.hil.dut import Dut, DutError
-from tinyrig.hil.inputs import Input
-from tinyrig.hil.reference import ReferenceModel
+from tinyrig.hil.dut.client import Dut, DutError
+from tinyrig.hil.dut.inputs import Input
+from tinyrig.hil.dut.reference import ReferenceModel
+from tinyrig.hil.modes.base import Mode, ModeContext
 
 WINDOWS = 5
 MIN_WINDOW_S = 10.0
@@ -145,3 +146,33 @@ def window_to_dict(window: Window) -> dict:
 
 def window_from_dict(data: dict) -> Window:
     return Window(**data)
+
+
+class PerformanceMode(Mode):
+    """MLPerf Tiny performance mode: median latency (and, in emulation, exact instructions)."""
+
+    name = "performance"
+
+    def run(self, ctx: ModeContext) -> None:
+        entry, bid = ctx.entry, ctx.benchmark.id
+        inputs = ctx.perf_inputs()
+        entry["inputs"] = "dataset" if ctx.settings.dataset else f"random (seed {ctx.settings.seed})"
+        done = [window_from_dict(w) for w in entry.get("windows", [])]
+
+        def on_window(window: Window) -> None:
+            entry.setdefault("windows", []).append(window_to_dict(window))
+            ctx.session.save()
+            detail = f"{window.latency_us:,.1f} us/inference"
+            if window.instructions is not None:
+                detail += f", {window.instructions:,.0f} instructions"
+            ctx.progress.advance(bid, window.index + 1, len(inputs), detail)
+
+        emulated = ctx.target.emulated
+        has_marks = getattr(ctx.run, "markers", None) is not None
+        windows = run_performance(
+            ctx.dut, ctx.benchmark, inputs, iterations=ctx.iterations, warmup=ctx.warmup,
+            instructions_per_second=ctx.target.instructions_per_second if emulated else None,
+            reference=ctx.reference if ctx.settings.check_reference else None, done=done, on_window=on_window,
+            infer_timeout_s=ctx.settings.infer_timeout_s,
+            marks=ctx.run.new_window_marks if has_marks else None, load=ctx.load)
+        entry["summary"] = summarize(windows, ctx.firmware.project.total_macs, emulated).__dict__

@@ -14,9 +14,9 @@ The pin log gives the detection times and the processing pulses in virtual time
 firmware's features against the numpy host reference (byte for byte), and its model outputs
 against the tflite-micro interpreter run on the firmware's own features.
 
-Needs (from the caller, see run_streaming in hil/runner.py): a QEMU target started with
+The mode (`StreamingMode`, registered as `streaming`) needs a QEMU target started with
 `stream_pins=True, icount_sleep=False` and a marker log, the perf firmware of a streaming
-benchmark (its ELF for the pin functions), the DUT client, the icount shift, a work folder.
+benchmark (its ELF for the pin functions) and the DUT client.
 """
 
 from __future__ import annotations
@@ -29,14 +29,20 @@ from typing import Callable
 
 import numpy as np
 
-from tinyrig.codegen.audio_frontend import SPEC, FrontEndTables
-from tinyrig.hil.audio_features import hop_sequence_features, model_windows, split_hops
-from tinyrig.hil.audio_files import SAMPLE_RATE, check_wav, write_pcm
-from tinyrig.hil.dut import Dut, DutError
+from typing import TYPE_CHECKING
+
+from tinyrig.codegen.audio_frontend import SPEC, FrontEndTables, build_tables
+from tinyrig.hil.dut.audio_features import hop_sequence_features, model_windows, split_hops
+from tinyrig.hil.dut.audio_files import SAMPLE_RATE, AudioFileError, check_wav, read_wav, write_pcm
+from tinyrig.hil.dut.client import Dut, DutError
 from tinyrig.hil.modes import sww_scoring
+from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
 from tinyrig.hil.modes.sww_timeline import PinFunctions, StreamTimeline, build_timeline
-from tinyrig.hil.pinwatch import MarkerStore
-from tinyrig.hil.reference import ReferenceModel
+
+if TYPE_CHECKING:
+    from tinyrig.hil.dut.reference import ReferenceModel
+    from tinyrig.hil.targets.base import Target
+    from tinyrig.hil.targets.pinwatch import MarkerStore
 
 TRACE_RECORD = 48  # bytes per hop in the firmware's trace (src/sww/audio_source.h)
 _STREAM_RE = re.compile(r"m-stream-\[hops=(\d+),lost=(\d+),detections=(\d+),audio_hops=(\d+)\]")
@@ -229,17 +235,6 @@ def summarize(results: list[StreamResult]) -> dict:
     }
 
 
-def results_txt_lines(results: list[dict]) -> list[str]:
-    """results.txt lines for the streams of one benchmark (dicts as stored in the session)."""
-    lines = []
-    for r in results:
-        score = sww_scoring.DetectionScore(tuple(r["true_positives"]), tuple(r["false_negatives"]),
-                                           tuple(r["false_positives"]))
-        duty = sww_scoring.DutyCycle(r["duty_cycle"], r["period_s"], r["processing_s"], r["hops"])
-        lines += sww_scoring.results_lines(score, duty)
-    return lines
-
-
 def result_to_dict(result: StreamResult) -> dict:
     return asdict(result)
 
@@ -262,42 +257,55 @@ def stream_sources(truth: Path) -> list[tuple[sww_scoring.TruthEntry, Path]]:
     return sources
 
 
-def run_mode(ctx) -> None:
-    """The `streaming` entry of the runner's mode table (ctx: hil.runner.ModeContext)."""
-    from tinyrig.codegen.audio_frontend import build_tables
-    from tinyrig.hil.audio_files import read_wav
-    from tinyrig.hil.sww_streams import write_test_stream
+class StreamingMode(Mode):
+    """`--mode streaming`: the runner's `stream` step in emulation (see the module docstring).
 
-    bid, options = ctx.benchmark.id, ctx.options
-    if not ctx.benchmark.streaming:
-        raise StreamingError(f"streaming mode plays audio into a streaming benchmark (sww01), not {bid}")
-    if options.target != "qemu" or ctx.run.markers is None:
-        raise StreamingError("streaming mode needs the QEMU target: tinyrig has no I2S audio link to a board yet "
-                             "(docs/streaming.md)")
-    entry = ctx.entry
-    state = entry.setdefault("streaming", {"streams": []})
-    if options.stream:
-        truth = Path(options.stream)
-    else:
-        truth = write_test_stream(ctx.session.directory / "sww_test_stream")
-    state["truth"] = str(truth)
-    sources = stream_sources(truth)
-    scale, zero_point = ctx.reference.input_quantization()
-    tables = build_tables(scale, zero_point)
-    functions = PinFunctions.from_elf(ctx.firmware.build.elf)
-    done = [result_from_dict(r) for r in state["streams"]]
-    results = list(done)
-    for index in range(len(done), len(sources)):
-        truth_entry, wav = sources[index]
-        ctx.progress.stage(bid, f"streaming {wav.name}")
-        result = run_stream(ctx.dut, ctx.run.markers.read_new, lambda: ctx.run.exit_code() is None, functions,
-                            read_wav(wav), truth_entry, ctx.session.directory / f"stream-{bid}-{index:03d}",
-                            ns_per_instruction=2 ** options.icount_shift, tables=tables,
-                            reference=ctx.reference if options.check_reference else None)
-        results.append(result)
-        state["streams"].append(result_to_dict(result))
-        ctx.session.save()
-        tp, fn, fp = result.counts
-        ctx.progress.advance(bid, index + 1, len(sources), f"{tp} TP, {fn} FN, {fp} FP, duty cycle {result.duty_cycle:.4f}")
-    state["summary"] = summarize(results)
-    entry["summary"] = dict(state["summary"])
+    What it needs from the run: a QEMU target created with TargetSettings(stream_pins=True,
+    icount_sleep=False) and a marker log (RunOptions.target_settings does this for this mode),
+    the perf firmware of a streaming benchmark, and ModeSettings.stream (None: the shipped stream).
+    """
+
+    name = "streaming"
+
+    def check(self, settings: ModeSettings, target: type[Target]) -> None:
+        if target.kind != "qemu":
+            raise ModeOptionError("streaming mode runs on the qemu target: tinyrig has no I2S audio link to a board "
+                                  "or to Renode yet (docs/streaming.md)")
+        if settings.stream is not None:
+            try:
+                stream_sources(settings.stream)
+            except (sww_scoring.TruthError, AudioFileError) as exc:
+                raise ModeOptionError(str(exc)) from None
+
+    def run(self, ctx: ModeContext) -> None:
+        from tinyrig.hil.dut.sww_streams import write_test_stream
+
+        bid, settings = ctx.benchmark.id, ctx.settings
+        if not ctx.benchmark.streaming:
+            raise ModeOptionError(f"streaming mode plays audio into a streaming benchmark (sww01), not {bid}")
+        markers = getattr(ctx.run, "markers", None)
+        if markers is None:
+            raise StreamingError("the target logs no pin stores (a QEMU marker log is needed)")
+        state = ctx.entry.setdefault("streaming", {"streams": []})
+        truth = Path(settings.stream) if settings.stream else write_test_stream(ctx.session.directory / "sww_test_stream")
+        state["truth"] = str(truth)
+        sources = stream_sources(truth)
+        tables = build_tables(*ctx.reference.input_quantization())
+        functions = PinFunctions.from_elf(ctx.firmware.build.elf)
+        ns_per_instruction = round(1e9 / ctx.target.instructions_per_second)
+        results = [result_from_dict(r) for r in state["streams"]]  # a resumed session keeps its streams
+        for index in range(len(results), len(sources)):
+            truth_entry, wav = sources[index]
+            ctx.progress.stage(bid, f"streaming {wav.name}")
+            result = run_stream(ctx.dut, markers.read_new, lambda: ctx.run.exit_code() is None, functions,
+                                read_wav(wav), truth_entry, ctx.session.directory / f"stream-{bid}-{index:03d}",
+                                ns_per_instruction=ns_per_instruction, tables=tables,
+                                reference=ctx.reference if settings.check_reference else None)
+            results.append(result)
+            state["streams"].append(result_to_dict(result))
+            ctx.session.save()
+            tp, fn, fp = result.counts
+            ctx.progress.advance(bid, index + 1, len(sources),
+                                 f"{tp} TP, {fn} FN, {fp} FP, duty cycle {result.duty_cycle:.4f}")
+        state["summary"] = summarize(results)
+        ctx.entry["summary"] = dict(state["summary"])

@@ -139,15 +139,3 @@ def duty_cycle(starts_s: list[float], stops_s: list[float]) -> DutyCycle:
     on = sum(b - a for a, b in zip(starts, stops)) / pulses
     period = (starts[-1] - starts[0]) / (pulses - 1)
     return DutyCycle(on / period, period, on, pulses)
-
-
-def results_lines(score: DetectionScore, duty: DutyCycle | None) -> list[str]:
-    """summarize_sww_result's results.txt lines."""
-    tp, fn, fp = score.counts
-    lines = [f"Accuracy: {tp} True positives, {fn} False negatives, {fp} False positives"]
-    if duty is None:
-        lines.append("No duty cycle data recorded")
-    else:
-        lines += [f"Average duty cycle: {duty.duty_cycle:1.5}", f"Average period: {duty.period_s:1.5} s",
-                  f"Estimated throughput: {duty.throughput:1.5} inf./sec."]
-    return lines

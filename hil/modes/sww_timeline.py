@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinyrig.hil.pinwatch import MarkerStore, symbol_range
+from tinyrig.hil.targets.pinwatch import MarkerStore, symbol_range
 
 # Firmware functions (stream_pins.c.j2, timestamp_pin.c) -> what their stores mean.
 AUDIO_TICK = "board_audio_clock_mark"

@@ -19,13 +19,12 @@ from tinyrig.benchmarks import Benchmark, get_benchmark
 from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
 from tinyrig.codegen.kernel_registry import REFERENCE
-from tinyrig.hil.inputs import random_inputs
-from tinyrig.hil.profile import run_inferences
-from tinyrig.hil.reference import ReferenceModel
+from tinyrig.hil.dut.inputs import random_inputs
+from tinyrig.hil.run.profile import run_inferences
+from tinyrig.hil.dut.reference import ReferenceModel
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
-import tflite_builder as tb  # noqa: E402
-from fuzz_harness import in_child, run_tflm  # noqa: E402
+from tinyrig_testing import tflite_builder as tb  # noqa: E402
+from tinyrig_testing.fuzz_harness import in_child, run_tflm  # noqa: E402
 
 from tinyrig_testing import require_tools  # noqa: E402
 
@@ -49,7 +48,7 @@ def optimised_layers(model: bytes, core: str) -> list[str]:
 @pytest.mark.parametrize("board_name", BOARDS)
 @pytest.mark.parametrize("model_id", MODELS)
 def test_reference_model_bit_exact_under_qemu(board_name, model_id, models_dir, tmp_path):
-    from tinyrig.firmware_cache import prepare_firmware
+    from tinyrig.build.firmware_cache import prepare_firmware
 
     board, benchmark = load_board(board_name), get_benchmark(model_id)
     model = models_dir / f"{model_id}.tflite"
@@ -75,7 +74,7 @@ def check_model_bit_exact(board_name: str, model: bytes, desc: dict, seed: int, 
                           extra_inputs: np.ndarray | None = None) -> None:
     """3 seeded random inputs (plus `extra_inputs`, a batch of chosen ones) through the
     firmware under QEMU and through tflite-micro: the raw outputs must be equal."""
-    from tinyrig.firmware_cache import prepare_firmware
+    from tinyrig.build.firmware_cache import prepare_firmware
 
     board = load_board(board_name)
     benchmark, compiled = fuzz_benchmark(model)

@@ -15,8 +15,7 @@ from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
-import tflite_builder as tb  # noqa: E402
+from tinyrig_testing import tflite_builder as tb  # noqa: E402
 from test_kernels_qemu import check_model_bit_exact  # noqa: E402
 
 from tinyrig_testing import require_tools  # noqa: E402

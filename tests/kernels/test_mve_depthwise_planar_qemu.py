@@ -19,8 +19,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
-import tflite_builder as tb  # noqa: E402
+from tinyrig_testing import tflite_builder as tb  # noqa: E402
 from test_kernels_qemu import check_model_bit_exact  # noqa: E402
 from test_mve_kernels_qemu import BOARD, helium_notes, tools  # noqa: E402,F401
 

@@ -18,9 +18,8 @@ from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
 from tinyrig.codegen.hostbuild import HostModel
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
-from engine_reference_data import REFERENCE_MODELS, reference_model_path  # noqa: E402
-from fuzz_harness import in_child, run_tflm  # noqa: E402
+from tinyrig_testing.engine_reference_data import REFERENCE_MODELS, reference_model_path  # noqa: E402
+from tinyrig_testing.fuzz_harness import in_child, run_tflm  # noqa: E402
 
 
 @pytest.mark.parametrize("board_name", ("qemu-mps2-an386", "qemu-mps3-an547"))

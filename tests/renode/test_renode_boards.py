@@ -9,7 +9,7 @@ import pytest
 
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import all_boards
-from tinyrig.firmware_cache import prepare_firmware
+from tinyrig.build.firmware_cache import prepare_firmware
 from tinyrig.models import find_model
 
 RENODE_BOARDS = [b for b in all_boards() if b.emulator.renode_platform]

@@ -1,4 +1,4 @@
-"""RenodeTarget against a fake `renode` (tests/renode/fake_renode.py): the exact monitor command
+"""RenodeTarget against a fake `renode` (tests/tinyrig_testing/fake_renode.py): the exact monitor command
 sequence, errors, time-outs, a dying process, and that every way out leaves no process behind."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from conftest import HERE, recorded
 
 from tinyrig.boards import load_board
-from tinyrig.hil.pinwatch import symbol_range
-from tinyrig.hil.renode import INSTALL_HINT, MonitorError, MonitorTimeout, RenodeError, RenodeTarget, renode_binary
+from tinyrig.hil.targets.pinwatch import symbol_range
+from tinyrig.hil.targets.renode import INSTALL_HINT, MonitorError, MonitorTimeout, RenodeError, RenodeTarget, renode_binary
 
 BOARD = "renode-stm32f4-discovery"
 
@@ -143,10 +143,9 @@ def test_missing_renode_says_how_to_install_it(tmp_path, marker_elf, monkeypatch
 
 
 def test_boards_without_a_renode_platform_are_refused_before_starting(tmp_path, marker_elf):
-    target = RenodeTarget(load_board("qemu-mps2-an386"), binary="true")
     with pytest.raises(RenodeError, match="has no Renode platform"):
-        target.start(marker_elf)
-    assert target.run is None
+        RenodeTarget(load_board("qemu-mps2-an386"), binary="true")
+    assert RenodeTarget.supports(load_board("qemu-mps2-an386")).startswith("board qemu-mps2-an386 has no Renode")
 
 
 def test_missing_firmware_is_reported(tmp_path):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from fake_renode import FakeMonitor
+from tinyrig_testing.fake_renode import FakeMonitor
 
-from tinyrig.hil.renode import MonitorClient, MonitorError, MonitorTimeout, RenodeError, _split_echo
+from tinyrig.hil.targets.renode import MonitorClient, MonitorError, MonitorTimeout, RenodeError, _split_echo
 
 
 @pytest.fixture

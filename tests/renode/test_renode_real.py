@@ -11,9 +11,9 @@ import pytest
 
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
-from tinyrig.firmware_cache import prepare_firmware
-from tinyrig.hil.dut import Dut
-from tinyrig.hil.renode import RenodeTarget
+from tinyrig.build.firmware_cache import prepare_firmware
+from tinyrig.hil.dut.client import Dut
+from tinyrig.hil.targets.renode import RenodeTarget
 from tinyrig.models import find_model
 
 pytestmark = pytest.mark.renode

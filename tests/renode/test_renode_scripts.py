@@ -11,6 +11,7 @@ import pytest
 
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import all_boards, load_board
+from tinyrig.hil.targets import renode_pins
 from tinyrig.renode import scripts as rs
 
 RENODE_BOARDS = [b.name for b in all_boards() if b.emulator.renode_platform]
@@ -108,10 +109,10 @@ def test_the_pin_hook_logs_exactly_the_writes_that_touch_the_pin(name, tmp_path)
               (0x18, (1 << pin) | (1 << (pin + 16)))]
     for offset, value in writes:
         exec(code, {"sysbus": _FakeSysbus(), "machine": _FakeMachine(), "offset": offset, "value": value})
-    events = rs.PinLog(log).read_new()
+    events = renode_pins.PinLog(log).read_new()
     # Set, reset, and set+reset (set wins, as on STM32); other pins and other registers not logged.
     assert [e.level for e in events] == [1, 0, 1]
-    assert events[0] == rs.PinEvent(123456, 1, 0x080001F4, 0.000734857)
+    assert events[0] == renode_pins.PinEvent(123456, 1, 0x080001F4, 0.000734857)
 
 
 @pytest.mark.parametrize("name", RENODE_BOARDS)
@@ -181,16 +182,16 @@ def test_boards_renode_cannot_describe_get_clear_errors(tmp_path):
 
 def test_pin_log_waits_for_whole_lines_and_rejects_garbage(tmp_path):
     log = tmp_path / "pins.log"
-    reader = rs.PinLog(log)
+    reader = renode_pins.PinLog(log)
     assert reader.read_new() == []  # not created yet: no write has happened
     log.write_text("10 1 8000100 0.000001\n20 0 80")
     assert [e.instructions for e in reader.read_new()] == [10]
     with open(log, "a") as f:
         f.write("00120 0.000002\n")
-    assert reader.read_new() == [rs.PinEvent(20, 0, 0x8000120, 0.000002)]
+    assert reader.read_new() == [renode_pins.PinEvent(20, 0, 0x8000120, 0.000002)]
     with open(log, "a") as f:
         f.write("30 2 8000100 0.1\n")
     with pytest.raises(rs.RenodeScriptError, match="level 2 is not 0 or 1"):
         reader.read_new()
-    events = [rs.PinEvent(1, 1, 0, 0), rs.PinEvent(2, 0, 0, 0), rs.PinEvent(3, 0, 0, 0), rs.PinEvent(4, 1, 0, 0)]
-    assert [e.instructions for e in rs.edges(events, level=1)] == [2, 4]
+    events = [renode_pins.PinEvent(1, 1, 0, 0), renode_pins.PinEvent(2, 0, 0, 0), renode_pins.PinEvent(3, 0, 0, 0), renode_pins.PinEvent(4, 1, 0, 0)]
+    assert [e.instructions for e in renode_pins.edges(events, level=1)] == [2, 4]

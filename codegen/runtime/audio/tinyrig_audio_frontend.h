@@ -3,7 +3,7 @@
  * Mirrors the MLPerf Tiny streaming-wakeword reference (see codegen/audio_frontend.py for the
  * steps and the two exact reformulations). Every float operation is written out in a fixed
  * order, one rounding per operation (the build uses -ffp-contract=off), so the host reference
- * tinyrig.hil.audio_features repeats it bit for bit in numpy.
+ * tinyrig.hil.dut.audio_features repeats it bit for bit in numpy.
  */
 #ifndef TINYRIG_AUDIO_FRONTEND_H
 #define TINYRIG_AUDIO_FRONTEND_H

@@ -1,0 +1,1 @@
+"""Orchestration: `tinyrig run` (runner), per-layer profiling and the pytest plugin."""

@@ -1,0 +1,219 @@
+"""`tinyrig profile`: exact instructions per layer, measured under QEMU.
+
+The firmware is built in its `profile` environment (TINYRIG_PROFILE=1), where the
+generated model calls board_pin_mark() before and after every layer, plus one
+empty BEGIN/END pair first. QEMU runs with -icount and tinyrig's pinwatch plugin,
+which logs the exact number of executed instructions at each of those stores. For
+one inference (`infer 1 0`) the marker log is then
+
+    th_pre | calibration BEGIN, END | layer 0 BEGIN, END | ... | th_post
+
+and a layer's instructions are its END - BEGIN minus the calibration pair's
+END - BEGIN (the markers' own call and return), so the counts are the kernel's.
+
+    report = profile_benchmark(load_board("qemu-mps2-an386"), get_benchmark("kws01"), model_path)
+    print(report.render_text())
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tinyrig.benchmarks import Benchmark
+from tinyrig.boards import Board
+from tinyrig.codegen.engine import CompiledModel, compile_model
+from tinyrig.hil.dut.client import Dut, DutError
+from tinyrig.hil.dut.inputs import random_inputs
+from tinyrig.hil.run.bench import Bench
+from tinyrig.hil.targets.base import Target, TargetSettings
+from tinyrig.hil.targets.registry import make_target
+
+PROFILE_ENV = "profile"
+
+
+class ProfileError(RuntimeError):
+    """The profiling run did not produce the expected layer markers."""
+
+
+@dataclass
+class LayerProfile:
+    index: int
+    op: str
+    input_shapes: list[tuple[int, ...]]
+    output_shapes: list[tuple[int, ...]]
+    macs: int
+    instructions: int
+    variant: str | None
+    note: str = ""
+
+    @property
+    def instructions_per_mac(self) -> float | None:
+        return self.instructions / self.macs if self.macs else None
+
+
+@dataclass
+class ProfileReport:
+    board: str
+    benchmark: str
+    core: str
+    layers: list[LayerProfile]
+    marker_overhead: int  # instructions of one empty BEGIN/END pair, subtracted from every layer
+    window_instructions: int  # th_pre..th_post of the profiling build, markers included
+    scratch_bytes: int = 0
+    arena_bytes: int = 0
+    raw_output: bytes = field(default=b"", repr=False)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def layer_instructions(self) -> int:
+        return sum(layer.instructions for layer in self.layers)
+
+    @property
+    def inference_instructions(self) -> int:
+        """The window without the markers: what the same inference costs in a perf build."""
+        return self.window_instructions - (len(self.layers) + 1) * self.marker_overhead
+
+    @property
+    def instructions_per_mac(self) -> float:
+        return self.inference_instructions / self.total_macs if self.total_macs else 0.0
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("raw_output")
+        data.update(total_macs=self.total_macs, layer_instructions=self.layer_instructions,
+                    inference_instructions=self.inference_instructions)
+        return data
+
+    def rows(self) -> list[list[str]]:
+        """Table rows (strings): one per layer, then the totals."""
+        def shapes(items) -> str:
+            return ", ".join("x".join(map(str, s)) for s in items)
+
+        out = []
+        for layer in self.layers:
+            ipm = layer.instructions_per_mac
+            out.append([str(layer.index), layer.op, shapes(layer.input_shapes), shapes(layer.output_shapes),
+                        f"{layer.macs:,}", f"{layer.instructions:,}", f"{ipm:.3f}" if ipm is not None else "-",
+                        layer.variant or "-"])
+        out.append(["", "layers total", "", "", f"{self.total_macs:,}", f"{self.layer_instructions:,}",
+                    f"{self.layer_instructions / self.total_macs:.3f}" if self.total_macs else "-", ""])
+        out.append(["", "inference", "", "", f"{self.total_macs:,}", f"{self.inference_instructions:,}",
+                    f"{self.instructions_per_mac:.3f}", "(window minus markers)"])
+        return out
+
+    HEADERS = ["#", "op", "input", "output", "MACs", "instructions", "instr/MAC", "kernel"]
+
+    def render_text(self) -> str:
+        rows = [self.HEADERS] + self.rows()
+        widths = [max(len(row[i]) for row in rows) for i in range(len(self.HEADERS))]
+        lines = [f"{self.benchmark} on {self.board} ({self.core}): exact instructions under QEMU -icount"]
+        for n, row in enumerate(rows):
+            lines.append("  ".join(cell.rjust(w) if i in (4, 5, 6) else cell.ljust(w)
+                                   for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+            if n == 0 or n == len(rows) - 3:
+                lines.append("-" * (sum(widths) + 2 * (len(widths) - 1)))
+        lines.append(f"marker overhead per layer: {self.marker_overhead} instructions (subtracted); "
+                     f"scratch {self.scratch_bytes:,} B beside a {self.arena_bytes:,} B arena")
+        return "\n".join(lines)
+
+
+@dataclass
+class Inference:
+    raw_output: bytes  # the output tensor's bytes (`tinyrig raw`)
+    instructions: int  # th_pre..th_post: exactly one inference (plus the input staging copy)
+
+
+def _load(dut: Dut, data: bytes, folder: Path, name: str) -> None:
+    """Semihosting file load when the firmware offers it (fast), else `db` commands."""
+    if "load" in dut.capabilities():
+        path = folder / name
+        path.write_bytes(data)
+        dut.fast_load(str(path))
+    else:
+        dut.load(data)
+
+
+def _profiling_target(board: Board, folder: Path) -> Target:
+    """The board's own emulator from the registry; profiling needs its instruction-exact markers."""
+    return make_target(board, None, TargetSettings(marker_log=folder / "markers.txt", workdir=folder / "target"))
+
+
+def run_inferences(board: Board, elf: Path, inputs: list[bytes], *, timeout_s: float = 600.0) -> list[Inference]:
+    """Runs `infer 1 0` once per input under the board's emulator; raw outputs and exact instruction counts."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="tinyrig-infer-") as tmp:
+        folder = Path(tmp)
+        with Bench(_profiling_target(board, folder), elf) as bench:
+            run, dut = bench.run, bench.dut
+            try:
+                bench.handshake()
+                for n, data in enumerate(inputs):
+                    _load(dut, data, folder, f"input-{n}.bin")
+                    run.new_window_marks()
+                    dut.infer(1, 0, timeout_s=timeout_s)
+                    marks = [m.instructions for m in run.new_window_marks()] if run.markers else []
+                    results.append(Inference(dut.raw_output(), marks[-1] - marks[0] if len(marks) >= 2 else -1))
+            except DutError as exc:
+                raise bench.explain(exc) from None
+    return results
+
+
+def layer_counts(marks: list[int], layer_count: int) -> tuple[list[int], int, int]:
+    """Per-layer instructions, the marker overhead and the window, from the instruction
+    counts of the marker stores of one profiled inference (see the module docstring)."""
+    expected = 4 + 2 * layer_count
+    if len(marks) != expected:
+        raise ProfileError(f"{len(marks)} marker stores for one inference, expected {expected} "
+                           f"(th_pre, a calibration pair, {layer_count} layer pairs, th_post); "
+                           "was the firmware built with TINYRIG_PROFILE=1?")
+    overhead = marks[2] - marks[1]
+    pairs = marks[3:-1]
+    counts = [pairs[2 * i + 1] - pairs[2 * i] - overhead for i in range(layer_count)]
+    return counts, overhead, marks[-1] - marks[0]
+
+
+def profile_elf(board: Board, benchmark: Benchmark, elf: Path, compiled: CompiledModel, *,
+                input_data: bytes | None = None, timeout_s: float = 600.0) -> ProfileReport:
+    """Runs one inference of a profiling build under QEMU and attributes its instructions."""
+    if input_data is None:
+        input_data = random_inputs(benchmark, 1, seed=0, input_scale=compiled.input.scale,
+                                   input_zero_point=compiled.input.zero_point)[0].data
+    with tempfile.TemporaryDirectory(prefix="tinyrig-profile-") as tmp:
+        with Bench(_profiling_target(board, Path(tmp)), elf) as bench:
+            run, dut = bench.run, bench.dut
+            if getattr(run, "markers", None) is None:
+                raise ProfileError(f"{board.name} has no timestamp pin to carry layer markers")
+            try:
+                bench.handshake()
+                _load(dut, input_data, Path(tmp), "input.bin")
+                run.new_window_marks()  # drop anything stored before this inference
+                dut.infer(1, 0, timeout_s=timeout_s)
+                raw = dut.raw_output() if "raw" in dut.capabilities() else b""
+            except DutError as exc:
+                raise bench.explain(exc) from None
+            marks = [m.instructions for m in run.new_window_marks()]
+    counts, overhead, window = layer_counts(marks, len(compiled.layers))
+    layers = [
+        LayerProfile(index=info.index, op=info.op, input_shapes=info.input_shapes, output_shapes=info.output_shapes,
+                     macs=info.macs, instructions=count, variant=info.variant, note=info.note)
+        for info, count in zip(compiled.layers, counts)
+    ]
+    return ProfileReport(board=board.name, benchmark=benchmark.id, core=compiled.core, layers=layers,
+                         marker_overhead=overhead, window_instructions=window, scratch_bytes=compiled.scratch_bytes,
+                         arena_bytes=compiled.arena_bytes, raw_output=raw)
+
+
+def profile_benchmark(board: Board, benchmark: Benchmark, model_path: Path, *,
+                      input_data: bytes | None = None) -> ProfileReport:
+    """Generates and builds the profiling firmware for `benchmark` on `board`, then profiles it."""
+    from tinyrig.build.firmware_cache import prepare_firmware  # builds with PlatformIO: import on use
+
+    firmware = prepare_firmware(board, benchmark, Path(model_path), env_name=PROFILE_ENV)
+    # The same compile the firmware generator ran (codegen/firmware.py), for layer facts.
+    compiled = compile_model(Path(model_path).read_bytes(), core=board.core)
+    return profile_elf(board, benchmark, firmware.build.elf, compiled, input_data=input_data)

@@ -1,0 +1,1 @@
+"""Where firmware runs: QEMU, Renode and flashed boards behind one Target interface."""

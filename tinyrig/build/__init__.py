@@ -1,0 +1,1 @@
+"""Build stage: PlatformIO builds offline (pio) and the content-keyed firmware cache."""

@@ -1,0 +1,482 @@
+"""The `tinyrig` command line: boards, models, inspect, generate, build, run, report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+import tinyrig
+from tinyrig.benchmarks import BENCHMARKS, UnknownBenchmarkError, expand_benchmarks
+from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
+from tinyrig.hil.instruments.monitor import available_monitors
+from tinyrig.hil.modes.registry import mode_names
+from tinyrig.hil.results.tables import emulation_note, summary_table
+from tinyrig.hil.targets.base import TargetError
+from tinyrig.hil.targets.registry import choose_target, target_kinds
+
+# Piped or captured output (CI logs) gets a width that fits the summary table, not rich's 80.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    # One line however long (soft_wrap), and a message's own [brackets] are text, not rich markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    sys.exit(code)
+
+
+def _board(name: str):
+    try:
+        return load_board(name)
+    except BoardError as exc:
+        _fail(str(exc))
+
+
+def _benchmarks(spec: str):
+    try:
+        return expand_benchmarks(spec)
+    except UnknownBenchmarkError as exc:
+        _fail(str(exc))
+
+
+@click.group()
+@click.version_option(tinyrig.__version__, prog_name="tinyrig")
+def main() -> None:
+    """tinyrig: MLPerf Tiny firmware generator and hardware-in-the-loop bench."""
+
+
+# -- boards -----------------------------------------------------------------------------------
+
+BOARD_HELP = "A board name (see `tinyrig boards`) or the path to a board file of your own."
+
+
+@main.command("boards")
+@click.option("--json-schema", "schema_out", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+              help="Write the board files' JSON Schema (default: boards/board.schema.json, the file the shipped "
+                   "boards' `#:schema` line names) and exit.")
+def boards_cmd(schema_out) -> None:
+    """List the board files tinyrig knows, with the file each comes from."""
+    if schema_out is not None:
+        from tinyrig.boards.jsonschema import SCHEMA_PATH, write_json_schema
+
+        console.print(f"wrote {write_json_schema(Path(schema_out) if schema_out else SCHEMA_PATH)}")
+        return
+    table = Table(title="Boards")
+    for col in ("name", "family", "core", "clock", "flash", "RAM", "emulator", "file"):
+        table.add_column(col, overflow="fold")
+    try:
+        boards = all_boards()
+    except BoardError as exc:
+        _fail(str(exc))
+    for b in boards:
+        emu = b.emulator.qemu_machine and f"qemu {b.emulator.qemu_machine}" or b.emulator.renode_platform or "-"
+        ram = f"{b.ram.size // 1024} KiB" + "".join(f" + {r.size // 1024} KiB" for r in b.extra_ram)
+        table.add_row(b.name + (" (default)" if b.name == DEFAULT_BOARD else ""), b.family_name, b.core,
+                      f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024} KiB", ram, emu, str(b.path))
+    console.print(table)
+
+
+@main.group("board")
+def board_group() -> None:
+    """Start a board file of your own."""
+
+
+@board_group.command("new")
+@click.argument("name")
+@click.option("--like", "like", required=True, help="The board to start from: " + BOARD_HELP)
+@click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write NAME.toml.")
+def board_new_cmd(name, like, directory) -> None:
+    """Write NAME.toml: BOARD's values, a checklist header and every field explained."""
+    from tinyrig.boards.scaffold import write_new_board
+
+    template = _board(like)
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        path = write_new_board(name, template, directory)
+        load_board(path)  # the new file must load as written
+    except BoardError as exc:
+        _fail(str(exc))
+    console.print(f"wrote {path} (from {template.name}); check it with: tinyrig build --board {path} "
+                  f"--benchmark kws01 --models DIR")
+
+
+@main.command("doctor")
+def doctor_cmd() -> None:
+    """Check the toolchain, the emulator and the Python parts tinyrig needs."""
+    import shutil
+    import subprocess
+
+    problems = 0
+
+    def check(name: str, ok: bool, detail: str) -> None:
+        nonlocal problems
+        problems += not ok
+        console.print(f"{'ok ' if ok else '[red]MISSING[/]'} {name:22} {detail}")
+
+    for tool, package in (("arm-none-eabi-gcc", "gcc-arm-none-eabi"), ("qemu-system-arm", "qemu-system-arm"),
+                          ("gcc", "gcc")):
+        path = shutil.which(tool)
+        version = ""
+        if path:
+            out = subprocess.run([path, "--version"], capture_output=True, text=True)
+            version = (out.stdout.splitlines() or [""])[0]
+        check(tool, bool(path), version or f"install the Debian package {package}")
+    for module in ("platformio", "SCons", "tflite_micro", "flatbuffers", "numpy", "serial", "jinja2"):
+        try:
+            __import__(module)
+            check(module, True, "importable")
+        except ImportError as exc:
+            check(module, False, str(exc))
+    try:
+        from tinyrig.hil.targets.pinwatch import build_plugin
+
+        check("QEMU pin-watch plugin", True, str(build_plugin()))
+    except ImportError:
+        pass
+    except Exception as exc:  # a compile error is reported, not raised
+        check("QEMU pin-watch plugin", False, str(exc))
+    if problems:
+        _fail(f"{problems} problem(s); scripts/setup.sh installs what is missing", 1)
+
+
+# -- models -----------------------------------------------------------------------------------
+
+@main.group("models")
+def models_cmd() -> None:
+    """Find or download the MLPerf Tiny reference models."""
+
+
+@models_cmd.command("fetch")
+@click.option("--dest", type=click.Path(path_type=Path), help="Folder to fill (default: tinyrig's cache).")
+@click.option("--source", help="Base URL of the mlcommons/tiny repository or a mirror (file:// works).")
+@click.argument("ids", nargs=-1)
+def models_fetch(dest, source, ids) -> None:
+    """Download reference models (all by default), checking their MD5 checksums."""
+    from tinyrig.models import ModelFetchError, fetch_models
+
+    try:
+        for path in fetch_models(list(ids) or None, dest, source):
+            console.print(f"ok  {path}")
+    except ModelFetchError as exc:
+        _fail(str(exc), 1)
+
+
+@models_cmd.command("list")
+@click.option("--models", "models_dir", type=click.Path(path_type=Path))
+def models_list(models_dir) -> None:
+    """Show where each benchmark's model would be taken from."""
+    from tinyrig.models import ModelNotFoundError, find_model
+
+    for bid in BENCHMARKS:
+        try:
+            console.print(f"{bid:6} {find_model(bid, models_dir)}")
+        except ModelNotFoundError:
+            console.print(f"{bid:6} [yellow]not found[/]")
+
+
+# -- inspect ----------------------------------------------------------------------------------
+
+@main.command("inspect")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def inspect_cmd(model: Path, as_json: bool) -> None:
+    """Operator table, MACs, weights and planned arena of a .tflite model."""
+    from tinyrig.codegen.errors import ModelError
+    from tinyrig.codegen.inspect import inspect_model, render_text, report_to_json
+
+    try:
+        report = inspect_model(model)
+    except ModelError as exc:
+        _fail(f"{model}: {exc}", 1)
+    if as_json:
+        click.echo(json.dumps(report_to_json(report), indent=2))
+    else:
+        click.echo(render_text(report))
+    if not report.all_supported:
+        sys.exit(1)
+
+
+# -- generate / build -------------------------------------------------------------------------
+
+def _benchmark_for_model(model: Path, benchmark: str | None):
+    if benchmark:
+        return _benchmarks(benchmark)[0]
+    for b in BENCHMARKS.values():
+        if model.name in (f"{b.id}.tflite", b.reference_file):
+            return b
+    _fail(f"cannot tell the benchmark from the file name {model.name!r}; pass --benchmark "
+          f"({', '.join(BENCHMARKS)})")
+
+
+@main.command("generate")
+@click.option("--board", default=DEFAULT_BOARD, show_default=True, help=BOARD_HELP)
+@click.option("--model", "model", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--benchmark", help="Benchmark id (default: from the model's file name).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--target", "scripts_for", default=None, type=click.Choice(target_kinds()),
+              help="renode: also write the .resc and .robot files for the board's Renode platform.")
+def generate_cmd(board, model, benchmark, out, scripts_for) -> None:
+    """Render the PlatformIO firmware project for a board and a model."""
+    from tinyrig.codegen.errors import ModelError
+    from tinyrig.codegen.firmware import render_project
+
+    b = _board(board)
+    bench = _benchmark_for_model(model, benchmark)
+    try:
+        project = render_project(b, bench, model, out)
+    except (ModelError, ValueError) as exc:
+        _fail(str(exc) if str(model) in str(exc) else f"{model}: {exc}", 1)
+    console.print(f"generated {bench.id} for {b.name} in {project.directory} ({len(project.files)} files)")
+    console.print(f"  arena {project.arena_bytes} B (lower bound {project.arena_lower_bound} B), "
+                  f"weights {project.weight_bytes} B, {project.total_macs:,} MACs")
+    if scripts_for == "renode":
+        from tinyrig.renode.scripts import RenodeScriptError, write_renode_files
+
+        try:
+            for path in write_renode_files(b, project.directory):
+                console.print(f"  renode: {path}")
+        except RenodeScriptError as exc:
+            _fail(str(exc))
+    console.print(f"  build: tinyrig build --project {project.directory}")
+
+
+def print_size(result, title: str) -> None:
+    size = result.size
+    table = Table(title=title)
+    table.add_column("section")
+    table.add_column("bytes", justify="right")
+    for name, value in size.sections.items():
+        table.add_row(name, f"{value:,}")
+    console.print(table)
+    console.print(f"flash {size.flash_bytes:,} / {size.flash_capacity:,} B ({size.flash_percent:.1f}%)   "
+                  f"RAM {size.ram_bytes:,} / {size.ram_capacity:,} B ({size.ram_percent:.1f}%, incl. stack reserve)")
+
+
+def _project_board(manifest, board: str | None):
+    """The board a generated project is built for: --board (a name or a path) if given, else the board
+    file the project was generated from, else the shipped board of that name."""
+    if board is None:
+        board_file = Path(manifest.board_file) if manifest.board_file else None
+        board = str(board_file) if board_file and board_file.is_file() else manifest.board
+    b = _board(board)
+    if b.name != manifest.board:
+        _fail(f"{manifest.directory}: generated for board {manifest.board!r}, not {b.name!r}; regenerate it or "
+              f"pass --board with {manifest.board!r}'s file")
+    return b
+
+
+@main.command("build")
+@click.option("--project", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A project made by `tinyrig generate` (its board file is found again; --board overrides).")
+@click.option("--board", default=None, help=BOARD_HELP + f" [default: {DEFAULT_BOARD}]")
+@click.option("--benchmark", help="Generate and build this benchmark (with --models).")
+@click.option("--models", "models_dir", type=click.Path(path_type=Path))
+@click.option("--env", "env_name", default="perf", type=click.Choice(["perf", "energy"]), show_default=True)
+def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
+    """Build firmware offline with PlatformIO and report flash and RAM per section."""
+    from tinyrig.build.pio import BuildError, build_project
+    from tinyrig.codegen.errors import ModelError
+    from tinyrig.codegen.firmware import STACK_BYTES, FirmwareProject
+    from tinyrig.build.firmware_cache import prepare_firmware
+    from tinyrig.models import ModelNotFoundError, find_model
+
+    try:
+        if project:
+            manifest = FirmwareProject.load(project)
+            b = _project_board(manifest, board)
+            result = build_project(project, env_name, flash_capacity=b.flash.size, ram_capacity=b.ram.size,
+                                   stack_bytes=STACK_BYTES)
+            title = f"{manifest.benchmark} on {b.name} ({env_name})"
+        elif benchmark:
+            b = _board(board or DEFAULT_BOARD)
+            bench = _benchmarks(benchmark)[0]
+            result = prepare_firmware(b, bench, find_model(bench.id, models_dir), env_name).build
+            title = f"{bench.id} on {b.name} ({env_name})"
+        else:
+            _fail("pass --project DIR or --benchmark ID")
+    except (BuildError, ModelError, ModelNotFoundError, FileNotFoundError) as exc:
+        _fail(str(exc), 1)
+    print_size(result, title)
+    console.print(f"image: {result.elf}")
+
+
+# -- run / report -----------------------------------------------------------------------------
+
+@main.command("run")
+@click.option("--board", default=DEFAULT_BOARD, show_default=True, help=BOARD_HELP)
+@click.option("--benchmark", "benchmark_spec", default="all", show_default=True, help="An id, a comma list, or all.")
+@click.option("--mode", default="performance", type=click.Choice(mode_names()), show_default=True)
+@click.option("--target", default=None, type=click.Choice(target_kinds()),
+              help="Where the firmware runs (default: the board's emulator, else hardware).")
+@click.option("--probe", help="Hardware: the debug probe's unique ID (default: the only one attached).")
+@click.option("--port", help="Hardware: the console's serial port or pyserial URL (default: found by USB VID:PID).")
+@click.option("--no-flash", is_flag=True, help="Hardware: the board already runs this firmware.")
+@click.option("--power-monitor", type=click.Choice(available_monitors()),
+              help="Hardware energy mode: the instrument (see docs/power-monitors.md).")
+@click.option("--monitor-port", help="The power monitor's serial port (LPM01A, PPK2).")
+@click.option("--io-manager", help="Hardware: the interface board's serial port; the DUT's console is relayed "
+                                   "through it (the energy set-up, docs/hardware.md).")
+@click.option("--models", "models_dir", type=click.Path(path_type=Path),
+              help="Folder with the .tflite models (else $TINYRIG_MODELS, else the cache).")
+@click.option("--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Dataset in the official layout (DIR/<id>/y_labels.csv): accuracy mode's inputs; "
+                   "performance/energy inputs instead of seeded random ones.")
+@click.option("--limit", type=int, help="Accuracy mode: only the first N files of each index.")
+@click.option("--stream", "stream", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Streaming mode: a truth JSON (the runner's sww_long_test.json format) beside its wav files; "
+                   "default: tinyrig's synthetic test stream (docs/streaming.md).")
+@click.option("--iterations", "-n", type=int, help="Timed inferences per window.")
+@click.option("--warmup", "-w", type=int, help="Warm-up inferences per window.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
+@click.option("--sessions", "sessions_root", type=click.Path(path_type=Path), help="Where session folders go.")
+@click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Continue an interrupted session where it stopped (its own options are used).")
+@click.option("--no-reference", is_flag=True, help="Skip the check against the tflite-micro interpreter.")
+@click.option("--no-fast-load", is_flag=True, help="Always load inputs with `db` commands, even in emulation.")
+@click.option("--db", help="Results database to record the session in (default: SQLite in tinyrig's data folder; "
+                           "a PostgreSQL URL for teams).")
+@click.option("--no-record", is_flag=True, help="Do not record the session in the results database.")
+@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Benchmarks measured at once, each in its own emulator (same figures as -j 1).")
+def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, io_manager, models_dir, dataset, limit, stream, iterations, warmup, seed, sessions_root,
+            resume_dir, no_reference, no_fast_load, db, no_record, jobs) -> None:
+    """Generate, build, run and measure benchmarks; write a session folder."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+
+    from tinyrig.hil.modes.base import ModeOptionError
+    from tinyrig.hil.modes.registry import get_mode
+    from tinyrig.hil.run.runner import Progress, RunOptions, run_session
+    from tinyrig.hil.results.session import Session
+    from tinyrig.paths import sessions_dir
+
+    if resume_dir:
+        try:
+            session = Session.open(resume_dir)
+            options = RunOptions.from_json(session.results["options"])
+        except (FileNotFoundError, ValueError, KeyError, BoardError, UnknownBenchmarkError) as exc:
+            _fail(f"cannot resume {resume_dir}: {exc}")
+        console.print(f"resuming session {session.directory}")
+    else:
+        b = _board(board)
+        try:
+            target = choose_target(b, target).kind
+        except TargetError as exc:
+            _fail(str(exc))
+        if iterations is not None and iterations < 1:
+            _fail("--iterations must be >= 1")
+        if mode == "streaming" and benchmark_spec == "all":  # "all" streaming benchmarks
+            benchmark_spec = ",".join(b.id for b in BENCHMARKS.values() if b.streaming)
+        options = RunOptions(board=b, benchmarks=_benchmarks(benchmark_spec), mode=mode, target=target,
+                             models_dir=models_dir,
+                             iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,
+                             check_reference=not no_reference, fast_load=not no_fast_load, jobs=jobs,
+                             probe=probe, port=port, flash=not no_flash, power_monitor=power_monitor,
+                             monitor_port=monitor_port, io_manager=io_manager,
+                             stream=stream.resolve() if stream else None)
+        if not options.emulated and jobs > 1:
+            _fail("-j applies to emulators; a board runs one benchmark at a time")
+        try:
+            get_mode(mode).check(options.mode_settings(), options.target_class)
+        except ModeOptionError as exc:
+            _fail(str(exc))
+        from tinyrig.hil.results.db import git_revision
+
+        revision, dirty = git_revision()
+        session = Session.create(sessions_root or sessions_dir(), board=b.name, target=target, mode=mode,
+                                 meta={"tinyrig_version": tinyrig.__version__, "git_revision": revision,
+                                       "git_dirty": dirty})
+        console.print(f"session {session.directory}")
+
+    bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+              TextColumn("{task.fields[detail]}"), console=console, transient=False,
+              disable=not console.is_terminal)
+    tasks: dict[str, int] = {}
+
+    def stage(bid, what):
+        if not console.is_terminal:
+            console.print(f"[dim]{bid}: {what}[/]")
+
+    def advance(bid, done, total, detail):
+        if console.is_terminal:
+            if bid not in tasks:
+                tasks[bid] = bar.add_task(bid, total=total, detail="")
+            bar.update(tasks[bid], completed=done, total=total, detail=detail)
+        else:
+            console.print(f"[dim]{bid}: {done}/{total} {detail}[/]")
+
+    def failed(bid, error):
+        err_console.print(f"[bold red]{bid} failed:[/] {error}")
+
+    try:
+        with bar:
+            ok = run_session(session, options, Progress(stage=stage, advance=advance, failed=failed))
+    except KeyboardInterrupt:
+        session.finish("interrupted")
+        err_console.print(f"interrupted; everything measured so far is in {session.directory}; "
+                          f"continue with: tinyrig run --resume {session.directory}")
+        sys.exit(130)
+    finally:
+        session.close()
+    if not no_record:
+        from tinyrig.hil.results.db import ResultsDBError, record_session
+
+        try:
+            recorded = record_session(session.directory, db)
+            console.print(f"[dim]recorded in {recorded.db} as session {recorded.session_id}[/]")
+        except ResultsDBError as exc:
+            err_console.print(f"[yellow]warning:[/] session not recorded: {exc}")
+    console.print(summary_table(session.results))
+    if options.emulated and options.mode != "accuracy":
+        console.print(emulation_note(session.results))
+    console.print(f"results: {session.directory / 'results.json'}")
+    sys.exit(0 if ok else 1)
+
+
+@main.command("report")
+@click.argument("session_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write one self-contained HTML report (tables, plots, traces) to this file.")
+@click.option("--db", help="Results database for the history plots (SQLite path or PostgreSQL URL).")
+def report_cmd(session_dirs, html_out, db) -> None:
+    """Re-print sessions' summaries, or write them as one HTML report."""
+    from tinyrig.hil.results.session import Session
+
+    if html_out:
+        from tinyrig.cli.results import write_html_report
+        from tinyrig.hil.results.db import ResultsDBError
+        from tinyrig.hil.results.html import ReportError
+
+        try:
+            path = write_html_report(list(session_dirs), html_out, db=db)
+        except (ReportError, ResultsDBError) as exc:
+            _fail(str(exc), 1)
+        console.print(f"report: {path}")
+        return
+    for session_dir in session_dirs:
+        try:
+            session = Session.open(session_dir)
+        except (FileNotFoundError, ValueError) as exc:
+            _fail(str(exc))
+        session.close()
+        console.print(summary_table(session.results))
+
+
+def _register_commands() -> None:
+    from tinyrig.cli.profile import profile as profile_cmd
+    from tinyrig.cli.results import compare_cmd, history_cmd, record_cmd
+
+    main.add_command(profile_cmd)
+    main.add_command(history_cmd)
+    main.add_command(compare_cmd)
+    main.add_command(record_cmd)
+
+
+_register_commands()
+

@@ -1,0 +1,66 @@
+"""`tinyrig profile --board B --benchmark ID`: per-layer instructions under QEMU.
+
+Registered in tinyrig/cli.py with `main.add_command(profile)`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from tinyrig.benchmarks import UnknownBenchmarkError, get_benchmark
+from tinyrig.boards import DEFAULT_BOARD, BoardError, load_board
+
+
+@click.command("profile")
+@click.option("--board", default=DEFAULT_BOARD, show_default=True)
+@click.option("--benchmark", "benchmark_id", required=True, help="Benchmark id, e.g. kws01.")
+@click.option("--models", "models_dir", type=click.Path(path_type=Path),
+              help="Folder with the reference models (default: TINYRIG_MODELS or the cache).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: bool) -> None:
+    """Instructions per layer of one inference, exact under QEMU -icount."""
+    from tinyrig.hil.run.profile import ProfileError, ProfileReport, profile_benchmark
+    from tinyrig.hil.targets.base import TargetError
+    from tinyrig.hil.targets.registry import choose_target
+    from tinyrig.models import ModelNotFoundError, find_model
+
+    try:
+        target = load_board(board)
+        benchmark = get_benchmark(benchmark_id)
+        model = find_model(benchmark.id, models_dir)
+    except (BoardError, UnknownBenchmarkError, ModelNotFoundError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    try:
+        emulated = choose_target(target).emulated  # the board's own target records the layer markers
+    except TargetError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if not emulated:
+        click.echo(f"error: {target.name} is not emulated; profiling needs an emulator's exact instruction counts",
+                   err=True)
+        sys.exit(2)
+    try:
+        report = profile_benchmark(target, benchmark, model)
+    except (ProfileError, RuntimeError, OSError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    table = Table(title=f"{benchmark.id} on {target.name} ({report.core}): instructions per layer (exact, QEMU -icount)")
+    for i, header in enumerate(ProfileReport.HEADERS):
+        table.add_column(header, justify="right" if i in (0, 4, 5, 6) else "left")
+    rows = report.rows()
+    for n, row in enumerate(rows):
+        table.add_row(*row, end_section=n == len(rows) - 3)
+    console = Console()
+    console.print(table)
+    console.print(f"Marker overhead {report.marker_overhead} instructions per layer, subtracted. "
+                  f"Scratch RAM {report.scratch_bytes:,} B beside a {report.arena_bytes:,} B arena.")

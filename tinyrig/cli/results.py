@@ -1,0 +1,335 @@
+"""`tinyrig history`, `tinyrig record` and `tinyrig compare`: the results database and the
+regression gate on the command line. Registered on the main group by tinyrig.cli.main."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+
+DB_HELP = ("Results database: a SQLite file path or a SQLAlchemy URL such as postgresql+psycopg://user@host/db "
+           "(default: $TINYRIG_DB, else results.sqlite in tinyrig's data folder).")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}")
+    sys.exit(code)
+
+
+def _open_db(db, *, must_exist: bool = True):
+    from tinyrig.hil.results.db import ResultsDB, ResultsDBError
+
+    try:
+        return ResultsDB.open(db, must_exist=must_exist)
+    except ResultsDBError as exc:
+        _fail(str(exc))
+
+
+def parse_when(text: str | None, *, end: bool = False) -> datetime | None:
+    """An ISO date or time (UTC unless it says otherwise), or a span back from now: 7d, 12h, 30m.
+    A bare date as an end bound means the end of that day."""
+    if not text:
+        return None
+    rel = re.fullmatch(r"(\d+)\s*([dhm])", text.strip())
+    if rel:
+        unit = {"d": "days", "h": "hours", "m": "minutes"}[rel.group(2)]
+        return datetime.now(timezone.utc) - timedelta(**{unit: int(rel.group(1))})
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use an ISO date or time (2026-11-23, 2026-11-23T08:00) or a span "
+                                 "such as 7d, 12h") from None
+    if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        value += timedelta(days=1) - timedelta(microseconds=1)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+# -- record -------------------------------------------------------------------------------------
+
+@click.command("record")
+@click.argument("session_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--db", help=DB_HELP)
+@click.option("--git-revision", help="The project revision these sessions ran (default: the session's own, "
+                                     "else HEAD of the git checkout in the current folder).")
+@click.option("--no-git", is_flag=True, help="Do not look up the current folder's git revision.")
+def record_cmd(session_dirs, db, git_revision, no_git) -> None:
+    """Record finished session folders into the results database (idempotent)."""
+    from tinyrig.hil.results.db import ResultsDBError
+
+    database = _open_db(db, must_exist=False)
+    failed = 0
+    with database:
+        for directory in session_dirs:
+            try:
+                r = database.record(directory, git_revision_=git_revision, detect_git=not no_git)
+            except ResultsDBError as exc:
+                failed += 1
+                err_console.print(f"[bold red]error:[/] {exc}")
+                continue
+            console.print(f"{r.action:10} {r.session_id} ({r.benchmarks} benchmarks, {r.samples} samples) "
+                          f"-> {r.db}")
+    if failed:
+        sys.exit(1)
+
+
+# -- history ------------------------------------------------------------------------------------
+
+def _num(value, spec: str, scale: float | None = None) -> str:
+    if not isinstance(value, (int, float)):
+        return "-"
+    return format(value * scale if scale is not None else value, spec)
+
+
+@click.command("history")
+@click.option("--db", help=DB_HELP)
+@click.option("--board", help="Only this board.")
+@click.option("--benchmark", "benchmark_spec", help="Only these benchmarks (an id or a comma list).")
+@click.option("--mode", help="Only this mode (performance, accuracy, energy).")
+@click.option("--target", help="Only this target (qemu, hardware, ...).")
+@click.option("--since", help="From this date/time (ISO, UTC) or span back from now (7d, 12h).")
+@click.option("--until", help="Up to this date/time (a bare date includes the whole day).")
+@click.option("--limit", default=50, show_default=True, help="At most this many rows, the newest (0: all).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document with every metric of every row.")
+def history_cmd(db, board, benchmark_spec, mode, target, since, until, limit, as_json) -> None:
+    """Past results: one row per session and benchmark, oldest first."""
+    since_t, until_t = parse_when(since), parse_when(until, end=True)
+    benches = [b.strip() for b in benchmark_spec.split(",") if b.strip()] if benchmark_spec else None
+    with _open_db(db) as database:
+        rows = database.history(board=board, benchmark=benches, mode=mode, target=target, since=since_t,
+                                until=until_t, limit=limit or None)
+        where = database.display_url
+    if as_json:
+        click.echo(json.dumps({"db": where, "rows": [r.to_json() for r in rows]}, indent=2))
+        return
+    if not rows:
+        console.print(f"no results in {where} match")
+        return
+    # Columns that would repeat one value on every row go into the title instead.
+    shared = {name: values.pop() for name, values in
+              (("board", {r.board for r in rows}), ("mode", {r.mode for r in rows}), ("target", {r.target for r in rows}))
+              if len(values) == 1}
+    columns: list[tuple[str, object]] = [
+        ("created (UTC)", lambda r, m: r.created.strftime("%Y-%m-%d %H:%M") if r.created else "-"),
+        ("session", lambda r, m: r.session_id),
+    ]
+    if any(r.git_revision for r in rows):
+        columns.append(("git", lambda r, m: (r.git_revision or "-")[:10]))
+    for name in ("board", "target", "mode"):
+        if name not in shared:
+            columns.append((name, lambda r, m, name=name: getattr(r, name) or "-"))
+    columns += [
+        ("benchmark", lambda r, m: r.benchmark),
+        ("status", lambda r, m: r.status if r.status == "complete" else f"[red]{r.status}[/]"),
+        ("latency (us)", lambda r, m: _num(m.get("latency_us"), ",.1f")),
+        ("instructions", lambda r, m: _num(m.get("instructions"), ",.0f")),
+        ("flash", lambda r, m: _num(r.flash_bytes, ",")),
+        ("RAM", lambda r, m: _num(r.ram_bytes, ",")),
+    ]
+    if any("top1" in r.metrics or "auc" in r.metrics for r in rows):
+        columns += [("top-1", lambda r, m: _num(m.get("top1"), ".2%")), ("AUC", lambda r, m: _num(m.get("auc"), ".4f"))]
+    if any("energy_per_inference_j" in r.metrics for r in rows):
+        columns.append(("energy (uJ)", lambda r, m: _num(m.get("energy_per_inference_j"), ",.3f", 1e6)))
+    columns.append(("gate", lambda r, m: {"fail": "[red]fail[/]"}.get(r.gate or "", r.gate or "-")))
+    context = ", ".join(f"{k} {v}" for k, v in shared.items())
+    table = Table(title=f"History{' (' + context + ')' if context else ''} from {where}")
+    numeric = {"latency (us)", "instructions", "flash", "RAM", "top-1", "AUC", "energy (uJ)"}
+    for name, _ in columns:
+        # Session ids are what `compare` takes: never wrap or truncate them.
+        table.add_column(name, justify="right" if name in numeric else "left", no_wrap=name == "session",
+                         min_width=len(rows[0].session_id) if name == "session" else None)
+    for r in rows:
+        table.add_row(*(cell(r, r.metrics) for _, cell in columns))
+    console.print(table)
+
+
+# -- compare ------------------------------------------------------------------------------------
+
+def _ref_from_folder(path: Path):
+    from tinyrig.hil.results.compare import SessionRef
+    from tinyrig.hil.results.db import session_id_of
+
+    try:
+        results = json.loads((path / "results.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        _fail(f"{path}: not a tinyrig session (no results.json)")
+    except json.JSONDecodeError as exc:
+        _fail(f"{path / 'results.json'}: unreadable results file: {exc}")
+    if results.get("status") == "running":
+        _fail(f"{path}: the session is still running (or was killed); compare finished sessions only")
+    return SessionRef(session_id_of(path), results, str(path))
+
+
+def _ref_from_record(record, database):
+    from tinyrig.hil.results.compare import SessionRef
+
+    results = dict(record.results)
+    results.setdefault("git_revision", record.git_revision)
+    return SessionRef(record.id, results, f"db:{database.display_url}")
+
+
+class _Lazy:
+    """The database, opened only if an argument or --last needs it."""
+
+    def __init__(self, db):
+        self.db, self.handle = db, None
+
+    def get(self, purpose: str = ""):
+        from tinyrig.hil.results.db import ResultsDB, ResultsDBError
+
+        if self.handle is None:
+            try:
+                self.handle = ResultsDB.open(self.db, must_exist=True)
+            except ResultsDBError as exc:
+                _fail(f"{purpose}{exc}")
+        return self.handle
+
+
+def _open_quietly(db):
+    """The database for storing a verdict, if it exists; the gate's result never depends on it."""
+    from tinyrig.hil.results.db import ResultsDB, ResultsDBError
+
+    try:
+        return ResultsDB.open(db, must_exist=True)
+    except ResultsDBError as exc:
+        err_console.print(f"[yellow]note:[/] verdict not stored: {exc}")
+        return None
+
+
+def _resolve(arg: str, lazy: _Lazy):
+    from tinyrig.hil.results.db import ResultsDBError
+
+    path = Path(arg)
+    if path.is_dir():
+        return _ref_from_folder(path)
+    if path.suffix == ".json" and path.name == "results.json" and path.is_file():
+        return _ref_from_folder(path.parent)
+    what = f"{arg}: neither a session folder nor a recorded session: "
+    database = lazy.get(what)
+    try:
+        return _ref_from_record(database.get(arg), database)
+    except ResultsDBError as exc:
+        _fail(f"{what}{exc}")
+
+
+def _print_comparison(comparison) -> None:
+    from tinyrig.hil.results.compare import ERROR, FAIL, PASS
+
+    c = comparison
+    console.print(f"candidate {c.candidate.label()}  [dim]({c.candidate.origin})[/]")
+    for b in c.baselines:
+        console.print(f"baseline  {b.label()}  [dim]({b.origin})[/]")
+    for note in c.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    table = Table(title="tinyrig compare")
+    for col in ("benchmark", "check", "result", "detail"):
+        table.add_column(col)
+    style = {FAIL: "[bold red]FAIL[/]", ERROR: "[bold red]ERROR[/]", PASS: "[green]pass[/]"}
+    for check in c.checks:
+        table.add_row(check.benchmark, check.name, style.get(check.status, check.status), check.message)
+    console.print(table)
+    for check in c.failures + c.errors:
+        for line in check.details[:50]:
+            console.print(f"  {check.benchmark} {check.name}: {line}")
+
+
+@click.command("compare")
+@click.argument("sessions", nargs=-1, metavar="[BASELINE] [CANDIDATE]")
+@click.option("--last", "last_n", type=click.IntRange(min=1),
+              help="Compare CANDIDATE (default: the newest recorded session) against the last N good sessions "
+                   "on its board, target and mode in the database.")
+@click.option("--board", help="With --last and no CANDIDATE: the newest session on this board.")
+@click.option("--db", help=DB_HELP)
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY).")
+@click.option("--noise-k", default=3.0, show_default=True, help="Latency/energy tolerance in baseline MAD-sigmas.")
+@click.option("--latency-rel", default=0.02, show_default=True, help="Latency tolerance floor, relative.")
+@click.option("--energy-rel", default=0.02, show_default=True, help="Energy tolerance floor, relative.")
+@click.option("--memory-rel", default=0.01, show_default=True, help="Flash/RAM growth allowed, relative ...")
+@click.option("--memory-abs", default=256, show_default=True, help="... or in bytes, whichever is larger.")
+@click.option("--accuracy-drop", default=0.0, show_default=True, help="Allowed top-1/AUC drop (0..1 scale).")
+@click.option("--allow-fewer-instructions", is_flag=True, help="Let instruction-count decreases pass.")
+@click.option("--instructions-tolerance", default=0.0, show_default=True,
+              help="Per-inference instruction difference still counted as equal (exact: 0).")
+@click.option("--require-baseline", is_flag=True, help="With --last: fail when there is no baseline yet.")
+@click.option("--no-record-verdict", is_flag=True,
+              help="Do not store pass/fail on the candidate in the database (a failed session is never "
+                   "chosen as a later --last baseline).")
+def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k, latency_rel, energy_rel, memory_rel,
+                memory_abs, accuracy_drop, allow_fewer_instructions, instructions_tolerance, require_baseline,
+                no_record_verdict) -> None:
+    """Regression gate: compare CANDIDATE with BASELINE (session folders or recorded session ids),
+    or with the last N good runs (--last N). Exits 1 on a regression."""
+    from tinyrig.hil.results import ci as results_ci
+    from tinyrig.hil.results.compare import ERROR, SKIP, Check, Comparison, Thresholds, compare
+
+    lazy = _Lazy(db)
+    if last_n:
+        if len(sessions) > 1:
+            _fail("with --last give at most one session (the candidate)")
+        if sessions:
+            candidate = _resolve(sessions[0], lazy)
+        else:
+            database = lazy.get()
+            from tinyrig.hil.results.db import ResultsDBError
+
+            try:
+                candidate = _ref_from_record(database.latest(board=board), database)
+            except ResultsDBError as exc:
+                _fail(str(exc))
+        database = lazy.get()
+        baselines = [_ref_from_record(r, database) for r in database.baselines(candidate.results, candidate.id, last_n)]
+    elif len(sessions) == 2:
+        baselines, candidate = [_resolve(sessions[0], lazy)], _resolve(sessions[1], lazy)
+    else:
+        _fail("give BASELINE and CANDIDATE, or --last N [CANDIDATE]")
+
+    thresholds = Thresholds(noise_k=noise_k, latency_rel=latency_rel, energy_rel=energy_rel, memory_rel=memory_rel,
+                            memory_abs=memory_abs, accuracy_drop=accuracy_drop,
+                            allow_fewer_instructions=allow_fewer_instructions,
+                            instructions_tolerance=instructions_tolerance)
+    if not baselines:
+        where = lazy.get().display_url
+        message = (f"no earlier good session on board {candidate.board} ({candidate.results.get('target')}, "
+                   f"{candidate.results.get('mode')}) in {where} to compare {candidate.id} with")
+        comparison = Comparison([], candidate, thresholds,
+                                [Check("-", "baseline", ERROR if require_baseline else SKIP, message)])
+        status = 1 if require_baseline else 0
+        err_console.print(f"[yellow]{'error' if status else 'note'}:[/] {message}")
+    else:
+        comparison = compare(baselines, candidate, thresholds)
+        _print_comparison(comparison)
+        status = 0 if comparison.ok else 1
+    if junit_path:
+        results_ci.write(junit_path, results_ci.junit_xml(comparison))
+    if markdown_path:
+        results_ci.write(markdown_path, results_ci.markdown(comparison))
+    if baselines and not no_record_verdict and (lazy.handle is not None or db):
+        database = lazy.handle or _open_quietly(db)
+        if database is not None and database.set_gate(candidate.id, comparison.verdict):
+            console.print(f"[dim]verdict {comparison.verdict} recorded on {candidate.id} in {database.display_url}[/]")
+        if database is not None and database is not lazy.handle:
+            database.close()
+    if lazy.handle is not None:
+        lazy.handle.close()
+    if comparison.checks and status:
+        bad = comparison.failures + comparison.errors
+        err_console.print(f"[bold red]REGRESSION[/] ({len(bad)}): " + "; ".join(c.message for c in bad[:5])
+                          if bad else "[bold red]no baseline[/]")
+    sys.exit(status)
+
+
+def write_html_report(session_dirs: list[Path], out: Path, db=None) -> Path:
+    """The self-contained HTML report (see tinyrig.hil.results.html); kept here for the CLI."""
+    from tinyrig.hil.results.html import write_html_report as write
+
+    return write(session_dirs, out, db=db)
