@@ -22,6 +22,8 @@ benchmark (its ELF for the pin functions) and the DUT client.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,7 +39,7 @@ from tinyrig.hil.dut.audio_files import SAMPLE_RATE, AudioFileError, check_wav, 
 from tinyrig.hil.dut.client import Dut, DutError
 from tinyrig.hil.modes import sww_scoring
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
-from tinyrig.hil.modes.sww_timeline import PinFunctions, StreamTimeline, build_timeline
+from tinyrig.hil.modes.sww_timeline import AUDIO_TICK, END_OF_AUDIO, PinFunctions, StreamTimeline, build_timeline
 
 if TYPE_CHECKING:
     from tinyrig.hil.dut.reference import ReferenceModel
@@ -122,8 +124,8 @@ def wait_for_end(read_stores: Callable[[], list[MarkerStore]], functions: PinFun
         for store in read_stores():
             stores.append(store)
             kind = functions.classify(store.pc)
-            ticked |= kind == "board_audio_clock_mark"
-            if ticked and kind == "board_pin_mark":
+            ticked |= kind == AUDIO_TICK
+            if ticked and kind == END_OF_AUDIO:
                 return stores
         if not alive():
             raise StreamingError("the emulator stopped while the audio was playing")
@@ -153,10 +155,26 @@ def run_stream(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Ca
                ns_per_instruction: int, tables: FrontEndTables, reference: ReferenceModel | None,
                timeout_s: float | None = None) -> StreamResult:
     started = time.monotonic()
+    if len(samples) < 2 * SPEC.hop:
+        raise StreamingError(f"{entry.wav_file}: {len(samples)} samples; a stream needs at least 2 hops "
+                             f"({2 * SPEC.hop} samples) for a duty cycle")
     workdir.mkdir(parents=True, exist_ok=True)
-    audio = write_pcm(workdir / "stream.pcm", samples)
-    trace_path = workdir / "trace.bin"
-    trace_path.unlink(missing_ok=True)
+    # The firmware opens these by name through semihosting: a short path without spaces (the
+    # protocol splits commands on spaces), outside the session folder, which may have any name.
+    scratch = Path(tempfile.mkdtemp(prefix="trsww", dir="/tmp" if Path("/tmp").is_dir() else None))
+    try:
+        return _play(dut, read_stores, alive, functions, samples, entry, workdir, scratch, started,
+                     ns_per_instruction=ns_per_instruction, tables=tables, reference=reference, timeout_s=timeout_s)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _play(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Callable[[], bool],
+          functions: PinFunctions, samples: np.ndarray, entry: sww_scoring.TruthEntry, workdir: Path, scratch: Path,
+          started: float, *, ns_per_instruction: int, tables: FrontEndTables, reference: ReferenceModel | None,
+          timeout_s: float | None) -> StreamResult:
+    audio = write_pcm(scratch / "a.pcm", samples)
+    trace_path = scratch / "trace.bin"
     answer = dut.command(f"tinyrig audio {audio}")
     audio_line = next((m for m in map(_AUDIO_RE.search, answer) if m), None)
     if audio_line is None:
@@ -184,6 +202,7 @@ def run_stream(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Ca
     duty = sww_scoring.duty_cycle([t / 1e9 for t in timeline.processing_starts_ns],
                                   [t / 1e9 for t in timeline.processing_stops_ns])
 
+    shutil.copyfile(trace_path, workdir / "trace.bin")  # kept in the session: hop, features, outputs
     trace = Trace.read(trace_path)
     logged = min(len(activations), len(trace.hops))  # the DUT keeps the first SWW_ACTIVATION_LOG hops
     if len(trace.hops) != hops or not np.array_equal(trace.outputs[:logged, 0], np.array(activations[:logged], np.int8)):

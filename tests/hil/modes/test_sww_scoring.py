@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from tinyrig.hil.modes import sww_scoring as S
@@ -111,3 +112,11 @@ def test_stop_answer_and_trace_parsing(tmp_path):
     (tmp_path / "t.bin").write_bytes(record * 2)
     trace = Trace.read(tmp_path / "t.bin")
     assert trace.hops.tolist() == [3, 3] and trace.outputs[0].tolist() == [-128, 127, 0]
+
+
+def test_a_stream_shorter_than_two_hops_is_refused(tmp_path):
+    from tinyrig.hil.modes.streaming import StreamingError, run_stream
+
+    with pytest.raises(StreamingError, match="at least 2 hops"):
+        run_stream(None, list, lambda: True, None, np.zeros(1000, np.int16), S.TruthEntry("tiny.wav", ()), tmp_path,
+                   ns_per_instruction=1, tables=None, reference=None)
