@@ -109,6 +109,8 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     with Bench(target, firmware.build.elf, baudrate=mode.console_baud(options.board),
                transcript=session.transcript(benchmark.id)) as bench:
         try:
+            if getattr(bench.run, "emulator_info", None):
+                entry["emulator"] = bench.run.emulator_info  # e.g. the Renode version and platform file
             profile = bench.handshake(expected_model=benchmark.id, expected_mode=mode.timestamp_mode)
             entry["dut"] = {"name": profile.name, "firmware": profile.firmware, "model": profile.model}
             loader = bench.loader(options.fast_load)
