@@ -346,14 +346,20 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 @click.option("--no-record", is_flag=True, help="Do not record the session in the results database.")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Benchmarks measured at once, each in its own emulator (same figures as -j 1).")
+@click.option("--no-cycles", is_flag=True, help="QEMU: count instructions only, without the cycle model's "
+              "estimated cycles (docs/cycle-model.md).")
+@click.option("--predict", "predict", metavar="BOARD",
+              help="QEMU: also time each benchmark as BOARD (same core): its clock, flash wait states and "
+                   "accelerator; prints the estimated latency beside the zero-wait figure.")
 def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, io_manager, models_dir, dataset, limit, stream, iterations, warmup, seed, sessions_root,
-            resume_dir, no_reference, no_fast_load, db, no_record, jobs) -> None:
+            resume_dir, no_reference, no_fast_load, db, no_record, jobs, no_cycles, predict) -> None:
     """Generate, build, run and measure benchmarks; write a session folder."""
     from tinyrig.cli.progress import RunDisplay
     from tinyrig.hil.modes.base import ModeOptionError
     from tinyrig.hil.modes.registry import get_mode
     from tinyrig.hil.run.runner import RunOptions, run_session
     from tinyrig.hil.results.session import Session
+    from tinyrig.hil.targets.cycle_model import CycleModelError
     from tinyrig.paths import sessions_dir
 
     if resume_dir:
@@ -378,8 +384,12 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
                              iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,
                              check_reference=not no_reference, fast_load=not no_fast_load, jobs=jobs,
                              probe=probe, port=port, flash=not no_flash, power_monitor=power_monitor,
-                             monitor_port=monitor_port, io_manager=io_manager,
-                             stream=stream.resolve() if stream else None)
+                             monitor_port=monitor_port, io_manager=io_manager, cycles=not no_cycles,
+                             predict=predict, stream=stream.resolve() if stream else None)
+        try:
+            options.prediction_model()  # another core or a board without [timing]: said before anything builds
+        except (CycleModelError, BoardError) as exc:
+            _fail(str(exc))
         if not options.emulated and jobs > 1:
             _fail("-j applies to emulators; a board runs one benchmark at a time")
         try:
