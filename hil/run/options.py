@@ -43,6 +43,7 @@ class RunOptions:
     # QEMU: estimated cycles beside instructions (docs/cycle-model.md), on unless --no-cycles.
     cycles: bool = True
     predict: str | None = None  # a board of the same core: also time each benchmark as that MCU
+    stream: Path | None = None  # streaming mode: a truth JSON beside its wav files (else the shipped test stream)
 
     @property
     def target_class(self) -> type[Target]:
@@ -73,14 +74,16 @@ class RunOptions:
         """Emulators log the timestamp-pin activity into the session folder."""
         return TargetSettings(icount_shift=self.icount_shift, marker_log=session_dir / f"markers-{benchmark_id}.txt",
                               workdir=session_dir / f"renode-{benchmark_id}", probe=self.probe, port=self.port,
-                              flash=self.flash, io_manager=self.io_manager, cycle_model=self.cycle_model())
+                              flash=self.flash, io_manager=self.io_manager, cycle_model=self.cycle_model(),
+                              # Streaming: watch the detection/processing pins, let time skip while the DUT sleeps.
+                              stream_pins=self.mode == "streaming", icount_sleep=self.mode != "streaming")
 
     def mode_settings(self) -> ModeSettings:
         return ModeSettings(board=self.board, benchmarks=tuple(self.benchmarks), windows=self.windows,
                             seed=self.seed, dataset=self.dataset,
                             limit=self.limit, check_reference=self.check_reference,
                             infer_timeout_s=self.infer_timeout_s, power_monitor=self.power_monitor,
-                            monitor_port=self.monitor_port)
+                            monitor_port=self.monitor_port, stream=self.stream)
 
     def to_json(self) -> dict:
         return {
@@ -107,6 +110,7 @@ class RunOptions:
             "io_manager": self.io_manager,
             "cycles": self.cycles,
             "predict": self.predict,
+            "stream": str(self.stream) if self.stream else None,
         }
 
     @classmethod
@@ -135,4 +139,5 @@ class RunOptions:
             io_manager=data.get("io_manager"),
             cycles=data.get("cycles", True),
             predict=data.get("predict"),
+            stream=Path(data["stream"]) if data.get("stream") else None,
         )
