@@ -15,7 +15,7 @@ Version history:
   2  the same content, typed; accuracy summaries gain the runner's `Top 1%` and `AUC`
      (`runner_top1_percent`, `runner_auc`: what results.txt prints), energy summaries a `valid`
      flag, entries the hardware window-length `calibration` and the `emulator` that ran them,
-     windows and summaries the cycle model's estimates, and options `infer_timeout_s`,
+     windows and summaries the cycle model's estimates, streaming (sww01) records, and options `infer_timeout_s`,
      `io_manager`, `cycles` and `predict`.
 """
 
@@ -260,6 +260,64 @@ class EnergyRecord(Record):
     summary: EnergySummary | None = None
 
 
+# -- streaming (sww01) -----------------------------------------------------------------------------
+
+class StreamRecord(Record):
+    """One wav file played into the streaming firmware, scored as the runner scores it."""
+
+    wav_file: str
+    length_s: float
+    audio_hops: int
+    hops: int  # processed by the DUT
+    lost: int  # overwritten in its ring buffer before it got to them
+    detections_ms: list[int]  # as the interface board records them (the first is the start pulse)
+    true_positives: list[float]
+    false_negatives: list[float]
+    false_positives: list[float]
+    duty_cycle: float
+    period_s: float
+    processing_s: float
+    throughput: float
+    activations: list[int]
+    features_equal: int  # hops whose 40 features equal the host reference's
+    outputs_equal: int | None = None  # hops whose 3 outputs equal tflite-micro's (None: not checked)
+    checked_hops: int
+    wall_s: float
+    detection_windows: list[list[float]] = []
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        return len(self.true_positives), len(self.false_negatives), len(self.false_positives)
+
+
+class ClosedDivisionLimits(Record):
+    false_positives_le_8: bool
+    false_negatives_le_8: bool
+
+
+class StreamingSummary(Record):
+    files: int
+    true_positives: int
+    false_negatives: int
+    false_positives: int
+    duty_cycle: float
+    period_s: float
+    processing_s: float
+    throughput: float
+    hops: int
+    lost_hops: int
+    features_equal: int
+    outputs_equal: int | None = None
+    checked_hops: int
+    closed_division: ClosedDivisionLimits
+
+
+class StreamingRecord(Record):
+    truth: str | None = None  # the truth JSON of the files played
+    streams: list[StreamRecord] = []
+    summary: StreamingSummary | None = None
+
+
 # -- a benchmark and a session ---------------------------------------------------------------------
 
 class LayerRecord(Record):
@@ -274,10 +332,11 @@ class LayerRecord(Record):
 
 def _summary_kind(value: Any) -> str | None:
     if isinstance(value, BaseModel):
-        return {PerformanceSummary: "performance", EnergySummary: "energy", AccuracyHeadline: "accuracy"}.get(type(value))
+        return {PerformanceSummary: "performance", EnergySummary: "energy", AccuracyHeadline: "accuracy",
+                StreamingSummary: "streaming"}.get(type(value))
     if isinstance(value, dict):
         for key, kind in (("median_latency_us", "performance"), ("median_energy_per_inference_j", "energy"),
-                          ("inputs", "accuracy")):
+                          ("inputs", "accuracy"), ("true_positives", "streaming")):
             if key in value:
                 return kind
     return None
@@ -285,9 +344,9 @@ def _summary_kind(value: Any) -> str | None:
 
 Summary = Annotated[
     Union[Annotated[PerformanceSummary, Tag("performance")], Annotated[EnergySummary, Tag("energy")],
-          Annotated[AccuracyHeadline, Tag("accuracy")]],
+          Annotated[AccuracyHeadline, Tag("accuracy")], Annotated[StreamingSummary, Tag("streaming")]],
     Discriminator(_summary_kind, custom_error_type="summary_kind",
-                  custom_error_message="not a performance, energy or accuracy summary"),
+                  custom_error_message="not a performance, energy, accuracy or streaming summary"),
 ]
 
 
@@ -308,6 +367,7 @@ class BenchmarkEntry(Record):
     windows: list[PerformanceWindow] = []
     accuracy: AccuracyRecord | None = None
     energy: EnergyRecord | None = None
+    streaming: StreamingRecord | None = None
     layers: list[LayerRecord] | None = None
     summary: Summary | None = None
     # What a plug-in mode (entry-point group tinyrig.modes) records, under its own name.
@@ -320,7 +380,7 @@ class BenchmarkEntry(Record):
             return False
         if isinstance(self.summary, (PerformanceSummary, EnergySummary)):
             return bool(self.summary.valid)
-        return isinstance(self.summary, AccuracyHeadline)
+        return isinstance(self.summary, (AccuracyHeadline, StreamingSummary))
 
 
 class RunOptionsRecord(Record):
@@ -350,6 +410,7 @@ class RunOptionsRecord(Record):
     io_manager: str | None = None  # the energy interface board's serial port
     cycles: bool = True  # QEMU: estimated cycles from the board's cycle model (--no-cycles: off)
     predict: str | None = None  # --predict BOARD: timed as that board's MCU
+    stream: str | None = None  # streaming mode: the truth JSON of the wav files played
 
 
 class SessionResults(Record):

@@ -159,11 +159,30 @@ def energy_table(results: dict) -> TableData:
     return table
 
 
+def streaming_table(results: dict) -> TableData:
+    table = TableData("", [Column("benchmark", whole=True), Column("files", numeric=True), Column("TP", numeric=True),
+                           Column("FN", numeric=True), Column("FP", numeric=True),
+                           Column("duty cycle", numeric=True), Column("period (s)", numeric=True),
+                           Column("throughput (inf/s)", numeric=True), Column("hops (lost)", numeric=True),
+                           Column("features = host", numeric=True), Column("outputs = reference", numeric=True),
+                           Column("status")])
+    for bid, entry in benchmark_entries(results):
+        s = (entry.get("streaming") or {}).get("summary") or {}
+        checked, outputs = s.get("checked_hops"), s.get("outputs_equal")
+        table.add(bid, num(s.get("files"), "d"), num(s.get("true_positives"), "d"), num(s.get("false_negatives"), "d"),
+                  num(s.get("false_positives"), "d"), num(s.get("duty_cycle"), ".5f"), num(s.get("period_s"), ".5f"),
+                  num(s.get("throughput"), ",.1f"), f"{s['hops']:,} ({s['lost_hops']})" if s else "-",
+                  f"{s['features_equal']}/{checked}" if s else "-",
+                  f"{outputs}/{checked}" if s and outputs is not None else "-", status_cell(entry))
+    return table
+
+
 def summary_table(results: dict) -> TableData:
     mode = results.get("mode", "performance")
-    builder = {"performance": performance_table, "accuracy": accuracy_table, "energy": energy_table}.get(mode)
+    builder = {"performance": performance_table, "accuracy": accuracy_table, "energy": energy_table,
+               "streaming": streaming_table}.get(mode)
     if builder is None:
-        raise ValueError(f"results.json: unknown mode {mode!r} (performance, accuracy or energy)")
+        raise ValueError(f"results.json: unknown mode {mode!r} (performance, accuracy, energy or streaming)")
     table = builder(results)
     table.title = f"MLPerf Tiny {mode} on {results.get('board')} ({results.get('target')})"
     return table
@@ -171,6 +190,10 @@ def summary_table(results: dict) -> TableData:
 
 def emulation_note(results: dict) -> str:
     mode = results.get("mode")
+    if mode == "streaming":
+        return ("Emulated streaming: the audio arrives hop by hop in QEMU virtual time (-icount, 1 instruction = "
+                "2^shift ns; time skips while the DUT sleeps between hops); detections and processing pulses are "
+                "timed from the pins and scored as the MLPerf Tiny runner does (docs/streaming.md).")
     if mode == "energy":
         models = {(e.get("energy") or {}).get("clock_model") for e in (results.get("benchmarks") or {}).values()}
         by_cycles = not any(m and m.startswith("1 instruction") for m in models)

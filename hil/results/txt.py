@@ -15,13 +15,17 @@ accuracy     `... ulp-mlperf: Top 1% = NN.N` and `... ulp-mlperf: AUC = N.NNN` (
 energy       `Power Edition Output`, per window an `Energy data for trial N` block (elapsed time,
              flagged `<<<< below minimum duration` under 10 s; inferences; power; total energy;
              energy per inference), then `Median energy cost is X uJ/inf.` between rule lines.
+streaming    (sww01, streaming_ww_utils.py) per wav file `Accuracy: N True positives, N False
+             negatives, N False positives`, `Average duty cycle: D`, `Average period: P s`,
+             `Estimated throughput: T inf./sec.`
 
 The submission checker takes the median lines as the result. So that no tool can take a result
 that is not a valid measurement for one, a result that breaks a rule or comes from an emulator
 has no median line: the runner's ERROR lines stand in its place (for energy the runner prints its
 `ERROR: Not valid for submission. ...` lines only to the console; here they go into the file),
-and an emulated result also carries an ERROR line saying `emulated on <target>`. results.json
-keeps every figure.
+and an emulated result also carries an ERROR line saying `emulated on <target>`. For streaming,
+where the checker reads the `Estimated throughput:` line, an emulated stream keeps its accuracy
+and duty-cycle lines but not that one. results.json keeps every figure.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from tinyrig.hil.results.schema import (
     EnergySummary,
     PerformanceSummary,
     SessionResults,
+    StreamRecord,
 )
 
 RULE = "---------------------------------------------------------"
@@ -135,10 +140,32 @@ def energy(entry: BenchmarkEntry, emulated: str | None) -> list[str]:
     return lines + [RULE, f"Median energy cost is {1e6 * median:5.4f} uJ/inf.", RULE]
 
 
+def streaming_lines(stream: StreamRecord, *, throughput: bool = True) -> list[str]:
+    """summarize_sww_result's lines for one wav file."""
+    tp, fn, fp = stream.counts
+    lines = [f"Accuracy: {tp} True positives, {fn} False negatives, {fp} False positives",
+             f"Average duty cycle: {stream.duty_cycle:1.5}",
+             f"Average period: {stream.period_s:1.5} s"]
+    if throughput:
+        lines.append(f"Estimated throughput: {1.0 / stream.processing_s:1.5} inf./sec.")
+    return lines
+
+
+def streaming(entry: BenchmarkEntry, when: str, emulated: str | None) -> list[str]:
+    streams = entry.streaming.streams if entry.streaming else []
+    lines = [line for s in streams for line in streaming_lines(s, throughput=not emulated)]
+    if not streams:
+        lines.append(f"{when}ulp-mlperf: ERROR - no stream was played.")
+    if emulated:
+        lines.append(f"{when}ulp-mlperf: ERROR - {emulated}")
+    return lines
+
+
 WHAT_EMULATION_GIVES = {
     "performance": "virtual time",
     "energy": "energy from the board's power model over virtual time",
     "accuracy": "scores from the emulated core",
+    "streaming": "detections and duty cycle in virtual time",
 }
 
 
@@ -156,5 +183,6 @@ def render(results: SessionResults, benchmark_id: str) -> str | None:
     emulated = emulated_reason(results, WHAT_EMULATION_GIVES[mode]) if is_emulated else None
     lines = {"performance": lambda: performance(entry, when, emulated),
              "accuracy": lambda: accuracy(entry, when, emulated),
-             "energy": lambda: energy(entry, emulated)}[mode]()
+             "energy": lambda: energy(entry, emulated),
+             "streaming": lambda: streaming(entry, when, emulated)}[mode]()
     return "\n".join(lines) + "\n"

@@ -45,6 +45,7 @@ class RunOptions:
     # QEMU: estimated cycles beside instructions (docs/cycle-model.md), on unless --no-cycles.
     cycles: bool = True
     predict: str | None = None  # a board of the same core: also time each benchmark as that MCU
+    stream: Path | None = None  # streaming mode: a truth JSON beside its wav files (else the shipped test stream)
 
     @property
     def target_class(self) -> type[Target]:
@@ -76,14 +77,16 @@ class RunOptions:
         `emulator_dir`, the session's `emulator/` folder, away from the result folders."""
         return TargetSettings(icount_shift=self.icount_shift, marker_log=emulator_dir / f"markers-{benchmark_id}.txt",
                               workdir=emulator_dir / f"renode-{benchmark_id}", probe=self.probe, port=self.port,
-                              flash=self.flash, io_manager=self.io_manager, cycle_model=self.cycle_model())
+                              flash=self.flash, io_manager=self.io_manager, cycle_model=self.cycle_model(),
+                              # Streaming: watch the detection/processing pins, let time skip while the DUT sleeps.
+                              stream_pins=self.mode == "streaming", icount_sleep=self.mode != "streaming")
 
     def mode_settings(self) -> ModeSettings:
         return ModeSettings(board=self.board, benchmarks=tuple(self.benchmarks), windows=self.windows,
                             seed=self.seed, dataset=self.dataset,
                             limit=self.limit, check_reference=self.check_reference,
                             infer_timeout_s=self.infer_timeout_s, power_monitor=self.power_monitor,
-                            monitor_port=self.monitor_port)
+                            monitor_port=self.monitor_port, stream=self.stream)
 
     def to_record(self) -> RunOptionsRecord:
         # Field by field, so a new option without its place in the record fails validation at once.
@@ -97,5 +100,6 @@ class RunOptions:
         values = record.model_dump()
         values.update(board=load_board(record.board), benchmarks=[get_benchmark(b) for b in record.benchmarks],
                       models_dir=Path(record.models_dir) if record.models_dir else None,
-                      dataset=Path(record.dataset) if record.dataset else None)
+                      dataset=Path(record.dataset) if record.dataset else None,
+                      stream=Path(record.stream) if record.stream else None)
         return cls(**values)

@@ -330,6 +330,9 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
               help="Dataset in the official layout (DIR/<id>/y_labels.csv): accuracy mode's inputs; "
                    "performance/energy inputs instead of seeded random ones.")
 @click.option("--limit", type=int, help="Accuracy mode: only the first N files of each index.")
+@click.option("--stream", "stream", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Streaming mode: a truth JSON (the runner's sww_long_test.json format) beside its wav files; "
+                   "default: tinyrig's synthetic test stream (docs/streaming.md).")
 @click.option("--iterations", "-n", type=int, help="Timed inferences per window.")
 @click.option("--warmup", "-w", type=int, help="Warm-up inferences per window.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
@@ -348,7 +351,7 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 @click.option("--predict", "predict", metavar="BOARD",
               help="QEMU: also time each benchmark as BOARD (same core): its clock, flash wait states and "
                    "accelerator; prints the estimated latency beside the zero-wait figure.")
-def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, io_manager, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
+def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, io_manager, models_dir, dataset, limit, stream, iterations, warmup, seed, sessions_root,
             resume_dir, no_reference, no_fast_load, db, no_record, jobs, no_cycles, predict) -> None:
     """Generate, build, run and measure benchmarks; write a session folder."""
     from tinyrig.cli.progress import RunDisplay
@@ -376,13 +379,15 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
             _fail(str(exc))
         if iterations is not None and iterations < 1:
             _fail("--iterations must be >= 1")
+        if mode == "streaming" and benchmark_spec == "all":  # "all" streaming benchmarks
+            benchmark_spec = ",".join(b.id for b in BENCHMARKS.values() if b.streaming)
         options = RunOptions(board=b, benchmarks=_benchmarks(benchmark_spec), mode=mode, target=target,
                              models_dir=models_dir,
                              iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,
                              check_reference=not no_reference, fast_load=not no_fast_load, jobs=jobs,
                              probe=probe, port=port, flash=not no_flash, power_monitor=power_monitor,
                              monitor_port=monitor_port, io_manager=io_manager, cycles=not no_cycles,
-                             predict=predict)
+                             predict=predict, stream=stream.resolve() if stream else None)
         try:
             options.prediction_model()  # another core or a board without [timing]: said before anything builds
         except (CycleModelError, BoardError) as exc:

@@ -141,7 +141,9 @@ def _collect(sessions: list[tuple[Path, SessionResults]]) -> tuple[dict[tuple[st
     chosen: dict[tuple[str, str], _Source] = {}
     unusable = []
     for directory, results in sessions:
-        if results.mode not in R.TESTS:
+        # The runner's sww01 performance run plays the stream: tinyrig's streaming mode.
+        test = "performance" if results.mode == "streaming" else results.mode
+        if test not in R.TESTS:
             unusable.append(f"{directory}: mode {results.mode!r} is not an MLPerf Tiny test ({', '.join(R.TESTS)})")
             continue
         for bid, entry in results.benchmarks.items():
@@ -154,9 +156,9 @@ def _collect(sessions: list[tuple[Path, SessionResults]]) -> tuple[dict[tuple[st
                 unusable.append(f"{directory}: {bid} {results.mode} did not complete ({entry.status}"
                                 + (f": {error[0]}" if error else "") + ")")
                 continue
-            key = (model, results.mode)
+            key = (model, test)
             if key in chosen:
-                unusable.append(f"{bid} {results.mode} is in two sessions: {chosen[key].directory} and {directory}; "
+                unusable.append(f"{bid} {test} is in two sessions: {chosen[key].directory} and {directory}; "
                                 "give one")
                 continue
             chosen[key] = _Source(directory, results, bid, entry)

@@ -74,7 +74,7 @@ def test_the_stored_files_are_never_rewritten_by_reading():
      "benchmarks.kws01.firmware.flash_bytes: Field required"),
     (lambda r: r["benchmarks"]["ad01"].update(colour="blue"), "benchmarks.ad01.colour: Extra inputs are not permitted"),
     (lambda r: r["benchmarks"]["ad01"].update(summary={"windows": 5}),
-     "benchmarks.ad01.summary: not a performance, energy or accuracy summary"),
+     "benchmarks.ad01.summary: not a performance, energy, accuracy or streaming summary"),
     (lambda r: r.update(status="sleeping"), "status: Input should be 'running', 'complete'"),
     (lambda r: r.update(schema_version=9), "written by a newer tinyrig (schema 9); this one reads up to schema 2"),
     (lambda r: r.pop("schema_version"), "not a tinyrig results file (no schema_version)"),

@@ -39,6 +39,8 @@ from tinyrig.hil.results.schema import (
     EnergyWindow,
     PerformanceWindow,
     SessionResults,
+    StreamingRecord,
+    StreamRecord,
 )
 
 TRANSCRIPTS = Path(__file__).parent / "data" / "runner"
@@ -179,3 +181,29 @@ def test_a_session_over_several_benchmarks_writes_one_folder_each(tmp_path):
 def test_a_failed_benchmark_says_so_in_one_ascii_line():
     results = session("performance", {"vww01": BenchmarkEntry(status="failed", error="model does not fit\ndetail")})
     assert rendered(results, "vww01") == ["0726.010245 ulp-mlperf: ERROR - failed: model does not fit"]
+
+
+def stream(tp: int, fn: int, fp: int, duty: float, processing_s: float) -> StreamRecord:
+    return StreamRecord(wav_file="long_wav.wav", length_s=1200.0, audio_hops=37500, hops=37500, lost=0,
+                        detections_ms=[0], true_positives=[float(i) for i in range(tp)],
+                        false_negatives=[float(i) for i in range(fn)], false_positives=[float(i) for i in range(fp)],
+                        duty_cycle=duty, period_s=0.032, processing_s=processing_s, throughput=1 / processing_s,
+                        activations=[], features_equal=37500, checked_hops=37500, wall_s=1.0)
+
+
+def test_streaming_matches_the_runner_and_withholds_emulated_throughput():
+    """summarize_sww_result's lines per wav file (streaming_ww_utils.py): `{:1.5}` formats."""
+    entry = BenchmarkEntry(status="complete", emulated=False,
+                           streaming=StreamingRecord(streams=[stream(48, 2, 3, 0.28103125, 0.008993)]))
+    assert rendered(session("streaming", {"sww01": entry}), "sww01") == [
+        "Accuracy: 48 True positives, 2 False negatives, 3 False positives",
+        "Average duty cycle: 0.28103",
+        "Average period: 0.032 s",
+        "Estimated throughput: 111.2 inf./sec.",  # 111.1976...: 5 significant digits, zeros trimmed
+    ]
+    entry.emulated = True
+    lines = rendered(session("streaming", {"sww01": entry}, "qemu"), "sww01")
+    assert lines[:3] == ["Accuracy: 48 True positives, 2 False negatives, 3 False positives",
+                         "Average duty cycle: 0.28103", "Average period: 0.032 s"]
+    assert lines[3:] == ["0726.010245 ulp-mlperf: ERROR - emulated on qemu (board qemu-mps2-an386): detections and duty "
+                         "cycle in virtual time, not a measurement of hardware; not valid for submission."]
