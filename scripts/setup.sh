@@ -3,13 +3,14 @@
 # missing ones; needs root or sudo), a virtual environment in .venv with tinyrig installed
 # editable, and tinyrig's QEMU plugin. Safe to run again: it only does what is missing.
 # With --test it also installs what the test suite needs beyond that: a PostgreSQL server (the
-# results-database tests start their own) and Chromium (the HTML report is rendered headless).
+# results-database tests start their own), Chromium (the HTML report is rendered headless) and
+# CMake (the export tests build the exported library as a CMake package).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 APT_PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm gcc g++ make)
 if [ "${1:-}" = "--test" ]; then
-    APT_PACKAGES+=(postgresql chromium)
+    APT_PACKAGES+=(postgresql chromium cmake)
 fi
 
 missing=()
