@@ -29,6 +29,8 @@ from tinyrig.codegen.offline_platform import BUNDLE_DIR, bundle_offline_platform
 MANIFEST_NAME = "tinyrig.json"
 STACK_BYTES = 8 * 1024
 README_NAME = "README.md"
+# A generated project is meant to be committed: its build output is not.
+GITIGNORE = ".pio/\n.pio-*.log\n"
 # pyOCD's GDB server port, as the offline platform's builder (`-t gdbserver`) uses it too.
 GDB_PORT = 3333
 TAG_PLACEHOLDER = "@FIRMWARE_TAG@"
@@ -79,7 +81,16 @@ class FirmwareProject:
     def load(cls, directory: Path) -> "FirmwareProject":
         data = json.loads((Path(directory) / MANIFEST_NAME).read_text())
         data["directory"] = Path(directory)
+        # A project moved to another machine keeps its board file in .tinyrig/.
+        board_copy = Path(directory) / board_copy_path(data["board"])
+        if not Path(data.get("board_file") or "").is_file() and board_copy.is_file():
+            data["board_file"] = str(board_copy)
         return cls(**data)
+
+
+def board_copy_path(board_name: str) -> str:
+    """Where a project keeps its board file (named as the board, as board files must be)."""
+    return f"{BUNDLE_DIR}/{board_name}.toml"
 
 
 def template_environment(directory: Path | None = None) -> jinja2.Environment:
@@ -216,10 +227,11 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
     # platformio.ini and the README are left out of the tag: they do not change the image.
     source_sha256 = stamp_firmware_tag(files)
     files["platformio.ini"] = env.get_template("platformio.ini.j2").render(context)
-    board_copy = f"{BUNDLE_DIR}/board.toml" if board.path and Path(board.path).is_file() else ""
+    board_copy = board_copy_path(board.name) if board.path and Path(board.path).is_file() else ""
     files[README_NAME] = env.get_template("README.md.j2").render(
         context, compiled=compiled, board_copy=board_copy, model_sha256=hashlib.sha256(model_bytes).hexdigest(),
         firmware_tag=source_sha256[:12])
+    files[".gitignore"] = GITIGNORE
 
     out_dir = Path(out_dir)
     write_files(out_dir, files)

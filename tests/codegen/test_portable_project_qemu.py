@@ -19,7 +19,7 @@ from tinyrig_testing import require_tools
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
 from tinyrig.build.pio import build_project
-from tinyrig.codegen.firmware import render_project
+from tinyrig.codegen.firmware import FirmwareProject, render_project
 
 REPO = Path(__file__).resolve().parents[2]
 PIO = Path(sys.executable).parent / "pio"
@@ -137,9 +137,9 @@ def test_readme_says_how_to_build_flash_and_debug(moved_project):
     project, _ = moved_project
     readme = (project / "README.md").read_text()
     for needed in ("pio run -e perf", "pio run -e perf -t upload", "pio debug -e perf --interface=gdb",
-                   "pip install platformio==6.2.0 scons==4.11.1", "`.tinyrig/board.toml`", "RM0432"):
+                   "pip install platformio==6.2.0 scons==4.11.1", f"`.tinyrig/{HARDWARE_BOARD}.toml`", "RM0432"):
         assert needed in readme, needed
-    assert (project / ".tinyrig" / "board.toml").read_text() == load_board(HARDWARE_BOARD).path.read_text()
+    assert (project / ".tinyrig" / f"{HARDWARE_BOARD}.toml").read_text() == load_board(HARDWARE_BOARD).path.read_text()
 
 
 def test_upload_without_a_pyocd_target_says_why(tmp_path, models_dir):
@@ -152,3 +152,19 @@ def test_upload_without_a_pyocd_target_says_why(tmp_path, models_dir):
     assert "board qemu-mps2-an386 names no pyOCD target" in result.stdout + result.stderr
     assert not log.exists()
     assert "pio run -e perf -t upload" not in (project / "README.md").read_text()
+
+
+def test_a_moved_project_finds_its_own_board_file(tmp_path, models_dir):
+    """A user's board file is gone on the next machine: `tinyrig build --project` reads the copy."""
+    board_file = tmp_path / "my-board.toml"
+    shutil.copy(load_board(HARDWARE_BOARD).path, board_file)
+    board_file.write_text(board_file.read_text().replace(f'name = "{HARDWARE_BOARD}"', 'name = "my-board"'))
+    origin = tmp_path / "origin"
+    render_project(load_board(str(board_file)), get_benchmark("kws01"), models_dir / "kws01.tflite", origin)
+    moved = tmp_path / "moved"
+    shutil.move(origin, moved)
+    board_file.unlink()
+    project = FirmwareProject.load(moved)
+    assert Path(project.board_file) == moved / ".tinyrig" / "my-board.toml"
+    assert load_board(project.board_file).name == "my-board"
+    assert (moved / ".gitignore").read_text().splitlines() == [".pio/", ".pio-*.log"]
