@@ -37,7 +37,7 @@ from tinyrig_testing.fuzz_harness import in_child, run_tflm  # noqa: E402
 from tinyrig.benchmarks import Benchmark  # noqa: E402
 from tinyrig.boards import load_board  # noqa: E402
 from tinyrig.codegen.engine import compile_model  # noqa: E402
-from tinyrig.codegen.kernel_registry import REFERENCE  # noqa: E402
+from tinyrig.codegen.kernels.registry import REFERENCE  # noqa: E402
 from tinyrig.build.firmware_cache import prepare_firmware  # noqa: E402
 from tinyrig.hil.run.profile import run_inferences  # noqa: E402
 

@@ -124,6 +124,17 @@ class PowerFile(_Table):
     source: str = Field(min_length=1, pattern=r"\S", description="The datasheet (and table) the figures come from.")
 
 
+class TimingFile(_Table):
+    flash_wait_states: int = Field(ge=0, le=64, description="Flash wait states at clock_hz; 0: flash reads as fast as RAM.")
+    flash_read_bytes: int = Field(8, ge=2, le=64, description="Bytes one flash read returns (the accelerator's block), a power of two.")
+    flash_prefetch: bool = Field(False, description="Sequential instruction prefetch is on (e.g. STM32 FLASH_ACR.PRFTEN).")
+    flash_icache_lines: int = Field(0, ge=0, le=4096, description="Instruction cache sets (lines); 0: none.")
+    flash_icache_ways: int = Field(0, ge=0, le=16, description="Blocks per instruction-cache line (ways).")
+    flash_dcache_lines: int = Field(0, ge=0, le=4096, description="Data cache sets (lines) for constant reads; 0: none.")
+    flash_dcache_ways: int = Field(0, ge=0, le=16, description="Blocks per data-cache line (ways).")
+    source: str = Field(min_length=1, pattern=r"\S", description="The reference manual (and section) the figures come from.")
+
+
 class BoardFile(_Table):
     """A tinyrig board file (boards/<name>.toml)."""
 
@@ -145,6 +156,7 @@ class BoardFile(_Table):
     emulator: EmulatorFile = Field(EmulatorFile(), description="How to emulate the board, if at all.")
     platformio: PlatformIOFile = Field(PlatformIOFile(), description="PlatformIO registry settings for online users.")
     power: PowerFile = Field(description="Power model of emulated energy runs, with its datasheet.")
+    timing: TimingFile | None = Field(None, description="Flash timing at clock_hz for the cycle model (tinyrig.hil.targets.cycle_model).")
 
 
 # -- the board, as the rest of tinyrig reads it ---------------------------------------------------
@@ -251,6 +263,23 @@ class PowerModel:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """How fast the core reads its flash at `clock_hz` (the `[timing]` table), for the cycle model
+    (tinyrig.hil.targets.cycle_model): wait states per flash read and the shape of the flash
+    accelerator (sequential instruction prefetch, instruction and data caches of lines x ways
+    blocks of `flash_read_bytes`). Zero wait states: flash reads as fast as RAM."""
+
+    flash_wait_states: int = 0
+    flash_read_bytes: int = 8
+    flash_prefetch: bool = False
+    flash_icache_lines: int = 0
+    flash_icache_ways: int = 0
+    flash_dcache_lines: int = 0
+    flash_dcache_ways: int = 0
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     description: str
@@ -270,6 +299,7 @@ class Board:
     clock_driver: str = "none"
     usb_ids: tuple[str, ...] = ()
     extra_ram: tuple[NamedRegion, ...] = ()
+    timing: Timing | None = None  # None: not described (emulators read flash with no wait states)
     path: Path | None = field(default=None, compare=False)
     # Derived from the family data by boards/checks.py (not part of equality or hashing).
     family: Family | None = field(default=None, compare=False)
@@ -368,7 +398,7 @@ def _describe(error: dict) -> tuple[str, str]:
     if kind == "less_than_equal":
         limit = ctx.get("le")
         return name, f"is {value}; must be <= {hex(limit) if isinstance(limit, int) and limit > 0xFFFF else limit}"
-    if kind in ("string_too_short", "string_pattern_mismatch") and loc == ("power", "source"):
+    if kind in ("string_too_short", "string_pattern_mismatch") and loc in (("power", "source"), ("timing", "source")):
         return name, "must name the datasheet the figures come from"
     return name, f"is {value!r}: {error['msg']}"
 
@@ -379,6 +409,18 @@ def _region_name_error(memory: MemoryFile) -> tuple[str, str] | None:
     for key in memory.extra:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", key) or key in ("flash", "ram"):
             return f"memory.extra.{key}", "region names are lower-case letters, digits and _ (not flash or ram)"
+    return None
+
+
+def _timing_error(timing: TimingFile | None) -> tuple[str, str] | None:
+    if timing is None:
+        return None
+    if timing.flash_read_bytes & (timing.flash_read_bytes - 1):
+        return "timing.flash_read_bytes", f"is {timing.flash_read_bytes}; must be a power of two"
+    for cache in ("icache", "dcache"):
+        lines, ways = getattr(timing, f"flash_{cache}_lines"), getattr(timing, f"flash_{cache}_ways")
+        if (lines == 0) != (ways == 0):
+            return f"timing.flash_{cache}_ways", f"is {ways} with {lines} lines; give both or neither"
     return None
 
 
@@ -397,7 +439,7 @@ def read_board_file(path: Path) -> BoardFile:
     except ValidationError as exc:
         field_name, message = _describe(exc.errors()[0])
         raise BoardError(f"{path}: field '{field_name}': {message}") from None
-    problem = _region_name_error(parsed.memory)
+    problem = _region_name_error(parsed.memory) or _timing_error(parsed.timing)
     if problem:
         raise BoardError(f"{path}: field '{problem[0]}': {problem[1]}")
     return parsed
@@ -429,6 +471,7 @@ def board_from_file(parsed: BoardFile, path: Path) -> Board:
         family_name=parsed.family,
         clock_driver=parsed.clock_driver,
         usb_ids=tuple(parsed.usb_ids),
+        timing=Timing(**parsed.timing.model_dump()) if parsed.timing else None,
         path=path,
     )
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import tinyrig
 from tinyrig.benchmarks import Benchmark
 from tinyrig.boards.schema import CORES
-from tinyrig.codegen.engine import compile_model
+from tinyrig.codegen.engine import REFERENCE, compile_model
 from tinyrig.codegen.firmware import (
     TAG_PLACEHOLDER,
     check_benchmark_fits_model,
@@ -32,7 +32,6 @@ from tinyrig.codegen.firmware import (
     template_environment,
     write_files,
 )
-from tinyrig.codegen.kernel_registry import REFERENCE
 
 # The cores a board file may name, plus the portable kernels for any other processor.
 EXPORT_CORES = (*CORES, REFERENCE)

@@ -38,6 +38,7 @@ class RunOptions:
     flash: bool = True
     power_monitor: str | None = None
     monitor_port: str | None = None
+    io_manager: str | None = None  # hardware energy set-up: the interface board's serial port
 
     @property
     def target_class(self) -> type[Target]:
@@ -52,7 +53,7 @@ class RunOptions:
         """Emulators log the timestamp-pin activity into the session folder."""
         return TargetSettings(icount_shift=self.icount_shift, marker_log=session_dir / f"markers-{benchmark_id}.txt",
                               workdir=session_dir / f"renode-{benchmark_id}", probe=self.probe, port=self.port,
-                              flash=self.flash)
+                              flash=self.flash, io_manager=self.io_manager)
 
     def mode_settings(self) -> ModeSettings:
         return ModeSettings(board=self.board, windows=self.windows, seed=self.seed, dataset=self.dataset,
@@ -82,6 +83,7 @@ class RunOptions:
             "flash": self.flash,
             "power_monitor": self.power_monitor,
             "monitor_port": self.monitor_port,
+            "io_manager": self.io_manager,
         }
 
     @classmethod
@@ -107,4 +109,5 @@ class RunOptions:
             flash=data.get("flash", True),
             power_monitor=data.get("power_monitor"),
             monitor_port=data.get("monitor_port"),
+            io_manager=data.get("io_manager"),
         )

@@ -18,7 +18,7 @@ import pytest
 from tinyrig.benchmarks import Benchmark, get_benchmark
 from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
-from tinyrig.codegen.kernel_registry import REFERENCE
+from tinyrig.codegen.kernels.registry import REFERENCE
 from tinyrig.hil.dut.inputs import random_inputs
 from tinyrig.hil.run.profile import run_inferences
 from tinyrig.hil.dut.reference import ReferenceModel

@@ -23,7 +23,7 @@ from tinyrig_testing import tflite_builder as tb  # noqa: E402
 from test_kernels_qemu import check_model_bit_exact  # noqa: E402
 from test_mve_kernels_qemu import BOARD, helium_notes, tools  # noqa: E402,F401
 
-from tinyrig.codegen.specialize_mve_depthwise import _planar_geometry  # noqa: E402
+from tinyrig.codegen.kernels.arm_mve.depthwise import _planar_geometry  # noqa: E402
 
 
 def geometry(size, out, channels, filter=(3, 3), stride=(1, 1), pad=(1, 1)):
@@ -62,7 +62,7 @@ def test_planar_schedules_cover_the_cases():
 def test_planar_schedule_idle_lanes():
     """Lanes whose window is no output store over a later group's first real output,
     or are predicated off in the last group."""
-    from tinyrig.codegen.specialize_mve_depthwise import _schedule
+    from tinyrig.codegen.kernels.arm_mve.depthwise import _schedule
 
     table, mask = _schedule([(0, [10, None]), (4, [None, 20]), (8, [30, None])])
     assert table.tolist() == [[0, 4, 10, 30, 30, 20], [8, 8, 30, 0, 30, 0]]
@@ -72,9 +72,9 @@ def test_planar_schedule_idle_lanes():
 def _force_flat_runs(monkeypatch):
     """Flat runs straddling the pad between lines (never fewer pairs than line by line
     for a padded map, so forced here) have idle lanes in every group."""
-    from tinyrig.codegen import specialize_mve_depthwise
+    from tinyrig.codegen.kernels.arm_mve import depthwise as mve_depthwise
 
-    monkeypatch.setattr(specialize_mve_depthwise, "_fewest", lambda options: options[-1])
+    monkeypatch.setattr(mve_depthwise, "_fewest", lambda options: options[-1])
 
 
 def test_planar_flat_runs_and_passes_bit_exact(tools, tmp_path):

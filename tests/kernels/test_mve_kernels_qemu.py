@@ -18,8 +18,9 @@ import pytest
 
 from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
-from tinyrig.codegen.specialize_common import Declined
-from tinyrig.codegen.specialize_mve import exact_reciprocal, requant_table
+from tinyrig.codegen.kernels.registry import Declined
+from tinyrig.codegen.kernels.arm_mve.pooling import exact_reciprocal
+from tinyrig.codegen.kernels.arm_mve.requant import requant_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tinyrig_testing import tflite_builder as tb  # noqa: E402
@@ -70,9 +71,9 @@ def test_depthwise_ring_path_bit_exact(tools, tmp_path, monkeypatch):
     """The ring path (windows a 16-byte gather cannot reach: forced here by refusing
     every planar geometry): 3x3 pixel pairs at strides 2 and 1 with odd widths and a
     partial quad, then the tap-by-tap path."""
-    from tinyrig.codegen import specialize_mve_depthwise
+    from tinyrig.codegen.kernels.arm_mve import depthwise as mve_depthwise
 
-    monkeypatch.setattr(specialize_mve_depthwise, "_planar_geometry", lambda p: None)
+    monkeypatch.setattr(mve_depthwise, "_planar_geometry", lambda p: None)
     seed = 52
     model, desc = depthwise_chain(seed, 9)
     notes = helium_notes(model, "DEPTHWISE_CONV_2D")
@@ -84,11 +85,11 @@ def test_conv_and_fully_connected_paths_bit_exact(tools, tmp_path, monkeypatch):
     """Gathered columns (3x3 with padding, stride 2, 7 filters: a partial quad; 5x5 -> 3x3
     = 9 pixels: an odd last pixel), a dilated 3x3, a direct 1x1 over 32 channels and a
     gathered 1x1 over 8 channels, then a batched FULLY_CONNECTED (depth 20: padded).
-    The first-convolution kernel (specialize_mve_conv_window) is switched off so the
+    The first-convolution kernel (kernels/arm_mve/conv_window.py) is switched off so the
     3-channel 3x3 takes the general conv's gathered path."""
-    from tinyrig.codegen import specialize_mve_conv_window
+    from tinyrig.codegen.kernels.arm_mve import conv_window as mve_conv_window
 
-    monkeypatch.setattr(specialize_mve_conv_window, "MAX_INPUT_C", 0)
+    monkeypatch.setattr(mve_conv_window, "MAX_INPUT_C", 0)
     seed = 53
     mb = tb.ModelBuilder(np.random.default_rng(seed))
     x = mb.input((1, 5, 5, 3))
@@ -241,7 +242,7 @@ def test_requant_table_declines_left_shifts():
 def test_planar_depthwise_geometry_limits():
     """The planar path takes every map whose 4 planes fit 32 KB of scratch (tiny maps
     too: a flat run of groups over the whole plane); big images keep the row ring."""
-    from tinyrig.codegen.specialize_mve_depthwise import _planar_geometry
+    from tinyrig.codegen.kernels.arm_mve.depthwise import _planar_geometry
 
     def geometry(size, stride=1):
         out = -(-size // stride)

@@ -343,6 +343,8 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 @click.option("--power-monitor", type=click.Choice(available_monitors()),
               help="Hardware energy mode: the instrument (see docs/power-monitors.md).")
 @click.option("--monitor-port", help="The power monitor's serial port (LPM01A, PPK2).")
+@click.option("--io-manager", help="Hardware: the interface board's serial port; the DUT's console is relayed "
+                                   "through it (the energy set-up, docs/hardware.md).")
 @click.option("--models", "models_dir", type=click.Path(path_type=Path),
               help="Folder with the .tflite models (else $TINYRIG_MODELS, else the cache).")
 @click.option("--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -362,7 +364,7 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 @click.option("--no-record", is_flag=True, help="Do not record the session in the results database.")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Benchmarks measured at once, each in its own emulator (same figures as -j 1).")
-def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
+def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, io_manager, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
             resume_dir, no_reference, no_fast_load, db, no_record, jobs) -> None:
     """Generate, build, run and measure benchmarks; write a session folder."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
@@ -393,7 +395,7 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
                              iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,
                              check_reference=not no_reference, fast_load=not no_fast_load, jobs=jobs,
                              probe=probe, port=port, flash=not no_flash, power_monitor=power_monitor,
-                             monitor_port=monitor_port)
+                             monitor_port=monitor_port, io_manager=io_manager)
         if not options.emulated and jobs > 1:
             _fail("-j applies to emulators; a board runs one benchmark at a time")
         try:

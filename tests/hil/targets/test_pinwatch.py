@@ -150,26 +150,33 @@ def test_symbol_range_spans_several_and_names_missing(firmware):
         symbol_range(firmware, "seq_a", "th_timestamp")
 
 
+def _plugin_copy(tmp_path) -> Path:
+    copy = tmp_path / "plugin-src"
+    shutil.copytree(pinwatch.PLUGIN_DIR, copy, ignore=shutil.ignore_patterns("cores"))
+    return copy
+
+
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="host gcc not on PATH")
-def test_build_plugin_is_cached_by_source(tmp_path, monkeypatch):
-    first = build_plugin(tmp_path)
+def test_build_plugin_is_cached_by_source(tmp_path):
+    source = _plugin_copy(tmp_path)
+    first = build_plugin(tmp_path / "cache", plugin_dir=source)
     mtime = first.stat().st_mtime_ns
-    assert build_plugin(tmp_path) == first and first.stat().st_mtime_ns == mtime
+    assert build_plugin(tmp_path / "cache", plugin_dir=source) == first and first.stat().st_mtime_ns == mtime
     assert [p.name for p in first.parent.iterdir()] == [first.name]  # no temporary left behind
 
-    edited = tmp_path / "pinwatch.c"
-    edited.write_text(pinwatch.PLUGIN_SOURCE.read_text() + "\n/* edited */\n")
-    monkeypatch.setattr(pinwatch, "PLUGIN_SOURCE", edited)
-    assert build_plugin(tmp_path) != first
+    for name in ("pinwatch.c", "thumb_decode.h"):  # a source or a header: either rebuilds
+        before = build_plugin(tmp_path / "cache", plugin_dir=source)
+        with open(source / name, "a") as f:
+            f.write("\n/* edited */\n")
+        assert build_plugin(tmp_path / "cache", plugin_dir=source) != before
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="host gcc not on PATH")
-def test_build_plugin_reports_compile_error(tmp_path, monkeypatch):
-    broken = tmp_path / "pinwatch.c"
-    broken.write_text("int qemu_plugin_version = ;\n")
-    monkeypatch.setattr(pinwatch, "PLUGIN_SOURCE", broken)
-    with pytest.raises(PinwatchError, match=rf"(?s){broken}.*{broken}:1"):
-        build_plugin(tmp_path / "cache")
+def test_build_plugin_reports_compile_error(tmp_path):
+    source = _plugin_copy(tmp_path)
+    (source / "cycle_model.c").write_text("int broken = ;\n")
+    with pytest.raises(PinwatchError, match=rf"(?s){source}.*{source}/cycle_model.c:1"):
+        build_plugin(tmp_path / "cache", plugin_dir=source)
     assert not list((tmp_path / "cache" / "qemu_plugin").iterdir())
 
 
