@@ -128,6 +128,9 @@ def _library_json(benchmark: Benchmark, core: str, version: str) -> str:
 
 def export_library(model: Path, benchmark: Benchmark, core: str, out_dir: Path) -> ExportedLibrary:
     """Write the library for `benchmark`'s model, with kernels for `core`, into `out_dir`."""
+    if benchmark.streaming:
+        raise ExportError(f"{benchmark.id} streams audio from an input device and signals detections on pins, which "
+                          "the five port functions do not cover; export one of the single-inference benchmarks")
     if core not in EXPORT_CORES:
         raise ExportError(f"core {core!r} is not one tinyrig builds kernels for; use one of {', '.join(EXPORT_CORES)}")
     out_dir = Path(out_dir)

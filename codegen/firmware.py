@@ -18,11 +18,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import jinja2
+import numpy as np
 
 import tinyrig
 from tinyrig.benchmarks import Benchmark
 from tinyrig.boards import Board
 from tinyrig.boards.drivers import uses_fault_record
+from tinyrig.codegen.audio_emit import audio_frontend_files
+from tinyrig.codegen.audio_frontend import SPEC
 from tinyrig.codegen.engine import CompiledModel, compile_model
 from tinyrig.codegen.offline_platform import BUNDLE_DIR, bundle_offline_platform, bundled_platform
 
@@ -145,6 +148,41 @@ def render_drivers(board: Board) -> dict[str, str]:
             if template.startswith("drivers/") or template == "linker.ld.j2"}
 
 
+def _streaming_sources(board: Board) -> dict[str, str]:
+    """Template -> output path for the streaming wakeword's audio input, engine and commands."""
+    return {
+        "drivers/stream_pins.c.j2": "src/stream_pins.c",
+        "src/sww/sww_config.h.j2": "src/sww/sww_config.h",
+        "src/sww/audio_ring.h": "src/sww/audio_ring.h",
+        "src/sww/audio_source.h": "src/sww/audio_source.h",
+        "src/sww/audio_source.c.j2": "src/sww/audio_source.c",
+        "src/sww/sww_stream.h": "src/sww/sww_stream.h",
+        "src/sww/sww_stream.cpp": "src/sww/sww_stream.cpp",
+        "src/sww/sww_commands.h": "src/sww/sww_commands.h",
+        "src/sww/sww_commands.cpp": "src/sww/sww_commands.cpp",
+    }
+
+
+# The reference DUT's detection: output[0] > 115 in the reference model's output quantization
+# (scale 1/256, zero point -128), a wakeword probability above 243/256.
+REFERENCE_DETECT_PROBABILITY = (115 + 128) / 256
+
+
+def streaming_settings(board: Board, compiled: CompiledModel) -> dict:
+    """What the streaming wakeword templates need from the model and the board."""
+    if board.is_emulated and board.timer.driver != "systick":
+        raise ValueError(f"board {board.name}: the emulated audio clock needs timer.driver = systick")
+    if compiled.output.dtype != "int8":
+        raise ValueError("the streaming wakeword detection reads an int8 model output")
+    out = compiled.output
+    threshold = int(np.floor(REFERENCE_DETECT_PROBABILITY / out.scale + out.zero_point + 1e-6))
+    frames = compiled.input.elements // SPEC.mel_bins
+    if frames * SPEC.mel_bins != compiled.input.elements:
+        raise ValueError(f"model input {list(compiled.input.shape)} is not frames of {SPEC.mel_bins} features")
+    return {"frames": frames, "detect_threshold": max(-128, min(127, threshold)),
+            "detect_probability": REFERENCE_DETECT_PROBABILITY, "ring_hops": 4, "activation_log": 40000}
+
+
 def pio_board_id(board: Board) -> str:
     return "tinyrig-" + board.name
 
@@ -219,7 +257,13 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
         "gdb_port": GDB_PORT,
         "firmware_tag": TAG_PLACEHOLDER,
     }
-    for template, rel in _board_sources(board).items():
+    sources = _board_sources(board)
+    if benchmark.streaming:
+        context["sww"] = streaming_settings(board, compiled)
+        sources.update(_streaming_sources(board))
+        for rel, text in audio_frontend_files(compiled.input.scale, compiled.input.zero_point).items():
+            files[f"src/audio/{rel}"] = text
+    for template, rel in sources.items():
         files[rel] = env.get_template(template).render(context)
     files.update(render_api_shim(env, context))
     files[f"boards/{pio_board_id(board)}.json"] = env.get_template("boards/board.json.j2").render(context)

@@ -33,6 +33,7 @@ class ModeSettings:
     """The run options a mode reads (the runner fills them from the command line)."""
 
     board: Board
+    benchmarks: tuple[Benchmark, ...] = ()  # what the run measures: `check` looks at each before anything builds
     windows: int = 5
     seed: int = 0
     dataset: Path | None = None
@@ -41,6 +42,7 @@ class ModeSettings:
     infer_timeout_s: float = 900.0
     power_monitor: str | None = None  # energy on a board: a name from tinyrig.hil.instruments
     monitor_port: str | None = None
+    stream: Path | None = None  # streaming: a truth JSON beside its wav files (None: the shipped test stream)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Callable
 from tinyrig.boards import Board
 from tinyrig.hil.dut.client import Dut
 from tinyrig.hil.dut.inputs import Input
-from tinyrig.hil.instruments.energy_sources import CLOCK_MODEL, EmulatedPowerModel, MonitorSource, TraceSource
+from tinyrig.hil.instruments.energy_sources import EmulatedPowerModel, MonitorSource, TraceSource
 from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.instruments.monitor import get_monitor
 from tinyrig.hil.instruments.trace import PowerTrace
@@ -41,27 +41,17 @@ class EnergyWindowResult:
     wall_s: float
 
 
-def plot_trace(trace: PowerTrace, start_s: float, end_s: float, path: Path, title: str) -> None:
-    import matplotlib
+def window_title(label: str, index: int, trace_name: str) -> str:
+    """Windows are numbered from 0 everywhere: in results.json (`index`), in the trace files'
+    names (`energy_<id>_000.csv`) and in plot titles."""
+    return f"{label} window {index} ({trace_name})"
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 3.5), dpi=100)
-    times_ms = trace.times_s * 1e3
-    ax.step(times_ms, trace.current_a * 1e3, where="post", color="tab:blue", linewidth=1.0, label="supply current")
-    for event in trace.events:
-        ax.axvline(event.time_s * 1e3, color="tab:gray" if event.edge == "rising" else "tab:red",
-                   linewidth=0.8, linestyle=":" if event.edge == "rising" else "--")
-    ax.axvspan(start_s * 1e3, end_s * 1e3, color="tab:orange", alpha=0.15, label="energy window")
-    ax.set_xlabel("time (ms)")
-    ax.set_ylabel("current (mA)")
-    ax.set_title(title, fontsize=10)
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+def plot_trace(trace: PowerTrace, iterations: int, path: Path, title: str) -> None:
+    """The window's PNG beside its CSV: the report's plot (power in mW against time in ms)."""
+    from tinyrig.hil.results.plots import energy_trace_figure
+
+    energy_trace_figure(trace, title, iterations).savefig(path, dpi=100)
 
 
 def run_energy_window(dut: Dut, source: TraceSource, load: Callable[[Dut, bytes], None], index: int, item: Input,
@@ -75,9 +65,7 @@ def run_energy_window(dut: Dut, source: TraceSource, load: Callable[[Dut, bytes]
     csv_path = out_dir / f"energy_{label}_{index:03d}.csv"
     png_path = out_dir / f"energy_{label}_{index:03d}.png"
     trace.to_csv(csv_path)
-    plot_trace(trace, window.start_s, window.end_s, png_path,
-               f"{label} window {index + 1}: {window.energy_j * 1e6:.3f} uJ over {window.duration_s * 1e3:.3f} ms "
-               f"({trace.source})")
+    plot_trace(trace, iterations, png_path, f"{window_title(label, index, csv_path.name)}, {trace.source}")
     line = next(l for l in result.lines if l.startswith("m-results-"))
     return EnergyWindowResult(
         index=index, input=item.name, iterations=iterations, warmup=warmup, window_s=window.duration_s,
@@ -152,7 +140,9 @@ class EnergyMode(Mode):
         if board.timestamp_pin.driver == "none" or markers is None:
             raise PowerMonitorError(f"board {board.name} has no timestamp pin its emulator models; "
                                     f"energy windows cannot be observed", instrument="QEMU pinwatch")
-        return EmulatedPowerModel(board, markers.read_new, symbol_range(ctx.firmware.build.elf, "board_pin_pulse"))
+        # Time from estimated cycles when the target runs the cycle model (QEMU's default).
+        return EmulatedPowerModel(board, markers.read_new, symbol_range(ctx.firmware.build.elf, "board_pin_pulse"),
+                                  cycles=getattr(ctx.target, "cycle_model", None) is not None)
 
     def run(self, ctx: ModeContext) -> None:
         entry, bid, board = ctx.entry, ctx.benchmark.id, ctx.settings.board
@@ -162,7 +152,7 @@ class EnergyMode(Mode):
         if not ctx.target.emulated:
             energy.update(power_monitor=ctx.settings.power_monitor, supply_v=board.power.supply_v)
         else:
-            energy.update(clock_model=CLOCK_MODEL, clock_hz=board.clock_hz, power_model=asdict(board.power))
+            energy.update(clock_model=source.clock_model, clock_hz=board.clock_hz, power_model=asdict(board.power))
         done = [window_from_dict(w) for w in energy["windows"]]
 
         def on_window(window: EnergyWindowResult) -> None:

@@ -128,6 +128,12 @@ def test_unknown_core_is_refused(tmp_path, models_dir):
         export_library(models_dir / "kws01.tflite", get_benchmark("kws01"), "cortex-m99", tmp_path / "x")
 
 
+def test_streaming_benchmark_is_refused(tmp_path, models_dir):
+    with pytest.raises(ExportError, match="sww01 streams audio"):
+        export_library(models_dir / "sww01.tflite", get_benchmark("sww01"), "cortex-m4", tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
 def test_export_command(tmp_path, models_dir):
     runner = CliRunner()
     out = tmp_path / "lib"

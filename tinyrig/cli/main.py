@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -17,13 +16,14 @@ from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
 from tinyrig.boards.schema import CORES
 from tinyrig.hil.instruments.monitor import available_monitors
 from tinyrig.hil.modes.registry import mode_names
-from tinyrig.hil.results.tables import emulation_note, summary_table
+from tinyrig.cli.output import format_option, make_console, print_table
+from tinyrig.hil.results.tables import Column, TableData, emulation_note, results_table, summary_table
 from tinyrig.hil.targets.base import TargetError
 from tinyrig.hil.targets.registry import choose_target, target_kinds
 
-# Piped or captured output (CI logs) gets a width that fits the summary table, not rich's 80.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+# Width from the terminal or $COLUMNS; tables widen past it rather than cut a number (cli/output.py).
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -61,16 +61,17 @@ BOARD_HELP = "A board name (see `tinyrig boards`) or the path to a board file of
 @click.option("--json-schema", "schema_out", is_flag=False, flag_value="", default=None, metavar="[PATH]",
               help="Write the board files' JSON Schema (default: boards/board.schema.json, the file the shipped "
                    "boards' `#:schema` line names) and exit.")
-def boards_cmd(schema_out) -> None:
+@format_option()
+def boards_cmd(schema_out, fmt) -> None:
     """List the board files tinyrig knows, with the file each comes from."""
     if schema_out is not None:
         from tinyrig.boards.jsonschema import SCHEMA_PATH, write_json_schema
 
         console.print(f"wrote {write_json_schema(Path(schema_out) if schema_out else SCHEMA_PATH)}")
         return
-    table = Table(title="Boards")
-    for col in ("name", "family", "core", "clock", "flash", "RAM", "emulator", "file"):
-        table.add_column(col, overflow="fold")
+    table = TableData("Boards", [Column("name", whole=True), Column("family", whole=True), Column("core", whole=True),
+                                 Column("clock", numeric=True), Column("flash", numeric=True), Column("RAM"),
+                                 Column("emulator"), Column("file", whole=True)])
     try:
         boards = all_boards()
     except BoardError as exc:
@@ -78,9 +79,9 @@ def boards_cmd(schema_out) -> None:
     for b in boards:
         emu = b.emulator.qemu_machine and f"qemu {b.emulator.qemu_machine}" or b.emulator.renode_platform or "-"
         ram = f"{b.ram.size // 1024} KiB" + "".join(f" + {r.size // 1024} KiB" for r in b.extra_ram)
-        table.add_row(b.name + (" (default)" if b.name == DEFAULT_BOARD else ""), b.family_name, b.core,
-                      f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024} KiB", ram, emu, str(b.path))
-    console.print(table)
+        table.add(b.name + (" (default)" if b.name == DEFAULT_BOARD else ""), b.family_name, b.core,
+                  f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024:,} KiB", ram, emu, str(b.path))
+    print_table(table, fmt, console)
 
 
 @main.group("board")
@@ -351,6 +352,9 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
               help="Dataset in the official layout (DIR/<id>/y_labels.csv): accuracy mode's inputs; "
                    "performance/energy inputs instead of seeded random ones.")
 @click.option("--limit", type=int, help="Accuracy mode: only the first N files of each index.")
+@click.option("--stream", "stream", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Streaming mode: a truth JSON (the runner's sww_long_test.json format) beside its wav files; "
+                   "default: tinyrig's synthetic test stream (docs/streaming.md).")
 @click.option("--iterations", "-n", type=int, help="Timed inferences per window.")
 @click.option("--warmup", "-w", type=int, help="Warm-up inferences per window.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
@@ -364,15 +368,20 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 @click.option("--no-record", is_flag=True, help="Do not record the session in the results database.")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Benchmarks measured at once, each in its own emulator (same figures as -j 1).")
-def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, io_manager, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
-            resume_dir, no_reference, no_fast_load, db, no_record, jobs) -> None:
+@click.option("--no-cycles", is_flag=True, help="QEMU: count instructions only, without the cycle model's "
+              "estimated cycles (docs/cycle-model.md).")
+@click.option("--predict", "predict", metavar="BOARD",
+              help="QEMU: also time each benchmark as BOARD (same core): its clock, flash wait states and "
+                   "accelerator; prints the estimated latency beside the zero-wait figure.")
+def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, io_manager, models_dir, dataset, limit, stream, iterations, warmup, seed, sessions_root,
+            resume_dir, no_reference, no_fast_load, db, no_record, jobs, no_cycles, predict) -> None:
     """Generate, build, run and measure benchmarks; write a session folder."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
-
+    from tinyrig.cli.progress import RunDisplay
     from tinyrig.hil.modes.base import ModeOptionError
     from tinyrig.hil.modes.registry import get_mode
-    from tinyrig.hil.run.runner import Progress, RunOptions, run_session
+    from tinyrig.hil.run.runner import RunOptions, run_session
     from tinyrig.hil.results.session import Session
+    from tinyrig.hil.targets.cycle_model import CycleModelError
     from tinyrig.paths import sessions_dir
 
     if resume_dir:
@@ -390,12 +399,19 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
             _fail(str(exc))
         if iterations is not None and iterations < 1:
             _fail("--iterations must be >= 1")
+        if mode == "streaming" and benchmark_spec == "all":  # "all" streaming benchmarks
+            benchmark_spec = ",".join(b.id for b in BENCHMARKS.values() if b.streaming)
         options = RunOptions(board=b, benchmarks=_benchmarks(benchmark_spec), mode=mode, target=target,
                              models_dir=models_dir,
                              iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,
                              check_reference=not no_reference, fast_load=not no_fast_load, jobs=jobs,
                              probe=probe, port=port, flash=not no_flash, power_monitor=power_monitor,
-                             monitor_port=monitor_port, io_manager=io_manager)
+                             monitor_port=monitor_port, io_manager=io_manager, cycles=not no_cycles,
+                             predict=predict, stream=stream.resolve() if stream else None)
+        try:
+            options.prediction_model()  # another core or a board without [timing]: said before anything builds
+        except (CycleModelError, BoardError) as exc:
+            _fail(str(exc))
         if not options.emulated and jobs > 1:
             _fail("-j applies to emulators; a board runs one benchmark at a time")
         try:
@@ -410,29 +426,9 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
                                        "git_dirty": dirty})
         console.print(f"session {session.directory}")
 
-    bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-              TextColumn("{task.fields[detail]}"), console=console, transient=False,
-              disable=not console.is_terminal)
-    tasks: dict[str, int] = {}
-
-    def stage(bid, what):
-        if not console.is_terminal:
-            console.print(f"[dim]{bid}: {what}[/]")
-
-    def advance(bid, done, total, detail):
-        if console.is_terminal:
-            if bid not in tasks:
-                tasks[bid] = bar.add_task(bid, total=total, detail="")
-            bar.update(tasks[bid], completed=done, total=total, detail=detail)
-        else:
-            console.print(f"[dim]{bid}: {done}/{total} {detail}[/]")
-
-    def failed(bid, error):
-        err_console.print(f"[bold red]{bid} failed:[/] {error}")
-
     try:
-        with bar:
-            ok = run_session(session, options, Progress(stage=stage, advance=advance, failed=failed))
+        with RunDisplay(console, err_console) as display:
+            ok = run_session(session, options, display.callbacks())
     except KeyboardInterrupt:
         session.finish("interrupted")
         err_console.print(f"interrupted; everything measured so far is in {session.directory}; "
@@ -448,40 +444,53 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
             console.print(f"[dim]recorded in {recorded.db} as session {recorded.session_id}[/]")
         except ResultsDBError as exc:
             err_console.print(f"[yellow]warning:[/] session not recorded: {exc}")
-    console.print(summary_table(session.results))
+    table = summary_table(session.results)
     if options.emulated and options.mode != "accuracy":
-        console.print(emulation_note(session.results))
+        table.notes.append(emulation_note(session.results))
+    print_table(table, "table", console)
     console.print(f"results: {session.directory / 'results.json'}")
     sys.exit(0 if ok else 1)
 
 
 @main.command("report")
-@click.argument("session_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("sessions", nargs=-1, required=True, metavar="SESSION...")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write one self-contained HTML report (tables, plots, traces) to this file.")
-@click.option("--db", help="Results database for the history plots (SQLite path or PostgreSQL URL).")
-def report_cmd(session_dirs, html_out, db) -> None:
-    """Re-print sessions' summaries, or write them as one HTML report."""
-    from tinyrig.hil.results.session import Session
+              help="Write one self-contained HTML report (verdict, tables, plots, traces) to this file.")
+@click.option("--db", help="Results database: session ids, the gate's verdicts and the history plots "
+                           "(SQLite path or PostgreSQL URL; default for ids: $TINYRIG_DB, else tinyrig's data folder).")
+@format_option()
+def report_cmd(sessions, html_out, db, fmt) -> None:
+    """Re-print sessions' summaries, or write them as one HTML report. SESSION is a session
+    folder or a recorded session id (as `tinyrig history` prints and `tinyrig compare` takes)."""
+    from tinyrig.cli.results import resolve_report_sessions
+    from tinyrig.hil.results.db import ResultsDBError
+    from tinyrig.hil.results.html import ReportError
 
+    loaded, db = resolve_report_sessions(sessions, db)
     if html_out:
         from tinyrig.cli.results import write_html_report
-        from tinyrig.hil.results.db import ResultsDBError
-        from tinyrig.hil.results.html import ReportError
 
         try:
-            path = write_html_report(list(session_dirs), html_out, db=db)
+            path = write_html_report(loaded, html_out, db=db)
         except (ReportError, ResultsDBError) as exc:
             _fail(str(exc), 1)
         console.print(f"report: {path}")
         return
-    for session_dir in session_dirs:
+    for n, session in enumerate(loaded):
+        if n and fmt != "table":
+            click.echo("")
         try:
-            session = Session.open(session_dir)
-        except (FileNotFoundError, ValueError) as exc:
-            _fail(str(exc))
-        session.close()
-        console.print(summary_table(session.results))
+            table = summary_table(session.results)
+        except ValueError as exc:
+            _fail(f"{session.id}: {exc}", 1)
+        if fmt == "table":
+            table.title += f"\n{session.id}"
+        print_table(table, fmt, console)
+    if len(loaded) > 1:
+        if fmt != "table":
+            click.echo("")
+        print_table(results_table([s.results for s in sorted(loaded, key=lambda s: s.results.get("created") or "")]),
+                    fmt, console)
 
 
 def _register_commands() -> None:

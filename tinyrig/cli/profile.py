@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from tinyrig.benchmarks import UnknownBenchmarkError, get_benchmark
 from tinyrig.boards import DEFAULT_BOARD, BoardError, load_board
+from tinyrig.cli.output import format_option, make_console, print_table
+from tinyrig.hil.results.tables import Column, TableData
 
 
 @click.command("profile")
@@ -23,9 +23,12 @@ from tinyrig.boards import DEFAULT_BOARD, BoardError, load_board
 @click.option("--models", "models_dir", type=click.Path(path_type=Path),
               help="Folder with the reference models (default: TINYRIG_MODELS or the cache).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: bool) -> None:
-    """Instructions per layer of one inference, exact under QEMU -icount."""
-    from tinyrig.hil.run.profile import ProfileError, ProfileReport, profile_benchmark
+@click.option("--no-cycles", is_flag=True, help="Instructions only, without the cycle model's estimated cycles.")
+@format_option()
+def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: bool, no_cycles: bool, fmt: str) -> None:
+    """Instructions per layer of one inference, exact under QEMU -icount; under QEMU also estimated
+    cycles, CPI and each layer's share of the cycles (docs/cycle-model.md)."""
+    from tinyrig.hil.run.profile import ProfileError, profile_benchmark
     from tinyrig.hil.targets.base import TargetError
     from tinyrig.hil.targets.registry import choose_target
     from tinyrig.models import ModelNotFoundError, find_model
@@ -47,20 +50,35 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
                    err=True)
         sys.exit(2)
     try:
-        report = profile_benchmark(target, benchmark, model)
+        report = profile_benchmark(target, benchmark, model, cycles=not no_cycles)
     except (ProfileError, RuntimeError, OSError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
-    table = Table(title=f"{benchmark.id} on {target.name} ({report.core}): instructions per layer (exact, QEMU -icount)")
-    for i, header in enumerate(ProfileReport.HEADERS):
-        table.add_column(header, justify="right" if i in (0, 4, 5, 6) else "left")
+    print_table(profile_table(report, benchmark.id, target.name), fmt, make_console())
+
+
+def profile_table(report, benchmark_id: str, board_name: str) -> TableData:
+    """Per layer: index, op, shapes and kernel are kept whole (an op or kernel name cut short
+    names nothing), the numbers too; only the shapes may wrap."""
+    from tinyrig.hil.run.profile import ProfileReport
+
+    whole = {"#", "op", "kernel"}
+    what = "instructions (exact, QEMU -icount) and estimated cycles" if report.has_cycles else \
+        "instructions (exact, QEMU -icount)"
+    table = TableData(f"{benchmark_id} on {board_name} ({report.core}): {what} per layer",
+                      [Column(h, numeric=h in ProfileReport.NUMERIC, whole=h in whole) for h in report.headers()])
     rows = report.rows()
-    for n, row in enumerate(rows):
-        table.add_row(*row, end_section=n == len(rows) - 3)
-    console = Console()
-    console.print(table)
-    console.print(f"Marker overhead {report.marker_overhead} instructions per layer, subtracted. "
-                  f"Scratch RAM {report.scratch_bytes:,} B beside a {report.arena_bytes:,} B arena.")
+    for row in rows:
+        table.add(*row)
+    if len(rows) >= 3:
+        table.rule_after.add(len(rows) - 3)  # the totals below the layers
+    if report.has_cycles:
+        table.notes.append(f"Est. cycles: the cycle model ({report.cycle_model}; docs/cycle-model.md), exact over "
+                           f"reruns but only as right as its timing data; CPI = est. cycles / instructions; share "
+                           f"of the layers' cycles. Marker overhead {report.marker_overhead_cycles} cycles, subtracted.")
+    table.notes.append(f"Marker overhead {report.marker_overhead} instructions per layer, subtracted. "
+                       f"Scratch RAM {report.scratch_bytes:,} B beside a {report.arena_bytes:,} B arena.")
+    return table

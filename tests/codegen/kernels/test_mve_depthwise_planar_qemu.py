@@ -12,16 +12,12 @@ are built so that each of those cases occurs; the geometry asserts say which.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
-import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tinyrig_testing import tflite_builder as tb  # noqa: E402
-from test_kernels_qemu import check_model_bit_exact  # noqa: E402
-from test_mve_kernels_qemu import BOARD, helium_notes, tools  # noqa: E402,F401
+from tinyrig_testing.kernel_checks import check_model_bit_exact
+from tinyrig_testing.kernel_checks import HELIUM_BOARD as BOARD, helium_notes
 
 from tinyrig.codegen.kernels.arm_mve.depthwise import _planar_geometry  # noqa: E402
 

@@ -8,8 +8,6 @@ so they must stay bit-exact and build warning-free with -Werror too.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest

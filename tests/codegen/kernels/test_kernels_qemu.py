@@ -9,13 +9,10 @@ for the board's core) and checks first that optimised variants were really chose
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from tinyrig.benchmarks import Benchmark, get_benchmark
+from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
 from tinyrig.codegen.kernels.registry import REFERENCE
@@ -23,10 +20,8 @@ from tinyrig.hil.dut.inputs import random_inputs
 from tinyrig.hil.run.profile import run_inferences
 from tinyrig.hil.dut.reference import ReferenceModel
 
-from tinyrig_testing import tflite_builder as tb  # noqa: E402
-from tinyrig_testing.fuzz_harness import in_child, run_tflm  # noqa: E402
-
-from tinyrig_testing import require_tools  # noqa: E402
+from tinyrig_testing import tflite_builder as tb
+from tinyrig_testing.kernel_checks import check_model_bit_exact, optimised_layers
 
 BOARDS = ("qemu-mps2-an386", "qemu-mps3-an547")
 MODELS = ("kws01", "vww01", "ic01", "ad01", "sww01")
@@ -34,15 +29,6 @@ MODELS = ("kws01", "vww01", "ic01", "ad01", "sww01")
 FUZZ = [(seed, op) for seed, op in ((11, "CONV_2D"), (12, "DEPTHWISE_CONV_2D"), (13, "FULLY_CONNECTED"),
                                     (21, "CONV_2D"), (22, "DEPTHWISE_CONV_2D"), (17, "ADD"))]
 
-
-@pytest.fixture(scope="module", autouse=True)
-def tools():
-    require_tools("arm-none-eabi-gcc", "qemu-system-arm", "gcc")
-
-
-def optimised_layers(model: bytes, core: str) -> list[str]:
-    return [layer.variant for layer in compile_model(model, core=core).layers
-            if layer.variant not in (None, REFERENCE)]
 
 
 @pytest.mark.parametrize("board_name", BOARDS)
@@ -60,39 +46,6 @@ def test_reference_model_bit_exact_under_qemu(board_name, model_id, models_dir, 
     results = run_inferences(board, firmware.build.elf, inputs)
     for n, (data, result) in enumerate(zip(inputs, results)):
         assert result.raw_output == reference.run(data).raw, f"{model_id} on {board_name}: input {n} differs"
-
-
-def fuzz_benchmark(model: bytes) -> tuple[Benchmark, dict]:
-    """A stand-in benchmark whose input size is the random model's (the firmware glue needs one)."""
-    compiled = compile_model(model)
-    floats = compiled.input.dtype == "float32"
-    return Benchmark("fuzz", "random model", "fuzz.tflite", compiled.input.nbytes,
-                     "float32_quantize" if floats else "int8_copy", "scores", 1, 0, "top1", 0.0), compiled
-
-
-def check_model_bit_exact(board_name: str, model: bytes, desc: dict, seed: int, tmp_path: Path,
-                          extra_inputs: np.ndarray | None = None) -> None:
-    """3 seeded random inputs (plus `extra_inputs`, a batch of chosen ones) through the
-    firmware under QEMU and through tflite-micro: the raw outputs must be equal."""
-    from tinyrig.build.firmware_cache import prepare_firmware
-
-    board = load_board(board_name)
-    benchmark, compiled = fuzz_benchmark(model)
-    rng = np.random.default_rng([seed, 1])
-    batch = tb.random_inputs(rng, desc["inputs"][0], 3)
-    if extra_inputs is not None:
-        batch = np.concatenate([batch, np.asarray(extra_inputs, dtype=batch.dtype)])
-    expected = in_child(run_tflm, model, [batch])
-    path = tmp_path / "fuzz.tflite"
-    path.write_bytes(model)
-    firmware = prepare_firmware(board, benchmark, path, out_dir=tmp_path / "fw")
-    inputs = [np.ascontiguousarray(x, dtype=compiled.input.dtype).tobytes() for x in batch]
-    results = run_inferences(board, firmware.build.elf, inputs)
-    for n, result in enumerate(results):
-        got = np.frombuffer(result.raw_output, dtype=compiled.output.dtype)
-        assert np.array_equal(got, expected[n].reshape(-1)), (
-            f"seed {seed} ({desc['ops']}) on {board_name}: input {n} differs; "
-            f"first indices {np.flatnonzero(got != expected[n].reshape(-1))[:5].tolist()}")
 
 
 @pytest.mark.parametrize("board_name", BOARDS)

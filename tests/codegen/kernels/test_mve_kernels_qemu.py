@@ -10,8 +10,6 @@ that the Helium variant really ran every layer it is about.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,18 +20,12 @@ from tinyrig.codegen.kernels.registry import Declined
 from tinyrig.codegen.kernels.arm_mve.pooling import exact_reciprocal
 from tinyrig.codegen.kernels.arm_mve.requant import requant_table
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tinyrig_testing import tflite_builder as tb  # noqa: E402
-from test_kernels_qemu import check_model_bit_exact  # noqa: E402
+from tinyrig_testing.kernel_checks import check_model_bit_exact
 
-from tinyrig_testing import require_tools  # noqa: E402
 
 BOARD = "qemu-mps3-an547"
 
-
-@pytest.fixture(scope="module")
-def tools():
-    require_tools("arm-none-eabi-gcc", "qemu-system-arm", "gcc")
 
 
 def helium_notes(model: bytes, op: str) -> list[str]:

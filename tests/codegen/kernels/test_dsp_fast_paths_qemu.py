@@ -15,7 +15,8 @@ import pytest
 from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
 
-from test_kernels_qemu import check_model_bit_exact, tb, tools  # noqa: F401 (tools: autouse fixture)
+from tinyrig_testing import tflite_builder as tb
+from tinyrig_testing.kernel_checks import check_model_bit_exact
 
 BOARDS = ("qemu-mps2-an386", "qemu-mps3-an547")
 

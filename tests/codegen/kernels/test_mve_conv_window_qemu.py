@@ -5,27 +5,18 @@ that are not a multiple of 4, RELU6 clamps, and all -128 / all 127 inputs."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tinyrig_testing import tflite_builder as tb  # noqa: E402
-from test_kernels_qemu import check_model_bit_exact  # noqa: E402
+from tinyrig_testing.kernel_checks import check_model_bit_exact
 
-from tinyrig_testing import require_tools  # noqa: E402
 
 BOARD = "qemu-mps3-an547"
 
-
-@pytest.fixture(scope="module")
-def tools():
-    require_tools("arm-none-eabi-gcc", "qemu-system-arm", "gcc")
 
 
 def conv_notes(model: bytes) -> list[str]:
