@@ -1,4 +1,4 @@
-"""The `tinyrig` command line: boards, models, inspect, generate, build, run, report."""
+"""The `tinyrig` command line: boards, models, inspect, generate, export, build, run, report."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.table import Table
 import tinyrig
 from tinyrig.benchmarks import BENCHMARKS, UnknownBenchmarkError, expand_benchmarks
 from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
+from tinyrig.boards.schema import CORES
 from tinyrig.hil.instruments.monitor import available_monitors
 from tinyrig.hil.modes.registry import mode_names
 from tinyrig.cli.output import format_option, make_console, print_table
@@ -246,6 +247,27 @@ def generate_cmd(board, model, benchmark, out, scripts_for) -> None:
         except RenodeScriptError as exc:
             _fail(str(exc))
     console.print(f"  build: tinyrig build --project {project.directory}")
+
+
+@main.command("export")
+@click.option("--model", "model", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--core", required=True, type=click.Choice([*CORES, "reference"]),
+              help="The core whose kernels to export (reference: portable C++ for any processor).")
+@click.option("--benchmark", help="Benchmark id (default: from the model's file name).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+def export_cmd(model, core, benchmark, out) -> None:
+    """Write the model and the MLPerf Tiny API shim as a library for your own SDK (CMake, PlatformIO, Zephyr)."""
+    from tinyrig.codegen.errors import ModelError
+    from tinyrig.codegen.export import export_library
+
+    bench = _benchmark_for_model(model, benchmark)
+    try:
+        exported = export_library(model, bench, core, out)
+    except (ModelError, ValueError) as exc:
+        _fail(str(exc) if str(model) in str(exc) or str(out) in str(exc) else f"{model}: {exc}", 1)
+    console.print(f"exported {bench.id} for {core} in {exported.directory} ({len(exported.files)} files)")
+    console.print(f"  arena {exported.arena_bytes} B, weights {exported.weight_bytes} B, {exported.total_macs:,} MACs")
+    console.print(f"  port: {exported.directory / 'include' / 'tinyrig_port.h'}; how to: {exported.directory / 'README.md'}")
 
 
 def print_size(result, title: str) -> None:
