@@ -41,9 +41,10 @@ from tinyrig.hil.results.submission.systems import energy_hookup, system_descrip
 
 MANIFEST = "tinyrig-submission.json"
 IMPLEMENTATION = "tinyrig"
-# What a code folder leaves out: dot names (PlatformIO's .pio build folder and .pio-<env>.log
-# build logs, editor and VCS files; the checker warns on dot names) and Python caches.
-SKIPPED_IN_CODE = (".*", "__pycache__")
+# What a code folder leaves out: PlatformIO's build folder and logs, VCS and editor files, Python
+# caches. The project's .tinyrig/ stays (the bundled offline platform and board file it builds
+# with), although the checker warns about names starting with a dot.
+SKIPPED_IN_CODE = (".pio", ".pio-*.log", ".git", ".gitignore", ".vscode", "__pycache__")
 
 
 class SubmissionError(ValueError):
