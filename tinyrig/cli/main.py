@@ -387,8 +387,10 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
     if resume_dir:
         try:
             session = Session.open(resume_dir)
-            options = RunOptions.from_json(session.results["options"])
-        except (FileNotFoundError, ValueError, KeyError, BoardError, UnknownBenchmarkError) as exc:
+            if session.results.options is None:
+                raise ValueError("the session recorded no run options")
+            options = RunOptions.from_record(session.results.options)
+        except (ValueError, BoardError, UnknownBenchmarkError) as exc:
             _fail(f"cannot resume {resume_dir}: {exc}")
         console.print(f"resuming session {session.directory}")
     else:
@@ -444,9 +446,10 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
             console.print(f"[dim]recorded in {recorded.db} as session {recorded.session_id}[/]")
         except ResultsDBError as exc:
             err_console.print(f"[yellow]warning:[/] session not recorded: {exc}")
-    table = summary_table(session.results)
+    results = session.results.data()  # the tables read the schema's validated data
+    table = summary_table(results)
     if options.emulated and options.mode != "accuracy":
-        table.notes.append(emulation_note(session.results))
+        table.notes.append(emulation_note(results))
     print_table(table, "table", console)
     console.print(f"results: {session.directory / 'results.json'}")
     sys.exit(0 if ok else 1)
@@ -496,11 +499,13 @@ def report_cmd(sessions, html_out, db, fmt) -> None:
 def _register_commands() -> None:
     from tinyrig.cli.profile import profile as profile_cmd
     from tinyrig.cli.results import compare_cmd, history_cmd, record_cmd
+    from tinyrig.cli.submission import submission
 
     main.add_command(profile_cmd)
     main.add_command(history_cmd)
     main.add_command(compare_cmd)
     main.add_command(record_cmd)
+    main.add_command(submission)
 
 
 _register_commands()

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from tinyrig.cli.output import format_option, make_console, print_table
 from tinyrig.hil.results.tables import BAD, OK, Cell, Column, TableData, history_table
@@ -22,7 +23,7 @@ DB_HELP = ("Results database: a SQLite file path or a SQLAlchemy URL such as pos
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # one line, however long
     sys.exit(code)
 
 
@@ -117,14 +118,13 @@ def history_cmd(db, board, benchmark_spec, mode, target, since, until, limit, as
 def _ref_from_folder(path: Path):
     from tinyrig.hil.results.compare import SessionRef
     from tinyrig.hil.results.db import session_id_of
+    from tinyrig.hil.results.schema import ResultsFileError, read_results
 
     try:
-        results = json.loads((path / "results.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        _fail(f"{path}: not a tinyrig session (no results.json)")
-    except json.JSONDecodeError as exc:
-        _fail(f"{path / 'results.json'}: unreadable results file: {exc}")
-    if results.get("status") == "running":
+        results = read_results(path)
+    except ResultsFileError as exc:
+        _fail(str(exc))
+    if results.status == "running":
         _fail(f"{path}: the session is still running (or was killed); compare finished sessions only")
     return SessionRef(session_id_of(path), results, str(path))
 
@@ -133,7 +133,8 @@ def _ref_from_record(record, database):
     from tinyrig.hil.results.compare import SessionRef
 
     results = dict(record.results)
-    results.setdefault("git_revision", record.git_revision)
+    if results.get("git_revision") is None:  # recorded with --git-revision, not in the document
+        results["git_revision"] = record.git_revision
     return SessionRef(record.id, results, f"db:{database.display_url}")
 
 
