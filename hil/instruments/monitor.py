@@ -18,9 +18,9 @@ pyjoulescope_driver) are only needed by the driver that uses them.
 from __future__ import annotations
 
 import abc
-import importlib
-from importlib.metadata import entry_points
 from typing import Callable
+
+from tinyrig.plugins import import_spec, plugin_specs
 
 from .errors import (  # re-exported: the error family belongs to this interface
     CommandRejectedError,
@@ -138,8 +138,8 @@ def register_monitor(name: str, factory: str | Callable[..., PowerMonitor]) -> N
 def _discover() -> None:
     """Drivers a lab installs declare themselves under the `tinyrig.power_monitors` entry-point
     group ("package.module:Class"); built-in names are never shadowed."""
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        _REGISTRY.setdefault(ep.name.lower(), ep.value)
+    for name, spec in plugin_specs({}, ENTRY_POINT_GROUP).items():
+        _REGISTRY.setdefault(name.lower(), spec)
 
 
 def available_monitors() -> list[str]:
@@ -160,6 +160,5 @@ def get_monitor(name: str, **kwargs) -> PowerMonitor:
         )
     factory = _REGISTRY[key]
     if isinstance(factory, str):
-        module_name, _, attr = factory.partition(":")
-        factory = getattr(importlib.import_module(module_name), attr)
+        factory = import_spec(factory)
     return factory(**kwargs)

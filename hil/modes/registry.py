@@ -6,10 +6,9 @@ entry-point group ("package.module:ModeClass", a `Mode` subclass).
 
 from __future__ import annotations
 
-import importlib
-from importlib.metadata import entry_points
-
 from typing import TYPE_CHECKING
+
+from tinyrig.plugins import PluginError, load_plugin, plugin_specs
 
 if TYPE_CHECKING:  # the mode classes import the bench's stages: loaded only when a mode is used
     from tinyrig.hil.modes.base import Mode
@@ -23,25 +22,14 @@ BUILTIN: dict[str, str] = {
 }
 
 
-def _specs() -> dict[str, str]:
-    specs = dict(BUILTIN)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        specs.setdefault(ep.name, ep.value)
-    return specs
-
-
 def mode_names() -> list[str]:
-    return list(_specs())
+    return list(plugin_specs(BUILTIN, ENTRY_POINT_GROUP))
 
 
 def get_mode(name: str) -> "Mode":
     from tinyrig.hil.modes.base import Mode, ModeOptionError
 
-    specs = _specs()
-    if name not in specs:
-        raise ModeOptionError(f"unknown mode {name!r}; known: {', '.join(specs)}")
-    module_name, _, attr = specs[name].partition(":")
-    cls = getattr(importlib.import_module(module_name), attr)
-    if not (isinstance(cls, type) and issubclass(cls, Mode)):
-        raise ModeOptionError(f"mode {name!r} ({specs[name]}) is not a tinyrig Mode subclass")
-    return cls()
+    try:
+        return load_plugin("mode", name, plugin_specs(BUILTIN, ENTRY_POINT_GROUP), Mode)()
+    except PluginError as exc:
+        raise ModeOptionError(str(exc)) from None

@@ -11,11 +11,9 @@ Built in: `qemu`, `renode`, `hardware`. A lab adds its own without editing tinyr
 
 from __future__ import annotations
 
-import importlib
-from importlib.metadata import entry_points
-
 from tinyrig.boards import Board
 from tinyrig.hil.targets.base import Target, TargetError, TargetSettings, TargetUnavailable
+from tinyrig.plugins import PluginError, load_plugin, plugin_specs
 
 ENTRY_POINT_GROUP = "tinyrig.targets"
 BUILTIN: dict[str, str] = {
@@ -25,30 +23,16 @@ BUILTIN: dict[str, str] = {
 }
 
 
-def _specs() -> dict[str, str]:
-    specs = dict(BUILTIN)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        specs.setdefault(ep.name, ep.value)  # a plug-in cannot shadow a built-in target
-    return specs
-
-
 def target_kinds() -> list[str]:
     """Every target name `--target` accepts: the built-in ones, then the plug-ins'."""
-    return list(_specs())
+    return list(plugin_specs(BUILTIN, ENTRY_POINT_GROUP))
 
 
 def target_class(kind: str) -> type[Target]:
-    specs = _specs()
-    if kind not in specs:
-        raise TargetError(f"unknown target {kind!r}; known: {', '.join(specs)}")
-    module_name, _, attr = specs[kind].partition(":")
     try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise TargetError(f"target {kind!r} ({specs[kind]}) could not be loaded: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, Target)):
-        raise TargetError(f"target {kind!r} ({specs[kind]}) is not a tinyrig Target subclass")
-    return cls
+        return load_plugin("target", kind, plugin_specs(BUILTIN, ENTRY_POINT_GROUP), Target)
+    except PluginError as exc:
+        raise TargetError(str(exc)) from None
 
 
 def default_kind(board: Board) -> str:

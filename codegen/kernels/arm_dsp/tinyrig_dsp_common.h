@@ -57,6 +57,28 @@ inline uint32_t sxtb16_ror8(uint32_t x) {
 #endif
 }
 
+// PKHBT (a.lo, b.lo) and PKHTB (a.hi, b.hi): bytes 0-1 / 2-3 of two input words, side by side
+// (the depthwise kernels' int16 pairs).
+inline uint32_t pack_low_halves(uint32_t a, uint32_t b) {
+#if TINYRIG_DSP_NATIVE
+  uint32_t r;
+  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+#else
+  return (a & 0xFFFFu) | (b << 16);
+#endif
+}
+
+inline uint32_t pack_high_halves(uint32_t a, uint32_t b) {
+#if TINYRIG_DSP_NATIVE
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+  return r;
+#else
+  return (b & 0xFFFF0000u) | (a >> 16);
+#endif
+}
+
 // SMLAD: acc + x.lo * y.lo + x.hi * y.hi.
 inline int32_t smlad(uint32_t x, uint32_t y, int32_t acc) {
 #if TINYRIG_DSP_NATIVE

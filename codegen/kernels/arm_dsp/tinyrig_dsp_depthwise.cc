@@ -463,27 +463,6 @@ void dw_line_s2_clamp(DwLine* line) { dw_line_model<2>(line, true); }
 
 inline int32_t mod3(int32_t v) { return ((v % 3) + 3) % 3; }
 
-// (a.lo, b.lo) and (a.hi, b.hi) as int16 pairs: PKHBT / PKHTB.
-inline uint32_t pack_low_halves(uint32_t a, uint32_t b) {
-#if TINYRIG_DSP_NATIVE
-  uint32_t r;
-  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-#else
-  return (a & 0xFFFFu) | (b << 16);
-#endif
-}
-
-inline uint32_t pack_high_halves(uint32_t a, uint32_t b) {
-#if TINYRIG_DSP_NATIVE
-  uint32_t r;
-  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
-  return r;
-#else
-  return (b & 0xFFFF0000u) | (a >> 16);
-#endif
-}
-
 // Column words k .. k + ks - 1 of one ring slot for channels 0 .. 4 * groups - 1:
 // column word k pairs the inputs at s0 + k * step and s1 + k * step. Per group of 4
 // channels: 2 LDR, PKHBT/PKHTB to (c0, c1) and (c2, c3) byte pairs of both inputs, 4

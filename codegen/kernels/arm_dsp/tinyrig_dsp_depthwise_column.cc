@@ -20,27 +20,6 @@ namespace {
 
 constexpr int32_t kLanes = 4;  // channels widened together (one input word)
 
-// PKHBT (a.lo, b.lo) and PKHTB (a.hi, b.hi): bytes 0-1 / 2-3 of two input words, side by side.
-inline uint32_t pack_low_halves(uint32_t a, uint32_t b) {
-#if TINYRIG_DSP_NATIVE
-  uint32_t r;
-  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-#else
-  return (a & 0xFFFFu) | (b << 16);
-#endif
-}
-
-inline uint32_t pack_high_halves(uint32_t a, uint32_t b) {
-#if TINYRIG_DSP_NATIVE
-  uint32_t r;
-  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
-  return r;
-#else
-  return (b & 0xFFFF0000u) | (a >> 16);
-#endif
-}
-
 // The 4 channel bytes of padded row k (input row k - pad_top) of the column at `col`;
 // `lanes` < 4 for the last channels of a layer whose depth is not a multiple of 4 (the
 // missing lanes are never read back).
