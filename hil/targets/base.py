@@ -58,6 +58,11 @@ class TargetSettings:
     icount_sleep: bool = True  # QEMU: False lets virtual time skip while the guest sleeps (streaming)
 
 
+def other_emulator_hint(board: Board) -> str:
+    """The " (use --target X)" that names the board's own emulator, for a target that cannot run it."""
+    return f" (use --target {board.emulator.kind})" if board.emulator.kind != "none" else ""
+
+
 class Run(Protocol):
     """A started target, as the bench sees it."""
 
@@ -83,6 +88,13 @@ class Target(ABC):
     @abstractmethod
     def supports(cls, board: Board) -> str | None:
         """None if this target can run `board`, else one line saying why not (and what to use)."""
+
+    @classmethod
+    def require_support(cls, board: Board, error: type[Exception]) -> None:
+        """Raises `error` with `supports`' reason when this target cannot run `board` (constructors call it)."""
+        reason = cls.supports(board)
+        if reason:
+            raise error(reason)
 
     @classmethod
     @abstractmethod

@@ -70,9 +70,7 @@ class HardwareTarget(Target):
                  flasher: Callable[..., FlashResult] = flash_elf,
                  port_finder: Callable[..., str] = find_console_port, flash: bool = True,
                  io_manager: str | None = None):
-        reason = self.supports(board)
-        if reason:
-            raise HardwareError(reason)
+        self.require_support(board, HardwareError)
         self.board = board
         self.probe_id = probe_id
         self.port = port

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinyrig.boards import Board
-from tinyrig.hil.targets.base import EmulatorProcess, TargetError, TargetSettings, spawn_emulator
+from tinyrig.hil.targets.base import (EmulatorProcess, TargetError, TargetSettings, other_emulator_hint,
+                                      spawn_emulator)
 from tinyrig.hil.targets.cycle_model import CycleModel
 from tinyrig.hil.targets.processes import wait_for_exit
 from tinyrig.hil.targets.pinwatch import MarkerLog, MarkerStore, PinwatchError, build_plugin, plugin_args, symbol_range
@@ -121,8 +122,8 @@ class QemuTarget(EmulatorProcess):
     @classmethod
     def supports(cls, board: Board) -> str | None:
         if not board.emulator.qemu_machine:
-            other = f" (use --target {board.emulator.kind})" if board.emulator.kind != "none" else ""
-            return f"board {board.name} has no QEMU machine (emulator.qemu_machine in its board file){other}"
+            return (f"board {board.name} has no QEMU machine (emulator.qemu_machine in its board file)"
+                    f"{other_emulator_hint(board)}")
         return None
 
     @classmethod
@@ -140,9 +141,7 @@ class QemuTarget(EmulatorProcess):
         file is written next to it. `stream_pins`: also log the streaming wakeword's detection and
         processing pins and audio-clock marks (the board's [detection_pin] / [processing_pin]
         registers); `icount_sleep=False` lets virtual time skip while the guest sleeps."""
-        reason = self.supports(board)
-        if reason:
-            raise QemuError(reason)
+        self.require_support(board, QemuError)
         if cycle_model is not None and marker_log is None:
             raise QemuError("a cycle model reports at the window markers: give QemuTarget a marker_log too")
         if cycle_model is not None and board.timestamp_pin.driver == "none":

@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinyrig.boards import Board
-from tinyrig.hil.targets.base import EmulatorProcess, TargetError, TargetSettings, spawn_emulator
+from tinyrig.hil.targets.base import (EmulatorProcess, TargetError, TargetSettings, other_emulator_hint,
+                                      spawn_emulator)
 from tinyrig.hil.targets.processes import wait_for_exit
 from tinyrig.hil.targets.pinwatch import MarkerStore, PinwatchError, symbol_range
 from tinyrig.hil.targets.renode_pins import PinEvent, PinLog
@@ -363,8 +364,8 @@ class RenodeTarget(EmulatorProcess):
     @classmethod
     def supports(cls, board: Board) -> str | None:
         if not board.emulator.renode_platform:
-            other = f" (use --target {board.emulator.kind})" if board.emulator.kind != "none" else ""
-            return f"board {board.name} has no Renode platform (emulator.renode_platform in its board file){other}"
+            return (f"board {board.name} has no Renode platform (emulator.renode_platform in its board file)"
+                    f"{other_emulator_hint(board)}")
         return None
 
     @classmethod
@@ -375,9 +376,7 @@ class RenodeTarget(EmulatorProcess):
                  command_timeout_s: float = 30.0, slow_command_timeout_s: float = 180.0,
                  quit_timeout_s: float = 10.0, max_runtime_s: float = 3600.0, pin_log: Path | None = None,
                  workdir: Path | None = None, extra_args: list[str] | None = None):
-        reason = self.supports(board)
-        if reason:
-            raise RenodeError(reason)
+        self.require_support(board, RenodeError)
         super().__init__(board, max_runtime_s=max_runtime_s)
         self.binary = binary
         self.start_timeout_s = start_timeout_s
