@@ -6,53 +6,35 @@ open runner speaks; behind it sits a DUT: a scripted console here, real firmware
 
 from __future__ import annotations
 
-import socket
-import threading
-
 import pytest
 
 from tinyrig.hil.dut.client import Dut, DutDisconnected
 from tinyrig.hil.dut.io_manager import RELAYED_DB_BYTES, IoManager, IoManagerError, relayed_dut_factory
+from tinyrig_testing.scripted_device import ScriptedDevice
 from tinyrig_testing.sim_io_manager import NAME, IoManagerSim
 
 
 class ScriptedDut:
-    """A console on loopback that answers the MLPerf Tiny commands the test needs."""
+    """A console that answers the MLPerf Tiny commands the test needs, keeping what `db` loads."""
 
     def __init__(self):
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"socket://127.0.0.1:{self.server.getsockname()[1]}"
-        self.commands: list[str] = []
         self.loaded = bytearray()
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.device = ScriptedDevice(b"m-timestamp-mode-energy\r\nm-init-done\r\nm-ready\r\n", self._answer)
+        self.url = self.device.url
 
-    def _answer(self, command: str) -> str:
+    def _answer(self, command: str) -> bytes:
         if command == "profile":
-            return "m-profile-[scripted]\r\nm-model-[kws01]\r\n"
-        if command == "name":
-            return "m-name-dut-[scripted]\r\n"
-        if command.startswith("db load "):
-            return f"m-[Expecting {command.split()[2]} bytes]\r\n"
-        if command.startswith("db "):
+            text = "m-profile-[scripted]\r\nm-model-[kws01]\r\n"
+        elif command == "name":
+            text = "m-name-dut-[scripted]\r\n"
+        elif command.startswith("db load "):
+            text = f"m-[Expecting {command.split()[2]} bytes]\r\n"
+        elif command.startswith("db "):
             self.loaded += bytes.fromhex(command[3:])
-            return "m-load-done\r\n"
-        return ""
-
-    def _serve(self):
-        conn, _ = self.server.accept()
-        with conn:
-            conn.sendall(b"m-timestamp-mode-energy\r\nm-init-done\r\nm-ready\r\n")
-            pending = b""
-            while True:
-                data = conn.recv(4096)
-                if not data:
-                    return
-                pending += data
-                while b"%" in pending:
-                    raw, _, pending = pending.partition(b"%")
-                    command = raw.decode().strip()
-                    self.commands.append(command)
-                    conn.sendall((self._answer(command) + "m-ready\r\n").encode())
+            text = "m-load-done\r\n"
+        else:
+            text = ""
+        return (text + "m-ready\r\n").encode()
 
 
 @pytest.fixture
