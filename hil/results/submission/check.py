@@ -209,6 +209,15 @@ class _Checker:
             return None
         return path.read_text(encoding="utf-8", errors="replace").splitlines()
 
+    def read(self, folder: Path, extra: tuple[str, ...] = ()) -> tuple[bool, list[str]] | None:
+        """A result folder's file check (findings recorded) and its results.txt lines; None when the
+        folder or its results.txt is absent."""
+        if not folder.is_dir():
+            return None
+        files_ok = self.files(folder, extra)
+        lines = self.lines(folder)
+        return None if lines is None else (files_ok, lines)
+
     def reported_errors(self, folder: Path, lines: list[str]) -> bool:
         """tinyrig rule: a results.txt that reports an ERROR is not a valid result."""
         errors = [line for line in lines if "ERROR" in line]
@@ -218,12 +227,10 @@ class _Checker:
         return not errors
 
     def accuracy(self, folder: Path, model: str, result: ModelResult, closed: bool) -> bool:
-        if not folder.is_dir():
+        read = self.read(folder)
+        if read is None:
             return False
-        files_ok = self.files(folder)
-        lines = self.lines(folder)
-        if lines is None:
-            return False
+        files_ok, lines = read
         metric, target = R.ACCURACY_TARGET[model]
         pattern = R.AUC_RE if metric == "auc" else R.TOP1_RE
         found = [m.group(1) for m in map(pattern.match, lines) if m]
@@ -247,12 +254,10 @@ class _Checker:
         return files_ok and clean
 
     def performance(self, folder: Path, result: ModelResult) -> bool:
-        if not folder.is_dir():
+        read = self.read(folder)
+        if read is None:
             return False
-        files_ok = self.files(folder)
-        lines = self.lines(folder)
-        if lines is None:
-            return False
+        files_ok, lines = read
         found = [m.group(1) for m in map(R.MEDIAN_THROUGHPUT_RE.match, lines) if m]
         clean = self.reported_errors(folder, lines)
         if not found:
@@ -285,10 +290,10 @@ class _Checker:
         if not source.is_dir():
             self.error(folder, "sww needs a performance or an energy folder")
             return False
-        files_ok = self.files(source, (R.SWW_ENERGY_PLOT,) if source == energy else ())
-        lines = self.lines(source)
-        if lines is None:
+        read = self.read(source, (R.SWW_ENERGY_PLOT,) if source == energy else ())
+        if read is None:
             return False
+        files_ok, lines = read
         clean = self.reported_errors(source, lines)
         throughput = [m.group(1) for m in map(R.SWW_THROUGHPUT_RE.search, lines) if m]
         counts = [m.groups() for m in map(R.SWW_ACCURACY_RE.search, lines) if m]
