@@ -73,7 +73,9 @@ class ModeContext:
     progress: Progress
     iterations: int
     warmup: int
-    cleanup: list = field(default_factory=list)  # closers for instruments a mode opened
+    # Registers a closer for an instrument the mode opened: the bench runs it on every way out,
+    # before the DUT and the target (hil/run/bench.py).
+    on_close: Callable[[Callable[[], object]], None]
     # Hardware without --iterations: scale N so every window lasts >= 10 s (window_length.py).
     scale_windows: bool = False
 

@@ -137,7 +137,7 @@ class EnergyMode(Mode):
             monitor = get_monitor(settings.power_monitor,
                                   **({"port": settings.monitor_port} if settings.monitor_port else {}))
             monitor.open()
-            ctx.cleanup.append(monitor.close)
+            ctx.on_close(monitor.close)
             monitor.configure(board.power.supply_v)
             return MonitorSource(monitor)
         markers = getattr(ctx.run, "markers", None)

@@ -72,10 +72,6 @@ def yes_no(value) -> Cell:
     return Cell("-") if value is None else (Cell("yes") if value else Cell("NO", BAD))
 
 
-def _text_columns(*names: str) -> list[Column]:
-    return [Column(n) for n in names]
-
-
 def benchmark_entries(results: dict) -> list[tuple[str, dict]]:
     """A session's benchmarks in MLPerf Tiny's order (kws01, vww01, ic01, ad01, ...), whatever
     order a document stored them in (the results database sorts its keys)."""

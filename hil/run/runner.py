@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from typing import TYPE_CHECKING
 
-from tinyrig.build.firmware_cache import Firmware, prepare_firmware
+from tinyrig.build.firmware_cache import prepare_firmware
 from tinyrig.hil.dut.client import DutError
 from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.instruments.errors import PowerMonitorError
@@ -28,7 +28,6 @@ from tinyrig.models import find_model
 
 if TYPE_CHECKING:
     from tinyrig.benchmarks import Benchmark
-    from tinyrig.hil.results.schema import BenchmarkEntry
     from tinyrig.hil.results.session import Session
 
 __all__ = ["Progress", "RunOptions", "Stage", "run_benchmark", "run_session"]
@@ -109,12 +108,9 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
             entry.input_path = loader.name
             progress.stage(benchmark.id, Stage.MEASURE.describe(mode=mode.name, loader=loader.name))
             ctx = ModeContext(session, settings, benchmark, entry, firmware, reference, bench.dut, bench.run,
-                              target, loader.load, progress, iterations, warmup, scale_windows=scale_windows)
-            try:
-                mode.run(ctx)
-            finally:
-                for close in ctx.cleanup:
-                    close()
+                              target, loader.load, progress, iterations, warmup, bench.on_close,
+                              scale_windows=scale_windows)
+            mode.run(ctx)
             first_input = ctx.perf_inputs()[0].data if options.predict and mode.name == "performance" else None
         except DutError as exc:
             raise bench.explain(exc) from None

@@ -15,7 +15,7 @@ import numpy as np
 from ...layer import ConstantRef as _ref, LayerPlan
 from ..registry import Declined, register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_depthwise,
-                                 round_up, specialized_plan)
+                                 specialized_plan)
 from . import dsp_kernel
 from .fused_epilogue import activation_clamps, epilogue_constants
 from .smlad_layout import pack_int16_pairs, scaled_padded
