@@ -14,7 +14,6 @@ import tinyrig
 from tinyrig.benchmarks import BENCHMARKS, UnknownBenchmarkError, expand_benchmarks
 from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
 from tinyrig.boards.schema import CORES
-from tinyrig.hil.instruments.monitor import available_monitors
 from tinyrig.hil.modes.registry import mode_names
 from tinyrig.cli.output import format_option, make_console, print_table
 from tinyrig.hil.results.tables import Column, TableData, emulation_note, results_table, summary_table
@@ -332,6 +331,19 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 
 # -- run / report -----------------------------------------------------------------------------
 
+def _power_monitor(name: str | None) -> str | None:
+    """A registered power monitor's name. Checked when given, not when the CLI loads: the drivers
+    (and numpy behind their traces) stay out of every other command's start-up."""
+    if name is None:
+        return None
+    from tinyrig.hil.instruments.monitor import available_monitors
+
+    known = available_monitors()
+    if name.lower() not in known:
+        raise click.BadParameter(f"{name!r} is not one of {', '.join(known)}")
+    return name
+
+
 @main.command("run")
 @click.option("--board", default=DEFAULT_BOARD, show_default=True, help=BOARD_HELP)
 @click.option("--benchmark", "benchmark_spec", default="all", show_default=True, help="An id, a comma list, or all.")
@@ -341,8 +353,9 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 @click.option("--probe", help="Hardware: the debug probe's unique ID (default: the only one attached).")
 @click.option("--port", help="Hardware: the console's serial port or pyserial URL (default: found by USB VID:PID).")
 @click.option("--no-flash", is_flag=True, help="Hardware: the board already runs this firmware.")
-@click.option("--power-monitor", type=click.Choice(available_monitors()),
-              help="Hardware energy mode: the instrument (see docs/power-monitors.md).")
+@click.option("--power-monitor", callback=lambda ctx, param, value: _power_monitor(value),
+              help="Hardware energy mode: the instrument, lpm01a, js220, ppk2 or a plug-in's name "
+                   "(see docs/power-monitors.md).")
 @click.option("--monitor-port", help="The power monitor's serial port (LPM01A, PPK2).")
 @click.option("--io-manager", help="Hardware: the interface board's serial port; the DUT's console is relayed "
                                    "through it (the energy set-up, docs/hardware.md).")
