@@ -18,6 +18,8 @@ from typing import Callable, Protocol
 
 import serial
 
+from tinyrig.terminal import printable
+
 READY = "m-ready"
 MAX_DB_BYTES_DIRECT = 31  # protocol.md: at most 31 data bytes per `db` talking to the DUT directly
 
@@ -33,11 +35,13 @@ class DutError(RuntimeError):
     """The device answered with an error, answered nonsense, or stopped answering."""
 
     def __init__(self, message: str, command: str = "", recent: list[str] | None = None):
+        self.message = message
         self.command = command
         self.recent = list(recent or [])
         detail = f"{message}"
         if command:
             detail = f"'{command}': {message}"
+        self.headline = detail  # one line; the recent lines follow it in str()
         if self.recent:
             detail += "\n  last lines received:\n    " + "\n    ".join(self.recent[-8:])
         super().__init__(detail)
@@ -167,7 +171,9 @@ class Dut:
             if chunk:
                 self._pending += chunk
         raw, self._pending = self._pending.split(b"\n", 1)
-        line = raw.decode("ascii", errors="replace").strip("\r\x00 ")
+        # Whatever the port sends (line noise, a hostile device, ESC sequences) is kept as visible
+        # escapes: these lines reach the transcript, error messages and the terminal.
+        line = printable(raw.decode("ascii", errors="backslashreplace").strip("\r\x00 "))
         self.recent.append(line)
         self.transcript("recv", line)
         return line

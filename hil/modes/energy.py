@@ -21,6 +21,7 @@ from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.instruments.monitor import get_monitor
 from tinyrig.hil.instruments.trace import PowerTrace
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
+from tinyrig.hil.modes.deadline import InferDeadline
 from tinyrig.hil.targets.pinwatch import symbol_range
 
 
@@ -65,11 +66,12 @@ def plot_trace(trace: PowerTrace, start_s: float, end_s: float, path: Path, titl
 
 
 def run_energy_window(dut: Dut, source: TraceSource, load: Callable[[Dut, bytes], None], index: int, item: Input,
-                      *, iterations: int, warmup: int, out_dir: Path, label: str, timeout_s: float) -> EnergyWindowResult:
+                      *, iterations: int, warmup: int, out_dir: Path, label: str, timeout_s: float,
+                      deadline: InferDeadline | None = None) -> EnergyWindowResult:
     started = time.monotonic()
     load(dut, item.data)
     source.begin_window()
-    result = dut.infer(iterations, warmup, timeout_s=timeout_s)
+    result = (deadline or InferDeadline(timeout_s)).infer(dut, iterations, warmup)
     trace = source.end_window()
     window = trace.energy_window()
     csv_path = out_dir / f"energy_{label}_{index:03d}.csv"
@@ -92,9 +94,10 @@ def run_energy(dut: Dut, source: TraceSource, load: Callable[[Dut, bytes], None]
                on_window: Callable[[EnergyWindowResult], None] | None = None,
                timeout_s: float = 900.0) -> list[EnergyWindowResult]:
     windows = list(done or [])
+    deadline = InferDeadline(timeout_s)  # after the first window, derived from the last one
     for index in range(len(windows), len(inputs)):
         window = run_energy_window(dut, source, load, index, inputs[index], iterations=iterations, warmup=warmup,
-                                   out_dir=out_dir, label=label, timeout_s=timeout_s)
+                                   out_dir=out_dir, label=label, timeout_s=timeout_s, deadline=deadline)
         windows.append(window)
         if on_window:
             on_window(window)

@@ -38,6 +38,10 @@ class RunOptions:
     flash: bool = True
     power_monitor: str | None = None
     monitor_port: str | None = None
+    # The results database the session is recorded into (a URL without its password), so that
+    # `--resume` records into the same one; record=False: --no-record.
+    db: str | None = None
+    record: bool = True
 
     @property
     def target_class(self) -> type[Target]:
@@ -76,12 +80,15 @@ class RunOptions:
             "check_reference": self.check_reference,
             "fast_load": self.fast_load,
             "icount_shift": self.icount_shift,
+            "infer_timeout_s": self.infer_timeout_s,
             "jobs": self.jobs,
             "probe": self.probe,
             "port": self.port,
             "flash": self.flash,
             "power_monitor": self.power_monitor,
             "monitor_port": self.monitor_port,
+            "db": self.db,
+            "record": self.record,
         }
 
     @classmethod
@@ -101,10 +108,13 @@ class RunOptions:
             check_reference=data.get("check_reference", True),
             fast_load=data.get("fast_load", True),
             icount_shift=data.get("icount_shift", 0),
+            infer_timeout_s=data.get("infer_timeout_s", 900.0),
             jobs=data.get("jobs", 1),
             probe=data.get("probe"),
             port=data.get("port"),
             flash=data.get("flash", True),
             power_monitor=data.get("power_monitor"),
             monitor_port=data.get("monitor_port"),
+            db=data.get("db"),
+            record=data.get("record", True),
         )

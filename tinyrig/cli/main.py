@@ -13,20 +13,24 @@ from rich.table import Table
 import tinyrig
 from tinyrig.benchmarks import BENCHMARKS, UnknownBenchmarkError, expand_benchmarks
 from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
+from tinyrig.cli.exits import Exit
 from tinyrig.hil.instruments.monitor import available_monitors
 from tinyrig.hil.modes.registry import mode_names
 from tinyrig.hil.results.tables import emulation_note, summary_table
 from tinyrig.hil.targets.base import TargetError
 from tinyrig.hil.targets.registry import choose_target, target_kinds
+from tinyrig.terminal import first_line, for_rich
 
 # Piped or captured output (CI logs) gets a width that fits the summary table, not rich's 80.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+# soft_wrap: an error is one line however long, so logs and scripts can grep it whole.
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
-    sys.exit(code)
+def _fail(message: str, code: int = Exit.USAGE) -> None:
+    """One `error:` line (paths and device text in it escaped for rich) and the exit status."""
+    err_console.print(f"[bold red]error:[/] {for_rich(first_line(message) or message)}")
+    sys.exit(int(code))
 
 
 def _board(name: str):
@@ -79,7 +83,7 @@ def doctor_cmd() -> None:
     def check(name: str, ok: bool, detail: str) -> None:
         nonlocal problems
         problems += not ok
-        console.print(f"{'ok ' if ok else '[red]MISSING[/]'} {name:22} {detail}")
+        console.print(f"{'ok ' if ok else '[red]MISSING[/]'} {name:22} {for_rich(detail)}")
 
     for tool, package in (("arm-none-eabi-gcc", "gcc-arm-none-eabi"), ("qemu-system-arm", "qemu-system-arm"),
                           ("gcc", "gcc")):
@@ -103,6 +107,12 @@ def doctor_cmd() -> None:
         pass
     except Exception as exc:  # a compile error is reported, not raised
         check("QEMU pin-watch plugin", False, str(exc))
+    from tinyrig.hil.targets.processes import stale_emulators
+
+    for stale in stale_emulators():
+        # An emulator whose tinyrig died without taking it along (a tinyrig from before the death
+        # signal, or one killed between fork and exec): name it, do not kill what may be a user's.
+        check("stale emulator", False, stale.describe())
     if problems:
         _fail(f"{problems} problem(s); scripts/setup.sh installs what is missing", 1)
 
@@ -124,7 +134,7 @@ def models_fetch(dest, source, ids) -> None:
 
     try:
         for path in fetch_models(list(ids) or None, dest, source):
-            console.print(f"ok  {path}")
+            console.print(f"ok  {for_rich(path)}")
     except ModelFetchError as exc:
         _fail(str(exc), 1)
 
@@ -137,7 +147,7 @@ def models_list(models_dir) -> None:
 
     for bid in BENCHMARKS:
         try:
-            console.print(f"{bid:6} {find_model(bid, models_dir)}")
+            console.print(f"{bid:6} {for_rich(find_model(bid, models_dir))}")
         except ModelNotFoundError:
             console.print(f"{bid:6} [yellow]not found[/]")
 
@@ -155,7 +165,7 @@ def inspect_cmd(model: Path, as_json: bool) -> None:
     try:
         report = inspect_model(model)
     except ModelError as exc:
-        _fail(f"{model}: {exc}", 1)
+        _fail(f"{model}: {exc}", Exit.MODEL)
     if as_json:
         click.echo(json.dumps(report_to_json(report), indent=2))
     else:
@@ -193,8 +203,11 @@ def generate_cmd(board, model, benchmark, out, scripts_for) -> None:
     try:
         project = render_project(b, bench, model, out)
     except (ModelError, ValueError) as exc:
-        _fail(str(exc) if str(model) in str(exc) else f"{model}: {exc}", 1)
-    console.print(f"generated {bench.id} for {b.name} in {project.directory} ({len(project.files)} files)")
+        _fail(str(exc) if str(model) in str(exc) else f"{model}: {exc}", Exit.MODEL)
+    except OSError as exc:
+        _fail(f"--out {out}: cannot write the project there: {exc.strerror or exc}"
+              + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(out) else ""))
+    console.print(f"generated {bench.id} for {b.name} in {for_rich(project.directory)} ({len(project.files)} files)")
     console.print(f"  arena {project.arena_bytes} B (lower bound {project.arena_lower_bound} B), "
                   f"weights {project.weight_bytes} B, {project.total_macs:,} MACs")
     if scripts_for == "renode":
@@ -202,10 +215,10 @@ def generate_cmd(board, model, benchmark, out, scripts_for) -> None:
 
         try:
             for path in write_renode_files(b, project.directory):
-                console.print(f"  renode: {path}")
+                console.print(f"  renode: {for_rich(path)}")
         except RenodeScriptError as exc:
             _fail(str(exc))
-    console.print(f"  build: tinyrig build --project {project.directory}")
+    console.print(f"  build: tinyrig build --project {for_rich(project.directory)}")
 
 
 def print_size(result, title: str) -> None:
@@ -249,10 +262,14 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
             title = f"{bench.id} on {b.name} ({env_name})"
         else:
             _fail("pass --project DIR or --benchmark ID")
-    except (BuildError, ModelError, ModelNotFoundError, FileNotFoundError) as exc:
-        _fail(str(exc), 1)
+    except BuildError as exc:
+        _fail(str(exc), Exit.BUILD)
+    except ModelError as exc:
+        _fail(str(exc), Exit.MODEL)
+    except (ModelNotFoundError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
     print_size(result, title)
-    console.print(f"image: {result.elf}")
+    console.print(f"image: {for_rich(result.elf)}")
 
 
 # -- run / report -----------------------------------------------------------------------------
@@ -288,8 +305,11 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 @click.option("--no-record", is_flag=True, help="Do not record the session in the results database.")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Benchmarks measured at once, each in its own emulator (same figures as -j 1).")
+@click.option("--infer-timeout", default=900.0, show_default=True, type=click.FloatRange(1.0, 86400.0),
+              help="Seconds the first window may take before the device counts as silent; later windows get "
+                   "a limit from the last one's pace.")
 def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
-            resume_dir, no_reference, no_fast_load, db, no_record, jobs) -> None:
+            resume_dir, no_reference, no_fast_load, db, no_record, jobs, infer_timeout) -> None:
     """Generate, build, run and measure benchmarks; write a session folder."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
 
@@ -300,12 +320,9 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
     from tinyrig.paths import sessions_dir
 
     if resume_dir:
-        try:
-            session = Session.open(resume_dir)
-            options = RunOptions.from_json(session.results["options"])
-        except (FileNotFoundError, ValueError, KeyError, BoardError, UnknownBenchmarkError) as exc:
-            _fail(f"cannot resume {resume_dir}: {exc}")
-        console.print(f"resuming session {session.directory}")
+        session, options = _resume(resume_dir, overrides=dict(port=port, probe=probe, monitor_port=monitor_port,
+                                                              db=db, record=not no_record))
+        console.print(f"resuming session {for_rich(session.directory)}")
     else:
         b = _board(board)
         try:
@@ -314,12 +331,17 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
             _fail(str(exc))
         if iterations is not None and iterations < 1:
             _fail("--iterations must be >= 1")
+        if warmup is not None and warmup < 0:
+            _fail("--warmup must be >= 0")
+        if limit is not None and limit < 1:
+            _fail("--limit must be >= 1")
         options = RunOptions(board=b, benchmarks=_benchmarks(benchmark_spec), mode=mode, target=target,
                              models_dir=models_dir,
                              iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,
                              check_reference=not no_reference, fast_load=not no_fast_load, jobs=jobs,
                              probe=probe, port=port, flash=not no_flash, power_monitor=power_monitor,
-                             monitor_port=monitor_port)
+                             monitor_port=monitor_port, db=_storable_db(db, no_record), record=not no_record,
+                             infer_timeout_s=infer_timeout)
         if not options.emulated and jobs > 1:
             _fail("-j applies to emulators; a board runs one benchmark at a time")
         try:
@@ -329,10 +351,16 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
         from tinyrig.hil.results.db import git_revision
 
         revision, dirty = git_revision()
-        session = Session.create(sessions_root or sessions_dir(), board=b.name, target=target, mode=mode,
-                                 meta={"tinyrig_version": tinyrig.__version__, "git_revision": revision,
-                                       "git_dirty": dirty})
-        console.print(f"session {session.directory}")
+        root = sessions_root or sessions_dir()
+        try:
+            session = Session.create(root, board=b.name, target=target, mode=mode,
+                                     meta={"tinyrig_version": tinyrig.__version__, "git_revision": revision,
+                                           "git_dirty": dirty})
+        except OSError as exc:
+            _fail(f"--sessions {root}: cannot create a session folder there: {exc.strerror or exc}"
+                  + (f" ({exc.filename})" if exc.filename else "") + "; give --sessions a writable folder",
+                  Exit.SESSION)
+        console.print(f"session {for_rich(session.directory)}")
 
     bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
               TextColumn("{task.fields[detail]}"), console=console, transient=False,
@@ -341,42 +369,113 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
 
     def stage(bid, what):
         if not console.is_terminal:
-            console.print(f"[dim]{bid}: {what}[/]")
+            console.print(f"[dim]{bid}: {for_rich(what)}[/]")
 
     def advance(bid, done, total, detail):
         if console.is_terminal:
             if bid not in tasks:
                 tasks[bid] = bar.add_task(bid, total=total, detail="")
-            bar.update(tasks[bid], completed=done, total=total, detail=detail)
+            bar.update(tasks[bid], completed=done, total=total, detail=for_rich(detail))
         else:
-            console.print(f"[dim]{bid}: {done}/{total} {detail}[/]")
+            console.print(f"[dim]{bid}: {done}/{total} {for_rich(detail)}[/]")
 
     def failed(bid, error):
-        err_console.print(f"[bold red]{bid} failed:[/] {error}")
+        # The headline only: the device's last lines and the traceback are in the session's log.txt.
+        err_console.print(f"[bold red]{bid} failed:[/] {for_rich(first_line(error))}")
+
+    from tinyrig.hil.run.signals import terminate_as_interrupt
 
     try:
-        with bar:
+        with bar, terminate_as_interrupt():
             ok = run_session(session, options, Progress(stage=stage, advance=advance, failed=failed))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         session.finish("interrupted")
-        err_console.print(f"interrupted; everything measured so far is in {session.directory}; "
-                          f"continue with: tinyrig run --resume {session.directory}")
-        sys.exit(130)
+        err_console.print(f"{'terminated' if exc.args == ('SIGTERM',) else 'interrupted'}; everything measured so "
+                          f"far is in {for_rich(session.directory)}; continue with: tinyrig run --resume "
+                          f"{for_rich(session.directory)}")
+        sys.exit(int(Exit.TERMINATED if exc.args == ("SIGTERM",) else Exit.INTERRUPTED))
     finally:
         session.close()
-    if not no_record:
-        from tinyrig.hil.results.db import ResultsDBError, record_session
-
-        try:
-            recorded = record_session(session.directory, db)
-            console.print(f"[dim]recorded in {recorded.db} as session {recorded.session_id}[/]")
-        except ResultsDBError as exc:
-            err_console.print(f"[yellow]warning:[/] session not recorded: {exc}")
+    recorded_ok = _record(session, options)
     console.print(summary_table(session.results))
     if options.emulated and options.mode != "accuracy":
         console.print(emulation_note(session.results))
-    console.print(f"results: {session.directory / 'results.json'}")
-    sys.exit(0 if ok else 1)
+    console.print(f"results: {for_rich(session.directory / 'results.json')}")
+    from tinyrig.hil.results.reference_check import disagreements
+
+    differing = disagreements(session.results)
+    for bid, what in differing.items():
+        err_console.print(f"[bold red]{bid}:[/] {for_rich(what)}")
+    if not ok:
+        sys.exit(int(Exit.FAILED))
+    if differing:
+        sys.exit(int(Exit.MISMATCH))
+    sys.exit(int(Exit.OK if recorded_ok or not options.record else Exit.DATABASE))
+
+
+# Where the bench is connected may change between a run and its resume (a board that came back
+# on another port, a different probe, the team database); what shapes the figures may not.
+_RESUME_MAY_CHANGE = {"port", "probe", "monitor_port", "db", "no_record", "resume_dir", "sessions_root"}
+
+
+def _resume(resume_dir: Path, overrides: dict):
+    from dataclasses import replace
+
+    from click.core import ParameterSource
+
+    from tinyrig.hil.run.options import RunOptions
+    from tinyrig.hil.results.session import Session
+
+    ctx = click.get_current_context()
+    fixed = sorted(name for name in ctx.params if name not in _RESUME_MAY_CHANGE
+                   and ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE)
+    if fixed:
+        flags = ", ".join("--" + name.replace("_spec", "").replace("_dir", "").replace("_", "-") for name in fixed)
+        _fail(f"--resume {resume_dir} continues with the session's own options; {flags} cannot change them "
+              f"(only --port, --probe, --monitor-port, --db, --no-record can); start a new session instead")
+    try:
+        session = Session.open(resume_dir)
+        options = RunOptions.from_json(session.results["options"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, BoardError, UnknownBenchmarkError) as exc:
+        reason = f"no {exc} in its results.json" if isinstance(exc, KeyError) else str(exc)
+        _fail(f"cannot resume {resume_dir}: {reason}", Exit.SESSION)
+    given = {name: value for name, value in overrides.items()
+             if ctx.get_parameter_source("no_record" if name == "record" else name) == ParameterSource.COMMANDLINE}
+    if "db" in given:
+        given["db"] = _storable_db(given["db"], False)
+    if given:
+        options = replace(options, **given)
+        session.results["options"] = options.to_json()  # the next resume uses the new port too
+        session.note(f"resumed with {', '.join(f'{k}={v}' for k, v in given.items())}")
+    return session, options
+
+
+def _storable_db(db, no_record: bool):
+    from tinyrig.hil.results.db import ResultsDBError, storable_db_url
+
+    if no_record:
+        return None
+    try:
+        return storable_db_url(db)
+    except ResultsDBError as exc:
+        _fail(str(exc), Exit.DATABASE)
+
+
+def _record(session, options) -> bool:
+    """Records the finished session into its own database; a database that fails is a warning
+    (the session folder has everything; `tinyrig record` adds it later)."""
+    if not options.record:
+        return True
+    from tinyrig.hil.results.db import ResultsDBError, record_session
+
+    try:
+        recorded = record_session(session.directory, options.db)
+    except ResultsDBError as exc:
+        err_console.print(f"[yellow]warning:[/] session not recorded: {for_rich(exc)}; the session folder has "
+                          f"everything: `tinyrig record {for_rich(session.directory)}` adds it later")
+        return False
+    console.print(f"[dim]recorded in {for_rich(recorded.db)} as session {for_rich(recorded.session_id)}[/]")
+    return True
 
 
 @main.command("report")
@@ -397,21 +496,23 @@ def report_cmd(session_dirs, html_out, db) -> None:
             path = write_html_report(list(session_dirs), html_out, db=db)
         except (ReportError, ResultsDBError) as exc:
             _fail(str(exc), 1)
-        console.print(f"report: {path}")
+        console.print(f"report: {for_rich(path)}")
         return
     for session_dir in session_dirs:
         try:
             session = Session.open(session_dir)
-        except (FileNotFoundError, ValueError) as exc:
-            _fail(str(exc))
+        except (OSError, ValueError) as exc:
+            _fail(str(exc), Exit.SESSION)
         session.close()
         console.print(summary_table(session.results))
 
 
 def _register_commands() -> None:
     from tinyrig.cli.profile import profile as profile_cmd
+    from tinyrig.cli.database import db_cmd
     from tinyrig.cli.results import compare_cmd, history_cmd, record_cmd
 
+    main.add_command(db_cmd)
     main.add_command(profile_cmd)
     main.add_command(history_cmd)
     main.add_command(compare_cmd)

@@ -13,16 +13,20 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from tinyrig.cli.exits import Exit
+from tinyrig.terminal import first_line, for_rich
+
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
 DB_HELP = ("Results database: a SQLite file path or a SQLAlchemy URL such as postgresql+psycopg://user@host/db "
            "(default: $TINYRIG_DB, else results.sqlite in tinyrig's data folder).")
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
-    sys.exit(code)
+def _fail(message: str, code: int = Exit.USAGE) -> None:
+    """One `error:` line (paths and stored text in it escaped for rich) and the exit status."""
+    err_console.print(f"[bold red]error:[/] {for_rich(first_line(message) or message)}")
+    sys.exit(int(code))
 
 
 def _open_db(db, *, must_exist: bool = True):
@@ -31,7 +35,7 @@ def _open_db(db, *, must_exist: bool = True):
     try:
         return ResultsDB.open(db, must_exist=must_exist)
     except ResultsDBError as exc:
-        _fail(str(exc))
+        _fail(str(exc), Exit.DATABASE)
 
 
 def parse_when(text: str | None, *, end: bool = False) -> datetime | None:
@@ -73,12 +77,12 @@ def record_cmd(session_dirs, db, git_revision, no_git) -> None:
                 r = database.record(directory, git_revision_=git_revision, detect_git=not no_git)
             except ResultsDBError as exc:
                 failed += 1
-                err_console.print(f"[bold red]error:[/] {exc}")
+                err_console.print(f"[bold red]error:[/] {for_rich(exc)}")
                 continue
-            console.print(f"{r.action:10} {r.session_id} ({r.benchmarks} benchmarks, {r.samples} samples) "
-                          f"-> {r.db}")
+            console.print(f"{r.action:10} {for_rich(r.session_id)} ({r.benchmarks} benchmarks, {r.samples} samples) "
+                          f"-> {for_rich(r.db)}")
     if failed:
-        sys.exit(1)
+        sys.exit(int(Exit.DATABASE))
 
 
 # -- history ------------------------------------------------------------------------------------
@@ -103,15 +107,20 @@ def history_cmd(db, board, benchmark_spec, mode, target, since, until, limit, as
     """Past results: one row per session and benchmark, oldest first."""
     since_t, until_t = parse_when(since), parse_when(until, end=True)
     benches = [b.strip() for b in benchmark_spec.split(",") if b.strip()] if benchmark_spec else None
+    from tinyrig.hil.results.db import ResultsDBError
+
     with _open_db(db) as database:
-        rows = database.history(board=board, benchmark=benches, mode=mode, target=target, since=since_t,
-                                until=until_t, limit=limit or None)
+        try:
+            rows = database.history(board=board, benchmark=benches, mode=mode, target=target, since=since_t,
+                                    until=until_t, limit=limit or None)
+        except ResultsDBError as exc:
+            _fail(str(exc), Exit.DATABASE)
         where = database.display_url
     if as_json:
         click.echo(json.dumps({"db": where, "rows": [r.to_json() for r in rows]}, indent=2))
         return
     if not rows:
-        console.print(f"no results in {where} match")
+        console.print(f"no results in {for_rich(where)} match")
         return
     # Columns that would repeat one value on every row go into the title instead.
     shared = {name: values.pop() for name, values in
@@ -119,16 +128,16 @@ def history_cmd(db, board, benchmark_spec, mode, target, since, until, limit, as
               if len(values) == 1}
     columns: list[tuple[str, object]] = [
         ("created (UTC)", lambda r, m: r.created.strftime("%Y-%m-%d %H:%M") if r.created else "-"),
-        ("session", lambda r, m: r.session_id),
+        ("session", lambda r, m: for_rich(r.session_id)),
     ]
     if any(r.git_revision for r in rows):
         columns.append(("git", lambda r, m: (r.git_revision or "-")[:10]))
     for name in ("board", "target", "mode"):
         if name not in shared:
-            columns.append((name, lambda r, m, name=name: getattr(r, name) or "-"))
+            columns.append((name, lambda r, m, name=name: for_rich(getattr(r, name) or "-")))
     columns += [
-        ("benchmark", lambda r, m: r.benchmark),
-        ("status", lambda r, m: r.status if r.status == "complete" else f"[red]{r.status}[/]"),
+        ("benchmark", lambda r, m: for_rich(r.benchmark)),
+        ("status", lambda r, m: r.status if r.status == "complete" else f"[red]{for_rich(r.status)}[/]"),
         ("latency (us)", lambda r, m: _num(m.get("latency_us"), ",.1f")),
         ("instructions", lambda r, m: _num(m.get("instructions"), ",.0f")),
         ("flash", lambda r, m: _num(r.flash_bytes, ",")),
@@ -140,7 +149,7 @@ def history_cmd(db, board, benchmark_spec, mode, target, since, until, limit, as
         columns.append(("energy (uJ)", lambda r, m: _num(m.get("energy_per_inference_j"), ",.3f", 1e6)))
     columns.append(("gate", lambda r, m: {"fail": "[red]fail[/]"}.get(r.gate or "", r.gate or "-")))
     context = ", ".join(f"{k} {v}" for k, v in shared.items())
-    table = Table(title=f"History{' (' + context + ')' if context else ''} from {where}")
+    table = Table(title=f"History{' (' + for_rich(context) + ')' if context else ''} from {for_rich(where)}")
     numeric = {"latency (us)", "instructions", "flash", "RAM", "top-1", "AUC", "energy (uJ)"}
     for name, _ in columns:
         # Session ids are what `compare` takes: never wrap or truncate them.
@@ -160,11 +169,11 @@ def _ref_from_folder(path: Path):
     try:
         results = json.loads((path / "results.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
-        _fail(f"{path}: not a tinyrig session (no results.json)")
-    except json.JSONDecodeError as exc:
-        _fail(f"{path / 'results.json'}: unreadable results file: {exc}")
+        _fail(f"{path}: not a tinyrig session (no results.json)", Exit.SESSION)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(f"{path / 'results.json'}: unreadable results file: {exc}", Exit.SESSION)
     if results.get("status") == "running":
-        _fail(f"{path}: the session is still running (or was killed); compare finished sessions only")
+        _fail(f"{path}: the session is still running (or was killed); compare finished sessions only", Exit.SESSION)
     return SessionRef(session_id_of(path), results, str(path))
 
 
@@ -182,14 +191,14 @@ class _Lazy:
     def __init__(self, db):
         self.db, self.handle = db, None
 
-    def get(self, purpose: str = ""):
+    def get(self, purpose: str = "", code: int = Exit.DATABASE):
         from tinyrig.hil.results.db import ResultsDB, ResultsDBError
 
         if self.handle is None:
             try:
                 self.handle = ResultsDB.open(self.db, must_exist=True)
             except ResultsDBError as exc:
-                _fail(f"{purpose}{exc}")
+                _fail(f"{purpose}{exc}", code)
         return self.handle
 
 
@@ -200,7 +209,7 @@ def _open_quietly(db):
     try:
         return ResultsDB.open(db, must_exist=True)
     except ResultsDBError as exc:
-        err_console.print(f"[yellow]note:[/] verdict not stored: {exc}")
+        err_console.print(f"[yellow]note:[/] verdict not stored: {for_rich(exc)}")
         return None
 
 
@@ -213,7 +222,7 @@ def _resolve(arg: str, lazy: _Lazy):
     if path.suffix == ".json" and path.name == "results.json" and path.is_file():
         return _ref_from_folder(path.parent)
     what = f"{arg}: neither a session folder nor a recorded session: "
-    database = lazy.get(what)
+    database = lazy.get(what, Exit.USAGE)  # the argument is neither: a usage error
     try:
         return _ref_from_record(database.get(arg), database)
     except ResultsDBError as exc:
@@ -224,21 +233,22 @@ def _print_comparison(comparison) -> None:
     from tinyrig.hil.results.compare import ERROR, FAIL, PASS
 
     c = comparison
-    console.print(f"candidate {c.candidate.label()}  [dim]({c.candidate.origin})[/]")
+    console.print(f"candidate {for_rich(c.candidate.label())}  [dim]({for_rich(c.candidate.origin)})[/]")
     for b in c.baselines:
-        console.print(f"baseline  {b.label()}  [dim]({b.origin})[/]")
+        console.print(f"baseline  {for_rich(b.label())}  [dim]({for_rich(b.origin)})[/]")
     for note in c.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {for_rich(note)}")
     table = Table(title="tinyrig compare")
     for col in ("benchmark", "check", "result", "detail"):
         table.add_column(col)
     style = {FAIL: "[bold red]FAIL[/]", ERROR: "[bold red]ERROR[/]", PASS: "[green]pass[/]"}
     for check in c.checks:
-        table.add_row(check.benchmark, check.name, style.get(check.status, check.status), check.message)
+        table.add_row(for_rich(check.benchmark), check.name, style.get(check.status, check.status),
+                      for_rich(check.message))
     console.print(table)
     for check in c.failures + c.errors:
         for line in check.details[:50]:
-            console.print(f"  {check.benchmark} {check.name}: {line}")
+            console.print(f"  {for_rich(check.benchmark)} {check.name}: {for_rich(line)}")
 
 
 @click.command("compare")
@@ -285,9 +295,15 @@ def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k,
             try:
                 candidate = _ref_from_record(database.latest(board=board), database)
             except ResultsDBError as exc:
-                _fail(str(exc))
+                _fail(str(exc), Exit.DATABASE)
+        from tinyrig.hil.results.db import ResultsDBError
+
         database = lazy.get()
-        baselines = [_ref_from_record(r, database) for r in database.baselines(candidate.results, candidate.id, last_n)]
+        try:
+            baselines = [_ref_from_record(r, database)
+                         for r in database.baselines(candidate.results, candidate.id, last_n)]
+        except ResultsDBError as exc:
+            _fail(str(exc), Exit.DATABASE)
     elif len(sessions) == 2:
         baselines, candidate = [_resolve(sessions[0], lazy)], _resolve(sessions[1], lazy)
     else:
@@ -304,7 +320,7 @@ def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k,
         comparison = Comparison([], candidate, thresholds,
                                 [Check("-", "baseline", ERROR if require_baseline else SKIP, message)])
         status = 1 if require_baseline else 0
-        err_console.print(f"[yellow]{'error' if status else 'note'}:[/] {message}")
+        err_console.print(f"[yellow]{'error' if status else 'note'}:[/] {for_rich(message)}")
     else:
         comparison = compare(baselines, candidate, thresholds)
         _print_comparison(comparison)
@@ -315,17 +331,30 @@ def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k,
         results_ci.write(markdown_path, results_ci.markdown(comparison))
     if baselines and not no_record_verdict and (lazy.handle is not None or db):
         database = lazy.handle or _open_quietly(db)
-        if database is not None and database.set_gate(candidate.id, comparison.verdict):
-            console.print(f"[dim]verdict {comparison.verdict} recorded on {candidate.id} in {database.display_url}[/]")
+        if database is not None and _store_verdict(database, candidate.id, comparison.verdict):
+            console.print(f"[dim]verdict {comparison.verdict} recorded on {for_rich(candidate.id)} in "
+                          f"{for_rich(database.display_url)}[/]")
         if database is not None and database is not lazy.handle:
             database.close()
     if lazy.handle is not None:
         lazy.handle.close()
     if comparison.checks and status:
         bad = comparison.failures + comparison.errors
-        err_console.print(f"[bold red]REGRESSION[/] ({len(bad)}): " + "; ".join(c.message for c in bad[:5])
+        err_console.print(f"[bold red]REGRESSION[/] ({len(bad)}): " + for_rich("; ".join(c.message for c in bad[:5]))
                           if bad else "[bold red]no baseline[/]")
     sys.exit(status)
+
+
+def _store_verdict(database, sid: str, verdict: str) -> bool:
+    """The verdict is a note on the database; the gate's result stands even when it cannot be stored
+    (a read-only or damaged database)."""
+    from tinyrig.hil.results.db import ResultsDBError
+
+    try:
+        return database.set_gate(sid, verdict)
+    except ResultsDBError as exc:
+        err_console.print(f"[yellow]note:[/] verdict not stored: {for_rich(exc)}")
+        return False
 
 
 def write_html_report(session_dirs: list[Path], out: Path, db=None) -> Path:
