@@ -18,6 +18,14 @@ from tinyrig.hil.dut.client import Dut
 
 # The whole command must fit the protocol's 80 characters: "tinyrig load " + the path.
 MAX_PATH_CHARS = 80 - len("tinyrig load ")
+# The firmware reads only files that begin with this header (and only in the folder of its first
+# load): whoever else reaches the console cannot make it read the host's files.
+INPUT_MAGIC = b"TRIN"
+
+
+def input_file_bytes(data: bytes) -> bytes:
+    """An input as the firmware's `tinyrig load` reads it: magic, byte count (uint32 LE), bytes."""
+    return INPUT_MAGIC + len(data).to_bytes(4, "little") + data
 
 
 class Loader(Protocol):
@@ -51,7 +59,7 @@ class SemihostLoader:
 
     def load(self, dut: Dut, data: bytes) -> None:
         tmp = self.directory / "in.tmp"
-        tmp.write_bytes(data)
+        tmp.write_bytes(input_file_bytes(data))
         os.replace(tmp, self.path)
         dut.fast_load(str(self.path))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from tinyrig.terminal import for_rich
+
 
 def is_emulated(results: dict) -> bool:
     """Whether a session's figures come from an emulator (recorded per benchmark since schema 1)."""
@@ -19,7 +21,8 @@ def _fmt(value, spec: str) -> str:
 
 def _status(entry: dict) -> str:
     if entry.get("status") == "failed":
-        return f"[red]failed[/]: {entry.get('error', '').splitlines()[0][:70] if entry.get('error') else ''}"
+        headline = entry.get("error", "").splitlines()[0][:70] if entry.get("error") else ""
+        return f"[red]failed[/]: {for_rich(headline)}"  # error text holds paths and device lines
     return entry.get("status", "?")
 
 

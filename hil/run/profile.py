@@ -26,6 +26,7 @@ from tinyrig.boards import Board
 from tinyrig.codegen.engine import CompiledModel, compile_model
 from tinyrig.hil.dut.client import Dut, DutError
 from tinyrig.hil.dut.inputs import random_inputs
+from tinyrig.hil.dut.loading import input_file_bytes
 from tinyrig.hil.run.bench import Bench
 from tinyrig.hil.targets.base import Target, TargetSettings
 from tinyrig.hil.targets.registry import make_target
@@ -132,7 +133,7 @@ def _load(dut: Dut, data: bytes, folder: Path, name: str) -> None:
     """Semihosting file load when the firmware offers it (fast), else `db` commands."""
     if "load" in dut.capabilities():
         path = folder / name
-        path.write_bytes(data)
+        path.write_bytes(input_file_bytes(data))
         dut.fast_load(str(path))
     else:
         dut.load(data)

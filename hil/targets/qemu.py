@@ -28,6 +28,20 @@ from tinyrig.hil.targets.pinwatch import MarkerLog, MarkerStore, PinwatchError, 
 
 PORT_RE = re.compile(r"tcp:127\.0\.0\.1:(\d+),server")
 
+# Where each pin driver's marker store lands, from the port base in `timestamp_pin.register`:
+# the plugin must watch the register the firmware writes (templates/firmware/drivers/pin_*.c.j2),
+# not the port's first one. stm32-gpio writes only BSRR.
+MARKER_STORE_OFFSET = {"mps2-fpgaio-led": 0x00, "stm32-gpio": 0x18}
+
+
+def marker_register(board: Board) -> int:
+    """The address the timestamp pin's marker stores go to."""
+    pin = board.timestamp_pin
+    if pin.driver not in MARKER_STORE_OFFSET:
+        raise QemuError(f"board {board.name}: timestamp_pin.driver {pin.driver!r} has no marker register tinyrig's "
+                        f"QEMU plugin knows (known: {', '.join(MARKER_STORE_OFFSET)}, none)")
+    return pin.register + MARKER_STORE_OFFSET[pin.driver]
+
 
 class QemuError(TargetError):
     """QEMU could not be started, or stopped unexpectedly."""
@@ -157,7 +171,7 @@ class QemuTarget(EmulatorProcess):
             # The SysTick wrap handler runs at times set by boot-time UART traffic: leave it out
             # of the counts so a window's count depends only on the code inside it.
             skip = symbol_range(elf, "SysTick_Handler")
-            extra += plugin_args(build_plugin(), self.board.timestamp_pin.register, self.marker_log, watch, skip)
+            extra += plugin_args(build_plugin(), marker_register(self.board), self.marker_log, watch, skip)
         cmd = qemu_command(self.board, elf, self.icount_shift, extra)
         process = spawn_emulator(cmd, cwd=self.cwd)
         self.process = process

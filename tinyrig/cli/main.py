@@ -42,9 +42,12 @@ def _board(name: str):
 
 def _benchmarks(spec: str):
     try:
-        return expand_benchmarks(spec)
+        chosen = expand_benchmarks(spec)
     except UnknownBenchmarkError as exc:
         _fail(str(exc))
+    if not chosen:
+        _fail(f"--benchmark {spec!r} names no benchmark; give an id ({', '.join(BENCHMARKS)}), a comma list, or all")
+    return chosen
 
 
 @click.group()
