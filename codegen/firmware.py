@@ -19,6 +19,7 @@ import tinyrig
 from tinyrig.benchmarks import Benchmark
 from tinyrig.boards import Board
 from tinyrig.codegen.engine import CompiledModel, compile_model
+from tinyrig.codegen.tflite_reader import read_model_bytes
 
 PLATFORMIO_DIR = Path(tinyrig.__file__).resolve().parent / "platformio"
 MANIFEST_NAME = "tinyrig.json"
@@ -114,7 +115,7 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
 
     `kernels` picks the kernel family by core name instead of the board's core; "reference"
     builds the portable kernels (benchmarks/kernels.py compares the two)."""
-    model_bytes = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
+    model_bytes = model if isinstance(model, (bytes, bytearray)) else read_model_bytes(model)
     compiled = compile_model(Path(model) if isinstance(model, (str, Path)) else bytes(model_bytes),
                              core=kernels or board.core)
     _check_benchmark_fits_model(benchmark, compiled)

@@ -94,20 +94,25 @@ def read_tflite(source: str | os.PathLike | bytes | bytearray | memoryview) -> G
         data = bytes(source)
         origin = "<bytes>"
     else:
-        path = Path(source)
-        try:
-            # A named pipe or a device would block or never end: only regular files are read.
-            if path.exists() and not path.is_file():
-                raise ModelFormatError(f"{path} is not a regular file")
-            size = path.stat().st_size
-            if size > MAX_MODEL_BYTES:
-                raise ModelFormatError(f"{path} is {size / 2**20:.0f} MiB; tinyrig reads models up to "
-                                       f"{MAX_MODEL_BYTES // 2**20} MiB (a microcontroller's flash holds a few)")
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ModelFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
-        origin = str(path)
+        data = read_model_bytes(source)
+        origin = str(Path(source))
     return _parse(data, origin)
+
+
+def read_model_bytes(source: str | os.PathLike) -> bytes:
+    """A model file's bytes; everything that reads a model from a path goes through here."""
+    path = Path(source)
+    try:
+        # A named pipe or a device would block or never end: only regular files are read.
+        if path.exists() and not path.is_file():
+            raise ModelFormatError(f"{path} is not a regular file")
+        size = path.stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise ModelFormatError(f"{path} is {size / 2**20:.0f} MiB; tinyrig reads models up to "
+                                   f"{MAX_MODEL_BYTES // 2**20} MiB (a microcontroller's flash holds a few)")
+        return path.read_bytes()
+    except OSError as exc:
+        raise ModelFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _parse(data: bytes, origin: str) -> Graph:

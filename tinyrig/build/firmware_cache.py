@@ -13,6 +13,7 @@ from tinyrig.benchmarks import Benchmark
 from tinyrig.boards import Board
 from tinyrig.build.pio import BuildResult, build_project
 from tinyrig.codegen.firmware import STACK_BYTES, FirmwareProject, render_project
+from tinyrig.codegen.tflite_reader import read_model_bytes
 from tinyrig.paths import cache_dir
 
 
@@ -48,7 +49,7 @@ def prepare_firmware(board: Board, benchmark: Benchmark, model: Path, env_name: 
 
     `kernels` (a core name, or "reference" for the portable kernels) overrides the
     board's core for kernel selection; such builds are cached apart."""
-    model_bytes = Path(model).read_bytes()
+    model_bytes = read_model_bytes(model)
     directory = Path(out_dir) if out_dir else project_dir(board, benchmark, model_bytes, kernels)
     try:
         project = FirmwareProject.load(directory)
