@@ -63,7 +63,7 @@ class Session:
             results = json.loads(path.read_text())
         except FileNotFoundError:
             raise FileNotFoundError(f"{directory}: not a tinyrig session (no results.json)") from None
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValueError(f"{path}: unreadable results file: {exc}") from None
         return cls(directory, results)
 
