@@ -124,9 +124,12 @@ class Dut:
         for _ in range(retries):
             try:
                 return self.profile()
-            except DutTimeout as exc:
+            except DutError as exc:  # no answer, or another answer's lines (a stray m-ready in line noise)
                 last_error = exc
-                self.resync()
+                try:
+                    self.resync(settle_s=0.3)
+                except DutTimeout:
+                    pass
         assert last_error is not None
         raise last_error
 
@@ -194,8 +197,10 @@ class Dut:
             if line:
                 lines.append(line)
 
-    def resync(self, timeout_s: float = 5.0) -> None:
-        """After garbage or a lost answer: an empty command, then drop everything up to m-ready."""
+    def resync(self, timeout_s: float = 5.0, settle_s: float = 0.0) -> None:
+        """After garbage or a lost answer: an empty command, then drop everything up to m-ready,
+        and whatever else arrives until the line has been quiet for `settle_s` (answers still in
+        flight when the input was flushed, each with its own m-ready)."""
         self._pending = b""
         if self._port is not None:
             try:
@@ -204,6 +209,8 @@ class Dut:
                 pass
         self._write("")
         self._read_until_ready("(resync)", timeout_s)
+        while self._readline("(resync)", time.monotonic() + settle_s) is not None:
+            pass
 
     def command(self, command: str, timeout_s: float | None = None, allow_error: bool = False) -> list[str]:
         """Sends one command; returns the lines before m-ready. An `e-` line raises DutError."""
