@@ -29,6 +29,22 @@ def for_rich(value: object) -> str:
     return escape(printable(str(value)))
 
 
+def output_problem(path) -> str | None:
+    """Why `path` cannot take a report or summary, or None: an output replaces a regular file or
+    makes a new one; a device, a pipe or a folder of that name is never written over (a pipe would
+    block, and replacing /dev/zero with a report, as root, breaks the machine)."""
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        return getattr(exc, "strerror", None) or str(exc)
+    return None if stat.S_ISREG(mode) else "exists and is not a regular file"
+
+
 def first_line(text: str) -> str:
     """The headline of a multi-line message (the rest goes to the session log, not the terminal)."""
     return next((line for line in str(text).splitlines() if line.strip()), "")

@@ -385,16 +385,10 @@ class ResultsDB:
         kwargs: dict[str, Any] = {}
         file = sqlite_file(url)
         if file is not None:
-            if file.is_dir():
-                raise ResultsDBError(f"results database {file} is a folder; give a file path (e.g. {file}/results.sqlite)")
-            if must_exist and not file.is_file():
-                raise ResultsDBError(f"no results database at {file} (`tinyrig run` and `tinyrig record` "
-                                     f"create it; or pass --db / set ${DB_ENV})")
             try:
-                file.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ResultsDBError(f"results database {file}: cannot create its folder {file.parent}: "
-                                     f"{exc.strerror or exc}") from None
+                cls._check_file(file, must_exist)
+            except OSError as exc:  # a name too long for the file system, a folder that cannot be made
+                raise ResultsDBError(f"results database {file}: {exc.strerror or exc}") from None
             # Parallel runs record at the same time: wait for the writer rather than fail.
             kwargs["connect_args"] = {"timeout": 60}
         try:
@@ -409,6 +403,22 @@ class ResultsDB:
         db_ = cls(engine, url)
         db_._ensure_schema()
         return db_
+
+    @staticmethod
+    def _check_file(file: Path, must_exist: bool) -> None:
+        """A SQLite file to open: not a folder; there already, for readers; its folder made, for writers."""
+        if file.is_dir():
+            raise ResultsDBError(f"results database {file} is a folder; give a file path (e.g. {file}/results.sqlite)")
+        if file.exists() and not file.is_file():  # SQLite would block on a pipe, or write into a device
+            raise ResultsDBError(f"results database {file} is not a regular file; give a file path")
+        if must_exist and not file.is_file():
+            raise ResultsDBError(f"no results database at {file} (`tinyrig run` and `tinyrig record` "
+                                 f"create it; or pass --db / set ${DB_ENV})")
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ResultsDBError(f"results database {file}: cannot create its folder {file.parent}: "
+                                 f"{exc.strerror or exc}") from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -453,10 +463,10 @@ class ResultsDB:
         try:
             raw = path.read_text(encoding="utf-8")
             results = json.loads(raw)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             raise ResultsDBError(f"{session_dir}: not a tinyrig session (no results.json)") from None
-        except json.JSONDecodeError as exc:
-            raise ResultsDBError(f"{path}: unreadable results file: {exc}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ResultsDBError(f"{path}: unreadable results file: {getattr(exc, 'strerror', None) or exc}") from None
         if results.get("status") in UNFINISHED:
             raise ResultsDBError(f"{session_dir}: session is still {results.get('status')!r} (or was killed before "
                                  "it finished); only finished sessions are recorded")

@@ -97,9 +97,12 @@ def check_database(db=None) -> list[Finding]:
     findings = []
     path = sqlite_file(url)
     if path is not None:
-        findings += _file_findings(path, url)
-        if not all(f.ok for f in findings) or path.stat().st_size == 0:
-            return findings
+        try:
+            findings += _file_findings(path, url)
+            if not all(f.ok for f in findings) or path.stat().st_size == 0:
+                return findings
+        except OSError as exc:  # a name too long for the file system, a loop of links
+            return [Finding(False, f"{path}: {exc.strerror or exc}")]
     try:
         database = ResultsDB.open(db, must_exist=path is not None)
     except ResultsDBError as exc:

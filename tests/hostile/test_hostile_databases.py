@@ -173,3 +173,16 @@ def test_run_refuses_a_bad_database_url_before_measuring(tmp_path, observed):
                     f"sqlite:///{tmp_path}/x.db?colour=red", observed=observed)
     assert_clear(result, DB_EXIT, "colour")
     assert not (tmp_path / "s").exists(), "nothing started"
+
+
+@pytest.mark.parametrize("kind", ["pipe", "file"])
+def test_record_of_something_that_is_no_session_folder(kind, tmp_path, observed):
+    import os
+
+    thing = tmp_path / "thing"
+    os.mkfifo(thing) if kind == "pipe" else thing.write_text("{}")
+    result = invoke("record", "--db", tmp_path / "db.sqlite", thing, observed=observed)
+    if kind == "file":  # click refuses a file where a folder is due
+        assert_clear(result, 2, "is a file")
+    else:
+        assert_clear(result, DB_EXIT, "not a tinyrig session")

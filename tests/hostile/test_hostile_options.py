@@ -142,3 +142,70 @@ def test_doctor_names_a_stale_emulator(tmp_path, observed):
         assert len(named) == 1 and "stale emulator" in named[0] and f"kill {stale_pid}" in named[0], result.out
     finally:
         os.kill(stale_pid, 9)
+
+
+# -- outputs and paths the file system refuses ---------------------------------------------------
+
+@pytest.fixture
+def device_node(tmp_path) -> Path:
+    """A second node of /dev/null inside the test's folder: a device that must never be replaced."""
+    node = tmp_path / "null-device"
+    if os.system(f"mknod {node} c 1 3 2>/dev/null") != 0:
+        pytest.skip("mknod needs root")
+    return node
+
+
+@pytest.mark.parametrize("kind", ["device", "pipe", "folder"])
+def test_report_never_writes_over_a_device_pipe_or_folder(kind, tmp_path, device_node, observed):
+    import stat
+
+    target = {"device": device_node, "pipe": tmp_path / "pipe", "folder": tmp_path}[kind]
+    if kind == "pipe":
+        os.mkfifo(target)
+    mode = os.stat(target).st_mode
+    needles = ["is a directory"] if kind == "folder" else [f"--html {target}", "not a regular file"]
+    assert_clear(invoke("report", "--html", target, PERFORMANCE, observed=observed), USAGE, *needles)
+    assert os.stat(target).st_mode == mode and (kind != "device" or stat.S_ISCHR(mode))
+
+
+@pytest.mark.parametrize("option", ["--junit", "--markdown"])
+def test_gate_summary_into_a_pipe(option, tmp_path, observed):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    assert_clear(invoke("compare", PERFORMANCE, PERFORMANCE, option, pipe, observed=observed), USAGE,
+                 f"{option} {pipe}", "not a regular file")
+
+
+@pytest.mark.parametrize("command", ["history", "record"])
+def test_database_that_is_a_pipe(command, tmp_path, observed):
+    pipe = tmp_path / "results.sqlite"
+    os.mkfifo(pipe)
+    args = ["history"] if command == "history" else ["record", PERFORMANCE]
+    assert_clear(invoke(*args, "--db", pipe, observed=observed), 5, str(pipe), "not a regular file")
+
+
+def test_names_too_long_for_the_file_system(tmp_path, observed):
+    long = "a" * 5000
+    assert_ok_listing = invoke("models", "list", "--models", long, observed=observed)
+    assert assert_ok_listing.code == 0 and "Traceback" not in assert_ok_listing.text
+    assert_clear(invoke("history", "--db", long, observed=observed), 5, "File name too long")
+    assert_clear(invoke("compare", long, long, observed=observed), USAGE, "neither a session folder")
+
+
+def test_port_that_is_not_there_fails_before_building(tmp_path, observed):
+    assert_clear(invoke("run", "--board", "nucleo-l4r5zi", "--no-flash", "--port", tmp_path / "ttyACM9",
+                        "--sessions", tmp_path / "s", observed=observed), USAGE, "ttyACM9", "no such device")
+    assert not (tmp_path / "s").exists()
+
+
+def test_build_of_a_folder_that_is_no_project(tmp_path, observed):
+    (tmp_path / "platformio.ini").write_text("[env:perf]\n")
+    assert_clear(invoke("build", "--project", tmp_path, observed=observed), USAGE,
+                 "not a project made by `tinyrig generate`")
+
+
+def test_models_fetched_into_a_file(tmp_path, observed):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert_clear(invoke("models", "fetch", "--dest", blocker, "--source", f"file://{tmp_path}/none", "kws01",
+                        observed=observed), 1, f"--dest {blocker}", "cannot make it a folder")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -70,8 +71,9 @@ def boards_cmd() -> None:
         _fail(str(exc))
     for b in boards:
         emu = b.emulator.qemu_machine and f"qemu {b.emulator.qemu_machine}" or b.emulator.renode_platform or "-"
-        table.add_row(b.name + (" (default)" if b.name == DEFAULT_BOARD else ""), b.core, f"{b.clock_hz / 1e6:g} MHz",
-                      f"{b.flash.size // 1024} KiB", f"{b.ram.size // 1024} KiB", emu, b.description)
+        table.add_row(for_rich(b.name) + (" (default)" if b.name == DEFAULT_BOARD else ""), for_rich(b.core),
+                      f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024} KiB", f"{b.ram.size // 1024} KiB",
+                      for_rich(emu), for_rich(b.description))
     console.print(table)
 
 
@@ -253,7 +255,11 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 
     try:
         if project:
-            manifest = FirmwareProject.load(project)
+            try:
+                manifest = FirmwareProject.load(project)
+            except (OSError, ValueError, TypeError) as exc:
+                _fail(f"--project {project}: not a project made by `tinyrig generate` "
+                      f"({getattr(exc, 'strerror', None) or exc})")
             b = _board(manifest.board)
             result = build_project(project, env_name, flash_capacity=b.flash.size, ram_capacity=b.ram.size,
                                    stack_bytes=STACK_BYTES)
@@ -322,6 +328,8 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
     from tinyrig.hil.results.session import Session
     from tinyrig.paths import sessions_dir
 
+    if port:
+        _check_port(port)
     if resume_dir:
         session, options = _resume(resume_dir, overrides=dict(port=port, probe=probe, monitor_port=monitor_port,
                                                               db=db, record=not no_record))
@@ -416,6 +424,19 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
     sys.exit(int(Exit.OK if recorded_ok or not options.record else Exit.DATABASE))
 
 
+def _check_port(port: str) -> None:
+    """A serial device path must be there before anything is built for it (a URL is tried as given)."""
+    if "://" in port:
+        return
+    try:
+        there = os.path.exists(port)
+    except (OSError, ValueError):
+        there = False
+    if not there:
+        _fail(f"--port {port}: no such device; give the console's serial device (e.g. /dev/ttyACM0) "
+              f"or a pyserial URL (socket://HOST:PORT, rfc2217://HOST:PORT)")
+
+
 # Where the bench is connected may change between a run and its resume (a board that came back
 # on another port, a different probe, the team database); what shapes the figures may not.
 _RESUME_MAY_CHANGE = {"port", "probe", "monitor_port", "db", "no_record", "resume_dir", "sessions_root"}
@@ -492,13 +513,21 @@ def report_cmd(session_dirs, html_out, db) -> None:
 
     if html_out:
         from tinyrig.cli.results import write_html_report
+        from tinyrig.terminal import output_problem
+
+        if output_problem(html_out):
+            _fail(f"--html {html_out}: {output_problem(html_out)}; give a new file or a regular file to replace")
         from tinyrig.hil.results.db import ResultsDBError
         from tinyrig.hil.results.html import ReportError
 
         try:
             path = write_html_report(list(session_dirs), html_out, db=db)
-        except (ReportError, ResultsDBError) as exc:
-            _fail(str(exc), 1)
+        except ResultsDBError as exc:
+            _fail(str(exc), Exit.DATABASE)
+        except ReportError as exc:
+            _fail(str(exc), Exit.FAILED)
+        except (OSError, ValueError) as exc:
+            _fail(f"--html {html_out}: cannot write the report there: {getattr(exc, 'strerror', None) or exc}")
         console.print(f"report: {for_rich(path)}")
         return
     for session_dir in session_dirs:

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from tinyrig.benchmarks import UnknownBenchmarkError, get_benchmark
 from tinyrig.boards import DEFAULT_BOARD, BoardError, load_board
+from tinyrig.terminal import first_line, for_rich, printable
 
 
 @click.command("profile")
@@ -35,12 +36,12 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
         benchmark = get_benchmark(benchmark_id)
         model = find_model(benchmark.id, models_dir)
     except (BoardError, UnknownBenchmarkError, ModelNotFoundError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(first_line(str(exc)))}", err=True)
         sys.exit(2)
     try:
         emulated = choose_target(target).emulated  # the board's own target records the layer markers
     except TargetError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(first_line(str(exc)))}", err=True)
         sys.exit(2)
     if not emulated:
         click.echo(f"error: {target.name} is not emulated; profiling needs an emulator's exact instruction counts",
@@ -49,7 +50,7 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
     try:
         report = profile_benchmark(target, benchmark, model)
     except (ProfileError, RuntimeError, OSError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(first_line(str(exc)))}", err=True)
         sys.exit(1)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
@@ -59,7 +60,7 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
         table.add_column(header, justify="right" if i in (0, 4, 5, 6) else "left")
     rows = report.rows()
     for n, row in enumerate(rows):
-        table.add_row(*row, end_section=n == len(rows) - 3)
+        table.add_row(*map(for_rich, row), end_section=n == len(rows) - 3)  # op names come from the model
     console = Console()
     console.print(table)
     console.print(f"Marker overhead {report.marker_overhead} instructions per layer, subtracted. "

@@ -217,9 +217,13 @@ def _resolve(arg: str, lazy: _Lazy):
     from tinyrig.hil.results.db import ResultsDBError
 
     path = Path(arg)
-    if path.is_dir():
+    try:
+        folder, results_file = path.is_dir(), path.name == "results.json" and path.is_file()
+    except OSError:  # not a path this file system can hold: a session id, then
+        folder = results_file = False
+    if folder:
         return _ref_from_folder(path)
-    if path.suffix == ".json" and path.name == "results.json" and path.is_file():
+    if results_file:
         return _ref_from_folder(path.parent)
     what = f"{arg}: neither a session folder nor a recorded session: "
     database = lazy.get(what, Exit.USAGE)  # the argument is neither: a usage error
@@ -282,6 +286,11 @@ def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k,
     from tinyrig.hil.results import ci as results_ci
     from tinyrig.hil.results.compare import ERROR, SKIP, Check, Comparison, Thresholds, compare
 
+    from tinyrig.terminal import output_problem
+
+    for option, path in (("--junit", junit_path), ("--markdown", markdown_path)):
+        if path is not None and output_problem(path):
+            _fail(f"{option} {path}: {output_problem(path)}; give a new file or a regular file to replace")
     lazy = _Lazy(db)
     if last_n:
         if len(sessions) > 1:
