@@ -4,7 +4,7 @@
     python benchmarks/fuzz_engine.py --models 1000 [--seed 0] [--jobs 2]
                                      [--keep-failures DIR] [--extended]
 
-Builds N random int8 models (tests/engine/tflite_builder.py; model i uses seed S+i),
+Builds N random int8 models (tests/tinyrig_testing/tflite_builder.py; model i uses seed S+i),
 runs each in the TFLM interpreter on several random inputs, compiles it with the
 engine, links batches of models into one host executable, and compares the outputs
 byte for byte.  Prints progress, per-op counts and, last,
@@ -29,10 +29,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests" / "engine"))
+sys.path.insert(0, str(HERE.parent / "tests"))  # the test helpers package, tinyrig_testing
 
-import fuzz_harness as fh  # noqa: E402
-import tflite_builder as tb  # noqa: E402
+from tinyrig_testing import fuzz_harness as fh  # noqa: E402
+from tinyrig_testing import tflite_builder as tb  # noqa: E402
 
 
 def main(argv=None) -> int:

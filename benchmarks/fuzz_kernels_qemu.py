@@ -5,7 +5,7 @@
 
 For each board (default: qemu-mps2-an386 for the DSP kernels, qemu-mps3-an547 for
 Helium) and each seed, a random chain model is built around one of the ops the
-optimised kernels cover (tests/engine/tflite_builder.py, cycling CONV_2D,
+optimised kernels cover (tests/tinyrig_testing/tflite_builder.py, cycling CONV_2D,
 DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D), compiled for the board's
 core, built and run under QEMU on random inputs; the raw output bytes must equal the
 interpreter's. Models where every layer fell back to the portable kernels are
@@ -29,15 +29,15 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests" / "engine"))
+sys.path.insert(0, str(HERE.parent / "tests"))  # the test helpers package, tinyrig_testing
 
-import tflite_builder as tb  # noqa: E402
-from fuzz_harness import in_child, run_tflm  # noqa: E402
+from tinyrig_testing import tflite_builder as tb  # noqa: E402
+from tinyrig_testing.fuzz_harness import in_child, run_tflm  # noqa: E402
 
 from tinyrig.benchmarks import Benchmark  # noqa: E402
 from tinyrig.boards import load_board  # noqa: E402
 from tinyrig.codegen.engine import compile_model  # noqa: E402
-from tinyrig.codegen.kernel_registry import REFERENCE  # noqa: E402
+from tinyrig.codegen.kernels.registry import REFERENCE  # noqa: E402
 from tinyrig.build.firmware_cache import prepare_firmware  # noqa: E402
 from tinyrig.hil.run.profile import run_inferences  # noqa: E402
 

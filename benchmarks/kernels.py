@@ -23,7 +23,7 @@ from pathlib import Path
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
-from tinyrig.codegen.kernel_registry import REFERENCE
+from tinyrig.codegen.kernels.registry import REFERENCE
 from tinyrig.build.firmware_cache import prepare_firmware
 from tinyrig.hil.dut.inputs import random_inputs
 from tinyrig.hil.run.profile import run_inferences

@@ -9,17 +9,24 @@ from .schema import Board, BoardError, parse_board
 BOARDS_DIR = Path(__file__).resolve().parent
 DEFAULT_BOARD = "qemu-mps2-an386"
 
-__all__ = ["Board", "BoardError", "DEFAULT_BOARD", "BOARDS_DIR", "board_names", "load_board", "all_boards"]
+__all__ = ["Board", "BoardError", "DEFAULT_BOARD", "BOARDS_DIR", "board_names", "load_board", "all_boards",
+           "is_board_path"]
 
 
 def board_names() -> list[str]:
     return sorted(p.stem for p in BOARDS_DIR.glob("*.toml"))
 
 
+def is_board_path(name_or_path: str | Path) -> bool:
+    """A path to a board file of the user's own rather than the name of a shipped board."""
+    text = str(name_or_path)
+    return text.endswith(".toml") or "/" in text
+
+
 def load_board(name_or_path: str | Path) -> Board:
     """A board by name (a file in boards/) or by path to a board file of the user's own."""
     text = str(name_or_path)
-    if text.endswith(".toml") or "/" in text:
+    if is_board_path(text):
         return parse_board(Path(text))
     candidate = BOARDS_DIR / f"{text}.toml"
     if not candidate.exists():

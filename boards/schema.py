@@ -5,8 +5,11 @@ core and memory map that startup code and the linker script are rendered from, t
 UART, the timer behind `m-lap-us`, the timestamp pin of the energy window, how to emulate it,
 how to build it with PlatformIO, how to flash it with pyOCD and how much power it draws.
 
-Validation is strict and explicit: every error names the file, the field (as a dotted path)
-and what is allowed, so a vendor porting a new MCU can fix a board file without reading code.
+The file's shape is the pydantic model `BoardFile` (strict types, unknown fields rejected; its JSON
+Schema is boards/board.schema.json, for editor completion). What the file says is then checked
+against its chip family's data (boards/checks.py). Every error is one line naming the file, the
+field (as a dotted path), the value and what is allowed, so a vendor porting a new MCU can fix a
+board file without reading code. The rest of tinyrig reads the frozen `Board` object below.
 """
 
 from __future__ import annotations
@@ -14,16 +17,25 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import warnings
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from . import drivers
+from .clocks import ClockPlan
+from .families import Family, Uart, family_names
 
 CORES = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 # FPU names as gcc spells them in -mfpu; "none" means soft float.
 FPUS = ("none", "fpv4-sp-d16", "fpv5-sp-d16", "fpv5-d16", "auto")
-UART_DRIVERS = ("cmsdk-uart", "stm32-usart", "stm32-lpuart", "nrf-uarte", "stm32-usart-v2", "stm32-usart-v2-af", "nrf-uart")
-TIMER_DRIVERS = ("systick", "dwt")
-PIN_DRIVERS = ("mps2-fpgaio-led", "stm32-gpio", "nrf-gpio", "none")
-# Clock set-up run by the reset handler before anything else ("none": the reset clock is used).
-CLOCK_DRIVERS = ("none", "stm32l4", "stm32u5", "stm32h7", "nrf52")
+# Driver names come from the templates present: a board can only name a driver that exists.
+UART_DRIVERS = drivers.available("uart")
+TIMER_DRIVERS = drivers.available("timer")
+PIN_DRIVERS = drivers.available("pin")
+CLOCK_DRIVERS = drivers.available("clock")
+FAMILIES = tuple(family_names())
 # Cores that have the DSP extension (SMLAD & co) and those with Helium (MVE).
 DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 HELIUM_CORES = ("cortex-m55",)
@@ -32,6 +44,122 @@ HELIUM_CORES = ("cortex-m55",)
 class BoardError(ValueError):
     """A board file is missing, unreadable or invalid."""
 
+
+# -- the file, as written ------------------------------------------------------------------------
+
+def _literal(values: tuple[str, ...]) -> Any:
+    return Literal[values]  # type: ignore[valid-type]
+
+
+# "register" is the datasheets' word for these fields; it shadows only ABCMeta.register, a class-level
+# method no instance here uses, so pydantic's warning about it is silenced.
+warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)
+
+
+class _Table(BaseModel):
+    # Strict: a TOML string is never taken for a number; unknown keys are errors, not ignored.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RegionFile(_Table):
+    base: int = Field(ge=0, le=0xFFFFFFFF, description="Start address.")
+    size: int = Field(ge=1024, le=0x100000000, description="Length in bytes.")
+
+
+class MemoryFile(_Table):
+    flash: RegionFile = Field(description="Code, constants, weights and the .data load image.")
+    ram: RegionFile = Field(description="The main RAM: .data, .bss (the arena and input buffer) and the stack.")
+    extra: dict[str, RegionFile] = Field(
+        default_factory=dict,
+        description="Further RAM regions by name (lower-case letters, digits, _), e.g. a separate SRAM2. The linker "
+                    "script declares each one and gives it a NOLOAD section .<name> that code may place buffers in.")
+
+
+class ConsoleFile(_Table):
+    driver: _literal(UART_DRIVERS) = Field(description="UART driver: a template uart_<driver>.c.j2.")
+    base: int = Field(ge=0, le=0xFFFFFFFF, description="The UART's register base; must be a UART of the family.")
+    baud: int = Field(ge=300, description="Baud rate of performance and accuracy runs.")
+    energy_baud: int = Field(9600, ge=300, description="Baud rate of energy runs (the MLPerf Tiny energy runner's).")
+    clock_hz: int = Field(0, ge=0, description="The UART's kernel clock; 0 or absent: derived from kernel_clock.")
+    kernel_clock: Literal["pclk", "sysclk", "hsi"] = Field(
+        "pclk", description="STM32 kernel-clock source for the UART (the family's select register); pclk is the reset choice.")
+    tx_pin: str = Field("", description="TX pin the driver routes, e.g. \"PA9\" (STM32) or \"P0.06\" (nRF52).")
+    rx_pin: str = Field("", description="RX pin the driver routes.")
+    alternate_function: int | None = Field(
+        None, ge=0, le=15, description="STM32 AF number of both pins; absent: taken from the family's pin table.")
+
+
+class TimerFile(_Table):
+    driver: _literal(TIMER_DRIVERS) = Field(description="Tick counter behind m-lap-us: systick or dwt.")
+    hz: int = Field(ge=1000, description="Its count rate: the core clock for both drivers.")
+
+
+class TimestampPinFile(_Table):
+    driver: _literal(PIN_DRIVERS) = Field(description="Timestamp pin driver; none where the emulator has no GPIO.")
+    register: int = Field(0, ge=0, le=0xFFFFFFFF, description="GPIO port base (STM32, nRF52) or LED register (MPS2).")
+    pin: int = Field(0, ge=0, le=31, description="Pin number within the port.")
+    idle: Literal["high", "low"] = Field("high", description="Idle level; MLPerf Tiny's energy window wants high.")
+    pulse_cycles: int = Field(2000, ge=1, description="How long a timestamp pulse lasts, in core cycles.")
+    clock_enable_register: int | None = Field(
+        None, ge=0, le=0xFFFFFFFF, description="STM32: the RCC register that clocks the port; absent: the family's.")
+    clock_enable_bit: int | None = Field(None, ge=0, le=31, description="STM32: its bit; absent: the port's.")
+
+
+class EmulatorFile(_Table):
+    qemu_machine: str = Field("", description="qemu-system-arm -M value.")
+    qemu_cpu: str = Field("", description="qemu-system-arm -cpu value, where the machine's default is not wanted.")
+    renode_platform: str = Field("", description="Renode platform (.repl) path.")
+
+
+class PlatformIOFile(_Table):
+    registry_platform: str = Field("", description="Vendor platform for online users (env:vendor).")
+    registry_board: str = Field("", description="Its board id.")
+    registry_framework: str = Field("", description="Its framework, if the vendor environment needs one.")
+
+
+class PowerFile(_Table):
+    supply_v: float = Field(ge=0, description="Supply voltage of the power model, in volts.")
+    active_current_a: float = Field(ge=0, description="Current while inferring (Run mode at clock_hz), in amperes.")
+    idle_current_a: float = Field(ge=0, description="Current while idle (Sleep mode), in amperes.")
+    source: str = Field(min_length=1, pattern=r"\S", description="The datasheet (and table) the figures come from.")
+
+
+class TimingFile(_Table):
+    flash_wait_states: int = Field(ge=0, le=64, description="Flash wait states at clock_hz; 0: flash reads as fast as RAM.")
+    flash_read_bytes: int = Field(8, ge=2, le=64, description="Bytes one flash read returns (the accelerator's block), a power of two.")
+    flash_prefetch: bool = Field(False, description="Sequential instruction prefetch is on (e.g. STM32 FLASH_ACR.PRFTEN).")
+    flash_icache_lines: int = Field(0, ge=0, le=4096, description="Instruction cache sets (lines); 0: none.")
+    flash_icache_ways: int = Field(0, ge=0, le=16, description="Blocks per instruction-cache line (ways).")
+    flash_dcache_lines: int = Field(0, ge=0, le=4096, description="Data cache sets (lines) for constant reads; 0: none.")
+    flash_dcache_ways: int = Field(0, ge=0, le=16, description="Blocks per data-cache line (ways).")
+    source: str = Field(min_length=1, pattern=r"\S", description="The reference manual (and section) the figures come from.")
+
+
+class BoardFile(_Table):
+    """A tinyrig board file (boards/<name>.toml)."""
+
+    model_config = ConfigDict(title="tinyrig board file")
+
+    name: str = Field(description="Must equal the file name without .toml.")
+    description: str = Field(description="One line: board, MCU, core, clock, flash / RAM.")
+    core: _literal(CORES) = Field(description="Arm core; picks the kernels (DSP, Helium) and gcc -mcpu.")
+    fpu: _literal(FPUS) = Field(description="gcc -mfpu value; none: soft float.")
+    clock_hz: int = Field(ge=1, description="Core clock the firmware runs at (the clock driver sets it).")
+    family: _literal(FAMILIES) = Field(description="Chip family: a data file in boards/families/.")
+    clock_driver: _literal(CLOCK_DRIVERS) = Field("none", description="Clock set-up run first at reset; none: the reset clock.")
+    pyocd_target: str = Field("", description="pyOCD target name for flashing.")
+    usb_ids: list[str] = Field(default_factory=list, description="VID:PID of the probe's serial port.")
+    memory: MemoryFile = Field(description="Memory map the linker script is rendered from.")
+    console: ConsoleFile = Field(description="The UART the MLPerf Tiny protocol runs over.")
+    timer: TimerFile = Field(description="The timer behind m-lap-us.")
+    timestamp_pin: TimestampPinFile = Field(description="The energy window's timestamp pin.")
+    emulator: EmulatorFile = Field(EmulatorFile(), description="How to emulate the board, if at all.")
+    platformio: PlatformIOFile = Field(PlatformIOFile(), description="PlatformIO registry settings for online users.")
+    power: PowerFile = Field(description="Power model of emulated energy runs, with its datasheet.")
+    timing: TimingFile | None = Field(None, description="Flash timing at clock_hz for the cycle model (tinyrig.hil.targets.cycle_model).")
+
+
+# -- the board, as the rest of tinyrig reads it ---------------------------------------------------
 
 @dataclass(frozen=True)
 class MemoryRegion:
@@ -44,17 +172,46 @@ class MemoryRegion:
 
 
 @dataclass(frozen=True)
+class NamedRegion(MemoryRegion):
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class PinMux:
+    """One routed pin: port letter (or nRF port digit), its index, the pin and its alternate function."""
+
+    name: str
+    port: str
+    port_index: int
+    pin: int
+    af: int
+
+
+@dataclass(frozen=True)
+class ConsolePort:
+    """The console UART resolved against the family data: what the UART template writes."""
+
+    uart_name: str
+    uart: Uart
+    tx: PinMux | None
+    rx: PinMux | None
+    kernel_value: int | None  # field value of the kernel-clock select, None where there is none
+    vddio2: bool              # a routed pin sits on VDDIO2 (STM32 PWR_CR2.IOSV must be set first)
+
+
+@dataclass(frozen=True)
 class Console:
     driver: str
     base: int
     baud: int
     energy_baud: int
-    # Peripheral clock feeding the UART's baud generator; 0 where the emulator ignores it.
+    # Kernel clock feeding the UART's baud generator (derived from kernel_clock when the file omits it).
     clock_hz: int = 0
     # Pins the console uses, for real boards whose startup must route them (port letter, pin, AF).
     tx_pin: str = ""
     rx_pin: str = ""
     alternate_function: int = 0
+    kernel_clock: str = "pclk"
 
 
 @dataclass(frozen=True)
@@ -93,8 +250,8 @@ class Emulator:
 @dataclass(frozen=True)
 class PlatformIO:
     registry_platform: str = ""
-    registry_board: str = ""
-    registry_framework: str = ""
+    registry_board: str = Field("", description="Its board id.")
+    registry_framework: str = Field("", description="Its framework, if the vendor environment needs one.")
 
 
 @dataclass(frozen=True)
@@ -103,6 +260,23 @@ class PowerModel:
     active_current_a: float
     idle_current_a: float
     source: str
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How fast the core reads its flash at `clock_hz` (the `[timing]` table), for the cycle model
+    (tinyrig.hil.targets.cycle_model): wait states per flash read and the shape of the flash
+    accelerator (sequential instruction prefetch, instruction and data caches of lines x ways
+    blocks of `flash_read_bytes`). Zero wait states: flash reads as fast as RAM."""
+
+    flash_wait_states: int = 0
+    flash_read_bytes: int = 8
+    flash_prefetch: bool = False
+    flash_icache_lines: int = 0
+    flash_icache_ways: int = 0
+    flash_dcache_lines: int = 0
+    flash_dcache_ways: int = 0
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,10 +295,21 @@ class Board:
     platformio: PlatformIO
     pyocd_target: str
     power: PowerModel
-    soc_family: str
+    family_name: str
     clock_driver: str = "none"
     usb_ids: tuple[str, ...] = ()
+    extra_ram: tuple[NamedRegion, ...] = ()
+    timing: Timing | None = None  # None: not described (emulators read flash with no wait states)
     path: Path | None = field(default=None, compare=False)
+    # Derived from the family data by boards/checks.py (not part of equality or hashing).
+    family: Family | None = field(default=None, compare=False)
+    clock_plan: ClockPlan | None = field(default=None, compare=False)
+    console_port: ConsolePort | None = field(default=None, compare=False)
+
+    @property
+    def soc_family(self) -> str:
+        """The vendor (stm32, nrf52, cmsdk): what the firmware's register layouts have in common."""
+        return self.family.vendor if self.family else ""
 
     @property
     def is_emulated(self) -> bool:
@@ -143,181 +328,160 @@ class Board:
         return "soft" if self.fpu == "none" else "hard"
 
 
-class _Fields:
-    """Reads typed fields out of one TOML table, naming file and field in every error."""
+# -- errors ---------------------------------------------------------------------------------------
 
-    def __init__(self, path: Path, table: dict[str, Any], prefix: str = ""):
-        self.path, self.table, self.prefix = path, table, prefix
-        self.used: set[str] = set()
-
-    def _error(self, key: str, message: str) -> BoardError:
-        return BoardError(f"{self.path}: field '{self.prefix}{key}': {message}")
-
-    def _get(self, key: str, default: Any) -> Any:
-        self.used.add(key)
-        if key in self.table:
-            return self.table[key]
-        if default is _REQUIRED:
-            raise self._error(key, "is required")
-        return default
-
-    def str(self, key: str, default: Any = None, choices: tuple[str, ...] | None = None) -> str:
-        value = self._get(key, _REQUIRED if default is None else default)
-        if not isinstance(value, str):
-            raise self._error(key, f"must be a string, got {value!r}")
-        if choices is not None and value not in choices:
-            raise self._error(key, f"is {value!r}; allowed: {', '.join(choices)}")
-        return value
-
-    def int(self, key: str, default: Any = None, minimum: int = 0) -> int:
-        value = self._get(key, _REQUIRED if default is None else default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._error(key, f"must be an integer, got {value!r}")
-        if value < minimum:
-            raise self._error(key, f"is {value}; must be >= {minimum}")
-        return value
-
-    def float(self, key: str, minimum: float = 0.0) -> float:
-        value = self._get(key, _REQUIRED)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self._error(key, f"must be a number, got {value!r}")
-        if value < minimum:
-            raise self._error(key, f"is {value}; must be >= {minimum}")
-        return float(value)
-
-    def table_of(self, key: str, required: bool = True) -> "_Fields":
-        value = self._get(key, _REQUIRED if required else {})
-        if not isinstance(value, dict):
-            raise self._error(key, "must be a table")
-        return _Fields(self.path, value, f"{self.prefix}{key}.")
-
-    def str_list(self, key: str) -> tuple[str, ...]:
-        value = self._get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self._error(key, "must be a list of strings")
-        return tuple(value)
-
-    def reject_unknown(self) -> None:
-        unknown = sorted(set(self.table) - self.used)
-        if unknown:
-            raise BoardError(
-                f"{self.path}: unknown field '{self.prefix}{unknown[0]}'; "
-                f"allowed here: {', '.join(sorted(self.used))}"
-            )
+# Fields and values that earlier tinyrig versions accepted, with what replaced them.
+RENAMED = {
+    "soc_family": "replaced by 'family', the chip family's data file in boards/families/",
+}
+RENAMED_VALUES = {
+    ("console", "driver", "stm32-usart-v2-af"): "merged into 'stm32-usart-v2', which routes tx_pin/rx_pin itself",
+    ("clock_driver", "stm32h7"): "renamed 'stm32h7a3' (RM0455 parts only)",
+}
 
 
-_REQUIRED = object()
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model class that holds the field at `loc` (for the 'allowed here' list)."""
+    model: Any = BoardFile
+    for key in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        info = model.model_fields.get(key) if isinstance(key, str) else None
+        if info is None:
+            return None
+        annotation = info.annotation
+        if getattr(annotation, "__origin__", None) is dict:
+            annotation = annotation.__args__[1]
+        model = annotation
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
-def parse_board(path: Path) -> Board:
-    """Load and validate one board file."""
-    path = Path(path)
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _allowed_literals(loc: tuple) -> str:
+    parent = _model_at(loc[:-1])
+    info = parent.model_fields.get(loc[-1]) if parent else None
+    args = getattr(info.annotation, "__args__", ()) if info else ()
+    return ", ".join(str(a) for a in args)
+
+
+def _describe(error: dict) -> tuple[str, str]:
+    """(field, message) for the first pydantic error, worded for someone editing the file."""
+    loc = tuple(error["loc"])
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    name = _dotted(loc)
+    if kind == "extra_forbidden":
+        if loc[-1] in RENAMED:
+            return name, f"unknown field: {RENAMED[loc[-1]]}"
+        parent = _model_at(loc[:-1])
+        allowed = ", ".join(sorted(parent.model_fields)) if parent else "-"
+        return name, f"unknown field; allowed here: {allowed}"
+    if kind == "missing":
+        return name, "is required"
+    if kind == "literal_error":
+        hint = RENAMED_VALUES.get((*loc, value))
+        return name, f"is {value!r}{'; ' + hint if hint else ''}; allowed: {_allowed_literals(loc)}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return name, f"must be an integer, got {value!r}"
+    if kind in ("float_type", "float_parsing"):
+        return name, f"must be a number, got {value!r}"
+    if kind == "string_type":
+        return name, f"must be a string, got {value!r}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return name, "must be a table"
+    if kind == "list_type":
+        return name, "must be a list"
+    if kind == "greater_than_equal":
+        return name, f"is {value}; must be >= {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        limit = ctx.get("le")
+        return name, f"is {value}; must be <= {hex(limit) if isinstance(limit, int) and limit > 0xFFFF else limit}"
+    if kind in ("string_too_short", "string_pattern_mismatch") and loc in (("power", "source"), ("timing", "source")):
+        return name, "must name the datasheet the figures come from"
+    return name, f"is {value!r}: {error['msg']}"
+
+
+def _region_name_error(memory: MemoryFile) -> tuple[str, str] | None:
+    import re
+
+    for key in memory.extra:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", key) or key in ("flash", "ram"):
+            return f"memory.extra.{key}", "region names are lower-case letters, digits and _ (not flash or ram)"
+    return None
+
+
+def _timing_error(timing: TimingFile | None) -> tuple[str, str] | None:
+    if timing is None:
+        return None
+    if timing.flash_read_bytes & (timing.flash_read_bytes - 1):
+        return "timing.flash_read_bytes", f"is {timing.flash_read_bytes}; must be a power of two"
+    for cache in ("icache", "dcache"):
+        lines, ways = getattr(timing, f"flash_{cache}_lines"), getattr(timing, f"flash_{cache}_ways")
+        if (lines == 0) != (ways == 0):
+            return f"timing.flash_{cache}_ways", f"is {ways} with {lines} lines; give both or neither"
+    return None
+
+
+# -- loading --------------------------------------------------------------------------------------
+
+def read_board_file(path: Path) -> BoardFile:
+    """The file's contents as a BoardFile, or BoardError naming the file and field."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BoardError(f"{path}: no such board file") from None
     except tomllib.TOMLDecodeError as exc:
         raise BoardError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        parsed = BoardFile.model_validate(data)
+    except ValidationError as exc:
+        field_name, message = _describe(exc.errors()[0])
+        raise BoardError(f"{path}: field '{field_name}': {message}") from None
+    problem = _region_name_error(parsed.memory) or _timing_error(parsed.timing)
+    if problem:
+        raise BoardError(f"{path}: field '{problem[0]}': {problem[1]}")
+    return parsed
 
-    top = _Fields(path, data)
-    name = top.str("name")
-    if name != path.stem:
-        raise BoardError(f"{path}: field 'name': is {name!r} but the file is named {path.stem!r}.toml")
-    description = top.str("description")
-    core = top.str("core", choices=CORES)
-    fpu = top.str("fpu", choices=FPUS)
-    if core in ("cortex-m0plus", "cortex-m3") and fpu != "none":
-        raise BoardError(f"{path}: field 'fpu': {core} has no FPU; allowed: none")
-    clock_hz = top.int("clock_hz", minimum=1)
-    soc_family = top.str("soc_family", choices=("cmsdk", "stm32", "nrf52"))
-    clock_driver = top.str("clock_driver", default="none", choices=CLOCK_DRIVERS)
-    pyocd_target = top.str("pyocd_target", default="")
-    usb_ids = top.str_list("usb_ids")
 
-    mem = top.table_of("memory")
-    regions = {}
-    for key in ("flash", "ram"):
-        region = mem.table_of(key)
-        regions[key] = MemoryRegion(base=region.int("base"), size=region.int("size", minimum=1024))
-        region.reject_unknown()
-    mem.reject_unknown()
-
-    con = top.table_of("console")
-    console = Console(
-        driver=con.str("driver", choices=UART_DRIVERS),
-        base=con.int("base"),
-        baud=con.int("baud", minimum=300),
-        energy_baud=con.int("energy_baud", default=9600, minimum=300),
-        clock_hz=con.int("clock_hz", default=0),
-        tx_pin=con.str("tx_pin", default=""),
-        rx_pin=con.str("rx_pin", default=""),
-        alternate_function=con.int("alternate_function", default=0),
-    )
-    con.reject_unknown()
-
-    tim = top.table_of("timer")
-    timer = Timer(driver=tim.str("driver", choices=TIMER_DRIVERS), hz=tim.int("hz", minimum=1000))
-    tim.reject_unknown()
-
-    pin_t = top.table_of("timestamp_pin")
-    pin = TimestampPin(
-        driver=pin_t.str("driver", choices=PIN_DRIVERS),
-        register=pin_t.int("register", default=0),
-        pin=pin_t.int("pin", default=0),
-        idle=pin_t.str("idle", default="high", choices=("high", "low")),
-        pulse_cycles=pin_t.int("pulse_cycles", default=2000, minimum=1),
-        clock_enable_register=pin_t.int("clock_enable_register", default=0),
-        clock_enable_bit=pin_t.int("clock_enable_bit", default=0),
-    )
-    pin_t.reject_unknown()
-    if pin.pin > 31:
-        raise BoardError(f"{path}: field 'timestamp_pin.pin': is {pin.pin}; allowed: 0..31")
-
-    emu_t = top.table_of("emulator", required=False)
-    emulator = Emulator(
-        qemu_machine=emu_t.str("qemu_machine", default=""),
-        qemu_cpu=emu_t.str("qemu_cpu", default=""),
-        renode_platform=emu_t.str("renode_platform", default=""),
-    )
-    emu_t.reject_unknown()
-
-    pio_t = top.table_of("platformio", required=False)
-    pio = PlatformIO(
-        registry_platform=pio_t.str("registry_platform", default=""),
-        registry_board=pio_t.str("registry_board", default=""),
-        registry_framework=pio_t.str("registry_framework", default=""),
-    )
-    pio_t.reject_unknown()
-
-    pow_t = top.table_of("power")
-    power = PowerModel(
-        supply_v=pow_t.float("supply_v"),
-        active_current_a=pow_t.float("active_current_a"),
-        idle_current_a=pow_t.float("idle_current_a"),
-        source=pow_t.str("source"),
-    )
-    pow_t.reject_unknown()
-    if not power.source.strip():
-        raise BoardError(f"{path}: field 'power.source': must name the datasheet the figures come from")
-
-    top.reject_unknown()
+def board_from_file(parsed: BoardFile, path: Path) -> Board:
+    con, pin = parsed.console, parsed.timestamp_pin
     return Board(
-        name=name,
-        description=description,
-        core=core,
-        fpu=fpu,
-        clock_hz=clock_hz,
-        flash=regions["flash"],
-        ram=regions["ram"],
-        console=console,
-        timer=timer,
-        timestamp_pin=pin,
-        emulator=emulator,
-        platformio=pio,
-        pyocd_target=pyocd_target,
-        power=power,
-        soc_family=soc_family,
-        clock_driver=clock_driver,
-        usb_ids=usb_ids,
+        name=parsed.name,
+        description=parsed.description,
+        core=parsed.core,
+        fpu=parsed.fpu,
+        clock_hz=parsed.clock_hz,
+        flash=MemoryRegion(parsed.memory.flash.base, parsed.memory.flash.size),
+        ram=MemoryRegion(parsed.memory.ram.base, parsed.memory.ram.size),
+        extra_ram=tuple(NamedRegion(r.base, r.size, name) for name, r in sorted(parsed.memory.extra.items())),
+        console=Console(driver=con.driver, base=con.base, baud=con.baud, energy_baud=con.energy_baud,
+                        clock_hz=con.clock_hz, tx_pin=con.tx_pin, rx_pin=con.rx_pin,
+                        alternate_function=con.alternate_function or 0, kernel_clock=con.kernel_clock),
+        timer=Timer(driver=parsed.timer.driver, hz=parsed.timer.hz),
+        timestamp_pin=TimestampPin(driver=pin.driver, register=pin.register, pin=pin.pin, idle=pin.idle,
+                                   pulse_cycles=pin.pulse_cycles,
+                                   clock_enable_register=pin.clock_enable_register or 0,
+                                   clock_enable_bit=pin.clock_enable_bit or 0),
+        emulator=Emulator(**parsed.emulator.model_dump()),
+        platformio=PlatformIO(**parsed.platformio.model_dump()),
+        pyocd_target=parsed.pyocd_target,
+        power=PowerModel(**parsed.power.model_dump()),
+        family_name=parsed.family,
+        clock_driver=parsed.clock_driver,
+        usb_ids=tuple(parsed.usb_ids),
+        timing=Timing(**parsed.timing.model_dump()) if parsed.timing else None,
         path=path,
     )
+
+
+def parse_board(path: Path) -> Board:
+    """Load and validate one board file: its shape, then its values against its family's data."""
+    from .checks import check_board
+
+    path = Path(path)
+    parsed = read_board_file(path)
+    if parsed.name != path.stem:
+        raise BoardError(f"{path}: field 'name': is {parsed.name!r} but the file is named {path.stem!r}.toml")
+    return check_board(board_from_file(parsed, path), parsed)

@@ -4,7 +4,8 @@ The generated translation unit holds
   * one 16-byte aligned static arena (the only RAM the model uses),
   * every precomputed constant as an `alignas(16) const` array at namespace
     scope, i.e. in flash on a microcontroller,
-  * one `const` parameter block per layer with all shapes as literals,
+  * one `const` parameter block per layer with all shapes as literals, its
+    fields named by designated initialisers (checked by the compiler),
   * `tinyrig_model_invoke()`, a straight sequence of kernel calls, each wrapped
     in TINYRIG_LAYER_BEGIN/END(index) profiling hooks (empty unless the
     firmware defines them).
@@ -14,13 +15,18 @@ No allocation, no printf, no libc calls happen in the inference path.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 
 from .ir import Graph, Tensor
-from .kernel_registry import PARAMS_HEADER, PROFILE_HEADER, KernelVariant, runtime_file_name
-from .layer import ConstantArray, ConstantRef, LayerPlan
+from .kernels.registry import KernelVariant, flat_file_name
+from .layer import ConstantArray, ConstantRef, LayerPlan, ParamStruct
 from .planner import MemoryPlan
+
+# Defines TINYRIG_LAYER_BEGIN/END as marker stores in profiling builds (TINYRIG_PROFILE=1);
+# the model's own runtime file, not a kernel's (codegen/runtime/).
+PROFILE_HEADER = "tinyrig_profile.h"
 
 _C_TYPES = {"int8": "int8_t", "float32": "float", "int32": "int32_t", "int16": "int16_t", "uint8": "uint8_t"}
 
@@ -50,6 +56,10 @@ def tensor_info(tensor: Tensor) -> TensorInfo:
                       zero_point=tensor.zero_point)
 
 
+def profile_header() -> str:
+    return resources.files(__package__).joinpath("runtime", PROFILE_HEADER).read_text(encoding="utf-8")
+
+
 def int_literal(value: int) -> str:
     value = int(value)
     # -2147483648 is not an int literal in C++ (it is -(2147483648L)); spell it out.
@@ -71,6 +81,24 @@ def _field_literal(value, layer_index: int) -> str:
     if isinstance(value, (float, np.floating)):
         return float_literal(value)
     return int_literal(value)
+
+
+def designated_initializer(fields, layer_index: int, indent: str = "") -> str:
+    """`{ .name = value, ... }` over (name, value) fields in declaration order, one a line.
+
+    Designated initialisers make the compiler check the Python side's field names and
+    order against the struct (a misspelt or reordered field is an error; one left out
+    is a -Wmissing-field-initializers warning, an error under -Werror). C++20 syntax,
+    which g++ 12 also takes in the -std=c++17 / gnu++17 the builds use."""
+    inner = indent + "    "
+    lines = []
+    for name, value in fields:
+        if isinstance(value, ParamStruct):
+            literal = designated_initializer(value.fields, layer_index, inner)
+        else:
+            literal = _field_literal(value, layer_index)
+        lines.append(f"{inner}.{name} = {literal},\n")
+    return "{\n" + "".join(lines) + indent + "}"
 
 
 def constant_symbol(layer_index: int, name: str) -> str:
@@ -191,15 +219,13 @@ void tinyrig_model_invoke(void);
         parts = [f"// layer {layer.index}: {layer.op} {[list(s) for s in layer.input_shapes]} -> "
                  f"{[list(s) for s in layer.output_shapes]}, {self.kernels[layer.index].function}\n"]
         parts += [_array_definition(layer.index, array) for array in layer.constants]
-        width = max(len(name) for name, _ in layer.params)
-        fields = ",\n".join(f"    /* {name.ljust(width)} */ {_field_literal(value, layer.index)}"
-                            for name, value in layer.params)
-        parts.append(f"const tinyrig::{layer.params_type} {constant_symbol(layer.index, 'params')} = {{\n{fields}}};\n")
+        initializer = designated_initializer(layer.params, layer.index)
+        parts.append(f"const tinyrig::{layer.params_type} {constant_symbol(layer.index, 'params')} = {initializer};\n")
         return "".join(parts)
 
     def source(self) -> str:
         headers = sorted({self.kernels[layer.index].header for layer in self.layers if layer.kernel_id})
-        includes = "\n".join(f'#include "{runtime_file_name(h)}"' for h in headers)
+        includes = "\n".join(f'#include "{flat_file_name(h)}"' for h in headers)
         data = "\n".join(filter(None, (self._layer_data(layer) for layer in self.layers)))
         calls = "\n".join(
             f"  TINYRIG_LAYER_BEGIN({layer.index});\n{self._layer_call(layer)}  TINYRIG_LAYER_END({layer.index});\n"
@@ -210,7 +236,6 @@ void tinyrig_model_invoke(void);
 
 #include <cstdint>
 
-#include "{PARAMS_HEADER}"
 {includes}
 
 // Per-layer profiling hooks: a firmware may define these (e.g. to read a cycle

@@ -13,20 +13,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .emit import ModelEmitter, TensorInfo, tensor_info
+from .emit import PROFILE_HEADER, ModelEmitter, TensorInfo, profile_header, tensor_info
 from .errors import UnsupportedModelError
 from .ir import Graph
-from .kernel_registry import (
-    COMMON_RUNTIME_FILES,
-    REFERENCE,
-    KernelVariant,
-    candidate_kernels,
-    runtime_file,
-    runtime_file_name,
-)
+from .kernels import discover_kernels
+from .kernels.registry import (REFERENCE, Declined, KernelVariant, candidate_kernels, flat_file_name, kernel_file,
+                               kernel_files)
 from .layer import LayerPlan
 from .layers import lower_graph
-from .specialize_common import Declined
 from .planner import MemoryPlan, plan_memory
 from .tflite_reader import read_tflite
 
@@ -113,12 +107,11 @@ def compile_model(model: str | os.PathLike | bytes | bytearray | Graph, core: st
     memory = plan_memory(graph, layers)
     emitter = ModelEmitter(graph, layers, kernels, memory, source_name)
 
-    files = {"tinyrig_model.h": emitter.header(), "tinyrig_model.cc": emitter.source()}
-    runtime_paths = list(COMMON_RUNTIME_FILES)
-    for variant in kernels.values():
-        runtime_paths += [variant.header, *variant.sources]
-    for path in dict.fromkeys(runtime_paths):  # ordered, without duplicates
-        files[runtime_file_name(path)] = runtime_file(path)
+    files = {"tinyrig_model.h": emitter.header(), "tinyrig_model.cc": emitter.source(),
+             PROFILE_HEADER: profile_header()}
+    paths = [path for variant in kernels.values() for path in kernel_files(variant)]
+    for path in dict.fromkeys(paths):  # ordered, without duplicates
+        files[flat_file_name(path)] = kernel_file(path)
 
     infos = [
         LayerInfo(
@@ -154,11 +147,12 @@ def compile_model(model: str | os.PathLike | bytes | bytearray | Graph, core: st
 def specialize_layers(layers: list[LayerPlan], core: str) -> tuple[list[LayerPlan], dict[int, KernelVariant], dict[int, str]]:
     """Per layer, the best variant for `core` that accepts it, with its re-laid plan.
 
-    Variants are tried best first (kernel_registry.candidate_kernels); one that
+    Variants are tried best first (kernels.registry.candidate_kernels); one that
     declines (shape or arithmetic outside what it runs bit-exactly) passes the layer
     on, and the reference kernel takes anything. Returns the plans, the chosen
     variants and a note per layer (what was specialised or why variants declined).
     """
+    discover_kernels()
     chosen_plans, kernels, notes = [], {}, {}
     for layer in layers:
         if not layer.kernel_id:

@@ -18,6 +18,7 @@ import jinja2
 import tinyrig
 from tinyrig.benchmarks import Benchmark
 from tinyrig.boards import Board
+from tinyrig.boards.drivers import uses_fault_record
 from tinyrig.codegen.engine import CompiledModel, compile_model
 from tinyrig.codegen.tflite_reader import read_model_bytes
 
@@ -46,6 +47,8 @@ class FirmwareProject:
     arena_lower_bound: int
     total_macs: int
     weight_bytes: int
+    # The board file the project was rendered from, so `tinyrig build --project` finds a user's own again.
+    board_file: str = ""
     tinyrig_version: str = tinyrig.__version__
     files: list[str] = field(default_factory=list)
 
@@ -73,7 +76,7 @@ def _environment() -> jinja2.Environment:
 
 def _board_sources(board: Board) -> dict[str, str]:
     """Template -> output path for the board layer, one driver per peripheral family."""
-    return {
+    sources = {
         "src/board.h.j2": "src/board.h",
         "src/startup.c.j2": "src/startup.c",
         f"drivers/clock_{board.clock_driver}.c.j2": "src/clock.c",
@@ -90,6 +93,31 @@ def _board_sources(board: Board) -> dict[str, str]:
         "src/api/submitter_implemented.cpp.j2": "src/api/submitter_implemented.cpp",
         "linker.ld.j2": "linker.ld",
     }
+    if uses_fault_record(board):
+        # Only boards whose drivers wait on hardware flags get these (the emulated images stay as they were).
+        sources["drivers/faults.h.j2"] = "src/board_faults.h"
+        sources["drivers/faults.c.j2"] = "src/board_faults.c"
+    return sources
+
+
+def _board_context(board: Board) -> dict:
+    return {
+        "board": board,
+        "version": tinyrig.__version__,
+        "stack_bytes": STACK_BYTES,
+        "pio_board_id": pio_board_id(board),
+        "uses_fault_record": uses_fault_record(board),
+    }
+
+
+def render_drivers(board: Board) -> dict[str, str]:
+    """The board's driver sources alone (clock, UART, timer, pin, fault record, linker script), without a
+    model: what tests compile and check register by register."""
+    env = _environment()
+    context = _board_context(board)
+    return {rel: env.get_template(template).render(context)
+            for template, rel in _board_sources(board).items()
+            if template.startswith("drivers/") or template == "linker.ld.j2"}
 
 
 def pio_board_id(board: Board) -> str:
@@ -126,11 +154,8 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
 
     env = _environment()
     context = {
-        "board": board,
+        **_board_context(board),
         "benchmark": benchmark,
-        "version": tinyrig.__version__,
-        "stack_bytes": STACK_BYTES,
-        "pio_board_id": pio_board_id(board),
         "platform_dir": (PLATFORMIO_DIR / "platform").as_posix(),
         "scons_dir": (PLATFORMIO_DIR / "tool-scons").as_posix(),
         "firmware_tag": "@FIRMWARE_TAG@",
@@ -167,6 +192,7 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
         arena_lower_bound=compiled.arena_lower_bound,
         total_macs=compiled.total_macs,
         weight_bytes=compiled.weight_bytes,
+        board_file=str(board.path.resolve()) if board.path else "",
         files=sorted(files),
     )
     (out_dir / MANIFEST_NAME).write_text(json.dumps(project.manifest(), indent=2) + "\n")

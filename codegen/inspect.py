@@ -15,7 +15,8 @@ from pathlib import Path
 from .engine import check_model_interface
 from .errors import UnsupportedModelError
 from .ir import Graph, Operator
-from .kernel_registry import REFERENCE, select_kernel
+from .kernels import discover_kernels
+from .kernels.registry import REFERENCE, select_kernel
 from .layer import LayerPlan
 from .layers import lower_operator
 from .planner import plan_memory
@@ -66,6 +67,7 @@ def _unsupported_row(graph: Graph, operator: Operator, reason: str) -> tuple[Ope
 
 
 def inspect_model(path: str | os.PathLike, core: str = REFERENCE) -> InspectReport:
+    discover_kernels()
     graph = read_tflite(path)
     rows, plans = [], []
     for operator in graph.operators:

@@ -1,7 +1,7 @@
 """The lowered form of one operator: what the emitter needs to generate its call.
 
 A `LayerPlan` names a kernel (by kernel id, resolved to a variant by
-`kernel_registry`), the fields of that kernel's parameter struct, the constant
+`kernels.registry`), the fields of that kernel's parameter struct, the constant
 arrays the host precomputed for it, and which arena tensors it reads and writes.
 """
 
@@ -22,6 +22,25 @@ class ConstantRef:
     name: str
 
 
+@dataclass(frozen=True)
+class ParamStruct:
+    """A params-struct field that is itself a struct (e.g. the Window2D geometry that
+    conv, depthwise and pool parameters embed): its fields in declaration order."""
+
+    fields: tuple[tuple[str, object], ...]
+
+
+# Window2D (kernels/tinyrig_window.h): the geometry conv, depthwise and pool
+# parameter blocks of every family embed as their `window` field.
+WINDOW_FIELDS = ("input_h", "input_w", "input_c", "output_h", "output_w", "output_c", "filter_h", "filter_w",
+                 "stride_h", "stride_w", "dilation_h", "dilation_w", "pad_top", "pad_left")
+
+
+def window_param(values: dict) -> tuple[str, ParamStruct]:
+    """The ("window", Window2D) field, from a dict holding (at least) WINDOW_FIELDS."""
+    return ("window", ParamStruct(tuple((name, values[name]) for name in WINDOW_FIELDS)))
+
+
 @dataclass
 class ConstantArray:
     name: str  # unique within the layer; the emitter prefixes the layer index
@@ -40,7 +59,9 @@ class LayerPlan:
     # Kernel id such as "conv2d_s8"; None when the layer needs no code (RESHAPE aliases).
     kernel_id: str | None
     params_type: str | None = None  # C++ struct name in namespace tinyrig
-    params: list[tuple[str, object]] = field(default_factory=list)  # ordered struct fields
+    # The struct's fields in declaration order, emitted as designated initialisers
+    # (`.input_h = 5`), so the C++ compiler checks every name and the order.
+    params: list[tuple[str, object]] = field(default_factory=list)
     constants: list[ConstantArray] = field(default_factory=list)
     inputs: list[int] = field(default_factory=list)  # tensors passed to the kernel, in order
     # Inputs that are model constants, by position in `inputs`: read from this constant array.

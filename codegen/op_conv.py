@@ -6,7 +6,7 @@ import numpy as np
 
 from . import quantization as q
 from .ir import Tensor
-from .layer import ConstantArray, ConstantRef, LayerPlan, OperatorContext
+from .layer import ConstantArray, ConstantRef, LayerPlan, OperatorContext, window_param
 
 SUPPORTED_ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 
@@ -114,12 +114,12 @@ def lower_conv2d(ctx: OperatorContext) -> LayerPlan:
         "conv2d_s8",
         params_type="Conv2DParams",
         params=[
-            ("batches", batches), ("input_h", in_h), ("input_w", in_w), ("input_c", in_c),
-            ("output_h", output_t.shape[1]), ("output_w", output_t.shape[2]), ("output_c", out_c),
-            ("filter_h", f_h), ("filter_w", f_w), ("filter_input_c", f_in_c),
-            ("stride_h", options.stride_h), ("stride_w", options.stride_w),
-            ("dilation_h", options.dilation_h), ("dilation_w", options.dilation_w),
-            ("pad_top", pad_top), ("pad_left", pad_left),
+            ("batches", batches),
+            window_param(dict(input_h=in_h, input_w=in_w, input_c=in_c, output_h=output_t.shape[1],
+                              output_w=output_t.shape[2], output_c=out_c, filter_h=f_h, filter_w=f_w,
+                              stride_h=options.stride_h, stride_w=options.stride_w, dilation_h=options.dilation_h,
+                              dilation_w=options.dilation_w, pad_top=pad_top, pad_left=pad_left)),
+            ("filter_input_c", f_in_c),
             ("input_zero_point", input_t.zero_point), ("output_zero_point", output_t.zero_point),
             ("activation_min", act_min), ("activation_max", act_max), ("per_channel", per_channel),
             ("weights", ConstantRef("weights")), ("folded_bias", ConstantRef("folded_bias")),
@@ -169,12 +169,12 @@ def lower_depthwise_conv2d(ctx: OperatorContext) -> LayerPlan:
         "depthwise_conv2d_s8",
         params_type="DepthwiseConv2DParams",
         params=[
-            ("batches", batches), ("input_h", in_h), ("input_w", in_w), ("input_c", in_c),
-            ("output_h", output_t.shape[1]), ("output_w", output_t.shape[2]), ("output_c", out_c),
-            ("filter_h", f_h), ("filter_w", f_w), ("depth_multiplier", depth_multiplier),
-            ("stride_h", options.stride_h), ("stride_w", options.stride_w),
-            ("dilation_h", options.dilation_h), ("dilation_w", options.dilation_w),
-            ("pad_top", pad_top), ("pad_left", pad_left),
+            ("batches", batches),
+            window_param(dict(input_h=in_h, input_w=in_w, input_c=in_c, output_h=output_t.shape[1],
+                              output_w=output_t.shape[2], output_c=out_c, filter_h=f_h, filter_w=f_w,
+                              stride_h=options.stride_h, stride_w=options.stride_w, dilation_h=options.dilation_h,
+                              dilation_w=options.dilation_w, pad_top=pad_top, pad_left=pad_left)),
+            ("depth_multiplier", depth_multiplier),
             ("input_zero_point", input_t.zero_point), ("output_zero_point", output_t.zero_point),
             ("activation_min", act_min), ("activation_max", act_max), ("per_channel", per_channel),
             ("weights", ConstantRef("weights")), ("folded_bias", ConstantRef("folded_bias")),

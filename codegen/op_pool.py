@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import quantization as q
-from .layer import LayerPlan, OperatorContext
+from .layer import LayerPlan, OperatorContext, window_param
 from .op_conv import check_window
 
 POOL_ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
@@ -38,11 +38,11 @@ def lower_pool2d(ctx: OperatorContext) -> LayerPlan:
         kernel,
         params_type="Pool2DParams",
         params=[
-            ("batches", batches), ("input_h", in_h), ("input_w", in_w), ("channels", channels),
-            ("output_h", output_t.shape[1]), ("output_w", output_t.shape[2]),
-            ("filter_h", options.filter_h), ("filter_w", options.filter_w),
-            ("stride_h", options.stride_h), ("stride_w", options.stride_w),
-            ("pad_top", pad_top), ("pad_left", pad_left),
+            ("batches", batches),
+            window_param(dict(input_h=in_h, input_w=in_w, input_c=channels, output_h=output_t.shape[1],
+                              output_w=output_t.shape[2], output_c=channels, filter_h=options.filter_h,
+                              filter_w=options.filter_w, stride_h=options.stride_h, stride_w=options.stride_w,
+                              dilation_h=1, dilation_w=1, pad_top=pad_top, pad_left=pad_left)),
             ("activation_min", act_min), ("activation_max", act_max),
         ],
         inputs=[input_t.index],

@@ -1,4 +1,10 @@
-"""Shared test set-up: the reference models beside the repository, and tool checks."""
+"""Shared test set-up: the reference models beside the repository, and the test tiers.
+
+Tiers: `pytest -m "not qemu"` is the fast tier (no firmware build, no emulator); `pytest -m qemu`
+the slow one. A test module that builds firmware or runs an emulator either declares
+`pytestmark = pytest.mark.qemu` or is named `*_qemu.py`, which marks every test in it.
+Helpers (model builders, simulated instruments, the fake Renode) import as `tinyrig_testing`.
+"""
 
 from __future__ import annotations
 
@@ -21,3 +27,9 @@ def models_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"reference models not found at {path}")
     return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name.endswith("_qemu.py"):
+            item.add_marker(pytest.mark.qemu)

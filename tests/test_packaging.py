@@ -25,7 +25,9 @@ def test_wheel_layout(tmp_path):
                    "tinyrig/templates/firmware/src/api/internally_implemented.cpp",
                    "tinyrig/templates/firmware/platformio.ini.j2", "tinyrig/platformio/platform/platform.json",
                    "tinyrig/platformio/platform/builder/main.py", "tinyrig/platformio/tool-scons/package.json",
-                   "tinyrig/codegen/runtime/tinyrig_fixedpoint.h", "tinyrig/hil/targets/qemu_plugin/pinwatch.c",
+                   "tinyrig/codegen/kernels/tinyrig_fixedpoint.h", "tinyrig/codegen/kernels/arm_dsp/tinyrig_dsp_conv.cc",
+                   "tinyrig/codegen/kernels/arm_mve/conv.py", "tinyrig/codegen/runtime/tinyrig_profile.h",
+                   "tinyrig/hil/targets/qemu_plugin/pinwatch.c",
                    "tinyrig/renode/scripts.py"):
         assert needed in names, needed
     entry_points = zipfile.ZipFile(wheel).read(wheel.name.split("-py3")[0] + ".dist-info/entry_points.txt").decode()

@@ -101,6 +101,7 @@ class Dut:
         self.boot_lines: list[str] = []
         self._caps: set[str] | None = None
         self._saw_ready = False
+        self.db_chunk_bytes = MAX_DB_BYTES_DIRECT  # 26 when an interface board relays (the runner's figure)
 
     # -- connection ------------------------------------------------------------------------
 
@@ -250,8 +251,9 @@ class Dut:
                 return line[len("m-timestamp-mode-") :]
         return None
 
-    def load(self, data: bytes, chunk_bytes: int = MAX_DB_BYTES_DIRECT) -> None:
+    def load(self, data: bytes, chunk_bytes: int | None = None) -> None:
         """Loads one input with `db load N` and `db <hex>` commands."""
+        chunk_bytes = chunk_bytes or self.db_chunk_bytes
         if not data:
             raise ValueError("cannot load an empty input")
         self._expect(self.command(f"db load {len(data)}"), "m-[Expecting", "db load")

@@ -35,8 +35,13 @@ class Bench:
         self._stack.callback(self.target.stop)  # registered first, so it runs last
         try:
             self.run = self.target.start(self.elf)
+            # A run may reach its console through a relay (an interface board): it says how.
             self.dut = self._stack.enter_context(Dut(self.run.url, baudrate=self.baudrate,
-                                                     transcript=self.transcript))
+                                                     transcript=self.transcript,
+                                                     serial_factory=getattr(self.run, "serial_factory", None)))
+            chunk = getattr(self.run, "db_chunk_bytes", None)
+            if chunk:
+                self.dut.db_chunk_bytes = chunk
         except BaseException:
             self._stack.close()
             raise

@@ -38,6 +38,7 @@ class RunOptions:
     flash: bool = True
     power_monitor: str | None = None
     monitor_port: str | None = None
+    io_manager: str | None = None  # hardware energy set-up: the interface board's serial port
     # The results database the session is recorded into (a URL without its password), so that
     # `--resume` records into the same one; record=False: --no-record.
     db: str | None = None
@@ -56,7 +57,7 @@ class RunOptions:
         """Emulators log the timestamp-pin activity into the session folder."""
         return TargetSettings(icount_shift=self.icount_shift, marker_log=session_dir / f"markers-{benchmark_id}.txt",
                               workdir=session_dir / f"renode-{benchmark_id}", probe=self.probe, port=self.port,
-                              flash=self.flash)
+                              flash=self.flash, io_manager=self.io_manager)
 
     def mode_settings(self) -> ModeSettings:
         return ModeSettings(board=self.board, windows=self.windows, seed=self.seed, dataset=self.dataset,
@@ -87,6 +88,7 @@ class RunOptions:
             "flash": self.flash,
             "power_monitor": self.power_monitor,
             "monitor_port": self.monitor_port,
+            "io_manager": self.io_manager,
             "db": self.db,
             "record": self.record,
         }
@@ -115,6 +117,7 @@ class RunOptions:
             flash=data.get("flash", True),
             power_monitor=data.get("power_monitor"),
             monitor_port=data.get("monitor_port"),
+            io_manager=data.get("io_manager"),
             db=data.get("db"),
             record=data.get("record", True),
         )

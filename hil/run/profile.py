@@ -20,6 +20,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tinyrig.benchmarks import Benchmark
 from tinyrig.boards import Board
@@ -30,6 +31,10 @@ from tinyrig.hil.dut.loading import input_file_bytes
 from tinyrig.hil.run.bench import Bench
 from tinyrig.hil.targets.base import Target, TargetSettings
 from tinyrig.hil.targets.registry import make_target
+
+if TYPE_CHECKING:  # annotations only
+    from tinyrig.hil.targets.cycle_model import CycleModel
+    from tinyrig.hil.targets.pinwatch import CycleSplit
 
 PROFILE_ENV = "profile"
 
@@ -127,6 +132,8 @@ class ProfileReport:
 class Inference:
     raw_output: bytes  # the output tensor's bytes (`tinyrig raw`)
     instructions: int  # th_pre..th_post: exactly one inference (plus the input staging copy)
+    cycles: int | None = None  # th_pre..th_post estimated cycles, with a cycle model
+    cycle_split: CycleSplit | None = None
 
 
 def _load(dut: Dut, data: bytes, folder: Path, name: str) -> None:
@@ -139,17 +146,20 @@ def _load(dut: Dut, data: bytes, folder: Path, name: str) -> None:
         dut.load(data)
 
 
-def _profiling_target(board: Board, folder: Path) -> Target:
+def _profiling_target(board: Board, folder: Path, cycle_model: CycleModel | None = None) -> Target:
     """The board's own emulator from the registry; profiling needs its instruction-exact markers."""
-    return make_target(board, None, TargetSettings(marker_log=folder / "markers.txt", workdir=folder / "target"))
+    return make_target(board, None, TargetSettings(marker_log=folder / "markers.txt", workdir=folder / "target",
+                                                   cycle_model=cycle_model))
 
 
-def run_inferences(board: Board, elf: Path, inputs: list[bytes], *, timeout_s: float = 600.0) -> list[Inference]:
-    """Runs `infer 1 0` once per input under the board's emulator; raw outputs and exact instruction counts."""
+def run_inferences(board: Board, elf: Path, inputs: list[bytes], *, timeout_s: float = 600.0,
+                   cycle_model: CycleModel | None = None) -> list[Inference]:
+    """Runs `infer 1 0` once per input under the board's emulator; raw outputs and exact instruction
+    counts, and estimated cycles with a `cycle_model` (tinyrig.hil.targets.cycle_model, QEMU)."""
     results = []
     with tempfile.TemporaryDirectory(prefix="tinyrig-infer-") as tmp:
         folder = Path(tmp)
-        with Bench(_profiling_target(board, folder), elf) as bench:
+        with Bench(_profiling_target(board, folder, cycle_model), elf) as bench:
             run, dut = bench.run, bench.dut
             try:
                 bench.handshake()
@@ -157,8 +167,13 @@ def run_inferences(board: Board, elf: Path, inputs: list[bytes], *, timeout_s: f
                     _load(dut, data, folder, f"input-{n}.bin")
                     run.new_window_marks()
                     dut.infer(1, 0, timeout_s=timeout_s)
-                    marks = [m.instructions for m in run.new_window_marks()] if run.markers else []
-                    results.append(Inference(dut.raw_output(), marks[-1] - marks[0] if len(marks) >= 2 else -1))
+                    marks = run.new_window_marks() if run.markers else []
+                    result = Inference(dut.raw_output(),
+                                       marks[-1].instructions - marks[0].instructions if len(marks) >= 2 else -1)
+                    if cycle_model is not None and len(marks) >= 2:
+                        result.cycles = marks[-1].cycles - marks[0].cycles
+                        result.cycle_split = marks[-1].cycle_split - marks[0].cycle_split
+                    results.append(result)
             except DutError as exc:
                 raise bench.explain(exc) from None
     return results

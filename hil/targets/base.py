@@ -25,10 +25,13 @@ import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from tinyrig.boards import Board
 from tinyrig.hil.targets.processes import kill_process_group, start_watchdog, wait_for_exit
+
+if TYPE_CHECKING:
+    from tinyrig.hil.targets.cycle_model import CycleModel
 
 
 class TargetError(RuntimeError):
@@ -49,6 +52,8 @@ class TargetSettings:
     probe: str | None = None  # hardware: the debug probe's unique ID
     port: str | None = None  # hardware: the console port (else found by USB VID:PID)
     flash: bool = True  # hardware: flash before running (False: the board already runs it)
+    io_manager: str | None = None  # hardware: the interface board relaying the console (energy set-up)
+    cycle_model: CycleModel | None = None  # QEMU: estimated cycles at every marker (targets/cycle_model.py)
 
 
 class Run(Protocol):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tinyrig.boards import Board
+from tinyrig.hil.dut.io_manager import RELAYED_DB_BYTES, relayed_dut_factory
 from tinyrig.hil.targets.base import Target, TargetError, TargetSettings
 from tinyrig.hil.targets.flash import FlashResult, flash_elf
 from tinyrig.hil.targets.ports import find_console_port
@@ -30,6 +31,9 @@ class HardwareRun:
     board: Board
     flash: FlashResult | None
     markers: Any = None  # the runner's "has instruction-exact markers?" test: never on hardware
+    # Behind an interface board (the energy set-up) the console is reached through its relay.
+    serial_factory: Callable[..., Any] | None = None
+    db_chunk_bytes: int | None = None
 
     def new_window_marks(self) -> list:
         return []
@@ -59,11 +63,13 @@ class HardwareTarget(Target):
 
     @classmethod
     def create(cls, board: Board, settings: TargetSettings) -> "HardwareTarget":
-        return cls(board, probe_id=settings.probe, port=settings.port, flash=settings.flash)
+        return cls(board, probe_id=settings.probe, port=settings.port, flash=settings.flash,
+                   io_manager=settings.io_manager)
 
     def __init__(self, board: Board, probe_id: str | None = None, port: str | None = None, *,
                  flasher: Callable[..., FlashResult] = flash_elf,
-                 port_finder: Callable[..., str] = find_console_port, flash: bool = True):
+                 port_finder: Callable[..., str] = find_console_port, flash: bool = True,
+                 io_manager: str | None = None):
         reason = self.supports(board)
         if reason:
             raise HardwareError(reason)
@@ -71,6 +77,7 @@ class HardwareTarget(Target):
         self.probe_id = probe_id
         self.port = port
         self.flash = flash
+        self.io_manager = io_manager
         self._flasher = flasher
         self._port_finder = port_finder
         self.run: HardwareRun | None = None
@@ -79,6 +86,13 @@ class HardwareTarget(Target):
         result = None
         if self.flash:
             result = self._flasher(self.board, Path(elf), self.probe_id)
+        if self.io_manager:
+            # The energy set-up: the probe's UART stays unplugged (it would back-power the MCU);
+            # the interface board relays the console at the energy baud rate.
+            self.run = HardwareRun(url=self.io_manager, board=self.board, flash=result,
+                                   serial_factory=relayed_dut_factory(self.io_manager),
+                                   db_chunk_bytes=RELAYED_DB_BYTES)
+            return self.run
         url = self.port
         if url is None:
             # The probe that was just used names the port for certain; without flashing, the

@@ -16,6 +16,9 @@ SysTick phase jitter that timer readings have.
 Cost (QEMU 7.2, -icount shift=0, int8 MAC loop of 1.57 G instructions, host CPU time): 0.81 s
 without the plugin, 1.04 s with it and the memory callback limited to the marker function
 (+28%, the per-instruction counting), 1.35 s with the callback on every instruction (+66%).
+
+With a cycle model (tinyrig.hil.targets.cycle_model, `cycles=` argument) each line also carries the
+estimated cycles so far and their split (MarkerStore.cycles, MarkerStore.cycle_split).
 """
 
 from __future__ import annotations
@@ -25,14 +28,16 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from tinyrig.hil.targets.processes import LineTail
 from tinyrig.paths import cache_dir as default_cache_dir
 from tinyrig.hil.targets.base import TargetError
 
-PLUGIN_SOURCE = Path(__file__).parent / "qemu_plugin" / "pinwatch.c"
+PLUGIN_DIR = Path(__file__).parent / "qemu_plugin"
+# The plugin's translation units; every .h next to them is hashed too (they are included).
+PLUGIN_SOURCES = ("pinwatch.c", "cycle_model.c", "thumb_decode.c")
 CFLAGS = ["-shared", "-fPIC", "-O2", "-Wall", "-Wextra"]
 
 
@@ -40,15 +45,28 @@ class PinwatchError(TargetError):
     """The plugin could not be built, or an ELF symbol could not be found."""
 
 
-def build_plugin(cache_dir: Path | None = None) -> Path:
+def _plugin_files(plugin_dir: Path) -> dict[str, bytes]:
+    names = sorted({*PLUGIN_SOURCES, *(p.name for p in plugin_dir.glob("*.h"))})
+    try:
+        return {name: (plugin_dir / name).read_bytes() for name in names}
+    except FileNotFoundError as exc:
+        raise PinwatchError(f"QEMU plugin source missing: {exc.filename}") from None
+
+
+def build_plugin(cache_dir: Path | None = None, plugin_dir: Path | None = None) -> Path:
     """Compile the plugin with the host gcc into the cache and return the .so path.
 
-    The file name carries a hash of the source and flags, so it is rebuilt only when they change;
-    the library is written to a temporary name and renamed into place, so concurrent builders
-    never see (or load) a half-written file.
+    The file name carries a hash of the sources, headers and flags, so it is rebuilt only when
+    they change. The hashed bytes are compiled from a private copy (not whatever the files hold
+    by then), and the library is written to a temporary name and renamed into place, so
+    concurrent builders never see (or load) a half-written file.
     """
-    source = PLUGIN_SOURCE.read_bytes()
-    key = hashlib.sha256(source + " ".join(CFLAGS).encode()).hexdigest()[:16]
+    plugin_dir = Path(plugin_dir) if plugin_dir is not None else PLUGIN_DIR
+    files = _plugin_files(plugin_dir)
+    digest = hashlib.sha256(" ".join(CFLAGS).encode())
+    for name, data in files.items():
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    key = digest.hexdigest()[:16]
     out_dir = (cache_dir if cache_dir is not None else default_cache_dir()) / "qemu_plugin"
     target = out_dir / f"pinwatch-{key}.so"
     if target.exists():
@@ -62,12 +80,14 @@ def build_plugin(cache_dir: Path | None = None) -> Path:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        # Compile the bytes that were hashed (from stdin), not whatever the file holds by now.
-        proc = subprocess.run([gcc, *CFLAGS, "-x", "c", "-", "-o", str(tmp)], input=source,
-                              capture_output=True)
-        if proc.returncode != 0:
-            errors = proc.stderr.decode(errors="replace").replace("<stdin>", str(PLUGIN_SOURCE))
-            raise PinwatchError(f"gcc failed to compile {PLUGIN_SOURCE}:\n{errors}")
+        with tempfile.TemporaryDirectory(prefix="tinyrig-plugin-") as src:
+            for name, data in files.items():
+                (Path(src) / name).write_bytes(data)
+            proc = subprocess.run([gcc, *CFLAGS, *(str(Path(src) / n) for n in PLUGIN_SOURCES), "-o", str(tmp)],
+                                  capture_output=True)
+            if proc.returncode != 0:
+                errors = proc.stderr.decode(errors="replace").replace(src, str(plugin_dir))
+                raise PinwatchError(f"gcc failed to compile the QEMU plugin in {plugin_dir}:\n{errors}")
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -80,13 +100,14 @@ def _qemu_opt(value: object) -> str:
 
 
 def plugin_args(plugin: Path, register: int, out: Path, pc_range: tuple[int, int] | None = None,
-                skip_range: tuple[int, int] | None = None) -> list[str]:
+                skip_range: tuple[int, int] | None = None, cycles: Path | None = None) -> list[str]:
     """QEMU command-line arguments that load the plugin watching stores to `register`.
 
     QEMU 7.2 takes plugin arguments as `key=value` after the file (`arg=` is deprecated), and the
     plugin writes `out` itself, so no `-d plugin` is needed. The plugin appends to `out`: give
     each run a fresh file. `pc_range` = [lo, hi) limits the costly per-store callback to the code
     that writes the marker (see symbol_range); every instruction is counted regardless.
+    `cycles` is a cycle-model parameter file (CycleModel.write) that turns on estimated cycles.
     """
     opts = [f"file={_qemu_opt(Path(plugin).resolve())}", f"addr={register:#x}", f"out={_qemu_opt(Path(out).resolve())}"]
     if pc_range is not None:
@@ -98,6 +119,8 @@ def plugin_args(plugin: Path, register: int, out: Path, pc_range: tuple[int, int
         # Instructions in [lo, hi) are not counted (the timer's wrap interrupt handler).
         lo, hi = skip_range
         opts += [f"skip_lo={lo:#x}", f"skip_hi={hi:#x}"]
+    if cycles is not None:
+        opts.append(f"cycles={_qemu_opt(Path(cycles).resolve())}")
     return ["-plugin", ",".join(opts)]
 
 
@@ -131,12 +154,31 @@ def symbol_range(elf: Path, *names: str) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
+class CycleSplit:
+    """Where estimated cycles went: loads/stores (with their unaligned and flash-data stalls),
+    multiplies (MUL/MLA/SMLAD..., FP and Helium multiply-accumulates), branches (with the
+    pipeline refills), flash instruction-fetch stalls, and everything else."""
+
+    load_store: int
+    multiply: int
+    branch: int
+    fetch: int
+    other: int
+
+    def __sub__(self, before: "CycleSplit") -> "CycleSplit":
+        return CycleSplit(*(a - b for a, b in zip(astuple(self), astuple(before))))
+
+
+@dataclass(frozen=True)
 class MarkerStore:
-    """One store to the marker register: instructions executed so far (this store included)."""
+    """One store to the marker register: instructions executed so far (this store included),
+    and with a cycle model the estimated cycles so far and their split."""
 
     instructions: int
     pc: int
     address: int
+    cycles: int | None = None
+    cycle_split: CycleSplit | None = None
 
 
 class MarkerLog:
@@ -154,9 +196,19 @@ class MarkerLog:
         lines = self._tail.read_new_lines()
         stores = []
         for line in lines:
+            fields = line.split()
             try:
-                count, pc, address = line.split()
-                stores.append(MarkerStore(int(count), int(pc, 16), int(address, 16)))
+                if len(fields) == 3:
+                    count, pc, address = fields
+                    stores.append(MarkerStore(int(count), int(pc, 16), int(address, 16)))
+                elif len(fields) == 8:
+                    count, pc, address, cycles, *split = fields
+                    parts = [int(v) for v in split]
+                    total = int(cycles)
+                    stores.append(MarkerStore(int(count), int(pc, 16), int(address, 16), total,
+                                              CycleSplit(*parts, other=total - sum(parts))))
+                else:
+                    raise ValueError
             except ValueError:
                 raise PinwatchError(f"{self.path}: malformed pinwatch line {line!r}") from None
         return stores

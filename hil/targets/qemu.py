@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tinyrig.boards import Board
 from tinyrig.hil.targets.base import EmulatorProcess, TargetError, TargetSettings, spawn_emulator
+from tinyrig.hil.targets.cycle_model import CycleModel
 from tinyrig.hil.targets.processes import wait_for_exit
 from tinyrig.hil.targets.pinwatch import MarkerLog, MarkerStore, PinwatchError, build_plugin, plugin_args, symbol_range
 
@@ -56,7 +57,8 @@ class QemuRun:
     command: list[str]
     icount_shift: int
     stderr_lines: list[str] = field(default_factory=list)
-    # Stores to the timestamp-pin register with exact instruction counts (tinyrig's QEMU plugin).
+    # Stores to the timestamp-pin register with exact instruction counts (tinyrig's QEMU plugin),
+    # and estimated cycles when the target has a cycle model.
     markers: MarkerLog | None = None
     # [lo, hi) of board_pin_mark, the function whose stores bracket the timed inferences.
     mark_range: tuple[int, int] | None = None
@@ -131,15 +133,25 @@ class QemuTarget(EmulatorProcess):
 
     @classmethod
     def create(cls, board: Board, settings: TargetSettings) -> "QemuTarget":
-        return cls(board, icount_shift=settings.icount_shift, marker_log=settings.marker_log)
+        return cls(board, icount_shift=settings.icount_shift, marker_log=settings.marker_log,
+                   cycle_model=settings.cycle_model)
 
     def __init__(self, board: Board, *, icount_shift: int = 0, start_timeout_s: float = 10.0,
                  max_runtime_s: float = 3600.0, plugin_args: list[str] | None = None,
-                 cwd: Path | None = None, marker_log: Path | None = None):
+                 cwd: Path | None = None, marker_log: Path | None = None,
+                 cycle_model: CycleModel | None = None):
+        """`cycle_model` (tinyrig.hil.targets.cycle_model.cycle_model_for) makes every marker carry
+        estimated cycles beside its instruction count; it needs `marker_log`, and its parameter
+        file is written next to it."""
         reason = self.supports(board)
         if reason:
             raise QemuError(reason)
+        if cycle_model is not None and marker_log is None:
+            raise QemuError("a cycle model reports at the window markers: give QemuTarget a marker_log too")
+        if cycle_model is not None and board.timestamp_pin.driver == "none":
+            raise QemuError(f"board {board.name} has no timestamp pin to carry window markers, so no cycles either")
         super().__init__(board, max_runtime_s=max_runtime_s)
+        self.cycle_model = cycle_model
         self.icount_shift = icount_shift
         self.start_timeout_s = start_timeout_s
         self.plugin_args = plugin_args
@@ -171,7 +183,11 @@ class QemuTarget(EmulatorProcess):
             # The SysTick wrap handler runs at times set by boot-time UART traffic: leave it out
             # of the counts so a window's count depends only on the code inside it.
             skip = symbol_range(elf, "SysTick_Handler")
-            extra += plugin_args(build_plugin(), marker_register(self.board), self.marker_log, watch, skip)
+            cycles = None
+            if self.cycle_model is not None:
+                log = Path(self.marker_log)
+                cycles = self.cycle_model.write(log.with_name(f"{log.stem}-cycle-model.txt"))
+            extra += plugin_args(build_plugin(), marker_register(self.board), self.marker_log, watch, skip, cycles)
         cmd = qemu_command(self.board, elf, self.icount_shift, extra)
         process = spawn_emulator(cmd, cwd=self.cwd)
         self.process = process

@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "power"))  # the pty simulators of the power monitors
 
-from hostile_support import Observed  # noqa: E402
+from tinyrig_testing.hostile_support import Observed
 
 REPORT_ENV = "TINYRIG_HOSTILE_REPORT"
 

@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hostile_support import assert_clear, assert_ok, invoke
+from tinyrig_testing.hostile_support import assert_clear, assert_ok, invoke
 
 DB_EXIT = 5
-DATA = Path(__file__).resolve().parents[1] / "results" / "data"
-PERFORMANCE = DATA / "20261123T085841Z-qemu-mps2-an386-performance"
+from tinyrig_testing.results_support import PERF_SESSION as PERFORMANCE  # a real recorded session
 
 
 def _session(root: Path, name: str, created: str) -> Path:

@@ -9,8 +9,8 @@ import time
 
 import numpy as np
 import pytest
-from pty_sim import PtyInstrument
-from sim_lpm01a import LPM01ASim
+from tinyrig_testing.pty_sim import PtyInstrument
+from tinyrig_testing.sim_lpm01a import LPM01ASim
 
 from tinyrig.hil.instruments import GarbledDataError, PowerMonitorError
 from tinyrig.hil.instruments.lpm01a import LPM01A

@@ -9,8 +9,8 @@ import os
 import numpy as np
 import pytest
 
-import hostile_models as hm
-from hostile_support import assert_clear, assert_ok, invoke
+from tinyrig_testing import hostile_models as hm
+from tinyrig_testing.hostile_support import assert_clear, assert_ok, invoke
 
 MODEL_EXIT = 3
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from hostile_support import assert_clear, invoke
+from tinyrig_testing.hostile_support import assert_clear, invoke
 
 USAGE, FAILED, SESSION = 2, 1, 6
-PERFORMANCE = Path(__file__).resolve().parents[1] / "results" / "data" / "20261123T085841Z-qemu-mps2-an386-performance"
+from tinyrig_testing.results_support import PERF_SESSION as PERFORMANCE  # a real recorded session
 
 OPTIONS = {
     "iterations-zero": (["--iterations", "0"], ["--iterations must be >= 1"]),

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-import hostile_models as hm
-from dut_proxy import DutProxy
-from hostile_support import (Result, TRACEBACK, assert_clear, assert_ok, leftover_emulators, reap, tinyrig_cli)
+from tinyrig_testing import hostile_models as hm
+from tinyrig_testing.dut_proxy import DutProxy
+from tinyrig_testing.hostile_support import (Result, TRACEBACK, assert_clear, assert_ok, leftover_emulators, reap, tinyrig_cli)
 from tinyrig_testing import require_tools
 
 pytestmark = pytest.mark.qemu

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tinyrig_testing import fake_renode as fake_renode_module
+
 HERE = Path(__file__).resolve().parent
+FAKE_RENODE = Path(fake_renode_module.__file__)
 
 
 @pytest.fixture
@@ -19,7 +22,7 @@ def fake_renode(tmp_path, monkeypatch):
     """Returns configure(script: dict) -> path of a `renode` executable that runs fake_renode.py."""
     exe = tmp_path / "bin" / "renode"
     exe.parent.mkdir()
-    exe.write_text(f"#!/bin/sh\nexec {sys.executable} {HERE / 'fake_renode.py'} \"$@\"\n")
+    exe.write_text(f"#!/bin/sh\nexec {sys.executable} {FAKE_RENODE} \"$@\"\n")
     exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
 
     def configure(script: dict | None = None) -> Path:

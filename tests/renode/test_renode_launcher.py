@@ -1,4 +1,4 @@
-"""RenodeTarget against a fake `renode` (tests/renode/fake_renode.py): the exact monitor command
+"""RenodeTarget against a fake `renode` (tests/tinyrig_testing/fake_renode.py): the exact monitor command
 sequence, errors, time-outs, a dying process, and that every way out leaves no process behind."""
 
 from __future__ import annotations

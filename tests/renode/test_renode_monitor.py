@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fake_renode import FakeMonitor
+from tinyrig_testing.fake_renode import FakeMonitor
 
 from tinyrig.hil.targets.renode import MonitorClient, MonitorError, MonitorTimeout, RenodeError, _split_echo
 

@@ -1,9 +1,16 @@
-"""Generated and built firmware, cached by content: the same board, model and generator give
-the same project folder, reused until any of them changes."""
+"""Generated and built firmware, cached by content: the same board, model, generator, options and
+toolchain give the same project folder, reused until any of them changes.
+
+The key covers everything that changes the image: the model's bytes, the board as loaded (its
+file's bytes and every resolved field, so an edit to a board file always rebuilds), tinyrig's
+code generator, templates, kernel runtime, board schema and family data, the offline PlatformIO
+platform, the kernel override, and the compiler's version.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,21 +33,53 @@ class Firmware:
 @lru_cache(maxsize=1)
 def generator_fingerprint() -> str:
     """A hash of everything that shapes generated firmware: codegen, templates, the platform."""
-    from tinyrig import codegen, templates
+    from tinyrig import boards, codegen, templates
 
-    roots = [Path(codegen.__file__).parent, Path(templates.__file__).parent, Path(tinyrig.__file__).parent / "platformio"]
+    roots = [Path(codegen.__file__).parent, Path(templates.__file__).parent, Path(tinyrig.__file__).parent / "platformio",
+             Path(boards.__file__).parent]
     digest = hashlib.sha256(tinyrig.__version__.encode())
     for root in roots:
         for path in sorted(root.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            if root.name == "boards" and path.parent == root and path.suffix == ".toml":
+                continue  # each board file is hashed by the builds that use it (board_fingerprint)
+            digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def toolchain_version() -> str:
+    """The cross compiler's own version line: a new gcc gives a new image."""
+    try:
+        out = subprocess.run(["arm-none-eabi-gcc", "--version"], capture_output=True, text=True, timeout=30)
+        return out.stdout.splitlines()[0].strip() if out.stdout else "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def board_fingerprint(board: Board) -> bytes:
+    """The board as the generator sees it: the file's bytes and every resolved field."""
+    content = b""
+    if board.path is not None:
+        try:
+            content = Path(board.path).read_bytes()
+        except OSError:
+            pass  # the resolved fields below still cover what the generator reads
+    return content + repr(board).encode()
+
+
+def firmware_key(board: Board, model_bytes: bytes, kernels: str | None = None) -> str:
+    parts = [model_bytes, generator_fingerprint().encode(), board_fingerprint(board), (kernels or "").encode(),
+             toolchain_version().encode()]
+    digest = hashlib.sha256()
+    for part in parts:  # length-prefixed, so no two different inputs concatenate to the same bytes
+        digest.update(len(part).to_bytes(8, "little") + part)
     return digest.hexdigest()[:16]
 
 
 def project_dir(board: Board, benchmark: Benchmark, model_bytes: bytes, kernels: str | None = None) -> Path:
-    key = hashlib.sha256(model_bytes + generator_fingerprint().encode() + str(board.path).encode()
-                         + (kernels or "").encode()).hexdigest()[:16]
-    return cache_dir() / "firmware" / board.name / f"{benchmark.id}-{key}"
+    return cache_dir() / "firmware" / board.name / f"{benchmark.id}-{firmware_key(board, model_bytes, kernels)}"
 
 
 def prepare_firmware(board: Board, benchmark: Benchmark, model: Path, env_name: str = "perf",

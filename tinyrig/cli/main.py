@@ -59,22 +59,59 @@ def main() -> None:
 
 # -- boards -----------------------------------------------------------------------------------
 
+BOARD_HELP = "A board name (see `tinyrig boards`) or the path to a board file of your own."
+
+
 @main.command("boards")
-def boards_cmd() -> None:
-    """List the board files tinyrig knows."""
+@click.option("--json-schema", "schema_out", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+              help="Write the board files' JSON Schema (default: boards/board.schema.json, the file the shipped "
+                   "boards' `#:schema` line names) and exit.")
+def boards_cmd(schema_out) -> None:
+    """List the board files tinyrig knows, with the file each comes from."""
+    if schema_out is not None:
+        from tinyrig.boards.jsonschema import SCHEMA_PATH, write_json_schema
+
+        console.print(f"wrote {for_rich(write_json_schema(Path(schema_out) if schema_out else SCHEMA_PATH))}")
+        return
     table = Table(title="Boards")
-    for col in ("name", "core", "clock", "flash", "RAM", "emulator", "description"):
-        table.add_column(col)
+    for col in ("name", "family", "core", "clock", "flash", "RAM", "emulator", "file"):
+        table.add_column(col, overflow="fold")
     try:
         boards = all_boards()
     except BoardError as exc:
         _fail(str(exc))
     for b in boards:
         emu = b.emulator.qemu_machine and f"qemu {b.emulator.qemu_machine}" or b.emulator.renode_platform or "-"
-        table.add_row(for_rich(b.name) + (" (default)" if b.name == DEFAULT_BOARD else ""), for_rich(b.core),
-                      f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024} KiB", f"{b.ram.size // 1024} KiB",
-                      for_rich(emu), for_rich(b.description))
+        ram = f"{b.ram.size // 1024} KiB" + "".join(f" + {r.size // 1024} KiB" for r in b.extra_ram)
+        table.add_row(for_rich(b.name) + (" (default)" if b.name == DEFAULT_BOARD else ""), for_rich(b.family_name),
+                      for_rich(b.core), f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024} KiB", ram,
+                      for_rich(emu), for_rich(b.path))
     console.print(table)
+
+
+@main.group("board")
+def board_group() -> None:
+    """Start a board file of your own."""
+
+
+@board_group.command("new")
+@click.argument("name")
+@click.option("--like", "like", required=True, help="The board to start from: " + BOARD_HELP)
+@click.option("--dir", "directory", default=".", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write NAME.toml.")
+def board_new_cmd(name, like, directory) -> None:
+    """Write NAME.toml: BOARD's values, a checklist header and every field explained."""
+    from tinyrig.boards.scaffold import write_new_board
+
+    template = _board(like)
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        path = write_new_board(name, template, directory)
+        load_board(path)  # the new file must load as written
+    except BoardError as exc:
+        _fail(str(exc))
+    console.print(f"wrote {for_rich(path)} (from {for_rich(template.name)}); check it with: tinyrig build --board {for_rich(path)} "
+                  f"--benchmark kws01 --models DIR")
 
 
 @main.command("doctor")
@@ -192,7 +229,7 @@ def _benchmark_for_model(model: Path, benchmark: str | None):
 
 
 @main.command("generate")
-@click.option("--board", default=DEFAULT_BOARD, show_default=True)
+@click.option("--board", default=DEFAULT_BOARD, show_default=True, help=BOARD_HELP)
 @click.option("--model", "model", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--benchmark", help="Benchmark id (default: from the model's file name).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
@@ -238,10 +275,23 @@ def print_size(result, title: str) -> None:
                   f"RAM {size.ram_bytes:,} / {size.ram_capacity:,} B ({size.ram_percent:.1f}%, incl. stack reserve)")
 
 
+def _project_board(manifest, board: str | None):
+    """The board a generated project is built for: --board (a name or a path) if given, else the board
+    file the project was generated from, else the shipped board of that name."""
+    if board is None:
+        board_file = Path(manifest.board_file) if manifest.board_file else None
+        board = str(board_file) if board_file and board_file.is_file() else manifest.board
+    b = _board(board)
+    if b.name != manifest.board:
+        _fail(f"{manifest.directory}: generated for board {manifest.board!r}, not {b.name!r}; regenerate it or "
+              f"pass --board with {manifest.board!r}'s file")
+    return b
+
+
 @main.command("build")
 @click.option("--project", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A project made by `tinyrig generate`.")
-@click.option("--board", default=DEFAULT_BOARD, show_default=True)
+              help="A project made by `tinyrig generate` (its board file is found again; --board overrides).")
+@click.option("--board", default=None, help=BOARD_HELP + f" [default: {DEFAULT_BOARD}]")
 @click.option("--benchmark", help="Generate and build this benchmark (with --models).")
 @click.option("--models", "models_dir", type=click.Path(path_type=Path))
 @click.option("--env", "env_name", default="perf", type=click.Choice(["perf", "energy"]), show_default=True)
@@ -260,12 +310,12 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
             except (OSError, ValueError, TypeError) as exc:
                 _fail(f"--project {project}: not a project made by `tinyrig generate` "
                       f"({getattr(exc, 'strerror', None) or exc})")
-            b = _board(manifest.board)
+            b = _project_board(manifest, board)
             result = build_project(project, env_name, flash_capacity=b.flash.size, ram_capacity=b.ram.size,
                                    stack_bytes=STACK_BYTES)
             title = f"{manifest.benchmark} on {b.name} ({env_name})"
         elif benchmark:
-            b = _board(board)
+            b = _board(board or DEFAULT_BOARD)
             bench = _benchmarks(benchmark)[0]
             result = prepare_firmware(b, bench, find_model(bench.id, models_dir), env_name).build
             title = f"{bench.id} on {b.name} ({env_name})"
@@ -284,7 +334,7 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 # -- run / report -----------------------------------------------------------------------------
 
 @main.command("run")
-@click.option("--board", default=DEFAULT_BOARD, show_default=True)
+@click.option("--board", default=DEFAULT_BOARD, show_default=True, help=BOARD_HELP)
 @click.option("--benchmark", "benchmark_spec", default="all", show_default=True, help="An id, a comma list, or all.")
 @click.option("--mode", default="performance", type=click.Choice(mode_names()), show_default=True)
 @click.option("--target", default=None, type=click.Choice(target_kinds()),
@@ -295,6 +345,8 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 @click.option("--power-monitor", type=click.Choice(available_monitors()),
               help="Hardware energy mode: the instrument (see docs/power-monitors.md).")
 @click.option("--monitor-port", help="The power monitor's serial port (LPM01A, PPK2).")
+@click.option("--io-manager", help="Hardware: the interface board's serial port; the DUT's console is relayed "
+                                   "through it (the energy set-up, docs/hardware.md).")
 @click.option("--models", "models_dir", type=click.Path(path_type=Path),
               help="Folder with the .tflite models (else $TINYRIG_MODELS, else the cache).")
 @click.option("--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -317,7 +369,7 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 @click.option("--infer-timeout", default=900.0, show_default=True, type=click.FloatRange(1.0, 86400.0),
               help="Seconds the first window may take before the device counts as silent; later windows get "
                    "a limit from the last one's pace.")
-def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
+def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, io_manager, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
             resume_dir, no_reference, no_fast_load, db, no_record, jobs, infer_timeout) -> None:
     """Generate, build, run and measure benchmarks; write a session folder."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
@@ -351,8 +403,8 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
                              iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,
                              check_reference=not no_reference, fast_load=not no_fast_load, jobs=jobs,
                              probe=probe, port=port, flash=not no_flash, power_monitor=power_monitor,
-                             monitor_port=monitor_port, db=_storable_db(db, no_record), record=not no_record,
-                             infer_timeout_s=infer_timeout)
+                             monitor_port=monitor_port, io_manager=io_manager, db=_storable_db(db, no_record),
+                             record=not no_record, infer_timeout_s=infer_timeout)
         if not options.emulated and jobs > 1:
             _fail("-j applies to emulators; a board runs one benchmark at a time")
         try:

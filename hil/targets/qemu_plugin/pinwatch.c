@@ -5,6 +5,9 @@
  * Output: one line per matching store, appended to `out` and flushed at once so the bench can
  * tail it while the guest runs:
  *     <instructions executed so far, including this store> <pc hex> <vaddr hex>
+ * and, with the cycle model on (cycles=PATH), five more numbers: estimated cycles so far
+ * (this store included), and of them those in loads/stores, multiplies, branches and flash
+ * instruction-fetch stalls (cycle_model.h).
  *
  * Arguments (QEMU 7.2: -plugin file=pinwatch.so,addr=0x40028000,out=/tmp/marks.log):
  *     addr=0x...            marker register; stores with vaddr in [addr, addr+4) are logged
@@ -16,6 +19,8 @@
  *                           tinyrig passes the timer's wrap interrupt handler: when a wrap falls
  *                           inside a window depends on when the host's bytes arrived at boot,
  *                           so counting it would make window counts differ between runs.
+ *     cycles=PATH           optional: the cycle model's parameters (`key value` lines, written
+ *                           by tinyrig.hil.targets.cycle_model from the core and board data).
  *
  * Why inline counting per instruction: under -icount, an MMIO access that is not the last
  * instruction of a translation block aborts the block and re-executes the access alone, so
@@ -23,8 +28,10 @@
  * and QEMU does not re-run it when it re-executes the access (that block is built with
  * CF_MEMI_ONLY), so the count at the memory callback includes the store exactly once.
  *
- * Debian ships no qemu-plugin.h, so the few pieces of the version-1 plugin API used here are
- * declared below, copied in shape from QEMU 7.2's include/qemu/qemu-plugin.h.
+ * The cycle model adds one callback per translation block (cycle_model.h says why that is
+ * exact) and memory callbacks only on the loads/stores whose cost depends on the address.
+ *
+ * Debian ships no qemu-plugin.h; qemu_plugin_api.h declares the pieces used here.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -35,54 +42,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- QEMU plugin API, version 1 (QEMU 7.2) ---- */
-#define QEMU_PLUGIN_EXPORT __attribute__((visibility("default")))
-
-typedef uint64_t qemu_plugin_id_t;
-typedef uint32_t qemu_plugin_meminfo_t;
-
-typedef struct qemu_info_t {
-    const char *target_name;
-    struct {
-        int min;
-        int cur;
-    } version;
-    bool system_emulation;
-    union {
-        struct {
-            int smp_vcpus;
-            int max_vcpus;
-        } system;
-    };
-} qemu_info_t;
-
-struct qemu_plugin_tb;
-struct qemu_plugin_insn;
-
-enum qemu_plugin_cb_flags { QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_CB_RW_REGS };
-enum qemu_plugin_mem_rw { QEMU_PLUGIN_MEM_R = 1, QEMU_PLUGIN_MEM_W, QEMU_PLUGIN_MEM_RW };
-enum qemu_plugin_op { QEMU_PLUGIN_INLINE_ADD_U64 };
-
-typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void *userdata);
-typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
-typedef void (*qemu_plugin_vcpu_mem_cb_t)(unsigned int vcpu_index, qemu_plugin_meminfo_t info,
-                                          uint64_t vaddr, void *userdata);
-
-void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_tb_trans_cb_t cb);
-size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
-struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
-uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn);
-void qemu_plugin_register_vcpu_insn_exec_inline(struct qemu_plugin_insn *insn, enum qemu_plugin_op op,
-                                                void *ptr, uint64_t imm);
-void qemu_plugin_register_vcpu_mem_cb(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_mem_cb_t cb,
-                                      enum qemu_plugin_cb_flags flags, enum qemu_plugin_mem_rw rw,
-                                      void *userdata);
-void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
-bool qemu_plugin_mem_is_store(qemu_plugin_meminfo_t info);
-void qemu_plugin_outs(const char *string);
+#include "cycle_model.h"
+#include "qemu_plugin_api.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
-/* ---- end of the API declarations ---- */
 
 /* One counter for the whole machine: exact only with a single vCPU, which install() enforces. */
 static uint64_t insn_count;
@@ -91,6 +54,27 @@ static uint64_t addr;
 static uint64_t pc_lo, pc_hi = UINT64_MAX;
 static uint64_t skip_lo, skip_hi; /* empty unless given */
 static FILE *out;
+
+static cm_model *model; /* NULL: no cycle model */
+
+static bool counted(uint64_t pc)
+{
+    return !(pc >= skip_lo && pc < skip_hi);
+}
+
+static void log_store(uint64_t pc, uint64_t vaddr)
+{
+    marker_stores++;
+    fprintf(out, "%" PRIu64 " 0x%" PRIx64 " 0x%" PRIx64, insn_count, pc, vaddr);
+    if (model) {
+        uint64_t split[CM_CATEGORIES];
+        uint64_t cycles = cm_cycles_at(model, pc, split);
+        fprintf(out, " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64, cycles, split[CM_LOAD_STORE],
+                split[CM_MULTIPLY], split[CM_BRANCH], split[CM_FETCH]);
+    }
+    fputc('\n', out);
+    fflush(out);
+}
 
 static void on_store(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr, void *userdata)
 {
@@ -101,19 +85,76 @@ static void on_store(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64
         return;
     if (vaddr - addr >= 4) /* unsigned: also rejects vaddr < addr */
         return;
-    marker_stores++;
-    fprintf(out, "%" PRIu64 " 0x%" PRIx64 " 0x%" PRIx64 "\n", insn_count, (uint64_t)(uintptr_t)userdata, vaddr);
-    fflush(out);
+    log_store((uint64_t)(uintptr_t)userdata, vaddr);
+}
+
+/* With the cycle model: the access's cost, then the marker check (user data: the decoded
+ * instruction, which carries its PC). */
+static void on_access(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr, void *userdata)
+{
+    (void)vcpu_index;
+    const thumb_insn *in = userdata;
+    bool store = qemu_plugin_mem_is_store(info);
+    if (counted(in->pc))
+        cm_mem_access(model, in, vaddr, 1u << qemu_plugin_mem_size_shift(info), store);
+    if (store && in->pc >= pc_lo && in->pc < pc_hi && vaddr - addr < 4)
+        log_store(in->pc, vaddr);
+}
+
+static void on_tb_exec(unsigned int vcpu_index, void *userdata)
+{
+    (void)vcpu_index;
+    cm_tb_exec(model, userdata, insn_count);
+}
+
+static void translate_with_cycles(struct qemu_plugin_tb *tb, size_t n)
+{
+    const uint8_t **bytes = calloc(n ? n : 1, sizeof *bytes);
+    unsigned *lens = calloc(n ? n : 1, sizeof *lens);
+    if (!bytes || !lens) {
+        fprintf(stderr, "pinwatch: out of memory\n");
+        abort();
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        bytes[i] = qemu_plugin_insn_data(insn);
+        lens[i] = (unsigned)qemu_plugin_insn_size(insn);
+    }
+    uint64_t start = qemu_plugin_tb_vaddr(tb);
+    cm_tb *record = cm_tb_new(model, start, (unsigned)n, bytes, lens);
+    free(bytes);
+    free(lens);
+    if (!record) {
+        fprintf(stderr, "pinwatch: out of memory\n");
+        abort();
+    }
+    if (counted(start))
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb_exec, QEMU_PLUGIN_CB_NO_REGS, record);
+    for (size_t i = 0; i < n; i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        uint64_t pc = qemu_plugin_insn_vaddr(insn);
+        const thumb_insn *decoded = cm_tb_insn(record, (unsigned)i);
+        if (counted(pc))
+            qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &insn_count, 1);
+        bool marker = pc >= pc_lo && pc < pc_hi;
+        if (marker || (counted(pc) && cm_wants_mem_callback(model, decoded)))
+            qemu_plugin_register_vcpu_mem_cb(insn, on_access, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW,
+                                             (void *)decoded);
+    }
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
     size_t n = qemu_plugin_tb_n_insns(tb);
+    if (model) {
+        translate_with_cycles(tb, n);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
         uint64_t pc = qemu_plugin_insn_vaddr(insn);
-        if (!(pc >= skip_lo && pc < skip_hi))
+        if (counted(pc))
             qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &insn_count, 1);
         /* The PC travels as the callback's user data: 7.2 gives the callback no PC of its own. */
         if (pc >= pc_lo && pc < pc_hi)
@@ -126,9 +167,11 @@ static void report_at_exit(qemu_plugin_id_t id, void *userdata)
 {
     (void)id;
     (void)userdata;
-    char msg[128];
-    snprintf(msg, sizeof msg, "pinwatch: %" PRIu64 " instructions, %" PRIu64 " marker stores\n",
-             insn_count, marker_stores);
+    char msg[160];
+    uint64_t split[CM_CATEGORIES];
+    uint64_t cycles = model ? cm_cycles_at(model, 0, split) : 0;
+    snprintf(msg, sizeof msg, "pinwatch: %" PRIu64 " instructions, %" PRIu64 " marker stores, %" PRIu64
+             " estimated cycles\n", insn_count, marker_stores, cycles);
     qemu_plugin_outs(msg); /* shown with -d plugin */
     fflush(out);
 }
@@ -144,9 +187,19 @@ static bool parse_u64(const char *text, uint64_t *value)
     return true;
 }
 
+static bool load_cycle_model(const char *path)
+{
+    char err[512];
+    model = cm_model_from_file(path, err, sizeof err);
+    if (!model)
+        fprintf(stderr, "pinwatch: %s\n", err);
+    return model != NULL;
+}
+
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
 {
     const char *out_path = NULL;
+    const char *cycles_path = NULL;
     bool have_addr = false;
 
     if (info->system_emulation && info->system.max_vcpus > 1) {
@@ -175,8 +228,11 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             ok = parse_u64(val, &skip_lo);
         else if (klen == 7 && !strncmp(arg, "skip_hi", 7))
             ok = parse_u64(val, &skip_hi);
+        else if (klen == 6 && !strncmp(arg, "cycles", 6))
+            cycles_path = val;
         else {
-            fprintf(stderr, "pinwatch: unknown argument '%s' (expected addr, out, pc_lo, pc_hi, skip_lo, skip_hi)\n", arg);
+            fprintf(stderr, "pinwatch: unknown argument '%s' (expected addr, out, pc_lo, pc_hi, skip_lo, skip_hi, "
+                    "cycles)\n", arg);
             return -1;
         }
         if (!ok) {
@@ -192,6 +248,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         fprintf(stderr, "pinwatch: empty pc range [0x%" PRIx64 ", 0x%" PRIx64 ")\n", pc_lo, pc_hi);
         return -1;
     }
+    if (cycles_path && !load_cycle_model(cycles_path))
+        return -1;
     out = fopen(out_path, "a");
     if (!out) {
         fprintf(stderr, "pinwatch: cannot open %s: %s\n", out_path, strerror(errno));

@@ -1,0 +1,114 @@
+"""DSP-extension CONV_2D (tinyrig_dsp_conv.cc): weight re-layout and registration.
+
+* The general kernel: a 3-pixel x 2-channel register block. Per step the kernel loads
+  one word of 2 input channels for each of 3 pixels (one LDM) and the same 2 channels
+  of 2 filters (one LDM), then issues 6 SMLADs. The input is widened with SXTB16,
+  which yields channels (0, 2) then (1, 3) of each group of 4, so the weights are
+  permuted the same way. The depth is padded to a multiple of 4 (2 steps, the loops'
+  unit). Layout, one stream read by one pointer: per channel pair its bias pair x 3
+  (the accumulator seeds), [step][filter of the pair], then (M, r, e) of both filters.
+* 1x1 on exactly 8 input channels (output channels a multiple of 4, no clamp): a
+  pixel's 8 inputs stay in 4 registers and each filter is one LDM of its record
+  [4 weight words, bias, M, r, e] (_pointwise8_plan).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...layer import ConstantRef as _ref, LayerPlan, window_param
+from ..registry import register
+from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_conv,
+                                 round_up, specialized_plan)
+from . import dsp_kernel
+from .fused_epilogue import activation_clamps, epilogue_constants
+from .smlad_layout import scaled_padded, sxtb16_order
+
+CONV_PIXELS, CONV_FILTERS, CONV_DEPTH_STEP = 3, 2, 4  # register block; depth per loop unit (2 steps)
+# A 3x3 filter on 3 channels (dilation_w 1) reads each window as 3 rows of 9 bytes
+# without im2col (conv_rgb3x3 in tinyrig_dsp_conv.cc): the words at bytes 0 and 4 of
+# each row, then a word made of the bytes (r0[8], r2[8], r1[8], -) (PKHBT of the words
+# at byte 8 of rows 0 and 1 gives the pair (r0[8], r1[8]); the word at byte 8 of row 2
+# gives (r2[8], r2[10])). Column byte j holds window byte RGB3X3_ORDER[j]; -1 is a byte
+# of some neighbouring input, multiplied by a zero weight.
+RGB3X3_ORDER = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25,
+                8, 26, 17, -1)
+POINTWISE8_DEPTH = 8  # input channels of the register-resident 1x1 kernel
+PAD_COPY_MAX_BYTES = 8192  # largest zero-point-bordered input copy a CONV_2D makes in scratch
+
+
+def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
+    p, c = params_of(plan), constants_of(plan)
+    require_plain_conv(p)
+    out_c, fh, fw = p["output_c"], p["filter_h"], p["filter_w"]
+    depth = fh * fw * p["input_c"]
+    rows = c["weights"].astype(np.int64).reshape(out_c, depth)
+    depth_p = round_up(depth, CONV_DEPTH_STEP)
+    out_p = round_up(out_c, CONV_FILTERS)
+    fused, bias, table = epilogue_constants(rows, p, c, out_p)
+    scaled = scaled_padded(rows, fused.scale_shift, out_p, depth_p)
+    rgb3x3 = int(fh == 3 and fw == 3 and p["input_c"] == 3 and p["dilation_w"] == 1)
+    if rgb3x3:  # columns read straight from 3 window rows of 9 bytes (RGB3X3_ORDER)
+        order = np.array(RGB3X3_ORDER)
+        scaled = np.where(order >= 0, scaled[:, np.maximum(order, 0)], 0)
+    words = sxtb16_order(scaled)
+    layout = words.reshape(out_p // 2, 2, depth_p // 2).transpose(0, 2, 1)  # [pair][step][filter]
+    pointwise = int(fh == 1 and fw == 1 and p["pad_top"] == 0 and p["pad_left"] == 0)
+    if (pointwise and p["input_c"] == POINTWISE8_DEPTH and out_c % 4 == 0
+            and not activation_clamps(p["activation_min"], p["activation_max"])):
+        return _pointwise8_plan(plan, p, words[:out_c], bias[:out_c], table[:out_c])
+    # Padded convolutions with dilation_w 1 and a small enough input first copy the
+    # input with its zero-point border, so that every window is read as whole strips.
+    padded_h = (p["output_h"] - 1) * p["stride_h"] + (fh - 1) * p["dilation_h"] + 1
+    padded_w = (p["output_w"] - 1) * p["stride_w"] + fw
+    padded_h, padded_w = max(padded_h, p["pad_top"] + p["input_h"]), max(padded_w, p["pad_left"] + p["input_w"])
+    bordered = (not pointwise and p["dilation_w"] == 1 and (p["pad_top"] > 0 or p["pad_left"] > 0
+                or padded_h > p["input_h"] or padded_w > p["input_w"])
+                and padded_h * padded_w * p["input_c"] <= PAD_COPY_MAX_BYTES)
+    if not bordered:
+        padded_h = padded_w = 0
+    params = [
+        window_param(p),
+        ("input_zero_point", p["input_zero_point"]), ("depth", depth), ("depth_padded", depth_p),
+        ("channels_padded", out_p), ("pointwise", pointwise), ("padded_h", padded_h), ("padded_w", padded_w),
+        ("rgb3x3", rgb3x3),
+        ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
+        ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
+        ("stream", _ref("stream")), ("bias", _ref("bias")), ("requant", _ref("requant")),
+    ]
+    pairs = out_p // 2
+    # Per pair, in the order the assembly run reads it: seeds (bias pair x 3), weights, (M, r, e) x 2.
+    stream = np.concatenate([np.tile(bias.reshape(pairs, 2), (1, 3)).astype(np.int64),
+                             layout.reshape(pairs, -1).astype(np.int64), table.reshape(pairs, 6).astype(np.int64)],
+                            axis=1)
+    constants = [int32_array("stream", stream), int32_array("bias", bias), int32_array("requant", table)]
+    # Widened columns of 3 pixels (2 bytes per value) plus one gathered int8 column.
+    scratch = CONV_PIXELS * depth_p * 2 + (0 if pointwise else depth_p)
+    if not pointwise and p["dilation_w"] == 1 and fw * p["input_c"] % 4:
+        scratch += 2 * depth_p  # two more gathered windows (3 widened together)
+    scratch += round_up(padded_h * padded_w * p["input_c"], 4)
+    if rgb3x3:
+        scratch += 4  # the word loads at byte 8 of a window's last row read past it (bordered copy, windows)
+    note = f"{'1x1 direct' if pointwise else '3x3x3 direct rows' if rgb3x3 else 'im2col'} 3x2 SMLAD block, depth {depth}->{depth_p}"
+    if padded_h:
+        note += f", zero-point-bordered input copy {padded_h}x{padded_w}"
+    return specialized_plan(plan, "DspConv2DParams", params, constants, scratch, note)
+
+
+def _pointwise8_plan(plan: LayerPlan, p: dict, words: np.ndarray, bias: np.ndarray,
+                     table: np.ndarray) -> SpecializedLayerPlan:
+    """1x1 on 8 input channels (DspPointwise8Params): per filter a record of its 4 weight
+    words, bias, M, rounding, e, read with one LDM; the pixel's inputs stay in registers."""
+    records = np.concatenate([words.astype(np.int64), bias.reshape(-1, 1).astype(np.int64),
+                              table.astype(np.int64)], axis=1)
+    assert records.shape == (p["output_c"], 8)
+    params = [
+        ("output_h", p["output_h"]), ("output_w", p["output_w"]), ("output_c", p["output_c"]),
+        ("input_w", p["input_w"]), ("stride_h", p["stride_h"]), ("stride_w", p["stride_w"]),
+        ("records", _ref("records")),
+    ]
+    return specialized_plan(plan, "DspPointwise8Params", params, [int32_array("records", records)], 0,
+                            "1x1 depth 8, inputs in registers, LDM per filter")
+
+
+register(dsp_kernel("conv2d_s8", "conv", specialize_conv))

@@ -1,0 +1,116 @@
+"""DSP-extension DEPTHWISE_CONV_2D (tinyrig_dsp_depthwise.cc): weight re-layout and
+registration.
+
+* DEPTHWISE_CONV_2D (depth multiplier 1), 3x3 with stride 1 or 2 along rows or
+  columns: channel-planar lines (see tinyrig_dsp_depthwise.cc), SMLAD on pairs of
+  neighbouring inputs. Per channel a record [M, rounding, e, 3 rotations x
+  ([ring slot][A/B], bias)] (the filter row a ring slot holds rotates from line to
+  line; the bias follows each rotation's weights so that one LDM loads them all).
+* Other filters: 4 channels per step, SMLABB/SMLATT per tap on widened inputs.
+  Layout: [channel group][tap][A/B half].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...layer import ConstantRef as _ref, LayerPlan, window_param
+from ..registry import register
+from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_depthwise,
+                                 round_up, specialized_plan)
+from . import dsp_kernel
+from .fused_epilogue import activation_clamps, epilogue_constants
+from .smlad_layout import pack_int16_pairs, scaled_padded
+
+DW_CHANNELS = 4
+DW_MAX_FILTER_H = 8  # row slots the depthwise kernel keeps on its stack
+
+
+def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
+    p, c = params_of(plan), constants_of(plan)
+    require_plain_depthwise(p, DW_MAX_FILTER_H)
+    fh, fw, channels = p["filter_h"], p["filter_w"], p["output_c"]
+    taps = fh * fw
+    if (fh, fw) == (3, 3):
+        line = _line_plan(plan, p, c)
+        if line is not None:
+            return line
+    rows = c["weights"].astype(np.int64).reshape(taps, channels).T  # [channel][tap]
+    channels_p = round_up(channels, DW_CHANNELS)
+    fused, bias, table = epilogue_constants(rows, p, c, channels_p)
+    scaled = scaled_padded(rows, fused.scale_shift, channels_p, taps)  # [channel][tap]
+    groups = scaled.reshape(channels_p // 4, 4, taps)
+    a = pack_int16_pairs(groups[:, 0, :], groups[:, 2, :])
+    b = pack_int16_pairs(groups[:, 1, :], groups[:, 3, :])
+    layout = np.stack([a, b], axis=2)  # [group][tap][A/B]
+    # One more output's columns than an odd row needs: the 3x3 block computes pixel pairs.
+    padded_w = (round_up(p["output_w"], 2) - 1) * p["stride_w"] + fw
+    params = [
+        window_param(p), ("channel_groups", channels_p // 4), ("padded_w", padded_w),
+        ("input_zero_point", p["input_zero_point"]),
+        ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
+        ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
+        ("weights", _ref("weights")), ("bias", _ref("bias")), ("requant", _ref("requant")),
+    ]
+    constants = [int32_array("weights", layout), int32_array("bias", bias), int32_array("requant", table)]
+    scratch = fh * padded_w * channels_p * 2  # fh widened, padded input rows
+    return specialized_plan(plan, "DspDepthwiseConv2DParams", params, constants, scratch,
+                            f"{fh}x{fw} SMLAxy on widened row ring")
+
+
+def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None:
+    """The channel-planar line kernel (DspDepthwiseLineParams) for a 3x3 filter, or None
+    when the stride along both axes is above 2. Lines run along the longer output axis."""
+    channels = p["output_c"]
+    transposed = p["output_h"] > p["output_w"] and p["stride_h"] in (1, 2)
+    if not transposed and p["stride_w"] not in (1, 2):
+        return None
+    rows = c["weights"].astype(np.int64).reshape(9, channels).T  # [channel][tap]
+    fused, bias, table = epilogue_constants(rows, p, c, channels)
+    w = scaled_padded(rows, fused.scale_shift, channels, 9).reshape(channels, 3, 3)  # [c][fy][fx]
+    ch = channels
+    if transposed:
+        w = w.transpose(0, 2, 1)  # [c][across = x][along = y]
+        geometry = dict(lines=p["output_w"], line_len=p["output_h"], in_lines=p["input_w"], in_len=p["input_h"],
+                        stride_a=p["stride_h"], stride_x=p["stride_w"], pad_a=p["pad_top"], pad_x=p["pad_left"],
+                        in_elem_bytes=p["input_w"] * ch, in_line_bytes=ch,
+                        out_elem_bytes=p["output_w"] * ch, out_line_bytes=ch)
+    else:
+        geometry = dict(lines=p["output_h"], line_len=p["output_w"], in_lines=p["input_h"], in_len=p["input_w"],
+                        stride_a=p["stride_w"], stride_x=p["stride_h"], pad_a=p["pad_left"], pad_x=p["pad_top"],
+                        in_elem_bytes=ch, in_line_bytes=p["input_w"] * ch,
+                        out_elem_bytes=ch, out_line_bytes=p["output_w"] * ch)
+    stride_a = geometry["stride_a"]
+    steps = -(-geometry["line_len"] // 2) if stride_a == 1 else geometry["line_len"]
+    column_words = steps + 1
+    zeros = np.zeros_like(w[:, 0, 0])
+    rotations = []
+    for rot in range(3):
+        words = []
+        for slot in range(3):
+            fr = (slot - rot) % 3
+            words.append(pack_int16_pairs(w[:, fr, 0], w[:, fr, 1]))
+            if stride_a == 1:
+                words.append(pack_int16_pairs(w[:, fr, 1], w[:, fr, 2]))
+            else:
+                words.append(pack_int16_pairs(w[:, fr, 2], zeros))
+        words.append(bias)  # loaded with the weights by one LDM
+        rotations.append(np.stack(words, axis=1).astype(np.int64))
+    records = np.concatenate([table.astype(np.int64), *rotations], axis=1)
+    assert records.shape == (channels, 24)
+    params = [
+        ("channels", channels),
+        *geometry.items(),
+        ("steps", steps), ("column_words", column_words),
+        ("input_zero_point", p["input_zero_point"]),
+        ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
+        ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
+        ("records", _ref("records")),
+    ]
+    scratch = 3 * column_words * channels * 4 + 2 * steps * 4 + round_up(channels, 4)
+    note = (f"3x3 planar SMLAD lines{' (transposed)' if transposed else ''}, stride {stride_a} along "
+            f"{geometry['line_len']}-output lines")
+    return specialized_plan(plan, "DspDepthwiseLineParams", params, [int32_array("records", records)], scratch, note)
+
+
+register(dsp_kernel("depthwise_conv2d_s8", "depthwise", specialize_depthwise))

@@ -1,0 +1,842 @@
+// tinyrig DSP-extension kernel: CONV_2D (int8), as a matrix product in 3x2 blocks.
+//
+// For each run of 3 output pixels the kernel builds their 3 input columns once,
+// widened to int16 pairs and interleaved [step][pixel] for the block's LDM, and
+// then sweeps all filters two at a time. A 1x1 convolution without padding reads
+// each column straight from the input pixel (no im2col); any other shape gathers
+// the filter window first, taps outside the image reading the input zero point
+// (the value the host-folded bias expects, as in the reference kernel).
+// A missing third pixel at the end is a zero column whose outputs are dropped.
+// For 3 full pixels, every full filter pair runs in one assembly call that also
+// requantises, clamps and stores (conv_run below); a last odd filter
+// and a last partial run of pixels requantise in C. The common runs (3x3 windows on
+// 3 channels read in place, 1x1 at stride 1) go straight to the widening and the run
+// without the general per-run C. 1x1 on 8 input channels has its own kernel
+// (DspPointwise8Params, pw8_run at the end of this file).
+#include "tinyrig_dsp_common.h"
+#include "tinyrig_dsp_conv.h"
+
+namespace tinyrig {
+namespace arm_dsp {
+namespace {
+
+constexpr int32_t kPixels = 3;
+
+inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
+
+// GCC turns these short loops into memcpy/memset calls, which cost far more than
+// the loops for the few bytes of a window row.
+#if defined(__GNUC__) && !defined(__clang__)
+#define TINYRIG_INLINE_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define TINYRIG_INLINE_LOOPS
+#endif
+
+// n bytes from src to dst, a word at a time (both may be unaligned: LDR/STR allow it).
+TINYRIG_INLINE_LOOPS inline void copy_bytes(int8_t* dst, const int8_t* src, int32_t n) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) store_word(dst + i, load_word(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+TINYRIG_INLINE_LOOPS inline void fill_bytes(int8_t* dst, uint32_t value4, int32_t n) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) store_word(dst + i, value4);
+  for (; i < n; ++i) dst[i] = static_cast<int8_t>(value4);
+}
+
+// The filter window of `pixel` as int8 bytes [fy][fx][channel], taps outside the
+// image holding the input zero point. With dilation_w 1 a row of the window is one
+// strip: padding on the left, the part inside the image, padding on the right.
+TINYRIG_INLINE_LOOPS void gather_window(const DspConv2DParams& p, const int8_t* input, int32_t pixel, int8_t* column) {
+  const int32_t out_y = pixel / p.window.output_w;
+  const int32_t out_x = pixel - out_y * p.window.output_w;
+  const int32_t y0 = out_y * p.window.stride_h - p.window.pad_top;
+  const int32_t x0 = out_x * p.window.stride_w - p.window.pad_left;
+  const uint32_t pad4 = static_cast<uint8_t>(p.input_zero_point) * 0x01010101u;
+  const int32_t c = p.window.input_c;
+  const int32_t strip = p.window.filter_w * c;
+  if (p.window.dilation_w == 1) {
+    int32_t xs = -x0, xe = p.window.input_w - x0;  // the window's columns inside the image: [xs, xe)
+    xs = xs < 0 ? 0 : (xs > p.window.filter_w ? p.window.filter_w : xs);
+    xe = xe > p.window.filter_w ? p.window.filter_w : (xe < xs ? xs : xe);
+    for (int32_t fy = 0; fy < p.window.filter_h; ++fy, column += strip) {
+      const int32_t y = y0 + fy * p.window.dilation_h;
+      if (y < 0 || y >= p.window.input_h) {
+        fill_bytes(column, pad4, strip);
+        continue;
+      }
+      fill_bytes(column, pad4, xs * c);
+      copy_bytes(column + xs * c, input + (y * p.window.input_w + x0 + xs) * c, (xe - xs) * c);
+      fill_bytes(column + xe * c, pad4, (p.window.filter_w - xe) * c);
+    }
+    return;
+  }
+  for (int32_t fy = 0; fy < p.window.filter_h; ++fy) {
+    const int32_t y = y0 + fy * p.window.dilation_h;
+    for (int32_t fx = 0; fx < p.window.filter_w; ++fx, column += c) {
+      const int32_t x = x0 + fx * p.window.dilation_w;
+      if (y >= 0 && y < p.window.input_h && x >= 0 && x < p.window.input_w) {
+        copy_bytes(column, input + (y * p.window.input_w + x) * c, c);
+      } else {
+        fill_bytes(column, pad4, c);
+      }
+    }
+  }
+}
+
+// Widens `rows` strips of `strip` bytes (a multiple of 4), `row_bytes` apart, into
+// dst (one word every kPixels words), then zero steps up to `steps`.
+inline void widen_strips(const int8_t* src, int32_t rows, int32_t strip, int32_t row_bytes, int32_t steps,
+                         uint32_t* dst) {
+  uint32_t* d = dst;
+  if (strip == 4) {  // one word per row (e.g. a 4-wide filter on one channel)
+    for (int32_t r = 0; r < rows; ++r, src += row_bytes, d += 2 * kPixels) {
+      const uint32_t word = load_word(src);
+      d[0] = sxtb16(word);
+      d[kPixels] = sxtb16_ror8(word);
+    }
+    for (int32_t step = 2 * rows; step < steps; ++step) dst[step * kPixels] = 0;
+    return;
+  }
+  for (int32_t r = 0; r < rows; ++r, src += row_bytes) {
+    const int8_t* s = src;
+    for (int32_t i = 0; i < strip; i += 4, s += 4, d += 2 * kPixels) {
+      const uint32_t word = load_word(s);
+      d[0] = sxtb16(word);
+      d[kPixels] = sxtb16_ror8(word);
+    }
+  }
+  for (int32_t step = rows * strip / 2; step < steps; ++step) dst[step * kPixels] = 0;
+}
+
+// Builds pixel's widened column at dst (one word every kPixels words, zero steps up to
+// `steps`). A window wholly inside the image (or any window of the zero-point-bordered
+// copy, when there is one) is read as filter_h strips of filter_w * input_c bytes
+// (dilation_w 1): widened straight from the image when a strip is a whole number of
+// 4-byte groups, else copied into `window` first. Other windows go through gather_window.
+TINYRIG_INLINE_LOOPS void build_column(const DspConv2DParams& p, const int8_t* input, int32_t pixel, int32_t steps,
+                                       uint32_t* dst, int8_t* window) {
+  const int32_t out_y = pixel / p.window.output_w;
+  const int32_t out_x = pixel - out_y * p.window.output_w;
+  int32_t y0 = out_y * p.window.stride_h - p.window.pad_top;
+  int32_t x0 = out_x * p.window.stride_w - p.window.pad_left;
+  int32_t image_w = p.window.input_w;
+  if (p.padded_h > 0) {  // input is the bordered copy
+    y0 += p.window.pad_top;
+    x0 += p.window.pad_left;
+    image_w = p.padded_w;
+  } else {
+    const bool inside = y0 >= 0 && y0 + (p.window.filter_h - 1) * p.window.dilation_h < p.window.input_h && x0 >= 0 &&
+                        x0 + p.window.filter_w - 1 < p.window.input_w && p.window.dilation_w == 1;
+    if (!inside) {
+      gather_window(p, input, pixel, window);
+      widen(window, p.depth_padded, steps, kPixels, dst);  // the window's tail stays zero
+      return;
+    }
+  }
+  const int32_t strip = p.window.filter_w * p.window.input_c;
+  const int8_t* src = input + (y0 * image_w + x0) * p.window.input_c;
+  const int32_t row_bytes = p.window.dilation_h * image_w * p.window.input_c;
+  if ((strip & 3) == 0) {
+    widen_strips(src, p.window.filter_h, strip, row_bytes, steps, dst);
+    return;
+  }
+  // Rows but the last are copied in whole words, spilling up to 3 bytes into the
+  // next row's place (overwritten next); the last row exactly, so the window's zero
+  // tail (depth..depth_padded) stays.
+  int8_t* column = window;
+  const int32_t words = (strip + 3) / 4;
+  for (int32_t fy = 0; fy + 1 < p.window.filter_h; ++fy, src += row_bytes, column += strip) {
+    for (int32_t i = 0; i < words; ++i) store_word(column + 4 * i, load_word(src + 4 * i));
+  }
+  copy_bytes(column, src, strip);
+  widen(window, p.depth_padded, steps, kPixels, dst);
+}
+
+// Copies the input into `padded` with a border of the input zero point.
+TINYRIG_INLINE_LOOPS void pad_image(const DspConv2DParams& p, const int8_t* input, int8_t* padded) {
+  const uint32_t pad4 = static_cast<uint8_t>(p.input_zero_point) * 0x01010101u;
+  const int32_t c = p.window.input_c;
+  const int32_t row = p.padded_w * c;
+  fill_bytes(padded, pad4, p.window.pad_top * row);
+  int8_t* d = padded + p.window.pad_top * row;
+  for (int32_t y = 0; y < p.window.input_h; ++y, d += row) {
+    fill_bytes(d, pad4, p.window.pad_left * c);
+    copy_bytes(d + p.window.pad_left * c, input + y * p.window.input_w * c, p.window.input_w * c);
+    fill_bytes(d + (p.window.pad_left + p.window.input_w) * c, pad4,
+        (p.padded_w - p.window.pad_left - p.window.input_w) * c);
+  }
+  fill_bytes(d, pad4, (p.padded_h - p.window.pad_top - p.window.input_h) * row);
+}
+
+// The 3 pixels' columns of a 1x1 convolution at once (depth a multiple of 4): per
+// group of 4 channels the 6 words of 2 steps are adjacent, [step][pixel].
+#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+// r0-r2 the pixels, r3 dst, 5th argument (stack) the groups: 3 LDR, 6 SXTB16, one STM.
+__attribute__((naked, noipa)) void widen3_groups(const int8_t*, const int8_t*, const int8_t*, uint32_t*,
+                                                 int32_t) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldr lr, [sp, #36]\n\t"
+      "1:\n\t"
+      "ldr r4, [r0], #4\n\t"
+      "ldr r5, [r1], #4\n\t"
+      "ldr r12, [r2], #4\n\t"
+      "sxtb16 r6, r4\n\t"
+      "sxtb16 r7, r5\n\t"
+      "sxtb16 r8, r12\n\t"
+      "sxtb16 r9, r4, ror #8\n\t"
+      "sxtb16 r10, r5, ror #8\n\t"
+      "sxtb16 r11, r12, ror #8\n\t"
+      "stm r3!, {r6-r11}\n\t"
+      "subs lr, lr, #1\n\t"
+      "bne 1b\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#else
+void widen3_groups(const int8_t* a, const int8_t* b, const int8_t* c, uint32_t* d, int32_t groups) {
+  for (int32_t g = 0; g < groups; ++g, a += 4, b += 4, c += 4, d += 6) {
+    const uint32_t wa = load_word(a), wb = load_word(b), wc = load_word(c);
+    d[0] = sxtb16(wa);
+    d[1] = sxtb16(wb);
+    d[2] = sxtb16(wc);
+    d[3] = sxtb16_ror8(wa);
+    d[4] = sxtb16_ror8(wb);
+    d[5] = sxtb16_ror8(wc);
+  }
+}
+#endif
+
+inline void widen3(const int8_t* a, const int8_t* b, const int8_t* c, int32_t depth, int32_t steps, uint32_t* dst) {
+  if (depth >= 4) widen3_groups(a, b, c, dst, depth / 4);
+  uint32_t* d = dst + 3 * (depth / 2);
+  for (int32_t step = depth / 2; step < steps; ++step, d += 3) d[0] = d[1] = d[2] = 0;
+}
+
+// Copies the window of output (out_y, out_x) into `window` when it lies inside the
+// image or the bordered copy (dilation_w 1): rows but the last in whole words
+// (spilling up to 3 bytes into the next row's place), the last exactly, so the zero
+// tail stays. False when it touches padding.
+TINYRIG_INLINE_LOOPS bool copy_window_inside(const DspConv2DParams& p, const int8_t* input, int32_t out_y,
+                                             int32_t out_x, int8_t* window) {
+  const bool bordered = p.padded_h > 0;  // input is then the zero-point-bordered copy
+  const int32_t image_h = bordered ? p.padded_h : p.window.input_h, image_w = bordered ? p.padded_w : p.window.input_w;
+  const int32_t y0 = out_y * p.window.stride_h - (bordered ? 0 : p.window.pad_top);
+  const int32_t x0 = out_x * p.window.stride_w - (bordered ? 0 : p.window.pad_left);
+  if (y0 < 0 || y0 + (p.window.filter_h - 1) * p.window.dilation_h >= image_h || x0 < 0 ||
+      x0 + p.window.filter_w > image_w) {
+    return false;
+  }
+  const int32_t strip = p.window.filter_w * p.window.input_c;
+  const int32_t row_bytes = p.window.dilation_h * image_w * p.window.input_c;
+  const int8_t* src = input + (y0 * image_w + x0) * p.window.input_c;
+  const int32_t words = (strip + 3) / 4;
+  int8_t* column = window;
+  for (int32_t fy = 0; fy + 1 < p.window.filter_h; ++fy, src += row_bytes, column += strip) {
+    if (words <= 3) {  // the usual small strips (e.g. 3x3 on 3 channels) without a loop
+      store_word(column, load_word(src));
+      if (words > 1) store_word(column + 4, load_word(src + 4));
+      if (words > 2) store_word(column + 8, load_word(src + 8));
+    } else {
+      for (int32_t i = 0; i < words; ++i) store_word(column + 4 * i, load_word(src + 4 * i));
+    }
+  }
+  copy_bytes(column, src, strip);
+  return true;
+}
+
+// Up to 3 words from src to dst, without a loop.
+inline void copy_words3(int8_t* dst, const int8_t* src, int32_t words) {
+  if (words > 0) store_word(dst, load_word(src));
+  if (words > 1) store_word(dst + 4, load_word(src + 4));
+  if (words > 2) store_word(dst + 8, load_word(src + 8));
+}
+
+// The windows of 3 neighbouring outputs of one row, each rows of at most 12 bytes,
+// when all lie inside the image (or the bordered copy): rows but the last in whole
+// words (spilling into the next row's place), the last exactly. False otherwise.
+bool copy3_windows(const DspConv2DParams& p, const int8_t* input, int32_t out_y, int32_t out_x,
+                   int8_t* const* windows) {
+  const int32_t strip = p.window.filter_w * p.window.input_c;
+  if (out_x + 2 >= p.window.output_w || strip > 12) return false;
+  const bool bordered = p.padded_h > 0;  // input is then the zero-point-bordered copy
+  const int32_t image_h = bordered ? p.padded_h : p.window.input_h, image_w = bordered ? p.padded_w : p.window.input_w;
+  const int32_t y0 = out_y * p.window.stride_h - (bordered ? 0 : p.window.pad_top);
+  const int32_t x0 = out_x * p.window.stride_w - (bordered ? 0 : p.window.pad_left);
+  if (y0 < 0 || y0 + (p.window.filter_h - 1) * p.window.dilation_h >= image_h || x0 < 0 ||
+      x0 + 2 * p.window.stride_w + p.window.filter_w > image_w) {
+    return false;
+  }
+  const int32_t row_bytes = p.window.dilation_h * image_w * p.window.input_c;
+  const int32_t step = p.window.stride_w * p.window.input_c;
+  const int32_t words = (strip + 3) / 4, last_words = strip / 4, last_bytes = strip & 3;
+  const int8_t* first = input + (y0 * image_w + x0) * p.window.input_c;
+  for (int32_t w = 0; w < kPixels; ++w) {
+    const int8_t* src = first + w * step;
+    int8_t* column = windows[w];
+    for (int32_t fy = 0; fy + 1 < p.window.filter_h; ++fy, src += row_bytes, column += strip) {
+      copy_words3(column, src, words);
+    }
+    copy_words3(column, src, last_words);
+    column += 4 * last_words;
+    src += 4 * last_words;
+    if (last_bytes > 0) column[0] = src[0];
+    if (last_bytes > 1) column[1] = src[1];
+    if (last_bytes > 2) column[2] = src[2];
+  }
+  return true;
+}
+
+// The column of a 3x3 window on 3 channels read straight from its rows (`src`, rows
+// `row_bytes` apart), in conv.py RGB3X3_ORDER, widened to dst (one word every
+// kPixels words): the words at bytes 0 and 4 of each row, then (r0[8], r1[8]) and
+// (r2[8], -) from the words at byte 8 of the rows. Reads up to 3 bytes past each row.
+inline void widen_rgb3x3(const int8_t* src, int32_t row_bytes, uint32_t* dst) {
+  const int8_t* r1 = src + row_bytes;
+  const int8_t* r2 = r1 + row_bytes;
+  const uint32_t w[6] = {load_word(src), load_word(src + 4), load_word(r1), load_word(r1 + 4), load_word(r2),
+                         load_word(r2 + 4)};
+  for (int32_t i = 0; i < 6; ++i) {
+    dst[2 * i * kPixels] = sxtb16(w[i]);
+    dst[(2 * i + 1) * kPixels] = sxtb16_ror8(w[i]);
+  }
+  dst[12 * kPixels] = sxtb16((load_word(src + 8) & 0xFFFFu) | (load_word(r1 + 8) << 16));
+  dst[13 * kPixels] = sxtb16(load_word(r2 + 8));
+}
+
+// widen_rgb3x3 for 3 windows with the same row spacing at once, [step][pixel]: per
+// column word 3 LDR, 6 SXTB16 and one STM; the last two steps (bytes 8 of the rows)
+// first, stored 12 steps on.
+#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+#define TINYRIG_RGB_GROUP(OFF)                                                        \
+  "ldr r4, [r0, #" #OFF "]\n\t"                                                       \
+  "ldr r5, [r1, #" #OFF "]\n\t"                                                       \
+  "ldr r6, [r2, #" #OFF "]\n\t"                                                       \
+  "sxtb16 r7, r4\n\t"                                                                 \
+  "sxtb16 r8, r5\n\t"                                                                 \
+  "sxtb16 r9, r6\n\t"                                                                 \
+  "sxtb16 r10, r4, ror #8\n\t"                                                        \
+  "sxtb16 r11, r5, ror #8\n\t"                                                        \
+  "sxtb16 r12, r6, ror #8\n\t"                                                        \
+  "stm r3!, {r7-r12}\n\t"
+#define TINYRIG_RGB_NEXT_ROW "add r0, r0, lr\n\tadd r1, r1, lr\n\tadd r2, r2, lr\n\t"
+#define TINYRIG_RGB_PREV_ROWS                                                         \
+  "sub r0, r0, lr, lsl #1\n\tsub r1, r1, lr, lsl #1\n\tsub r2, r2, lr, lsl #1\n\t"
+// r0-r2 the windows' first bytes, r3 dst, 5th argument (stack) the row spacing.
+__attribute__((naked, noipa)) void widen3_rgb3x3(const int8_t*, const int8_t*, const int8_t*, uint32_t*,
+                                                 int32_t) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldr lr, [sp, #36]\n\t"
+      "ldr r4, [r0, #8]\n\t"
+      "ldr r5, [r1, #8]\n\t"
+      "ldr r6, [r2, #8]\n\t"
+      TINYRIG_RGB_NEXT_ROW
+      "ldr r7, [r0, #8]\n\t"
+      "ldr r8, [r1, #8]\n\t"
+      "ldr r9, [r2, #8]\n\t"
+      "pkhbt r4, r4, r7, lsl #16\n\t"
+      "pkhbt r5, r5, r8, lsl #16\n\t"
+      "pkhbt r6, r6, r9, lsl #16\n\t"
+      TINYRIG_RGB_NEXT_ROW
+      "ldr r7, [r0, #8]\n\t"
+      "ldr r8, [r1, #8]\n\t"
+      "ldr r9, [r2, #8]\n\t"
+      "sxtb16 r4, r4\n\t"
+      "sxtb16 r5, r5\n\t"
+      "sxtb16 r6, r6\n\t"
+      "sxtb16 r7, r7\n\t"
+      "sxtb16 r8, r8\n\t"
+      "sxtb16 r9, r9\n\t"
+      "add r10, r3, #" "144" "\n\t"  /* 12 steps x 3 pixels x 4 bytes */
+      "stm r10, {r4-r9}\n\t"
+      TINYRIG_RGB_PREV_ROWS
+      TINYRIG_RGB_GROUP(0) TINYRIG_RGB_GROUP(4)
+      TINYRIG_RGB_NEXT_ROW
+      TINYRIG_RGB_GROUP(0) TINYRIG_RGB_GROUP(4)
+      TINYRIG_RGB_NEXT_ROW
+      TINYRIG_RGB_GROUP(0) TINYRIG_RGB_GROUP(4)
+      "pop {r4-r11, pc}\n\t");
+}
+#else
+void widen3_rgb3x3(const int8_t* a, const int8_t* b, const int8_t* c, uint32_t* dst, int32_t row_bytes) {
+  widen_rgb3x3(a, row_bytes, dst);
+  widen_rgb3x3(b, row_bytes, dst + 1);
+  widen_rgb3x3(c, row_bytes, dst + 2);
+}
+#endif
+
+// The 3 columns of a run of pixels for rgb3x3. Three neighbouring windows of one
+// output row inside the image (or the bordered copy), readable 3 bytes on, are read
+// in place together; otherwise window by window, those touching padding gathered
+// into `windows` first. Missing pixels (past `valid`) repeat the first.
+TINYRIG_INLINE_LOOPS void columns_rgb3x3(const DspConv2DParams& p, const int8_t* input, int32_t first, int32_t valid,
+                                         int8_t* const* windows, uint32_t* columns) {
+  const bool bordered = p.padded_h > 0;
+  const int32_t image_h = bordered ? p.padded_h : p.window.input_h, image_w = bordered ? p.padded_w : p.window.input_w;
+  const int32_t row_bytes = p.window.dilation_h * image_w * 3;
+  const int32_t end = image_h * image_w * 3 + (bordered ? 3 : 0);  // bytes readable from input
+  int32_t out_y = first / p.window.output_w;
+  int32_t out_x = first - out_y * p.window.output_w;
+  const int32_t y0 = out_y * p.window.stride_h - (bordered ? 0 : p.window.pad_top);
+  const int32_t x0 = out_x * p.window.stride_w - (bordered ? 0 : p.window.pad_left);
+  const bool rows_inside = y0 >= 0 && y0 + 2 * p.window.dilation_h < image_h;
+  if (valid == kPixels && rows_inside && out_x + 2 < p.window.output_w && x0 >= 0 &&
+      x0 + 2 * p.window.stride_w + 3 <= image_w) {
+    const int32_t offset = (y0 * image_w + x0) * 3, step = p.window.stride_w * 3;
+    if (offset + 2 * step + 2 * row_bytes + 12 <= end) {
+      widen3_rgb3x3(input + offset, input + offset + step, input + offset + 2 * step, columns, row_bytes);
+      return;
+    }
+  }
+  for (int32_t slot = 0; slot < kPixels; ++slot) {
+    if (slot >= valid) {
+      widen_rgb3x3(windows[0], 9, columns + slot);  // dropped outputs: any column will do
+      continue;
+    }
+    const int32_t y = out_y * p.window.stride_h - (bordered ? 0 : p.window.pad_top);
+    const int32_t x = out_x * p.window.stride_w - (bordered ? 0 : p.window.pad_left);
+    const int32_t offset = (y * image_w + x) * 3;
+    if (y >= 0 && y + 2 * p.window.dilation_h < image_h && x >= 0 && x + 3 <= image_w &&
+        offset + 2 * row_bytes + 12 <= end) {
+      widen_rgb3x3(input + offset, row_bytes, columns + slot);
+    } else {
+      gather_window(p, input, out_y * p.window.output_w + out_x, windows[slot]);
+      widen_rgb3x3(windows[slot], 9, columns + slot);
+    }
+    if (++out_x == p.window.output_w) out_x = 0, ++out_y;
+  }
+}
+
+const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
+  const int32_t out_y = pixel / p.window.output_w;
+  const int32_t out_x = pixel - out_y * p.window.output_w;
+  return input + (out_y * p.window.stride_h * p.window.input_w + out_x * p.window.stride_w) * p.window.input_c;
+}
+
+// The assembly run over every full filter pair for 3 full pixels. The pair's part of
+// the weight stream (conv.py: 6 seeds = its bias pair x 3, then [step][filter]
+// words, then both filters' (M, r, e)) is read by one pointer that runs on from pair to
+// pair: one LDM seeds the 6 accumulators, the 3x2 SMLAD loop is unrolled 8 times (2
+// steps each, 16 steps a pass, the last pass through a copy without the loop) with a
+// TBH entry for the remainder, and the epilogue
+// loads both filters' (M, r, e) with one LDM, requantises (3 instructions per output,
+// e in SSAT's immediate: a TBH per filter into a copy for its e),
+// packs each pixel's 2 bytes with BFI, clamps with SSUB8/SEL and stores 3 halfwords.
+// The block is copied to the stack frame; field order is the frame layout.
+struct ConvRun {
+  const uint32_t* x;        // 0: the 3 widened columns, [step][pixel]
+  int32_t passes;           // 4: ceil(units / 8) - 1 (a unit is 2 steps): passes through the
+                            // looping copy of the 16-step blocks; the last pass runs the copy
+                            // without the loop, which follows it
+  int32_t entry;            // 8: units % 8, selects where the first pass starts; + 8 for a
+                            // single pass (straight into the copy without the loop)
+  const int32_t* end;       // 12: the stream past the last full pair
+  int8_t* out;              // 16: pixel 0 of the current pair
+  int32_t out_c;            // 20
+  const int32_t* stream;    // 24: pair 0's seeds
+  uint32_t lo4, hi4;        // 28, 32: activation min / max in every byte (clamping run only)
+};
+
+#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+
+#define TINYRIG_RUN_2STEPS TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2
+#define TINYRIG_RUN_CLAMP(V)                                              \
+  "ssub8 r0, " #V ", r2\n\t"                                              \
+  "sel " #V ", " #V ", r2\n\t"                                            \
+  "ssub8 r0, r3, " #V "\n\t"                                              \
+  "sel " #V ", " #V ", r3\n\t"
+
+#define TINYRIG_RUN_CLAMP3                                                \
+  "ldrd r2, r3, [sp, #28]\n\t"                                            \
+  TINYRIG_RUN_CLAMP(r8) TINYRIG_RUN_CLAMP(r10) TINYRIG_RUN_CLAMP(r12)
+// The requantisation with e in SSAT's immediate: per filter of the pair a TBH on its
+// e (1..30, all that fused_epilogue.fused_requant makes) enters a copy of 3
+// outputs' epilogue for that e (SMMLAR, ADD, SSAT each). P names the labels of one
+// function's copies.
+#define TINYRIG_RUN_RQE(ACC, M, R, E)                                     \
+  "smmlar r0, " #ACC ", " #M ", " #R "\n\t"                               \
+  "add r0, r0, " #ACC ", asr #31\n\t"                                     \
+  "ssat " #ACC ", #8, r0, asr #" #E "\n\t"
+#define TINYRIG_RUN_ENTRY(P, F, E, L) ".hword (crun" P F #E " - " #L "b) / 2\n\t"
+// Filter a's copies end with the TBH on filter b's e (each with its own table), filter
+// b's with the packing, clamp and stores and the branch to the next pair.
+#define TINYRIG_RUN_VARIANT_A(P, F, E, L)                                 \
+  "crun" P F #E ":\n\t"                                                   \
+  TINYRIG_RUN_RQE(r8, r2, r3, E) TINYRIG_RUN_RQE(r10, r2, r3, E) TINYRIG_RUN_RQE(r12, r2, r3, E) \
+  "tbh [pc, r7, lsl #1]\n\t" /* filter b's e */                          \
+  "29:\n\t"                                                               \
+  TINYRIG_RUN_ENTRY(P, "b", 1, 29)                                        \
+  TINYRIG_RUN_E_LIST2(TINYRIG_RUN_ENTRY, P, "b", 29)
+#define TINYRIG_RUN_VARIANT_B(P, F, E, CLAMP)                             \
+  "crun" P F #E ":\n\t"                                                   \
+  TINYRIG_RUN_RQE(r9, r5, r6, E) TINYRIG_RUN_RQE(r11, r5, r6, E) TINYRIG_RUN_RQE(lr, r5, r6, E) \
+  "bfi r8, r9, #8, #8\n\t"                                                \
+  "bfi r10, r11, #8, #8\n\t"                                              \
+  "bfi r12, lr, #8, #8\n\t"                                               \
+  CLAMP                                                                   \
+  "ldrd r0, r2, [sp, #16]\n\t" /* out, out_c */                           \
+  "strh r10, [r0, r2]\n\t"                                                \
+  "strh r12, [r0, r2, lsl #1]\n\t"                                        \
+  "strh r8, [r0], #2\n\t"                                                 \
+  "str r0, [sp, #16]\n\t"                                                 \
+  "bne 1b\n\t"                                                            \
+  "b 32f\n\t"
+#define TINYRIG_RUN_E_LIST(X, P, F, L)                                    \
+  X(P, F, 1, L) X(P, F, 2, L) X(P, F, 3, L) X(P, F, 4, L) X(P, F, 5, L) X(P, F, 6, L) X(P, F, 7, L) \
+  X(P, F, 8, L) X(P, F, 9, L) X(P, F, 10, L) X(P, F, 11, L) X(P, F, 12, L) X(P, F, 13, L) X(P, F, 14, L) \
+  X(P, F, 15, L) X(P, F, 16, L) X(P, F, 17, L) X(P, F, 18, L) X(P, F, 19, L) X(P, F, 20, L) X(P, F, 21, L) \
+  X(P, F, 22, L) X(P, F, 23, L) X(P, F, 24, L) X(P, F, 25, L) X(P, F, 26, L) X(P, F, 27, L) X(P, F, 28, L) \
+  X(P, F, 29, L) X(P, F, 30, L)
+// The same list again, for use inside an expansion of TINYRIG_RUN_E_LIST.
+#define TINYRIG_RUN_E_LIST2(X, P, F, L)                                    \
+  X(P, F, 1, L) X(P, F, 2, L) X(P, F, 3, L) X(P, F, 4, L) X(P, F, 5, L) X(P, F, 6, L) X(P, F, 7, L) \
+  X(P, F, 8, L) X(P, F, 9, L) X(P, F, 10, L) X(P, F, 11, L) X(P, F, 12, L) X(P, F, 13, L) X(P, F, 14, L) \
+  X(P, F, 15, L) X(P, F, 16, L) X(P, F, 17, L) X(P, F, 18, L) X(P, F, 19, L) X(P, F, 20, L) X(P, F, 21, L) \
+  X(P, F, 22, L) X(P, F, 23, L) X(P, F, 24, L) X(P, F, 25, L) X(P, F, 26, L) X(P, F, 27, L) X(P, F, 28, L) \
+  X(P, F, 29, L) X(P, F, 30, L)
+#define TINYRIG_RUN_FN(CLAMP, P)                                          \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "sub sp, sp, #36\n\t"                                                   \
+  "ldm r0!, {r1-r7}\n\t"                                                  \
+  "stm sp, {r1-r7}\n\t"                                                   \
+  "ldrd r1, r2, [r0]\n\t"                                                 \
+  "strd r1, r2, [sp, #28]\n\t"                                            \
+  "mov r1, r7\n\t" /* r1: the stream, from here on */                     \
+  "1:\n\t"         /* filter pair */                                      \
+  "ldm r1!, {r8-r12, lr}\n\t"                                             \
+  "ldm sp, {r0, r2, r3}\n\t"                                              \
+  "tbh [pc, r3, lsl #1]\n\t"                                              \
+  "5:\n\t"                                                                \
+  ".hword (10f-5b)/2, (17f-5b)/2, (16f-5b)/2, (15f-5b)/2\n\t"             \
+  ".hword (14f-5b)/2, (13f-5b)/2, (12f-5b)/2, (11f-5b)/2\n\t"             \
+  ".hword (20f-5b)/2, (27f-5b)/2, (26f-5b)/2, (25f-5b)/2\n\t"             \
+  ".hword (24f-5b)/2, (23f-5b)/2, (22f-5b)/2, (21f-5b)/2\n\t"             \
+  "10:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "11:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "12:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "13:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "14:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "15:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "16:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "17:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "subs r2, r2, #1\n\t"                                                   \
+  "bne 10b\n\t"                                                           \
+  /* the last pass, or the only one: the same 8 blocks without the loop */ \
+  "20:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "21:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "22:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "23:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "24:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "25:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "26:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "27:\n\t" TINYRIG_RUN_2STEPS                                            \
+  "18:\n\t"                                                               \
+  "ldm r1!, {r2-r7}\n\t"                                                  \
+  "ldr r0, [sp, #12]\n\t"                                                 \
+  "cmp r1, r0\n\t" /* flags kept to the end: nothing below sets N/Z/C/V */ \
+  "tbh [pc, r4, lsl #1]\n\t" /* filter a's e */                          \
+  "28:\n\t"                                                               \
+  TINYRIG_RUN_ENTRY(P, "a", 1, 28) /* e = 0: never made */                \
+  TINYRIG_RUN_E_LIST(TINYRIG_RUN_ENTRY, P, "a", 28)                       \
+  TINYRIG_RUN_E_LIST(TINYRIG_RUN_VARIANT_A, P, "a", 0)                    \
+  TINYRIG_RUN_E_LIST(TINYRIG_RUN_VARIANT_B, P, "b", CLAMP)                \
+  "32:\n\t"                                                               \
+  "add sp, sp, #36\n\t"                                                   \
+  "pop {r4-r11, pc}\n\t"
+
+// noipa: the caller must not learn from the (opaque) bodies which registers survive.
+__attribute__((naked, noipa)) void conv_run(const ConvRun*) { __asm__ volatile(TINYRIG_RUN_FN("", "n")); }
+__attribute__((naked, noipa)) void conv_run_clamp(const ConvRun*) {
+  __asm__ volatile(TINYRIG_RUN_FN(TINYRIG_RUN_CLAMP3, "c"));
+}
+
+#else  // host model of the same loop
+
+void conv_run_model(const ConvRun* run, bool clamp) {
+  const int32_t entry = run->entry % 8;
+  const int32_t steps = (run->passes * 8 + (entry == 0 ? 8 : entry)) * 2;
+  int32_t pair = 0;
+  for (const int32_t* s = run->stream; s < run->end; s += 12 + 2 * steps, ++pair) {
+    int32_t acc[6];
+    for (int32_t i = 0; i < 6; ++i) acc[i] = s[i];
+    const uint32_t* x = run->x;
+    const int32_t* wp = s + 6;
+    for (int32_t step = 0; step < steps; ++step, x += 3, wp += 2) {
+      for (int32_t pixel = 0; pixel < 3; ++pixel) {
+        for (int32_t f = 0; f < 2; ++f) {
+          acc[2 * pixel + f] = smlad(x[pixel], static_cast<uint32_t>(wp[f]), acc[2 * pixel + f]);
+        }
+      }
+    }
+    for (int32_t pixel = 0; pixel < 3; ++pixel) {
+      for (int32_t f = 0; f < 2; ++f) {
+        int32_t y = requantize(acc[2 * pixel + f], wp + 3 * f);
+        if (clamp) {
+          const int32_t lo = static_cast<int8_t>(run->lo4), hi = static_cast<int8_t>(run->hi4);
+          y = y < lo ? lo : (y > hi ? hi : y);
+        }
+        run->out[pixel * run->out_c + 2 * pair + f] = static_cast<int8_t>(y);
+      }
+    }
+  }
+}
+
+void conv_run(const ConvRun* run) { conv_run_model(run, false); }
+void conv_run_clamp(const ConvRun* run) { conv_run_model(run, true); }
+
+#endif
+
+// ---------------------------------------------------------------------------
+// 1x1 on 8 input channels (DspPointwise8Params). A run of pixels `in_step` bytes
+// apart, outputs contiguous: per pixel 2 LDR + 4 SXTB16 put its 8 inputs in r0-r3,
+// then per filter one LDM of its record (4 weight words, bias, M, rounding, e) into
+// r4-r11, 4 SMLAD seeded with the bias, the fused epilogue and one STRB: 10
+// instructions per output. Filters go 8 per loop trip, the first trip entering at
+// the second half when output_c / 4 is odd. The block is copied to the stack frame.
+struct Pw8Run {
+  const int8_t* in;        // 0: the current pixel
+  int32_t in_step;         // 4
+  const int8_t* out_end;   // 8: past the run's last output
+  int8_t* out;             // 12: the first pixel's output 0
+  const int32_t* records;  // 16
+  const int32_t* end;      // 20: records + 8 * output_c
+  int32_t odd;             // 24: output_c / 4 is odd (pw8_run_odd)
+};
+
+#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+#define TINYRIG_PW8_FILTER                                                \
+  "ldm r12!, {r4-r11}\n\t"                                                \
+  "smlad r8, r0, r4, r8\n\t"                                              \
+  "smlad r8, r1, r5, r8\n\t"                                              \
+  "smlad r8, r2, r6, r8\n\t"                                              \
+  "smlad r8, r3, r7, r8\n\t"                                              \
+  "smmlar r4, r8, r9, r10\n\t"                                            \
+  "add r4, r4, r8, asr #31\n\t"                                           \
+  "asr r4, r4, r11\n\t"                                                   \
+  "ssat r4, #8, r4\n\t"                                                   \
+  "strb r4, [lr], #1\n\t"
+#define TINYRIG_PW8_FILTER4 TINYRIG_PW8_FILTER TINYRIG_PW8_FILTER TINYRIG_PW8_FILTER TINYRIG_PW8_FILTER
+
+// ENTRY: nothing, or a branch into the second half of the first 8-filter trip.
+#define TINYRIG_PW8_FN(ENTRY)                                             \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "sub sp, sp, #32\n\t"                                                   \
+  "ldm r0, {r1-r7}\n\t"                                                   \
+  "stm sp, {r1-r7}\n\t"                                                   \
+  "ldr lr, [sp, #12]\n\t" /* out, running on from pixel to pixel */       \
+  "1:\n\t"  /* pixel */                                                   \
+  "ldrd r12, r5, [sp]\n\t"                                                \
+  "ldr r6, [r12, #4]\n\t"                                                 \
+  "ldr r4, [r12]\n\t"                                                     \
+  "add r12, r12, r5\n\t"                                                  \
+  "str r12, [sp]\n\t"                                                     \
+  "sxtb16 r0, r4\n\t"                                                     \
+  "sxtb16 r1, r4, ror #8\n\t"                                             \
+  "sxtb16 r2, r6\n\t"                                                     \
+  "sxtb16 r3, r6, ror #8\n\t"                                             \
+  "ldr r12, [sp, #16]\n\t" /* records */                                  \
+  ENTRY                                                                   \
+  "2:\n\t"                                                                \
+  TINYRIG_PW8_FILTER4                                                     \
+  "3:\n\t"                                                                \
+  TINYRIG_PW8_FILTER4                                                     \
+  "ldr r4, [sp, #20]\n\t"                                                 \
+  "cmp r12, r4\n\t"                                                       \
+  "bne 2b\n\t"                                                            \
+  "ldr r4, [sp, #8]\n\t" /* out_end */                                    \
+  "cmp lr, r4\n\t"                                                        \
+  "bne 1b\n\t"                                                            \
+  "add sp, sp, #32\n\t"                                                   \
+  "pop {r4-r11, pc}\n\t"
+
+__attribute__((naked, noipa)) void pw8_run(const Pw8Run*) { __asm__ volatile(TINYRIG_PW8_FN("")); }
+__attribute__((naked, noipa)) void pw8_run_odd(const Pw8Run*) { __asm__ volatile(TINYRIG_PW8_FN("b 3f\n\t")); }
+#else
+void pw8_run(const Pw8Run* run) {
+  const int8_t* in = run->in;
+  int8_t* out = run->out;
+  for (; out != run->out_end; in += run->in_step) {
+    const uint32_t w0 = load_word(in), w1 = load_word(in + 4);
+    const uint32_t x[4] = {sxtb16(w0), sxtb16_ror8(w0), sxtb16(w1), sxtb16_ror8(w1)};
+    for (const int32_t* rec = run->records; rec < run->end; rec += 8) {
+      int32_t acc = rec[4];
+      for (int32_t j = 0; j < 4; ++j) acc = smlad(x[j], static_cast<uint32_t>(rec[j]), acc);
+      *out++ = static_cast<int8_t>(requantize(acc, rec + 5));
+    }
+  }
+}
+void pw8_run_odd(const Pw8Run* run) { pw8_run(run); }
+#endif
+
+}  // namespace
+
+void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
+  const int32_t steps = p.depth_padded / 2;
+  uint32_t* columns = reinterpret_cast<uint32_t*>(scratch);  // [steps][kPixels]
+  int8_t* window = reinterpret_cast<int8_t*>(columns + steps * kPixels);
+  // Windows whose rows are not whole words: 3 inside windows are copied side by side
+  // and widened together (widen3_groups), the others one at a time.
+  const bool gather3 = !p.pointwise && p.window.dilation_w == 1 && ((p.window.filter_w * p.window.input_c) & 3) != 0;
+  // (rgb3x3 has gather3 too: its gathered windows are read 3 bytes past depth 27, inside
+  // the 32-byte window.)
+  int8_t* const windows[kPixels] = {window, window + p.depth_padded, window + 2 * p.depth_padded};
+  if (!p.pointwise) {  // zero tails of the gathered windows (widened as zero steps)
+    for (int32_t w = 0; w < (gather3 ? kPixels : 1); ++w) {
+      for (int32_t i = p.depth; i < p.depth_padded; ++i) windows[w][i] = 0;
+    }
+  }
+  if (p.padded_h > 0) {  // windows read the bordered copy, after the window buffers
+    int8_t* padded = window + (gather3 ? kPixels : 1) * p.depth_padded;
+    pad_image(p, input, padded);
+    input = padded;
+  }
+  const int32_t pixels = p.window.output_h * p.window.output_w;
+  ConvRun run;  // conv_run copies it: only `out` changes from run to run
+  const int32_t units = steps / 2;
+  const int32_t pair_words = 12 + 2 * steps;  // seeds, weights, (M, r, e) x 2
+  run.x = columns;
+  run.passes = (units + 7) / 8 - 1;
+  run.entry = units % 8 + (run.passes == 0 ? 8 : 0);
+  run.end = p.stream + pair_words * (p.window.output_c / 2);
+  run.out_c = p.window.output_c;
+  run.stream = p.stream;
+  run.lo4 = static_cast<uint8_t>(p.activation_min) * 0x01010101u;
+  run.hi4 = static_cast<uint8_t>(p.activation_max) * 0x01010101u;
+  auto* const run_fn = p.clamp ? conv_run_clamp : conv_run;
+  // 1x1 at stride 1: pixel i's column is the input pixel i.
+  const bool dense = p.pointwise && p.window.stride_h == 1 && p.window.stride_w == 1;
+  const int32_t c = p.window.input_c;
+  // One run of 3 output pixels (fewer at the end) starting at `first`, any shape.
+  auto one_run = [&](int32_t first) {
+    const int32_t valid = pixels - first < kPixels ? pixels - first : kPixels;
+    bool three = p.pointwise && valid == kPixels && (p.depth & 3) == 0;
+    if (p.rgb3x3) {
+      columns_rgb3x3(p, input, first, valid, windows, columns);
+      three = true;
+    } else if (three) {
+      if (dense) {
+        const int8_t* src = input + first * c;
+        widen3(src, src + c, src + 2 * c, p.depth, steps, columns);
+      } else {
+        widen3(pointwise_source(p, input, first), pointwise_source(p, input, first + 1),
+               pointwise_source(p, input, first + 2), p.depth, steps, columns);
+      }
+    } else if (gather3 && valid == kPixels) {
+      const int32_t out_y = first / p.window.output_w;
+      const int32_t out_x = first - out_y * p.window.output_w;
+      three = copy3_windows(p, input, out_y, out_x, windows);
+      if (!three) {  // longer rows, across an output row or at the edges: one window at a time
+        int32_t y = out_y, x = out_x;
+        for (int32_t slot = 0; slot < kPixels; ++slot) {
+          // Windows touching padding are gathered (depth bytes: the zero tail stays).
+          if (!copy_window_inside(p, input, y, x, windows[slot])) {
+            gather_window(p, input, y * p.window.output_w + x, windows[slot]);
+          }
+          if (++x == p.window.output_w) x = 0, ++y;
+        }
+        three = true;
+      }
+      widen3_groups(windows[0], windows[1], windows[2], columns, p.depth_padded / 4);
+    }
+    for (int32_t slot = three ? kPixels : 0; slot < kPixels; ++slot) {
+      if (slot >= valid) {
+        widen(nullptr, 0, steps, kPixels, columns + slot);
+      } else if (p.pointwise) {
+        widen(pointwise_source(p, input, first + slot), p.depth, steps, kPixels, columns + slot);
+      } else {
+        build_column(p, input, first + slot, steps, columns + slot, window);
+      }
+    }
+    int8_t* out = output + first * p.window.output_c;
+    int32_t filter = 0;
+    if (valid == kPixels && p.window.output_c >= 2) {  // every full filter pair in assembly
+      run.out = out;
+      run_fn(&run);
+      filter = 2 * (p.window.output_c / 2);
+    }
+    const int32_t* weights = p.stream + (filter / 2) * pair_words + 6;
+    for (; filter < p.channels_padded; filter += 2, weights += pair_words) {
+      int32_t acc[2 * kPixels];
+      tinyrig_dsp_block_3x2(columns, weights, steps, p.bias + filter, acc);
+      const int32_t* rq = p.requant + 3 * filter;
+      const bool second = filter + 1 < p.window.output_c;
+      for (int32_t slot = 0; slot < valid; ++slot) {
+        int8_t* o = out + slot * p.window.output_c + filter;
+        o[0] = clamp_output(requantize(acc[2 * slot], rq), p.clamp, p.activation_min, p.activation_max);
+        if (second) {
+          o[1] = clamp_output(requantize(acc[2 * slot + 1], rq + 3), p.clamp, p.activation_min, p.activation_max);
+        }
+      }
+    }
+  };
+  int32_t first = 0;
+  if (p.rgb3x3 && p.window.output_c % 2 == 0) {
+    // Row by row: runs of 3 within an output row whose windows are read in place (as
+    // in columns_rgb3x3) go straight to widen3_rgb3x3 and the run; the others, one_run.
+    const bool bordered = p.padded_h > 0;
+    const int32_t image_h = bordered ? p.padded_h : p.window.input_h;
+    const int32_t image_w = bordered ? p.padded_w : p.window.input_w;
+    const int32_t row_bytes = p.window.dilation_h * image_w * 3;
+    const int32_t end = image_h * image_w * 3 + (bordered ? 3 : 0);  // bytes readable from input
+    const int32_t step = p.window.stride_w * 3;
+    const int32_t top = bordered ? 0 : p.window.pad_top, left = bordered ? 0 : p.window.pad_left;
+    for (int32_t out_y = 0; out_y < p.window.output_h; ++out_y) {
+      const int32_t row_end = (out_y + 1) * p.window.output_w;
+      const int32_t y0 = out_y * p.window.stride_h - top;
+      const bool rows_inside = y0 >= 0 && y0 + 2 * p.window.dilation_h < image_h;
+      for (; first < row_end; first += kPixels) {
+        const int32_t x0 = (first - out_y * p.window.output_w) * p.window.stride_w - left;
+        const int32_t offset = (y0 * image_w + x0) * 3;
+        if (rows_inside && first + kPixels <= row_end && x0 >= 0 && x0 + 2 * p.window.stride_w + 3 <= image_w &&
+            offset + 2 * step + 2 * row_bytes + 12 <= end) {
+          const int8_t* a = input + offset;
+          widen3_rgb3x3(a, a + step, a + 2 * step, columns, row_bytes);
+          run.out = output + first * p.window.output_c;
+          run_fn(&run);
+        } else {
+          one_run(first);
+        }
+      }
+    }
+  } else if (dense && (p.depth & 3) == 0 && p.window.output_c % 2 == 0) {
+    // 1x1 at stride 1 with whole groups of 4 channels (depth_padded == depth): every
+    // full run is widen3_groups and the run.
+    const int32_t full = pixels - pixels % kPixels;
+    for (; first < full; first += kPixels) {
+      const int8_t* src = input + first * c;
+      widen3_groups(src, src + c, src + 2 * c, columns, p.depth / 4);
+      run.out = output + first * p.window.output_c;
+      run_fn(&run);
+    }
+  }
+  for (; first < pixels; first += kPixels) one_run(first);
+}
+
+}  // namespace arm_dsp
+}  // namespace tinyrig
+
+namespace tinyrig {
+namespace arm_dsp {
+
+void conv2d_s8(const DspPointwise8Params& p, const int8_t* input, int8_t* output, int32_t* /*scratch*/) {
+  Pw8Run run;
+  run.in_step = 8 * p.stride_w;
+  run.records = p.records;
+  run.end = p.records + 8 * p.output_c;
+  run.odd = (p.output_c / 4) & 1;
+  const bool dense = p.stride_h == 1 && p.stride_w == 1;
+  const int32_t runs = dense ? 1 : p.output_h;
+  const int32_t pixels = dense ? p.output_h * p.output_w : p.output_w;
+  auto* const run_fn = run.odd ? pw8_run_odd : pw8_run;
+  for (int32_t y = 0; y < runs; ++y) {
+    run.in = input + y * p.stride_h * p.input_w * 8;
+    run.out = output + y * p.output_w * p.output_c;
+    run.out_end = run.out + pixels * p.output_c;
+    run_fn(&run);
+  }
+}
+
+}  // namespace arm_dsp
+}  // namespace tinyrig

@@ -1,0 +1,55 @@
+// tinyrig DSP-extension kernel: CONV_2D: parameter blocks and entry points.
+//
+// Written by codegen/kernels/arm_dsp/conv.py: weights pre-widened to int16 pairs in the
+// order the kernel loads them, already scaled for the fused epilogue, with bias and
+// per-channel requantisation constants beside them. `scratch` is the model's shared
+// scratch buffer (RAM apart from the arena), at least the layer's scratch_bytes long and
+// 4-byte aligned. Results are bit-exact with the reference kernels.
+#ifndef TINYRIG_DSP_CONV_H_
+#define TINYRIG_DSP_CONV_H_
+
+#include <cstdint>
+
+#include "tinyrig_window.h"
+
+namespace tinyrig {
+
+struct DspConv2DParams {
+  Window2D window;
+  int32_t input_zero_point;
+  int32_t depth;            // filter_h * filter_w * input_c
+  int32_t depth_padded;     // multiple of 4 (2 SMLAD steps, the loops' unit)
+  int32_t channels_padded;  // multiple of 2 (the filter block)
+  int32_t pointwise;        // 1x1 without padding: a column is one input pixel, no im2col
+  int32_t padded_h, padded_w;  // > 0: the input is first copied with its zero-point border
+                               // (padded_h x padded_w pixels) to scratch; windows read it
+  int32_t rgb3x3;           // 3x3 filter on 3 channels: columns read from the window rows
+                            // in the order of conv.py RGB3X3_ORDER (depth_padded 28)
+  int32_t clamp;            // the activation range is narrower than int8
+  int32_t activation_min, activation_max;
+  const int32_t* stream;    // per filter pair: bias pair x 3, [depth_padded / 2][2] int16 pairs,
+                            // then (M, r, e) of both filters
+  const int32_t* bias;      // [channels_padded], scaled
+  const int32_t* requant;   // [channels_padded][3]
+};
+
+// CONV_2D 1x1 without padding on exactly 8 input channels, output channels a multiple
+// of 4 (tinyrig_dsp_conv.cc, pointwise8): each input pixel is widened once into 4
+// registers and every filter's record is read with one LDM, so a filter costs
+// LDM + 4 SMLAD + the 4-instruction epilogue + STRB.
+struct DspPointwise8Params {
+  int32_t output_h, output_w, output_c;
+  int32_t input_w;
+  int32_t stride_h, stride_w;
+  const int32_t* records;  // [output_c][8]: 4 weight words (SXTB16 order), bias, M, rounding, e
+};
+
+namespace arm_dsp {
+
+void conv2d_s8(const DspConv2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
+void conv2d_s8(const DspPointwise8Params& params, const int8_t* input, int8_t* output, int32_t* scratch);
+
+}  // namespace arm_dsp
+}  // namespace tinyrig
+
+#endif  // TINYRIG_DSP_CONV_H_

@@ -1,0 +1,713 @@
+// tinyrig DSP-extension kernel: DEPTHWISE_CONV_2D (int8, depth multiplier 1).
+//
+// 3x3 filters with a stride of 1 or 2 along rows or columns run the channel-planar
+// line kernel below (DspDepthwiseLineParams): SMLAD on pairs of neighbouring inputs
+// of one channel, weights of a channel held in registers for a whole line, and the
+// fused requantisation in the same assembly loop (see the comment at DwLine).
+//
+// Other filters (DspDepthwiseConv2DParams): input rows are widened once into a ring
+// of filter_h row slots (int16 pairs in SXTB16 order, padding columns and rows
+// filled with the input zero point, which the host-folded bias expects), so the tap
+// loop has no bounds checks and no per-tap sign extension. A slot is group-major,
+// [channel group][column][A/B word]; a C++ tap loop runs one pixel at a time.
+#include "tinyrig_dsp_common.h"
+#include "tinyrig_dsp_depthwise.h"
+
+namespace tinyrig {
+namespace arm_dsp {
+namespace {
+
+constexpr int32_t kMaxFilterH = 8;  // depthwise.py DW_MAX_FILTER_H
+
+// Widens input row y into a group-major slot ([group][column][A/B]).
+void widen_row(const DspDepthwiseConv2DParams& p, const int8_t* input, int32_t y, uint32_t* dst) {
+  const int32_t group_words = 2 * p.padded_w;
+  const uint32_t zp = static_cast<uint8_t>(p.input_zero_point) * 0x01010101u;
+  const uint32_t pad_a = sxtb16(zp), pad_b = sxtb16_ror8(zp);
+  const bool row_inside = y >= 0 && y < p.window.input_h;
+  const int32_t full_groups = p.window.input_c / 4;
+  for (int32_t xp = 0; xp < p.padded_w; ++xp) {
+    const int32_t x = xp - p.window.pad_left;
+    uint32_t* column = dst + 2 * xp;
+    if (row_inside && x >= 0 && x < p.window.input_w) {
+      const int8_t* src = input + (y * p.window.input_w + x) * p.window.input_c;
+      int32_t g = 0;
+      for (; g < full_groups; ++g, src += 4) {
+        const uint32_t word = load_word(src);
+        column[g * group_words] = sxtb16(word);
+        column[g * group_words + 1] = sxtb16_ror8(word);
+      }
+      if (g < p.channel_groups) {  // last 1-3 channels, without reading past the pixel
+        uint32_t word = 0;
+        for (int32_t j = 0; j < p.window.input_c - 4 * g; ++j) {
+          word |= static_cast<uint32_t>(static_cast<uint8_t>(src[j])) << (8 * j);
+        }
+        column[g * group_words] = sxtb16(word);
+        column[g * group_words + 1] = sxtb16_ror8(word);
+      }
+    } else {
+      for (int32_t g = 0; g < p.channel_groups; ++g) {
+        column[g * group_words] = pad_a;
+        column[g * group_words + 1] = pad_b;
+      }
+    }
+  }
+}
+
+// Requantises the accumulators of one pixel's 4 channels (acc[0..3] = channels
+// 4g + 0..3) and stores the `count` that exist.
+inline void store_group(const DspDepthwiseConv2DParams& p, const int32_t* acc, const int32_t* rq, int32_t count,
+                        int8_t* out) {
+  const int32_t lo = p.activation_min, hi = p.activation_max;
+  out[0] = clamp_output(requantize(acc[0], rq), p.clamp, lo, hi);
+  if (count > 1) out[1] = clamp_output(requantize(acc[1], rq + 3), p.clamp, lo, hi);
+  if (count > 2) out[2] = clamp_output(requantize(acc[2], rq + 6), p.clamp, lo, hi);
+  if (count > 3) out[3] = clamp_output(requantize(acc[3], rq + 9), p.clamp, lo, hi);
+}
+
+// Points rows[fy] at the widened slot of input row out_y * stride - pad + fy,
+// widening rows the ring does not hold yet.
+void fill_rows(const DspDepthwiseConv2DParams& p, const int8_t* input, int32_t out_y, uint32_t* slots,
+               int32_t* slot_row, const uint32_t** rows) {
+  const int32_t fh = p.window.filter_h;
+  const int32_t row_words = p.padded_w * p.channel_groups * 2;
+  for (int32_t fy = 0; fy < fh; ++fy) {
+    const int32_t y = out_y * p.window.stride_h - p.window.pad_top + fy;
+    const int32_t slot = ((y % fh) + fh) % fh;
+    uint32_t* row = slots + slot * row_words;
+    if (slot_row[slot] != y) {
+      widen_row(p, input, y, row);
+      slot_row[slot] = y;
+    }
+    rows[fy] = row;
+  }
+}
+
+void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
+  const int32_t fh = p.window.filter_h, fw = p.window.filter_w;
+  uint32_t* slots = reinterpret_cast<uint32_t*>(scratch);
+  int32_t slot_row[kMaxFilterH];
+  for (int32_t i = 0; i < fh; ++i) slot_row[i] = INT32_MIN;
+  const uint32_t* rows[kMaxFilterH];
+  const int32_t group_words = 2 * p.padded_w;
+  for (int32_t out_y = 0; out_y < p.window.output_h; ++out_y) {
+    fill_rows(p, input, out_y, slots, slot_row, rows);
+    for (int32_t out_x = 0; out_x < p.window.output_w; ++out_x) {
+      const int32_t column = out_x * p.window.stride_w * 2;
+      for (int32_t g = 0; g < p.channel_groups; ++g) {
+        const int32_t* bias = p.bias + 4 * g;
+        int32_t acc[4] = {bias[0], bias[1], bias[2], bias[3]};
+        const uint32_t* w = reinterpret_cast<const uint32_t*>(p.weights) + g * fh * fw * 2;
+        for (int32_t fy = 0; fy < fh; ++fy) {
+          const uint32_t* x = rows[fy] + g * group_words + column;
+          for (int32_t fx = 0; fx < fw; ++fx, x += 2, w += 2) {
+            acc[0] = smlabb(x[0], w[0], acc[0]);  // channel 4g + 0
+            acc[2] = smlatt(x[0], w[0], acc[2]);  // channel 4g + 2
+            acc[1] = smlabb(x[1], w[1], acc[1]);  // channel 4g + 1
+            acc[3] = smlatt(x[1], w[1], acc[3]);  // channel 4g + 3
+          }
+        }
+        const int32_t c = 4 * g;
+        const int32_t count = p.window.input_c - c < 4 ? p.window.input_c - c : 4;
+        store_group(p, acc, p.requant + 3 * c, count,
+            output + (out_y * p.window.output_w + out_x) * p.window.input_c + c);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 3x3 on channel-planar lines (DspDepthwiseLineParams).
+//
+// A ring slot holds, per channel, the line's inputs as int16 pairs of neighbours
+// (x[2k], x[2k+1]) = column word k; the 3 slots of a column word are adjacent, so
+// the ring is [channel][column word][slot] and one step of the assembly reads the
+// 6 words of columns k and k+1 with 3 LDRDs. Per filter row the weights are two
+// words A, B (stride 1: A = (w0, w1), B = (w1, w2); stride 2: A = (w0, w1),
+// B = (w2, 0)), so at stride 1 a step makes outputs 2k and 2k+1 in 12 SMLAD/SMLAxy
+// instructions (18 MACs):
+//   out[2k]   = sum over rows of SMLAD(W[k], A) + W[k+1].lo * B.hi
+//   out[2k+1] = sum over rows of W[k].hi * A.lo + SMLAD(W[k+1], B)
+// and at stride 2 a step makes output k in 6 (9 MACs). Which ring slot holds which
+// filter row rotates from line to line; each channel's record carries the weights
+// (and the bias beside them, for one LDM) for the 3 rotations. For one line the
+// assembly runs, per channel, the MAC steps (accumulators to a line buffer) and then
+// the fused requantisation (4 instructions per output) and byte stores along the
+// line; the per-channel bookkeeping around them is about 25 instructions.
+struct DwLine {
+  int32_t* acc;                // 0: accumulator line buffer
+  int32_t rem;                 // 4: outputs % 8 (requantised first)
+  int32_t octs;                // 8: outputs / 8
+  int32_t out_step2;           // 12: 2 * out_step
+  int32_t out_step3;           // 16: 3 * out_step
+  int8_t* out;                 // 20: the channel's output 0 of the line
+  int32_t out_step;            // 24: bytes between outputs along the line
+  const uint32_t* ring;        // 28: the channel's column word 0, slot 0
+  const int32_t* weights;      // 32: the channel's 6 weights + bias for this line's rotation
+  int32_t weights_offset;      // 36: bytes from the record's (M, r, e) to `weights`
+  int32_t* acc_again;          // 40: acc, beside end_bytes for one LDRD
+  int32_t end_bytes;           // 44: steps * 12
+  int32_t lo, hi;              // 48, 52: activation clamp (clamping variants only)
+  int32_t outputs;             // 56: outputs of the line (clamping variants)
+  const int32_t* weights_end;  // 60: `weights` of channel `channels`
+  int32_t mode;                // 64: 4 * (stride 2) + steps % 4, the unclamped kernel's MAC entry
+};
+// A channel's record: M, rounding, e, then per rotation the 6 weight words and the bias.
+constexpr int32_t kRecordWords = 24;
+
+
+#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+
+#define TINYRIG_DWL_STR_(x) #x
+#define TINYRIG_DWL_STR(x) TINYRIG_DWL_STR_(x)
+// r0 ring (column k), r1 accumulator buffer, r2/r3 inputs, r4/r5 accumulators,
+// r6-r11 the weights [slot][A/B], r12 bias, lr end of the ring walk.
+#define TINYRIG_DWL_STEP_S1                                               \
+  "ldrd r2, r3, [r0], #12\n\t"  /* (k, s0), (k, s1) */                    \
+  "smlad r4, r2, r6, r12\n\t"                                             \
+  "smlatb r5, r2, r6, r12\n\t"                                            \
+  "smlad r4, r3, r8, r4\n\t"                                              \
+  "smlatb r5, r3, r8, r5\n\t"                                             \
+  "ldrd r2, r3, [r0, #-4]\n\t"  /* (k, s2), (k+1, s0) */                  \
+  "smlad r4, r2, r10, r4\n\t"                                             \
+  "smlatb r5, r2, r10, r5\n\t"                                            \
+  "smlabt r4, r3, r7, r4\n\t"                                             \
+  "smlad r5, r3, r7, r5\n\t"                                              \
+  "ldrd r2, r3, [r0, #4]\n\t"   /* (k+1, s1), (k+1, s2) */                \
+  "smlabt r4, r2, r9, r4\n\t"                                             \
+  "smlad r5, r2, r9, r5\n\t"                                              \
+  "smlabt r4, r3, r11, r4\n\t"                                            \
+  "smlad r5, r3, r11, r5\n\t"                                             \
+  "strd r4, r5, [r1], #8\n\t"
+#define TINYRIG_DWL_STEP_S2                                               \
+  "ldrd r2, r3, [r0], #12\n\t"                                            \
+  "smlad r4, r2, r6, r12\n\t"                                             \
+  "smlad r4, r3, r8, r4\n\t"                                              \
+  "ldrd r2, r3, [r0, #-4]\n\t"                                            \
+  "smlad r4, r2, r10, r4\n\t"                                             \
+  "smlabb r4, r3, r7, r4\n\t"                                             \
+  "ldrd r2, r3, [r0, #4]\n\t"                                             \
+  "smlabb r4, r2, r9, r4\n\t"                                             \
+  "smlabb r4, r3, r11, r4\n\t"                                            \
+  "str r4, [r1], #4\n\t"
+// Fused requantisation of ACC (r2 M, r3 rounding, r12 e; r8 scratch).
+#define TINYRIG_DWL_RQ(ACC)                                               \
+  "smmlar r8, " #ACC ", r2, r3\n\t"                                       \
+  "add r8, r8, " #ACC ", asr #31\n\t"                                     \
+  "asr r8, r8, r12\n\t"                                                   \
+  "ssat " #ACC ", #8, r8\n\t"
+// The same with the activation clamp, one output at a time.
+#define TINYRIG_DWL_REQUANT_CLAMP                                         \
+  "ldr r0, [sp, #20]\n\t"                                                 \
+  "ldr r1, [sp]\n\t"                                                      \
+  "ldr r9, [sp, #56]\n\t"                                                 \
+  "ldr lr, [sp, #24]\n\t"                                                 \
+  "ldrd r10, r11, [sp, #48]\n\t"                                          \
+  "5:\n\t"                                                                \
+  "ldr r4, [r1], #4\n\t"                                                  \
+  TINYRIG_DWL_RQ(r4)                                                      \
+  "cmp r4, r10\n\t"                                                       \
+  "it lt\n\t"                                                             \
+  "movlt r4, r10\n\t"                                                     \
+  "cmp r4, r11\n\t"                                                       \
+  "it gt\n\t"                                                             \
+  "movgt r4, r11\n\t"                                                     \
+  "strb r4, [r0]\n\t"                                                     \
+  "add r0, r0, lr\n\t"                                                    \
+  "subs r9, r9, #1\n\t"                                                   \
+  "bne 5b\n\t"
+// The frame (DwLine) is copied to sp. Per channel: one LDM of the weights and bias,
+// the MAC steps (two per trip, entering at the second for an odd count), the ring
+// pointer on to the next channel (12 bytes past the walk's end), the epilogue, then
+// the next channel's output byte and weights.
+#define TINYRIG_DWL_FN(STEP, REQUANT)                                     \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "sub sp, sp, #64\n\t"                                                   \
+  "ldm r0!, {r1-r8}\n\t"                                                  \
+  "stm sp, {r1-r8}\n\t"                                                   \
+  "ldm r0, {r1-r8}\n\t"                                                   \
+  "add r9, sp, #32\n\t"                                                   \
+  "stm r9, {r1-r8}\n\t"                                                   \
+  "ldr r0, [sp, #28]\n\t" /* ring */                                      \
+  "ldr r3, [sp, #32]\n\t" /* weights */                                   \
+  "0:\n\t" /* channel */                                                  \
+  "ldm r3, {r6-r12}\n\t"                                                  \
+  "ldrd r1, lr, [sp, #40]\n\t" /* acc, 12 * steps */                      \
+  "tst lr, #4\n\t" /* bit 2 of 12 * steps is the parity of steps */       \
+  "add lr, r0, lr\n\t"                                                    \
+  "bne 2f\n\t"                                                            \
+  "1:\n\t"                                                                \
+  STEP                                                                    \
+  "2:\n\t"                                                                \
+  STEP                                                                    \
+  "cmp r0, lr\n\t"                                                        \
+  "bne 1b\n\t"                                                            \
+  "add r0, r0, #12\n\t"                                                   \
+  "str r0, [sp, #28]\n\t"                                                 \
+  "ldrd r2, r3, [sp, #32]\n\t"                                            \
+  "sub r2, r2, r3\n\t"                                                    \
+  "ldm r2, {r2, r3, r12}\n\t" /* M, rounding, e */                        \
+  REQUANT                                                                 \
+  "6:\n\t" /* next channel */                                             \
+  "ldr r0, [sp, #20]\n\t"                                                 \
+  "add r0, r0, #1\n\t"                                                    \
+  "str r0, [sp, #20]\n\t"                                                 \
+  "ldr r3, [sp, #32]\n\t"                                                 \
+  "ldr r4, [sp, #60]\n\t"                                                 \
+  "add r3, r3, #" TINYRIG_DWL_STR(4 * 24) "\n\t"                          \
+  "str r3, [sp, #32]\n\t"                                                 \
+  "cmp r3, r4\n\t"                                                        \
+  "ldr r0, [sp, #28]\n\t"                                                 \
+  "bne 0b\n\t"                                                            \
+  "add sp, sp, #64\n\t"                                                   \
+  "pop {r4-r11, pc}\n\t"
+
+// The unclamped kernel (both strides in one function, a TBB on stride and steps % 4
+// entering the MAC loop: 4 steps a trip at stride 1, 2 double steps at stride 2): with
+// e known, the shift goes into SSAT's immediate, so each e in 1..30 (all that
+// fused_epilogue.fused_requant makes) has its
+// own copy of the requantisation, entered by a TBH on e: SMMLAR, ADD, SSAT per output,
+// the outputs % 8 first (a TBB into one of two chains: 0-3 single outputs, or 0-3
+// singles and 4 at once), then 8 per trip. The requantisation writes through r12, so
+// r0 carries the ring on to the next channel. At stride 2 a step makes 2 outputs from
+// column words k..k+2 (9 words in 5 loads), after a single one when the count is odd.
+#define TINYRIG_DWL_STEP_S2X2                                             \
+  "ldrd r2, r3, [r0], #24\n\t"  /* (k, s0), (k, s1) */                    \
+  "smlad r4, r2, r6, r12\n\t"                                             \
+  "smlad r4, r3, r8, r4\n\t"                                              \
+  "ldrd r2, r3, [r0, #-16]\n\t" /* (k, s2), (k+1, s0) */                  \
+  "smlad r4, r2, r10, r4\n\t"                                             \
+  "smlabb r4, r3, r7, r4\n\t"                                             \
+  "smlad r5, r3, r6, r12\n\t"                                             \
+  "ldrd r2, r3, [r0, #-8]\n\t"  /* (k+1, s1), (k+1, s2) */                \
+  "smlabb r4, r2, r9, r4\n\t"                                             \
+  "smlabb r4, r3, r11, r4\n\t"                                            \
+  "smlad r5, r2, r8, r5\n\t"                                              \
+  "smlad r5, r3, r10, r5\n\t"                                             \
+  "ldrd r2, r3, [r0]\n\t"       /* (k+2, s0), (k+2, s1) */                \
+  "smlabb r5, r2, r7, r5\n\t"                                             \
+  "smlabb r5, r3, r9, r5\n\t"                                             \
+  "ldr r2, [r0, #8]\n\t"        /* (k+2, s2) */                           \
+  "smlabb r5, r2, r11, r5\n\t"                                            \
+  "strd r4, r5, [r1], #8\n\t"
+#define TINYRIG_DWL_RQE(ACC, E)                                           \
+  "smmlar r8, " #ACC ", r2, r3\n\t"                                       \
+  "add r8, r8, " #ACC ", asr #31\n\t"                                     \
+  "ssat " #ACC ", #8, r8, asr #" #E "\n\t"
+#define TINYRIG_DWL_SINGLE_E(E)                                           \
+  "ldr r4, [r1], #4\n\t"                                                  \
+  TINYRIG_DWL_RQE(r4, E)                                                  \
+  "strb r4, [r12]\n\t"                                                    \
+  "add r12, r12, lr\n\t"
+#define TINYRIG_DWL_RQ4_E(E)                                              \
+  "ldm r1!, {r4-r7}\n\t"                                                  \
+  TINYRIG_DWL_RQE(r4, E) TINYRIG_DWL_RQE(r5, E) TINYRIG_DWL_RQE(r6, E) TINYRIG_DWL_RQE(r7, E) \
+  "strb r4, [r12]\n\t"                                                    \
+  "strb r5, [r12, lr]\n\t"                                                \
+  "strb r6, [r12, r10]\n\t"                                               \
+  "strb r7, [r12, r11]\n\t"                                               \
+  "add r12, r12, lr, lsl #2\n\t"
+#define TINYRIG_DWL_REQUANT_E(E)                                          \
+  "dwl_e" #E ":\n\t"                                                      \
+  "tbb [pc, r4]\n\t"                                                      \
+  "5:\n\t"                                                                \
+  ".byte (20f-5b)/2, (21f-5b)/2, (22f-5b)/2, (23f-5b)/2\n\t"              \
+  ".byte (24f-5b)/2, (25f-5b)/2, (26f-5b)/2, (27f-5b)/2\n\t"              \
+  "27:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "26:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "25:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "24:\n\t" TINYRIG_DWL_RQ4_E(E)                                          \
+  "b 20f\n\t"                                                             \
+  "23:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "22:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "21:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
+  "20:\n\t"                                                               \
+  "cmp r9, #0\n\t"                                                        \
+  "beq 6f\n\t"                                                            \
+  "3:\n\t"                                                                \
+  TINYRIG_DWL_RQ4_E(E) TINYRIG_DWL_RQ4_E(E)                               \
+  "subs r9, r9, #1\n\t"                                                   \
+  "bne 3b\n\t"                                                            \
+  "b 6f\n\t"
+#define TINYRIG_DWL_E_ENTRY(E) ".hword (dwl_e" #E " - 9b) / 2\n\t"
+#define TINYRIG_DWL_E_LIST(X)                                             \
+  X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) \
+  X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30)
+
+// noipa: the caller must not learn from the (opaque) bodies which registers survive.
+__attribute__((naked, noipa)) void dw_line(DwLine*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "sub sp, sp, #72\n\t"
+      "ldm r0!, {r1-r8}\n\t"
+      "stm sp, {r1-r8}\n\t"
+      "ldm r0!, {r1-r8}\n\t"
+      "add r9, sp, #32\n\t"
+      "stm r9, {r1-r8}\n\t"
+      "ldr r1, [r0]\n\t"
+      "str r1, [sp, #64]\n\t"
+      "ldr r0, [sp, #28]\n\t" /* ring */
+      "ldr r3, [sp, #32]\n\t" /* weights */
+      "0:\n\t" /* channel */
+      "ldm r3, {r6-r12}\n\t"
+      "ldrd r1, lr, [sp, #40]\n\t" /* acc, 12 * steps */
+      "add lr, r0, lr\n\t"
+      "ldr r2, [sp, #64]\n\t"
+      "tbb [pc, r2]\n\t"
+      "7:\n\t"
+      ".byte (40f-7b)/2, (43f-7b)/2, (42f-7b)/2, (41f-7b)/2\n\t"
+      ".byte (50f-7b)/2, (51f-7b)/2, (52f-7b)/2, (53f-7b)/2\n\t"
+      "40:\n\t" TINYRIG_DWL_STEP_S1
+      "41:\n\t" TINYRIG_DWL_STEP_S1
+      "42:\n\t" TINYRIG_DWL_STEP_S1
+      "43:\n\t" TINYRIG_DWL_STEP_S1
+      "cmp r0, lr\n\t"
+      "bne 40b\n\t"
+      "b 8f\n\t"
+      "53:\n\t" TINYRIG_DWL_STEP_S2
+      "cmp r0, lr\n\t"
+      "beq 8f\n\t"
+      "b 52f\n\t"
+      "51:\n\t" TINYRIG_DWL_STEP_S2
+      "cmp r0, lr\n\t"
+      "beq 8f\n\t"
+      "50:\n\t" TINYRIG_DWL_STEP_S2X2
+      "52:\n\t" TINYRIG_DWL_STEP_S2X2
+      "cmp r0, lr\n\t"
+      "bne 50b\n\t"
+      "8:\n\t"
+      "add r0, r0, #12\n\t" /* the next channel's ring */
+      "ldrd r2, r3, [sp, #32]\n\t"
+      "sub r2, r2, r3\n\t"
+      "ldm r2, {r2, r3, r5}\n\t" /* M, rounding, e */
+      "ldm sp, {r1, r4, r9, r10, r11, r12, lr}\n\t" /* acc, rem, octs, 2x, 3x step, out, step */
+      "add r8, r12, #1\n\t"
+      "str r8, [sp, #20]\n\t"
+      "tbh [pc, r5, lsl #1]\n\t"
+      "9:\n\t"
+      ".hword (dwl_e1 - 9b) / 2\n\t" /* e = 0: never made */
+      TINYRIG_DWL_E_LIST(TINYRIG_DWL_E_ENTRY)
+      TINYRIG_DWL_E_LIST(TINYRIG_DWL_REQUANT_E)
+      "6:\n\t" /* next channel */
+      "ldr r3, [sp, #32]\n\t"
+      "ldr r4, [sp, #60]\n\t"
+      "add r3, r3, #" TINYRIG_DWL_STR(4 * 24) "\n\t"
+      "str r3, [sp, #32]\n\t"
+      "cmp r3, r4\n\t"
+      "bne 0b\n\t"
+      "add sp, sp, #72\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+__attribute__((naked, noipa)) void dw_line_s1_clamp(DwLine*) {
+  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S1, TINYRIG_DWL_REQUANT_CLAMP));
+}
+__attribute__((naked, noipa)) void dw_line_s2_clamp(DwLine*) {
+  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S2, TINYRIG_DWL_REQUANT_CLAMP));
+}
+
+#else  // host model of the same loops
+
+
+template <int32_t kStride>
+void dw_line_model(DwLine* line, bool clamp) {
+  const DwLine& r = *line;
+  const int32_t outputs = 8 * r.octs + r.rem;
+  int8_t* out = r.out;
+  const uint8_t* ring = reinterpret_cast<const uint8_t*>(r.ring);
+  for (const int32_t* weights = r.weights; weights != r.weights_end; weights += kRecordWords, ++out) {
+    const int32_t* rq = reinterpret_cast<const int32_t*>(reinterpret_cast<const uint8_t*>(weights) - r.weights_offset);
+    const uint32_t* w = reinterpret_cast<const uint32_t*>(weights);
+    const uint32_t* x = reinterpret_cast<const uint32_t*>(ring);
+    const int32_t steps = r.end_bytes / 12;
+    ring += r.end_bytes + 12;
+    const int32_t bias = weights[6];
+    for (int32_t k = 0; k < steps; ++k, x += 3) {
+      int32_t a0 = bias, a1 = bias;
+      for (int32_t s = 0; s < 3; ++s) {
+        const uint32_t wa = w[2 * s], wb = w[2 * s + 1];
+        const uint32_t x0 = x[s], x1 = x[3 + s];
+        if (kStride == 1) {
+          a0 = smlad(x0, wa, a0);
+          a0 = wrap_add(a0, static_cast<int64_t>(low_half(x1)) * high_half(wb));
+          a1 = wrap_add(a1, static_cast<int64_t>(high_half(x0)) * low_half(wa));
+          a1 = smlad(x1, wb, a1);
+        } else {
+          a0 = smlad(x0, wa, a0);
+          a0 = smlabb(x1, wb, a0);
+        }
+      }
+      r.acc[kStride == 1 ? 2 * k : k] = a0;
+      if (kStride == 1) r.acc[2 * k + 1] = a1;
+    }
+    int8_t* o = out;
+    for (int32_t i = 0; i < outputs; ++i, o += r.out_step) {
+      int32_t y = requantize(r.acc[i], rq);
+      if (clamp) y = y < r.lo ? r.lo : (y > r.hi ? r.hi : y);
+      *o = static_cast<int8_t>(y);
+    }
+  }
+}
+
+void dw_line(DwLine* line) {
+  if (line->mode >= 4) {
+    dw_line_model<2>(line, false);
+  } else {
+    dw_line_model<1>(line, false);
+  }
+}
+void dw_line_s1_clamp(DwLine* line) { dw_line_model<1>(line, true); }
+void dw_line_s2_clamp(DwLine* line) { dw_line_model<2>(line, true); }
+
+#endif
+
+
+inline int32_t mod3(int32_t v) { return ((v % 3) + 3) % 3; }
+
+// (a.lo, b.lo) and (a.hi, b.hi) as int16 pairs: PKHBT / PKHTB.
+inline uint32_t pack_low_halves(uint32_t a, uint32_t b) {
+#if TINYRIG_DSP_NATIVE
+  uint32_t r;
+  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+#else
+  return (a & 0xFFFFu) | (b << 16);
+#endif
+}
+
+inline uint32_t pack_high_halves(uint32_t a, uint32_t b) {
+#if TINYRIG_DSP_NATIVE
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+  return r;
+#else
+  return (b & 0xFFFF0000u) | (a >> 16);
+#endif
+}
+
+// Column words k .. k + ks - 1 of one ring slot for channels 0 .. 4 * groups - 1:
+// column word k pairs the inputs at s0 + k * step and s1 + k * step. Per group of 4
+// channels: 2 LDR, PKHBT/PKHTB to (c0, c1) and (c2, c3) byte pairs of both inputs, 4
+// SXTB16 and 4 STR (channel c's word 4 * cw_bytes after channel c - 4's).
+struct WidenRun {
+  const int8_t* s0;  // 0
+  const int8_t* s1;  // 4
+  uint32_t* d;       // 8: channel 0's column word k in the slot
+  int32_t ks;        // 12: column words (>= 1)
+  int32_t cw_bytes;  // 16: bytes between channels in the ring
+  int32_t step;      // 20: input bytes from one column word to the next
+  int32_t groups;    // 24: >= 1
+};
+
+#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+__attribute__((naked, noipa)) void widen_run(const WidenRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldm r0, {r1-r7}\n\t"
+      "push {r6, r7}\n\t"          /* step, groups */
+      "mov r11, r1\n\t"            /* s0 of column word k */
+      "sub r1, r2, r1\n\t"         /* s1 - s0 */
+      "mov r12, r3\n\t"            /* d of column word k */
+      "mov lr, r4\n\t"
+      "mov r3, r5\n\t"
+      "lsl r4, r3, #1\n\t"
+      "add r5, r4, r3\n\t"
+      "0:\n\t"
+      "mov r0, r11\n\t"
+      "mov r2, r12\n\t"
+      "ldr r6, [sp, #4]\n\t"
+      "1:\n\t"
+      "ldr r8, [r0, r1]\n\t"
+      "ldr r7, [r0], #4\n\t"
+      "pkhbt r9, r7, r8, lsl #16\n\t"
+      "pkhtb r10, r8, r7, asr #16\n\t"
+      "sxtb16 r7, r9\n\t"
+      "sxtb16 r8, r9, ror #8\n\t"
+      "sxtb16 r9, r10\n\t"
+      "sxtb16 r10, r10, ror #8\n\t"
+      "str r7, [r2]\n\t"
+      "str r8, [r2, r3]\n\t"
+      "str r9, [r2, r4]\n\t"
+      "str r10, [r2, r5]\n\t"
+      "add r2, r2, r3, lsl #2\n\t"
+      "subs r6, r6, #1\n\t"
+      "bne 1b\n\t"
+      "ldr r6, [sp]\n\t"
+      "add r11, r11, r6\n\t"
+      "add r12, r12, #12\n\t"
+      "subs lr, lr, #1\n\t"
+      "bne 0b\n\t"
+      "add sp, sp, #8\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+// The same with the loops the other way round (groups outside, column words inside),
+// for runs longer than the group count: 15 instructions per 8 values in the inner loop.
+__attribute__((naked, noipa)) void widen_run_cw(const WidenRun*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldm r0, {r1-r7}\n\t"
+      "push {r4, r7}\n\t"          /* ks, groups */
+      "mov r11, r6\n\t"            /* step */
+      "mov r12, r1\n\t"            /* s0 of the group */
+      "sub r1, r2, r1\n\t"         /* s1 - s0 */
+      "mov lr, r3\n\t"             /* d of the group */
+      "mov r3, r5\n\t"
+      "lsl r4, r3, #1\n\t"
+      "add r5, r4, r3\n\t"
+      "0:\n\t"
+      "mov r0, r12\n\t"
+      "mov r2, lr\n\t"
+      "ldr r6, [sp]\n\t"
+      "1:\n\t"
+      "ldr r8, [r0, r1]\n\t"
+      "ldr r7, [r0]\n\t"
+      "add r0, r0, r11\n\t"
+      "pkhbt r9, r7, r8, lsl #16\n\t"
+      "pkhtb r10, r8, r7, asr #16\n\t"
+      "sxtb16 r7, r9\n\t"
+      "sxtb16 r8, r9, ror #8\n\t"
+      "sxtb16 r9, r10\n\t"
+      "sxtb16 r10, r10, ror #8\n\t"
+      "str r8, [r2, r3]\n\t"
+      "str r9, [r2, r4]\n\t"
+      "str r10, [r2, r5]\n\t"
+      "str r7, [r2], #12\n\t"
+      "subs r6, r6, #1\n\t"
+      "bne 1b\n\t"
+      "add r12, r12, #4\n\t"
+      "add lr, lr, r3, lsl #2\n\t"
+      "ldr r6, [sp, #4]\n\t"
+      "subs r6, r6, #1\n\t"
+      "str r6, [sp, #4]\n\t"
+      "bne 0b\n\t"
+      "add sp, sp, #8\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#else
+void widen_run(const WidenRun* r) {
+  const int32_t cw = r->cw_bytes / 4;
+  for (int32_t k = 0; k < r->ks; ++k) {
+    const int8_t* s0 = r->s0 + k * r->step;
+    const int8_t* s1 = r->s1 + k * r->step;
+    uint32_t* d = r->d + 3 * k;
+    for (int32_t g = 0; g < r->groups; ++g, s0 += 4, s1 += 4, d += 4 * cw) {
+      const uint32_t w0 = load_word(s0), w1 = load_word(s1);
+      const uint32_t a0 = sxtb16(w0), a1 = sxtb16(w1), b0 = sxtb16_ror8(w0), b1 = sxtb16_ror8(w1);
+      d[0] = pack_low_halves(a0, a1);
+      d[cw] = pack_low_halves(b0, b1);
+      d[2 * cw] = pack_high_halves(a0, a1);
+      d[3 * cw] = pack_high_halves(b0, b1);
+    }
+  }
+}
+void widen_run_cw(const WidenRun* r) { widen_run(r); }
+#endif
+
+// Widens input line y (all channels) into ring slot `slot`. Elements outside the
+// image read the input zero point from zp_row; a line outside the image is one
+// zero-point pair in every word. Runs of column words inside the line go through
+// widen_run together, the edge words one at a time; channels past the last group
+// of 4 in C.
+void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y, uint32_t* ring, int32_t slot,
+                const int8_t* zp_row) {
+  const int32_t cw = 3 * p.column_words;  // words between channels
+  if (y < 0 || y >= p.in_lines) {
+    const uint32_t zp = static_cast<uint16_t>(static_cast<int16_t>(p.input_zero_point)) * 0x00010001u;
+    // The slot's words of all channels are one sequence, 3 words apart.
+    const int32_t n = p.channels * p.column_words;
+    uint32_t* d = ring + slot;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4, d += 12) d[0] = d[3] = d[6] = d[9] = zp;
+    for (; i < n; ++i, d += 3) *d = zp;
+    return;
+  }
+  const int8_t* line = input + y * p.in_line_bytes;
+  const int32_t full = p.channels & ~3;
+  WidenRun run;
+  run.cw_bytes = 4 * cw;
+  run.step = 2 * p.in_elem_bytes;
+  run.groups = full / 4;
+  for (int32_t k = 0; k < p.column_words;) {
+    const int32_t e0 = 2 * k - p.pad_a, e1 = e0 + 1;
+    const bool in0 = e0 >= 0 && e0 < p.in_len, in1 = e1 >= 0 && e1 < p.in_len;
+    int32_t ks = 1;
+    if (in0 && in1) {  // the run of column words whose both inputs are inside
+      ks = (p.in_len - 1 - e1) / 2 + 1;
+      if (ks > p.column_words - k) ks = p.column_words - k;
+    }
+    const int8_t* s0 = in0 ? line + e0 * p.in_elem_bytes : zp_row;
+    const int8_t* s1 = in1 ? line + e1 * p.in_elem_bytes : zp_row;
+    if (full > 0) {
+      run.s0 = s0;
+      run.s1 = s1;
+      run.d = ring + 3 * k + slot;
+      run.ks = ks;
+      if (ks > run.groups) {
+        widen_run_cw(&run);
+      } else {
+        widen_run(&run);
+      }
+    }
+    for (int32_t j = 0; j < ks && full < p.channels; ++j) {
+      uint32_t* d = ring + 3 * (k + j) + slot + full * cw;
+      const int8_t* t0 = in0 && in1 ? s0 + j * run.step : s0;
+      const int8_t* t1 = in0 && in1 ? s1 + j * run.step : s1;
+      for (int32_t c = full; c < p.channels; ++c, d += cw) {
+        const uint32_t v0 = static_cast<uint16_t>(static_cast<int16_t>(t0[c]));
+        const uint32_t v1 = static_cast<uint16_t>(static_cast<int16_t>(t1[c]));
+        d[0] = v0 | (v1 << 16);
+      }
+    }
+    k += ks;
+  }
+}
+
+}  // namespace
+
+void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
+  uint32_t* ring = reinterpret_cast<uint32_t*>(scratch);
+  const int32_t ring_words = 3 * p.column_words * p.channels;
+  int32_t* acc = scratch + ring_words;
+  int8_t* zp_row = reinterpret_cast<int8_t*>(acc + 2 * p.steps);
+  memset(zp_row, static_cast<int8_t>(p.input_zero_point), static_cast<size_t>((p.channels + 3) & ~3));
+  int32_t slot_line[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+  auto run_line = p.clamp ? (p.stride_a == 1 ? dw_line_s1_clamp : dw_line_s2_clamp) : dw_line;
+  for (int32_t ol = 0; ol < p.lines; ++ol) {
+    const int32_t y0 = ol * p.stride_x - p.pad_x;
+    for (int32_t fr = 0; fr < 3; ++fr) {
+      const int32_t y = y0 + fr;
+      const int32_t slot = mod3(y);
+      if (slot_line[slot] != y) {
+        widen_line(p, input, y, ring, slot, zp_row);
+        slot_line[slot] = y;
+      }
+    }
+    // The assembly steps the ring by end_bytes + 12 per channel: column_words = steps + 1.
+    const int32_t rot = 3 + 7 * mod3(y0);
+    DwLine line;
+    line.out = output + ol * p.out_line_bytes;
+    line.acc = acc;
+    line.rem = p.line_len % 8;
+    line.octs = p.line_len / 8;
+    line.out_step2 = 2 * p.out_elem_bytes;
+    line.out_step3 = 3 * p.out_elem_bytes;
+    line.out_step = p.out_elem_bytes;
+    line.ring = ring;
+    line.weights = p.records + rot;
+    line.weights_offset = 4 * rot;
+    line.acc_again = acc;
+    line.end_bytes = 12 * p.steps;
+    line.lo = p.activation_min;
+    line.hi = p.activation_max;
+    line.outputs = p.line_len;
+    line.weights_end = line.weights + kRecordWords * p.channels;
+    line.mode = 4 * (p.stride_a == 2) + (p.steps & 3);
+    run_line(&line);
+  }
+}
+
+void depthwise_conv2d_s8(const DspDepthwiseConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
+  depthwise_generic(p, input, output, scratch);
+}
+
+}  // namespace arm_dsp
+}  // namespace tinyrig

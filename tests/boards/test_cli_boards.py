@@ -1,0 +1,39 @@
+"""`tinyrig boards`, `tinyrig board new` and board errors on the command line."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from tinyrig.boards import load_board
+from tinyrig.cli import main
+
+
+def test_boards_lists_each_file():
+    result = CliRunner().invoke(main, ["boards"], terminal_width=400)
+    assert result.exit_code == 0
+    assert "b-l475e-iot01a" in result.output and "stm32l5" in result.output
+    assert "nucleo-l552ze-q.toml" in result.output.replace("│", "").replace("\n", "").replace(" ", "")
+
+
+def test_board_new_writes_a_commented_file_that_loads(tmp_path):
+    result = CliRunner().invoke(main, ["board", "new", "my-l552", "--like", "nucleo-l552ze-q", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "my-l552.toml"
+    text = path.read_text()
+    assert text.startswith("#:schema file://") and "started from nucleo-l552ze-q" in text
+    assert "#   console.tx_pin: TX pin the driver routes" in text
+    board = load_board(path)
+    assert board.name == "my-l552" and board.clock_hz == 110_000_000
+    again = CliRunner().invoke(main, ["board", "new", "my-l552", "--like", "nucleo-l552ze-q", "--dir", str(tmp_path)])
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_a_bad_board_file_is_one_error_line(tmp_path):
+    CliRunner().invoke(main, ["board", "new", "my-l552", "--like", "nucleo-l552ze-q", "--dir", str(tmp_path)])
+    path = tmp_path / "my-l552.toml"
+    path.write_text(path.read_text().replace("clock_hz = 110_000_000", "clock_hz = 120_000_000", 1))
+    result = CliRunner().invoke(main, ["generate", "--board", str(path), "--model", str(path), "--out", str(tmp_path / "p")],
+                                terminal_width=400)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "field 'clock_hz': is 120000000" in lines[0] and "Traceback" not in result.output

@@ -1,0 +1,98 @@
+"""Optimised kernels are bit-exact under QEMU: the firmware's raw output bytes equal the
+tflite-micro interpreter's, for the reference models and for seeded random models, on
+qemu-mps2-an386 (Cortex-M4: DSP kernels) and qemu-mps3-an547 (Cortex-M55: Helium plus
+DSP kernels). The host cannot run these instructions, so only these runs prove them.
+
+Each case builds the firmware the way `tinyrig run` does (codegen/firmware.py compiles
+for the board's core) and checks first that optimised variants were really chosen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyrig.benchmarks import get_benchmark
+from tinyrig.boards import load_board
+from tinyrig.codegen.engine import compile_model
+from tinyrig.codegen.kernels.registry import REFERENCE
+from tinyrig.hil.dut.inputs import random_inputs
+from tinyrig.hil.run.profile import run_inferences
+from tinyrig.hil.dut.reference import ReferenceModel
+
+from tinyrig_testing import tflite_builder as tb
+from tinyrig_testing.kernel_checks import check_model_bit_exact, optimised_layers
+
+BOARDS = ("qemu-mps2-an386", "qemu-mps3-an547")
+MODELS = ("kws01", "vww01", "ic01", "ad01", "sww01")
+# Seeded random models per board, forced to contain the op an optimised kernel covers.
+FUZZ = [(seed, op) for seed, op in ((11, "CONV_2D"), (12, "DEPTHWISE_CONV_2D"), (13, "FULLY_CONNECTED"),
+                                    (21, "CONV_2D"), (22, "DEPTHWISE_CONV_2D"), (17, "ADD"))]
+
+
+
+@pytest.mark.parametrize("board_name", BOARDS)
+@pytest.mark.parametrize("model_id", MODELS)
+def test_reference_model_bit_exact_under_qemu(board_name, model_id, models_dir, tmp_path):
+    from tinyrig.build.firmware_cache import prepare_firmware
+
+    board, benchmark = load_board(board_name), get_benchmark(model_id)
+    model = models_dir / f"{model_id}.tflite"
+    assert optimised_layers(model.read_bytes(), board.core), "no optimised kernel was chosen"
+    firmware = prepare_firmware(board, benchmark, model, out_dir=tmp_path / "fw")
+    reference = ReferenceModel(model, benchmark)
+    scale, zero_point = reference.input_quantization()
+    inputs = [i.data for i in random_inputs(benchmark, 2, seed=7, input_scale=scale, input_zero_point=zero_point)]
+    results = run_inferences(board, firmware.build.elf, inputs)
+    for n, (data, result) in enumerate(zip(inputs, results)):
+        assert result.raw_output == reference.run(data).raw, f"{model_id} on {board_name}: input {n} differs"
+
+
+@pytest.mark.parametrize("board_name", BOARDS)
+@pytest.mark.parametrize("seed,op", FUZZ)
+def test_fuzzed_model_bit_exact_under_qemu(board_name, seed, op, tmp_path):
+    model, desc = tb.random_model(seed, op=op, chain=True)
+    if not optimised_layers(model, load_board(board_name).core):
+        pytest.skip(f"seed {seed}: every layer declined by the optimised variants ({desc['ops']})")
+    check_model_bit_exact(board_name, model, desc, seed, tmp_path)
+
+
+# On an547 depthwise layers run the Helium kernel (test_mve_kernels_qemu.py).
+@pytest.mark.parametrize("board_name", ("qemu-mps2-an386",))
+def test_depthwise_3x3_blocks_bit_exact_under_qemu(board_name, tmp_path):
+    """The 3x3 depthwise line kernel (random filters rarely draw it): stride 2 then 1, an
+    odd output width (the second output of the last stride-1 pair is dropped), RELU6
+    (the clamped epilogue) and 11 channels (not a multiple of 4: the widening's tail)."""
+    seed = 31
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 9, 9, 11))  # outputs 5x5: odd widths
+    y = tb.depthwise_conv2d(mb, x, kernel=(3, 3), stride=(2, 2), dilation=(1, 1), depth_multiplier=1,
+                            padding="SAME", activation="RELU6")
+    y = tb.depthwise_conv2d(mb, y, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), depth_multiplier=1,
+                            padding="SAME", activation="NONE")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    notes = [layer.note for layer in compile_model(model, core=load_board(board_name).core).layers
+             if layer.op == "DEPTHWISE_CONV_2D"]
+    assert len(notes) == 2 and all("planar SMLAD lines" in note for note in notes), notes
+    check_model_bit_exact(board_name, model, desc, seed, tmp_path)
+
+
+@pytest.mark.parametrize("board_name", BOARDS)
+def test_conv_assembly_run_bit_exact_under_qemu(board_name, tmp_path):
+    """The CONV_2D assembly run (3 pixels x all full filter pairs, epilogue, clamp and
+    STRH stores in asm): a 3x3 im2col conv with RELU6 (clamp) and 7 filters (a last odd
+    filter in C), then a 1x1 conv with 6 filters and no clamp; 5x5 = 25 pixels leaves a
+    last partial run of 1 pixel for the C path. On an547 the Helium kernel may take
+    the layers; the DSP run is then covered on an386."""
+    seed = 41
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input((1, 5, 5, 5))
+    y = tb.conv2d(mb, x, out_channels=7, kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="SAME",
+                  activation="RELU6")
+    y = tb.conv2d(mb, y, out_channels=6, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding="VALID",
+                  activation="NONE")
+    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    variants = [layer.variant for layer in compile_model(model, core=load_board(board_name).core).layers
+                if layer.op == "CONV_2D"]
+    assert len(variants) == 2 and REFERENCE not in variants, variants
+    check_model_bit_exact(board_name, model, desc, seed, tmp_path)

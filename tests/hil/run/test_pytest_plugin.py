@@ -1,0 +1,94 @@
+"""The pytest plugin as a user meets it: a HIL test file in a project of their own, run with
+--tinyrig-* options, selection by marker, and JUnit XML."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tinyrig_testing import require_tools
+
+pytestmark = pytest.mark.qemu
+
+USER_TESTS = '''
+import pytest
+
+@pytest.mark.tinyrig(benchmark="ad01")
+def test_ad01_matches_reference(bench):
+    data = bytes(range(256)) * 10  # 640 float32 features, whatever they are
+    assert bench.matches_reference(data)
+
+@pytest.mark.tinyrig(benchmark="kws01")
+def test_kws01_performance(bench):
+    windows, summary = bench.performance(iterations=3, warmup=0, windows=2)
+    assert summary.scores_match_reference
+    # Exact counts from the window markers (as `tinyrig run`), not ticks / 3 from the SysTick timer.
+    assert all(w.instructions and w.instructions == int(w.instructions) for w in windows)
+
+@pytest.mark.tinyrig(benchmark="kws01")
+def test_kws01_identity(dut):
+    assert dut.profile().model == "kws01"
+
+@pytest.mark.tinyrig(benchmark="vww01")
+def test_vww01_is_deselected(dut):
+    raise AssertionError("should not run with --tinyrig-benchmarks kws01,ad01")
+'''
+
+
+def test_user_hil_tests_with_the_plugin(tmp_path, models_dir):
+    require_tools("qemu-system-arm", "arm-none-eabi-gcc")
+    (tmp_path / "test_my_board.py").write_text(USER_TESTS)
+    junit = tmp_path / "junit.xml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_my_board.py"),
+         "--tinyrig-board", "qemu-mps2-an386", "--tinyrig-models", str(models_dir),
+         "--tinyrig-benchmarks", "kws01,ad01", f"--junitxml={junit}", "-n", "2"],  # under pytest-xdist
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "3 passed" in proc.stdout and "failed" not in proc.stdout
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("tests") == "3" and suite.get("failures") == "0"
+    names = {case.get("name") for case in suite.iter("testcase")}
+    assert "test_vww01_is_deselected" not in names and "test_kws01_performance" in names
+
+
+IDENTITY_TEST = """
+import pytest
+
+@pytest.mark.tinyrig(benchmark="kws01")
+def test_identity(dut):
+    assert dut.profile().model == "kws01"
+"""
+
+
+def test_the_same_fixture_drives_qemu_and_renode(tmp_path, models_dir):
+    """One user test, two targets from the registry: QEMU for real, Renode through the fake monitor
+    (tests/tinyrig_testing/fake_renode.py answers the console as firmware would)."""
+    require_tools("qemu-system-arm", "arm-none-eabi-gcc")
+    import json
+    from pathlib import Path
+
+    (tmp_path / "test_identity.py").write_text(IDENTITY_TEST)
+    from tinyrig_testing import fake_renode
+
+    fake = Path(fake_renode.__file__)
+    renode = tmp_path / "renode"
+    renode.write_text(f"#!/bin/sh\nexec {sys.executable} {fake} \"$@\"\n")
+    renode.chmod(0o755)
+    script = tmp_path / "fake.json"
+    script.write_text(json.dumps({"uart_greeting": "m-timestamp-mode-performance\r\nm-init-done\r\nm-ready\r\n",
+                                  "uart_answers": {
+                                      "name": "m-name-dut-[tinyrig]\r\nm-ready\r\n",
+                                      "profile": "m-profile-[fake]\r\nm-model-[kws01]\r\nm-ready\r\n",
+                                      "tinyrig caps": "m-caps-[raw,ticks]\r\nm-ready\r\n"}}))
+    env = dict(os.environ, TINYRIG_RENODE=str(renode), FAKE_RENODE_SCRIPT=str(script))
+    for board, target in (("qemu-mps2-an386", "qemu"), ("renode-stm32f4-discovery", "renode")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_identity.py"),
+             f"--tinyrig-board={board}", f"--tinyrig-target={target}", f"--tinyrig-models={models_dir}"],
+            capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+        assert proc.returncode == 0 and "1 passed" in proc.stdout, f"{target}: " + proc.stdout + proc.stderr

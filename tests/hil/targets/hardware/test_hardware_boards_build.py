@@ -1,0 +1,48 @@
+"""Every physical board builds offline (perf and energy images) and its image fits its memory.
+
+kws01 is the smallest model, so this stays quick; the size table for all four benchmarks is in
+docs/hardware.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tinyrig.benchmarks import get_benchmark
+from tinyrig.boards import all_boards
+
+from tinyrig_testing import require_tools
+
+HARDWARE_BOARDS = ["nucleo-l4r5zi", "nucleo-u575zi-q", "nucleo-h7a3zi-q", "nrf52840-dk", "b-l475e-iot01a", "nucleo-l552ze-q"]
+
+
+def test_hardware_boards_are_shipped():
+    boards = {b.name: b for b in all_boards()}
+    for name in HARDWARE_BOARDS:
+        board = boards[name]
+        assert not board.is_emulated
+        assert board.pyocd_target and board.usb_ids and board.timer.driver == "dwt"
+        assert board.timer.hz == board.clock_hz
+        assert board.clock_driver != "none"
+
+
+@pytest.mark.parametrize("board_name", HARDWARE_BOARDS)
+@pytest.mark.qemu  # builds firmware with the Arm toolchain
+def test_board_builds_and_fits(board_name, models_dir):
+    require_tools("arm-none-eabi-gcc", "arm-none-eabi-size")
+    from tinyrig.boards import load_board
+    from tinyrig.build.firmware_cache import prepare_firmware
+
+    board = load_board(board_name)
+    bench = get_benchmark("kws01")
+    for env in ("perf", "energy"):
+        firmware = prepare_firmware(board, bench, models_dir / "kws01.tflite", env)
+        size = firmware.build.size
+        assert firmware.build.elf.is_file()
+        assert size.flash_capacity == board.flash.size and size.ram_capacity == board.ram.size
+        assert 0 < size.flash_bytes <= size.flash_capacity, size
+        assert 0 < size.ram_bytes <= size.ram_capacity, size
+        # The board layer really is the hardware one: the DWT timer and the family clock set-up.
+        sources = firmware.project.directory / "src"
+        assert "DWT_CYCCNT" in (sources / "timer.c").read_text()
+        assert f"clock set-up for {board.name}" in (sources / "clock.c").read_text()

@@ -1,0 +1,68 @@
+"""Shared by the kernel tests: run a model's firmware under QEMU and compare with tflite-micro.
+
+`check_model_bit_exact` builds the firmware the way `tinyrig run` does (for the board's core),
+runs seeded random inputs (plus chosen ones) under QEMU and asserts the raw output bytes equal
+the interpreter's; `optimised_layers` and `helium_notes` check first that the kernel a test is
+about really ran.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tinyrig.benchmarks import Benchmark
+from tinyrig.boards import load_board
+from tinyrig.codegen.engine import compile_model
+from tinyrig.codegen.kernels.registry import REFERENCE
+from tinyrig.hil.run.profile import run_inferences
+from tinyrig_testing import tflite_builder as tb
+from tinyrig_testing.fuzz_harness import in_child, run_tflm
+
+HELIUM_BOARD = "qemu-mps3-an547"
+
+
+def optimised_layers(model: bytes, core: str) -> list[str]:
+    return [layer.variant for layer in compile_model(model, core=core).layers
+            if layer.variant not in (None, REFERENCE)]
+
+
+def helium_notes(model: bytes, op: str, board: str = HELIUM_BOARD) -> list[str]:
+    """The engine's notes for every `op` layer, after checking Helium ran each of them."""
+    layers = [layer for layer in compile_model(model, core=load_board(board).core).layers if layer.op == op]
+    assert layers and all(layer.variant == "arm_mve" for layer in layers), [(l.op, l.variant) for l in layers]
+    return [layer.note for layer in layers]
+
+
+def fuzz_benchmark(model: bytes) -> tuple[Benchmark, object]:
+    """A stand-in benchmark whose input size is the random model's (the firmware glue needs one)."""
+    compiled = compile_model(model)
+    floats = compiled.input.dtype == "float32"
+    return Benchmark("fuzz", "random model", "fuzz.tflite", compiled.input.nbytes,
+                     "float32_quantize" if floats else "int8_copy", "scores", 1, 0, "top1", 0.0), compiled
+
+
+def check_model_bit_exact(board_name: str, model: bytes, desc: dict, seed: int, tmp_path: Path,
+                          extra_inputs: np.ndarray | None = None) -> None:
+    """3 seeded random inputs (plus `extra_inputs`, a batch of chosen ones) through the
+    firmware under QEMU and through tflite-micro: the raw outputs must be equal."""
+    from tinyrig.build.firmware_cache import prepare_firmware
+
+    board = load_board(board_name)
+    benchmark, compiled = fuzz_benchmark(model)
+    rng = np.random.default_rng([seed, 1])
+    batch = tb.random_inputs(rng, desc["inputs"][0], 3)
+    if extra_inputs is not None:
+        batch = np.concatenate([batch, np.asarray(extra_inputs, dtype=batch.dtype)])
+    expected = in_child(run_tflm, model, [batch])
+    path = tmp_path / "fuzz.tflite"
+    path.write_bytes(model)
+    firmware = prepare_firmware(board, benchmark, path, out_dir=tmp_path / "fw")
+    inputs = [np.ascontiguousarray(x, dtype=compiled.input.dtype).tobytes() for x in batch]
+    results = run_inferences(board, firmware.build.elf, inputs)
+    for n, result in enumerate(results):
+        got = np.frombuffer(result.raw_output, dtype=compiled.output.dtype)
+        assert np.array_equal(got, expected[n].reshape(-1)), (
+            f"seed {seed} ({desc['ops']}) on {board_name}: input {n} differs; "
+            f"first indices {np.flatnonzero(got != expected[n].reshape(-1))[:5].tolist()}")
