@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from tinyrig.build.firmware_cache import Firmware, prepare_firmware
-from tinyrig.codegen.errors import ModelError
 from tinyrig.hil.dut.client import DutError
 from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.instruments.errors import PowerMonitorError
@@ -97,10 +96,7 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     model = find_model(benchmark.id, options.models_dir)
     entry["model"] = str(model)
     progress.stage(benchmark.id, Stage.BUILD.describe())
-    try:
-        firmware = prepare_firmware(options.board, benchmark, model, mode.firmware_env)
-    except ModelError as exc:  # the reader names the tensor; the session needs the file too
-        raise ModelError(str(exc) if str(model) in str(exc) else f"{model}: {exc}") from None
+    firmware = prepare_firmware(options.board, benchmark, model, mode.firmware_env)
     _record_firmware(entry, firmware)
     session.save()
     reference = ReferenceModel(model, benchmark)
