@@ -197,6 +197,23 @@ def test_escape_sequences_and_markup_from_the_device(qemu_console, tmp_path, obs
     assert "\x1b" not in log and "\\x1b[2J" in log
 
 
+def test_device_whose_scores_differ_from_the_reference(qemu_console, tmp_path, observed):
+    """Measured, but the scores are not tflite-micro's: the run says which benchmark, exit 4."""
+    import re
+
+    def lie(line: bytes) -> bytes:
+        return re.sub(rb"m-results-\[[-0-9.]+", b"m-results-[0.999", line)
+
+    proxy = DutProxy(qemu_console(), device_line=lie)
+    result = _run_on_port(tmp_path, proxy.url, "--no-record", observed=observed)
+    proxy.close()
+    assert result.code == MISMATCH and TRACEBACK not in result.text, result.text
+    (line,) = [l for l in result.err.splitlines() if l.startswith("kws01:")]
+    assert "disagrees with tflite-micro" in line and "scores differ in 5 of 5 windows" in line
+    _, results = _session(tmp_path / "s")
+    assert results["benchmarks"]["kws01"]["status"] == "complete"  # every window kept
+
+
 def test_line_noise_before_the_banner(qemu_console, tmp_path, observed):
     """Garbage on the line before the firmware speaks: the bench resynchronises and measures."""
     noise = bytes(range(256)) + b"\r\n%%m-ready\r\n\x1b[31m"
