@@ -67,11 +67,27 @@ class DatasetFile:
         return [data[i : i + self.bytes_to_send] for i in range(0, len(data) - self.bytes_to_send + 1, self.stride)]
 
 
+def _missing_index(benchmark: Benchmark, root: Path, index: Path) -> str:
+    """What is wrong with the layout, in one line, with the likeliest fix."""
+    layout = f"(dataset layout: <dataset>/{benchmark.id}/y_labels.csv plus the files it names)"
+    if not root.is_dir():
+        return f"{root}: dataset folder does not exist {layout}"
+    if (root / "y_labels.csv").is_file():
+        return (f"{index}: missing, but {root / 'y_labels.csv'} exists: give the folder that holds "
+                f"{benchmark.id}/, not the benchmark's own folder {layout}")
+    if not index.parent.is_dir():
+        present = sorted(p.name for p in root.iterdir() if (p / "y_labels.csv").is_file())
+        has = f"; it has {', '.join(present)}" if present else ""
+        return f"{root}: no {benchmark.id}/ folder{has} {layout}"
+    return f"{index}: missing {layout}"
+
+
 def read_index(benchmark: Benchmark, root: Path, limit: int | None = None) -> list[DatasetFile]:
-    folder = Path(root) / benchmark.id
+    root = Path(root)
+    folder = root / benchmark.id
     index = folder / "y_labels.csv"
     if not index.is_file():
-        raise DatasetError(f"{index}: missing (dataset layout: <dataset>/{benchmark.id}/y_labels.csv)")
+        raise DatasetError(_missing_index(benchmark, root, index))
     files: list[DatasetFile] = []
     for line_no, row in index_rows(index):
         if not row or not row[0].strip():
@@ -96,6 +112,9 @@ def read_index(benchmark: Benchmark, root: Path, limit: int | None = None) -> li
         if stride < 0:
             raise DatasetError(f"{index}:{line_no}: stride {stride}; allowed: 0 (one window) or more")
         path = dataset_path(folder, name, f"{index}:{line_no}")
+        size = path.stat().st_size
+        if size < to_send:
+            raise DatasetError(f"{index}:{line_no}: {path} has {size} bytes, at least {to_send} needed")
         files.append(DatasetFile(len(files), name, path, num_classes, label, to_send, stride))
         if limit is not None and len(files) == limit:
             break

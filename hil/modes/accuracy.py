@@ -14,11 +14,12 @@ from typing import Callable
 import numpy as np
 
 from tinyrig.benchmarks import Benchmark
-from tinyrig.hil.dut.dataset import DatasetFile, read_index
+from tinyrig.hil.dut.dataset import DatasetError, DatasetFile, read_index
 from tinyrig.hil.dut.client import Dut
 from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
 from tinyrig.hil.modes.deadline import InferDeadline
+from tinyrig.hil.results.figures import missing_class_note
 
 
 @dataclass
@@ -43,6 +44,8 @@ class AccuracySummary:
     bit_exact: int = 0
     checked: int = 0
     meets_target: bool | None = None
+    auc_note: str | None = None  # why there is no AUC (one class only)
+    class_names: list[str] | None = None  # the confusion matrix's rows and columns
     extra: dict = field(default_factory=dict)
 
 
@@ -92,12 +95,15 @@ def summarize(benchmark: Benchmark, results: list[FileResult], num_classes: int)
         summary.auc = roc_auc([r.score[0] for r in results], [r.label for r in results])
         if summary.auc is not None:
             summary.meets_target = summary.auc >= benchmark.quality_target
+        else:
+            summary.auc_note = missing_class_note((r.label for r in results), benchmark.class_name)
     else:
         confusion = np.zeros((num_classes, num_classes), dtype=int)
         for r in results:
             if r.predicted is not None and r.predicted < num_classes:
                 confusion[r.label, r.predicted] += 1
         summary.confusion = confusion.tolist()
+        summary.class_names = [benchmark.class_name(i) for i in range(num_classes)]
         summary.top1 = float(np.trace(confusion) / max(1, len(results)))
         summary.meets_target = summary.top1 >= benchmark.quality_target
     return summary
@@ -126,9 +132,16 @@ class AccuracyMode(Mode):
     name = "accuracy"
 
     def check(self, settings: ModeSettings, target) -> None:
+        """Before anything builds: a dataset is given, and each benchmark's index and the files it
+        names are there (a missing y_labels.csv would otherwise show only once QEMU runs)."""
         if not settings.dataset:
             raise ModeOptionError("accuracy mode needs --dataset DIR "
                                   "(the official layout: DIR/<id>/y_labels.csv + files)")
+        for benchmark in settings.benchmarks:
+            try:
+                read_index(benchmark, settings.dataset, settings.limit)
+            except DatasetError as exc:
+                raise ModeOptionError(str(exc)) from None
 
     def run(self, ctx: ModeContext) -> None:
         entry, bid = ctx.entry, ctx.benchmark.id
@@ -151,3 +164,5 @@ class AccuracyMode(Mode):
         entry["summary"] = {"accuracy": summary.top1, "auc": summary.auc, "bit_exact": summary.bit_exact,
                             "checked": summary.checked, "files": summary.files, "inputs": summary.inputs,
                             "meets_target": summary.meets_target}
+        if summary.auc_note:
+            entry["summary"]["auc_note"] = summary.auc_note

@@ -33,6 +33,7 @@ class ModeSettings:
     """The run options a mode reads (the runner fills them from the command line)."""
 
     board: Board
+    benchmarks: tuple[Benchmark, ...] = ()  # what the run measures: `check` looks at each before anything builds
     windows: int = 5
     seed: int = 0
     dataset: Path | None = None

@@ -11,11 +11,9 @@ import statistics
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from tinyrig.boards import Board
-from tinyrig.hil.dut.client import Dut
-from tinyrig.hil.dut.inputs import Input
 from tinyrig.hil.instruments.energy_sources import CLOCK_MODEL, EmulatedPowerModel, MonitorSource, TraceSource
 from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.instruments.monitor import get_monitor
@@ -23,6 +21,10 @@ from tinyrig.hil.instruments.trace import PowerTrace
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
 from tinyrig.hil.modes.deadline import InferDeadline
 from tinyrig.hil.targets.pinwatch import symbol_range
+
+if TYPE_CHECKING:  # annotations only
+    from tinyrig.hil.dut.client import Dut
+    from tinyrig.hil.dut.inputs import Input
 
 
 @dataclass
@@ -42,27 +44,17 @@ class EnergyWindowResult:
     wall_s: float
 
 
-def plot_trace(trace: PowerTrace, start_s: float, end_s: float, path: Path, title: str) -> None:
-    import matplotlib
+def window_title(label: str, index: int, trace_name: str) -> str:
+    """Windows are numbered from 0 everywhere: in results.json (`index`), in the trace files'
+    names (`energy_<id>_000.csv`) and in plot titles."""
+    return f"{label} window {index} ({trace_name})"
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 3.5), dpi=100)
-    times_ms = trace.times_s * 1e3
-    ax.step(times_ms, trace.current_a * 1e3, where="post", color="tab:blue", linewidth=1.0, label="supply current")
-    for event in trace.events:
-        ax.axvline(event.time_s * 1e3, color="tab:gray" if event.edge == "rising" else "tab:red",
-                   linewidth=0.8, linestyle=":" if event.edge == "rising" else "--")
-    ax.axvspan(start_s * 1e3, end_s * 1e3, color="tab:orange", alpha=0.15, label="energy window")
-    ax.set_xlabel("time (ms)")
-    ax.set_ylabel("current (mA)")
-    ax.set_title(title, fontsize=10)
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+def plot_trace(trace: PowerTrace, iterations: int, path: Path, title: str) -> None:
+    """The window's PNG beside its CSV: the report's plot (power in mW against time in ms)."""
+    from tinyrig.hil.results.plots import energy_trace_figure
+
+    energy_trace_figure(trace, title, iterations).savefig(path, dpi=100)
 
 
 def run_energy_window(dut: Dut, source: TraceSource, load: Callable[[Dut, bytes], None], index: int, item: Input,
@@ -77,9 +69,7 @@ def run_energy_window(dut: Dut, source: TraceSource, load: Callable[[Dut, bytes]
     csv_path = out_dir / f"energy_{label}_{index:03d}.csv"
     png_path = out_dir / f"energy_{label}_{index:03d}.png"
     trace.to_csv(csv_path)
-    plot_trace(trace, window.start_s, window.end_s, png_path,
-               f"{label} window {index + 1}: {window.energy_j * 1e6:.3f} uJ over {window.duration_s * 1e3:.3f} ms "
-               f"({trace.source})")
+    plot_trace(trace, iterations, png_path, f"{window_title(label, index, csv_path.name)}, {trace.source}")
     line = next(l for l in result.lines if l.startswith("m-results-"))
     return EnergyWindowResult(
         index=index, input=item.name, iterations=iterations, warmup=warmup, window_s=window.duration_s,

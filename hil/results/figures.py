@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
+
+from tinyrig.benchmarks import BENCHMARKS
 
 # Sections of a benchmark entry whose scalar figures become named metrics (see `metrics`).
 METRIC_SECTIONS = ("summary", "firmware", "accuracy", "energy")
@@ -106,6 +108,17 @@ def median_latency_us(entry: dict) -> float | None:
     return value
 
 
+def estimated_cycles(entry: dict) -> float | None:
+    """Cycles per inference from a cycle model, where a session has one (QEMU counts
+    instructions, not cycles); None otherwise."""
+    summary = entry.get("summary") or {}
+    for key in ("median_estimated_cycles", "estimated_cycles", "median_cycles"):
+        value = _number(summary.get(key))
+        if value is not None:
+            return value
+    return None
+
+
 # -- energy --------------------------------------------------------------------------------------
 
 def _energy_windows(entry: dict) -> list[dict]:
@@ -115,7 +128,7 @@ def _energy_windows(entry: dict) -> list[dict]:
     return [w for w in energy.get("windows") or [] if isinstance(w, dict)]
 
 
-def _window_energy_per_inference(w: dict, default_iterations: Any) -> float | None:
+def window_energy_per_inference(w: dict, default_iterations: Any) -> float | None:
     for key, scale in (("energy_per_inference_j", 1.0), ("per_inference_j", 1.0),
                        ("energy_per_inference_uj", 1e-6)):
         value = _number(w.get(key))
@@ -131,7 +144,7 @@ def _window_energy_per_inference(w: dict, default_iterations: Any) -> float | No
 def energy_per_inference(entry: dict) -> list[float]:
     """Energy per inference (J) of each energy window, from `energy.windows[]`: the window's
     `energy_per_inference_j` when given, else its `energy_j` over its inference count."""
-    values = (_window_energy_per_inference(w, entry.get("iterations")) for w in _energy_windows(entry))
+    values = (window_energy_per_inference(w, entry.get("iterations")) for w in _energy_windows(entry))
     return [v for v in values if v is not None]
 
 
@@ -183,8 +196,9 @@ class Confusion:
     labels: list[str]
 
 
-def confusion_matrix(entry: dict) -> Confusion | None:
-    """Rows are labels, columns predictions (accuracy mode's `accuracy.summary.confusion`)."""
+def confusion_matrix(entry: dict, class_names: tuple[str, ...] | list[str] = ()) -> Confusion | None:
+    """Rows are labels, columns predictions (accuracy mode's `accuracy.summary.confusion`).
+    Labelled with the names the session stored, else `class_names` (the benchmark's), else 0..N-1."""
     block = next((b for b in _accuracy_blocks(entry) if b.get("confusion_matrix") or b.get("confusion")), None)
     if block is None:
         return None
@@ -197,8 +211,42 @@ def confusion_matrix(entry: dict) -> Confusion | None:
         return None
     size = len(matrix)
     if not (isinstance(labels, list) and len(labels) == size):
-        labels = [str(i) for i in range(size)]
+        labels = list(class_names) if len(class_names) == size else [str(i) for i in range(size)]
     return Confusion([[float(v) for v in row] for row in matrix], [str(x) for x in labels])
+
+
+def missing_class_note(labels: Iterable[int], class_name: Callable[[int], str] = str) -> str | None:
+    """Why an AUC cannot be taken over these file labels, or None when it can: the AUC ranks
+    anomalies against normal files, so it needs at least one file of each class."""
+    labels = list(labels)
+    present = sorted(set(labels))
+    if len(present) >= 2:
+        return None
+    if not present:
+        return "AUC needs both classes; no file was scored"
+    only = present[0]
+    name = class_name(only)
+    shown = f"class {only}" + (f" ({name})" if name != str(only) else "")
+    return f"AUC needs both classes; only {shown} present in the {len(labels)} file(s) scored"
+
+
+def auc_note(entry: dict, benchmark_id: str | None = None) -> str | None:
+    """Why an accuracy entry shows no AUC although its benchmark is scored by AUC (ad01): the note
+    accuracy mode stored, else worked out from the labels of the files it scored (older sessions)."""
+    benchmark = BENCHMARKS.get(benchmark_id or "")
+    acc = entry.get("accuracy")
+    if not isinstance(acc, dict) or (benchmark is not None and benchmark.quality_metric != "auc"):
+        return None
+    if "auc" in accuracy(entry):
+        return None
+    summary = acc.get("summary") if isinstance(acc.get("summary"), dict) else {}
+    if isinstance(summary.get("auc_note"), str):
+        return summary["auc_note"]
+    files = accuracy_files(entry)
+    if not files or (benchmark is None and summary.get("top1") is not None):
+        return None
+    return missing_class_note((f["label"] for f in files if isinstance(f.get("label"), int)),
+                              benchmark.class_name if benchmark else str)
 
 
 def _fraction(value: Any) -> tuple[int, int] | None:
@@ -292,7 +340,7 @@ def _label(item: dict) -> str | None:
 
 
 def _sample(kind: str, i: int, item: dict, iterations: Any) -> Sample:
-    energy = _window_energy_per_inference(item, iterations) if kind == "energy.windows" else _number(item.get("energy_j"))
+    energy = window_energy_per_inference(item, iterations) if kind == "energy.windows" else _number(item.get("energy_j"))
     exact = item.get("bit_exact")
     return Sample(kind, int(item.get("index", i)) if isinstance(item.get("index"), int) else i, _label(item), item,
                   latency_us=_number(item.get("latency_us")), instructions=_number(item.get("instructions")),

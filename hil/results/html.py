@@ -1,33 +1,34 @@
 """`tinyrig report SESSION... --html OUT`: one self-contained HTML file.
 
-Everything is inline (CSS, plots as PNG data URIs, no script, no external URL), so the file can
-be attached to a CI job, mailed or opened offline. It holds: the sessions, a summary table per
-session, latency and instructions per benchmark over time (from the results database when one
-is given, else across the given sessions), memory use, energy traces with their windows, and
-accuracy confusion matrices, each where the sessions have the figures.
+The page is templates/report/report.html.j2 (Jinja2, autoescaped); this module gathers what it
+shows. Everything is inline (CSS, plots as PNG data URIs, no script, no external URL), so the
+file can be attached to a CI job, mailed or opened offline. From the top: the regression gate's
+verdict (stored in the results database by `tinyrig compare`), the one-row-per-benchmark results
+table, the sessions and their own tables, figures over time (from the results database when one
+is given, else across the given sessions), memory use, one representative energy trace per
+benchmark (the others folded away), and accuracy with confusion matrices.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import os
-from dataclasses import dataclass
+import statistics
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import tinyrig
-from tinyrig.hil.results import figures as F
-from tinyrig.hil.results import plots as plots
+import jinja2
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
-h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}h3{margin-bottom:.3em}
-table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}
-th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f4f4f4}
-td.l,th.l{text-align:left}.bad{color:#b00;font-weight:bold}.ok{color:#070}.dim{color:#777}
-img{max-width:100%;height:auto;display:block;margin:.5em 0 1.5em}code{font-size:.9em}
-"""
+import tinyrig
+from tinyrig import templates
+from tinyrig.benchmarks import BENCHMARKS
+from tinyrig.hil.results import figures as F
+from tinyrig.hil.results import plots
+from tinyrig.hil.results import tables as T
+
+# Energy windows drawn per benchmark and session: the representative one plus the rest on demand.
+MAX_TRACES = 10
 
 
 class ReportError(Exception):
@@ -37,8 +38,9 @@ class ReportError(Exception):
 @dataclass
 class LoadedSession:
     id: str
-    directory: Path
+    directory: Path | None  # None: known only from the results database (no trace files)
     results: dict
+    gate: str | None = None  # `tinyrig compare`'s stored verdict: "pass", "fail" or None
 
     @property
     def created(self) -> datetime | None:
@@ -47,6 +49,11 @@ class LoadedSession:
         except ValueError:
             return None
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+    @property
+    def series(self) -> str:
+        r = self.results
+        return f"{r.get('board')} ({r.get('target')}, {r.get('mode')})"
 
 
 def load_session(directory: Path) -> LoadedSession:
@@ -57,76 +64,62 @@ def load_session(directory: Path) -> LoadedSession:
         raise ReportError(f"{directory}: not a tinyrig session (no results.json)") from None
     except json.JSONDecodeError as exc:
         raise ReportError(f"{path}: unreadable results file: {exc}") from None
+    if not isinstance(results, dict):
+        raise ReportError(f"{path}: not a tinyrig results file (a JSON object expected)")
+    benchmarks = results.get("benchmarks", {})
+    if not isinstance(benchmarks, dict) or not all(isinstance(e, dict) for e in benchmarks.values()):
+        raise ReportError(f"{path}: \"benchmarks\" must map benchmark ids to objects")
     return LoadedSession(Path(directory).resolve().name, Path(directory), results)
 
 
-def _e(value) -> str:
-    return html.escape("" if value is None else str(value))
+def session_from_record(record) -> LoadedSession:
+    """A session known from the results database (tinyrig.hil.results.db.SessionRecord); its
+    folder is used for trace files when it still exists."""
+    folder = Path(record.path) if record.path and Path(record.path).is_dir() else None
+    results = dict(record.results)
+    results.setdefault("git_revision", record.git_revision)
+    return LoadedSession(record.id, folder, results, record.gate)
 
 
-def _n(value, spec: str, scale: float | None = None) -> str:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return "-"
-    # Unscaled integers stay integers: byte and MAC counts print without a trailing ".0".
-    return format(value if scale is None else value * scale, spec)
+# -- the verdict ----------------------------------------------------------------------------------
+
+@dataclass
+class Verdict:
+    status: str  # "pass", "fail" or "none"
+    headline: str
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # benchmarks that did not complete
 
 
-def _table(head: list[str], rows: list[list[str]], left: int = 1) -> str:
-    """Cells are HTML already (escaped by the caller); the first `left` columns align left."""
-    th = "".join(f'<th class="{"l" if i < left else ""}">{_e(h)}</th>' for i, h in enumerate(head))
-    body = "".join("<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{c}</td>' for i, c in enumerate(r))
-                   + "</tr>" for r in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+def verdict(sessions: list[LoadedSession], have_db: bool) -> Verdict:
+    judged = {s.id: s.gate for s in sessions if s.gate in ("pass", "fail")}
+    failed = [sid for sid, gate in judged.items() if gate == "fail"]
+    unjudged = [s.id for s in sessions if s.id not in judged]
+    if failed:
+        result = Verdict("fail", f"Regression gate: FAIL ({len(failed)} of {len(sessions)} session(s))")
+    elif judged:
+        result = Verdict("pass", f"Regression gate: PASS ({len(judged)} of {len(sessions)} session(s) judged)")
+    else:
+        where = ("none of these sessions has one in the results database" if have_db
+                 else "the report was made without --db, where `tinyrig compare` stores it")
+        return Verdict("none", f"Regression gate: no verdict ({where})",
+                       problems=_problems(sessions))
+    result.lines = [f"{sid}: {gate}" for sid, gate in judged.items()]
+    result.lines += [f"{sid}: not judged (run `tinyrig compare` on it)" for sid in unjudged]
+    result.problems = _problems(sessions)
+    return result
 
 
-def _img(uri: str | None, alt: str) -> str:
-    return f'<img src="{uri}" alt="{_e(alt)}">' if uri else ""
-
-
-# -- sections ------------------------------------------------------------------------------------
-
-def _sessions_table(sessions: list[LoadedSession]) -> str:
-    rows = []
+def _problems(sessions: list[LoadedSession]) -> list[str]:
+    out = []
     for s in sessions:
-        r = s.results
-        status = r.get("status")
-        rows.append([_e(s.id), _e(r.get("board")), _e(r.get("target")), _e(r.get("mode")),
-                     f'<span class="{"ok" if status == "complete" else "bad"}">{_e(status)}</span>',
-                     _e(r.get("created")), _e((r.get("git_revision") or "-")[:12]), _e(r.get("tinyrig_version")),
-                     _e(r.get("compiler"))])
-    return _table(["session", "board", "target", "mode", "status", "created", "git", "tinyrig", "compiler"], rows,
-                  left=9)
+        for bid, entry in (s.results.get("benchmarks") or {}).items():
+            if entry.get("status") != "complete":
+                out.append(f"{bid} in {s.id}: {T.status_cell(entry).text}")
+    return out
 
 
-def _summary_table(s: LoadedSession) -> str:
-    rows = []
-    for bid, entry in (s.results.get("benchmarks") or {}).items():
-        summary, fw = entry.get("summary") or {}, entry.get("firmware") or {}
-        exact = F.bit_exact(entry)
-        acc = F.accuracy(entry)
-        energy = F.energy_per_inference(entry)
-        match = summary.get("scores_match_reference")
-        status = entry.get("status")
-        status_cell = (f'<span class="ok">{_e(status)}</span>' if status == "complete"
-                       else f'<span class="bad">{_e(status)}</span> {_e(entry.get("error", ""))}')
-        rows.append([
-            _e(bid), _n(F.median_latency_us(entry), ",.1f"), _n(summary.get("median_instructions"), ",.0f"),
-            _n(summary.get("instructions_per_mac"), ".2f"), _n(fw.get("total_macs"), ","),
-            _n(fw.get("flash_bytes"), ","), _n(fw.get("ram_bytes"), ","),
-            "-" if match is None else ('yes' if match else '<span class="bad">NO</span>'),
-            " ".join(f"{n}/{t} {src}" for src, (n, t) in exact.items()) or "-",
-            _n(acc.get("top1"), ".2%"), _n(acc.get("auc"), ".4f"),
-            _n(F.median(energy), ",.3f", 1e6) if energy else "-",
-            {True: "yes", False: "no"}.get(summary.get("valid"), "-"), status_cell,
-        ])
-    emulated = s.results.get("target") in ("qemu", "renode")
-    head = ["benchmark", "latency (virtual us)" if emulated else "latency (us)", "instructions/inference", "instr/MAC",
-            "MACs", "flash (B)", "RAM (B)", "scores = reference", "bit-exact", "top-1", "AUC", "energy/inference (uJ)",
-            "valid", "status"]
-    note = ('<p class="dim">Emulated: latency is virtual time under QEMU -icount; instructions are exact counts of '
-            "executed instructions, not cycles.</p>" if emulated else "")
-    return _table(head, rows) + note
-
+# -- figures over time ----------------------------------------------------------------------------
 
 def _history_points(sessions: list[LoadedSession], db) -> dict[str, list[plots.Point]]:
     """Per benchmark: the database's history on the report's boards when a database is given,
@@ -134,37 +127,81 @@ def _history_points(sessions: list[LoadedSession], db) -> dict[str, list[plots.P
     points: dict[str, dict[str, plots.Point]] = {}
     own = {s.id for s in sessions}
     if db is not None:
-        from tinyrig.hil.results.db import ResultsDB
-
-        database = db if isinstance(db, ResultsDB) else ResultsDB.open(db)
-        try:
+        with _database(db) as database:
             boards = {s.results.get("board") for s in sessions}
             benches = {b for s in sessions for b in (s.results.get("benchmarks") or {})}
             for board in boards:
                 for row in database.history(board=board, benchmark=sorted(benches)):
                     if row.created is None or row.status != "complete":
                         continue
+                    energy = row.metrics.get("energy_per_inference_j")
                     points.setdefault(row.benchmark, {})[row.session_id] = plots.Point(
                         row.created, row.session_id, f"{row.board} ({row.target}, {row.mode})",
-                        row.metrics.get("latency_us"), row.metrics.get("instructions"),
-                        [], row.session_id in own)
-        finally:
-            if database is not db:
-                database.close()
+                        row.metrics.get("latency_us"), row.metrics.get("instructions"), [], row.session_id in own,
+                        plots.latency_kind(row.target, row.mode), energy * 1e6 if energy is not None else None)
     for s in sessions:
         for bid, entry in (s.results.get("benchmarks") or {}).items():
             if entry.get("status") != "complete" or s.created is None:
                 continue
             r = s.results
+            energy = F.energy_per_inference(entry)
             points.setdefault(bid, {})[s.id] = plots.Point(
-                s.created, s.id, f"{r.get('board')} ({r.get('target')}, {r.get('mode')})", F.median_latency_us(entry),
-                (entry.get("summary") or {}).get("median_instructions"), F.latencies_us(entry), True)
+                s.created, s.id, s.series, F.median_latency_us(entry),
+                (entry.get("summary") or {}).get("median_instructions"), F.latencies_us(entry), True,
+                plots.latency_kind(r.get("target"), r.get("mode")),
+                statistics.median(energy) * 1e6 if energy else None)
     return {bid: list(p.values()) for bid, p in points.items()}
+
+
+class _database:
+    """An open ResultsDB for a `with` block: the one given, or one opened (and closed) here."""
+
+    def __init__(self, db):
+        from tinyrig.hil.results.db import ResultsDB
+
+        self.given = db if isinstance(db, ResultsDB) else None
+        self.handle = self.given or ResultsDB.open(db, must_exist=True)
+
+    def __enter__(self):
+        return self.handle
+
+    def __exit__(self, *exc) -> None:
+        if self.given is None:
+            self.handle.close()
+
+
+def _gates(sessions: list[LoadedSession], db) -> None:
+    """Fills each session's stored gate verdict from the database."""
+    with _database(db) as database:
+        for s in sessions:
+            if s.gate is None and database.contains(s.id):
+                s.gate = database.get(s.id).gate
+
+
+# -- energy ---------------------------------------------------------------------------------------
+
+@dataclass
+class Figure:
+    uri: str
+    alt: str
+    caption: str = ""
+
+
+@dataclass
+class EnergyBlock:
+    benchmark: str
+    session: str
+    shown: Figure | None = None
+    more: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 def _trace_files(s: LoadedSession, bid: str, entry: dict) -> tuple[list[Path], list[Path]]:
     """(present, missing) trace CSVs: those the entry names (relative to the session folder
     unless absolute), else any tinyrig power-trace CSV in the folder that names the benchmark."""
+    if s.directory is None:
+        return [], [Path(p) for p in F.energy_trace_paths(entry)]
     named = [Path(p) if os.path.isabs(p) else s.directory / p for p in F.energy_trace_paths(entry)]
     if named:
         return [p for p in named if p.is_file()], [p for p in named if not p.is_file()]
@@ -176,80 +213,152 @@ def _trace_files(s: LoadedSession, bid: str, entry: dict) -> tuple[list[Path], l
     return out, []
 
 
-def _energy_section(sessions: list[LoadedSession], max_traces: int) -> str:
+def _window_of(entry: dict, path: Path) -> dict:
+    for w in (entry.get("energy") or {}).get("windows") or []:
+        if isinstance(w, dict) and Path(str(w.get("trace_csv", ""))).name == path.name:
+            return w
+    return {}
+
+
+def _representative_first(entry: dict, paths: list[Path]) -> list[Path]:
+    """The window with the median energy per inference (the figure the table reports) first,
+    then the others in window order."""
+    energies = {p: F.window_energy_per_inference(_window_of(entry, p), entry.get("iterations")) for p in paths}
+    known = sorted((e, i) for i, (p, e) in enumerate(energies.items()) if e is not None)
+    if not known:
+        return paths
+    middle = paths[known[(len(known) - 1) // 2][1]]
+    return [middle] + [p for p in paths if p != middle]
+
+
+def _energy_blocks(sessions: list[LoadedSession]) -> list[EnergyBlock]:
     from tinyrig.hil.instruments.trace import PowerTrace
 
-    parts = []
+    blocks = []
     for s in sessions:
         for bid, entry in (s.results.get("benchmarks") or {}).items():
             present, missing = _trace_files(s, bid, entry)
+            if not present and not missing:
+                continue
+            block = EnergyBlock(bid, s.id)
             if missing:
-                parts.append(f'<p class="dim">{_e(bid)} ({_e(s.id)}): {len(missing)} trace file(s) named in results.json '
-                             f'are not in {_e(s.directory)}: {_e(", ".join(p.name for p in missing))}</p>')
-            for path in present[:max_traces]:
+                block.notes.append(f"{len(missing)} trace file(s) named in results.json are not in "
+                                   f"{s.directory or 'a session folder (known from the database only)'}: "
+                                   f"{', '.join(p.name for p in missing)}")
+            ordered = _representative_first(entry, present)
+            if len(ordered) > MAX_TRACES:
+                block.notes.append(f"{len(ordered) - MAX_TRACES} more window(s) not drawn (at most {MAX_TRACES})")
+            for path in ordered[:MAX_TRACES]:
                 try:
                     trace = PowerTrace.from_csv(path)
                 except (OSError, ValueError, KeyError, IndexError) as exc:
-                    parts.append(f'<p class="bad">{_e(path)}: unreadable power trace: {_e(exc)}</p>')
+                    block.errors.append(f"{path}: unreadable power trace: {exc}")
                     continue
-                parts.append(_img(plots.energy_trace(f"{bid}, {s.id}: {path.name}", trace), f"energy trace {bid}"))
-    return "".join(parts)
+                window = _window_of(entry, path)
+                iterations = window.get("iterations") if isinstance(window.get("iterations"), int) else None
+                title = (f"{bid} window {window['index']} ({path.name})" if isinstance(window.get("index"), int)
+                         else f"{bid} ({path.name})")
+                figure = Figure(plots.energy_trace(title, trace, iterations), f"energy trace {bid}", title)
+                if block.shown is None:
+                    block.shown = figure
+                else:
+                    block.more.append(figure)
+            blocks.append(block)
+    return blocks
 
 
-def _accuracy_section(sessions: list[LoadedSession]) -> str:
-    parts = []
+# -- accuracy -------------------------------------------------------------------------------------
+
+@dataclass
+class AccuracyBlock:
+    benchmark: str
+    session: str
+    figures: str
+    note: str | None
+    confusion: Figure | None
+
+
+def _accuracy_blocks(sessions: list[LoadedSession]) -> list[AccuracyBlock]:
+    blocks = []
     for s in sessions:
         for bid, entry in (s.results.get("benchmarks") or {}).items():
-            conf = F.confusion_matrix(entry)
+            benchmark = BENCHMARKS.get(bid)
+            conf = F.confusion_matrix(entry, benchmark.class_names if benchmark else ())
             acc = F.accuracy(entry)
-            if conf is None and not acc:
+            note = F.auc_note(entry, bid)
+            if conf is None and not acc and not note:
                 continue
-            figures = ", ".join(f"{k} {v:.2%}" if k == "top1" else f"{k} {v:.4f}" for k, v in acc.items())
-            parts.append(f"<h3>{_e(bid)} ({_e(s.id)})</h3><p>{_e(figures)}</p>")
+            figures = ", ".join(f"top-1 {v:.2%}" if k == "top1" else f"AUC {v:.4f}" for k, v in acc.items())
+            image = None
             if conf is not None:
-                parts.append(_img(plots.confusion(f"{bid}: confusion matrix", conf), f"confusion matrix {bid}"))
-    return "".join(parts)
+                image = Figure(plots.confusion(f"{bid}: confusion matrix", conf), f"confusion matrix {bid}")
+            blocks.append(AccuracyBlock(bid, s.id, figures, note, image))
+    return blocks
 
 
-def render(sessions: list[LoadedSession], db=None, *, max_traces: int = 6) -> str:
+# -- the page -------------------------------------------------------------------------------------
+
+def _environment() -> jinja2.Environment:
+    folder = Path(templates.__file__).resolve().parent / "report"
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def _memory_figures(sessions: list[LoadedSession]) -> list[Figure]:
+    """One chart per distinct set of firmware: an accuracy session reuses the performance
+    session's firmware, and the same bars twice say nothing."""
+    seen, out = set(), []
+    for s in sessions:
+        entries = s.results.get("benchmarks") or {}
+        key = tuple(sorted((bid, (e.get("firmware") or {}).get("source_sha256") or s.id) for bid, e in entries.items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        uri = plots.memory(f"Memory use: {s.id}", entries)
+        if uri:
+            out.append(Figure(uri, "memory use"))
+    return out
+
+
+def render(sessions: list[LoadedSession], db=None) -> str:
     if not sessions:
         raise ReportError("a report needs at least one session")
     sessions = sorted(sessions, key=lambda s: (s.created or datetime.min.replace(tzinfo=timezone.utc), s.id))
-    body = [f"<h1>tinyrig report</h1><p class=\"dim\">{len(sessions)} session(s); generated "
-            f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} by tinyrig {_e(tinyrig.__version__)}</p>",
-            "<h2>Sessions</h2>", _sessions_table(sessions), "<h2>Summary</h2>"]
-    for s in sessions:
-        body += [f"<h3>{_e(s.id)}: {_e(s.results.get('board'))} ({_e(s.results.get('target'))}, "
-                 f"{_e(s.results.get('mode'))})</h3>", _summary_table(s)]
+    if db is not None:
+        _gates(sessions, db)
     history = _history_points(sessions, db)
-    if history:
-        source = "the results database and the sessions above" if db is not None else "the sessions above"
-        body.append(f"<h2>Latency and instructions over time</h2><p class=\"dim\">From {source}; grey dots are the "
-                    "windows of this report's sessions.</p>")
-        for bid in sorted(history):
-            body.append(_img(plots.over_time(bid, history[bid]), f"{bid} over time"))
-    memory = [plots.memory(f"Memory use: {s.id}", s.results.get("benchmarks") or {}) for s in sessions]
-    if any(memory):
-        body.append("<h2>Memory use</h2>")
-        body += [_img(uri, "memory use") for uri in memory if uri]
-    energy = _energy_section(sessions, max_traces)
-    if energy:
-        body += ["<h2>Energy traces</h2><p class=\"dim\">Shaded: the windows between falling edges of the "
-                 "timestamp pin, with the energy of each.</p>", energy]
-    accuracy = _accuracy_section(sessions)
-    if accuracy:
-        body += ["<h2>Accuracy</h2>", accuracy]
-    title = "tinyrig report: " + ", ".join(sorted({str(s.results.get("board")) for s in sessions}))
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
+    per_session = []
+    for s in sessions:
+        try:
+            table = T.summary_table(s.results)
+        except ValueError as exc:
+            raise ReportError(f"{s.id}: {exc}") from None
+        if T.is_emulated(s.results) and s.results.get("mode") != "accuracy":
+            table.notes.append(T.emulation_note(s.results))
+        per_session.append((s, table))
+    page = _environment().get_template("report.html.j2").render(
+        title="tinyrig report: " + ", ".join(sorted({str(s.results.get("board")) for s in sessions})),
+        generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        version=tinyrig.__version__,
+        sessions=sessions,
+        verdict=verdict(sessions, db is not None),
+        results=T.results_table([s.results for s in sessions]),
+        sessions_table=T.sessions_table([(s.id, s.results, s.gate) for s in sessions]),
+        per_session=per_session,
+        history_source="the results database and the sessions above" if db is not None else "the sessions above",
+        history=[Figure(plots.over_time(bid, history[bid]), f"{bid} over time") for bid in sorted(history)],
+        memory=_memory_figures(sessions),
+        energy=_energy_blocks(sessions),
+        accuracy=_accuracy_blocks(sessions),
+    )
+    return page
 
 
-def write_html_report(session_dirs: list[Path], out: Path, db=None) -> Path:
-    """Writes the report of these session folders to `out` and returns its path. `db` (a path,
-    a URL or an open ResultsDB) adds the history of the sessions' boards to the over-time plots.
-    Raises ReportError naming a folder that is not a session."""
-    sessions = [load_session(Path(d)) for d in session_dirs]
+def write_html_report(sources: list, out: Path, db=None) -> Path:
+    """Writes the report of these sessions (folders, or LoadedSession objects) to `out` and
+    returns its path. `db` (a path, a URL or an open ResultsDB) adds the gate's verdicts and the
+    history of the sessions' boards. Raises ReportError naming a folder that is not a session."""
+    sessions = [s if isinstance(s, LoadedSession) else load_session(Path(s)) for s in sources]
     text = render(sessions, db)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -60,7 +60,8 @@ class RunOptions:
                               flash=self.flash, io_manager=self.io_manager)
 
     def mode_settings(self) -> ModeSettings:
-        return ModeSettings(board=self.board, windows=self.windows, seed=self.seed, dataset=self.dataset,
+        return ModeSettings(board=self.board, benchmarks=tuple(self.benchmarks), windows=self.windows,
+                            seed=self.seed, dataset=self.dataset,
                             limit=self.limit, check_reference=self.check_reference,
                             infer_timeout_s=self.infer_timeout_s, power_monitor=self.power_monitor,
                             monitor_port=self.monitor_port)

@@ -5,7 +5,8 @@
         dut.load(bytes(490))
         assert dut.infer(1, 0).scores
 
-Options (spell them `--option=VALUE`: pytest takes a bare path after a space as its rootdir):
+Options (spell them `--option=VALUE`: before it knows plugin options, pytest takes a path after
+a space for a test path and picks its rootdir, and writes its .pytest_cache, from it):
 --tinyrig-board (a board name or file), --tinyrig-target (any registered target: qemu, renode,
 hardware or a lab's own; default: the board's own), --tinyrig-probe / --tinyrig-port (hardware:
 the probe to flash with, the console port; --tinyrig-no-flash for a board that already runs
@@ -16,6 +17,10 @@ protocol client, torn down after the test), `bench` (board + firmware + dut, wit
 load an input, run the performance windows and check outputs against the tflite-micro
 interpreter). The marker `tinyrig(benchmark=..., mode="performance"|"energy")` chooses the
 firmware; tests without it get kws01 in performance mode.
+JUnit XML (`--junitxml`): each test using the fixtures carries the bench's figures as
+<property> elements: tinyrig.board, .target, .benchmark, .firmware_sha256, .model_sha256,
+.flash_bytes, .ram_bytes, and after `bench.performance()` .instructions, .latency_us,
+.instructions_per_mac (medians per inference), after `bench.matches_reference()` .bit_exact.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -65,8 +71,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+# Options whose value is a path: given after a space, pytest may take it for its rootdir.
+PATH_OPTIONS = ("--tinyrig-models", "--tinyrig-board")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "tinyrig(benchmark=ID, mode='performance'|'energy'): firmware for the dut fixture")
+    # Before plugins are loaded pytest reads every argument that names an existing path as a test
+    # path when it picks its rootdir (where .pytest_cache goes, which ini file applies).
+    args = [str(a) for a in config.invocation_params.args]
+    for option in PATH_OPTIONS:
+        value = config.getoption(option)
+        if value and option in args and Path(value).expanduser().exists():
+            config.issue_config_time_warning(pytest.PytestConfigWarning(
+                f"{option} {value}: pytest also read {value} as a test path when it chose its rootdir "
+                f"({config.rootpath}); spell it {option}={value}"), stacklevel=2)
+
+
+def _property(request: pytest.FixtureRequest, name: str, value) -> None:
+    """A figure of this test in the JUnit XML (`<property name="tinyrig.NAME">`), and in the
+    test report's user_properties for other reporters. Appended directly rather than through
+    pytest's record_property, which warns under the default xunit2 family although the
+    properties are written all the same."""
+    if value is not None:
+        request.node.user_properties.append((f"tinyrig.{name}", value))
 
 
 def _marker_options(request: pytest.FixtureRequest) -> dict:
@@ -130,6 +158,12 @@ def tinyrig_bench(request: pytest.FixtureRequest, board, firmware, tmp_path):
     except TargetError as exc:
         pytest.skip(f"tinyrig: {exc}")
     baud = board.console.energy_baud if firmware.build.env == "energy" else board.console.baud
+    project, size = firmware.project, firmware.build.size
+    for name, value in (("board", board.name), ("target", target.kind), ("benchmark", project.benchmark),
+                        ("firmware_env", firmware.build.env), ("firmware_sha256", project.source_sha256),
+                        ("model_sha256", project.model_sha256), ("flash_bytes", size.flash_bytes),
+                        ("ram_bytes", size.ram_bytes)):
+        _property(request, name, value)
     with Lifecycle(target, firmware.build.elf, baudrate=baud) as lifecycle:
         lifecycle.handshake()
         yield lifecycle
@@ -151,6 +185,7 @@ class Bench:
     benchmark: object
     model: Path
     lifecycle: object = None  # the started target and its run (tinyrig.hil.run.bench.Bench)
+    record: Callable[[str, object], None] = lambda name, value: None  # a JUnit property of the test
 
     def reference(self):
         from tinyrig.hil.dut.reference import ReferenceModel
@@ -171,6 +206,7 @@ class Bench:
         same = line == "m-results-[" + ",".join(expected.scores) + "]"
         if "raw" in self.dut.capabilities():
             same &= self.dut.raw_output() == expected.raw
+        self.record("bit_exact", same)
         return same
 
     def performance(self, iterations: int = 3, warmup: int = 1, windows: int = 5, seed: int = 0):
@@ -188,7 +224,12 @@ class Bench:
         done = run_performance(self.dut, self.benchmark, inputs, iterations=iterations, warmup=warmup,
                                instructions_per_second=target.instructions_per_second if target.emulated else None,
                                reference=reference, marks=run.new_window_marks if has_marks else None)
-        return done, summarize(done, self.firmware.project.total_macs, target.emulated)
+        summary = summarize(done, self.firmware.project.total_macs, target.emulated)
+        for name, value in (("instructions", summary.median_instructions), ("latency_us", summary.median_latency_us),
+                            ("instructions_per_mac", summary.instructions_per_mac), ("windows", len(done)),
+                            ("iterations", iterations)):
+            self.record(name, value)
+        return done, summary
 
 
 @pytest.fixture
@@ -198,4 +239,4 @@ def bench(request: pytest.FixtureRequest, board, firmware, tinyrig_bench, tinyri
 
     benchmark = get_benchmark(_marker_options(request).get("benchmark", DEFAULT_TEST_BENCHMARK))
     return Bench(board, firmware, tinyrig_bench.dut, benchmark, find_model(benchmark.id, tinyrig_models),
-                 tinyrig_bench)
+                 tinyrig_bench, lambda name, value: _property(request, name, value))

@@ -101,7 +101,10 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     session.save()
     reference = ReferenceModel(model, benchmark)
 
-    progress.stage(benchmark.id, Stage.START_TARGET.describe(target=target_class.kind))
+    # A board is flashed as it starts, which takes a while: the stage line says so.
+    flashing = not emulated and options.flash
+    progress.stage(benchmark.id, Stage.START_TARGET.describe(
+        target=target_class.kind + (f" (flashing {firmware.build.elf.name} first)" if flashing else "")))
     target = target_class.create(options.board, options.target_settings(session.directory, benchmark.id))
     with Bench(target, firmware.build.elf, baudrate=mode.console_baud(options.board),
                transcript=session.transcript(benchmark.id)) as bench:

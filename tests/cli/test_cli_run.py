@@ -55,7 +55,9 @@ def test_run_all_on_default_board(tmp_path, models_dir):
     assert "> infer 3 1" in log and "< m-ready" in log and "< m-results-[" in log
     # `tinyrig report` re-prints the same table.
     report = tinyrig("report", str(session))
-    assert report.returncode == 0 and "kws01" in report.stdout and "instr/MAC" in report.stdout
+    assert report.returncode == 0 and "kws01" in report.stdout and "instr/" in report.stdout
+    for bid, entry in results["benchmarks"].items():  # every figure whole, piped at 80 columns
+        assert f"{entry['summary']['median_instructions']:,.0f}" in report.stdout, bid
 
     # Two runs give identical instruction counts, window for window, also when the second one
     # measures its benchmarks in parallel emulators (-j 2).

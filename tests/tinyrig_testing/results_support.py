@@ -221,13 +221,39 @@ class Rendered:
         return self.console_errors + self.exceptions + self.external_requests + self.failed_requests
 
 
-_PAGE_FACTS = """JSON.stringify({
-  title: document.title,
-  h2: [...document.querySelectorAll('h2')].map(h => h.textContent),
-  tables: document.querySelectorAll('table').length,
-  images: [...document.images].map(i => ({ok: i.complete && i.naturalWidth > 0, w: i.naturalWidth, alt: i.alt})),
-  text: document.body.innerText.length,
-})"""
+_PAGE_FACTS = """(() => {
+  const view = document.documentElement.clientWidth;
+  const describe = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+      (e.className && typeof e.className === 'string' ? '.' + e.className.trim().replace(/ +/g, '.') : '') +
+      ' "' + (e.textContent || e.alt || '').trim().slice(0, 40) + '"';
+  // Boxes that scroll sideways on their own: what is inside them may be wider than the page.
+  const scrollers = [...document.querySelectorAll('body *')].filter(e =>
+      ['auto', 'scroll'].includes(getComputedStyle(e).overflowX));
+  const inside = e => scrollers.some(s => s !== e && s.contains(e));
+  const wide = [...document.querySelectorAll('body, body *')].filter(e => {
+      const r = e.getBoundingClientRect();
+      return r.width > 0 && (r.right > view + 0.5 || r.left < -0.5);
+  });
+  const verdict = document.getElementById('verdict');
+  const first = document.querySelector('body h1 ~ *, body header > h1 ~ *');
+  return JSON.stringify({
+    title: document.title,
+    h2: [...document.querySelectorAll('h2')].map(h => h.textContent),
+    tables: document.querySelectorAll('table').length,
+    images: [...document.images].map(i => ({ok: i.complete && i.naturalWidth > 0, w: i.naturalWidth, alt: i.alt,
+                                            shown: i.checkVisibility()})),
+    text: document.body.innerText.length,
+    viewport: view,
+    page_width: document.documentElement.scrollWidth,
+    wider_than_viewport: wide.filter(e => !inside(e)).map(describe),
+    wider_inside_scrollers: wide.filter(inside).map(describe),
+    scrolling_boxes: scrollers.filter(s => s.scrollWidth > s.clientWidth + 0.5).map(describe),
+    verdict: verdict ? {text: verdict.innerText, cls: verdict.className,
+                        background: getComputedStyle(verdict).backgroundColor,
+                        top: verdict.getBoundingClientRect().top,
+                        right_after_title: first === verdict} : null,
+  });
+})()"""
 
 
 class _DevTools:
@@ -278,9 +304,10 @@ class _DevTools:
             pass
 
 
-def render_in_chromium(page: Path, timeout: float = 60) -> Rendered:
-    """Opens a local HTML file in headless Chromium and reports console errors, uncaught
-    exceptions, requests that left the file, and what the page holds."""
+def render_in_chromium(page: Path, timeout: float = 60, width: int = 1280, height: int = 900) -> Rendered:
+    """Opens a local HTML file in headless Chromium, in a window `width` x `height` CSS pixels,
+    and reports console errors, uncaught exceptions, requests that left the file, and what the
+    page holds (including every element wider than the window)."""
     exe = chromium()
     if exe is None:
         pytest.skip("headless Chromium not found (Debian package chromium)")
@@ -305,6 +332,8 @@ def render_in_chromium(page: Path, timeout: float = 60) -> Rendered:
         session = tools.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Runtime", "Log", "Network", "Page"):
             tools.send(f"{domain}.enable", session=session)
+        tools.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1,
+                                                          "mobile": False}, session=session)
         url = page.resolve().as_uri()
         tools.send("Page.navigate", {"url": url}, session=session)
         tools.wait(lambda m: m.get("method") == "Page.loadEventFired" and m.get("sessionId") == session, timeout,

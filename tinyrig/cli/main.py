@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 import tinyrig
@@ -17,15 +16,15 @@ from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
 from tinyrig.cli.exits import Exit
 from tinyrig.hil.instruments.monitor import available_monitors
 from tinyrig.hil.modes.registry import mode_names
-from tinyrig.hil.results.tables import emulation_note, summary_table
+from tinyrig.cli.output import format_option, make_console, print_table
+from tinyrig.hil.results.tables import Column, TableData, emulation_note, results_table, summary_table
 from tinyrig.hil.targets.base import TargetError
 from tinyrig.hil.targets.registry import choose_target, target_kinds
 from tinyrig.terminal import first_line, for_rich
 
-# Piped or captured output (CI logs) gets a width that fits the summary table, not rich's 80.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-# soft_wrap: an error is one line however long, so logs and scripts can grep it whole.
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
+# Width from the terminal or $COLUMNS; tables widen past it rather than cut a number (cli/output.py).
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 def _fail(message: str, code: int = Exit.USAGE) -> None:
@@ -66,16 +65,17 @@ BOARD_HELP = "A board name (see `tinyrig boards`) or the path to a board file of
 @click.option("--json-schema", "schema_out", is_flag=False, flag_value="", default=None, metavar="[PATH]",
               help="Write the board files' JSON Schema (default: boards/board.schema.json, the file the shipped "
                    "boards' `#:schema` line names) and exit.")
-def boards_cmd(schema_out) -> None:
+@format_option()
+def boards_cmd(schema_out, fmt) -> None:
     """List the board files tinyrig knows, with the file each comes from."""
     if schema_out is not None:
         from tinyrig.boards.jsonschema import SCHEMA_PATH, write_json_schema
 
         console.print(f"wrote {for_rich(write_json_schema(Path(schema_out) if schema_out else SCHEMA_PATH))}")
         return
-    table = Table(title="Boards")
-    for col in ("name", "family", "core", "clock", "flash", "RAM", "emulator", "file"):
-        table.add_column(col, overflow="fold")
+    table = TableData("Boards", [Column("name", whole=True), Column("family", whole=True), Column("core", whole=True),
+                                 Column("clock", numeric=True), Column("flash", numeric=True), Column("RAM"),
+                                 Column("emulator"), Column("file", whole=True)])
     try:
         boards = all_boards()
     except BoardError as exc:
@@ -83,10 +83,9 @@ def boards_cmd(schema_out) -> None:
     for b in boards:
         emu = b.emulator.qemu_machine and f"qemu {b.emulator.qemu_machine}" or b.emulator.renode_platform or "-"
         ram = f"{b.ram.size // 1024} KiB" + "".join(f" + {r.size // 1024} KiB" for r in b.extra_ram)
-        table.add_row(for_rich(b.name) + (" (default)" if b.name == DEFAULT_BOARD else ""), for_rich(b.family_name),
-                      for_rich(b.core), f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024} KiB", ram,
-                      for_rich(emu), for_rich(b.path))
-    console.print(table)
+        table.add(b.name + (" (default)" if b.name == DEFAULT_BOARD else ""), b.family_name, b.core,
+                  f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024:,} KiB", ram, emu, str(b.path))
+    print_table(table, fmt, console)
 
 
 @main.group("board")
@@ -372,11 +371,10 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, io_manager, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
             resume_dir, no_reference, no_fast_load, db, no_record, jobs, infer_timeout) -> None:
     """Generate, build, run and measure benchmarks; write a session folder."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
-
+    from tinyrig.cli.progress import RunDisplay
     from tinyrig.hil.modes.base import ModeOptionError
     from tinyrig.hil.modes.registry import get_mode
-    from tinyrig.hil.run.runner import Progress, RunOptions, run_session
+    from tinyrig.hil.run.runner import RunOptions, run_session
     from tinyrig.hil.results.session import Session
     from tinyrig.paths import sessions_dir
 
@@ -425,32 +423,11 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
                   Exit.SESSION)
         console.print(f"session {for_rich(session.directory)}")
 
-    bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-              TextColumn("{task.fields[detail]}"), console=console, transient=False,
-              disable=not console.is_terminal)
-    tasks: dict[str, int] = {}
-
-    def stage(bid, what):
-        if not console.is_terminal:
-            console.print(f"[dim]{bid}: {for_rich(what)}[/]")
-
-    def advance(bid, done, total, detail):
-        if console.is_terminal:
-            if bid not in tasks:
-                tasks[bid] = bar.add_task(bid, total=total, detail="")
-            bar.update(tasks[bid], completed=done, total=total, detail=for_rich(detail))
-        else:
-            console.print(f"[dim]{bid}: {done}/{total} {for_rich(detail)}[/]")
-
-    def failed(bid, error):
-        # The headline only: the device's last lines and the traceback are in the session's log.txt.
-        err_console.print(f"[bold red]{bid} failed:[/] {for_rich(first_line(error))}")
-
     from tinyrig.hil.run.signals import terminate_as_interrupt
 
     try:
-        with bar, terminate_as_interrupt():
-            ok = run_session(session, options, Progress(stage=stage, advance=advance, failed=failed))
+        with RunDisplay(console, err_console) as display, terminate_as_interrupt():
+            ok = run_session(session, options, display.callbacks())
     except KeyboardInterrupt as exc:
         session.finish("interrupted")
         err_console.print(f"{'terminated' if exc.args == ('SIGTERM',) else 'interrupted'}; everything measured so "
@@ -460,9 +437,10 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
     finally:
         session.close()
     recorded_ok = _record(session, options)
-    console.print(summary_table(session.results))
+    table = summary_table(session.results)
     if options.emulated and options.mode != "accuracy":
-        console.print(emulation_note(session.results))
+        table.notes.append(emulation_note(session.results))
+    print_table(table, "table", console)
     console.print(f"results: {for_rich(session.directory / 'results.json')}")
     from tinyrig.hil.results.reference_check import disagreements
 
@@ -555,25 +533,28 @@ def _record(session, options) -> bool:
 
 
 @main.command("report")
-@click.argument("session_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("sessions", nargs=-1, required=True, metavar="SESSION...")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write one self-contained HTML report (tables, plots, traces) to this file.")
-@click.option("--db", help="Results database for the history plots (SQLite path or PostgreSQL URL).")
-def report_cmd(session_dirs, html_out, db) -> None:
-    """Re-print sessions' summaries, or write them as one HTML report."""
-    from tinyrig.hil.results.session import Session
+              help="Write one self-contained HTML report (verdict, tables, plots, traces) to this file.")
+@click.option("--db", help="Results database: session ids, the gate's verdicts and the history plots "
+                           "(SQLite path or PostgreSQL URL; default for ids: $TINYRIG_DB, else tinyrig's data folder).")
+@format_option()
+def report_cmd(sessions, html_out, db, fmt) -> None:
+    """Re-print sessions' summaries, or write them as one HTML report. SESSION is a session
+    folder or a recorded session id (as `tinyrig history` prints and `tinyrig compare` takes)."""
+    from tinyrig.cli.results import resolve_report_sessions
+    from tinyrig.hil.results.db import ResultsDBError
+    from tinyrig.hil.results.html import ReportError
 
+    loaded, db = resolve_report_sessions(sessions, db)
     if html_out:
         from tinyrig.cli.results import write_html_report
         from tinyrig.terminal import output_problem
 
         if output_problem(html_out):
             _fail(f"--html {html_out}: {output_problem(html_out)}; give a new file or a regular file to replace")
-        from tinyrig.hil.results.db import ResultsDBError
-        from tinyrig.hil.results.html import ReportError
-
         try:
-            path = write_html_report(list(session_dirs), html_out, db=db)
+            path = write_html_report(loaded, html_out, db=db)
         except ResultsDBError as exc:
             _fail(str(exc), Exit.DATABASE)
         except ReportError as exc:
@@ -582,13 +563,21 @@ def report_cmd(session_dirs, html_out, db) -> None:
             _fail(f"--html {html_out}: cannot write the report there: {getattr(exc, 'strerror', None) or exc}")
         console.print(f"report: {for_rich(path)}")
         return
-    for session_dir in session_dirs:
+    for n, session in enumerate(loaded):
+        if n and fmt != "table":
+            click.echo("")
         try:
-            session = Session.open(session_dir)
-        except (OSError, ValueError) as exc:
-            _fail(str(exc), Exit.SESSION)
-        session.close()
-        console.print(summary_table(session.results))
+            table = summary_table(session.results)
+        except ValueError as exc:
+            _fail(f"{session.id}: {exc}", 1)
+        if fmt == "table":
+            table.title += f"\n{session.id}"
+        print_table(table, fmt, console)
+    if len(loaded) > 1:
+        if fmt != "table":
+            click.echo("")
+        print_table(results_table([s.results for s in sorted(loaded, key=lambda s: s.results.get("created") or "")]),
+                    fmt, console)
 
 
 def _register_commands() -> None:

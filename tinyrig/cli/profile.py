@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from tinyrig.benchmarks import UnknownBenchmarkError, get_benchmark
 from tinyrig.boards import DEFAULT_BOARD, BoardError, load_board
-from tinyrig.terminal import first_line, for_rich, printable
+from tinyrig.terminal import first_line, printable
+from tinyrig.cli.output import format_option, make_console, print_table
+from tinyrig.hil.results.tables import Column, TableData
 
 
 @click.command("profile")
@@ -24,9 +24,10 @@ from tinyrig.terminal import first_line, for_rich, printable
 @click.option("--models", "models_dir", type=click.Path(path_type=Path),
               help="Folder with the reference models (default: TINYRIG_MODELS or the cache).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: bool) -> None:
+@format_option()
+def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: bool, fmt: str) -> None:
     """Instructions per layer of one inference, exact under QEMU -icount."""
-    from tinyrig.hil.run.profile import ProfileError, ProfileReport, profile_benchmark
+    from tinyrig.hil.run.profile import ProfileError, profile_benchmark
     from tinyrig.hil.targets.base import TargetError
     from tinyrig.hil.targets.registry import choose_target
     from tinyrig.models import ModelNotFoundError, find_model
@@ -55,13 +56,23 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
-    table = Table(title=f"{benchmark.id} on {target.name} ({report.core}): instructions per layer (exact, QEMU -icount)")
-    for i, header in enumerate(ProfileReport.HEADERS):
-        table.add_column(header, justify="right" if i in (0, 4, 5, 6) else "left")
+    print_table(profile_table(report, benchmark.id, target.name), fmt, make_console())
+
+
+def profile_table(report, benchmark_id: str, board_name: str) -> TableData:
+    """Per layer: index, op, shapes and kernel are kept whole (an op or kernel name cut short
+    names nothing), the numbers too; only the shapes may wrap."""
+    from tinyrig.hil.run.profile import ProfileReport
+
+    whole = {"#", "op", "kernel"}
+    numeric = {ProfileReport.HEADERS[i] for i in (0, 4, 5, 6)}
+    table = TableData(f"{benchmark_id} on {board_name} ({report.core}): instructions per layer (exact, QEMU -icount)",
+                      [Column(h, numeric=h in numeric, whole=h in whole) for h in ProfileReport.HEADERS])
     rows = report.rows()
-    for n, row in enumerate(rows):
-        table.add_row(*map(for_rich, row), end_section=n == len(rows) - 3)  # op names come from the model
-    console = Console()
-    console.print(table)
-    console.print(f"Marker overhead {report.marker_overhead} instructions per layer, subtracted. "
-                  f"Scratch RAM {report.scratch_bytes:,} B beside a {report.arena_bytes:,} B arena.")
+    for row in rows:
+        table.add(*row)
+    if len(rows) >= 3:
+        table.rule_after.add(len(rows) - 3)  # the totals below the layers
+    table.notes.append(f"Marker overhead {report.marker_overhead} instructions per layer, subtracted. "
+                       f"Scratch RAM {report.scratch_bytes:,} B beside a {report.arena_bytes:,} B arena.")
+    return table

@@ -10,14 +10,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from tinyrig.cli.exits import Exit
+from tinyrig.cli.output import format_option, make_console, print_table
+from tinyrig.hil.results.tables import BAD, OK, Cell, Column, TableData, history_table
 from tinyrig.terminal import first_line, for_rich
 
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
+console = make_console()
+err_console = make_console(stderr=True)
 
 DB_HELP = ("Results database: a SQLite file path or a SQLAlchemy URL such as postgresql+psycopg://user@host/db "
            "(default: $TINYRIG_DB, else results.sqlite in tinyrig's data folder).")
@@ -25,7 +25,7 @@ DB_HELP = ("Results database: a SQLite file path or a SQLAlchemy URL such as pos
 
 def _fail(message: str, code: int = Exit.USAGE) -> None:
     """One `error:` line (paths and stored text in it escaped for rich) and the exit status."""
-    err_console.print(f"[bold red]error:[/] {for_rich(first_line(message) or message)}")
+    err_console.print(f"[bold red]error:[/] {for_rich(first_line(message) or message)}", soft_wrap=True)
     sys.exit(int(code))
 
 
@@ -87,12 +87,6 @@ def record_cmd(session_dirs, db, git_revision, no_git) -> None:
 
 # -- history ------------------------------------------------------------------------------------
 
-def _num(value, spec: str, scale: float | None = None) -> str:
-    if not isinstance(value, (int, float)):
-        return "-"
-    return format(value * scale if scale is not None else value, spec)
-
-
 @click.command("history")
 @click.option("--db", help=DB_HELP)
 @click.option("--board", help="Only this board.")
@@ -103,7 +97,8 @@ def _num(value, spec: str, scale: float | None = None) -> str:
 @click.option("--until", help="Up to this date/time (a bare date includes the whole day).")
 @click.option("--limit", default=50, show_default=True, help="At most this many rows, the newest (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document with every metric of every row.")
-def history_cmd(db, board, benchmark_spec, mode, target, since, until, limit, as_json) -> None:
+@format_option()
+def history_cmd(db, board, benchmark_spec, mode, target, since, until, limit, as_json, fmt) -> None:
     """Past results: one row per session and benchmark, oldest first."""
     since_t, until_t = parse_when(since), parse_when(until, end=True)
     benches = [b.strip() for b in benchmark_spec.split(",") if b.strip()] if benchmark_spec else None
@@ -122,42 +117,7 @@ def history_cmd(db, board, benchmark_spec, mode, target, since, until, limit, as
     if not rows:
         console.print(f"no results in {for_rich(where)} match")
         return
-    # Columns that would repeat one value on every row go into the title instead.
-    shared = {name: values.pop() for name, values in
-              (("board", {r.board for r in rows}), ("mode", {r.mode for r in rows}), ("target", {r.target for r in rows}))
-              if len(values) == 1}
-    columns: list[tuple[str, object]] = [
-        ("created (UTC)", lambda r, m: r.created.strftime("%Y-%m-%d %H:%M") if r.created else "-"),
-        ("session", lambda r, m: for_rich(r.session_id)),
-    ]
-    if any(r.git_revision for r in rows):
-        columns.append(("git", lambda r, m: (r.git_revision or "-")[:10]))
-    for name in ("board", "target", "mode"):
-        if name not in shared:
-            columns.append((name, lambda r, m, name=name: for_rich(getattr(r, name) or "-")))
-    columns += [
-        ("benchmark", lambda r, m: for_rich(r.benchmark)),
-        ("status", lambda r, m: r.status if r.status == "complete" else f"[red]{for_rich(r.status)}[/]"),
-        ("latency (us)", lambda r, m: _num(m.get("latency_us"), ",.1f")),
-        ("instructions", lambda r, m: _num(m.get("instructions"), ",.0f")),
-        ("flash", lambda r, m: _num(r.flash_bytes, ",")),
-        ("RAM", lambda r, m: _num(r.ram_bytes, ",")),
-    ]
-    if any("top1" in r.metrics or "auc" in r.metrics for r in rows):
-        columns += [("top-1", lambda r, m: _num(m.get("top1"), ".2%")), ("AUC", lambda r, m: _num(m.get("auc"), ".4f"))]
-    if any("energy_per_inference_j" in r.metrics for r in rows):
-        columns.append(("energy (uJ)", lambda r, m: _num(m.get("energy_per_inference_j"), ",.3f", 1e6)))
-    columns.append(("gate", lambda r, m: {"fail": "[red]fail[/]"}.get(r.gate or "", r.gate or "-")))
-    context = ", ".join(f"{k} {v}" for k, v in shared.items())
-    table = Table(title=f"History{' (' + for_rich(context) + ')' if context else ''} from {for_rich(where)}")
-    numeric = {"latency (us)", "instructions", "flash", "RAM", "top-1", "AUC", "energy (uJ)"}
-    for name, _ in columns:
-        # Session ids are what `compare` takes: never wrap or truncate them.
-        table.add_column(name, justify="right" if name in numeric else "left", no_wrap=name == "session",
-                         min_width=len(rows[0].session_id) if name == "session" else None)
-    for r in rows:
-        table.add_row(*(cell(r, r.metrics) for _, cell in columns))
-    console.print(table)
+    print_table(history_table(rows, where), fmt, console)
 
 
 # -- compare ------------------------------------------------------------------------------------
@@ -242,14 +202,12 @@ def _print_comparison(comparison) -> None:
         console.print(f"baseline  {for_rich(b.label())}  [dim]({for_rich(b.origin)})[/]")
     for note in c.notes:
         console.print(f"[yellow]note:[/] {for_rich(note)}")
-    table = Table(title="tinyrig compare")
-    for col in ("benchmark", "check", "result", "detail"):
-        table.add_column(col)
-    style = {FAIL: "[bold red]FAIL[/]", ERROR: "[bold red]ERROR[/]", PASS: "[green]pass[/]"}
+    table = TableData("tinyrig compare", [Column("benchmark", whole=True), Column("check", whole=True),
+                                           Column("result", whole=True), Column("detail")])
+    shown = {FAIL: Cell("FAIL", BAD), ERROR: Cell("ERROR", BAD), PASS: Cell("pass", OK)}
     for check in c.checks:
-        table.add_row(for_rich(check.benchmark), check.name, style.get(check.status, check.status),
-                      for_rich(check.message))
-    console.print(table)
+        table.add(check.benchmark, check.name, shown.get(check.status, Cell(check.status)), check.message)
+    print_table(table, "table", console)
     for check in c.failures + c.errors:
         for line in check.details[:50]:
             console.print(f"  {for_rich(check.benchmark)} {check.name}: {for_rich(line)}")
@@ -366,8 +324,42 @@ def _store_verdict(database, sid: str, verdict: str) -> bool:
         return False
 
 
-def write_html_report(session_dirs: list[Path], out: Path, db=None) -> Path:
+def resolve_report_sessions(args: list[str], db) -> tuple[list, str | None]:
+    """`tinyrig report`'s arguments as sessions, taken as `compare` takes them: a session folder,
+    its results.json, or a session id recorded in the results database. Also returns the
+    database to read verdicts and history from: `db`, else the default one if an id was found
+    there, else None."""
+    from tinyrig.hil.results.db import ResultsDBError
+    from tinyrig.hil.results.html import ReportError, load_session, session_from_record
+
+    lazy, out = _Lazy(db), []
+    try:
+        for arg in args:
+            path = Path(arg)
+            try:
+                is_session = path.is_dir() or (path.name == "results.json" and path.is_file())
+            except OSError:  # not a path this file system can hold: a session id, then
+                is_session = False
+            if is_session:
+                try:
+                    out.append(load_session(path if path.is_dir() else path.parent))
+                except ReportError as exc:
+                    _fail(str(exc), Exit.SESSION)
+                continue
+            what = f"{arg}: neither a session folder nor a recorded session: "
+            database = lazy.get(what, Exit.USAGE)
+            try:
+                out.append(session_from_record(database.get(arg)))
+            except ResultsDBError as exc:
+                _fail(f"{what}{exc}")
+    finally:
+        if lazy.handle is not None:
+            lazy.handle.close()
+    return out, db or (lazy.handle.url if lazy.handle is not None else None)
+
+
+def write_html_report(sessions: list, out: Path, db=None) -> Path:
     """The self-contained HTML report (see tinyrig.hil.results.html); kept here for the CLI."""
     from tinyrig.hil.results.html import write_html_report as write
 
-    return write(session_dirs, out, db=db)
+    return write(sessions, out, db=db)

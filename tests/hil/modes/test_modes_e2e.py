@@ -86,7 +86,7 @@ def test_accuracy_all_four(tmp_path, dataset, models_dir):
     ad = results["benchmarks"]["ad01"]["accuracy"]
     assert ad["summary"]["inputs"] == 2 * ((5120 * 4 - 2560) // 5120 + 1)  # 2 files, a window every 5120 bytes
     assert ad["summary"]["auc"] == 1.0  # the noisy file reconstructs worse
-    assert "bit-exact vs reference" in proc.stdout and "4/4" in proc.stdout
+    assert "bit-exact" in proc.stdout and "4/4" in proc.stdout  # the header wraps at 80 columns
     text = (session / "results.txt").read_text()
     assert "ulp-mlperf: Top 1% = 50.0" in text and "ulp-mlperf: AUC = 1.000" in text
 

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -39,21 +41,47 @@ def test_vww01_is_deselected(dut):
 '''
 
 
+def _models_copy(tmp_path: Path, models_dir: Path) -> Path:
+    """A writable models folder (links to the real models), to see whether pytest writes into it."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for model in models_dir.glob("*.tflite"):
+        (folder / model.name).symlink_to(model)
+    return folder
+
+
 def test_user_hil_tests_with_the_plugin(tmp_path, models_dir):
     require_tools("qemu-system-arm", "arm-none-eabi-gcc")
-    (tmp_path / "test_my_board.py").write_text(USER_TESTS)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "test_my_board.py").write_text(USER_TESTS)
+    models = _models_copy(tmp_path, models_dir)
     junit = tmp_path / "junit.xml"
+    # The spelling README and docs give: `--option=VALUE`, so pytest keeps its rootdir (and cache).
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_my_board.py"),
-         "--tinyrig-board", "qemu-mps2-an386", "--tinyrig-models", str(models_dir),
-         "--tinyrig-benchmarks", "kws01,ad01", f"--junitxml={junit}", "-n", "2"],  # under pytest-xdist
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        [sys.executable, "-m", "pytest", "-q", str(project / "test_my_board.py"),
+         "--tinyrig-board=qemu-mps2-an386", f"--tinyrig-models={models}",
+         "--tinyrig-benchmarks=kws01,ad01", f"--junitxml={junit}", "-n", "2"],  # under pytest-xdist
+        capture_output=True, text=True, timeout=600, cwd=project)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "3 passed" in proc.stdout and "failed" not in proc.stdout
+    assert not (models / ".pytest_cache").exists() and (project / ".pytest_cache").is_dir()
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite.get("tests") == "3" and suite.get("failures") == "0"
-    names = {case.get("name") for case in suite.iter("testcase")}
-    assert "test_vww01_is_deselected" not in names and "test_kws01_performance" in names
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert "test_vww01_is_deselected" not in cases and "test_kws01_performance" in cases
+    # The measured figures travel in the JUnit file, per test.
+    props = {name: {p.get("name"): p.get("value") for p in case.iter("property")} for name, case in cases.items()}
+    perf = props["test_kws01_performance"]
+    assert perf["tinyrig.board"] == "qemu-mps2-an386" and perf["tinyrig.target"] == "qemu"
+    assert perf["tinyrig.benchmark"] == "kws01" and re.fullmatch(r"[0-9a-f]{64}", perf["tinyrig.firmware_sha256"])
+    assert int(perf["tinyrig.flash_bytes"]) > 0 and perf["tinyrig.windows"] == "2"
+    # kws01 on the Cortex-M4: about 2.49 million instructions per inference (README).
+    assert 2_000_000 < float(perf["tinyrig.instructions"]) < 3_000_000
+    assert float(perf["tinyrig.latency_us"]) > 0 and float(perf["tinyrig.instructions_per_mac"]) > 0
+    assert props["test_ad01_matches_reference"]["tinyrig.bit_exact"] == "True"
+    assert props["test_ad01_matches_reference"]["tinyrig.benchmark"] == "ad01"
+    assert "tinyrig.instructions" not in props["test_kws01_identity"]  # nothing measured there
 
 
 IDENTITY_TEST = """
@@ -92,3 +120,21 @@ def test_the_same_fixture_drives_qemu_and_renode(tmp_path, models_dir):
              f"--tinyrig-board={board}", f"--tinyrig-target={target}", f"--tinyrig-models={models_dir}"],
             capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
         assert proc.returncode == 0 and "1 passed" in proc.stdout, f"{target}: " + proc.stdout + proc.stderr
+
+
+def test_a_path_after_a_space_is_flagged(tmp_path):
+    """`pytest --tinyrig-models DIR` (the old README spelling) makes pytest read DIR as a test path
+    when it picks its rootdir, so the rootdir (and .pytest_cache) moves out of the project. The
+    plugin says so and how to spell it."""
+    project, models = tmp_path / "project", tmp_path / "models"
+    project.mkdir()
+    models.mkdir()
+    (project / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    spaced = subprocess.run([sys.executable, "-m", "pytest", "-q", "--tinyrig-models", str(models)],
+                            capture_output=True, text=True, timeout=120, cwd=project)
+    assert f"spell it --tinyrig-models={models}" in spaced.stdout + spaced.stderr
+    assert not (project / ".pytest_cache").exists()  # the rootdir moved away from the project
+    joined = subprocess.run([sys.executable, "-m", "pytest", "-q", f"--tinyrig-models={models}"],
+                            capture_output=True, text=True, timeout=120, cwd=project)
+    assert joined.returncode == 0 and "1 passed" in joined.stdout and "spell it" not in joined.stdout + joined.stderr
+    assert not (models / ".pytest_cache").exists() and (project / ".pytest_cache").is_dir()
