@@ -157,34 +157,34 @@ def _check_console(board: Board, family: Family, plan) -> tuple[ConsolePort | No
     return port, (con.clock_hz or kernel_hz) if board.is_emulated else kernel_hz
 
 
-def _check_timestamp_pin(board: Board, family: Family) -> dict:
-    pin = board.timestamp_pin
+def _check_pin(pin, name: str, family: Family) -> dict:
+    """One pin table (timestamp_pin, detection_pin, processing_pin) against the family's GPIO."""
     updates: dict = {}
     if pin.driver not in ("stm32-gpio",):
         if pin.clock_enable_register or pin.clock_enable_bit:
-            raise _Fail("timestamp_pin.clock_enable_register", f"is set, but the {pin.driver} driver enables no clock; "
+            raise _Fail(f"{name}.clock_enable_register", f"is set, but the {pin.driver} driver enables no clock; "
                                                                "remove clock_enable_register/clock_enable_bit")
     if pin.driver not in ("stm32-gpio", "nrf-gpio"):
         return updates
     gpio = family.gpio
     expected_vendor = "stm32" if pin.driver == "stm32-gpio" else "nrf52"
     if gpio is None or family.vendor != expected_vendor:
-        raise _Fail("timestamp_pin.driver", f"is {pin.driver!r}, which is not for the {family.name} family")
+        raise _Fail(f"{name}.driver", f"is {pin.driver!r}, which is not for the {family.name} family")
     port = gpio.port_of_base(pin.register)
     if port is None:
         allowed = ", ".join(f"{_hex(gpio.port_base(p))} (P{p})" for p in gpio.ports)
-        raise _Fail("timestamp_pin.register", f"is {_hex(pin.register)}, not a GPIO port of the {family.name} family; "
+        raise _Fail(f"{name}.register", f"is {_hex(pin.register)}, not a GPIO port of the {family.name} family; "
                                               f"allowed: {allowed} ({gpio.source})")
     if pin.pin >= gpio.pins_on(port):
-        raise _Fail("timestamp_pin.pin", f"is {pin.pin}; port {port} has pins 0..{gpio.pins_on(port) - 1}")
+        raise _Fail(f"{name}.pin", f"is {pin.pin}; port {port} has pins 0..{gpio.pins_on(port) - 1}")
     if pin.driver == "stm32-gpio":
         want_register, want_bit = gpio.enable_register, gpio.ports.index(port)
         if pin.clock_enable_register and pin.clock_enable_register != want_register:
-            raise _Fail("timestamp_pin.clock_enable_register",
+            raise _Fail(f"{name}.clock_enable_register",
                         f"is {_hex(pin.clock_enable_register)}; GPIO{port} of the {family.name} family is clocked by "
                         f"{gpio.enable_name} at {_hex(want_register)} ({gpio.source})")
         if pin.clock_enable_register and pin.clock_enable_bit != want_bit:
-            raise _Fail("timestamp_pin.clock_enable_bit", f"is {pin.clock_enable_bit}; GPIO{port} is bit {want_bit}")
+            raise _Fail(f"{name}.clock_enable_bit", f"is {pin.clock_enable_bit}; GPIO{port} is bit {want_bit}")
         updates = {"clock_enable_register": want_register, "clock_enable_bit": want_bit}
     return updates
 
@@ -209,7 +209,9 @@ def check_board(board: Board, parsed: BoardFile) -> Board:
         _check_memory(board)
         plan = _check_clock(board, family)
         console_port, uart_hz = _check_console(board, family, plan)
-        pin_updates = _check_timestamp_pin(board, family)
+        pin_updates = _check_pin(board.timestamp_pin, "timestamp_pin", family)
+        detection = _check_pin(board.detection_pin, "detection_pin", family)
+        processing = _check_pin(board.processing_pin, "processing_pin", family)
     except _Fail as fail:
         raise BoardError(f"{board.path}: field '{fail.field}': {fail.message}") from None
     console = dataclasses.replace(
@@ -217,4 +219,6 @@ def check_board(board: Board, parsed: BoardFile) -> Board:
         alternate_function=board.console.alternate_function or (console_port.tx.af if console_port and console_port.tx else 0))
     pin = dataclasses.replace(board.timestamp_pin, **pin_updates)
     return dataclasses.replace(board, family=family, clock_plan=plan, console_port=console_port,
-                               console=console, timestamp_pin=pin)
+                               console=console, timestamp_pin=pin,
+                               detection_pin=dataclasses.replace(board.detection_pin, **detection),
+                               processing_pin=dataclasses.replace(board.processing_pin, **processing))

@@ -153,6 +153,11 @@ class BoardFile(_Table):
     console: ConsoleFile = Field(description="The UART the MLPerf Tiny protocol runs over.")
     timer: TimerFile = Field(description="The timer behind m-lap-us.")
     timestamp_pin: TimestampPinFile = Field(description="The energy window's timestamp pin.")
+    detection_pin: TimestampPinFile | None = Field(
+        None, description="Streaming wakeword: the pin pulsed at each detection (the reference's WW_DETECTED; idle high).")
+    processing_pin: TimestampPinFile | None = Field(
+        None, description="Streaming wakeword: the pin held high while a hop of audio is processed (the reference's "
+                          "Processing pin, whose duty cycle the interface board measures); give idle = \"low\".")
     emulator: EmulatorFile = Field(EmulatorFile(), description="How to emulate the board, if at all.")
     platformio: PlatformIOFile = Field(PlatformIOFile(), description="PlatformIO registry settings for online users.")
     power: PowerFile = Field(description="Power model of emulated energy runs, with its datasheet.")
@@ -232,6 +237,10 @@ class TimestampPin:
     clock_enable_bit: int = 0
 
 
+# A pin the board does not have (the streaming wakeword pins are optional).
+NO_PIN = TimestampPin(driver="none", register=0, pin=0, idle="low", pulse_cycles=1)
+
+
 @dataclass(frozen=True)
 class Emulator:
     qemu_machine: str = ""
@@ -300,6 +309,10 @@ class Board:
     usb_ids: tuple[str, ...] = ()
     extra_ram: tuple[NamedRegion, ...] = ()
     timing: Timing | None = None  # None: not described (emulators read flash with no wait states)
+    # Streaming wakeword (sww01): the pin pulsed at each detection and the pin held high while a
+    # hop of audio is processed (the reference DUT's WW_DETECTED and Processing pins).
+    detection_pin: TimestampPin = NO_PIN
+    processing_pin: TimestampPin = NO_PIN
     path: Path | None = field(default=None, compare=False)
     # Derived from the family data by boards/checks.py (not part of equality or hashing).
     family: Family | None = field(default=None, compare=False)
@@ -445,8 +458,16 @@ def read_board_file(path: Path) -> BoardFile:
     return parsed
 
 
+def _pin_from_file(pin: TimestampPinFile | None) -> TimestampPin:
+    if pin is None:
+        return NO_PIN
+    return TimestampPin(driver=pin.driver, register=pin.register, pin=pin.pin, idle=pin.idle,
+                        pulse_cycles=pin.pulse_cycles, clock_enable_register=pin.clock_enable_register or 0,
+                        clock_enable_bit=pin.clock_enable_bit or 0)
+
+
 def board_from_file(parsed: BoardFile, path: Path) -> Board:
-    con, pin = parsed.console, parsed.timestamp_pin
+    con = parsed.console
     return Board(
         name=parsed.name,
         description=parsed.description,
@@ -460,10 +481,9 @@ def board_from_file(parsed: BoardFile, path: Path) -> Board:
                         clock_hz=con.clock_hz, tx_pin=con.tx_pin, rx_pin=con.rx_pin,
                         alternate_function=con.alternate_function or 0, kernel_clock=con.kernel_clock),
         timer=Timer(driver=parsed.timer.driver, hz=parsed.timer.hz),
-        timestamp_pin=TimestampPin(driver=pin.driver, register=pin.register, pin=pin.pin, idle=pin.idle,
-                                   pulse_cycles=pin.pulse_cycles,
-                                   clock_enable_register=pin.clock_enable_register or 0,
-                                   clock_enable_bit=pin.clock_enable_bit or 0),
+        timestamp_pin=_pin_from_file(parsed.timestamp_pin),
+        detection_pin=_pin_from_file(parsed.detection_pin),
+        processing_pin=_pin_from_file(parsed.processing_pin),
         emulator=Emulator(**parsed.emulator.model_dump()),
         platformio=PlatformIO(**parsed.platformio.model_dump()),
         pyocd_target=parsed.pyocd_target,

@@ -2,7 +2,11 @@
 
 The board file gives the memory map and drivers, the benchmark table gives the input
 conversion and result printing, and the inference engine gives the model as C++. Everything
-else is a Jinja2 template in templates/firmware/.
+else is a Jinja2 template in templates/firmware/. The project carries its own copy of the
+offline PlatformIO platform (offline_platform.py), so it builds wherever PlatformIO runs.
+
+The model sources, the MLPerf Tiny API shim and the console formatter are shared with the SDK
+export (export.py): `model_sources`, `render_api_shim` and `stamp_firmware_tag` serve both.
 """
 
 from __future__ import annotations
@@ -14,17 +18,37 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import jinja2
+import numpy as np
 
 import tinyrig
 from tinyrig.benchmarks import Benchmark
 from tinyrig.boards import Board
 from tinyrig.boards.drivers import uses_fault_record
+from tinyrig.codegen.audio_emit import audio_frontend_files
+from tinyrig.codegen.audio_frontend import SPEC
 from tinyrig.codegen.engine import CompiledModel, compile_model
+from tinyrig.codegen.offline_platform import BUNDLE_DIR, bundle_offline_platform, bundled_platform
 from tinyrig.codegen.tflite_reader import read_model_bytes
 
-PLATFORMIO_DIR = Path(tinyrig.__file__).resolve().parent / "platformio"
 MANIFEST_NAME = "tinyrig.json"
 STACK_BYTES = 8 * 1024
+README_NAME = "README.md"
+# A generated project is meant to be committed: its build output is not.
+GITIGNORE = ".pio/\n.pio-*.log\n"
+# pyOCD's GDB server port, as the offline platform's builder (`-t gdbserver`) uses it too.
+GDB_PORT = 3333
+TAG_PLACEHOLDER = "@FIRMWARE_TAG@"
+
+# The MLPerf Tiny API shim (protocol parser, th_* calls) and th_printf: template -> output path.
+# They talk to the board only through board.h, so an SDK export renders them unchanged over its
+# own board.h, which maps those calls onto a vendor's port.
+API_SHIM_SOURCES = {
+    "src/console.c": "src/console.c",
+    "src/api/internally_implemented.h": "src/api/internally_implemented.h",
+    "src/api/internally_implemented.cpp": "src/api/internally_implemented.cpp",
+    "src/api/submitter_implemented.h.j2": "src/api/submitter_implemented.h",
+    "src/api/submitter_implemented.cpp.j2": "src/api/submitter_implemented.cpp",
+}
 
 
 def _templates_dir() -> Path:
@@ -61,12 +85,22 @@ class FirmwareProject:
     def load(cls, directory: Path) -> "FirmwareProject":
         data = json.loads((Path(directory) / MANIFEST_NAME).read_text())
         data["directory"] = Path(directory)
+        # A project moved to another machine keeps its board file in .tinyrig/.
+        board_copy = Path(directory) / board_copy_path(data["board"])
+        if not Path(data.get("board_file") or "").is_file() and board_copy.is_file():
+            data["board_file"] = str(board_copy)
         return cls(**data)
 
 
-def _environment() -> jinja2.Environment:
+def board_copy_path(board_name: str) -> str:
+    """Where a project keeps its board file (named as the board, as board files must be)."""
+    return f"{BUNDLE_DIR}/{board_name}.toml"
+
+
+def template_environment(directory: Path | None = None) -> jinja2.Environment:
+    """The Jinja2 set-up every generated source is rendered with (templates/firmware by default)."""
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_templates_dir())),
+        loader=jinja2.FileSystemLoader(str(directory or _templates_dir())),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -85,12 +119,7 @@ def _board_sources(board: Board) -> dict[str, str]:
         f"drivers/pin_{board.timestamp_pin.driver}.c.j2": "src/timestamp_pin.c",
         "drivers/exit.c.j2": "src/exit.c",
         "src/semihosting.c.j2": "src/semihosting.c",
-        "src/console.c": "src/console.c",
         "src/main.cpp": "src/main.cpp",
-        "src/api/internally_implemented.h": "src/api/internally_implemented.h",
-        "src/api/internally_implemented.cpp": "src/api/internally_implemented.cpp",
-        "src/api/submitter_implemented.h.j2": "src/api/submitter_implemented.h",
-        "src/api/submitter_implemented.cpp.j2": "src/api/submitter_implemented.cpp",
         "linker.ld.j2": "linker.ld",
     }
     if uses_fault_record(board):
@@ -113,18 +142,53 @@ def _board_context(board: Board) -> dict:
 def render_drivers(board: Board) -> dict[str, str]:
     """The board's driver sources alone (clock, UART, timer, pin, fault record, linker script), without a
     model: what tests compile and check register by register."""
-    env = _environment()
+    env = template_environment()
     context = _board_context(board)
     return {rel: env.get_template(template).render(context)
             for template, rel in _board_sources(board).items()
             if template.startswith("drivers/") or template == "linker.ld.j2"}
 
 
+def _streaming_sources(board: Board) -> dict[str, str]:
+    """Template -> output path for the streaming wakeword's audio input, engine and commands."""
+    return {
+        "drivers/stream_pins.c.j2": "src/stream_pins.c",
+        "src/sww/sww_config.h.j2": "src/sww/sww_config.h",
+        "src/sww/audio_ring.h": "src/sww/audio_ring.h",
+        "src/sww/audio_source.h": "src/sww/audio_source.h",
+        "src/sww/audio_source.c.j2": "src/sww/audio_source.c",
+        "src/sww/sww_stream.h": "src/sww/sww_stream.h",
+        "src/sww/sww_stream.cpp": "src/sww/sww_stream.cpp",
+        "src/sww/sww_commands.h": "src/sww/sww_commands.h",
+        "src/sww/sww_commands.cpp": "src/sww/sww_commands.cpp",
+    }
+
+
+# The reference DUT's detection: output[0] > 115 in the reference model's output quantization
+# (scale 1/256, zero point -128), a wakeword probability above 243/256.
+REFERENCE_DETECT_PROBABILITY = (115 + 128) / 256
+
+
+def streaming_settings(board: Board, compiled: CompiledModel) -> dict:
+    """What the streaming wakeword templates need from the model and the board."""
+    if board.is_emulated and board.timer.driver != "systick":
+        raise ValueError(f"board {board.name}: the emulated audio clock needs timer.driver = systick")
+    if compiled.output.dtype != "int8":
+        raise ValueError("the streaming wakeword detection reads an int8 model output")
+    out = compiled.output
+    threshold = int(np.floor(REFERENCE_DETECT_PROBABILITY / out.scale + out.zero_point + 1e-6))
+    frames = compiled.input.elements // SPEC.mel_bins
+    if frames * SPEC.mel_bins != compiled.input.elements:
+        raise ValueError(f"model input {list(compiled.input.shape)} is not frames of {SPEC.mel_bins} features")
+    return {"frames": frames, "detect_threshold": max(-128, min(127, threshold)),
+            "detect_probability": REFERENCE_DETECT_PROBABILITY, "ring_hops": 4, "activation_log": 40000}
+
+
 def pio_board_id(board: Board) -> str:
     return "tinyrig-" + board.name
 
 
-def _check_benchmark_fits_model(benchmark: Benchmark, compiled: CompiledModel) -> None:
+def check_benchmark_fits_model(benchmark: Benchmark, compiled: CompiledModel) -> None:
     """The host sends `benchmark.input_bytes`; the model must take exactly that input."""
     elements = 1
     for dim in compiled.input.shape:
@@ -137,6 +201,41 @@ def _check_benchmark_fits_model(benchmark: Benchmark, compiled: CompiledModel) -
         )
 
 
+def model_sources(compiled: CompiledModel) -> dict[str, str]:
+    """The compiled model (weights, generated invoke, the core's kernels) under src/model/."""
+    return {f"src/model/{rel}": text for rel, text in compiled.files.items()}
+
+
+def render_api_shim(env: jinja2.Environment, context: dict) -> dict[str, str]:
+    """The API shim and console sources for `context` (board or port, benchmark, version, firmware_tag)."""
+    return {rel: env.get_template(template).render(context) for template, rel in API_SHIM_SOURCES.items()}
+
+
+def stamp_firmware_tag(files: dict[str, str]) -> str:
+    """Hashes the sources and writes the first 12 hex digits over the tag placeholder, in place.
+
+    The tag names exactly these sources: the same board, model and tinyrig give the same tag on any
+    machine. Files that do not shape the image (platformio.ini, README) are added afterwards."""
+    digest = hashlib.sha256()
+    for rel in sorted(files):
+        digest.update(rel.encode() + b"\0" + files[rel].encode() + b"\0")
+    source_sha256 = digest.hexdigest()
+    for rel in files:
+        files[rel] = files[rel].replace(TAG_PLACEHOLDER, source_sha256[:12])
+    return source_sha256
+
+
+def write_files(out_dir: Path, files: dict[str, str]) -> None:
+    """Writes `files` under `out_dir`, first removing src/ so stale model or driver files never linger."""
+    out_dir = Path(out_dir)
+    if (out_dir / "src").exists():
+        shutil.rmtree(out_dir / "src")
+    for rel, text in files.items():
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
 def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_dir: Path,
                    kernels: str | None = None) -> FirmwareProject:
     """Write the PlatformIO project for `benchmark` on `board` into `out_dir`.
@@ -146,41 +245,45 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
     model_bytes = model if isinstance(model, (bytes, bytearray)) else read_model_bytes(model)
     compiled = compile_model(Path(model) if isinstance(model, (str, Path)) else bytes(model_bytes),
                              core=kernels or board.core)
-    _check_benchmark_fits_model(benchmark, compiled)
+    check_benchmark_fits_model(benchmark, compiled)
 
-    files: dict[str, str] = {}
-    for rel, text in compiled.files.items():
-        files[f"src/model/{rel}"] = text
-
-    env = _environment()
+    files = model_sources(compiled)
+    env = template_environment()
+    bundle = bundled_platform()
     context = {
         **_board_context(board),
         "benchmark": benchmark,
-        "platform_dir": (PLATFORMIO_DIR / "platform").as_posix(),
-        "scons_dir": (PLATFORMIO_DIR / "tool-scons").as_posix(),
-        "firmware_tag": "@FIRMWARE_TAG@",
+        "platform_dir": bundle.platform,
+        "scons_dir": bundle.scons,
+        "gdb_port": GDB_PORT,
+        "firmware_tag": TAG_PLACEHOLDER,
     }
-    for template, rel in _board_sources(board).items():
+    sources = _board_sources(board)
+    if benchmark.streaming:
+        context["sww"] = streaming_settings(board, compiled)
+        sources.update(_streaming_sources(board))
+        for rel, text in audio_frontend_files(compiled.input.scale, compiled.input.zero_point).items():
+            files[f"src/audio/{rel}"] = text
+    for template, rel in sources.items():
         files[rel] = env.get_template(template).render(context)
+    files.update(render_api_shim(env, context))
     files[f"boards/{pio_board_id(board)}.json"] = env.get_template("boards/board.json.j2").render(context)
 
-    # The firmware tag names exactly these sources (platformio.ini holds local paths, so it
-    # is left out): the same board, model and tinyrig give the same tag on any machine.
-    digest = hashlib.sha256()
-    for rel in sorted(files):
-        digest.update(rel.encode() + b"\0" + files[rel].encode() + b"\0")
-    source_sha256 = digest.hexdigest()
-    for rel in files:
-        files[rel] = files[rel].replace("@FIRMWARE_TAG@", source_sha256[:12])
+    # platformio.ini and the README are left out of the tag: they do not change the image.
+    source_sha256 = stamp_firmware_tag(files)
     files["platformio.ini"] = env.get_template("platformio.ini.j2").render(context)
+    board_copy = board_copy_path(board.name) if board.path and Path(board.path).is_file() else ""
+    files[README_NAME] = env.get_template("README.md.j2").render(
+        context, compiled=compiled, board_copy=board_copy, model_sha256=hashlib.sha256(model_bytes).hexdigest(),
+        firmware_tag=source_sha256[:12])
+    files[".gitignore"] = GITIGNORE
 
     out_dir = Path(out_dir)
-    if (out_dir / "src").exists():
-        shutil.rmtree(out_dir / "src")  # stale model or driver files must not linger
-    for rel, text in files.items():
-        path = out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+    write_files(out_dir, files)
+    bundle_offline_platform(out_dir)
+    if board_copy:
+        # The board file's comments say where each fact came from; the README points here.
+        shutil.copyfile(board.path, out_dir / board_copy)
 
     project = FirmwareProject(
         directory=out_dir,
@@ -193,7 +296,7 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
         total_macs=compiled.total_macs,
         weight_bytes=compiled.weight_bytes,
         board_file=str(board.path.resolve()) if board.path else "",
-        files=sorted(files),
+        files=sorted([*files, *filter(None, [board_copy])]),
     )
     (out_dir / MANIFEST_NAME).write_text(json.dumps(project.manifest(), indent=2) + "\n")
     return project

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,17 @@ class RenodePlatform:
     memory: dict[str, tuple[int, int]] = field(default_factory=dict)
     cpu: str = "cpu"
     nvic: str = "nvic"
+    # Which Renode releases ship `repl` (said when the installed one lacks it), and a description
+    # tinyrig ships in renode/platforms/ for those releases: same peripheral names and addresses,
+    # built on `fallback_basis`, which they all have.
+    availability: str = "every Renode tinyrig supports"
+    fallback: str = ""
+    fallback_basis: str = ""
+    fallback_memory: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def description_files(self) -> list[str]:
+        """Monitor path tokens to try in order: Renode's own file, then tinyrig's (if any)."""
+        return [f"@{self.repl}"] + ([path_token(shipped_platform(self.fallback))] if self.fallback else [])
 
 
 PLATFORMS: dict[str, RenodePlatform] = {
@@ -85,12 +97,22 @@ PLATFORMS: dict[str, RenodePlatform] = {
         gpio_ports=_stm32_gpio_ports("ABCDEFGHIJK"),
         leds={(0x40020400, 0): "GreenLED", (0x40020400, 7): "BlueLED", (0x40020400, 14): "RedLED"},
         memory={"itcm": (0x00000000, 0x4000), "flash": (0x08000000, 0x200000), "sram": (0x20000000, 0x10000000)},
+        # renode/renode commit 708a90df, merged after the v1.16.1 tag: no release up to 1.16.1 has it.
+        availability="Renode built from its master branch after 1.16.1 (April 2026); releases up to 1.16.1 lack it",
+        fallback="nucleo_f767zi.repl",
+        fallback_basis="platforms/cpus/stm32f746.repl",
+        fallback_memory={"flash": (0x08000000, 0x200000), "sram": (0x20000000, 0x80000)},
     ),
 }
 
 # Offset of the register the pin driver writes, and how a written value maps to the pin level.
 # stm32-gpio writes only BSRR (+0x18): bit n sets pin n, bit n+16 resets it; set wins if both.
 _PIN_WRITE = {"stm32-gpio": 0x18}
+
+
+def shipped_platform(name: str) -> Path:
+    """A platform description tinyrig ships (renode/platforms/<name>)."""
+    return Path(__file__).resolve().parent / "platforms" / name
 
 
 def platform_for(board: Board) -> RenodePlatform:
@@ -180,17 +202,21 @@ def pin_hook_python(board: Board, log_path: Path) -> str:
             f"f.close()")
 
 
+PLATFORM_COMMAND = "machine LoadPlatformDescription"
+
+
 def machine_commands(board: Board, elf: str, uart_port: str | int, pin_log: Path | None = None,
-                     machine: str = MACHINE_NAME) -> list[str]:
+                     machine: str = MACHINE_NAME, platform_file: str | None = None) -> list[str]:
     """Monitor commands that build the machine, up to (not including) `start`.
 
     `elf` is a monitor path token (`@/abs/file.elf` from path_token) or a variable (`$elf`);
     `uart_port` a port number or a variable. With `pin_log`, writes to the timestamp pin are logged.
+    `platform_file` is the description to load (a path token), by default Renode's own board file.
     """
     platform = platform_for(board)
     commands = [
         f'mach create "{machine}"',
-        f"machine LoadPlatformDescription @{platform.repl}",
+        f"{PLATFORM_COMMAND} {platform_file or '@' + platform.repl}",
         f"sysbus LoadELF {elf}",
         f"{platform.cpu} VectorTableOffset {board.flash.base:#010x}",
         f"{platform.cpu} PerformanceInMips {cpu_mips(board)}",
@@ -216,27 +242,45 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def _platform_note(board: Board, platform_file: Path | None) -> str:
+    """What the scripts load, in words, for their header comment."""
+    platform = platform_for(board)
+    if platform_file is None:
+        return f"Renode's {platform.repl}"
+    return (f"{Path(platform_file).name} beside this file: tinyrig's description built on "
+            f"{platform.fallback_basis}, because {platform.repl} is only in {platform.availability}")
+
+
 def render_resc(board: Board, elf: Path, *, uart_port: int = DEFAULT_UART_PORT, pin_log: Path | None = None,
-                benchmark: str = "") -> str:
-    """A `.resc` a user runs with `renode --disable-xwt board.resc`; $elf and $uart_port overridable."""
-    commands = machine_commands(board, "$elf", "$uart_port", pin_log)
+                benchmark: str = "", platform_file: Path | None = None) -> str:
+    """A `.resc` a user runs with `renode --disable-xwt board.resc`; $elf and $uart_port overridable.
+
+    `platform_file`: a description file to load instead of Renode's own board file.
+    """
+    commands = machine_commands(board, "$elf", "$uart_port", pin_log,
+                                platform_file=path_token(platform_file) if platform_file else None)
     return _environment().get_template("machine.resc.j2").render(
         board=board, benchmark=benchmark, elf=path_token(elf), uart_port=uart_port, commands=commands,
         uart=uart_peripheral(board), pin_log=str(Path(pin_log).resolve()) if pin_log else "",
-        mips=cpu_mips(board))
+        mips=cpu_mips(board), platform_note=_platform_note(board, platform_file))
 
 
-def render_robot(board: Board, elf: Path, *, input_bytes: int, benchmark: str = "") -> str:
+def render_robot(board: Board, elf: Path, *, input_bytes: int, benchmark: str = "",
+                 platform_file: Path | None = None) -> str:
     """A Robot Framework suite for `renode-test`: boot, identify, pin idle level, one inference."""
     # renode-test drives the UART through its own terminal tester, so no socket terminal here.
-    commands = [c for c in machine_commands(board, "${ELF}", DEFAULT_UART_PORT)
+    commands = [c for c in machine_commands(board, "${ELF}", DEFAULT_UART_PORT,
+                                            platform_file=path_token(platform_file) if platform_file else None)
                 if "CreateServerSocketTerminal" not in c and not c.startswith("connector Connect")]
+    # Robot unescapes backslashes in arguments too: a space escaped for the monitor needs `\\ `.
+    commands = [c.replace("\\", "\\\\") if c.startswith(PLATFORM_COMMAND) else c for c in commands]
     full, last = divmod(input_bytes, DB_CHUNK_BYTES)
     # Robot unescapes backslashes in variable values: double them so Renode gets `\ ` for a space.
     return _environment().get_template("benchmark.robot.j2").render(
         board=board, benchmark=benchmark, elf=path_token(elf).replace("\\", "\\\\"), commands=commands, uart=uart_peripheral(board),
         led=led_peripheral(board), input_bytes=input_bytes, full_chunks=full, zero_chunk="00" * DB_CHUNK_BYTES,
-        last_chunk="00" * last, idle_high=board.timestamp_pin.idle == "high")
+        last_chunk="00" * last, idle_high=board.timestamp_pin.idle == "high",
+        platform_note=_platform_note(board, platform_file))
 
 
 def write_renode_files(board: Board, project_dir: Path, elf_path: Path | None = None) -> list[Path]:
@@ -259,8 +303,18 @@ def write_renode_files(board: Board, project_dir: Path, elf_path: Path | None = 
     elf = Path(elf_path) if elf_path else project_dir / ".pio" / "build" / "perf" / "program.elf"
     out = project_dir / RENODE_DIR_NAME
     out.mkdir(parents=True, exist_ok=True)
+    # A board file that not every supported Renode ships is replaced by tinyrig's description,
+    # copied beside the scripts, so the project runs on any of them (and on a machine without tinyrig).
+    platform = platform_for(board)
+    platform_file = None
+    if platform.fallback:
+        platform_file = out / platform.fallback
+        shutil.copyfile(shipped_platform(platform.fallback), platform_file)
     resc = out / f"{board.name}.resc"
     robot = out / f"{board.name}.robot"
-    resc.write_text(render_resc(board, elf, pin_log=out / "pins.log", benchmark=benchmark.id))
-    robot.write_text(render_robot(board, elf, input_bytes=benchmark.input_bytes, benchmark=benchmark.id))
-    return [resc, robot]
+    resc.write_text(render_resc(board, elf, pin_log=out / "pins.log", benchmark=benchmark.id,
+                                platform_file=platform_file))
+    robot.write_text(render_robot(board, elf, input_bytes=benchmark.input_bytes, benchmark=benchmark.id,
+                                  platform_file=platform_file))
+    return [resc, robot] + ([platform_file] if platform_file else [])
+

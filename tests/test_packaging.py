@@ -28,7 +28,10 @@ def test_wheel_layout(tmp_path):
                    "tinyrig/codegen/kernels/tinyrig_fixedpoint.h", "tinyrig/codegen/kernels/arm_dsp/tinyrig_dsp_conv.cc",
                    "tinyrig/codegen/kernels/arm_mve/conv.py", "tinyrig/codegen/runtime/tinyrig_profile.h",
                    "tinyrig/hil/targets/qemu_plugin/pinwatch.c",
-                   "tinyrig/renode/scripts.py"):
+                   "tinyrig/renode/scripts.py", "tinyrig/renode/version.py",
+                   "tinyrig/renode/platforms/nucleo_f767zi.repl", "tinyrig/codegen/export.py",
+                   "tinyrig/codegen/offline_platform.py", "tinyrig/templates/export/include/tinyrig_port.h",
+                   "tinyrig/templates/export/zephyr/module.yml", "tinyrig/templates/firmware/README.md.j2"):
         assert needed in names, needed
     entry_points = zipfile.ZipFile(wheel).read(wheel.name.split("-py3")[0] + ".dist-info/entry_points.txt").decode()
     assert "tinyrig = tinyrig.cli.main:main" in entry_points and "tinyrig = tinyrig.hil.run.pytest_plugin" in entry_points

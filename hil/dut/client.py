@@ -21,6 +21,9 @@ import serial
 from tinyrig.terminal import printable
 
 READY = "m-ready"
+# `tinyrig load` reads only files that begin with this header (and only in the folder of its first
+# load): whoever else reaches the console cannot make the firmware read the host's files.
+INPUT_MAGIC = b"TRIN"
 MAX_DB_BYTES_DIRECT = 31  # protocol.md: at most 31 data bytes per `db` talking to the DUT directly
 
 _RESULTS_RE = re.compile(r"m-results-\[(.*)\]")
@@ -75,6 +78,11 @@ class InferResult:
         if len(self.lap_us) < 2:
             return None
         return self.lap_us[-1] - self.lap_us[-2]
+
+
+def input_file_bytes(data: bytes) -> bytes:
+    """An input as the firmware's `tinyrig load` reads it: magic, byte count (uint32 LE), bytes."""
+    return INPUT_MAGIC + len(data).to_bytes(4, "little") + data
 
 
 def parse_scores(line: str) -> list[float] | None:

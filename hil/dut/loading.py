@@ -2,30 +2,27 @@
 
 Sending a 27 KB input as hex over QEMU's UART takes seconds (QEMU delivers one character at a
 time). When the firmware announces `load` in `tinyrig caps` and the target runs on this host,
-the input is written to a file and the firmware reads it with semihosting instead. The `db`
-path stays the default everywhere else and is what hardware always uses.
+the input is written to a file and the firmware reads it with semihosting instead. Under Renode
+(no semihosting file access) the bench writes the input straight into the firmware's input
+buffer through Renode's monitor. The `db` path stays the default everywhere else and is what
+hardware always uses.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from tinyrig.hil.dut.client import Dut
+from tinyrig.hil.dut.client import Dut, DutError, input_file_bytes
+from tinyrig.renode.scripts import path_token
 
 # The whole command must fit the protocol's 80 characters: "tinyrig load " + the path.
 MAX_PATH_CHARS = 80 - len("tinyrig load ")
-# The firmware reads only files that begin with this header (and only in the folder of its first
-# load): whoever else reaches the console cannot make it read the host's files.
-INPUT_MAGIC = b"TRIN"
-
-
-def input_file_bytes(data: bytes) -> bytes:
-    """An input as the firmware's `tinyrig load` reads it: magic, byte count (uint32 LE), bytes."""
-    return INPUT_MAGIC + len(data).to_bytes(4, "little") + data
 
 
 class Loader(Protocol):
@@ -67,7 +64,98 @@ class SemihostLoader:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def choose_loader(dut: Dut, target_kind: str, allow_fast: bool = True) -> Loader:
+# Where the firmware's protocol layer keeps the input (templates/firmware/src/api/
+# internally_implemented.cpp): the bytes, and how many of them `db` has filled so far.
+INPUT_BUFFER = "(anonymous namespace)::g_buffer"
+INPUT_COUNT = "(anonymous namespace)::g_buffer_count"
+
+
+class InputBufferError(RuntimeError):
+    """The ELF does not show where the firmware keeps its input."""
+
+
+@dataclass(frozen=True)
+class InputBuffer:
+    address: int
+    capacity: int
+    count_address: int
+
+
+def find_input_buffer(elf: Path) -> InputBuffer:
+    """The input buffer's address and size, and its fill counter's address, from the ELF's symbols."""
+    nm = shutil.which("arm-none-eabi-nm")
+    if nm is None:
+        raise InputBufferError("arm-none-eabi-nm not found on PATH (Debian package: binutils-arm-none-eabi)")
+    proc = subprocess.run([nm, "-S", "-C", str(elf)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise InputBufferError(f"arm-none-eabi-nm -S -C {elf} failed: {proc.stderr.strip()}")
+    sized = {}
+    for line in proc.stdout.splitlines():
+        fields = line.split(maxsplit=3)  # address size type name (the name may contain spaces)
+        if len(fields) == 4 and fields[2] in "bBdD":
+            sized[fields[3]] = (int(fields[0], 16), int(fields[1], 16))
+    missing = [name for name in (INPUT_BUFFER, INPUT_COUNT) if name not in sized]
+    if missing:
+        raise InputBufferError(f"{elf}: no data symbol {', '.join(missing)}")
+    (address, capacity), (count_address, count_size) = sized[INPUT_BUFFER], sized[INPUT_COUNT]
+    if count_size != 4:
+        raise InputBufferError(f"{elf}: {INPUT_COUNT} is {count_size} bytes, expected a 32-bit size_t")
+    return InputBuffer(address, capacity, count_address)
+
+
+class Monitor(Protocol):
+    """Renode's monitor as a started target offers it (hil/targets/renode.py: MonitorClient)."""
+
+    def execute(self, command: str) -> str: ...  # raises a RuntimeError when Renode refuses
+
+
+class RenodeMonitorLoader:
+    """Writes each input into the firmware's input buffer through Renode's monitor.
+
+    The firmware is told the size with the standard `db load N` (which also clears its previous
+    results); the bytes then go in with `sysbus LoadBinary` and the fill counter is set to N with
+    `sysbus WriteDoubleWord`, exactly the state N bytes of `db` hex would leave. The firmware sits
+    in its command loop meanwhile, and the monitor answers only after the write is done, so the
+    next command (`infer`) sees the whole input.
+    """
+
+    name = "renode-monitor"
+
+    def __init__(self, monitor: Monitor, elf: Path) -> None:
+        self.monitor = monitor
+        self.buffer = find_input_buffer(elf)
+        # Not named renode-*: Renode deletes such folders in the temp dir it is given.
+        self.directory = Path(tempfile.mkdtemp(prefix="tinyrig-in-"))
+        self.path = self.directory / "input.bin"
+        self._token = path_token(self.path)
+
+    def load(self, dut: Dut, data: bytes) -> None:
+        if not 0 < len(data) <= self.buffer.capacity:
+            raise ValueError(f"an input of {len(data)} bytes does not fit the firmware's "
+                             f"{self.buffer.capacity}-byte input buffer")
+        command = f"db load {len(data)}"
+        if not any(line.startswith("m-[Expecting") for line in dut.command(command)):
+            raise DutError("expected a line starting 'm-[Expecting'", command, list(dut.recent))
+        self.path.write_bytes(data)
+        try:
+            self.monitor.execute(f"sysbus LoadBinary {self._token} {self.buffer.address:#x}")
+            self.monitor.execute(f"sysbus WriteDoubleWord {self.buffer.count_address:#x} {len(data)}")
+        except RuntimeError as exc:  # the target's RenodeError: refused, or the monitor is gone
+            raise DutError(f"writing the input through Renode's monitor failed: {exc}", command) from None
+
+    def close(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def choose_loader(dut: Dut, target_kind: str, allow_fast: bool = True, run: object = None) -> Loader:
+    """The fastest path the target allows; `run` is what target.start() returned (under Renode
+    its `monitor` and `elf` carry the input)."""
     if allow_fast and target_kind == "qemu" and "load" in dut.capabilities():
         return SemihostLoader()
+    monitor, elf = getattr(run, "monitor", None), getattr(run, "elf", None)
+    if allow_fast and target_kind == "renode" and monitor is not None and elf is not None:
+        try:
+            return RenodeMonitorLoader(monitor, elf)
+        except InputBufferError:
+            return DbLoader()  # a firmware laid out otherwise still works over `db`
     return DbLoader()

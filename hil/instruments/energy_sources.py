@@ -7,8 +7,10 @@ The emulated model
 ------------------
 Under QEMU tinyrig's plugin logs the exact instruction count at every store to the timestamp
 pin (a `timestamp` in energy mode is a low pulse: a store of the low level, then of the idle
-level). Time comes from a documented clock model: **one instruction per cycle at the board's
-clock** (`boards/<board>.toml` `clock_hz`), so t = instructions / clock_hz. Power comes from the
+level), and with the cycle model (on by default, docs/cycle-model.md) the estimated cycles so far.
+Time comes from a documented clock model: **estimated cycles at the board's clock**
+(`boards/<board>.toml` `clock_hz`), so t = cycles / clock_hz; a run without the cycle model
+(`--no-cycles`) falls back to one instruction per cycle, t = instructions / clock_hz. Power comes from the
 board's power model (`[power]`: supply voltage and active current, with the datasheet each came
 from). The firmware never sleeps (between commands it polls the UART, as the reference firmware
 does), so the core draws its active current throughout; the trace is sampled at 1 kHz like the
@@ -29,7 +31,9 @@ from tinyrig.hil.instruments.errors import MissingEventError
 from tinyrig.hil.instruments.monitor import PowerMonitor
 from tinyrig.hil.instruments.trace import PinEvent, PowerTrace
 
-CLOCK_MODEL = "1 instruction per cycle at the board clock (QEMU models no caches, wait states or pipeline)"
+CLOCK_MODEL = ("estimated cycles (tinyrig's cycle model: the core's documented timing and the board's flash wait "
+               "states) at the board clock")
+INSTRUCTION_CLOCK_MODEL = "1 instruction per cycle at the board clock (run without the cycle model)"
 
 
 class TraceSource(Protocol):
@@ -46,6 +50,11 @@ class EmulatedPowerModel:
     read_pin_stores: Callable[[], list[MarkerStore]]
     pulse_range: tuple[int, int]  # [lo, hi) of board_pin_pulse: the stores that are pin edges
     name: str = "emulated"
+    cycles: bool = True  # the target's stores carry estimated cycles (QemuTarget with a cycle model)
+
+    @property
+    def clock_model(self) -> str:
+        return CLOCK_MODEL if self.cycles else INSTRUCTION_CLOCK_MODEL
 
     def begin_window(self) -> None:
         self.read_pin_stores()  # forget stores from before this window
@@ -57,20 +66,28 @@ class EmulatedPowerModel:
         if len(stores) % 2:
             raise MissingEventError("odd number of timestamp-pin stores", instrument="QEMU pinwatch",
                                     expected="pairs (pulse start, pulse end)", seen=str(len(stores)))
+        if self.cycles and any(s.cycles is None for s in stores):
+            raise MissingEventError("timestamp-pin stores without estimated cycles", instrument="QEMU pinwatch",
+                                    expected="cycles at every store (the target's cycle model)", seen="instructions only")
         # Each timestamp is a pulse: the first store leaves the idle level, the second returns.
         edges: list[tuple[int, str]] = []
         for first, second in zip(stores[0::2], stores[1::2]):
-            edges.append((first.instructions, "falling" if idle_high else "rising"))
-            edges.append((second.instructions, "rising" if idle_high else "falling"))
+            edges.append((self._count(first), "falling" if idle_high else "rising"))
+            edges.append((self._count(second), "rising" if idle_high else "falling"))
         if len(edges) < 4:
             raise MissingEventError("too few timestamp pulses in the window", instrument="QEMU pinwatch",
                                     expected="2 pulses (start and end of the timed loop)", seen=str(len(edges) // 2))
         return self.trace_from_edges(edges)
 
+    def _count(self, store: MarkerStore) -> int:
+        """The store's position on the clock: estimated cycles, or instructions without a cycle model."""
+        return store.cycles if self.cycles else store.instructions
+
     def trace_from_edges(self, edges: list[tuple[int, str]]) -> PowerTrace:
+        """A trace from pin edges at cycle counts (or instruction counts, without a cycle model)."""
         clock = float(self.board.clock_hz)
         power = self.board.power
-        # Everything is computed from instruction counts relative to the first edge (integers),
+        # Everything is computed from counts relative to the first edge (integers),
         # never from absolute counts, which depend on when the host's bytes arrived at boot: so
         # the same window gives the same floats, bit for bit, in every run.
         first = edges[0][0]
@@ -87,11 +104,11 @@ class EmulatedPowerModel:
             events=events,
             source=f"emulated {self.board.name}",
             metadata={
-                "clock_model": CLOCK_MODEL,
+                "clock_model": self.clock_model,
                 "clock_hz": self.board.clock_hz,
                 "active_current_a": power.active_current_a,
                 "power_model_source": power.source,
-                "edge_instructions": [count - first for count, _ in edges],
+                "edge_cycles" if self.cycles else "edge_instructions": [count - first for count, _ in edges],
             },
         )
         return trace

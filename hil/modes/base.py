@@ -42,6 +42,7 @@ class ModeSettings:
     infer_timeout_s: float = 900.0
     power_monitor: str | None = None  # energy on a board: a name from tinyrig.hil.instruments
     monitor_port: str | None = None
+    stream: Path | None = None  # streaming: a truth JSON beside its wav files (None: the shipped test stream)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from tinyrig.boards import Board
-from tinyrig.hil.instruments.energy_sources import CLOCK_MODEL, EmulatedPowerModel, MonitorSource, TraceSource
+from tinyrig.hil.instruments.energy_sources import EmulatedPowerModel, MonitorSource, TraceSource
 from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.instruments.monitor import get_monitor
 from tinyrig.hil.instruments.trace import PowerTrace
@@ -145,7 +145,9 @@ class EnergyMode(Mode):
         if board.timestamp_pin.driver == "none" or markers is None:
             raise PowerMonitorError(f"board {board.name} has no timestamp pin its emulator models; "
                                     f"energy windows cannot be observed", instrument="QEMU pinwatch")
-        return EmulatedPowerModel(board, markers.read_new, symbol_range(ctx.firmware.build.elf, "board_pin_pulse"))
+        # Time from estimated cycles when the target runs the cycle model (QEMU's default).
+        return EmulatedPowerModel(board, markers.read_new, symbol_range(ctx.firmware.build.elf, "board_pin_pulse"),
+                                  cycles=getattr(ctx.target, "cycle_model", None) is not None)
 
     def run(self, ctx: ModeContext) -> None:
         entry, bid, board = ctx.entry, ctx.benchmark.id, ctx.settings.board
@@ -155,7 +157,7 @@ class EnergyMode(Mode):
         if not ctx.target.emulated:
             energy.update(power_monitor=ctx.settings.power_monitor, supply_v=board.power.supply_v)
         else:
-            energy.update(clock_model=CLOCK_MODEL, clock_hz=board.clock_hz, power_model=asdict(board.power))
+            energy.update(clock_model=source.clock_model, clock_hz=board.clock_hz, power_model=asdict(board.power))
         done = [window_from_dict(w) for w in energy["windows"]]
 
         def on_window(window: EnergyWindowResult) -> None:

@@ -4,7 +4,10 @@ Latency per window = (end - start of `m-lap-us`) / N. Where the firmware offers 
 `ticks` extension, the window is also read in raw timer ticks, which under an emulator that
 runs a fixed number of instructions per virtual second (QEMU `-icount shift=S`: 1e9 / 2**S;
 Renode: the CPU's MIPS setting) are instruction counts: instructions = ticks * ips / timer_hz.
-Where the target watches the window markers (tinyrig's QEMU plugin) the count is exact.
+Where the target watches the window markers (tinyrig's QEMU plugin) the count is exact, and
+with a cycle model (docs/cycle-model.md) each window also records estimated cycles per inference:
+a model of the core's timing, exact and equal over reruns, turned into an estimated latency at
+the clock of the board whose timing it models.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from tinyrig.hil.dut.inputs import Input
 from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.modes.base import Mode, ModeContext
 from tinyrig.hil.modes.deadline import InferDeadline
+from tinyrig.hil.targets.cycle_model import CycleModel
 
 WINDOWS = 5
 MIN_WINDOW_S = 10.0
@@ -38,6 +42,8 @@ class Window:
     timer_hz: int | None = None
     instructions: float | None = None  # per inference, emulation only
     instructions_source: str | None = None  # "markers" (exact, QEMU plugin) or "timer" (+-1 tick)
+    estimated_cycles: float | None = None  # per inference, QEMU with a cycle model
+    cycle_split: dict[str, float] | None = None  # per inference: load_store, multiply, branch, fetch, other
     scores: list[str] = field(default_factory=list)
     expected_scores: list[str] | None = None
     bit_exact: bool | None = None  # raw output bytes equal the reference's
@@ -58,6 +64,11 @@ class PerformanceSummary:
     valid: bool
     validity: dict[str, bool]
     scores_match_reference: bool | None
+    median_estimated_cycles: float | None = None
+    estimated_cycles_per_mac: float | None = None
+    estimated_latency_us: float | None = None  # median estimated cycles at `estimated_clock_hz`
+    estimated_clock_hz: int | None = None
+    cycle_model: str | None = None  # whose timing: "cortex-m4 timed as qemu-mps2-an386 at 25 MHz, 0 wait states"
 
 
 MarkSource = Callable[[], list]
@@ -93,6 +104,10 @@ def run_window(dut: Dut, index: int, item: Input, *, iterations: int, warmup: in
                            f"infer {iterations} {warmup}", result.lines)
         window.instructions = (stored[1].instructions - stored[0].instructions) / iterations
         window.instructions_source = "markers"
+        if stored[0].cycles is not None and stored[1].cycles is not None:
+            window.estimated_cycles = (stored[1].cycles - stored[0].cycles) / iterations
+            split = stored[1].cycle_split - stored[0].cycle_split
+            window.cycle_split = {k: v / iterations for k, v in asdict(split).items()}
     if reference is not None:
         expected = reference.run(item.data)
         window.expected_scores = expected.scores
@@ -102,10 +117,19 @@ def run_window(dut: Dut, index: int, item: Input, *, iterations: int, warmup: in
     return window
 
 
-def summarize(windows: list[Window], total_macs: int | None, emulated: bool) -> PerformanceSummary:
+def summarize(windows: list[Window], total_macs: int | None, emulated: bool,
+              cycle_model: CycleModel | None = None) -> PerformanceSummary:
     latency = statistics.median(w.latency_us for w in windows)
     instructions = [w.instructions for w in windows if w.instructions is not None]
     median_instr = statistics.median(instructions) if instructions else None
+    cycles = [w.estimated_cycles for w in windows if w.estimated_cycles is not None]
+    median_cycles = statistics.median(cycles) if cycles else None
+    estimated = {}
+    if median_cycles is not None and cycle_model is not None:
+        estimated = dict(median_estimated_cycles=median_cycles,
+                         estimated_cycles_per_mac=median_cycles / total_macs if total_macs else None,
+                         estimated_latency_us=cycle_model.seconds(median_cycles) * 1e6,
+                         estimated_clock_hz=cycle_model.clock_hz, cycle_model=cycle_model.describe())
     validity = {
         "five_windows": len(windows) == WINDOWS,
         "each_window_at_least_10s": all(w.window_s >= MIN_WINDOW_S for w in windows),
@@ -121,6 +145,7 @@ def summarize(windows: list[Window], total_macs: int | None, emulated: bool) -> 
         valid=all(validity.values()) and not emulated,
         validity=validity,
         scores_match_reference=all(w.scores == w.expected_scores for w in checked) if checked else None,
+        **estimated,
     )
 
 
@@ -168,6 +193,8 @@ class PerformanceMode(Mode):
             detail = f"{window.latency_us:,.1f} us/inference"
             if window.instructions is not None:
                 detail += f", {window.instructions:,.0f} instructions"
+            if window.estimated_cycles is not None:
+                detail += f", {window.estimated_cycles:,.0f} est. cycles"
             ctx.progress.advance(bid, window.index + 1, len(inputs), detail)
 
         emulated = ctx.target.emulated
@@ -178,4 +205,5 @@ class PerformanceMode(Mode):
             reference=ctx.reference if ctx.settings.check_reference else None, done=done, on_window=on_window,
             infer_timeout_s=ctx.settings.infer_timeout_s,
             marks=ctx.run.new_window_marks if has_marks else None, load=ctx.load)
-        entry["summary"] = summarize(windows, ctx.firmware.project.total_macs, emulated).__dict__
+        entry["summary"] = summarize(windows, ctx.firmware.project.total_macs, emulated,
+                                     getattr(ctx.target, "cycle_model", None)).__dict__

@@ -1,6 +1,6 @@
 """The measurement modes by name: the runner, the CLI's `--mode` and the pytest marker use this.
 
-Built in: performance, accuracy, energy. More modes plug in through the `tinyrig.modes`
+Built in: performance, accuracy, energy, streaming. More modes plug in through the `tinyrig.modes`
 entry-point group ("package.module:ModeClass", a `Mode` subclass).
 """
 
@@ -19,6 +19,7 @@ BUILTIN: dict[str, str] = {
     "performance": "tinyrig.hil.modes.performance:PerformanceMode",
     "accuracy": "tinyrig.hil.modes.accuracy:AccuracyMode",
     "energy": "tinyrig.hil.modes.energy:EnergyMode",
+    "streaming": "tinyrig.hil.modes.streaming:StreamingMode",
 }
 
 

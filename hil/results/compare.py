@@ -6,6 +6,9 @@ Rules, per benchmark of the baseline (defaults in `Thresholds`, documented in do
   QEMU, so they must match exactly, window by window on the same input. Any change fails, with
   its size; per layer too when both sessions carry a profile (`layers`). `allow_fewer_instructions`
   lets a speed-up pass (reported, not failed).
+- estimated cycles (QEMU with the cycle model): exact and deterministic too, compared the same
+  way (`cycles_tolerance`, `allow_fewer_instructions` covers them as well). A baseline recorded
+  before the cycle model had none: that is skipped with a note, not failed.
 - latency and energy (noisy on hardware): the candidate's median against the baseline's median,
   tolerance = max(noise_k x baseline spread, rel floor x baseline median). The spread is the
   MAD-based sigma of the baseline's windows, pooled over all baselines with `--last N`.
@@ -40,6 +43,7 @@ class Thresholds:
     # Per inference, absolute. 0 is the rule; a bench whose counts jitter by a few instructions
     # (an interrupt landing inside a window) can be gated meanwhile with a small allowance.
     instructions_tolerance: float = 0.0
+    cycles_tolerance: float = 0.0  # per inference, estimated cycles: exact as well
 
 
 @dataclass
@@ -189,6 +193,41 @@ def _instructions(bid: str, base: dict, cand: dict, th: Thresholds) -> list[Chec
     return [Check(bid, "instructions", status, message, base_med, cand_med, "instr", details)]
 
 
+def _cycles(bid: str, base: dict, cand: dict, th: Thresholds) -> list[Check]:
+    """Estimated cycles per window, exact like instructions (same inputs and window lengths: the
+    instruction check already says when those differ, so only matching windows are looked at)."""
+    if not (base.get("emulated") and cand.get("emulated")):
+        return []
+    b, c = F.cycles_by_input(base), F.cycles_by_input(cand)
+    if not b and not c:
+        return []
+    if not b or not c:
+        which = "baseline" if not b else "candidate"
+        return [Check(bid, "cycles", SKIP, f"{bid}: the {which} has no estimated cycles (run with --no-cycles, "
+                                          "or recorded before the cycle model); not compared")]
+    common = [k for k in b if k in c]
+    if not common or (base.get("iterations"), base.get("warmup")) != (cand.get("iterations"), cand.get("warmup")):
+        return []
+    base_med, cand_med = F.median([b[k] for k in common]), F.median([c[k] for k in common])
+    changed = [(k, b[k], c[k]) for k in common if abs(c[k] - b[k]) > th.cycles_tolerance]
+    details = [f"window {k}: {describe_change(bv, cv, 'instr')}" for k, bv, cv in changed]
+    models = [(x.get("summary") or {}).get("cycle_model") for x in (base, cand)]
+    if models[0] != models[1]:
+        details.append(f"cycle model: {models[0]} -> {models[1]}")
+    if not changed:
+        same = "identical" if not th.cycles_tolerance else f"within {th.cycles_tolerance:g} cycles"
+        return [Check(bid, "cycles", PASS, f"{bid}: estimated cycles {same} on {len(common)} window(s)",
+                      base_med, cand_med, "instr", details)]
+    faster = all(cv <= bv for _, bv, cv in changed)
+    status = PASS if (faster and th.allow_fewer_instructions) else FAIL
+    same_instr = F.instructions_by_input(base) == F.instructions_by_input(cand)
+    why = ("; instruction counts are identical, so the timing changed (cycle model data, board [timing], or "
+           "the code's layout)" if same_instr else "")
+    message = (f"{bid}: estimated cycles per inference changed in {len(changed)}/{len(common)} window(s); "
+               f"median {describe_change(base_med, cand_med, 'instr')}{why}")
+    return [Check(bid, "cycles", status, message, base_med, cand_med, "instr", details)]
+
+
 def _layers_changed(base: dict, cand: dict, tolerance: float) -> bool:
     bl, cl = F.layers(base), F.layers(cand)
     if [(x.index, x.op) for x in bl] != [(x.index, x.op) for x in cl]:
@@ -334,6 +373,7 @@ def compare(baselines: list[SessionRef], candidate: SessionRef, thresholds: Thre
         pool = [b.results["benchmarks"][bid] for b in baselines
                 if (b.results.get("benchmarks") or {}).get(bid, {}).get("status") == "complete"]
         result.checks += _instructions(bid, base, cand, th)
+        result.checks += _cycles(bid, base, cand, th)
         result.checks += _noisy(bid, "latency", "us", th.latency_rel, F.latencies_us, pool, cand, th)
         result.checks += _noisy(bid, "energy", "J", th.energy_rel, F.energy_per_inference, pool, cand, th)
         result.checks += _accuracy(bid, base, cand, th)

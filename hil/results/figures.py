@@ -60,6 +60,9 @@ def metrics(entry: dict) -> dict[str, float]:
     instructions = _number((entry.get("summary") or {}).get("median_instructions"))
     if instructions is not None:
         out["instructions"] = instructions
+    cycles = estimated_cycles(entry)
+    if cycles is not None:
+        out["estimated_cycles"] = cycles
     energy = energy_per_inference(entry)
     if energy:
         out["energy_per_inference_j"] = statistics.median(energy)
@@ -77,15 +80,20 @@ def window_values(entry: dict, key: str) -> list[float]:
     return [v for v in (_number(w.get(key)) for w in windows(entry)) if v is not None]
 
 
-def instructions_by_input(entry: dict) -> dict[str, float]:
+def instructions_by_input(entry: dict, key: str = "instructions") -> dict[str, float]:
     """Per-inference instruction count of each window, keyed by its input: counts are
     data-dependent, so two runs are comparable window by window only on the same input."""
     out = {}
     for w in windows(entry):
-        value = _number(w.get("instructions"))
+        value = _number(w.get(key))
         if value is not None:
             out[str(w.get("input", w.get("index")))] = value
     return out
+
+
+def cycles_by_input(entry: dict) -> dict[str, float]:
+    """Per-inference estimated cycles of each window (QEMU with the cycle model), by input."""
+    return instructions_by_input(entry, "estimated_cycles")
 
 
 def latencies_us(entry: dict) -> list[float]:

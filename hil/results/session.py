@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tinyrig.hil.results import txt
+
 SCHEMA_VERSION = 1
 
 
@@ -95,6 +97,10 @@ class Session:
             snapshot = json.dumps(self.results)
             tmp.write_text(json.dumps(json.loads(snapshot), indent=2) + "\n")
             os.replace(tmp, path)
+
+    def write_text(self) -> Path:
+        """results.txt beside results.json: the MLPerf Tiny runner's text summary of what is there now."""
+        return txt.write(self.directory, self.results)
 
     def finish(self, status: str = "complete") -> None:
         self.results["status"] = status

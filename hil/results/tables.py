@@ -82,21 +82,47 @@ def benchmark_entries(results: dict) -> list[tuple[str, dict]]:
 
 def performance_table(results: dict) -> TableData:
     emulated = is_emulated(results)
-    table = TableData("", [Column("benchmark", whole=True),
-                           Column("latency (virtual us)" if emulated else "latency (us)", numeric=True),
-                           Column("instructions/inference", numeric=True), Column("instr/MAC", numeric=True),
-                           Column("MACs", numeric=True), Column("flash (B)", numeric=True),
-                           Column("RAM (B)", numeric=True), Column("scores = reference"),
-                           Column("bit-exact", numeric=True), Column("status")])
-    for bid, entry in benchmark_entries(results):
+    entries = benchmark_entries(results)
+    # Estimated cycles (QEMU with a cycle model) sit beside instructions; their latency is at the
+    # clock of the board whose timing the model has, said in the column header.
+    clocks = {(e.get("summary") or {}).get("estimated_clock_hz") for _, e in entries} - {None}
+    cycles = bool(clocks)
+    columns = [Column("benchmark", whole=True),
+               Column("latency (virtual us)" if emulated else "latency (us)", numeric=True),
+               Column("instructions/inference", numeric=True), Column("instr/MAC", numeric=True)]
+    if cycles:
+        at = f" @ {clocks.pop() / 1e6:g} MHz" if len(clocks) == 1 else ""
+        columns += [Column("est. cycles/inference", numeric=True), Column("est. cycles/MAC", numeric=True),
+                    Column(f"est. latency (us{at})", numeric=True)]
+    columns += [Column("MACs", numeric=True), Column("flash (B)", numeric=True),
+                Column("RAM (B)", numeric=True), Column("scores = reference"),
+                Column("bit-exact", numeric=True), Column("status")]
+    table = TableData("", columns)
+    for bid, entry in entries:
         s, fw = entry.get("summary") or {}, entry.get("firmware") or {}
         exact = F.bit_exact(entry).get("windows")
-        table.add(bid, num(s.get("median_latency_us"), ",.1f"), num(s.get("median_instructions"), ",.0f"),
-                  num(s.get("instructions_per_mac"), ".2f"), num(fw.get("total_macs"), ","),
-                  num(fw.get("flash_bytes"), ","), num(fw.get("ram_bytes"), ","),
+        cells = [bid, num(s.get("median_latency_us"), ",.1f"), num(s.get("median_instructions"), ",.0f"),
+                 num(s.get("instructions_per_mac"), ".2f")]
+        if cycles:
+            cells += [num(s.get("median_estimated_cycles"), ",.0f"), num(s.get("estimated_cycles_per_mac"), ".3f"),
+                      num(s.get("estimated_latency_us"), ",.1f")]
+        cells += [num(fw.get("total_macs"), ","), num(fw.get("flash_bytes"), ","), num(fw.get("ram_bytes"), ","),
                   yes_no(s.get("scores_match_reference")), f"{exact[0]}/{exact[1]}" if exact else "-",
-                  status_cell(entry))
+                  status_cell(entry)]
+        table.add(*cells)
+        prediction = entry.get("prediction")
+        if prediction:
+            table.notes.append(prediction_line(bid, prediction))
     return table
+
+
+def prediction_line(benchmark_id: str, prediction: dict) -> str:
+    """`--predict`: the estimated latency on the real MCU, beside the same core at zero wait states."""
+    mhz = prediction["clock_hz"] / 1e6
+    return (f"{benchmark_id} predicted on {prediction['board']} at {mhz:g} MHz: "
+            f"{prediction['latency_ms']:,.2f} ms with {prediction['flash_wait_states']} flash wait states "
+            f"and its flash accelerator, {prediction['zero_wait_latency_ms']:,.2f} ms at zero wait states "
+            f"({prediction['cycles']:,} / {prediction['zero_wait_cycles']:,} est. cycles, one inference)")
 
 
 def accuracy_table(results: dict) -> TableData:
@@ -131,11 +157,30 @@ def energy_table(results: dict) -> TableData:
     return table
 
 
+def streaming_table(results: dict) -> TableData:
+    table = TableData("", [Column("benchmark", whole=True), Column("files", numeric=True), Column("TP", numeric=True),
+                           Column("FN", numeric=True), Column("FP", numeric=True),
+                           Column("duty cycle", numeric=True), Column("period (s)", numeric=True),
+                           Column("throughput (inf/s)", numeric=True), Column("hops (lost)", numeric=True),
+                           Column("features = host", numeric=True), Column("outputs = reference", numeric=True),
+                           Column("status")])
+    for bid, entry in benchmark_entries(results):
+        s = (entry.get("streaming") or {}).get("summary") or {}
+        checked, outputs = s.get("checked_hops"), s.get("outputs_equal")
+        table.add(bid, num(s.get("files"), "d"), num(s.get("true_positives"), "d"), num(s.get("false_negatives"), "d"),
+                  num(s.get("false_positives"), "d"), num(s.get("duty_cycle"), ".5f"), num(s.get("period_s"), ".5f"),
+                  num(s.get("throughput"), ",.1f"), f"{s['hops']:,} ({s['lost_hops']})" if s else "-",
+                  f"{s['features_equal']}/{checked}" if s else "-",
+                  f"{outputs}/{checked}" if s and outputs is not None else "-", status_cell(entry))
+    return table
+
+
 def summary_table(results: dict) -> TableData:
     mode = results.get("mode", "performance")
-    builder = {"performance": performance_table, "accuracy": accuracy_table, "energy": energy_table}.get(mode)
+    builder = {"performance": performance_table, "accuracy": accuracy_table, "energy": energy_table,
+               "streaming": streaming_table}.get(mode)
     if builder is None:
-        raise ValueError(f"results.json: unknown mode {mode!r} (performance, accuracy or energy)")
+        raise ValueError(f"results.json: unknown mode {mode!r} (performance, accuracy, energy or streaming)")
     table = builder(results)
     table.title = f"MLPerf Tiny {mode} on {results.get('board')} ({results.get('target')})"
     return table
@@ -143,16 +188,29 @@ def summary_table(results: dict) -> TableData:
 
 def emulation_note(results: dict) -> str:
     mode = results.get("mode")
+    if mode == "streaming":
+        return ("Emulated streaming: the audio arrives hop by hop in QEMU virtual time (-icount, 1 instruction = "
+                "2^shift ns; time skips while the DUT sleeps between hops); detections and processing pulses are "
+                "timed from the pins and scored as the MLPerf Tiny runner does (docs/streaming.md).")
     if mode == "energy":
-        return ("Emulated energy: exact instruction counts between the timestamp-pin edges, turned into time by "
-                "the clock model (1 instruction per cycle at the board clock) and into energy by the board's power "
-                "model (boards/<board>.toml [power], with its datasheet). Traces: energy_<id>_NNN.csv/.png, "
-                "power in mW against time in ms.")
+        models = {(e.get("energy") or {}).get("clock_model") for e in (results.get("benchmarks") or {}).values()}
+        by_cycles = not any(m and m.startswith("1 instruction") for m in models)
+        counts = ("estimated cycles (the cycle model: the core's documented timing and the board's flash wait "
+                  "states, docs/cycle-model.md) between the timestamp-pin edges, turned into time at the board clock"
+                  if by_cycles else "exact instruction counts between the timestamp-pin edges, turned into time "
+                  "by 1 instruction per cycle at the board clock (run without the cycle model)")
+        return (f"Emulated energy: {counts}, and into energy by the board's power model (boards/<board>.toml "
+                "[power], with its datasheet). Traces: energy_<id>_NNN.csv/.png, power in mW against time in ms.")
     if results.get("target") == "renode":  # a note on how that emulator keeps time
         return ("Emulated under Renode: virtual time runs at 1 instruction per cycle at the board clock; "
                 "instructions are counts of executed instructions (not cycles).")
+    cycles = any((e.get("summary") or {}).get("median_estimated_cycles") is not None
+                 for e in (results.get("benchmarks") or {}).values())
     return ("Emulated: latency is virtual time under QEMU -icount (1 instruction = 1 ns); "
-            "instructions are exact counts of executed instructions (not cycles).")
+            "instructions are exact counts of executed instructions (not cycles)."
+            + (" Est. cycles are the cycle model's (docs/cycle-model.md: the core's documented timing and the "
+               "board's flash wait states), exact and equal over reruns but only as right as that timing data; "
+               "est. latency is them at the board clock." if cycles else ""))
 
 
 # -- history ----------------------------------------------------------------------------------------
@@ -179,6 +237,10 @@ def history_table(rows: Iterable, where: str) -> TableData:
         (Column("status"), lambda r, m: Cell(r.status or "-", None if r.status == "complete" else BAD)),
         (Column("latency (us)", numeric=True), lambda r, m: num(m.get("latency_us"), ",.1f")),
         (Column("instructions", numeric=True), lambda r, m: num(m.get("instructions"), ",.0f")),
+    ]
+    if any("estimated_cycles" in r.metrics for r in rows):  # sessions under QEMU with the cycle model
+        columns.append((Column("est. cycles", numeric=True), lambda r, m: num(m.get("estimated_cycles"), ",.0f")))
+    columns += [
         (Column("flash", numeric=True), lambda r, m: num(r.flash_bytes, ",")),
         (Column("RAM", numeric=True), lambda r, m: num(r.ram_bytes, ",")),
     ]
@@ -194,8 +256,8 @@ def history_table(rows: Iterable, where: str) -> TableData:
     for r in rows:
         table.add(*(cell(r, r.metrics) for _, cell in columns))
     if any(r.mode == "energy" for r in rows) and any(r.mode != "energy" for r in rows):
-        table.notes.append("latency of energy sessions is the clock model's (1 instruction per cycle at the board "
-                           "clock); of emulated performance sessions, QEMU virtual time")
+        table.notes.append("latency of energy sessions is the clock model's (estimated cycles at the board clock); "
+                           "of emulated performance sessions, QEMU virtual time")
     return table
 
 
@@ -273,8 +335,8 @@ def results_table(sessions: list[dict]) -> TableData:
         table.notes.append("Latency: virtual time under emulation (QEMU -icount: 1 instruction = 1 ns), not a "
                            "prediction of a chip's latency; instructions are exact counts.")
     if emulated_energy:
-        table.notes.append("Energy: modelled from exact instruction counts, the clock model (1 instruction per cycle "
-                           "at the board clock) and the board's power model.")
+        table.notes.append("Energy: modelled from estimated cycles at the board clock (the cycle model) and the "
+                           "board's power model.")
     return table
 
 

@@ -4,6 +4,8 @@ The runner prints, per mode (benchmark/runner/main.py in mlcommons/tiny):
   performance: `MMDD.HHMMSS ulp-mlperf: Median throughput is   NNNN.NNN inf./sec.` between rule lines,
                or `ERROR 1 – loop_count was not exactly 5.` / `ERROR 2 – loop exited before 10 seconds elapsed.`
   accuracy:    `MMDD.HHMMSS ulp-mlperf: Top 1% = NN.N` and `... ulp-mlperf: AUC = N.NNN`
+  streaming:   per wav file `Accuracy: N True positives, N False negatives, N False positives`,
+               `Average duty cycle: D`, `Average period: P s`, `Estimated throughput: T inf./sec.`
   energy:      `Power Edition Output`, then per window
                `N iterations. Elapsed time = S,total energy = J` / `Per inference: time = S, energy = J` /
                `Average Power = P mW.`
@@ -24,6 +26,15 @@ def _stamp(iso: str | None) -> str:
     except ValueError:
         moment = datetime.now()
     return moment.strftime("%m%d.%H%M%S ")
+
+
+def streaming_lines(stream: dict) -> list[str]:
+    """summarize_sww_result's lines for one wav file (a stream as hil/modes/streaming.py stores it)."""
+    tp, fn, fp = (len(stream[k]) for k in ("true_positives", "false_negatives", "false_positives"))
+    return [f"Accuracy: {tp} True positives, {fn} False negatives, {fp} False positives",
+            f"Average duty cycle: {stream['duty_cycle']:1.5}",
+            f"Average period: {stream['period_s']:1.5} s",
+            f"Estimated throughput: {1.0 / stream['processing_s']:1.5} inf./sec."]
 
 
 def render(results: dict) -> str:
@@ -52,6 +63,9 @@ def render(results: dict) -> str:
                 lines.append(f"{stamp}ulp-mlperf: Top 1% = {100 * summary['top1']:2.1f}")
             if summary.get("auc") is not None:
                 lines.append(f"{stamp}ulp-mlperf: AUC = {summary['auc']:.3f}")
+        elif mode == "streaming":
+            for stream in entry["streaming"]["streams"]:
+                lines += streaming_lines(stream)
         elif mode == "energy":
             lines.append("Power Edition Output")
             for w in entry["energy"]["windows"]:

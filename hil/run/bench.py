@@ -66,7 +66,7 @@ class Bench:
 
     def loader(self, fast_load: bool = True) -> Loader:
         """How inputs reach the firmware (closed with the bench)."""
-        loader = choose_loader(self.dut, self.target.kind, fast_load)
+        loader = choose_loader(self.dut, self.target.kind, fast_load, run=self.run)
         self._stack.callback(loader.close)
         return loader
 

@@ -10,6 +10,7 @@ from tinyrig.boards import Board, load_board
 from tinyrig.hil.modes.base import ModeSettings
 from tinyrig.hil.modes.performance import WINDOWS
 from tinyrig.hil.targets.base import Target, TargetSettings
+from tinyrig.hil.targets.cycle_model import CycleModel, CycleModelError, cycle_model_for
 from tinyrig.hil.targets.registry import choose_target
 
 
@@ -39,6 +40,10 @@ class RunOptions:
     power_monitor: str | None = None
     monitor_port: str | None = None
     io_manager: str | None = None  # hardware energy set-up: the interface board's serial port
+    # QEMU: estimated cycles beside instructions (docs/cycle-model.md), on unless --no-cycles.
+    cycles: bool = True
+    predict: str | None = None  # a board of the same core: also time each benchmark as that MCU
+    stream: Path | None = None  # streaming mode: a truth JSON beside its wav files (else the shipped test stream)
     # The results database the session is recorded into (a URL without its password), so that
     # `--resume` records into the same one; record=False: --no-record.
     db: str | None = None
@@ -53,18 +58,36 @@ class RunOptions:
     def emulated(self) -> bool:
         return self.target_class.emulated
 
+    def cycle_model(self) -> CycleModel | None:
+        """The board's own cycle model (its core, its [timing]) when the run is under QEMU with a
+        timestamp pin to carry the window markers; None elsewhere (Renode and hardware have no plugin)."""
+        if not self.cycles or self.target_class.kind != "qemu" or self.board.timestamp_pin.driver == "none":
+            return None
+        return cycle_model_for(self.board)
+
+    def prediction_model(self) -> CycleModel | None:
+        """`--predict BOARD`: the same core's timing with BOARD's clock, wait states and flash
+        accelerator (CycleModelError, one line, for another core or a board without [timing])."""
+        if self.predict is None:
+            return None
+        if self.target_class.kind != "qemu":
+            raise CycleModelError(f"--predict times a QEMU run; {self.board.name} runs on {self.target_class.kind}")
+        return cycle_model_for(self.board, timing=load_board(self.predict))
+
     def target_settings(self, session_dir: Path, benchmark_id: str) -> TargetSettings:
         """Emulators log the timestamp-pin activity into the session folder."""
         return TargetSettings(icount_shift=self.icount_shift, marker_log=session_dir / f"markers-{benchmark_id}.txt",
                               workdir=session_dir / f"renode-{benchmark_id}", probe=self.probe, port=self.port,
-                              flash=self.flash, io_manager=self.io_manager)
+                              flash=self.flash, io_manager=self.io_manager, cycle_model=self.cycle_model(),
+                              # Streaming: watch the detection/processing pins, let time skip while the DUT sleeps.
+                              stream_pins=self.mode == "streaming", icount_sleep=self.mode != "streaming")
 
     def mode_settings(self) -> ModeSettings:
         return ModeSettings(board=self.board, benchmarks=tuple(self.benchmarks), windows=self.windows,
                             seed=self.seed, dataset=self.dataset,
                             limit=self.limit, check_reference=self.check_reference,
                             infer_timeout_s=self.infer_timeout_s, power_monitor=self.power_monitor,
-                            monitor_port=self.monitor_port)
+                            monitor_port=self.monitor_port, stream=self.stream)
 
     def to_json(self) -> dict:
         return {
@@ -90,6 +113,9 @@ class RunOptions:
             "power_monitor": self.power_monitor,
             "monitor_port": self.monitor_port,
             "io_manager": self.io_manager,
+            "cycles": self.cycles,
+            "predict": self.predict,
+            "stream": str(self.stream) if self.stream else None,
             "db": self.db,
             "record": self.record,
         }
@@ -119,6 +145,9 @@ class RunOptions:
             power_monitor=data.get("power_monitor"),
             monitor_port=data.get("monitor_port"),
             io_manager=data.get("io_manager"),
+            cycles=data.get("cycles", True),
+            predict=data.get("predict"),
+            stream=Path(data["stream"]) if data.get("stream") else None,
             db=data.get("db"),
             record=data.get("record", True),
         )

@@ -9,7 +9,9 @@ one inference (`infer 1 0`) the marker log is then
     th_pre | calibration BEGIN, END | layer 0 BEGIN, END | ... | th_post
 
 and a layer's instructions are its END - BEGIN minus the calibration pair's
-END - BEGIN (the markers' own call and return), so the counts are the kernel's.
+END - BEGIN (the markers' own call and return), so the counts are the kernel's. The board's
+cycle model (docs/cycle-model.md) logs estimated cycles at the same stores, attributed the same
+way: per layer its estimated cycles, CPI (cycles per instruction) and share of the layers' cycles.
 
     report = profile_benchmark(load_board("qemu-mps2-an386"), get_benchmark("kws01"), model_path)
     print(report.render_text())
@@ -25,12 +27,12 @@ from typing import TYPE_CHECKING
 from tinyrig.benchmarks import Benchmark
 from tinyrig.boards import Board
 from tinyrig.codegen.engine import CompiledModel, compile_model
-from tinyrig.hil.dut.client import Dut, DutError
+from tinyrig.hil.dut.client import Dut, DutError, input_file_bytes
 from tinyrig.hil.dut.inputs import random_inputs
-from tinyrig.hil.dut.loading import input_file_bytes
 from tinyrig.hil.run.bench import Bench
 from tinyrig.hil.targets.base import Target, TargetSettings
-from tinyrig.hil.targets.registry import make_target
+from tinyrig.hil.targets.cycle_model import cycle_model_for
+from tinyrig.hil.targets.registry import choose_target, make_target
 
 if TYPE_CHECKING:  # annotations only
     from tinyrig.hil.targets.cycle_model import CycleModel
@@ -53,10 +55,15 @@ class LayerProfile:
     instructions: int
     variant: str | None
     note: str = ""
+    cycles: int | None = None  # estimated, with the board's cycle model
 
     @property
     def instructions_per_mac(self) -> float | None:
         return self.instructions / self.macs if self.macs else None
+
+    @property
+    def cpi(self) -> float | None:
+        return self.cycles / self.instructions if self.cycles is not None and self.instructions else None
 
 
 @dataclass
@@ -70,6 +77,28 @@ class ProfileReport:
     scratch_bytes: int = 0
     arena_bytes: int = 0
     raw_output: bytes = field(default=b"", repr=False)
+    marker_overhead_cycles: int | None = None
+    window_cycles: int | None = None
+    cycle_model: str | None = None  # whose timing the estimated cycles are
+
+    @property
+    def has_cycles(self) -> bool:
+        return self.window_cycles is not None
+
+    @property
+    def layer_cycles(self) -> int | None:
+        return sum(layer.cycles for layer in self.layers) if self.has_cycles else None
+
+    @property
+    def inference_cycles(self) -> int | None:
+        if not self.has_cycles:
+            return None
+        return self.window_cycles - (len(self.layers) + 1) * self.marker_overhead_cycles
+
+    def cycle_share(self, layer: LayerProfile) -> float | None:
+        """The layer's part of all layers' estimated cycles."""
+        total = self.layer_cycles
+        return layer.cycles / total if total and layer.cycles is not None else None
 
     @property
     def total_macs(self) -> int:
@@ -92,37 +121,60 @@ class ProfileReport:
         data = asdict(self)
         data.pop("raw_output")
         data.update(total_macs=self.total_macs, layer_instructions=self.layer_instructions,
-                    inference_instructions=self.inference_instructions)
+                    inference_instructions=self.inference_instructions, layer_cycles=self.layer_cycles,
+                    inference_cycles=self.inference_cycles)
+        for layer, out in zip(self.layers, data["layers"]):
+            out.update(cpi=layer.cpi, cycle_share=self.cycle_share(layer))
         return data
 
     def rows(self) -> list[list[str]]:
-        """Table rows (strings): one per layer, then the totals."""
+        """Table rows (strings): one per layer, then the totals; estimated cycles, CPI and share
+        of cycles after instr/MAC when the run had a cycle model."""
         def shapes(items) -> str:
             return ", ".join("x".join(map(str, s)) for s in items)
+
+        def cycle_cells(cycles: int | None, instructions: int, share: float | None) -> list[str]:
+            if not self.has_cycles:
+                return []
+            return [f"{cycles:,}", f"{cycles / instructions:.3f}" if instructions else "-",
+                    f"{share:.1%}" if share is not None else ""]
 
         out = []
         for layer in self.layers:
             ipm = layer.instructions_per_mac
             out.append([str(layer.index), layer.op, shapes(layer.input_shapes), shapes(layer.output_shapes),
                         f"{layer.macs:,}", f"{layer.instructions:,}", f"{ipm:.3f}" if ipm is not None else "-",
+                        *cycle_cells(layer.cycles, layer.instructions, self.cycle_share(layer)),
                         layer.variant or "-"])
         out.append(["", "layers total", "", "", f"{self.total_macs:,}", f"{self.layer_instructions:,}",
-                    f"{self.layer_instructions / self.total_macs:.3f}" if self.total_macs else "-", ""])
+                    f"{self.layer_instructions / self.total_macs:.3f}" if self.total_macs else "-",
+                    *cycle_cells(self.layer_cycles, self.layer_instructions, 1.0), ""])
         out.append(["", "inference", "", "", f"{self.total_macs:,}", f"{self.inference_instructions:,}",
-                    f"{self.instructions_per_mac:.3f}", "(window minus markers)"])
+                    f"{self.instructions_per_mac:.3f}",
+                    *cycle_cells(self.inference_cycles, self.inference_instructions, None), "(window minus markers)"])
         return out
 
-    HEADERS = ["#", "op", "input", "output", "MACs", "instructions", "instr/MAC", "kernel"]
+    BASE_HEADERS = ["#", "op", "input", "output", "MACs", "instructions", "instr/MAC"]
+    CYCLE_HEADERS = ["est. cycles", "CPI", "share of cycles"]
+    HEADERS = BASE_HEADERS + ["kernel"]
+
+    def headers(self) -> list[str]:
+        return self.BASE_HEADERS + (self.CYCLE_HEADERS if self.has_cycles else []) + ["kernel"]
+
+    NUMERIC = {"#", "MACs", "instructions", "instr/MAC", "est. cycles", "CPI", "share of cycles"}
 
     def render_text(self) -> str:
-        rows = [self.HEADERS] + self.rows()
-        widths = [max(len(row[i]) for row in rows) for i in range(len(self.HEADERS))]
+        headers = self.headers()
+        rows = [headers] + self.rows()
+        widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
         lines = [f"{self.benchmark} on {self.board} ({self.core}): exact instructions under QEMU -icount"]
         for n, row in enumerate(rows):
-            lines.append("  ".join(cell.rjust(w) if i in (4, 5, 6) else cell.ljust(w)
+            lines.append("  ".join(cell.rjust(w) if headers[i] in self.NUMERIC and i else cell.ljust(w)
                                    for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
             if n == 0 or n == len(rows) - 3:
                 lines.append("-" * (sum(widths) + 2 * (len(widths) - 1)))
+        if self.has_cycles:
+            lines.append(f"est. cycles: {self.cycle_model}")
         lines.append(f"marker overhead per layer: {self.marker_overhead} instructions (subtracted); "
                      f"scratch {self.scratch_bytes:,} B beside a {self.arena_bytes:,} B arena")
         return "\n".join(lines)
@@ -194,13 +246,15 @@ def layer_counts(marks: list[int], layer_count: int) -> tuple[list[int], int, in
 
 
 def profile_elf(board: Board, benchmark: Benchmark, elf: Path, compiled: CompiledModel, *,
-                input_data: bytes | None = None, timeout_s: float = 600.0) -> ProfileReport:
-    """Runs one inference of a profiling build under QEMU and attributes its instructions."""
+                input_data: bytes | None = None, timeout_s: float = 600.0,
+                cycle_model: CycleModel | None = None) -> ProfileReport:
+    """Runs one inference of a profiling build under QEMU and attributes its instructions (and,
+    with a `cycle_model`, its estimated cycles)."""
     if input_data is None:
         input_data = random_inputs(benchmark, 1, seed=0, input_scale=compiled.input.scale,
                                    input_zero_point=compiled.input.zero_point)[0].data
     with tempfile.TemporaryDirectory(prefix="tinyrig-profile-") as tmp:
-        with Bench(_profiling_target(board, Path(tmp)), elf) as bench:
+        with Bench(_profiling_target(board, Path(tmp), cycle_model), elf) as bench:
             run, dut = bench.run, bench.dut
             if getattr(run, "markers", None) is None:
                 raise ProfileError(f"{board.name} has no timestamp pin to carry layer markers")
@@ -212,24 +266,32 @@ def profile_elf(board: Board, benchmark: Benchmark, elf: Path, compiled: Compile
                 raw = dut.raw_output() if "raw" in dut.capabilities() else b""
             except DutError as exc:
                 raise bench.explain(exc) from None
-            marks = [m.instructions for m in run.new_window_marks()]
-    counts, overhead, window = layer_counts(marks, len(compiled.layers))
+            stores = run.new_window_marks()
+    counts, overhead, window = layer_counts([m.instructions for m in stores], len(compiled.layers))
+    # Cycles are attributed exactly as instructions are: the same stores, the same subtraction.
+    cycles: tuple[list, int | None, int | None] = ([None] * len(counts), None, None)
+    if cycle_model is not None and all(m.cycles is not None for m in stores):
+        cycles = layer_counts([m.cycles for m in stores], len(compiled.layers))
     layers = [
         LayerProfile(index=info.index, op=info.op, input_shapes=info.input_shapes, output_shapes=info.output_shapes,
-                     macs=info.macs, instructions=count, variant=info.variant, note=info.note)
-        for info, count in zip(compiled.layers, counts)
+                     macs=info.macs, instructions=count, variant=info.variant, note=info.note, cycles=layer_cycles)
+        for info, count, layer_cycles in zip(compiled.layers, counts, cycles[0])
     ]
     return ProfileReport(board=board.name, benchmark=benchmark.id, core=compiled.core, layers=layers,
                          marker_overhead=overhead, window_instructions=window, scratch_bytes=compiled.scratch_bytes,
-                         arena_bytes=compiled.arena_bytes, raw_output=raw)
+                         arena_bytes=compiled.arena_bytes, raw_output=raw, marker_overhead_cycles=cycles[1],
+                         window_cycles=cycles[2],
+                         cycle_model=cycle_model.describe() if cycles[2] is not None else None)
 
 
 def profile_benchmark(board: Board, benchmark: Benchmark, model_path: Path, *,
-                      input_data: bytes | None = None) -> ProfileReport:
-    """Generates and builds the profiling firmware for `benchmark` on `board`, then profiles it."""
+                      input_data: bytes | None = None, cycles: bool = True) -> ProfileReport:
+    """Generates and builds the profiling firmware for `benchmark` on `board`, then profiles it;
+    with `cycles` (QEMU boards) the board's cycle model estimates cycles per layer too."""
     from tinyrig.build.firmware_cache import prepare_firmware  # builds with PlatformIO: import on use
 
     firmware = prepare_firmware(board, benchmark, Path(model_path), env_name=PROFILE_ENV)
     # The same compile the firmware generator ran (codegen/firmware.py), for layer facts.
     compiled = compile_model(Path(model_path).read_bytes(), core=board.core)
-    return profile_elf(board, benchmark, firmware.build.elf, compiled, input_data=input_data)
+    model = cycle_model_for(board) if cycles and choose_target(board).kind == "qemu" else None
+    return profile_elf(board, benchmark, firmware.build.elf, compiled, input_data=input_data, cycle_model=model)

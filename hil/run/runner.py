@@ -21,9 +21,9 @@ from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.modes.base import ModeContext, Progress
 from tinyrig.hil.modes.registry import get_mode
-from tinyrig.hil.results import txt as results_txt
 from tinyrig.hil.run.bench import Bench
 from tinyrig.hil.run.options import RunOptions
+from tinyrig.hil.run.predict import predict
 from tinyrig.models import find_model
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ class Stage(enum.Enum):
     BUILD = "generating and building firmware"
     START_TARGET = "starting {target}"
     MEASURE = "measuring ({mode}, inputs via {loader})"
+    PREDICT = "timing one inference as {board} (its flash, then zero wait states)"
 
     def describe(self, **facts: str) -> str:
         return self.value.format(**facts)
@@ -109,6 +110,8 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     with Bench(target, firmware.build.elf, baudrate=mode.console_baud(options.board),
                transcript=session.transcript(benchmark.id)) as bench:
         try:
+            if getattr(bench.run, "emulator_info", None):
+                entry["emulator"] = bench.run.emulator_info  # e.g. the Renode version and platform file
             profile = bench.handshake(expected_model=benchmark.id, expected_mode=mode.timestamp_mode)
             entry["dut"] = {"name": profile.name, "firmware": profile.firmware, "model": profile.model}
             loader = bench.loader(options.fast_load)
@@ -121,8 +124,14 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
             finally:
                 for close in ctx.cleanup:
                     close()
+            first_input = ctx.perf_inputs()[0].data if options.predict and mode.name == "performance" else None
         except DutError as exc:
             raise bench.explain(exc) from None
+    if first_input is not None:  # after the run's emulator has stopped: one QEMU at a time per benchmark
+        model = options.prediction_model()
+        progress.stage(benchmark.id, Stage.PREDICT.describe(board=model.timing_board))
+        entry["prediction"] = predict(options.board, model, firmware.build.elf, first_input,
+                                      timeout_s=options.infer_timeout_s).to_json()
     entry["status"] = "complete"
     session.save()
 
@@ -168,7 +177,7 @@ def run_session(session: Session, options: RunOptions, progress: Progress | None
             outcomes = [measure(b) for b in options.benchmarks]
         ok = all(outcomes)
     finally:
-        results_txt.write(session.directory, session.results)
+        session.write_text()
     session.finish("complete" if ok else "incomplete")
-    results_txt.write(session.directory, session.results)
+    session.write_text()
     return ok

@@ -54,6 +54,8 @@ class TargetSettings:
     flash: bool = True  # hardware: flash before running (False: the board already runs it)
     io_manager: str | None = None  # hardware: the interface board relaying the console (energy set-up)
     cycle_model: CycleModel | None = None  # QEMU: estimated cycles at every marker (targets/cycle_model.py)
+    stream_pins: bool = False  # QEMU: also watch the streaming wakeword's detection and processing pins
+    icount_sleep: bool = True  # QEMU: False lets virtual time skip while the guest sleeps (streaming)
 
 
 class Run(Protocol):

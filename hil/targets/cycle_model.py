@@ -157,6 +157,11 @@ class CycleModel:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
 
+    def describe(self) -> str:
+        """One line saying whose timing the estimate is (stored beside estimated cycles)."""
+        return (f"{self.core.core} timed as {self.timing_board} at {self.clock_hz / 1e6:g} MHz, "
+                f"{self.flash_wait_states} flash wait state{'s' if self.flash_wait_states != 1 else ''}")
+
     def seconds(self, cycles: float) -> float:
         """Cycles as time at the modelled board's clock."""
         return cycles / self.clock_hz

@@ -30,6 +30,7 @@ import subprocess
 import tempfile
 from dataclasses import astuple, dataclass
 from pathlib import Path
+from typing import Sequence
 
 from tinyrig.hil.targets.processes import LineTail
 from tinyrig.paths import cache_dir as default_cache_dir
@@ -99,9 +100,13 @@ def _qemu_opt(value: object) -> str:
     return str(value).replace(",", ",,")
 
 
-def plugin_args(plugin: Path, register: int, out: Path, pc_range: tuple[int, int] | None = None,
+MAX_REGISTERS = 4  # MAX_ADDRS in pinwatch.c
+
+
+def plugin_args(plugin: Path, register: int | Sequence[int], out: Path, pc_range: tuple[int, int] | None = None,
                 skip_range: tuple[int, int] | None = None, cycles: Path | None = None) -> list[str]:
-    """QEMU command-line arguments that load the plugin watching stores to `register`.
+    """QEMU command-line arguments that load the plugin watching stores to `register` (one
+    address or several: each 4-byte register is watched).
 
     QEMU 7.2 takes plugin arguments as `key=value` after the file (`arg=` is deprecated), and the
     plugin writes `out` itself, so no `-d plugin` is needed. The plugin appends to `out`: give
@@ -109,7 +114,11 @@ def plugin_args(plugin: Path, register: int, out: Path, pc_range: tuple[int, int
     that writes the marker (see symbol_range); every instruction is counted regardless.
     `cycles` is a cycle-model parameter file (CycleModel.write) that turns on estimated cycles.
     """
-    opts = [f"file={_qemu_opt(Path(plugin).resolve())}", f"addr={register:#x}", f"out={_qemu_opt(Path(out).resolve())}"]
+    registers = list(dict.fromkeys([register] if isinstance(register, int) else register))
+    if not 1 <= len(registers) <= MAX_REGISTERS:
+        raise ValueError(f"pinwatch watches 1 to {MAX_REGISTERS} registers, got {len(registers)}")
+    opts = [f"file={_qemu_opt(Path(plugin).resolve())}", *(f"addr={r:#x}" for r in registers),
+            f"out={_qemu_opt(Path(out).resolve())}"]
     if pc_range is not None:
         lo, hi = pc_range
         if not 0 <= lo < hi:

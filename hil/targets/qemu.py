@@ -28,6 +28,9 @@ from tinyrig.hil.targets.processes import wait_for_exit
 from tinyrig.hil.targets.pinwatch import MarkerLog, MarkerStore, PinwatchError, build_plugin, plugin_args, symbol_range
 
 PORT_RE = re.compile(r"tcp:127\.0\.0\.1:(\d+),server")
+# The streaming wakeword firmware's pin functions (templates/firmware/drivers/stream_pins.c.j2).
+STREAM_PIN_FUNCTIONS = ("board_detect_pin_pulse", "board_processing_pin_high", "board_processing_pin_low",
+                        "board_audio_clock_mark")
 
 # Where each pin driver's marker store lands, from the port base in `timestamp_pin.register`:
 # the plugin must watch the register the firmware writes (templates/firmware/drivers/pin_*.c.j2),
@@ -35,11 +38,11 @@ PORT_RE = re.compile(r"tcp:127\.0\.0\.1:(\d+),server")
 MARKER_STORE_OFFSET = {"mps2-fpgaio-led": 0x00, "stm32-gpio": 0x18}
 
 
-def marker_register(board: Board) -> int:
-    """The address the timestamp pin's marker stores go to."""
-    pin = board.timestamp_pin
+def marker_register(board: Board, pin=None) -> int:
+    """The address the stores of `pin` (default: the timestamp pin) go to."""
+    pin = pin or board.timestamp_pin
     if pin.driver not in MARKER_STORE_OFFSET:
-        raise QemuError(f"board {board.name}: timestamp_pin.driver {pin.driver!r} has no marker register tinyrig's "
+        raise QemuError(f"board {board.name}: pin driver {pin.driver!r} has no store register tinyrig's "
                         f"QEMU plugin knows (known: {', '.join(MARKER_STORE_OFFSET)}, none)")
     return pin.register + MARKER_STORE_OFFSET[pin.driver]
 
@@ -92,8 +95,13 @@ def qemu_binary() -> str:
     return path
 
 
-def qemu_command(board: Board, elf: Path, icount_shift: int = 0, plugin_args: list[str] | None = None) -> list[str]:
-    """The QEMU command line for `board` (one QemuTarget.supports() accepted)."""
+def qemu_command(board: Board, elf: Path, icount_shift: int = 0, plugin_args: list[str] | None = None,
+                 icount_sleep: bool = True) -> list[str]:
+    """The QEMU command line for `board` (one QemuTarget.supports() accepted).
+
+    `icount_sleep=False` (QEMU's `sleep=off`): while the guest waits in WFI, virtual time jumps to
+    the next timer event at once instead of passing in real time. Only firmware that sleeps (the
+    streaming wakeword between audio hops) notices; virtual time stays deterministic."""
     cmd = [
         qemu_binary(),
         "-M",
@@ -102,7 +110,7 @@ def qemu_command(board: Board, elf: Path, icount_shift: int = 0, plugin_args: li
         "-monitor",
         "none",
         "-icount",
-        f"shift={icount_shift}",
+        f"shift={icount_shift}" + ("" if icount_sleep else ",sleep=off"),
         "-semihosting-config",
         "enable=on,target=native",
         "-chardev",
@@ -134,15 +142,18 @@ class QemuTarget(EmulatorProcess):
     @classmethod
     def create(cls, board: Board, settings: TargetSettings) -> "QemuTarget":
         return cls(board, icount_shift=settings.icount_shift, marker_log=settings.marker_log,
-                   cycle_model=settings.cycle_model)
+                   cycle_model=settings.cycle_model, stream_pins=settings.stream_pins,
+                   icount_sleep=settings.icount_sleep)
 
     def __init__(self, board: Board, *, icount_shift: int = 0, start_timeout_s: float = 10.0,
                  max_runtime_s: float = 3600.0, plugin_args: list[str] | None = None,
                  cwd: Path | None = None, marker_log: Path | None = None,
-                 cycle_model: CycleModel | None = None):
+                 cycle_model: CycleModel | None = None, stream_pins: bool = False, icount_sleep: bool = True):
         """`cycle_model` (tinyrig.hil.targets.cycle_model.cycle_model_for) makes every marker carry
         estimated cycles beside its instruction count; it needs `marker_log`, and its parameter
-        file is written next to it."""
+        file is written next to it. `stream_pins`: also log the streaming wakeword's detection and
+        processing pins and audio-clock marks (the board's [detection_pin] / [processing_pin]
+        registers); `icount_sleep=False` lets virtual time skip while the guest sleeps."""
         reason = self.supports(board)
         if reason:
             raise QemuError(reason)
@@ -157,6 +168,8 @@ class QemuTarget(EmulatorProcess):
         self.plugin_args = plugin_args
         self.cwd = cwd
         self.marker_log = marker_log
+        self.stream_pins = stream_pins
+        self.icount_sleep = icount_sleep
         self.run: QemuRun | None = None
 
     @property
@@ -180,6 +193,12 @@ class QemuTarget(EmulatorProcess):
             except PinwatchError:
                 pass
             Path(self.marker_log).unlink(missing_ok=True)
+            registers = [marker_register(self.board)]
+            if self.stream_pins:
+                stream = symbol_range(elf, *STREAM_PIN_FUNCTIONS)
+                watch = (min(watch[0], stream[0]), max(watch[1], stream[1]))
+                registers += [marker_register(self.board, self.board.detection_pin),
+                              marker_register(self.board, self.board.processing_pin)]
             # The SysTick wrap handler runs at times set by boot-time UART traffic: leave it out
             # of the counts so a window's count depends only on the code inside it.
             skip = symbol_range(elf, "SysTick_Handler")
@@ -187,8 +206,8 @@ class QemuTarget(EmulatorProcess):
             if self.cycle_model is not None:
                 log = Path(self.marker_log)
                 cycles = self.cycle_model.write(log.with_name(f"{log.stem}-cycle-model.txt"))
-            extra += plugin_args(build_plugin(), marker_register(self.board), self.marker_log, watch, skip, cycles)
-        cmd = qemu_command(self.board, elf, self.icount_shift, extra)
+            extra += plugin_args(build_plugin(), registers, self.marker_log, watch, skip, cycles)
+        cmd = qemu_command(self.board, elf, self.icount_shift, extra, self.icount_sleep)
         process = spawn_emulator(cmd, cwd=self.cwd)
         self.process = process
         run = QemuRun(url="", process=process, command=cmd, icount_shift=self.icount_shift,

@@ -15,18 +15,26 @@
 - Virtual time: `cpu PerformanceInMips <clock MHz>` makes one instruction one cycle of the board
   clock, and SysTick counts that clock; instruction counts come from the GPIO hook's log.
 - Renode runs in its own process group, killed on every way out (finalizer, watchdog, stop()).
+- Before starting, tinyrig reads `renode --version` and refuses a release older than it supports
+  (renode/version.py). Each Renode process gets a private, empty TMPDIR and config file
+  (renode/scratch.py): Renode deletes other `$TMPDIR/renode-*` folders at start-up.
+- A board file the installed Renode lacks (`Could not find file`) is replaced by the description
+  tinyrig ships for it, if any (renode/platforms/); otherwise the error names the file, the
+  installed version and which Renode has it.
 """
 
 from __future__ import annotations
 
+import codecs
+import logging
 import os
 import re
 import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,13 +43,19 @@ from tinyrig.hil.targets.base import EmulatorProcess, TargetError, TargetSetting
 from tinyrig.hil.targets.processes import wait_for_exit
 from tinyrig.hil.targets.pinwatch import MarkerStore, PinwatchError, symbol_range
 from tinyrig.hil.targets.renode_pins import PinEvent, PinLog
+from tinyrig.renode.scratch import RenodeScratch
 from tinyrig.renode.scripts import (
+    PLATFORM_COMMAND,
     RenodeScriptError,
     cpu_mips,
     machine_commands,
     path_token,
     pin_port,
+    platform_for,
 )
+from tinyrig.renode.version import RenodeVersion, RenodeVersionError, check_supported, read_version
+
+log = logging.getLogger(__name__)
 
 INSTALL_HINT = (
     "install Renode (https://github.com/renode/renode/releases): the Linux portable tarball "
@@ -59,12 +73,12 @@ MONITOR_ERRORS = re.compile(
     r"Bad parameters for command|Could not tokenize|does not provide a field, method or property|"
     r"Failed to download|Errors during compilation|Could not find device"
 )
-# Shell.WriteError paints errors red when not in --plain mode.
-RED = re.compile(r"\x1b\[(?:1;)?(?:31|91)(?:;1)?m")
+# Shell.WriteError paints errors red when not in --plain mode: Renode 1.16.0 writes
+# ESC[;031m ... ESC[0m (recorded); any SGR sequence with parameter 31 or 91 counts as red.
+SGR_RE = re.compile(r"\x1b\[([0-9;]*)m")
 READY_LINE = "Monitor available in telnet mode on port"
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
-NAWS = 31
 
 
 class RenodeError(TargetError):
@@ -83,6 +97,10 @@ class MonitorTimeout(RenodeError):
     """The monitor did not come back with its prompt in time."""
 
 
+def _has_red(text: str) -> bool:
+    return any(p.isdigit() and int(p) in (31, 91) for m in SGR_RE.finditer(text) for p in m.group(1).split(";"))
+
+
 def _short(command: str, limit: int = 160) -> str:
     return command if len(command) <= limit else command[: limit - 3] + "..."
 
@@ -93,7 +111,7 @@ def renode_binary(name: str | None = None) -> str:
     path = shutil.which(wanted)
     if path is None:
         raise RenodeError(f"{wanted!r} not found on PATH; {INSTALL_HINT}")
-    return path
+    return os.path.abspath(path)  # Renode runs in a directory of its own: a relative path would break
 
 
 def free_port() -> int:
@@ -120,9 +138,13 @@ class MonitorClient:
 
     Renode's socket server opens with telnet negotiation (IAC DO BINARY, DO NAWS, WILL ECHO, WILL
     SUPPRESS-GO-AHEAD, WONT LINEMODE), echoes what it receives through its line editor and ends
-    every answer with the prompt. The client strips telnet sequences and ANSI escapes, announces a
-    very wide terminal (NAWS) so long commands are echoed unwrapped, and treats the text between
-    the echo and the next prompt as the command's output.
+    every answer with the prompt. The client strips telnet sequences and ANSI escapes and treats
+    the text between the echo and the next prompt as the command's output.
+
+    What a real Renode 1.16.0 does (tests/renode/transcripts/, recorded from it): it echoes long
+    commands unwrapped, so the client answers no negotiation (a NAWS window size is not parsed by
+    1.16.0: its last byte arrives as a typed character); line ends are LF CR; the prompt's
+    trailing space may come in a later TCP segment than the prompt.
     """
 
     def __init__(self, host: str, port: int, *, timeout_s: float = 30.0):
@@ -131,7 +153,9 @@ class MonitorClient:
         self.prompt: str | None = None  # "monitor" or the current machine's name
         self.transcript: list[tuple[str, str]] = []  # ("sent", command) / ("received", output)
         self._buffer = ""
-        self._raw = b""
+        self._raw = b""  # every byte received, for transcripts (tests/renode/record_transcripts.py)
+        # Incremental: a UTF-8 character (the `peripherals` tree) may be split across two reads.
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._telnet_state = 0  # 0 data, 1 after IAC, 2 option byte, 3 in SB, 4 IAC inside SB
         self._lock = threading.Lock()
 
@@ -152,15 +176,12 @@ class MonitorClient:
             raise MonitorTimeout(f"Renode's monitor did not accept a connection on {self.host}:{self.port} "
                                  f"within {timeout_s:.0f} s ({last_error})")
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # WILL NAWS, then a window 32512 columns wide (no byte is 255, so nothing to escape).
-        self.sock.sendall(bytes([IAC, WILL, NAWS, IAC, SB, NAWS, 0x7F, 0x00, 0x00, 0x64, IAC, SE]))
         remaining = max(0.5, deadline - time.monotonic())
         try:
             self._read_until_prompt("(connect)", min(remaining, 10.0))
         except MonitorTimeout:
             pass  # some versions print the banner only after input: the sync below settles it
-        # A line of one space: harmless whatever the shell does with it, and Renode is known to
-        # drop the first character of a fresh telnet session (a lone newline could vanish).
+        # A line of one space (the shell ignores it) answered by a prompt: the session is in step.
         self._send(" \n")
         self._read_until_prompt("(sync)", max(0.5, deadline - time.monotonic()))
 
@@ -184,12 +205,13 @@ class MonitorClient:
             raw_start = len(self._raw)
             text = self._read_until_prompt(command, self.timeout_s if timeout_s is None else timeout_s)
             raw = self._raw[raw_start:]
-        output = "\n".join(line.strip() for line in _split_echo(text.lstrip("\n"), command).split("\n")
+        # Leading blanks: the previous prompt's trailing space may arrive after the prompt matched.
+        output = "\n".join(line.strip() for line in _split_echo(text.lstrip(" \n"), command).split("\n")
                            if line.strip())
         self.transcript.append(("received", output))
         # Red text means WriteError, but "(monitor) " itself is red: look only above the prompt line.
         above_prompt = raw.decode("utf-8", "replace").rsplit("\n", 1)[0]
-        if MONITOR_ERRORS.search(output) or RED.search(above_prompt):
+        if MONITOR_ERRORS.search(output) or _has_red(above_prompt):
             raise MonitorError(command, output or "(an error without a message)")
         return output
 
@@ -242,15 +264,16 @@ class MonitorClient:
         assert self.sock is not None
         deadline = time.monotonic() + timeout_s
         while True:
-            match = PROMPT_RE.search(self._buffer)
+            # Escapes are removed from the whole buffer: one may be split across two reads.
+            clean = ANSI_RE.sub("", self._buffer).replace("\r", "")
+            match = PROMPT_RE.search(clean)
             if match:
                 self.prompt = match.group(1)
-                text = self._buffer[: match.start()]
                 self._buffer = ""
-                return text
+                return clean[: match.start()]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                tail = self._buffer[-400:].strip() or "(nothing)"
+                tail = clean[-400:].strip() or "(nothing)"
                 raise MonitorTimeout(f"Renode's monitor gave no prompt within {timeout_s:.0f} s after "
                                      f"'{_short(what)}'; it had sent: {tail}")
             self.sock.settimeout(min(remaining, 0.5))
@@ -263,8 +286,7 @@ class MonitorClient:
             if not chunk:
                 raise RenodeError(f"Renode's monitor closed the connection after '{_short(what)}'")
             self._raw += chunk
-            text = self._strip_telnet(chunk).decode("utf-8", "replace")
-            self._buffer += ANSI_RE.sub("", text).replace("\r", "")
+            self._buffer += self._decoder.decode(self._strip_telnet(chunk))
 
 
 @dataclass
@@ -282,6 +304,17 @@ class RenodeRun:
     mark_range: tuple[int, int] | None = None
     pin_register: int = 0
     events: list[PinEvent] = field(default_factory=list)  # every pin event read so far
+    elf: Path | None = None
+    version: RenodeVersion | None = None
+    platform_file: str = ""  # the description loaded (a monitor path token)
+    notes: list[str] = field(default_factory=list)  # what the user should know about this run
+
+    @property
+    def emulator_info(self) -> dict:
+        """For the session's results: which Renode ran the firmware on which platform description."""
+        return {"emulator": "renode", "version": str(self.version) if self.version else None,
+                "binary": self.command[0], "platform": self.platform_file.lstrip("@").replace("\\ ", " "),
+                "notes": list(self.notes)}
 
     def new_pin_events(self) -> list[PinEvent]:
         """Pin writes logged since the last call (from any code: marks, pulses, init)."""
@@ -356,15 +389,26 @@ class RenodeTarget(EmulatorProcess):
         self.extra_args = list(extra_args or [])
         self.run: RenodeRun | None = None
         self._log_file = None
-        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._scratch: RenodeScratch | None = None
 
     @property
     def instructions_per_second(self) -> float:
         """`PerformanceInMips` is the clock in MHz: instructions per second = the board clock."""
         return cpu_mips(self.board) * 1e6
 
-    def command_line(self, monitor_port: int) -> list[str]:
-        return [renode_binary(self.binary), "--disable-xwt", "--plain", "--port", str(monitor_port), *self.extra_args]
+    def command_line(self, monitor_port: int, config: Path | None = None) -> list[str]:
+        return [renode_binary(self.binary), "--disable-xwt", "--plain", "--port", str(monitor_port),
+                *(["--config", str(config)] if config else []), *self.extra_args]
+
+    def version(self) -> RenodeVersion:
+        """The installed Renode's version (`renode --version`), checked against what tinyrig supports."""
+        binary = renode_binary(self.binary)
+        try:
+            version = read_version(binary)
+            check_supported(version, binary)
+        except RenodeVersionError as exc:
+            raise RenodeError(str(exc)) from None
+        return version
 
     def start(self, elf: Path) -> RenodeRun:
         elf = Path(elf).resolve()
@@ -384,32 +428,43 @@ class RenodeTarget(EmulatorProcess):
                 raise RenodeError(f"cannot find the window-marker function in {elf}: {exc}") from None
             self.pin_log.parent.mkdir(parents=True, exist_ok=True)
             self.pin_log.unlink(missing_ok=True)  # the hook appends: each run starts a fresh file
+        version = self.version()
         monitor_port, uart_port = free_port(), free_port()
         while uart_port == monitor_port:
             uart_port = free_port()
-        cmd = self.command_line(monitor_port)
 
-        if self.workdir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="tinyrig-renode-")
-            workdir = Path(self._tmp.name)
-        else:
-            workdir = self.workdir
-            workdir.mkdir(parents=True, exist_ok=True)
+        scratch = self._scratch = RenodeScratch()
+        cmd = self.command_line(monitor_port, scratch.config_path)
+        workdir = self.workdir or scratch.directory
+        workdir.mkdir(parents=True, exist_ok=True)
         log_path = workdir / "renode.log"
         self._log_file = open(log_path, "wb")
-        process = spawn_emulator(cmd, cwd=workdir, stdout=self._log_file, stderr=subprocess.STDOUT)
+        try:
+            process = spawn_emulator(cmd, cwd=workdir, stdout=self._log_file, stderr=subprocess.STDOUT,
+                                     env=scratch.environment())
+        except OSError as exc:
+            self._log_file.close()
+            self._log_file = None
+            scratch.cleanup()
+            self._scratch = None
+            raise RenodeError(f"cannot start {cmd[0]}: {exc}") from None
         self.process = process
+        # A target dropped without stop() still removes Renode's temp files.
+        weakref.finalize(self, scratch.cleanup)
         monitor = MonitorClient("127.0.0.1", monitor_port, timeout_s=self.command_timeout_s)
         run = RenodeRun(url=f"socket://127.0.0.1:{uart_port}", process=process, command=cmd, monitor=monitor,
                         log_path=log_path, instructions_per_second=self.instructions_per_second,
                         markers=PinLog(self.pin_log) if pin_watch else None, mark_range=mark_range,
-                        pin_register=self.board.timestamp_pin.register)
+                        pin_register=self.board.timestamp_pin.register, elf=elf, version=version)
         self.run = run
         try:
             self._connect(run)
             for command in machine_commands(self.board, path_token(elf), uart_port,
                                             self.pin_log if pin_watch else None):
-                self._execute(run, command)
+                if command.startswith(PLATFORM_COMMAND):
+                    self._load_platform(run)
+                else:
+                    self._execute(run, command)
             self._execute(run, "start")
         except RenodeError as exc:
             # Say what Renode itself reported: its exit, or the end of its log.
@@ -423,6 +478,29 @@ class RenodeTarget(EmulatorProcess):
             raise
         self._launched(process)
         return run
+
+    def _load_platform(self, run: RenodeRun) -> None:
+        """Renode's own board file, or, where the installed Renode lacks it, tinyrig's replacement."""
+        platform = platform_for(self.board)
+        refused: list[str] = []
+        for token in platform.description_files():
+            try:
+                self._execute(run, f"{PLATFORM_COMMAND} {token}")
+            except MonitorError as exc:
+                if "Could not find file" not in exc.output:
+                    raise
+                refused.append(exc.output.splitlines()[-1])
+                continue
+            run.platform_file = token
+            if refused:
+                run.notes.append(f"Renode {run.version} has no {platform.repl} (it is in {platform.availability}); "
+                                 f"using tinyrig's renode/platforms/{platform.fallback}, built on {platform.fallback_basis}")
+                log.warning("%s", run.notes[-1])
+            return
+        raise RenodeError(f"board {self.board.name} needs {platform.repl}, which Renode {run.version} "
+                          f"({run.command[0]}) does not have: it is in {platform.availability}"
+                          + (f"; tinyrig's replacement needs {platform.fallback_basis}" if platform.fallback else "")
+                          + f". Renode said: {' / '.join(refused)}")
 
     def _connect(self, run: RenodeRun) -> None:
         deadline = time.monotonic() + self.start_timeout_s
@@ -471,3 +549,10 @@ class RenodeTarget(EmulatorProcess):
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+        if self._scratch is not None:
+            # A crash report is worth keeping with the session; everything else goes.
+            if self.workdir is not None:
+                for report in self._scratch.crash_reports():
+                    shutil.move(str(report), str(self.workdir / report.name))
+            self._scratch.cleanup()
+            self._scratch = None

@@ -33,6 +33,10 @@ def window_instructions(results: dict, benchmark: str) -> list[float]:
     return [w["instructions"] for w in results["benchmarks"][benchmark]["windows"]]
 
 
+def window_cycles(results: dict, benchmark: str) -> list[float]:
+    return [w["estimated_cycles"] for w in results["benchmarks"][benchmark]["windows"]]
+
+
 def test_run_all_on_default_board(tmp_path, models_dir):
     proc = tinyrig("run", "--benchmark", "all", "--models", str(models_dir), "--sessions", str(tmp_path / "s1"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -51,6 +55,13 @@ def test_run_all_on_default_board(tmp_path, models_dir):
         assert 0 < entry["firmware"]["flash_bytes"] <= entry["firmware"]["flash_capacity"]
         assert summary["valid"] is False  # emulated results are never submission-valid
         assert bid in proc.stdout
+        # The cycle model is on by default under QEMU: an M4 spends more than one cycle per
+        # instruction (loads, multiplies, branch refills), and the latency is at the 25 MHz clock.
+        assert all(w["estimated_cycles"] > w["instructions"] for w in entry["windows"]), bid
+        assert summary["median_estimated_cycles"] == sorted(window_cycles(results, bid))[2]
+        assert summary["estimated_latency_us"] == pytest.approx(summary["median_estimated_cycles"] / 25.0)
+        assert summary["cycle_model"] == "cortex-m4 timed as qemu-mps2-an386 at 25 MHz, 0 flash wait states"
+        assert f"{summary['median_estimated_cycles']:,.0f}" in proc.stdout, bid
     log = (session / "log.txt").read_text()
     assert "> infer 3 1" in log and "< m-ready" in log and "< m-results-[" in log
     # `tinyrig report` re-prints the same table.
@@ -67,6 +78,7 @@ def test_run_all_on_default_board(tmp_path, models_dir):
     _, second = session_results(tmp_path / "s2")
     for bid in ("kws01", "ad01"):
         assert window_instructions(second, bid) == window_instructions(results, bid)
+        assert window_cycles(second, bid) == window_cycles(results, bid)
 
 
 @pytest.mark.parametrize("board", ["qemu-mps3-an547", "qemu-netduinoplus2"])
@@ -78,6 +90,27 @@ def test_run_on_other_boards(tmp_path, models_dir, board):
     for bid, entry in results["benchmarks"].items():
         assert entry["summary"]["scores_match_reference"] is True, (board, bid)
         assert all(w["bit_exact"] for w in entry["windows"]), (board, bid)
+
+
+def test_predict_times_the_run_as_a_real_mcu(tmp_path, models_dir):
+    proc = tinyrig("run", "--benchmark", "ad01", "--predict", "nucleo-l4r5zi", "--no-record", "--models",
+                   str(models_dir), "--sessions", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _, results = session_results(tmp_path)
+    p = results["benchmarks"]["ad01"]["prediction"]
+    assert p["board"] == "nucleo-l4r5zi" and p["clock_hz"] == 120_000_000 and p["flash_wait_states"] == 5
+    # The flash (5 wait states, ART) more than doubles ad01's unrolled kernels (docs/cycle-model.md:
+    # 3.76 / 8.46 ms); the core alone is the emulated board's own estimate for one inference.
+    assert p["zero_wait_cycles"] < p["cycles"] and 0 < p["fetch_stall_cycles"] < p["cycles"] - p["zero_wait_cycles"] + 1
+    assert abs(p["zero_wait_cycles"] - results["benchmarks"]["ad01"]["summary"]["median_estimated_cycles"]) < 100
+    line = " ".join(proc.stdout.split())
+    assert (f"ad01 predicted on nucleo-l4r5zi at 120 MHz: {p['cycles'] / 120e3:,.2f} ms with 5 flash wait states "
+            f"and its flash accelerator, {p['zero_wait_cycles'] / 120e3:,.2f} ms at zero wait states") in line
+    # Another core is refused in one line, before anything is built.
+    other = tinyrig("run", "--benchmark", "ad01", "--predict", "qemu-mps3-an547", "--sessions", str(tmp_path / "x"))
+    assert other.returncode == 2 and not (tmp_path / "x").exists()
+    assert other.stderr.strip().splitlines() == ["error: board qemu-mps3-an547 has a cortex-m55 but the firmware runs "
+                                                 "on qemu-mps2-an386's cortex-m4: time it with a board of the same core"]
 
 
 def test_missing_model_is_a_clear_failure(tmp_path):

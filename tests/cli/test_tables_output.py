@@ -127,3 +127,10 @@ def test_profile_piped_prints_every_number_whole():
     # Nothing cut: the layers' instructions add up to the total printed under them.
     assert sum(int(r[5].replace(",", "")) for r in layers) == int(total[5].replace(",", ""))
     assert "…" not in proc.stdout
+    # Estimated cycles per layer (columns 7-9: est. cycles, CPI, share), attributed like instructions.
+    cycles = [int(r[7].replace(",", "")) for r in layers]
+    assert sum(cycles) == int(total[7].replace(",", ""))
+    for r, c in zip(layers, cycles):
+        assert float(r[8]) == pytest.approx(c / int(r[5].replace(",", "")), abs=5e-4)
+        assert 1.0 < float(r[8]) < 3.0  # an M4 kernel: loads and multiplies take 1-2 cycles
+        assert float(r[9].rstrip("%")) == pytest.approx(100 * c / sum(cycles), abs=0.05)

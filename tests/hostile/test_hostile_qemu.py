@@ -331,7 +331,7 @@ def loaded_dut(an386_elf):
     """A DUT whose first load came from the bench's own folder, and a second folder beside it."""
     from tinyrig.boards import load_board
     from tinyrig.hil.dut.client import Dut
-    from tinyrig.hil.dut.loading import input_file_bytes
+    from tinyrig.hil.dut.client import input_file_bytes
     from tinyrig.hil.targets.qemu import QemuTarget
 
     require_tools("qemu-system-arm")

@@ -3,18 +3,23 @@ sequence, errors, time-outs, a dying process, and that every way out leaves no p
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from conftest import HERE, recorded
+from conftest import recorded
+from tinyrig_testing.fake_renode import PLACEHOLDER, load_transcript
 
 from tinyrig.boards import load_board
 from tinyrig.hil.targets.pinwatch import symbol_range
 from tinyrig.hil.targets.renode import INSTALL_HINT, MonitorError, MonitorTimeout, RenodeError, RenodeTarget, renode_binary
+from tinyrig.renode.scripts import shipped_platform
+from tinyrig.renode.version import parse_version
 
 BOARD = "renode-stm32f4-discovery"
 
@@ -33,9 +38,11 @@ def _target(exe: Path, tmp_path: Path, **kwargs) -> RenodeTarget:
     return RenodeTarget(load_board(BOARD), binary=str(exe), workdir=tmp_path / "renode", **options)
 
 
-def _transcript(**values) -> list[str]:
-    lines = (HERE / "transcripts" / f"{BOARD}.start.txt").read_text().splitlines()
-    return [line.format(**values) for line in lines if line and not line.startswith("#")]
+def _recorded_start(session: str, **values) -> list[str]:
+    """The lines tinyrig sent when a real Renode recorded `session`, up to `start`, then `quit`."""
+    lines = [e["line"] for e in load_transcript()["sessions"][session]["exchanges"]][1:]  # [0] is the sync
+    lines = lines[: lines.index("start") + 1] + ["quit"]
+    return [PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), line) for line in lines]
 
 
 def test_start_and_stop_send_the_recorded_command_sequence(fake_renode, tmp_path, marker_elf):
@@ -49,11 +56,13 @@ def test_start_and_stop_send_the_recorded_command_sequence(fake_renode, tmp_path
     assert run.exit_code() is None
     code = target.stop()
     assert code == 0, run.describe_exit()  # it left through `quit`, not by being killed
-    assert recorded(tmp_path) == _transcript(elf=marker_elf.resolve(), uart_port=uart_port,
-                                             pin_log=(tmp_path / "pins.log").resolve())
+    assert recorded(tmp_path) == _recorded_start("f4", elf=marker_elf.resolve(), uart_port=uart_port,
+                                                 pin_log=(tmp_path / "pins.log").resolve())
     assert [c for d, c in run.monitor.transcript if d == "sent"] == recorded(tmp_path)
     assert _gone(run.process.pid)
     assert run.command[1:5] == ["--disable-xwt", "--plain", "--port", run.command[4]]
+    assert run.command[5] == "--config" and run.version is not None and str(run.version) == "1.16.0"
+    assert run.platform_file == "@platforms/boards/stm32f4_discovery-kit.repl" and run.notes == []
     assert "Monitor available in telnet mode" in (tmp_path / "renode" / "renode.log").read_text()
 
 
@@ -151,3 +160,88 @@ def test_boards_without_a_renode_platform_are_refused_before_starting(tmp_path, 
 def test_missing_firmware_is_reported(tmp_path):
     with pytest.raises(RenodeError, match=re.escape(f"firmware not found: {tmp_path / 'none.elf'}")):
         RenodeTarget(load_board(BOARD)).start(tmp_path / "none.elf")
+
+
+def test_each_renode_gets_a_private_empty_tmpdir_that_is_removed_after(fake_renode, tmp_path, marker_elf):
+    env_log = tmp_path / "env.jsonl"
+    exe = fake_renode({"env_record": str(env_log)})
+    target = _target(exe, tmp_path)
+    run = target.start(marker_elf)
+    target.stop()
+    version_call, monitor_call = [json.loads(line) for line in env_log.read_text().splitlines()]
+    assert version_call["argv"] == ["--version"]
+    for call in (version_call, monitor_call):
+        tmpdir = Path(call["TMPDIR"])
+        assert call["tmp_entries"] == []  # empty when Renode starts
+        assert not tmpdir.name.startswith("renode-") and tmpdir.parent.name.startswith("tinyrig-rn-")
+        assert tmpdir.parent.parent == Path(tempfile.gettempdir())
+        assert not tmpdir.exists()  # removed once Renode is done
+    assert version_call["TMPDIR"] != monitor_call["TMPDIR"]
+    config = Path(run.command[run.command.index("--config") + 1])
+    assert config.parent == Path(monitor_call["TMPDIR"]).parent  # Renode's config is private too
+
+
+def test_a_board_file_the_installed_renode_lacks_is_replaced_by_tinyrigs(fake_renode, tmp_path, marker_elf):
+    exe = fake_renode()  # the recording: Renode 1.16.0 has no nucleo_f767zi.repl
+    target = RenodeTarget(load_board("renode-nucleo-f767zi"), binary=str(exe), pin_log=tmp_path / "pins.log",
+                          workdir=tmp_path / "renode", start_timeout_s=15, command_timeout_s=5, quit_timeout_s=3)
+    run = target.start(marker_elf)
+    uart_port = int(run.url.rsplit(":", 1)[1])
+    target.stop()
+    shipped = shipped_platform("nucleo_f767zi.repl")
+    assert recorded(tmp_path) == _recorded_start("f767", elf=marker_elf.resolve(), uart_port=uart_port,
+                                                   pin_log=(tmp_path / "pins.log").resolve(), shipped=shipped.parent)
+    assert run.platform_file == f"@{shipped}"
+    assert run.notes == ["Renode 1.16.0 has no platforms/boards/nucleo_f767zi.repl (it is in Renode built from its "
+                         "master branch after 1.16.1 (April 2026); releases up to 1.16.1 lack it); using tinyrig's "
+                         "renode/platforms/nucleo_f767zi.repl, built on platforms/cpus/stm32f746.repl"]
+    assert run.emulator_info["platform"] == str(shipped) and run.emulator_info["version"] == "1.16.0"
+
+
+def test_a_renode_with_its_own_board_file_uses_it(fake_renode, tmp_path, marker_elf):
+    own = "machine LoadPlatformDescription @platforms/boards/nucleo_f767zi.repl"
+    exe = fake_renode({"succeed": [own], "version": "Renode v1.16.1.7777\n"})
+    target = RenodeTarget(load_board("renode-nucleo-f767zi"), binary=str(exe), workdir=tmp_path / "renode",
+                          start_timeout_s=15, command_timeout_s=5, quit_timeout_s=3)
+    run = target.start(marker_elf)
+    target.stop()
+    assert [c for c in recorded(tmp_path) if c.startswith("machine LoadPlatformDescription")] == [own]
+    assert run.platform_file == "@platforms/boards/nucleo_f767zi.repl" and run.notes == []
+    assert str(run.version) == "1.16.1"
+
+
+def test_a_missing_board_file_without_replacement_says_what_is_needed(fake_renode, tmp_path, marker_elf):
+    repl = "platforms/boards/stm32f4_discovery-kit.repl"
+    exe = fake_renode({"errors": {f"machine LoadPlatformDescription @{repl}": f"Could not find file '{repl}'."}})
+    target = _target(exe, tmp_path)
+    with pytest.raises(RenodeError) as caught:
+        target.start(marker_elf)
+    message = str(caught.value)
+    assert message.startswith(f"board {BOARD} needs {repl}, which Renode 1.16.0 ({exe}) does not have: it is in "
+                              "every Renode tinyrig supports. Renode said: Could not find file")
+    assert _gone(target.run.process.pid)
+
+
+@pytest.mark.parametrize("version_output, expected", [
+    ("Renode v1.14.0.11437\n  build: a\n", r"Renode 1\.14\.0 at .* is too old: tinyrig supports Renode 1\.15\.0 or "
+                                            r"newer \(CI tests 1\.16\.0\)"),
+    ("Segmentation fault\n", r"--version' exited with 0 and printed no version: Segmentation fault"),
+])
+def test_an_unsupported_or_unreadable_version_is_refused_before_starting(fake_renode, tmp_path, marker_elf,
+                                                                         version_output, expected):
+    exe = fake_renode({"version": version_output})
+    target = _target(exe, tmp_path)
+    with pytest.raises(RenodeError, match=expected):
+        target.start(marker_elf)
+    assert target.run is None  # no emulator was started
+    assert recorded(tmp_path) == []
+
+
+@pytest.mark.parametrize("text, version", [
+    ("Renode v1.16.0.7005\n  build: -202612060353\n", (1, 16, 0, 7005)),
+    ("Renode, version 1.15.3.27963 (e9ab5a0f-202409251013)", (1, 15, 3, 27963)),
+    ("Renode v1.16.1", (1, 16, 1, None)),
+])
+def test_version_strings(text, version):
+    parsed = parse_version(text)
+    assert (parsed.major, parsed.minor, parsed.patch, parsed.build) == version

@@ -1,11 +1,12 @@
-"""MonitorClient against FakeMonitor in-process: telnet bytes, colours, prompts, echo, errors."""
+"""MonitorClient against FakeMonitor in-process, which replays a real Renode's bytes (telnet
+negotiation, colours, prompts, echo, errors; tests/tinyrig_testing/renode_transcripts/renode-1.16.0.json)."""
 
 from __future__ import annotations
 
 import pytest
-from tinyrig_testing.fake_renode import FakeMonitor
+from tinyrig_testing.fake_renode import FakeMonitor, load_transcript
 
-from tinyrig.hil.targets.renode import MonitorClient, MonitorError, MonitorTimeout, RenodeError, _split_echo
+from tinyrig.hil.targets.renode import MonitorClient, MonitorError, MonitorTimeout, RenodeError, _has_red, _split_echo
 
 
 @pytest.fixture
@@ -25,16 +26,25 @@ def monitor():
 
 
 @pytest.mark.parametrize("plain", [True, False])
-@pytest.mark.parametrize("eat_first_char", [False, True])
-def test_prompts_echo_and_output(monitor, plain, eat_first_char):
-    server, client = monitor({"eat_first_char": eat_first_char}, plain=plain)
+def test_prompts_echo_and_output(monitor, plain):
+    server, client = monitor(plain=plain)
     assert client.prompt == "monitor"
     assert client.execute('mach create "tinyrig"') == ""
     assert client.prompt == "tinyrig"  # the prompt follows the current machine
     long = 'sysbus SetHookBeforePeripheralWrite sysbus.gpioPortD "' + "x = 1; " * 80 + '"'
     assert client.execute(long) == ""  # a 570-character echo is not mistaken for output
-    assert server.commands == ['mach create "tinyrig"', long]
+    assert client.execute("version") == "Renode, version 1.16.0 (-202612060353)"  # recorded output
+    # Nothing but the commands: the connection sent no telnet option that 1.16.0 would take for typing.
+    assert server.commands == ['mach create "tinyrig"', long, "version"]
+    assert b"\xff" not in server.received
     assert client.transcript[0] == ("sent", 'mach create "tinyrig"')
+
+
+def test_recorded_output_is_parsed_as_renode_wrote_it(monitor):
+    _, client = monitor()
+    client.execute('mach create "tinyrig"')
+    assert client.execute("sysbus ReadDoubleWord 0x20000004") == "0x00000010"  # "0x...\r\r\n" then the prompt
+    assert client.execute("start") == "Starting emulation..."
 
 
 @pytest.mark.parametrize("plain", [True, False])
@@ -43,7 +53,15 @@ def test_errors_raise_with_renodes_message(monitor, plain):
     with pytest.raises(MonitorError, match="Renode refused 'cpu PerformanceInMips 168'") as caught:
         client.execute("cpu PerformanceInMips 168")
     assert "Could not find device cpu" in caught.value.output
-    assert client.execute("start") == ""  # the session is still usable after an error
+    assert "There was an error executing command 'cpu PerformanceInMips 168'" in caught.value.output
+    assert client.execute("version").startswith("Renode, version")  # still usable after an error
+
+
+def test_a_missing_file_is_refused_with_renodes_words(monitor):
+    _, client = monitor()
+    client.execute('mach create "tinyrig"')
+    with pytest.raises(MonitorError, match="Could not find file 'platforms/boards/no_such_board.repl'"):
+        client.execute("machine LoadPlatformDescription @platforms/boards/no_such_board.repl")
 
 
 def test_timeout_and_closed_connection(monitor):
@@ -71,3 +89,12 @@ def test_telnet_sequences_are_stripped_across_reads():
 def test_split_echo_handles_wrapped_echo_and_missing_echo():
     assert _split_echo("sysbus Load\nELF @/x\nout", "sysbus LoadELF @/x") == "\nout"
     assert _split_echo("something else", "start") == "something else"
+
+
+def test_red_is_recognised_as_renode_1_16_writes_it():
+    colour = load_transcript()["sessions"]["colour"]["exchanges"]
+    error = next(e["answer"] for e in colour if e["line"].startswith("cpu PerformanceInMips"))
+    above_prompt = error.rsplit("\n", 1)[0]
+    assert _has_red(above_prompt)  # ESC[;031m, recorded
+    prompt_only = next(e["answer"] for e in colour if e["line"].startswith("mach create"))
+    assert not _has_red(prompt_only.rsplit("\n", 1)[0])

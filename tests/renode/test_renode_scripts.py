@@ -74,9 +74,41 @@ def test_resc_commands_are_well_formed_and_match_the_board(name, tmp_path):
 @pytest.mark.parametrize("name", RENODE_BOARDS)
 def test_board_memory_lies_inside_what_the_platform_maps(name):
     board = load_board(name)
-    regions = rs.platform_for(board).memory.values()
-    for region in (board.flash, board.ram):
-        assert any(base <= region.base and region.end <= base + size for base, size in regions), region
+    platform = rs.platform_for(board)
+    for memory in (platform.memory, platform.fallback_memory) if platform.fallback else (platform.memory,):
+        for region in (board.flash, board.ram):
+            assert any(base <= region.base and region.end <= base + size for base, size in memory.values()), region
+
+
+def test_the_shipped_f767_description_maps_what_the_board_and_tinyrig_need():
+    """Read off the file itself: the RAM size it sets, the LEDs it wires, what it builds on."""
+    platform = rs.platform_for(load_board("renode-nucleo-f767zi"))
+    text = rs.shipped_platform(platform.fallback).read_text()
+    assert f'using "{platform.fallback_basis}"' in text
+    assert re.search(r"^sram:\n\s+size: 0x80000$", text, re.M)
+    assert platform.fallback_memory["sram"] == (0x20000000, 0x80000)
+    for (port, pin), led in platform.leds.items():
+        assert f"{led}: Miscellaneous.LED @ gpioPortB {pin}" in text and f"{pin} -> {led}@0" in text
+
+
+def test_write_renode_files_for_a_board_renode_does_not_always_ship(tmp_path):
+    board = load_board("renode-nucleo-f767zi")
+    project = tmp_path / "my project"  # a space: the monitor and Robot escapes are both exercised
+    project.mkdir()
+    (project / "tinyrig.json").write_text(json.dumps({"board": board.name, "benchmark": "kws01"}))
+    resc, robot, repl = rs.write_renode_files(board, project)
+    assert repl.read_text() == rs.shipped_platform("nucleo_f767zi.repl").read_text()
+    token = rs.path_token(repl)
+    assert f"machine LoadPlatformDescription {token}\n" in resc.read_text()
+    assert "tinyrig's description built on platforms/cpus/stm32f746.repl" in resc.read_text()
+    robot_api = pytest.importorskip("robot.api")
+    from robot.utils import unescape
+
+    model = robot_api.get_model(robot.read_text())
+    keywords = next(s for s in model.sections if type(s).__name__ == "KeywordSection")
+    loads = [" ".join(t.value for t in step.get_tokens("ARGUMENT")) for kw in keywords.body for step in kw.body
+             if hasattr(step, "get_tokens") and "LoadPlatformDescription" in str(step)]
+    assert [unescape(a) for a in loads] == [f"machine LoadPlatformDescription {token}"]
 
 
 class _FakeCPU:

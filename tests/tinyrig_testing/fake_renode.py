@@ -1,24 +1,24 @@
 #!/usr/bin/env python3
-"""A stand-in for Renode's telnet monitor, close to the wire: used where Renode cannot be installed.
+"""A stand-in for Renode that replays what a real Renode said (renode_transcripts/renode-<version>.json,
+recorded by record_renode_transcripts.py from Renode itself): the fast tier of the Renode tests.
 
-What it reproduces, from Renode's sources (renode-infrastructure, src/Emulator/Main/Utilities/
-SocketServerProvider.cs, UserInterface/ShellProvider.cs and Monitor.cs):
-- on connect, the telnet negotiation IAC DO BINARY, IAC DO NAWS, IAC WILL ECHO, IAC WILL SGA,
-  IAC WONT LINEMODE; then the banner (blank lines and "Renode, version ...") and "(monitor) ";
-- echo of every received character (the shell's line editor), CR LF after Enter;
-- the prompt "(<machine>) " once `mach create "<machine>"` ran, "(monitor) " before;
-- errors written as Monitor.PrintException does ("There was an error executing command '...'"),
-  red (ESC[31;1m) unless started with --plain;
-- `quit` closes the connection and ends the process; the log line
-  "Monitor available in telnet mode on port N" on stdout once the port listens.
-Optionally it drops the first character of the session (a quirk seen with real Renode).
+On connect it sends the recorded greeting (telnet negotiation, banner, prompt) byte for byte. A
+line it receives that matches a recorded one (placeholders such as <<elf>> match any value) is
+answered with the recorded bytes, the values filled in; any other line gets the recorded framing
+of a silent command (echo, LF CR, prompt) or, when the test script says so, of an error. Like
+Renode 1.16.0 it parses telnet commands as IAC + command (+ option) and nothing more, so the bytes
+of a subnegotiation arrive as typed characters (0x7F deletes, 0x00 is ignored).
 
-Behaviour per command comes from a JSON "script" (env FAKE_RENODE_SCRIPT when run as `renode`):
-  {"errors": {"<command prefix>": "message"}, "hang": ["<prefix>"], "exit_on": {"<prefix>": code},
-   "exit_at_start": code, "pin_lines": ["..."], "uart_greeting": "m-ready\\r\\n",
-   "eat_first_char": true, "record": "/path/commands.json", "uart_answers": {"name": "m-name-dut-[x]\r\nm-ready\r\n"}}
-On `start` it appends `pin_lines` to the pin log named in the GPIO hook and serves the UART port
-named by CreateServerSocketTerminal with `uart_greeting`, so a launcher can be checked end to end.
+Behaviour beyond the recording comes from a JSON "script" (env FAKE_RENODE_SCRIPT when run as
+`renode`):
+  {"errors": {"<line prefix>": "message"}, "hang": ["<prefix>"], "exit_on": {"<prefix>": code},
+   "succeed": ["<prefix>"], "exit_at_start": code, "version": "text for --version",
+   "pin_lines": ["..."], "uart_greeting": "m-ready\\r\\n", "record": "/path/commands.json",
+   "env_record": "/path/env.json", "uart_answers": {"name": "m-name-dut-[x]\\r\\nm-ready\\r\\n"}}
+`succeed` answers a line as a silent command even where the recording has an error (a newer
+Renode that has the file). It listens on the UART port named by CreateServerSocketTerminal
+(greeting a client with `uart_greeting`, answering MLPerf Tiny commands from `uart_answers`) and
+on `start` appends `pin_lines` to the pin log named in the GPIO hook.
 """
 
 from __future__ import annotations
@@ -30,18 +30,76 @@ import socket
 import sys
 import threading
 import time
+from pathlib import Path
 
-TELNET_INIT = bytes([255, 253, 0, 255, 253, 31, 255, 251, 1, 255, 251, 3, 255, 252, 34])
-BANNER = "\r\n\r\nRenode, version 1.15.3.27963 (e9ab5a0f-202409251013)\r\n\r\n"
-ERROR_ON, ERROR_OFF = "\x1b[31;1m", "\x1b[0m"
+HERE = Path(__file__).resolve().parent
+TRANSCRIPTS = HERE / "renode_transcripts"
+TRANSCRIPT = TRANSCRIPTS / "renode-1.16.0.json"
+# A prompt as Renode writes it: after a line end, optionally coloured, with its trailing space.
+PROMPT = re.compile(r"(?<=[\r\n])(?:\x1b\[[0-9;]*m)*\([^()\r\n]+\) (?:\x1b\[0m)?$")
+PLACEHOLDER = re.compile(r"<<(\w+)>>")
+RECORDED_MACHINE = "tinyrig"
+MISSING_FILE_COMMAND = "machine LoadPlatformDescription @platforms/boards/no_such_board.repl"
+
+
+def load_transcript(path: Path = TRANSCRIPT) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def _line_pattern(template: str) -> re.Pattern:
+    parts, seen, last = [], set(), 0
+    for match in PLACEHOLDER.finditer(template):
+        parts.append(re.escape(template[last:match.start()]))
+        name = match.group(1)
+        parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+        seen.add(name)
+        last = match.end()
+    parts.append(re.escape(template[last:]))
+    return re.compile("".join(parts))
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+class Recording:
+    """One recorded session: its greeting, its exchanges, and the framing of a silent command,
+    an error and the prompt, taken from the exchanges themselves."""
+
+    def __init__(self, sessions: list[dict]):
+        self.greeting = sessions[0]["greeting"]
+        self.exchanges = [(_line_pattern(e["line"]), e["answer"]) for s in sessions for e in s["exchanges"]]
+        by_line = {e["line"]: e["answer"] for s in sessions for e in s["exchanges"]}
+        sync = by_line[" "]
+        created = by_line[f'mach create "{RECORDED_MACHINE}"']
+        error = by_line[MISSING_FILE_COMMAND]
+        self.monitor_prompt = PROMPT.search(sync).group(0)
+        self.machine_prompt = PROMPT.search(created).group(0).replace(RECORDED_MACHINE, "<<machine>>")
+        self.silent = created[: PROMPT.search(created).start()].replace(f'mach create "{RECORDED_MACHINE}"', "<<line>>")
+        body = error[: PROMPT.search(error).start()].replace(MISSING_FILE_COMMAND, "<<line>>")
+        message = re.search(r"Could not find file '[^']*'\.", body).group(0)
+        self.error = body.replace(message, "<<message>>")
+
+    def prompt(self, machine: str | None) -> str:
+        return _fill(self.machine_prompt, {"machine": machine}) if machine else self.monitor_prompt
+
+    def answer(self, line: str) -> str | None:
+        for pattern, answer in self.exchanges:
+            match = pattern.fullmatch(line)
+            if match:
+                return _fill(answer, match.groupdict())
+        return None
 
 
 class FakeMonitor:
     """One-client monitor server on 127.0.0.1; records every command line it executed."""
 
-    def __init__(self, port: int = 0, *, script: dict | None = None, plain: bool = True):
+    def __init__(self, port: int = 0, *, script: dict | None = None, plain: bool = True,
+                 transcript: dict | None = None):
         self.script = script or {}
-        self.plain = plain
+        transcript = transcript or load_transcript()
+        sessions = transcript["sessions"]
+        self.recording = Recording([sessions["f4"], sessions["f767"]] if plain else [sessions["colour"]])
         self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.server.bind(("127.0.0.1", port))
@@ -70,25 +128,14 @@ class FakeMonitor:
 
     # -- protocol ----------------------------------------------------------------------------
 
-    def _prompt(self) -> str:
-        text = f"({self.machine or 'monitor'}) "
-        return text if self.plain else ("\x1b[33m" if self.machine else "\x1b[31m") + text + "\x1b[0m"
-
-    def _error(self, message: str) -> str:
-        return (message if self.plain else ERROR_ON + message + ERROR_OFF) + "\r\n"
-
-    def _matches(self, key: str, command: str) -> bool:
-        return command.startswith(key)
-
     def _serve(self) -> None:
         try:
             conn, _ = self.server.accept()
         except OSError:
             return
-        conn.sendall(TELNET_INIT + (BANNER + self._prompt()).encode())
-        eat = bool(self.script.get("eat_first_char"))
+        conn.sendall(self.recording.greeting.encode("latin-1"))
         line = ""
-        iac = 0
+        telnet = 0  # 1 after IAC, 2 before a negotiation's option byte
         with conn:
             while not self.quit.is_set():
                 try:
@@ -99,32 +146,34 @@ class FakeMonitor:
                     break
                 self.received += data
                 for b in data:
-                    # Telnet commands from the client (WILL NAWS, the NAWS subnegotiation) are
-                    # consumed, as SocketServerProvider.ProcessTelnetSpecial does.
-                    if iac:
-                        iac = {1: 2 if b in (251, 252, 253, 254) else (3 if b == 250 else 0),
-                               2: 0, 3: 4 if b == 255 else 3, 4: 0 if b == 240 else 3}[iac]
+                    if telnet == 1:  # after IAC: WILL/WONT/DO/DONT/SB take an option byte, then data
+                        telnet = 2 if b in (250, 251, 252, 253, 254) else 0
+                        continue
+                    if telnet == 2:
+                        telnet = 0
                         continue
                     if b == 255:
-                        iac = 1
+                        telnet = 1
                         continue
-                    if eat:
-                        eat = False
-                        continue
-                    ch = chr(b)
-                    if ch in "\r\n":
-                        conn.sendall(b"\r\n")
+                    if b in (0x7F, 0x08):
+                        line = line[:-1]
+                    elif b == 0:
+                        pass
+                    elif chr(b) in "\r\n":
                         if not self._run(conn, line):
                             return
                         line = ""
                     else:
-                        line += ch
-                        conn.sendall(ch.encode())  # echo
+                        line += chr(b)
+
+    def _send_answer(self, conn: socket.socket, body: str) -> None:
+        conn.sendall((body + self.recording.prompt(self.machine)).encode("latin-1"))
 
     def _run(self, conn: socket.socket, line: str) -> bool:
         command = line.strip()
         if not command:
-            conn.sendall(self._prompt().encode())
+            conn.sendall(_fill(self.recording.silent, {"line": line}).encode("latin-1")
+                         + self.recording.prompt(self.machine).encode("latin-1"))
             return True
         self.commands.append(command)
         record = self.script.get("record")
@@ -132,28 +181,34 @@ class FakeMonitor:
             with open(record, "w") as f:
                 json.dump(self.commands, f)
         for key, code in self.script.get("exit_on", {}).items():
-            if self._matches(key, command):
+            if command.startswith(key):
                 self.exit_code = int(code)
                 self.quit.set()
                 return False
-        for key in self.script.get("hang", []):
-            if self._matches(key, command):
-                return True  # no answer, no prompt: the client must time out
+        if any(command.startswith(key) for key in self.script.get("hang", [])):
+            return True  # no answer, no prompt: the client must time out
         if command == "quit":
             self.exit_code = 0
             self.quit.set()
             return False
         for key, message in self.script.get("errors", {}).items():
-            if self._matches(key, command):
-                conn.sendall((self._error(f"There was an error executing command '{command}'")
-                              + self._error(message) + self._prompt()).encode())
+            if command.startswith(key):
+                self._send_answer(conn, _fill(self.recording.error, {"line": line, "message": message}))
                 return True
         match = re.fullmatch(r'mach create "([^"]+)"', command)
         if match:
             self.machine = match.group(1)
+        terminal = re.match(r"emulation CreateServerSocketTerminal (\d+)", command)
+        if terminal:
+            self._serve_uart_on(int(terminal.group(1)))  # Renode listens as soon as the terminal exists
         if command == "start":
             self._on_start()
-        conn.sendall(self._prompt().encode())
+        recorded = None if any(command.startswith(k) for k in self.script.get("succeed", [])) else \
+            self.recording.answer(line)
+        if recorded is not None and self.machine in (None, RECORDED_MACHINE):
+            conn.sendall(recorded.encode("latin-1"))
+        else:
+            self._send_answer(conn, _fill(self.recording.silent, {"line": line}))
         return True
 
     def _on_start(self) -> None:
@@ -162,14 +217,13 @@ class FakeMonitor:
         if log and self.script.get("pin_lines"):
             with open(log.group(1), "a") as f:
                 f.write("".join(line + "\n" for line in self.script["pin_lines"]))
-        terminal = next((c for c in self.commands if c.startswith("emulation CreateServerSocketTerminal")), "")
-        port = re.search(r"CreateServerSocketTerminal (\d+)", terminal)
-        if port:
-            self.uart_server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self.uart_server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.uart_server.bind(("0.0.0.0", int(port.group(1))))  # Renode binds every interface
-            self.uart_server.listen(1)
-            threading.Thread(target=self._serve_uart, daemon=True).start()
+
+    def _serve_uart_on(self, port: int) -> None:
+        self.uart_server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.uart_server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.uart_server.bind(("0.0.0.0", port))  # Renode binds every interface
+        self.uart_server.listen(1)
+        threading.Thread(target=self._serve_uart, daemon=True).start()
 
     def _serve_uart(self) -> None:
         try:
@@ -199,19 +253,28 @@ class FakeMonitor:
 
 
 def main(argv: list[str]) -> int:
-    """Runs as a `renode` executable: `renode --disable-xwt --plain --port N`."""
+    """Runs as a `renode` executable: `renode --version`, or `renode --disable-xwt --plain --port N ...`."""
     script = {}
     path = os.environ.get("FAKE_RENODE_SCRIPT")
     if path:
         with open(path) as f:
             script = json.load(f)
+    transcript = load_transcript()
+    if script.get("env_record"):
+        with open(script["env_record"], "a") as f:
+            f.write(json.dumps({"argv": argv, "TMPDIR": os.environ.get("TMPDIR"), "cwd": os.getcwd(),
+                                "tmp_entries": sorted(os.listdir(os.environ["TMPDIR"]))
+                                if os.path.isdir(os.environ.get("TMPDIR", "")) else None}) + "\n")
+    if "--version" in argv:
+        print(script.get("version", transcript["version_output"]), end="", flush=True)
+        return 0
     print(f"fake renode started with {' '.join(argv)}", flush=True)
     if "exit_at_start" in script:
         print("[ERROR] fake renode: configured to fail at start-up", flush=True)
         return int(script["exit_at_start"])
     port = int(argv[argv.index("--port") + 1])
-    monitor = FakeMonitor(port, script=script, plain="--plain" in argv).start()
-    print(f"12:00:00.0000 [INFO] Monitor available in telnet mode on port {port}", flush=True)
+    monitor = FakeMonitor(port, script=script, plain="--plain" in argv, transcript=transcript).start()
+    print(_fill(transcript["ready_line"], {"monitor_port": str(port)}), flush=True)
     while not monitor.quit.is_set():
         time.sleep(0.02)
     monitor.close()

@@ -31,6 +31,8 @@ DATA = REPO / "tests" / "hil" / "results" / "data"  # sessions recorded with an 
 PERF_SESSION = DATA / "20261123T085841Z-qemu-mps2-an386-performance"
 ACCURACY_SESSION = DATA / "20261123T090434Z-qemu-mps2-an386-accuracy"
 ENERGY_SESSION = DATA / "20261123T090447Z-qemu-mps2-an386-energy"
+# `tinyrig run --benchmark ad01` under QEMU with the cycle model (estimated cycles per window).
+CYCLES_SESSION = DATA / "cycles" / "20261206T055600Z-qemu-mps2-an386-performance"
 
 
 def load(session: Path) -> dict:

@@ -1,4 +1,4 @@
-"""The `tinyrig` command line: boards, models, inspect, generate, build, run, report."""
+"""The `tinyrig` command line: boards, models, inspect, generate, export, build, run, report."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.table import Table
 import tinyrig
 from tinyrig.benchmarks import BENCHMARKS, UnknownBenchmarkError, expand_benchmarks
 from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
+from tinyrig.boards.schema import CORES
 from tinyrig.cli.exits import Exit
 from tinyrig.hil.instruments.monitor import available_monitors
 from tinyrig.hil.modes.registry import mode_names
@@ -262,6 +263,27 @@ def generate_cmd(board, model, benchmark, out, scripts_for) -> None:
     console.print(f"  build: tinyrig build --project {for_rich(project.directory)}")
 
 
+@main.command("export")
+@click.option("--model", "model", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--core", required=True, type=click.Choice([*CORES, "reference"]),
+              help="The core whose kernels to export (reference: portable C++ for any processor).")
+@click.option("--benchmark", help="Benchmark id (default: from the model's file name).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+def export_cmd(model, core, benchmark, out) -> None:
+    """Write the model and the MLPerf Tiny API shim as a library for your own SDK (CMake, PlatformIO, Zephyr)."""
+    from tinyrig.codegen.errors import ModelError
+    from tinyrig.codegen.export import export_library
+
+    bench = _benchmark_for_model(model, benchmark)
+    try:
+        exported = export_library(model, bench, core, out)
+    except (ModelError, ValueError) as exc:
+        _fail(str(exc) if str(model) in str(exc) or str(out) in str(exc) else f"{model}: {exc}", 1)
+    console.print(f"exported {bench.id} for {core} in {exported.directory} ({len(exported.files)} files)")
+    console.print(f"  arena {exported.arena_bytes} B, weights {exported.weight_bytes} B, {exported.total_macs:,} MACs")
+    console.print(f"  port: {exported.directory / 'include' / 'tinyrig_port.h'}; how to: {exported.directory / 'README.md'}")
+
+
 def print_size(result, title: str) -> None:
     size = result.size
     table = Table(title=title)
@@ -352,6 +374,9 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
               help="Dataset in the official layout (DIR/<id>/y_labels.csv): accuracy mode's inputs; "
                    "performance/energy inputs instead of seeded random ones.")
 @click.option("--limit", type=int, help="Accuracy mode: only the first N files of each index.")
+@click.option("--stream", "stream", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Streaming mode: a truth JSON (the runner's sww_long_test.json format) beside its wav files; "
+                   "default: tinyrig's synthetic test stream (docs/streaming.md).")
 @click.option("--iterations", "-n", type=int, help="Timed inferences per window.")
 @click.option("--warmup", "-w", type=int, help="Warm-up inferences per window.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
@@ -365,17 +390,23 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 @click.option("--no-record", is_flag=True, help="Do not record the session in the results database.")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Benchmarks measured at once, each in its own emulator (same figures as -j 1).")
+@click.option("--no-cycles", is_flag=True, help="QEMU: count instructions only, without the cycle model's "
+              "estimated cycles (docs/cycle-model.md).")
+@click.option("--predict", "predict", metavar="BOARD",
+              help="QEMU: also time each benchmark as BOARD (same core): its clock, flash wait states and "
+                   "accelerator; prints the estimated latency beside the zero-wait figure.")
 @click.option("--infer-timeout", default=900.0, show_default=True, type=click.FloatRange(1.0, 86400.0),
               help="Seconds the first window may take before the device counts as silent; later windows get "
                    "a limit from the last one's pace.")
-def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, io_manager, models_dir, dataset, limit, iterations, warmup, seed, sessions_root,
-            resume_dir, no_reference, no_fast_load, db, no_record, jobs, infer_timeout) -> None:
+def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, io_manager, models_dir, dataset, limit, stream, iterations, warmup, seed, sessions_root,
+            resume_dir, no_reference, no_fast_load, db, no_record, jobs, no_cycles, predict, infer_timeout) -> None:
     """Generate, build, run and measure benchmarks; write a session folder."""
     from tinyrig.cli.progress import RunDisplay
     from tinyrig.hil.modes.base import ModeOptionError
     from tinyrig.hil.modes.registry import get_mode
     from tinyrig.hil.run.runner import RunOptions, run_session
     from tinyrig.hil.results.session import Session
+    from tinyrig.hil.targets.cycle_model import CycleModelError
     from tinyrig.paths import sessions_dir
 
     if port:
@@ -396,13 +427,20 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
             _fail("--warmup must be >= 0")
         if limit is not None and limit < 1:
             _fail("--limit must be >= 1")
+        if mode == "streaming" and benchmark_spec == "all":  # "all" streaming benchmarks
+            benchmark_spec = ",".join(b.id for b in BENCHMARKS.values() if b.streaming)
         options = RunOptions(board=b, benchmarks=_benchmarks(benchmark_spec), mode=mode, target=target,
                              models_dir=models_dir,
                              iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,
                              check_reference=not no_reference, fast_load=not no_fast_load, jobs=jobs,
                              probe=probe, port=port, flash=not no_flash, power_monitor=power_monitor,
-                             monitor_port=monitor_port, io_manager=io_manager, db=_storable_db(db, no_record),
-                             record=not no_record, infer_timeout_s=infer_timeout)
+                             monitor_port=monitor_port, io_manager=io_manager, cycles=not no_cycles,
+                             predict=predict, stream=stream.resolve() if stream else None,
+                             db=_storable_db(db, no_record), record=not no_record, infer_timeout_s=infer_timeout)
+        try:
+            options.prediction_model()  # another core or a board without [timing]: said before anything builds
+        except (CycleModelError, BoardError) as exc:
+            _fail(str(exc))
         if not options.emulated and jobs > 1:
             _fail("-j applies to emulators; a board runs one benchmark at a time")
         try:

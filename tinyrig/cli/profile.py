@@ -24,9 +24,11 @@ from tinyrig.hil.results.tables import Column, TableData
 @click.option("--models", "models_dir", type=click.Path(path_type=Path),
               help="Folder with the reference models (default: TINYRIG_MODELS or the cache).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--no-cycles", is_flag=True, help="Instructions only, without the cycle model's estimated cycles.")
 @format_option()
-def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: bool, fmt: str) -> None:
-    """Instructions per layer of one inference, exact under QEMU -icount."""
+def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: bool, no_cycles: bool, fmt: str) -> None:
+    """Instructions per layer of one inference, exact under QEMU -icount; under QEMU also estimated
+    cycles, CPI and each layer's share of the cycles (docs/cycle-model.md)."""
     from tinyrig.hil.run.profile import ProfileError, profile_benchmark
     from tinyrig.hil.targets.base import TargetError
     from tinyrig.hil.targets.registry import choose_target
@@ -49,7 +51,7 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
                    err=True)
         sys.exit(2)
     try:
-        report = profile_benchmark(target, benchmark, model)
+        report = profile_benchmark(target, benchmark, model, cycles=not no_cycles)
     except (ProfileError, RuntimeError, OSError) as exc:
         click.echo(f"error: {printable(first_line(str(exc)))}", err=True)
         sys.exit(1)
@@ -65,14 +67,19 @@ def profile_table(report, benchmark_id: str, board_name: str) -> TableData:
     from tinyrig.hil.run.profile import ProfileReport
 
     whole = {"#", "op", "kernel"}
-    numeric = {ProfileReport.HEADERS[i] for i in (0, 4, 5, 6)}
-    table = TableData(f"{benchmark_id} on {board_name} ({report.core}): instructions per layer (exact, QEMU -icount)",
-                      [Column(h, numeric=h in numeric, whole=h in whole) for h in ProfileReport.HEADERS])
+    what = "instructions (exact, QEMU -icount) and estimated cycles" if report.has_cycles else \
+        "instructions (exact, QEMU -icount)"
+    table = TableData(f"{benchmark_id} on {board_name} ({report.core}): {what} per layer",
+                      [Column(h, numeric=h in ProfileReport.NUMERIC, whole=h in whole) for h in report.headers()])
     rows = report.rows()
     for row in rows:
         table.add(*row)
     if len(rows) >= 3:
         table.rule_after.add(len(rows) - 3)  # the totals below the layers
+    if report.has_cycles:
+        table.notes.append(f"Est. cycles: the cycle model ({report.cycle_model}; docs/cycle-model.md), exact over "
+                           f"reruns but only as right as its timing data; CPI = est. cycles / instructions; share "
+                           f"of the layers' cycles. Marker overhead {report.marker_overhead_cycles} cycles, subtracted.")
     table.notes.append(f"Marker overhead {report.marker_overhead} instructions per layer, subtracted. "
                        f"Scratch RAM {report.scratch_bytes:,} B beside a {report.arena_bytes:,} B arena.")
     return table

@@ -10,7 +10,9 @@
  * instruction-fetch stalls (cycle_model.h).
  *
  * Arguments (QEMU 7.2: -plugin file=pinwatch.so,addr=0x40028000,out=/tmp/marks.log):
- *     addr=0x...            marker register; stores with vaddr in [addr, addr+4) are logged
+ *     addr=0x...            marker register; stores with vaddr in [addr, addr+4) are logged.
+ *                           Up to MAX_ADDRS of them (the streaming wakeword's detection and
+ *                           processing pins may sit in other registers than the timestamp pin).
  *     out=PATH              log file (appended to)
  *     pc_lo=0x..,pc_hi=0x.. optional: only instructions in [pc_lo, pc_hi) get the memory
  *                           callback (a helper call per store, the costly part); every
@@ -50,7 +52,9 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 /* One counter for the whole machine: exact only with a single vCPU, which install() enforces. */
 static uint64_t insn_count;
 static uint64_t marker_stores;
-static uint64_t addr;
+#define MAX_ADDRS 4
+static uint64_t addrs[MAX_ADDRS];
+static int n_addrs;
 static uint64_t pc_lo, pc_hi = UINT64_MAX;
 static uint64_t skip_lo, skip_hi; /* empty unless given */
 static FILE *out;
@@ -60,6 +64,15 @@ static cm_model *model; /* NULL: no cycle model */
 static bool counted(uint64_t pc)
 {
     return !(pc >= skip_lo && pc < skip_hi);
+}
+
+/* Whether vaddr falls in one of the watched 4-byte registers. */
+static bool watched(uint64_t vaddr)
+{
+    for (int i = 0; i < n_addrs; i++)
+        if (vaddr - addrs[i] < 4) /* unsigned: also rejects vaddr < addr */
+            return true;
+    return false;
 }
 
 static void log_store(uint64_t pc, uint64_t vaddr)
@@ -83,7 +96,7 @@ static void on_store(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64
      * pin register would log twice): ask the access itself whether it is a store. */
     if (!qemu_plugin_mem_is_store(info))
         return;
-    if (vaddr - addr >= 4) /* unsigned: also rejects vaddr < addr */
+    if (!watched(vaddr))
         return;
     log_store((uint64_t)(uintptr_t)userdata, vaddr);
 }
@@ -97,7 +110,7 @@ static void on_access(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint6
     bool store = qemu_plugin_mem_is_store(info);
     if (counted(in->pc))
         cm_mem_access(model, in, vaddr, 1u << qemu_plugin_mem_size_shift(info), store);
-    if (store && in->pc >= pc_lo && in->pc < pc_hi && vaddr - addr < 4)
+    if (store && in->pc >= pc_lo && in->pc < pc_hi && watched(vaddr))
         log_store(in->pc, vaddr);
 }
 
@@ -200,7 +213,6 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 {
     const char *out_path = NULL;
     const char *cycles_path = NULL;
-    bool have_addr = false;
 
     if (info->system_emulation && info->system.max_vcpus > 1) {
         fprintf(stderr, "pinwatch: needs a single vCPU (the instruction counter is shared)\n");
@@ -218,8 +230,13 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         bool ok = true;
         if (klen == 3 && !strncmp(arg, "out", 3))
             out_path = val;
-        else if (klen == 4 && !strncmp(arg, "addr", 4))
-            ok = have_addr = parse_u64(val, &addr);
+        else if (klen == 4 && !strncmp(arg, "addr", 4)) {
+            if (n_addrs == MAX_ADDRS) {
+                fprintf(stderr, "pinwatch: at most %d addr= arguments\n", MAX_ADDRS);
+                return -1;
+            }
+            ok = parse_u64(val, &addrs[n_addrs++]);
+        }
         else if (klen == 5 && !strncmp(arg, "pc_lo", 5))
             ok = parse_u64(val, &pc_lo);
         else if (klen == 5 && !strncmp(arg, "pc_hi", 5))
@@ -240,7 +257,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             return -1;
         }
     }
-    if (!have_addr || !out_path) {
+    if (!n_addrs || !out_path) {
         fprintf(stderr, "pinwatch: needs addr=0x... and out=PATH\n");
         return -1;
     }

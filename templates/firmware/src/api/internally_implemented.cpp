@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "submitter_implemented.h"
+#if TH_STREAMING
+#include "../sww/sww_commands.h"
+#endif
 
 namespace {
 
@@ -132,6 +135,40 @@ void cmd_db(char *rest)
         }
         return;
     }
+#if TH_STREAMING
+    /* The streaming wakeword reference's UART path: where the next byte goes (the runner's
+     * stream_wav_uart.py rewinds it to resend a chunk) and the buffer as int16 samples. */
+    if (strcmp(sub, "getptr") == 0) {
+        th_printf("m-buff-ptr-%u\r\n", (unsigned)g_buffer_count);
+        return;
+    }
+    if (strcmp(sub, "setptr") == 0) {
+        size_t n = 0;
+        char *text = next_token(&rest);
+        if (!parse_size(text, &n) || n > g_buffer_expected) {
+            th_printf("e-[db setptr: position must be 0..%u, got '%s']\r\n", (unsigned)g_buffer_expected, text ? text : "");
+            return;
+        }
+        g_buffer_count = n;
+        return;
+    }
+    if (strcmp(sub, "print_i16") == 0) {
+        size_t n = g_buffer_count / 2u;
+        char *text = next_token(&rest);
+        if (text != nullptr && (!parse_size(text, &n) || n > g_buffer_count / 2u)) {
+            th_printf("e-[db print_i16: count must be 0..%u, got '%s']\r\n", (unsigned)(g_buffer_count / 2u), text);
+            return;
+        }
+        th_printf("[");
+        for (size_t i = 0; i < n; ++i) {
+            int value = (int16_t)(uint16_t)(g_buffer[2 * i] | (g_buffer[2 * i + 1] << 8));
+            th_printf("%d%s", value, i + 1 == n ? "]" : ", ");
+            if (i % 16u == 15u && i + 1 < n) th_printf("\r\n");
+        }
+        th_printf(n ? "\r\n" : "]\r\n");
+        return;
+    }
+#endif
     if (g_buffer_expected == 0) {
         th_printf("e-[db: no 'db load <N>' before data]\r\n");
         return;
@@ -156,6 +193,9 @@ void cmd_db(char *rest)
         g_buffer[g_buffer_count++] = (uint8_t)((hex_value(sub[i]) << 4) | hex_value(sub[i + 1]));
     }
     if (g_buffer_count == g_buffer_expected) th_printf("m-load-done\r\n");
+#if TH_STREAMING
+    else th_printf("m-[%u bytes received]\r\n", (unsigned)g_buffer_count); /* stream_wav_uart.py checks it */
+#endif
 }
 
 void cmd_infer(char *rest)
@@ -189,7 +229,8 @@ void cmd_tinyrig(char *rest)
 {
     char *sub = next_token(&rest);
     if (sub != nullptr && strcmp(sub, "caps") == 0) {
-        th_printf("m-caps-[raw,ticks%s]\r\n", TH_HAS_FAST_LOAD ? ",load" : "");
+        th_printf("m-caps-[raw,ticks%s%s]\r\n", TH_HAS_FAST_LOAD ? ",load" : "",
+                  TH_STREAMING && TH_HAS_FAST_LOAD ? ",audio" : "");
     } else if (sub != nullptr && strcmp(sub, "raw") == 0) {
         if (!g_have_results) {
             th_printf("e-[tinyrig raw: no inference has run on the loaded input]\r\n");
@@ -230,13 +271,18 @@ void cmd_tinyrig(char *rest)
             g_have_results = false;
             th_printf("m-load-done-%u\r\n", (unsigned)loaded);
         }
+#if TH_STREAMING
+    } else if (sub != nullptr && sww_tinyrig_command(sub, rest)) {
+#endif
     } else {
-        th_printf("e-[tinyrig: expected 'caps', 'raw', 'ticks' or 'load <path>']\r\n");
+        th_printf("e-[tinyrig: expected 'caps', 'raw', 'ticks' or 'load <path>'%s]\r\n",
+                  TH_STREAMING ? ", 'audio <path>' or 'trace <path>'" : "");
     }
 }
 
 }  // namespace
 
+char *ee_next_token(char **cursor) { return next_token(cursor); }
 uint8_t *ee_get_buffer_pointer(void) { return g_buffer; }
 size_t ee_get_buffer_count(void) { return g_buffer_count; }
 size_t ee_get_buffer_expected(void) { return g_buffer_expected; }
@@ -260,6 +306,10 @@ void ee_infer(size_t n, size_t n_warmup)
 
 void ee_serial_command_parser_callback(char *command)
 {
+#if TH_STREAMING
+    /* The streaming wakeword reference echoes every command; its UART tools check the echo. */
+    th_printf("Received command: %s\r\n", command);
+#endif
     char *rest = command;
     char *tok = next_token(&rest);
     if (tok == nullptr) {
@@ -281,6 +331,16 @@ void ee_serial_command_parser_callback(char *command)
         th_printf("infer N [W]  : W warm-up then N timed inferences, then the results\r\n");
         th_printf("results      : the scores of the last inference\r\n");
         th_printf("tinyrig caps : tinyrig extensions (raw, ticks, load)\r\n");
+#if TH_STREAMING
+        th_printf("start        : stream from the audio input; detections pulse the detection pin\r\n");
+        th_printf("stop         : stop streaming; print output[0] of every hop\r\n");
+        th_printf("state        : streaming state and counters\r\n");
+        th_printf("db getptr    : where the next db byte goes; db setptr N moves it\r\n");
+        th_printf("db print_i16 : the input bytes as int16 samples\r\n");
+        th_printf("extract_uart_stream : the 1024 loaded bytes as one hop: features and outputs\r\n");
+        th_printf("run_model    : the model on the current feature history\r\n");
+        th_printf("tinyrig audio PATH / tinyrig trace PATH : emulation: audio file, per-hop record\r\n");
+#endif
     } else if (strcmp(tok, "timestamp") == 0) {
         th_timestamp();
     } else if (strcmp(tok, "db") == 0) {
@@ -292,6 +352,9 @@ void ee_serial_command_parser_callback(char *command)
         else th_printf("e-[results: no inference has run on the loaded input]\r\n");
     } else if (strcmp(tok, "tinyrig") == 0) {
         cmd_tinyrig(rest);
+#if TH_STREAMING
+    } else if (sww_command(tok, rest)) {
+#endif
     } else {
         th_printf("e-[Unknown command: %s]\r\n", tok);
     }

@@ -6,7 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "submitter_implemented.h"
+
+#if TH_STREAMING
+/* The streaming wakeword's UART path sends 512 audio bytes per `db` command (the reference
+ * DUT's EE_CMD_SIZE and the runner's stream_wav_uart.py). */
+#define EE_CMD_SIZE 1028u
+#else
 #define EE_CMD_SIZE 80u
+#endif
 #define EE_CMD_DELIMITER " "
 #define EE_CMD_TERMINATOR '%'
 
@@ -21,5 +29,7 @@ void ee_infer(size_t n, size_t n_warmup);
 uint8_t *ee_get_buffer_pointer(void);
 size_t ee_get_buffer_count(void);
 size_t ee_get_buffer_expected(void);
+/* Splits the next space-separated token off *cursor in place; NULL when none is left. */
+char *ee_next_token(char **cursor);
 
 #endif

@@ -3,8 +3,14 @@
 Compiles with the distribution's arm-none-eabi-gcc found on PATH (Debian's gcc-arm-none-eabi),
 so no toolchain package is ever fetched. CPU and FPU come from the project's board JSON, which
 tinyrig renders from boards/<board>.toml.
+
+Targets beyond the image: `upload` flashes the ELF with `pyocd flash`, `gdbserver` runs
+`pyocd gdbserver` for any GDB or IDE to attach to (`pio debug` starts the same server from the
+debug_* options tinyrig writes into platformio.ini). Both need the board's pyOCD target, which
+platformio.ini passes as `board_upload.pyocd_target`; pyocd itself is found on PATH.
 """
 
+import sys
 from os.path import join
 
 from SCons.Script import AlwaysBuild, Default, DefaultEnvironment  # noqa: F401 (SCons names)
@@ -79,4 +85,31 @@ target_bin = env.Command(
 )
 target_size = env.Alias("size", target_elf, env.VerboseAction("$SIZEPRINTCMD", "Calculating size $SOURCE"))
 AlwaysBuild(target_size)
+
+# GDB's default remote port, which platformio.ini's debug_port names too.
+GDB_PORT = 3333
+pyocd_target = board.get("upload.pyocd_target", "")
+if pyocd_target:
+    probe = ["--uid", "$UPLOAD_PORT"] if env.subst("$UPLOAD_PORT") else []
+    env.Replace(
+        UPLOADER="pyocd",
+        # upload_flags from platformio.ini are prepended to these: they land after `flash`.
+        UPLOADERFLAGS=["--target", pyocd_target] + probe,
+        UPLOADCMD="$UPLOADER flash $UPLOADERFLAGS $SOURCE",
+        GDBSERVERCMD="$UPLOADER gdbserver --target %s --port %d %s" % (pyocd_target, GDB_PORT, " ".join(probe)),
+    )
+    upload_action = env.VerboseAction("$UPLOADCMD", "Flashing $SOURCE with pyOCD (target %s)" % pyocd_target)
+    gdbserver_action = env.VerboseAction("$GDBSERVERCMD", "pyOCD GDB server on port %d" % GDB_PORT)
+else:
+    def _no_probe_target(target, source, env):  # noqa: ARG001 (SCons action signature)
+        sys.stderr.write(
+            "Error: board %s names no pyOCD target (pyocd_target in its tinyrig board file), so there is "
+            "nothing to flash or debug with; emulated boards run with `tinyrig run`\n" % board.get("build.mcu", "?"))
+        return 1
+
+    upload_action = gdbserver_action = env.Action(_no_probe_target, None)
+
+# The ELF, not the .bin: it carries its load addresses, so pyOCD needs no base address.
+AlwaysBuild(env.Alias("upload", target_elf, upload_action))
+AlwaysBuild(env.Alias("gdbserver", target_elf, gdbserver_action))
 Default([target_bin])

@@ -1,0 +1,10 @@
+# CMake toolchain file: Debian's arm-none-eabi-gcc for a bare-metal Cortex-M4F (hard float).
+set(CMAKE_SYSTEM_NAME Generic)
+set(CMAKE_SYSTEM_PROCESSOR arm)
+set(CMAKE_C_COMPILER arm-none-eabi-gcc)
+set(CMAKE_CXX_COMPILER arm-none-eabi-g++)
+set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
+set(CPU_FLAGS "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16")
+set(CMAKE_C_FLAGS_INIT "${CPU_FLAGS} -O2 -ffunction-sections -fdata-sections -Wall -Wextra -Werror")
+set(CMAKE_CXX_FLAGS_INIT "${CPU_FLAGS} -O2 -ffunction-sections -fdata-sections -Wall -Wextra -Werror")
+set(CMAKE_EXE_LINKER_FLAGS_INIT "${CPU_FLAGS} -nostartfiles --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections")

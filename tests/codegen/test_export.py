@@ -1,0 +1,150 @@
+"""`tinyrig export`: the model and the API shim as a library. Built with CMake for this computer with
+the export's own host port, tinyrig's Dut drives it over a pseudo-terminal like a board's serial
+port, and every score equals the tflite-micro interpreter's."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tinyrig_testing import require_tools
+from tinyrig.benchmarks import get_benchmark
+from tinyrig.cli.main import main
+from tinyrig.codegen.export import ExportError, export_library
+from tinyrig.hil.dut.client import Dut
+from tinyrig.hil.dut.reference import ReferenceModel
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+STRICT = "-Wall -Wextra -Werror"
+
+
+def cmake_build(source: Path, build: Path, *options: str) -> None:
+    configure = ["cmake", "-S", str(source), "-B", str(build), f"-DCMAKE_C_FLAGS={STRICT}",
+                 f"-DCMAKE_CXX_FLAGS={STRICT}", "-DCMAKE_BUILD_TYPE=Release", *options]
+    for command in (configure, ["cmake", "--build", str(build), "-j", "2"]):
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def kws_export(tmp_path_factory, models_dir) -> Path:
+    out = tmp_path_factory.mktemp("export") / "tinyrig-kws01"
+    export_library(models_dir / "kws01.tflite", get_benchmark("kws01"), "cortex-m4", out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def host_port(kws_export, tmp_path_factory) -> Path:
+    require_tools("cmake", "gcc", "g++")
+    build = tmp_path_factory.mktemp("host-build")
+    cmake_build(kws_export, build, "-DTINYRIG_MLPERF_HOST_EXAMPLE=ON")
+    return build / "tinyrig_host_port"
+
+
+def test_the_api_shim_is_the_firmwares_own(kws_export):
+    for name in ("internally_implemented.cpp", "internally_implemented.h"):
+        assert (kws_export / "src" / "api" / name).read_text() == (TEMPLATES / "firmware" / "src" / "api" / name).read_text()
+    assert (kws_export / "src" / "console.c").read_text() == (TEMPLATES / "firmware" / "src" / "console.c").read_text()
+    header = (kws_export / "src" / "api" / "submitter_implemented.h").read_text()
+    assert "#define TH_HAS_FAST_LOAD 0" in header and '"tinyrig ' in header and "@FIRMWARE_TAG@" not in header
+
+
+def test_the_port_is_five_functions(kws_export):
+    port = (kws_export / "include" / "tinyrig_port.h").read_text()
+    declared = re.findall(r"^\w[\w ]*\b(tinyrig_port_\w+)\(", port, re.M)
+    assert declared == ["tinyrig_port_console_putc", "tinyrig_port_console_getc", "tinyrig_port_timer_us",
+                        "tinyrig_port_timestamp_pin", "tinyrig_port_energy_init"]
+
+
+def test_every_build_description_names_the_same_sources(kws_export):
+    sources = sorted(p.relative_to(kws_export).as_posix() for p in (kws_export / "src").rglob("*")
+                     if p.suffix in (".c", ".cc", ".cpp"))
+    listed = re.findall(r'"\$\{TINYRIG_MLPERF_DIR\}/([^"]+\.(?:c|cc|cpp))"', (kws_export / "cmake" / "tinyrig_mlperf.cmake").read_text())
+    assert listed == sources
+    library = json.loads((kws_export / "library.json").read_text())
+    assert library["build"]["srcDir"] == "src" and library["build"]["includeDir"] == "include"
+    assert "-ffp-contract=off" in library["build"]["flags"]
+    module = (kws_export / "zephyr" / "module.yml").read_text()
+    assert "cmake: zephyr" in module and "kconfig: zephyr/Kconfig" in module
+    zephyr_cmake = (kws_export / "zephyr" / "CMakeLists.txt").read_text()
+    assert "../cmake/tinyrig_mlperf.cmake" in zephyr_cmake and "TINYRIG_MLPERF_SOURCES" in zephyr_cmake
+    assert "config TINYRIG_MLPERF\n" in (kws_export / "zephyr" / "Kconfig").read_text()
+
+
+def test_host_port_scores_equal_the_interpreter(host_port, models_dir):
+    device = subprocess.Popen([str(host_port), "--pty"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        console = device.stderr.readline().strip()
+        assert console.startswith("console: /dev/"), console
+        reference = ReferenceModel(models_dir / "kws01.tflite", get_benchmark("kws01"))
+        rng = np.random.default_rng(11)
+        inputs = [rng.integers(0, 256, 490, dtype=np.uint8).tobytes() for _ in range(3)]
+        sample = models_dir.parent / "samples" / "kws01" / "ref_sample_kws.bin"
+        if sample.is_file():
+            inputs.append(sample.read_bytes())
+        with Dut(console.removeprefix("console: "), timeout_s=60) as dut:
+            profile = dut.open()
+            assert profile.model == "kws01" and "cortex-m4-port performance" in profile.firmware
+            assert dut.capabilities() == {"raw", "ticks"}
+            for data in inputs:
+                dut.load(data)
+                result = dut.infer(2, 1)
+                expected = reference.run(data)
+                assert next(l for l in result.lines if l.startswith("m-results-")) == \
+                    "m-results-[" + ",".join(expected.scores) + "]"
+                assert dut.raw_output() == expected.raw
+                start, end, hz = dut.window_ticks()
+                assert hz == 1_000_000 and end > start  # the port's microseconds
+    finally:
+        device.terminate()
+        device.wait(timeout=10)
+
+
+def test_host_port_on_stdin_answers_and_ends_with_its_input(host_port):
+    result = subprocess.run([str(host_port)], input=b"name%bogus%", capture_output=True, timeout=30)
+    assert result.returncode == 0
+    assert result.stdout.decode().split("\r\n") == [
+        "m-timestamp-mode-performance", "m-init-done", "m-ready", "m-name-dut-[tinyrig]", "m-ready",
+        "e-[Unknown command: bogus]", "m-ready", ""]
+
+
+def test_energy_mode_library_uses_the_default_energy_init(kws_export, tmp_path):
+    require_tools("cmake", "gcc", "g++")
+    cmake_build(kws_export, tmp_path, "-DTINYRIG_MLPERF_HOST_EXAMPLE=ON", "-DTINYRIG_ENERGY_MODE=ON")
+    result = subprocess.run([str(tmp_path / "tinyrig_host_port")], input=b"timestamp%", capture_output=True, timeout=30)
+    # Energy mode: the timestamp goes to the pin, nothing is printed for it.
+    assert result.stdout.decode().split("\r\n") == ["m-timestamp-mode-energy", "m-init-done", "m-ready", "m-ready", ""]
+
+
+def test_unknown_core_is_refused(tmp_path, models_dir):
+    with pytest.raises(ExportError, match="core 'cortex-m99' is not one tinyrig builds kernels for"):
+        export_library(models_dir / "kws01.tflite", get_benchmark("kws01"), "cortex-m99", tmp_path / "x")
+
+
+def test_streaming_benchmark_is_refused(tmp_path, models_dir):
+    with pytest.raises(ExportError, match="sww01 streams audio"):
+        export_library(models_dir / "sww01.tflite", get_benchmark("sww01"), "cortex-m4", tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_export_command(tmp_path, models_dir):
+    runner = CliRunner()
+    out = tmp_path / "lib"
+    result = runner.invoke(main, ["export", "--model", str(models_dir / "kws01.tflite"), "--core", "reference",
+                                  "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"exported kws01 for reference in {out}" in result.output
+    assert not list((out / "src" / "model").glob("tinyrig_dsp_*"))  # portable kernels only
+    wrong = runner.invoke(main, ["export", "--model", str(models_dir / "vww01.tflite"), "--benchmark", "kws01",
+                                 "--core", "cortex-m4", "--out", str(tmp_path / "wrong")])
+    assert wrong.exit_code == 1
+    lines = [line for line in wrong.output.splitlines() if line]
+    assert lines == [f"error: {models_dir / 'vww01.tflite'}: model input [1, 96, 96, 3] (int8) does not take the "
+                     "490 bytes the host sends for kws01"]
