@@ -6,15 +6,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from tinyrig.hil.results.schema import SessionResults, read_results
 
-def run(jobs: int, benchmark: str, board: str, sessions: Path) -> tuple[float, dict]:
+
+def run(jobs: int, benchmark: str, board: str, sessions: Path) -> tuple[float, SessionResults]:
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "tinyrig.cli", "run", "--board", board, "--benchmark", benchmark,
                            "-j", str(jobs), "--no-record", "--sessions", str(sessions)],
@@ -23,12 +24,11 @@ def run(jobs: int, benchmark: str, board: str, sessions: Path) -> tuple[float, d
     if proc.returncode != 0:
         sys.exit(f"-j {jobs} failed:\n{proc.stdout}\n{proc.stderr}")
     (session,) = [p for p in sessions.iterdir() if p.is_dir()]
-    return wall, json.loads((session / "results.json").read_text())
+    return wall, read_results(session)
 
 
-def figures(results: dict) -> dict:
-    return {bid: [(w["instructions"], w["scores"]) for w in entry["windows"]]
-            for bid, entry in results["benchmarks"].items()}
+def figures(results: SessionResults) -> dict:
+    return {bid: [(w.instructions, w.scores) for w in entry.windows] for bid, entry in results.benchmarks.items()}
 
 
 def main() -> None:

@@ -8,7 +8,6 @@ saves it), and a resumed run skips the files already done.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -20,33 +19,12 @@ from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
 from tinyrig.hil.modes.deadline import InferDeadline
 from tinyrig.hil.results.figures import missing_class_note
+from tinyrig.hil.results.runner_metrics import runner_accuracy
+from tinyrig.hil.results.schema import AccuracyFile, AccuracyHeadline, AccuracyRecord, AccuracySummary
 
 
-@dataclass
-class FileResult:
-    index: int
-    file: str
-    label: int
-    windows: int
-    score: list[float]  # the file's scores (ad01: the mean reconstruction error)
-    predicted: int | None  # argmax class (classifiers)
-    bit_exact: int = 0  # windows whose output equals the reference
-    checked: int = 0  # windows checked against the reference
-
-
-@dataclass
-class AccuracySummary:
-    files: int
-    inputs: int
-    top1: float | None = None
-    confusion: list[list[int]] | None = None
-    auc: float | None = None
-    bit_exact: int = 0
-    checked: int = 0
-    meets_target: bool | None = None
-    auc_note: str | None = None  # why there is no AUC (one class only)
-    class_names: list[str] | None = None  # the confusion matrix's rows and columns
-    extra: dict = field(default_factory=dict)
+# The records are the results schema's (hil/results/schema.py): a mode fills them, results.json keeps them.
+FileResult = AccuracyFile
 
 
 def _scores_text(lines: list[str]) -> list[str]:
@@ -73,26 +51,18 @@ def run_file(dut: Dut, load: Callable[[Dut, bytes], None], item: DatasetFile, re
             checked += 1
     mean = np.mean(np.array(per_window, dtype=np.float64), axis=0).tolist()
     predicted = int(np.argmax(mean)) if len(mean) > 1 else None
-    return FileResult(item.index, item.name, item.label, len(per_window), mean, predicted, exact, checked)
-
-
-def roc_auc(scores: list[float], labels: list[int]) -> float | None:
-    """Area under the ROC curve with label 1 as positive (the Mann-Whitney statistic; ties count half)."""
-    s = np.asarray(scores, dtype=np.float64)
-    y = np.asarray(labels) != 0
-    pos, neg = s[y], s[~y]
-    if len(pos) == 0 or len(neg) == 0:
-        return None
-    greater = (pos[:, None] > neg[None, :]).sum()
-    ties = (pos[:, None] == neg[None, :]).sum()
-    return float((greater + 0.5 * ties) / (len(pos) * len(neg)))
+    return FileResult(index=item.index, file=item.name, label=item.label, windows=len(per_window), score=mean,
+                      predicted=predicted, bit_exact=exact, checked=checked)
 
 
 def summarize(benchmark: Benchmark, results: list[FileResult], num_classes: int) -> AccuracySummary:
     summary = AccuracySummary(files=len(results), inputs=sum(r.windows for r in results),
                               bit_exact=sum(r.bit_exact for r in results), checked=sum(r.checked for r in results))
+    # What the MLPerf Tiny runner prints: its `Top 1%` and an AUC for every benchmark.
+    summary.runner_top1_percent, summary.runner_auc = runner_accuracy([r.score for r in results],
+                                                                      [r.label for r in results])
     if benchmark.quality_metric == "auc":
-        summary.auc = roc_auc([r.score[0] for r in results], [r.label for r in results])
+        summary.auc = summary.runner_auc  # ad01: the ROC area of the mean error, as before
         if summary.auc is not None:
             summary.meets_target = summary.auc >= benchmark.quality_target
         else:
@@ -147,22 +117,19 @@ class AccuracyMode(Mode):
         entry, bid = ctx.entry, ctx.benchmark.id
         self.check(ctx.settings, type(ctx.target))
         files = read_index(ctx.benchmark, ctx.settings.dataset, ctx.settings.limit)
-        acc = entry.setdefault("accuracy", {"files": []})
-        acc["dataset"] = str(ctx.settings.dataset)
-        done = [FileResult(**f) for f in acc["files"]]
+        acc = entry.accuracy = entry.accuracy or AccuracyRecord()
+        acc.dataset = str(ctx.settings.dataset)
 
         def on_file(result: FileResult) -> None:
-            acc["files"].append(asdict(result))
+            acc.files.append(result)
             ctx.session.save()
-            ctx.progress.advance(bid, len(acc["files"]), len(files), result.file)
+            ctx.progress.advance(bid, len(acc.files), len(files), result.file)
 
         results = run_accuracy(ctx.dut, ctx.benchmark, files, load=ctx.load,
                                reference=ctx.reference if ctx.settings.check_reference else None,
-                               done=done, on_file=on_file, timeout_s=ctx.settings.infer_timeout_s)
+                               done=list(acc.files), on_file=on_file, timeout_s=ctx.settings.infer_timeout_s)
         summary = summarize(ctx.benchmark, results, files[0].num_classes)
-        acc["summary"] = asdict(summary)
-        entry["summary"] = {"accuracy": summary.top1, "auc": summary.auc, "bit_exact": summary.bit_exact,
-                            "checked": summary.checked, "files": summary.files, "inputs": summary.inputs,
-                            "meets_target": summary.meets_target}
-        if summary.auc_note:
-            entry["summary"]["auc_note"] = summary.auc_note
+        acc.summary = summary
+        entry.summary = AccuracyHeadline(accuracy=summary.top1, auc=summary.auc, bit_exact=summary.bit_exact,
+                                         checked=summary.checked, files=summary.files, inputs=summary.inputs,
+                                         meets_target=summary.meets_target, auc_note=summary.auc_note)

@@ -20,6 +20,7 @@ from tinyrig.build.firmware_cache import Firmware
 from tinyrig.hil.dut.client import Dut
 from tinyrig.hil.dut.inputs import Input, dataset_inputs, random_inputs
 from tinyrig.hil.dut.reference import ReferenceModel
+from tinyrig.hil.results.schema import BenchmarkEntry
 from tinyrig.hil.results.session import Session
 from tinyrig.hil.targets.base import Run, Target
 
@@ -62,7 +63,7 @@ class ModeContext:
     session: Session
     settings: ModeSettings
     benchmark: Benchmark
-    entry: dict  # this benchmark's record in the session (saved with session.save())
+    entry: BenchmarkEntry  # this benchmark's record in the session (saved with session.save())
     firmware: Firmware
     reference: ReferenceModel
     dut: Dut
@@ -73,6 +74,8 @@ class ModeContext:
     iterations: int
     warmup: int
     cleanup: list = field(default_factory=list)  # closers for instruments a mode opened
+    # Hardware without --iterations: scale N so every window lasts >= 10 s (window_length.py).
+    scale_windows: bool = False
 
     def perf_inputs(self) -> list[Input]:
         """The inputs of performance and energy windows: the dataset's, else seeded random ones."""
@@ -97,4 +100,5 @@ class Mode(ABC):
 
     @abstractmethod
     def run(self, ctx: ModeContext) -> None:
-        """Measures one benchmark, recording into `ctx.entry` (its own section and `summary`)."""
+        """Measures one benchmark, recording into `ctx.entry` (its own typed section and `summary`;
+        a plug-in mode records under `ctx.entry.extensions[<its name>]`)."""

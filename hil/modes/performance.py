@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Callable
 
 from tinyrig.benchmarks import Benchmark
 from tinyrig.hil.dut.client import Dut, DutError
@@ -23,52 +23,19 @@ from tinyrig.hil.dut.inputs import Input
 from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.modes.base import Mode, ModeContext
 from tinyrig.hil.modes.deadline import InferDeadline
-from tinyrig.hil.targets.cycle_model import CycleModel
+from tinyrig.hil.modes.window_length import calibrate
+from tinyrig.hil.results.schema import PerformanceSummary, PerformanceValidity, PerformanceWindow
+
+if TYPE_CHECKING:  # annotations only
+    from tinyrig.hil.targets.cycle_model import CycleModel
 
 WINDOWS = 5
 MIN_WINDOW_S = 10.0
 MIN_ITERATIONS = 10
 
 
-@dataclass
-class Window:
-    index: int
-    input: str
-    iterations: int
-    warmup: int
-    lap_us: list[int]
-    latency_us: float
-    ticks: int | None = None
-    timer_hz: int | None = None
-    instructions: float | None = None  # per inference, emulation only
-    instructions_source: str | None = None  # "markers" (exact, QEMU plugin) or "timer" (+-1 tick)
-    estimated_cycles: float | None = None  # per inference, QEMU with a cycle model
-    cycle_split: dict[str, float] | None = None  # per inference: load_store, multiply, branch, fetch, other
-    scores: list[str] = field(default_factory=list)
-    expected_scores: list[str] | None = None
-    bit_exact: bool | None = None  # raw output bytes equal the reference's
-    wall_s: float = 0.0
-
-    @property
-    def window_s(self) -> float:
-        return self.latency_us * self.iterations / 1e6
-
-
-@dataclass
-class PerformanceSummary:
-    windows: int
-    median_latency_us: float
-    throughput_ips: float
-    median_instructions: float | None
-    instructions_per_mac: float | None
-    valid: bool
-    validity: dict[str, bool]
-    scores_match_reference: bool | None
-    median_estimated_cycles: float | None = None
-    estimated_cycles_per_mac: float | None = None
-    estimated_latency_us: float | None = None  # median estimated cycles at `estimated_clock_hz`
-    estimated_clock_hz: int | None = None
-    cycle_model: str | None = None  # whose timing: "cortex-m4 timed as qemu-mps2-an386 at 25 MHz, 0 wait states"
+# The records are the results schema's (hil/results/schema.py): a mode fills them, results.json keeps them.
+Window = PerformanceWindow
 
 
 MarkSource = Callable[[], list]
@@ -130,11 +97,11 @@ def summarize(windows: list[Window], total_macs: int | None, emulated: bool,
                          estimated_cycles_per_mac=median_cycles / total_macs if total_macs else None,
                          estimated_latency_us=cycle_model.seconds(median_cycles) * 1e6,
                          estimated_clock_hz=cycle_model.clock_hz, cycle_model=cycle_model.describe())
-    validity = {
-        "five_windows": len(windows) == WINDOWS,
-        "each_window_at_least_10s": all(w.window_s >= MIN_WINDOW_S for w in windows),
-        "each_window_at_least_10_inferences": all(w.iterations >= MIN_ITERATIONS for w in windows),
-    }
+    validity = PerformanceValidity(
+        five_windows=len(windows) == WINDOWS,
+        each_window_at_least_10s=all(w.window_s >= MIN_WINDOW_S for w in windows),
+        each_window_at_least_10_inferences=all(w.iterations >= MIN_ITERATIONS for w in windows),
+    )
     checked = [w for w in windows if w.expected_scores is not None]
     return PerformanceSummary(
         windows=len(windows),
@@ -142,7 +109,7 @@ def summarize(windows: list[Window], total_macs: int | None, emulated: bool,
         throughput_ips=1e6 / latency if latency else 0.0,
         median_instructions=median_instr,
         instructions_per_mac=(median_instr / total_macs) if (median_instr and total_macs) else None,
-        valid=all(validity.values()) and not emulated,
+        valid=all(dict(validity).values()) and not emulated,
         validity=validity,
         scores_match_reference=all(w.scores == w.expected_scores for w in checked) if checked else None,
         **estimated,
@@ -168,14 +135,6 @@ def run_performance(dut: Dut, benchmark: Benchmark, inputs: list[Input], *, iter
     return windows
 
 
-def window_to_dict(window: Window) -> dict:
-    return asdict(window)
-
-
-def window_from_dict(data: dict) -> Window:
-    return Window(**data)
-
-
 class PerformanceMode(Mode):
     """MLPerf Tiny performance mode: median latency (and, in emulation, exact instructions)."""
 
@@ -184,11 +143,14 @@ class PerformanceMode(Mode):
     def run(self, ctx: ModeContext) -> None:
         entry, bid = ctx.entry, ctx.benchmark.id
         inputs = ctx.perf_inputs()
-        entry["inputs"] = "dataset" if ctx.settings.dataset else f"random (seed {ctx.settings.seed})"
-        done = [window_from_dict(w) for w in entry.get("windows", [])]
+        entry.inputs = "dataset" if ctx.settings.dataset else f"random (seed {ctx.settings.seed})"
+        if ctx.scale_windows and not entry.windows:
+            ctx.iterations = calibrate(entry, ctx.iterations, ctx.warmup, lambda n, w: self._trial(ctx, inputs[0], n, w),
+                                       lambda text: ctx.progress.stage(bid, text))
+            ctx.session.save()
 
         def on_window(window: Window) -> None:
-            entry.setdefault("windows", []).append(window_to_dict(window))
+            entry.windows.append(window)
             ctx.session.save()
             detail = f"{window.latency_us:,.1f} us/inference"
             if window.instructions is not None:
@@ -202,8 +164,18 @@ class PerformanceMode(Mode):
         windows = run_performance(
             ctx.dut, ctx.benchmark, inputs, iterations=ctx.iterations, warmup=ctx.warmup,
             instructions_per_second=ctx.target.instructions_per_second if emulated else None,
-            reference=ctx.reference if ctx.settings.check_reference else None, done=done, on_window=on_window,
-            infer_timeout_s=ctx.settings.infer_timeout_s,
+            reference=ctx.reference if ctx.settings.check_reference else None, done=list(entry.windows),
+            on_window=on_window, infer_timeout_s=ctx.settings.infer_timeout_s,
             marks=ctx.run.new_window_marks if has_marks else None, load=ctx.load)
-        entry["summary"] = summarize(windows, ctx.firmware.project.total_macs, emulated,
-                                     getattr(ctx.target, "cycle_model", None)).__dict__
+        entry.summary = summarize(windows, ctx.firmware.project.total_macs, emulated,
+                                  getattr(ctx.target, "cycle_model", None))
+
+    @staticmethod
+    def _trial(ctx: ModeContext, item: Input, iterations: int, warmup: int) -> float:
+        """One unrecorded window: its length in device seconds, from the firmware's `m-lap-us`."""
+        ctx.load(ctx.dut, item.data)
+        result = ctx.dut.infer(iterations, warmup, timeout_s=ctx.settings.infer_timeout_s)
+        if result.window_us is None:
+            raise DutError("the trial window's answer had no pair of m-lap-us timestamps",
+                           f"infer {iterations} {warmup}", result.lines)
+        return result.window_us / 1e6

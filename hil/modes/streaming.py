@@ -25,7 +25,7 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -40,6 +40,7 @@ from tinyrig.hil.dut.client import Dut, DutError
 from tinyrig.hil.modes import sww_scoring
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
 from tinyrig.hil.modes.sww_timeline import AUDIO_TICK, END_OF_AUDIO, PinFunctions, StreamTimeline, build_timeline
+from tinyrig.hil.results.schema import ClosedDivisionLimits, StreamingRecord, StreamingSummary, StreamRecord
 
 if TYPE_CHECKING:
     from tinyrig.hil.dut.reference import ReferenceModel
@@ -55,31 +56,8 @@ class StreamingError(RuntimeError):
     """The stream could not be played or its record does not add up."""
 
 
-@dataclass
-class StreamResult:
-    wav_file: str
-    length_s: float
-    audio_hops: int
-    hops: int  # processed by the DUT
-    lost: int  # overwritten in its ring buffer before it got to them
-    detections_ms: list[int]  # as the interface board records them (the first is the start pulse)
-    true_positives: list[float]
-    false_negatives: list[float]
-    false_positives: list[float]
-    duty_cycle: float
-    period_s: float
-    processing_s: float
-    throughput: float
-    activations: list[int]
-    features_equal: int  # hops whose 40 features equal the host reference's
-    outputs_equal: int | None  # hops whose 3 outputs equal tflite-micro's (None: not checked)
-    checked_hops: int
-    wall_s: float
-    detection_windows: list[list[float]] = field(default_factory=list)
-
-    @property
-    def counts(self) -> tuple[int, int, int]:
-        return len(self.true_positives), len(self.false_negatives), len(self.false_positives)
+# The records are the results schema's (hil/results/schema.py): the mode fills them, results.json keeps them.
+StreamResult = StreamRecord
 
 
 @dataclass
@@ -228,38 +206,24 @@ def check_timeline(timeline: StreamTimeline, hops: int, detections: int) -> None
         raise StreamingError(f"{len(timeline.detections_ns)} detection pulses on the pin, the DUT counted {detections}")
 
 
-def summarize(results: list[StreamResult]) -> dict:
+def summarize(results: list[StreamResult]) -> StreamingSummary:
     """Totals over the files and the per-file figures the runner prints (first file's duty cycle)."""
     tp = sum(r.counts[0] for r in results)
     fn = sum(r.counts[1] for r in results)
     fp = sum(r.counts[2] for r in results)
     processing = sum(r.processing_s * r.hops for r in results) / max(1, sum(r.hops for r in results))
-    checked = sum(r.checked_hops for r in results)
-    return {
-        "files": len(results),
-        "true_positives": tp,
-        "false_negatives": fn,
-        "false_positives": fp,
-        "duty_cycle": float(np.mean([r.duty_cycle for r in results])),
-        "period_s": float(np.mean([r.period_s for r in results])),
-        "processing_s": processing,
-        "throughput": 1.0 / processing,
-        "hops": sum(r.hops for r in results),
-        "lost_hops": sum(r.lost for r in results),
-        "features_equal": sum(r.features_equal for r in results),
-        "outputs_equal": None if any(r.outputs_equal is None for r in results) else sum(r.outputs_equal for r in results),
-        "checked_hops": checked,
-        "closed_division": {"false_positives_le_8": fp <= sww_scoring.MAX_FALSE_POSITIVES,
-                            "false_negatives_le_8": fn <= sww_scoring.MAX_FALSE_NEGATIVES},
-    }
-
-
-def result_to_dict(result: StreamResult) -> dict:
-    return asdict(result)
-
-
-def result_from_dict(data: dict) -> StreamResult:
-    return StreamResult(**data)
+    return StreamingSummary(
+        files=len(results), true_positives=tp, false_negatives=fn, false_positives=fp,
+        duty_cycle=float(np.mean([r.duty_cycle for r in results])),
+        period_s=float(np.mean([r.period_s for r in results])),
+        processing_s=processing, throughput=1.0 / processing,
+        hops=sum(r.hops for r in results), lost_hops=sum(r.lost for r in results),
+        features_equal=sum(r.features_equal for r in results),
+        outputs_equal=None if any(r.outputs_equal is None for r in results) else sum(r.outputs_equal for r in results),
+        checked_hops=sum(r.checked_hops for r in results),
+        closed_division=ClosedDivisionLimits(false_positives_le_8=fp <= sww_scoring.MAX_FALSE_POSITIVES,
+                                             false_negatives_le_8=fn <= sww_scoring.MAX_FALSE_NEGATIVES),
+    )
 
 
 def stream_sources(truth: Path) -> list[tuple[sww_scoring.TruthEntry, Path]]:
@@ -305,14 +269,14 @@ class StreamingMode(Mode):
         markers = getattr(ctx.run, "markers", None)
         if markers is None:
             raise StreamingError("the target logs no pin stores (a QEMU marker log is needed)")
-        state = ctx.entry.setdefault("streaming", {"streams": []})
+        state = ctx.entry.streaming = ctx.entry.streaming or StreamingRecord()
         truth = Path(settings.stream) if settings.stream else write_test_stream(ctx.session.directory / "sww_test_stream")
-        state["truth"] = str(truth)
+        state.truth = str(truth)
         sources = stream_sources(truth)
         tables = build_tables(*ctx.reference.input_quantization())
         functions = PinFunctions.from_elf(ctx.firmware.build.elf)
         ns_per_instruction = round(1e9 / ctx.target.instructions_per_second)
-        results = [result_from_dict(r) for r in state["streams"]]  # a resumed session keeps its streams
+        results = list(state.streams)  # a resumed session keeps its streams
         for index in range(len(results), len(sources)):
             truth_entry, wav = sources[index]
             ctx.progress.stage(bid, f"streaming {wav.name}")
@@ -321,10 +285,10 @@ class StreamingMode(Mode):
                                 ns_per_instruction=ns_per_instruction, tables=tables,
                                 reference=ctx.reference if settings.check_reference else None)
             results.append(result)
-            state["streams"].append(result_to_dict(result))
+            state.streams.append(result)
             ctx.session.save()
             tp, fn, fp = result.counts
             ctx.progress.advance(bid, index + 1, len(sources),
                                  f"{tp} TP, {fn} FN, {fp} FP, duty cycle {result.duty_cycle:.4f}")
-        state["summary"] = summarize(results)
-        ctx.entry["summary"] = dict(state["summary"])
+        state.summary = summarize(results)
+        ctx.entry.summary = state.summary.model_copy()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from tinyrig.hil.results import figures as F
+from tinyrig.hil.results.schema import results_data
 
 PASS, FAIL, ERROR, SKIP = "pass", "fail", "error", "skip"
 
@@ -48,11 +49,16 @@ class Thresholds:
 
 @dataclass
 class SessionRef:
-    """A session under comparison: where it came from (folder or database id) and its results."""
+    """A session under comparison: where it came from (folder or database id) and its results,
+    held as the schema's validated data (any known version is migrated; a document of the wrong
+    shape raises ResultsFileError naming the session)."""
 
     id: str
-    results: dict
+    results: dict  # SessionResults or any results document on the way in
     origin: str  # the folder, or "db:<url>"
+
+    def __post_init__(self) -> None:
+        self.results = results_data(self.results, f"session {self.id} ({self.origin})")
 
     @property
     def board(self) -> str | None:

@@ -51,6 +51,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from tinyrig.hil.results import figures as figures
+from tinyrig.hil.results.schema import ResultsFileError, SessionResults, parse_results, read_results
 from tinyrig.paths import data_dir
 
 SCHEMA_VERSION = 1
@@ -249,7 +250,8 @@ class RecordResult:
 
 @dataclass
 class SessionRecord:
-    """A session as stored: its columns and its full results document."""
+    """A session as stored: its columns and its full results document (validated, at the current
+    schema version whatever version it was recorded at)."""
 
     id: str
     path: str | None
@@ -336,14 +338,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list):
         return [_json_safe(v) for v in value]
     return value
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _bool(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
 
 
 # -- the database -------------------------------------------------------------------------------
@@ -459,28 +453,29 @@ class ResultsDB:
     def record(self, session_dir: Path, *, git_revision_: str | None = None, detect_git: bool = True,
                session_id: str | None = None) -> RecordResult:
         session_dir = Path(session_dir)
-        path = session_dir / "results.json"
         try:
-            raw = path.read_text(encoding="utf-8")
-            results = json.loads(raw)
-        except (FileNotFoundError, NotADirectoryError):
-            raise ResultsDBError(f"{session_dir}: not a tinyrig session (no results.json)") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ResultsDBError(f"{path}: unreadable results file: {getattr(exc, 'strerror', None) or exc}") from None
-        if results.get("status") in UNFINISHED:
-            raise ResultsDBError(f"{session_dir}: session is still {results.get('status')!r} (or was killed before "
+            results = read_results(session_dir)
+        except ResultsFileError as exc:
+            raise ResultsDBError(str(exc)) from None
+        if results.status in UNFINISHED:
+            raise ResultsDBError(f"{session_dir}: session is still {results.status!r} (or was killed before "
                                  "it finished); only finished sessions are recorded")
         sid = session_id or session_id_of(session_dir)
-        rev, dirty = results.get("git_revision"), results.get("git_dirty")
+        rev, dirty = results.git_revision, results.git_dirty
         if rev is None and git_revision_ is not None:
             rev = git_revision_
         elif rev is None and detect_git:
             rev, dirty = git_revision()
         return self.record_results(sid, results, path=str(session_dir.resolve()), git=(rev, dirty))
 
-    def record_results(self, sid: str, results: dict, *, path: str | None = None,
+    def record_results(self, sid: str, results: SessionResults | dict, *, path: str | None = None,
                        git: tuple[str | None, bool | None] = (None, None)) -> RecordResult:
-        document = json.dumps(results, sort_keys=True)
+        """Records a results document (typed, or JSON of any known schema version: validated first)."""
+        try:
+            results = parse_results(results, f"session {sid}")
+        except ResultsFileError as exc:
+            raise ResultsDBError(str(exc)) from None
+        document = json.dumps(results.data(), sort_keys=True)
         digest = hashlib.sha256(document.encode()).hexdigest()
         try:
             with self.engine.begin() as conn:
@@ -502,35 +497,35 @@ class ResultsDB:
             conn.execute(table.delete().where(table.c.session_id == sid))
         conn.execute(sessions.delete().where(sessions.c.id == sid))
 
-    def _insert(self, conn: Connection, sid: str, results: dict, document: str, digest: str,
+    def _insert(self, conn: Connection, sid: str, results: SessionResults, document: str, digest: str,
                 path: str | None, git: tuple[str | None, bool | None]) -> tuple[int, int]:
         conn.execute(sessions.insert().values(
-            id=sid, path=path, board=results.get("board"), target=results.get("target"), mode=results.get("mode"),
-            status=results.get("status"), created=_parse_time(results.get("created")),
-            finished=_parse_time(results.get("finished")), tinyrig_version=results.get("tinyrig_version"),
-            compiler=results.get("compiler"), icount_shift=_int(results.get("icount_shift")),
-            git_revision=git[0], git_dirty=git[1], host=results.get("host") or platform.node(),
+            id=sid, path=path, board=results.board, target=results.target, mode=results.mode,
+            status=results.status, created=_parse_time(results.created),
+            finished=_parse_time(results.finished), tinyrig_version=results.tinyrig_version,
+            compiler=results.compiler, icount_shift=results.icount_shift,
+            git_revision=git[0], git_dirty=git[1], host=results.host or platform.node(),
             recorded_at=datetime.now(timezone.utc), gate=None, results_sha256=digest, results=document,
         ))
         bench_rows, metric_rows, sample_rows = [], [], []
-        for bid, entry in (results.get("benchmarks") or {}).items():
-            if not isinstance(entry, dict):
-                continue
-            fw = entry.get("firmware") or {}
-            summary = entry.get("summary") or {}
+        data = results.data()["benchmarks"]
+        for bid, entry in results.benchmarks.items():
+            fw = entry.firmware
+            summary = entry.summary
             bench_rows.append(dict(
-                session_id=sid, benchmark=bid, status=entry.get("status"), emulated=_bool(entry.get("emulated")),
-                source_sha256=fw.get("source_sha256"), model_sha256=fw.get("model_sha256"),
-                model=entry.get("model"), inputs=entry.get("inputs"), iterations=_int(entry.get("iterations")),
-                warmup=_int(entry.get("warmup")), flash_bytes=_int(fw.get("flash_bytes")),
-                ram_bytes=_int(fw.get("ram_bytes")), flash_capacity=_int(fw.get("flash_capacity")),
-                ram_capacity=_int(fw.get("ram_capacity")), valid=_bool(summary.get("valid")),
-                error=entry.get("error"),
+                session_id=sid, benchmark=bid, status=entry.status, emulated=entry.emulated,
+                source_sha256=fw and fw.source_sha256, model_sha256=fw and fw.model_sha256,
+                model=entry.model, inputs=entry.inputs, iterations=entry.iterations,
+                warmup=entry.warmup, flash_bytes=fw and fw.flash_bytes,
+                ram_bytes=fw and fw.ram_bytes, flash_capacity=fw and fw.flash_capacity,
+                ram_capacity=fw and fw.ram_capacity, valid=getattr(summary, "valid", None),
+                error=entry.error,
             ))
+            # The figures are read from the validated data, as compare and the report read them.
             metric_rows += [dict(session_id=sid, benchmark=bid, name=name, value=value)
-                            for name, value in figures.metrics(entry).items()]
+                            for name, value in figures.metrics(data[bid]).items()]
             counters: dict[str, int] = {}
-            for s in figures.samples(entry):
+            for s in figures.samples(data[bid]):
                 position = counters.get(s.kind, 0)
                 counters[s.kind] = position + 1
                 sample_rows.append(dict(
@@ -552,11 +547,17 @@ class ResultsDB:
 
     # -- reading --------------------------------------------------------------------------------
 
-    @staticmethod
-    def _record(row) -> SessionRecord:
+    def _record(self, row) -> SessionRecord:
+        try:
+            results = parse_results(json.loads(row.results), f"session {row.id} in {self.display_url}").data()
+        except ResultsFileError as exc:
+            raise ResultsDBError(str(exc)) from None
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise ResultsDBError(f"session {row.id} in {self.display_url}: its stored results document is unreadable "
+                                 f"({exc}); {CHECK_HINT}") from None
         return SessionRecord(id=row.id, path=row.path, board=row.board, target=row.target, mode=row.mode,
                              status=row.status, created=_utc(row.created), git_revision=row.git_revision,
-                             gate=row.gate, results=json.loads(row.results))
+                             gate=row.gate, results=results)
 
     @_fails_soft("reading")
     def get(self, sid: str) -> SessionRecord:

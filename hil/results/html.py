@@ -11,7 +11,6 @@ benchmark (the others folded away), and accuracy with confusion matrices.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from tinyrig import templates
 from tinyrig.benchmarks import BENCHMARKS
 from tinyrig.hil.results import figures as F
 from tinyrig.hil.results import plots
+from tinyrig.hil.results.schema import ResultsFileError, read_results
 from tinyrig.hil.results import tables as T
 
 # Energy windows drawn per benchmark and session: the representative one plus the rest on demand.
@@ -57,18 +57,11 @@ class LoadedSession:
 
 
 def load_session(directory: Path) -> LoadedSession:
-    path = Path(directory) / "results.json"
+    """A session folder's results, validated (and migrated) by the results schema, as plain data."""
     try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportError(f"{directory}: not a tinyrig session (no results.json)") from None
-    except json.JSONDecodeError as exc:
-        raise ReportError(f"{path}: unreadable results file: {exc}") from None
-    if not isinstance(results, dict):
-        raise ReportError(f"{path}: not a tinyrig results file (a JSON object expected)")
-    benchmarks = results.get("benchmarks", {})
-    if not isinstance(benchmarks, dict) or not all(isinstance(e, dict) for e in benchmarks.values()):
-        raise ReportError(f"{path}: \"benchmarks\" must map benchmark ids to objects")
+        results = read_results(directory).data()
+    except ResultsFileError as exc:
+        raise ReportError(str(exc)) from None
     return LoadedSession(Path(directory).resolve().name, Path(directory), results)
 
 

@@ -3,6 +3,8 @@
 One description per table, whatever draws it: the terminal (tinyrig/cli/output.py: a rich table,
 TSV or Markdown) and the HTML report (templates/report/) read the same `TableData`, so a column
 added here shows up everywhere. Numbers are formatted here, once, with thousands separators.
+The builders read a session's results as the results schema's validated data
+(`SessionResults.data()`, schema.py), the same plain data figures.py and the report read.
 """
 
 from __future__ import annotations
@@ -200,7 +202,7 @@ def emulation_note(results: dict) -> str:
                   if by_cycles else "exact instruction counts between the timestamp-pin edges, turned into time "
                   "by 1 instruction per cycle at the board clock (run without the cycle model)")
         return (f"Emulated energy: {counts}, and into energy by the board's power model (boards/<board>.toml "
-                "[power], with its datasheet). Traces: energy_<id>_NNN.csv/.png, power in mW against time in ms.")
+                "[power], with its datasheet). Traces: <id>/energy/energy_inf_NNN.csv/.png, power in mW against time in ms.")
     if results.get("target") == "renode":  # a note on how that emulator keeps time
         return ("Emulated under Renode: virtual time runs at 1 instruction per cycle at the board clock; "
                 "instructions are counts of executed instructions (not cycles).")

@@ -1,14 +1,16 @@
-"""What `tinyrig run` was asked to do, serialised into results.json so `--resume` can repeat it."""
+"""What `tinyrig run` was asked to do, serialised into results.json (as the results schema's
+`RunOptionsRecord`) so `--resume` can repeat it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from tinyrig.benchmarks import Benchmark, get_benchmark
 from tinyrig.boards import Board, load_board
 from tinyrig.hil.modes.base import ModeSettings
 from tinyrig.hil.modes.performance import WINDOWS
+from tinyrig.hil.results.schema import RunOptionsRecord
 from tinyrig.hil.targets.base import Target, TargetSettings
 from tinyrig.hil.targets.cycle_model import CycleModel, CycleModelError, cycle_model_for
 from tinyrig.hil.targets.registry import choose_target
@@ -74,10 +76,11 @@ class RunOptions:
             raise CycleModelError(f"--predict times a QEMU run; {self.board.name} runs on {self.target_class.kind}")
         return cycle_model_for(self.board, timing=load_board(self.predict))
 
-    def target_settings(self, session_dir: Path, benchmark_id: str) -> TargetSettings:
-        """Emulators log the timestamp-pin activity into the session folder."""
-        return TargetSettings(icount_shift=self.icount_shift, marker_log=session_dir / f"markers-{benchmark_id}.txt",
-                              workdir=session_dir / f"renode-{benchmark_id}", probe=self.probe, port=self.port,
+    def target_settings(self, emulator_dir: Path, benchmark_id: str) -> TargetSettings:
+        """Emulators log the timestamp-pin activity (and Renode keeps its working folder) in
+        `emulator_dir`, the session's `emulator/` folder, away from the result folders."""
+        return TargetSettings(icount_shift=self.icount_shift, marker_log=emulator_dir / f"markers-{benchmark_id}.txt",
+                              workdir=emulator_dir / f"renode-{benchmark_id}", probe=self.probe, port=self.port,
                               flash=self.flash, io_manager=self.io_manager, cycle_model=self.cycle_model(),
                               # Streaming: watch the detection/processing pins, let time skip while the DUT sleeps.
                               stream_pins=self.mode == "streaming", icount_sleep=self.mode != "streaming")
@@ -89,65 +92,18 @@ class RunOptions:
                             infer_timeout_s=self.infer_timeout_s, power_monitor=self.power_monitor,
                             monitor_port=self.monitor_port, stream=self.stream)
 
-    def to_json(self) -> dict:
-        return {
-            "board": str(self.board.path or self.board.name),
-            "benchmarks": [b.id for b in self.benchmarks],
-            "mode": self.mode,
-            "target": self.target,
-            "models_dir": str(self.models_dir) if self.models_dir else None,
-            "iterations": self.iterations,
-            "warmup": self.warmup,
-            "windows": self.windows,
-            "seed": self.seed,
-            "dataset": str(self.dataset) if self.dataset else None,
-            "limit": self.limit,
-            "check_reference": self.check_reference,
-            "fast_load": self.fast_load,
-            "icount_shift": self.icount_shift,
-            "infer_timeout_s": self.infer_timeout_s,
-            "jobs": self.jobs,
-            "probe": self.probe,
-            "port": self.port,
-            "flash": self.flash,
-            "power_monitor": self.power_monitor,
-            "monitor_port": self.monitor_port,
-            "io_manager": self.io_manager,
-            "cycles": self.cycles,
-            "predict": self.predict,
-            "stream": str(self.stream) if self.stream else None,
-            "db": self.db,
-            "record": self.record,
-        }
+    def to_record(self) -> RunOptionsRecord:
+        # Field by field, so a new option without its place in the record fails validation at once.
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(board=str(self.board.path or self.board.name), benchmarks=[b.id for b in self.benchmarks])
+        return RunOptionsRecord.model_validate({k: str(v) if isinstance(v, Path) else v for k, v in values.items()})
 
     @classmethod
-    def from_json(cls, data: dict) -> "RunOptions":
-        return cls(
-            board=load_board(data["board"]),
-            benchmarks=[get_benchmark(b) for b in data["benchmarks"]],
-            mode=data["mode"],
-            target=data.get("target"),
-            models_dir=Path(data["models_dir"]) if data.get("models_dir") else None,
-            iterations=data.get("iterations"),
-            warmup=data.get("warmup"),
-            windows=data.get("windows", WINDOWS),
-            seed=data.get("seed", 0),
-            dataset=Path(data["dataset"]) if data.get("dataset") else None,
-            limit=data.get("limit"),
-            check_reference=data.get("check_reference", True),
-            fast_load=data.get("fast_load", True),
-            icount_shift=data.get("icount_shift", 0),
-            infer_timeout_s=data.get("infer_timeout_s", 900.0),
-            jobs=data.get("jobs", 1),
-            probe=data.get("probe"),
-            port=data.get("port"),
-            flash=data.get("flash", True),
-            power_monitor=data.get("power_monitor"),
-            monitor_port=data.get("monitor_port"),
-            io_manager=data.get("io_manager"),
-            cycles=data.get("cycles", True),
-            predict=data.get("predict"),
-            stream=Path(data["stream"]) if data.get("stream") else None,
-            db=data.get("db"),
-            record=data.get("record", True),
-        )
+    def from_record(cls, record: RunOptionsRecord) -> "RunOptions":
+        """Raises BoardError / UnknownBenchmarkError (ValueErrors) for a board or benchmark that is gone."""
+        values = record.model_dump()
+        values.update(board=load_board(record.board), benchmarks=[get_benchmark(b) for b in record.benchmarks],
+                      models_dir=Path(record.models_dir) if record.models_dir else None,
+                      dataset=Path(record.dataset) if record.dataset else None,
+                      stream=Path(record.stream) if record.stream else None)
+        return cls(**values)

@@ -23,17 +23,18 @@ from tinyrig.hil.modes.base import ModeContext, Progress
 from tinyrig.hil.modes.registry import get_mode
 from tinyrig.hil.run.bench import Bench
 from tinyrig.hil.run.options import RunOptions
-from tinyrig.hil.run.predict import predict
+from tinyrig.hil.run.records import record_dut, record_emulator, record_firmware, record_prediction
 from tinyrig.models import find_model
 
 if TYPE_CHECKING:
     from tinyrig.benchmarks import Benchmark
+    from tinyrig.hil.results.schema import BenchmarkEntry
     from tinyrig.hil.results.session import Session
 
 __all__ = ["Progress", "RunOptions", "Stage", "run_benchmark", "run_session"]
 
 # Emulated instruction counts are deterministic, so short windows suffice there; on hardware
-# the MLPerf Tiny runner's per-benchmark N (windows of >= 10 s) applies.
+# the MLPerf Tiny runner's per-benchmark N and W apply, N raised to windows of >= 10 s.
 EMULATION_ITERATIONS = 3
 EMULATION_WARMUP = 1
 
@@ -59,46 +60,37 @@ def compiler_version() -> str:
         return "unknown"
 
 
-def _record_firmware(entry: dict, firmware: Firmware) -> None:
-    project, size = firmware.project, firmware.build.size
-    entry["firmware"] = {
-        "source_sha256": project.source_sha256,
-        "model_sha256": project.model_sha256,
-        "elf": str(firmware.build.elf),
-        "env": firmware.build.env,
-        "flash_bytes": size.flash_bytes,
-        "ram_bytes": size.ram_bytes,
-        "flash_capacity": size.flash_capacity,
-        "ram_capacity": size.ram_capacity,
-        "sections": size.sections,
-        "arena_bytes": project.arena_bytes,
-        "arena_lower_bound": project.arena_lower_bound,
-        "weight_bytes": project.weight_bytes,
-        "total_macs": project.total_macs,
-    }
+def window_plan(options: RunOptions, benchmark: Benchmark, emulated: bool) -> tuple[int, int, bool]:
+    """(N, W, scale N to 10 s windows): --iterations/--warmup as given; else the emulation
+    defaults, or on hardware the runner's per-benchmark values for the mode, N then scaled."""
+    runner_n, runner_w = benchmark.runner_window(options.mode)
+    iterations = options.iterations or (EMULATION_ITERATIONS if emulated else runner_n)
+    warmup = options.warmup if options.warmup is not None else (EMULATION_WARMUP if emulated else runner_w)
+    return iterations, warmup, not emulated and not options.iterations
 
 
 def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, progress: Progress) -> None:
     entry = session.benchmark(benchmark.id)
-    if entry.get("status") == "complete":
+    if entry.status == "complete":
         return  # already measured in the session being resumed
-    entry.pop("error", None)
-    entry["status"] = "running"
+    entry.error = None
+    entry.status = "running"
     mode = get_mode(options.mode)
     target_class = options.target_class
     settings = options.mode_settings()
     mode.check(settings, target_class)  # before anything is built
     emulated = target_class.emulated
-    iterations = options.iterations or (EMULATION_ITERATIONS if emulated else benchmark.runner_iterations)
-    warmup = options.warmup if options.warmup is not None else (EMULATION_WARMUP if emulated else benchmark.runner_warmup)
-    entry.update(iterations=iterations, warmup=warmup, emulated=emulated)
+    iterations, warmup, scale_windows = window_plan(options, benchmark, emulated)
+    if entry.calibration is not None:  # resumed after the trial window: keep its N
+        iterations, scale_windows = entry.calibration.scaled_iterations, False
+    entry.iterations, entry.warmup, entry.emulated = iterations, warmup, emulated
 
     progress.stage(benchmark.id, Stage.LOCATE_MODEL.describe())
     model = find_model(benchmark.id, options.models_dir)
-    entry["model"] = str(model)
+    entry.model = str(model)
     progress.stage(benchmark.id, Stage.BUILD.describe())
     firmware = prepare_firmware(options.board, benchmark, model, mode.firmware_env)
-    _record_firmware(entry, firmware)
+    record_firmware(entry, firmware)
     session.save()
     reference = ReferenceModel(model, benchmark)
 
@@ -106,19 +98,18 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     flashing = not emulated and options.flash
     progress.stage(benchmark.id, Stage.START_TARGET.describe(
         target=target_class.kind + (f" (flashing {firmware.build.elf.name} first)" if flashing else "")))
-    target = target_class.create(options.board, options.target_settings(session.directory, benchmark.id))
+    target = target_class.create(options.board, options.target_settings(session.emulator_dir(), benchmark.id))
     with Bench(target, firmware.build.elf, baudrate=mode.console_baud(options.board),
                transcript=session.transcript(benchmark.id)) as bench:
         try:
-            if getattr(bench.run, "emulator_info", None):
-                entry["emulator"] = bench.run.emulator_info  # e.g. the Renode version and platform file
+            record_emulator(entry, bench.run)
             profile = bench.handshake(expected_model=benchmark.id, expected_mode=mode.timestamp_mode)
-            entry["dut"] = {"name": profile.name, "firmware": profile.firmware, "model": profile.model}
+            record_dut(entry, profile)
             loader = bench.loader(options.fast_load)
-            entry["input_path"] = loader.name
+            entry.input_path = loader.name
             progress.stage(benchmark.id, Stage.MEASURE.describe(mode=mode.name, loader=loader.name))
             ctx = ModeContext(session, settings, benchmark, entry, firmware, reference, bench.dut, bench.run,
-                              target, loader.load, progress, iterations, warmup)
+                              target, loader.load, progress, iterations, warmup, scale_windows=scale_windows)
             try:
                 mode.run(ctx)
             finally:
@@ -130,9 +121,8 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     if first_input is not None:  # after the run's emulator has stopped: one QEMU at a time per benchmark
         model = options.prediction_model()
         progress.stage(benchmark.id, Stage.PREDICT.describe(board=model.timing_board))
-        entry["prediction"] = predict(options.board, model, firmware.build.elf, first_input,
-                                      timeout_s=options.infer_timeout_s).to_json()
-    entry["status"] = "complete"
+        record_prediction(entry, options.board, model, firmware.build.elf, first_input, options.infer_timeout_s)
+    entry.status = "complete"
     session.save()
 
 
@@ -145,10 +135,12 @@ RECOVERABLE = (RuntimeError, ValueError, OSError, PowerMonitorError)
 def run_session(session: Session, options: RunOptions, progress: Progress | None = None) -> bool:
     """Runs every benchmark in `options`; True when all of them completed."""
     progress = progress or Progress()
-    session.results.setdefault("options", options.to_json())
-    session.results.setdefault("compiler", compiler_version())
-    session.results.setdefault("icount_shift", options.icount_shift if options.target_class.kind == "qemu" else None)
-    session.results["status"] = "running"
+    results = session.results
+    results.options = results.options or options.to_record()
+    results.compiler = results.compiler or compiler_version()
+    if results.icount_shift is None and options.target_class.kind == "qemu":
+        results.icount_shift = options.icount_shift
+    results.status = "running"
     for benchmark in options.benchmarks:  # entries in the order asked, whatever order they finish in
         session.benchmark(benchmark.id)
 
@@ -159,8 +151,8 @@ def run_session(session: Session, options: RunOptions, progress: Progress | None
         except RECOVERABLE as exc:
             with session.lock:
                 entry = session.benchmark(benchmark.id)
-                entry["status"] = "failed"
-                entry["error"] = str(exc)
+                entry.status = "failed"
+                entry.error = str(exc)
             session.note(f"failed: {exc}", benchmark.id)
             session.note(traceback.format_exc(), benchmark.id)
             session.save()
@@ -177,7 +169,6 @@ def run_session(session: Session, options: RunOptions, progress: Progress | None
             outcomes = [measure(b) for b in options.benchmarks]
         ok = all(outcomes)
     finally:
-        session.write_text()
+        session.write_result_folders()  # whatever happens, the folders say what results.json says
     session.finish("complete" if ok else "incomplete")
-    session.write_text()
     return ok

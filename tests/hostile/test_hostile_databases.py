@@ -184,4 +184,4 @@ def test_record_of_something_that_is_no_session_folder(kind, tmp_path, observed)
     if kind == "file":  # click refuses a file where a folder is due
         assert_clear(result, 2, "is a file")
     else:
-        assert_clear(result, DB_EXIT, "not a tinyrig session")
+        assert_clear(result, DB_EXIT, str(thing), "results.json")

@@ -91,7 +91,7 @@ def test_resume_of_an_unreadable_results_file(tmp_path, observed):
 
 def test_resume_without_options(tmp_path, observed):
     folder = _copy_session(tmp_path, lambda r: r.pop("options", None))
-    assert_clear(invoke("run", "--resume", folder, observed=observed), SESSION, "no 'options'")
+    assert_clear(invoke("run", "--resume", folder, observed=observed), SESSION, "no run options")
 
 
 def test_resume_with_a_board_that_is_gone(tmp_path, observed):
@@ -99,7 +99,7 @@ def test_resume_with_a_board_that_is_gone(tmp_path, observed):
     from tinyrig.boards import load_board
     from tinyrig.hil.run.options import RunOptions
 
-    options = RunOptions(board=load_board("qemu-mps2-an386"), benchmarks=[get_benchmark("kws01")]).to_json()
+    options = RunOptions(board=load_board("qemu-mps2-an386"), benchmarks=[get_benchmark("kws01")]).to_record().model_dump()
     options["board"] = str(tmp_path / "gone.toml")
     folder = _copy_session(tmp_path, lambda r: r.update(options=options))
     assert_clear(invoke("run", "--resume", folder, observed=observed), SESSION, "cannot resume", "gone.toml")

@@ -475,14 +475,15 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
     finally:
         session.close()
     recorded_ok = _record(session, options)
-    table = summary_table(session.results)
+    results = session.results.data()  # the tables read the schema's validated data
+    table = summary_table(results)
     if options.emulated and options.mode != "accuracy":
-        table.notes.append(emulation_note(session.results))
+        table.notes.append(emulation_note(results))
     print_table(table, "table", console)
     console.print(f"results: {for_rich(session.directory / 'results.json')}")
     from tinyrig.hil.results.reference_check import disagreements
 
-    differing = disagreements(session.results)
+    differing = disagreements(results)
     for bid, what in differing.items():
         err_console.print(f"[bold red]{bid}:[/] {for_rich(what)}")
     if not ok:
@@ -527,17 +528,18 @@ def _resume(resume_dir: Path, overrides: dict):
               f"(only --port, --probe, --monitor-port, --db, --no-record can); start a new session instead")
     try:
         session = Session.open(resume_dir)
-        options = RunOptions.from_json(session.results["options"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, BoardError, UnknownBenchmarkError) as exc:
-        reason = f"no {exc} in its results.json" if isinstance(exc, KeyError) else str(exc)
-        _fail(f"cannot resume {resume_dir}: {reason}", Exit.SESSION)
+        if session.results.options is None:
+            raise ValueError("the session recorded no run options ('options' in its results.json)")
+        options = RunOptions.from_record(session.results.options)
+    except (OSError, ValueError, TypeError, AttributeError, BoardError, UnknownBenchmarkError) as exc:
+        _fail(f"cannot resume {resume_dir}: {exc}", Exit.SESSION)
     given = {name: value for name, value in overrides.items()
              if ctx.get_parameter_source("no_record" if name == "record" else name) == ParameterSource.COMMANDLINE}
     if "db" in given:
         given["db"] = _storable_db(given["db"], False)
     if given:
         options = replace(options, **given)
-        session.results["options"] = options.to_json()  # the next resume uses the new port too
+        session.results.options = options.to_record()  # the next resume uses the new port too
         session.note(f"resumed with {', '.join(f'{k}={v}' for k, v in given.items())}")
     return session, options
 
@@ -622,12 +624,14 @@ def _register_commands() -> None:
     from tinyrig.cli.profile import profile as profile_cmd
     from tinyrig.cli.database import db_cmd
     from tinyrig.cli.results import compare_cmd, history_cmd, record_cmd
+    from tinyrig.cli.submission import submission
 
     main.add_command(db_cmd)
     main.add_command(profile_cmd)
     main.add_command(history_cmd)
     main.add_command(compare_cmd)
     main.add_command(record_cmd)
+    main.add_command(submission)
 
 
 _register_commands()

@@ -125,14 +125,13 @@ def history_cmd(db, board, benchmark_spec, mode, target, since, until, limit, as
 def _ref_from_folder(path: Path):
     from tinyrig.hil.results.compare import SessionRef
     from tinyrig.hil.results.db import session_id_of
+    from tinyrig.hil.results.schema import ResultsFileError, read_results
 
     try:
-        results = json.loads((path / "results.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        _fail(f"{path}: not a tinyrig session (no results.json)", Exit.SESSION)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        _fail(f"{path / 'results.json'}: unreadable results file: {exc}", Exit.SESSION)
-    if results.get("status") == "running":
+        results = read_results(path)
+    except ResultsFileError as exc:
+        _fail(str(exc), Exit.SESSION)
+    if results.status == "running":
         _fail(f"{path}: the session is still running (or was killed); compare finished sessions only", Exit.SESSION)
     return SessionRef(session_id_of(path), results, str(path))
 
@@ -141,7 +140,8 @@ def _ref_from_record(record, database):
     from tinyrig.hil.results.compare import SessionRef
 
     results = dict(record.results)
-    results.setdefault("git_revision", record.git_revision)
+    if results.get("git_revision") is None:  # recorded with --git-revision, not in the document
+        results["git_revision"] = record.git_revision
     return SessionRef(record.id, results, f"db:{database.display_url}")
 
 

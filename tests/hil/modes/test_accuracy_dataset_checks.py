@@ -67,7 +67,8 @@ def test_run_stops_before_building(tmp_path):
 
 
 def _files(labels: list[int]) -> list[FileResult]:
-    return [FileResult(i, f"f{i}.bin", label, 1, [float(i)], None, 1, 1) for i, label in enumerate(labels)]
+    return [FileResult(index=i, file=f"f{i}.bin", label=label, windows=1, score=[float(i)], predicted=None,
+                       bit_exact=1, checked=1) for i, label in enumerate(labels)]
 
 
 def test_missing_auc_is_explained():
@@ -78,7 +79,7 @@ def test_missing_auc_is_explained():
     both = summarize(ad01, _files([0, 1, 0]), 2)
     assert both.auc is not None and both.auc_note is None
     results = {"board": "b", "target": "qemu", "mode": "accuracy", "benchmarks": {"ad01": {
-        "status": "complete", "accuracy": {"files": [vars(f) for f in _files([1, 1])],
+        "status": "complete", "accuracy": {"files": [f.model_dump() for f in _files([1, 1])],
                                            "summary": {"files": 2, "inputs": 2, "auc": None}}}}}
     # An older session without the stored note: the reason is worked out from its files.
     note = "AUC needs both classes; only class 1 (anomaly) present in the 2 file(s) scored"
@@ -89,7 +90,8 @@ def test_missing_auc_is_explained():
 
 def test_classifier_summary_names_its_classes():
     kws = get_benchmark("kws01")
-    files = [FileResult(0, "a", 7, 1, [0.0] * 12, 7), FileResult(1, "b", 2, 1, [0.0] * 12, 6)]
+    files = [FileResult(index=0, file="a", label=7, windows=1, score=[0.0] * 12, predicted=7),
+             FileResult(index=1, file="b", label=2, windows=1, score=[0.0] * 12, predicted=6)]
     summary = summarize(kws, files, 12)
     assert summary.class_names[7] == "stop" and summary.class_names[2] == "left" and summary.top1 == 0.5
 

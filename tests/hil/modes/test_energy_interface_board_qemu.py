@@ -10,6 +10,7 @@ the energy the trace holds between the events, and its result files must say so.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -25,14 +26,18 @@ from tinyrig_testing.sim_io_manager import IoManagerSim
 from tinyrig_testing.sim_lpm01a import LPM01ASim
 
 V, FREQ = 3.0, 1000
-START, END = 200, 1200  # the samples the timestamp-pin events precede
+START = 200  # the sample the first timestamp-pin event precedes
+# The checker's line the energy result must carry (the runner prints the median this way).
+MEDIAN_LINE = re.compile(r"^Median energy cost is ([0-9.]+) uJ/inf\.$", re.M)
 
 
-def test_energy_through_the_interface_board_and_lpm01a(models_dir, tmp_path):
+@pytest.mark.parametrize("window_s", [1.0, 10.5], ids=["1s-window", "10.5s-window"])
+def test_energy_through_the_interface_board_and_lpm01a(models_dir, tmp_path, window_s):
     require_tools("qemu-system-arm", "arm-none-eabi-gcc")
+    END = START + int(window_s * FREQ)  # the second event: the window the monitor measures
     kws = get_benchmark("kws01")
     firmware = prepare_firmware(load_board("qemu-mps2-an386"), kws, models_dir / "kws01.tflite", "energy")
-    current = np.full(1500, 2e-3)
+    current = np.full(END + 300, 2e-3)
     current[START:END] = 9e-3
     waveform = current * V / FREQ  # J per sample
     with QemuTarget(load_board("qemu-mps2-an386")) as qemu:
@@ -60,4 +65,15 @@ def test_energy_through_the_interface_board_and_lpm01a(models_dir, tmp_path):
     db = [c for c in board.dut_commands if c.startswith("db ") and not c.startswith("db load")]
     assert db and max(len(c) - 3 for c in db) <= 52
     assert any(c.startswith("infer 2 0") for c in board.dut_commands)
-    assert (session / "results.txt").read_text().strip()
+    text = (session / "kws01" / "energy" / "results.txt").read_text()
+    assert text.startswith(f"Power Edition Output\nEnergy data for trial 0\n  Elapsed time  : {window_s:.1f}")
+    assert "emulated" not in text
+    if window_s < 10:
+        # On hardware, but windows under 10 s: the runner's ERROR line stands where the median would be.
+        assert text.splitlines()[-1] == ("ERROR: Not valid for submission.  "
+                                         "All inference times must be at least 10 seconds.")
+        assert not MEDIAN_LINE.search(text)
+    else:
+        # A valid window: the median energy line the submission checker parses, equal to the trace's.
+        (median,) = MEDIAN_LINE.findall(text)
+        assert float(median) == pytest.approx(expected_per_inference * 1e6, rel=1e-3)

@@ -19,6 +19,7 @@ import pytest
 from tinyrig_testing import require_tools
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.hil.dut.reference import ReferenceModel
+from tinyrig.hil.results.schema import ResultsFileError, read_results
 
 pytestmark = pytest.mark.qemu
 
@@ -87,8 +88,13 @@ def test_accuracy_all_four(tmp_path, dataset, models_dir):
     assert ad["summary"]["inputs"] == 2 * ((5120 * 4 - 2560) // 5120 + 1)  # 2 files, a window every 5120 bytes
     assert ad["summary"]["auc"] == 1.0  # the noisy file reconstructs worse
     assert "bit-exact" in proc.stdout and "4/4" in proc.stdout  # the header wraps at 80 columns
-    text = (session / "results.txt").read_text()
-    assert "ulp-mlperf: Top 1% = 50.0" in text and "ulp-mlperf: AUC = 1.000" in text
+    # One result folder per benchmark in the runner's layout, each marked as emulated.
+    for bid in ("kws01", "vww01", "ic01"):
+        text = (session / bid / "accuracy" / "results.txt").read_text()
+        assert "ulp-mlperf: Top 1% = 50.0" in text, bid
+        assert "ERROR - emulated on qemu" in text.splitlines()[-1], bid
+    assert "ulp-mlperf: AUC = 1.000" in (session / "ad01" / "accuracy" / "results.txt").read_text()
+    assert not (session / "results.txt").exists()
 
 
 def test_fast_path_and_db_path_agree(tmp_path, dataset, models_dir):
@@ -120,7 +126,11 @@ def test_energy_mode_is_exact_and_repeatable(tmp_path, models_dir):
             assert w["energy_j"] == pytest.approx(w["window_s"] * energy["power_model"]["supply_v"]
                                                   * energy["power_model"]["active_current_a"], rel=1e-9)
         assert results["benchmarks"]["ad01"]["summary"]["scores_match_reference"] is True
-        assert "Power Edition Output" in (session / "results.txt").read_text()
+        text = (session / "ad01" / "energy" / "results.txt").read_text()
+        assert text.startswith("Power Edition Output") and "below minimum duration" in text
+        assert "Median energy cost" not in text and "Emulated on qemu" in text  # never a valid result
+        assert sorted(p.name for p in (session / "ad01" / "energy").glob("*.png")) == \
+            [f"energy_inf_{i:03d}.png" for i in range(5)]
         energies.append([w["energy_j"] for w in energy["windows"]])
         # The window edges are exact instruction counts from the pin stores.
         from tinyrig.hil.instruments.trace import PowerTrace
@@ -163,9 +173,10 @@ def test_killed_emulator_then_resume(tmp_path, models_dir):
         while time.monotonic() < deadline and proc.poll() is None:
             for results_file in sessions.glob("*/results.json"):
                 try:
-                    files = json.loads(results_file.read_text())["benchmarks"]["vww01"]["accuracy"]["files"]
-                except (json.JSONDecodeError, KeyError):
+                    entry = read_results(results_file.parent).benchmarks.get("vww01")
+                except ResultsFileError:
                     continue
+                files = entry.accuracy.files if entry is not None and entry.accuracy is not None else []
                 if len(files) >= 3:
                     out = subprocess.run(["pgrep", "-f", f"qemu-system-arm.*{results_file.parent.name}"],
                                          capture_output=True, text=True)

@@ -9,6 +9,7 @@ import pytest
 
 from tinyrig.hil.modes import sww_scoring as S
 from tinyrig.hil.modes.streaming import Trace, parse_activations
+from tinyrig.hil.results.schema import StreamRecord
 from tinyrig.hil.results.txt import streaming_lines
 from tinyrig.hil.modes.sww_timeline import PinFunctions, TimelineError, build_timeline
 from tinyrig.hil.targets.pinwatch import MarkerStore
@@ -50,8 +51,10 @@ def test_duty_cycle_and_runner_lines():
     duty = S.duty_cycle(starts, stops)
     assert duty.period_s == pytest.approx(0.032) and duty.processing_s == pytest.approx(0.002)
     assert duty.duty_cycle == pytest.approx(0.0625) and duty.throughput == pytest.approx(500.0)
-    stream = {"true_positives": [1.0, 4.0], "false_negatives": [7.0], "false_positives": [],
-              "duty_cycle": 0.0625, "period_s": 0.032, "processing_s": 0.002}
+    stream = StreamRecord(wav_file="a.wav", length_s=10.0, audio_hops=312, hops=312, lost=0, detections_ms=[0],
+                          true_positives=[1.0, 4.0], false_negatives=[7.0], false_positives=[], duty_cycle=0.0625,
+                          period_s=0.032, processing_s=0.002, throughput=500.0, activations=[], features_equal=312,
+                          checked_hops=312, wall_s=1.0)
     assert streaming_lines(stream) == [
         "Accuracy: 2 True positives, 1 False negatives, 0 False positives",
         "Average duty cycle: 0.0625",

@@ -20,6 +20,7 @@ from tinyrig_testing.results_support import ACCURACY_SESSION, ENERGY_SESSION, PE
 from tinyrig.cli.results import history_cmd, parse_when, record_cmd
 from tinyrig.hil.results import db as rdb
 from tinyrig.hil.results.db import ResultsDB, ResultsDBError, record_session, resolve_db_url
+from tinyrig.hil.results.schema import SCHEMA_VERSION, results_data
 
 KINDS = ["sqlite", "postgres"]
 cli = click.Group(commands=[history_cmd, record_cmd])
@@ -44,7 +45,9 @@ def test_record_keeps_every_figure(url):
         rows = {r.benchmark: r for r in db.history()}
         stored = db.get(PERF_SESSION.name)
         windows = db.samples(PERF_SESSION.name, "kws01")
-    assert stored.results == results and stored.git_revision == "0123456789abcdef"
+    # Stored as the current schema: the schema-1 file migrated and validated, every figure kept.
+    assert stored.results == results_data(results) and stored.results["schema_version"] == SCHEMA_VERSION
+    assert stored.git_revision == "0123456789abcdef"
     assert stored.created == datetime(2026, 11, 23, 8, 58, 41, tzinfo=timezone.utc)
     kws = results["benchmarks"]["kws01"]
     assert rows["kws01"].flash_bytes == kws["firmware"]["flash_bytes"] == 43528
@@ -81,7 +84,9 @@ def test_non_finite_figures(url, tmp_path):
     record_session(folder, url, detect_git=False)
     with ResultsDB.open(url) as db:
         first = db.samples("nan-session", "ad01")[0]
-        assert db.get("nan-session").results["benchmarks"]["ad01"]["windows"][1] == results["benchmarks"]["ad01"]["windows"][1]
+        # The window as the schema holds it (the schema-1 window plus the fields schema 2 added).
+        assert db.get("nan-session").results["benchmarks"]["ad01"]["windows"][1] == \
+            results_data(results)["benchmarks"]["ad01"]["windows"][1]
     assert first["latency_us"] is None and first["figures"]["wall_s"] is None
     assert first["instructions"] == window["instructions"]
 

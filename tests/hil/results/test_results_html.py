@@ -4,6 +4,7 @@ from the database, and it renders in headless Chromium with no console errors.""
 from __future__ import annotations
 
 import copy
+import json
 import re
 from pathlib import Path
 
@@ -156,7 +157,11 @@ def test_report_errors(tmp_path):
     with pytest.raises(ReportError, match="unreadable results file"):
         write_html_report([bad], tmp_path / "r.html")
     (bad / "results.json").write_text('{"benchmarks": ["kws01"]}')
-    with pytest.raises(ReportError, match='"benchmarks" must map benchmark ids to objects'):
+    with pytest.raises(ReportError, match="not a tinyrig results file \\(no schema_version\\)"):
+        write_html_report([bad], tmp_path / "r.html")
+    (bad / "results.json").write_text(json.dumps(dict(load(PERF_SESSION), benchmarks=["kws01"])))
+    with pytest.raises(ReportError, match="results.json: not a valid tinyrig results file: benchmarks: Input should be "
+                                          "a valid dictionary$"):
         write_html_report([bad], tmp_path / "r.html")
     with pytest.raises(ReportError, match="at least one session"):
         write_html_report([], tmp_path / "r.html")

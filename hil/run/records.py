@@ -1,0 +1,45 @@
+"""What the runner records about a benchmark besides its measurements, as results-schema records:
+the firmware that ran, the DUT's identity, the emulator that ran it, and `--predict`'s timing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tinyrig.hil.results.schema import BenchmarkEntry, DutIdentity, EmulatorInfo, FirmwareRecord, PredictionRecord
+from tinyrig.hil.run.predict import predict
+
+if TYPE_CHECKING:  # annotations only
+    from tinyrig.boards import Board
+    from tinyrig.build.firmware_cache import Firmware
+    from tinyrig.hil.dut.client import Profile
+    from tinyrig.hil.targets.base import Run
+    from tinyrig.hil.targets.cycle_model import CycleModel
+
+
+def record_firmware(entry: BenchmarkEntry, firmware: Firmware) -> None:
+    project, size = firmware.project, firmware.build.size
+    entry.firmware = FirmwareRecord(
+        source_sha256=project.source_sha256, model_sha256=project.model_sha256, elf=str(firmware.build.elf),
+        env=firmware.build.env, flash_bytes=size.flash_bytes, ram_bytes=size.ram_bytes,
+        flash_capacity=size.flash_capacity, ram_capacity=size.ram_capacity, sections=size.sections,
+        arena_bytes=project.arena_bytes, arena_lower_bound=project.arena_lower_bound,
+        weight_bytes=project.weight_bytes, total_macs=project.total_macs)
+
+
+def record_dut(entry: BenchmarkEntry, profile: Profile) -> None:
+    entry.dut = DutIdentity(name=profile.name, firmware=profile.firmware, model=profile.model)
+
+
+def record_emulator(entry: BenchmarkEntry, run: Run) -> None:
+    """Which emulator ran the firmware, where the run says (Renode: its version and platform file)."""
+    info = getattr(run, "emulator_info", None)
+    if info:
+        entry.emulator = EmulatorInfo.model_validate(info)
+
+
+def record_prediction(entry: BenchmarkEntry, board: Board, model: CycleModel, elf: Path, input_data: bytes,
+                      timeout_s: float) -> None:
+    """`--predict BOARD`: one inference timed as that MCU (hil/run/predict.py)."""
+    entry.prediction = PredictionRecord.model_validate(predict(board, model, elf, input_data,
+                                                               timeout_s=timeout_s).to_json())
