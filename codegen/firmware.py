@@ -28,6 +28,7 @@ from tinyrig.codegen.audio_emit import audio_frontend_files
 from tinyrig.codegen.audio_frontend import SPEC
 from tinyrig.codegen.engine import CompiledModel, compile_model
 from tinyrig.codegen.offline_platform import BUNDLE_DIR, bundle_offline_platform, bundled_platform
+from tinyrig.codegen.tflite_reader import read_model_bytes
 
 MANIFEST_NAME = "tinyrig.json"
 STACK_BYTES = 8 * 1024
@@ -241,7 +242,7 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
 
     `kernels` picks the kernel family by core name instead of the board's core; "reference"
     builds the portable kernels (benchmarks/kernels.py compares the two)."""
-    model_bytes = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
+    model_bytes = model if isinstance(model, (bytes, bytearray)) else read_model_bytes(model)
     compiled = compile_model(Path(model) if isinstance(model, (str, Path)) else bytes(model_bytes),
                              core=kernels or board.core)
     check_benchmark_fits_model(benchmark, compiled)

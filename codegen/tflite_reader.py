@@ -8,6 +8,12 @@ compiled is decided by lowering (`codegen.layers`), not here.
 What the reader does reject, with `ModelFormatError`, is anything that is not a
 well-formed TFLite flatbuffer: wrong file identifier, truncated data, indices or buffer
 ranges that point outside the file. Flatbuffers' own exceptions never escape.
+
+It also checks, once and before anything is generated, the numbers every later stage divides
+by or trusts (`_check_tensor`): quantization scales finite and positive, zero points inside
+their type's range, per-channel parameters matching the channel count, shapes of a plannable
+size. A model that breaks these would otherwise fail deep in code generation (a division by a
+zero scale) or, worse, compile into firmware that quietly disagrees with tflite-micro.
 """
 
 from __future__ import annotations
@@ -64,6 +70,20 @@ _NUMPY_DTYPES = {
     "BOOL": "bool",
 }
 
+# Integer types a quantized tensor can have, with the range of their zero points.
+_ZERO_POINT_RANGE = {
+    "int8": (-128, 127),
+    "uint8": (0, 255),
+    "int16": (-32768, 32767),
+    "uint16": (0, 65535),
+    "int32": (-(2**31), 2**31 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+}
+# TFLite sizes tensors with int32 element counts.
+_MAX_ELEMENTS = 2**31 - 1
+# Microcontroller flash holds a few MiB; a model file far past that is a mistake, not a model.
+MAX_MODEL_BYTES = 256 * 1024 * 1024
+
 _ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
 _PADDINGS = {0: "SAME", 1: "VALID"}
 
@@ -74,13 +94,25 @@ def read_tflite(source: str | os.PathLike | bytes | bytearray | memoryview) -> G
         data = bytes(source)
         origin = "<bytes>"
     else:
-        path = Path(source)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ModelFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
-        origin = str(path)
+        data = read_model_bytes(source)
+        origin = str(Path(source))
     return _parse(data, origin)
+
+
+def read_model_bytes(source: str | os.PathLike) -> bytes:
+    """A model file's bytes; everything that reads a model from a path goes through here."""
+    path = Path(source)
+    try:
+        # A named pipe or a device would block or never end: only regular files are read.
+        if path.exists() and not path.is_file():
+            raise ModelFormatError(f"{path} is not a regular file")
+        size = path.stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise ModelFormatError(f"{path} is {size / 2**20:.0f} MiB; tinyrig reads models up to "
+                                   f"{MAX_MODEL_BYTES // 2**20} MiB (a microcontroller's flash holds a few)")
+        return path.read_bytes()
+    except OSError as exc:
+        raise ModelFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _parse(data: bytes, origin: str) -> Graph:
@@ -176,6 +208,7 @@ def _read_tensor(index, flat_tensor, buffers, type_names, data: bytes, origin: s
         if zero_point.size != scale.size:
             raise ModelFormatError(f"tensor {index} has {scale.size} scales but {zero_point.size} zero points")
         quantization = Quantization(scale=scale, zero_point=zero_point, quantized_dimension=int(q.quantizedDimension))
+    _check_tensor(index, name, shape, dtype, quantization)
 
     constant = None
     if not 0 <= flat_tensor.buffer < max(len(buffers), 1):
@@ -185,6 +218,41 @@ def _read_tensor(index, flat_tensor, buffers, type_names, data: bytes, origin: s
         if raw is not None and len(raw) > 0:
             constant = _decode_constant(raw, dtype, shape, index, name)
     return Tensor(index=index, name=name, shape=shape, dtype=dtype, quantization=quantization, data=constant)
+
+
+def _check_tensor(index: int, name: str, shape: tuple[int, ...], dtype: str, quantization: Quantization | None) -> None:
+    """The numbers later stages rely on; one ModelFormatError line naming the tensor otherwise."""
+    what = f"tensor {index} ({name})"
+    if any(d == 0 for d in shape):
+        raise ModelFormatError(f"{what} has an empty dimension in its shape {list(shape)}; every dimension must be >= 1")
+    elements = 1
+    for d in shape:
+        elements *= d
+    if elements > _MAX_ELEMENTS:
+        raise ModelFormatError(f"{what} has {elements:,} elements (shape {list(shape)}); TFLite allows up to "
+                               f"{_MAX_ELEMENTS:,}")
+    if quantization is None or dtype not in _ZERO_POINT_RANGE:
+        return  # float tensors may carry leftover quantization fields; nothing reads them
+    scale, zero_point = quantization.scale, quantization.zero_point
+    bad = np.flatnonzero(~(np.isfinite(scale) & (scale > 0)))
+    if bad.size:
+        channel = f" (channel {int(bad[0])})" if scale.size > 1 else ""
+        raise ModelFormatError(f"{what} has quantization scale {float(scale[bad[0]])!r}{channel}; "
+                               f"a scale must be finite and > 0")
+    lo, hi = _ZERO_POINT_RANGE[dtype]
+    outside = np.flatnonzero((zero_point < lo) | (zero_point > hi))
+    if outside.size:
+        channel = f" (channel {int(outside[0])})" if zero_point.size > 1 else ""
+        raise ModelFormatError(f"{what} has zero point {int(zero_point[outside[0]])}{channel}; "
+                               f"{dtype} zero points lie in {lo}..{hi}")
+    if scale.size > 1:
+        axis = quantization.quantized_dimension
+        if not 0 <= axis < len(shape):
+            raise ModelFormatError(f"{what} has per-channel quantization along dimension {axis}, but its shape "
+                                   f"{list(shape)} has {len(shape)} dimensions")
+        if shape[axis] != scale.size:
+            raise ModelFormatError(f"{what} has {scale.size} per-channel scales along dimension {axis}, which "
+                                   f"holds {shape[axis]} channels")
 
 
 def _buffer_bytes(buffer, data: bytes, tensor_index: int) -> bytes | None:

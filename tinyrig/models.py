@@ -64,12 +64,15 @@ def find_model(benchmark_id: str, models_dir: str | Path | None = None) -> Path:
     benchmark = get_benchmark(benchmark_id)
     names = (f"{benchmark.id}.tflite", benchmark.reference_file)
     searched = search_dirs(models_dir)
-    if models_dir and not Path(models_dir).expanduser().is_dir():
-        raise ModelNotFoundError(f"--models {models_dir}: no such folder")
-    for folder in searched:
-        for name in names:
-            if (folder / name).is_file():
-                return folder / name
+    try:
+        if models_dir and not Path(models_dir).expanduser().is_dir():
+            raise ModelNotFoundError(f"--models {models_dir}: no such folder")
+        for folder in searched:
+            for name in names:
+                if (folder / name).is_file():
+                    return folder / name
+    except OSError as exc:  # a name too long for the file system, a loop of links
+        raise ModelNotFoundError(f"cannot look for models in {exc.filename}: {exc.strerror or exc}") from None
     raise ModelNotFoundError(
         f"no model for {benchmark.id} ({' or '.join(names)}) in: {', '.join(map(str, searched))}. "
         f"Point --models or TINYRIG_MODELS at a folder that has it, or run `tinyrig models fetch`."
@@ -88,7 +91,10 @@ def fetch_models(ids: list[str] | None = None, dest: Path | None = None, source:
     local clone); a file whose checksum does not match is never kept.
     """
     dest = Path(dest) if dest else models_cache()
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelFetchError(f"--dest {dest}: cannot make it a folder for the models: {exc.strerror or exc}") from None
     base = source or os.environ.get("TINYRIG_MODELS_URL") or DEFAULT_SOURCE
     if not base.endswith("/"):
         base += "/"

@@ -18,7 +18,12 @@ from typing import Callable, Protocol
 
 import serial
 
+from tinyrig.terminal import printable
+
 READY = "m-ready"
+# `tinyrig load` reads only files that begin with this header (and only in the folder of its first
+# load): whoever else reaches the console cannot make the firmware read the host's files.
+INPUT_MAGIC = b"TRIN"
 MAX_DB_BYTES_DIRECT = 31  # protocol.md: at most 31 data bytes per `db` talking to the DUT directly
 
 _RESULTS_RE = re.compile(r"m-results-\[(.*)\]")
@@ -33,11 +38,13 @@ class DutError(RuntimeError):
     """The device answered with an error, answered nonsense, or stopped answering."""
 
     def __init__(self, message: str, command: str = "", recent: list[str] | None = None):
+        self.message = message
         self.command = command
         self.recent = list(recent or [])
         detail = f"{message}"
         if command:
             detail = f"'{command}': {message}"
+        self.headline = detail  # one line; the recent lines follow it in str()
         if self.recent:
             detail += "\n  last lines received:\n    " + "\n    ".join(self.recent[-8:])
         super().__init__(detail)
@@ -71,6 +78,11 @@ class InferResult:
         if len(self.lap_us) < 2:
             return None
         return self.lap_us[-1] - self.lap_us[-2]
+
+
+def input_file_bytes(data: bytes) -> bytes:
+    """An input as the firmware's `tinyrig load` reads it: magic, byte count (uint32 LE), bytes."""
+    return INPUT_MAGIC + len(data).to_bytes(4, "little") + data
 
 
 def parse_scores(line: str) -> list[float] | None:
@@ -121,9 +133,12 @@ class Dut:
         for _ in range(retries):
             try:
                 return self.profile()
-            except DutTimeout as exc:
+            except DutError as exc:  # no answer, or another answer's lines (a stray m-ready in line noise)
                 last_error = exc
-                self.resync()
+                try:
+                    self.resync(settle_s=0.3)
+                except DutTimeout:
+                    pass
         assert last_error is not None
         raise last_error
 
@@ -168,7 +183,9 @@ class Dut:
             if chunk:
                 self._pending += chunk
         raw, self._pending = self._pending.split(b"\n", 1)
-        line = raw.decode("ascii", errors="replace").strip("\r\x00 ")
+        # Whatever the port sends (line noise, a hostile device, ESC sequences) is kept as visible
+        # escapes: these lines reach the transcript, error messages and the terminal.
+        line = printable(raw.decode("ascii", errors="backslashreplace").strip("\r\x00 "))
         self.recent.append(line)
         self.transcript("recv", line)
         return line
@@ -189,8 +206,10 @@ class Dut:
             if line:
                 lines.append(line)
 
-    def resync(self, timeout_s: float = 5.0) -> None:
-        """After garbage or a lost answer: an empty command, then drop everything up to m-ready."""
+    def resync(self, timeout_s: float = 5.0, settle_s: float = 0.0) -> None:
+        """After garbage or a lost answer: an empty command, then drop everything up to m-ready,
+        and whatever else arrives until the line has been quiet for `settle_s` (answers still in
+        flight when the input was flushed, each with its own m-ready)."""
         self._pending = b""
         if self._port is not None:
             try:
@@ -199,6 +218,8 @@ class Dut:
                 pass
         self._write("")
         self._read_until_ready("(resync)", timeout_s)
+        while self._readline("(resync)", time.monotonic() + settle_s) is not None:
+            pass
 
     def command(self, command: str, timeout_s: float | None = None, allow_error: bool = False) -> list[str]:
         """Sends one command; returns the lines before m-ready. An `e-` line raises DutError."""

@@ -3,13 +3,13 @@ of the benchmark's exact format (the same seed gives the same bytes on every mac
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from tinyrig.benchmarks import Benchmark
+from tinyrig.hil.dut.dataset import dataset_path, index_rows
 
 
 @dataclass(frozen=True)
@@ -42,16 +42,16 @@ def dataset_inputs(benchmark: Benchmark, dataset: Path, count: int) -> list[Inpu
     if not index.is_file():
         raise FileNotFoundError(f"{index}: missing (dataset layout: <dataset>/{benchmark.id}/y_labels.csv)")
     inputs = []
-    with open(index, newline="") as handle:
-        for row in csv.reader(handle):
-            if not row:
-                continue
-            data = (folder / row[0]).read_bytes()[: benchmark.input_bytes]
-            if len(data) < benchmark.input_bytes:
-                raise ValueError(f"{folder / row[0]}: {len(data)} bytes, {benchmark.id} needs {benchmark.input_bytes}")
-            inputs.append(Input(row[0], data))
-            if len(inputs) == count:
-                break
+    for line_no, row in index_rows(index):
+        if not row or not row[0].strip():
+            continue
+        path = dataset_path(folder, row[0].strip(), f"{index}:{line_no}")
+        data = path.read_bytes()[: benchmark.input_bytes]
+        if len(data) < benchmark.input_bytes:
+            raise ValueError(f"{path}: {len(data)} bytes, {benchmark.id} needs {benchmark.input_bytes}")
+        inputs.append(Input(row[0].strip(), data))
+        if len(inputs) == count:
+            break
     if len(inputs) < count:
         raise ValueError(f"{index}: {len(inputs)} inputs, performance mode needs {count}")
     return inputs

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from tinyrig.hil.dut.client import Dut, DutError
+from tinyrig.hil.dut.client import Dut, DutError, input_file_bytes
 from tinyrig.renode.scripts import path_token
 
 # The whole command must fit the protocol's 80 characters: "tinyrig load " + the path.
@@ -56,7 +56,7 @@ class SemihostLoader:
 
     def load(self, dut: Dut, data: bytes) -> None:
         tmp = self.directory / "in.tmp"
-        tmp.write_bytes(data)
+        tmp.write_bytes(input_file_bytes(data))
         os.replace(tmp, self.path)
         dut.fast_load(str(self.path))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
-from .errors import MissingEventError, MonitorTimeoutError, PowerMonitorError
+from .errors import GarbledDataError, MissingEventError, MonitorTimeoutError, PowerMonitorError
 from .monitor import PowerMonitor
 from .trace import PowerTrace, TraceBuilder
 
@@ -114,6 +114,14 @@ class StreamingMonitor(PowerMonitor):
         self._raise_stored_error()
         assert self._builder is not None
         trace = self._builder.snapshot(complete=True)
+        if len(trace) == 0:
+            # No energy is not 0 J: a trace without samples measured nothing.
+            raise GarbledDataError(
+                "the acquisition ended without a single sample",
+                instrument=self.instrument, port=self.port,
+                expected="samples between start and stop", seen="none",
+                partial_trace=trace.as_partial("no samples"),
+            )
         if expect_events is not None:
             falling = trace.falling_edges()
             if len(falling) < expect_events:

@@ -64,6 +64,10 @@ _TIMESTAMP = re.compile(r"TimeStamp:\s*[ ><]?(\d+)s (\d+)ms, buff (\d+)%")
 # The runner matches `event (\d+) ris` although it configures `eventsrc d7
 # fal`; the edge reported is the configured one, so accept either spelling.
 _EVENT = re.compile(r"event (\d+) (ris|fal)\w*")
+# What a sample that is not a valid one looks like during an acquisition: a number in another
+# form (a sign in front, a decimal point, an exponent in e-notation) or a non-number (nan, inf).
+# Energy per sample is never negative and never infinite: such a line is garbage, not a sample.
+_SAMPLE_LIKE = re.compile(r"[-+.\d]|(?i:nan|inf|-?inf)")
 
 
 def _freq_token(freq) -> str:
@@ -336,8 +340,9 @@ class LPM01A(StreamingMonitor):
             if _DATA_LINE.fullmatch(line):
                 b.add_samples(parse_values(line))
                 return
-            if line[0].isdigit():
-                # Starts like a sample but is not one: a corrupted data line.
+            if _SAMPLE_LIKE.match(line):
+                # Starts like a sample but is not one: a corrupted data line, a negative or
+                # non-finite value.
                 raise GarbledDataError(
                     f"garbled data line {line!r} after {b.sample_count} samples",
                     instrument=self.instrument, port=self.port,

@@ -137,8 +137,19 @@ class PPK2(StreamingMonitor):
                 "cannot open the serial port", instrument=self.instrument, port=self.port,
                 expected="a PPK2 CDC ACM port", seen=f"{type(exc).__name__}: {exc}",
             ) from exc
-        # ppk2-api reads for ~0.5 s and returns None if no "END" came.
-        if not self._ppk.get_modifiers():
+        # ppk2-api reads for ~0.5 s and returns None if no "END" came. It decodes whatever came as
+        # UTF-8 and parses floats from it unguarded: a port that is not a PPK2 (line noise, another
+        # device) makes it raise, which is the same answer: no calibration metadata.
+        try:
+            modifiers = self._ppk.get_modifiers()
+        except (UnicodeDecodeError, ValueError, IndexError, KeyError, TypeError) as exc:
+            self._close_port()
+            raise GarbledDataError(
+                "the answer to the metadata request is not PPK2 metadata (is this port a PPK2?)",
+                instrument=self.instrument, port=self.port,
+                expected="'NAME: VALUE' text lines ending with END", seen=f"{type(exc).__name__}: {exc}",
+            ) from None
+        if not modifiers:
             self._close_port()
             raise MonitorTimeoutError(
                 "no calibration metadata", instrument=self.instrument, port=self.port,

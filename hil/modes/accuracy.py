@@ -17,6 +17,7 @@ from tinyrig.hil.dut.dataset import DatasetError, DatasetFile, read_index
 from tinyrig.hil.dut.client import Dut
 from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
+from tinyrig.hil.modes.deadline import InferDeadline
 from tinyrig.hil.results.figures import missing_class_note
 from tinyrig.hil.results.runner_metrics import runner_accuracy
 from tinyrig.hil.results.schema import AccuracyFile, AccuracyHeadline, AccuracyRecord, AccuracySummary
@@ -35,12 +36,13 @@ def _scores_text(lines: list[str]) -> list[str]:
 
 
 def run_file(dut: Dut, load: Callable[[Dut, bytes], None], item: DatasetFile, reference: ReferenceModel | None,
-             use_raw: bool, timeout_s: float) -> FileResult:
+             use_raw: bool, timeout_s: float, deadline: InferDeadline | None = None) -> FileResult:
     per_window: list[list[float]] = []
     exact = checked = 0
+    deadline = deadline or InferDeadline(timeout_s)
     for window in item.windows():
         load(dut, window)
-        result = dut.infer(1, 0, timeout_s=timeout_s)
+        result = deadline.infer(dut, 1, 0)
         per_window.append(result.scores)
         if reference is not None:
             expected = reference.run(window)
@@ -83,10 +85,11 @@ def run_accuracy(dut: Dut, benchmark: Benchmark, files: list[DatasetFile], *, lo
     results = list(done or [])
     finished = {r.index for r in results}
     use_raw = "raw" in dut.capabilities()
+    deadline = InferDeadline(timeout_s)  # after the first input, derived from the last one
     for item in files:
         if item.index in finished:
             continue
-        result = run_file(dut, load, item, reference, use_raw, timeout_s)
+        result = run_file(dut, load, item, reference, use_raw, timeout_s, deadline)
         results.append(result)
         if on_file is not None:
             on_file(result)

@@ -18,6 +18,7 @@ from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.instruments.monitor import get_monitor
 from tinyrig.hil.instruments.trace import PowerTrace
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
+from tinyrig.hil.modes.deadline import InferDeadline
 from tinyrig.hil.modes.window_length import calibrate
 from tinyrig.hil.results.schema import (
     EnergyRecord,
@@ -61,13 +62,13 @@ def plot_trace(trace: PowerTrace, iterations: int, path: Path, title: str) -> No
 
 def run_energy_window(dut: Dut, source: TraceSource, load: Callable[[Dut, bytes], None], index: int, item: Input,
                       *, iterations: int, warmup: int, out_dir: Path, label: str, timeout_s: float,
-                      relative_to: Path | None = None) -> EnergyWindowResult:
+                      relative_to: Path | None = None, deadline: InferDeadline | None = None) -> EnergyWindowResult:
     """One window: its trace and plot go into `out_dir`, named as the runner names them; the
     record names them relative to `relative_to` (the session folder) when given."""
     started = time.monotonic()
     load(dut, item.data)
     source.begin_window()
-    result = dut.infer(iterations, warmup, timeout_s=timeout_s)
+    result = (deadline or InferDeadline(timeout_s)).infer(dut, iterations, warmup)
     trace = source.end_window()
     window = trace.energy_window()
     csv_path = out_dir / f"{trace_name(index)}.csv"
@@ -92,9 +93,11 @@ def run_energy(dut: Dut, source: TraceSource, load: Callable[[Dut, bytes], None]
                on_window: Callable[[EnergyWindowResult], None] | None = None,
                timeout_s: float = 900.0, relative_to: Path | None = None) -> list[EnergyWindowResult]:
     windows = list(done or [])
+    deadline = InferDeadline(timeout_s)  # after the first window, derived from the last one
     for index in range(len(windows), len(inputs)):
         window = run_energy_window(dut, source, load, index, inputs[index], iterations=iterations, warmup=warmup,
-                                   out_dir=out_dir, label=label, timeout_s=timeout_s, relative_to=relative_to)
+                                   out_dir=out_dir, label=label, timeout_s=timeout_s, relative_to=relative_to,
+                                   deadline=deadline)
         windows.append(window)
         if on_window:
             on_window(window)

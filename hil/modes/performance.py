@@ -22,6 +22,7 @@ from tinyrig.hil.dut.client import Dut, DutError
 from tinyrig.hil.dut.inputs import Input
 from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.modes.base import Mode, ModeContext
+from tinyrig.hil.modes.deadline import InferDeadline
 from tinyrig.hil.modes.window_length import calibrate
 from tinyrig.hil.results.schema import PerformanceSummary, PerformanceValidity, PerformanceWindow
 
@@ -42,12 +43,13 @@ MarkSource = Callable[[], list]
 
 def run_window(dut: Dut, index: int, item: Input, *, iterations: int, warmup: int,
                instructions_per_second: float | None, reference: ReferenceModel | None, infer_timeout_s: float,
-               marks: MarkSource | None = None, load: Callable[[Dut, bytes], None] | None = None) -> Window:
+               marks: MarkSource | None = None, load: Callable[[Dut, bytes], None] | None = None,
+               deadline: InferDeadline | None = None) -> Window:
     started = time.monotonic()
     if marks is not None:
         marks()  # drop anything stored before this window
     (load or Dut.load)(dut, item.data)
-    result = dut.infer(iterations, warmup, timeout_s=infer_timeout_s)
+    result = (deadline or InferDeadline(infer_timeout_s)).infer(dut, iterations, warmup)
     if result.window_us is None:
         raise DutError("the answer had no pair of m-lap-us timestamps (is this an energy-mode build?)",
                        f"infer {iterations} {warmup}", result.lines)
@@ -121,11 +123,12 @@ def run_performance(dut: Dut, benchmark: Benchmark, inputs: list[Input], *, iter
                     load: Callable[[Dut, bytes], None] | None = None) -> list[Window]:
     """Runs the windows not yet in `done` (so a resumed session continues where it stopped)."""
     windows = list(done or [])
+    deadline = InferDeadline(infer_timeout_s)  # after the first window, derived from the last one
     for index in range(len(windows), len(inputs)):
         window = run_window(dut, index, inputs[index], iterations=iterations, warmup=warmup,
                             instructions_per_second=instructions_per_second, reference=reference,
                             infer_timeout_s=infer_timeout_s,
-                            marks=marks, load=load)
+                            marks=marks, load=load, deadline=deadline)
         windows.append(window)
         if on_window is not None:
             on_window(window)

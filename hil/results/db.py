@@ -18,6 +18,7 @@ results are unchanged), which makes imports idempotent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -47,7 +48,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from tinyrig.hil.results import figures as figures
 from tinyrig.hil.results.schema import ResultsFileError, SessionResults, parse_results, read_results
@@ -148,6 +149,9 @@ class ResultsDBError(Exception):
     """A results database that cannot be opened, read or written, or a session it lacks."""
 
 
+CHECK_HINT = "`tinyrig db check` says what is wrong with it"
+
+
 # -- where --------------------------------------------------------------------------------------
 
 def default_db_path() -> Path:
@@ -161,16 +165,76 @@ def resolve_db_url(db: str | os.PathLike | None = None) -> str:
     if value is None:
         value = os.fspath(default_db_path())
     if "://" in value:
-        return value
+        return _sqlite_uri_form(value) if value.startswith("sqlite") else value
     path = Path(value).expanduser().resolve()
     return f"sqlite:///{path}"
 
 
-def _display(url: str) -> str:
+# SQLite's own URI parameters (https://sqlite.org/uri.html). They only take effect when the file
+# is opened as a `file:` URI, so a URL carrying them is rewritten into that form; otherwise
+# SQLAlchemy drops them (mode=ro silently writable) or the query ends up in the file name.
+SQLITE_URI_PARAMS = ("mode", "cache", "immutable", "nolock", "psow", "vfs", "modeof")
+# What SQLAlchemy's pysqlite dialect itself reads from the query.
+SQLITE_DRIVER_PARAMS = ("timeout", "isolation_level", "detect_types", "check_same_thread", "cached_statements", "uri")
+
+
+def _sqlite_uri_form(url: str) -> str:
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # ResultsDB.open reports it
+    query = dict(parsed.query)
+    unknown = sorted(set(query) - set(SQLITE_URI_PARAMS) - set(SQLITE_DRIVER_PARAMS))
+    if unknown:
+        raise ResultsDBError(f"--db {url}: unknown SQLite URL option(s) {', '.join(unknown)} (allowed: "
+                             f"{', '.join(SQLITE_URI_PARAMS)}, e.g. ?mode=ro for read-only)")
+    if not parsed.database or parsed.database == ":memory:" or not set(query) & set(SQLITE_URI_PARAMS):
+        return url
+    database = parsed.database
+    if database.startswith("file:"):
+        database = database[len("file:"):]
+    path = Path(database).expanduser().resolve()
+    query["uri"] = "true"
+    return parsed.set(database=f"file:{path}", query=query).render_as_string(hide_password=False)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for other back ends and in-memory databases)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    database = parsed.database
+    return Path(database[len("file:"):] if database.startswith("file:") else database)
+
+
+def storable_db_url(db: str | os.PathLike | None) -> str:
+    """The database a session records into, as written into its options for `--resume`:
+    resolved now (a relative path or $TINYRIG_DB mean what they mean today) and without a
+    password (libpq finds it again in PGPASSWORD or ~/.pgpass; results.json is often shared)."""
+    url = resolve_db_url(db)
+    try:
+        parsed = make_url(url)
     except ArgumentError:
         return url
+    if parsed.password is None:
+        return url
+    return parsed.set(password=None).render_as_string(hide_password=False)
+
+
+def _display(url: str) -> str:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    file = sqlite_file(url)
+    if file is not None and parsed.database.startswith("file:"):
+        # The `file:` URI form is tinyrig's doing: show the path and the options as the user wrote them.
+        options = "&".join(f"{k}={v}" for k, v in parsed.query.items() if k != "uri")
+        return f"sqlite:///{file}" + (f"?{options}" if options else "")
+    return parsed.render_as_string(hide_password=True)
 
 
 # -- records ------------------------------------------------------------------------------------
@@ -278,6 +342,26 @@ def _json_safe(value: Any) -> Any:
 
 # -- the database -------------------------------------------------------------------------------
 
+def _fails_soft(what: str):
+    """A database method whose SQLAlchemy errors (a corrupt file, a read-only one, a server gone)
+    become one ResultsDBError line: the callers report it and carry on, nothing measured is lost."""
+
+    def wrap(method):
+        @functools.wraps(method)
+        def guarded(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except SQLAlchemyError as exc:
+                raise self._error(what, exc) from None
+            except (json.JSONDecodeError, TypeError) as exc:  # a results column that is not JSON
+                raise ResultsDBError(f"{what} results database {self.display_url}: a stored results document "
+                                     f"is unreadable ({exc}); {CHECK_HINT}") from None
+
+        return guarded
+
+    return wrap
+
+
 class ResultsDB:
     def __init__(self, engine: Engine, url: str):
         self.engine = engine
@@ -293,11 +377,12 @@ class ResultsDB:
         except ArgumentError as exc:
             raise ResultsDBError(f"--db {db!r}: not a path nor a database URL ({exc})") from None
         kwargs: dict[str, Any] = {}
-        if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-            if must_exist and not Path(parsed.database).is_file():
-                raise ResultsDBError(f"no results database at {parsed.database} (`tinyrig run` and `tinyrig record` "
-                                     f"create it; or pass --db / set ${DB_ENV})")
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        file = sqlite_file(url)
+        if file is not None:
+            try:
+                cls._check_file(file, must_exist)
+            except OSError as exc:  # a name too long for the file system, a folder that cannot be made
+                raise ResultsDBError(f"results database {file}: {exc.strerror or exc}") from None
             # Parallel runs record at the same time: wait for the writer rather than fail.
             kwargs["connect_args"] = {"timeout": 60}
         try:
@@ -305,11 +390,29 @@ class ResultsDB:
         except (NoSuchModuleError, ModuleNotFoundError) as exc:
             hint = " (pip install 'psycopg[binary]')" if parsed.get_backend_name() == "postgresql" else ""
             raise ResultsDBError(f"results database {_display(url)}: no driver for it{hint}: {exc}") from None
+        except (ArgumentError, ValueError, TypeError) as exc:  # a URL option the driver cannot take
+            raise ResultsDBError(f"results database {_display(url)}: {exc}") from None
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         db_ = cls(engine, url)
         db_._ensure_schema()
         return db_
+
+    @staticmethod
+    def _check_file(file: Path, must_exist: bool) -> None:
+        """A SQLite file to open: not a folder; there already, for readers; its folder made, for writers."""
+        if file.is_dir():
+            raise ResultsDBError(f"results database {file} is a folder; give a file path (e.g. {file}/results.sqlite)")
+        if file.exists() and not file.is_file():  # SQLite would block on a pipe, or write into a device
+            raise ResultsDBError(f"results database {file} is not a regular file; give a file path")
+        if must_exist and not file.is_file():
+            raise ResultsDBError(f"no results database at {file} (`tinyrig run` and `tinyrig record` "
+                                 f"create it; or pass --db / set ${DB_ENV})")
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ResultsDBError(f"results database {file}: cannot create its folder {file.parent}: "
+                                 f"{exc.strerror or exc}") from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -331,11 +434,19 @@ class ResultsDB:
                 row = conn.execute(select(schema_info.c.value).where(schema_info.c.key == "schema_version")).first()
                 if row is None:
                     conn.execute(schema_info.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+                elif not row.value.isdigit():
+                    raise ResultsDBError(f"results database {self.display_url} has schema version {row.value!r}, "
+                                         f"not a number; {CHECK_HINT}")
                 elif int(row.value) > SCHEMA_VERSION:
                     raise ResultsDBError(f"results database {self.display_url} has schema version {row.value}; "
                                          f"this tinyrig reads up to {SCHEMA_VERSION}: upgrade tinyrig")
-        except OperationalError as exc:
-            raise ResultsDBError(f"cannot open results database {self.display_url}: {exc.orig}") from None
+        except SQLAlchemyError as exc:
+            raise self._error("cannot open", exc) from None
+
+    def _error(self, what: str, exc: SQLAlchemyError) -> ResultsDBError:
+        """One line for a database failure: what was being done, the database, and its reason."""
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return ResultsDBError(f"{what} results database {self.display_url}: {reason}; {CHECK_HINT}")
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -428,6 +539,7 @@ class ResultsDB:
                 conn.execute(table.insert(), rows)
         return len(bench_rows), len(sample_rows)
 
+    @_fails_soft("storing the verdict in")
     def set_gate(self, sid: str, verdict: str) -> bool:
         """Records `tinyrig compare`'s verdict ("pass"/"fail") on a session; False if it is not here."""
         with self.engine.begin() as conn:
@@ -438,12 +550,16 @@ class ResultsDB:
     def _record(self, row) -> SessionRecord:
         try:
             results = parse_results(json.loads(row.results), f"session {row.id} in {self.display_url}").data()
-        except (ResultsFileError, json.JSONDecodeError) as exc:
+        except ResultsFileError as exc:
             raise ResultsDBError(str(exc)) from None
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise ResultsDBError(f"session {row.id} in {self.display_url}: its stored results document is unreadable "
+                                 f"({exc}); {CHECK_HINT}") from None
         return SessionRecord(id=row.id, path=row.path, board=row.board, target=row.target, mode=row.mode,
                              status=row.status, created=_utc(row.created), git_revision=row.git_revision,
                              gate=row.gate, results=results)
 
+    @_fails_soft("reading")
     def get(self, sid: str) -> SessionRecord:
         with self.engine.connect() as conn:
             row = conn.execute(select(sessions).where(sessions.c.id == sid)).first()
@@ -455,10 +571,12 @@ class ResultsDB:
                 raise ResultsDBError(f"no session {sid!r} in the results database {self.display_url}{hint}")
         return self._record(row)
 
+    @_fails_soft("reading")
     def contains(self, sid: str) -> bool:
         with self.engine.connect() as conn:
             return conn.execute(select(sessions.c.id).where(sessions.c.id == sid)).first() is not None
 
+    @_fails_soft("reading")
     def latest(self, *, board: str | None = None, mode: str | None = None) -> SessionRecord:
         query = select(sessions).where(sessions.c.status.not_in(UNFINISHED))
         if board:
@@ -472,6 +590,7 @@ class ResultsDB:
                                  + (f" on board {board}" if board else ""))
         return self._record(row)
 
+    @_fails_soft("reading")
     def baselines(self, candidate: SessionRecord | dict, candidate_id: str, n: int) -> list[SessionRecord]:
         """The last n good sessions before the candidate on its board, target and mode: complete,
         and not failed by an earlier gate. Newest first."""
@@ -491,6 +610,7 @@ class ResultsDB:
             rows = conn.execute(query.order_by(sessions.c.created.desc(), sessions.c.id.desc()).limit(n)).all()
         return [self._record(r) for r in rows]
 
+    @_fails_soft("reading")
     def history(self, *, board: str | None = None, benchmark: str | Iterable[str] | None = None,
                 mode: str | None = None, target: str | None = None, since: datetime | None = None,
                 until: datetime | None = None, limit: int | None = None) -> list[HistoryRow]:
@@ -531,6 +651,7 @@ class ResultsDB:
                            r.gate, r.benchmark, r.status, r.flash_bytes, r.ram_bytes, r.valid,
                            found.get((r.id, r.benchmark), {})) for r in rows]
 
+    @_fails_soft("reading")
     def samples(self, sid: str, benchmark: str, kind: str = "window") -> list[dict]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(samples).where(samples.c.session_id == sid, samples.c.benchmark == benchmark,

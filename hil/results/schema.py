@@ -411,6 +411,8 @@ class RunOptionsRecord(Record):
     cycles: bool = True  # QEMU: estimated cycles from the board's cycle model (--no-cycles: off)
     predict: str | None = None  # --predict BOARD: timed as that board's MCU
     stream: str | None = None  # streaming mode: the truth JSON of the wav files played
+    db: str | None = None  # the results database (a URL without its password): --resume records there
+    record: bool = True  # False: --no-record
 
 
 class SessionResults(Record):
@@ -480,6 +482,8 @@ def read_results(session_dir: Path) -> SessionResults:
         raise ResultsFileError(f"{session_dir}: not a tinyrig session (no {RESULTS_FILE})") from None
     except OSError as exc:
         raise ResultsFileError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ResultsFileError(f"{path}: unreadable results file: not UTF-8 text ({exc.reason})") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -77,5 +77,6 @@ class Bench:
         if self.run.exit_code() is None and isinstance(exc, DutDisconnected):
             self.target.wait(2.0)
         if self.run.exit_code() is not None:
-            return DutError(f"{exc}\n  {self.run.describe_exit()}")
+            # The target's account goes on the headline: it is the reason, the lines are detail.
+            return DutError(f"{exc.message}; {self.run.describe_exit()}", exc.command, exc.recent)
         return exc

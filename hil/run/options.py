@@ -46,6 +46,10 @@ class RunOptions:
     cycles: bool = True
     predict: str | None = None  # a board of the same core: also time each benchmark as that MCU
     stream: Path | None = None  # streaming mode: a truth JSON beside its wav files (else the shipped test stream)
+    # The results database the session is recorded into (a URL without its password), so that
+    # `--resume` records into the same one; record=False: --no-record.
+    db: str | None = None
+    record: bool = True
 
     @property
     def target_class(self) -> type[Target]:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from tinyrig.benchmarks import Benchmark
 from tinyrig.boards import Board
 from tinyrig.codegen.engine import CompiledModel, compile_model
-from tinyrig.hil.dut.client import Dut, DutError
+from tinyrig.hil.dut.client import Dut, DutError, input_file_bytes
 from tinyrig.hil.dut.inputs import random_inputs
 from tinyrig.hil.run.bench import Bench
 from tinyrig.hil.targets.base import Target, TargetSettings
@@ -192,7 +192,7 @@ def _load(dut: Dut, data: bytes, folder: Path, name: str) -> None:
     """Semihosting file load when the firmware offers it (fast), else `db` commands."""
     if "load" in dut.capabilities():
         path = folder / name
-        path.write_bytes(data)
+        path.write_bytes(input_file_bytes(data))
         dut.fast_load(str(path))
     else:
         dut.load(data)

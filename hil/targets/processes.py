@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -70,3 +71,64 @@ class LineTail:
         self._offset += len(data)
         *lines, self._partial = (self._partial + data).split(b"\n")
         return lines
+
+
+# -- emulators left behind -----------------------------------------------------------------------
+
+PARENT_ENV = b"TINYRIG_PARENT="
+
+
+@dataclass(frozen=True)
+class TinyrigChild:
+    """A process that a tinyrig started (it carries TINYRIG_PARENT=<that tinyrig's pid>)."""
+
+    pid: int
+    started_by: int  # the tinyrig's pid
+    parent: int  # its parent now
+    command: str
+
+    @property
+    def orphaned(self) -> bool:
+        """Its tinyrig is gone: the kernel has handed it to another parent (init or a subreaper)."""
+        return self.parent != self.started_by
+
+    def describe(self) -> str:
+        return (f"pid {self.pid} ({self.command[:100]}) was started by tinyrig pid {self.started_by}, which is "
+                f"gone; it runs on by itself: kill {self.pid}")
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:  # gone meanwhile, or another user's
+        return None
+
+
+def tinyrig_emulators(started_by: int | None = None) -> list[TinyrigChild]:
+    """Every live process a tinyrig started (optionally: the one with pid `started_by`), from /proc."""
+    found = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        environ = _read(f"/proc/{entry}/environ")
+        if not environ or PARENT_ENV not in environ:
+            continue
+        value = next((v[len(PARENT_ENV):] for v in environ.split(b"\0") if v.startswith(PARENT_ENV)), b"")
+        stat = _read(f"/proc/{entry}/stat")
+        if not value.isdigit() or stat is None:
+            continue
+        if started_by is not None and int(value) != started_by:
+            continue
+        # stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so split after the last ')'.
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) < 2 or fields[0] == b"Z":
+            continue  # a zombie is already dead
+        cmdline = (_read(f"/proc/{entry}/cmdline") or b"").replace(b"\0", b" ").decode(errors="replace").strip()
+        found.append(TinyrigChild(int(entry), int(value), int(fields[1]), cmdline))
+    return found
+
+
+def stale_emulators() -> list[TinyrigChild]:
+    """Emulators whose tinyrig died without taking them along."""
+    return [p for p in tinyrig_emulators() if p.orphaned]

@@ -33,6 +33,20 @@ PORT_RE = re.compile(r"tcp:127\.0\.0\.1:(\d+),server")
 STREAM_PIN_FUNCTIONS = ("board_detect_pin_pulse", "board_processing_pin_high", "board_processing_pin_low",
                         "board_audio_clock_mark")
 
+# Where each pin driver's marker store lands, from the port base in `timestamp_pin.register`:
+# the plugin must watch the register the firmware writes (templates/firmware/drivers/pin_*.c.j2),
+# not the port's first one. stm32-gpio writes only BSRR.
+MARKER_STORE_OFFSET = {"mps2-fpgaio-led": 0x00, "stm32-gpio": 0x18}
+
+
+def marker_register(board: Board, pin=None) -> int:
+    """The address the stores of `pin` (default: the timestamp pin) go to."""
+    pin = pin or board.timestamp_pin
+    if pin.driver not in MARKER_STORE_OFFSET:
+        raise QemuError(f"board {board.name}: pin driver {pin.driver!r} has no store register tinyrig's "
+                        f"QEMU plugin knows (known: {', '.join(MARKER_STORE_OFFSET)}, none)")
+    return pin.register + MARKER_STORE_OFFSET[pin.driver]
+
 
 class QemuError(TargetError):
     """QEMU could not be started, or stopped unexpectedly."""
@@ -178,11 +192,12 @@ class QemuTarget(EmulatorProcess):
             except PinwatchError:
                 pass
             Path(self.marker_log).unlink(missing_ok=True)
-            registers = [self.board.timestamp_pin.register]
+            registers = [marker_register(self.board)]
             if self.stream_pins:
                 stream = symbol_range(elf, *STREAM_PIN_FUNCTIONS)
                 watch = (min(watch[0], stream[0]), max(watch[1], stream[1]))
-                registers += [self.board.detection_pin.register, self.board.processing_pin.register]
+                registers += [marker_register(self.board, self.board.detection_pin),
+                              marker_register(self.board, self.board.processing_pin)]
             # The SysTick wrap handler runs at times set by boot-time UART traffic: leave it out
             # of the counts so a window's count depends only on the code inside it.
             skip = symbol_range(elf, "SysTick_Handler")

@@ -7,7 +7,8 @@ energy waveform in `ascii_dec` ("dddd±ee" lines), a `TimeStamp` line every
 idle samples until `stop`, then a summary and "Acquisition completed".
 
 Faults for the bad-case tests: vanish after N samples, a garbled line at
-sample N, an event dropped, no end marker after stop, no answers at all.
+sample N, an event dropped, no end marker after stop, no answers at all,
+samples replaced by other text from sample N on (nan, inf, negative values).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class LPM01ASim(PtyInstrument):
         no_end_marker: bool = False,
         mute: bool = False,
         values_per_line: int = 1,
+        replace_from: int | None = None,
+        replacement: str = "nan",
     ) -> None:
         super().__init__()
         self.script = list(energy_j)
@@ -60,6 +63,8 @@ class LPM01ASim(PtyInstrument):
         self.no_end_marker = no_end_marker
         self.mute = mute
         self.values_per_line = values_per_line
+        self.replace_from = replace_from
+        self.replacement = replacement
         self.sent: list[float] = []  # decoded value of every sample sent
         self.state = {"htc": False, "volt": 3300, "freq": "100", "output": "current",
                       "format": "ascii_dec", "eventsrc": None, "pwr": "off"}
@@ -154,6 +159,8 @@ class LPM01ASim(PtyInstrument):
             if n_sent == self.garble_at:
                 pending.append("64#9-07")
             text, exact = encode(value)
+            if self.replace_from is not None and n_sent >= self.replace_from:
+                text = self.replacement  # what a broken instrument or cable sends instead
             self.sent.append(exact)
             pending.append(text)
             n_sent += 1

@@ -19,7 +19,9 @@ import tinyrig
 from tinyrig.benchmarks import Benchmark
 from tinyrig.boards import Board
 from tinyrig.build.pio import BuildResult, build_project
+from tinyrig.codegen.errors import ModelError
 from tinyrig.codegen.firmware import STACK_BYTES, FirmwareProject, render_project
+from tinyrig.codegen.tflite_reader import read_model_bytes
 from tinyrig.paths import cache_dir
 
 
@@ -87,7 +89,7 @@ def prepare_firmware(board: Board, benchmark: Benchmark, model: Path, env_name: 
 
     `kernels` (a core name, or "reference" for the portable kernels) overrides the
     board's core for kernel selection; such builds are cached apart."""
-    model_bytes = Path(model).read_bytes()
+    model_bytes = read_model_bytes(model)
     directory = Path(out_dir) if out_dir else project_dir(board, benchmark, model_bytes, kernels)
     try:
         project = FirmwareProject.load(directory)
@@ -95,7 +97,10 @@ def prepare_firmware(board: Board, benchmark: Benchmark, model: Path, env_name: 
     except (FileNotFoundError, TypeError, ValueError):
         fresh = True
     if fresh:
-        project = render_project(board, benchmark, Path(model), directory, kernels=kernels)
+        try:
+            project = render_project(board, benchmark, Path(model), directory, kernels=kernels)
+        except ModelError as exc:  # the reader names the tensor; a run's session needs the file too
+            raise ModelError(str(exc) if str(model) in str(exc) else f"{model}: {exc}") from None
     build = build_project(directory, env_name, flash_capacity=board.flash.size, ram_capacity=board.ram.size,
                           stack_bytes=STACK_BYTES)
     return Firmware(project, build)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -23,7 +24,32 @@ RAM_SECTIONS = (".data", ".bss")
 
 
 class BuildError(RuntimeError):
-    """PlatformIO failed; the message carries the compiler's own words."""
+    """PlatformIO failed; the message carries the compiler's own words (the reason on its first line)."""
+
+
+# The linker's words for an image that does not fit: `region `RAM' overflowed by 11172 bytes`.
+_OVERFLOW = re.compile(r"region `?'?(\w+)'? overflowed by (\d+) bytes")
+# Lines that only say that something failed, not why.
+_ECHOES = re.compile(r"collect2: error: ld returned|\*\*\* \[.*\] Error \d+|^=+|\bFAILED\b")
+
+
+def failure_reason(log: str) -> str:
+    """The one line that says why a build failed: the memory regions that overflowed and by how much
+    (the linker prints that after the line PlatformIO's summary shows), else the first compiler error."""
+    lines = log.splitlines()
+    overflows = {}
+    for line in lines:
+        match = _OVERFLOW.search(line)
+        if match:
+            overflows[match.group(1)] = int(match.group(2))
+    if overflows:
+        return "the image does not fit the board: " + ", ".join(
+            f"{region} overflowed by {n:,} bytes" for region, n in overflows.items())
+    for line in lines:
+        if re.search(r"\berror\b", line, re.IGNORECASE) and not _ECHOES.search(line):
+            return line.strip()
+    meaningful = [line.strip() for line in lines if line.strip() and not _ECHOES.search(line)]
+    return meaningful[-1] if meaningful else "no output"
 
 
 @dataclass
@@ -120,7 +146,8 @@ def build_project(project: Path, env_name: str = "perf", *, flash_capacity: int 
     if proc.returncode != 0:
         errors = [line for line in log.splitlines() if "error" in line.lower() or "warning" in line.lower()]
         shown = "\n".join(errors[-20:]) or "\n".join(log.splitlines()[-20:])
-        raise BuildError(f"{project}: `pio run -e {env_name}` failed (exit {proc.returncode}):\n{shown}")
+        raise BuildError(f"{project}: `pio run -e {env_name}` failed: {failure_reason(log)} "
+                         f"(log: {project / f'.pio-{env_name}.log'})\n{shown}")
     elf = project / ".pio" / "build" / env_name / "program.elf"
     if not elf.is_file():
         raise BuildError(f"{project}: PlatformIO reported success but {elf} is missing")

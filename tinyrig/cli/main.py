@@ -3,32 +3,34 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 import tinyrig
 from tinyrig.benchmarks import BENCHMARKS, UnknownBenchmarkError, expand_benchmarks
 from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
 from tinyrig.boards.schema import CORES
+from tinyrig.cli.exits import Exit
 from tinyrig.hil.modes.registry import mode_names
 from tinyrig.cli.output import format_option, make_console, print_table
 from tinyrig.hil.results.tables import Column, TableData, emulation_note, results_table, summary_table
 from tinyrig.hil.targets.base import TargetError
 from tinyrig.hil.targets.registry import choose_target, target_kinds
+from tinyrig.terminal import first_line, for_rich
 
 # Width from the terminal or $COLUMNS; tables widen past it rather than cut a number (cli/output.py).
 console = make_console()
 err_console = make_console(stderr=True)
 
 
-def _fail(message: str, code: int = 2) -> None:
-    # One line however long (soft_wrap), and a message's own [brackets] are text, not rich markup.
-    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    sys.exit(code)
+def _fail(message: str, code: int = Exit.USAGE) -> None:
+    """One `error:` line (paths and device text in it escaped for rich) and the exit status."""
+    err_console.print(f"[bold red]error:[/] {for_rich(first_line(message) or message)}")
+    sys.exit(int(code))
 
 
 def _board(name: str):
@@ -40,9 +42,12 @@ def _board(name: str):
 
 def _benchmarks(spec: str):
     try:
-        return expand_benchmarks(spec)
+        chosen = expand_benchmarks(spec)
     except UnknownBenchmarkError as exc:
         _fail(str(exc))
+    if not chosen:
+        _fail(f"--benchmark {spec!r} names no benchmark; give an id ({', '.join(BENCHMARKS)}), a comma list, or all")
+    return chosen
 
 
 @click.group()
@@ -66,7 +71,7 @@ def boards_cmd(schema_out, fmt) -> None:
     if schema_out is not None:
         from tinyrig.boards.jsonschema import SCHEMA_PATH, write_json_schema
 
-        console.print(f"wrote {write_json_schema(Path(schema_out) if schema_out else SCHEMA_PATH)}")
+        console.print(f"wrote {for_rich(write_json_schema(Path(schema_out) if schema_out else SCHEMA_PATH))}")
         return
     table = TableData("Boards", [Column("name", whole=True), Column("family", whole=True), Column("core", whole=True),
                                  Column("clock", numeric=True), Column("flash", numeric=True), Column("RAM"),
@@ -104,7 +109,7 @@ def board_new_cmd(name, like, directory) -> None:
         load_board(path)  # the new file must load as written
     except BoardError as exc:
         _fail(str(exc))
-    console.print(f"wrote {path} (from {template.name}); check it with: tinyrig build --board {path} "
+    console.print(f"wrote {for_rich(path)} (from {for_rich(template.name)}); check it with: tinyrig build --board {for_rich(path)} "
                   f"--benchmark kws01 --models DIR")
 
 
@@ -119,7 +124,7 @@ def doctor_cmd() -> None:
     def check(name: str, ok: bool, detail: str) -> None:
         nonlocal problems
         problems += not ok
-        console.print(f"{'ok ' if ok else '[red]MISSING[/]'} {name:22} {detail}")
+        console.print(f"{'ok ' if ok else '[red]MISSING[/]'} {name:22} {for_rich(detail)}")
 
     for tool, package in (("arm-none-eabi-gcc", "gcc-arm-none-eabi"), ("qemu-system-arm", "qemu-system-arm"),
                           ("gcc", "gcc")):
@@ -143,6 +148,12 @@ def doctor_cmd() -> None:
         pass
     except Exception as exc:  # a compile error is reported, not raised
         check("QEMU pin-watch plugin", False, str(exc))
+    from tinyrig.hil.targets.processes import stale_emulators
+
+    for stale in stale_emulators():
+        # An emulator whose tinyrig died without taking it along (a tinyrig from before the death
+        # signal, or one killed between fork and exec): name it, do not kill what may be a user's.
+        check("stale emulator", False, stale.describe())
     if problems:
         _fail(f"{problems} problem(s); scripts/setup.sh installs what is missing", 1)
 
@@ -164,7 +175,7 @@ def models_fetch(dest, source, ids) -> None:
 
     try:
         for path in fetch_models(list(ids) or None, dest, source):
-            console.print(f"ok  {path}")
+            console.print(f"ok  {for_rich(path)}")
     except ModelFetchError as exc:
         _fail(str(exc), 1)
 
@@ -177,7 +188,7 @@ def models_list(models_dir) -> None:
 
     for bid in BENCHMARKS:
         try:
-            console.print(f"{bid:6} {find_model(bid, models_dir)}")
+            console.print(f"{bid:6} {for_rich(find_model(bid, models_dir))}")
         except ModelNotFoundError:
             console.print(f"{bid:6} [yellow]not found[/]")
 
@@ -195,7 +206,7 @@ def inspect_cmd(model: Path, as_json: bool) -> None:
     try:
         report = inspect_model(model)
     except ModelError as exc:
-        _fail(f"{model}: {exc}", 1)
+        _fail(f"{model}: {exc}", Exit.MODEL)
     if as_json:
         click.echo(json.dumps(report_to_json(report), indent=2))
     else:
@@ -233,8 +244,11 @@ def generate_cmd(board, model, benchmark, out, scripts_for) -> None:
     try:
         project = render_project(b, bench, model, out)
     except (ModelError, ValueError) as exc:
-        _fail(str(exc) if str(model) in str(exc) else f"{model}: {exc}", 1)
-    console.print(f"generated {bench.id} for {b.name} in {project.directory} ({len(project.files)} files)")
+        _fail(str(exc) if str(model) in str(exc) else f"{model}: {exc}", Exit.MODEL)
+    except OSError as exc:
+        _fail(f"--out {out}: cannot write the project there: {exc.strerror or exc}"
+              + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(out) else ""))
+    console.print(f"generated {bench.id} for {b.name} in {for_rich(project.directory)} ({len(project.files)} files)")
     console.print(f"  arena {project.arena_bytes} B (lower bound {project.arena_lower_bound} B), "
                   f"weights {project.weight_bytes} B, {project.total_macs:,} MACs")
     if scripts_for == "renode":
@@ -242,10 +256,10 @@ def generate_cmd(board, model, benchmark, out, scripts_for) -> None:
 
         try:
             for path in write_renode_files(b, project.directory):
-                console.print(f"  renode: {path}")
+                console.print(f"  renode: {for_rich(path)}")
         except RenodeScriptError as exc:
             _fail(str(exc))
-    console.print(f"  build: tinyrig build --project {project.directory}")
+    console.print(f"  build: tinyrig build --project {for_rich(project.directory)}")
 
 
 @main.command("export")
@@ -311,7 +325,11 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
 
     try:
         if project:
-            manifest = FirmwareProject.load(project)
+            try:
+                manifest = FirmwareProject.load(project)
+            except (OSError, ValueError, TypeError) as exc:
+                _fail(f"--project {project}: not a project made by `tinyrig generate` "
+                      f"({getattr(exc, 'strerror', None) or exc})")
             b = _project_board(manifest, board)
             result = build_project(project, env_name, flash_capacity=b.flash.size, ram_capacity=b.ram.size,
                                    stack_bytes=STACK_BYTES)
@@ -323,10 +341,14 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
             title = f"{bench.id} on {b.name} ({env_name})"
         else:
             _fail("pass --project DIR or --benchmark ID")
-    except (BuildError, ModelError, ModelNotFoundError, FileNotFoundError) as exc:
-        _fail(str(exc), 1)
+    except BuildError as exc:
+        _fail(str(exc), Exit.BUILD)
+    except ModelError as exc:
+        _fail(str(exc), Exit.MODEL)
+    except (ModelNotFoundError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
     print_size(result, title)
-    console.print(f"image: {result.elf}")
+    console.print(f"image: {for_rich(result.elf)}")
 
 
 # -- run / report -----------------------------------------------------------------------------
@@ -386,8 +408,11 @@ def _power_monitor(name: str | None) -> str | None:
 @click.option("--predict", "predict", metavar="BOARD",
               help="QEMU: also time each benchmark as BOARD (same core): its clock, flash wait states and "
                    "accelerator; prints the estimated latency beside the zero-wait figure.")
+@click.option("--infer-timeout", default=900.0, show_default=True, type=click.FloatRange(1.0, 86400.0),
+              help="Seconds the first window may take before the device counts as silent; later windows get "
+                   "a limit from the last one's pace.")
 def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_monitor, monitor_port, io_manager, models_dir, dataset, limit, stream, iterations, warmup, seed, sessions_root,
-            resume_dir, no_reference, no_fast_load, db, no_record, jobs, no_cycles, predict) -> None:
+            resume_dir, no_reference, no_fast_load, db, no_record, jobs, no_cycles, predict, infer_timeout) -> None:
     """Generate, build, run and measure benchmarks; write a session folder."""
     from tinyrig.cli.progress import RunDisplay
     from tinyrig.hil.modes.base import ModeOptionError
@@ -397,15 +422,12 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
     from tinyrig.hil.targets.cycle_model import CycleModelError
     from tinyrig.paths import sessions_dir
 
+    if port:
+        _check_port(port)
     if resume_dir:
-        try:
-            session = Session.open(resume_dir)
-            if session.results.options is None:
-                raise ValueError("the session recorded no run options")
-            options = RunOptions.from_record(session.results.options)
-        except (ValueError, BoardError, UnknownBenchmarkError) as exc:
-            _fail(f"cannot resume {resume_dir}: {exc}")
-        console.print(f"resuming session {session.directory}")
+        session, options = _resume(resume_dir, overrides=dict(port=port, probe=probe, monitor_port=monitor_port,
+                                                              db=db, record=not no_record))
+        console.print(f"resuming session {for_rich(session.directory)}")
     else:
         b = _board(board)
         try:
@@ -414,6 +436,10 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
             _fail(str(exc))
         if iterations is not None and iterations < 1:
             _fail("--iterations must be >= 1")
+        if warmup is not None and warmup < 0:
+            _fail("--warmup must be >= 0")
+        if limit is not None and limit < 1:
+            _fail("--limit must be >= 1")
         if mode == "streaming" and benchmark_spec == "all":  # "all" streaming benchmarks
             benchmark_spec = ",".join(b.id for b in BENCHMARKS.values() if b.streaming)
         options = RunOptions(board=b, benchmarks=_benchmarks(benchmark_spec), mode=mode, target=target,
@@ -422,7 +448,8 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
                              check_reference=not no_reference, fast_load=not no_fast_load, jobs=jobs,
                              probe=probe, port=port, flash=not no_flash, power_monitor=power_monitor,
                              monitor_port=monitor_port, io_manager=io_manager, cycles=not no_cycles,
-                             predict=predict, stream=stream.resolve() if stream else None)
+                             predict=predict, stream=stream.resolve() if stream else None,
+                             db=_storable_db(db, no_record), record=not no_record, infer_timeout_s=infer_timeout)
         try:
             options.prediction_model()  # another core or a board without [timing]: said before anything builds
         except (CycleModelError, BoardError) as exc:
@@ -436,36 +463,126 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
         from tinyrig.hil.results.db import git_revision
 
         revision, dirty = git_revision()
-        session = Session.create(sessions_root or sessions_dir(), board=b.name, target=target, mode=mode,
-                                 meta={"tinyrig_version": tinyrig.__version__, "git_revision": revision,
-                                       "git_dirty": dirty})
-        console.print(f"session {session.directory}")
+        root = sessions_root or sessions_dir()
+        try:
+            session = Session.create(root, board=b.name, target=target, mode=mode,
+                                     meta={"tinyrig_version": tinyrig.__version__, "git_revision": revision,
+                                           "git_dirty": dirty})
+        except OSError as exc:
+            _fail(f"--sessions {root}: cannot create a session folder there: {exc.strerror or exc}"
+                  + (f" ({exc.filename})" if exc.filename else "") + "; give --sessions a writable folder",
+                  Exit.SESSION)
+        console.print(f"session {for_rich(session.directory)}")
+
+    from tinyrig.hil.run.signals import terminate_as_interrupt
 
     try:
-        with RunDisplay(console, err_console) as display:
+        with RunDisplay(console, err_console) as display, terminate_as_interrupt():
             ok = run_session(session, options, display.callbacks())
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         session.finish("interrupted")
-        err_console.print(f"interrupted; everything measured so far is in {session.directory}; "
-                          f"continue with: tinyrig run --resume {session.directory}")
-        sys.exit(130)
+        err_console.print(f"{'terminated' if exc.args == ('SIGTERM',) else 'interrupted'}; everything measured so "
+                          f"far is in {for_rich(session.directory)}; continue with: tinyrig run --resume "
+                          f"{for_rich(session.directory)}")
+        sys.exit(int(Exit.TERMINATED if exc.args == ("SIGTERM",) else Exit.INTERRUPTED))
     finally:
         session.close()
-    if not no_record:
-        from tinyrig.hil.results.db import ResultsDBError, record_session
-
-        try:
-            recorded = record_session(session.directory, db)
-            console.print(f"[dim]recorded in {recorded.db} as session {recorded.session_id}[/]")
-        except ResultsDBError as exc:
-            err_console.print(f"[yellow]warning:[/] session not recorded: {exc}")
+    recorded_ok = _record(session, options)
     results = session.results.data()  # the tables read the schema's validated data
     table = summary_table(results)
     if options.emulated and options.mode != "accuracy":
         table.notes.append(emulation_note(results))
     print_table(table, "table", console)
-    console.print(f"results: {session.directory / 'results.json'}")
-    sys.exit(0 if ok else 1)
+    console.print(f"results: {for_rich(session.directory / 'results.json')}")
+    from tinyrig.hil.results.reference_check import disagreements
+
+    differing = disagreements(results)
+    for bid, what in differing.items():
+        err_console.print(f"[bold red]{bid}:[/] {for_rich(what)}")
+    if not ok:
+        sys.exit(int(Exit.FAILED))
+    if differing:
+        sys.exit(int(Exit.MISMATCH))
+    sys.exit(int(Exit.OK if recorded_ok or not options.record else Exit.DATABASE))
+
+
+def _check_port(port: str) -> None:
+    """A serial device path must be there before anything is built for it (a URL is tried as given)."""
+    if "://" in port:
+        return
+    try:
+        there = os.path.exists(port)
+    except (OSError, ValueError):
+        there = False
+    if not there:
+        _fail(f"--port {port}: no such device; give the console's serial device (e.g. /dev/ttyACM0) "
+              f"or a pyserial URL (socket://HOST:PORT, rfc2217://HOST:PORT)")
+
+
+# Where the bench is connected may change between a run and its resume (a board that came back
+# on another port, a different probe, the team database); what shapes the figures may not.
+_RESUME_MAY_CHANGE = {"port", "probe", "monitor_port", "db", "no_record", "resume_dir", "sessions_root"}
+
+
+def _resume(resume_dir: Path, overrides: dict):
+    from dataclasses import replace
+
+    from click.core import ParameterSource
+
+    from tinyrig.hil.run.options import RunOptions
+    from tinyrig.hil.results.session import Session
+
+    ctx = click.get_current_context()
+    fixed = sorted(name for name in ctx.params if name not in _RESUME_MAY_CHANGE
+                   and ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE)
+    if fixed:
+        flags = ", ".join("--" + name.replace("_spec", "").replace("_dir", "").replace("_", "-") for name in fixed)
+        _fail(f"--resume {resume_dir} continues with the session's own options; {flags} cannot change them "
+              f"(only --port, --probe, --monitor-port, --db, --no-record can); start a new session instead")
+    try:
+        session = Session.open(resume_dir)
+        if session.results.options is None:
+            raise ValueError("the session recorded no run options ('options' in its results.json)")
+        options = RunOptions.from_record(session.results.options)
+    except (OSError, ValueError, TypeError, AttributeError, BoardError, UnknownBenchmarkError) as exc:
+        _fail(f"cannot resume {resume_dir}: {exc}", Exit.SESSION)
+    given = {name: value for name, value in overrides.items()
+             if ctx.get_parameter_source("no_record" if name == "record" else name) == ParameterSource.COMMANDLINE}
+    if "db" in given:
+        given["db"] = _storable_db(given["db"], False)
+    if given:
+        options = replace(options, **given)
+        session.results.options = options.to_record()  # the next resume uses the new port too
+        session.note(f"resumed with {', '.join(f'{k}={v}' for k, v in given.items())}")
+    return session, options
+
+
+def _storable_db(db, no_record: bool):
+    from tinyrig.hil.results.db import ResultsDBError, storable_db_url
+
+    if no_record:
+        return None
+    try:
+        return storable_db_url(db)
+    except ResultsDBError as exc:
+        _fail(str(exc), Exit.DATABASE)
+
+
+def _record(session, options) -> bool:
+    """Records the finished session into its own database; a database that fails is a warning
+    (the session folder has everything; `tinyrig record` adds it later)."""
+    if not options.record:
+        return True
+    from tinyrig.hil.results.db import ResultsDBError, record_session
+
+    try:
+        recorded = record_session(session.directory, options.db)
+    except ResultsDBError as exc:
+        err_console.print(f"[yellow]warning:[/] session not recorded: {for_rich(exc)}; the session folder has "
+                          f"everything: `tinyrig record {for_rich(session.directory)}` adds it later")
+        return False
+    console.print(f"[dim]recorded in {for_rich(recorded.db)} as session {for_rich(recorded.session_id)}[/]")
+    return True
 
 
 @main.command("report")
@@ -485,12 +602,19 @@ def report_cmd(sessions, html_out, db, fmt) -> None:
     loaded, db = resolve_report_sessions(sessions, db)
     if html_out:
         from tinyrig.cli.results import write_html_report
+        from tinyrig.terminal import output_problem
 
+        if output_problem(html_out):
+            _fail(f"--html {html_out}: {output_problem(html_out)}; give a new file or a regular file to replace")
         try:
             path = write_html_report(loaded, html_out, db=db)
-        except (ReportError, ResultsDBError) as exc:
-            _fail(str(exc), 1)
-        console.print(f"report: {path}")
+        except ResultsDBError as exc:
+            _fail(str(exc), Exit.DATABASE)
+        except ReportError as exc:
+            _fail(str(exc), Exit.FAILED)
+        except (OSError, ValueError) as exc:
+            _fail(f"--html {html_out}: cannot write the report there: {getattr(exc, 'strerror', None) or exc}")
+        console.print(f"report: {for_rich(path)}")
         return
     for n, session in enumerate(loaded):
         if n and fmt != "table":
@@ -511,9 +635,11 @@ def report_cmd(sessions, html_out, db, fmt) -> None:
 
 def _register_commands() -> None:
     from tinyrig.cli.profile import profile as profile_cmd
+    from tinyrig.cli.database import db_cmd
     from tinyrig.cli.results import compare_cmd, history_cmd, record_cmd
     from tinyrig.cli.submission import submission
 
+    main.add_command(db_cmd)
     main.add_command(profile_cmd)
     main.add_command(history_cmd)
     main.add_command(compare_cmd)

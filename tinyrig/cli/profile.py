@@ -13,6 +13,7 @@ import click
 
 from tinyrig.benchmarks import UnknownBenchmarkError, get_benchmark
 from tinyrig.boards import DEFAULT_BOARD, BoardError, load_board
+from tinyrig.terminal import first_line, printable
 from tinyrig.cli.output import format_option, make_console, print_table
 from tinyrig.hil.results.tables import Column, TableData
 
@@ -38,12 +39,12 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
         benchmark = get_benchmark(benchmark_id)
         model = find_model(benchmark.id, models_dir)
     except (BoardError, UnknownBenchmarkError, ModelNotFoundError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(first_line(str(exc)))}", err=True)
         sys.exit(2)
     try:
         emulated = choose_target(target).emulated  # the board's own target records the layer markers
     except TargetError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(first_line(str(exc)))}", err=True)
         sys.exit(2)
     if not emulated:
         click.echo(f"error: {target.name} is not emulated; profiling needs an emulator's exact instruction counts",
@@ -52,7 +53,7 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
     try:
         report = profile_benchmark(target, benchmark, model, cycles=not no_cycles)
     except (ProfileError, RuntimeError, OSError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(first_line(str(exc)))}", err=True)
         sys.exit(1)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.text import Text
 
 from tinyrig.hil.modes.base import Progress as RunnerProgress
+from tinyrig.terminal import first_line, for_rich, printable
 
 
 @dataclass
@@ -97,22 +98,24 @@ class RunDisplay:
         if what.startswith("measuring"):
             pace.start()
         if self.live:
-            self.bar.update(self._task(bid), detail=what)
-        else:
-            self.console.print(f"{bid}: {what}", style="dim")
+            self.bar.update(self._task(bid), detail=printable(what))
+        else:  # stages and details carry paths and dataset file names: escaped
+            self.console.print(f"{bid}: {for_rich(what)}", style="dim")
 
     def advance(self, bid: str, done: int, total: int, detail: str) -> None:
         pace = self.paces.setdefault(bid, Pace())
         pace.update(done, total)
         if self.live:
-            self.bar.update(self._task(bid), completed=done, total=total, detail=detail)
+            self.bar.update(self._task(bid), completed=done, total=total, detail=printable(detail))
         else:
-            self.console.print(f"{bid}: {done}/{total} {detail} ({format_eta(pace.seconds_left())})", style="dim")
+            self.console.print(f"{bid}: {done}/{total} {for_rich(detail)} ({format_eta(pace.seconds_left())})",
+                               style="dim")
 
     def failed(self, bid: str, error: str) -> None:
         if self.live and bid in self.tasks:
             self.bar.update(self.tasks[bid], detail="failed")
-        self.err_console.print(Text(f"{bid} failed: ", style="bold red") + Text(error))
+        # The headline only: the device's last lines and the traceback are in the session's log.txt.
+        self.err_console.print(Text(f"{bid} failed: ", style="bold red") + Text(printable(first_line(error))))
 
     def callbacks(self) -> RunnerProgress:
         return RunnerProgress(stage=self.stage, advance=self.advance, failed=self.failed)

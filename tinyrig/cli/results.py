@@ -10,10 +10,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
+from tinyrig.cli.exits import Exit
 from tinyrig.cli.output import format_option, make_console, print_table
 from tinyrig.hil.results.tables import BAD, OK, Cell, Column, TableData, history_table
+from tinyrig.terminal import first_line, for_rich
 
 console = make_console()
 err_console = make_console(stderr=True)
@@ -22,9 +23,10 @@ DB_HELP = ("Results database: a SQLite file path or a SQLAlchemy URL such as pos
            "(default: $TINYRIG_DB, else results.sqlite in tinyrig's data folder).")
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # one line, however long
-    sys.exit(code)
+def _fail(message: str, code: int = Exit.USAGE) -> None:
+    """One `error:` line (paths and stored text in it escaped for rich) and the exit status."""
+    err_console.print(f"[bold red]error:[/] {for_rich(first_line(message) or message)}", soft_wrap=True)
+    sys.exit(int(code))
 
 
 def _open_db(db, *, must_exist: bool = True):
@@ -33,7 +35,7 @@ def _open_db(db, *, must_exist: bool = True):
     try:
         return ResultsDB.open(db, must_exist=must_exist)
     except ResultsDBError as exc:
-        _fail(str(exc))
+        _fail(str(exc), Exit.DATABASE)
 
 
 def parse_when(text: str | None, *, end: bool = False) -> datetime | None:
@@ -75,12 +77,12 @@ def record_cmd(session_dirs, db, git_revision, no_git) -> None:
                 r = database.record(directory, git_revision_=git_revision, detect_git=not no_git)
             except ResultsDBError as exc:
                 failed += 1
-                err_console.print(f"[bold red]error:[/] {exc}")
+                err_console.print(f"[bold red]error:[/] {for_rich(exc)}")
                 continue
-            console.print(f"{r.action:10} {r.session_id} ({r.benchmarks} benchmarks, {r.samples} samples) "
-                          f"-> {r.db}")
+            console.print(f"{r.action:10} {for_rich(r.session_id)} ({r.benchmarks} benchmarks, {r.samples} samples) "
+                          f"-> {for_rich(r.db)}")
     if failed:
-        sys.exit(1)
+        sys.exit(int(Exit.DATABASE))
 
 
 # -- history ------------------------------------------------------------------------------------
@@ -100,15 +102,20 @@ def history_cmd(db, board, benchmark_spec, mode, target, since, until, limit, as
     """Past results: one row per session and benchmark, oldest first."""
     since_t, until_t = parse_when(since), parse_when(until, end=True)
     benches = [b.strip() for b in benchmark_spec.split(",") if b.strip()] if benchmark_spec else None
+    from tinyrig.hil.results.db import ResultsDBError
+
     with _open_db(db) as database:
-        rows = database.history(board=board, benchmark=benches, mode=mode, target=target, since=since_t,
-                                until=until_t, limit=limit or None)
+        try:
+            rows = database.history(board=board, benchmark=benches, mode=mode, target=target, since=since_t,
+                                    until=until_t, limit=limit or None)
+        except ResultsDBError as exc:
+            _fail(str(exc), Exit.DATABASE)
         where = database.display_url
     if as_json:
         click.echo(json.dumps({"db": where, "rows": [r.to_json() for r in rows]}, indent=2))
         return
     if not rows:
-        console.print(f"no results in {where} match")
+        console.print(f"no results in {for_rich(where)} match")
         return
     print_table(history_table(rows, where), fmt, console)
 
@@ -123,9 +130,9 @@ def _ref_from_folder(path: Path):
     try:
         results = read_results(path)
     except ResultsFileError as exc:
-        _fail(str(exc))
+        _fail(str(exc), Exit.SESSION)
     if results.status == "running":
-        _fail(f"{path}: the session is still running (or was killed); compare finished sessions only")
+        _fail(f"{path}: the session is still running (or was killed); compare finished sessions only", Exit.SESSION)
     return SessionRef(session_id_of(path), results, str(path))
 
 
@@ -144,14 +151,14 @@ class _Lazy:
     def __init__(self, db):
         self.db, self.handle = db, None
 
-    def get(self, purpose: str = ""):
+    def get(self, purpose: str = "", code: int = Exit.DATABASE):
         from tinyrig.hil.results.db import ResultsDB, ResultsDBError
 
         if self.handle is None:
             try:
                 self.handle = ResultsDB.open(self.db, must_exist=True)
             except ResultsDBError as exc:
-                _fail(f"{purpose}{exc}")
+                _fail(f"{purpose}{exc}", code)
         return self.handle
 
 
@@ -162,7 +169,7 @@ def _open_quietly(db):
     try:
         return ResultsDB.open(db, must_exist=True)
     except ResultsDBError as exc:
-        err_console.print(f"[yellow]note:[/] verdict not stored: {exc}")
+        err_console.print(f"[yellow]note:[/] verdict not stored: {for_rich(exc)}")
         return None
 
 
@@ -170,12 +177,16 @@ def _resolve(arg: str, lazy: _Lazy):
     from tinyrig.hil.results.db import ResultsDBError
 
     path = Path(arg)
-    if path.is_dir():
+    try:
+        folder, results_file = path.is_dir(), path.name == "results.json" and path.is_file()
+    except OSError:  # not a path this file system can hold: a session id, then
+        folder = results_file = False
+    if folder:
         return _ref_from_folder(path)
-    if path.suffix == ".json" and path.name == "results.json" and path.is_file():
+    if results_file:
         return _ref_from_folder(path.parent)
     what = f"{arg}: neither a session folder nor a recorded session: "
-    database = lazy.get(what)
+    database = lazy.get(what, Exit.USAGE)  # the argument is neither: a usage error
     try:
         return _ref_from_record(database.get(arg), database)
     except ResultsDBError as exc:
@@ -186,11 +197,11 @@ def _print_comparison(comparison) -> None:
     from tinyrig.hil.results.compare import ERROR, FAIL, PASS
 
     c = comparison
-    console.print(f"candidate {c.candidate.label()}  [dim]({c.candidate.origin})[/]")
+    console.print(f"candidate {for_rich(c.candidate.label())}  [dim]({for_rich(c.candidate.origin)})[/]")
     for b in c.baselines:
-        console.print(f"baseline  {b.label()}  [dim]({b.origin})[/]")
+        console.print(f"baseline  {for_rich(b.label())}  [dim]({for_rich(b.origin)})[/]")
     for note in c.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {for_rich(note)}")
     table = TableData("tinyrig compare", [Column("benchmark", whole=True), Column("check", whole=True),
                                            Column("result", whole=True), Column("detail")])
     shown = {FAIL: Cell("FAIL", BAD), ERROR: Cell("ERROR", BAD), PASS: Cell("pass", OK)}
@@ -199,7 +210,7 @@ def _print_comparison(comparison) -> None:
     print_table(table, "table", console)
     for check in c.failures + c.errors:
         for line in check.details[:50]:
-            console.print(f"  {check.benchmark} {check.name}: {line}")
+            console.print(f"  {for_rich(check.benchmark)} {check.name}: {for_rich(line)}")
 
 
 @click.command("compare")
@@ -233,6 +244,11 @@ def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k,
     from tinyrig.hil.results import ci as results_ci
     from tinyrig.hil.results.compare import ERROR, SKIP, Check, Comparison, Thresholds, compare
 
+    from tinyrig.terminal import output_problem
+
+    for option, path in (("--junit", junit_path), ("--markdown", markdown_path)):
+        if path is not None and output_problem(path):
+            _fail(f"{option} {path}: {output_problem(path)}; give a new file or a regular file to replace")
     lazy = _Lazy(db)
     if last_n:
         if len(sessions) > 1:
@@ -246,9 +262,15 @@ def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k,
             try:
                 candidate = _ref_from_record(database.latest(board=board), database)
             except ResultsDBError as exc:
-                _fail(str(exc))
+                _fail(str(exc), Exit.DATABASE)
+        from tinyrig.hil.results.db import ResultsDBError
+
         database = lazy.get()
-        baselines = [_ref_from_record(r, database) for r in database.baselines(candidate.results, candidate.id, last_n)]
+        try:
+            baselines = [_ref_from_record(r, database)
+                         for r in database.baselines(candidate.results, candidate.id, last_n)]
+        except ResultsDBError as exc:
+            _fail(str(exc), Exit.DATABASE)
     elif len(sessions) == 2:
         baselines, candidate = [_resolve(sessions[0], lazy)], _resolve(sessions[1], lazy)
     else:
@@ -265,7 +287,7 @@ def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k,
         comparison = Comparison([], candidate, thresholds,
                                 [Check("-", "baseline", ERROR if require_baseline else SKIP, message)])
         status = 1 if require_baseline else 0
-        err_console.print(f"[yellow]{'error' if status else 'note'}:[/] {message}")
+        err_console.print(f"[yellow]{'error' if status else 'note'}:[/] {for_rich(message)}")
     else:
         comparison = compare(baselines, candidate, thresholds)
         _print_comparison(comparison)
@@ -276,17 +298,30 @@ def compare_cmd(sessions, last_n, board, db, junit_path, markdown_path, noise_k,
         results_ci.write(markdown_path, results_ci.markdown(comparison))
     if baselines and not no_record_verdict and (lazy.handle is not None or db):
         database = lazy.handle or _open_quietly(db)
-        if database is not None and database.set_gate(candidate.id, comparison.verdict):
-            console.print(f"[dim]verdict {comparison.verdict} recorded on {candidate.id} in {database.display_url}[/]")
+        if database is not None and _store_verdict(database, candidate.id, comparison.verdict):
+            console.print(f"[dim]verdict {comparison.verdict} recorded on {for_rich(candidate.id)} in "
+                          f"{for_rich(database.display_url)}[/]")
         if database is not None and database is not lazy.handle:
             database.close()
     if lazy.handle is not None:
         lazy.handle.close()
     if comparison.checks and status:
         bad = comparison.failures + comparison.errors
-        err_console.print(f"[bold red]REGRESSION[/] ({len(bad)}): " + "; ".join(c.message for c in bad[:5])
+        err_console.print(f"[bold red]REGRESSION[/] ({len(bad)}): " + for_rich("; ".join(c.message for c in bad[:5]))
                           if bad else "[bold red]no baseline[/]")
     sys.exit(status)
+
+
+def _store_verdict(database, sid: str, verdict: str) -> bool:
+    """The verdict is a note on the database; the gate's result stands even when it cannot be stored
+    (a read-only or damaged database)."""
+    from tinyrig.hil.results.db import ResultsDBError
+
+    try:
+        return database.set_gate(sid, verdict)
+    except ResultsDBError as exc:
+        err_console.print(f"[yellow]note:[/] verdict not stored: {for_rich(exc)}")
+        return False
 
 
 def resolve_report_sessions(args: list[str], db) -> tuple[list, str | None]:
@@ -301,14 +336,18 @@ def resolve_report_sessions(args: list[str], db) -> tuple[list, str | None]:
     try:
         for arg in args:
             path = Path(arg)
-            if path.is_dir() or (path.name == "results.json" and path.is_file()):
+            try:
+                is_session = path.is_dir() or (path.name == "results.json" and path.is_file())
+            except OSError:  # not a path this file system can hold: a session id, then
+                is_session = False
+            if is_session:
                 try:
                     out.append(load_session(path if path.is_dir() else path.parent))
                 except ReportError as exc:
-                    _fail(str(exc), 1)
+                    _fail(str(exc), Exit.SESSION)
                 continue
             what = f"{arg}: neither a session folder nor a recorded session: "
-            database = lazy.get(what)
+            database = lazy.get(what, Exit.USAGE)
             try:
                 out.append(session_from_record(database.get(arg)))
             except ResultsDBError as exc:

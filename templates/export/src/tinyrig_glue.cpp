@@ -76,7 +76,7 @@ int th_fast_load(const char *path, uint8_t *buffer, size_t capacity, size_t *loa
     (void)buffer;
     (void)capacity;
     (void)loaded;
-    return 0;
+    return TH_LOAD_UNAVAILABLE;
 }
 
 void tinyrig_benchmark_init(void)

@@ -25,6 +25,46 @@ size_t g_buffer_expected = 0; /* bytes announced by `db load` */
 size_t g_buffer_count = 0;    /* bytes received since */
 bool g_have_results = false;   /* an inference ran on the loaded input */
 
+/* `tinyrig load` reads host files, so it reads only the bench's own: files that begin with the
+ * input-file header, in one folder, which the first successful load names (QEMU holds the guest
+ * until the bench connects, so that is the bench's private temporary folder). Whoever else
+ * reaches the console can neither read host files back through `db print` nor, once the bench
+ * has loaded, name a pipe outside that folder that would block the emulator. */
+char g_load_dir[EE_CMD_SIZE + 1];
+size_t g_load_dir_len = 0; /* 0: no folder named yet */
+
+bool is_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+}
+
+/* nullptr when `path` may be loaded, else why not. */
+const char *check_load_path(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (path[0] != '/' || slash == nullptr || slash[1] == '\0') return "give an absolute file path";
+    if (strstr(path, "/.") != nullptr || strstr(path, "//") != nullptr) return "no '.', '..' or empty parts";
+    for (const char *p = slash + 1; *p; ++p) {
+        if (!is_name_char(*p)) return "file names are letters, digits, '_', '-' and '.'";
+    }
+    size_t dir_length = (size_t)(slash - path) + 1; /* with the trailing '/' */
+    if (g_load_dir_len != 0 && (dir_length != g_load_dir_len || memcmp(path, g_load_dir, dir_length) != 0)) {
+        return "only files in the folder of the first load";
+    }
+    return nullptr;
+}
+
+/* After the first successful load: later loads must come from the same folder. */
+void pin_load_dir(const char *path)
+{
+    if (g_load_dir_len != 0) return;
+    size_t dir_length = (size_t)(strrchr(path, '/') - path) + 1;
+    memcpy(g_load_dir, path, dir_length);
+    g_load_dir[dir_length] = '\0';
+    g_load_dir_len = dir_length;
+}
+
 /* Parses an unsigned decimal without overflow; false for anything else. */
 bool parse_size(const char *text, size_t *out)
 {
@@ -211,11 +251,21 @@ void cmd_tinyrig(char *rest)
         /* Fast input path for emulation: the host names a file that semihosting reads. */
         char *path = next_token(&rest);
         size_t loaded = 0;
+        const char *refused = path != nullptr ? check_load_path(path) : nullptr;
+        int status = TH_LOAD_OK;
         if (path == nullptr) {
             th_printf("e-[tinyrig load: expected a file path]\r\n");
-        } else if (!th_fast_load(path, g_buffer, MAX_DB_INPUT_SIZE, &loaded)) {
-            th_printf("e-[tinyrig load: cannot read '%s' through semihosting]\r\n", path);
+        } else if (refused != nullptr) {
+            th_printf("e-[tinyrig load: refused '%s': %s]\r\n", path, refused);
+        } else if ((status = th_fast_load(path, g_buffer, MAX_DB_INPUT_SIZE, &loaded)) != TH_LOAD_OK) {
+            static const char *const reasons[] = {"", "cannot open it through semihosting",
+                                                  "not an input file written by the bench",
+                                                  "its byte count is 0, over the input buffer or not the file's size",
+                                                  "no semihosting host on this target"};
+            th_printf("e-[tinyrig load: '%s': %s]\r\n", path,
+                      status > 0 && status < 5 ? reasons[status] : "unknown failure");
         } else {
+            pin_load_dir(path);
             g_buffer_expected = loaded;
             g_buffer_count = loaded;
             g_have_results = false;
