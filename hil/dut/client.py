@@ -24,6 +24,8 @@ READY = "m-ready"
 # `tinyrig load` reads only files that begin with this header (and only in the folder of its first
 # load): whoever else reaches the console cannot make the firmware read the host's files.
 INPUT_MAGIC = b"TRIN"
+# `tinyrig batch` files: this magic, the input size and the stride (uint32 LE each), then the data.
+BATCH_MAGIC = b"TRBT"
 MAX_DB_BYTES_DIRECT = 31  # protocol.md: at most 31 data bytes per `db` talking to the DUT directly
 
 _RESULTS_RE = re.compile(r"m-results-\[(.*)\]")
@@ -83,6 +85,19 @@ class InferResult:
 def input_file_bytes(data: bytes) -> bytes:
     """An input as the firmware's `tinyrig load` reads it: magic, byte count (uint32 LE), bytes."""
     return INPUT_MAGIC + len(data).to_bytes(4, "little") + data
+
+
+def batch_file_bytes(input_bytes: int, stride: int, data: bytes) -> bytes:
+    """A batch as the firmware's `tinyrig batch` reads it: input i is data[i*stride : i*stride+input_bytes]."""
+    return BATCH_MAGIC + input_bytes.to_bytes(4, "little") + stride.to_bytes(4, "little") + data
+
+
+def batch_count(data_bytes: int, input_bytes: int, stride: int) -> int:
+    """How many whole inputs a batch of `data_bytes` holds: the firmware's rule, and the dataset's
+    windowing rule (a window every `stride` bytes while one fits)."""
+    if stride <= 0 or input_bytes <= 0:
+        raise ValueError(f"stride {stride} and input size {input_bytes} must be > 0")
+    return 0 if data_bytes < input_bytes else (data_bytes - input_bytes) // stride + 1
 
 
 def parse_scores(line: str) -> list[float] | None:
@@ -307,6 +322,34 @@ class Dut:
         line = self._expect(self.command("tinyrig ticks"), "m-ticks-", "tinyrig ticks")
         start, end, hz = line[len("m-ticks-") :].split("-")
         return int(start), int(end), int(hz)
+
+    def batch(self, path: str, expected: int, silence_s: float) -> list[str]:
+        """Runs `tinyrig batch PATH`: the `m-results-[...]` line of each of its `expected` inputs.
+
+        A batch may take minutes, so there is no deadline for the whole answer: the device
+        counts as gone only when it stays silent for `silence_s` (one input's worth, with margin)."""
+        command = f"tinyrig batch {path}"
+        self._write(command)
+        lines: list[str] = []
+        count: int | None = None  # from m-batch-done-N
+        while True:
+            line = self._readline(command, time.monotonic() + silence_s)
+            if line is None:
+                raise DutTimeout(f"the device stopped answering: no line within {silence_s:.0f} s after "
+                                 f"{len(lines)} of {expected} inputs", command, list(self.recent))
+            if READY in line:
+                break
+            if line.startswith("e-"):
+                raise DutError(f"device error {line}", command, list(self.recent))
+            if line.startswith("m-results-"):
+                lines.append(line)
+            elif line.startswith("m-batch-done-") and line[len("m-batch-done-"):].isdigit():
+                count = int(line[len("m-batch-done-"):])
+        if count != expected or len(lines) != expected:
+            raise DutError(f"expected {expected} inputs and m-batch-done-{expected}, got {len(lines)} result lines "
+                           f"and {'m-batch-done-' + str(count) if count is not None else 'no m-batch-done'}",
+                           command, list(self.recent))
+        return lines
 
     def fast_load(self, path: str) -> None:
         lines = self.command(f"tinyrig load {path}")
