@@ -92,14 +92,6 @@ def batch_file_bytes(input_bytes: int, stride: int, data: bytes) -> bytes:
     return BATCH_MAGIC + input_bytes.to_bytes(4, "little") + stride.to_bytes(4, "little") + data
 
 
-def batch_count(data_bytes: int, input_bytes: int, stride: int) -> int:
-    """How many whole inputs a batch of `data_bytes` holds: the firmware's rule, and the dataset's
-    windowing rule (a window every `stride` bytes while one fits)."""
-    if stride <= 0 or input_bytes <= 0:
-        raise ValueError(f"stride {stride} and input size {input_bytes} must be > 0")
-    return 0 if data_bytes < input_bytes else (data_bytes - input_bytes) // stride + 1
-
-
 def parse_scores(line: str) -> list[float] | None:
     match = _RESULTS_RE.search(line)
     if not match:

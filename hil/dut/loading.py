@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from tinyrig.hil.dut.client import Dut, DutError, batch_count, batch_file_bytes, input_file_bytes
+from tinyrig.hil.dut.client import Dut, DutError, batch_file_bytes, input_file_bytes
+from tinyrig.hil.dut.dataset import window_count
 from tinyrig.renode.scripts import path_token
 
 # The whole command must fit the protocol's 80 characters: "tinyrig load " + the path.
@@ -104,7 +105,7 @@ class SemihostBatcher:
         return self._run(dut, data, stride)
 
     def _run(self, dut: Dut, data: bytes, stride: int) -> list[BatchOutput]:
-        count = batch_count(len(data), self.input_bytes, stride)
+        count = window_count(len(data), self.input_bytes, stride)
         if count == 0:
             raise ValueError(f"a batch of {len(data)} bytes holds no whole {self.input_bytes}-byte input")
         tmp = self.directory / "batch.tmp"
@@ -222,3 +223,13 @@ def choose_loader(dut: Dut, target_kind: str, allow_fast: bool = True, run: obje
         except InputBufferError:
             return DbLoader()  # a firmware laid out otherwise still works over `db`
     return DbLoader()
+
+
+def choose_batcher(dut: Dut, load: object, input_bytes: int, silence_s: float = 60.0) -> SemihostBatcher | None:
+    """The batched accuracy path, where the run's loader (`load`, the bound method the runner hands
+    a mode) is the semihosting one and the firmware announces `batch`; None elsewhere (Renode,
+    hardware, `--no-fast-load`), where inputs go one by one."""
+    loader = getattr(load, "__self__", None)
+    if isinstance(loader, SemihostLoader) and "batch" in dut.capabilities():
+        return SemihostBatcher(input_bytes, silence_s, directory=loader.directory)
+    return None

@@ -44,6 +44,7 @@ class ReferenceModel:
 
         data = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
         self.benchmark = benchmark
+        self.model_bytes = bytes(data)  # what a worker process needs to build its own interpreter
         self.interpreter = runtime.Interpreter.from_bytes(bytes(data))
         self.input_details = self.interpreter.get_input_details(0)
         self.output_details = self.interpreter.get_output_details(0)
