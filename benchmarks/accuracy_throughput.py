@@ -22,6 +22,7 @@ ad01's are the real sample spectrogram plus seeded noise). Exits 1 when any outp
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
@@ -40,7 +41,7 @@ from tinyrig.hil.dut.loading import (DbLoader, RenodeMonitorLoader, SemihostBatc
 from tinyrig.hil.dut.dataset import read_index
 from tinyrig.hil.dut.reference import ReferenceModel
 from tinyrig.hil.dut.reference_pool import ReferencePool, default_workers
-from tinyrig.hil.modes.accuracy import summarize
+from tinyrig.hil.modes.accuracy import run_accuracy, summarize
 from tinyrig.hil.modes.accuracy_batched import run_accuracy_batched
 from tinyrig.hil.targets.qemu import QemuTarget
 from tinyrig.hil.targets.renode import RenodeError, RenodeTarget, renode_binary
@@ -117,12 +118,36 @@ def write_seeded_dataset(root: Path, bench, labels: Path, scale: float, zero_poi
     (folder / "y_labels.csv").write_text(index.read_text())
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (QEMU, the reference workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def one_at_a_time(dut, bench, files, loader, reference, inputs: int) -> float:
+    """Inputs per second of the path the batch replaces (`tinyrig load` + `infer 1 0` + `tinyrig raw`
+    per input, the reference inline), over the index's first files (about `inputs` inputs)."""
+    first, count = [], 0
+    for item in files:
+        first.append(item)
+        count += len(item.windows())
+        if count >= inputs:
+            break
+    started = time.perf_counter()
+    results = run_accuracy(dut, bench, first, load=loader.load, reference=reference)
+    if sum(r.bit_exact for r in results) != sum(r.checked for r in results):
+        raise SystemExit(f"{bench.id}: the one-at-a-time path disagrees with the reference")
+    return count / (time.perf_counter() - started)
+
+
 def full_size(args) -> int:
     board = load_board(args.board)
     root = args.dataset or Path(tempfile.gettempdir()) / "tinyrig-accuracy-suite"
     print(f"board {board.name}, dataset {root} (seeded, official names and counts), "
           f"reference workers {default_workers()}")
-    print(f"{'benchmark':10} {'files':>6} {'inputs':>7} {'wall s':>8} {'inputs/s':>9}  check")
+    print(f"{'':26} {'one at a time':>14}   {'batched, whole index':^38}")
+    print(f"{'benchmark':10} {'files':>6} {'inputs':>7} {'inputs/s':>14}   {'wall s':>8} {'inputs/s':>9} "
+          f"{'speed-up':>9} {'CPU s':>6}  check")
     mismatched = total_wall = 0.0
     for bid in args.benchmark.split(","):
         bench = get_benchmark(bid)
@@ -131,6 +156,7 @@ def full_size(args) -> int:
         write_seeded_dataset(root, bench, args.labels, *reference.input_quantization())
         files = read_index(bench, root)
         elf = prepare_firmware(board, bench, model, "perf").build.elf
+        cpu_before = cpu_seconds()
         target = QemuTarget(board)
         try:
             run = target.start(elf)
@@ -141,6 +167,7 @@ def full_size(args) -> int:
                 if batcher is None:
                     raise SystemExit(f"{elf}: the firmware does not announce `tinyrig batch`")
                 pool.submit([]).result()  # the workers' start-up (imports, interpreter) is not the bench's
+                before = one_at_a_time(dut, bench, files, loader, reference, args.compare)
                 started = time.perf_counter()
                 try:
                     results = run_accuracy_batched(dut, files, batcher, reference=pool)
@@ -150,14 +177,16 @@ def full_size(args) -> int:
                 wall = time.perf_counter() - started
         finally:
             target.stop()
+        cpu = cpu_seconds() - cpu_before  # QEMU, reference workers and the bench, the comparison included
         summary = summarize(bench, results, files[0].num_classes)
         check = (f"bit-exact vs reference: {summary.bit_exact}/{summary.checked}" if summary.bit_exact == summary.checked
                  else f"MISMATCH: {summary.checked - summary.bit_exact} of {summary.checked} differ from the reference")
         mismatched += summary.checked - summary.bit_exact
         total_wall += wall
-        print(f"{bid:10} {summary.files:>6} {summary.inputs:>7} {wall:>8.1f} {summary.inputs / wall:>9.1f}  {check}",
-              flush=True)
-    print(f"{'suite':10} {'':>6} {'':>7} {total_wall:>8.1f}")
+        rate = summary.inputs / wall
+        print(f"{bid:10} {summary.files:>6} {summary.inputs:>7} {before:>14.1f}   {wall:>8.1f} {rate:>9.1f} "
+              f"{rate / before:>8.1f}x {cpu:>6.1f}  {check}", flush=True)
+    print(f"{'suite':10} {'':>6} {'':>7} {'':>14}   {total_wall:>8.1f}")
     return 1 if mismatched else 0
 
 
@@ -171,6 +200,8 @@ def main() -> None:
     parser.add_argument("--full-size", action="store_true", help="the official-size accuracy suite (see above)")
     parser.add_argument("--dataset", type=Path, default=None,
                         help="--full-size: where the seeded dataset is written (reused when there)")
+    parser.add_argument("--compare", type=int, default=100,
+                        help="--full-size: inputs timed the one-at-a-time way first, for the speed-up")
     parser.add_argument("--labels", type=Path, default=OFFICIAL_LABELS, help="--full-size: the official index files")
     args = parser.parse_args()
     if args.full_size:

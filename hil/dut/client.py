@@ -324,6 +324,7 @@ class Dut:
         self._write(command)
         lines: list[str] = []
         count: int | None = None  # from m-batch-done-N
+        error: str | None = None
         while True:
             line = self._readline(command, time.monotonic() + silence_s)
             if line is None:
@@ -332,11 +333,13 @@ class Dut:
             if READY in line:
                 break
             if line.startswith("e-"):
-                raise DutError(f"device error {line}", command, list(self.recent))
-            if line.startswith("m-results-"):
+                error = error or line  # raised once its m-ready is read: the next command starts clean
+            elif line.startswith("m-results-"):
                 lines.append(line)
             elif line.startswith("m-batch-done-") and line[len("m-batch-done-"):].isdigit():
                 count = int(line[len("m-batch-done-"):])
+        if error is not None:
+            raise DutError(f"device error {error}", command, list(self.recent))
         if count != expected or len(lines) != expected:
             raise DutError(f"expected {expected} inputs and m-batch-done-{expected}, got {len(lines)} result lines "
                            f"and {'m-batch-done-' + str(count) if count is not None else 'no m-batch-done'}",
