@@ -15,10 +15,8 @@ import numpy as np
 from tinyrig.benchmarks import Benchmark
 from tinyrig.hil.dut.dataset import DatasetError, DatasetFile, read_index
 from tinyrig.hil.dut.client import Dut
-from tinyrig.hil.dut.loading import choose_batcher
 from tinyrig.hil.dut.reference import ReferenceModel
-from tinyrig.hil.dut.reference_pool import ReferencePool
-from tinyrig.hil.modes.accuracy_batched import run_accuracy_batched
+from tinyrig.hil.modes.accuracy_batched import run_batched_if_possible
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
 from tinyrig.hil.modes.deadline import InferDeadline
 from tinyrig.hil.results.figures import missing_class_note
@@ -99,11 +97,6 @@ def run_accuracy(dut: Dut, benchmark: Benchmark, files: list[DatasetFile], *, lo
     return sorted(results, key=lambda r: r.index)
 
 
-# How long a batch may go without a result line before the device counts as gone (one input of
-# the slowest model takes well under a second in emulation).
-BATCH_SILENCE_S = 120.0
-
-
 class AccuracyMode(Mode):
     """MLPerf Tiny accuracy mode over a dataset in the official layout."""
 
@@ -134,26 +127,11 @@ class AccuracyMode(Mode):
             ctx.progress.advance(bid, len(acc.files), len(files), result.file)
 
         # Under QEMU with the semihosting loader: many inputs per command, the reference in workers.
-        batcher = choose_batcher(ctx.dut, ctx.load, ctx.benchmark.input_bytes,
-                                 silence_s=min(ctx.settings.infer_timeout_s, BATCH_SILENCE_S))
-        if batcher is None:
+        results = run_batched_if_possible(ctx, files, list(acc.files), on_file)
+        if results is None:
             results = run_accuracy(ctx.dut, ctx.benchmark, files, load=ctx.load,
                                    reference=ctx.reference if ctx.settings.check_reference else None,
                                    done=list(acc.files), on_file=on_file, timeout_s=ctx.settings.infer_timeout_s)
-        else:
-            entry.input_path = batcher.name
-
-            def on_mismatch(item: DatasetFile, window: int, what: str) -> None:
-                ctx.session.note(f"{item.name} window {window}: {what}", bid)
-
-            pool = ReferencePool(ctx.reference) if ctx.settings.check_reference else None
-            try:
-                results = run_accuracy_batched(ctx.dut, files, batcher, reference=pool, done=list(acc.files),
-                                               on_file=on_file, on_mismatch=on_mismatch)
-            finally:
-                batcher.close()
-                if pool is not None:
-                    pool.close()
         summary = summarize(ctx.benchmark, results, files[0].num_classes)
         acc.summary = summary
         entry.summary = AccuracyHeadline(accuracy=summary.top1, auc=summary.auc, bit_exact=summary.bit_exact,

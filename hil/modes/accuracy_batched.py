@@ -20,11 +20,15 @@ import numpy as np
 
 from tinyrig.hil.dut.client import Dut, DutError, parse_scores
 from tinyrig.hil.dut.dataset import DatasetFile, window_count
-from tinyrig.hil.dut.loading import BatchOutput, SemihostBatcher
+from tinyrig.hil.dut.loading import BatchOutput, SemihostBatcher, choose_batcher
 from tinyrig.hil.dut.reference import Expected
 from tinyrig.hil.dut.reference_pool import ReferencePool
+from tinyrig.hil.modes.base import ModeContext
 from tinyrig.hil.results.schema import AccuracyFile
 
+# How long a batch may go without a result line before the device counts as gone (one input of
+# the slowest model takes well under a second in emulation).
+BATCH_SILENCE_S = 120.0
 BATCH_INPUTS = 100  # single-input files per command: the round trip is ~2 ms, 100 inputs ~0.5-3 s
 PENDING_BATCHES = 4  # batches whose reference may lag behind the emulator before it waits
 
@@ -150,3 +154,26 @@ def run_accuracy_batched(dut: Dut, files: list[DatasetFile], batcher: SemihostBa
     while pending:
         finish_oldest()
     return sorted(results, key=lambda r: r.index)
+
+
+def run_batched_if_possible(ctx: ModeContext, files: list[DatasetFile], done: list[AccuracyFile],
+                            on_file: Callable[[AccuracyFile], None]) -> list[AccuracyFile] | None:
+    """Accuracy mode's run through the batched path when the run's loader and firmware allow it
+    (QEMU, semihosting, `tinyrig batch`); None when they do not, and inputs go one by one."""
+    batcher = choose_batcher(ctx.dut, ctx.load, ctx.benchmark.input_bytes,
+                             silence_s=min(ctx.settings.infer_timeout_s, BATCH_SILENCE_S))
+    if batcher is None:
+        return None
+    ctx.entry.input_path = batcher.name
+
+    def on_mismatch(item: DatasetFile, window: int, what: str) -> None:
+        ctx.session.note(f"{item.name} window {window}: {what}", ctx.benchmark.id)
+
+    pool = ReferencePool(ctx.reference) if ctx.settings.check_reference else None
+    try:
+        return run_accuracy_batched(ctx.dut, files, batcher, reference=pool, done=done, on_file=on_file,
+                                    on_mismatch=on_mismatch)
+    finally:
+        batcher.close()
+        if pool is not None:
+            pool.close()
