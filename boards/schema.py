@@ -58,7 +58,8 @@ warnings.filterwarnings("ignore", message='Field name "register"', category=User
 
 class _Table(BaseModel):
     # Strict: a TOML string is never taken for a number; unknown keys are errors, not ignored.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # No NaN or infinity: a power model of inf A would turn every energy figure into inf.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class RegionFile(_Table):
