@@ -30,6 +30,7 @@ from tinyrig.hil.results.schema import AccuracyFile
 # the slowest model takes well under a second in emulation).
 BATCH_SILENCE_S = 120.0
 BATCH_INPUTS = 100  # single-input files per command: the round trip is ~2 ms, 100 inputs ~0.5-3 s
+MISMATCH_NOTES = 20  # differences described in the session log, per benchmark
 PENDING_BATCHES = 4  # batches whose reference may lag behind the emulator before it waits
 
 Mismatch = Callable[[DatasetFile, int, str], None]  # (file, window, what differs)
@@ -144,13 +145,23 @@ def run_accuracy_batched(dut: Dut, files: list[DatasetFile], batcher: SemihostBa
             if on_file is not None:
                 on_file(result)
 
-    for batch in plan_batches(todo, batcher.input_bytes, batch_inputs):
-        # The reference starts first and computes while the emulator runs the same inputs.
-        future = reference.submit([w for windows in batch.windows for w in windows]) if reference else None
-        outputs = batcher.run_windows(dut, batch.data, batch.stride)
-        pending.append((batch, _split(batch, outputs), future))
-        while pending and (len(pending) > PENDING_BATCHES or (pending[0][2] is None or pending[0][2].done())):
-            finish_oldest()
+    try:
+        for batch in plan_batches(todo, batcher.input_bytes, batch_inputs):
+            # The reference starts first and computes while the emulator runs the same inputs.
+            future = reference.submit([w for windows in batch.windows for w in windows]) if reference else None
+            outputs = batcher.run_windows(dut, batch.data, batch.stride)
+            pending.append((batch, _split(batch, outputs), future))
+            while pending and (len(pending) > PENDING_BATCHES or (pending[0][2] is None or pending[0][2].done())):
+                finish_oldest()
+    except BaseException:
+        # The device failed (or Ctrl-C): keep the batches it did answer, so a resume skips them;
+        # the original error is what the caller sees.
+        try:
+            while pending:
+                finish_oldest()
+        except Exception:
+            pass
+        raise
     while pending:
         finish_oldest()
     return sorted(results, key=lambda r: r.index)
@@ -166,8 +177,13 @@ def run_batched_if_possible(ctx: ModeContext, files: list[DatasetFile], done: li
         return None
     ctx.entry.input_path = batcher.name
 
+    noted = 0
+
     def on_mismatch(item: DatasetFile, window: int, what: str) -> None:
-        ctx.session.note(f"{item.name} window {window}: {what}", ctx.benchmark.id)
+        nonlocal noted  # the first few say what differs; the counts in results.json say how often
+        noted += 1
+        if noted <= MISMATCH_NOTES:
+            ctx.session.note(f"differs from tflite-micro: {item.name} window {window}: {what}", ctx.benchmark.id)
 
     pool = ReferencePool(ctx.reference) if ctx.settings.check_reference else None
     try:
