@@ -24,6 +24,7 @@ from tinyrig.renode.scripts import path_token
 
 # The whole command must fit the protocol's 80 characters: "tinyrig load " + the path.
 MAX_PATH_CHARS = 80 - len("tinyrig load ")
+MAX_BATCH_PATH_CHARS = 80 - len("tinyrig batch ")
 
 
 class Loader(Protocol):
@@ -90,7 +91,7 @@ class SemihostBatcher:
             tempfile.mkdtemp(prefix="trb", dir="/tmp" if os.path.isdir("/tmp") else None))
         self.path = self.directory / "batch.bin"
         self.raw_path = self.directory / "batch.bin.raw"  # the name the firmware derives
-        if len(str(self.path)) > 80 - len("tinyrig batch ") or " " in str(self.path):
+        if len(str(self.path)) > MAX_BATCH_PATH_CHARS or " " in str(self.path):
             raise OSError(f"{self.path}: too long or has a space for a `tinyrig batch` command")
 
     def run_inputs(self, dut: Dut, inputs: list[bytes]) -> list[BatchOutput]:
