@@ -6,10 +6,13 @@
   the same 2 channels of both filters, widens it with SXTB16 / SXTB16 ROR 8 and issues
   6 SMLADs. The input is widened with SXTB16, which yields channels (0, 2) then (1, 3)
   of each group of 4, so the weights are permuted the same way. The depth is padded to
-  a multiple of 4 (2 steps, the loops' unit). Layout, one stream read by one pointer:
-  per channel pair its bias pair (times 2^ls), [step] int8 words (smlad_layout.int8_pair_words),
-  then (M, r, e) of both filters; the kernel doubles the accumulator before the epilogue
-  (fused_epilogue.HalvedEpilogue).
+  a multiple of 4 (2 steps, the loops' unit). A step's word holds b - [a < 0] beside a,
+  so its raw halfwords are 256 * b + a: the kernel accumulates SMLAD(x, SXTB16(word)) for
+  filter a and SMLAD(x, word) for a + 256 * b, one SXTB16 per step instead of two, and
+  takes b from the difference (smlad_layout.int8_pair_words, raw_pair_encodable). Layout,
+  one stream read by one pointer: per channel pair a's bias (times 2^ls), [step] int8
+  words, then both filters' epilogue words; the kernel doubles the accumulators before
+  the epilogue (fused_epilogue.HalvedEpilogue).
 * 1x1 on exactly 8 input channels (output channels a multiple of 4, no clamp): a
   pixel's 8 inputs stay in 4 registers and each filter is one LDM of its record
   [4 weight words, bias, M, r, e] (_pointwise8_plan).
@@ -20,12 +23,12 @@ from __future__ import annotations
 import numpy as np
 
 from ...layer import ConstantRef as _ref, LayerPlan, window_param
-from ..registry import register
+from ..registry import Declined, register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_conv,
                                  round_up, specialized_plan)
 from . import dsp_kernel
 from .fused_epilogue import activation_clamps, epilogue_constants, halved_epilogue_constants
-from .smlad_layout import int8_pair_words, scaled_padded, sxtb16_order
+from .smlad_layout import int8_pair_words, raw_pair_encodable, scaled_padded, sxtb16_order
 
 CONV_PIXELS, CONV_FILTERS, CONV_DEPTH_STEP = 3, 2, 4  # register block; depth per loop unit (2 steps)
 # A 3x3 filter on 3 channels (dilation_w 1) reads each window as 3 rows of 9 bytes
@@ -60,6 +63,9 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     if rgb3x3:  # columns read straight from 3 window rows of 9 bytes (RGB3X3_ORDER)
         order = np.array(RGB3X3_ORDER)
         scaled = np.where(order >= 0, scaled[:, np.maximum(order, 0)], 0)
+    reason = raw_pair_encodable(scaled)
+    if reason:
+        raise Declined(reason)
     words = int8_pair_words(scaled)  # [pair][step]
     # Padded convolutions with dilation_w 1 and a small enough input first copy the
     # input with its zero-point border, so that every window is read as whole strips.
@@ -81,9 +87,14 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
         ("stream", _ref("stream")),
     ]
     pairs = out_p // 2
-    # Per pair, in the order the assembly run reads it: bias pair, int8 weight words, (M, r, e) x 2.
-    stream = np.concatenate([epilogue.bias.reshape(pairs, 2), words.astype(np.int64),
-                             epilogue.table.reshape(pairs, 6).astype(np.int64)], axis=1)
+    # Per pair, in the order the assembly run reads it: a's bias (the seed), the int8 step
+    # words, then M_a, r_a, M_b, r_b, e_a | e_b << 8 (a register shift reads the low byte)
+    # and b's doubled bias (b's accumulator is recovered from the raw one at the end).
+    bias = epilogue.bias.reshape(pairs, 2)
+    table = epilogue.table.astype(np.int64).reshape(pairs, 2, 3)
+    epilogue_words = np.stack([table[:, 0, 0], table[:, 0, 1], table[:, 1, 0], table[:, 1, 1],
+                               table[:, 0, 2] | (table[:, 1, 2] << 8), 2 * bias[:, 1]], axis=1)
+    stream = np.concatenate([bias[:, :1], words.astype(np.int64), epilogue_words], axis=1)
     constants = [int32_array("stream", stream)]
     # Widened columns of 3 pixels (2 bytes per value) plus one gathered int8 column.
     scratch = CONV_PIXELS * depth_p * 2 + (0 if pointwise else depth_p)

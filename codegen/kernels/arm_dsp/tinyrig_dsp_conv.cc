@@ -416,34 +416,61 @@ const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, in
 }
 
 // Filter pair accumulators for a run of 3 pixels in C (the host, and on the target a
-// last odd filter or a last partial run of pixels): pair points at the pair's stream
-// (bias pair, int8 words, ...); acc[2 * pixel + filter], halved scale (requantize_doubled).
+// last odd filter): `pair` points at the pair's stream (conv.py: bias of filter a, the
+// int8 step words, then the epilogue words). acc[2 * pixel] is filter a's half-scaled
+// accumulator; acc[2 * pixel + 1] is the raw-word accumulator, from which
+// pair_second_filter recovers filter b's.
 void pair_accumulate(const uint32_t* x, const int32_t* pair, int32_t steps, int32_t* acc) {
-  for (int32_t i = 0; i < 2 * kPixels; ++i) acc[i] = pair[i % 2];
-  const int32_t* w = pair + 2;
+  for (int32_t i = 0; i < 2 * kPixels; ++i) acc[i] = pair[0];
+  const int32_t* w = pair + 1;
   for (int32_t step = 0; step < steps; ++step, x += kPixels) {
     const uint32_t word = static_cast<uint32_t>(w[step]);
-    const uint32_t wa = sxtb16(word), wb = sxtb16_ror8(word);
+    const uint32_t wa = sxtb16(word);
     for (int32_t pixel = 0; pixel < kPixels; ++pixel) {
       acc[2 * pixel] = smlad(x[pixel], wa, acc[2 * pixel]);
-      acc[2 * pixel + 1] = smlad(x[pixel], wb, acc[2 * pixel + 1]);
+      acc[2 * pixel + 1] = smlad(x[pixel], word, acc[2 * pixel + 1]);
     }
   }
 }
 
+// Filter b's doubled accumulator from the raw-word one: raw - a = 256 * (b's sum), exact
+// in int32 (conv.py checks the bound), plus b's doubled bias.
+inline int32_t pair_second_filter(int32_t raw, int32_t a, int32_t doubled_bias_b) {
+  const int32_t diff = static_cast<int32_t>(static_cast<uint32_t>(raw) - static_cast<uint32_t>(a));
+  return static_cast<int32_t>(static_cast<uint32_t>(doubled_bias_b) + static_cast<uint32_t>(diff >> 7));
+}
+
+// Filter b's requantisation from its doubled accumulator (requantize_doubled without the doubling).
+inline int32_t requantize_scaled(int32_t acc, int32_t multiplier, int32_t rounding, int32_t shift) {
+  int32_t y = smmlar(acc, multiplier, rounding);
+  y += acc >> 31;
+  return ssat8(y >> shift);
+}
+
+// The pair's two outputs for pixel `pixel` from pair_accumulate's acc; epi = the pair's
+// epilogue words (M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b).
+inline void pair_outputs(const int32_t* acc, int32_t pixel, const int32_t* epi, int32_t* ya, int32_t* yb) {
+  const int32_t rq_a[3] = {epi[0], epi[1], epi[4] & 0xFF};
+  *ya = requantize_doubled(acc[2 * pixel], rq_a);
+  *yb = requantize_scaled(pair_second_filter(acc[2 * pixel + 1], acc[2 * pixel], epi[5]), epi[2], epi[3],
+                          (epi[4] >> 8) & 0xFF);
+}
+
 // The assembly run over every full filter pair for 3 full pixels. The pair's part of
-// the stream (conv.py: its bias pair, one int8 word per step, then both filters'
-// (M, r, e)) is read by one pointer that runs on from pair to pair. The bias pair seeds
-// the 6 accumulators; a unit of 2 steps loads both steps' weight words and the first
-// step's 3 input words as one run of 5 LDRs (6 cycles: a run of single loads pipelines),
-// widens each weight word with SXTB16 / SXTB16 ROR 8 and loads the second step's inputs
-// with one LDM: 26 cycles for 24 MACs, the same as 2 x (LDM 3 + LDM 2 + 6 SMLAD) over
-// pre-widened weights. 8 units make a pass; the first pass of a pair enters at the unit
+// the stream (conv.py: filter a's bias, one int8 word per step, then the epilogue words)
+// is read by one pointer that runs on from pair to pair. A step's word holds both
+// filters' 2 weights as (a0, b0', a1, b1') with b' = b - [a < 0], so that its halfwords
+// read as int16 are 256 * b + a: one SMLAD with SXTB16(word) accumulates filter a, one
+// with the raw word accumulates a + 256 * b, and the epilogue takes b's sum from the
+// difference. A unit of 2 steps loads both steps' words and the first step's 3 input
+// words as one run of 5 LDRs (6 cycles: a run of single loads pipelines), the second
+// step's inputs with one LDM: 24 cycles for 24 MACs (1 SXTB16 a step; pre-widened int16
+// weights took 26). 8 units make a pass; the first pass of a pair enters at the unit
 // that leaves a whole number of passes (BX to an address set up once per call), and
-// the passes end at the columns' end. The epilogue doubles each accumulator,
-// requantises with a register shift (5 instructions an output, no per-shift copies),
-// packs each pixel's 2 bytes with BFI, clamps with SSUB8/SEL and stores 3 halfwords.
-// The block is copied to the stack frame; field order is the frame layout.
+// the passes end at the columns' end. The epilogue recovers b, doubles a, requantises
+// with a register shift (no per-shift code copies), packs each pixel's 2 bytes with BFI,
+// clamps with SSUB8/SEL and stores 3 halfwords. The block is copied to the stack frame;
+// field order is the frame layout.
 struct ConvRun {
   const uint32_t* x;        // 0: the 3 widened columns, [step][pixel]
   int32_t entry;            // 4: the unit (0..7) the first pass starts at: (8 - units % 8) % 8;
@@ -458,35 +485,39 @@ struct ConvRun {
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
 
-// One unit: r0 the columns, r1 the stream; accumulators r8-r12, lr ([pixel][filter]).
+// One unit: r0 the columns, r1 the stream; accumulators r8-r12, lr: [pixel][a, raw].
+#define TINYRIG_RUN_STEP(W)                                               \
+  "sxtb16 r7, " #W "\n\t"                                                 \
+  "smlad r8, r4, r7, r8\n\t"                                              \
+  "smlad r9, r4, " #W ", r9\n\t"                                          \
+  "smlad r10, r5, r7, r10\n\t"                                            \
+  "smlad r11, r5, " #W ", r11\n\t"                                        \
+  "smlad r12, r6, r7, r12\n\t"                                            \
+  "smlad lr, r6, " #W ", lr\n\t"
 #define TINYRIG_RUN_UNIT                                                  \
   "ldr r2, [r1], #4\n\t"                                                  \
   "ldr r3, [r1], #4\n\t"                                                  \
   "ldr r4, [r0], #4\n\t"                                                  \
   "ldr r5, [r0], #4\n\t"                                                  \
   "ldr r6, [r0], #4\n\t"                                                  \
-  "sxtb16 r7, r2, ror #8\n\t"                                             \
-  "sxtb16 r2, r2\n\t"                                                     \
-  "smlad r8, r4, r2, r8\n\t"                                              \
-  "smlad r9, r4, r7, r9\n\t"                                              \
-  "smlad r10, r5, r2, r10\n\t"                                            \
-  "smlad r11, r5, r7, r11\n\t"                                            \
-  "smlad r12, r6, r2, r12\n\t"                                            \
-  "smlad lr, r6, r7, lr\n\t"                                              \
+  TINYRIG_RUN_STEP(r2)                                                    \
   "ldm r0!, {r4, r5, r6}\n\t"                                             \
-  "sxtb16 r7, r3, ror #8\n\t"                                             \
-  "sxtb16 r3, r3\n\t"                                                     \
-  "smlad r8, r4, r3, r8\n\t"                                              \
-  "smlad r9, r4, r7, r9\n\t"                                              \
-  "smlad r10, r5, r3, r10\n\t"                                            \
-  "smlad r11, r5, r7, r11\n\t"                                            \
-  "smlad r12, r6, r3, r12\n\t"                                            \
-  "smlad lr, r6, r7, lr\n\t"
+  TINYRIG_RUN_STEP(r3)
 
+// Filter b's doubled accumulator into RAW (from RAW and A, r7 = 2 * bias_b).
+#define TINYRIG_RUN_B(RAW, A)                                             \
+  "sub r0, " #RAW ", " #A "\n\t"                                          \
+  "add " #RAW ", r7, r0, asr #7\n\t"
 // acc * 2 requantised with (M, r, e) in registers, into ACC's low byte (saturated).
-#define TINYRIG_RUN_RQ(ACC, M, R, E)                                      \
+#define TINYRIG_RUN_RQ2(ACC, M, R, E)                                     \
   "add r0, " #ACC ", " #ACC "\n\t"                                        \
   "smmlar r0, r0, " #M ", " #R "\n\t"                                     \
+  "add r0, r0, " #ACC ", asr #31\n\t"                                     \
+  "asr r0, r0, " #E "\n\t"                                                \
+  "ssat " #ACC ", #8, r0\n\t"
+// The same for an accumulator already doubled.
+#define TINYRIG_RUN_RQ(ACC, M, R, E)                                      \
+  "smmlar r0, " #ACC ", " #M ", " #R "\n\t"                               \
   "add r0, r0, " #ACC ", asr #31\n\t"                                     \
   "asr r0, r0, " #E "\n\t"                                                \
   "ssat " #ACC ", #8, r0\n\t"
@@ -509,18 +540,10 @@ struct ConvRun {
   "ldr r2, [r10, r2, lsl #2]\n\t" /* the entry unit's address */          \
   "stm sp, {r1-r8}\n\t"                                                   \
   "mov r1, r9\n\t" /* r1: the stream, from here on */                     \
-  "b 1f\n\t"                                                              \
+  "b 2f\n\t"                                                              \
   ".p2align 2\n\t"                                                        \
   "6:\n\t"                                                                \
   ".word 10f + 1, 11f + 1, 12f + 1, 13f + 1, 14f + 1, 15f + 1, 16f + 1, 17f + 1\n\t" \
-  "1:\n\t" /* filter pair */                                              \
-  "ldrd r8, r9, [r1], #8\n\t"                                             \
-  "mov r10, r8\n\t"                                                       \
-  "mov r11, r9\n\t"                                                       \
-  "mov r12, r8\n\t"                                                       \
-  "mov lr, r9\n\t"                                                        \
-  "ldrd r0, r2, [sp]\n\t"                                                 \
-  "bx r2\n\t"                                                             \
   "10:\n\t" TINYRIG_RUN_UNIT                                              \
   "11:\n\t" TINYRIG_RUN_UNIT                                              \
   "12:\n\t" TINYRIG_RUN_UNIT                                              \
@@ -532,9 +555,11 @@ struct ConvRun {
   "ldr r2, [sp, #8]\n\t"                                                  \
   "cmp r0, r2\n\t"                                                        \
   "bne 10b\n\t"                                                           \
-  "ldm r1!, {r2-r7}\n\t" /* (M, r, e) of filters a and b */               \
-  TINYRIG_RUN_RQ(r8, r2, r3, r4) TINYRIG_RUN_RQ(r10, r2, r3, r4) TINYRIG_RUN_RQ(r12, r2, r3, r4) \
-  TINYRIG_RUN_RQ(r9, r5, r6, r7) TINYRIG_RUN_RQ(r11, r5, r6, r7) TINYRIG_RUN_RQ(lr, r5, r6, r7) \
+  "ldm r1!, {r2-r7}\n\t" /* M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b */ \
+  TINYRIG_RUN_B(r9, r8) TINYRIG_RUN_B(r11, r10) TINYRIG_RUN_B(lr, r12)    \
+  TINYRIG_RUN_RQ2(r8, r2, r3, r6) TINYRIG_RUN_RQ2(r10, r2, r3, r6) TINYRIG_RUN_RQ2(r12, r2, r3, r6) \
+  "lsr r6, r6, #8\n\t"                                                    \
+  TINYRIG_RUN_RQ(r9, r4, r5, r6) TINYRIG_RUN_RQ(r11, r4, r5, r6) TINYRIG_RUN_RQ(lr, r4, r5, r6) \
   "bfi r8, r9, #8, #8\n\t"                                                \
   "bfi r10, r11, #8, #8\n\t"                                              \
   "bfi r12, lr, #8, #8\n\t"                                               \
@@ -547,7 +572,17 @@ struct ConvRun {
   "strh r12, [r0, r2, lsl #1]\n\t"                                        \
   "strh r8, [r0], #2\n\t"                                                 \
   "str r0, [sp, #16]\n\t"                                                 \
-  "bne 1b\n\t"                                                            \
+  "beq 9f\n\t"                                                            \
+  "2:\n\t" /* the next filter pair: a's bias seeds all 6 accumulators */  \
+  "ldr r8, [r1], #4\n\t"                                                  \
+  "mov r9, r8\n\t"                                                        \
+  "mov r10, r8\n\t"                                                       \
+  "mov r11, r8\n\t"                                                       \
+  "mov r12, r8\n\t"                                                       \
+  "mov lr, r8\n\t"                                                        \
+  "ldrd r0, r2, [sp]\n\t"                                                 \
+  "bx r2\n\t"                                                             \
+  "9:\n\t"                                                                \
   "add sp, sp, #32\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
 
@@ -561,20 +596,20 @@ __attribute__((naked, noipa)) void conv_run_clamp(const ConvRun*) {
 
 void conv_run_model(const ConvRun* run, bool clamp) {
   const int32_t steps = static_cast<int32_t>(run->x_end - run->x) / kPixels;
-  const int32_t pair_words = 8 + steps;
+  const int32_t pair_words = 7 + steps;
   int32_t pair = 0;
   for (const int32_t* s = run->stream; s < run->end; s += pair_words, ++pair) {
     int32_t acc[6];
     pair_accumulate(run->x, s, steps, acc);
-    const int32_t* rq = s + 2 + steps;
     for (int32_t pixel = 0; pixel < 3; ++pixel) {
+      int32_t y[2];
+      pair_outputs(acc, pixel, s + 1 + steps, &y[0], &y[1]);
       for (int32_t f = 0; f < 2; ++f) {
-        int32_t y = requantize_doubled(acc[2 * pixel + f], rq + 3 * f);
         if (clamp) {
           const int32_t lo = static_cast<int8_t>(run->lo4), hi = static_cast<int8_t>(run->hi4);
-          y = y < lo ? lo : (y > hi ? hi : y);
+          y[f] = y[f] < lo ? lo : (y[f] > hi ? hi : y[f]);
         }
-        run->out[pixel * run->out_c + 2 * pair + f] = static_cast<int8_t>(y);
+        run->out[pixel * run->out_c + 2 * pair + f] = static_cast<int8_t>(y[f]);
       }
     }
   }
@@ -695,7 +730,7 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   const int32_t pixels = p.window.output_h * p.window.output_w;
   ConvRun run;  // conv_run copies it: only `out` changes from run to run
   const int32_t units = steps / 2;
-  const int32_t pair_words = 8 + steps;  // bias pair, int8 weight words, (M, r, e) x 2
+  const int32_t pair_words = 7 + steps;  // a's bias, int8 step words, 6 epilogue words
   run.x = columns;
   run.entry = (8 - units % 8) % 8;
   run.x_end = columns + steps * kPixels;
@@ -766,15 +801,13 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
     for (; filter < p.channels_padded; filter += 2, pair += pair_words) {
       int32_t acc[2 * kPixels];
       pair_accumulate(columns, pair, steps, acc);
-      const int32_t* rq = pair + 2 + steps;
       const bool second = filter + 1 < p.window.output_c;
       for (int32_t slot = 0; slot < valid; ++slot) {
+        int32_t ya, yb;
+        pair_outputs(acc, slot, pair + 1 + steps, &ya, &yb);
         int8_t* o = out + slot * p.window.output_c + filter;
-        o[0] = clamp_output(requantize_doubled(acc[2 * slot], rq), p.clamp, p.activation_min, p.activation_max);
-        if (second) {
-          o[1] = clamp_output(requantize_doubled(acc[2 * slot + 1], rq + 3), p.clamp, p.activation_min,
-                              p.activation_max);
-        }
+        o[0] = clamp_output(ya, p.clamp, p.activation_min, p.activation_max);
+        if (second) o[1] = clamp_output(yb, p.clamp, p.activation_min, p.activation_max);
       }
     }
   };

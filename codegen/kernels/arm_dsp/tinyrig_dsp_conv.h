@@ -27,8 +27,9 @@ struct DspConv2DParams {
                             // in the order of conv.py RGB3X3_ORDER (depth_padded 28)
   int32_t clamp;            // the activation range is narrower than int8
   int32_t activation_min, activation_max;
-  const int32_t* stream;    // per filter pair: bias pair (times 2^ls), [depth_padded / 2] int8
-                            // words (a[d0], b[d0], a[d1], b[d1]), then (M, r, e) of both filters
+  const int32_t* stream;    // per filter pair: a's bias (times 2^ls), [depth_padded / 2] int8
+                            // words (a[d0], b'[d0], a[d1], b'[d1]) with b' = b - [a < 0], then
+                            // M_a, r_a, M_b, r_b, e_a | e_b << 8, b's bias doubled
 };
 
 // CONV_2D 1x1 without padding on exactly 8 input channels, output channels a multiple
