@@ -410,6 +410,22 @@ TINYRIG_INLINE_LOOPS void columns_rgb3x3(const DspConv2DParams& p, const int8_t*
   }
 }
 
+// The first byte of pixel's window when the window lies inside the image (or the
+// bordered copy, when there is one; dilation_w 1), else nullptr.
+const int8_t* window_inside(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
+  const int32_t out_y = pixel / p.window.output_w;
+  const int32_t out_x = pixel - out_y * p.window.output_w;
+  const bool bordered = p.padded_h > 0;
+  const int32_t image_h = bordered ? p.padded_h : p.window.input_h, image_w = bordered ? p.padded_w : p.window.input_w;
+  const int32_t y0 = out_y * p.window.stride_h - (bordered ? 0 : p.window.pad_top);
+  const int32_t x0 = out_x * p.window.stride_w - (bordered ? 0 : p.window.pad_left);
+  if (y0 < 0 || y0 + (p.window.filter_h - 1) * p.window.dilation_h >= image_h || x0 < 0 ||
+      x0 + p.window.filter_w > image_w) {
+    return nullptr;
+  }
+  return input + (y0 * image_w + x0) * p.window.input_c;
+}
+
 const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
   const int32_t out_y = pixel / p.window.output_w;
   const int32_t out_x = pixel - out_y * p.window.output_w;
@@ -744,6 +760,11 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   // 1x1 at stride 1: pixel i's column is the input pixel i.
   const bool dense = p.pointwise && p.window.stride_h == 1 && p.window.stride_w == 1;
   const int32_t c = p.window.input_c;
+  // Window rows of whole 4-byte groups, at least 2 (one group a row is cheaper through
+  // widen_strips than a call per row): widened 3 windows at a time (one_run).
+  const bool whole_strips = !p.pointwise && !p.rgb3x3 && p.window.dilation_w == 1 &&
+                            ((p.window.filter_w * c) & 3) == 0 && p.window.filter_w * c >= 8;
+  const int32_t row_bytes = p.window.dilation_h * (p.padded_h > 0 ? p.padded_w : p.window.input_w) * c;
   // One run of 3 output pixels (fewer at the end) starting at `first`, any shape.
   auto one_run = [&](int32_t first) {
     const int32_t valid = pixels - first < kPixels ? pixels - first : kPixels;
@@ -758,6 +779,19 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
       } else {
         widen3(pointwise_source(p, input, first), pointwise_source(p, input, first + 1),
                pointwise_source(p, input, first + 2), p.depth, steps, columns);
+      }
+    } else if (whole_strips && valid == kPixels) {
+      // Windows whose rows are whole groups of 4 bytes: 3 inside windows are widened
+      // together, row by row, straight from the image (or the bordered copy).
+      const int8_t* a = window_inside(p, input, first);
+      const int8_t* b = window_inside(p, input, first + 1);
+      const int8_t* d = window_inside(p, input, first + 2);
+      three = a != nullptr && b != nullptr && d != nullptr;
+      if (three) {
+        const int32_t groups = p.window.filter_w * c / 4;
+        for (int32_t row = 0, at = 0; row < p.window.filter_h; ++row, at += row_bytes) {
+          widen3_groups(a + at, b + at, d + at, columns + row * groups * 2 * kPixels, groups);
+        }
       }
     } else if (gather3 && valid == kPixels) {
       const int32_t out_y = first / p.window.output_w;
