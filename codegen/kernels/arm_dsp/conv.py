@@ -98,7 +98,8 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     constants = [int32_array("stream", stream)]
     # Widened columns of 3 pixels (2 bytes per value) plus one gathered int8 column.
     scratch = CONV_PIXELS * depth_p * 2 + (0 if pointwise else depth_p)
-    if not pointwise and p["dilation_w"] == 1 and fw * p["input_c"] % 4:
+    strip = fw * p["input_c"]  # bytes of a window row (dilation_w 1)
+    if not pointwise and p["dilation_w"] == 1 and (strip % 4 or (strip >= 8 and not rgb3x3)):
         scratch += 2 * depth_p  # two more gathered windows (3 widened together)
     scratch += round_up(padded_h * padded_w * p["input_c"], 4)
     if rgb3x3:

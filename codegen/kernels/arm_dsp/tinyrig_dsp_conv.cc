@@ -730,15 +730,22 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   const bool gather3 = !p.pointwise && p.window.dilation_w == 1 && ((p.window.filter_w * p.window.input_c) & 3) != 0;
   // (rgb3x3 has gather3 too: its gathered windows are read 3 bytes past depth 27, inside
   // the 32-byte window.)
+  // Window rows of whole 4-byte groups, at least 2 (one group a row is cheaper through
+  // widen_strips than a call per row): 3 inside windows are widened together straight
+  // from the image, 3 touching padding are gathered side by side and widened together.
+  const bool whole_strips = !p.pointwise && !p.rgb3x3 && p.window.dilation_w == 1 &&
+                            ((p.window.filter_w * p.window.input_c) & 3) == 0 &&
+                            p.window.filter_w * p.window.input_c >= 8;
+  const bool three_windows = gather3 || whole_strips;  // conv.py: scratch for 3 gathered windows
   int8_t* const windows[kPixels] = {window, window + p.depth_padded, window + 2 * p.depth_padded};
   if (!p.pointwise) {  // zero tails of the gathered windows (widened as zero steps)
-    for (int32_t w = 0; w < (gather3 ? kPixels : 1); ++w) {
+    for (int32_t w = 0; w < (three_windows ? kPixels : 1); ++w) {
       for (int32_t i = p.depth; i < p.depth_padded; ++i) windows[w][i] = 0;
     }
   }
   // After the columns: the gathered windows, the bordered copy, then (conv.py's scratch
   // order) the 3 pixels' outputs of a last partial run, which the run writes in full.
-  int8_t* const padded = window + (p.pointwise ? 0 : (gather3 ? kPixels : 1) * p.depth_padded);
+  int8_t* const padded = window + (p.pointwise ? 0 : (three_windows ? kPixels : 1) * p.depth_padded);
   int8_t* const partial_out = padded + ((p.padded_h * p.padded_w * p.window.input_c + 3) & ~3) + (p.rgb3x3 ? 4 : 0);
   if (p.padded_h > 0) {  // windows read the bordered copy, after the window buffers
     pad_image(p, input, padded);
@@ -760,10 +767,6 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   // 1x1 at stride 1: pixel i's column is the input pixel i.
   const bool dense = p.pointwise && p.window.stride_h == 1 && p.window.stride_w == 1;
   const int32_t c = p.window.input_c;
-  // Window rows of whole 4-byte groups, at least 2 (one group a row is cheaper through
-  // widen_strips than a call per row): widened 3 windows at a time (one_run).
-  const bool whole_strips = !p.pointwise && !p.rgb3x3 && p.window.dilation_w == 1 &&
-                            ((p.window.filter_w * c) & 3) == 0 && p.window.filter_w * c >= 8;
   const int32_t row_bytes = p.window.dilation_h * (p.padded_h > 0 ? p.padded_w : p.window.input_w) * c;
   // One run of 3 output pixels (fewer at the end) starting at `first`, any shape.
   auto one_run = [&](int32_t first) {
@@ -780,23 +783,24 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
         widen3(pointwise_source(p, input, first), pointwise_source(p, input, first + 1),
                pointwise_source(p, input, first + 2), p.depth, steps, columns);
       }
-    } else if (whole_strips && valid == kPixels) {
-      // Windows whose rows are whole groups of 4 bytes: 3 inside windows are widened
-      // together, row by row, straight from the image (or the bordered copy).
-      const int8_t* a = window_inside(p, input, first);
-      const int8_t* b = window_inside(p, input, first + 1);
-      const int8_t* d = window_inside(p, input, first + 2);
-      three = a != nullptr && b != nullptr && d != nullptr;
-      if (three) {
-        const int32_t groups = p.window.filter_w * c / 4;
-        for (int32_t row = 0, at = 0; row < p.window.filter_h; ++row, at += row_bytes) {
-          widen3_groups(a + at, b + at, d + at, columns + row * groups * 2 * kPixels, groups);
-        }
-      }
-    } else if (gather3 && valid == kPixels) {
+    } else if (three_windows && valid == kPixels) {
       const int32_t out_y = first / p.window.output_w;
       const int32_t out_x = first - out_y * p.window.output_w;
-      three = copy3_windows(p, input, out_y, out_x, windows);
+      bool widened = false;
+      if (whole_strips) {  // 3 inside windows, row by row, straight from the image (or the bordered copy)
+        const int8_t* a = window_inside(p, input, first);
+        const int8_t* b = window_inside(p, input, first + 1);
+        const int8_t* d = window_inside(p, input, first + 2);
+        widened = three = a != nullptr && b != nullptr && d != nullptr;
+        if (widened) {
+          const int32_t groups = p.window.filter_w * c / 4;
+          for (int32_t row = 0, at = 0; row < p.window.filter_h; ++row, at += row_bytes) {
+            widen3_groups(a + at, b + at, d + at, columns + row * groups * 2 * kPixels, groups);
+          }
+        }
+      } else {
+        three = copy3_windows(p, input, out_y, out_x, windows);
+      }
       if (!three) {  // longer rows, across an output row or at the edges: one window at a time
         int32_t y = out_y, x = out_x;
         for (int32_t slot = 0; slot < kPixels; ++slot) {
@@ -808,7 +812,7 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
         }
         three = true;
       }
-      widen3_groups(windows[0], windows[1], windows[2], columns, p.depth_padded / 4);
+      if (!widened) widen3_groups(windows[0], windows[1], windows[2], columns, p.depth_padded / 4);
     }
     for (int32_t slot = three ? kPixels : 0; slot < kPixels; ++slot) {
       if (slot >= valid) {
