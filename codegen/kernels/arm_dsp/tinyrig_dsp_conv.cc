@@ -488,15 +488,15 @@ inline void pair_outputs(const int32_t* acc, int32_t pixel, const int32_t* epi, 
 // the passes end at the columns' end. The epilogue recovers b, doubles a, requantises
 // with a register shift (no per-shift code copies), packs each pixel's 2 bytes with BFI,
 // clamps with SSUB8/SEL and stores 3 halfwords. The block is copied to the stack frame;
-// field order is the frame layout.
+// field order is the frame layout (x to entry first: one LDM at each pair's end reloads them).
 struct ConvRun {
   const uint32_t* x;        // 0: the 3 widened columns, [step][pixel]
-  int32_t entry;            // 4: the unit (0..15) the first pass starts at: (16 - units % 16) % 16;
-                            // the run turns it into a code address in its frame
-  const uint32_t* x_end;    // 8: past the columns' last step
+  int8_t* out;              // 4: pixel 0 of the current pair
+  int32_t out_c;            // 8
   const int32_t* end;       // 12: the stream past the last full pair
-  int8_t* out;              // 16: pixel 0 of the current pair
-  int32_t out_c;            // 20
+  int32_t entry;            // 16: the unit (0..15) the first pass starts at: (16 - units % 16) % 16;
+                            // the run turns it into a code address in its frame
+  const uint32_t* x_end;    // 20: past the columns' last step
   uint32_t lo4, hi4;        // 24, 28: activation min / max in every byte (clamping run only)
   const int32_t* stream;    // 32: pair 0
 };
@@ -555,8 +555,9 @@ struct ConvRun {
   "sub sp, sp, #32\n\t"                                                   \
   "ldm r0, {r1-r9}\n\t"                                                   \
   "adr r10, 6f\n\t"                                                       \
-  "ldr r2, [r10, r2, lsl #2]\n\t" /* the entry unit's address */          \
+  "ldr r5, [r10, r5, lsl #2]\n\t" /* the entry unit's address */          \
   "stm sp, {r1-r8}\n\t"                                                   \
+  "mov r0, r1\n\t"                                                        \
   "mov r1, r9\n\t" /* r1: the stream, from here on */                     \
   "b 2f\n\t"                                                              \
   ".p2align 2\n\t"                                                        \
@@ -569,7 +570,7 @@ struct ConvRun {
   "19:\n\t" TINYRIG_RUN_UNIT "20:\n\t" TINYRIG_RUN_UNIT "21:\n\t" TINYRIG_RUN_UNIT  \
   "22:\n\t" TINYRIG_RUN_UNIT "23:\n\t" TINYRIG_RUN_UNIT "24:\n\t" TINYRIG_RUN_UNIT  \
   "25:\n\t" TINYRIG_RUN_UNIT                                              \
-  "ldr r2, [sp, #8]\n\t"                                                  \
+  "ldr r2, [sp, #20]\n\t"                                                 \
   "cmp r0, r2\n\t"                                                        \
   "bne 10b\n\t"                                                           \
   "ldm r1!, {r2-r7}\n\t" /* M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b */ \
@@ -581,14 +582,12 @@ struct ConvRun {
   "bfi r10, r11, #8, #8\n\t"                                              \
   "bfi r12, lr, #8, #8\n\t"                                               \
   CLAMP                                                                   \
-  "ldr r0, [sp, #16]\n\t" /* out, out_c, end: one run of loads */         \
-  "ldr r2, [sp, #20]\n\t"                                                 \
-  "ldr r3, [sp, #12]\n\t"                                                 \
-  "cmp r1, r3\n\t" /* flags kept to the branch: the stores set none */    \
-  "strh r10, [r0, r2]\n\t"                                                \
-  "strh r12, [r0, r2, lsl #1]\n\t"                                        \
-  "strh r8, [r0], #2\n\t"                                                 \
-  "str r0, [sp, #16]\n\t"                                                 \
+  "ldm sp, {r0, r2, r3, r4, r5}\n\t" /* x, out, out_c, end, entry */      \
+  "cmp r1, r4\n\t" /* flags kept to the branch: the stores set none */    \
+  "strh r10, [r2, r3]\n\t"                                                \
+  "strh r12, [r2, r3, lsl #1]\n\t"                                        \
+  "strh r8, [r2], #2\n\t"                                                 \
+  "str r2, [sp, #4]\n\t"                                                  \
   "beq 9f\n\t"                                                            \
   "2:\n\t" /* the next filter pair: a's bias seeds all 6 accumulators */  \
   "ldr r8, [r1], #4\n\t"                                                  \
@@ -597,8 +596,7 @@ struct ConvRun {
   "mov r11, r8\n\t"                                                       \
   "mov r12, r8\n\t"                                                       \
   "mov lr, r8\n\t"                                                        \
-  "ldrd r0, r2, [sp]\n\t"                                                 \
-  "bx r2\n\t"                                                             \
+  "bx r5\n\t"                                                             \
   "9:\n\t"                                                                \
   "add sp, sp, #32\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
