@@ -3,8 +3,8 @@
 * The general kernel: a 3-pixel x 2-channel register block over int8 weights kept int8
   in flash. Per step the kernel loads one word of 2 input channels for each of 3 pixels
   (widened to int16 pairs in scratch once per run of 3 pixels) and one int8 word holding
-  the same 2 channels of both filters, widens it with SXTB16 / SXTB16 ROR 8 and issues
-  6 SMLADs. The input is widened with SXTB16, which yields channels (0, 2) then (1, 3)
+  the same 2 channels of both filters, and issues 6 SMLADs (below: one SXTB16 a step).
+  The input is widened with SXTB16, which yields channels (0, 2) then (1, 3)
   of each group of 4, so the weights are permuted the same way. The depth is padded to
   a multiple of 4 (2 steps, the loops' unit). A step's word holds b - [a < 0] beside a,
   so its raw halfwords are 256 * b + a: the kernel accumulates SMLAD(x, SXTB16(word)) for

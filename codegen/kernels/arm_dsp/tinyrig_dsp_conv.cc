@@ -2,14 +2,13 @@
 //
 // For each run of 3 output pixels the kernel builds their 3 input columns once,
 // widened to int16 pairs and interleaved [step][pixel] for the block's LDM, and
-// then sweeps all filters two at a time. A 1x1 convolution without padding reads
-// each column straight from the input pixel (no im2col); any other shape gathers
-// the filter window first, taps outside the image reading the input zero point
-// (the value the host-folded bias expects, as in the reference kernel).
-// A missing third pixel at the end is a zero column whose outputs are dropped.
-// For 3 full pixels, every full filter pair runs in one assembly call that also
-// requantises, clamps and stores (conv_run below); a last odd filter
-// and a last partial run of pixels requantise in C. The common runs (3x3 windows on
+// then sweeps all filters two at a time over their int8 weights. A 1x1 convolution
+// without padding reads each column straight from the input pixel (no im2col); any
+// other shape gathers the filter window first, taps outside the image reading the
+// input zero point (the value the host-folded bias expects, as in the reference kernel).
+// Every full filter pair runs in one assembly call that also requantises, clamps and
+// stores (conv_run below); a last partial run of pixels runs it too, its missing pixels
+// zero columns whose outputs land in scratch; a last odd filter is computed in C. The common runs (3x3 windows on
 // 3 channels read in place, 1x1 at stride 1) go straight to the widening and the run
 // without the general per-run C. 1x1 on 8 input channels has its own kernel
 // (DspPointwise8Params, pw8_run at the end of this file).
