@@ -40,18 +40,19 @@ namespace arm_mve {
 struct DwPlanarRun {
   const int8_t* planes;     // 0: the pass's planes
   int8_t* out;              // 4: the current channel's first output
-  const int8_t* weights;    // 8: the current channel's 16 taps
+  const int8_t* weights;    // 8: the current channel's record (int8 taps, then a zero byte)
   const int32_t* requant;   // 12: the current channel's bias, multiplier, -shift, plane offset
   int32_t channels;         // 16
-  int32_t unused;           // 20
+  int32_t record_bytes;     // 20: bytes per channel record
   int32_t groups;           // 24: schedule entries (>= 1)
-  const int32_t* schedule;  // 28
+  const uint16_t* schedule;  // 28: [group][2 window offsets, 4 output offsets]
   int32_t stride;           // 32: plane bytes between the windows of a pair
   int32_t offset;           // 36: output zero point
   int32_t final_mask;       // 40
   const int8_t* taps;       // 44: 16 byte offsets
   const int32_t* limits;    // 48: lo [4], hi [4]
-  int32_t union_taps;       // 52: a pair's windows are one gather, with 2 x 16 taps a channel
+  int32_t union_taps;       // 52: a pair's windows are one gather, with 2 x 16 tap lanes a channel
+  const int8_t* weight_lanes;  // 56: [2][16] record byte of each tap lane (the zero byte: no tap)
 };
 
 #if TINYRIG_MVE_NATIVE && defined(__thumb2__)
@@ -61,8 +62,10 @@ struct DwPlanarRun {
 // -shift, output offset; r12: the channel's plane. q0: taps; q1/q7: tap offsets of
 // the first/second window of a pair; q4: scatter offsets; q5/q6: lo/hi.
 #define TINYRIG_DWP_TABLE                                                 \
-  "ldrd r1, r3, [r7], #8\n\t"                                             \
-  "vldrw.32 q4, [r7], #16\n\t"                                            \
+  "ldrh r1, [r7]\n\t"                                                     \
+  "ldrh r3, [r7, #2]\n\t"                                                 \
+  "vldrh.u32 q4, [r7, #4]\n\t"                                            \
+  "add r7, r7, #12\n\t"                                                   \
   "add r1, r1, r12\n\t"                                                   \
   "add r3, r3, r12\n\t"
 // Two windows of a pair: a gather each (tap offsets q1 and q7 = q1 + s), or one
@@ -153,12 +156,21 @@ struct DwPlanarRun {
 extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_split(DwPlanarRun*) {
   __asm__ volatile(TINYRIG_DWP_RUN("ldr r3, [r0, #32]\n\t"
                                    "vadd.i8 q7, q1, r3\n\t", /* the second window's tap offsets */
-                                   "vldrb.u8 q0, [r2], #16\n\t", TINYRIG_DWP_MACS_SPLIT));
+                                   "ldr r1, [r0, #56]\n\t"
+                                   "vldrb.u8 q2, [r1]\n\t"
+                                   "vldrb.u8 q0, [r2, q2]\n\t"
+                                   "ldr r1, [r0, #20]\n\t"
+                                   "add r2, r2, r1\n\t", TINYRIG_DWP_MACS_SPLIT));
 }
 
 extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_union(DwPlanarRun*) {
-  __asm__ volatile(TINYRIG_DWP_RUN("", "vldrb.u8 q0, [r2], #16\n\t"
-                                       "vldrb.u8 q7, [r2], #16\n\t", TINYRIG_DWP_MACS_UNION));
+  __asm__ volatile(TINYRIG_DWP_RUN("", "ldr r1, [r0, #56]\n\t"
+                                       "vldrb.u8 q2, [r1]\n\t"
+                                       "vldrb.u8 q0, [r2, q2]\n\t"
+                                       "vldrb.u8 q2, [r1, #16]\n\t"
+                                       "vldrb.u8 q7, [r2, q2]\n\t"
+                                       "ldr r1, [r0, #20]\n\t"
+                                       "add r2, r2, r1\n\t", TINYRIG_DWP_MACS_UNION));
 }
 
 inline void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
@@ -173,21 +185,21 @@ inline void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
 
 inline void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
   for (int32_t c = 0; c < run->channels; ++c) {
-    const int32_t* entry = run->schedule;
+    const uint16_t* entry = run->schedule;
     for (int32_t g = 0; g < run->groups; ++g, entry += 6) {
       for (int32_t lane = 0; lane < 4; ++lane) {
         if (g == run->groups - 1 && !((run->final_mask >> (4 * lane)) & 1)) continue;
         const int8_t* window = run->planes + run->requant[3] + entry[lane / 2] + (run->union_taps ? 0 : (lane % 2) * run->stride);
-        const int8_t* w = run->weights + (run->union_taps ? (lane % 2) * 16 : 0);
+        const int8_t* lanes = run->weight_lanes + (run->union_taps ? (lane % 2) * 16 : 0);
         int32_t acc = run->requant[0];
-        for (int32_t k = 0; k < 16; ++k) acc += window[static_cast<uint8_t>(run->taps[k])] * w[k];
+        for (int32_t k = 0; k < 16; ++k) acc += window[static_cast<uint8_t>(run->taps[k])] * run->weights[lanes[k]];
         int32_t y = multiply_by_quantized_multiplier(acc, run->requant[1], run->requant[2]) + run->offset;
         y = y < run->limits[0] ? run->limits[0] : (y > run->limits[4] ? run->limits[4] : y);
         run->out[entry[2 + lane]] = static_cast<int8_t>(y);
       }
     }
     run->out += 1;
-    run->weights += run->union_taps ? 32 : 16;
+    run->weights += run->record_bytes;
     run->requant += 4;
   }
 }
@@ -344,9 +356,9 @@ void depthwise_planar(const MveDepthwiseConv2DParams& p, const int8_t* input, in
     } else {
       copy_planes(p, input, planes, first, count);
     }
-    DwPlanarRun run = {planes, output + first, p.planar_weights + (p.union_taps ? 32 : 16) * first,
-                       p.planar_requant + 4 * first, count, 0, p.groups, p.schedule, p.stride_along,
-                       p.output_offset, p.final_mask, p.tap_offsets, limits, p.union_taps};
+    DwPlanarRun run = {planes, output + first, p.planar_weights + p.record_bytes * first,
+                       p.planar_requant + 4 * first, count, p.record_bytes, p.groups, p.schedule, p.stride_along,
+                       p.output_offset, p.final_mask, p.tap_offsets, limits, p.union_taps, p.weight_lanes};
     tinyrig_mve_dw_planar_run(&run);
   }
 }
