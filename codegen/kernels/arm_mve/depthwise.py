@@ -180,31 +180,29 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     if geometry is not None and geometry["schedule"].max(initial=0) > 0xFFFF:
         geometry = None  # the schedule's offsets are uint16: outputs more than 64 KB apart take the ring path
     if geometry is not None:
-        # int8 taps in flash, one record of taps + 1 bytes a channel (the last byte 0); a gather
-        # with per-layer lane indices builds each window's 16 tap lanes (the zero byte where a
-        # lane has no tap) once per channel.
-        record = taps + 1
-        weights = np.zeros((channels, record), dtype=np.int64)
-        weights[:, :taps] = c["weights"].astype(np.int64).reshape(taps, channels).T
-        lane_taps = np.full((2, VECTOR), taps, dtype=np.int64)
+        # int8 taps in flash, fh x fw bytes a channel; a predicated gather with per-layer lane
+        # indices builds each window's 16 tap lanes once per channel (lanes with no tap are
+        # predicated off, so zero).
+        weights = c["weights"].astype(np.int64).reshape(taps, channels).T
+        lane_taps = np.zeros((2, VECTOR), dtype=np.int64)
+        masks = [0, 0]
         for window, taps_of in enumerate(filter(None, (geometry["taps_a"], geometry["taps_b"]))):
             for lane, where in enumerate(taps_of):
                 if where is not None:
                     lane_taps[window, lane] = where[0] * fw + where[1]
+                    masks[window] |= 1 << lane
         schedule = geometry["schedule"]
         offsets = np.zeros(VECTOR, dtype=np.int64)
         offsets[:len(geometry["offsets"])] = geometry["offsets"]
         offsets = np.where(offsets > 127, offsets - 256, offsets)  # u8 offsets stored as int8 bytes
-        per_channel = np.zeros((channels, 4), dtype=np.int64)  # [channel][bias, multiplier, -shift, plane]
-        per_channel[:, :3] = table.transpose(0, 2, 1).reshape(-1, 3)[:channels]
-        k, in_pass = geometry["interleave"], np.arange(channels) % geometry["group"]
-        per_channel[:, 3] = (in_pass // k) * k * geometry["plane_size"] + in_pass % k  # its plane in a pass
+        per_channel = table.transpose(0, 2, 1).reshape(-1, 3)[:channels]  # [channel][bias, multiplier, -shift]
         params = [
             *common, ("weights", 0), ("requant", 0), ("planar", 1),
             *[(name, geometry[name]) for name in ("along_y", "plane_len", "plane_size", "group", "stride_along")],
             ("groups", len(geometry["schedule"])), ("final_mask", geometry["final_mask"]),
             ("union_taps", geometry["union_taps"]), ("interleave", geometry["interleave"]),
-            ("record_bytes", record), ("planar_weights", ConstantRef("weights")),
+            ("record_bytes", taps), ("lane_mask_a", masks[0]), ("lane_mask_b", masks[1]),
+            ("planar_weights", ConstantRef("weights")),
             ("weight_lanes", ConstantRef("lanes")), ("tap_offsets", ConstantRef("taps")),
             ("schedule", ConstantRef("schedule")), ("planar_requant", ConstantRef("requant")),
         ]
@@ -223,7 +221,8 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     params = [
         *common, ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")), ("planar", 0),
         *[(name, 0) for name in ("along_y", "plane_len", "plane_size", "group", "stride_along", "groups",
-                                 "final_mask", "union_taps", "interleave", "record_bytes", "planar_weights",
+                                 "final_mask", "union_taps", "interleave", "record_bytes", "lane_mask_a", "lane_mask_b",
+                                 "planar_weights",
                                  "weight_lanes", "tap_offsets", "schedule", "planar_requant")],
     ]
     constants = [int32_array("weights", layout), int32_array("requant", table)]

@@ -34,12 +34,13 @@ struct MveDepthwiseConv2DParams {
   int32_t final_mask;       // store predicate of the last group
   int32_t union_taps;       // 1: a pair's two windows are one gather (their union)
   int32_t interleave;       // channels a plane position holds (4: planes of 4 channels byte by byte)
-  int32_t record_bytes;           // taps + 1: a channel's int8 taps and a zero byte
-  const int8_t* planar_weights;   // [channels][record_bytes]: the filter's taps (fy, fx order), then 0
-  const int8_t* weight_lanes;     // [2][16]: the tap (record byte) of each lane of the first/second window
+  int32_t record_bytes;           // filter_h * filter_w: a channel's int8 taps
+  int32_t lane_mask_a, lane_mask_b;  // VPR.P0 of the lanes of the first / second window that hold a tap
+  const int8_t* planar_weights;   // [channels][record_bytes]: the filter's taps (fy, fx order)
+  const int8_t* weight_lanes;     // [2][16]: the tap of each lane of the first/second window
   const int8_t* tap_offsets;      // [16]: each lane's byte offset in the plane
   const uint16_t* schedule;       // [groups][2 window offsets, 4 output offsets]
-  const int32_t* planar_requant;  // [channels][bias, multiplier, -right shift, plane offset in a pass]
+  const int32_t* planar_requant;  // [channels][bias, multiplier, -right shift]
 };
 
 namespace arm_mve {
