@@ -16,21 +16,23 @@ int16 for every int8 input (256 a0 - a1 spans 65,536 values). SMLAD wraps modulo
 so only the final 256 (a.w + bias) has to fit int32 (checked per row); the epilogue shifts
 it right by 8 - (ls + 1) to the fused epilogue's scaled accumulator.
 
-Layout: [output quad][input group][row of the quad] words, rows padded to 4 outputs and
-the depth to 4 inputs with zero weights.
+Layout: one int32 stream, per block of 5 outputs the 5 start values and then
+[input group][row of the block] weight words (4 int8 each), rows padded to 5 outputs and
+the depth to 4 inputs with zero weights. One LDM of the stream starts a block's
+accumulators, another brings a group's 5 weight words.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...layer import ConstantArray, ConstantRef as _ref, LayerPlan
+from ...layer import ConstantRef as _ref, LayerPlan
 from ..registry import Declined, register
 from ..specialize_common import SpecializedLayerPlan, constants_of, int32_array, params_of, round_up, specialized_plan
 from . import dsp_kernel
 from .fused_epilogue import INT32_LIMIT, MAX_ABS_INPUT, activation_clamps, fused_requant
 
-FC_OUTPUTS, FC_GROUP = 4, 4
+FC_OUTPUTS, FC_GROUP = 5, 4  # outputs per block (the accumulators the loop holds), inputs per group
 PRODUCT_SCALE = 256  # the accumulator is 256 x the dot product (see the module docstring)
 R_OFFSET = 127
 
@@ -72,21 +74,25 @@ def specialize_fully_connected(plan: LayerPlan) -> SpecializedLayerPlan:
     table[:, :3] = fused.table
     table[:, 3] = np.where(live, 8 - fused.scale_shift, 8)
     table = np.concatenate([table, np.repeat(table[:1], out_p - outputs, axis=0)])  # padded rows: discarded
-    shared = bool(np.all(table == table[0]))  # per-tensor quantisation: one row serves every output
-    if shared:
-        table = table[:1]
     clamps = activation_clamps(p["activation_min"], p["activation_max"])
-    layout = stored.reshape(out_p // 4, 4, depth_p // 4, 4).transpose(0, 2, 1, 3)  # [quad][group][row][byte]
+    # One requant row for all outputs (per-tensor) and no clamp: the lean epilogue;
+    # otherwise a row per output and the clamp.
+    mode = 0 if np.all(table == table[0]) and not clamps else 1
+    if mode == 0:
+        table = table[:1]
+    words = stored.reshape(out_p // FC_OUTPUTS, FC_OUTPUTS, depth_p // 4, 4).transpose(0, 2, 1, 3)
+    words = (words & 0xFF) << np.array([0, 8, 16, 24])
+    words = ((words.sum(axis=3) + 2**31) % 2**32 - 2**31).reshape(out_p // FC_OUTPUTS, -1)  # [block][group x row]
+    stream = np.concatenate([start.reshape(-1, FC_OUTPUTS), words], axis=1)
     params = [
         ("batches", p["batches"]), ("accum_depth", depth), ("groups", depth_p // 4),
         ("output_depth", outputs), ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
-        ("mode", (0 if shared else 1) + 2 * clamps), ("weights", _ref("weights")), ("bias", _ref("bias")), ("requant", _ref("requant")),
+        ("mode", mode), ("stream", _ref("stream")), ("requant", _ref("requant")),
     ]
-    constants = [ConstantArray("weights", "int8_t", layout.reshape(-1)), int32_array("bias", start),
-                 int32_array("requant", table)]
+    constants = [int32_array("stream", stream), int32_array("requant", table)]
     clamp = " clamped" if clamps else ""
     return specialized_plan(plan, "DspFullyConnectedParams", params, constants, depth_p * 2,
-                            f"1x4 int8 SXTB16/SMLAD rows{clamp}, depth {depth}->{depth_p}")
+                            f"1x5 int8 SXTB16/SMLAD rows{clamp}, depth {depth}->{depth_p}")
 
 
 register(dsp_kernel("fully_connected_s8", "fully_connected", specialize_fully_connected))

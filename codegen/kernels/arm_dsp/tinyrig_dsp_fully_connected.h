@@ -19,9 +19,9 @@ struct DspFullyConnectedParams {
   int32_t groups;          // accum_depth / 4, rounded up
   int32_t output_depth;
   int32_t activation_min, activation_max;
-  int32_t mode;            // 1: one requant row per output (else one for all), + 2: clamp to activation_min/max
-  const int8_t* weights;   // [outputs / 4, rounded up][groups][4 rows][4 bytes]
-  const int32_t* bias;     // per output: 256 x bias - 127 x (sum of even-position weights)
+  int32_t mode;            // 0: one requant row for all outputs, no clamp; 1: a row per output, clamped
+  const int32_t* stream;   // per block of 5 outputs: 5 start values (256 x bias - 127 x the sum of the
+                           // even-position weights), then [groups][5 rows] words of 4 int8 weights
   const int32_t* requant;  // per output (or one row): M, rounding, e, right shift to the scaled accumulator
 };
 

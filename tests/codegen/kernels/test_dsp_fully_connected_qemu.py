@@ -19,7 +19,7 @@ from tinyrig.codegen.kernels.registry import Declined
 from tinyrig_testing import tflite_builder as tb
 from tinyrig_testing.kernel_checks import check_model_bit_exact
 
-NOTE = "int8 SXTB16/SMLAD rows"
+NOTE = "1x5 int8 SXTB16/SMLAD rows"
 
 # (seed, input shape, [fully-connected options]).
 CASES = [
