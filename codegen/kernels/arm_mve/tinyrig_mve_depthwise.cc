@@ -81,13 +81,13 @@ struct DwPlanarRun {
   "add r2, r2, r1\n\t"                                                   \
   "ldr r1, [r0, #40]\n\t"                                                \
   "vmsr p0, r1\n\t" /* the last group's lanes again */
+// A schedule entry is 6 halfwords: the two window offsets (one word, each added to the
+// plane by UXTAH) and the 4 output offsets (widened by VLDRH.U32).
 #define TINYRIG_DWP_TABLE                                                 \
-  "ldrh r1, [r7]\n\t"                                                     \
-  "ldrh r3, [r7, #2]\n\t"                                                 \
-  "vldrh.u32 q4, [r7, #4]\n\t"                                            \
-  "add r7, r7, #12\n\t"                                                   \
-  "add r1, r1, r12\n\t"                                                   \
-  "add r3, r3, r12\n\t"
+  "ldr r3, [r7], #4\n\t"                                                  \
+  "vldrh.u32 q4, [r7], #8\n\t"                                            \
+  "uxtah r1, r12, r3\n\t"                                                 \
+  "uxtah r3, r12, r3, ror #16\n\t"
 // Two windows of a pair: a gather each (tap offsets q1 and q7 = q1 + s), or one
 // gather of their union and the taps of each window (q0, q7) against it.
 #define TINYRIG_DWP_MACS_SPLIT                                            \
