@@ -16,7 +16,9 @@ against the tflite-micro interpreter run on the firmware's own features.
 
 The mode (`StreamingMode`, registered as `streaming`) needs a QEMU target started with
 `stream_pins=True, icount_sleep=False` and a marker log, the perf firmware of a streaming
-benchmark (its ELF for the pin functions) and the DUT client.
+benchmark (its ELF for the pin functions) and the DUT client. On a board (`--target hardware
+--io-manager PORT`) the interface board plays and times the stream instead (`run_on_bench`,
+sww_bench.py), scored by the same functions.
 """
 
 from __future__ import annotations
@@ -39,11 +41,15 @@ from tinyrig.hil.dut.audio_files import SAMPLE_RATE, AudioFileError, check_wav, 
 from tinyrig.hil.dut.client import Dut, DutError
 from tinyrig.hil.modes import sww_scoring
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
+from tinyrig.hil.modes.sww_bench import bench_sources, play_on_bench
 from tinyrig.hil.modes.sww_timeline import AUDIO_TICK, END_OF_AUDIO, PinFunctions, StreamTimeline, build_timeline
 from tinyrig.hil.results.schema import ClosedDivisionLimits, StreamingRecord, StreamingSummary, StreamRecord
 
 if TYPE_CHECKING:
+    from tinyrig.hil.dut.io_manager import IoManager
     from tinyrig.hil.dut.reference import ReferenceModel
+    from tinyrig.hil.instruments.energy_sources import TraceSource
+    from tinyrig.hil.instruments.trace import PowerTrace
     from tinyrig.hil.targets.base import Target
     from tinyrig.hil.targets.pinwatch import MarkerStore
 
@@ -131,7 +137,9 @@ def check_hops(trace: Trace, samples: np.ndarray, tables: FrontEndTables,
 def run_stream(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Callable[[], bool],
                functions: PinFunctions, samples: np.ndarray, entry: sww_scoring.TruthEntry, workdir: Path, *,
                ns_per_instruction: int, tables: FrontEndTables, reference: ReferenceModel | None,
-               timeout_s: float | None = None) -> StreamResult:
+               timeout_s: float | None = None, stores_out: list[MarkerStore] | None = None) -> StreamResult:
+    """One wav through the emulated DUT; `stores_out`, when given, receives the stream's pin stores
+    (energy mode times the processing pulses from them by estimated cycles)."""
     started = time.monotonic()
     if len(samples) < 2 * SPEC.hop:
         raise StreamingError(f"{entry.wav_file}: {len(samples)} samples; a stream needs at least 2 hops "
@@ -142,7 +150,8 @@ def run_stream(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Ca
     scratch = Path(tempfile.mkdtemp(prefix="trsww", dir="/tmp" if Path("/tmp").is_dir() else None))
     try:
         return _play(dut, read_stores, alive, functions, samples, entry, workdir, scratch, started,
-                     ns_per_instruction=ns_per_instruction, tables=tables, reference=reference, timeout_s=timeout_s)
+                     ns_per_instruction=ns_per_instruction, tables=tables, reference=reference, timeout_s=timeout_s,
+                     stores_out=stores_out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -150,7 +159,7 @@ def run_stream(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Ca
 def _play(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Callable[[], bool],
           functions: PinFunctions, samples: np.ndarray, entry: sww_scoring.TruthEntry, workdir: Path, scratch: Path,
           started: float, *, ns_per_instruction: int, tables: FrontEndTables, reference: ReferenceModel | None,
-          timeout_s: float | None) -> StreamResult:
+          timeout_s: float | None, stores_out: list[MarkerStore] | None) -> StreamResult:
     audio = write_pcm(scratch / "a.pcm", samples)
     trace_path = scratch / "trace.bin"
     answer = dut.command(f"tinyrig audio {audio}")
@@ -165,6 +174,8 @@ def _play(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Callabl
     dut.command("start")
     length_s = len(samples) / SAMPLE_RATE
     stores = wait_for_end(read_stores, functions, alive, timeout_s or 60.0 + 2.0 * length_s)
+    if stores_out is not None:
+        stores_out.extend(stores)
     lines = dut.command("stop")
     status = next((m for m in map(_STREAM_RE.search, lines) if m), None)
     if status is None:
@@ -251,9 +262,20 @@ class StreamingMode(Mode):
     name = "streaming"
 
     def check(self, settings: ModeSettings, target: type[Target]) -> None:
+        if target.kind == "hardware":
+            if not settings.io_manager:
+                raise ModeOptionError("streaming on a board needs the interface board that plays the audio and times "
+                                      "the pins: --io-manager PORT (docs/streaming.md, 'On a bench')")
+            if settings.stream is not None:
+                try:
+                    bench_sources(settings.stream)
+                except (sww_scoring.TruthError, AudioFileError) as exc:
+                    raise ModeOptionError(str(exc)) from None
+            return
         if target.kind != "qemu":
-            raise ModeOptionError("streaming mode runs on the qemu target: tinyrig has no I2S audio link to a board "
-                                  "or to Renode yet (docs/streaming.md)")
+            raise ModeOptionError(f"streaming mode runs on the qemu target or on a board with an interface board "
+                                  f"(--target hardware --io-manager PORT); {target.kind} has no audio link yet "
+                                  f"(docs/streaming.md)")
         if settings.stream is not None:
             try:
                 stream_sources(settings.stream)
@@ -266,6 +288,9 @@ class StreamingMode(Mode):
         bid, settings = ctx.benchmark.id, ctx.settings
         if not ctx.benchmark.streaming:
             raise ModeOptionError(f"streaming mode plays audio into a streaming benchmark (sww01), not {bid}")
+        if not ctx.target.emulated:
+            run_on_bench(ctx)
+            return
         markers = getattr(ctx.run, "markers", None)
         if markers is None:
             raise StreamingError("the target logs no pin stores (a QEMU marker log is needed)")
@@ -291,4 +316,43 @@ class StreamingMode(Mode):
             ctx.progress.advance(bid, index + 1, len(sources),
                                  f"{tp} TP, {fn} FN, {fp} FP, duty cycle {result.duty_cycle:.4f}")
         state.summary = summarize(results)
+        ctx.entry.summary = state.summary.model_copy()
+
+
+def interface_board(ctx: ModeContext) -> IoManager:
+    """The bench's interface board, which the hardware target opened to relay the DUT's console."""
+    board = getattr(ctx.run, "interface_board", None)
+    if board is None:
+        raise ModeOptionError("sww01 on a board streams through the interface board: --io-manager PORT")
+    return board
+
+
+def run_on_bench(ctx: ModeContext, power: TraceSource | None = None,
+                 on_stream: Callable[[int, StreamResult, PowerTrace | None], None] | None = None) -> None:
+    """The runner's `stream` step on a bench (sww_bench), for each truth entry not yet played;
+    with `power` (energy mode) each stream's trace goes to `on_stream` before the session saves."""
+    from tinyrig.hil.dut.sww_streams import write_test_stream
+
+    bid, settings = ctx.benchmark.id, ctx.settings
+    board = interface_board(ctx)
+    state = ctx.entry.streaming = ctx.entry.streaming or StreamingRecord()
+    # The shipped stream's wav must be on the board's SD card under its name (docs/streaming.md).
+    truth = Path(settings.stream) if settings.stream else write_test_stream(ctx.session.directory / "sww_test_stream")
+    state.truth = str(truth)
+    sources = bench_sources(truth)
+    results = list(state.streams)  # a resumed session keeps its streams
+    for index in range(len(results), len(sources)):
+        source = sources[index]
+        ctx.progress.stage(bid, f"interface board playing {source.entry.wav_file} ({source.length_s:.0f} s)")
+        result, trace = play_on_bench(ctx.dut, board, source, power=power)
+        if on_stream is not None:
+            on_stream(index, result, trace)
+        results.append(result)
+        state.streams.append(result)
+        ctx.session.save()
+        tp, fn, fp = result.counts
+        ctx.progress.advance(bid, index + 1, len(sources),
+                             f"{tp} TP, {fn} FN, {fp} FP, duty cycle {result.duty_cycle:.4f}")
+    state.summary = summarize(results)
+    if on_stream is None:
         ctx.entry.summary = state.summary.model_copy()
