@@ -283,40 +283,50 @@ class StreamingMode(Mode):
                 raise ModeOptionError(str(exc)) from None
 
     def run(self, ctx: ModeContext) -> None:
-        from tinyrig.hil.dut.sww_streams import write_test_stream
-
-        bid, settings = ctx.benchmark.id, ctx.settings
         if not ctx.benchmark.streaming:
-            raise ModeOptionError(f"streaming mode plays audio into a streaming benchmark (sww01), not {bid}")
-        if not ctx.target.emulated:
+            raise ModeOptionError(f"streaming mode plays audio into a streaming benchmark (sww01), not {ctx.benchmark.id}")
+        if ctx.target.emulated:
+            run_in_emulator(ctx)
+        else:
             run_on_bench(ctx)
-            return
-        markers = getattr(ctx.run, "markers", None)
-        if markers is None:
-            raise StreamingError("the target logs no pin stores (a QEMU marker log is needed)")
-        state = ctx.entry.streaming = ctx.entry.streaming or StreamingRecord()
-        truth = Path(settings.stream) if settings.stream else write_test_stream(ctx.session.directory / "sww_test_stream")
-        state.truth = str(truth)
-        sources = stream_sources(truth)
-        tables = build_tables(*ctx.reference.input_quantization())
-        functions = PinFunctions.from_elf(ctx.firmware.build.elf)
-        ns_per_instruction = round(1e9 / ctx.target.instructions_per_second)
-        results = list(state.streams)  # a resumed session keeps its streams
-        for index in range(len(results), len(sources)):
-            truth_entry, wav = sources[index]
-            ctx.progress.stage(bid, f"streaming {wav.name}")
-            result = run_stream(ctx.dut, markers.read_new, lambda: ctx.run.exit_code() is None, functions,
-                                read_wav(wav), truth_entry, ctx.session.directory / f"stream-{bid}-{index:03d}",
-                                ns_per_instruction=ns_per_instruction, tables=tables,
-                                reference=ctx.reference if settings.check_reference else None)
-            results.append(result)
-            state.streams.append(result)
-            ctx.session.save()
-            tp, fn, fp = result.counts
-            ctx.progress.advance(bid, index + 1, len(sources),
-                                 f"{tp} TP, {fn} FN, {fp} FP, duty cycle {result.duty_cycle:.4f}")
-        state.summary = summarize(results)
-        ctx.entry.summary = state.summary.model_copy()
+        ctx.entry.summary = ctx.entry.streaming.summary.model_copy()
+
+
+def run_in_emulator(ctx: ModeContext,
+                    on_stream: Callable[[int, StreamResult, list[MarkerStore]], None] | None = None) -> None:
+    """Each truth entry not yet played, through the emulated DUT; `on_stream` (energy mode) gets
+    each stream's pin stores before the session saves it."""
+    from tinyrig.hil.dut.sww_streams import write_test_stream
+
+    bid, settings = ctx.benchmark.id, ctx.settings
+    markers = getattr(ctx.run, "markers", None)
+    if markers is None:
+        raise StreamingError("the target logs no pin stores (a QEMU marker log is needed)")
+    state = ctx.entry.streaming = ctx.entry.streaming or StreamingRecord()
+    truth = Path(settings.stream) if settings.stream else write_test_stream(ctx.session.directory / "sww_test_stream")
+    state.truth = str(truth)
+    sources = stream_sources(truth)
+    tables = build_tables(*ctx.reference.input_quantization())
+    functions = PinFunctions.from_elf(ctx.firmware.build.elf)
+    ns_per_instruction = round(1e9 / ctx.target.instructions_per_second)
+    results = list(state.streams)  # a resumed session keeps its streams
+    for index in range(len(results), len(sources)):
+        truth_entry, wav = sources[index]
+        ctx.progress.stage(bid, f"streaming {wav.name}")
+        stores: list[MarkerStore] = []
+        result = run_stream(ctx.dut, markers.read_new, lambda: ctx.run.exit_code() is None, functions,
+                            read_wav(wav), truth_entry, ctx.session.directory / f"stream-{bid}-{index:03d}",
+                            ns_per_instruction=ns_per_instruction, tables=tables,
+                            reference=ctx.reference if settings.check_reference else None, stores_out=stores)
+        if on_stream is not None:
+            on_stream(index, result, stores)
+        results.append(result)
+        state.streams.append(result)
+        ctx.session.save()
+        tp, fn, fp = result.counts
+        ctx.progress.advance(bid, index + 1, len(sources),
+                             f"{tp} TP, {fn} FN, {fp} FP, duty cycle {result.duty_cycle:.4f}")
+    state.summary = summarize(results)
 
 
 def interface_board(ctx: ModeContext) -> IoManager:
@@ -354,5 +364,3 @@ def run_on_bench(ctx: ModeContext, power: TraceSource | None = None,
         ctx.progress.advance(bid, index + 1, len(sources),
                              f"{tp} TP, {fn} FN, {fp} FP, duty cycle {result.duty_cycle:.4f}")
     state.summary = summarize(results)
-    if on_stream is None:
-        ctx.entry.summary = state.summary.model_copy()

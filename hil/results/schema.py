@@ -226,6 +226,7 @@ class EnergyWindow(Record):
 class EnergyValidity(Record):
     five_windows: bool
     each_window_at_least_10s: bool
+    required_windows: int = 5  # the runner's req_cycles: 5, or 1 for a stream (sww01: one window per stream)
 
 
 class EnergySummary(Record):
@@ -254,6 +255,9 @@ class EnergyRecord(Record):
     clock_model: str | None = None
     clock_hz: int | None = None
     power_model: PowerModelRecord | None = None
+    # Emulated stream (sww01): mean processing time per hop at the board clock over the hop period;
+    # above 1 the core could not keep up at that clock (the trace then counts it busy throughout).
+    estimated_duty_cycle: float | None = None
     # Hardware: the instrument and the supply it set.
     power_monitor: str | None = None
     supply_v: float | None = None
