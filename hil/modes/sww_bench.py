@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 
 SETTLE_S = 0.25  # the runner waits this long after play before `stop` (the DUT is still busy)
 PLAY_MARGIN_S = 10.0  # the runner's play timeout: the wav's length plus this
+# `stop` prints one activation per hop (up to 40,000: ~6 characters each) and may be relayed at the
+# energy set-up's 9600 baud: its answer can take minutes on the 20-minute test.
+STOP_CHARS_PER_HOP = 6
+SLOWEST_BAUD = 9600
 _STREAM_RE = re.compile(r"m-stream-\[hops=(\d+),lost=(\d+),detections=(\d+),audio_hops=(\d+)\]")
 
 
@@ -101,7 +105,8 @@ def play_on_bench(dut: Dut, board: IoManager, source: BenchSource, *,
     board.record_detections()
     board.play(entry.wav_file, timeout_s=source.length_s + PLAY_MARGIN_S)
     time.sleep(SETTLE_S)
-    stop_lines = dut.command("stop")
+    hops_played = int(source.length_s * SAMPLE_RATE) // SPEC.hop
+    stop_lines = dut.command("stop", timeout_s=30.0 + hops_played * STOP_CHARS_PER_HOP * 10 / SLOWEST_BAUD)
     trace = power.end_window() if power is not None else None
     hops, lost, audio_hops, activations = parse_stop(stop_lines, source.length_s)
     detections = board.print_detections()
