@@ -131,6 +131,9 @@ class EnergyMode(Mode):
         if not target.emulated and not settings.power_monitor:
             raise ModeOptionError("energy mode on a board needs a power monitor: --power-monitor lpm01a|js220|ppk2")
         if any(b.streaming for b in settings.benchmarks):
+            if not target.emulated and not settings.io_manager:  # the UART path times nothing
+                raise ModeOptionError("sww01's energy on a board is measured over the interface board's stream: "
+                                      "--io-manager PORT (docs/streaming.md, 'On a bench')")
             StreamingMode().check(settings, target)  # sww01's energy is measured over its stream
 
     def console_baud(self, board: Board) -> int:

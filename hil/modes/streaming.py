@@ -222,12 +222,13 @@ def summarize(results: list[StreamResult]) -> StreamingSummary:
     tp = sum(r.counts[0] for r in results)
     fn = sum(r.counts[1] for r in results)
     fp = sum(r.counts[2] for r in results)
-    processing = sum(r.processing_s * r.hops for r in results) / max(1, sum(r.hops for r in results))
+    timed = [r for r in results if r.processing_s is not None]  # the UART path times nothing
+    processing = (sum(r.processing_s * r.hops for r in timed) / max(1, sum(r.hops for r in timed))) if timed else None
     return StreamingSummary(
         files=len(results), true_positives=tp, false_negatives=fn, false_positives=fp,
-        duty_cycle=float(np.mean([r.duty_cycle for r in results])),
-        period_s=float(np.mean([r.period_s for r in results])),
-        processing_s=processing, throughput=1.0 / processing,
+        duty_cycle=float(np.mean([r.duty_cycle for r in timed])) if timed else None,
+        period_s=float(np.mean([r.period_s for r in timed])) if timed else None,
+        processing_s=processing, throughput=1.0 / processing if processing else None,
         hops=sum(r.hops for r in results), lost_hops=sum(r.lost for r in results),
         features_equal=sum(r.features_equal for r in results),
         outputs_equal=None if any(r.outputs_equal is None for r in results) else sum(r.outputs_equal for r in results),
@@ -262,20 +263,17 @@ class StreamingMode(Mode):
     name = "streaming"
 
     def check(self, settings: ModeSettings, target: type[Target]) -> None:
-        if target.kind == "hardware":
-            if not settings.io_manager:
-                raise ModeOptionError("streaming on a board needs the interface board that plays the audio and times "
-                                      "the pins: --io-manager PORT (docs/streaming.md, 'On a bench')")
+        if target.kind == "hardware" and settings.io_manager:  # the interface board plays the wavs
             if settings.stream is not None:
                 try:
                     bench_sources(settings.stream)
                 except (sww_scoring.TruthError, AudioFileError) as exc:
                     raise ModeOptionError(str(exc)) from None
             return
-        if target.kind != "qemu":
-            raise ModeOptionError(f"streaming mode runs on the qemu target or on a board with an interface board "
-                                  f"(--target hardware --io-manager PORT); {target.kind} has no audio link yet "
-                                  f"(docs/streaming.md)")
+        if target.kind not in ("qemu", "hardware"):  # hardware without a board: the UART path (sww_uart)
+            raise ModeOptionError(f"streaming mode runs on the qemu target or on a board (through an interface "
+                                  f"board, --io-manager PORT, or over its UART); {target.kind} has no audio link "
+                                  f"yet (docs/streaming.md)")
         if settings.stream is not None:
             try:
                 stream_sources(settings.stream)
@@ -287,8 +285,10 @@ class StreamingMode(Mode):
             raise ModeOptionError(f"streaming mode plays audio into a streaming benchmark (sww01), not {ctx.benchmark.id}")
         if ctx.target.emulated:
             run_in_emulator(ctx)
-        else:
+        elif ctx.settings.io_manager:
             run_on_bench(ctx)
+        else:
+            run_over_uart(ctx)
         ctx.entry.summary = ctx.entry.streaming.summary.model_copy()
 
 
@@ -363,4 +363,41 @@ def run_on_bench(ctx: ModeContext, power: TraceSource | None = None,
         tp, fn, fp = result.counts
         ctx.progress.advance(bid, index + 1, len(sources),
                              f"{tp} TP, {fn} FN, {fp} FP, duty cycle {result.duty_cycle:.4f}")
+    state.summary = summarize(results)
+
+
+def run_over_uart(ctx: ModeContext) -> None:
+    """Each truth entry not yet played, hop by hop over the DUT's UART (sww_uart: untimed)."""
+    from tinyrig.hil.dut.sww_streams import write_test_stream
+    from tinyrig.hil.modes.sww_uart import UART_DB_BYTES, detect_threshold, stream_over_uart
+
+    bid, settings = ctx.benchmark.id, ctx.settings
+    state = ctx.entry.streaming = ctx.entry.streaming or StreamingRecord()
+    truth = Path(settings.stream) if settings.stream else write_test_stream(ctx.session.directory / "sww_test_stream")
+    state.truth = str(truth)
+    sources = stream_sources(truth)
+    tables = build_tables(*ctx.reference.input_quantization())
+    threshold = detect_threshold(ctx.reference)
+    ctx.dut.db_chunk_bytes = UART_DB_BYTES  # the sww01 DUT takes 1028-character commands
+    results = list(state.streams)  # a resumed session keeps its streams
+    # The DUT's state carries from file to file; a resumed run's host reference follows the files
+    # already played (their features as the host computes them).
+    done_hops = [split_hops(read_wav(wav), SPEC.hop) for _, wav in sources[: len(results)]]
+    sent = np.concatenate(done_hops) if done_hops else np.zeros((0, SPEC.hop), np.int16)
+    before = (sent, hop_sequence_features(sent, tables) if len(sent) else np.zeros((0, SPEC.mel_bins), np.int8))
+    for index in range(len(results), len(sources)):
+        truth_entry, wav = sources[index]
+
+        def on_hop(done: int, total: int, name: str = wav.name) -> None:
+            if done % 50 == 0 or done == total:
+                ctx.progress.stage(bid, f"UART: {name} hop {done:,}/{total:,}")
+
+        result, before = stream_over_uart(ctx.dut, read_wav(wav), truth_entry, tables=tables,
+                                          reference=ctx.reference if settings.check_reference else None,
+                                          threshold=threshold, before=before, on_hop=on_hop)
+        results.append(result)
+        state.streams.append(result)
+        ctx.session.save()
+        tp, fn, fp = result.counts
+        ctx.progress.advance(bid, index + 1, len(sources), f"{tp} TP, {fn} FN, {fp} FP (UART, untimed)")
     state.summary = summarize(results)

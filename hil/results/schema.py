@@ -278,10 +278,11 @@ class StreamRecord(Record):
     true_positives: list[float]
     false_negatives: list[float]
     false_positives: list[float]
-    duty_cycle: float
-    period_s: float
-    processing_s: float
-    throughput: float
+    # The processing pin's figures; None when nothing timed the stream (the UART path).
+    duty_cycle: float | None
+    period_s: float | None
+    processing_s: float | None
+    throughput: float | None
     activations: list[int]
     features_equal: int  # hops whose 40 features equal the host reference's
     outputs_equal: int | None = None  # hops whose 3 outputs equal tflite-micro's (None: not checked)
@@ -304,10 +305,10 @@ class StreamingSummary(Record):
     true_positives: int
     false_negatives: int
     false_positives: int
-    duty_cycle: float
-    period_s: float
-    processing_s: float
-    throughput: float
+    duty_cycle: float | None  # None: no file was timed (the UART path)
+    period_s: float | None
+    processing_s: float | None
+    throughput: float | None
     hops: int
     lost_hops: int
     features_equal: int

@@ -148,9 +148,11 @@ def energy(entry: BenchmarkEntry, emulated: str | None) -> list[str]:
 def streaming_lines(stream: StreamRecord, *, throughput: bool = True) -> list[str]:
     """summarize_sww_result's lines for one wav file."""
     tp, fn, fp = stream.counts
-    lines = [f"Accuracy: {tp} True positives, {fn} False negatives, {fp} False positives",
-             f"Average duty cycle: {stream.duty_cycle:1.5}",
-             f"Average period: {stream.period_s:1.5} s"]
+    lines = [f"Accuracy: {tp} True positives, {fn} False negatives, {fp} False positives"]
+    if stream.duty_cycle is None:  # untimed (the UART path): the runner prints no duty-cycle lines to the file
+        return lines
+    lines += [f"Average duty cycle: {stream.duty_cycle:1.5}",
+              f"Average period: {stream.period_s:1.5} s"]
     if throughput:
         lines.append(f"Estimated throughput: {1.0 / stream.processing_s:1.5} inf./sec.")
     return lines

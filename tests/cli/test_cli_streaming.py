@@ -80,11 +80,12 @@ def test_streaming_run_prints_runner_lines(tmp_path, models_dir):
 
 
 @pytest.mark.parametrize("args,expected", [
-    (["--mode", "streaming", "--port", "/dev/null"], "streaming on a board needs the interface board"),
-    (["--mode", "energy", "--power-monitor", "lpm01a"], "streaming on a board needs the interface board"),
+    (["--mode", "energy", "--power-monitor", "lpm01a"], "sww01's energy on a board is measured over the interface "
+                                                          "board's stream: --io-manager PORT"),
+    (["--mode", "streaming", "--port", "/dev/null", "--stream", "TRUTH"], "wav_file 'x.wav' not found"),
     (["--mode", "streaming", "--io-manager", "/dev/null", "--stream", "TRUTH"],
      "entry 'x.wav' has no length_sec and its wav is not beside the truth file"),
-], ids=["streaming-without-board", "energy-without-board", "bench-truth-without-length"])
+], ids=["energy-without-board", "uart-path-without-wav", "bench-truth-without-length"])
 def test_bench_streaming_options_are_checked_before_building(tmp_path, args, expected):
     truth = tmp_path / "t.json"
     truth.write_text(json.dumps([{"wav_file": "x.wav", "detection_windows": [[1.0, 2.0]]}]))

@@ -1,4 +1,5 @@
-"""sww01 on a bench, end to end: `tinyrig run --target hardware --io-manager PORT --mode streaming`.
+"""sww01 on a bench, end to end: `tinyrig run --target hardware --io-manager PORT --mode streaming`,
+and the UART path of a board without an interface board (`--port PORT`, no --io-manager).
 
 The interface board is the pty simulation speaking the board's protocol (name, `dut` relay,
 record_detections, play, print_detections, print_dutycycle in the board firmware's formats);
@@ -23,7 +24,7 @@ from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
 from tinyrig.build.firmware_cache import prepare_firmware
 from tinyrig.hil.dut.audio_files import read_wav, write_pcm
-from tinyrig.hil.dut.sww_streams import write_test_stream
+from tinyrig.hil.dut.sww_streams import Event, build_stream, write_stream, write_test_stream
 from tinyrig.hil.modes.sww_scoring import load_truth
 from tinyrig.hil.targets.qemu import QemuTarget
 from tinyrig_testing import require_tools
@@ -83,3 +84,39 @@ def test_stream_through_the_interface_board(models_dir, tmp_path):
     assert text == ["Accuracy: 4 True positives, 0 False negatives, 1 False positives",
                     "Average duty cycle: 0.028125", "Average period: 0.032 s",
                     "Estimated throughput: 1111.1 inf./sec."]
+
+
+def test_stream_over_the_uart_without_an_interface_board(models_dir, tmp_path):
+    """The runner's stream_wav_uart.py path: every hop loaded with `db` and run with
+    extract_uart_stream on the real firmware (under QEMU, reached as a board's console). Two
+    short files, so the DUT's state carries from one to the next as the host reference's must:
+    every hop's features equal the host reference's, its outputs tflite-micro's, and the DUT's
+    detections score 1 TP per file; nothing is timed, so no duty-cycle lines."""
+    require_tools("qemu-system-arm", "arm-none-eabi-gcc")
+    entries = []
+    for name, keyword_at, level in (("a", 1.0, -26.0), ("b", 1.53, -20.0)):
+        samples, windows = build_stream(3.5, [Event("keyword", keyword_at, level)])
+        single = write_stream(tmp_path / "files", name, samples, windows)
+        entries += json.loads(single.read_text())
+    truth = tmp_path / "files" / "two.json"
+    truth.write_text(json.dumps(entries))
+    firmware = prepare_firmware(load_board("qemu-mps2-an386"), get_benchmark("sww01"), models_dir / "sww01.tflite")
+    with QemuTarget(load_board("qemu-mps2-an386")) as qemu:
+        run = qemu.start(firmware.build.elf)
+        proc = subprocess.run(
+            [sys.executable, "-m", "tinyrig.cli", "run", "--board", "nucleo-l4r5zi", "--target", "hardware",
+             "--no-flash", "--port", run.url, "--mode", "streaming", "--benchmark", "sww01", "--stream", str(truth),
+             "--models", str(models_dir), "--sessions", str(tmp_path / "s"), "--no-record"],
+            capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (session,) = (tmp_path / "s").iterdir()
+    result = json.loads((session / "results.json").read_text())["benchmarks"]["sww01"]
+    summary = result["streaming"]["summary"]
+    hops = 2 * (int(3.5 * 16000) // 512)
+    assert summary["hops"] == hops and summary["checked_hops"] == hops
+    assert summary["features_equal"] == hops and summary["outputs_equal"] == hops
+    assert summary["duty_cycle"] is None and summary["throughput"] is None
+    text = (session / "sww01" / "streaming" / "results.txt").read_text().splitlines()
+    assert text == ["Accuracy: 1 True positives, 0 False negatives, 0 False positives"] * 2
+    log = (session / "log.txt").read_text()
+    assert "extract_uart_stream" in log and "db load 1024" in log
