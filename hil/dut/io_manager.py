@@ -20,7 +20,6 @@ as the runner sends when a board relays).
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Callable
 

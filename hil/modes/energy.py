@@ -16,11 +16,9 @@ from typing import TYPE_CHECKING, Callable
 from tinyrig.hil.instruments.energy_sources import EmulatedPowerModel, MonitorSource, TraceSource
 from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.instruments.monitor import get_monitor
-from tinyrig.hil.instruments.trace import PowerTrace
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
 from tinyrig.hil.modes.deadline import InferDeadline
-from tinyrig.hil.modes.streaming import StreamingMode
-from tinyrig.hil.modes.sww_energy import run_streaming_energy
+from tinyrig.hil.modes.sww_energy import check_streaming_energy, run_streaming_energy
 from tinyrig.hil.modes.window_length import calibrate
 from tinyrig.hil.results.schema import (
     EnergyRecord,
@@ -33,6 +31,7 @@ from tinyrig.hil.targets.pinwatch import symbol_range
 
 if TYPE_CHECKING:  # annotations only
     from tinyrig.boards import Board
+    from tinyrig.hil.instruments.trace import PowerTrace
     from tinyrig.hil.dut.client import Dut
     from tinyrig.hil.dut.inputs import Input
 
@@ -131,10 +130,7 @@ class EnergyMode(Mode):
         if not target.emulated and not settings.power_monitor:
             raise ModeOptionError("energy mode on a board needs a power monitor: --power-monitor lpm01a|js220|ppk2")
         if any(b.streaming for b in settings.benchmarks):
-            if not target.emulated and not settings.io_manager:  # the UART path times nothing
-                raise ModeOptionError("sww01's energy on a board is measured over the interface board's stream: "
-                                      "--io-manager PORT (docs/streaming.md, 'On a bench')")
-            StreamingMode().check(settings, target)  # sww01's energy is measured over its stream
+            check_streaming_energy(settings, target)  # sww01's energy is measured over its stream
 
     def console_baud(self, board: Board) -> int:
         # Energy-mode firmware talks at the interface board's low baud rate (9600 in the reference set-up).

@@ -39,7 +39,8 @@ from tinyrig.hil.results.schema import (
 if TYPE_CHECKING:
     from tinyrig.boards import Board
     from tinyrig.hil.instruments.energy_sources import TraceSource
-    from tinyrig.hil.modes.base import ModeContext
+    from tinyrig.hil.modes.base import ModeContext, ModeSettings
+    from tinyrig.hil.targets.base import Target
     from tinyrig.hil.results.schema import StreamRecord
     from tinyrig.hil.targets.pinwatch import MarkerStore
 
@@ -139,9 +140,21 @@ def summarize_stream_energy(windows: list[EnergyWindow], emulated: bool) -> Ener
         valid=len(windows) == REQUIRED_WINDOWS and validity.each_window_at_least_10s and not emulated)
 
 
+def check_streaming_energy(settings: ModeSettings, target: type[Target]) -> None:
+    """The streaming options, and on a board the interface board: the UART path times nothing."""
+    from tinyrig.hil.modes.base import ModeOptionError
+    from tinyrig.hil.modes.streaming import StreamingMode
+
+    if not target.emulated and not settings.io_manager:
+        raise ModeOptionError("sww01's energy on a board is measured over the interface board's stream: "
+                              "--io-manager PORT (docs/streaming.md, 'On a bench')")
+    StreamingMode().check(settings, target)
+
+
 def run_streaming_energy(ctx: ModeContext, monitor: TraceSource | None) -> None:
     """Energy mode for sww01: a monitor's trace on a bench, the emulated one under QEMU."""
-    from tinyrig.hil.modes.streaming import run_in_emulator, run_on_bench
+    from tinyrig.hil.modes.streaming import run_in_emulator
+    from tinyrig.hil.modes.sww_board import run_on_bench
 
     energy = ctx.entry.energy = ctx.entry.energy or EnergyRecord()
     board = ctx.settings.board
