@@ -58,7 +58,8 @@ warnings.filterwarnings("ignore", message='Field name "register"', category=User
 
 class _Table(BaseModel):
     # Strict: a TOML string is never taken for a number; unknown keys are errors, not ignored.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # No NaN or infinity: a power model of inf A would turn every energy figure into inf.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class RegionFile(_Table):
@@ -439,12 +440,34 @@ def _timing_error(timing: TimingFile | None) -> tuple[str, str] | None:
 
 # -- loading --------------------------------------------------------------------------------------
 
+# A board file is a few kilobytes of TOML; anything far bigger is not one, and reading it whole
+# would only delay the error.
+MAX_BOARD_FILE_BYTES = 1 << 20
+
+
+def _board_text(path: Path) -> str:
+    """The board file's text, or BoardError naming the file: a folder, a pipe or device (which
+    would block), a name the OS refuses, a huge or binary file are all "not a board file"."""
+    shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
+    try:
+        if not path.exists():
+            raise BoardError(f"{shown}: no such board file")
+        if not path.is_file():
+            kind = "a folder" if path.is_dir() else "not a regular file"
+            raise BoardError(f"{shown}: {kind}; give a board name or a .toml board file")
+        if path.stat().st_size > MAX_BOARD_FILE_BYTES:
+            raise BoardError(f"{shown}: {path.stat().st_size:,} bytes is too big for a board file")
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BoardError(f"{shown}: not a text (UTF-8) file: byte {exc.start} is {exc.object[exc.start]:#04x}") from None
+    except OSError as exc:
+        raise BoardError(f"{shown}: cannot read the board file: {exc.strerror or exc}") from None
+
+
 def read_board_file(path: Path) -> BoardFile:
     """The file's contents as a BoardFile, or BoardError naming the file and field."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BoardError(f"{path}: no such board file") from None
+        data = tomllib.loads(_board_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise BoardError(f"{path}: not valid TOML: {exc}") from None
     try:

@@ -9,6 +9,7 @@ from .op_conv import lower_conv2d, lower_depthwise_conv2d
 from .op_elementwise import lower_add, lower_dequantize, lower_quantize, lower_reshape, lower_softmax
 from .op_fully_connected import lower_fully_connected
 from .op_pool import lower_pool2d
+from .quantization import MultiplierRangeError
 
 LOWERINGS = {
     "CONV_2D": lower_conv2d,
@@ -30,7 +31,10 @@ def lower_operator(graph: Graph, operator: Operator) -> LayerPlan:
     lowering = LOWERINGS.get(operator.op)
     if lowering is None:
         raise UnsupportedModelError("operator type not supported", operator.index, operator.op)
-    return lowering(OperatorContext(graph, operator))
+    try:
+        return lowering(OperatorContext(graph, operator))
+    except MultiplierRangeError as exc:
+        raise UnsupportedModelError(str(exc), operator.index, operator.op) from None
 
 
 def lower_graph(graph: Graph) -> list[LayerPlan]:

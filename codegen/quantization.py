@@ -26,6 +26,20 @@ def _round_half_away_from_zero(value: float) -> int:
     return -_round_half_away_from_zero(-value)
 
 
+# tflite-micro applies a positive shift as `x * (1 << shift)` on int32: from 31 on that is
+# undefined behaviour, and long before it any real input overflows. A model asking for it has
+# broken scales (e.g. 1e12); its outputs would match nothing, so it is refused, not compiled.
+MAX_LEFT_SHIFT = 30
+
+
+class MultiplierRangeError(ValueError):
+    """A requantisation multiplier too large for tflite-micro's int32 arithmetic."""
+
+    def __init__(self, real_multiplier: float, shift: int):
+        super().__init__(f"requantisation multiplier {real_multiplier:.6g} needs a left shift of {shift} "
+                         f"(tflite-micro's int32 arithmetic allows {MAX_LEFT_SHIFT}): check the tensor scales")
+
+
 def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
     """tflite::QuantizeMultiplier (double-rounding build): real = m * 2^(shift - 31).
 
@@ -43,6 +57,8 @@ def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
     if shift < -31:
         shift = 0
         q_fixed = 0
+    if shift > MAX_LEFT_SHIFT:
+        raise MultiplierRangeError(real_multiplier, shift)
     return int(q_fixed), int(shift)
 
 

@@ -11,9 +11,12 @@ names the command and shows the last lines received.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Protocol
 
 import serial
@@ -110,6 +113,7 @@ class Dut:
         self._caps: set[str] | None = None
         self._saw_ready = False
         self.db_chunk_bytes = MAX_DB_BYTES_DIRECT  # 26 when an interface board relays (the runner's figure)
+        self._host_folder: Path | None = None
 
     # -- connection ------------------------------------------------------------------------
 
@@ -143,11 +147,23 @@ class Dut:
         raise last_error
 
     def close(self) -> None:
+        if self._host_folder is not None:
+            shutil.rmtree(self._host_folder, ignore_errors=True)
+            self._host_folder = None
         if self._port is not None:
             try:
                 self._port.close()
             finally:
                 self._port = None
+
+    def host_folder(self) -> Path:
+        """A private folder for the files an emulated DUT opens by name through semihosting
+        (`tinyrig audio`, `trace`). The firmware accepts host paths only in the first folder it
+        was given, so every stream of this connection uses this one; removed on close. Short and
+        without spaces: the protocol splits commands on spaces."""
+        if self._host_folder is None:
+            self._host_folder = Path(tempfile.mkdtemp(prefix="trdut", dir="/tmp" if Path("/tmp").is_dir() else None))
+        return self._host_folder
 
     def __enter__(self) -> "Dut":
         return self

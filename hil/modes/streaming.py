@@ -23,9 +23,9 @@ one streams over its UART, untimed (sww_board.py), scored by the same functions.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 TRACE_RECORD = 48  # bytes per hop in the firmware's trace (src/sww/audio_source.h)
 _STREAM_RE = re.compile(r"m-stream-\[hops=(\d+),lost=(\d+),detections=(\d+),audio_hops=(\d+)\]")
 _AUDIO_RE = re.compile(r"m-audio-\[(\d+)\]")
+_STREAM_NUMBERS = itertools.count(1)  # file names of the streams in a DUT's host folder
 
 
 class StreamingError(RuntimeError):
@@ -142,23 +143,25 @@ def run_stream(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Ca
         raise StreamingError(f"{entry.wav_file}: {len(samples)} samples; a stream needs at least 2 hops "
                              f"({2 * SPEC.hop} samples) for a duty cycle")
     workdir.mkdir(parents=True, exist_ok=True)
-    # The firmware opens these by name through semihosting: a short path without spaces (the
-    # protocol splits commands on spaces), outside the session folder, which may have any name.
-    scratch = Path(tempfile.mkdtemp(prefix="trsww", dir="/tmp" if Path("/tmp").is_dir() else None))
+    # The firmware opens these by name through semihosting, only in the one folder the
+    # connection first named (not the session folder, which may have any name): one pair per stream.
+    scratch = dut.host_folder()
+    name = f"s{next(_STREAM_NUMBERS)}"
     try:
-        return _play(dut, read_stores, alive, functions, samples, entry, workdir, scratch, started,
+        return _play(dut, read_stores, alive, functions, samples, entry, workdir, scratch, name, started,
                      ns_per_instruction=ns_per_instruction, tables=tables, reference=reference, timeout_s=timeout_s,
                      stores_out=stores_out)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        for leftover in scratch.glob(f"{name}.*"):
+            leftover.unlink(missing_ok=True)
 
 
 def _play(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Callable[[], bool],
           functions: PinFunctions, samples: np.ndarray, entry: sww_scoring.TruthEntry, workdir: Path, scratch: Path,
-          started: float, *, ns_per_instruction: int, tables: FrontEndTables, reference: ReferenceModel | None,
+          name: str, started: float, *, ns_per_instruction: int, tables: FrontEndTables, reference: ReferenceModel | None,
           timeout_s: float | None, stores_out: list[MarkerStore] | None) -> StreamResult:
-    audio = write_pcm(scratch / "a.pcm", samples)
-    trace_path = scratch / "trace.bin"
+    audio = write_pcm(scratch / f"{name}.pcm", samples)
+    trace_path = scratch / f"{name}.trace"
     answer = dut.command(f"tinyrig audio {audio}")
     audio_line = next((m for m in map(_AUDIO_RE.search, answer) if m), None)
     if audio_line is None:

@@ -49,6 +49,8 @@ def test_valid_user_board_file(tmp_path):
         (("clock_hz = 25_000_000", 'clock_hz = "fast"'), "clock_hz", "integer"),
         (('idle = "high"', 'idle = "sideways"'), "timestamp_pin.idle", "high"),
         (("supply_v = 3.0", "supply_v = -1.0"), "power.supply_v", ">= 0"),
+        (("supply_v = 3.0", "supply_v = inf"), "power.supply_v", "finite"),
+        (("active_current_a = 0.00275", "active_current_a = nan"), "power.active_current_a", "finite"),
         (("[timer]", "[timer]\nbogus = 1"), "timer.bogus", "allowed here"),
         (('source = "STM32L4R5xx', 'nosource = "STM32L4R5xx'), "power.source", "required"),
     ],

@@ -126,3 +126,17 @@ def test_model_not_named_after_a_benchmark(tmp_path, observed):
     model.write_bytes(hm.model_bytes())
     assert_clear(invoke("generate", "--model", model, "--out", tmp_path / "o", observed=observed), 2,
                  "[b]x[-b].tflite", "--benchmark")
+
+
+@pytest.mark.parametrize("where", ["input", None])
+def test_scales_that_overflow_the_requantisation(where, tmp_path, observed):
+    """Finite but absurd scales (1e12 on the input, 1e30 on every tensor): tflite-micro's int32
+    shift would be undefined, so the firmware could match nothing. Refused with the operator
+    named instead of compiled into a run that then disagrees with the reference."""
+    model = tmp_path / "hostile.tflite"
+    model.write_bytes(hm.with_scale(1e12, where) if where else hm.with_scale(1e30))
+    line = assert_clear(invoke(*_args("generate", model, tmp_path), observed=observed), MODEL_EXIT, str(model),
+                        "unsupported operator", "left shift")
+    assert line.startswith("error: ") and not (tmp_path / "out").exists()
+    table = invoke("inspect", model, observed=observed)
+    assert "UNSUPPORTED: requantisation multiplier" in table.text and table.code == 1

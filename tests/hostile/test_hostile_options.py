@@ -209,3 +209,33 @@ def test_models_fetched_into_a_file(tmp_path, observed):
     blocker.write_text("x")
     assert_clear(invoke("models", "fetch", "--dest", blocker, "--source", f"file://{tmp_path}/none", "kws01",
                         observed=observed), 1, f"--dest {blocker}", "cannot make it a folder")
+
+
+def _board_path(tmp_path: Path, kind: str) -> Path:
+    """A --board path that is not a board file: each must end in one line before anything builds."""
+    if kind == "folder":
+        (tmp_path / "board.toml").mkdir()
+        return tmp_path / "board.toml"
+    if kind == "pipe":
+        os.mkfifo(tmp_path / "board.toml")  # reading it would block forever
+        return tmp_path / "board.toml"
+    if kind == "binary":
+        (tmp_path / "board.toml").write_bytes(bytes(range(256)) * 4)
+        return tmp_path / "board.toml"
+    if kind == "huge":
+        with open(tmp_path / "board.toml", "wb") as f:
+            f.truncate(64 << 20)
+        return tmp_path / "board.toml"
+    return tmp_path / ("b" * 5000 + ".toml")  # longer than the OS allows a name
+
+
+BOARD_PATHS = {"folder": "a folder", "pipe": "not a regular file", "binary": "not a text (UTF-8) file",
+               "huge": "too big for a board file", "name-too-long": "cannot read the board file"}
+
+
+@pytest.mark.parametrize("kind", sorted(BOARD_PATHS))
+def test_board_path_that_is_not_a_board_file(kind, tmp_path, observed):
+    board = _board_path(tmp_path, kind)
+    result = invoke("run", "--board", board, "--benchmark", "kws01", "--sessions", tmp_path / "s", observed=observed)
+    assert_clear(result, USAGE, BOARD_PATHS[kind])
+    assert not (tmp_path / "s").exists()

@@ -81,7 +81,15 @@ def _session(root: Path) -> tuple[Path, dict]:
 def _start_run(tmp_path: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "tinyrig.cli", "run", "--benchmark", "kws01", "-n", "40",
                              "--sessions", str(tmp_path / "s"), "--no-record", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_sigint_as_at_a_terminal)
+
+
+def _sigint_as_at_a_terminal() -> None:
+    """A test suite started in the background (`pytest &`, some CI runners) passes SIGINT on as
+    ignored, and Python then never turns it into KeyboardInterrupt: give tinyrig what a user's
+    Ctrl-C finds."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_windows(proc: subprocess.Popen, root: Path, count: int, timeout_s: float = 120) -> None:

@@ -18,6 +18,7 @@ from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
 from tinyrig.codegen.audio_frontend import build_tables
 from tinyrig.hil.dut.audio_features import split_hops, stream_features
+from tinyrig.hil.dut.audio_files import write_pcm
 from tinyrig.hil.dut.client import Dut, DutError
 from tinyrig.hil.modes import streaming
 from tinyrig.hil.modes.sww_scoring import TruthEntry, load_truth
@@ -164,8 +165,16 @@ def test_protocol_commands_and_errors(streamer):
     dut = streamer.dut
     assert any(line.startswith("m-state-[idle]") for line in dut.command("state"))
     assert any("already stopped" in line for line in dut.command("stop"))
+    # Host files only in the folder the bench named first (its private one): nothing else is
+    # read into the ring buffer or written as a trace.
+    folder = dut.host_folder()
+    write_pcm(folder / "pin.pcm", np.zeros(4 * 320, np.int16))
+    dut.command(f"tinyrig audio {folder}/pin.pcm")  # pins the folder, whichever test ran before
     with pytest.raises(DutError, match=r"tinyrig audio: cannot read"):
-        dut.command("tinyrig audio /nonexistent/file.pcm")
+        dut.command(f"tinyrig audio {folder}/absent.pcm")
+    for command in ("tinyrig audio /etc/passwd", "tinyrig trace /etc/passwd", f"tinyrig trace {folder}/../x.bin"):
+        with pytest.raises(DutError, match=r"refused"):
+            dut.command(command)
     with pytest.raises(DutError, match=r"Unknown command: bogus"):
         dut.command("bogus")
     assert "audio" in dut.command("tinyrig caps")[-1]

@@ -25,7 +25,7 @@ size_t g_buffer_expected = 0; /* bytes announced by `db load` */
 size_t g_buffer_count = 0;    /* bytes received since */
 bool g_have_results = false;   /* an inference ran on the loaded input */
 
-/* `tinyrig load` reads host files, so it reads only the bench's own: files that begin with the
+/* `tinyrig load` (and the streaming `tinyrig audio`/`trace`) reach host files, so only the bench's own: files that begin with the
  * input-file header, in one folder, which the first successful load names (QEMU holds the guest
  * until the bench connects, so that is the bench's private temporary folder). Whoever else
  * reaches the console can neither read host files back through `db print` nor, once the bench
@@ -283,6 +283,12 @@ void cmd_tinyrig(char *rest)
 }  // namespace
 
 char *ee_next_token(char **cursor) { return next_token(cursor); }
+
+const char *tinyrig_host_path_refused(const char *path) { return check_load_path(path); }
+
+bool tinyrig_host_path_pinned(void) { return g_load_dir_len != 0; }
+
+void tinyrig_host_path_pin(const char *path) { pin_load_dir(path); }
 uint8_t *ee_get_buffer_pointer(void) { return g_buffer; }
 size_t ee_get_buffer_count(void) { return g_buffer_count; }
 size_t ee_get_buffer_expected(void) { return g_buffer_expected; }

@@ -32,4 +32,11 @@ size_t ee_get_buffer_expected(void);
 /* Splits the next space-separated token off *cursor in place; NULL when none is left. */
 char *ee_next_token(char **cursor);
 
+/* Host files named on the console (`tinyrig load`, `audio`, `trace`) stay in one folder: the first
+ * accepted path pins it (the bench's private temporary folder). NULL when `path` may be used,
+ * else why not. */
+const char *tinyrig_host_path_refused(const char *path);
+bool tinyrig_host_path_pinned(void);
+void tinyrig_host_path_pin(const char *path);
+
 #endif

@@ -104,15 +104,24 @@ bool sww_tinyrig_command(const char *sub, char *rest)
     if (strcmp(sub, "audio") == 0) {
         char *path = ee_next_token(&rest);
         uint32_t hops = 0;
+        const char *refused = path != nullptr ? tinyrig_host_path_refused(path) : nullptr;
         if (path == nullptr) th_printf("e-[tinyrig audio: expected a file path]\r\n");
+        else if (refused != nullptr) th_printf("e-[tinyrig audio: refused '%s': %s]\r\n", path, refused);
         else if (sww_status().state == SWW_STREAMING) th_printf("e-[tinyrig audio: streaming is running]\r\n");
         else if (!audio_source_open(path, &hops))
             th_printf("e-[tinyrig audio: cannot read '%s'%s]\r\n", path,
                       SWW_HAS_AUDIO_SOURCE ? " through semihosting" : ": this board has no emulated audio input");
-        else th_printf("m-audio-[%lu]\r\n", (unsigned long)hops);
+        else {
+            tinyrig_host_path_pin(path);
+            th_printf("m-audio-[%lu]\r\n", (unsigned long)hops);
+        }
     } else if (strcmp(sub, "trace") == 0) {
         char *path = ee_next_token(&rest);
+        const char *refused = path != nullptr ? tinyrig_host_path_refused(path) : nullptr;
         if (path == nullptr) th_printf("e-[tinyrig trace: expected a file path]\r\n");
+        /* It writes a host file: only beside the audio file the bench gave first. */
+        else if (!tinyrig_host_path_pinned()) th_printf("e-[tinyrig trace: refused '%s': give 'tinyrig audio PATH' first]\r\n", path);
+        else if (refused != nullptr) th_printf("e-[tinyrig trace: refused '%s': %s]\r\n", path, refused);
         else if (!audio_source_trace_open(path)) th_printf("e-[tinyrig trace: cannot write '%s']\r\n", path);
         else th_printf("m-trace-[%s]\r\n", path);
     } else {
