@@ -44,12 +44,12 @@ def window_param(values: dict) -> tuple[str, ParamStruct]:
 @dataclass
 class ConstantArray:
     name: str  # unique within the layer; the emitter prefixes the layer index
-    ctype: str  # "int8_t", "int32_t" or "float"
+    ctype: str  # "int8_t", "uint16_t", "int32_t" or "float"
     values: np.ndarray
 
     @property
     def nbytes(self) -> int:
-        return int(self.values.size) * {"int8_t": 1, "int32_t": 4, "float": 4}[self.ctype]
+        return int(self.values.size) * {"int8_t": 1, "uint16_t": 2, "int32_t": 4, "float": 4}[self.ctype]
 
 
 @dataclass

@@ -20,7 +20,6 @@ as the runner sends when a board relays).
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Callable
 
@@ -31,6 +30,11 @@ DUT_PREFIX = b"[dut]: "
 READY = "m-ready"
 BOARD_BAUD = 115200  # the runner's devices yaml: the interface board's own rate
 RELAYED_DB_BYTES = 26  # data bytes per `db` command when a board relays (the runner's figure)
+DETECTIONS_HEADER = "Detection Timestamps (ms)"
+DUTY_START_HEADER = "Duty cycle start times"
+DUTY_STOP_HEADER = "Duty cycle stop times"
+TICK_S = 10e-6  # the board's TIM2 period, by which the runner scales the duty-cycle edges
+MAX_DUTY_EDGES = 100  # the board keeps this many processing edges of each kind (its MAX_FRAMES)
 
 
 class IoManagerError(RuntimeError):
@@ -126,11 +130,16 @@ class IoManager:
         self.close()
 
     def command(self, command: str, timeout_s: float | None = None) -> list[str]:
-        """One board command; its lines up to (not including) m-ready."""
+        """One board command; its lines up to (not including) m-ready.
+
+        As the runner's SerialDevice, a line that *contains* m-ready ends the answer: the board's
+        print_dutycycle ends its last row of times with "m-ready" on the same line when the count
+        is not a multiple of 8; what precedes it on that line is kept."""
         if self._port is None:
             raise IoManagerError("the interface board is not open")
         self._port.write(command.encode("ascii") + b"%")
-        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
+        limit = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + limit
         lines, pending = [], b""
         while time.monotonic() < deadline:
             chunk = self._port.read(1)
@@ -140,13 +149,14 @@ class IoManager:
             while b"\n" in pending:
                 raw, _, pending = pending.partition(b"\n")
                 line = raw.decode("ascii", errors="replace").strip("\r\x00 ")
-                if line == READY:
-                    return lines
+                if READY in line:
+                    before = line[: line.index(READY)].strip()
+                    return lines + ([before] if before else [])
                 if line:
                     lines.append(line)
         raise IoManagerError(f"the interface board on {self.url} did not answer '{command}' with m-ready "
-                             f"within {self.timeout_s if timeout_s is None else timeout_s:g} s "
-                             f"(got {lines[-3:] or 'nothing'}); check its port and baud rate ({self.baudrate})")
+                             f"within {limit:g} s (got {lines[-3:] or 'nothing'}); check its port and baud rate "
+                             f"({self.baudrate})")
 
     def name(self) -> str:
         lines = self.command("name")
@@ -160,41 +170,65 @@ class IoManager:
             self.open()
         return IoManagerPort(self._port)
 
-    # -- the streaming benchmark's player and recorder (Enhanced Interface Board) -------------
+    def relay_factory(self) -> Callable[..., IoManagerPort]:
+        """A `serial_factory` for `Dut` that relays through this board's own port, so the bench can
+        still send the board its own commands (play, record_detections, ...) while the DUT is open."""
 
-    def play(self, wav_name: str, timeout_s: float = 3600.0) -> None:
+        def open_relay(_url: str, **_kwargs) -> IoManagerPort:
+            try:
+                return self.dut_port()
+            except IoManagerError as exc:
+                raise serial.SerialException(str(exc)) from None
+
+        return open_relay
+
+    # -- the streaming benchmark's player and recorder (Enhanced Interface Board) -------------
+    # Formats from the board's firmware (mlcommons/tiny benchmark/interface, InterfaceMenu.cpp) and
+    # how the runner reads them (streaming_ww_utils.py process_timestamps / process_dutycycle).
+
+    def play(self, wav_name: str, timeout_s: float = 3600.0) -> list[str]:
+        """Plays a wav from the board's SD card over I2S; blocks until the board says it is done."""
         lines = self.command(f"play {wav_name}", timeout_s)
         if any(line.startswith("Error") for line in lines):
-            raise IoManagerError(f"the interface board could not play {wav_name!r}: {' '.join(lines)}")
+            raise IoManagerError(f"the interface board could not play {wav_name!r}: {' '.join(lines)} "
+                                 f"(is it on the board's SD card, as a 2-channel 16 kHz wav?)")
+        return lines
 
     def record_detections(self) -> None:
+        """Zeroes the board's 10 us timer and clears its detection and duty-cycle records."""
         self.command("record_detections")
 
     def print_detections(self) -> list[int]:
-        """Detection times in ms since record_detections, as the board timed them."""
-        return [int(v) for line in self.command("print_detections") for v in re.findall(r"(\d+),", line)]
+        """Detection times in ms since record_detections, as the board timed them (10 ms lock-out)."""
+        lines = self.command("print_detections")
+        if not lines or lines[0] != DETECTIONS_HEADER:
+            raise IoManagerError(f"print_detections: expected '{DETECTIONS_HEADER}', got {lines[:1] or 'nothing'}")
+        try:
+            return [int(line.strip().rstrip(",")) for line in lines[1:] if line.strip()]
+        except ValueError:
+            raise IoManagerError(f"print_detections: a timestamp is not a whole number of ms: {lines[1:4]}") from None
 
     def print_dutycycle(self) -> tuple[list[float], list[float]]:
-        """The DUT's busy periods: start times and stop times (s)."""
-        starts, stops, current = [], [], None
-        for line in self.command("print_dutycycle"):
-            if "start times" in line:
-                current = starts
-            elif "stop times" in line:
-                current = stops
-            elif current is not None:
-                current.extend(float(v) for v in re.findall(r"([0-9.]+),", line))
-        return starts, stops
+        """The processing pin's rising and falling edges (s since record_detections). The board
+        counts in 10 us ticks and keeps the first MAX_DUTY_EDGES of each."""
+        lines = self.command("print_dutycycle")
+        if not lines or DUTY_START_HEADER not in lines[0]:
+            raise IoManagerError(f"print_dutycycle: expected '{DUTY_START_HEADER} (s)', got {lines[:1] or 'nothing'}")
+        starts: list[int] = []
+        stops: list[int] = []
+        target = starts
+        for line in lines[1:]:
+            if DUTY_STOP_HEADER in line:
+                target = stops
+                continue
+            try:
+                target.extend(int(v) for v in line.replace(" ", "").split(",") if v)
+            except ValueError:
+                raise IoManagerError(f"print_dutycycle: not a list of 10 us ticks: {line!r}") from None
+        return [t * TICK_S for t in starts], [t * TICK_S for t in stops]
 
 
 def relayed_dut_factory(board_url: str, *, baudrate: int = BOARD_BAUD) -> Callable[..., IoManagerPort]:
     """A `serial_factory` for `Dut`: the DUT is reached through the interface board on `board_url`
     (the URL and baud rate the Dut passes are the DUT's own, which only the board uses)."""
-
-    def open_relay(_url: str, **_kwargs) -> IoManagerPort:
-        try:
-            return IoManager(board_url, baudrate=baudrate).open().dut_port()
-        except IoManagerError as exc:
-            raise serial.SerialException(str(exc)) from None
-
-    return open_relay
+    return IoManager(board_url, baudrate=baudrate).relay_factory()

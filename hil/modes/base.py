@@ -44,6 +44,7 @@ class ModeSettings:
     power_monitor: str | None = None  # energy on a board: a name from tinyrig.hil.instruments
     monitor_port: str | None = None
     stream: Path | None = None  # streaming: a truth JSON beside its wav files (None: the shipped test stream)
+    io_manager: str | None = None  # hardware: the interface board's port (streaming needs it for the audio)
 
 
 @dataclass

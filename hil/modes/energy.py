@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Callable
 from tinyrig.hil.instruments.energy_sources import EmulatedPowerModel, MonitorSource, TraceSource
 from tinyrig.hil.instruments.errors import PowerMonitorError
 from tinyrig.hil.instruments.monitor import get_monitor
-from tinyrig.hil.instruments.trace import PowerTrace
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
 from tinyrig.hil.modes.deadline import InferDeadline
+from tinyrig.hil.modes.sww_energy import check_streaming_energy, run_streaming_energy
 from tinyrig.hil.modes.window_length import calibrate
 from tinyrig.hil.results.schema import (
     EnergyRecord,
@@ -31,6 +31,7 @@ from tinyrig.hil.targets.pinwatch import symbol_range
 
 if TYPE_CHECKING:  # annotations only
     from tinyrig.boards import Board
+    from tinyrig.hil.instruments.trace import PowerTrace
     from tinyrig.hil.dut.client import Dut
     from tinyrig.hil.dut.inputs import Input
 
@@ -128,6 +129,8 @@ class EnergyMode(Mode):
     def check(self, settings: ModeSettings, target) -> None:
         if not target.emulated and not settings.power_monitor:
             raise ModeOptionError("energy mode on a board needs a power monitor: --power-monitor lpm01a|js220|ppk2")
+        if any(b.streaming for b in settings.benchmarks):
+            check_streaming_energy(settings, target)  # sww01's energy is measured over its stream
 
     def console_baud(self, board: Board) -> int:
         # Energy-mode firmware talks at the interface board's low baud rate (9600 in the reference set-up).
@@ -152,6 +155,9 @@ class EnergyMode(Mode):
                                   cycles=getattr(ctx.target, "cycle_model", None) is not None)
 
     def run(self, ctx: ModeContext) -> None:
+        if ctx.benchmark.streaming:  # the runner measures a streaming benchmark over its stream
+            run_streaming_energy(ctx, None if ctx.target.emulated else self._source(ctx))
+            return
         entry, bid, board = ctx.entry, ctx.benchmark.id, ctx.settings.board
         source = self._source(ctx)
         inputs = ctx.perf_inputs()

@@ -16,7 +16,9 @@ against the tflite-micro interpreter run on the firmware's own features.
 
 The mode (`StreamingMode`, registered as `streaming`) needs a QEMU target started with
 `stream_pins=True, icount_sleep=False` and a marker log, the perf firmware of a streaming
-benchmark (its ELF for the pin functions) and the DUT client.
+benchmark (its ELF for the pin functions) and the DUT client. On a board (`--target hardware
+--io-manager PORT`) the interface board plays and times the stream instead, and a board without
+one streams over its UART, untimed (sww_board.py), scored by the same functions.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from tinyrig.hil.dut.audio_files import SAMPLE_RATE, AudioFileError, check_wav, 
 from tinyrig.hil.dut.client import Dut, DutError
 from tinyrig.hil.modes import sww_scoring
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
+from tinyrig.hil.modes.sww_board import check_bench_truth, run_on_bench, run_over_uart
 from tinyrig.hil.modes.sww_timeline import AUDIO_TICK, END_OF_AUDIO, PinFunctions, StreamTimeline, build_timeline
 from tinyrig.hil.results.schema import ClosedDivisionLimits, StreamingRecord, StreamingSummary, StreamRecord
 
@@ -132,7 +135,9 @@ def check_hops(trace: Trace, samples: np.ndarray, tables: FrontEndTables,
 def run_stream(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Callable[[], bool],
                functions: PinFunctions, samples: np.ndarray, entry: sww_scoring.TruthEntry, workdir: Path, *,
                ns_per_instruction: int, tables: FrontEndTables, reference: ReferenceModel | None,
-               timeout_s: float | None = None) -> StreamResult:
+               timeout_s: float | None = None, stores_out: list[MarkerStore] | None = None) -> StreamResult:
+    """One wav through the emulated DUT; `stores_out`, when given, receives the stream's pin stores
+    (energy mode times the processing pulses from them by estimated cycles)."""
     started = time.monotonic()
     if len(samples) < 2 * SPEC.hop:
         raise StreamingError(f"{entry.wav_file}: {len(samples)} samples; a stream needs at least 2 hops "
@@ -144,7 +149,8 @@ def run_stream(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Ca
     name = f"s{next(_STREAM_NUMBERS)}"
     try:
         return _play(dut, read_stores, alive, functions, samples, entry, workdir, scratch, name, started,
-                     ns_per_instruction=ns_per_instruction, tables=tables, reference=reference, timeout_s=timeout_s)
+                     ns_per_instruction=ns_per_instruction, tables=tables, reference=reference, timeout_s=timeout_s,
+                     stores_out=stores_out)
     finally:
         for leftover in scratch.glob(f"{name}.*"):
             leftover.unlink(missing_ok=True)
@@ -153,7 +159,7 @@ def run_stream(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Ca
 def _play(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Callable[[], bool],
           functions: PinFunctions, samples: np.ndarray, entry: sww_scoring.TruthEntry, workdir: Path, scratch: Path,
           name: str, started: float, *, ns_per_instruction: int, tables: FrontEndTables, reference: ReferenceModel | None,
-          timeout_s: float | None) -> StreamResult:
+          timeout_s: float | None, stores_out: list[MarkerStore] | None) -> StreamResult:
     audio = write_pcm(scratch / f"{name}.pcm", samples)
     trace_path = scratch / f"{name}.trace"
     answer = dut.command(f"tinyrig audio {audio}")
@@ -168,6 +174,8 @@ def _play(dut: Dut, read_stores: Callable[[], list[MarkerStore]], alive: Callabl
     dut.command("start")
     length_s = len(samples) / SAMPLE_RATE
     stores = wait_for_end(read_stores, functions, alive, timeout_s or 60.0 + 2.0 * length_s)
+    if stores_out is not None:
+        stores_out.extend(stores)
     lines = dut.command("stop")
     status = next((m for m in map(_STREAM_RE.search, lines) if m), None)
     if status is None:
@@ -214,12 +222,13 @@ def summarize(results: list[StreamResult]) -> StreamingSummary:
     tp = sum(r.counts[0] for r in results)
     fn = sum(r.counts[1] for r in results)
     fp = sum(r.counts[2] for r in results)
-    processing = sum(r.processing_s * r.hops for r in results) / max(1, sum(r.hops for r in results))
+    timed = [r for r in results if r.processing_s is not None]  # the UART path times nothing
+    processing = (sum(r.processing_s * r.hops for r in timed) / max(1, sum(r.hops for r in timed))) if timed else None
     return StreamingSummary(
         files=len(results), true_positives=tp, false_negatives=fn, false_positives=fp,
-        duty_cycle=float(np.mean([r.duty_cycle for r in results])),
-        period_s=float(np.mean([r.period_s for r in results])),
-        processing_s=processing, throughput=1.0 / processing,
+        duty_cycle=float(np.mean([r.duty_cycle for r in timed])) if timed else None,
+        period_s=float(np.mean([r.period_s for r in timed])) if timed else None,
+        processing_s=processing, throughput=1.0 / processing if processing else None,
         hops=sum(r.hops for r in results), lost_hops=sum(r.lost for r in results),
         features_equal=sum(r.features_equal for r in results),
         outputs_equal=None if any(r.outputs_equal is None for r in results) else sum(r.outputs_equal for r in results),
@@ -254,9 +263,13 @@ class StreamingMode(Mode):
     name = "streaming"
 
     def check(self, settings: ModeSettings, target: type[Target]) -> None:
-        if target.kind != "qemu":
-            raise ModeOptionError("streaming mode runs on the qemu target: tinyrig has no I2S audio link to a board "
-                                  "or to Renode yet (docs/streaming.md)")
+        if target.kind == "hardware" and settings.io_manager:  # the interface board plays the wavs
+            check_bench_truth(settings)
+            return
+        if target.kind not in ("qemu", "hardware"):  # hardware without a board: the UART path (sww_uart)
+            raise ModeOptionError(f"streaming mode runs on the qemu target or on a board (through an interface "
+                                  f"board, --io-manager PORT, or over its UART); {target.kind} has no audio link "
+                                  f"yet (docs/streaming.md)")
         if settings.stream is not None:
             try:
                 stream_sources(settings.stream)
@@ -264,34 +277,49 @@ class StreamingMode(Mode):
                 raise ModeOptionError(str(exc)) from None
 
     def run(self, ctx: ModeContext) -> None:
-        from tinyrig.hil.dut.sww_streams import write_test_stream
-
-        bid, settings = ctx.benchmark.id, ctx.settings
         if not ctx.benchmark.streaming:
-            raise ModeOptionError(f"streaming mode plays audio into a streaming benchmark (sww01), not {bid}")
-        markers = getattr(ctx.run, "markers", None)
-        if markers is None:
-            raise StreamingError("the target logs no pin stores (a QEMU marker log is needed)")
-        state = ctx.entry.streaming = ctx.entry.streaming or StreamingRecord()
-        truth = Path(settings.stream) if settings.stream else write_test_stream(ctx.session.directory / "sww_test_stream")
-        state.truth = str(truth)
-        sources = stream_sources(truth)
-        tables = build_tables(*ctx.reference.input_quantization())
-        functions = PinFunctions.from_elf(ctx.firmware.build.elf)
-        ns_per_instruction = round(1e9 / ctx.target.instructions_per_second)
-        results = list(state.streams)  # a resumed session keeps its streams
-        for index in range(len(results), len(sources)):
-            truth_entry, wav = sources[index]
-            ctx.progress.stage(bid, f"streaming {wav.name}")
-            result = run_stream(ctx.dut, markers.read_new, lambda: ctx.run.exit_code() is None, functions,
-                                read_wav(wav), truth_entry, ctx.session.directory / f"stream-{bid}-{index:03d}",
-                                ns_per_instruction=ns_per_instruction, tables=tables,
-                                reference=ctx.reference if settings.check_reference else None)
-            results.append(result)
-            state.streams.append(result)
-            ctx.session.save()
-            tp, fn, fp = result.counts
-            ctx.progress.advance(bid, index + 1, len(sources),
-                                 f"{tp} TP, {fn} FN, {fp} FP, duty cycle {result.duty_cycle:.4f}")
-        state.summary = summarize(results)
-        ctx.entry.summary = state.summary.model_copy()
+            raise ModeOptionError(f"streaming mode plays audio into a streaming benchmark (sww01), not {ctx.benchmark.id}")
+        if ctx.target.emulated:
+            run_in_emulator(ctx)
+        elif ctx.settings.io_manager:
+            run_on_bench(ctx)
+        else:
+            run_over_uart(ctx)  # a board without an interface board
+        ctx.entry.summary = ctx.entry.streaming.summary.model_copy()
+
+
+def run_in_emulator(ctx: ModeContext,
+                    on_stream: Callable[[int, StreamResult, list[MarkerStore]], None] | None = None) -> None:
+    """Each truth entry not yet played, through the emulated DUT; `on_stream` (energy mode) gets
+    each stream's pin stores before the session saves it."""
+    from tinyrig.hil.dut.sww_streams import write_test_stream
+
+    bid, settings = ctx.benchmark.id, ctx.settings
+    markers = getattr(ctx.run, "markers", None)
+    if markers is None:
+        raise StreamingError("the target logs no pin stores (a QEMU marker log is needed)")
+    state = ctx.entry.streaming = ctx.entry.streaming or StreamingRecord()
+    truth = Path(settings.stream) if settings.stream else write_test_stream(ctx.session.directory / "sww_test_stream")
+    state.truth = str(truth)
+    sources = stream_sources(truth)
+    tables = build_tables(*ctx.reference.input_quantization())
+    functions = PinFunctions.from_elf(ctx.firmware.build.elf)
+    ns_per_instruction = round(1e9 / ctx.target.instructions_per_second)
+    results = list(state.streams)  # a resumed session keeps its streams
+    for index in range(len(results), len(sources)):
+        truth_entry, wav = sources[index]
+        ctx.progress.stage(bid, f"streaming {wav.name}")
+        stores: list[MarkerStore] = []
+        result = run_stream(ctx.dut, markers.read_new, lambda: ctx.run.exit_code() is None, functions,
+                            read_wav(wav), truth_entry, ctx.session.directory / f"stream-{bid}-{index:03d}",
+                            ns_per_instruction=ns_per_instruction, tables=tables,
+                            reference=ctx.reference if settings.check_reference else None, stores_out=stores)
+        if on_stream is not None:
+            on_stream(index, result, stores)
+        results.append(result)
+        state.streams.append(result)
+        ctx.session.save()
+        tp, fn, fp = result.counts
+        ctx.progress.advance(bid, index + 1, len(sources),
+                             f"{tp} TP, {fn} FN, {fp} FP, duty cycle {result.duty_cycle:.4f}")
+    state.summary = summarize(results)

@@ -226,6 +226,7 @@ class EnergyWindow(Record):
 class EnergyValidity(Record):
     five_windows: bool
     each_window_at_least_10s: bool
+    required_windows: int = 5  # the runner's req_cycles: 5, or 1 for a stream (sww01: one window per stream)
 
 
 class EnergySummary(Record):
@@ -254,6 +255,9 @@ class EnergyRecord(Record):
     clock_model: str | None = None
     clock_hz: int | None = None
     power_model: PowerModelRecord | None = None
+    # Emulated stream (sww01): mean processing time per hop at the board clock over the hop period;
+    # above 1 the core could not keep up at that clock (the trace then counts it busy throughout).
+    estimated_duty_cycle: float | None = None
     # Hardware: the instrument and the supply it set.
     power_monitor: str | None = None
     supply_v: float | None = None
@@ -274,10 +278,11 @@ class StreamRecord(Record):
     true_positives: list[float]
     false_negatives: list[float]
     false_positives: list[float]
-    duty_cycle: float
-    period_s: float
-    processing_s: float
-    throughput: float
+    # The processing pin's figures; None when nothing timed the stream (the UART path).
+    duty_cycle: float | None
+    period_s: float | None
+    processing_s: float | None
+    throughput: float | None
     activations: list[int]
     features_equal: int  # hops whose 40 features equal the host reference's
     outputs_equal: int | None = None  # hops whose 3 outputs equal tflite-micro's (None: not checked)
@@ -300,10 +305,10 @@ class StreamingSummary(Record):
     true_positives: int
     false_negatives: int
     false_positives: int
-    duty_cycle: float
-    period_s: float
-    processing_s: float
-    throughput: float
+    duty_cycle: float | None  # None: no file was timed (the UART path)
+    period_s: float | None
+    processing_s: float | None
+    throughput: float | None
     hops: int
     lost_hops: int
     features_equal: int

@@ -126,26 +126,33 @@ def energy(entry: BenchmarkEntry, emulated: str | None) -> list[str]:
                   f"  Power         : {1e3 * w.energy_j / w.window_s:5.4f} mW.",
                   f"  Total Energy  : {w.energy_j * 1e6:.3f} uJ",
                   f"  Energy/Inf    : {w.energy_per_inference_j * 1e6:.3f} uJ/inf"]
+    # A stream is one measurement (main.py: req_cycles=1 for sww01), followed by its accuracy and
+    # duty-cycle lines (summarize_sww_result).
+    streams = entry.streaming.streams if entry.streaming else []
+    required = 1 if entry.streaming is not None else WINDOWS
+    after = [line for s in streams for line in streaming_lines(s, throughput=not emulated)]
     errors = []
     if any(w.window_s < MIN_WINDOW_S for w in windows):
         errors.append(ENERGY_ERROR_DURATION)
-    if len(windows) != WINDOWS:
-        errors.append(ENERGY_ERROR_COUNT)
+    if len(windows) != required:
+        errors.append(ENERGY_ERROR_COUNT.replace(f"exactly {WINDOWS} ", f"exactly {required} "))
     if emulated:
         errors.append(f"ERROR: Not valid for submission.  {emulated[0].upper()}{emulated[1:]}")
     summary = entry.summary if isinstance(entry.summary, EnergySummary) else None
     if errors or summary is None or not summary.valid:
-        return lines + (errors or ["ERROR: Not valid for submission."])
+        return lines + (errors or ["ERROR: Not valid for submission."]) + after
     median = statistics.median(w.energy_per_inference_j for w in windows)
-    return lines + [RULE, f"Median energy cost is {1e6 * median:5.4f} uJ/inf.", RULE]
+    return lines + [RULE, f"Median energy cost is {1e6 * median:5.4f} uJ/inf.", RULE] + after
 
 
 def streaming_lines(stream: StreamRecord, *, throughput: bool = True) -> list[str]:
     """summarize_sww_result's lines for one wav file."""
     tp, fn, fp = stream.counts
-    lines = [f"Accuracy: {tp} True positives, {fn} False negatives, {fp} False positives",
-             f"Average duty cycle: {stream.duty_cycle:1.5}",
-             f"Average period: {stream.period_s:1.5} s"]
+    lines = [f"Accuracy: {tp} True positives, {fn} False negatives, {fp} False positives"]
+    if stream.duty_cycle is None:  # untimed (the UART path): the runner prints no duty-cycle lines to the file
+        return lines
+    lines += [f"Average duty cycle: {stream.duty_cycle:1.5}",
+              f"Average period: {stream.period_s:1.5} s"]
     if throughput:
         lines.append(f"Estimated throughput: {1.0 / stream.processing_s:1.5} inf./sec.")
     return lines

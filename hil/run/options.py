@@ -84,15 +84,21 @@ class RunOptions:
         return TargetSettings(icount_shift=self.icount_shift, marker_log=emulator_dir / f"markers-{benchmark_id}.txt",
                               workdir=emulator_dir / f"renode-{benchmark_id}", probe=self.probe, port=self.port,
                               flash=self.flash, io_manager=self.io_manager, cycle_model=self.cycle_model(),
-                              # Streaming: watch the detection/processing pins, let time skip while the DUT sleeps.
-                              stream_pins=self.mode == "streaming", icount_sleep=self.mode != "streaming")
+                              # Streaming (sww01 in streaming or energy mode): watch the detection and
+                              # processing pins, let time skip while the DUT sleeps.
+                              stream_pins=self.streams(benchmark_id), icount_sleep=not self.streams(benchmark_id))
+
+    def streams(self, benchmark_id: str) -> bool:
+        """Does this benchmark play audio in this run? Streaming mode, and energy mode of a streaming
+        benchmark (the runner measures sww01's energy over its stream)."""
+        return self.mode == "streaming" or (self.mode == "energy" and get_benchmark(benchmark_id).streaming)
 
     def mode_settings(self) -> ModeSettings:
         return ModeSettings(board=self.board, benchmarks=tuple(self.benchmarks), windows=self.windows,
                             seed=self.seed, dataset=self.dataset,
                             limit=self.limit, check_reference=self.check_reference,
                             infer_timeout_s=self.infer_timeout_s, power_monitor=self.power_monitor,
-                            monitor_port=self.monitor_port, stream=self.stream)
+                            monitor_port=self.monitor_port, stream=self.stream, io_manager=self.io_manager)
 
     def to_record(self) -> RunOptionsRecord:
         # Field by field, so a new option without its place in the record fails validation at once.

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tinyrig.boards import Board
-from tinyrig.hil.dut.io_manager import RELAYED_DB_BYTES, relayed_dut_factory
+from tinyrig.hil.dut.io_manager import RELAYED_DB_BYTES, IoManager
 from tinyrig.hil.targets.base import Target, TargetError, TargetSettings
 from tinyrig.hil.targets.flash import FlashResult, flash_elf
 from tinyrig.hil.targets.ports import find_console_port
@@ -34,6 +34,8 @@ class HardwareRun:
     # Behind an interface board (the energy set-up) the console is reached through its relay.
     serial_factory: Callable[..., Any] | None = None
     db_chunk_bytes: int | None = None
+    # The board itself, on the same port as the relay: streaming mode sends it play/record_detections.
+    interface_board: IoManager | None = None
 
     def new_window_marks(self) -> list:
         return []
@@ -87,9 +89,10 @@ class HardwareTarget(Target):
         if self.io_manager:
             # The energy set-up: the probe's UART stays unplugged (it would back-power the MCU);
             # the interface board relays the console at the energy baud rate.
+            interface_board = IoManager(self.io_manager)
             self.run = HardwareRun(url=self.io_manager, board=self.board, flash=result,
-                                   serial_factory=relayed_dut_factory(self.io_manager),
-                                   db_chunk_bytes=RELAYED_DB_BYTES)
+                                   serial_factory=interface_board.relay_factory(),
+                                   db_chunk_bytes=RELAYED_DB_BYTES, interface_board=interface_board)
             return self.run
         url = self.port
         if url is None:

@@ -77,3 +77,32 @@ def test_streaming_run_prints_runner_lines(tmp_path, models_dir):
     throughput = summary["throughput"]
     assert 0.01 < duty < 0.2 and throughput == pytest.approx(1 / (duty * 0.032), rel=1e-3)
     assert summary["features_equal"] == summary["outputs_equal"] == summary["checked_hops"] == 312
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--mode", "energy", "--power-monitor", "lpm01a"], "sww01's energy on a board is measured over the interface "
+                                                          "board's stream: --io-manager PORT"),
+    (["--mode", "streaming", "--port", "/dev/null", "--stream", "TRUTH"], "wav_file 'x.wav' not found"),
+    (["--mode", "streaming", "--io-manager", "/dev/null", "--stream", "TRUTH"],
+     "entry 'x.wav' has no length_sec and its wav is not beside the truth file"),
+], ids=["energy-without-board", "uart-path-without-wav", "bench-truth-without-length"])
+def test_bench_streaming_options_are_checked_before_building(tmp_path, args, expected):
+    truth = tmp_path / "t.json"
+    truth.write_text(json.dumps([{"wav_file": "x.wav", "detection_windows": [[1.0, 2.0]]}]))
+    args = [str(truth) if a == "TRUTH" else a for a in args]
+    proc = tinyrig("run", "--board", "nucleo-l4r5zi", "--target", "hardware", "--no-flash", "--benchmark", "sww01",
+                   *args, "--sessions", str(tmp_path / "s"), "--no-record", timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.count("error:") == 1 and expected in " ".join(proc.stderr.split()), proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr and not (tmp_path / "s").exists()
+
+
+def test_all_in_another_mode_says_where_sww01_went(tmp_path):
+    # -j on a board fails after the benchmark list is read (and before anything builds).
+    proc = tinyrig("run", "--mode", "performance", "--benchmark", "all", "--target", "hardware",
+                   "--board", "nucleo-l4r5zi", "--no-flash", "--port", "/dev/null", "-j", "2",
+                   "--sessions", str(tmp_path / "s"), "--no-record", timeout=120)
+    assert proc.returncode == 2 and "-j applies to emulators" in proc.stderr
+    note = " ".join(proc.stdout.split())
+    assert ("note: 'all' is the four non-streaming benchmarks in performance mode; sww01 runs with --mode "
+            "streaming (its energy: --mode energy --benchmark sww01)") in note

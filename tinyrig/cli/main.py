@@ -442,6 +442,11 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
             _fail("--limit must be >= 1")
         if mode == "streaming" and benchmark_spec == "all":  # "all" streaming benchmarks
             benchmark_spec = ",".join(b.id for b in BENCHMARKS.values() if b.streaming)
+        elif benchmark_spec == "all":  # the four; the streaming wakeword has its own flow
+            streaming_ids = ", ".join(b.id for b in BENCHMARKS.values() if b.streaming)
+            console.print(f"note: 'all' is the four non-streaming benchmarks in {mode} mode; {streaming_ids} runs "
+                          f"with --mode streaming (its energy: --mode energy --benchmark {streaming_ids})",
+                          highlight=False)
         options = RunOptions(board=b, benchmarks=_benchmarks(benchmark_spec), mode=mode, target=target,
                              models_dir=models_dir,
                              iterations=iterations, warmup=warmup, seed=seed, dataset=dataset, limit=limit,

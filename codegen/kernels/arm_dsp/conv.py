@@ -1,12 +1,18 @@
 """DSP-extension CONV_2D (tinyrig_dsp_conv.cc): weight re-layout and registration.
 
-* The general kernel: a 3-pixel x 2-channel register block. Per step the kernel loads
-  one word of 2 input channels for each of 3 pixels (one LDM) and the same 2 channels
-  of 2 filters (one LDM), then issues 6 SMLADs. The input is widened with SXTB16,
-  which yields channels (0, 2) then (1, 3) of each group of 4, so the weights are
-  permuted the same way. The depth is padded to a multiple of 4 (2 steps, the loops'
-  unit). Layout, one stream read by one pointer: per channel pair its bias pair x 3
-  (the accumulator seeds), [step][filter of the pair], then (M, r, e) of both filters.
+* The general kernel: a 3-pixel x 2-channel register block over int8 weights kept int8
+  in flash. Per step the kernel loads one word of 2 input channels for each of 3 pixels
+  (widened to int16 pairs in scratch once per run of 3 pixels) and one int8 word holding
+  the same 2 channels of both filters, and issues 6 SMLADs (below: one SXTB16 a step).
+  The input is widened with SXTB16, which yields channels (0, 2) then (1, 3)
+  of each group of 4, so the weights are permuted the same way. The depth is padded to
+  a multiple of 4 (2 steps, the loops' unit). A step's word holds b - [a < 0] beside a,
+  so its raw halfwords are 256 * b + a: the kernel accumulates SMLAD(x, SXTB16(word)) for
+  filter a and SMLAD(x, word) for a + 256 * b, one SXTB16 per step instead of two, and
+  takes b from the difference (smlad_layout.int8_pair_words, raw_pair_encodable). Layout,
+  one stream read by one pointer: per channel pair a's bias (times 2^ls), [step] int8
+  words, then both filters' epilogue words; the kernel doubles the accumulators before
+  the epilogue (fused_epilogue.HalvedEpilogue).
 * 1x1 on exactly 8 input channels (output channels a multiple of 4, no clamp): a
   pixel's 8 inputs stay in 4 registers and each filter is one LDM of its record
   [4 weight words, bias, M, r, e] (_pointwise8_plan).
@@ -17,12 +23,12 @@ from __future__ import annotations
 import numpy as np
 
 from ...layer import ConstantRef as _ref, LayerPlan, window_param
-from ..registry import register
+from ..registry import Declined, register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_conv,
                                  round_up, specialized_plan)
 from . import dsp_kernel
-from .fused_epilogue import activation_clamps, epilogue_constants
-from .smlad_layout import scaled_padded, sxtb16_order
+from .fused_epilogue import activation_clamps, epilogue_constants, halved_epilogue_constants
+from .smlad_layout import int8_pair_words, raw_pair_encodable, scaled_padded, sxtb16_order
 
 CONV_PIXELS, CONV_FILTERS, CONV_DEPTH_STEP = 3, 2, 4  # register block; depth per loop unit (2 steps)
 # A 3x3 filter on 3 channels (dilation_w 1) reads each window as 3 rows of 9 bytes
@@ -45,18 +51,22 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     rows = c["weights"].astype(np.int64).reshape(out_c, depth)
     depth_p = round_up(depth, CONV_DEPTH_STEP)
     out_p = round_up(out_c, CONV_FILTERS)
-    fused, bias, table = epilogue_constants(rows, p, c, out_p)
-    scaled = scaled_padded(rows, fused.scale_shift, out_p, depth_p)
+    pointwise = int(fh == 1 and fw == 1 and p["pad_top"] == 0 and p["pad_left"] == 0)
+    if (pointwise and p["input_c"] == POINTWISE8_DEPTH and out_c % 4 == 0
+            and not activation_clamps(p["activation_min"], p["activation_max"])):
+        fused, bias, table = epilogue_constants(rows, p, c, out_c)
+        words = sxtb16_order(scaled_padded(rows, fused.scale_shift, out_c, depth))
+        return _pointwise8_plan(plan, p, words, bias, table)
+    epilogue = halved_epilogue_constants(rows, p, c, out_p)
+    scaled = epilogue.scaled_weights(rows, out_p, depth_p)  # int8, times 2^ls
     rgb3x3 = int(fh == 3 and fw == 3 and p["input_c"] == 3 and p["dilation_w"] == 1)
     if rgb3x3:  # columns read straight from 3 window rows of 9 bytes (RGB3X3_ORDER)
         order = np.array(RGB3X3_ORDER)
         scaled = np.where(order >= 0, scaled[:, np.maximum(order, 0)], 0)
-    words = sxtb16_order(scaled)
-    layout = words.reshape(out_p // 2, 2, depth_p // 2).transpose(0, 2, 1)  # [pair][step][filter]
-    pointwise = int(fh == 1 and fw == 1 and p["pad_top"] == 0 and p["pad_left"] == 0)
-    if (pointwise and p["input_c"] == POINTWISE8_DEPTH and out_c % 4 == 0
-            and not activation_clamps(p["activation_min"], p["activation_max"])):
-        return _pointwise8_plan(plan, p, words[:out_c], bias[:out_c], table[:out_c])
+    reason = raw_pair_encodable(scaled)
+    if reason:
+        raise Declined(reason)
+    words = int8_pair_words(scaled)  # [pair][step]
     # Padded convolutions with dilation_w 1 and a small enough input first copy the
     # input with its zero-point border, so that every window is read as whole strips.
     padded_h = (p["output_h"] - 1) * p["stride_h"] + (fh - 1) * p["dilation_h"] + 1
@@ -74,22 +84,29 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
         ("rgb3x3", rgb3x3),
         ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
         ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
-        ("stream", _ref("stream")), ("bias", _ref("bias")), ("requant", _ref("requant")),
+        ("stream", _ref("stream")),
     ]
     pairs = out_p // 2
-    # Per pair, in the order the assembly run reads it: seeds (bias pair x 3), weights, (M, r, e) x 2.
-    stream = np.concatenate([np.tile(bias.reshape(pairs, 2), (1, 3)).astype(np.int64),
-                             layout.reshape(pairs, -1).astype(np.int64), table.reshape(pairs, 6).astype(np.int64)],
-                            axis=1)
-    constants = [int32_array("stream", stream), int32_array("bias", bias), int32_array("requant", table)]
+    # Per pair, in the order the assembly run reads it: a's bias (the seed), the int8 step
+    # words, then M_a, r_a, M_b, r_b, e_a | e_b << 8 (a register shift reads the low byte)
+    # and b's doubled bias (b's accumulator is recovered from the raw one at the end).
+    bias = epilogue.bias.reshape(pairs, 2)
+    table = epilogue.table.astype(np.int64).reshape(pairs, 2, 3)
+    epilogue_words = np.stack([table[:, 0, 0], table[:, 0, 1], table[:, 1, 0], table[:, 1, 1],
+                               table[:, 0, 2] | (table[:, 1, 2] << 8), 2 * bias[:, 1]], axis=1)
+    stream = np.concatenate([bias[:, :1], words.astype(np.int64), epilogue_words], axis=1)
+    constants = [int32_array("stream", stream)]
     # Widened columns of 3 pixels (2 bytes per value) plus one gathered int8 column.
     scratch = CONV_PIXELS * depth_p * 2 + (0 if pointwise else depth_p)
-    if not pointwise and p["dilation_w"] == 1 and fw * p["input_c"] % 4:
+    strip = fw * p["input_c"]  # bytes of a window row (dilation_w 1)
+    if not pointwise and p["dilation_w"] == 1 and (strip % 4 or (strip >= 8 and not rgb3x3)):
         scratch += 2 * depth_p  # two more gathered windows (3 widened together)
     scratch += round_up(padded_h * padded_w * p["input_c"], 4)
     if rgb3x3:
         scratch += 4  # the word loads at byte 8 of a window's last row read past it (bordered copy, windows)
-    note = f"{'1x1 direct' if pointwise else '3x3x3 direct rows' if rgb3x3 else 'im2col'} 3x2 SMLAD block, depth {depth}->{depth_p}"
+    scratch += round_up(CONV_PIXELS * out_c, 4)  # a last partial run's outputs (all 3 pixels' written)
+    note = (f"{'1x1 direct' if pointwise else '3x3x3 direct rows' if rgb3x3 else 'im2col'} 3x2 SMLAD block, "
+            f"int8 weights, depth {depth}->{depth_p}")
     if padded_h:
         note += f", zero-point-bordered input copy {padded_h}x{padded_w}"
     return specialized_plan(plan, "DspConv2DParams", params, constants, scratch, note)

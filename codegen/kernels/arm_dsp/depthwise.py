@@ -3,9 +3,11 @@ registration.
 
 * DEPTHWISE_CONV_2D (depth multiplier 1), 3x3 with stride 1 or 2 along rows or
   columns: channel-planar lines (see tinyrig_dsp_depthwise.cc), SMLAD on pairs of
-  neighbouring inputs. Per channel a record [M, rounding, e, 3 rotations x
-  ([ring slot][A/B], bias)] (the filter row a ring slot holds rotates from line to
-  line; the bias follows each rotation's weights so that one LDM loads them all).
+  neighbouring inputs. Per channel a record of 9 words [bias, M, rounding, e, rows
+  1, 2, 0, 1, 2]: a row is one word of int8 weights that SXTB16 / SXTB16 ROR 8 turn
+  into the row's two int16 pairs, doubled by SADD16 to the fused epilogue's scale
+  (the filter row a ring slot holds rotates from line to line; any rotation's 3 rows
+  are 3 consecutive words).
 * Other filters: 4 channels per step, SMLABB/SMLATT per tap on widened inputs.
   Layout: [channel group][tap][A/B half].
 """
@@ -67,7 +69,12 @@ def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None
         return None
     rows = c["weights"].astype(np.int64).reshape(9, channels).T  # [channel][tap]
     fused, bias, table = epilogue_constants(rows, p, c, channels)
-    w = scaled_padded(rows, fused.scale_shift, channels, 9).reshape(channels, 3, 3)  # [c][fy][fx]
+    # The kernel doubles the int8 weights (SADD16) to the epilogue's 2^(ls+1): the rest of the
+    # scale, 2^ls, is in the stored bytes, which must still fit int8.
+    w = rows << np.maximum(fused.scale_shift - 1, 0)[:, None]
+    if np.any((w < -128) | (w > 127)):
+        return None
+    w = w.reshape(channels, 3, 3)  # [c][fy][fx]
     ch = channels
     if transposed:
         w = w.transpose(0, 2, 1)  # [c][across = x][along = y]
@@ -83,21 +90,16 @@ def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None
     stride_a = geometry["stride_a"]
     steps = -(-geometry["line_len"] // 2) if stride_a == 1 else geometry["line_len"]
     column_words = steps + 1
-    zeros = np.zeros_like(w[:, 0, 0])
-    rotations = []
-    for rot in range(3):
-        words = []
-        for slot in range(3):
-            fr = (slot - rot) % 3
-            words.append(pack_int16_pairs(w[:, fr, 0], w[:, fr, 1]))
-            if stride_a == 1:
-                words.append(pack_int16_pairs(w[:, fr, 1], w[:, fr, 2]))
-            else:
-                words.append(pack_int16_pairs(w[:, fr, 2], zeros))
-        words.append(bias)  # loaded with the weights by one LDM
-        rotations.append(np.stack(words, axis=1).astype(np.int64))
-    records = np.concatenate([table.astype(np.int64), *rotations], axis=1)
-    assert records.shape == (channels, 24)
+    # A row word's bytes: SXTB16 takes bytes 0 and 2 (the A pair), SXTB16 ROR 8 bytes 1 and 3 (B).
+    zeros = np.zeros_like(w[:, :, 0])
+    order = (w[:, :, 0], w[:, :, 1], w[:, :, 1], w[:, :, 2]) if stride_a == 1 else \
+        (w[:, :, 0], w[:, :, 2], w[:, :, 1], zeros)
+    row_words = sum((b & 0xFF) << (8 * i) for i, b in enumerate(order))  # [c][fy]
+    row_words = ((row_words + 2**31) % 2**32) - 2**31
+    # Rows 1, 2, 0, 1, 2: rotation r's slots 0..2 hold rows -r, 1 - r, 2 - r (mod 3) from word 6 - r.
+    rows_seq = row_words[:, [1, 2, 0, 1, 2]]
+    records = np.concatenate([bias[:, None], table.astype(np.int64), rows_seq], axis=1)
+    assert records.shape == (channels, 9)
     params = [
         ("channels", channels),
         *geometry.items(),

@@ -133,3 +133,36 @@ def epilogue_constants(rows: np.ndarray, p: dict, c: dict, padded: int):
     fused = fused_requant(rows, c["folded_bias"], c["multipliers"], c["shifts"], p["output_zero_point"],
                           p["activation_min"], p["activation_max"])
     return fused, fused.scaled_bias(c["folded_bias"], padded), pad_rows(fused.table, padded)
+
+
+@dataclass
+class HalvedEpilogue:
+    """The fused epilogue for kernels that keep int8 weights in flash: weights and bias carry
+    2^ls only (`weight_shift`), and the kernel doubles the accumulator itself before the
+    SMMLAR (tinyrig_dsp_common.h `requantize_doubled`), which gives the same acc' = acc * 2^(ls+1)."""
+
+    fused: FusedRequant
+    weight_shift: np.ndarray  # per channel: ls (0 for constant channels)
+    bias: np.ndarray  # [padded] int64: bias * 2^ls, constant channels 0
+    table: np.ndarray  # [padded, 3]: multiplier, rounding + zero-point term, right shift
+
+    def scaled_weights(self, rows: np.ndarray, out_rows: int, depth: int) -> np.ndarray:
+        """[out_rows, depth] int8-range weights, zero-padded; declines when 2^ls pushes one out of int8."""
+        scaled = np.zeros((out_rows, depth), dtype=np.int64)
+        scaled[: rows.shape[0], : rows.shape[1]] = np.asarray(rows, dtype=np.int64) << self.weight_shift[:, None]
+        if scaled.size and (scaled.min() < -128 or scaled.max() > 127):
+            raise Declined("a weight times 2^(left shift) does not fit int8")
+        return scaled
+
+
+def halved_epilogue_constants(rows: np.ndarray, p: dict, c: dict, padded: int) -> HalvedEpilogue:
+    """epilogue_constants for int8-weight kernels (see HalvedEpilogue). The overflow checks are
+    fused_requant's: the kernel's accumulator is half of the checked acc', its double is acc'."""
+    fused = fused_requant(rows, c["folded_bias"], c["multipliers"], c["shifts"], p["output_zero_point"],
+                          p["activation_min"], p["activation_max"])
+    weight_shift = np.maximum(fused.scale_shift - 1, 0)
+    bias = np.zeros(padded, dtype=np.int64)
+    values = np.asarray(c["folded_bias"], dtype=np.int64).reshape(-1) << weight_shift
+    values[fused.constant] = 0
+    bias[: values.size] = values
+    return HalvedEpilogue(fused=fused, weight_shift=weight_shift, bias=bias, table=pad_rows(fused.table, padded))

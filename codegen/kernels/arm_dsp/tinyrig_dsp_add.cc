@@ -3,7 +3,8 @@
 // TFLM rescales each input on its own (shift left 20, MultiplyByQuantizedMultiplier)
 // before summing, so each rescaled value depends on one int8 only: codegen tabulates
 // both rescalings (256 int32 each, pre-multiplied by the epilogue's 2^(ls+1)), and
-// the kernel is two table loads, an add and the fused requantisation of the sum.
+// the kernel is two table loads, an add and the fused requantisation of the sum, 4
+// elements per trip (a word load per input, a word store).
 // codegen/kernels/arm_dsp/add.py checks all 65,536 input pairs against TFLM's arithmetic
 // and declines the layer if any differs.
 #include "tinyrig_dsp_common.h"
@@ -14,24 +15,52 @@ namespace arm_dsp {
 
 namespace {
 
-inline int8_t add_one(const DspAddParams& p, const int32_t* t1, const int32_t* t2, int8_t a, int8_t b) {
-  return clamp_output(requantize(t1[a] + t2[b], p.requant), p.clamp, p.activation_min, p.activation_max);
+// The epilogue's constants and the clamp live in registers for the whole loop: stores
+// through int8_t* may alias anything, so reading them through `p` would reload them
+// after every output.
+struct AddConstants {
+  const int32_t* t1;  // table1 indexed by the signed value
+  const int32_t* t2;
+  int32_t multiplier, rounding, shift;
+  int32_t lo, hi;
+};
+
+template <bool kClamp>
+inline uint32_t add_one(const AddConstants& k, uint32_t a, uint32_t b) {
+  const int32_t acc = k.t1[static_cast<int8_t>(a)] + k.t2[static_cast<int8_t>(b)];
+  int32_t y = smmlar(acc, k.multiplier, k.rounding);
+  y += acc >> 31;
+  y = ssat8(y >> k.shift);
+  if (kClamp) y = y < k.lo ? k.lo : (y > k.hi ? k.hi : y);
+  return static_cast<uint8_t>(y);
+}
+
+// 4 elements a trip: one word load per input and one word store.
+template <bool kClamp>
+void add_loop(const AddConstants& k, const int8_t* input1, const int8_t* input2, int8_t* output, int32_t size) {
+  int32_t i = 0;
+  for (; i + 4 <= size; i += 4) {
+    const uint32_t a = load_word(input1 + i), b = load_word(input2 + i);
+    const uint32_t word = add_one<kClamp>(k, a, b) | add_one<kClamp>(k, a >> 8, b >> 8) << 8 |
+                          add_one<kClamp>(k, a >> 16, b >> 16) << 16 | add_one<kClamp>(k, a >> 24, b >> 24) << 24;
+    std::memcpy(output + i, &word, sizeof(word));
+  }
+  for (; i < size; ++i) {
+    output[i] = static_cast<int8_t>(add_one<kClamp>(k, static_cast<uint8_t>(input1[i]), static_cast<uint8_t>(input2[i])));
+  }
 }
 
 }  // namespace
 
 void add_s8(const DspAddParams& p, const int8_t* input1, const int8_t* input2, int8_t* output, int32_t*) {
   // Tables are stored for -128..127; index them by the signed value.
-  const int32_t* t1 = p.table1 + 128;
-  const int32_t* t2 = p.table2 + 128;
-  int32_t i = 0;
-  for (; i + 4 <= p.size; i += 4) {  // 4 per trip: one loop branch per 4 elements
-    output[i] = add_one(p, t1, t2, input1[i], input2[i]);
-    output[i + 1] = add_one(p, t1, t2, input1[i + 1], input2[i + 1]);
-    output[i + 2] = add_one(p, t1, t2, input1[i + 2], input2[i + 2]);
-    output[i + 3] = add_one(p, t1, t2, input1[i + 3], input2[i + 3]);
+  const AddConstants k = {p.table1 + 128, p.table2 + 128, p.requant[0], p.requant[1], p.requant[2],
+                          p.activation_min, p.activation_max};
+  if (p.clamp) {
+    add_loop<true>(k, input1, input2, output, p.size);
+  } else {
+    add_loop<false>(k, input1, input2, output, p.size);
   }
-  for (; i < p.size; ++i) output[i] = add_one(p, t1, t2, input1[i], input2[i]);
 }
 
 }  // namespace arm_dsp

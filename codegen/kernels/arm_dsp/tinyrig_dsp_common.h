@@ -134,6 +134,15 @@ inline int32_t requantize(int32_t acc, const int32_t* rq) {
   return ssat8(y >> rq[2]);
 }
 
+// The same for kernels whose int8 weights carry only 2^ls (fused_epilogue.HalvedEpilogue):
+// acc is half the scaled accumulator, doubled here (no overflow: the checked bound is on the double).
+inline int32_t requantize_doubled(int32_t acc, const int32_t* rq) {
+  const int32_t doubled = static_cast<int32_t>(static_cast<uint32_t>(acc) * 2u);
+  int32_t y = smmlar(doubled, rq[0], rq[1]);
+  y += acc >> 31;
+  return ssat8(y >> rq[2]);
+}
+
 inline int8_t clamp_output(int32_t y, int32_t clamp, int32_t lo, int32_t hi) {
   if (clamp) y = y < lo ? lo : (y > hi ? hi : y);
   return static_cast<int8_t>(y);
@@ -159,25 +168,8 @@ inline void widen(const int8_t* src, int32_t depth, int32_t steps, int32_t strid
   for (; step < steps; ++step) dst[step * stride] = 0;
 }
 
-// One step of the 3-pixel x 2-filter SMLAD block, shared by the block below and the
-// CONV_2D run in tinyrig_dsp_conv.cc: r0 walks the widened columns ([step][pixel]),
-// r1 the weights ([step][filter]); accumulators r8-r12, lr (pixel-major).
-#define TINYRIG_DSP_STEP_3X2            \
-  "ldm r0!, {r3, r4, r5}\n\t"          \
-  "ldm r1!, {r6, r7}\n\t"              \
-  "smlad r8, r3, r6, r8\n\t"           \
-  "smlad r9, r3, r7, r9\n\t"           \
-  "smlad r10, r4, r6, r10\n\t"         \
-  "smlad r11, r4, r7, r11\n\t"         \
-  "smlad r12, r5, r6, r12\n\t"         \
-  "smlad lr, r5, r7, lr\n\t"
-
-// The register-blocked inner loops (tinyrig_dsp_microkernels.cc).
+// The register-blocked inner loop of FULLY_CONNECTED (tinyrig_dsp_microkernels.cc).
 //
-// 3 pixels x 2 filters: x holds [step][pixel] words, w holds [step][filter] words,
-// `steps` even. acc[2 * pixel + filter] = bias[filter] + sum of SMLADs.
-extern "C" void tinyrig_dsp_block_3x2(const uint32_t* x, const int32_t* w, int32_t steps, const int32_t* bias,
-                                      int32_t* acc);
 // 1 input x 4 outputs: x holds [group][A/B] words, w holds [group][A/B][output] words,
 // `trips` = groups / 4. acc[output] = bias[output] + sum of SMLADs.
 extern "C" void tinyrig_dsp_block_1x4(const uint32_t* x, const int32_t* w, int32_t trips, const int32_t* bias,

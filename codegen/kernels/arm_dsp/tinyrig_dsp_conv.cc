@@ -2,14 +2,13 @@
 //
 // For each run of 3 output pixels the kernel builds their 3 input columns once,
 // widened to int16 pairs and interleaved [step][pixel] for the block's LDM, and
-// then sweeps all filters two at a time. A 1x1 convolution without padding reads
-// each column straight from the input pixel (no im2col); any other shape gathers
-// the filter window first, taps outside the image reading the input zero point
-// (the value the host-folded bias expects, as in the reference kernel).
-// A missing third pixel at the end is a zero column whose outputs are dropped.
-// For 3 full pixels, every full filter pair runs in one assembly call that also
-// requantises, clamps and stores (conv_run below); a last odd filter
-// and a last partial run of pixels requantise in C. The common runs (3x3 windows on
+// then sweeps all filters two at a time over their int8 weights. A 1x1 convolution
+// without padding reads each column straight from the input pixel (no im2col); any
+// other shape gathers the filter window first, taps outside the image reading the
+// input zero point (the value the host-folded bias expects, as in the reference kernel).
+// Every full filter pair runs in one assembly call that also requantises, clamps and
+// stores (conv_run below); a last partial run of pixels runs it too, its missing pixels
+// zero columns whose outputs land in scratch; a last odd filter is computed in C. The common runs (3x3 windows on
 // 3 channels read in place, 1x1 at stride 1) go straight to the widening and the run
 // without the general per-run C. 1x1 on 8 input channels has its own kernel
 // (DspPointwise8Params, pw8_run at the end of this file).
@@ -21,6 +20,7 @@ namespace arm_dsp {
 namespace {
 
 constexpr int32_t kPixels = 3;
+constexpr int32_t kPassUnits = 16;  // units of 2 steps per pass of the assembly run
 
 inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
 
@@ -409,39 +409,136 @@ TINYRIG_INLINE_LOOPS void columns_rgb3x3(const DspConv2DParams& p, const int8_t*
   }
 }
 
+// The first byte of pixel's window when the window lies inside the image (or the
+// bordered copy, when there is one; dilation_w 1), else nullptr.
+const int8_t* window_inside(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
+  const int32_t out_y = pixel / p.window.output_w;
+  const int32_t out_x = pixel - out_y * p.window.output_w;
+  const bool bordered = p.padded_h > 0;
+  const int32_t image_h = bordered ? p.padded_h : p.window.input_h, image_w = bordered ? p.padded_w : p.window.input_w;
+  const int32_t y0 = out_y * p.window.stride_h - (bordered ? 0 : p.window.pad_top);
+  const int32_t x0 = out_x * p.window.stride_w - (bordered ? 0 : p.window.pad_left);
+  if (y0 < 0 || y0 + (p.window.filter_h - 1) * p.window.dilation_h >= image_h || x0 < 0 ||
+      x0 + p.window.filter_w > image_w) {
+    return nullptr;
+  }
+  return input + (y0 * image_w + x0) * p.window.input_c;
+}
+
 const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
   const int32_t out_y = pixel / p.window.output_w;
   const int32_t out_x = pixel - out_y * p.window.output_w;
   return input + (out_y * p.window.stride_h * p.window.input_w + out_x * p.window.stride_w) * p.window.input_c;
 }
 
+// Filter pair accumulators for a run of 3 pixels in C (the host, and on the target a
+// last odd filter): `pair` points at the pair's stream (conv.py: bias of filter a, the
+// int8 step words, then the epilogue words). acc[2 * pixel] is filter a's half-scaled
+// accumulator; acc[2 * pixel + 1] is the raw-word accumulator, from which
+// pair_second_filter recovers filter b's.
+void pair_accumulate(const uint32_t* x, const int32_t* pair, int32_t steps, int32_t* acc) {
+  for (int32_t i = 0; i < 2 * kPixels; ++i) acc[i] = pair[0];
+  const int32_t* w = pair + 1;
+  for (int32_t step = 0; step < steps; ++step, x += kPixels) {
+    const uint32_t word = static_cast<uint32_t>(w[step]);
+    const uint32_t wa = sxtb16(word);
+    for (int32_t pixel = 0; pixel < kPixels; ++pixel) {
+      acc[2 * pixel] = smlad(x[pixel], wa, acc[2 * pixel]);
+      acc[2 * pixel + 1] = smlad(x[pixel], word, acc[2 * pixel + 1]);
+    }
+  }
+}
+
+// Filter b's doubled accumulator from the raw-word one: raw - a = 256 * (b's sum), exact
+// in int32 (conv.py checks the bound), plus b's doubled bias.
+inline int32_t pair_second_filter(int32_t raw, int32_t a, int32_t doubled_bias_b) {
+  const int32_t diff = static_cast<int32_t>(static_cast<uint32_t>(raw) - static_cast<uint32_t>(a));
+  return static_cast<int32_t>(static_cast<uint32_t>(doubled_bias_b) + static_cast<uint32_t>(diff >> 7));
+}
+
+// Filter b's requantisation from its doubled accumulator (requantize_doubled without the doubling).
+inline int32_t requantize_scaled(int32_t acc, int32_t multiplier, int32_t rounding, int32_t shift) {
+  int32_t y = smmlar(acc, multiplier, rounding);
+  y += acc >> 31;
+  return ssat8(y >> shift);
+}
+
+// The pair's two outputs for pixel `pixel` from pair_accumulate's acc; epi = the pair's
+// epilogue words (M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b).
+inline void pair_outputs(const int32_t* acc, int32_t pixel, const int32_t* epi, int32_t* ya, int32_t* yb) {
+  const int32_t rq_a[3] = {epi[0], epi[1], epi[4] & 0xFF};
+  *ya = requantize_doubled(acc[2 * pixel], rq_a);
+  *yb = requantize_scaled(pair_second_filter(acc[2 * pixel + 1], acc[2 * pixel], epi[5]), epi[2], epi[3],
+                          (epi[4] >> 8) & 0xFF);
+}
+
 // The assembly run over every full filter pair for 3 full pixels. The pair's part of
-// the weight stream (conv.py: 6 seeds = its bias pair x 3, then [step][filter]
-// words, then both filters' (M, r, e)) is read by one pointer that runs on from pair to
-// pair: one LDM seeds the 6 accumulators, the 3x2 SMLAD loop is unrolled 8 times (2
-// steps each, 16 steps a pass, the last pass through a copy without the loop) with a
-// TBH entry for the remainder, and the epilogue
-// loads both filters' (M, r, e) with one LDM, requantises (3 instructions per output,
-// e in SSAT's immediate: a TBH per filter into a copy for its e),
-// packs each pixel's 2 bytes with BFI, clamps with SSUB8/SEL and stores 3 halfwords.
-// The block is copied to the stack frame; field order is the frame layout.
+// the stream (conv.py: filter a's bias, one int8 word per step, then the epilogue words)
+// is read by one pointer that runs on from pair to pair. A step's word holds both
+// filters' 2 weights as (a0, b0', a1, b1') with b' = b - [a < 0], so that its halfwords
+// read as int16 are 256 * b + a: one SMLAD with SXTB16(word) accumulates filter a, one
+// with the raw word accumulates a + 256 * b, and the epilogue takes b's sum from the
+// difference. A unit of 2 steps loads both steps' words and the first step's 3 input
+// words as one run of 5 LDRs (6 cycles: a run of single loads pipelines), the second
+// step's inputs with one LDM: 24 cycles for 24 MACs (1 SXTB16 a step; pre-widened int16
+// weights took 26). 16 units make a pass (the pass's end test, a load, compare and taken
+// branch, is 6 cycles: 1.6% at 16 units, 3.1% at 8); the first pass of a pair enters at the unit
+// that leaves a whole number of passes (BX to an address set up once per call), and
+// the passes end at the columns' end. The epilogue recovers b, doubles a, requantises
+// with a register shift (no per-shift code copies), packs each pixel's 2 bytes with BFI,
+// clamps with SSUB8/SEL and stores 3 halfwords. The block is copied to the stack frame;
+// field order is the frame layout (x to entry first: one LDM at each pair's end reloads them).
 struct ConvRun {
   const uint32_t* x;        // 0: the 3 widened columns, [step][pixel]
-  int32_t passes;           // 4: ceil(units / 8) - 1 (a unit is 2 steps): passes through the
-                            // looping copy of the 16-step blocks; the last pass runs the copy
-                            // without the loop, which follows it
-  int32_t entry;            // 8: units % 8, selects where the first pass starts; + 8 for a
-                            // single pass (straight into the copy without the loop)
+  int8_t* out;              // 4: pixel 0 of the current pair
+  int32_t out_c;            // 8
   const int32_t* end;       // 12: the stream past the last full pair
-  int8_t* out;              // 16: pixel 0 of the current pair
-  int32_t out_c;            // 20
-  const int32_t* stream;    // 24: pair 0's seeds
-  uint32_t lo4, hi4;        // 28, 32: activation min / max in every byte (clamping run only)
+  int32_t entry;            // 16: the unit (0..15) the first pass starts at: (16 - units % 16) % 16;
+                            // the run turns it into a code address in its frame
+  const uint32_t* x_end;    // 20: past the columns' last step
+  uint32_t lo4, hi4;        // 24, 28: activation min / max in every byte (clamping run only)
+  const int32_t* stream;    // 32: pair 0
 };
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
 
-#define TINYRIG_RUN_2STEPS TINYRIG_DSP_STEP_3X2 TINYRIG_DSP_STEP_3X2
+// One unit: r0 the columns, r1 the stream; accumulators r8-r12, lr: [pixel][a, raw].
+#define TINYRIG_RUN_STEP(W)                                               \
+  "sxtb16 r7, " #W "\n\t"                                                 \
+  "smlad r8, r4, r7, r8\n\t"                                              \
+  "smlad r9, r4, " #W ", r9\n\t"                                          \
+  "smlad r10, r5, r7, r10\n\t"                                            \
+  "smlad r11, r5, " #W ", r11\n\t"                                        \
+  "smlad r12, r6, r7, r12\n\t"                                            \
+  "smlad lr, r6, " #W ", lr\n\t"
+#define TINYRIG_RUN_UNIT                                                  \
+  "ldr r2, [r1], #4\n\t"                                                  \
+  "ldr r3, [r1], #4\n\t"                                                  \
+  "ldr r4, [r0], #4\n\t"                                                  \
+  "ldr r5, [r0], #4\n\t"                                                  \
+  "ldr r6, [r0], #4\n\t"                                                  \
+  TINYRIG_RUN_STEP(r2)                                                    \
+  "ldm r0!, {r4, r5, r6}\n\t"                                             \
+  TINYRIG_RUN_STEP(r3)
+
+// Filter b's doubled accumulator into RAW (from RAW and A, r7 = 2 * bias_b).
+#define TINYRIG_RUN_B(RAW, A)                                             \
+  "sub r0, " #RAW ", " #A "\n\t"                                          \
+  "add " #RAW ", r7, r0, asr #7\n\t"
+// acc * 2 requantised with (M, r, e) in registers, into ACC's low byte (saturated).
+#define TINYRIG_RUN_RQ2(ACC, M, R, E)                                     \
+  "add r0, " #ACC ", " #ACC "\n\t"                                        \
+  "smmlar r0, r0, " #M ", " #R "\n\t"                                     \
+  "add r0, r0, " #ACC ", asr #31\n\t"                                     \
+  "asr r0, r0, " #E "\n\t"                                                \
+  "ssat " #ACC ", #8, r0\n\t"
+// The same for an accumulator already doubled.
+#define TINYRIG_RUN_RQ(ACC, M, R, E)                                      \
+  "smmlar r0, " #ACC ", " #M ", " #R "\n\t"                               \
+  "add r0, r0, " #ACC ", asr #31\n\t"                                     \
+  "asr r0, r0, " #E "\n\t"                                                \
+  "ssat " #ACC ", #8, r0\n\t"
+
 #define TINYRIG_RUN_CLAMP(V)                                              \
   "ssub8 r0, " #V ", r2\n\t"                                              \
   "sel " #V ", " #V ", r2\n\t"                                            \
@@ -449,135 +546,84 @@ struct ConvRun {
   "sel " #V ", " #V ", r3\n\t"
 
 #define TINYRIG_RUN_CLAMP3                                                \
-  "ldrd r2, r3, [sp, #28]\n\t"                                            \
+  "ldrd r2, r3, [sp, #24]\n\t"                                            \
   TINYRIG_RUN_CLAMP(r8) TINYRIG_RUN_CLAMP(r10) TINYRIG_RUN_CLAMP(r12)
-// The requantisation with e in SSAT's immediate: per filter of the pair a TBH on its
-// e (1..30, all that fused_epilogue.fused_requant makes) enters a copy of 3
-// outputs' epilogue for that e (SMMLAR, ADD, SSAT each). P names the labels of one
-// function's copies.
-#define TINYRIG_RUN_RQE(ACC, M, R, E)                                     \
-  "smmlar r0, " #ACC ", " #M ", " #R "\n\t"                               \
-  "add r0, r0, " #ACC ", asr #31\n\t"                                     \
-  "ssat " #ACC ", #8, r0, asr #" #E "\n\t"
-#define TINYRIG_RUN_ENTRY(P, F, E, L) ".hword (crun" P F #E " - " #L "b) / 2\n\t"
-// Filter a's copies end with the TBH on filter b's e (each with its own table), filter
-// b's with the packing, clamp and stores and the branch to the next pair.
-#define TINYRIG_RUN_VARIANT_A(P, F, E, L)                                 \
-  "crun" P F #E ":\n\t"                                                   \
-  TINYRIG_RUN_RQE(r8, r2, r3, E) TINYRIG_RUN_RQE(r10, r2, r3, E) TINYRIG_RUN_RQE(r12, r2, r3, E) \
-  "tbh [pc, r7, lsl #1]\n\t" /* filter b's e */                          \
-  "29:\n\t"                                                               \
-  TINYRIG_RUN_ENTRY(P, "b", 1, 29)                                        \
-  TINYRIG_RUN_E_LIST2(TINYRIG_RUN_ENTRY, P, "b", 29)
-#define TINYRIG_RUN_VARIANT_B(P, F, E, CLAMP)                             \
-  "crun" P F #E ":\n\t"                                                   \
-  TINYRIG_RUN_RQE(r9, r5, r6, E) TINYRIG_RUN_RQE(r11, r5, r6, E) TINYRIG_RUN_RQE(lr, r5, r6, E) \
+
+#define TINYRIG_RUN_FN(CLAMP)                                             \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "sub sp, sp, #32\n\t"                                                   \
+  "ldm r0, {r1-r9}\n\t"                                                   \
+  "adr r10, 6f\n\t"                                                       \
+  "ldr r5, [r10, r5, lsl #2]\n\t" /* the entry unit's address */          \
+  "stm sp, {r1-r8}\n\t"                                                   \
+  "mov r0, r1\n\t"                                                        \
+  "mov r1, r9\n\t" /* r1: the stream, from here on */                     \
+  "b 2f\n\t"                                                              \
+  ".p2align 2\n\t"                                                        \
+  "6:\n\t"                                                                \
+  ".word 10f + 1, 11f + 1, 12f + 1, 13f + 1, 14f + 1, 15f + 1, 16f + 1, 17f + 1\n\t" \
+  ".word 18f + 1, 19f + 1, 20f + 1, 21f + 1, 22f + 1, 23f + 1, 24f + 1, 25f + 1\n\t" \
+  "10:\n\t" TINYRIG_RUN_UNIT "11:\n\t" TINYRIG_RUN_UNIT "12:\n\t" TINYRIG_RUN_UNIT  \
+  "13:\n\t" TINYRIG_RUN_UNIT "14:\n\t" TINYRIG_RUN_UNIT "15:\n\t" TINYRIG_RUN_UNIT  \
+  "16:\n\t" TINYRIG_RUN_UNIT "17:\n\t" TINYRIG_RUN_UNIT "18:\n\t" TINYRIG_RUN_UNIT  \
+  "19:\n\t" TINYRIG_RUN_UNIT "20:\n\t" TINYRIG_RUN_UNIT "21:\n\t" TINYRIG_RUN_UNIT  \
+  "22:\n\t" TINYRIG_RUN_UNIT "23:\n\t" TINYRIG_RUN_UNIT "24:\n\t" TINYRIG_RUN_UNIT  \
+  "25:\n\t" TINYRIG_RUN_UNIT                                              \
+  "ldr r2, [sp, #20]\n\t"                                                 \
+  "cmp r0, r2\n\t"                                                        \
+  "bne 10b\n\t"                                                           \
+  "ldm r1!, {r2-r7}\n\t" /* M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b */ \
+  TINYRIG_RUN_B(r9, r8) TINYRIG_RUN_B(r11, r10) TINYRIG_RUN_B(lr, r12)    \
+  TINYRIG_RUN_RQ2(r8, r2, r3, r6) TINYRIG_RUN_RQ2(r10, r2, r3, r6) TINYRIG_RUN_RQ2(r12, r2, r3, r6) \
+  "lsr r6, r6, #8\n\t"                                                    \
+  TINYRIG_RUN_RQ(r9, r4, r5, r6) TINYRIG_RUN_RQ(r11, r4, r5, r6) TINYRIG_RUN_RQ(lr, r4, r5, r6) \
   "bfi r8, r9, #8, #8\n\t"                                                \
   "bfi r10, r11, #8, #8\n\t"                                              \
   "bfi r12, lr, #8, #8\n\t"                                               \
   CLAMP                                                                   \
-  "ldrd r0, r2, [sp, #16]\n\t" /* out, out_c */                           \
-  "strh r10, [r0, r2]\n\t"                                                \
-  "strh r12, [r0, r2, lsl #1]\n\t"                                        \
-  "strh r8, [r0], #2\n\t"                                                 \
-  "str r0, [sp, #16]\n\t"                                                 \
-  "bne 1b\n\t"                                                            \
-  "b 32f\n\t"
-#define TINYRIG_RUN_E_LIST(X, P, F, L)                                    \
-  X(P, F, 1, L) X(P, F, 2, L) X(P, F, 3, L) X(P, F, 4, L) X(P, F, 5, L) X(P, F, 6, L) X(P, F, 7, L) \
-  X(P, F, 8, L) X(P, F, 9, L) X(P, F, 10, L) X(P, F, 11, L) X(P, F, 12, L) X(P, F, 13, L) X(P, F, 14, L) \
-  X(P, F, 15, L) X(P, F, 16, L) X(P, F, 17, L) X(P, F, 18, L) X(P, F, 19, L) X(P, F, 20, L) X(P, F, 21, L) \
-  X(P, F, 22, L) X(P, F, 23, L) X(P, F, 24, L) X(P, F, 25, L) X(P, F, 26, L) X(P, F, 27, L) X(P, F, 28, L) \
-  X(P, F, 29, L) X(P, F, 30, L)
-// The same list again, for use inside an expansion of TINYRIG_RUN_E_LIST.
-#define TINYRIG_RUN_E_LIST2(X, P, F, L)                                    \
-  X(P, F, 1, L) X(P, F, 2, L) X(P, F, 3, L) X(P, F, 4, L) X(P, F, 5, L) X(P, F, 6, L) X(P, F, 7, L) \
-  X(P, F, 8, L) X(P, F, 9, L) X(P, F, 10, L) X(P, F, 11, L) X(P, F, 12, L) X(P, F, 13, L) X(P, F, 14, L) \
-  X(P, F, 15, L) X(P, F, 16, L) X(P, F, 17, L) X(P, F, 18, L) X(P, F, 19, L) X(P, F, 20, L) X(P, F, 21, L) \
-  X(P, F, 22, L) X(P, F, 23, L) X(P, F, 24, L) X(P, F, 25, L) X(P, F, 26, L) X(P, F, 27, L) X(P, F, 28, L) \
-  X(P, F, 29, L) X(P, F, 30, L)
-#define TINYRIG_RUN_FN(CLAMP, P)                                          \
-  "push {r4-r11, lr}\n\t"                                                 \
-  "sub sp, sp, #36\n\t"                                                   \
-  "ldm r0!, {r1-r7}\n\t"                                                  \
-  "stm sp, {r1-r7}\n\t"                                                   \
-  "ldrd r1, r2, [r0]\n\t"                                                 \
-  "strd r1, r2, [sp, #28]\n\t"                                            \
-  "mov r1, r7\n\t" /* r1: the stream, from here on */                     \
-  "1:\n\t"         /* filter pair */                                      \
-  "ldm r1!, {r8-r12, lr}\n\t"                                             \
-  "ldm sp, {r0, r2, r3}\n\t"                                              \
-  "tbh [pc, r3, lsl #1]\n\t"                                              \
-  "5:\n\t"                                                                \
-  ".hword (10f-5b)/2, (17f-5b)/2, (16f-5b)/2, (15f-5b)/2\n\t"             \
-  ".hword (14f-5b)/2, (13f-5b)/2, (12f-5b)/2, (11f-5b)/2\n\t"             \
-  ".hword (20f-5b)/2, (27f-5b)/2, (26f-5b)/2, (25f-5b)/2\n\t"             \
-  ".hword (24f-5b)/2, (23f-5b)/2, (22f-5b)/2, (21f-5b)/2\n\t"             \
-  "10:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "11:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "12:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "13:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "14:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "15:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "16:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "17:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "subs r2, r2, #1\n\t"                                                   \
-  "bne 10b\n\t"                                                           \
-  /* the last pass, or the only one: the same 8 blocks without the loop */ \
-  "20:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "21:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "22:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "23:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "24:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "25:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "26:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "27:\n\t" TINYRIG_RUN_2STEPS                                            \
-  "18:\n\t"                                                               \
-  "ldm r1!, {r2-r7}\n\t"                                                  \
-  "ldr r0, [sp, #12]\n\t"                                                 \
-  "cmp r1, r0\n\t" /* flags kept to the end: nothing below sets N/Z/C/V */ \
-  "tbh [pc, r4, lsl #1]\n\t" /* filter a's e */                          \
-  "28:\n\t"                                                               \
-  TINYRIG_RUN_ENTRY(P, "a", 1, 28) /* e = 0: never made */                \
-  TINYRIG_RUN_E_LIST(TINYRIG_RUN_ENTRY, P, "a", 28)                       \
-  TINYRIG_RUN_E_LIST(TINYRIG_RUN_VARIANT_A, P, "a", 0)                    \
-  TINYRIG_RUN_E_LIST(TINYRIG_RUN_VARIANT_B, P, "b", CLAMP)                \
-  "32:\n\t"                                                               \
-  "add sp, sp, #36\n\t"                                                   \
+  "ldm sp, {r0, r2, r3, r4, r5}\n\t" /* x, out, out_c, end, entry */      \
+  "cmp r1, r4\n\t" /* flags kept to the branch: the stores set none */    \
+  "strh r10, [r2, r3]\n\t"                                                \
+  "strh r12, [r2, r3, lsl #1]\n\t"                                        \
+  "strh r8, [r2], #2\n\t"                                                 \
+  "str r2, [sp, #4]\n\t"                                                  \
+  "beq 9f\n\t"                                                            \
+  "2:\n\t" /* the next filter pair: a's bias seeds all 6 accumulators */  \
+  "ldr r8, [r1], #4\n\t"                                                  \
+  "mov r9, r8\n\t"                                                        \
+  "mov r10, r8\n\t"                                                       \
+  "mov r11, r8\n\t"                                                       \
+  "mov r12, r8\n\t"                                                       \
+  "mov lr, r8\n\t"                                                        \
+  "bx r5\n\t"                                                             \
+  "9:\n\t"                                                                \
+  "add sp, sp, #32\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
 
 // noipa: the caller must not learn from the (opaque) bodies which registers survive.
-__attribute__((naked, noipa)) void conv_run(const ConvRun*) { __asm__ volatile(TINYRIG_RUN_FN("", "n")); }
+__attribute__((naked, noipa)) void conv_run(const ConvRun*) { __asm__ volatile(TINYRIG_RUN_FN("")); }
 __attribute__((naked, noipa)) void conv_run_clamp(const ConvRun*) {
-  __asm__ volatile(TINYRIG_RUN_FN(TINYRIG_RUN_CLAMP3, "c"));
+  __asm__ volatile(TINYRIG_RUN_FN(TINYRIG_RUN_CLAMP3));
 }
 
 #else  // host model of the same loop
 
 void conv_run_model(const ConvRun* run, bool clamp) {
-  const int32_t entry = run->entry % 8;
-  const int32_t steps = (run->passes * 8 + (entry == 0 ? 8 : entry)) * 2;
+  const int32_t steps = static_cast<int32_t>(run->x_end - run->x) / kPixels;
+  const int32_t pair_words = 7 + steps;
   int32_t pair = 0;
-  for (const int32_t* s = run->stream; s < run->end; s += 12 + 2 * steps, ++pair) {
+  for (const int32_t* s = run->stream; s < run->end; s += pair_words, ++pair) {
     int32_t acc[6];
-    for (int32_t i = 0; i < 6; ++i) acc[i] = s[i];
-    const uint32_t* x = run->x;
-    const int32_t* wp = s + 6;
-    for (int32_t step = 0; step < steps; ++step, x += 3, wp += 2) {
-      for (int32_t pixel = 0; pixel < 3; ++pixel) {
-        for (int32_t f = 0; f < 2; ++f) {
-          acc[2 * pixel + f] = smlad(x[pixel], static_cast<uint32_t>(wp[f]), acc[2 * pixel + f]);
-        }
-      }
-    }
+    pair_accumulate(run->x, s, steps, acc);
     for (int32_t pixel = 0; pixel < 3; ++pixel) {
+      int32_t y[2];
+      pair_outputs(acc, pixel, s + 1 + steps, &y[0], &y[1]);
       for (int32_t f = 0; f < 2; ++f) {
-        int32_t y = requantize(acc[2 * pixel + f], wp + 3 * f);
         if (clamp) {
           const int32_t lo = static_cast<int8_t>(run->lo4), hi = static_cast<int8_t>(run->hi4);
-          y = y < lo ? lo : (y > hi ? hi : y);
+          y[f] = y[f] < lo ? lo : (y[f] > hi ? hi : y[f]);
         }
-        run->out[pixel * run->out_c + 2 * pair + f] = static_cast<int8_t>(y);
+        run->out[pixel * run->out_c + 2 * pair + f] = static_cast<int8_t>(y[f]);
       }
     }
   }
@@ -681,24 +727,34 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   const bool gather3 = !p.pointwise && p.window.dilation_w == 1 && ((p.window.filter_w * p.window.input_c) & 3) != 0;
   // (rgb3x3 has gather3 too: its gathered windows are read 3 bytes past depth 27, inside
   // the 32-byte window.)
+  // Window rows of whole 4-byte groups, at least 2 (one group a row is cheaper through
+  // widen_strips than a call per row): 3 inside windows are widened together straight
+  // from the image, 3 touching padding are gathered side by side and widened together.
+  const bool whole_strips = !p.pointwise && !p.rgb3x3 && p.window.dilation_w == 1 &&
+                            ((p.window.filter_w * p.window.input_c) & 3) == 0 &&
+                            p.window.filter_w * p.window.input_c >= 8;
+  const bool three_windows = gather3 || whole_strips;  // conv.py: scratch for 3 gathered windows
   int8_t* const windows[kPixels] = {window, window + p.depth_padded, window + 2 * p.depth_padded};
   if (!p.pointwise) {  // zero tails of the gathered windows (widened as zero steps)
-    for (int32_t w = 0; w < (gather3 ? kPixels : 1); ++w) {
+    for (int32_t w = 0; w < (three_windows ? kPixels : 1); ++w) {
       for (int32_t i = p.depth; i < p.depth_padded; ++i) windows[w][i] = 0;
     }
   }
+  // After the columns: the gathered windows, the bordered copy, then (conv.py's scratch
+  // order) the 3 pixels' outputs of a last partial run, which the run writes in full.
+  int8_t* const padded = window + (p.pointwise ? 0 : (three_windows ? kPixels : 1) * p.depth_padded);
+  int8_t* const partial_out = padded + ((p.padded_h * p.padded_w * p.window.input_c + 3) & ~3) + (p.rgb3x3 ? 4 : 0);
   if (p.padded_h > 0) {  // windows read the bordered copy, after the window buffers
-    int8_t* padded = window + (gather3 ? kPixels : 1) * p.depth_padded;
     pad_image(p, input, padded);
     input = padded;
   }
   const int32_t pixels = p.window.output_h * p.window.output_w;
   ConvRun run;  // conv_run copies it: only `out` changes from run to run
   const int32_t units = steps / 2;
-  const int32_t pair_words = 12 + 2 * steps;  // seeds, weights, (M, r, e) x 2
+  const int32_t pair_words = 7 + steps;  // a's bias, int8 step words, 6 epilogue words
   run.x = columns;
-  run.passes = (units + 7) / 8 - 1;
-  run.entry = units % 8 + (run.passes == 0 ? 8 : 0);
+  run.entry = (kPassUnits - units % kPassUnits) % kPassUnits;
+  run.x_end = columns + steps * kPixels;
   run.end = p.stream + pair_words * (p.window.output_c / 2);
   run.out_c = p.window.output_c;
   run.stream = p.stream;
@@ -708,6 +764,7 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   // 1x1 at stride 1: pixel i's column is the input pixel i.
   const bool dense = p.pointwise && p.window.stride_h == 1 && p.window.stride_w == 1;
   const int32_t c = p.window.input_c;
+  const int32_t row_bytes = p.window.dilation_h * (p.padded_h > 0 ? p.padded_w : p.window.input_w) * c;
   // One run of 3 output pixels (fewer at the end) starting at `first`, any shape.
   auto one_run = [&](int32_t first) {
     const int32_t valid = pixels - first < kPixels ? pixels - first : kPixels;
@@ -723,10 +780,24 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
         widen3(pointwise_source(p, input, first), pointwise_source(p, input, first + 1),
                pointwise_source(p, input, first + 2), p.depth, steps, columns);
       }
-    } else if (gather3 && valid == kPixels) {
+    } else if (three_windows && valid == kPixels) {
       const int32_t out_y = first / p.window.output_w;
       const int32_t out_x = first - out_y * p.window.output_w;
-      three = copy3_windows(p, input, out_y, out_x, windows);
+      bool widened = false;
+      if (whole_strips) {  // 3 inside windows, row by row, straight from the image (or the bordered copy)
+        const int8_t* a = window_inside(p, input, first);
+        const int8_t* b = window_inside(p, input, first + 1);
+        const int8_t* d = window_inside(p, input, first + 2);
+        widened = three = a != nullptr && b != nullptr && d != nullptr;
+        if (widened) {
+          const int32_t groups = p.window.filter_w * c / 4;
+          for (int32_t row = 0, at = 0; row < p.window.filter_h; ++row, at += row_bytes) {
+            widen3_groups(a + at, b + at, d + at, columns + row * groups * 2 * kPixels, groups);
+          }
+        }
+      } else {
+        three = copy3_windows(p, input, out_y, out_x, windows);
+      }
       if (!three) {  // longer rows, across an output row or at the edges: one window at a time
         int32_t y = out_y, x = out_x;
         for (int32_t slot = 0; slot < kPixels; ++slot) {
@@ -738,7 +809,7 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
         }
         three = true;
       }
-      widen3_groups(windows[0], windows[1], windows[2], columns, p.depth_padded / 4);
+      if (!widened) widen3_groups(windows[0], windows[1], windows[2], columns, p.depth_padded / 4);
     }
     for (int32_t slot = three ? kPixels : 0; slot < kPixels; ++slot) {
       if (slot >= valid) {
@@ -751,23 +822,28 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
     }
     int8_t* out = output + first * p.window.output_c;
     int32_t filter = 0;
-    if (valid == kPixels && p.window.output_c >= 2) {  // every full filter pair in assembly
-      run.out = out;
+    if (p.window.output_c >= 2) {  // every full filter pair in assembly
+      // A partial run's missing pixels are columns of zeros whose outputs land in scratch.
+      run.out = valid == kPixels ? out : partial_out;
       run_fn(&run);
       filter = 2 * (p.window.output_c / 2);
+      if (valid < kPixels) {
+        for (int32_t slot = 0; slot < valid; ++slot) {
+          copy_bytes(out + slot * p.window.output_c, partial_out + slot * p.window.output_c, filter);
+        }
+      }
     }
-    const int32_t* weights = p.stream + (filter / 2) * pair_words + 6;
-    for (; filter < p.channels_padded; filter += 2, weights += pair_words) {
+    const int32_t* pair = p.stream + (filter / 2) * pair_words;
+    for (; filter < p.channels_padded; filter += 2, pair += pair_words) {
       int32_t acc[2 * kPixels];
-      tinyrig_dsp_block_3x2(columns, weights, steps, p.bias + filter, acc);
-      const int32_t* rq = p.requant + 3 * filter;
+      pair_accumulate(columns, pair, steps, acc);
       const bool second = filter + 1 < p.window.output_c;
       for (int32_t slot = 0; slot < valid; ++slot) {
+        int32_t ya, yb;
+        pair_outputs(acc, slot, pair + 1 + steps, &ya, &yb);
         int8_t* o = out + slot * p.window.output_c + filter;
-        o[0] = clamp_output(requantize(acc[2 * slot], rq), p.clamp, p.activation_min, p.activation_max);
-        if (second) {
-          o[1] = clamp_output(requantize(acc[2 * slot + 1], rq + 3), p.clamp, p.activation_min, p.activation_max);
-        }
+        o[0] = clamp_output(ya, p.clamp, p.activation_min, p.activation_max);
+        if (second) o[1] = clamp_output(yb, p.clamp, p.activation_min, p.activation_max);
       }
     }
   };

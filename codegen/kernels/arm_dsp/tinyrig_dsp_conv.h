@@ -1,8 +1,8 @@
 // tinyrig DSP-extension kernel: CONV_2D: parameter blocks and entry points.
 //
-// Written by codegen/kernels/arm_dsp/conv.py: weights pre-widened to int16 pairs in the
-// order the kernel loads them, already scaled for the fused epilogue, with bias and
-// per-channel requantisation constants beside them. `scratch` is the model's shared
+// Written by codegen/kernels/arm_dsp/conv.py: int8 weights in the order the kernel loads
+// them (one word per SMLAD step of a filter pair, widened on the fly), with each pair's
+// bias and requantisation constants beside them in the same stream. `scratch` is the model's shared
 // scratch buffer (RAM apart from the arena), at least the layer's scratch_bytes long and
 // 4-byte aligned. Results are bit-exact with the reference kernels.
 #ifndef TINYRIG_DSP_CONV_H_
@@ -27,10 +27,9 @@ struct DspConv2DParams {
                             // in the order of conv.py RGB3X3_ORDER (depth_padded 28)
   int32_t clamp;            // the activation range is narrower than int8
   int32_t activation_min, activation_max;
-  const int32_t* stream;    // per filter pair: bias pair x 3, [depth_padded / 2][2] int16 pairs,
-                            // then (M, r, e) of both filters
-  const int32_t* bias;      // [channels_padded], scaled
-  const int32_t* requant;   // [channels_padded][3]
+  const int32_t* stream;    // per filter pair: a's bias (times 2^ls), [depth_padded / 2] int8
+                            // words (a[d0], b'[d0], a[d1], b'[d1]) with b' = b - [a < 0], then
+                            // M_a, r_a, M_b, r_b, e_a | e_b << 8, b's bias doubled
 };
 
 // CONV_2D 1x1 without padding on exactly 8 input channels, output channels a multiple

@@ -143,8 +143,8 @@ struct DwLine {
   int8_t* out;                 // 20: the channel's output 0 of the line
   int32_t out_step;            // 24: bytes between outputs along the line
   const uint32_t* ring;        // 28: the channel's column word 0, slot 0
-  const int32_t* weights;      // 32: the channel's 6 weights + bias for this line's rotation
-  int32_t weights_offset;      // 36: bytes from the record's (M, r, e) to `weights`
+  const int32_t* weights;      // 32: the channel's 3 filter-row words in this line's rotation
+  int32_t weights_offset;      // 36: bytes from the record's (M, r, e) to `weights`; the bias is before M
   int32_t* acc_again;          // 40: acc, beside end_bytes for one LDRD
   int32_t end_bytes;           // 44: steps * 12
   int32_t lo, hi;              // 48, 52: activation clamp (clamping variants only)
@@ -152,12 +152,35 @@ struct DwLine {
   const int32_t* weights_end;  // 60: `weights` of channel `channels`
   int32_t mode;                // 64: 4 * (stride 2) + steps % 4, the unclamped kernel's MAC entry
 };
-// A channel's record: M, rounding, e, then per rotation the 6 weight words and the bias.
-constexpr int32_t kRecordWords = 24;
+// A channel's record: bias, M, rounding, e, then the filter rows X1, X2, X0, X1, X2 (any
+// rotation's 3 rows are 3 consecutive words). A row word holds int8 weights so that
+// SXTB16 gives its A pair and SXTB16 ROR 8 its B pair: (w0, w1, w1, w2) at stride 1,
+// (w0, w2, w1, 0) at stride 2, each weight times 2^(ls) (fused_epilogue's scale / 2).
+constexpr int32_t kRecordWords = 9;
 
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
 
+// A channel's weights for one line (r3: its 3 row words): the A/B int16 pairs of each
+// row (SXTB16, SXTB16 ROR 8) doubled to the fused epilogue's scale (SADD16) in r6-r11,
+// the bias (scaled on the host) in r12.
+#define TINYRIG_DWL_WEIGHTS                                               \
+  "ldr r12, [sp, #36]\n\t"                                                \
+  "sub r12, r3, r12\n\t"                                                  \
+  "ldm r3, {r6, r8, r10}\n\t"                                             \
+  "ldr r12, [r12, #-4]\n\t"                                               \
+  "sxtb16 r7, r6, ror #8\n\t"                                             \
+  "sxtb16 r6, r6\n\t"                                                     \
+  "sxtb16 r9, r8, ror #8\n\t"                                             \
+  "sxtb16 r8, r8\n\t"                                                     \
+  "sxtb16 r11, r10, ror #8\n\t"                                           \
+  "sxtb16 r10, r10\n\t"                                                   \
+  "sadd16 r6, r6, r6\n\t"                                                 \
+  "sadd16 r7, r7, r7\n\t"                                                 \
+  "sadd16 r8, r8, r8\n\t"                                                 \
+  "sadd16 r9, r9, r9\n\t"                                                 \
+  "sadd16 r10, r10, r10\n\t"                                              \
+  "sadd16 r11, r11, r11\n\t"
 #define TINYRIG_DWL_STR_(x) #x
 #define TINYRIG_DWL_STR(x) TINYRIG_DWL_STR_(x)
 // r0 ring (column k), r1 accumulator buffer, r2/r3 inputs, r4/r5 accumulators,
@@ -231,7 +254,7 @@ constexpr int32_t kRecordWords = 24;
   "ldr r0, [sp, #28]\n\t" /* ring */                                      \
   "ldr r3, [sp, #32]\n\t" /* weights */                                   \
   "0:\n\t" /* channel */                                                  \
-  "ldm r3, {r6-r12}\n\t"                                                  \
+  TINYRIG_DWL_WEIGHTS                                                     \
   "ldrd r1, lr, [sp, #40]\n\t" /* acc, 12 * steps */                      \
   "tst lr, #4\n\t" /* bit 2 of 12 * steps is the parity of steps */       \
   "add lr, r0, lr\n\t"                                                    \
@@ -254,7 +277,7 @@ constexpr int32_t kRecordWords = 24;
   "str r0, [sp, #20]\n\t"                                                 \
   "ldr r3, [sp, #32]\n\t"                                                 \
   "ldr r4, [sp, #60]\n\t"                                                 \
-  "add r3, r3, #" TINYRIG_DWL_STR(4 * 24) "\n\t"                          \
+  "add r3, r3, #" TINYRIG_DWL_STR(4 * 9) "\n\t"                           \
   "str r3, [sp, #32]\n\t"                                                 \
   "cmp r3, r4\n\t"                                                        \
   "ldr r0, [sp, #28]\n\t"                                                 \
@@ -349,7 +372,7 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       "ldr r0, [sp, #28]\n\t" /* ring */
       "ldr r3, [sp, #32]\n\t" /* weights */
       "0:\n\t" /* channel */
-      "ldm r3, {r6-r12}\n\t"
+      TINYRIG_DWL_WEIGHTS
       "ldrd r1, lr, [sp, #40]\n\t" /* acc, 12 * steps */
       "add lr, r0, lr\n\t"
       "ldr r2, [sp, #64]\n\t"
@@ -391,7 +414,7 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       "6:\n\t" /* next channel */
       "ldr r3, [sp, #32]\n\t"
       "ldr r4, [sp, #60]\n\t"
-      "add r3, r3, #" TINYRIG_DWL_STR(4 * 24) "\n\t"
+      "add r3, r3, #" TINYRIG_DWL_STR(4 * 9) "\n\t"
       "str r3, [sp, #32]\n\t"
       "cmp r3, r4\n\t"
       "bne 0b\n\t"
@@ -416,11 +439,17 @@ void dw_line_model(DwLine* line, bool clamp) {
   const uint8_t* ring = reinterpret_cast<const uint8_t*>(r.ring);
   for (const int32_t* weights = r.weights; weights != r.weights_end; weights += kRecordWords, ++out) {
     const int32_t* rq = reinterpret_cast<const int32_t*>(reinterpret_cast<const uint8_t*>(weights) - r.weights_offset);
-    const uint32_t* w = reinterpret_cast<const uint32_t*>(weights);
+    uint32_t w[6];  // [slot][A/B], doubled as the assembly does
+    for (int32_t slot = 0; slot < 3; ++slot) {
+      const uint32_t row = static_cast<uint32_t>(weights[slot]);
+      const uint32_t a = sxtb16(row), b = sxtb16_ror8(row);
+      w[2 * slot] = ((a << 1) & 0xFFFFu) | (((a >> 16) << 17) & 0xFFFF0000u);
+      w[2 * slot + 1] = ((b << 1) & 0xFFFFu) | (((b >> 16) << 17) & 0xFFFF0000u);
+    }
     const uint32_t* x = reinterpret_cast<const uint32_t*>(ring);
     const int32_t steps = r.end_bytes / 12;
     ring += r.end_bytes + 12;
-    const int32_t bias = weights[6];
+    const int32_t bias = rq[-1];
     for (int32_t k = 0; k < steps; ++k, x += 3) {
       int32_t a0 = bias, a1 = bias;
       for (int32_t s = 0; s < 3; ++s) {
@@ -661,7 +690,7 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
       }
     }
     // The assembly steps the ring by end_bytes + 12 per channel: column_words = steps + 1.
-    const int32_t rot = 3 + 7 * mod3(y0);
+    const int32_t start = 6 - mod3(y0);  // the record word of slot 0's row (see kRecordWords)
     DwLine line;
     line.out = output + ol * p.out_line_bytes;
     line.acc = acc;
@@ -671,8 +700,8 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
     line.out_step3 = 3 * p.out_elem_bytes;
     line.out_step = p.out_elem_bytes;
     line.ring = ring;
-    line.weights = p.records + rot;
-    line.weights_offset = 4 * rot;
+    line.weights = p.records + start;
+    line.weights_offset = 4 * (start - 1);
     line.acc_again = acc;
     line.end_bytes = 12 * p.steps;
     line.lo = p.activation_min;

@@ -45,7 +45,7 @@ struct DspDepthwiseLineParams {
   int32_t input_zero_point;
   int32_t clamp;
   int32_t activation_min, activation_max;
-  const int32_t* records;  // [channel][24]: M, rounding, e, 3 rotations x ([slot][A/B] weight pairs, bias)
+  const int32_t* records;  // [channel][9]: bias, M, rounding, e, filter rows 1, 2, 0, 1, 2 as int8 words
 };
 
 namespace arm_dsp {

@@ -1,10 +1,11 @@
-// tinyrig DSP-extension kernel: FULLY_CONNECTED: parameter blocks and entry points.
+// tinyrig DSP-extension kernel: FULLY_CONNECTED: parameter block and entry point.
 //
-// Written by codegen/kernels/arm_dsp/fully_connected.py: weights pre-widened to int16 pairs in the
-// order the kernel loads them, already scaled for the fused epilogue, with bias and
-// per-channel requantisation constants beside them. `scratch` is the model's shared
-// scratch buffer (RAM apart from the arena), at least the layer's scratch_bytes long and
-// 4-byte aligned. Results are bit-exact with the reference kernels.
+// Written by codegen/kernels/arm_dsp/fully_connected.py: int8 weights (one byte each, the
+// odd-position ones adjusted so that a halfword reads as w_even + 256 w_odd) in the order
+// the kernel loads them, the accumulators' start values and per-output requantisation
+// constants beside them. `scratch` is the model's shared scratch buffer (RAM apart from
+// the arena), at least the layer's scratch_bytes long and 4-byte aligned. Results are
+// bit-exact with the reference kernels.
 #ifndef TINYRIG_DSP_FULLY_CONNECTED_H_
 #define TINYRIG_DSP_FULLY_CONNECTED_H_
 
@@ -15,14 +16,13 @@ namespace tinyrig {
 struct DspFullyConnectedParams {
   int32_t batches;
   int32_t accum_depth;
-  int32_t depth_padded;    // multiple of 16
+  int32_t groups;          // accum_depth / 4, rounded up
   int32_t output_depth;
-  int32_t outputs_padded;  // multiple of 4
-  int32_t clamp;
   int32_t activation_min, activation_max;
-  const int32_t* weights;  // [outputs_padded / 4][depth_padded / 4][2][4] int16 pairs
-  const int32_t* bias;
-  const int32_t* requant;
+  int32_t mode;            // 0: one requant row for all outputs, no clamp; 1: a row per output, clamped
+  const int32_t* stream;   // per block of 5 outputs: 5 start values (256 x bias - 127 x the sum of the
+                           // even-position weights), then [groups][5 rows] words of 4 int8 weights
+  const int32_t* requant;  // per output (or one row): M, rounding, e, right shift to the scaled accumulator
 };
 
 namespace arm_dsp {

@@ -177,30 +177,38 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
         ("channels_padded", channels_p), ("input_zero_point", p["input_zero_point"]), *output_params(p),
     ]
     geometry = _planar_geometry(p)
+    if geometry is not None and geometry["schedule"].max(initial=0) > 0xFFFF:
+        geometry = None  # the schedule's offsets are uint16: outputs more than 64 KB apart take the ring path
     if geometry is not None:
-        filters = c["weights"].astype(np.int64).reshape(fh, fw, channels)
-        lanes = np.zeros((channels, 2 if geometry["union_taps"] else 1, VECTOR), dtype=np.int64)
+        # int8 taps in flash, fh x fw bytes a channel; a predicated gather with per-layer lane
+        # indices builds each window's 16 tap lanes once per channel (lanes with no tap are
+        # predicated off, so zero).
+        weights = c["weights"].astype(np.int64).reshape(taps, channels).T
+        lane_taps = np.zeros((2, VECTOR), dtype=np.int64)
+        masks = [0, 0]
         for window, taps_of in enumerate(filter(None, (geometry["taps_a"], geometry["taps_b"]))):
             for lane, where in enumerate(taps_of):
                 if where is not None:
-                    lanes[:, window, lane] = filters[where[0], where[1], :]
+                    lane_taps[window, lane] = where[0] * fw + where[1]
+                    masks[window] |= 1 << lane
+        schedule = geometry["schedule"]
         offsets = np.zeros(VECTOR, dtype=np.int64)
         offsets[:len(geometry["offsets"])] = geometry["offsets"]
         offsets = np.where(offsets > 127, offsets - 256, offsets)  # u8 offsets stored as int8 bytes
-        per_channel = np.zeros((channels, 4), dtype=np.int64)  # [channel][bias, multiplier, -shift, plane]
-        per_channel[:, :3] = table.transpose(0, 2, 1).reshape(-1, 3)[:channels]
-        k, in_pass = geometry["interleave"], np.arange(channels) % geometry["group"]
-        per_channel[:, 3] = (in_pass // k) * k * geometry["plane_size"] + in_pass % k  # its plane in a pass
+        per_channel = table.transpose(0, 2, 1).reshape(-1, 3)[:channels]  # [channel][bias, multiplier, -shift]
         params = [
             *common, ("weights", 0), ("requant", 0), ("planar", 1),
             *[(name, geometry[name]) for name in ("along_y", "plane_len", "plane_size", "group", "stride_along")],
             ("groups", len(geometry["schedule"])), ("final_mask", geometry["final_mask"]),
             ("union_taps", geometry["union_taps"]), ("interleave", geometry["interleave"]),
-            ("planar_weights", ConstantRef("weights")), ("tap_offsets", ConstantRef("taps")),
+            ("record_bytes", taps), ("lane_mask_a", masks[0]), ("lane_mask_b", masks[1]),
+            ("planar_weights", ConstantRef("weights")),
+            ("weight_lanes", ConstantRef("lanes")), ("tap_offsets", ConstantRef("taps")),
             ("schedule", ConstantRef("schedule")), ("planar_requant", ConstantRef("requant")),
         ]
-        constants = [ConstantArray("weights", "int8_t", lanes.reshape(-1)), int32_array("requant", per_channel),
-                     ConstantArray("taps", "int8_t", offsets), int32_array("schedule", geometry["schedule"])]
+        constants = [ConstantArray("weights", "int8_t", weights.reshape(-1)), int32_array("requant", per_channel),
+                     ConstantArray("lanes", "int8_t", lane_taps.reshape(-1)), ConstantArray("taps", "int8_t", offsets),
+                     ConstantArray("schedule", "uint16_t", schedule.reshape(-1))]
         axis = "columns" if geometry["along_y"] else "rows"
         return specialized_plan(plan, "MveDepthwiseConv2DParams", params, constants, geometry["scratch"],
                                 f"{fh}x{fw} planar: gathered window + VMLADAV per output, lines along {axis}, "
@@ -213,8 +221,9 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
     params = [
         *common, ("weights", ConstantRef("weights")), ("requant", ConstantRef("requant")), ("planar", 0),
         *[(name, 0) for name in ("along_y", "plane_len", "plane_size", "group", "stride_along", "groups",
-                                 "final_mask", "union_taps", "interleave", "planar_weights", "tap_offsets",
-                                 "schedule", "planar_requant")],
+                                 "final_mask", "union_taps", "interleave", "record_bytes", "lane_mask_a", "lane_mask_b",
+                                 "planar_weights",
+                                 "weight_lanes", "tap_offsets", "schedule", "planar_requant")],
     ]
     constants = [int32_array("weights", layout), int32_array("requant", table)]
     scratch = fh * padded_w * channels_p  # the ring of padded input rows

@@ -38,20 +38,26 @@ namespace arm_mve {
 // stores a real output later; in the last group it is predicated off. One call runs
 // every channel of a plane pass.
 struct DwPlanarRun {
-  const int8_t* planes;     // 0: the pass's planes
+  const int8_t* planes;     // 0: the current channel's plane
   int8_t* out;              // 4: the current channel's first output
-  const int8_t* weights;    // 8: the current channel's 16 taps
-  const int32_t* requant;   // 12: the current channel's bias, multiplier, -shift, plane offset
+  const int8_t* weights;    // 8: the current channel's int8 taps
+  const int32_t* requant;   // 12: the current channel's bias, multiplier, -shift
   int32_t channels;         // 16
-  int32_t unused;           // 20
+  int32_t record_bytes;     // 20: taps per channel
   int32_t groups;           // 24: schedule entries (>= 1)
-  const int32_t* schedule;  // 28
+  const uint16_t* schedule;  // 28: [group][2 window offsets, 4 output offsets]
   int32_t stride;           // 32: plane bytes between the windows of a pair
   int32_t offset;           // 36: output zero point
   int32_t final_mask;       // 40
   const int8_t* taps;       // 44: 16 byte offsets
   const int32_t* limits;    // 48: lo [4], hi [4]
-  int32_t union_taps;       // 52: a pair's windows are one gather, with 2 x 16 taps a channel
+  int32_t union_taps;       // 52: a pair's windows are one gather, with 2 x 16 tap lanes a channel
+  const int8_t* weight_lanes;  // 56: [2][16] the tap of each lane of the first/second window
+  int32_t lane_mask_a;      // 60: VPR.P0 of the lanes of the first window that hold a tap
+  int32_t lane_mask_b;      // 64: the same for the second window (union gathers)
+  int32_t phase;            // 68: channels left on this plane set (interleave .. 1)
+  int32_t jump;             // 72: plane bytes from the last channel of a set to the next set
+  int32_t interleave;       // 76: channels a plane position holds
 };
 
 #if TINYRIG_MVE_NATIVE && defined(__thumb2__)
@@ -60,11 +66,28 @@ struct DwPlanarRun {
 // windows of the group's two pairs; r5: the channel's output; r7: schedule; r8-r11: bias, multiplier,
 // -shift, output offset; r12: the channel's plane. q0: taps; q1/q7: tap offsets of
 // the first/second window of a pair; q4: scatter offsets; q5/q6: lo/hi.
+//
+// A channel's taps are 9 bytes (fh x fw) in flash; its tap lanes (q0, and q7 for a
+// union gather) are one predicated gather each from them (lanes without a tap are
+// predicated off, which zeroes them), once per channel.
+#define TINYRIG_DWP_TAPS(Q, LANES, MASK)                                  \
+  "vldrb.u8 q2, [r1, #" #LANES "]\n\t"                                   \
+  "ldr r3, [r0, #" #MASK "]\n\t"                                         \
+  "vmsr p0, r3\n\t"                                                      \
+  "vpst\n\t"                                                             \
+  "vldrbt.u8 " #Q ", [r2, q2]\n\t"
+#define TINYRIG_DWP_NEXT_TAPS                                             \
+  "ldr r1, [r0, #20]\n\t"                                                \
+  "add r2, r2, r1\n\t"                                                   \
+  "ldr r1, [r0, #40]\n\t"                                                \
+  "vmsr p0, r1\n\t" /* the last group's lanes again */
+// A schedule entry is 6 halfwords: the two window offsets (one word, each added to the
+// plane by UXTAH) and the 4 output offsets (widened by VLDRH.U32).
 #define TINYRIG_DWP_TABLE                                                 \
-  "ldrd r1, r3, [r7], #8\n\t"                                             \
-  "vldrw.32 q4, [r7], #16\n\t"                                            \
-  "add r1, r1, r12\n\t"                                                   \
-  "add r3, r3, r12\n\t"
+  "ldr r3, [r7], #4\n\t"                                                  \
+  "vldrh.u32 q4, [r7], #8\n\t"                                            \
+  "uxtah r1, r12, r3\n\t"                                                 \
+  "uxtah r3, r12, r3, ror #16\n\t"
 // Two windows of a pair: a gather each (tap offsets q1 and q7 = q1 + s), or one
 // gather of their union and the taps of each window (q0, q7) against it.
 #define TINYRIG_DWP_MACS_SPLIT                                            \
@@ -115,12 +138,19 @@ struct DwPlanarRun {
   "ldr r0, [sp, #16]\n\t"                                                 \
   "ldrd r2, r4, [r0, #8]\n\t"                                             \
   WEIGHTS                                                                 \
-  "ldm r4!, {r8, r9, r10, r12}\n\t"                                       \
+  "ldm r4!, {r8, r9, r10}\n\t"                                            \
   "strd r2, r4, [r0, #8]\n\t"                                             \
-  "ldrd r1, r5, [r0]\n\t"                                                 \
-  "add r12, r12, r1\n\t" /* the channel's plane */                        \
+  "ldrd r12, r5, [r0]\n\t" /* the channel's plane, its output */          \
   "add r1, r5, #1\n\t"                                                    \
   "str r1, [r0, #4]\n\t"                                                  \
+  "ldrd r3, r6, [r0, #68]\n\t" /* the next plane: 1 on, or the next set */ \
+  "subs r3, r3, #1\n\t"                                                   \
+  "itee ne\n\t"                                                           \
+  "addne r1, r12, #1\n\t"                                                 \
+  "addeq r1, r12, r6\n\t"                                                 \
+  "ldreq r3, [r0, #76]\n\t"                                               \
+  "str r1, [r0]\n\t"                                                      \
+  "str r3, [r0, #68]\n\t"                                                 \
   "ldrd r2, r7, [r0, #24]\n\t"                                            \
   "subs r2, r2, #1\n\t" /* the groups before the last, */                 \
   "beq 3f\n\t"                                                            \
@@ -153,12 +183,14 @@ struct DwPlanarRun {
 extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_split(DwPlanarRun*) {
   __asm__ volatile(TINYRIG_DWP_RUN("ldr r3, [r0, #32]\n\t"
                                    "vadd.i8 q7, q1, r3\n\t", /* the second window's tap offsets */
-                                   "vldrb.u8 q0, [r2], #16\n\t", TINYRIG_DWP_MACS_SPLIT));
+                                   "ldr r1, [r0, #56]\n\t"
+                                   TINYRIG_DWP_TAPS(q0, 0, 60) TINYRIG_DWP_NEXT_TAPS, TINYRIG_DWP_MACS_SPLIT));
 }
 
 extern "C" __attribute__((naked, noipa)) void tinyrig_mve_dw_planar_union(DwPlanarRun*) {
-  __asm__ volatile(TINYRIG_DWP_RUN("", "vldrb.u8 q0, [r2], #16\n\t"
-                                       "vldrb.u8 q7, [r2], #16\n\t", TINYRIG_DWP_MACS_UNION));
+  __asm__ volatile(TINYRIG_DWP_RUN("", "ldr r1, [r0, #56]\n\t"
+                                       TINYRIG_DWP_TAPS(q0, 0, 60) TINYRIG_DWP_TAPS(q7, 16, 64) TINYRIG_DWP_NEXT_TAPS,
+                                       TINYRIG_DWP_MACS_UNION));
 }
 
 inline void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
@@ -173,22 +205,32 @@ inline void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
 
 inline void tinyrig_mve_dw_planar_run(DwPlanarRun* run) {
   for (int32_t c = 0; c < run->channels; ++c) {
-    const int32_t* entry = run->schedule;
+    const uint16_t* entry = run->schedule;
     for (int32_t g = 0; g < run->groups; ++g, entry += 6) {
       for (int32_t lane = 0; lane < 4; ++lane) {
         if (g == run->groups - 1 && !((run->final_mask >> (4 * lane)) & 1)) continue;
-        const int8_t* window = run->planes + run->requant[3] + entry[lane / 2] + (run->union_taps ? 0 : (lane % 2) * run->stride);
-        const int8_t* w = run->weights + (run->union_taps ? (lane % 2) * 16 : 0);
+        const int8_t* window = run->planes + entry[lane / 2] + (run->union_taps ? 0 : (lane % 2) * run->stride);
+        const bool second = run->union_taps && lane % 2;
+        const int8_t* lanes = run->weight_lanes + (second ? 16 : 0);
+        const int32_t mask = second ? run->lane_mask_b : run->lane_mask_a;
         int32_t acc = run->requant[0];
-        for (int32_t k = 0; k < 16; ++k) acc += window[static_cast<uint8_t>(run->taps[k])] * w[k];
+        for (int32_t k = 0; k < 16; ++k) {
+          if ((mask >> k) & 1) acc += window[static_cast<uint8_t>(run->taps[k])] * run->weights[lanes[k]];
+        }
         int32_t y = multiply_by_quantized_multiplier(acc, run->requant[1], run->requant[2]) + run->offset;
         y = y < run->limits[0] ? run->limits[0] : (y > run->limits[4] ? run->limits[4] : y);
         run->out[entry[2 + lane]] = static_cast<int8_t>(y);
       }
     }
     run->out += 1;
-    run->weights += run->union_taps ? 32 : 16;
-    run->requant += 4;
+    run->weights += run->record_bytes;
+    run->requant += 3;
+    if (--run->phase == 0) {
+      run->planes += run->jump;
+      run->phase = run->interleave;
+    } else {
+      run->planes += 1;
+    }
   }
 }
 
@@ -344,9 +386,12 @@ void depthwise_planar(const MveDepthwiseConv2DParams& p, const int8_t* input, in
     } else {
       copy_planes(p, input, planes, first, count);
     }
-    DwPlanarRun run = {planes, output + first, p.planar_weights + (p.union_taps ? 32 : 16) * first,
-                       p.planar_requant + 4 * first, count, 0, p.groups, p.schedule, p.stride_along,
-                       p.output_offset, p.final_mask, p.tap_offsets, limits, p.union_taps};
+    // Channel c of the pass is at plane (c / k) * k * plane_size + c % k (k = interleave).
+    DwPlanarRun run = {planes, output + first, p.planar_weights + p.record_bytes * first,
+                       p.planar_requant + 3 * first, count, p.record_bytes, p.groups, p.schedule, p.stride_along,
+                       p.output_offset, p.final_mask, p.tap_offsets, limits, p.union_taps, p.weight_lanes,
+                       p.lane_mask_a, p.lane_mask_b, p.interleave, p.interleave * p.plane_size - (p.interleave - 1),
+                       p.interleave};
     tinyrig_mve_dw_planar_run(&run);
   }
 }

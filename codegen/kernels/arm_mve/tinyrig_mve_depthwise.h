@@ -1,8 +1,7 @@
 // tinyrig Helium kernel: DEPTHWISE_CONV_2D: parameter blocks and entry points.
 //
-// Written by codegen/kernels/arm_mve/depthwise.py: weights stay int8 for VMLADAVA.S8 (or are
-// pre-widened to int32 lanes), laid out as the kernel loads them and zero-padded to
-// whole vectors; the epilogue is TFLM's double-rounding requantisation on 4 lanes
+// Written by codegen/kernels/arm_mve/depthwise.py: weights stay int8 for VMLADAVA.S8, one
+// byte a tap (or, on the ring path, are pre-widened to int32 lanes); the epilogue is TFLM's double-rounding requantisation on 4 lanes
 // (tinyrig_mve_common.h). Bit-exact with the reference kernels.
 #ifndef TINYRIG_MVE_DEPTHWISE_H_
 #define TINYRIG_MVE_DEPTHWISE_H_
@@ -35,10 +34,13 @@ struct MveDepthwiseConv2DParams {
   int32_t final_mask;       // store predicate of the last group
   int32_t union_taps;       // 1: a pair's two windows are one gather (their union)
   int32_t interleave;       // channels a plane position holds (4: planes of 4 channels byte by byte)
-  const int8_t* planar_weights;   // [channels][16] (union: [channels][2][16]): taps by lane, zeros after
+  int32_t record_bytes;           // filter_h * filter_w: a channel's int8 taps
+  int32_t lane_mask_a, lane_mask_b;  // VPR.P0 of the lanes of the first / second window that hold a tap
+  const int8_t* planar_weights;   // [channels][record_bytes]: the filter's taps (fy, fx order)
+  const int8_t* weight_lanes;     // [2][16]: the tap of each lane of the first/second window
   const int8_t* tap_offsets;      // [16]: each lane's byte offset in the plane
-  const int32_t* schedule;        // [groups][window offset, 4 output offsets]
-  const int32_t* planar_requant;  // [channels][bias, multiplier, -right shift, plane offset in a pass]
+  const uint16_t* schedule;       // [groups][2 window offsets, 4 output offsets]
+  const int32_t* planar_requant;  // [channels][bias, multiplier, -right shift]
 };
 
 namespace arm_mve {

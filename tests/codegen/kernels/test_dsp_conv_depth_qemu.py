@@ -1,9 +1,11 @@
-"""CONV_2D's 3x2 SMLAD block with the depth padded to a multiple of 4 (2 SMLAD steps):
-the assembly run's TBB entry by units of 2 steps (units % 8 of 0..7, one or two
-16-step passes) and tinyrig_dsp_block_3x2's leading 2 steps (steps % 4 == 2, for a last
-odd filter and a last partial run of pixels), bit-exact under QEMU against tflite-micro
-on qemu-mps2-an386 and qemu-mps3-an547 (where it runs whatever Helium declines); and
-the 3x3x3 window-row path (depth 27 -> 28) walked row by row.
+"""CONV_2D's 3x2 SMLAD block over int8 weights with the depth padded to a multiple of 4
+(2 SMLAD steps): the assembly run's entry by units of 2 steps (units % 16 of 0..15, one
+to three 32-step passes), a last odd filter and a last partial run of pixels (through the
+run into scratch), bit-exact under QEMU against tflite-micro on qemu-mps2-an386 and
+qemu-mps3-an547 (where it runs whatever Helium declines); the 3x3x3 window-row path
+(depth 27 -> 28) walked row by row; and windows of whole 4-byte rows read 3 at a time
+from the image, those touching padding (an input too large for the bordered copy)
+gathered 3 side by side.
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ CASES = [
     # across rows, the right and bottom windows in padding), then from the bordered copy
     (93, (1, 40, 70, 3), [(6, (3, 3), "SAME", "RELU6", (2, 2))], ["depth 27->28"]),
     (94, (1, 9, 10, 3), [(4, (3, 3), "SAME", "NONE", (1, 1))], ["depth 27->28"]),
+    # 3x3 on 16 channels, SAME, 24x24 (26x26x16 is over the bordered copy's 8 KiB): depth 144
+    # (36 units: three passes, the first of 4 units), edge windows gathered 3 at a time;
+    # 7 filters (an odd last one), clamped; then 1x1 on 7 channels (depth 7 -> 8, 1 unit)
+    (98, (1, 24, 24, 16), [(7, (3, 3), "SAME", "RELU6"), (3, (1, 1), "VALID", "NONE")],
+     ["depth 144->144", "depth 7->8"]),
+    # 3x3 on 8 channels at stride 2 (depth 72: 18 units, two passes), then 1x1 on depth 132
+    # (33 units, entering at the 16th unit of a 3-pass run) and depth 64 (exactly 1 pass)
+    (96, (1, 13, 11, 8), [(132, (3, 3), "SAME", "NONE", (2, 2)), (64, (1, 1), "VALID", "RELU"),
+                          (5, (1, 1), "VALID", "NONE")],
+     ["depth 72->72", "depth 132->132", "depth 64->64"]),
 ]
 
 

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../audio/tinyrig_audio_tables.h"
 #include "sww_config.h"
@@ -39,8 +40,9 @@ static inline void audio_ring_commit(audio_ring_t *ring)
     ring->produced = ring->produced + 1u;
 }
 
-/* Consumer: the oldest hop still in the ring and its number in the stream, or NULL when it has
- * taken every completed hop. A hop stays intact until hop + SWW_RING_HOPS completes. */
+/* The oldest hop still in the ring and its number in the stream, or NULL when the consumer has
+ * taken every completed hop; hops overwritten before it got there are counted lost. A hop stays
+ * intact until hop + SWW_RING_HOPS completes. */
 static inline const int16_t *audio_ring_next(audio_ring_t *ring, uint32_t *index)
 {
     uint32_t produced = ring->produced;
@@ -53,9 +55,26 @@ static inline const int16_t *audio_ring_next(audio_ring_t *ring, uint32_t *index
     return ring->slot[ring->consumed % SWW_RING_HOPS];
 }
 
-static inline void audio_ring_release(audio_ring_t *ring)
+/* Consumer: copies the oldest intact hop into `hop` (TINYRIG_AUDIO_HOP samples) and gives its
+ * number in the stream; 0 when every completed hop has been taken. The hop is copied before it
+ * is processed because processing outlasts a hop: in overload the ring is full and the very next
+ * completion reuses the oldest hop's slot, which a pointer into the ring would then read half
+ * old, half new. A copy that the producer overtook (hop + SWW_RING_HOPS completed meanwhile) is
+ * counted lost and the next hop tried, as a double-buffered DMA consumer does. */
+static inline int audio_ring_take(audio_ring_t *ring, int16_t *hop, uint32_t *index)
 {
-    ring->consumed++;
+    for (;;) {
+        const int16_t *slot = audio_ring_next(ring, index);
+        if (slot == NULL) return 0;
+        __asm volatile("" ::: "memory"); /* the copy reads the slot after `produced` was read ... */
+        memcpy(hop, slot, sizeof ring->slot[0]);
+        __asm volatile("" ::: "memory"); /* ... and is done before it is read again */
+        if (ring->produced - *index <= SWW_RING_HOPS) {
+            ring->consumed++;
+            return 1;
+        }
+        /* Overwritten during the copy: the next audio_ring_next counts it lost. */
+    }
 }
 
 #endif

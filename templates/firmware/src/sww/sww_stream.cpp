@@ -28,6 +28,7 @@ tinyrig_audio_frontend_t g_frontend;
 int8_t g_frames[SWW_FRAMES][TINYRIG_AUDIO_MEL_BINS];
 uint32_t g_next_frame;
 audio_ring_t g_ring;
+int16_t g_hop[TINYRIG_AUDIO_HOP]; /* the hop being processed, copied out of the ring */
 int8_t g_activations[SWW_ACTIVATION_LOG];
 uint32_t g_activation_count;
 sww_status_t g_status;
@@ -150,10 +151,8 @@ void sww_background(void)
 {
     if (g_status.state != SWW_STREAMING) return;
     uint32_t index = 0;
-    const int16_t *hop = audio_ring_next(&g_ring, &index);
-    if (hop != nullptr) {
-        process_stream_hop(hop, index);
-        audio_ring_release(&g_ring);
+    if (audio_ring_take(&g_ring, g_hop, &index)) {
+        process_stream_hop(g_hop, index);
         return;
     }
     if (audio_source_exhausted(&g_ring)) {
