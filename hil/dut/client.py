@@ -27,6 +27,8 @@ READY = "m-ready"
 # `tinyrig load` reads only files that begin with this header (and only in the folder of its first
 # load): whoever else reaches the console cannot make the firmware read the host's files.
 INPUT_MAGIC = b"TRIN"
+# `tinyrig batch` files: this magic, the input size and the stride (uint32 LE each), then the data.
+BATCH_MAGIC = b"TRBT"
 MAX_DB_BYTES_DIRECT = 31  # protocol.md: at most 31 data bytes per `db` talking to the DUT directly
 
 _RESULTS_RE = re.compile(r"m-results-\[(.*)\]")
@@ -86,6 +88,11 @@ class InferResult:
 def input_file_bytes(data: bytes) -> bytes:
     """An input as the firmware's `tinyrig load` reads it: magic, byte count (uint32 LE), bytes."""
     return INPUT_MAGIC + len(data).to_bytes(4, "little") + data
+
+
+def batch_file_bytes(input_bytes: int, stride: int, data: bytes) -> bytes:
+    """A batch as the firmware's `tinyrig batch` reads it: input i is data[i*stride : i*stride+input_bytes]."""
+    return BATCH_MAGIC + input_bytes.to_bytes(4, "little") + stride.to_bytes(4, "little") + data
 
 
 def parse_scores(line: str) -> list[float] | None:
@@ -323,6 +330,37 @@ class Dut:
         line = self._expect(self.command("tinyrig ticks"), "m-ticks-", "tinyrig ticks")
         start, end, hz = line[len("m-ticks-") :].split("-")
         return int(start), int(end), int(hz)
+
+    def batch(self, path: str, expected: int, silence_s: float) -> list[str]:
+        """Runs `tinyrig batch PATH`: the `m-results-[...]` line of each of its `expected` inputs.
+
+        A batch may take minutes, so there is no deadline for the whole answer: the device
+        counts as gone only when it stays silent for `silence_s` (one input's worth, with margin)."""
+        command = f"tinyrig batch {path}"
+        self._write(command)
+        lines: list[str] = []
+        count: int | None = None  # from m-batch-done-N
+        error: str | None = None
+        while True:
+            line = self._readline(command, time.monotonic() + silence_s)
+            if line is None:
+                raise DutTimeout(f"the device stopped answering: no line within {silence_s:.0f} s after "
+                                 f"{len(lines)} of {expected} inputs", command, list(self.recent))
+            if READY in line:
+                break
+            if line.startswith("e-"):
+                error = error or line  # raised once its m-ready is read: the next command starts clean
+            elif line.startswith("m-results-"):
+                lines.append(line)
+            elif line.startswith("m-batch-done-") and line[len("m-batch-done-"):].isdigit():
+                count = int(line[len("m-batch-done-"):])
+        if error is not None:
+            raise DutError(f"device error {error}", command, list(self.recent))
+        if count != expected or len(lines) != expected:
+            raise DutError(f"expected {expected} inputs and m-batch-done-{expected}, got {len(lines)} result lines "
+                           f"and {'m-batch-done-' + str(count) if count is not None else 'no m-batch-done'}",
+                           command, list(self.recent))
+        return lines
 
     def fast_load(self, path: str) -> None:
         lines = self.command(f"tinyrig load {path}")

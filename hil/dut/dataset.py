@@ -47,6 +47,14 @@ def dataset_path(folder: Path, name: str, where: str) -> Path:
     return path
 
 
+def window_count(data_bytes: int, window_bytes: int, stride: int) -> int:
+    """How many windows of `window_bytes` a file of `data_bytes` gives, one every `stride` bytes
+    while one fits (the runner's ad01 rule). The firmware's `tinyrig batch` cuts by the same rule."""
+    if window_bytes <= 0 or stride <= 0:
+        raise ValueError(f"window size {window_bytes} and stride {stride} must be > 0")
+    return 0 if data_bytes < window_bytes else (data_bytes - window_bytes) // stride + 1
+
+
 @dataclass(frozen=True)
 class DatasetFile:
     index: int
@@ -57,14 +65,20 @@ class DatasetFile:
     bytes_to_send: int
     stride: int
 
-    def windows(self) -> list[bytes]:
-        """The inputs this file gives: one, or (ad01) a window every `stride` bytes."""
+    def read(self) -> bytes:
+        """The bytes the file's windows are cut from: the whole file, or (stride 0) its one input."""
         data = self.path.read_bytes()
         if len(data) < self.bytes_to_send:
             raise DatasetError(f"{self.path}: {len(data)} bytes, at least {self.bytes_to_send} needed")
+        return data if self.stride else data[: self.bytes_to_send]
+
+    def windows(self) -> list[bytes]:
+        """The inputs this file gives: one, or (ad01) a window every `stride` bytes."""
+        data = self.read()
         if not self.stride:
-            return [data[: self.bytes_to_send]]
-        return [data[i : i + self.bytes_to_send] for i in range(0, len(data) - self.bytes_to_send + 1, self.stride)]
+            return [data]
+        count = window_count(len(data), self.bytes_to_send, self.stride)
+        return [data[i * self.stride : i * self.stride + self.bytes_to_send] for i in range(count)]
 
 
 def _missing_index(benchmark: Benchmark, root: Path, index: Path) -> str:

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from tinyrig.hil.dut.client import Dut, DutError, input_file_bytes
+from tinyrig.hil.dut.client import Dut, DutError, batch_file_bytes, input_file_bytes
+from tinyrig.hil.dut.dataset import window_count
 from tinyrig.renode.scripts import path_token
 
 # The whole command must fit the protocol's 80 characters: "tinyrig load " + the path.
 MAX_PATH_CHARS = 80 - len("tinyrig load ")
+MAX_BATCH_PATH_CHARS = 80 - len("tinyrig batch ")
 
 
 class Loader(Protocol):
@@ -62,6 +64,69 @@ class SemihostLoader:
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class BatchOutput:
+    """One input's answer in a batch: its `m-results-[...]` line and its raw output tensor bytes."""
+
+    line: str
+    raw: bytes
+
+
+class SemihostBatcher:
+    """Many inputs per command: writes one batch file that the emulated firmware's `tinyrig batch`
+    reads through semihosting, runs them back to back and answers one result line per input; the
+    raw output tensors come back in a file beside it (docs/protocol.md)."""
+
+    name = "semihost-batch"
+
+    def __init__(self, input_bytes: int, silence_s: float = 60.0, directory: Path | None = None) -> None:
+        """`directory`: the folder of the run's `tinyrig load` files, when it has one (the firmware
+        takes files from one folder only, the first load's); else a private one of its own."""
+        self.input_bytes = input_bytes
+        self.silence_s = silence_s  # how long the device may stay silent between two inputs' lines
+        self._owns_directory = directory is None
+        self.directory = Path(directory) if directory is not None else Path(
+            tempfile.mkdtemp(prefix="trb", dir="/tmp" if os.path.isdir("/tmp") else None))
+        self.path = self.directory / "batch.bin"
+        self.raw_path = self.directory / "batch.bin.raw"  # the name the firmware derives
+        if len(str(self.path)) > MAX_BATCH_PATH_CHARS or " " in str(self.path):
+            raise OSError(f"{self.path}: too long or has a space for a `tinyrig batch` command")
+
+    def run_inputs(self, dut: Dut, inputs: list[bytes]) -> list[BatchOutput]:
+        """Each input once, in order (they are sent back to back: stride = input size)."""
+        for i, data in enumerate(inputs):
+            if len(data) != self.input_bytes:
+                raise ValueError(f"input {i} of the batch has {len(data)} bytes, the model takes {self.input_bytes}")
+        return self._run(dut, b"".join(inputs), self.input_bytes)
+
+    def run_windows(self, dut: Dut, data: bytes, stride: int) -> list[BatchOutput]:
+        """Every window of `data` (a window every `stride` bytes while one fits), cut on the device."""
+        return self._run(dut, data, stride)
+
+    def _run(self, dut: Dut, data: bytes, stride: int) -> list[BatchOutput]:
+        count = window_count(len(data), self.input_bytes, stride)
+        if count == 0:
+            raise ValueError(f"a batch of {len(data)} bytes holds no whole {self.input_bytes}-byte input")
+        tmp = self.directory / "batch.tmp"
+        tmp.write_bytes(batch_file_bytes(self.input_bytes, stride, data))
+        os.replace(tmp, self.path)
+        self.raw_path.unlink(missing_ok=True)  # a stale file must not pass for this batch's outputs
+        lines = dut.batch(str(self.path), count, self.silence_s)
+        raw = self.raw_path.read_bytes() if self.raw_path.is_file() else b""
+        if not raw or len(raw) % count:
+            raise DutError(f"{self.raw_path}: {len(raw)} bytes of raw outputs for {count} inputs",
+                           f"tinyrig batch {self.path}")
+        size = len(raw) // count
+        return [BatchOutput(line, raw[i * size : (i + 1) * size]) for i, line in enumerate(lines)]
+
+    def close(self) -> None:
+        if self._owns_directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
+        else:
+            for path in (self.path, self.raw_path):
+                path.unlink(missing_ok=True)
 
 
 # Where the firmware's protocol layer keeps the input (templates/firmware/src/api/
@@ -159,3 +224,13 @@ def choose_loader(dut: Dut, target_kind: str, allow_fast: bool = True, run: obje
         except InputBufferError:
             return DbLoader()  # a firmware laid out otherwise still works over `db`
     return DbLoader()
+
+
+def choose_batcher(dut: Dut, load: object, input_bytes: int, silence_s: float = 60.0) -> SemihostBatcher | None:
+    """The batched accuracy path, where the run's loader (`load`, the bound method the runner hands
+    a mode) is the semihosting one and the firmware announces `batch`; None elsewhere (Renode,
+    hardware, `--no-fast-load`), where inputs go one by one."""
+    loader = getattr(load, "__self__", None)
+    if isinstance(loader, SemihostLoader) and "batch" in dut.capabilities():
+        return SemihostBatcher(input_bytes, silence_s, directory=loader.directory)
+    return None

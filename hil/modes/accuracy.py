@@ -16,6 +16,7 @@ from tinyrig.benchmarks import Benchmark
 from tinyrig.hil.dut.dataset import DatasetError, DatasetFile, read_index
 from tinyrig.hil.dut.client import Dut
 from tinyrig.hil.dut.reference import ReferenceModel
+from tinyrig.hil.modes.accuracy_batched import run_batched_if_possible
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
 from tinyrig.hil.modes.deadline import InferDeadline
 from tinyrig.hil.results.figures import missing_class_note
@@ -125,9 +126,12 @@ class AccuracyMode(Mode):
             ctx.session.save()
             ctx.progress.advance(bid, len(acc.files), len(files), result.file)
 
-        results = run_accuracy(ctx.dut, ctx.benchmark, files, load=ctx.load,
-                               reference=ctx.reference if ctx.settings.check_reference else None,
-                               done=list(acc.files), on_file=on_file, timeout_s=ctx.settings.infer_timeout_s)
+        # Under QEMU with the semihosting loader: many inputs per command, the reference in workers.
+        results = run_batched_if_possible(ctx, files, list(acc.files), on_file)
+        if results is None:
+            results = run_accuracy(ctx.dut, ctx.benchmark, files, load=ctx.load,
+                                   reference=ctx.reference if ctx.settings.check_reference else None,
+                                   done=list(acc.files), on_file=on_file, timeout_s=ctx.settings.infer_timeout_s)
         summary = summarize(ctx.benchmark, results, files[0].num_classes)
         acc.summary = summary
         entry.summary = AccuracyHeadline(accuracy=summary.top1, auc=summary.auc, bit_exact=summary.bit_exact,

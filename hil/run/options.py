@@ -62,8 +62,10 @@ class RunOptions:
 
     def cycle_model(self) -> CycleModel | None:
         """The board's own cycle model (its core, its [timing]) when the run is under QEMU with a
-        timestamp pin to carry the window markers; None elsewhere (Renode and hardware have no plugin)."""
-        if not self.cycles or self.target_class.kind != "qemu" or self.board.timestamp_pin.driver == "none":
+        timestamp pin to carry the window markers; None elsewhere (Renode and hardware have no plugin)
+        and in accuracy mode, which times nothing: charging every instruction slowed its emulator by
+        about a third."""
+        if not self.cycles or self.mode == "accuracy" or self.target_class.kind != "qemu" or self.board.timestamp_pin.driver == "none":
             return None
         return cycle_model_for(self.board)
 

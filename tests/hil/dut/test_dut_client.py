@@ -73,3 +73,18 @@ def test_profile_retried_after_a_lost_answer():
 def test_unreachable_port():
     with pytest.raises(DutDisconnected, match="cannot open"):
         Dut("socket://127.0.0.1:1").open()
+
+
+def test_batch_waits_by_silence_and_checks_the_count():
+    line = b"m-results-[0.500,0.500]\r\n"
+    device = ScriptedDevice(b"m-ready\r\n", {**IDENTITY,
+                                            "tinyrig batch /t/ok": line * 3 + b"m-batch-done-3\r\nm-ready\r\n",
+                                            "tinyrig batch /t/short": line * 2 + b"m-batch-done-2\r\nm-ready\r\n",
+                                            "tinyrig batch /t/stuck": line * 2})
+    with Dut(device.url, timeout_s=2) as dut:
+        dut.open(boot_timeout_s=1)
+        assert dut.batch("/t/ok", 3, silence_s=1) == [line.decode().strip()] * 3
+        with pytest.raises(DutError, match="expected 3 inputs and m-batch-done-3, got 2 result lines and m-batch-done-2"):
+            dut.batch("/t/short", 3, silence_s=1)
+        with pytest.raises(DutTimeout, match="no line within 1 s after 2 of 3 inputs"):
+            dut.batch("/t/stuck", 3, silence_s=1)

@@ -83,7 +83,7 @@ def test_accuracy_all_four(tmp_path, dataset, models_dir):
         assert acc["summary"]["top1"] == pytest.approx(0.5), bid  # half the labels were made wrong
         assert acc["summary"]["bit_exact"] == acc["summary"]["checked"] == 4, bid
         assert sum(map(sum, acc["summary"]["confusion"])) == 4
-        assert results["benchmarks"][bid]["input_path"] == "semihost"
+        assert results["benchmarks"][bid]["input_path"] == "semihost-batch"  # accuracy under QEMU: batched
     ad = results["benchmarks"]["ad01"]["accuracy"]
     assert ad["summary"]["inputs"] == 2 * ((5120 * 4 - 2560) // 5120 + 1)  # 2 files, a window every 5120 bytes
     assert ad["summary"]["auc"] == 1.0  # the noisy file reconstructs worse
@@ -99,7 +99,7 @@ def test_accuracy_all_four(tmp_path, dataset, models_dir):
 
 def test_fast_path_and_db_path_agree(tmp_path, dataset, models_dir):
     outputs = {}
-    for flag, name in (("--no-fast-load", "db"), (None, "semihost")):
+    for flag, name in (("--no-fast-load", "db"), (None, "semihost-batch")):
         args = ["run", "--mode", "accuracy", "--benchmark", "kws01", "--dataset", str(dataset),
                 "--models", str(models_dir), "--sessions", str(tmp_path / name)]
         proc = tinyrig(*args, *([flag] if flag else []))
@@ -107,7 +107,7 @@ def test_fast_path_and_db_path_agree(tmp_path, dataset, models_dir):
         results = json.loads((only_session(tmp_path / name) / "results.json").read_text())
         assert results["benchmarks"]["kws01"]["input_path"] == name
         outputs[name] = [f["score"] for f in results["benchmarks"]["kws01"]["accuracy"]["files"]]
-    assert outputs["db"] == outputs["semihost"]
+    assert outputs["db"] == outputs["semihost-batch"]
 
 
 def test_energy_mode_is_exact_and_repeatable(tmp_path, models_dir):

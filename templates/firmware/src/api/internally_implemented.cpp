@@ -225,11 +225,100 @@ void cmd_infer(char *rest)
     ee_infer(n, warmup);
 }
 
+#if TH_HAS_FAST_LOAD
+/* `tinyrig batch PATH`: the accuracy fast path in emulation. One command, one semihosting file,
+ * many inferences back to back, so a dataset costs one console round trip per batch instead of
+ * one per input. The file is "TRBT", the input size and the stride (uint32 little-endian each),
+ * then the data: input i is the input-size bytes at data offset i * stride, for every i whose
+ * bytes lie wholly inside. Concatenated inputs use stride = input size; an ad01 test file goes
+ * as it is with the dataset's stride, and is cut into windows here rather than on the host.
+ * Each input is read straight into the db buffer (no second copy in RAM), answered with the
+ * `m-results-[...]` line `infer` prints, and its raw output tensor is appended to PATH.raw for
+ * the bench's bit-exactness check (the hex of ad01's 640-byte output would triple the console
+ * traffic). The batch file obeys `tinyrig load`'s folder rule, and PATH.raw lies beside it. */
+constexpr uint32_t kBatchHeaderBytes = 12u;
+
+uint32_t read_u32_le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/* Opens and checks a batch file: nullptr and the input count, or why it cannot be run. */
+const char *open_batch(const char *path, int32_t *handle, uint32_t *stride, uint32_t *count)
+{
+    *handle = th_semihost_open(path, 0);
+    if (*handle < 0) return "cannot open it through semihosting";
+    int32_t length = th_semihost_length(*handle);
+    uint8_t header[kBatchHeaderBytes];
+    if (length < (int32_t)kBatchHeaderBytes || !th_semihost_read(*handle, header, kBatchHeaderBytes) ||
+        memcmp(header, "TRBT", 4) != 0) {
+        return "not a batch file written by the bench";
+    }
+    uint32_t input_bytes = read_u32_le(header + 4), data_bytes = (uint32_t)length - kBatchHeaderBytes;
+    *stride = read_u32_le(header + 8);
+    if (input_bytes != MAX_DB_INPUT_SIZE) return "its input size is not this model's";
+    if (*stride == 0u) return "its stride is 0";
+    if (data_bytes < input_bytes) return "it holds no whole input";
+    *count = (data_bytes - input_bytes) / *stride + 1u;
+    return nullptr;
+}
+
+void cmd_batch(char *rest)
+{
+    char *path = next_token(&rest);
+    if (path == nullptr) {
+        th_printf("e-[tinyrig batch: expected a file path]\r\n");
+        return;
+    }
+    const char *refused = check_load_path(path);
+    if (refused != nullptr) {
+        th_printf("e-[tinyrig batch: refused '%s': %s]\r\n", path, refused);
+        return;
+    }
+    int32_t input_file = -1, raw_file = -1;
+    uint32_t stride = 0, count = 0;
+    const char *problem = open_batch(path, &input_file, &stride, &count);
+    char raw_path[EE_CMD_SIZE + sizeof(".raw")];
+    size_t path_length = strlen(path); /* at most EE_CMD_SIZE: it came in one command */
+    memcpy(raw_path, path, path_length);
+    memcpy(raw_path + path_length, ".raw", sizeof(".raw"));
+    if (problem == nullptr && (raw_file = th_semihost_open(raw_path, 1)) < 0) problem = "cannot create its .raw file";
+    if (problem != nullptr) {
+        th_printf("e-[tinyrig batch: '%s': %s]\r\n", path, problem);
+    } else {
+        pin_load_dir(path);
+        uint32_t done = 0;
+        for (; done < count; ++done) {
+            g_have_results = false; /* until this input's inference has run */
+            if (!th_semihost_seek(input_file, kBatchHeaderBytes + done * stride) ||
+                !th_semihost_read(input_file, g_buffer, MAX_DB_INPUT_SIZE)) {
+                th_printf("e-[tinyrig batch: input %u: cannot read it]\r\n", (unsigned)done);
+                break;
+            }
+            g_buffer_expected = g_buffer_count = MAX_DB_INPUT_SIZE;
+            th_load_tensor();
+            th_infer();
+            g_have_results = true;
+            th_results();
+            size_t raw_length = 0;
+            const uint8_t *raw = th_raw_output(&raw_length);
+            if (!th_semihost_write(raw_file, raw, (uint32_t)raw_length)) {
+                th_printf("e-[tinyrig batch: input %u: cannot write its raw output]\r\n", (unsigned)done);
+                break;
+            }
+        }
+        if (done == count) th_printf("m-batch-done-%u\r\n", (unsigned)count);
+    }
+    if (raw_file >= 0) th_semihost_close(raw_file);
+    if (input_file >= 0) th_semihost_close(input_file);
+}
+#endif
+
 void cmd_tinyrig(char *rest)
 {
     char *sub = next_token(&rest);
     if (sub != nullptr && strcmp(sub, "caps") == 0) {
-        th_printf("m-caps-[raw,ticks%s%s]\r\n", TH_HAS_FAST_LOAD ? ",load" : "",
+        th_printf("m-caps-[raw,ticks%s%s]\r\n", TH_HAS_FAST_LOAD ? ",load,batch" : "",
                   TH_STREAMING && TH_HAS_FAST_LOAD ? ",audio" : "");
     } else if (sub != nullptr && strcmp(sub, "raw") == 0) {
         if (!g_have_results) {
@@ -271,12 +360,16 @@ void cmd_tinyrig(char *rest)
             g_have_results = false;
             th_printf("m-load-done-%u\r\n", (unsigned)loaded);
         }
+#if TH_HAS_FAST_LOAD
+    } else if (sub != nullptr && strcmp(sub, "batch") == 0) {
+        cmd_batch(rest);
+#endif
 #if TH_STREAMING
     } else if (sub != nullptr && sww_tinyrig_command(sub, rest)) {
 #endif
     } else {
-        th_printf("e-[tinyrig: expected 'caps', 'raw', 'ticks' or 'load <path>'%s]\r\n",
-                  TH_STREAMING ? ", 'audio <path>' or 'trace <path>'" : "");
+        th_printf("e-[tinyrig: expected 'caps', 'raw', 'ticks', 'load <path>'%s%s]\r\n",
+                  TH_HAS_FAST_LOAD ? ", 'batch <path>'" : "", TH_STREAMING ? ", 'audio <path>' or 'trace <path>'" : "");
     }
 }
 
@@ -336,7 +429,7 @@ void ee_serial_command_parser_callback(char *command)
         th_printf("db print     : print the input bytes\r\n");
         th_printf("infer N [W]  : W warm-up then N timed inferences, then the results\r\n");
         th_printf("results      : the scores of the last inference\r\n");
-        th_printf("tinyrig caps : tinyrig extensions (raw, ticks, load)\r\n");
+        th_printf("tinyrig caps : tinyrig extensions (raw, ticks, load, batch)\r\n");
 #if TH_STREAMING
         th_printf("start        : stream from the audio input; detections pulse the detection pin\r\n");
         th_printf("stop         : stop streaming; print output[0] of every hop\r\n");
