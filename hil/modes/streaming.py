@@ -41,9 +41,10 @@ from tinyrig.hil.dut.audio_files import SAMPLE_RATE, AudioFileError, check_wav, 
 from tinyrig.hil.dut.client import Dut, DutError
 from tinyrig.hil.modes import sww_scoring
 from tinyrig.hil.modes.base import Mode, ModeContext, ModeOptionError, ModeSettings
+from tinyrig.hil.modes.stream_session import finish_streams, record_stream, start_streams
 from tinyrig.hil.modes.sww_board import check_bench_truth, run_on_bench, run_over_uart
 from tinyrig.hil.modes.sww_timeline import AUDIO_TICK, END_OF_AUDIO, PinFunctions, StreamTimeline, build_timeline
-from tinyrig.hil.results.schema import ClosedDivisionLimits, StreamingRecord, StreamingSummary, StreamRecord
+from tinyrig.hil.results.schema import StreamRecord
 
 if TYPE_CHECKING:
     from tinyrig.hil.dut.reference import ReferenceModel
@@ -217,27 +218,6 @@ def check_timeline(timeline: StreamTimeline, hops: int, detections: int) -> None
         raise StreamingError(f"{len(timeline.detections_ns)} detection pulses on the pin, the DUT counted {detections}")
 
 
-def summarize(results: list[StreamResult]) -> StreamingSummary:
-    """Totals over the files and the per-file figures the runner prints (first file's duty cycle)."""
-    tp = sum(r.counts[0] for r in results)
-    fn = sum(r.counts[1] for r in results)
-    fp = sum(r.counts[2] for r in results)
-    timed = [r for r in results if r.processing_s is not None]  # the UART path times nothing
-    processing = (sum(r.processing_s * r.hops for r in timed) / max(1, sum(r.hops for r in timed))) if timed else None
-    return StreamingSummary(
-        files=len(results), true_positives=tp, false_negatives=fn, false_positives=fp,
-        duty_cycle=float(np.mean([r.duty_cycle for r in timed])) if timed else None,
-        period_s=float(np.mean([r.period_s for r in timed])) if timed else None,
-        processing_s=processing, throughput=1.0 / processing if processing else None,
-        hops=sum(r.hops for r in results), lost_hops=sum(r.lost for r in results),
-        features_equal=sum(r.features_equal for r in results),
-        outputs_equal=None if any(r.outputs_equal is None for r in results) else sum(r.outputs_equal for r in results),
-        checked_hops=sum(r.checked_hops for r in results),
-        closed_division=ClosedDivisionLimits(false_positives_le_8=fp <= sww_scoring.MAX_FALSE_POSITIVES,
-                                             false_negatives_le_8=fn <= sww_scoring.MAX_FALSE_NEGATIVES),
-    )
-
-
 def stream_sources(truth: Path) -> list[tuple[sww_scoring.TruthEntry, Path]]:
     """Each truth entry with its wav file, which lies beside the truth JSON (as in the runner's
     dataset folder, DIR/sww01/sww_long_test.json + DIR/sww01/long_wav.wav)."""
@@ -292,21 +272,16 @@ def run_in_emulator(ctx: ModeContext,
                     on_stream: Callable[[int, StreamResult, list[MarkerStore]], None] | None = None) -> None:
     """Each truth entry not yet played, through the emulated DUT; `on_stream` (energy mode) gets
     each stream's pin stores before the session saves it."""
-    from tinyrig.hil.dut.sww_streams import write_test_stream
-
     bid, settings = ctx.benchmark.id, ctx.settings
     markers = getattr(ctx.run, "markers", None)
     if markers is None:
         raise StreamingError("the target logs no pin stores (a QEMU marker log is needed)")
-    state = ctx.entry.streaming = ctx.entry.streaming or StreamingRecord()
-    truth = Path(settings.stream) if settings.stream else write_test_stream(ctx.session.directory / "sww_test_stream")
-    state.truth = str(truth)
+    state, truth = start_streams(ctx)
     sources = stream_sources(truth)
     tables = build_tables(*ctx.reference.input_quantization())
     functions = PinFunctions.from_elf(ctx.firmware.build.elf)
     ns_per_instruction = round(1e9 / ctx.target.instructions_per_second)
-    results = list(state.streams)  # a resumed session keeps its streams
-    for index in range(len(results), len(sources)):
+    for index in range(len(state.streams), len(sources)):  # a resumed session keeps its streams
         truth_entry, wav = sources[index]
         ctx.progress.stage(bid, f"streaming {wav.name}")
         stores: list[MarkerStore] = []
@@ -316,10 +291,5 @@ def run_in_emulator(ctx: ModeContext,
                             reference=ctx.reference if settings.check_reference else None, stores_out=stores)
         if on_stream is not None:
             on_stream(index, result, stores)
-        results.append(result)
-        state.streams.append(result)
-        ctx.session.save()
-        tp, fn, fp = result.counts
-        ctx.progress.advance(bid, index + 1, len(sources),
-                             f"{tp} TP, {fn} FN, {fp} FP, duty cycle {result.duty_cycle:.4f}")
-    state.summary = summarize(results)
+        record_stream(ctx, state, result, len(sources), f", duty cycle {result.duty_cycle:.4f}")
+    finish_streams(state)
