@@ -12,23 +12,20 @@ hop. The session must score it as the runner does and write the runner's lines.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
 from tinyrig.build.firmware_cache import prepare_firmware
-from tinyrig.hil.dut.audio_files import read_wav, write_pcm
 from tinyrig.hil.dut.sww_streams import Event, build_stream, write_stream, write_test_stream
 from tinyrig.hil.modes.sww_scoring import load_truth
 from tinyrig.hil.targets.qemu import QemuTarget
 from tinyrig_testing import require_tools
-from tinyrig_testing.sim_io_manager import IoManagerSim, recording_at_truth
+from tinyrig_testing.sim_io_manager import recording_at_truth
+from tinyrig_testing.sww_bench import emulated_sww_bench
 
 pytestmark = pytest.mark.qemu
 
@@ -48,25 +45,12 @@ def test_stream_through_the_interface_board(models_dir, tmp_path):
     false_at = quiet_time_ms(entry.windows, entry.length_s)
     recording = recording_at_truth([list(w) for w in entry.windows], entry.length_s, extra_ms=(false_at,))
     firmware = prepare_firmware(load_board("qemu-mps2-an386"), get_benchmark("sww01"), models_dir / "sww01.tflite")
-    # The emulated DUT has no I2S: it streams the same wav from a file, given before the host's commands.
-    scratch = Path(tempfile.mkdtemp(prefix="trbench", dir="/tmp"))
-    pcm = write_pcm(scratch / "a.pcm", read_wav(truth.parent / entry.wav_file))
-    try:
-        with QemuTarget(load_board("qemu-mps2-an386"), marker_log=tmp_path / "marks.txt", stream_pins=True,
-                        icount_sleep=False) as qemu:
-            run = qemu.start(firmware.build.elf)
-            board = IoManagerSim(run.url, recordings={entry.wav_file: recording}, play_s=2.0,
-                                 dut_setup=(f"tinyrig audio {pcm}",)).start()
-            try:
-                proc = subprocess.run(
-                    [sys.executable, "-m", "tinyrig.cli", "run", "--board", "nucleo-l4r5zi", "--target", "hardware",
-                     "--no-flash", "--io-manager", board.port, "--mode", "streaming", "--benchmark", "sww01",
-                     "--stream", str(truth), "--models", str(models_dir), "--sessions", str(tmp_path / "s"),
-                     "--no-record"], capture_output=True, text=True, timeout=900)
-            finally:
-                board.close()
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with emulated_sww_bench(firmware.build.elf, truth, entry, recording, tmp_path / "marks.txt") as board:
+        proc = subprocess.run(
+            [sys.executable, "-m", "tinyrig.cli", "run", "--board", "nucleo-l4r5zi", "--target", "hardware",
+             "--no-flash", "--io-manager", board.port, "--mode", "streaming", "--benchmark", "sww01",
+             "--stream", str(truth), "--models", str(models_dir), "--sessions", str(tmp_path / "s"),
+             "--no-record"], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # The runner's order: DUT stop/start, board record + play, DUT stop, then the board's records.
     stream_commands = [c for c in board.board_commands if c.split()[0] != "dut" or c in ("dut stop", "dut start")]

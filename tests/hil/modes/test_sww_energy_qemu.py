@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,13 +21,12 @@ import pytest
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
 from tinyrig.build.firmware_cache import prepare_firmware
-from tinyrig.hil.dut.audio_files import read_wav, write_pcm
 from tinyrig.hil.dut.sww_streams import write_test_stream
 from tinyrig.hil.modes.sww_scoring import load_truth
-from tinyrig.hil.targets.qemu import QemuTarget
 from tinyrig_testing import require_tools
-from tinyrig_testing.sim_io_manager import IoManagerSim, recording_at_truth
+from tinyrig_testing.sim_io_manager import recording_at_truth
 from tinyrig_testing.sim_lpm01a import LPM01ASim
+from tinyrig_testing.sww_bench import emulated_sww_bench
 
 pytestmark = pytest.mark.qemu
 MEDIAN_LINE = re.compile(r"^Median energy cost is ([0-9.]+) uJ/inf\.$", re.M)
@@ -82,25 +78,15 @@ def test_bench_stream_energy_through_the_interface_board_and_lpm01a(models_dir, 
     recording = recording_at_truth([list(w) for w in entry.windows], entry.length_s)
     firmware = prepare_firmware(load_board("qemu-mps2-an386"), get_benchmark("sww01"), models_dir / "sww01.tflite",
                                 "energy")
-    scratch = Path(tempfile.mkdtemp(prefix="trbench", dir="/tmp"))
-    pcm = write_pcm(scratch / "a.pcm", read_wav(truth.parent / entry.wav_file))
-    try:
-        with QemuTarget(load_board("qemu-mps2-an386"), marker_log=tmp_path / "marks.txt", stream_pins=True,
-                        icount_sleep=False) as qemu:
-            run = qemu.start(firmware.build.elf)
-            board = IoManagerSim(run.url, recordings={entry.wav_file: recording}, play_s=2.0,
-                                 dut_setup=(f"tinyrig audio {pcm}",)).start()
-            monitor = LPM01ASim(waveform, events=(START, END)).start()
-            try:
-                proc = _run("--board", "nucleo-l4r5zi", "--target", "hardware", "--no-flash", "--io-manager",
-                            board.port, "--mode", "energy", "--benchmark", "sww01", "--power-monitor", "lpm01a",
-                            "--monitor-port", monitor.port, "--stream", str(truth), "--models", str(models_dir),
-                            "--sessions", str(tmp_path / "s"))
-            finally:
-                board.close()
-                monitor.close()
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with emulated_sww_bench(firmware.build.elf, truth, entry, recording, tmp_path / "marks.txt") as board:
+        monitor = LPM01ASim(waveform, events=(START, END)).start()
+        try:
+            proc = _run("--board", "nucleo-l4r5zi", "--target", "hardware", "--no-flash", "--io-manager",
+                        board.port, "--mode", "energy", "--benchmark", "sww01", "--power-monitor", "lpm01a",
+                        "--monitor-port", monitor.port, "--stream", str(truth), "--models", str(models_dir),
+                        "--sessions", str(tmp_path / "s"))
+        finally:
+            monitor.close()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (session,) = (tmp_path / "s").iterdir()
     entry_json = json.loads((session / "results.json").read_text())["benchmarks"]["sww01"]
