@@ -32,7 +32,7 @@ from tinyrig.codegen.engine import compile_model
 from tinyrig.build.firmware_cache import prepare_firmware
 from tinyrig.hil.targets.cycle_model import cycle_model_for, load_core_timing
 from tinyrig.hil.targets.cycle_sequences import M4_SEQUENCES, M7_SEQUENCES, M55_SEQUENCES, run_sequences
-from tinyrig.hil.dut.client import Dut
+from tinyrig.hil.dut.client import Dut, input_file_bytes
 from tinyrig.hil.dut.inputs import random_inputs
 from tinyrig.hil.run.profile import run_inferences
 from tinyrig.hil.targets.qemu import QemuTarget
@@ -146,7 +146,7 @@ def cost_section(models: Path | None, iterations: int) -> None:
 
 def _fast_load(dut: Dut, data: bytes, folder: Path) -> None:
     path = folder / "input.bin"
-    path.write_bytes(data)
+    path.write_bytes(input_file_bytes(data))  # the firmware reads only files framed as the bench writes them
     dut.fast_load(str(path))
 
 
