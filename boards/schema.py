@@ -131,6 +131,9 @@ class TimingFile(_Table):
     flash_prefetch: bool = Field(False, description="Sequential instruction prefetch is on (e.g. STM32 FLASH_ACR.PRFTEN).")
     flash_icache_lines: int = Field(0, ge=0, le=4096, description="Instruction cache sets (lines); 0: none.")
     flash_icache_ways: int = Field(0, ge=0, le=16, description="Blocks per instruction-cache line (ways).")
+    flash_icache_fills_on_prefetch: bool = Field(
+        False, description="A line the CPU takes from the prefetch buffer also enters the instruction cache "
+                           "(false: only lines read on a miss do, the literal reading of e.g. RM0432 3.3.4).")
     flash_dcache_lines: int = Field(0, ge=0, le=4096, description="Data cache sets (lines) for constant reads; 0: none.")
     flash_dcache_ways: int = Field(0, ge=0, le=16, description="Blocks per data-cache line (ways).")
     source: str = Field(min_length=1, pattern=r"\S", description="The reference manual (and section) the figures come from.")
@@ -284,9 +287,18 @@ class Timing:
     flash_prefetch: bool = False
     flash_icache_lines: int = 0
     flash_icache_ways: int = 0
+    flash_icache_fills_on_prefetch: bool = False
     flash_dcache_lines: int = 0
     flash_dcache_ways: int = 0
     source: str = ""
+
+    @property
+    def icache_bytes(self) -> int:
+        """The flash instruction cache's size when flash has wait states (0 otherwise, or without a
+        cache): the generated kernels keep their unrolled loops within it (TINYRIG_FLASH_ICACHE_BYTES)."""
+        if not self.flash_wait_states or not self.flash_icache_lines:
+            return 0
+        return self.flash_icache_lines * max(self.flash_icache_ways, 1) * self.flash_read_bytes
 
 
 @dataclass(frozen=True)

@@ -129,13 +129,15 @@ def _board_sources(board: Board) -> dict[str, str]:
     return sources
 
 
-def _board_context(board: Board) -> dict:
+def _board_context(board: Board, code_for: Board | None = None) -> dict:
+    shaped_by = code_for or board  # whose flash cache the kernels' loop sizes are chosen for
     return {
         "board": board,
         "version": tinyrig.__version__,
         "stack_bytes": STACK_BYTES,
         "pio_board_id": pio_board_id(board),
         "uses_fault_record": uses_fault_record(board),
+        "flash_icache_bytes": shaped_by.timing.icache_bytes if shaped_by.timing else 0,
     }
 
 
@@ -237,11 +239,13 @@ def write_files(out_dir: Path, files: dict[str, str]) -> None:
 
 
 def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_dir: Path,
-                   kernels: str | None = None) -> FirmwareProject:
+                   kernels: str | None = None, code_for: Board | None = None) -> FirmwareProject:
     """Write the PlatformIO project for `benchmark` on `board` into `out_dir`.
 
     `kernels` picks the kernel family by core name instead of the board's core; "reference"
-    builds the portable kernels (benchmarks/kernels.py compares the two)."""
+    builds the portable kernels (benchmarks/kernels.py compares the two). `code_for` (a board of
+    the same core) sizes the kernels' unrolled loops for that board's flash instruction cache
+    instead of `board`'s: what `tinyrig run --predict` times."""
     model_bytes = model if isinstance(model, (bytes, bytearray)) else read_model_bytes(model)
     compiled = compile_model(Path(model) if isinstance(model, (str, Path)) else bytes(model_bytes),
                              core=kernels or board.core)
@@ -251,7 +255,7 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
     env = template_environment()
     bundle = bundled_platform()
     context = {
-        **_board_context(board),
+        **_board_context(board, code_for),
         "benchmark": benchmark,
         "platform_dir": bundle.platform,
         "scons_dir": bundle.scons,

@@ -85,6 +85,10 @@ class PredictionRecord(Record):
     cycle_model: str
     latency_ms: float
     zero_wait_latency_ms: float
+    other_reading: str | None = None  # e.g. "prefetched lines not cached": the board's other cache reading
+    other_reading_cycles: int | None = None
+    other_reading_latency_ms: float | None = None
+    code_for: str | None = None  # the timed firmware's loops were sized for this board's flash cache
 
 
 class WindowCalibration(Record):

@@ -117,9 +117,15 @@ def performance_table(results: dict) -> TableData:
 def prediction_line(benchmark_id: str, prediction: dict) -> str:
     """`--predict`: the estimated latency on the real MCU, beside the same core at zero wait states."""
     mhz = prediction["clock_hz"] / 1e6
-    return (f"{benchmark_id} predicted on {prediction['board']} at {mhz:g} MHz: "
+    firmware = ""
+    if prediction.get("code_for"):
+        firmware = f" (firmware with its loops sized for {prediction['code_for']}'s flash cache)"
+    other = ""
+    if prediction.get("other_reading_latency_ms") is not None:
+        other = f" ({prediction['other_reading_latency_ms']:,.2f} ms if {prediction['other_reading']})"
+    return (f"{benchmark_id} predicted on {prediction['board']} at {mhz:g} MHz{firmware}: "
             f"{prediction['latency_ms']:,.2f} ms with {prediction['flash_wait_states']} flash wait states "
-            f"and its flash accelerator, {prediction['zero_wait_latency_ms']:,.2f} ms at zero wait states "
+            f"and its flash accelerator{other}, {prediction['zero_wait_latency_ms']:,.2f} ms at zero wait states "
             f"({prediction['cycles']:,} / {prediction['zero_wait_cycles']:,} est. cycles, one inference)")
 
 

@@ -4,10 +4,11 @@ the firmware that ran, the DUT's identity, the emulator that ran it, and `--pred
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
+from tinyrig.boards import load_board
 from tinyrig.hil.results.schema import BenchmarkEntry, DutIdentity, EmulatorInfo, FirmwareRecord, PredictionRecord
-from tinyrig.hil.run.predict import predict
+from tinyrig.hil.run.predict import needs_own_firmware, predict
 
 if TYPE_CHECKING:  # annotations only
     from tinyrig.boards import Board
@@ -39,7 +40,12 @@ def record_emulator(entry: BenchmarkEntry, run: Run) -> None:
 
 
 def record_prediction(entry: BenchmarkEntry, board: Board, model: CycleModel, elf: Path, input_data: bytes,
-                      timeout_s: float) -> None:
-    """`--predict BOARD`: one inference timed as that MCU (hil/run/predict.py)."""
-    entry.prediction = PredictionRecord.model_validate(predict(board, model, elf, input_data,
-                                                               timeout_s=timeout_s).to_json())
+                      timeout_s: float, rebuild: Callable[[Board], Path] | None = None) -> None:
+    """`--predict BOARD`: one inference timed as that MCU (hil/run/predict.py). When that MCU's
+    flash cache would shape the kernels differently, `rebuild(mcu)` builds the firmware it would
+    run (for the emulated board) and that is what is timed."""
+    mcu, code_for = load_board(model.timing_board), None
+    if rebuild is not None and needs_own_firmware(board, mcu):
+        elf, code_for = rebuild(mcu), mcu.name
+    entry.prediction = PredictionRecord.model_validate(predict(board, model, elf, input_data, timeout_s=timeout_s,
+                                                               code_for=code_for).to_json())

@@ -115,9 +115,11 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
         except DutError as exc:
             raise bench.explain(exc) from None
     if first_input is not None:  # after the run's emulator has stopped: one QEMU at a time per benchmark
-        model = options.prediction_model()
-        progress.stage(benchmark.id, Stage.PREDICT.describe(board=model.timing_board))
-        record_prediction(entry, options.board, model, firmware.build.elf, first_input, options.infer_timeout_s)
+        timing = options.prediction_model()
+        progress.stage(benchmark.id, Stage.PREDICT.describe(board=timing.timing_board))
+        record_prediction(entry, options.board, timing, firmware.build.elf, first_input, options.infer_timeout_s,
+                          rebuild=lambda mcu: prepare_firmware(options.board, benchmark, model,
+                                                               mode.firmware_env, code_for=mcu).build.elf)
     entry.status = "complete"
     session.save()
 

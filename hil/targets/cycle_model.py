@@ -129,8 +129,9 @@ class CycleModel:
     flash_prefetch: bool = False
     icache: tuple[int, int] = (0, 0)  # lines (sets), ways
     dcache: tuple[int, int] = (0, 0)
-    # The instruction cache is filled on misses only (RM0432's wording); True also fills it with
-    # prefetched lines: the other reading, for a sensitivity figure.
+    # False: the instruction cache is filled on misses only (the literal reading of RM0432 3.3.4);
+    # True: lines taken from the prefetch buffer enter it too. The board's [timing] says which
+    # (flash_icache_fills_on_prefetch); --predict also reports the other reading as a bound.
     cache_prefetched: bool = False
     notes: tuple[str, ...] = field(default=(), compare=False)
 
@@ -159,8 +160,11 @@ class CycleModel:
 
     def describe(self) -> str:
         """One line saying whose timing the estimate is (stored beside estimated cycles)."""
-        return (f"{self.core.core} timed as {self.timing_board} at {self.clock_hz / 1e6:g} MHz, "
+        text = (f"{self.core.core} timed as {self.timing_board} at {self.clock_hz / 1e6:g} MHz, "
                 f"{self.flash_wait_states} flash wait state{'s' if self.flash_wait_states != 1 else ''}")
+        if self.flash_wait_states and self.flash_prefetch and self.icache[0]:
+            text += f", prefetched lines {'' if self.cache_prefetched else 'not '}cached"
+        return text
 
     def seconds(self, cycles: float) -> float:
         """Cycles as time at the modelled board's clock."""
@@ -189,4 +193,5 @@ def cycle_model_for(board: Board, timing: Board | None = None, cores_dir: Path =
         flash_read_bytes=flash.flash_read_bytes, flash_prefetch=flash.flash_prefetch,
         icache=(flash.flash_icache_lines, flash.flash_icache_ways),
         dcache=(flash.flash_dcache_lines, flash.flash_dcache_ways),
+        cache_prefetched=flash.flash_icache_fills_on_prefetch,
         notes=(f"flash: {flash.source}",))

@@ -70,27 +70,30 @@ def board_fingerprint(board: Board) -> bytes:
     return content + repr(board).encode()
 
 
-def firmware_key(board: Board, model_bytes: bytes, kernels: str | None = None) -> str:
+def firmware_key(board: Board, model_bytes: bytes, kernels: str | None = None, code_for: Board | None = None) -> str:
     parts = [model_bytes, generator_fingerprint().encode(), board_fingerprint(board), (kernels or "").encode(),
-             toolchain_version().encode()]
+             toolchain_version().encode(), board_fingerprint(code_for) if code_for else b""]
     digest = hashlib.sha256()
     for part in parts:  # length-prefixed, so no two different inputs concatenate to the same bytes
         digest.update(len(part).to_bytes(8, "little") + part)
     return digest.hexdigest()[:16]
 
 
-def project_dir(board: Board, benchmark: Benchmark, model_bytes: bytes, kernels: str | None = None) -> Path:
-    return cache_dir() / "firmware" / board.name / f"{benchmark.id}-{firmware_key(board, model_bytes, kernels)}"
+def project_dir(board: Board, benchmark: Benchmark, model_bytes: bytes, kernels: str | None = None,
+                code_for: Board | None = None) -> Path:
+    return cache_dir() / "firmware" / board.name / f"{benchmark.id}-{firmware_key(board, model_bytes, kernels, code_for)}"
 
 
 def prepare_firmware(board: Board, benchmark: Benchmark, model: Path, env_name: str = "perf",
-                     out_dir: Path | None = None, kernels: str | None = None) -> Firmware:
+                     out_dir: Path | None = None, kernels: str | None = None,
+                     code_for: Board | None = None) -> Firmware:
     """Generates (unless cached) and builds (incrementally) the firmware for one benchmark.
 
     `kernels` (a core name, or "reference" for the portable kernels) overrides the
-    board's core for kernel selection; such builds are cached apart."""
+    board's core for kernel selection; `code_for` sizes the kernels' loops for another board's
+    flash cache (render_project). Such builds are cached apart."""
     model_bytes = read_model_bytes(model)
-    directory = Path(out_dir) if out_dir else project_dir(board, benchmark, model_bytes, kernels)
+    directory = Path(out_dir) if out_dir else project_dir(board, benchmark, model_bytes, kernels, code_for)
     try:
         project = FirmwareProject.load(directory)
         fresh = project.model_sha256 != hashlib.sha256(model_bytes).hexdigest() or out_dir is not None
@@ -98,7 +101,7 @@ def prepare_firmware(board: Board, benchmark: Benchmark, model: Path, env_name: 
         fresh = True
     if fresh:
         try:
-            project = render_project(board, benchmark, Path(model), directory, kernels=kernels)
+            project = render_project(board, benchmark, Path(model), directory, kernels=kernels, code_for=code_for)
         except ModelError as exc:  # the reader names the tensor; a run's session needs the file too
             raise ModelError(str(exc) if str(model) in str(exc) else f"{model}: {exc}") from None
     build = build_project(directory, env_name, flash_capacity=board.flash.size, ram_capacity=board.ram.size,

@@ -20,7 +20,18 @@ namespace arm_dsp {
 namespace {
 
 constexpr int32_t kPixels = 3;
-constexpr int32_t kPassUnits = 16;  // units of 2 steps per pass of the assembly run
+// Units of 2 steps per pass of the assembly run (conv_run). 16 make the pass's end test
+// cheap (1.6% of a unit's cycles) but the run 1.5 KB of code; a core fetching from flash
+// through a small instruction cache (TINYRIG_FLASH_ICACHE_BYTES, set by the firmware build
+// from the board's [timing]) gets 8, so that the run stays in the cache: with 16, every pass
+// refetches it from flash (nucleo-l4r5zi at 5 wait states, 1 KB cache: kws01 66.6 ms with 16,
+// 38.9 ms with 8, which cost 1% more cycles at zero wait states).
+#if defined(TINYRIG_FLASH_ICACHE_BYTES) && TINYRIG_FLASH_ICACHE_BYTES < 4096
+#define TINYRIG_CONV_PASS_UNITS 8
+#else
+#define TINYRIG_CONV_PASS_UNITS 16
+#endif
+constexpr int32_t kPassUnits = TINYRIG_CONV_PASS_UNITS;
 
 inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
 
@@ -481,8 +492,8 @@ inline void pair_outputs(const int32_t* acc, int32_t pixel, const int32_t* epi, 
 // difference. A unit of 2 steps loads both steps' words and the first step's 3 input
 // words as one run of 5 LDRs (6 cycles: a run of single loads pipelines), the second
 // step's inputs with one LDM: 24 cycles for 24 MACs (1 SXTB16 a step; pre-widened int16
-// weights took 26). 16 units make a pass (the pass's end test, a load, compare and taken
-// branch, is 6 cycles: 1.6% at 16 units, 3.1% at 8); the first pass of a pair enters at the unit
+// weights took 26). kPassUnits (16, or 8 under a small flash cache) units make a pass (the
+// pass's end test, a load, compare and taken branch, is 6 cycles: 1.6% at 16 units, 3.1% at 8); the first pass of a pair enters at the unit
 // that leaves a whole number of passes (BX to an address set up once per call), and
 // the passes end at the columns' end. The epilogue recovers b, doubles a, requantises
 // with a register shift (no per-shift code copies), packs each pixel's 2 bytes with BFI,
@@ -493,7 +504,8 @@ struct ConvRun {
   int8_t* out;              // 4: pixel 0 of the current pair
   int32_t out_c;            // 8
   const int32_t* end;       // 12: the stream past the last full pair
-  int32_t entry;            // 16: the unit (0..15) the first pass starts at: (16 - units % 16) % 16;
+  int32_t entry;            // 16: the unit (0..kPassUnits-1) the first pass starts at:
+                            // (kPassUnits - units % kPassUnits) % kPassUnits;
                             // the run turns it into a code address in its frame
   const uint32_t* x_end;    // 20: past the columns' last step
   uint32_t lo4, hi4;        // 24, 28: activation min / max in every byte (clamping run only)
@@ -549,6 +561,25 @@ struct ConvRun {
   "ldrd r2, r3, [sp, #24]\n\t"                                            \
   TINYRIG_RUN_CLAMP(r8) TINYRIG_RUN_CLAMP(r10) TINYRIG_RUN_CLAMP(r12)
 
+// The entry table (one address per unit) and the units of one pass.
+#define TINYRIG_RUN_UNITS8                                                \
+  "10:\n\t" TINYRIG_RUN_UNIT "11:\n\t" TINYRIG_RUN_UNIT "12:\n\t" TINYRIG_RUN_UNIT  \
+  "13:\n\t" TINYRIG_RUN_UNIT "14:\n\t" TINYRIG_RUN_UNIT "15:\n\t" TINYRIG_RUN_UNIT  \
+  "16:\n\t" TINYRIG_RUN_UNIT "17:\n\t" TINYRIG_RUN_UNIT
+#if TINYRIG_CONV_PASS_UNITS == 8
+#define TINYRIG_RUN_PASS                                                  \
+  ".word 10f + 1, 11f + 1, 12f + 1, 13f + 1, 14f + 1, 15f + 1, 16f + 1, 17f + 1\n\t" \
+  TINYRIG_RUN_UNITS8
+#else
+#define TINYRIG_RUN_PASS                                                  \
+  ".word 10f + 1, 11f + 1, 12f + 1, 13f + 1, 14f + 1, 15f + 1, 16f + 1, 17f + 1\n\t" \
+  ".word 18f + 1, 19f + 1, 20f + 1, 21f + 1, 22f + 1, 23f + 1, 24f + 1, 25f + 1\n\t" \
+  TINYRIG_RUN_UNITS8                                                      \
+  "18:\n\t" TINYRIG_RUN_UNIT "19:\n\t" TINYRIG_RUN_UNIT "20:\n\t" TINYRIG_RUN_UNIT  \
+  "21:\n\t" TINYRIG_RUN_UNIT "22:\n\t" TINYRIG_RUN_UNIT "23:\n\t" TINYRIG_RUN_UNIT  \
+  "24:\n\t" TINYRIG_RUN_UNIT "25:\n\t" TINYRIG_RUN_UNIT
+#endif
+
 #define TINYRIG_RUN_FN(CLAMP)                                             \
   "push {r4-r11, lr}\n\t"                                                 \
   "sub sp, sp, #32\n\t"                                                   \
@@ -561,14 +592,7 @@ struct ConvRun {
   "b 2f\n\t"                                                              \
   ".p2align 2\n\t"                                                        \
   "6:\n\t"                                                                \
-  ".word 10f + 1, 11f + 1, 12f + 1, 13f + 1, 14f + 1, 15f + 1, 16f + 1, 17f + 1\n\t" \
-  ".word 18f + 1, 19f + 1, 20f + 1, 21f + 1, 22f + 1, 23f + 1, 24f + 1, 25f + 1\n\t" \
-  "10:\n\t" TINYRIG_RUN_UNIT "11:\n\t" TINYRIG_RUN_UNIT "12:\n\t" TINYRIG_RUN_UNIT  \
-  "13:\n\t" TINYRIG_RUN_UNIT "14:\n\t" TINYRIG_RUN_UNIT "15:\n\t" TINYRIG_RUN_UNIT  \
-  "16:\n\t" TINYRIG_RUN_UNIT "17:\n\t" TINYRIG_RUN_UNIT "18:\n\t" TINYRIG_RUN_UNIT  \
-  "19:\n\t" TINYRIG_RUN_UNIT "20:\n\t" TINYRIG_RUN_UNIT "21:\n\t" TINYRIG_RUN_UNIT  \
-  "22:\n\t" TINYRIG_RUN_UNIT "23:\n\t" TINYRIG_RUN_UNIT "24:\n\t" TINYRIG_RUN_UNIT  \
-  "25:\n\t" TINYRIG_RUN_UNIT                                              \
+  TINYRIG_RUN_PASS                                                        \
   "ldr r2, [sp, #20]\n\t"                                                 \
   "cmp r0, r2\n\t"                                                        \
   "bne 10b\n\t"                                                           \

@@ -96,3 +96,28 @@ def test_conv_assembly_run_bit_exact_under_qemu(board_name, tmp_path):
                 if layer.op == "CONV_2D"]
     assert len(variants) == 2 and REFERENCE not in variants, variants
     check_model_bit_exact(board_name, model, desc, seed, tmp_path)
+
+
+@pytest.mark.parametrize("model_id", ("kws01", "ic01"))
+def test_conv_run_sized_for_a_flash_cache_bit_exact_under_qemu(model_id, models_dir, tmp_path):
+    """A board whose flash has wait states and a small instruction cache (nucleo-l4r5zi: 1 KB)
+    gets the conv run with 8-unit passes, which fits that cache (TINYRIG_FLASH_ICACHE_BYTES; what
+    `tinyrig run --predict` times): still bit-exact, over several passes with a mid-pass entry
+    (kws01: 16 units a pair, ic01's 3x3 layers: 36)."""
+    import subprocess
+
+    from tinyrig.build.firmware_cache import prepare_firmware
+
+    board, mcu, benchmark = load_board("qemu-mps2-an386"), load_board("nucleo-l4r5zi"), get_benchmark(model_id)
+    model = models_dir / f"{model_id}.tflite"
+    firmware = prepare_firmware(board, benchmark, model, out_dir=tmp_path / "fw", code_for=mcu)
+    assert "-DTINYRIG_FLASH_ICACHE_BYTES=1024" in (tmp_path / "fw" / "platformio.ini").read_text()
+    symbols = subprocess.run(["arm-none-eabi-nm", "-S", "-C", str(firmware.build.elf)], capture_output=True,
+                             text=True, check=True).stdout.splitlines()
+    sizes = [int(line.split()[1], 16) for line in symbols if "conv_run(" in line or "conv_run_clamp(" in line]
+    assert sizes and max(sizes) < 1024, sizes  # each run fits the 1 KB cache (16 units: 1.5 KB)
+    reference = ReferenceModel(model, benchmark)
+    scale, zero_point = reference.input_quantization()
+    inputs = [i.data for i in random_inputs(benchmark, 2, seed=8, input_scale=scale, input_zero_point=zero_point)]
+    for n, (data, result) in enumerate(zip(inputs, run_inferences(board, firmware.build.elf, inputs))):
+        assert result.raw_output == reference.run(data).raw, f"{model_id}: input {n} differs"
