@@ -10,9 +10,9 @@
   so its raw halfwords are 256 * b + a: the kernel accumulates SMLAD(x, SXTB16(word)) for
   filter a and SMLAD(x, word) for a + 256 * b, one SXTB16 per step instead of two, and
   takes b from the difference (smlad_layout.int8_pair_words, raw_pair_encodable). Layout,
-  one stream read by one pointer: per channel pair a's bias (times 2^ls), [step] int8
-  words, then both filters' epilogue words; the kernel doubles the accumulators before
-  the epilogue (fused_epilogue.HalvedEpilogue).
+  one stream read by one pointer: per channel pair [step] int8 words, then both filters'
+  epilogue words (their biases times 2^(ls+1) among them); the kernel doubles the
+  accumulators and adds the doubled biases in the epilogue (fused_epilogue.HalvedEpilogue).
 * 1x1 on exactly 8 input channels (output channels a multiple of 4, no clamp): a
   pixel's 8 inputs stay in 4 registers and each filter is one LDM of its record
   [4 weight words, bias, M, r, e] (_pointwise8_plan).
@@ -87,14 +87,15 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
         ("stream", _ref("stream")),
     ]
     pairs = out_p // 2
-    # Per pair, in the order the assembly run reads it: a's bias (the seed), the int8 step
-    # words, then M_a, r_a, M_b, r_b, e_a | e_b << 8 (a register shift reads the low byte)
-    # and b's doubled bias (b's accumulator is recovered from the raw one at the end).
+    # Per pair, in the order the assembly run reads it: the int8 step words (the first unit
+    # starts the accumulators), then a's doubled bias, M_a, r_a, M_b, r_b, e_a | e_b << 8 (a
+    # register shift reads the low byte) and b's doubled bias (b's accumulator is recovered
+    # from the raw one at the end); the epilogue adds the doubled biases to the doubled sums.
     bias = epilogue.bias.reshape(pairs, 2)
     table = epilogue.table.astype(np.int64).reshape(pairs, 2, 3)
-    epilogue_words = np.stack([table[:, 0, 0], table[:, 0, 1], table[:, 1, 0], table[:, 1, 1],
+    epilogue_words = np.stack([2 * bias[:, 0], table[:, 0, 0], table[:, 0, 1], table[:, 1, 0], table[:, 1, 1],
                                table[:, 0, 2] | (table[:, 1, 2] << 8), 2 * bias[:, 1]], axis=1)
-    stream = np.concatenate([bias[:, :1], words.astype(np.int64), epilogue_words], axis=1)
+    stream = np.concatenate([words.astype(np.int64), epilogue_words], axis=1)
     constants = [int32_array("stream", stream)]
     # Widened columns of 3 pixels (2 bytes per value) plus one gathered int8 column.
     scratch = CONV_PIXELS * depth_p * 2 + (0 if pointwise else depth_p)

@@ -443,13 +443,13 @@ const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, in
 }
 
 // Filter pair accumulators for a run of 3 pixels in C (the host, and on the target a
-// last odd filter): `pair` points at the pair's stream (conv.py: bias of filter a, the
-// int8 step words, then the epilogue words). acc[2 * pixel] is filter a's half-scaled
-// accumulator; acc[2 * pixel + 1] is the raw-word accumulator, from which
-// pair_second_filter recovers filter b's.
+// last odd filter): `pair` points at the pair's stream (conv.py: the int8 step words, then
+// the epilogue words). acc[2 * pixel] is filter a's half-scaled sum without its bias;
+// acc[2 * pixel + 1] is the raw-word accumulator, from which pair_second_filter recovers
+// filter b's.
 void pair_accumulate(const uint32_t* x, const int32_t* pair, int32_t steps, int32_t* acc) {
-  for (int32_t i = 0; i < 2 * kPixels; ++i) acc[i] = pair[0];
-  const int32_t* w = pair + 1;
+  for (int32_t i = 0; i < 2 * kPixels; ++i) acc[i] = 0;
+  const int32_t* w = pair;
   for (int32_t step = 0; step < steps; ++step, x += kPixels) {
     const uint32_t word = static_cast<uint32_t>(w[step]);
     const uint32_t wa = sxtb16(word);
@@ -475,16 +475,16 @@ inline int32_t requantize_scaled(int32_t acc, int32_t multiplier, int32_t roundi
 }
 
 // The pair's two outputs for pixel `pixel` from pair_accumulate's acc; epi = the pair's
-// epilogue words (M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b).
+// epilogue words (2 * bias_a, M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b).
 inline void pair_outputs(const int32_t* acc, int32_t pixel, const int32_t* epi, int32_t* ya, int32_t* yb) {
-  const int32_t rq_a[3] = {epi[0], epi[1], epi[4] & 0xFF};
-  *ya = requantize_doubled(acc[2 * pixel], rq_a);
-  *yb = requantize_scaled(pair_second_filter(acc[2 * pixel + 1], acc[2 * pixel], epi[5]), epi[2], epi[3],
-                          (epi[4] >> 8) & 0xFF);
+  const int32_t a = static_cast<int32_t>(static_cast<uint32_t>(epi[0]) + 2u * static_cast<uint32_t>(acc[2 * pixel]));
+  *ya = requantize_scaled(a, epi[1], epi[2], epi[5] & 0xFF);
+  *yb = requantize_scaled(pair_second_filter(acc[2 * pixel + 1], acc[2 * pixel], epi[6]), epi[3], epi[4],
+                          (epi[5] >> 8) & 0xFF);
 }
 
 // The assembly run over every full filter pair for 3 full pixels. The pair's part of
-// the stream (conv.py: filter a's bias, one int8 word per step, then the epilogue words)
+// the stream (conv.py: one int8 word per step, then the epilogue words)
 // is read by one pointer that runs on from pair to pair. A step's word holds both
 // filters' 2 weights as (a0, b0', a1, b1') with b' = b - [a < 0], so that its halfwords
 // read as int16 are 256 * b + a: one SMLAD with SXTB16(word) accumulates filter a, one
@@ -494,8 +494,10 @@ inline void pair_outputs(const int32_t* acc, int32_t pixel, const int32_t* epi, 
 // step's inputs with one LDM: 24 cycles for 24 MACs (1 SXTB16 a step; pre-widened int16
 // weights took 26). kPassUnits (16, or 8 under a small flash cache) units make a pass (the
 // pass's end test, a load, compare and taken branch, is 6 cycles: 1.6% at 16 units, 3.1% at 8); the first pass of a pair enters at the unit
-// that leaves a whole number of passes (BX to an address set up once per call), and
-// the passes end at the columns' end. The epilogue recovers b, doubles a, requantises
+// that leaves a whole number of passes after the pair's first unit, which runs apart and
+// starts the accumulators with SMUAD (LDR PC of an address set up once per call), and
+// the passes end at the columns' end. The epilogue recovers b, doubles a, adds the doubled
+// biases (no seeding moves before the MACs), requantises
 // with a register shift (no per-shift code copies), packs each pixel's 2 bytes with BFI,
 // clamps with SSUB8/SEL and stores 3 halfwords. The block is copied to the stack frame;
 // field order is the frame layout (x to entry first: one LDM at each pair's end reloads them).
@@ -504,8 +506,9 @@ struct ConvRun {
   int8_t* out;              // 4: pixel 0 of the current pair
   int32_t out_c;            // 8
   const int32_t* end;       // 12: the stream past the last full pair
-  int32_t entry;            // 16: the unit (0..kPassUnits-1) the first pass starts at:
-                            // (kPassUnits - units % kPassUnits) % kPassUnits;
+  int32_t entry;            // 16: the unit (0..kPassUnits-1) the first pass starts at, after the
+                            // first unit: (kPassUnits - (units - 1) % kPassUnits) % kPassUnits,
+                            // or kPassUnits (the pass's end test) when units is 1;
                             // the run turns it into a code address in its frame
   const uint32_t* x_end;    // 20: past the columns' last step
   uint32_t lo4, hi4;        // 24, 28: activation min / max in every byte (clamping run only)
@@ -532,24 +535,39 @@ struct ConvRun {
   TINYRIG_RUN_STEP(r2)                                                    \
   "ldm r0!, {r4, r5, r6}\n\t"                                             \
   TINYRIG_RUN_STEP(r3)
+// A pair's first unit: its first step starts the 6 accumulators (SMUAD, no seeding moves;
+// the biases join in the epilogue).
+#define TINYRIG_RUN_FIRST_UNIT                                            \
+  "ldr r2, [r1], #4\n\t"                                                  \
+  "ldr r3, [r1], #4\n\t"                                                  \
+  "ldr r4, [r0], #4\n\t"                                                  \
+  "ldr r5, [r0], #4\n\t"                                                  \
+  "ldr r6, [r0], #4\n\t"                                                  \
+  "sxtb16 r7, r2\n\t"                                                     \
+  "smuad r8, r4, r7\n\t"                                                  \
+  "smuad r9, r4, r2\n\t"                                                  \
+  "smuad r10, r5, r7\n\t"                                                 \
+  "smuad r11, r5, r2\n\t"                                                 \
+  "smuad r12, r6, r7\n\t"                                                 \
+  "smuad lr, r6, r2\n\t"                                                  \
+  "ldm r0!, {r4, r5, r6}\n\t"                                             \
+  TINYRIG_RUN_STEP(r3)
 
 // Filter b's doubled accumulator into RAW (from RAW and A, r7 = 2 * bias_b).
 #define TINYRIG_RUN_B(RAW, A)                                             \
-  "sub r0, " #RAW ", " #A "\n\t"                                          \
-  "add " #RAW ", r7, r0, asr #7\n\t"
-// acc * 2 requantised with (M, r, e) in registers, into ACC's low byte (saturated).
+  "sub " #RAW ", " #RAW ", " #A "\n\t"                                    \
+  "add " #RAW ", r7, " #RAW ", asr #7\n\t"
+// Filter a's acc doubled plus its doubled bias (r0) requantised with (M, r, e) in
+// registers, into ACC's low byte (saturated); r7 scratch.
 #define TINYRIG_RUN_RQ2(ACC, M, R, E)                                     \
-  "add r0, " #ACC ", " #ACC "\n\t"                                        \
-  "smmlar r0, r0, " #M ", " #R "\n\t"                                     \
-  "add r0, r0, " #ACC ", asr #31\n\t"                                     \
-  "asr r0, r0, " #E "\n\t"                                                \
-  "ssat " #ACC ", #8, r0\n\t"
-// The same for an accumulator already doubled.
+  "add " #ACC ", r0, " #ACC ", lsl #1\n\t"                                 \
+  TINYRIG_RUN_RQ(ACC, M, R, E)
+// The same for an accumulator already doubled (and biased).
 #define TINYRIG_RUN_RQ(ACC, M, R, E)                                      \
-  "smmlar r0, " #ACC ", " #M ", " #R "\n\t"                               \
-  "add r0, r0, " #ACC ", asr #31\n\t"                                     \
-  "asr r0, r0, " #E "\n\t"                                                \
-  "ssat " #ACC ", #8, r0\n\t"
+  "smmlar r7, " #ACC ", " #M ", " #R "\n\t"                               \
+  "add r7, r7, " #ACC ", asr #31\n\t"                                     \
+  "asr r7, r7, " #E "\n\t"                                                \
+  "ssat " #ACC ", #8, r7\n\t"
 
 #define TINYRIG_RUN_CLAMP(V)                                              \
   "ssub8 r0, " #V ", r2\n\t"                                              \
@@ -568,12 +586,12 @@ struct ConvRun {
   "16:\n\t" TINYRIG_RUN_UNIT "17:\n\t" TINYRIG_RUN_UNIT
 #if TINYRIG_CONV_PASS_UNITS == 8
 #define TINYRIG_RUN_PASS                                                  \
-  ".word 10f + 1, 11f + 1, 12f + 1, 13f + 1, 14f + 1, 15f + 1, 16f + 1, 17f + 1\n\t" \
+  ".word 10f + 1, 11f + 1, 12f + 1, 13f + 1, 14f + 1, 15f + 1, 16f + 1, 17f + 1, 7f + 1\n\t" \
   TINYRIG_RUN_UNITS8
 #else
 #define TINYRIG_RUN_PASS                                                  \
   ".word 10f + 1, 11f + 1, 12f + 1, 13f + 1, 14f + 1, 15f + 1, 16f + 1, 17f + 1\n\t" \
-  ".word 18f + 1, 19f + 1, 20f + 1, 21f + 1, 22f + 1, 23f + 1, 24f + 1, 25f + 1\n\t" \
+  ".word 18f + 1, 19f + 1, 20f + 1, 21f + 1, 22f + 1, 23f + 1, 24f + 1, 25f + 1, 7f + 1\n\t" \
   TINYRIG_RUN_UNITS8                                                      \
   "18:\n\t" TINYRIG_RUN_UNIT "19:\n\t" TINYRIG_RUN_UNIT "20:\n\t" TINYRIG_RUN_UNIT  \
   "21:\n\t" TINYRIG_RUN_UNIT "22:\n\t" TINYRIG_RUN_UNIT "23:\n\t" TINYRIG_RUN_UNIT  \
@@ -593,10 +611,11 @@ struct ConvRun {
   ".p2align 2\n\t"                                                        \
   "6:\n\t"                                                                \
   TINYRIG_RUN_PASS                                                        \
+  "7:\n\t"                                                                \
   "ldr r2, [sp, #20]\n\t"                                                 \
   "cmp r0, r2\n\t"                                                        \
   "bne 10b\n\t"                                                           \
-  "ldm r1!, {r2-r7}\n\t" /* M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b */ \
+  "ldm r1!, {r0, r2-r7}\n\t" /* 2 * bias_a, M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b */ \
   TINYRIG_RUN_B(r9, r8) TINYRIG_RUN_B(r11, r10) TINYRIG_RUN_B(lr, r12)    \
   TINYRIG_RUN_RQ2(r8, r2, r3, r6) TINYRIG_RUN_RQ2(r10, r2, r3, r6) TINYRIG_RUN_RQ2(r12, r2, r3, r6) \
   "lsr r6, r6, #8\n\t"                                                    \
@@ -605,21 +624,16 @@ struct ConvRun {
   "bfi r10, r11, #8, #8\n\t"                                              \
   "bfi r12, lr, #8, #8\n\t"                                               \
   CLAMP                                                                   \
-  "ldm sp, {r0, r2, r3, r4, r5}\n\t" /* x, out, out_c, end, entry */      \
+  "ldm sp, {r0, r2, r3, r4}\n\t" /* x, out, out_c, end */               \
   "cmp r1, r4\n\t" /* flags kept to the branch: the stores set none */    \
   "strh r10, [r2, r3]\n\t"                                                \
   "strh r12, [r2, r3, lsl #1]\n\t"                                        \
   "strh r8, [r2], #2\n\t"                                                 \
   "str r2, [sp, #4]\n\t"                                                  \
   "beq 9f\n\t"                                                            \
-  "2:\n\t" /* the next filter pair: a's bias seeds all 6 accumulators */  \
-  "ldr r8, [r1], #4\n\t"                                                  \
-  "mov r9, r8\n\t"                                                        \
-  "mov r10, r8\n\t"                                                       \
-  "mov r11, r8\n\t"                                                       \
-  "mov r12, r8\n\t"                                                       \
-  "mov lr, r8\n\t"                                                        \
-  "bx r5\n\t"                                                             \
+  "2:\n\t" /* the next filter pair: its first unit, then the passes */    \
+  TINYRIG_RUN_FIRST_UNIT                                                  \
+  "ldr pc, [sp, #16]\n\t" /* the entry unit */                           \
   "9:\n\t"                                                                \
   "add sp, sp, #32\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
@@ -641,7 +655,7 @@ void conv_run_model(const ConvRun* run, bool clamp) {
     pair_accumulate(run->x, s, steps, acc);
     for (int32_t pixel = 0; pixel < 3; ++pixel) {
       int32_t y[2];
-      pair_outputs(acc, pixel, s + 1 + steps, &y[0], &y[1]);
+      pair_outputs(acc, pixel, s + steps, &y[0], &y[1]);
       for (int32_t f = 0; f < 2; ++f) {
         if (clamp) {
           const int32_t lo = static_cast<int8_t>(run->lo4), hi = static_cast<int8_t>(run->hi4);
@@ -775,9 +789,11 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   const int32_t pixels = p.window.output_h * p.window.output_w;
   ConvRun run;  // conv_run copies it: only `out` changes from run to run
   const int32_t units = steps / 2;
-  const int32_t pair_words = 7 + steps;  // a's bias, int8 step words, 6 epilogue words
+  const int32_t pair_words = steps + 7;  // int8 step words, 7 epilogue words
   run.x = columns;
-  run.entry = (kPassUnits - units % kPassUnits) % kPassUnits;
+  // The first unit of a pair runs apart (it starts the accumulators), the passes do the rest;
+  // with no rest the entry is the pass's end test (kPassUnits).
+  run.entry = units == 1 ? kPassUnits : (kPassUnits - (units - 1) % kPassUnits) % kPassUnits;
   run.x_end = columns + steps * kPixels;
   run.end = p.stream + pair_words * (p.window.output_c / 2);
   run.out_c = p.window.output_c;
@@ -864,7 +880,7 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
       const bool second = filter + 1 < p.window.output_c;
       for (int32_t slot = 0; slot < valid; ++slot) {
         int32_t ya, yb;
-        pair_outputs(acc, slot, pair + 1 + steps, &ya, &yb);
+        pair_outputs(acc, slot, pair + steps, &ya, &yb);
         int8_t* o = out + slot * p.window.output_c + filter;
         o[0] = clamp_output(ya, p.clamp, p.activation_min, p.activation_max);
         if (second) o[1] = clamp_output(yb, p.clamp, p.activation_min, p.activation_max);
