@@ -96,3 +96,19 @@ def test_firmware_counts_unchanged_and_cycles_repeatable(qemu_tools, models_dir)
     cycles, split = timed[0].cycles, timed[0].cycle_split
     assert plain[0].instructions < cycles < 3 * plain[0].instructions
     assert sum(dataclasses.astuple(split)) == cycles and split.fetch == 0 and min(dataclasses.astuple(split)) >= 0
+
+
+def test_benchmark_script_runs_end_to_end(qemu_tools, models_dir):
+    """benchmarks/cycle_model.py (the issue's printed validation) runs through every section,
+    the cost section's semihosting input load included (it once stopped there when the console
+    began refusing files the bench had not written)."""
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[3] / "benchmarks" / "cycle_model.py"
+    proc = subprocess.run([sys.executable, str(script), "--benchmarks", "ad01", "--models", str(models_dir),
+                           "--cost-iterations", "1"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    for heading in ("Benchmarks: one inference", "Prediction: the qemu-mps2-an386", "Cost: QEMU host CPU time"):
+        assert heading in proc.stdout, heading
+    assert "plugin + cycle + flash model" in proc.stdout
