@@ -40,14 +40,15 @@ def specialize_add(plan: LayerPlan) -> SpecializedLayerPlan:
         raise Declined("the fused epilogue differs from TFLM for some input pair")
     params = [
         ("size", int(np.prod(dims))),
-        ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
         ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
         ("table1", _ref("table1")), ("table2", _ref("table2")), ("requant", _ref("requant")),
     ]
     # A constant operand's array (op_elementwise) stays; the kernel reads it as an input.
     constants = [*plan.constants, int32_array("table1", tables[0]), int32_array("table2", tables[1]),
                  int32_array("requant", np.array(rq))]
-    return specialized_plan(plan, "DspAddParams", params, constants, 0, "rescaling tables + fused epilogue")
+    # The right shift and the clamp are template arguments: the assembly loop's immediates.
+    params_type = f"DspAddParams<{right}, {activation_clamps(p['activation_min'], p['activation_max'])}>"
+    return specialized_plan(plan, params_type, params, constants, 0, "rescaling tables + fused epilogue")
 
 
 register(dsp_kernel("add_s8", "add", specialize_add))

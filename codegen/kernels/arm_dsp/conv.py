@@ -13,6 +13,10 @@
   one stream read by one pointer: per channel pair [step] int8 words, then both filters'
   epilogue words (their biases times 2^(ls+1) among them); the kernel doubles the
   accumulators and adds the doubled biases in the epilogue (fused_epilogue.HalvedEpilogue).
+* 2-D filters on whole groups of 4 input channels, no dilation, an even filter count: the
+  band path (_band_plan): the windows of a run of 3 pixels are read in place from a band of
+  filter_h widened input rows laid [x][fy][c] instead of being gathered (im2col) and
+  widened for each run; the weights are stored [fx][fy][c] to match.
 * 1x1 on exactly 8 input channels (output channels a multiple of 4, no clamp): a
   pixel's 8 inputs stay in 4 registers and each filter is one LDM of its record
   [4 weight words, bias, M, r, e] (_pointwise8_plan).
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layer import ConstantRef as _ref, LayerPlan, window_param
+from ...layer import ConstantRef as _ref, LayerPlan, ParamStruct, window_param
 from ..registry import Declined, register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_conv,
                                  round_up, specialized_plan)
@@ -41,6 +45,11 @@ RGB3X3_ORDER = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 2
                 8, 26, 17, -1)
 POINTWISE8_DEPTH = 8  # input channels of the register-resident 1x1 kernel
 PAD_COPY_MAX_BYTES = 8192  # largest zero-point-bordered input copy a CONV_2D makes in scratch
+# The band path (DspConvRowsParams, tinyrig_dsp_conv.cc): the bytes from one output
+# pixel's widened window to its neighbour's (2 * filter_h * input_c * stride_w) are immediates of
+# the assembly run, one copy per value (only those a model uses are linked).
+BAND_PIXEL_BYTES = (48, 96, 144, 192, 288, 384, 576, 768, 1152, 1536)
+BAND_MAX_BYTES = 16384  # largest widened band (filter_h input rows) a CONV_2D keeps in scratch
 
 
 def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
@@ -57,6 +66,9 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
         fused, bias, table = epilogue_constants(rows, p, c, out_c)
         words = sxtb16_order(scaled_padded(rows, fused.scale_shift, out_c, depth))
         return _pointwise8_plan(plan, p, words, bias, table)
+    band = _band_pixel_bytes(p)
+    if band:  # the band path reads windows column-major: weights [fx][fy][c]
+        rows = rows.reshape(out_c, fh, fw, p["input_c"]).transpose(0, 2, 1, 3).reshape(out_c, depth)
     epilogue = halved_epilogue_constants(rows, p, c, out_p)
     scaled = epilogue.scaled_weights(rows, out_p, depth_p)  # int8, times 2^ls
     rgb3x3 = int(fh == 3 and fw == 3 and p["input_c"] == 3 and p["dilation_w"] == 1)
@@ -72,7 +84,7 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     padded_h = (p["output_h"] - 1) * p["stride_h"] + (fh - 1) * p["dilation_h"] + 1
     padded_w = (p["output_w"] - 1) * p["stride_w"] + fw
     padded_h, padded_w = max(padded_h, p["pad_top"] + p["input_h"]), max(padded_w, p["pad_left"] + p["input_w"])
-    bordered = (not pointwise and p["dilation_w"] == 1 and (p["pad_top"] > 0 or p["pad_left"] > 0
+    bordered = (not pointwise and not band and p["dilation_w"] == 1 and (p["pad_top"] > 0 or p["pad_left"] > 0
                 or padded_h > p["input_h"] or padded_w > p["input_w"])
                 and padded_h * padded_w * p["input_c"] <= PAD_COPY_MAX_BYTES)
     if not bordered:
@@ -97,6 +109,8 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
                                table[:, 0, 2] | (table[:, 1, 2] << 8), 2 * bias[:, 1]], axis=1)
     stream = np.concatenate([words.astype(np.int64), epilogue_words], axis=1)
     constants = [int32_array("stream", stream)]
+    if band:
+        return _band_plan(plan, p, band, params, constants)
     # Widened columns of 3 pixels (2 bytes per value) plus one gathered int8 column.
     scratch = CONV_PIXELS * depth_p * 2 + (0 if pointwise else depth_p)
     strip = fw * p["input_c"]  # bytes of a window row (dilation_w 1)
@@ -111,6 +125,39 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     if padded_h:
         note += f", zero-point-bordered input copy {padded_h}x{padded_w}"
     return specialized_plan(plan, "DspConv2DParams", params, constants, scratch, note)
+
+
+def _band_pixel_bytes(p: dict) -> int:
+    """The band path's bytes between neighbouring pixels' windows, or 0 when it does not take
+    the layer: 2-D windows on whole groups of 4 channels, no dilation, an even filter count, a
+    pixel step the assembly has a copy for, rows of at least one run of 3 pixels."""
+    fh, fw, c = p["filter_h"], p["filter_w"], p["input_c"]
+    if (fh, fw) == (1, 1) or c % 4 or p["dilation_h"] != 1 or p["dilation_w"] != 1 or p["output_c"] % 2:
+        return 0
+    if p["output_w"] < CONV_PIXELS or (fh == 3 and fw == 3 and c == 3):
+        return 0
+    band_w = (p["output_w"] - 1) * p["stride_w"] + fw
+    pixel_bytes = 2 * fh * c * p["stride_w"]
+    if pixel_bytes not in BAND_PIXEL_BYTES or band_w * fh * c * 2 > BAND_MAX_BYTES:
+        return 0
+    return pixel_bytes
+
+
+def _band_plan(plan: LayerPlan, p: dict, pixel_bytes: int, conv_params: list, constants: list) -> SpecializedLayerPlan:
+    """A 2-D convolution read from a band of filter_h widened input rows laid [x][fy][c]
+    (DspConvRowsParams): every window is then filter_w * filter_h * input_c / 2 consecutive
+    words, and the 3 pixels of a run are pixel_bytes apart, so the assembly run reads them in
+    place (no im2col); the stream's weights are [fx][fy][c] to match."""
+    fh, c = p["filter_h"], p["input_c"]
+    depth = fh * p["filter_w"] * c
+    band_w = (p["output_w"] - 1) * p["stride_w"] + p["filter_w"]
+    clamp = activation_clamps(p["activation_min"], p["activation_max"])
+    params = [("conv", ParamStruct(tuple(conv_params))), ("band_w", band_w)]
+    # The band, the interleaved columns of up to 3 leftover pixels (rows' ends), their outputs.
+    scratch = band_w * fh * c * 2 + CONV_PIXELS * depth * 2 + round_up(CONV_PIXELS * p["output_c"], 4)
+    note = (f"band of {fh} widened rows, 3x2 SMLAD block read in place ({pixel_bytes} B a pixel), "
+            f"int8 weights, depth {depth}->{depth}")
+    return specialized_plan(plan, f"DspConvRowsParams<{pixel_bytes}, {clamp}>", params, constants, scratch, note)
 
 
 def _pointwise8_plan(plan: LayerPlan, p: dict, words: np.ndarray, bias: np.ndarray,

@@ -10,10 +10,12 @@
 
 namespace tinyrig {
 
-// ADD without broadcasting: out = requantize(table1[a] + table2[b]).
+// ADD without broadcasting: out = requantize(table1[a] + table2[b]). kShift is the fused
+// epilogue's right shift (requant[2], 1..30) and kClamp the activation clamp: both are the
+// assembly loop's immediates, one copy per pair a model uses (the others are not linked).
+template <int kShift, int kClamp>
 struct DspAddParams {
   int32_t size;
-  int32_t clamp;
   int32_t activation_min, activation_max;
   const int32_t* table1;   // [256] rescaled input 1 for -128..127, times 2^(ls+1)
   const int32_t* table2;   // [256] the same for input 2
@@ -22,7 +24,8 @@ struct DspAddParams {
 
 namespace arm_dsp {
 
-void add_s8(const DspAddParams& params, const int8_t* input1, const int8_t* input2, int8_t* output,
+template <int kShift, int kClamp>
+void add_s8(const DspAddParams<kShift, kClamp>& params, const int8_t* input1, const int8_t* input2, int8_t* output,
             int32_t* scratch);
 
 }  // namespace arm_dsp

@@ -11,7 +11,11 @@
 // zero columns whose outputs land in scratch; a last odd filter is computed in C. The common runs (3x3 windows on
 // 3 channels read in place, 1x1 at stride 1) go straight to the widening and the run
 // without the general per-run C. 1x1 on 8 input channels has its own kernel
-// (DspPointwise8Params, pw8_run at the end of this file).
+// (DspPointwise8Params, pw8_run at the end of this file). 2-D filters on whole groups of 4
+// channels take the band path instead of im2col (DspConvRowsParams, the band path below): per
+// output row the filter_h input rows are widened once into a band laid [x][fy][c], where
+// each pixel's window is consecutive words, and a copy of the same run reads the 3 pixels in
+// place, their windows a fixed number of bytes apart (immediates).
 #include "tinyrig_dsp_common.h"
 #include "tinyrig_dsp_conv.h"
 
@@ -32,6 +36,9 @@ constexpr int32_t kPixels = 3;
 #define TINYRIG_CONV_PASS_UNITS 16
 #endif
 constexpr int32_t kPassUnits = TINYRIG_CONV_PASS_UNITS;
+
+// The band path's pixel steps in bytes (conv.py BAND_PIXEL_BYTES): one assembly run each.
+#define TINYRIG_BAND_PIXEL_BYTES(X) X(48) X(96) X(144) X(192) X(288) X(384) X(576) X(768) X(1152) X(1536)
 
 inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
 
@@ -447,15 +454,18 @@ const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, in
 // the epilogue words). acc[2 * pixel] is filter a's half-scaled sum without its bias;
 // acc[2 * pixel + 1] is the raw-word accumulator, from which pair_second_filter recovers
 // filter b's.
-void pair_accumulate(const uint32_t* x, const int32_t* pair, int32_t steps, int32_t* acc) {
+// Pixel k's step s is x[s * step_words + k * pixel_words]: the interleaved columns by default,
+// a band's windows in place with (1, pixel bytes / 4).
+void pair_accumulate(const uint32_t* x, const int32_t* pair, int32_t steps, int32_t* acc,
+                     int32_t step_words = kPixels, int32_t pixel_words = 1) {
   for (int32_t i = 0; i < 2 * kPixels; ++i) acc[i] = 0;
   const int32_t* w = pair;
-  for (int32_t step = 0; step < steps; ++step, x += kPixels) {
+  for (int32_t step = 0; step < steps; ++step, x += step_words) {
     const uint32_t word = static_cast<uint32_t>(w[step]);
     const uint32_t wa = sxtb16(word);
     for (int32_t pixel = 0; pixel < kPixels; ++pixel) {
-      acc[2 * pixel] = smlad(x[pixel], wa, acc[2 * pixel]);
-      acc[2 * pixel + 1] = smlad(x[pixel], word, acc[2 * pixel + 1]);
+      acc[2 * pixel] = smlad(x[pixel * pixel_words], wa, acc[2 * pixel]);
+      acc[2 * pixel + 1] = smlad(x[pixel * pixel_words], word, acc[2 * pixel + 1]);
     }
   }
 }
@@ -526,23 +536,26 @@ struct ConvRun {
   "smlad r11, r5, " #W ", r11\n\t"                                        \
   "smlad r12, r6, r7, r12\n\t"                                            \
   "smlad lr, r6, " #W ", lr\n\t"
-#define TINYRIG_RUN_UNIT                                                  \
+// A unit's input loads: LOADS_A the first step's 3 pixel words (after the 2 weight loads,
+// one run of 5 single loads), LOADS_B the second step's. The columns of conv_run are
+// interleaved [step][pixel]; the band of the band path holds each pixel's window in place, the
+// pixels PB bytes apart (immediates), a step 4 bytes on.
+#define TINYRIG_COLUMN_LOADS_A "ldr r4, [r0], #4\n\t" "ldr r5, [r0], #4\n\t" "ldr r6, [r0], #4\n\t"
+#define TINYRIG_COLUMN_LOADS_B "ldm r0!, {r4, r5, r6}\n\t"
+#define TINYRIG_BAND_LOADS(PB) "ldr r5, [r0, #" #PB "]\n\t" "ldr r6, [r0, #2 * " #PB "]\n\t" "ldr r4, [r0], #4\n\t"
+#define TINYRIG_RUN_UNIT_OF(LOADS_A, LOADS_B)                             \
   "ldr r2, [r1], #4\n\t"                                                  \
   "ldr r3, [r1], #4\n\t"                                                  \
-  "ldr r4, [r0], #4\n\t"                                                  \
-  "ldr r5, [r0], #4\n\t"                                                  \
-  "ldr r6, [r0], #4\n\t"                                                  \
+  LOADS_A                                                                 \
   TINYRIG_RUN_STEP(r2)                                                    \
-  "ldm r0!, {r4, r5, r6}\n\t"                                             \
+  LOADS_B                                                                 \
   TINYRIG_RUN_STEP(r3)
 // A pair's first unit: its first step starts the 6 accumulators (SMUAD, no seeding moves;
 // the biases join in the epilogue).
-#define TINYRIG_RUN_FIRST_UNIT                                            \
+#define TINYRIG_RUN_FIRST_UNIT_OF(LOADS_A, LOADS_B)                       \
   "ldr r2, [r1], #4\n\t"                                                  \
   "ldr r3, [r1], #4\n\t"                                                  \
-  "ldr r4, [r0], #4\n\t"                                                  \
-  "ldr r5, [r0], #4\n\t"                                                  \
-  "ldr r6, [r0], #4\n\t"                                                  \
+  LOADS_A                                                                 \
   "sxtb16 r7, r2\n\t"                                                     \
   "smuad r8, r4, r7\n\t"                                                  \
   "smuad r9, r4, r2\n\t"                                                  \
@@ -550,7 +563,7 @@ struct ConvRun {
   "smuad r11, r5, r2\n\t"                                                 \
   "smuad r12, r6, r7\n\t"                                                 \
   "smuad lr, r6, r2\n\t"                                                  \
-  "ldm r0!, {r4, r5, r6}\n\t"                                             \
+  LOADS_B                                                                 \
   TINYRIG_RUN_STEP(r3)
 
 // Filter b's doubled accumulator into RAW (from RAW and A, r7 = 2 * bias_b).
@@ -579,26 +592,22 @@ struct ConvRun {
   "ldrd r2, r3, [sp, #24]\n\t"                                            \
   TINYRIG_RUN_CLAMP(r8) TINYRIG_RUN_CLAMP(r10) TINYRIG_RUN_CLAMP(r12)
 
-// The entry table (one address per unit) and the units of one pass.
-#define TINYRIG_RUN_UNITS8                                                \
-  "10:\n\t" TINYRIG_RUN_UNIT "11:\n\t" TINYRIG_RUN_UNIT "12:\n\t" TINYRIG_RUN_UNIT  \
-  "13:\n\t" TINYRIG_RUN_UNIT "14:\n\t" TINYRIG_RUN_UNIT "15:\n\t" TINYRIG_RUN_UNIT  \
-  "16:\n\t" TINYRIG_RUN_UNIT "17:\n\t" TINYRIG_RUN_UNIT
+// The entry table (one address per unit, then the pass's end test) and the units of one pass.
+#define TINYRIG_RUN_UNITS8_OF(U)                                          \
+  "10:\n\t" U "11:\n\t" U "12:\n\t" U "13:\n\t" U "14:\n\t" U "15:\n\t" U "16:\n\t" U "17:\n\t" U
 #if TINYRIG_CONV_PASS_UNITS == 8
-#define TINYRIG_RUN_PASS                                                  \
+#define TINYRIG_RUN_PASS_OF(U)                                            \
   ".word 10f + 1, 11f + 1, 12f + 1, 13f + 1, 14f + 1, 15f + 1, 16f + 1, 17f + 1, 7f + 1\n\t" \
-  TINYRIG_RUN_UNITS8
+  TINYRIG_RUN_UNITS8_OF(U)
 #else
-#define TINYRIG_RUN_PASS                                                  \
+#define TINYRIG_RUN_PASS_OF(U)                                            \
   ".word 10f + 1, 11f + 1, 12f + 1, 13f + 1, 14f + 1, 15f + 1, 16f + 1, 17f + 1\n\t" \
   ".word 18f + 1, 19f + 1, 20f + 1, 21f + 1, 22f + 1, 23f + 1, 24f + 1, 25f + 1, 7f + 1\n\t" \
-  TINYRIG_RUN_UNITS8                                                      \
-  "18:\n\t" TINYRIG_RUN_UNIT "19:\n\t" TINYRIG_RUN_UNIT "20:\n\t" TINYRIG_RUN_UNIT  \
-  "21:\n\t" TINYRIG_RUN_UNIT "22:\n\t" TINYRIG_RUN_UNIT "23:\n\t" TINYRIG_RUN_UNIT  \
-  "24:\n\t" TINYRIG_RUN_UNIT "25:\n\t" TINYRIG_RUN_UNIT
+  TINYRIG_RUN_UNITS8_OF(U)                                                \
+  "18:\n\t" U "19:\n\t" U "20:\n\t" U "21:\n\t" U "22:\n\t" U "23:\n\t" U "24:\n\t" U "25:\n\t" U
 #endif
 
-#define TINYRIG_RUN_FN(CLAMP)                                             \
+#define TINYRIG_RUN_FN_OF(CLAMP, UNIT, FIRST_UNIT)                         \
   "push {r4-r11, lr}\n\t"                                                 \
   "sub sp, sp, #32\n\t"                                                   \
   "ldm r0, {r1-r9}\n\t"                                                   \
@@ -610,7 +619,7 @@ struct ConvRun {
   "b 2f\n\t"                                                              \
   ".p2align 2\n\t"                                                        \
   "6:\n\t"                                                                \
-  TINYRIG_RUN_PASS                                                        \
+  TINYRIG_RUN_PASS_OF(UNIT)                                               \
   "7:\n\t"                                                                \
   "ldr r2, [sp, #20]\n\t"                                                 \
   "cmp r0, r2\n\t"                                                        \
@@ -632,27 +641,65 @@ struct ConvRun {
   "str r2, [sp, #4]\n\t"                                                  \
   "beq 9f\n\t"                                                            \
   "2:\n\t" /* the next filter pair: its first unit, then the passes */    \
-  TINYRIG_RUN_FIRST_UNIT                                                  \
+  FIRST_UNIT                                                              \
   "ldr pc, [sp, #16]\n\t" /* the entry unit */                           \
   "9:\n\t"                                                                \
   "add sp, sp, #32\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
 
+#define TINYRIG_COLUMN_UNIT TINYRIG_RUN_UNIT_OF(TINYRIG_COLUMN_LOADS_A, TINYRIG_COLUMN_LOADS_B)
+#define TINYRIG_COLUMN_FIRST TINYRIG_RUN_FIRST_UNIT_OF(TINYRIG_COLUMN_LOADS_A, TINYRIG_COLUMN_LOADS_B)
+
 // noipa: the caller must not learn from the (opaque) bodies which registers survive.
-__attribute__((naked, noipa)) void conv_run(const ConvRun*) { __asm__ volatile(TINYRIG_RUN_FN("")); }
-__attribute__((naked, noipa)) void conv_run_clamp(const ConvRun*) {
-  __asm__ volatile(TINYRIG_RUN_FN(TINYRIG_RUN_CLAMP3));
+__attribute__((naked, noipa)) void conv_run(const ConvRun*) {
+  __asm__ volatile(TINYRIG_RUN_FN_OF("", TINYRIG_COLUMN_UNIT, TINYRIG_COLUMN_FIRST));
 }
+__attribute__((naked, noipa)) void conv_run_clamp(const ConvRun*) {
+  __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_CLAMP3, TINYRIG_COLUMN_UNIT, TINYRIG_COLUMN_FIRST));
+}
+
+// The band runs (the band path): the same run reading the 3 pixels' windows in place, PB bytes
+// apart; one pair of functions per PB (conv.py BAND_PIXEL_BYTES), kept only where a model
+// uses them (each is a function of its own, so the linker drops the others).
+#define TINYRIG_BAND_RUNS(PB)                                                                      \
+  __attribute__((naked, noipa)) void band_run_##PB(const ConvRun*) {                               \
+    __asm__ volatile(TINYRIG_RUN_FN_OF("", TINYRIG_RUN_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)), \
+                                       TINYRIG_RUN_FIRST_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)))); \
+  }                                                                                                \
+  __attribute__((naked, noipa)) void band_run_clamp_##PB(const ConvRun*) {                         \
+    __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_CLAMP3,                                         \
+                                       TINYRIG_RUN_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)), \
+                                       TINYRIG_RUN_FIRST_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)))); \
+  }                                                                                                \
+  template <>                                                                                      \
+  struct BandRun<PB> {                                                                             \
+    template <int kClamp>                                                                          \
+    static void run(const ConvRun* r) {                                                            \
+      if constexpr (kClamp != 0) {                                                                 \
+        band_run_clamp_##PB(r);                                                                    \
+      } else {                                                                                     \
+        band_run_##PB(r);                                                                          \
+      }                                                                                            \
+    }                                                                                              \
+  };
+template <int kPixelBytes>
+struct BandRun;
+TINYRIG_BAND_PIXEL_BYTES(TINYRIG_BAND_RUNS)
 
 #else  // host model of the same loop
 
-void conv_run_model(const ConvRun* run, bool clamp) {
-  const int32_t steps = static_cast<int32_t>(run->x_end - run->x) / kPixels;
+// pixel_words 0: the interleaved columns; else a band's windows, that many words apart.
+void conv_run_model(const ConvRun* run, bool clamp, int32_t pixel_words = 0) {
+  const int32_t steps = static_cast<int32_t>(run->x_end - run->x) / (pixel_words ? 1 : kPixels);
   const int32_t pair_words = 7 + steps;
   int32_t pair = 0;
   for (const int32_t* s = run->stream; s < run->end; s += pair_words, ++pair) {
     int32_t acc[6];
-    pair_accumulate(run->x, s, steps, acc);
+    if (pixel_words) {
+      pair_accumulate(run->x, s, steps, acc, 1, pixel_words);
+    } else {
+      pair_accumulate(run->x, s, steps, acc);
+    }
     for (int32_t pixel = 0; pixel < 3; ++pixel) {
       int32_t y[2];
       pair_outputs(acc, pixel, s + steps, &y[0], &y[1]);
@@ -669,6 +716,12 @@ void conv_run_model(const ConvRun* run, bool clamp) {
 
 void conv_run(const ConvRun* run) { conv_run_model(run, false); }
 void conv_run_clamp(const ConvRun* run) { conv_run_model(run, true); }
+
+template <int kPixelBytes>
+struct BandRun {
+  template <int kClamp>
+  static void run(const ConvRun* r) { conv_run_model(r, kClamp != 0, kPixelBytes / 4); }
+};
 
 #endif
 
@@ -935,6 +988,164 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
 
 namespace tinyrig {
 namespace arm_dsp {
+namespace {
+
+// Widens `cells` runs of input channels (chunks * 16 bytes each, consecutive in src) into
+// band cells skip_bytes apart after each (2 SXTB16 words per group of 4 channels): per chunk
+// 4 LDR (single loads: the input may be unaligned), 8 SXTB16 in place and one STM of 8.
+#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+__attribute__((naked, noipa)) void widen_cells(const int8_t*, uint32_t*, int32_t, int32_t, int32_t) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldr r12, [sp, #36]\n\t" /* skip_bytes */
+      "0:\n\t"
+      "mov lr, r3\n\t"
+      "1:\n\t"
+      "ldr r8, [r0], #4\n\t"
+      "ldr r9, [r0], #4\n\t"
+      "ldr r10, [r0], #4\n\t"
+      "ldr r11, [r0], #4\n\t"
+      "sxtb16 r4, r8\n\t"
+      "sxtb16 r5, r8, ror #8\n\t"
+      "sxtb16 r6, r9\n\t"
+      "sxtb16 r7, r9, ror #8\n\t"
+      "sxtb16 r8, r10\n\t"
+      "sxtb16 r9, r10, ror #8\n\t"
+      "sxtb16 r10, r11\n\t"
+      "sxtb16 r11, r11, ror #8\n\t"
+      "stm r1!, {r4-r11}\n\t"
+      "subs lr, lr, #1\n\t"
+      "bne 1b\n\t"
+      "add r1, r1, r12\n\t"
+      "subs r2, r2, #1\n\t"
+      "bne 0b\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#else
+void widen_cells(const int8_t* src, uint32_t* dst, int32_t cells, int32_t chunks, int32_t skip_bytes) {
+  for (int32_t cell = 0; cell < cells; ++cell, dst += skip_bytes / 4) {
+    for (int32_t g = 0; g < 4 * chunks; ++g, src += 4, dst += 2) {
+      const uint32_t word = load_word(src);
+      dst[0] = sxtb16(word);
+      dst[1] = sxtb16_ror8(word);
+    }
+  }
+}
+#endif
+
+// The band of output row out_y (DspConvRowsParams): band[x][fy] holds the widened channels of
+// input column x - pad_left of input row out_y * stride_h - pad_top + fy (2 SXTB16 words per
+// group of 4), the zero point outside the image, for x in 0..band_w - 1. Per filter row the
+// columns inside the image are one strip of the input row (widen_cells when the channels are
+// whole 16-byte chunks).
+void fill_band(const DspConv2DParams& p, const int8_t* input, int32_t out_y, int32_t band_w, uint32_t* band) {
+  const int32_t c = p.window.input_c, groups = c / 4, fh = p.window.filter_h;
+  const int32_t cell_words = 2 * groups, column_words = fh * cell_words;
+  const uint32_t zp4 = static_cast<uint8_t>(p.input_zero_point) * 0x01010101u;
+  const uint32_t zp_a = sxtb16(zp4), zp_b = sxtb16_ror8(zp4);
+  const int32_t y0 = out_y * p.window.stride_h - p.window.pad_top;
+  // Band columns [x_lo, x_hi) read input columns; the others are padding.
+  int32_t x_lo = p.window.pad_left, x_hi = p.window.pad_left + p.window.input_w;
+  x_lo = x_lo > band_w ? band_w : x_lo;
+  x_hi = x_hi > band_w ? band_w : x_hi;
+  for (int32_t fy = 0; fy < fh; ++fy) {
+    const int32_t iy = y0 + fy;
+    const bool row_inside = iy >= 0 && iy < p.window.input_h;
+    uint32_t* cell = band + fy * cell_words;
+    for (int32_t x = 0; x < band_w; ++x, cell += column_words) {
+      if (row_inside && x == x_lo && x_hi > x_lo) {
+        const int8_t* src = input + (iy * p.window.input_w + (x_lo - p.window.pad_left)) * c;
+        const int32_t cells = x_hi - x_lo;
+        if ((groups & 3) == 0) {
+          widen_cells(src, cell, cells, groups / 4, 4 * (column_words - cell_words));
+        } else {
+          for (int32_t k = 0; k < cells; ++k, src += c) {
+            uint32_t* d = cell + k * column_words;
+            for (int32_t g = 0; g < groups; ++g) {
+              const uint32_t word = load_word(src + 4 * g);
+              d[2 * g] = sxtb16(word);
+              d[2 * g + 1] = sxtb16_ror8(word);
+            }
+          }
+        }
+        x = x_hi - 1;
+        cell += (cells - 1) * column_words;
+        continue;
+      }
+      for (int32_t g = 0; g < groups; ++g) {
+        cell[2 * g] = zp_a;
+        cell[2 * g + 1] = zp_b;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// Per output row: the band, then every full run of 3 pixels read in place by the band run;
+// the 1-2 pixels at a row's end have their windows copied out of the band into interleaved
+// columns, gathered across rows, and go through conv_run 3 at a time (no wasted MACs).
+template <int kPixelBytes, int kClamp>
+void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& r, const int8_t* input, int8_t* output,
+               int32_t* scratch) {
+  const DspConv2DParams& p = r.conv;
+  const int32_t steps = p.depth / 2;  // the depth is whole groups of 4 (conv.py)
+  const int32_t out_w = p.window.output_w, out_c = p.window.output_c;
+  const int32_t pixel_words = kPixelBytes / 4;
+  uint32_t* const band = reinterpret_cast<uint32_t*>(scratch);
+  uint32_t* const columns = band + r.band_w * p.window.filter_h * p.window.input_c / 2;
+  int8_t* const partial_out = reinterpret_cast<int8_t*>(columns + steps * kPixels);
+  ConvRun run;
+  const int32_t units = steps / 2;
+  run.entry = units == 1 ? kPassUnits : (kPassUnits - (units - 1) % kPassUnits) % kPassUnits;
+  run.end = p.stream + (steps + 7) * (out_c / 2);
+  run.out_c = out_c;
+  run.stream = p.stream;
+  run.lo4 = static_cast<uint8_t>(p.activation_min) * 0x01010101u;
+  run.hi4 = static_cast<uint8_t>(p.activation_max) * 0x01010101u;
+  int32_t pending[kPixels];
+  int32_t waiting = 0;
+  auto flush = [&]() {  // the leftover pixels' columns (missing slots zero) through conv_run
+    for (int32_t slot = waiting; slot < kPixels; ++slot) {
+      for (int32_t step = 0; step < steps; ++step) columns[step * kPixels + slot] = 0;
+    }
+    run.x = columns;
+    run.x_end = columns + steps * kPixels;
+    run.out = partial_out;
+    if (kClamp != 0) {
+      conv_run_clamp(&run);
+    } else {
+      conv_run(&run);
+    }
+    for (int32_t slot = 0; slot < waiting; ++slot) {
+      copy_bytes(output + pending[slot] * out_c, partial_out + slot * out_c, out_c);
+    }
+    waiting = 0;
+  };
+  const int32_t full = out_w - out_w % kPixels;
+  for (int32_t out_y = 0; out_y < p.window.output_h; ++out_y) {
+    fill_band(p, input, out_y, r.band_w, band);
+    int8_t* out = output + out_y * out_w * out_c;
+    for (int32_t x = 0; x < full; x += kPixels, out += kPixels * out_c) {
+      run.x = band + x * pixel_words;
+      run.x_end = run.x + steps;
+      run.out = out;
+      BandRun<kPixelBytes>::template run<kClamp>(&run);
+    }
+    for (int32_t x = full; x < out_w; ++x) {
+      const uint32_t* src = band + x * pixel_words;
+      for (int32_t step = 0; step < steps; ++step) columns[step * kPixels + waiting] = src[step];
+      pending[waiting++] = out_y * out_w + x;
+      if (waiting == kPixels) flush();
+    }
+  }
+  if (waiting > 0) flush();
+}
+
+#define TINYRIG_BAND_INSTANCES(PB)                                                                  \
+  template void conv2d_s8<PB, 0>(const DspConvRowsParams<PB, 0>&, const int8_t*, int8_t*, int32_t*); \
+  template void conv2d_s8<PB, 1>(const DspConvRowsParams<PB, 1>&, const int8_t*, int8_t*, int32_t*);
+TINYRIG_BAND_PIXEL_BYTES(TINYRIG_BAND_INSTANCES)
 
 void conv2d_s8(const DspPointwise8Params& p, const int8_t* input, int8_t* output, int32_t* /*scratch*/) {
   Pw8Run run;

@@ -27,9 +27,21 @@ struct DspConv2DParams {
                             // in the order of conv.py RGB3X3_ORDER (depth_padded 28)
   int32_t clamp;            // the activation range is narrower than int8
   int32_t activation_min, activation_max;
-  const int32_t* stream;    // per filter pair: a's bias (times 2^ls), [depth_padded / 2] int8
-                            // words (a[d0], b'[d0], a[d1], b'[d1]) with b' = b - [a < 0], then
+  const int32_t* stream;    // per filter pair: [depth_padded / 2] int8 words (a[d0], b'[d0], a[d1],
+                            // b'[d1]) with b' = b - [a < 0], then a's bias doubled (times 2^(ls+1)),
                             // M_a, r_a, M_b, r_b, e_a | e_b << 8, b's bias doubled
+};
+
+// CONV_2D with a 2-D filter on whole groups of 4 input channels (tinyrig_dsp_conv.cc,
+// the band path): per output row the filter_h input rows under it are widened into a band laid
+// [x][fy][c] (zero point outside the image), so a window is depth / 2 consecutive words and
+// the 3 pixels of a run are kPixelBytes apart, immediates of the assembly run (one copy per
+// value, linked only when used); conv.stream's weights are in [fx][fy][c] order to match.
+// kClamp: the activation range is narrower than int8 (conv.clamp).
+template <int kPixelBytes, int kClamp>
+struct DspConvRowsParams {
+  DspConv2DParams conv;  // padded_h = padded_w = 0, pointwise = rgb3x3 = 0
+  int32_t band_w;        // band columns: (output_w - 1) * stride_w + filter_w
 };
 
 // CONV_2D 1x1 without padding on exactly 8 input channels, output channels a multiple
@@ -47,6 +59,9 @@ namespace arm_dsp {
 
 void conv2d_s8(const DspConv2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
 void conv2d_s8(const DspPointwise8Params& params, const int8_t* input, int8_t* output, int32_t* scratch);
+template <int kPixelBytes, int kClamp>
+void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& params, const int8_t* input, int8_t* output,
+               int32_t* scratch);
 
 }  // namespace arm_dsp
 }  // namespace tinyrig
