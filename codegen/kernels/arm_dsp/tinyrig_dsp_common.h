@@ -168,13 +168,6 @@ inline void widen(const int8_t* src, int32_t depth, int32_t steps, int32_t strid
   for (; step < steps; ++step) dst[step * stride] = 0;
 }
 
-// The register-blocked inner loop of FULLY_CONNECTED (tinyrig_dsp_microkernels.cc).
-//
-// 1 input x 4 outputs: x holds [group][A/B] words, w holds [group][A/B][output] words,
-// `trips` = groups / 4. acc[output] = bias[output] + sum of SMLADs.
-extern "C" void tinyrig_dsp_block_1x4(const uint32_t* x, const int32_t* w, int32_t trips, const int32_t* bias,
-                                      int32_t* acc);
-
 }  // namespace arm_dsp
 }  // namespace tinyrig
 

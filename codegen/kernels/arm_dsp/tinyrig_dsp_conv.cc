@@ -232,23 +232,37 @@ inline void widen3(const int8_t* a, const int8_t* b, const int8_t* c, int32_t de
   for (int32_t step = depth / 2; step < steps; ++step, d += 3) d[0] = d[1] = d[2] = 0;
 }
 
-// Copies the window of output (out_y, out_x) into `window` when it lies inside the
-// image or the bordered copy (dilation_w 1): rows but the last in whole words
-// (spilling up to 3 bytes into the next row's place), the last exactly, so the zero
-// tail stays. False when it touches padding.
-TINYRIG_INLINE_LOOPS bool copy_window_inside(const DspConv2DParams& p, const int8_t* input, int32_t out_y,
-                                             int32_t out_x, int8_t* window) {
+// The first byte of the window of output (out_y, out_x) when it lies inside the image (or
+// the bordered copy, when there is one; dilation_w 1), else nullptr.
+const int8_t* window_origin(const DspConv2DParams& p, const int8_t* input, int32_t out_y, int32_t out_x) {
   const bool bordered = p.padded_h > 0;  // input is then the zero-point-bordered copy
   const int32_t image_h = bordered ? p.padded_h : p.window.input_h, image_w = bordered ? p.padded_w : p.window.input_w;
   const int32_t y0 = out_y * p.window.stride_h - (bordered ? 0 : p.window.pad_top);
   const int32_t x0 = out_x * p.window.stride_w - (bordered ? 0 : p.window.pad_left);
   if (y0 < 0 || y0 + (p.window.filter_h - 1) * p.window.dilation_h >= image_h || x0 < 0 ||
       x0 + p.window.filter_w > image_w) {
-    return false;
+    return nullptr;
   }
+  return input + (y0 * image_w + x0) * p.window.input_c;
+}
+
+// window_origin of a pixel index.
+inline const int8_t* window_inside(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
+  const int32_t out_y = pixel / p.window.output_w;
+  return window_origin(p, input, out_y, pixel - out_y * p.window.output_w);
+}
+
+// Copies the window of output (out_y, out_x) into `window` when it lies inside the
+// image or the bordered copy (dilation_w 1): rows but the last in whole words
+// (spilling up to 3 bytes into the next row's place), the last exactly, so the zero
+// tail stays. False when it touches padding.
+TINYRIG_INLINE_LOOPS bool copy_window_inside(const DspConv2DParams& p, const int8_t* input, int32_t out_y,
+                                             int32_t out_x, int8_t* window) {
+  const int8_t* src = window_origin(p, input, out_y, out_x);
+  if (src == nullptr) return false;
+  const int32_t image_w = p.padded_h > 0 ? p.padded_w : p.window.input_w;
   const int32_t strip = p.window.filter_w * p.window.input_c;
   const int32_t row_bytes = p.window.dilation_h * image_w * p.window.input_c;
-  const int8_t* src = input + (y0 * image_w + x0) * p.window.input_c;
   const int32_t words = (strip + 3) / 4;
   int8_t* column = window;
   for (int32_t fy = 0; fy + 1 < p.window.filter_h; ++fy, src += row_bytes, column += strip) {
@@ -425,22 +439,6 @@ TINYRIG_INLINE_LOOPS void columns_rgb3x3(const DspConv2DParams& p, const int8_t*
     }
     if (++out_x == p.window.output_w) out_x = 0, ++out_y;
   }
-}
-
-// The first byte of pixel's window when the window lies inside the image (or the
-// bordered copy, when there is one; dilation_w 1), else nullptr.
-const int8_t* window_inside(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
-  const int32_t out_y = pixel / p.window.output_w;
-  const int32_t out_x = pixel - out_y * p.window.output_w;
-  const bool bordered = p.padded_h > 0;
-  const int32_t image_h = bordered ? p.padded_h : p.window.input_h, image_w = bordered ? p.padded_w : p.window.input_w;
-  const int32_t y0 = out_y * p.window.stride_h - (bordered ? 0 : p.window.pad_top);
-  const int32_t x0 = out_x * p.window.stride_w - (bordered ? 0 : p.window.pad_left);
-  if (y0 < 0 || y0 + (p.window.filter_h - 1) * p.window.dilation_h >= image_h || x0 < 0 ||
-      x0 + p.window.filter_w > image_w) {
-    return nullptr;
-  }
-  return input + (y0 * image_w + x0) * p.window.input_c;
 }
 
 const int8_t* pointwise_source(const DspConv2DParams& p, const int8_t* input, int32_t pixel) {
