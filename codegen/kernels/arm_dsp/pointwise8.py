@@ -23,7 +23,7 @@ from .fused_epilogue import activation_clamps, epilogue_constants
 from .smlad_layout import scaled_padded, sxtb16_order
 
 DEPTH = 8  # input channels: one pixel is 4 widened words, one LDM
-CHUNK_PIXELS = 64  # pixels widened per chunk (16 bytes of scratch each); tinyrig_dsp_pointwise8.cc kChunk
+CHUNK_PIXELS = 128  # pixels widened per chunk (16 bytes of scratch each); tinyrig_dsp_pointwise8.cc kChunk
 BLOCK_STRIDE = 16  # bytes per pixel of the run's output block (its widened pixel's stride); kBlockStride
 
 

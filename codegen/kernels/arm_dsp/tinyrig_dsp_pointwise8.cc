@@ -20,7 +20,7 @@ namespace tinyrig {
 namespace arm_dsp {
 namespace {
 
-constexpr int32_t kChunk = 64;        // pixels widened at a time (pointwise8.py CHUNK_PIXELS)
+constexpr int32_t kChunk = 128;       // pixels widened at a time (pointwise8.py CHUNK_PIXELS)
 constexpr int32_t kBlockStride = 16;  // bytes per pixel of the widened chunk and of the output block
 constexpr int32_t kSlots = 8;         // pixels per loop trip of the run
 

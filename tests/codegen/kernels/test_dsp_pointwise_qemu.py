@@ -2,10 +2,11 @@
 one filter in registers over a widened chunk of pixels) is bit-exact under QEMU against
 tflite-micro, on qemu-mps2-an386 and qemu-mps3-an547 (where it runs whatever Helium
 declines): 16 output channels (stored straight into the output) and other counts (through
-the output block, 16 filters at a time, a last partial group, odd counts), chunks of 64
+the output block, 16 filters at a time, a last partial group, odd counts), chunks of 128
 pixels with a partial last one entering the 8-pixel loop trip at every slot (odd counts
-widen a last single pixel), strides 1, 2 and 3 (chunks across output rows), per-channel and per-tensor quantization. A clamping
-activation is left to the 3x2 block (the kernel has no register left for the clamp).
+widen a last single pixel), strides 1, 2 and 3 (chunks across and starting within output
+rows), per-channel and per-tensor quantization. A clamping activation is left to the 3x2
+block (the kernel has no register left for the clamp).
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ CASES = [
                         dict(out_channels=20, stride=(1, 1), activation="NONE")]),
     (85, (1, 10, 5, 8), [dict(out_channels=8, stride=(3, 2), activation="NONE", per_channel=False),
                          dict(out_channels=4, stride=(1, 1), activation="NONE")]),
-    # 143 pixels: chunks of 64, 64 and 15 (entry at slot 1); the output itself is the block.
-    # (Entries elsewhere: 63 px slot 1, 20 and 12 px slot 4, 50 and 10 px slot 6, 27 px slot 5.)
+    # 143 pixels: chunks of 128 and 15 (entry at slot 1); the output itself is the block.
+    # (Entries elsewhere: 63 px slot 1, 20 and 12 px slot 4, 50 and 10 px slot 6, 27 px slot 5,
+    # 21 px slot 3, 25 px slot 7.)
     (87, (1, 13, 11, 8), [dict(out_channels=16, stride=(1, 1), activation="NONE")]),
-    # 110 pixels (a chunk of 46, entry at slot 2) at stride (2, 1); 33 filters: groups of 16, 16 and 1.
-    (89, (1, 20, 11, 8), [dict(out_channels=33, stride=(2, 1), activation="NONE")]),
-    # 400 pixels (6 chunks and 16, no partial trip): 8 filters through the block, then 16 per-tensor.
+    # 165 pixels at stride (2, 1): a chunk of 128, then 37 from mid-row 11 (entry at slot 3);
+    # 33 filters: groups of 16, 16 and 1.
+    (89, (1, 30, 11, 8), [dict(out_channels=33, stride=(2, 1), activation="NONE")]),
+    # 400 pixels (3 chunks and 16, no partial trip): 8 filters through the block, then 16 per-tensor.
     (91, (1, 20, 20, 8), [dict(out_channels=8, stride=(1, 1), activation="NONE"),
                           dict(out_channels=16, stride=(1, 1), activation="NONE", per_channel=False)]),
     (93, (1, 9, 7, 8), [dict(out_channels=8, stride=(1, 3), activation="NONE"),
