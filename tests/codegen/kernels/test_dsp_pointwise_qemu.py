@@ -16,8 +16,10 @@ import pytest
 
 from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
+from tinyrig.codegen.hostbuild import HostModel
 
 from tinyrig_testing import tflite_builder as tb
+from tinyrig_testing.fuzz_harness import in_child, run_tflm
 from tinyrig_testing.kernel_checks import check_model_bit_exact
 
 BOARDS = ("qemu-mps2-an386", "qemu-mps3-an547")
@@ -48,21 +50,38 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("board_name", BOARDS)
-@pytest.mark.parametrize("seed,shape,layers", CASES)
-def test_pointwise8_bit_exact_under_qemu(board_name, seed, shape, layers, tmp_path):
+def _model(seed, shape, layers):
     mb = tb.ModelBuilder(np.random.default_rng(seed))
     x = mb.input(shape)
     y = x
     for options in layers:
         y = tb.conv2d(mb, y, kernel=(1, 1), dilation=(1, 1), padding="VALID", **options)
-    model, desc = tb.finish_model(mb, [x], y, seed=seed)
+    return tb.finish_model(mb, [x], y, seed=seed)
+
+
+@pytest.mark.parametrize("board_name", BOARDS)
+@pytest.mark.parametrize("seed,shape,layers", CASES)
+def test_pointwise8_bit_exact_under_qemu(board_name, seed, shape, layers, tmp_path):
+    model, desc = _model(seed, shape, layers)
     layers_info = [(layer.variant, layer.note) for layer in compile_model(model, core=load_board(board_name).core).layers
                    if layer.op == "CONV_2D"]
     allowed = ("arm_mve",) if board_name == "qemu-mps3-an547" else ()
     assert len(layers_info) == len(layers), layers_info
     assert all(v in allowed or (v == "arm_dsp" and NOTE in n) for v, n in layers_info), layers_info
     check_model_bit_exact(board_name, model, desc, seed, tmp_path)
+
+
+@pytest.mark.parametrize("seed,shape,layers", CASES)
+def test_pointwise8_host_path_bit_exact(seed, shape, layers, tmp_path):
+    """The C++ model of the run (a host build of the model compiled for a Cortex-M4)."""
+    model, desc = _model(seed, shape, layers)
+    compiled = compile_model(model, core=load_board("qemu-mps2-an386").core)
+    assert all(NOTE in layer.note for layer in compiled.layers if layer.op == "CONV_2D"), compiled.layers
+    host = HostModel.build(compiled, workdir=tmp_path)
+    batch = np.random.default_rng([seed, 2]).integers(-128, 128, size=(3, *host.input_shape)).astype(np.int8)
+    got = np.asarray(host.run(batch)).reshape(-1)
+    want = np.asarray(in_child(run_tflm, model, [batch])).reshape(-1)
+    assert np.array_equal(got, want), f"seed {seed}: first differing {np.flatnonzero(got != want)[:5]}"
 
 
 def test_pointwise8_leaves_clamping_activations_to_the_3x2_block():
