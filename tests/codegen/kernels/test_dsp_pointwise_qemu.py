@@ -5,8 +5,9 @@ declines): 16 output channels (stored straight into the output) and other counts
 the output block, 16 filters at a time, a last partial group, odd counts), chunks of 128
 pixels with a partial last one entering the 8-pixel loop trip at every slot (odd counts
 widen a last single pixel), strides 1, 2 and 3 (chunks across and starting within output
-rows), per-channel and per-tensor quantization. A clamping activation is left to the 3x2
-block (the kernel has no register left for the clamp).
+rows), per-channel and per-tensor quantization; the host build's C++ path on the same
+cases. A clamping activation is left to the 3x2 block (the kernel has no register left
+for the clamp).
 """
 
 from __future__ import annotations
