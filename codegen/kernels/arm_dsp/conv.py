@@ -17,9 +17,8 @@
   band path (_band_plan): the windows of a run of 3 pixels are read in place from a band of
   filter_h widened input rows laid [x][fy][c] instead of being gathered (im2col) and
   widened for each run; the weights are stored [fx][fy][c] to match.
-* 1x1 on exactly 8 input channels (output channels a multiple of 4, no clamp): a
-  pixel's 8 inputs stay in 4 registers and each filter is one LDM of its record
-  [4 weight words, bias, M, r, e] (_pointwise8_plan).
+* 1x1 on exactly 8 input channels without a clamp runs on pointwise8.py's kernel,
+  tried first.
 """
 
 from __future__ import annotations
@@ -31,8 +30,8 @@ from ..registry import Declined, register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_conv,
                                  round_up, specialized_plan)
 from . import dsp_kernel
-from .fused_epilogue import activation_clamps, epilogue_constants, halved_epilogue_constants
-from .smlad_layout import int8_pair_words, raw_pair_encodable, scaled_padded, sxtb16_order
+from .fused_epilogue import activation_clamps, halved_epilogue_constants
+from .smlad_layout import int8_pair_words, raw_pair_encodable
 
 CONV_PIXELS, CONV_FILTERS, CONV_DEPTH_STEP = 3, 2, 4  # register block; depth per loop unit (2 steps)
 # A 3x3 filter on 3 channels (dilation_w 1) reads each window as 3 rows of 9 bytes
@@ -43,7 +42,6 @@ CONV_PIXELS, CONV_FILTERS, CONV_DEPTH_STEP = 3, 2, 4  # register block; depth pe
 # of some neighbouring input, multiplied by a zero weight.
 RGB3X3_ORDER = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 24, 25,
                 8, 26, 17, -1)
-POINTWISE8_DEPTH = 8  # input channels of the register-resident 1x1 kernel
 PAD_COPY_MAX_BYTES = 8192  # largest zero-point-bordered input copy a CONV_2D makes in scratch
 # The band path (DspConvRowsParams, tinyrig_dsp_conv.cc): the bytes from one output
 # pixel's widened window to its neighbour's (2 * filter_h * input_c * stride_w) are immediates of
@@ -61,11 +59,6 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     depth_p = round_up(depth, CONV_DEPTH_STEP)
     out_p = round_up(out_c, CONV_FILTERS)
     pointwise = int(fh == 1 and fw == 1 and p["pad_top"] == 0 and p["pad_left"] == 0)
-    if (pointwise and p["input_c"] == POINTWISE8_DEPTH and out_c % 4 == 0
-            and not activation_clamps(p["activation_min"], p["activation_max"])):
-        fused, bias, table = epilogue_constants(rows, p, c, out_c)
-        words = sxtb16_order(scaled_padded(rows, fused.scale_shift, out_c, depth))
-        return _pointwise8_plan(plan, p, words, bias, table)
     band = _band_pixel_bytes(p)
     if band:  # the band path reads windows column-major: weights [fx][fy][c]
         rows = rows.reshape(out_c, fh, fw, p["input_c"]).transpose(0, 2, 1, 3).reshape(out_c, depth)
@@ -158,22 +151,6 @@ def _band_plan(plan: LayerPlan, p: dict, pixel_bytes: int, conv_params: list, co
     note = (f"band of {fh} widened rows, 3x2 SMLAD block read in place ({pixel_bytes} B a pixel), "
             f"int8 weights, depth {depth}->{depth}")
     return specialized_plan(plan, f"DspConvRowsParams<{pixel_bytes}, {clamp}>", params, constants, scratch, note)
-
-
-def _pointwise8_plan(plan: LayerPlan, p: dict, words: np.ndarray, bias: np.ndarray,
-                     table: np.ndarray) -> SpecializedLayerPlan:
-    """1x1 on 8 input channels (DspPointwise8Params): per filter a record of its 4 weight
-    words, bias, M, rounding, e, read with one LDM; the pixel's inputs stay in registers."""
-    records = np.concatenate([words.astype(np.int64), bias.reshape(-1, 1).astype(np.int64),
-                              table.astype(np.int64)], axis=1)
-    assert records.shape == (p["output_c"], 8)
-    params = [
-        ("output_h", p["output_h"]), ("output_w", p["output_w"]), ("output_c", p["output_c"]),
-        ("input_w", p["input_w"]), ("stride_h", p["stride_h"]), ("stride_w", p["stride_w"]),
-        ("records", _ref("records")),
-    ]
-    return specialized_plan(plan, "DspPointwise8Params", params, [int32_array("records", records)], 0,
-                            "1x1 depth 8, inputs in registers, LDM per filter")
 
 
 register(dsp_kernel("conv2d_s8", "conv", specialize_conv))

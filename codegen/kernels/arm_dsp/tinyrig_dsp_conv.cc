@@ -11,7 +11,7 @@
 // zero columns whose outputs land in scratch; a last odd filter is computed in C. The common runs (3x3 windows on
 // 3 channels read in place, 1x1 at stride 1) go straight to the widening and the run
 // without the general per-run C. 1x1 on 8 input channels has its own kernel
-// (DspPointwise8Params, pw8_run at the end of this file). 2-D filters on whole groups of 4
+// (tinyrig_dsp_pointwise8.cc). 2-D filters on whole groups of 4
 // channels take the band path instead of im2col (DspConvRowsParams, the band path below): per
 // output row the filter_h input rows are widened once into a band laid [x][fy][c], where
 // each pixel's window is consecutive words, and a copy of the same run reads the 3 pixels in
@@ -723,88 +723,6 @@ struct BandRun {
 
 #endif
 
-// ---------------------------------------------------------------------------
-// 1x1 on 8 input channels (DspPointwise8Params). A run of pixels `in_step` bytes
-// apart, outputs contiguous: per pixel 2 LDR + 4 SXTB16 put its 8 inputs in r0-r3,
-// then per filter one LDM of its record (4 weight words, bias, M, rounding, e) into
-// r4-r11, 4 SMLAD seeded with the bias, the fused epilogue and one STRB: 10
-// instructions per output. Filters go 8 per loop trip, the first trip entering at
-// the second half when output_c / 4 is odd. The block is copied to the stack frame.
-struct Pw8Run {
-  const int8_t* in;        // 0: the current pixel
-  int32_t in_step;         // 4
-  const int8_t* out_end;   // 8: past the run's last output
-  int8_t* out;             // 12: the first pixel's output 0
-  const int32_t* records;  // 16
-  const int32_t* end;      // 20: records + 8 * output_c
-  int32_t odd;             // 24: output_c / 4 is odd (pw8_run_odd)
-};
-
-#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
-#define TINYRIG_PW8_FILTER                                                \
-  "ldm r12!, {r4-r11}\n\t"                                                \
-  "smlad r8, r0, r4, r8\n\t"                                              \
-  "smlad r8, r1, r5, r8\n\t"                                              \
-  "smlad r8, r2, r6, r8\n\t"                                              \
-  "smlad r8, r3, r7, r8\n\t"                                              \
-  "smmlar r4, r8, r9, r10\n\t"                                            \
-  "add r4, r4, r8, asr #31\n\t"                                           \
-  "asr r4, r4, r11\n\t"                                                   \
-  "ssat r4, #8, r4\n\t"                                                   \
-  "strb r4, [lr], #1\n\t"
-#define TINYRIG_PW8_FILTER4 TINYRIG_PW8_FILTER TINYRIG_PW8_FILTER TINYRIG_PW8_FILTER TINYRIG_PW8_FILTER
-
-// ENTRY: nothing, or a branch into the second half of the first 8-filter trip.
-#define TINYRIG_PW8_FN(ENTRY)                                             \
-  "push {r4-r11, lr}\n\t"                                                 \
-  "sub sp, sp, #32\n\t"                                                   \
-  "ldm r0, {r1-r7}\n\t"                                                   \
-  "stm sp, {r1-r7}\n\t"                                                   \
-  "ldr lr, [sp, #12]\n\t" /* out, running on from pixel to pixel */       \
-  "1:\n\t"  /* pixel */                                                   \
-  "ldrd r12, r5, [sp]\n\t"                                                \
-  "ldr r6, [r12, #4]\n\t"                                                 \
-  "ldr r4, [r12]\n\t"                                                     \
-  "add r12, r12, r5\n\t"                                                  \
-  "str r12, [sp]\n\t"                                                     \
-  "sxtb16 r0, r4\n\t"                                                     \
-  "sxtb16 r1, r4, ror #8\n\t"                                             \
-  "sxtb16 r2, r6\n\t"                                                     \
-  "sxtb16 r3, r6, ror #8\n\t"                                             \
-  "ldr r12, [sp, #16]\n\t" /* records */                                  \
-  ENTRY                                                                   \
-  "2:\n\t"                                                                \
-  TINYRIG_PW8_FILTER4                                                     \
-  "3:\n\t"                                                                \
-  TINYRIG_PW8_FILTER4                                                     \
-  "ldr r4, [sp, #20]\n\t"                                                 \
-  "cmp r12, r4\n\t"                                                       \
-  "bne 2b\n\t"                                                            \
-  "ldr r4, [sp, #8]\n\t" /* out_end */                                    \
-  "cmp lr, r4\n\t"                                                        \
-  "bne 1b\n\t"                                                            \
-  "add sp, sp, #32\n\t"                                                   \
-  "pop {r4-r11, pc}\n\t"
-
-__attribute__((naked, noipa)) void pw8_run(const Pw8Run*) { __asm__ volatile(TINYRIG_PW8_FN("")); }
-__attribute__((naked, noipa)) void pw8_run_odd(const Pw8Run*) { __asm__ volatile(TINYRIG_PW8_FN("b 3f\n\t")); }
-#else
-void pw8_run(const Pw8Run* run) {
-  const int8_t* in = run->in;
-  int8_t* out = run->out;
-  for (; out != run->out_end; in += run->in_step) {
-    const uint32_t w0 = load_word(in), w1 = load_word(in + 4);
-    const uint32_t x[4] = {sxtb16(w0), sxtb16_ror8(w0), sxtb16(w1), sxtb16_ror8(w1)};
-    for (const int32_t* rec = run->records; rec < run->end; rec += 8) {
-      int32_t acc = rec[4];
-      for (int32_t j = 0; j < 4; ++j) acc = smlad(x[j], static_cast<uint32_t>(rec[j]), acc);
-      *out++ = static_cast<int8_t>(requantize(acc, rec + 5));
-    }
-  }
-}
-void pw8_run_odd(const Pw8Run* run) { pw8_run(run); }
-#endif
-
 }  // namespace
 
 void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
@@ -1145,23 +1063,6 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& r, const int8_t* in
   template void conv2d_s8<PB, 1>(const DspConvRowsParams<PB, 1>&, const int8_t*, int8_t*, int32_t*);
 TINYRIG_BAND_PIXEL_BYTES(TINYRIG_BAND_INSTANCES)
 
-void conv2d_s8(const DspPointwise8Params& p, const int8_t* input, int8_t* output, int32_t* /*scratch*/) {
-  Pw8Run run;
-  run.in_step = 8 * p.stride_w;
-  run.records = p.records;
-  run.end = p.records + 8 * p.output_c;
-  run.odd = (p.output_c / 4) & 1;
-  const bool dense = p.stride_h == 1 && p.stride_w == 1;
-  const int32_t runs = dense ? 1 : p.output_h;
-  const int32_t pixels = dense ? p.output_h * p.output_w : p.output_w;
-  auto* const run_fn = run.odd ? pw8_run_odd : pw8_run;
-  for (int32_t y = 0; y < runs; ++y) {
-    run.in = input + y * p.stride_h * p.input_w * 8;
-    run.out = output + y * p.output_w * p.output_c;
-    run.out_end = run.out + pixels * p.output_c;
-    run_fn(&run);
-  }
-}
 
 }  // namespace arm_dsp
 }  // namespace tinyrig

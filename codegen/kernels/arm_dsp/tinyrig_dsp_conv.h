@@ -44,21 +44,9 @@ struct DspConvRowsParams {
   int32_t band_w;        // band columns: (output_w - 1) * stride_w + filter_w
 };
 
-// CONV_2D 1x1 without padding on exactly 8 input channels, output channels a multiple
-// of 4 (tinyrig_dsp_conv.cc, pointwise8): each input pixel is widened once into 4
-// registers and every filter's record is read with one LDM, so a filter costs
-// LDM + 4 SMLAD + the 4-instruction epilogue + STRB.
-struct DspPointwise8Params {
-  int32_t output_h, output_w, output_c;
-  int32_t input_w;
-  int32_t stride_h, stride_w;
-  const int32_t* records;  // [output_c][8]: 4 weight words (SXTB16 order), bias, M, rounding, e
-};
-
 namespace arm_dsp {
 
 void conv2d_s8(const DspConv2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
-void conv2d_s8(const DspPointwise8Params& params, const int8_t* input, int8_t* output, int32_t* scratch);
 template <int kPixelBytes, int kClamp>
 void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& params, const int8_t* input, int8_t* output,
                int32_t* scratch);
