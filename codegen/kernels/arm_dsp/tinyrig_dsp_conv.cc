@@ -36,6 +36,8 @@ constexpr int32_t kPixels = 3;
 #define TINYRIG_CONV_PASS_UNITS 16
 #endif
 constexpr int32_t kPassUnits = TINYRIG_CONV_PASS_UNITS;
+// The band runs' passes (TINYRIG_BAND_PASS_OF): 18 units, 9 under a small flash cache.
+constexpr int32_t kBandPassUnits = TINYRIG_CONV_PASS_UNITS == 8 ? 9 : 18;
 
 // The band path's pixel steps in bytes (conv.py BAND_PIXEL_BYTES): one assembly run each.
 #define TINYRIG_BAND_PIXEL_BYTES(X) X(48) X(96) X(144) X(192) X(288) X(384) X(576) X(768) X(1152) X(1536)
@@ -605,7 +607,24 @@ struct ConvRun {
   "18:\n\t" U "19:\n\t" U "20:\n\t" U "21:\n\t" U "22:\n\t" U "23:\n\t" U "24:\n\t" U "25:\n\t" U
 #endif
 
-#define TINYRIG_RUN_FN_OF(CLAMP, UNIT, FIRST_UNIT)                         \
+// The band runs' passes: 9 units, or 18 without a small flash cache (a 3x3 window on
+// 4k channels is 9k units: one unit apart and whole passes, no more end tests than needed).
+#define TINYRIG_RUN_UNITS9_OF(U) TINYRIG_RUN_UNITS8_OF(U) "18:\n\t" U
+#define TINYRIG_RUN_TABLE9 ".word 10f + 1, 11f + 1, 12f + 1, 13f + 1, 14f + 1, 15f + 1, 16f + 1, 17f + 1, 18f + 1\n\t"
+#if TINYRIG_CONV_PASS_UNITS == 8
+#define TINYRIG_BAND_PASS_UNITS 9
+#define TINYRIG_BAND_PASS_OF(U) TINYRIG_RUN_TABLE9 ".word 7f + 1\n\t" TINYRIG_RUN_UNITS9_OF(U)
+#else
+#define TINYRIG_BAND_PASS_UNITS 18
+#define TINYRIG_BAND_PASS_OF(U)                                           \
+  TINYRIG_RUN_TABLE9                                                      \
+  ".word 19f + 1, 20f + 1, 21f + 1, 22f + 1, 23f + 1, 24f + 1, 25f + 1, 26f + 1, 27f + 1, 7f + 1\n\t" \
+  TINYRIG_RUN_UNITS9_OF(U)                                                \
+  "19:\n\t" U "20:\n\t" U "21:\n\t" U "22:\n\t" U "23:\n\t" U "24:\n\t" U "25:\n\t" U "26:\n\t" U "27:\n\t" U
+#endif
+
+// PASS: the entry table and the units of one pass (TINYRIG_RUN_PASS_OF, TINYRIG_BAND_PASS_OF).
+#define TINYRIG_RUN_FN_OF(CLAMP, PASS, FIRST_UNIT)                         \
   "push {r4-r11, lr}\n\t"                                                 \
   "sub sp, sp, #32\n\t"                                                   \
   "ldm r0, {r1-r9}\n\t"                                                   \
@@ -617,7 +636,7 @@ struct ConvRun {
   "b 2f\n\t"                                                              \
   ".p2align 2\n\t"                                                        \
   "6:\n\t"                                                                \
-  TINYRIG_RUN_PASS_OF(UNIT)                                               \
+  PASS                                                                    \
   "7:\n\t"                                                                \
   "ldr r2, [sp, #20]\n\t"                                                 \
   "cmp r0, r2\n\t"                                                        \
@@ -650,23 +669,26 @@ struct ConvRun {
 
 // noipa: the caller must not learn from the (opaque) bodies which registers survive.
 __attribute__((naked, noipa)) void conv_run(const ConvRun*) {
-  __asm__ volatile(TINYRIG_RUN_FN_OF("", TINYRIG_COLUMN_UNIT, TINYRIG_COLUMN_FIRST));
+  __asm__ volatile(TINYRIG_RUN_FN_OF("", TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT), TINYRIG_COLUMN_FIRST));
 }
 __attribute__((naked, noipa)) void conv_run_clamp(const ConvRun*) {
-  __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_CLAMP3, TINYRIG_COLUMN_UNIT, TINYRIG_COLUMN_FIRST));
+  __asm__ volatile(
+      TINYRIG_RUN_FN_OF(TINYRIG_RUN_CLAMP3, TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT), TINYRIG_COLUMN_FIRST));
 }
+
+#define TINYRIG_BAND_UNIT(PB) TINYRIG_RUN_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB))
 
 // The band runs (the band path): the same run reading the 3 pixels' windows in place, PB bytes
 // apart; one pair of functions per PB (conv.py BAND_PIXEL_BYTES), kept only where a model
 // uses them (each is a function of its own, so the linker drops the others).
 #define TINYRIG_BAND_RUNS(PB)                                                                      \
   __attribute__((naked, noipa)) void band_run_##PB(const ConvRun*) {                               \
-    __asm__ volatile(TINYRIG_RUN_FN_OF("", TINYRIG_RUN_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)), \
+    __asm__ volatile(TINYRIG_RUN_FN_OF("", TINYRIG_BAND_PASS_OF(TINYRIG_BAND_UNIT(PB)),              \
                                        TINYRIG_RUN_FIRST_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)))); \
   }                                                                                                \
   __attribute__((naked, noipa)) void band_run_clamp_##PB(const ConvRun*) {                         \
     __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_CLAMP3,                                         \
-                                       TINYRIG_RUN_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)), \
+                                       TINYRIG_BAND_PASS_OF(TINYRIG_BAND_UNIT(PB)),                 \
                                        TINYRIG_RUN_FIRST_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)))); \
   }                                                                                                \
   template <>                                                                                      \
@@ -1013,7 +1035,10 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& r, const int8_t* in
   int8_t* const partial_out = reinterpret_cast<int8_t*>(columns + steps * kPixels);
   ConvRun run;
   const int32_t units = steps / 2;
-  run.entry = units == 1 ? kPassUnits : (kPassUnits - (units - 1) % kPassUnits) % kPassUnits;
+  // The band runs and conv_run (the leftovers) pass by different unit counts.
+  const int32_t band_entry =
+      units == 1 ? kBandPassUnits : (kBandPassUnits - (units - 1) % kBandPassUnits) % kBandPassUnits;
+  const int32_t column_entry = units == 1 ? kPassUnits : (kPassUnits - (units - 1) % kPassUnits) % kPassUnits;
   run.end = p.stream + (steps + 7) * (out_c / 2);
   run.out_c = out_c;
   run.stream = p.stream;
@@ -1027,6 +1052,7 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& r, const int8_t* in
     }
     run.x = columns;
     run.x_end = columns + steps * kPixels;
+    run.entry = column_entry;
     run.out = partial_out;
     if (kClamp != 0) {
       conv_run_clamp(&run);
@@ -1045,6 +1071,7 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& r, const int8_t* in
     for (int32_t x = 0; x < full; x += kPixels, out += kPixels * out_c) {
       run.x = band + x * pixel_words;
       run.x_end = run.x + steps;
+      run.entry = band_entry;
       run.out = out;
       BandRun<kPixelBytes>::template run<kClamp>(&run);
     }
