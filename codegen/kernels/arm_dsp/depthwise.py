@@ -3,11 +3,11 @@ registration.
 
 * DEPTHWISE_CONV_2D (depth multiplier 1), 3x3 with stride 1 or 2 along rows or
   columns: channel-planar lines (see tinyrig_dsp_depthwise.cc), SMLAD on pairs of
-  neighbouring inputs. Per channel a record of 9 words [bias, M, rounding, e, rows
-  1, 2, 0, 1, 2]: a row is one word of int8 weights that SXTB16 / SXTB16 ROR 8 turn
-  into the row's two int16 pairs, doubled by SADD16 to the fused epilogue's scale
-  (the filter row a ring slot holds rotates from line to line; any rotation's 3 rows
-  are 3 consecutive words).
+  neighbouring inputs. Per channel a record of 7 words [rows 0, 1, 2, bias, M, rounding,
+  e + 256 * (outputs per line // 8 - 1)]: a row is one word of int8 weights that SXTB16 /
+  SXTB16 ROR 8 turn into the row's two int16 pairs, doubled by SADD16 to the fused
+  epilogue's scale. The filter row a ring slot holds rotates from line to line; the
+  kernel has a MAC loop per rotation, so each row is stored once.
 * Other filters: 4 channels per step, SMLABB/SMLATT per tap on widened inputs.
   Layout: [channel group][tap][A/B half].
 """
@@ -96,10 +96,12 @@ def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None
         (w[:, :, 0], w[:, :, 2], w[:, :, 1], zeros)
     row_words = sum((b & 0xFF) << (8 * i) for i, b in enumerate(order))  # [c][fy]
     row_words = ((row_words + 2**31) % 2**32) - 2**31
-    # Rows 1, 2, 0, 1, 2: rotation r's slots 0..2 hold rows -r, 1 - r, 2 - r (mod 3) from word 6 - r.
-    rows_seq = row_words[:, [1, 2, 0, 1, 2]]
-    records = np.concatenate([bias[:, None], table.astype(np.int64), rows_seq], axis=1)
-    assert records.shape == (channels, 9)
+    # The kernel's requantisation reads e from the low byte of the last word (ASR by register)
+    # and counts its 8-output trips in the rest: outputs / 8 - 1 is the same for every line.
+    trips = geometry["line_len"] // 8 - 1
+    e_trips = table[:, 2].astype(np.int64) + 256 * trips
+    records = np.concatenate([row_words, bias[:, None], table[:, :2].astype(np.int64), e_trips[:, None]], axis=1)
+    assert records.shape == (channels, 7)
     params = [
         ("channels", channels),
         *geometry.items(),

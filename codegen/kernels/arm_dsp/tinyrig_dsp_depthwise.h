@@ -45,7 +45,8 @@ struct DspDepthwiseLineParams {
   int32_t input_zero_point;
   int32_t clamp;
   int32_t activation_min, activation_max;
-  const int32_t* records;  // [channel][9]: bias, M, rounding, e, filter rows 1, 2, 0, 1, 2 as int8 words
+  const int32_t* records;  // [channel][7]: filter rows 0, 1, 2 as int8 words, bias, M, rounding,
+                           // e + 256 * (line_len / 8 - 1)
 };
 
 namespace arm_dsp {
