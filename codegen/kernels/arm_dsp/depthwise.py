@@ -26,6 +26,9 @@ from .smlad_layout import pack_int16_pairs, scaled_padded
 
 DW_CHANNELS = 4
 DW_MAX_FILTER_H = 8  # row slots the depthwise kernel keeps on its stack
+# The line kernel's accumulator buffer ends on this boundary and is at most this long: its
+# MAC loop ends when the buffer pointer's low bits are zero (tinyrig_dsp_depthwise.cc kDwAccAlign).
+DW_LINE_MAX_ACC_BYTES = 512
 
 
 def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
@@ -90,6 +93,9 @@ def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None
     stride_a = geometry["stride_a"]
     steps = -(-geometry["line_len"] // 2) if stride_a == 1 else geometry["line_len"]
     column_words = steps + 1
+    acc_bytes = 4 * (2 * steps if stride_a == 1 else steps)
+    if acc_bytes > DW_LINE_MAX_ACC_BYTES:
+        return None
     # A row word's bytes: SXTB16 takes bytes 0 and 2 (the A pair), SXTB16 ROR 8 bytes 1 and 3 (B).
     zeros = np.zeros_like(w[:, :, 0])
     order = (w[:, :, 0], w[:, :, 1], w[:, :, 1], w[:, :, 2]) if stride_a == 1 else \
@@ -111,7 +117,8 @@ def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None
         ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
         ("records", _ref("records")),
     ]
-    scratch = 3 * column_words * channels * 4 + 2 * steps * 4 + round_up(channels, 4)
+    # ring, accumulators with the slack that puts their end on the boundary, a row of zero points
+    scratch = 3 * column_words * channels * 4 + acc_bytes + DW_LINE_MAX_ACC_BYTES - 4 + round_up(channels, 4)
     note = (f"3x3 planar SMLAD lines{' (transposed)' if transposed else ''}, stride {stride_a} along "
             f"{geometry['line_len']}-output lines")
     return specialized_plan(plan, "DspDepthwiseLineParams", params, [int32_array("records", records)], scratch, note)

@@ -139,7 +139,7 @@ void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, i
 // ASR by register, SSAT per output: one copy for every shift) and byte stores along
 // the line.
 struct DwLine {
-  int32_t* acc;                // 0: accumulator line buffer
+  int32_t* acc;                // 0: accumulator line buffer, ending on a kDwAccAlign boundary
   int32_t rq_mode;             // 4: outputs % 8, plus 8 for the clamping requantisation
   int32_t out_step2;           // 8: 2 * out_step
   int32_t out_step3;           // 12: 3 * out_step
@@ -148,11 +148,16 @@ struct DwLine {
   const int32_t* record;       // 24: the channel's record (past its rows and bias during the MAC)
   const int32_t* records_end;  // 28: the record of channel `channels`
   const uint32_t* ring;        // 32: channel 0's column word 0, slot 0
-  int32_t end_bytes;           // 36: steps * 12
-  int32_t mac_mode;            // 40: 8 * rotation + 4 * (stride 2) + steps % 4, the MAC loop's entry
-  int32_t lo, hi;              // 44, 48: activation clamp (rq_mode >= 8 only)
-  int32_t outputs;             // 52: outputs of the line (rq_mode >= 8 only)
+  int32_t mac_mode;            // 36: 8 * rotation + 4 * (stride 2) + steps % 4, the MAC loop's entry
+  int32_t lo, hi;              // 40, 44: activation clamp (rq_mode >= 8 only)
+  int32_t outputs;             // 48: outputs of the line (rq_mode >= 8 only)
+  int32_t steps;               // 52: MAC steps (the host model's; the assembly stops at acc's end)
 };
+// The accumulator buffer ends on a multiple of kDwAccAlign bytes and is at most that
+// long (depthwise.py DW_LINE_MAX_ACC_BYTES), so the MAC loop's end is the first time
+// the buffer pointer's low TINYRIG_DWL_ACC_ALIGN_LOG2 bits are zero.
+#define TINYRIG_DWL_ACC_ALIGN_LOG2 9
+constexpr uintptr_t kDwAccAlign = uintptr_t{1} << TINYRIG_DWL_ACC_ALIGN_LOG2;
 // A channel's record (7 words): filter rows 0, 1, 2, bias, M, rounding, and
 // e + 256 * (outputs / 8 - 1) (ASR by register reads the low byte only, the
 // unclamped requantisation counts its 8-output trips in the rest). A row word holds
@@ -184,57 +189,46 @@ constexpr int32_t kRecordWords = 7;
   "sadd16 r9, r9, r9\n\t"                                                 \
   "sadd16 r10, r10, r10\n\t"                                              \
   "sadd16 r11, r11, r11\n\t"
-// r0 ring (column k), r1 accumulator buffer, r2/r3 inputs, r4/r5 accumulators,
-// A0..B2 the weights slots 0..2 hold in this rotation, r12 bias, lr end of the walk.
+// r0 ring (column k + 1), r1 accumulator buffer, r2/r3/lr column k's words of slots
+// 0..2 (loaded by the step before), r4/r5 accumulators, A0..B2 the weights slots 0..2
+// hold in this rotation, r12 bias. A step loads column k + 1 once (LDM, 4 cycles) and
+// leaves it in r2/r3/lr for the next step: 19 cycles for 18 MACs at stride 1.
 #define TINYRIG_DWL_STEP_S1(A0, B0, A1, B1, A2, B2)                       \
-  "ldrd r2, r3, [r0], #12\n\t"  /* (k, s0), (k, s1) */                    \
   "smlad r4, r2, " A0 ", r12\n\t"                                         \
   "smlatb r5, r2, " A0 ", r12\n\t"                                        \
   "smlad r4, r3, " A1 ", r4\n\t"                                          \
   "smlatb r5, r3, " A1 ", r5\n\t"                                         \
-  "ldrd r2, r3, [r0, #-4]\n\t"  /* (k, s2), (k+1, s0) */                  \
-  "smlad r4, r2, " A2 ", r4\n\t"                                          \
-  "smlatb r5, r2, " A2 ", r5\n\t"                                         \
-  "smlabt r4, r3, " B0 ", r4\n\t"                                         \
-  "smlad r5, r3, " B0 ", r5\n\t"                                          \
-  "ldrd r2, r3, [r0, #4]\n\t"   /* (k+1, s1), (k+1, s2) */                \
-  "smlabt r4, r2, " B1 ", r4\n\t"                                         \
-  "smlad r5, r2, " B1 ", r5\n\t"                                          \
-  "smlabt r4, r3, " B2 ", r4\n\t"                                         \
-  "smlad r5, r3, " B2 ", r5\n\t"                                          \
+  "smlad r4, lr, " A2 ", r4\n\t"                                          \
+  "smlatb r5, lr, " A2 ", r5\n\t"                                         \
+  "ldm r0!, {r2, r3, lr}\n\t"  /* column k + 1 */                         \
+  "smlabt r4, r2, " B0 ", r4\n\t"                                         \
+  "smlad r5, r2, " B0 ", r5\n\t"                                          \
+  "smlabt r4, r3, " B1 ", r4\n\t"                                         \
+  "smlad r5, r3, " B1 ", r5\n\t"                                          \
+  "smlabt r4, lr, " B2 ", r4\n\t"                                         \
+  "smlad r5, lr, " B2 ", r5\n\t"                                          \
   "strd r4, r5, [r1], #8\n\t"
-// Stride 2: one output from column words k..k+1 (the B pairs' high halves are 0).
+// Stride 2: output k from column words k and k + 1 (the B pairs' high halves are 0).
+#define TINYRIG_DWL_STEP_S2_HALF(ACC, A0, B0, A1, B1, A2, B2)             \
+  "smlad " ACC ", r2, " A0 ", r12\n\t"                                    \
+  "smlad " ACC ", r3, " A1 ", " ACC "\n\t"                                \
+  "smlad " ACC ", lr, " A2 ", " ACC "\n\t"                                \
+  "ldm r0!, {r2, r3, lr}\n\t"  /* column k + 1 */                         \
+  "smlabb " ACC ", r2, " B0 ", " ACC "\n\t"                               \
+  "smlabb " ACC ", r3, " B1 ", " ACC "\n\t"                               \
+  "smlabb " ACC ", lr, " B2 ", " ACC "\n\t"
 #define TINYRIG_DWL_STEP_S2(A0, B0, A1, B1, A2, B2)                       \
-  "ldrd r2, r3, [r0], #12\n\t"                                            \
-  "smlad r4, r2, " A0 ", r12\n\t"                                         \
-  "smlad r4, r3, " A1 ", r4\n\t"                                          \
-  "ldrd r2, r3, [r0, #-4]\n\t"                                            \
-  "smlad r4, r2, " A2 ", r4\n\t"                                          \
-  "smlabb r4, r3, " B0 ", r4\n\t"                                         \
-  "ldrd r2, r3, [r0, #4]\n\t"                                             \
-  "smlabb r4, r2, " B1 ", r4\n\t"                                         \
-  "smlabb r4, r3, " B2 ", r4\n\t"                                         \
+  TINYRIG_DWL_STEP_S2_HALF("r4", A0, B0, A1, B1, A2, B2)                  \
   "str r4, [r1], #4\n\t"
-// Stride 2, two outputs from column words k..k+2 (9 words in 5 loads).
+// Two stride-2 outputs, stored together.
 #define TINYRIG_DWL_STEP_S2X2(A0, B0, A1, B1, A2, B2)                     \
-  "ldrd r2, r3, [r0], #24\n\t"  /* (k, s0), (k, s1) */                    \
-  "smlad r4, r2, " A0 ", r12\n\t"                                         \
-  "smlad r4, r3, " A1 ", r4\n\t"                                          \
-  "ldrd r2, r3, [r0, #-16]\n\t" /* (k, s2), (k+1, s0) */                  \
-  "smlad r4, r2, " A2 ", r4\n\t"                                          \
-  "smlabb r4, r3, " B0 ", r4\n\t"                                         \
-  "smlad r5, r3, " A0 ", r12\n\t"                                         \
-  "ldrd r2, r3, [r0, #-8]\n\t"  /* (k+1, s1), (k+1, s2) */                \
-  "smlabb r4, r2, " B1 ", r4\n\t"                                         \
-  "smlabb r4, r3, " B2 ", r4\n\t"                                         \
-  "smlad r5, r2, " A1 ", r5\n\t"                                          \
-  "smlad r5, r3, " A2 ", r5\n\t"                                          \
-  "ldrd r2, r3, [r0]\n\t"       /* (k+2, s0), (k+2, s1) */                \
-  "smlabb r5, r2, " B0 ", r5\n\t"                                         \
-  "smlabb r5, r3, " B1 ", r5\n\t"                                         \
-  "ldr r2, [r0, #8]\n\t"        /* (k+2, s2) */                           \
-  "smlabb r5, r2, " B2 ", r5\n\t"                                         \
+  TINYRIG_DWL_STEP_S2_HALF("r4", A0, B0, A1, B1, A2, B2)                  \
+  TINYRIG_DWL_STEP_S2_HALF("r5", A0, B0, A1, B1, A2, B2)                  \
   "strd r4, r5, [r1], #8\n\t"
+// The walk ends when r1 reaches the accumulator buffer's end, which the driver puts
+// on a kDwAccAlign boundary (no register is left for an end pointer); r4/r5 are dead
+// after a store, so LSLS into r4 tests r1's low bits.
+#define TINYRIG_DWL_AT_END "lsls r4, r1, #(32 - " TINYRIG_DWL_STR(TINYRIG_DWL_ACC_ALIGN_LOG2) ")\n\t"
 // The MAC loops of rotation R (W: the weight registers slots 0..2 read), both
 // strides: 4 steps a trip at stride 1, 2 double steps at stride 2, entered by the
 // TBH on mac_mode so that only whole trips follow.
@@ -243,21 +237,19 @@ constexpr int32_t kRecordWords = 7;
   "dwl_r" #R "_s1_3:\n\t" TINYRIG_DWL_STEP_S1 W                           \
   "dwl_r" #R "_s1_2:\n\t" TINYRIG_DWL_STEP_S1 W                           \
   "dwl_r" #R "_s1_1:\n\t" TINYRIG_DWL_STEP_S1 W                           \
-  "cmp r0, lr\n\t"                                                        \
+  TINYRIG_DWL_AT_END                                                      \
   "bne dwl_r" #R "_s1_0\n\t"                                              \
   "b dwl_requant\n\t"                                                     \
-  "dwl_r" #R "_s2_3:\n\t" TINYRIG_DWL_STEP_S2 W                           \
-  "cmp r0, lr\n\t"                                                        \
-  "beq dwl_requant\n\t"                                                   \
-  "b dwl_r" #R "_s2_2\n\t"                                                \
   "dwl_r" #R "_s2_1:\n\t" TINYRIG_DWL_STEP_S2 W                           \
-  "cmp r0, lr\n\t"                                                        \
+  TINYRIG_DWL_AT_END                                                      \
   "beq dwl_requant\n\t"                                                   \
   "dwl_r" #R "_s2_0:\n\t" TINYRIG_DWL_STEP_S2X2 W                         \
   "dwl_r" #R "_s2_2:\n\t" TINYRIG_DWL_STEP_S2X2 W                         \
-  "cmp r0, lr\n\t"                                                        \
+  TINYRIG_DWL_AT_END                                                      \
   "bne dwl_r" #R "_s2_0\n\t"                                              \
-  "b dwl_requant\n\t"
+  "b dwl_requant\n\t"                                                     \
+  "dwl_r" #R "_s2_3:\n\t" TINYRIG_DWL_STEP_S2 W                           \
+  "b dwl_r" #R "_s2_2\n\t"
 #define TINYRIG_DWL_MAC_ENTRIES(R)                                        \
   ".hword (dwl_r" #R "_s1_0 - 7b) / 2, (dwl_r" #R "_s1_1 - 7b) / 2\n\t"   \
   ".hword (dwl_r" #R "_s1_2 - 7b) / 2, (dwl_r" #R "_s1_3 - 7b) / 2\n\t"   \
@@ -311,29 +303,27 @@ constexpr int32_t kRecordWords = 7;
 __attribute__((naked, noipa)) void dw_line(DwLine*) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
-      "sub sp, sp, #56\n\t"
+      "sub sp, sp, #52\n\t"
       "ldm r0!, {r1-r7}\n\t"
       "stm sp, {r1-r7}\n\t"
-      "ldm r0, {r1-r7}\n\t"
-      "add r8, sp, #28\n\t"
-      "stm r8, {r1-r7}\n\t"
+      "ldm r0, {r1-r6}\n\t"
+      "add r7, sp, #28\n\t"
+      "stm r7, {r1-r6}\n\t"
       "ldr r0, [sp, #32]\n\t" /* ring */
       "ldr r3, [sp, #24]\n\t" /* record */
       "0:\n\t" /* channel */
       TINYRIG_DWL_WEIGHTS
       "ldr r1, [sp]\n\t"      /* acc */
-      "ldr lr, [sp, #36]\n\t" /* 12 * steps */
-      "ldr r2, [sp, #40]\n\t" /* mac_mode */
-      "add lr, r0, lr\n\t"
-      "tbh [pc, r2, lsl #1]\n\t"
+      "ldr r4, [sp, #36]\n\t" /* mac_mode */
+      "ldm r0!, {r2, r3, lr}\n\t" /* column 0 */
+      "tbh [pc, r4, lsl #1]\n\t"
       "7:\n\t"
       TINYRIG_DWL_MAC_ENTRIES(0) TINYRIG_DWL_MAC_ENTRIES(1) TINYRIG_DWL_MAC_ENTRIES(2)
       TINYRIG_DWL_MAC(0, TINYRIG_DWL_ROT0)
       TINYRIG_DWL_MAC(1, TINYRIG_DWL_ROT1)
       TINYRIG_DWL_MAC(2, TINYRIG_DWL_ROT2)
-      "dwl_requant:\n\t"
+      "dwl_requant:\n\t" /* r0 is the next channel's ring */
       "ldr r12, [sp, #24]\n\t"
-      "add r0, r0, #12\n\t" /* the next channel's ring */
       "ldm r12!, {r2, r3, r9}\n\t" /* M, rounding, e | trips */
       "str r12, [sp, #24]\n\t" /* the next channel's record */
       "ldm sp, {r1, r4, r10, r11, r12, lr}\n\t" /* acc, rq_mode, 2x, 3x step, out, step */
@@ -362,8 +352,8 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       "bpl 3b\n\t"
       "b 6f\n\t"
       "30:\n\t" /* with the activation clamp, one output at a time */
-      "ldrd r10, r11, [sp, #44]\n\t"
-      "ldr r5, [sp, #52]\n\t"
+      "ldrd r10, r11, [sp, #40]\n\t"
+      "ldr r5, [sp, #48]\n\t"
       "31:\n\t"
       TINYRIG_DWL_SINGLE_CLAMPED
       "subs r5, r5, #1\n\t"
@@ -372,7 +362,7 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       "ldrd r3, r4, [sp, #24]\n\t"
       "cmp r3, r4\n\t"
       "bne 0b\n\t"
-      "add sp, sp, #56\n\t"
+      "add sp, sp, #52\n\t"
       "pop {r4-r11, pc}\n\t");
 }
 
@@ -383,7 +373,7 @@ void dw_line(DwLine* line) {
   const bool stride2 = (r.mac_mode & 4) != 0;
   const int32_t rotation = r.mac_mode >> 3;
   const bool clamp = r.rq_mode >= 8;
-  const int32_t steps = r.end_bytes / 12;
+  const int32_t steps = r.steps;
   int8_t* out = r.out;
   const uint32_t* ring = r.ring;
   for (const int32_t* rec = r.record; rec != r.records_end; rec += kRecordWords, ++out) {
@@ -611,13 +601,18 @@ void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y,
 }  // namespace
 
 void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
+  // Scratch: the ring, then the accumulator buffer ending on the next kDwAccAlign
+  // boundary (depthwise.py reserves the slack), then a row of zero points.
   uint32_t* ring = reinterpret_cast<uint32_t*>(scratch);
   const int32_t ring_words = 3 * p.column_words * p.channels;
-  int32_t* acc = scratch + ring_words;
-  int8_t* zp_row = reinterpret_cast<int8_t*>(acc + 2 * p.steps);
+  const int32_t acc_words = p.stride_a == 1 ? 2 * p.steps : p.steps;
+  const uintptr_t acc_end =
+      (reinterpret_cast<uintptr_t>(scratch + ring_words + acc_words) + kDwAccAlign - 1) & ~(kDwAccAlign - 1);
+  int32_t* acc = reinterpret_cast<int32_t*>(acc_end) - acc_words;
+  int8_t* zp_row = reinterpret_cast<int8_t*>(acc_end);
   memset(zp_row, static_cast<int8_t>(p.input_zero_point), static_cast<size_t>((p.channels + 3) & ~3));
   int32_t slot_line[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
-  // The assembly steps the ring by end_bytes + 12 per channel: column_words = steps + 1.
+  // The assembly walks column_words = steps + 1 ring words per channel and slot.
   DwLine line;
   line.acc = acc;
   line.rq_mode = p.line_len % 8 + (p.clamp ? 8 : 0);
@@ -626,10 +621,10 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
   line.out_step = p.out_elem_bytes;
   line.records_end = p.records + kRecordWords * p.channels;
   line.ring = ring;
-  line.end_bytes = 12 * p.steps;
   line.lo = p.activation_min;
   line.hi = p.activation_max;
   line.outputs = p.line_len;
+  line.steps = p.steps;
   const int32_t stride_mode = 4 * (p.stride_a == 2) + (p.steps & 3);
   for (int32_t ol = 0; ol < p.lines; ++ol) {
     const int32_t y0 = ol * p.stride_x - p.pad_x;
