@@ -135,35 +135,39 @@ void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, i
 // 0, 1, 2 always sit in the same registers; the MAC loop exists in 3 copies, one per
 // rotation, naming the registers of the row each slot holds, so a channel's record
 // stores each row once. For one line the assembly runs, per channel, the MAC steps
-// (accumulators to a line buffer) and then the fused requantisation (SMMLAR, ADD,
-// ASR by register, SSAT per output: one copy for every shift) and byte stores along
-// the line.
+// (accumulators to a line buffer) and then the requantisation (SMMULR, SMMLAR, SSAT
+// per output, the right shift in the second multiplier: one copy for every shift) and
+// byte stores along the line.
 struct DwLine {
   int32_t* acc;                // 0: accumulator line buffer, ending on a kDwAccAlign boundary
-  int32_t rq_mode;             // 4: outputs % 8, plus 8 for the clamping requantisation
-  int32_t out_step2;           // 8: 2 * out_step
-  int32_t out_step3;           // 12: 3 * out_step
-  int8_t* out;                 // 16: the channel's output 0 of the line
-  int32_t out_step;            // 20: bytes between outputs along the line
-  const int32_t* record;       // 24: the channel's record (past its rows and bias during the MAC)
-  const int32_t* records_end;  // 28: the record of channel `channels`
-  const uint32_t* ring;        // 32: channel 0's column word 0, slot 0
-  int32_t mac_mode;            // 36: 8 * rotation + 4 * (stride 2) + steps % 4, the MAC loop's entry
-  int32_t lo, hi;              // 40, 44: activation clamp (rq_mode >= 8 only)
-  int32_t outputs;             // 48: outputs of the line (rq_mode >= 8 only)
-  int32_t steps;               // 52: MAC steps (the host model's; the assembly stops at acc's end)
+  int32_t rq_mode;             // 4: 2 * (outputs % 8), the requantisation's entry (+ 1 per channel)
+  int32_t octs;                // 8: outputs / 8
+  int32_t out_step2;           // 12: 2 * out_step
+  int32_t out_step3;           // 16: 3 * out_step
+  int8_t* out;                 // 20: the channel's output 0 of the line
+  int32_t out_step;            // 24: bytes between outputs along the line
+  const int32_t* record;       // 28: the channel's record (past its rows and bias during the MAC)
+  const int32_t* records_end;  // 32: the record of channel `channels`
+  const uint32_t* ring;        // 36: channel 0's column word 0, slot 0
+  int32_t mac_mode;            // 40: 8 * rotation + 4 * (stride 2) + steps % 4, the MAC loop's entry
+  int32_t lo, hi;              // 44, 48: activation clamp (one-at-a-time channels)
+  int32_t outputs;             // 52: outputs of the line (one-at-a-time channels)
+  int32_t steps;               // 56: MAC steps (the host model's; the assembly stops at acc's end)
 };
 // The accumulator buffer ends on a multiple of kDwAccAlign bytes and is at most that
 // long (depthwise.py DW_LINE_MAX_ACC_BYTES), so the MAC loop's end is the first time
 // the buffer pointer's low TINYRIG_DWL_ACC_ALIGN_LOG2 bits are zero.
 #define TINYRIG_DWL_ACC_ALIGN_LOG2 9
 constexpr uintptr_t kDwAccAlign = uintptr_t{1} << TINYRIG_DWL_ACC_ALIGN_LOG2;
-// A channel's record (7 words): filter rows 0, 1, 2, bias, M, rounding, and
-// e + 256 * (outputs / 8 - 1) (ASR by register reads the low byte only, the
-// unclamped requantisation counts its 8-output trips in the rest). A row word holds
-// int8 weights so that SXTB16 gives its A pair and SXTB16 ROR 8 its B pair: (w0, w1,
-// w1, w2) at stride 1, (w0, w2, w1, 0) at stride 2, each weight times 2^ls (the
-// fused epilogue's scale / 2; the kernel doubles them with SADD16).
+// A channel's record (7 words): filter rows 0, 1, 2, bias, then either M, 2^(32 - e) + 1
+// and the output zero point (TINYRIG_DWL_RQ, 8 outputs a trip), or M, e + 2^31 and the
+// rounding (TINYRIG_DWL_RQ_SHIFT, one output at a time with the activation clamp: layers
+// that clamp, and channels where the first form is not exact). Bit 31 of the second
+// word picks the form: it is clear in 2^(32 - e) + 1 <= 2^30 + 1, and ASR by register
+// reads only e's low byte. A row word holds int8 weights so that
+// SXTB16 gives its A pair and SXTB16 ROR 8 its B pair: (w0, w1, w1, w2) at stride 1,
+// (w0, w2, w1, 0) at stride 2, each weight times 2^ls (the fused epilogue's scale / 2;
+// the kernel doubles them with SADD16).
 constexpr int32_t kRecordWords = 7;
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
@@ -176,7 +180,7 @@ constexpr int32_t kRecordWords = 7;
 // r6/r7 (row 0), r8/r9 (row 1), r10/r11 (row 2); the bias (scaled on the host) in r12.
 #define TINYRIG_DWL_WEIGHTS                                               \
   "ldm r3!, {r6, r8, r10, r12}\n\t"                                       \
-  "str r3, [sp, #24]\n\t"                                                 \
+  "str r3, [sp, #28]\n\t"                                                 \
   "sxtb16 r7, r6, ror #8\n\t"                                             \
   "sxtb16 r6, r6\n\t"                                                     \
   "sxtb16 r9, r8, ror #8\n\t"                                             \
@@ -259,11 +263,25 @@ constexpr int32_t kRecordWords = 7;
 #define TINYRIG_DWL_ROT0 ("r6", "r7", "r8", "r9", "r10", "r11")
 #define TINYRIG_DWL_ROT1 ("r10", "r11", "r6", "r7", "r8", "r9")
 #define TINYRIG_DWL_ROT2 ("r8", "r9", "r10", "r11", "r6", "r7")
-// Fused requantisation of ACC (r2 M, r3 rounding, r9 e in its low byte; r8 scratch).
+// Requantisation of ACC (r2 M, r3 2^(32 - e) + 1, r9 output zero point) in 3
+// instructions, bit-exact with TFLM's SRDHM(x, M) then RDBP(., e) plus the zero point:
+//   H = SMMULR(acc', M)                     = SRDHM (fused_epilogue: acc' = acc * 2^(ls+1))
+//   y = SMMLAR(H, 2^(32-e) + 1, zp)         = zp + floor((H + 2^(e-1)) / 2^e + H / 2^32)
+// The H / 2^32 term is below 2^-e in size while |H| < 2^(32-e): it leaves a non-negative
+// H's floor alone and lowers a negative H's exactly at the ties, which is RDBP's
+// rounding of negatives (floor((H + 2^(e-1) - [H < 0]) / 2^e)); larger |H| saturate
+// either way (depthwise.py checks both, and e >= 2 so the factor fits int32).
 #define TINYRIG_DWL_RQ(ACC)                                               \
-  "smmlar r8, " #ACC ", r2, r3\n\t"                                       \
+  "smmulr " #ACC ", " #ACC ", r2\n\t"                                     \
+  "smmlar " #ACC ", " #ACC ", r3, r9\n\t"                                 \
+  "ssat " #ACC ", #8, " #ACC "\n\t"
+// The fused epilogue's own form (r2 M, r3 e in its low byte, r9 rounding; r8 scratch),
+// for channels where the form above is not exact and layers whose activation clamps:
+// SMMLAR, the sign ADD, ASR by register and SSAT.
+#define TINYRIG_DWL_RQ_SHIFT(ACC)                                         \
+  "smmlar r8, " #ACC ", r2, r9\n\t"                                       \
   "add r8, r8, " #ACC ", asr #31\n\t"                                     \
-  "asr r8, r8, r9\n\t"                                                    \
+  "asr r8, r8, r3\n\t"                                                    \
   "ssat " #ACC ", #8, r8\n\t"
 // One output (r1 accumulators, r12 output, lr its step).
 #define TINYRIG_DWL_SINGLE                                                \
@@ -280,10 +298,10 @@ constexpr int32_t kRecordWords = 7;
   "strb r6, [r12, r10]\n\t"                                               \
   "strb r7, [r12, r11]\n\t"                                               \
   "add r12, r12, lr, lsl #2\n\t"
-// One output with the activation clamp (r10 lo, r11 hi).
+// One output in the epilogue's own form with the activation clamp (r10 lo, r11 hi).
 #define TINYRIG_DWL_SINGLE_CLAMPED                                        \
   "ldr r4, [r1], #4\n\t"                                                  \
-  TINYRIG_DWL_RQ(r4)                                                      \
+  TINYRIG_DWL_RQ_SHIFT(r4)                                                \
   "cmp r4, r10\n\t"                                                       \
   "it lt\n\t"                                                             \
   "movlt r4, r10\n\t"                                                     \
@@ -295,26 +313,26 @@ constexpr int32_t kRecordWords = 7;
 
 // The frame (DwLine) is copied to sp. Per channel: the weights (one LDM of the
 // record's rows and bias), a TBH on mac_mode into the MAC loops, the ring pointer on
-// to the next channel (12 bytes past the walk's end, kept in r0), one LDM of (M,
-// rounding, e), one of the requantisation's frame words, a TBB on rq_mode: the
-// outputs % 8 first (0-3 single outputs, or 0-3 singles and 4 at once), then 8 per
-// trip, or one at a time with the activation clamp.
+// to the next channel (its column 0, where the walk ends, kept in r0), one LDM of the
+// requantisation's record words, one of its frame words, a TBB on rq_mode plus the
+// record's form bit: the outputs % 8 first (0-3 single outputs, or 0-3 singles and 4
+// at once), then 8 per trip; or one at a time with the activation clamp.
 // noipa: the caller must not learn from the (opaque) body which registers survive.
 __attribute__((naked, noipa)) void dw_line(DwLine*) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
-      "sub sp, sp, #52\n\t"
+      "sub sp, sp, #56\n\t"
       "ldm r0!, {r1-r7}\n\t"
       "stm sp, {r1-r7}\n\t"
-      "ldm r0, {r1-r6}\n\t"
-      "add r7, sp, #28\n\t"
-      "stm r7, {r1-r6}\n\t"
-      "ldr r0, [sp, #32]\n\t" /* ring */
-      "ldr r3, [sp, #24]\n\t" /* record */
+      "ldm r0, {r1-r7}\n\t"
+      "add r8, sp, #28\n\t"
+      "stm r8, {r1-r7}\n\t"
+      "ldr r0, [sp, #36]\n\t" /* ring */
+      "ldr r3, [sp, #28]\n\t" /* record */
       "0:\n\t" /* channel */
       TINYRIG_DWL_WEIGHTS
       "ldr r1, [sp]\n\t"      /* acc */
-      "ldr r4, [sp, #36]\n\t" /* mac_mode */
+      "ldr r4, [sp, #40]\n\t" /* mac_mode */
       "ldm r0!, {r2, r3, lr}\n\t" /* column 0 */
       "tbh [pc, r4, lsl #1]\n\t"
       "7:\n\t"
@@ -323,18 +341,19 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       TINYRIG_DWL_MAC(1, TINYRIG_DWL_ROT1)
       TINYRIG_DWL_MAC(2, TINYRIG_DWL_ROT2)
       "dwl_requant:\n\t" /* r0 is the next channel's ring */
-      "ldr r12, [sp, #24]\n\t"
-      "ldm r12!, {r2, r3, r9}\n\t" /* M, rounding, e | trips */
-      "str r12, [sp, #24]\n\t" /* the next channel's record */
-      "ldm sp, {r1, r4, r10, r11, r12, lr}\n\t" /* acc, rq_mode, 2x, 3x step, out, step */
+      "ldr r12, [sp, #28]\n\t"
+      "ldm r12!, {r2, r3, r9}\n\t" /* M, 2^(32 - e) + 1, zero point or M, e + 2^31, rounding */
+      "str r12, [sp, #28]\n\t" /* the next channel's record */
+      "ldm sp, {r1, r4, r8, r10, r11, r12, lr}\n\t" /* acc, rq_mode, octs, 2x, 3x step, out, step */
       "add r5, r12, #1\n\t"
-      "str r5, [sp, #16]\n\t"
+      "str r5, [sp, #20]\n\t"
+      "add r4, r4, r3, lsr #31\n\t"
       "tbb [pc, r4]\n\t"
       "5:\n\t"
-      ".byte (20f-5b)/2, (21f-5b)/2, (22f-5b)/2, (23f-5b)/2\n\t"
-      ".byte (24f-5b)/2, (25f-5b)/2, (26f-5b)/2, (27f-5b)/2\n\t"
-      ".byte (30f-5b)/2, (30f-5b)/2, (30f-5b)/2, (30f-5b)/2\n\t"
-      ".byte (30f-5b)/2, (30f-5b)/2, (30f-5b)/2, (30f-5b)/2\n\t"
+      ".byte (20f-5b)/2, (30f-5b)/2, (21f-5b)/2, (30f-5b)/2\n\t"
+      ".byte (22f-5b)/2, (30f-5b)/2, (23f-5b)/2, (30f-5b)/2\n\t"
+      ".byte (24f-5b)/2, (30f-5b)/2, (25f-5b)/2, (30f-5b)/2\n\t"
+      ".byte (26f-5b)/2, (30f-5b)/2, (27f-5b)/2, (30f-5b)/2\n\t"
       "27:\n\t" TINYRIG_DWL_SINGLE
       "26:\n\t" TINYRIG_DWL_SINGLE
       "25:\n\t" TINYRIG_DWL_SINGLE
@@ -344,25 +363,25 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       "22:\n\t" TINYRIG_DWL_SINGLE
       "21:\n\t" TINYRIG_DWL_SINGLE
       "20:\n\t"
-      "cmp r9, #0\n\t"
-      "blt 6f\n\t"
+      "cmp r8, #0\n\t"
+      "beq 6f\n\t"
       "3:\n\t"
       TINYRIG_DWL_RQ4 TINYRIG_DWL_RQ4
-      "subs r9, r9, #256\n\t"
-      "bpl 3b\n\t"
+      "subs r8, r8, #1\n\t"
+      "bne 3b\n\t"
       "b 6f\n\t"
-      "30:\n\t" /* with the activation clamp, one output at a time */
-      "ldrd r10, r11, [sp, #40]\n\t"
-      "ldr r5, [sp, #48]\n\t"
+      "30:\n\t" /* one output at a time, clamped, (M, rounding, e) */
+      "ldrd r10, r11, [sp, #44]\n\t"
+      "ldr r5, [sp, #52]\n\t"
       "31:\n\t"
       TINYRIG_DWL_SINGLE_CLAMPED
       "subs r5, r5, #1\n\t"
       "bne 31b\n\t"
       "6:\n\t" /* next channel */
-      "ldrd r3, r4, [sp, #24]\n\t"
+      "ldrd r3, r4, [sp, #28]\n\t"
       "cmp r3, r4\n\t"
       "bne 0b\n\t"
-      "add sp, sp, #52\n\t"
+      "add sp, sp, #56\n\t"
       "pop {r4-r11, pc}\n\t");
 }
 
@@ -372,7 +391,6 @@ void dw_line(DwLine* line) {
   const DwLine& r = *line;
   const bool stride2 = (r.mac_mode & 4) != 0;
   const int32_t rotation = r.mac_mode >> 3;
-  const bool clamp = r.rq_mode >= 8;
   const int32_t steps = r.steps;
   int8_t* out = r.out;
   const uint32_t* ring = r.ring;
@@ -405,13 +423,17 @@ void dw_line(DwLine* line) {
       if (!stride2) r.acc[2 * k + 1] = a1;
     }
     ring += 3 * (steps + 1);
-    const int32_t rq[3] = {rec[4], rec[5], rec[6] & 0xFF};
-    const int32_t outputs = clamp ? r.outputs : (r.rq_mode & 7) + 8 * ((rec[6] >> 8) + 1);
+    const bool one_by_one = rec[5] < 0;  // e + 2^31
+    const int32_t outputs = one_by_one ? r.outputs : r.rq_mode / 2 + 8 * r.octs;
+    const int32_t rq[3] = {rec[4], rec[6], rec[5] & 0xFF};  // M, rounding, e
     int8_t* o = out;
     for (int32_t i = 0; i < outputs; ++i, o += r.out_step) {
-      int32_t y = requantize(r.acc[i], rq);
-      if (clamp) y = y < r.lo ? r.lo : (y > r.hi ? r.hi : y);
-      *o = static_cast<int8_t>(y);
+      if (one_by_one) {
+        const int32_t y = requantize(r.acc[i], rq);
+        *o = static_cast<int8_t>(y < r.lo ? r.lo : (y > r.hi ? r.hi : y));
+      } else {
+        *o = static_cast<int8_t>(ssat8(smmlar(smmlar(r.acc[i], rec[4], 0), rec[5], rec[6])));
+      }
     }
   }
 }
@@ -615,7 +637,8 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
   // The assembly walks column_words = steps + 1 ring words per channel and slot.
   DwLine line;
   line.acc = acc;
-  line.rq_mode = p.line_len % 8 + (p.clamp ? 8 : 0);
+  line.rq_mode = 2 * (p.line_len % 8);
+  line.octs = p.line_len / 8;
   line.out_step2 = 2 * p.out_elem_bytes;
   line.out_step3 = 3 * p.out_elem_bytes;
   line.out_step = p.out_elem_bytes;
