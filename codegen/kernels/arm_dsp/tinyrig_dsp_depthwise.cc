@@ -458,11 +458,32 @@ struct WidenRun {
 };
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+// One group of 4 channels: r0 its input word (ADV: how r0 moves on), r1 s1 - s0, r2 the
+// destination of channel 0, r3/r4/r5 1/2/3 channel strides in the ring; r7-r10 scratch.
+#define TINYRIG_WIDEN_GROUP(LOAD0, ADV, STORE0, DST_ADV)                  \
+  "ldr r8, [r0, r1]\n\t"                                                  \
+  LOAD0 ADV                                                               \
+  "pkhbt r9, r7, r8, lsl #16\n\t"                                         \
+  "pkhtb r10, r8, r7, asr #16\n\t"                                        \
+  "sxtb16 r7, r9\n\t"                                                     \
+  "sxtb16 r8, r9, ror #8\n\t"                                             \
+  "sxtb16 r9, r10\n\t"                                                    \
+  "sxtb16 r10, r10, ror #8\n\t"                                           \
+  "str r8, [r2, r3]\n\t"                                                  \
+  "str r9, [r2, r4]\n\t"                                                  \
+  "str r10, [r2, r5]\n\t"                                                 \
+  STORE0 DST_ADV
+// Groups inner: per column word, the groups two at a time (an odd count enters at the
+// second); the stack holds step and 2 * ceil(groups / 2) + groups % 2.
+#define TINYRIG_WIDEN_G TINYRIG_WIDEN_GROUP("ldr r7, [r0], #4\n\t", "", "str r7, [r2]\n\t", \
+                                            "add r2, r2, r3, lsl #2\n\t")
 __attribute__((naked, noipa)) void widen_run(const WidenRun*) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
       "ldm r0, {r1-r7}\n\t"
-      "push {r6, r7}\n\t"          /* step, groups */
+      "and r8, r7, #1\n\t"        /* groups + 2 * (groups % 2): ceil(groups / 2) above bit 0, */
+      "add r7, r7, r8, lsl #1\n\t" /* groups % 2 in it */
+      "push {r6, r7}\n\t"          /* step, count */
       "mov r11, r1\n\t"            /* s0 of column word k */
       "sub r1, r2, r1\n\t"         /* s1 - s0 */
       "mov r12, r3\n\t"            /* d of column word k */
@@ -474,20 +495,12 @@ __attribute__((naked, noipa)) void widen_run(const WidenRun*) {
       "mov r0, r11\n\t"
       "mov r2, r12\n\t"
       "ldr r6, [sp, #4]\n\t"
+      "lsrs r6, r6, #1\n\t"        /* C: an odd group count */
+      "bcs 2f\n\t"
       "1:\n\t"
-      "ldr r8, [r0, r1]\n\t"
-      "ldr r7, [r0], #4\n\t"
-      "pkhbt r9, r7, r8, lsl #16\n\t"
-      "pkhtb r10, r8, r7, asr #16\n\t"
-      "sxtb16 r7, r9\n\t"
-      "sxtb16 r8, r9, ror #8\n\t"
-      "sxtb16 r9, r10\n\t"
-      "sxtb16 r10, r10, ror #8\n\t"
-      "str r7, [r2]\n\t"
-      "str r8, [r2, r3]\n\t"
-      "str r9, [r2, r4]\n\t"
-      "str r10, [r2, r5]\n\t"
-      "add r2, r2, r3, lsl #2\n\t"
+      TINYRIG_WIDEN_G
+      "2:\n\t"
+      TINYRIG_WIDEN_G
       "subs r6, r6, #1\n\t"
       "bne 1b\n\t"
       "ldr r6, [sp]\n\t"
@@ -498,13 +511,17 @@ __attribute__((naked, noipa)) void widen_run(const WidenRun*) {
       "add sp, sp, #8\n\t"
       "pop {r4-r11, pc}\n\t");
 }
-// The same with the loops the other way round (groups outside, column words inside),
-// for runs longer than the group count: 15 instructions per 8 values in the inner loop.
+// The same with the loops the other way round (groups outside, column words inside,
+// two at a time), for runs longer than the group count.
+#define TINYRIG_WIDEN_K TINYRIG_WIDEN_GROUP("ldr r7, [r0]\n\t", "add r0, r0, r11\n\t", \
+                                            "str r7, [r2], #12\n\t", "")
 __attribute__((naked, noipa)) void widen_run_cw(const WidenRun*) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
       "ldm r0, {r1-r7}\n\t"
-      "push {r4, r7}\n\t"          /* ks, groups */
+      "and r8, r4, #1\n\t"        /* ks + 2 * (ks % 2): ceil(ks / 2) above bit 0, ks % 2 in it */
+      "add r4, r4, r8, lsl #1\n\t"
+      "push {r4, r7}\n\t"          /* count, groups */
       "mov r11, r6\n\t"            /* step */
       "mov r12, r1\n\t"            /* s0 of the group */
       "sub r1, r2, r1\n\t"         /* s1 - s0 */
@@ -516,20 +533,12 @@ __attribute__((naked, noipa)) void widen_run_cw(const WidenRun*) {
       "mov r0, r12\n\t"
       "mov r2, lr\n\t"
       "ldr r6, [sp]\n\t"
+      "lsrs r6, r6, #1\n\t"        /* C: an odd column word count */
+      "bcs 2f\n\t"
       "1:\n\t"
-      "ldr r8, [r0, r1]\n\t"
-      "ldr r7, [r0]\n\t"
-      "add r0, r0, r11\n\t"
-      "pkhbt r9, r7, r8, lsl #16\n\t"
-      "pkhtb r10, r8, r7, asr #16\n\t"
-      "sxtb16 r7, r9\n\t"
-      "sxtb16 r8, r9, ror #8\n\t"
-      "sxtb16 r9, r10\n\t"
-      "sxtb16 r10, r10, ror #8\n\t"
-      "str r8, [r2, r3]\n\t"
-      "str r9, [r2, r4]\n\t"
-      "str r10, [r2, r5]\n\t"
-      "str r7, [r2], #12\n\t"
+      TINYRIG_WIDEN_K
+      "2:\n\t"
+      TINYRIG_WIDEN_K
       "subs r6, r6, #1\n\t"
       "bne 1b\n\t"
       "add r12, r12, #4\n\t"
