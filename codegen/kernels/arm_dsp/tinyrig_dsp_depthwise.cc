@@ -358,18 +358,26 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       "26:\n\t" TINYRIG_DWL_SINGLE
       "25:\n\t" TINYRIG_DWL_SINGLE
       "24:\n\t" TINYRIG_DWL_RQ4
-      "b 20f\n\t"
+      "cmp r8, #0\n\t"
+      "bne 3f\n\t"
+      /* next channel, here so that short lines (4-7 outputs) reach it without a branch */
+      "6:\n\t"
+      "ldrd r3, r4, [sp, #28]\n\t"
+      "cmp r3, r4\n\t"
+      "bne 0b\n\t"
+      "add sp, sp, #56\n\t"
+      "pop {r4-r11, pc}\n\t"
       "23:\n\t" TINYRIG_DWL_SINGLE
       "22:\n\t" TINYRIG_DWL_SINGLE
       "21:\n\t" TINYRIG_DWL_SINGLE
       "20:\n\t"
       "cmp r8, #0\n\t"
-      "beq 6f\n\t"
+      "beq 6b\n\t"
       "3:\n\t"
       TINYRIG_DWL_RQ4 TINYRIG_DWL_RQ4
       "subs r8, r8, #1\n\t"
       "bne 3b\n\t"
-      "b 6f\n\t"
+      "b 6b\n\t"
       "30:\n\t" /* one output at a time, clamped, (M, rounding, e) */
       "ldrd r10, r11, [sp, #44]\n\t"
       "ldr r5, [sp, #52]\n\t"
@@ -377,12 +385,7 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       TINYRIG_DWL_SINGLE_CLAMPED
       "subs r5, r5, #1\n\t"
       "bne 31b\n\t"
-      "6:\n\t" /* next channel */
-      "ldrd r3, r4, [sp, #28]\n\t"
-      "cmp r3, r4\n\t"
-      "bne 0b\n\t"
-      "add sp, sp, #56\n\t"
-      "pop {r4-r11, pc}\n\t");
+      "b 6b\n\t");
 }
 
 #else  // host model of the same loops
