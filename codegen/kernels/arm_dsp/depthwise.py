@@ -3,11 +3,13 @@ registration.
 
 * DEPTHWISE_CONV_2D (depth multiplier 1), 3x3 with stride 1 or 2 along rows or
   columns: channel-planar lines (see tinyrig_dsp_depthwise.cc), SMLAD on pairs of
-  neighbouring inputs. Per channel a record of 9 words [bias, M, rounding, e, rows
-  1, 2, 0, 1, 2]: a row is one word of int8 weights that SXTB16 / SXTB16 ROR 8 turn
-  into the row's two int16 pairs, doubled by SADD16 to the fused epilogue's scale
-  (the filter row a ring slot holds rotates from line to line; any rotation's 3 rows
-  are 3 consecutive words).
+  neighbouring inputs. Per channel a record of 7 words [rows 0, 1, 2, bias, M,
+  2^(32 - e) + 1, output zero point] (or [..., M, e + 2^31, rounding]): a row is one word of int8 weights that SXTB16 /
+  SXTB16 ROR 8 turn into the row's two int16 pairs, doubled by SADD16 to the fused
+  epilogue's scale; the requantisation is SMMULR by M then SMMLAR by 2^(32 - e) + 1, or
+  the fused epilogue's own form one output at a time where that is not exact or the
+  activation clamps (see _line_requant). The filter row a ring slot holds rotates from
+  line to line; the kernel has a MAC loop per rotation, so each row is stored once.
 * Other filters: 4 channels per step, SMLABB/SMLATT per tap on widened inputs.
   Layout: [channel group][tap][A/B half].
 """
@@ -21,11 +23,14 @@ from ..registry import register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_depthwise,
                                  round_up, specialized_plan)
 from . import dsp_kernel
-from .fused_epilogue import activation_clamps, epilogue_constants
+from .fused_epilogue import MAX_ABS_INPUT, activation_clamps, epilogue_constants
 from .smlad_layout import pack_int16_pairs, scaled_padded
 
 DW_CHANNELS = 4
 DW_MAX_FILTER_H = 8  # row slots the depthwise kernel keeps on its stack
+# The line kernel's accumulator buffer ends on this boundary and is at most this long: its
+# MAC loop ends when the buffer pointer's low bits are zero (tinyrig_dsp_depthwise.cc kDwAccAlign).
+DW_LINE_MAX_ACC_BYTES = 512
 
 
 def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
@@ -60,9 +65,39 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
                             f"{fh}x{fw} SMLAxy on widened row ring")
 
 
+def _line_requant(rows: np.ndarray, fused, table: np.ndarray, p: dict, c: dict) -> np.ndarray:
+    """[channel][3]: the last words of the line kernel's records (tinyrig_dsp_depthwise.cc).
+
+    Where exact, M, 2^(32 - e) + 1 and the output zero point: SMMULR by M, then SMMLAR by
+    2^(32 - e) + 1 adding the zero point gives TFLM's rounding (TINYRIG_DWL_RQ). That holds
+    while |H| = |SMMULR(acc', M)| < 2^(32 - e); beyond, the result is off by at most 2,
+    which only saturated outputs (|H| / 2^e >= 2^(32 - 2e) - 1 > 128 + 2 + 128 for e <= 11)
+    absorb. A constant channel (fused_epilogue: zero weights and bias, output v) gets e = 2
+    and v as its zero point: H = 0 gives v. Other channels (e = 1, whose factor would not fit
+    int32; e >= 12 with a possible |H| that large) and every channel of a layer whose
+    activation clamps keep the fused epilogue's M, e + 2^31 (the kernel's flag for its
+    one-at-a-time path) and rounding."""
+    multiplier, rounding, right = (table[:, i].astype(np.int64) for i in range(3))
+    bias = np.asarray(c["folded_bias"], dtype=np.int64).reshape(-1)
+    bound = (np.abs(bias) + np.abs(rows).sum(axis=1) * MAX_ABS_INPUT) << fused.scale_shift
+    h_bound = ((bound * multiplier) >> 32) + 2
+    exact = (right >= 2) & ((right <= 11) | (h_bound < 2.0 ** (32 - right)))
+    clamps = bool(activation_clamps(p["activation_min"], p["activation_max"]))
+    fast = (exact | fused.constant) & (not clamps)
+    zero_point = np.full(len(multiplier), p["output_zero_point"], dtype=np.int64)
+    constant_value = (rounding - 1) // 2  # fused_epilogue: r = 1 + 2 * value, e = 1
+    zero_point[fused.constant] = constant_value[fused.constant]
+    fast_right = np.where(fused.constant, 2, right)
+    fast_words = np.stack([multiplier, (1 << (32 - np.maximum(fast_right, 2))) + 1, zero_point], axis=1)
+    shift_words = np.stack([multiplier, right - 2**31, rounding], axis=1)
+    return np.where(fast[:, None], fast_words, shift_words)
+
+
 def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None:
     """The channel-planar line kernel (DspDepthwiseLineParams) for a 3x3 filter, or None
-    when the stride along both axes is above 2. Lines run along the longer output axis."""
+    when the stride along both axes is above 2 or a line's accumulators exceed
+    DW_LINE_MAX_ACC_BYTES.
+    Lines run along the longer output axis."""
     channels = p["output_c"]
     transposed = p["output_h"] > p["output_w"] and p["stride_h"] in (1, 2)
     if not transposed and p["stride_w"] not in (1, 2):
@@ -90,28 +125,33 @@ def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None
     stride_a = geometry["stride_a"]
     steps = -(-geometry["line_len"] // 2) if stride_a == 1 else geometry["line_len"]
     column_words = steps + 1
+    acc_bytes = 4 * (2 * steps if stride_a == 1 else steps)
+    if acc_bytes > DW_LINE_MAX_ACC_BYTES:
+        return None
     # A row word's bytes: SXTB16 takes bytes 0 and 2 (the A pair), SXTB16 ROR 8 bytes 1 and 3 (B).
     zeros = np.zeros_like(w[:, :, 0])
     order = (w[:, :, 0], w[:, :, 1], w[:, :, 1], w[:, :, 2]) if stride_a == 1 else \
         (w[:, :, 0], w[:, :, 2], w[:, :, 1], zeros)
     row_words = sum((b & 0xFF) << (8 * i) for i, b in enumerate(order))  # [c][fy]
     row_words = ((row_words + 2**31) % 2**32) - 2**31
-    # Rows 1, 2, 0, 1, 2: rotation r's slots 0..2 hold rows -r, 1 - r, 2 - r (mod 3) from word 6 - r.
-    rows_seq = row_words[:, [1, 2, 0, 1, 2]]
-    records = np.concatenate([bias[:, None], table.astype(np.int64), rows_seq], axis=1)
-    assert records.shape == (channels, 9)
+    requant = _line_requant(rows, fused, table, p, c)
+    one_at_a_time = int(np.count_nonzero(requant[:, 1] < 0))
+    records = np.concatenate([row_words, bias[:, None], requant], axis=1)
+    assert records.shape == (channels, 7)
     params = [
         ("channels", channels),
         *geometry.items(),
         ("steps", steps), ("column_words", column_words),
         ("input_zero_point", p["input_zero_point"]),
-        ("clamp", activation_clamps(p["activation_min"], p["activation_max"])),
         ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
         ("records", _ref("records")),
     ]
-    scratch = 3 * column_words * channels * 4 + 2 * steps * 4 + round_up(channels, 4)
+    # ring, accumulators with the slack that puts their end on the boundary, a row of zero points
+    scratch = 3 * column_words * channels * 4 + acc_bytes + DW_LINE_MAX_ACC_BYTES - 4 + round_up(channels, 4)
     note = (f"3x3 planar SMLAD lines{' (transposed)' if transposed else ''}, stride {stride_a} along "
-            f"{geometry['line_len']}-output lines")
+            f"{geometry['line_len']}-output lines, "
+            + (f"{one_at_a_time} of {channels} channels requantised one at a time" if one_at_a_time
+               else "3-instruction requantisation"))
     return specialized_plan(plan, "DspDepthwiseLineParams", params, [int32_array("records", records)], scratch, note)
 
 

@@ -128,47 +128,59 @@ void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, i
 // instructions (18 MACs):
 //   out[2k]   = sum over rows of SMLAD(W[k], A) + W[k+1].lo * B.hi
 //   out[2k+1] = sum over rows of W[k].hi * A.lo + SMLAD(W[k+1], B)
-// and at stride 2 a step makes output k in 6 (9 MACs). Which ring slot holds which
-// filter row rotates from line to line; each channel's record carries the weights
-// (and the bias beside them, for one LDM) for the 3 rotations. For one line the
-// assembly runs, per channel, the MAC steps (accumulators to a line buffer) and then
-// the fused requantisation (4 instructions per output) and byte stores along the
-// line; the per-channel bookkeeping around them is about 25 instructions.
+// and at stride 2 a step makes output k in 6 (9 MACs).
+//
+// Which ring slot holds which filter row rotates from line to line (slot s holds row
+// (s - y0) mod 3 for a line whose first input line is y0). The weights of filter rows
+// 0, 1, 2 always sit in the same registers; the MAC loop exists in 3 copies, one per
+// rotation, naming the registers of the row each slot holds, so a channel's record
+// stores each row once. For one line the assembly runs, per channel, the MAC steps
+// (accumulators to a line buffer) and then the requantisation (SMMULR, SMMLAR, SSAT
+// per output, the right shift in the second multiplier: one copy for every shift) and
+// byte stores along the line.
 struct DwLine {
-  int32_t* acc;                // 0: accumulator line buffer
-  int32_t rem;                 // 4: outputs % 8 (requantised first)
+  int32_t* acc;                // 0: accumulator line buffer, ending on a kDwAccAlign boundary
+  int32_t rq_mode;             // 4: 2 * (outputs % 8), the requantisation's entry (+ 1 per channel)
   int32_t octs;                // 8: outputs / 8
   int32_t out_step2;           // 12: 2 * out_step
   int32_t out_step3;           // 16: 3 * out_step
   int8_t* out;                 // 20: the channel's output 0 of the line
   int32_t out_step;            // 24: bytes between outputs along the line
-  const uint32_t* ring;        // 28: the channel's column word 0, slot 0
-  const int32_t* weights;      // 32: the channel's 3 filter-row words in this line's rotation
-  int32_t weights_offset;      // 36: bytes from the record's (M, r, e) to `weights`; the bias is before M
-  int32_t* acc_again;          // 40: acc, beside end_bytes for one LDRD
-  int32_t end_bytes;           // 44: steps * 12
-  int32_t lo, hi;              // 48, 52: activation clamp (clamping variants only)
-  int32_t outputs;             // 56: outputs of the line (clamping variants)
-  const int32_t* weights_end;  // 60: `weights` of channel `channels`
-  int32_t mode;                // 64: 4 * (stride 2) + steps % 4, the unclamped kernel's MAC entry
+  const int32_t* record;       // 28: the channel's record (past its rows and bias during the MAC)
+  const int32_t* records_end;  // 32: the record of channel `channels`
+  const uint32_t* ring;        // 36: channel 0's column word 0, slot 0
+  int32_t mac_mode;            // 40: 8 * rotation + 4 * (stride 2) + steps % 4, the MAC loop's entry
+  int32_t lo, hi;              // 44, 48: activation clamp (one-at-a-time channels)
+  int32_t outputs;             // 52: outputs of the line (one-at-a-time channels)
+  int32_t steps;               // 56: MAC steps (the host model's; the assembly stops at acc's end)
 };
-// A channel's record: bias, M, rounding, e, then the filter rows X1, X2, X0, X1, X2 (any
-// rotation's 3 rows are 3 consecutive words). A row word holds int8 weights so that
+// The accumulator buffer ends on a multiple of kDwAccAlign bytes and is at most that
+// long (depthwise.py DW_LINE_MAX_ACC_BYTES), so the MAC loop's end is the first time
+// the buffer pointer's low TINYRIG_DWL_ACC_ALIGN_LOG2 bits are zero.
+#define TINYRIG_DWL_ACC_ALIGN_LOG2 9
+constexpr uintptr_t kDwAccAlign = uintptr_t{1} << TINYRIG_DWL_ACC_ALIGN_LOG2;
+// A channel's record (7 words): filter rows 0, 1, 2, bias, then either M, 2^(32 - e) + 1
+// and the output zero point (TINYRIG_DWL_RQ, 8 outputs a trip), or M, e + 2^31 and the
+// rounding (TINYRIG_DWL_RQ_SHIFT, one output at a time with the activation clamp: layers
+// that clamp, and channels where the first form is not exact). Bit 31 of the second
+// word picks the form: it is clear in 2^(32 - e) + 1 <= 2^30 + 1, and ASR by register
+// reads only e's low byte. A row word holds int8 weights so that
 // SXTB16 gives its A pair and SXTB16 ROR 8 its B pair: (w0, w1, w1, w2) at stride 1,
-// (w0, w2, w1, 0) at stride 2, each weight times 2^(ls) (fused_epilogue's scale / 2).
-constexpr int32_t kRecordWords = 9;
-
+// (w0, w2, w1, 0) at stride 2, each weight times 2^ls (the fused epilogue's scale / 2;
+// the kernel doubles them with SADD16).
+constexpr int32_t kRecordWords = 7;
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
 
-// A channel's weights for one line (r3: its 3 row words): the A/B int16 pairs of each
-// row (SXTB16, SXTB16 ROR 8) doubled to the fused epilogue's scale (SADD16) in r6-r11,
-// the bias (scaled on the host) in r12.
+#define TINYRIG_DWL_STR_(x) #x
+#define TINYRIG_DWL_STR(x) TINYRIG_DWL_STR_(x)
+
+// A channel's weights for one line (r3: its record): filter row f's A/B int16 pairs
+// (SXTB16, SXTB16 ROR 8), doubled to the fused epilogue's scale (SADD16), in
+// r6/r7 (row 0), r8/r9 (row 1), r10/r11 (row 2); the bias (scaled on the host) in r12.
 #define TINYRIG_DWL_WEIGHTS                                               \
-  "ldr r12, [sp, #36]\n\t"                                                \
-  "sub r12, r3, r12\n\t"                                                  \
-  "ldm r3, {r6, r8, r10}\n\t"                                             \
-  "ldr r12, [r12, #-4]\n\t"                                               \
+  "ldm r3!, {r6, r8, r10, r12}\n\t"                                       \
+  "str r3, [sp, #28]\n\t"                                                 \
   "sxtb16 r7, r6, ror #8\n\t"                                             \
   "sxtb16 r6, r6\n\t"                                                     \
   "sxtb16 r9, r8, ror #8\n\t"                                             \
@@ -181,281 +193,226 @@ constexpr int32_t kRecordWords = 9;
   "sadd16 r9, r9, r9\n\t"                                                 \
   "sadd16 r10, r10, r10\n\t"                                              \
   "sadd16 r11, r11, r11\n\t"
-#define TINYRIG_DWL_STR_(x) #x
-#define TINYRIG_DWL_STR(x) TINYRIG_DWL_STR_(x)
-// r0 ring (column k), r1 accumulator buffer, r2/r3 inputs, r4/r5 accumulators,
-// r6-r11 the weights [slot][A/B], r12 bias, lr end of the ring walk.
-#define TINYRIG_DWL_STEP_S1                                               \
-  "ldrd r2, r3, [r0], #12\n\t"  /* (k, s0), (k, s1) */                    \
-  "smlad r4, r2, r6, r12\n\t"                                             \
-  "smlatb r5, r2, r6, r12\n\t"                                            \
-  "smlad r4, r3, r8, r4\n\t"                                              \
-  "smlatb r5, r3, r8, r5\n\t"                                             \
-  "ldrd r2, r3, [r0, #-4]\n\t"  /* (k, s2), (k+1, s0) */                  \
-  "smlad r4, r2, r10, r4\n\t"                                             \
-  "smlatb r5, r2, r10, r5\n\t"                                            \
-  "smlabt r4, r3, r7, r4\n\t"                                             \
-  "smlad r5, r3, r7, r5\n\t"                                              \
-  "ldrd r2, r3, [r0, #4]\n\t"   /* (k+1, s1), (k+1, s2) */                \
-  "smlabt r4, r2, r9, r4\n\t"                                             \
-  "smlad r5, r2, r9, r5\n\t"                                              \
-  "smlabt r4, r3, r11, r4\n\t"                                            \
-  "smlad r5, r3, r11, r5\n\t"                                             \
+// r0 ring (column k + 1), r1 accumulator buffer, r2/r3/lr column k's words of slots
+// 0..2 (loaded by the step before), r4/r5 accumulators, A0..B2 the weights slots 0..2
+// hold in this rotation, r12 bias. A step loads column k + 1 once (LDM, 4 cycles) and
+// leaves it in r2/r3/lr for the next step: 19 cycles for 18 MACs at stride 1.
+#define TINYRIG_DWL_STEP_S1(A0, B0, A1, B1, A2, B2)                       \
+  "smlad r4, r2, " A0 ", r12\n\t"                                         \
+  "smlatb r5, r2, " A0 ", r12\n\t"                                        \
+  "smlad r4, r3, " A1 ", r4\n\t"                                          \
+  "smlatb r5, r3, " A1 ", r5\n\t"                                         \
+  "smlad r4, lr, " A2 ", r4\n\t"                                          \
+  "smlatb r5, lr, " A2 ", r5\n\t"                                         \
+  "ldm r0!, {r2, r3, lr}\n\t"  /* column k + 1 */                         \
+  "smlabt r4, r2, " B0 ", r4\n\t"                                         \
+  "smlad r5, r2, " B0 ", r5\n\t"                                          \
+  "smlabt r4, r3, " B1 ", r4\n\t"                                         \
+  "smlad r5, r3, " B1 ", r5\n\t"                                          \
+  "smlabt r4, lr, " B2 ", r4\n\t"                                         \
+  "smlad r5, lr, " B2 ", r5\n\t"                                          \
   "strd r4, r5, [r1], #8\n\t"
-#define TINYRIG_DWL_STEP_S2                                               \
-  "ldrd r2, r3, [r0], #12\n\t"                                            \
-  "smlad r4, r2, r6, r12\n\t"                                             \
-  "smlad r4, r3, r8, r4\n\t"                                              \
-  "ldrd r2, r3, [r0, #-4]\n\t"                                            \
-  "smlad r4, r2, r10, r4\n\t"                                             \
-  "smlabb r4, r3, r7, r4\n\t"                                             \
-  "ldrd r2, r3, [r0, #4]\n\t"                                             \
-  "smlabb r4, r2, r9, r4\n\t"                                             \
-  "smlabb r4, r3, r11, r4\n\t"                                            \
+// Stride 2: output k from column words k and k + 1 (the B pairs' high halves are 0).
+#define TINYRIG_DWL_STEP_S2_HALF(ACC, A0, B0, A1, B1, A2, B2)             \
+  "smlad " ACC ", r2, " A0 ", r12\n\t"                                    \
+  "smlad " ACC ", r3, " A1 ", " ACC "\n\t"                                \
+  "smlad " ACC ", lr, " A2 ", " ACC "\n\t"                                \
+  "ldm r0!, {r2, r3, lr}\n\t"  /* column k + 1 */                         \
+  "smlabb " ACC ", r2, " B0 ", " ACC "\n\t"                               \
+  "smlabb " ACC ", r3, " B1 ", " ACC "\n\t"                               \
+  "smlabb " ACC ", lr, " B2 ", " ACC "\n\t"
+#define TINYRIG_DWL_STEP_S2(A0, B0, A1, B1, A2, B2)                       \
+  TINYRIG_DWL_STEP_S2_HALF("r4", A0, B0, A1, B1, A2, B2)                  \
   "str r4, [r1], #4\n\t"
-// Fused requantisation of ACC (r2 M, r3 rounding, r12 e; r8 scratch).
+// Two stride-2 outputs, stored together.
+#define TINYRIG_DWL_STEP_S2X2(A0, B0, A1, B1, A2, B2)                     \
+  TINYRIG_DWL_STEP_S2_HALF("r4", A0, B0, A1, B1, A2, B2)                  \
+  TINYRIG_DWL_STEP_S2_HALF("r5", A0, B0, A1, B1, A2, B2)                  \
+  "strd r4, r5, [r1], #8\n\t"
+// The walk ends when r1 reaches the accumulator buffer's end, which the driver puts
+// on a kDwAccAlign boundary (no register is left for an end pointer); r4/r5 are dead
+// after a store, so LSLS into r4 tests r1's low bits.
+#define TINYRIG_DWL_AT_END "lsls r4, r1, #(32 - " TINYRIG_DWL_STR(TINYRIG_DWL_ACC_ALIGN_LOG2) ")\n\t"
+// The MAC loops of rotation R (W: the weight registers slots 0..2 read), both
+// strides: 4 steps a trip at stride 1, 2 double steps at stride 2, entered by the
+// TBH on mac_mode so that only whole trips follow.
+#define TINYRIG_DWL_MAC(R, W)                                             \
+  "dwl_r" #R "_s1_0:\n\t" TINYRIG_DWL_STEP_S1 W                           \
+  "dwl_r" #R "_s1_3:\n\t" TINYRIG_DWL_STEP_S1 W                           \
+  "dwl_r" #R "_s1_2:\n\t" TINYRIG_DWL_STEP_S1 W                           \
+  "dwl_r" #R "_s1_1:\n\t" TINYRIG_DWL_STEP_S1 W                           \
+  TINYRIG_DWL_AT_END                                                      \
+  "bne dwl_r" #R "_s1_0\n\t"                                              \
+  "b dwl_requant\n\t"                                                     \
+  "dwl_r" #R "_s2_1:\n\t" TINYRIG_DWL_STEP_S2 W                           \
+  TINYRIG_DWL_AT_END                                                      \
+  "beq dwl_requant\n\t"                                                   \
+  "dwl_r" #R "_s2_0:\n\t" TINYRIG_DWL_STEP_S2X2 W                         \
+  "dwl_r" #R "_s2_2:\n\t" TINYRIG_DWL_STEP_S2X2 W                         \
+  TINYRIG_DWL_AT_END                                                      \
+  "bne dwl_r" #R "_s2_0\n\t"                                              \
+  "b dwl_requant\n\t"                                                     \
+  "dwl_r" #R "_s2_3:\n\t" TINYRIG_DWL_STEP_S2 W                           \
+  "b dwl_r" #R "_s2_2\n\t"
+#define TINYRIG_DWL_MAC_ENTRIES(R)                                        \
+  ".hword (dwl_r" #R "_s1_0 - 7b) / 2, (dwl_r" #R "_s1_1 - 7b) / 2\n\t"   \
+  ".hword (dwl_r" #R "_s1_2 - 7b) / 2, (dwl_r" #R "_s1_3 - 7b) / 2\n\t"   \
+  ".hword (dwl_r" #R "_s2_0 - 7b) / 2, (dwl_r" #R "_s2_1 - 7b) / 2\n\t"   \
+  ".hword (dwl_r" #R "_s2_2 - 7b) / 2, (dwl_r" #R "_s2_3 - 7b) / 2\n\t"
+// Rotation r: slot s holds row (s - r) mod 3; rows 0, 1, 2 are r6/r7, r8/r9, r10/r11.
+#define TINYRIG_DWL_ROT0 ("r6", "r7", "r8", "r9", "r10", "r11")
+#define TINYRIG_DWL_ROT1 ("r10", "r11", "r6", "r7", "r8", "r9")
+#define TINYRIG_DWL_ROT2 ("r8", "r9", "r10", "r11", "r6", "r7")
+// Requantisation of ACC (r2 M, r3 2^(32 - e) + 1, r9 output zero point) in 3
+// instructions, bit-exact with TFLM's SRDHM(x, M) then RDBP(., e) plus the zero point:
+//   H = SMMULR(acc', M)                     = SRDHM (fused_epilogue: acc' = acc * 2^(ls+1))
+//   y = SMMLAR(H, 2^(32-e) + 1, zp)         = zp + floor((H + 2^(e-1)) / 2^e + H / 2^32)
+// The H / 2^32 term is below 2^-e in size while |H| < 2^(32-e): it leaves a non-negative
+// H's floor alone and lowers a negative H's exactly at the ties, which is RDBP's
+// rounding of negatives (floor((H + 2^(e-1) - [H < 0]) / 2^e)); larger |H| saturate
+// either way (depthwise.py checks both, and e >= 2 so the factor fits int32).
 #define TINYRIG_DWL_RQ(ACC)                                               \
-  "smmlar r8, " #ACC ", r2, r3\n\t"                                       \
+  "smmulr " #ACC ", " #ACC ", r2\n\t"                                     \
+  "smmlar " #ACC ", " #ACC ", r3, r9\n\t"                                 \
+  "ssat " #ACC ", #8, " #ACC "\n\t"
+// The fused epilogue's own form (r2 M, r3 e in its low byte, r9 rounding; r8 scratch),
+// for channels where the form above is not exact and layers whose activation clamps:
+// SMMLAR, the sign ADD, ASR by register and SSAT.
+#define TINYRIG_DWL_RQ_SHIFT(ACC)                                         \
+  "smmlar r8, " #ACC ", r2, r9\n\t"                                       \
   "add r8, r8, " #ACC ", asr #31\n\t"                                     \
-  "asr r8, r8, r12\n\t"                                                   \
+  "asr r8, r8, r3\n\t"                                                    \
   "ssat " #ACC ", #8, r8\n\t"
-// The same with the activation clamp, one output at a time.
-#define TINYRIG_DWL_REQUANT_CLAMP                                         \
-  "ldr r0, [sp, #20]\n\t"                                                 \
-  "ldr r1, [sp]\n\t"                                                      \
-  "ldr r9, [sp, #56]\n\t"                                                 \
-  "ldr lr, [sp, #24]\n\t"                                                 \
-  "ldrd r10, r11, [sp, #48]\n\t"                                          \
-  "5:\n\t"                                                                \
+// One output (r1 accumulators, r12 output, lr its step).
+#define TINYRIG_DWL_SINGLE                                                \
   "ldr r4, [r1], #4\n\t"                                                  \
   TINYRIG_DWL_RQ(r4)                                                      \
+  "strb r4, [r12]\n\t"                                                    \
+  "add r12, r12, lr\n\t"
+// Four outputs (r10, r11: 2 and 3 output steps).
+#define TINYRIG_DWL_RQ4                                                   \
+  "ldm r1!, {r4-r7}\n\t"                                                  \
+  TINYRIG_DWL_RQ(r4) TINYRIG_DWL_RQ(r5) TINYRIG_DWL_RQ(r6) TINYRIG_DWL_RQ(r7) \
+  "strb r4, [r12]\n\t"                                                    \
+  "strb r5, [r12, lr]\n\t"                                                \
+  "strb r6, [r12, r10]\n\t"                                               \
+  "strb r7, [r12, r11]\n\t"                                               \
+  "add r12, r12, lr, lsl #2\n\t"
+// One output in the epilogue's own form with the activation clamp (r10 lo, r11 hi).
+#define TINYRIG_DWL_SINGLE_CLAMPED                                        \
+  "ldr r4, [r1], #4\n\t"                                                  \
+  TINYRIG_DWL_RQ_SHIFT(r4)                                                \
   "cmp r4, r10\n\t"                                                       \
   "it lt\n\t"                                                             \
   "movlt r4, r10\n\t"                                                     \
   "cmp r4, r11\n\t"                                                       \
   "it gt\n\t"                                                             \
   "movgt r4, r11\n\t"                                                     \
-  "strb r4, [r0]\n\t"                                                     \
-  "add r0, r0, lr\n\t"                                                    \
-  "subs r9, r9, #1\n\t"                                                   \
-  "bne 5b\n\t"
-// The frame (DwLine) is copied to sp. Per channel: one LDM of the weights and bias,
-// the MAC steps (two per trip, entering at the second for an odd count), the ring
-// pointer on to the next channel (12 bytes past the walk's end), the epilogue, then
-// the next channel's output byte and weights.
-#define TINYRIG_DWL_FN(STEP, REQUANT)                                     \
-  "push {r4-r11, lr}\n\t"                                                 \
-  "sub sp, sp, #64\n\t"                                                   \
-  "ldm r0!, {r1-r8}\n\t"                                                  \
-  "stm sp, {r1-r8}\n\t"                                                   \
-  "ldm r0, {r1-r8}\n\t"                                                   \
-  "add r9, sp, #32\n\t"                                                   \
-  "stm r9, {r1-r8}\n\t"                                                   \
-  "ldr r0, [sp, #28]\n\t" /* ring */                                      \
-  "ldr r3, [sp, #32]\n\t" /* weights */                                   \
-  "0:\n\t" /* channel */                                                  \
-  TINYRIG_DWL_WEIGHTS                                                     \
-  "ldrd r1, lr, [sp, #40]\n\t" /* acc, 12 * steps */                      \
-  "tst lr, #4\n\t" /* bit 2 of 12 * steps is the parity of steps */       \
-  "add lr, r0, lr\n\t"                                                    \
-  "bne 2f\n\t"                                                            \
-  "1:\n\t"                                                                \
-  STEP                                                                    \
-  "2:\n\t"                                                                \
-  STEP                                                                    \
-  "cmp r0, lr\n\t"                                                        \
-  "bne 1b\n\t"                                                            \
-  "add r0, r0, #12\n\t"                                                   \
-  "str r0, [sp, #28]\n\t"                                                 \
-  "ldrd r2, r3, [sp, #32]\n\t"                                            \
-  "sub r2, r2, r3\n\t"                                                    \
-  "ldm r2, {r2, r3, r12}\n\t" /* M, rounding, e */                        \
-  REQUANT                                                                 \
-  "6:\n\t" /* next channel */                                             \
-  "ldr r0, [sp, #20]\n\t"                                                 \
-  "add r0, r0, #1\n\t"                                                    \
-  "str r0, [sp, #20]\n\t"                                                 \
-  "ldr r3, [sp, #32]\n\t"                                                 \
-  "ldr r4, [sp, #60]\n\t"                                                 \
-  "add r3, r3, #" TINYRIG_DWL_STR(4 * 9) "\n\t"                           \
-  "str r3, [sp, #32]\n\t"                                                 \
-  "cmp r3, r4\n\t"                                                        \
-  "ldr r0, [sp, #28]\n\t"                                                 \
-  "bne 0b\n\t"                                                            \
-  "add sp, sp, #64\n\t"                                                   \
-  "pop {r4-r11, pc}\n\t"
-
-// The unclamped kernel (both strides in one function, a TBB on stride and steps % 4
-// entering the MAC loop: 4 steps a trip at stride 1, 2 double steps at stride 2): with
-// e known, the shift goes into SSAT's immediate, so each e in 1..30 (all that
-// fused_epilogue.fused_requant makes) has its
-// own copy of the requantisation, entered by a TBH on e: SMMLAR, ADD, SSAT per output,
-// the outputs % 8 first (a TBB into one of two chains: 0-3 single outputs, or 0-3
-// singles and 4 at once), then 8 per trip. The requantisation writes through r12, so
-// r0 carries the ring on to the next channel. At stride 2 a step makes 2 outputs from
-// column words k..k+2 (9 words in 5 loads), after a single one when the count is odd.
-#define TINYRIG_DWL_STEP_S2X2                                             \
-  "ldrd r2, r3, [r0], #24\n\t"  /* (k, s0), (k, s1) */                    \
-  "smlad r4, r2, r6, r12\n\t"                                             \
-  "smlad r4, r3, r8, r4\n\t"                                              \
-  "ldrd r2, r3, [r0, #-16]\n\t" /* (k, s2), (k+1, s0) */                  \
-  "smlad r4, r2, r10, r4\n\t"                                             \
-  "smlabb r4, r3, r7, r4\n\t"                                             \
-  "smlad r5, r3, r6, r12\n\t"                                             \
-  "ldrd r2, r3, [r0, #-8]\n\t"  /* (k+1, s1), (k+1, s2) */                \
-  "smlabb r4, r2, r9, r4\n\t"                                             \
-  "smlabb r4, r3, r11, r4\n\t"                                            \
-  "smlad r5, r2, r8, r5\n\t"                                              \
-  "smlad r5, r3, r10, r5\n\t"                                             \
-  "ldrd r2, r3, [r0]\n\t"       /* (k+2, s0), (k+2, s1) */                \
-  "smlabb r5, r2, r7, r5\n\t"                                             \
-  "smlabb r5, r3, r9, r5\n\t"                                             \
-  "ldr r2, [r0, #8]\n\t"        /* (k+2, s2) */                           \
-  "smlabb r5, r2, r11, r5\n\t"                                            \
-  "strd r4, r5, [r1], #8\n\t"
-#define TINYRIG_DWL_RQE(ACC, E)                                           \
-  "smmlar r8, " #ACC ", r2, r3\n\t"                                       \
-  "add r8, r8, " #ACC ", asr #31\n\t"                                     \
-  "ssat " #ACC ", #8, r8, asr #" #E "\n\t"
-#define TINYRIG_DWL_SINGLE_E(E)                                           \
-  "ldr r4, [r1], #4\n\t"                                                  \
-  TINYRIG_DWL_RQE(r4, E)                                                  \
   "strb r4, [r12]\n\t"                                                    \
   "add r12, r12, lr\n\t"
-#define TINYRIG_DWL_RQ4_E(E)                                              \
-  "ldm r1!, {r4-r7}\n\t"                                                  \
-  TINYRIG_DWL_RQE(r4, E) TINYRIG_DWL_RQE(r5, E) TINYRIG_DWL_RQE(r6, E) TINYRIG_DWL_RQE(r7, E) \
-  "strb r4, [r12]\n\t"                                                    \
-  "strb r5, [r12, lr]\n\t"                                                \
-  "strb r6, [r12, r10]\n\t"                                               \
-  "strb r7, [r12, r11]\n\t"                                               \
-  "add r12, r12, lr, lsl #2\n\t"
-#define TINYRIG_DWL_REQUANT_E(E)                                          \
-  "dwl_e" #E ":\n\t"                                                      \
-  "tbb [pc, r4]\n\t"                                                      \
-  "5:\n\t"                                                                \
-  ".byte (20f-5b)/2, (21f-5b)/2, (22f-5b)/2, (23f-5b)/2\n\t"              \
-  ".byte (24f-5b)/2, (25f-5b)/2, (26f-5b)/2, (27f-5b)/2\n\t"              \
-  "27:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
-  "26:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
-  "25:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
-  "24:\n\t" TINYRIG_DWL_RQ4_E(E)                                          \
-  "b 20f\n\t"                                                             \
-  "23:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
-  "22:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
-  "21:\n\t" TINYRIG_DWL_SINGLE_E(E)                                       \
-  "20:\n\t"                                                               \
-  "cmp r9, #0\n\t"                                                        \
-  "beq 6f\n\t"                                                            \
-  "3:\n\t"                                                                \
-  TINYRIG_DWL_RQ4_E(E) TINYRIG_DWL_RQ4_E(E)                               \
-  "subs r9, r9, #1\n\t"                                                   \
-  "bne 3b\n\t"                                                            \
-  "b 6f\n\t"
-#define TINYRIG_DWL_E_ENTRY(E) ".hword (dwl_e" #E " - 9b) / 2\n\t"
-#define TINYRIG_DWL_E_LIST(X)                                             \
-  X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) \
-  X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30)
 
-// noipa: the caller must not learn from the (opaque) bodies which registers survive.
+// The frame (DwLine) is copied to sp. Per channel: the weights (one LDM of the
+// record's rows and bias), a TBH on mac_mode into the MAC loops, the ring pointer on
+// to the next channel (its column 0, where the walk ends, kept in r0), one LDM of the
+// requantisation's record words, one of its frame words, a TBB on rq_mode plus the
+// record's form bit: the outputs % 8 first (0-3 single outputs, or 0-3 singles and 4
+// at once), then 8 per trip; or one at a time with the activation clamp.
+// noipa: the caller must not learn from the (opaque) body which registers survive.
 __attribute__((naked, noipa)) void dw_line(DwLine*) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
-      "sub sp, sp, #72\n\t"
-      "ldm r0!, {r1-r8}\n\t"
-      "stm sp, {r1-r8}\n\t"
-      "ldm r0!, {r1-r8}\n\t"
-      "add r9, sp, #32\n\t"
-      "stm r9, {r1-r8}\n\t"
-      "ldr r1, [r0]\n\t"
-      "str r1, [sp, #64]\n\t"
-      "ldr r0, [sp, #28]\n\t" /* ring */
-      "ldr r3, [sp, #32]\n\t" /* weights */
+      "sub sp, sp, #56\n\t"
+      "ldm r0!, {r1-r7}\n\t"
+      "stm sp, {r1-r7}\n\t"
+      "ldm r0, {r1-r7}\n\t"
+      "add r8, sp, #28\n\t"
+      "stm r8, {r1-r7}\n\t"
+      "ldr r0, [sp, #36]\n\t" /* ring */
+      "ldr r3, [sp, #28]\n\t" /* record */
       "0:\n\t" /* channel */
       TINYRIG_DWL_WEIGHTS
-      "ldrd r1, lr, [sp, #40]\n\t" /* acc, 12 * steps */
-      "add lr, r0, lr\n\t"
-      "ldr r2, [sp, #64]\n\t"
-      "tbb [pc, r2]\n\t"
+      "ldr r1, [sp]\n\t"      /* acc */
+      "ldr r4, [sp, #40]\n\t" /* mac_mode */
+      "ldm r0!, {r2, r3, lr}\n\t" /* column 0 */
+      "tbh [pc, r4, lsl #1]\n\t"
       "7:\n\t"
-      ".byte (40f-7b)/2, (43f-7b)/2, (42f-7b)/2, (41f-7b)/2\n\t"
-      ".byte (50f-7b)/2, (51f-7b)/2, (52f-7b)/2, (53f-7b)/2\n\t"
-      "40:\n\t" TINYRIG_DWL_STEP_S1
-      "41:\n\t" TINYRIG_DWL_STEP_S1
-      "42:\n\t" TINYRIG_DWL_STEP_S1
-      "43:\n\t" TINYRIG_DWL_STEP_S1
-      "cmp r0, lr\n\t"
-      "bne 40b\n\t"
-      "b 8f\n\t"
-      "53:\n\t" TINYRIG_DWL_STEP_S2
-      "cmp r0, lr\n\t"
-      "beq 8f\n\t"
-      "b 52f\n\t"
-      "51:\n\t" TINYRIG_DWL_STEP_S2
-      "cmp r0, lr\n\t"
-      "beq 8f\n\t"
-      "50:\n\t" TINYRIG_DWL_STEP_S2X2
-      "52:\n\t" TINYRIG_DWL_STEP_S2X2
-      "cmp r0, lr\n\t"
-      "bne 50b\n\t"
-      "8:\n\t"
-      "add r0, r0, #12\n\t" /* the next channel's ring */
-      "ldrd r2, r3, [sp, #32]\n\t"
-      "sub r2, r2, r3\n\t"
-      "ldm r2, {r2, r3, r5}\n\t" /* M, rounding, e */
-      "ldm sp, {r1, r4, r9, r10, r11, r12, lr}\n\t" /* acc, rem, octs, 2x, 3x step, out, step */
-      "add r8, r12, #1\n\t"
-      "str r8, [sp, #20]\n\t"
-      "tbh [pc, r5, lsl #1]\n\t"
-      "9:\n\t"
-      ".hword (dwl_e1 - 9b) / 2\n\t" /* e = 0: never made */
-      TINYRIG_DWL_E_LIST(TINYRIG_DWL_E_ENTRY)
-      TINYRIG_DWL_E_LIST(TINYRIG_DWL_REQUANT_E)
-      "6:\n\t" /* next channel */
-      "ldr r3, [sp, #32]\n\t"
-      "ldr r4, [sp, #60]\n\t"
-      "add r3, r3, #" TINYRIG_DWL_STR(4 * 9) "\n\t"
-      "str r3, [sp, #32]\n\t"
+      TINYRIG_DWL_MAC_ENTRIES(0) TINYRIG_DWL_MAC_ENTRIES(1) TINYRIG_DWL_MAC_ENTRIES(2)
+      TINYRIG_DWL_MAC(0, TINYRIG_DWL_ROT0)
+      TINYRIG_DWL_MAC(1, TINYRIG_DWL_ROT1)
+      TINYRIG_DWL_MAC(2, TINYRIG_DWL_ROT2)
+      "dwl_requant:\n\t" /* r0 is the next channel's ring */
+      "ldr r12, [sp, #28]\n\t"
+      "ldm r12!, {r2, r3, r9}\n\t" /* M, 2^(32 - e) + 1, zero point or M, e + 2^31, rounding */
+      "str r12, [sp, #28]\n\t" /* the next channel's record */
+      "ldm sp, {r1, r4, r8, r10, r11, r12, lr}\n\t" /* acc, rq_mode, octs, 2x, 3x step, out, step */
+      "add r5, r12, #1\n\t"
+      "str r5, [sp, #20]\n\t"
+      "add r4, r4, r3, lsr #31\n\t"
+      "tbb [pc, r4]\n\t"
+      "5:\n\t"
+      ".byte (20f-5b)/2, (30f-5b)/2, (21f-5b)/2, (30f-5b)/2\n\t"
+      ".byte (22f-5b)/2, (30f-5b)/2, (23f-5b)/2, (30f-5b)/2\n\t"
+      ".byte (24f-5b)/2, (30f-5b)/2, (25f-5b)/2, (30f-5b)/2\n\t"
+      ".byte (26f-5b)/2, (30f-5b)/2, (27f-5b)/2, (30f-5b)/2\n\t"
+      "27:\n\t" TINYRIG_DWL_SINGLE
+      "26:\n\t" TINYRIG_DWL_SINGLE
+      "25:\n\t" TINYRIG_DWL_SINGLE
+      "24:\n\t" TINYRIG_DWL_RQ4
+      "cmp r8, #0\n\t"
+      "bne 3f\n\t"
+      /* next channel, here so that short lines (4-7 outputs) reach it without a branch */
+      "6:\n\t"
+      "ldrd r3, r4, [sp, #28]\n\t"
       "cmp r3, r4\n\t"
       "bne 0b\n\t"
-      "add sp, sp, #72\n\t"
-      "pop {r4-r11, pc}\n\t");
-}
-__attribute__((naked, noipa)) void dw_line_s1_clamp(DwLine*) {
-  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S1, TINYRIG_DWL_REQUANT_CLAMP));
-}
-__attribute__((naked, noipa)) void dw_line_s2_clamp(DwLine*) {
-  __asm__ volatile(TINYRIG_DWL_FN(TINYRIG_DWL_STEP_S2, TINYRIG_DWL_REQUANT_CLAMP));
+      "add sp, sp, #56\n\t"
+      "pop {r4-r11, pc}\n\t"
+      "23:\n\t" TINYRIG_DWL_SINGLE
+      "22:\n\t" TINYRIG_DWL_SINGLE
+      "21:\n\t" TINYRIG_DWL_SINGLE
+      "20:\n\t"
+      "cmp r8, #0\n\t"
+      "beq 6b\n\t"
+      "3:\n\t"
+      TINYRIG_DWL_RQ4 TINYRIG_DWL_RQ4
+      "subs r8, r8, #1\n\t"
+      "bne 3b\n\t"
+      "b 6b\n\t"
+      "30:\n\t" /* one output at a time, clamped, (M, rounding, e) */
+      "ldrd r10, r11, [sp, #44]\n\t"
+      "ldr r5, [sp, #52]\n\t"
+      "31:\n\t"
+      TINYRIG_DWL_SINGLE_CLAMPED
+      "subs r5, r5, #1\n\t"
+      "bne 31b\n\t"
+      "b 6b\n\t");
 }
 
 #else  // host model of the same loops
 
-
-template <int32_t kStride>
-void dw_line_model(DwLine* line, bool clamp) {
+void dw_line(DwLine* line) {
   const DwLine& r = *line;
-  const int32_t outputs = 8 * r.octs + r.rem;
+  const bool stride2 = (r.mac_mode & 4) != 0;
+  const int32_t rotation = r.mac_mode >> 3;
+  const int32_t steps = r.steps;
   int8_t* out = r.out;
-  const uint8_t* ring = reinterpret_cast<const uint8_t*>(r.ring);
-  for (const int32_t* weights = r.weights; weights != r.weights_end; weights += kRecordWords, ++out) {
-    const int32_t* rq = reinterpret_cast<const int32_t*>(reinterpret_cast<const uint8_t*>(weights) - r.weights_offset);
+  const uint32_t* ring = r.ring;
+  for (const int32_t* rec = r.record; rec != r.records_end; rec += kRecordWords, ++out) {
     uint32_t w[6];  // [slot][A/B], doubled as the assembly does
     for (int32_t slot = 0; slot < 3; ++slot) {
-      const uint32_t row = static_cast<uint32_t>(weights[slot]);
+      const uint32_t row = static_cast<uint32_t>(rec[(slot - rotation + 3) % 3]);
       const uint32_t a = sxtb16(row), b = sxtb16_ror8(row);
       w[2 * slot] = ((a << 1) & 0xFFFFu) | (((a >> 16) << 17) & 0xFFFF0000u);
       w[2 * slot + 1] = ((b << 1) & 0xFFFFu) | (((b >> 16) << 17) & 0xFFFF0000u);
     }
-    const uint32_t* x = reinterpret_cast<const uint32_t*>(ring);
-    const int32_t steps = r.end_bytes / 12;
-    ring += r.end_bytes + 12;
-    const int32_t bias = rq[-1];
+    const int32_t bias = rec[3];
+    const uint32_t* x = ring;
     for (int32_t k = 0; k < steps; ++k, x += 3) {
       int32_t a0 = bias, a1 = bias;
       for (int32_t s = 0; s < 3; ++s) {
         const uint32_t wa = w[2 * s], wb = w[2 * s + 1];
         const uint32_t x0 = x[s], x1 = x[3 + s];
-        if (kStride == 1) {
+        if (!stride2) {
           a0 = smlad(x0, wa, a0);
           a0 = wrap_add(a0, static_cast<int64_t>(low_half(x1)) * high_half(wb));
           a1 = wrap_add(a1, static_cast<int64_t>(high_half(x0)) * low_half(wa));
@@ -465,27 +422,24 @@ void dw_line_model(DwLine* line, bool clamp) {
           a0 = smlabb(x1, wb, a0);
         }
       }
-      r.acc[kStride == 1 ? 2 * k : k] = a0;
-      if (kStride == 1) r.acc[2 * k + 1] = a1;
+      r.acc[stride2 ? k : 2 * k] = a0;
+      if (!stride2) r.acc[2 * k + 1] = a1;
     }
+    ring += 3 * (steps + 1);
+    const bool one_by_one = rec[5] < 0;  // e + 2^31
+    const int32_t outputs = one_by_one ? r.outputs : r.rq_mode / 2 + 8 * r.octs;
+    const int32_t rq[3] = {rec[4], rec[6], rec[5] & 0xFF};  // M, rounding, e
     int8_t* o = out;
     for (int32_t i = 0; i < outputs; ++i, o += r.out_step) {
-      int32_t y = requantize(r.acc[i], rq);
-      if (clamp) y = y < r.lo ? r.lo : (y > r.hi ? r.hi : y);
-      *o = static_cast<int8_t>(y);
+      if (one_by_one) {
+        const int32_t y = requantize(r.acc[i], rq);
+        *o = static_cast<int8_t>(y < r.lo ? r.lo : (y > r.hi ? r.hi : y));
+      } else {
+        *o = static_cast<int8_t>(ssat8(smmlar(smmlar(r.acc[i], rec[4], 0), rec[5], rec[6])));
+      }
     }
   }
 }
-
-void dw_line(DwLine* line) {
-  if (line->mode >= 4) {
-    dw_line_model<2>(line, false);
-  } else {
-    dw_line_model<1>(line, false);
-  }
-}
-void dw_line_s1_clamp(DwLine* line) { dw_line_model<1>(line, true); }
-void dw_line_s2_clamp(DwLine* line) { dw_line_model<2>(line, true); }
 
 #endif
 
@@ -507,11 +461,32 @@ struct WidenRun {
 };
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+// One group of 4 channels: r0 its input word (ADV: how r0 moves on), r1 s1 - s0, r2 the
+// destination of channel 0, r3/r4/r5 1/2/3 channel strides in the ring; r7-r10 scratch.
+#define TINYRIG_WIDEN_GROUP(LOAD0, ADV, STORE0, DST_ADV)                  \
+  "ldr r8, [r0, r1]\n\t"                                                  \
+  LOAD0 ADV                                                               \
+  "pkhbt r9, r7, r8, lsl #16\n\t"                                         \
+  "pkhtb r10, r8, r7, asr #16\n\t"                                        \
+  "sxtb16 r7, r9\n\t"                                                     \
+  "sxtb16 r8, r9, ror #8\n\t"                                             \
+  "sxtb16 r9, r10\n\t"                                                    \
+  "sxtb16 r10, r10, ror #8\n\t"                                           \
+  "str r8, [r2, r3]\n\t"                                                  \
+  "str r9, [r2, r4]\n\t"                                                  \
+  "str r10, [r2, r5]\n\t"                                                 \
+  STORE0 DST_ADV
+// Groups inner: per column word, the groups two at a time (an odd count enters at the
+// second); the stack holds step and 2 * ceil(groups / 2) + groups % 2.
+#define TINYRIG_WIDEN_G TINYRIG_WIDEN_GROUP("ldr r7, [r0], #4\n\t", "", "str r7, [r2]\n\t", \
+                                            "add r2, r2, r3, lsl #2\n\t")
 __attribute__((naked, noipa)) void widen_run(const WidenRun*) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
       "ldm r0, {r1-r7}\n\t"
-      "push {r6, r7}\n\t"          /* step, groups */
+      "and r8, r7, #1\n\t"        /* groups + 2 * (groups % 2): ceil(groups / 2) above bit 0, */
+      "add r7, r7, r8, lsl #1\n\t" /* groups % 2 in it */
+      "push {r6, r7}\n\t"          /* step, count */
       "mov r11, r1\n\t"            /* s0 of column word k */
       "sub r1, r2, r1\n\t"         /* s1 - s0 */
       "mov r12, r3\n\t"            /* d of column word k */
@@ -523,20 +498,12 @@ __attribute__((naked, noipa)) void widen_run(const WidenRun*) {
       "mov r0, r11\n\t"
       "mov r2, r12\n\t"
       "ldr r6, [sp, #4]\n\t"
+      "lsrs r6, r6, #1\n\t"        /* C: an odd group count */
+      "bcs 2f\n\t"
       "1:\n\t"
-      "ldr r8, [r0, r1]\n\t"
-      "ldr r7, [r0], #4\n\t"
-      "pkhbt r9, r7, r8, lsl #16\n\t"
-      "pkhtb r10, r8, r7, asr #16\n\t"
-      "sxtb16 r7, r9\n\t"
-      "sxtb16 r8, r9, ror #8\n\t"
-      "sxtb16 r9, r10\n\t"
-      "sxtb16 r10, r10, ror #8\n\t"
-      "str r7, [r2]\n\t"
-      "str r8, [r2, r3]\n\t"
-      "str r9, [r2, r4]\n\t"
-      "str r10, [r2, r5]\n\t"
-      "add r2, r2, r3, lsl #2\n\t"
+      TINYRIG_WIDEN_G
+      "2:\n\t"
+      TINYRIG_WIDEN_G
       "subs r6, r6, #1\n\t"
       "bne 1b\n\t"
       "ldr r6, [sp]\n\t"
@@ -547,13 +514,17 @@ __attribute__((naked, noipa)) void widen_run(const WidenRun*) {
       "add sp, sp, #8\n\t"
       "pop {r4-r11, pc}\n\t");
 }
-// The same with the loops the other way round (groups outside, column words inside),
-// for runs longer than the group count: 15 instructions per 8 values in the inner loop.
+// The same with the loops the other way round (groups outside, column words inside,
+// two at a time), for runs longer than the group count.
+#define TINYRIG_WIDEN_K TINYRIG_WIDEN_GROUP("ldr r7, [r0]\n\t", "add r0, r0, r11\n\t", \
+                                            "str r7, [r2], #12\n\t", "")
 __attribute__((naked, noipa)) void widen_run_cw(const WidenRun*) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
       "ldm r0, {r1-r7}\n\t"
-      "push {r4, r7}\n\t"          /* ks, groups */
+      "and r8, r4, #1\n\t"        /* ks + 2 * (ks % 2): ceil(ks / 2) above bit 0, ks % 2 in it */
+      "add r4, r4, r8, lsl #1\n\t"
+      "push {r4, r7}\n\t"          /* count, groups */
       "mov r11, r6\n\t"            /* step */
       "mov r12, r1\n\t"            /* s0 of the group */
       "sub r1, r2, r1\n\t"         /* s1 - s0 */
@@ -565,20 +536,12 @@ __attribute__((naked, noipa)) void widen_run_cw(const WidenRun*) {
       "mov r0, r12\n\t"
       "mov r2, lr\n\t"
       "ldr r6, [sp]\n\t"
+      "lsrs r6, r6, #1\n\t"        /* C: an odd column word count */
+      "bcs 2f\n\t"
       "1:\n\t"
-      "ldr r8, [r0, r1]\n\t"
-      "ldr r7, [r0]\n\t"
-      "add r0, r0, r11\n\t"
-      "pkhbt r9, r7, r8, lsl #16\n\t"
-      "pkhtb r10, r8, r7, asr #16\n\t"
-      "sxtb16 r7, r9\n\t"
-      "sxtb16 r8, r9, ror #8\n\t"
-      "sxtb16 r9, r10\n\t"
-      "sxtb16 r10, r10, ror #8\n\t"
-      "str r8, [r2, r3]\n\t"
-      "str r9, [r2, r4]\n\t"
-      "str r10, [r2, r5]\n\t"
-      "str r7, [r2], #12\n\t"
+      TINYRIG_WIDEN_K
+      "2:\n\t"
+      TINYRIG_WIDEN_K
       "subs r6, r6, #1\n\t"
       "bne 1b\n\t"
       "add r12, r12, #4\n\t"
@@ -672,13 +635,32 @@ void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y,
 }  // namespace
 
 void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
+  // Scratch: the ring, then the accumulator buffer ending on the next kDwAccAlign
+  // boundary (depthwise.py reserves the slack), then a row of zero points.
   uint32_t* ring = reinterpret_cast<uint32_t*>(scratch);
   const int32_t ring_words = 3 * p.column_words * p.channels;
-  int32_t* acc = scratch + ring_words;
-  int8_t* zp_row = reinterpret_cast<int8_t*>(acc + 2 * p.steps);
+  const int32_t acc_words = p.stride_a == 1 ? 2 * p.steps : p.steps;
+  const uintptr_t acc_end =
+      (reinterpret_cast<uintptr_t>(scratch + ring_words + acc_words) + kDwAccAlign - 1) & ~(kDwAccAlign - 1);
+  int32_t* acc = reinterpret_cast<int32_t*>(acc_end) - acc_words;
+  int8_t* zp_row = reinterpret_cast<int8_t*>(acc_end);
   memset(zp_row, static_cast<int8_t>(p.input_zero_point), static_cast<size_t>((p.channels + 3) & ~3));
   int32_t slot_line[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
-  auto run_line = p.clamp ? (p.stride_a == 1 ? dw_line_s1_clamp : dw_line_s2_clamp) : dw_line;
+  // The assembly walks column_words = steps + 1 ring words per channel and slot.
+  DwLine line;
+  line.acc = acc;
+  line.rq_mode = 2 * (p.line_len % 8);
+  line.octs = p.line_len / 8;
+  line.out_step2 = 2 * p.out_elem_bytes;
+  line.out_step3 = 3 * p.out_elem_bytes;
+  line.out_step = p.out_elem_bytes;
+  line.records_end = p.records + kRecordWords * p.channels;
+  line.ring = ring;
+  line.lo = p.activation_min;
+  line.hi = p.activation_max;
+  line.outputs = p.line_len;
+  line.steps = p.steps;
+  const int32_t stride_mode = 4 * (p.stride_a == 2) + (p.steps & 3);
   for (int32_t ol = 0; ol < p.lines; ++ol) {
     const int32_t y0 = ol * p.stride_x - p.pad_x;
     for (int32_t fr = 0; fr < 3; ++fr) {
@@ -689,27 +671,10 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
         slot_line[slot] = y;
       }
     }
-    // The assembly steps the ring by end_bytes + 12 per channel: column_words = steps + 1.
-    const int32_t start = 6 - mod3(y0);  // the record word of slot 0's row (see kRecordWords)
-    DwLine line;
     line.out = output + ol * p.out_line_bytes;
-    line.acc = acc;
-    line.rem = p.line_len % 8;
-    line.octs = p.line_len / 8;
-    line.out_step2 = 2 * p.out_elem_bytes;
-    line.out_step3 = 3 * p.out_elem_bytes;
-    line.out_step = p.out_elem_bytes;
-    line.ring = ring;
-    line.weights = p.records + start;
-    line.weights_offset = 4 * (start - 1);
-    line.acc_again = acc;
-    line.end_bytes = 12 * p.steps;
-    line.lo = p.activation_min;
-    line.hi = p.activation_max;
-    line.outputs = p.line_len;
-    line.weights_end = line.weights + kRecordWords * p.channels;
-    line.mode = 4 * (p.stride_a == 2) + (p.steps & 3);
-    run_line(&line);
+    line.record = p.records;
+    line.mac_mode = 8 * mod3(y0) + stride_mode;  // slot s holds filter row (s - y0) mod 3
+    dw_line(&line);
   }
 }
 

@@ -43,9 +43,9 @@ struct DspDepthwiseLineParams {
   int32_t steps;                    // MAC steps per line (2 outputs at stride 1, 1 at stride 2)
   int32_t column_words;             // column words per ring line (steps + 1)
   int32_t input_zero_point;
-  int32_t clamp;
   int32_t activation_min, activation_max;
-  const int32_t* records;  // [channel][9]: bias, M, rounding, e, filter rows 1, 2, 0, 1, 2 as int8 words
+  const int32_t* records;  // [channel][7]: filter rows 0, 1, 2 as int8 words, bias, then M,
+                           // 2^(32 - e) + 1, zero point or M, e + 2^31, rounding
 };
 
 namespace arm_dsp {
