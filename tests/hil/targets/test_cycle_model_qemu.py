@@ -109,6 +109,6 @@ def test_benchmark_script_runs_end_to_end(qemu_tools, models_dir):
     proc = subprocess.run([sys.executable, str(script), "--benchmarks", "ad01", "--models", str(models_dir),
                            "--cost-iterations", "1"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    for heading in ("Benchmarks: one inference", "Prediction: the qemu-mps2-an386", "Cost: QEMU host CPU time"):
+    for heading in ("Benchmarks: one inference", "Prediction: the Cortex-M4 firmware", "Cost: QEMU host CPU time"):
         assert heading in proc.stdout, heading
     assert "plugin + cycle + flash model" in proc.stdout
