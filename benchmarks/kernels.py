@@ -99,18 +99,14 @@ def main(argv: list[str] | None = None) -> int:
             goals.extend(goal_rows(board, benchmark.id, opt))
             print(f"  {board.name} {benchmark.id}: {port['per_mac']:.2f} -> {opt['per_mac']:.3f} instr/MAC "
                   f"({opt['optimised_layers']} optimised layers)", file=sys.stderr, flush=True)
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    print_table(header, rows, left=2)
     print(f"\nExact instructions per inference under QEMU -icount (th_pre..th_post, input staging included); "
           f"est. c/MAC: the board core's cycle model (docs/cycle-model.md, zero wait states) over the same window; "
           f"flash/RAM from the linked ELF (RAM includes the {8}-KiB stack reserve); 're-laid +' is the flash "
           f"the re-laid constants add over the portable layout; scratch is kernel RAM beside the arena. "
           f"{time.monotonic() - started:.0f} s.")
     print("\nIssue 16 goals (Cortex-M4 at zero wait states, P = 2; flash on every board):")
-    print_table(("board", "bench", "measure", "value", "goal", "met"), goals)
+    print_table(("board", "bench", "measure", "value", "goal", "met"), goals, left=3)
     return 0 if all(row[-1] == "yes" for row in rows) else 1
 
 
@@ -132,12 +128,13 @@ def goal_rows(board, benchmark_id: str, opt: dict) -> list[tuple[str, ...]]:
     return rows
 
 
-def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]], left: int) -> None:
+    """Columns as wide as their widest cell, the first `left` aligned left, the rest right."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
     print("  ".join("-" * w for w in widths))
     for row in rows:
-        print("  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        print("  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
 
 
 if __name__ == "__main__":

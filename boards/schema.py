@@ -346,6 +346,11 @@ class Board:
         return self.core in DSP_CORES
 
     @property
+    def flash_icache_bytes(self) -> int:
+        """Timing.icache_bytes, 0 for a board without [timing]: what the kernels' loops are sized for."""
+        return self.timing.icache_bytes if self.timing else 0
+
+    @property
     def has_helium(self) -> bool:
         return self.core in HELIUM_CORES
 

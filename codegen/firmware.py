@@ -130,14 +130,15 @@ def _board_sources(board: Board) -> dict[str, str]:
 
 
 def _board_context(board: Board, code_for: Board | None = None) -> dict:
-    shaped_by = code_for or board  # whose flash cache the kernels' loop sizes are chosen for
+    icache = (code_for or board).flash_icache_bytes  # whose flash cache the kernels' loops are sized for
     return {
         "board": board,
         "version": tinyrig.__version__,
         "stack_bytes": STACK_BYTES,
         "pio_board_id": pio_board_id(board),
         "uses_fault_record": uses_fault_record(board),
-        "flash_icache_bytes": shaped_by.timing.icache_bytes if shaped_by.timing else 0,
+        # Appended to both build_flags lines of platformio.ini (tinyrig's and the vendor's).
+        "icache_build_flag": f" -DTINYRIG_FLASH_ICACHE_BYTES={icache}" if icache else "",
     }
 
 

@@ -56,9 +56,7 @@ class Prediction:
 def needs_own_firmware(board: Board, mcu: Board) -> bool:
     """True when the kernels would be shaped differently for `mcu`'s flash cache than for `board`'s
     (TINYRIG_FLASH_ICACHE_BYTES): the prediction must then time the firmware `mcu` would run."""
-    def cache(b: Board) -> int:
-        return b.timing.icache_bytes if b.timing else 0
-    return cache(board) != cache(mcu)
+    return board.flash_icache_bytes != mcu.flash_icache_bytes
 
 
 def predict(board: Board, model: CycleModel, elf: Path, input_data: bytes, *, timeout_s: float = 900.0,
@@ -71,7 +69,7 @@ def predict(board: Board, model: CycleModel, elf: Path, input_data: bytes, *, ti
     flash = run_inferences(board, elf, [input_data], cycle_model=model, timeout_s=timeout_s)[0]
     core = run_inferences(board, elf, [input_data], cycle_model=zero_wait, timeout_s=timeout_s)[0]
     other = None
-    if model.flash_wait_states and model.flash_prefetch and model.icache[0]:
+    if model.prefetch_reading_matters:
         # Reference manuals leave open whether prefetched lines enter the cache; the board file
         # picks one reading (with its evidence), the other is reported beside it as a bound.
         other = run_inferences(board, elf, [input_data], timeout_s=timeout_s,

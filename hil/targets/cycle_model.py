@@ -162,9 +162,15 @@ class CycleModel:
         """One line saying whose timing the estimate is (stored beside estimated cycles)."""
         text = (f"{self.core.core} timed as {self.timing_board} at {self.clock_hz / 1e6:g} MHz, "
                 f"{self.flash_wait_states} flash wait state{'s' if self.flash_wait_states != 1 else ''}")
-        if self.flash_wait_states and self.flash_prefetch and self.icache[0]:
+        if self.prefetch_reading_matters:
             text += f", prefetched lines {'' if self.cache_prefetched else 'not '}cached"
         return text
+
+    @property
+    def prefetch_reading_matters(self) -> bool:
+        """Whether cache_prefetched changes anything: flash with wait states, prefetch and an
+        instruction cache."""
+        return bool(self.flash_wait_states and self.flash_prefetch and self.icache[0])
 
     def seconds(self, cycles: float) -> float:
         """Cycles as time at the modelled board's clock."""

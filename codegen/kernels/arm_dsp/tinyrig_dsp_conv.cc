@@ -525,6 +525,24 @@ struct ConvRun {
   const int32_t* stream;    // 32: pair 0
 };
 
+// The unit the first pass enters at, after a pair's first unit, for passes of pass_units: the
+// one that leaves whole passes, or pass_units (the pass's end test) when there is no rest.
+constexpr int32_t first_pass_entry(int32_t units, int32_t pass_units) {
+  return units == 1 ? pass_units : (pass_units - (units - 1) % pass_units) % pass_units;
+}
+
+// A run's fields that stay the same for every run of 3 pixels of a layer of `steps` SMLAD steps
+// (the columns, their end and the entry are set by the caller).
+inline ConvRun layer_run(const DspConv2DParams& p, int32_t steps) {
+  ConvRun run;
+  run.end = p.stream + (steps + 7) * (p.window.output_c / 2);  // per pair: the step words + 7
+  run.out_c = p.window.output_c;
+  run.stream = p.stream;
+  run.lo4 = static_cast<uint8_t>(p.activation_min) * 0x01010101u;
+  run.hi4 = static_cast<uint8_t>(p.activation_max) * 0x01010101u;
+  return run;
+}
+
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
 
 // One unit: r0 the columns, r1 the stream; accumulators r8-r12, lr: [pixel][a, raw].
@@ -778,19 +796,11 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
     input = padded;
   }
   const int32_t pixels = p.window.output_h * p.window.output_w;
-  ConvRun run;  // conv_run copies it: only `out` changes from run to run
-  const int32_t units = steps / 2;
+  ConvRun run = layer_run(p, steps);  // conv_run copies it: only `out` changes from run to run
   const int32_t pair_words = steps + 7;  // int8 step words, 7 epilogue words
   run.x = columns;
-  // The first unit of a pair runs apart (it starts the accumulators), the passes do the rest;
-  // with no rest the entry is the pass's end test (kPassUnits).
-  run.entry = units == 1 ? kPassUnits : (kPassUnits - (units - 1) % kPassUnits) % kPassUnits;
+  run.entry = first_pass_entry(steps / 2, kPassUnits);
   run.x_end = columns + steps * kPixels;
-  run.end = p.stream + pair_words * (p.window.output_c / 2);
-  run.out_c = p.window.output_c;
-  run.stream = p.stream;
-  run.lo4 = static_cast<uint8_t>(p.activation_min) * 0x01010101u;
-  run.hi4 = static_cast<uint8_t>(p.activation_max) * 0x01010101u;
   auto* const run_fn = p.clamp ? conv_run_clamp : conv_run;
   // 1x1 at stride 1: pixel i's column is the input pixel i.
   const bool dense = p.pointwise && p.window.stride_h == 1 && p.window.stride_w == 1;
@@ -928,6 +938,17 @@ namespace tinyrig {
 namespace arm_dsp {
 namespace {
 
+// widen_cells in C for any number of groups of 4 channels a cell.
+__attribute__((noinline)) void widen_cell_groups(const int8_t* src, uint32_t* dst, int32_t cells, int32_t groups, int32_t skip_bytes) {
+  for (int32_t cell = 0; cell < cells; ++cell, dst += skip_bytes / 4) {
+    for (int32_t g = 0; g < groups; ++g, src += 4, dst += 2) {
+      const uint32_t word = load_word(src);
+      dst[0] = sxtb16(word);
+      dst[1] = sxtb16_ror8(word);
+    }
+  }
+}
+
 // Widens `cells` runs of input channels (chunks * 16 bytes each, consecutive in src) into
 // band cells skip_bytes apart after each (2 SXTB16 words per group of 4 channels): per chunk
 // 4 LDR (single loads: the input may be unaligned), 8 SXTB16 in place and one STM of 8.
@@ -961,13 +982,7 @@ __attribute__((naked, noipa)) void widen_cells(const int8_t*, uint32_t*, int32_t
 }
 #else
 void widen_cells(const int8_t* src, uint32_t* dst, int32_t cells, int32_t chunks, int32_t skip_bytes) {
-  for (int32_t cell = 0; cell < cells; ++cell, dst += skip_bytes / 4) {
-    for (int32_t g = 0; g < 4 * chunks; ++g, src += 4, dst += 2) {
-      const uint32_t word = load_word(src);
-      dst[0] = sxtb16(word);
-      dst[1] = sxtb16_ror8(word);
-    }
-  }
+  widen_cell_groups(src, dst, cells, 4 * chunks, skip_bytes);
 }
 #endif
 
@@ -994,17 +1009,11 @@ void fill_band(const DspConv2DParams& p, const int8_t* input, int32_t out_y, int
       if (row_inside && x == x_lo && x_hi > x_lo) {
         const int8_t* src = input + (iy * p.window.input_w + (x_lo - p.window.pad_left)) * c;
         const int32_t cells = x_hi - x_lo;
+        const int32_t skip_bytes = 4 * (column_words - cell_words);
         if ((groups & 3) == 0) {
-          widen_cells(src, cell, cells, groups / 4, 4 * (column_words - cell_words));
+          widen_cells(src, cell, cells, groups / 4, skip_bytes);
         } else {
-          for (int32_t k = 0; k < cells; ++k, src += c) {
-            uint32_t* d = cell + k * column_words;
-            for (int32_t g = 0; g < groups; ++g) {
-              const uint32_t word = load_word(src + 4 * g);
-              d[2 * g] = sxtb16(word);
-              d[2 * g + 1] = sxtb16_ror8(word);
-            }
-          }
+          widen_cell_groups(src, cell, cells, groups, skip_bytes);
         }
         x = x_hi - 1;
         cell += (cells - 1) * column_words;
@@ -1033,17 +1042,10 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& r, const int8_t* in
   uint32_t* const band = reinterpret_cast<uint32_t*>(scratch);
   uint32_t* const columns = band + r.band_w * p.window.filter_h * p.window.input_c / 2;
   int8_t* const partial_out = reinterpret_cast<int8_t*>(columns + steps * kPixels);
-  ConvRun run;
-  const int32_t units = steps / 2;
+  ConvRun run = layer_run(p, steps);
   // The band runs and conv_run (the leftovers) pass by different unit counts.
-  const int32_t band_entry =
-      units == 1 ? kBandPassUnits : (kBandPassUnits - (units - 1) % kBandPassUnits) % kBandPassUnits;
-  const int32_t column_entry = units == 1 ? kPassUnits : (kPassUnits - (units - 1) % kPassUnits) % kPassUnits;
-  run.end = p.stream + (steps + 7) * (out_c / 2);
-  run.out_c = out_c;
-  run.stream = p.stream;
-  run.lo4 = static_cast<uint8_t>(p.activation_min) * 0x01010101u;
-  run.hi4 = static_cast<uint8_t>(p.activation_max) * 0x01010101u;
+  const int32_t band_entry = first_pass_entry(steps / 2, kBandPassUnits);
+  const int32_t column_entry = first_pass_entry(steps / 2, kPassUnits);
   int32_t pending[kPixels];
   int32_t waiting = 0;
   auto flush = [&]() {  // the leftover pixels' columns (missing slots zero) through conv_run
