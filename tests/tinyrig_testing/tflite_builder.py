@@ -418,8 +418,9 @@ def _bias(rng, acc_std, in_scale, w_scales, kind="random"):
 
 def _conv_like(mb: ModelBuilder, x: Act, *, kind: str, out_channels=None,
                depth_multiplier=None, kernel=None, stride=None, dilation=None,
-               padding=None, activation=None, per_channel=None, bias=True, mode=None):
-    """CONV_2D or DEPTHWISE_CONV_2D with explicit or random options."""
+               padding=None, activation=None, per_channel=None, bias=True, mode=None, zero_filters=()):
+    """CONV_2D or DEPTHWISE_CONV_2D with explicit or random options. zero_filters: CONV_2D
+    output channels whose int8 weights are all zero (pruned or dead filters), keeping their scale."""
     rng = mb.rng
     n, h, w, cin = x.shape
     padding = padding or str(rng.choice(["SAME", "VALID"]))
@@ -461,6 +462,9 @@ def _conv_like(mb: ModelBuilder, x: Act, *, kind: str, out_channels=None,
     wsq = (wdeq**2).sum(axis=(1, 2, 3)) if qdim == 0 else (wdeq**2).sum(axis=(0, 1, 2))
     acc_mean = x.mean * wsum
     acc_std = np.sqrt(np.maximum(wsq, 1e-12)) * x.std
+    if len(zero_filters):  # after the statistics: the layer's scales stay those of the trained filters
+        assert kind == "CONV_2D", "zero_filters: CONV_2D only"
+        wq[list(zero_filters)] = 0
 
     w_idx = mb.tensor(wf.shape, np.int8, scale=wscale, zero_point=0, qdim=qdim, data=wq,
                       name=f"{kind.lower()}_filter")
@@ -523,7 +527,7 @@ def _clip_bounds(y: Act, activation: str) -> tuple[float, float]:
 
 
 def conv2d(mb: ModelBuilder, x: Act, **kw) -> Act:
-    """CONV_2D: kernel, stride, dilation, padding, activation, per_channel, bias, mode."""
+    """CONV_2D: kernel, stride, dilation, padding, activation, per_channel, bias, mode, zero_filters."""
     return _conv_like(mb, x, kind="CONV_2D", **kw)
 
 

@@ -68,6 +68,9 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     if rgb3x3:  # columns read straight from 3 window rows of 9 bytes (RGB3X3_ORDER)
         order = np.array(RGB3X3_ORDER)
         scaled = np.where(order >= 0, scaled[:, np.maximum(order, 0)], 0)
+    sparse = _sparse_plan(plan, p, epilogue, scaled, pointwise)
+    if sparse is not None:
+        return sparse
     reason = raw_pair_encodable(scaled)
     if reason:
         raise Declined(reason)
@@ -91,16 +94,11 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
         ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
         ("stream", _ref("stream")),
     ]
-    pairs = out_p // 2
     # Per pair, in the order the assembly run reads it: the int8 step words (the first unit
     # starts the accumulators), then a's doubled bias, M_a, r_a, M_b, r_b, e_a | e_b << 8 (a
     # register shift reads the low byte) and b's doubled bias (b's accumulator is recovered
     # from the raw one at the end); the epilogue adds the doubled biases to the doubled sums.
-    bias = epilogue.bias.reshape(pairs, 2)
-    table = epilogue.table.astype(np.int64).reshape(pairs, 2, 3)
-    epilogue_words = np.stack([2 * bias[:, 0], table[:, 0, 0], table[:, 0, 1], table[:, 1, 0], table[:, 1, 1],
-                               table[:, 0, 2] | (table[:, 1, 2] << 8), 2 * bias[:, 1]], axis=1)
-    stream = np.concatenate([words.astype(np.int64), epilogue_words], axis=1)
+    stream = np.concatenate([words.astype(np.int64), _epilogue_words(epilogue.bias, epilogue.table)], axis=1)
     constants = [int32_array("stream", stream)]
     if band:
         return _band_plan(plan, p, band, params, constants)
@@ -118,6 +116,78 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     if padded_h:
         note += f", zero-point-bordered input copy {padded_h}x{padded_w}"
     return specialized_plan(plan, "DspConv2DParams", params, constants, scratch, note)
+
+
+def _epilogue_words(bias: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """[pairs, 7]: a pair's epilogue words from its filters' scaled biases and (M, r, e) rows
+    (filters a, b adjacent in both): 2 * bias_a, M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b."""
+    pairs = len(bias) // 2
+    bias = np.asarray(bias, dtype=np.int64).reshape(pairs, 2)
+    table = np.asarray(table, dtype=np.int64).reshape(pairs, 2, 3)
+    return np.stack([2 * bias[:, 0], table[:, 0, 0], table[:, 0, 1], table[:, 1, 0], table[:, 1, 1],
+                     table[:, 0, 2] | (table[:, 1, 2] << 8), 2 * bias[:, 1]], axis=1)
+
+
+def _sparse_plan(plan: LayerPlan, p: dict, epilogue, scaled: np.ndarray, pointwise: int) -> SpecializedLayerPlan | None:
+    """A 1x1 convolution at stride 1 some of whose filters have all-zero weights (their outputs
+    are constants, fused_epilogue's `constant` channels) on DspConvSparseParams, or None when
+    the layer has none, is another shape, or the M4 cycle estimate below says the adjacent
+    pairs cost less. The live filters are paired in order, any two (an odd one with a dummy of
+    zero weights stored at its partner's offset, which the partner then overwrites); a pair's
+    stream is the usual step and epilogue words plus off_a | off_b << 16. Each pixel's
+    constants are written by word from the fill table (offset, live-byte mask, constant bytes)."""
+    out_c, depth = p["output_c"], p["filter_h"] * p["filter_w"] * p["input_c"]
+    constant = np.asarray(epilogue.fused.constant, dtype=bool)
+    if not constant.any() or not pointwise or p["stride_h"] != 1 or p["stride_w"] != 1:
+        return None
+    if depth % CONV_DEPTH_STEP or out_c % 4 or out_c > 0xFFFF or activation_clamps(p["activation_min"], p["activation_max"]):
+        return None
+    live = [int(i) for i in np.flatnonzero(~constant)]
+    dummy = len(live) % 2 == 1
+    order = live + live[-1:] if dummy else live
+    rows = scaled[order].copy()
+    bias = epilogue.bias[order].copy()
+    table = epilogue.table[order].astype(np.int64)
+    if dummy:  # zero weights and bias, a harmless epilogue row (fused_epilogue.pad_rows)
+        rows[-1], bias[-1], table[-1] = 0, 0, (2**30 + 1, 1, 1)
+    if raw_pair_encodable(rows):
+        return None
+    pairs, steps = len(order) // 2, depth // 2
+    values = (epilogue.table[:out_c, 1].astype(np.int64) - 1) >> 1  # constant rows hold r = 1 + 2 * value
+    fill = []
+    for word in range(out_c // 4):
+        channels = range(4 * word, 4 * word + 4)
+        if not any(constant[c] for c in channels):
+            continue
+        keep = sum(0xFF << (8 * j) for j, c in enumerate(channels) if not constant[c])
+        bytes_ = sum((int(values[c]) & 0xFF) << (8 * j) for j, c in enumerate(channels) if constant[c])
+        fill.append((4 * word, keep, bytes_))
+    # M4 cycles per run of 3 pixels: a pair 12 a step plus about 60 of epilogue (4 more for the
+    # offsets' byte stores), a fill word about 12 a pixel.
+    if pairs * (12 * steps + 64) + 3 * 12 * len(fill) >= (out_c // 2) * (12 * steps + 60):
+        return None
+    offsets = np.array([order[2 * i] | (order[2 * i + 1] << 16) for i in range(pairs)], dtype=np.int64)
+    if pairs:
+        stream = np.concatenate([int8_pair_words(rows).astype(np.int64), _epilogue_words(bias, table),
+                                 offsets[:, None]], axis=1)
+    else:
+        stream = np.zeros((1, 1), dtype=np.int64)  # no live filter: a word so the array is not empty
+    params = [
+        window_param(p),
+        ("input_zero_point", p["input_zero_point"]), ("depth", depth), ("depth_padded", depth),
+        ("channels_padded", out_c), ("pointwise", 1), ("padded_h", 0), ("padded_w", 0), ("rgb3x3", 0),
+        ("clamp", 0), ("activation_min", p["activation_min"]), ("activation_max", p["activation_max"]),
+        ("stream", _ref("stream")),
+    ]
+    fill_words = np.array([[o, k - 2**32 if k >= 2**31 else k, b - 2**32 if b >= 2**31 else b] for o, k, b in fill],
+                          dtype=np.int64)
+    sparse_params = [("conv", ParamStruct(tuple(params))), ("live_pairs", pairs), ("fill_words", len(fill)),
+                     ("fill", _ref("fill"))]
+    constants = [int32_array("stream", stream), int32_array("fill", fill_words)]
+    scratch = CONV_PIXELS * depth * 2 + round_up(CONV_PIXELS * out_c, 4)
+    note = (f"1x1 direct 3x2 SMLAD block on the {len(live)} live of {out_c} filters ({out_c - len(live)} with "
+            f"all-zero weights: constant outputs), int8 weights, depth {depth}->{depth}")
+    return specialized_plan(plan, "DspConvSparseParams", sparse_params, constants, scratch, note)
 
 
 def _band_pixel_bytes(p: dict) -> int:

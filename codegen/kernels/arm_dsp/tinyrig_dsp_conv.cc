@@ -641,8 +641,41 @@ inline ConvRun layer_run(const DspConv2DParams& p, int32_t steps) {
   "19:\n\t" U "20:\n\t" U "21:\n\t" U "22:\n\t" U "23:\n\t" U "24:\n\t" U "25:\n\t" U "26:\n\t" U "27:\n\t" U
 #endif
 
-// PASS: the entry table and the units of one pass (TINYRIG_RUN_PASS_OF, TINYRIG_BAND_PASS_OF).
-#define TINYRIG_RUN_FN_OF(CLAMP, PASS, FIRST_UNIT)                         \
+// The pair's 6 outputs (bytes in r8/r9, r10/r11, r12/lr: [pixel][a, b]) to memory, after the
+// frame's x, out, out_c and end are reloaded (r0, r2-r4) and the flags set by the stream's end
+// test (the stores keep them). Adjacent filters (the stream holds every pair): each pixel's 2
+// bytes as one halfword, the clamp on packed words, out moving on by 2 a pair.
+#define TINYRIG_RUN_STORE_ADJACENT(CLAMP)                                 \
+  "bfi r8, r9, #8, #8\n\t"                                                \
+  "bfi r10, r11, #8, #8\n\t"                                              \
+  "bfi r12, lr, #8, #8\n\t"                                               \
+  CLAMP                                                                   \
+  "ldm sp, {r0, r2, r3, r4}\n\t" /* x, out, out_c, end */               \
+  "cmp r1, r4\n\t" /* flags kept to the branch: the stores set none */    \
+  "strh r10, [r2, r3]\n\t"                                                \
+  "strh r12, [r2, r3, lsl #1]\n\t"                                        \
+  "strh r8, [r2], #2\n\t"                                                 \
+  "str r2, [sp, #4]\n\t"
+// Filters paired from the live ones only (conv.py _sparse_plan: filters with all-zero weights
+// have no pair): the pair's last stream word is off_a | off_b << 16, the filters' bytes within
+// a pixel; out stays at the run's pixel 0. b is stored first, so that a dummy b (an odd live
+// count) sharing a's offset is overwritten by a.
+#define TINYRIG_RUN_STORE_OFFSETS                                         \
+  "ldr r5, [r1], #4\n\t" /* off_a | off_b << 16 */                       \
+  "ldm sp, {r0, r2, r3, r4}\n\t" /* x, out, out_c, end */               \
+  "cmp r1, r4\n\t"                                                        \
+  "uxtah r6, r2, r5\n\t"                                                  \
+  "add r5, r2, r5, lsr #16\n\t"                                           \
+  "strb r9, [r5]\n\t"                                                     \
+  "strb r11, [r5, r3]\n\t"                                                \
+  "strb lr, [r5, r3, lsl #1]\n\t"                                         \
+  "strb r8, [r6]\n\t"                                                     \
+  "strb r10, [r6, r3]\n\t"                                                \
+  "strb r12, [r6, r3, lsl #1]\n\t"
+
+// PASS: the entry table and the units of one pass (TINYRIG_RUN_PASS_OF, TINYRIG_BAND_PASS_OF);
+// STORE: TINYRIG_RUN_STORE_ADJACENT or TINYRIG_RUN_STORE_OFFSETS.
+#define TINYRIG_RUN_FN_OF(STORE, PASS, FIRST_UNIT)                         \
   "push {r4-r11, lr}\n\t"                                                 \
   "sub sp, sp, #32\n\t"                                                   \
   "ldm r0, {r1-r9}\n\t"                                                   \
@@ -664,16 +697,7 @@ inline ConvRun layer_run(const DspConv2DParams& p, int32_t steps) {
   TINYRIG_RUN_RQ2(r8, r2, r3, r6) TINYRIG_RUN_RQ2(r10, r2, r3, r6) TINYRIG_RUN_RQ2(r12, r2, r3, r6) \
   "lsr r6, r6, #8\n\t"                                                    \
   TINYRIG_RUN_RQ(r9, r4, r5, r6) TINYRIG_RUN_RQ(r11, r4, r5, r6) TINYRIG_RUN_RQ(lr, r4, r5, r6) \
-  "bfi r8, r9, #8, #8\n\t"                                                \
-  "bfi r10, r11, #8, #8\n\t"                                              \
-  "bfi r12, lr, #8, #8\n\t"                                               \
-  CLAMP                                                                   \
-  "ldm sp, {r0, r2, r3, r4}\n\t" /* x, out, out_c, end */               \
-  "cmp r1, r4\n\t" /* flags kept to the branch: the stores set none */    \
-  "strh r10, [r2, r3]\n\t"                                                \
-  "strh r12, [r2, r3, lsl #1]\n\t"                                        \
-  "strh r8, [r2], #2\n\t"                                                 \
-  "str r2, [sp, #4]\n\t"                                                  \
+  STORE                                                                   \
   "beq 9f\n\t"                                                            \
   "2:\n\t" /* the next filter pair: its first unit, then the passes */    \
   FIRST_UNIT                                                              \
@@ -687,11 +711,17 @@ inline ConvRun layer_run(const DspConv2DParams& p, int32_t steps) {
 
 // noipa: the caller must not learn from the (opaque) bodies which registers survive.
 __attribute__((naked, noipa)) void conv_run(const ConvRun*) {
-  __asm__ volatile(TINYRIG_RUN_FN_OF("", TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT), TINYRIG_COLUMN_FIRST));
+  __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(""), TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT),
+                                    TINYRIG_COLUMN_FIRST));
 }
 __attribute__((naked, noipa)) void conv_run_clamp(const ConvRun*) {
   __asm__ volatile(
-      TINYRIG_RUN_FN_OF(TINYRIG_RUN_CLAMP3, TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT), TINYRIG_COLUMN_FIRST));
+      TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(TINYRIG_RUN_CLAMP3), TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT),
+                        TINYRIG_COLUMN_FIRST));
+}
+__attribute__((naked, noipa)) void conv_run_offsets(const ConvRun*) {
+  __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_OFFSETS, TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT),
+                                    TINYRIG_COLUMN_FIRST));
 }
 
 #define TINYRIG_BAND_UNIT(PB) TINYRIG_RUN_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB))
@@ -701,11 +731,11 @@ __attribute__((naked, noipa)) void conv_run_clamp(const ConvRun*) {
 // uses them (each is a function of its own, so the linker drops the others).
 #define TINYRIG_BAND_RUNS(PB)                                                                      \
   __attribute__((naked, noipa)) void band_run_##PB(const ConvRun*) {                               \
-    __asm__ volatile(TINYRIG_RUN_FN_OF("", TINYRIG_BAND_PASS_OF(TINYRIG_BAND_UNIT(PB)),              \
+    __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(""), TINYRIG_BAND_PASS_OF(TINYRIG_BAND_UNIT(PB)),              \
                                        TINYRIG_RUN_FIRST_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)))); \
   }                                                                                                \
   __attribute__((naked, noipa)) void band_run_clamp_##PB(const ConvRun*) {                         \
-    __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_CLAMP3,                                         \
+    __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(TINYRIG_RUN_CLAMP3),              \
                                        TINYRIG_BAND_PASS_OF(TINYRIG_BAND_UNIT(PB)),                 \
                                        TINYRIG_RUN_FIRST_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)))); \
   }                                                                                                \
@@ -727,9 +757,10 @@ TINYRIG_BAND_PIXEL_BYTES(TINYRIG_BAND_RUNS)
 #else  // host model of the same loop
 
 // pixel_words 0: the interleaved columns; else a band's windows, that many words apart.
-void conv_run_model(const ConvRun* run, bool clamp, int32_t pixel_words = 0) {
+// offsets: each pair's stream ends with off_a | off_b << 16 (conv_run_offsets).
+void conv_run_model(const ConvRun* run, bool clamp, int32_t pixel_words = 0, bool offsets = false) {
   const int32_t steps = static_cast<int32_t>(run->x_end - run->x) / (pixel_words ? 1 : kPixels);
-  const int32_t pair_words = 7 + steps;
+  const int32_t pair_words = 7 + steps + (offsets ? 1 : 0);
   int32_t pair = 0;
   for (const int32_t* s = run->stream; s < run->end; s += pair_words, ++pair) {
     int32_t acc[6];
@@ -746,7 +777,12 @@ void conv_run_model(const ConvRun* run, bool clamp, int32_t pixel_words = 0) {
           const int32_t lo = static_cast<int8_t>(run->lo4), hi = static_cast<int8_t>(run->hi4);
           y[f] = y[f] < lo ? lo : (y[f] > hi ? hi : y[f]);
         }
-        run->out[pixel * run->out_c + 2 * pair + f] = static_cast<int8_t>(y[f]);
+        if (!offsets) run->out[pixel * run->out_c + 2 * pair + f] = static_cast<int8_t>(y[f]);
+      }
+      if (offsets) {  // b first: a dummy b shares a's offset
+        const uint32_t off = static_cast<uint32_t>(s[steps + 7]);
+        run->out[pixel * run->out_c + (off >> 16)] = static_cast<int8_t>(y[1]);
+        run->out[pixel * run->out_c + (off & 0xFFFF)] = static_cast<int8_t>(y[0]);
       }
     }
   }
@@ -754,6 +790,7 @@ void conv_run_model(const ConvRun* run, bool clamp, int32_t pixel_words = 0) {
 
 void conv_run(const ConvRun* run) { conv_run_model(run, false); }
 void conv_run_clamp(const ConvRun* run) { conv_run_model(run, true); }
+void conv_run_offsets(const ConvRun* run) { conv_run_model(run, false, 0, true); }
 
 template <int kPixelBytes>
 struct BandRun {
@@ -929,6 +966,53 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
     }
   }
   for (; first < pixels; first += kPixels) one_run(first);
+}
+
+// The live filters' pairs over runs of 3 pixels (conv_run_offsets writes each filter's bytes at
+// its own offset), then every pixel's constant outputs from the fill table.
+void conv2d_s8(const DspConvSparseParams& s, const int8_t* input, int8_t* output, int32_t* scratch) {
+  const DspConv2DParams& p = s.conv;
+  const int32_t steps = p.depth / 2;  // whole groups of 4 (conv.py)
+  const int32_t in_c = p.window.input_c, out_c = p.window.output_c;
+  const int32_t pixels = p.window.output_h * p.window.output_w;
+  uint32_t* const columns = reinterpret_cast<uint32_t*>(scratch);  // [steps][kPixels]
+  int8_t* const partial_out = reinterpret_cast<int8_t*>(columns + steps * kPixels);
+  if (s.live_pairs > 0) {
+    ConvRun run = layer_run(p, steps);
+    run.end = p.stream + (steps + 8) * s.live_pairs;  // per pair: the step words, 7 epilogue words, offsets
+    run.x = columns;
+    run.x_end = columns + steps * kPixels;
+    run.entry = first_pass_entry(steps / 2, kPassUnits);
+    const int32_t full = pixels - pixels % kPixels;
+    int32_t first = 0;
+    for (; first < full; first += kPixels) {
+      const int8_t* src = input + first * in_c;
+      widen3_groups(src, src + in_c, src + 2 * in_c, columns, p.depth / 4);
+      run.out = output + first * out_c;
+      conv_run_offsets(&run);
+    }
+    if (first < pixels) {  // the last 1-2 pixels: zero columns beside them, outputs through scratch
+      const int32_t valid = pixels - first;
+      for (int32_t slot = 0; slot < kPixels; ++slot) {
+        widen(slot < valid ? input + (first + slot) * in_c : nullptr, slot < valid ? p.depth : 0, steps, kPixels,
+              columns + slot);
+      }
+      run.out = partial_out;
+      conv_run_offsets(&run);
+      for (int32_t slot = 0; slot < valid; ++slot) {
+        copy_bytes(output + (first + slot) * out_c, partial_out + slot * out_c, out_c);
+      }
+    }
+  }
+  // The constants go in after the runs: the partial run's copy wrote whatever its scratch held there.
+  const int32_t* const fill_end = s.fill + 3 * s.fill_words;
+  int8_t* o = output;
+  for (int32_t pixel = 0; pixel < pixels; ++pixel, o += out_c) {
+    for (const int32_t* f = s.fill; f != fill_end; f += 3) {
+      int8_t* word = o + f[0];
+      store_word(word, (load_word(word) & static_cast<uint32_t>(f[1])) | static_cast<uint32_t>(f[2]));
+    }
+  }
 }
 
 }  // namespace arm_dsp

@@ -44,9 +44,24 @@ struct DspConvRowsParams {
   int32_t band_w;        // band columns: (output_w - 1) * stride_w + filter_w
 };
 
+// CONV_2D 1x1 at stride 1 (no padding) on a layer some of whose filters have all-zero weights
+// (pruned or dead channels: most filters of vww01's late layers), whose outputs are constants:
+// conv.stream pairs the live filters only, any two (conv.py _sparse_plan), each pair's words
+// ending in off_a | off_b << 16, the filters' bytes within a pixel; a pixel's constant outputs
+// are written from `fill`, [fill_words][3]: the byte offset of a word of the pixel that holds
+// constants, the mask of its other (live) bytes, the constant bytes. conv.clamp is 0; depth and
+// output_c are whole groups of 4.
+struct DspConvSparseParams {
+  DspConv2DParams conv;
+  int32_t live_pairs;  // filter pairs in conv.stream (may be 0)
+  int32_t fill_words;
+  const int32_t* fill;
+};
+
 namespace arm_dsp {
 
 void conv2d_s8(const DspConv2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
+void conv2d_s8(const DspConvSparseParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
 template <int kPixelBytes, int kClamp>
 void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& params, const int8_t* input, int8_t* output,
                int32_t* scratch);

@@ -1,0 +1,99 @@
+"""The 1x1 CONV_2D path for layers with all-zero filters (DspConvSparseParams, conv.py
+_sparse_plan, conv_run_offsets in tinyrig_dsp_conv.cc) is bit-exact under QEMU against
+tflite-micro on qemu-mps2-an386: live filters paired in order, any two (odd live counts pair
+the last with a dummy stored at its partner's byte), each pair's bytes stored at its own
+offsets; the constant outputs written per pixel from the fill table (words with 1-4 constant
+bytes, words with none skipped); a last partial run of 1 or 2 pixels; a layer with no live
+filter at all; two such layers in a chain; per-channel and per-tensor scales. The host build's
+C++ model of the run on the same cases. Layers where the adjacent pairs are cheaper (a single
+zero filter) or whose activation clamps keep the adjacent-pair path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyrig.boards import load_board
+from tinyrig.codegen.engine import compile_model
+from tinyrig.codegen.hostbuild import HostModel
+
+from tinyrig_testing import tflite_builder as tb
+from tinyrig_testing.fuzz_harness import in_child, run_tflm
+from tinyrig_testing.kernel_checks import check_model_bit_exact
+
+BOARD = "qemu-mps2-an386"
+NOTE = "live of"
+
+
+def _all_but(count, live):
+    return [c for c in range(count) if c not in live]
+
+
+# (seed, input shape, [conv options]); every layer 1x1, stride 1, no clamp. (Some seeds draw a
+# requantisation shift no DSP kernel takes; these do not.)
+CASES = [
+    # 35 pixels (a last run of 2), 5 live filters of 16 (a dummy), per-channel.
+    (302, (1, 7, 5, 16), [dict(out_channels=16, zero_filters=_all_but(16, (0, 4, 8, 10, 15)))]),
+    # 16 pixels (a last run of 1), 4 live of 24 (pairs across words), per-tensor.
+    (302, (1, 4, 4, 32), [dict(out_channels=24, per_channel=False, zero_filters=_all_but(24, (2, 3, 17, 21)))]),
+    # No live filter: only the fill table.
+    (301, (1, 3, 5, 12), [dict(out_channels=8, zero_filters=list(range(8)))]),
+    # A chain: 40 -> 64 with 50 zero filters, then 64 -> 32 with every other filter zero.
+    (302, (1, 6, 6, 40), [dict(out_channels=64, zero_filters=_all_but(64, (1, 2, 9, 20, 33, 34, 35, 40, 47, 50,
+                                                                           51, 60, 61, 63))),
+                          dict(out_channels=32, zero_filters=list(range(0, 32, 2)))]),
+]
+
+
+def _model(seed, shape, layers):
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input(shape)
+    y = x
+    for options in layers:
+        options = {"activation": "NONE", "per_channel": True, **options}
+        y = tb.conv2d(mb, y, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding="VALID", **options)
+    return tb.finish_model(mb, [x], y, seed=seed)
+
+
+def _conv_notes(model):
+    return [layer.note for layer in compile_model(model, core=load_board(BOARD).core).layers
+            if layer.op == "CONV_2D"]
+
+
+@pytest.mark.parametrize("seed,shape,layers", CASES)
+def test_sparse_conv_bit_exact_under_qemu(seed, shape, layers, tmp_path):
+    model, desc = _model(seed, shape, layers)
+    notes = _conv_notes(model)
+    assert len(notes) == len(layers) and all(NOTE in n for n in notes), notes
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+
+
+@pytest.mark.parametrize("seed,shape,layers", CASES)
+def test_sparse_conv_host_path_bit_exact(seed, shape, layers, tmp_path):
+    """The C++ model of conv_run_offsets and the fill (a host build of the M4-compiled model)."""
+    model, _ = _model(seed, shape, layers)
+    compiled = compile_model(model, core=load_board(BOARD).core)
+    assert all(NOTE in layer.note for layer in compiled.layers if layer.op == "CONV_2D"), compiled.layers
+    host = HostModel.build(compiled, workdir=tmp_path)
+    batch = np.random.default_rng([seed, 2]).integers(-128, 128, size=(3, *host.input_shape)).astype(np.int8)
+    got = np.asarray(host.run(batch)).reshape(-1)
+    want = np.asarray(in_child(run_tflm, model, [batch])).reshape(-1)
+    assert np.array_equal(got, want), f"seed {seed}: first differing {np.flatnonzero(got != want)[:5]}"
+
+
+def test_sparse_conv_note_counts_the_live_filters():
+    model, _ = _model(302, (1, 7, 5, 16), CASES[0][2])
+    assert "on the 5 live of 16 filters (11 with all-zero weights" in _conv_notes(model)[0]
+
+
+@pytest.mark.parametrize("seed,options", [
+    # One zero filter (the seed draws no other): still 32 pairs, the adjacent ones are cheaper.
+    (312, dict(out_channels=64, zero_filters=[5])),
+    (310, dict(out_channels=16, zero_filters=list(range(8)), activation="RELU")),  # clamps (zero point 30)
+    (309, dict(out_channels=18, zero_filters=list(range(10)))),  # output channels not whole words for the fill
+])
+def test_layers_the_sparse_path_leaves_to_adjacent_pairs(seed, options):
+    model, _ = _model(seed, (1, 4, 4, 32), [options])
+    notes = _conv_notes(model)
+    assert notes and NOTE not in notes[0] and "3x2 SMLAD block" in notes[0], notes
