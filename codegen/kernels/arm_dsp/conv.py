@@ -29,6 +29,7 @@ from ...layer import ConstantRef as _ref, LayerPlan, ParamStruct, window_param
 from ..registry import Declined, register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_conv,
                                  round_up, specialized_plan)
+from ..live_filters import live_filters_plan
 from . import dsp_kernel
 from .fused_epilogue import activation_clamps, halved_epilogue_constants
 from .smlad_layout import int8_pair_words, raw_pair_encodable
@@ -51,8 +52,19 @@ BAND_MAX_BYTES = 16384  # largest widened band (filter_h input rows) a CONV_2D k
 
 
 def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
-    p, c = params_of(plan), constants_of(plan)
+    p = params_of(plan)
     require_plain_conv(p)
+    if not _offsets_path_applies(p):  # there, the run itself skips all-zero filters (_sparse_plan)
+        wrapped = live_filters_plan(plan, _specialize_filters)
+        if wrapped is not None:
+            return wrapped
+    return _specialize_filters(plan)
+
+
+def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
+    """The layer with all its filters (the live-filter wrapper's inner layer, or a layer with
+    few all-zero filters), or the sparse pairs of _sparse_plan."""
+    p, c = params_of(plan), constants_of(plan)
     out_c, fh, fw = p["output_c"], p["filter_h"], p["filter_w"]
     depth = fh * fw * p["input_c"]
     rows = c["weights"].astype(np.int64).reshape(out_c, depth)
@@ -68,7 +80,7 @@ def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
     if rgb3x3:  # columns read straight from 3 window rows of 9 bytes (RGB3X3_ORDER)
         order = np.array(RGB3X3_ORDER)
         scaled = np.where(order >= 0, scaled[:, np.maximum(order, 0)], 0)
-    sparse = _sparse_plan(plan, p, epilogue, scaled, pointwise)
+    sparse = _sparse_plan(plan, p, epilogue, scaled)
     if sparse is not None:
         return sparse
     reason = raw_pair_encodable(scaled)
@@ -128,7 +140,16 @@ def _epilogue_words(bias: np.ndarray, table: np.ndarray) -> np.ndarray:
                      table[:, 0, 2] | (table[:, 1, 2] << 8), 2 * bias[:, 1]], axis=1)
 
 
-def _sparse_plan(plan: LayerPlan, p: dict, epilogue, scaled: np.ndarray, pointwise: int) -> SpecializedLayerPlan | None:
+def _offsets_path_applies(p: dict) -> bool:
+    """The layers conv_run_offsets can run: 1x1 at stride 1 without padding, whole groups of 4
+    input and output channels (the fill writes words), no clamp (no register left for it)."""
+    return (p["filter_h"] == p["filter_w"] == 1 and p["pad_top"] == p["pad_left"] == 0
+            and p["stride_h"] == p["stride_w"] == 1 and p["input_c"] % CONV_DEPTH_STEP == 0
+            and p["output_c"] % 4 == 0 and p["output_c"] <= 0xFFFF
+            and not activation_clamps(p["activation_min"], p["activation_max"]))
+
+
+def _sparse_plan(plan: LayerPlan, p: dict, epilogue, scaled: np.ndarray) -> SpecializedLayerPlan | None:
     """A 1x1 convolution at stride 1 some of whose filters have all-zero weights (their outputs
     are constants, fused_epilogue's `constant` channels) on DspConvSparseParams, or None when
     the layer has none, is another shape, or the M4 cycle estimate below says the adjacent
@@ -138,9 +159,7 @@ def _sparse_plan(plan: LayerPlan, p: dict, epilogue, scaled: np.ndarray, pointwi
     constants are written by word from the fill table (offset, live-byte mask, constant bytes)."""
     out_c, depth = p["output_c"], p["filter_h"] * p["filter_w"] * p["input_c"]
     constant = np.asarray(epilogue.fused.constant, dtype=bool)
-    if not constant.any() or not pointwise or p["stride_h"] != 1 or p["stride_w"] != 1:
-        return None
-    if depth % CONV_DEPTH_STEP or out_c % 4 or out_c > 0xFFFF or activation_clamps(p["activation_min"], p["activation_max"]):
+    if not constant.any() or not _offsets_path_applies(p):
         return None
     live = [int(i) for i in np.flatnonzero(~constant)]
     dummy = len(live) % 2 == 1

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "tinyrig_live_filters.h"
 #include "tinyrig_window.h"
 
 namespace tinyrig {
@@ -65,6 +66,13 @@ void conv2d_s8(const DspConvSparseParams& params, const int8_t* input, int8_t* o
 template <int kPixelBytes, int kClamp>
 void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& params, const int8_t* input, int8_t* output,
                int32_t* scratch);
+// Other layers with all-zero filters, over their live ones (tinyrig_live_filters.h); declared
+// last, so that the inner call sees every other overload.
+template <class Inner>
+void conv2d_s8(const LiveFiltersParams<Inner>& params, const int8_t* input, int8_t* output, int32_t* scratch) {
+  run_live_filters(params, input, output, scratch,
+                   [](const Inner& p, const int8_t* in, int8_t* out, int32_t* s) { conv2d_s8(p, in, out, s); });
+}
 
 }  // namespace arm_dsp
 }  // namespace tinyrig

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layer import ConstantArray, ConstantRef, LayerPlan, ParamStruct, window_param
+from ...layer import ConstantArray, ConstantRef, LayerPlan, window_param
+from ..live_filters import live_filters_plan
 from ..registry import register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, per_channel,
-                                 require_plain_conv, round_up, specialized_plan, tflm_requantize)
+                                 require_plain_conv, round_up, specialized_plan)
 from . import QUAD, VECTOR, mve_kernel
 from .requant import output_params, requant_table
 
@@ -33,12 +34,6 @@ def conv_constants(rows: np.ndarray, c: dict):
 
 
 def conv_layer(plan: LayerPlan, rows: np.ndarray, c: dict, shape: dict, note: str) -> SpecializedLayerPlan:
-    params, constants, scratch, note = _conv_parts(plan, rows, c, shape, note)
-    return specialized_plan(plan, "MveConv2DParams", params, constants, scratch, note)
-
-
-def _conv_parts(plan: LayerPlan, rows: np.ndarray, c: dict, shape: dict, note: str):
-    """MveConv2DParams' fields, constants, scratch bytes and note for `rows` over `shape`."""
     p = params_of(plan)
     constants, depth_p, out_p, general = conv_constants(rows, c)
     depth = rows.shape[1]
@@ -53,65 +48,26 @@ def _conv_parts(plan: LayerPlan, rows: np.ndarray, c: dict, shape: dict, note: s
     # The raw accumulators of a pixel pair, two gathered columns, a dummy output row.
     scratch = 2 * out_p * 4 + 2 * depth_p + out_p
     kind = "1x1 direct" if direct else "gathered"
-    return params, constants, scratch, (f"{kind} 2x4 VMLADAVA block, depth {depth}->{depth_p}{note}"
-                                        + (", left-shift epilogue" if general else ""))
+    return specialized_plan(plan, "MveConv2DParams", params, constants, scratch,
+                            f"{kind} 2x4 VMLADAVA block, depth {depth}->{depth_p}{note}"
+                            + (", left-shift epilogue" if general else ""))
 
 
 def specialize_conv(plan: LayerPlan) -> SpecializedLayerPlan:
+    require_plain_conv(params_of(plan))
+    return live_filters_plan(plan, _specialize_filters) or _specialize_filters(plan)
+
+
+def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
+    """The layer with all its filters (the live-filter wrapper's inner layer, or every layer
+    with few all-zero filters)."""
     p, c = params_of(plan), constants_of(plan)
-    require_plain_conv(p)
     out_c, fh, fw = p["output_c"], p["filter_h"], p["filter_w"]
     rows = c["weights"].astype(np.int64).reshape(out_c, fh * fw * p["input_c"])
-    sparse = _sparse_layer(plan, p, rows, c)
-    if sparse is not None:
-        return sparse
     packed = _packed_pointwise(p, rows, c)
     if packed is not None:
         return conv_layer(plan, *packed)
     return conv_layer(plan, rows, c, p, "")
-
-
-# A layer goes to the live filters alone (MveConvSparseParams) once at least this share of its
-# filters have all-zero weights: below, the compact tensor's copy-out costs about what it saves.
-SPARSE_MIN_SHARE = 0.25
-
-
-def _sparse_layer(plan: LayerPlan, p: dict, rows: np.ndarray, c: dict) -> SpecializedLayerPlan | None:
-    """A convolution some of whose filters have all-zero weights (pruned or dead channels: most of
-    vww01's late 1x1 layers) as the same convolution over its live filters only, into a compact
-    tensor in scratch, then each pixel's row spread into the output: the constant outputs (TFLM's
-    requantisation of the bias alone) copied as a row, the live ones stored by index
-    (MveConvSparseParams). None when too few filters are zero."""
-    out_c = p["output_c"]
-    zero = ~np.any(rows != 0, axis=1)
-    if zero.sum() < max(1, SPARSE_MIN_SHARE * out_c) or out_c > 0x7FFF:
-        return None
-    live = np.flatnonzero(~zero)
-    bias, mult, shift = (per_channel(c[name], out_c) for name in ("folded_bias", "multipliers", "shifts"))
-    constant_row = np.array([tflm_requantize(int(bias[ch]), int(mult[ch]), int(shift[ch]), p["output_zero_point"],
-                                             p["activation_min"], p["activation_max"]) if zero[ch] else 0
-                             for ch in range(out_c)], dtype=np.int64)
-    pixels = p["output_h"] * p["output_w"]
-    compact_bytes = round_up(pixels * len(live), 4)
-    if len(live):
-        live_c = dict(c, folded_bias=bias[live], multipliers=per_channel(c["multipliers"], out_c)[live],
-                      shifts=per_channel(c["shifts"], out_c)[live])
-        live_p = dict(p, output_c=len(live))
-        packed = _packed_pointwise(live_p, rows[live], live_c)
-        inner_rows, inner_c, inner_shape, inner_note = packed if packed is not None else (rows[live], live_c, live_p, "")
-        params, constants, scratch, note = _conv_parts(plan, inner_rows, inner_c, inner_shape, inner_note)
-    else:  # no live filter: the inner convolution is never called (its fields are placeholders)
-        first = dict(c, folded_bias=bias[:1], multipliers=mult[:1], shifts=shift[:1])
-        params, constants, scratch, note = _conv_parts(plan, rows[:1], first, dict(p, output_c=1), "")
-    constants = constants + [ConstantArray("constant_row", "int8_t", constant_row),
-                             ConstantArray("live_channels", "uint16_t", live.astype(np.int64) if len(live) else
-                                           np.zeros(1, dtype=np.int64))]
-    sparse_params = [("conv", ParamStruct(tuple(params))), ("pixels", pixels), ("output_c", out_c), ("live", len(live)),
-                     ("compact_bytes", compact_bytes), ("constant_row", ConstantRef("constant_row")),
-                     ("live_channels", ConstantRef("live_channels"))]
-    return specialized_plan(plan, "MveConvSparseParams", sparse_params, constants, compact_bytes + scratch,
-                            f"{note}, on the {len(live)} live of {out_c} filters ({out_c - len(live)} with all-zero "
-                            f"weights: constant outputs)")
 
 
 def _packed_pointwise(p: dict, rows: np.ndarray, c: dict):

@@ -15,8 +15,6 @@
 // the image read the input zero point, as the folded bias expects) into a
 // zero-padded int8 column in scratch. FULLY_CONNECTED is the 1x1 case with the
 // batches as pixels.
-#include <cstring>
-
 #include "tinyrig_mve_common.h"
 #include "tinyrig_mve_conv.h"
 
@@ -387,17 +385,6 @@ void conv2d_s8(const MveConv2DParams& p, const int8_t* input, int8_t* output, in
 
 void fully_connected_s8(const MveConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
   conv2d_s8(p, input, output, scratch);
-}
-
-void conv2d_s8(const MveConvSparseParams& s, const int8_t* input, int8_t* output, int32_t* scratch) {
-  int8_t* const compact = reinterpret_cast<int8_t*>(scratch);
-  if (s.live > 0) conv2d_s8(s.conv, input, compact, scratch + s.compact_bytes / 4);
-  const int8_t* from = compact;
-  int8_t* row = output;
-  for (int32_t pixel = 0; pixel < s.pixels; ++pixel, row += s.output_c, from += s.live) {
-    std::memcpy(row, s.constant_row, static_cast<size_t>(s.output_c));
-    for (int32_t j = 0; j < s.live; ++j) row[s.live_channels[j]] = from[j];
-  }
 }
 
 }  // namespace arm_mve

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "tinyrig_live_filters.h"
 #include "tinyrig_window.h"
 
 namespace tinyrig {
@@ -28,26 +29,16 @@ struct MveConv2DParams {
   const int32_t* requant;   // [channels_padded / 4][bias, multiplier, -right shift, left shift][4]
 };
 
-// A CONV_2D some of whose filters have all-zero weights (codegen/kernels/arm_mve/conv.py
-// _sparse_layer): `conv` is the same layer over the live filters only (its window.output_c is
-// `live`), run into a compact [pixel][live] tensor at the start of scratch (compact_bytes, the
-// inner convolution's scratch after it); each pixel's output row is then constant_row (the
-// constant outputs, 0 at live channels) with the live outputs stored at live_channels[j].
-struct MveConvSparseParams {
-  MveConv2DParams conv;
-  int32_t pixels;  // the layer's output pixels (conv's may differ: 1x1 layers packed k pixels a column)
-  int32_t output_c;
-  int32_t live;
-  int32_t compact_bytes;
-  const int8_t* constant_row;        // [output_c]
-  const uint16_t* live_channels;     // [live]
-};
-
 namespace arm_mve {
 
 void conv2d_s8(const MveConv2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
 void fully_connected_s8(const MveConv2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
-void conv2d_s8(const MveConvSparseParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
+// A convolution with all-zero filters, over its live ones (tinyrig_live_filters.h).
+template <class Inner>
+void conv2d_s8(const LiveFiltersParams<Inner>& params, const int8_t* input, int8_t* output, int32_t* scratch) {
+  run_live_filters(params, input, output, scratch,
+                   [](const Inner& p, const int8_t* in, int8_t* out, int32_t* s) { conv2d_s8(p, in, out, s); });
+}
 
 }  // namespace arm_mve
 }  // namespace tinyrig

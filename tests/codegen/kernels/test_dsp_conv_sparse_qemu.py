@@ -5,8 +5,11 @@ the last with a dummy stored at its partner's byte), each pair's bytes stored at
 offsets; the constant outputs written per pixel from the fill table (words with 1-4 constant
 bytes, words with none skipped); a last partial run of 1 or 2 pixels; a layer with no live
 filter at all; two such layers in a chain; per-channel and per-tensor scales. The host build's
-C++ model of the run on the same cases. Layers where the adjacent pairs are cheaper (a single
-zero filter) or whose activation clamps keep the adjacent-pair path.
+C++ model of the run on the same cases. Other layers with at least a quarter of their filters
+all-zero (other shapes, a clamp, output channels not whole words) run over their live filters
+into a compact tensor that is then spread among the constants (LiveFiltersParams, shared with
+the Helium family): im2col, the band path, strides, a clamp, no live filter. Layers with a
+single zero filter keep every filter.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from tinyrig_testing.fuzz_harness import in_child, run_tflm
 from tinyrig_testing.kernel_checks import check_model_bit_exact
 
 BOARD = "qemu-mps2-an386"
-NOTE = "live of"
+NOTE = "with all-zero weights: constant outputs"  # the sparse pairs (conv_run_offsets)
+WRAPPED = "live of"  # also in the note of a layer run over its live filters (LiveFiltersParams)
 
 
 def _all_but(count, live):
@@ -87,13 +91,52 @@ def test_sparse_conv_note_counts_the_live_filters():
     assert "on the 5 live of 16 filters (11 with all-zero weights" in _conv_notes(model)[0]
 
 
-@pytest.mark.parametrize("seed,options", [
-    # One zero filter (the seed draws no other): still 32 pairs, the adjacent ones are cheaper.
-    (312, dict(out_channels=64, zero_filters=[5])),
-    (310, dict(out_channels=16, zero_filters=list(range(8)), activation="RELU")),  # clamps (zero point 30)
-    (309, dict(out_channels=18, zero_filters=list(range(10)))),  # output channels not whole words for the fill
-])
-def test_layers_the_sparse_path_leaves_to_adjacent_pairs(seed, options):
-    model, _ = _model(seed, (1, 4, 4, 32), [options])
+# Layers the live-filter wrapper takes: (seed, input shape, conv options, a word of the inner note).
+WRAPPED_CASES = [
+    (321, (1, 7, 6, 5), dict(out_channels=16, kernel=(3, 3), stride=(1, 1), padding="SAME",
+                             zero_filters=[1, 2, 4, 7, 8, 9, 12, 14]), "im2col"),
+    (322, (1, 8, 9, 8), dict(out_channels=12, kernel=(3, 3), stride=(1, 1), padding="SAME",
+                             zero_filters=[0, 3, 5, 6, 10, 11]), "band of 3 widened rows"),
+    (310, (1, 4, 4, 32), dict(out_channels=16, kernel=(1, 1), stride=(1, 1), padding="VALID", activation="RELU",
+                              zero_filters=list(range(8))), "1x1 direct"),  # clamps (zero point 30)
+    (323, (1, 7, 7, 16), dict(out_channels=12, kernel=(1, 1), stride=(2, 2), padding="VALID",
+                              zero_filters=[2, 3, 4, 8, 9, 11]), "1x1 direct"),
+    (309, (1, 4, 4, 32), dict(out_channels=18, kernel=(1, 1), stride=(1, 1), padding="VALID",
+                              zero_filters=list(range(10))), "1x1 direct"),  # not whole words for the fill
+    (324, (1, 5, 4, 6), dict(out_channels=8, kernel=(3, 3), stride=(2, 1), padding="VALID",
+                             zero_filters=list(range(8))), "im2col"),  # no live filter
+]
+
+
+def _wrapped_model(seed, shape, options):
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input(shape)
+    y = tb.conv2d(mb, x, **{"activation": "NONE", "per_channel": True, "dilation": (1, 1), **options})
+    return tb.finish_model(mb, [x], y, seed=seed)
+
+
+@pytest.mark.parametrize("seed,shape,options,inner", WRAPPED_CASES)
+def test_live_filter_layers_bit_exact_under_qemu(seed, shape, options, inner, tmp_path):
+    model, desc = _wrapped_model(seed, shape, options)
     notes = _conv_notes(model)
-    assert notes and NOTE not in notes[0] and "3x2 SMLAD block" in notes[0], notes
+    assert len(notes) == 1 and WRAPPED in notes[0] and NOTE not in notes[0] and inner in notes[0], notes
+    check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
+
+
+@pytest.mark.parametrize("seed,shape,options,inner", WRAPPED_CASES)
+def test_live_filter_layers_host_path_bit_exact(seed, shape, options, inner, tmp_path):
+    model, _ = _wrapped_model(seed, shape, options)
+    compiled = compile_model(model, core=load_board(BOARD).core)
+    host = HostModel.build(compiled, workdir=tmp_path)
+    batch = np.random.default_rng([seed, 2]).integers(-128, 128, size=(3, *host.input_shape)).astype(np.int8)
+    got = np.asarray(host.run(batch)).reshape(-1)
+    want = np.asarray(in_child(run_tflm, model, [batch])).reshape(-1)
+    assert np.array_equal(got, want), f"seed {seed}: first differing {np.flatnonzero(got != want)[:5]}"
+
+
+def test_a_single_zero_filter_keeps_every_filter():
+    # The seed draws no other all-zero filter: still 32 pairs, the adjacent ones are cheaper,
+    # and 1 of 64 is below the wrapper's share.
+    model, _ = _model(312, (1, 4, 4, 32), [dict(out_channels=64, zero_filters=[5])])
+    notes = _conv_notes(model)
+    assert notes and WRAPPED not in notes[0] and "3x2 SMLAD block" in notes[0], notes

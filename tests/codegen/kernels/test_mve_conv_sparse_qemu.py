@@ -1,7 +1,7 @@
-"""The Helium CONV_2D over the live filters only (MveConvSparseParams, arm_mve/conv.py
-_sparse_layer): layers whose filters are partly all-zero run the convolution over the live
-ones into a compact tensor in scratch, then each pixel's row is the constant outputs with the
-live ones stored by index. Bit-exact under QEMU on qemu-mps3-an547 against tflite-micro for
+"""The Helium CONV_2D over the live filters only (LiveFiltersParams<MveConv2DParams>,
+codegen/kernels/live_filters.py): layers with at least a quarter of their filters all-zero
+run the convolution over the live ones into a compact tensor in scratch, then each pixel's
+row is the constant outputs with the live ones stored by index. Bit-exact under QEMU on qemu-mps3-an547 against tflite-micro for
 1x1 layers read in place, 1x1 layers packed several pixels a column (input_c 4), gathered 3x3
 windows with padding and stride, a clamping activation, a layer with no live filter; and the
 host build of the same. Layers with few zero filters keep the plain kernel.
