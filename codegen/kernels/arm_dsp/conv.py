@@ -31,7 +31,7 @@ from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array
                                  round_up, specialized_plan)
 from ..live_filters import live_filters_plan
 from . import dsp_kernel
-from .fused_epilogue import activation_clamps, halved_epilogue_constants
+from .fused_epilogue import activation_clamps, halved_epilogue_constants, three_instruction_exact
 from .smlad_layout import int8_pair_words, raw_pair_encodable
 
 CONV_PIXELS, CONV_FILTERS, CONV_DEPTH_STEP = 3, 2, 4  # register block; depth per loop unit (2 steps)
@@ -80,7 +80,7 @@ def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
     if rgb3x3:  # columns read straight from 3 window rows of 9 bytes (RGB3X3_ORDER)
         order = np.array(RGB3X3_ORDER)
         scaled = np.where(order >= 0, scaled[:, np.maximum(order, 0)], 0)
-    sparse = _sparse_plan(plan, p, epilogue, scaled)
+    sparse = _sparse_plan(plan, p, epilogue, scaled, _requant_in_three(rows, c, epilogue))
     if sparse is not None:
         return sparse
     reason = raw_pair_encodable(scaled)
@@ -110,10 +110,12 @@ def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
     # starts the accumulators), then a's doubled bias, M_a, r_a, M_b, r_b, e_a | e_b << 8 (a
     # register shift reads the low byte) and b's doubled bias (b's accumulator is recovered
     # from the raw one at the end); the epilogue adds the doubled biases to the doubled sums.
-    stream = np.concatenate([words.astype(np.int64), _epilogue_words(epilogue.bias, epilogue.table)], axis=1)
+    rq3 = _requant_in_three(rows, c, epilogue)
+    order = [ch if ch < out_c else -1 for ch in range(out_p)]  # -1: the padding filter of an odd count
+    stream = np.concatenate([words.astype(np.int64), _pair_epilogue(epilogue, order, rq3, p)], axis=1)
     constants = [int32_array("stream", stream)]
     if band:
-        return _band_plan(plan, p, band, params, constants)
+        return _band_plan(plan, p, band, params, constants, rq3)
     # Widened columns of 3 pixels (2 bytes per value) plus one gathered int8 column.
     scratch = CONV_PIXELS * depth_p * 2 + (0 if pointwise else depth_p)
     strip = fw * p["input_c"]  # bytes of a window row (dilation_w 1)
@@ -127,17 +129,57 @@ def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
             f"int8 weights, depth {depth}->{depth_p}")
     if padded_h:
         note += f", zero-point-bordered input copy {padded_h}x{padded_w}"
-    return specialized_plan(plan, "DspConv2DParams", params, constants, scratch, note)
+    clamp = activation_clamps(p["activation_min"], p["activation_max"])
+    return specialized_plan(plan, f"DspConvColumnsParams<{clamp}, {int(rq3)}>", [("conv", ParamStruct(tuple(params)))],
+                            constants, scratch, note + _requant_note(rq3))
 
 
-def _epilogue_words(bias: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """[pairs, 7]: a pair's epilogue words from its filters' scaled biases and (M, r, e) rows
-    (filters a, b adjacent in both): 2 * bias_a, M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b."""
-    pairs = len(bias) // 2
-    bias = np.asarray(bias, dtype=np.int64).reshape(pairs, 2)
-    table = np.asarray(table, dtype=np.int64).reshape(pairs, 2, 3)
-    return np.stack([2 * bias[:, 0], table[:, 0, 0], table[:, 0, 1], table[:, 1, 0], table[:, 1, 1],
-                     table[:, 0, 2] | (table[:, 1, 2] << 8), 2 * bias[:, 1]], axis=1)
+def _requant_in_three(rows: np.ndarray, c: dict, epilogue) -> bool:
+    """Whether every filter's requantisation is exact in 3 instructions (the runs' rq3 form)."""
+    return bool(np.all(three_instruction_exact(rows, c["folded_bias"], epilogue.fused)))
+
+
+def _requant_note(rq3: bool) -> str:
+    return ", 3-instruction requantisation" if rq3 else ", requantisation by a register shift"
+
+
+def _pair_epilogue(epilogue, order: list[int], rq3: bool, p: dict) -> np.ndarray:
+    """[pairs, 7]: the epilogue words of the filter pairs (order[2i], order[2i + 1]); -1 is a
+    filter of zero weights whose outputs nobody reads (padding, a dummy).
+
+    Register-shift form: 2 * bias_a, M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b (the
+    fused epilogue's table; a constant channel's r = 1 + 2 * value, e = 1).
+    rq3 form (tinyrig_dsp_conv.cc TINYRIG_RUN_REQUANT_RQ3): 2 * bias_a, M_a, F_a, M_b, F_b,
+    zp, 2 * bias_b with F = 2^(32 - e) + 1. A constant channel (all-zero weights) gets the
+    value v as 8 * (v - zp) in its bias word, M = 2^31 - 1 and F = 2^30 + 1 (e = 2): its
+    accumulator is exactly that word, SMMULR gives 4 * (v - zp), SMMLAR v."""
+    zp = p["output_zero_point"]
+    fused = epilogue.fused
+    bias_words, mults, factors, shifts = [], [], [], []
+    for ch in order:
+        live = ch >= 0 and not fused.constant[ch]
+        if not rq3:
+            bias_words.append(2 * int(epilogue.bias[ch]) if ch >= 0 else 0)
+            row = epilogue.table[ch] if ch >= 0 else (2**30 + 1, 1, 1)
+            mults.append(int(row[0]))
+            factors.append(int(row[1]))
+            shifts.append(int(row[2]))
+        elif live:
+            bias_words.append(2 * int(epilogue.bias[ch]))
+            mults.append(int(epilogue.table[ch][0]))
+            factors.append((1 << (32 - int(epilogue.table[ch][2]))) + 1)
+        else:
+            value = (int(epilogue.table[ch][1]) - 1) >> 1 if ch >= 0 else zp  # fused_requant: r = 1 + 2 * value
+            bias_words.append(8 * (value - zp))
+            mults.append(2**31 - 1)
+            factors.append(2**30 + 1)
+    pairs = len(order) // 2
+    words = np.zeros((pairs, 7), dtype=np.int64)
+    for i in range(pairs):
+        a, b = 2 * i, 2 * i + 1
+        last = (shifts[a] | (shifts[b] << 8)) if not rq3 else zp
+        words[i] = (bias_words[a], mults[a], factors[a], mults[b], factors[b], last, bias_words[b])
+    return words
 
 
 def _offsets_path_applies(p: dict) -> bool:
@@ -149,7 +191,7 @@ def _offsets_path_applies(p: dict) -> bool:
             and not activation_clamps(p["activation_min"], p["activation_max"]))
 
 
-def _sparse_plan(plan: LayerPlan, p: dict, epilogue, scaled: np.ndarray) -> SpecializedLayerPlan | None:
+def _sparse_plan(plan: LayerPlan, p: dict, epilogue, scaled: np.ndarray, rq3: bool) -> SpecializedLayerPlan | None:
     """A 1x1 convolution at stride 1 some of whose filters have all-zero weights (their outputs
     are constants, fused_epilogue's `constant` channels) on DspConvSparseParams, or None when
     the layer has none, is another shape, or the M4 cycle estimate below says the adjacent
@@ -165,10 +207,9 @@ def _sparse_plan(plan: LayerPlan, p: dict, epilogue, scaled: np.ndarray) -> Spec
     dummy = len(live) % 2 == 1
     order = live + live[-1:] if dummy else live
     rows = scaled[order].copy()
-    bias = epilogue.bias[order].copy()
-    table = epilogue.table[order].astype(np.int64)
-    if dummy:  # zero weights and bias, a harmless epilogue row (fused_epilogue.pad_rows)
-        rows[-1], bias[-1], table[-1] = 0, 0, (2**30 + 1, 1, 1)
+    if dummy:  # zero weights; _pair_epilogue's filter -1
+        rows[-1] = 0
+        order = live + [-1]
     if raw_pair_encodable(rows):
         return None
     pairs, steps = len(order) // 2, depth // 2
@@ -185,9 +226,11 @@ def _sparse_plan(plan: LayerPlan, p: dict, epilogue, scaled: np.ndarray) -> Spec
     # offsets' byte stores), a fill word about 12 a pixel.
     if pairs * (12 * steps + 64) + 3 * 12 * len(fill) >= (out_c // 2) * (12 * steps + 60):
         return None
-    offsets = np.array([order[2 * i] | (order[2 * i + 1] << 16) for i in range(pairs)], dtype=np.int64)
+    # A dummy b is stored at its partner's offset (which the partner then overwrites).
+    offsets = np.array([order[2 * i] | ((order[2 * i + 1] if order[2 * i + 1] >= 0 else order[2 * i]) << 16)
+                        for i in range(pairs)], dtype=np.int64)
     if pairs:
-        stream = np.concatenate([int8_pair_words(rows).astype(np.int64), _epilogue_words(bias, table),
+        stream = np.concatenate([int8_pair_words(rows).astype(np.int64), _pair_epilogue(epilogue, order, rq3, p),
                                  offsets[:, None]], axis=1)
     else:
         stream = np.zeros((1, 1), dtype=np.int64)  # no live filter: a word so the array is not empty
@@ -206,7 +249,8 @@ def _sparse_plan(plan: LayerPlan, p: dict, epilogue, scaled: np.ndarray) -> Spec
     scratch = CONV_PIXELS * depth * 2 + round_up(CONV_PIXELS * out_c, 4)
     note = (f"1x1 direct 3x2 SMLAD block on the {len(live)} live of {out_c} filters ({out_c - len(live)} with "
             f"all-zero weights: constant outputs), int8 weights, depth {depth}->{depth}")
-    return specialized_plan(plan, "DspConvSparseParams", sparse_params, constants, scratch, note)
+    return specialized_plan(plan, f"DspConvSparseParams<{int(rq3)}>", sparse_params, constants, scratch,
+                            note + _requant_note(rq3))
 
 
 def _band_pixel_bytes(p: dict) -> int:
@@ -225,7 +269,8 @@ def _band_pixel_bytes(p: dict) -> int:
     return pixel_bytes
 
 
-def _band_plan(plan: LayerPlan, p: dict, pixel_bytes: int, conv_params: list, constants: list) -> SpecializedLayerPlan:
+def _band_plan(plan: LayerPlan, p: dict, pixel_bytes: int, conv_params: list, constants: list,
+               rq3: bool) -> SpecializedLayerPlan:
     """A 2-D convolution read from a band of filter_h widened input rows laid [x][fy][c]
     (DspConvRowsParams): every window is then filter_w * filter_h * input_c / 2 consecutive
     words, and the 3 pixels of a run are pixel_bytes apart, so the assembly run reads them in
@@ -239,7 +284,8 @@ def _band_plan(plan: LayerPlan, p: dict, pixel_bytes: int, conv_params: list, co
     scratch = band_w * fh * c * 2 + CONV_PIXELS * depth * 2 + round_up(CONV_PIXELS * p["output_c"], 4)
     note = (f"band of {fh} widened rows, 3x2 SMLAD block read in place ({pixel_bytes} B a pixel), "
             f"int8 weights, depth {depth}->{depth}")
-    return specialized_plan(plan, f"DspConvRowsParams<{pixel_bytes}, {clamp}>", params, constants, scratch, note)
+    return specialized_plan(plan, f"DspConvRowsParams<{pixel_bytes}, {clamp}, {int(rq3)}>", params, constants, scratch,
+                            note + _requant_note(rq3))
 
 
 register(dsp_kernel("conv2d_s8", "conv", specialize_conv))

@@ -111,6 +111,29 @@ def fused_requant(weight_rows: np.ndarray, bias: np.ndarray, multipliers: np.nda
     return FusedRequant(scale_shift=shifts_out, table=table.astype(np.int32), constant=constant)
 
 
+def three_instruction_exact(weight_rows: np.ndarray, bias: np.ndarray, fused: FusedRequant) -> np.ndarray:
+    """Per channel: whether the 3-instruction requantisation of the scaled accumulator acc'
+    gives the fused epilogue's (TFLM's) bits for every int8 input:
+
+        H = SMMULR(acc', M)                 = SRDHM(acc * 2^ls, M)
+        y = SMMLAR(H, 2^(32 - e) + 1, zp)   = zp + floor((H + 2^(e-1)) / 2^e + H / 2^32)
+
+    The H / 2^32 term is below 2^-e in size while |H| < 2^(32 - e): it leaves a non-negative
+    H's floor alone and lowers a negative H's exactly at the ties, which is RDBP's rounding of
+    negatives. Beyond, the result is off by at most 2, which saturated outputs absorb: always
+    so for 2 <= e <= 11 (|H| / 2^e >= 2^(32 - 2e) - 1 > 258), otherwise only if no input can
+    reach such an |H| (the bound from the weights, as fused_requant's). e = 1 has no int32
+    factor. Constant channels (all-zero weights) take any form: the kernels give them their
+    own constants."""
+    rows = np.asarray(weight_rows, dtype=np.int64)
+    bias = np.asarray(bias, dtype=np.int64).reshape(-1)
+    multiplier, right = fused.table[:, 0].astype(np.int64), fused.table[:, 2].astype(np.int64)
+    bound = (np.abs(bias) + np.abs(rows).sum(axis=1) * MAX_ABS_INPUT) << fused.scale_shift
+    h_bound = ((bound * multiplier) >> 32) + 2
+    exact = (right >= 2) & ((right <= 11) | (h_bound < 2.0 ** (32 - np.maximum(right, 1))))
+    return exact | fused.constant
+
+
 def pad_rows(table: np.ndarray, rows: int) -> np.ndarray:
     """Pads a per-channel table to `rows` with harmless entries (padded outputs are discarded)."""
     if table.shape[0] >= rows:

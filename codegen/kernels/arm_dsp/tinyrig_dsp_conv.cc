@@ -484,14 +484,29 @@ inline int32_t requantize_scaled(int32_t acc, int32_t multiplier, int32_t roundi
   return ssat8(y >> shift);
 }
 
-// The pair's two outputs for pixel `pixel` from pair_accumulate's acc; epi = the pair's
-// epilogue words (2 * bias_a, M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b).
-inline void pair_outputs(const int32_t* acc, int32_t pixel, const int32_t* epi, int32_t* ya, int32_t* yb) {
-  const int32_t a = static_cast<int32_t>(static_cast<uint32_t>(epi[0]) + 2u * static_cast<uint32_t>(acc[2 * pixel]));
-  *ya = requantize_scaled(a, epi[1], epi[2], epi[5] & 0xFF);
-  *yb = requantize_scaled(pair_second_filter(acc[2 * pixel + 1], acc[2 * pixel], epi[6]), epi[3], epi[4],
-                          (epi[5] >> 8) & 0xFF);
+// The 3-instruction requantisation of a doubled accumulator (fused_epilogue.three_instruction_exact):
+// SMMULR by M, SMMLAR by F = 2^(32 - e) + 1 adding the output zero point, SSAT.
+inline int32_t requantize_rq3(int32_t acc, int32_t multiplier, int32_t factor, int32_t zero_point) {
+  return ssat8(smmlar(smmlar(acc, multiplier, 0), factor, zero_point));
 }
+
+// The pair's two outputs for pixel `pixel` from pair_accumulate's acc; epi = the pair's
+// epilogue words: 2 * bias_a, M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b, or with rq3
+// (conv.py _pair_epilogue) 2 * bias_a, M_a, F_a, M_b, F_b, output zero point, 2 * bias_b.
+inline void pair_outputs(const int32_t* acc, int32_t pixel, const int32_t* epi, int32_t* ya, int32_t* yb,
+                         bool rq3) {
+  const int32_t a = static_cast<int32_t>(static_cast<uint32_t>(epi[0]) + 2u * static_cast<uint32_t>(acc[2 * pixel]));
+  const int32_t b = pair_second_filter(acc[2 * pixel + 1], acc[2 * pixel], epi[6]);
+  if (rq3) {
+    *ya = requantize_rq3(a, epi[1], epi[2], epi[5]);
+    *yb = requantize_rq3(b, epi[3], epi[4], epi[5]);
+  } else {
+    *ya = requantize_scaled(a, epi[1], epi[2], epi[5] & 0xFF);
+    *yb = requantize_scaled(b, epi[3], epi[4], (epi[5] >> 8) & 0xFF);
+  }
+}
+
+using RunFn = void (*)(const struct ConvRun*);
 
 // The assembly run over every full filter pair for 3 full pixels. The pair's part of
 // the stream (conv.py: one int8 word per step, then the epilogue words)
@@ -600,6 +615,29 @@ inline ConvRun layer_run(const DspConv2DParams& p, int32_t steps) {
   "asr r7, r7, " #E "\n\t"                                                \
   "ssat " #ACC ", #8, r7\n\t"
 
+// A pair's requantisation in the epilogue (REQUANT of TINYRIG_RUN_FN_OF), after the LDM of
+// its epilogue words into r0, r2-r7: with the right shift in a register (r2 M_a, r3 r_a,
+// r4 M_b, r5 r_b, r6 e_a | e_b << 8) ...
+#define TINYRIG_RUN_REQUANT_SHIFT                                         \
+  TINYRIG_RUN_B(r9, r8) TINYRIG_RUN_B(r11, r10) TINYRIG_RUN_B(lr, r12)    \
+  TINYRIG_RUN_RQ2(r8, r2, r3, r6) TINYRIG_RUN_RQ2(r10, r2, r3, r6) TINYRIG_RUN_RQ2(r12, r2, r3, r6) \
+  "lsr r6, r6, #8\n\t"                                                    \
+  TINYRIG_RUN_RQ(r9, r4, r5, r6) TINYRIG_RUN_RQ(r11, r4, r5, r6) TINYRIG_RUN_RQ(lr, r4, r5, r6)
+// ... or in 3 instructions where conv.py found them exact for every filter (r2 M_a, r3 F_a,
+// r4 M_b, r5 F_b, r6 the output zero point; F = 2^(32 - e) + 1): SMMULR, SMMLAR adding the
+// zero point, SSAT (depthwise's TINYRIG_DWL_RQ; fused_epilogue.three_instruction_exact).
+#define TINYRIG_RUN_RQ3(ACC, M, F)                                        \
+  "smmulr " #ACC ", " #ACC ", " #M "\n\t"                                 \
+  "smmlar " #ACC ", " #ACC ", " #F ", r6\n\t"                             \
+  "ssat " #ACC ", #8, " #ACC "\n\t"
+#define TINYRIG_RUN_REQUANT_RQ3                                           \
+  TINYRIG_RUN_B(r9, r8) TINYRIG_RUN_B(r11, r10) TINYRIG_RUN_B(lr, r12)    \
+  "add r8, r0, r8, lsl #1\n\t"                                            \
+  "add r10, r0, r10, lsl #1\n\t"                                          \
+  "add r12, r0, r12, lsl #1\n\t"                                          \
+  TINYRIG_RUN_RQ3(r8, r2, r3) TINYRIG_RUN_RQ3(r10, r2, r3) TINYRIG_RUN_RQ3(r12, r2, r3) \
+  TINYRIG_RUN_RQ3(r9, r4, r5) TINYRIG_RUN_RQ3(r11, r4, r5) TINYRIG_RUN_RQ3(lr, r4, r5)
+
 #define TINYRIG_RUN_CLAMP(V)                                              \
   "ssub8 r0, " #V ", r2\n\t"                                              \
   "sel " #V ", " #V ", r2\n\t"                                            \
@@ -674,8 +712,9 @@ inline ConvRun layer_run(const DspConv2DParams& p, int32_t steps) {
   "strb r12, [r6, r3, lsl #1]\n\t"
 
 // PASS: the entry table and the units of one pass (TINYRIG_RUN_PASS_OF, TINYRIG_BAND_PASS_OF);
-// STORE: TINYRIG_RUN_STORE_ADJACENT or TINYRIG_RUN_STORE_OFFSETS.
-#define TINYRIG_RUN_FN_OF(STORE, PASS, FIRST_UNIT)                         \
+// STORE: TINYRIG_RUN_STORE_ADJACENT or TINYRIG_RUN_STORE_OFFSETS; REQUANT:
+// TINYRIG_RUN_REQUANT_SHIFT or TINYRIG_RUN_REQUANT_RQ3.
+#define TINYRIG_RUN_FN_OF(STORE, PASS, FIRST_UNIT, REQUANT)                \
   "push {r4-r11, lr}\n\t"                                                 \
   "sub sp, sp, #32\n\t"                                                   \
   "ldm r0, {r1-r9}\n\t"                                                   \
@@ -692,11 +731,8 @@ inline ConvRun layer_run(const DspConv2DParams& p, int32_t steps) {
   "ldr r2, [sp, #20]\n\t"                                                 \
   "cmp r0, r2\n\t"                                                        \
   "bne 10b\n\t"                                                           \
-  "ldm r1!, {r0, r2-r7}\n\t" /* 2 * bias_a, M_a, r_a, M_b, r_b, e_a | e_b << 8, 2 * bias_b */ \
-  TINYRIG_RUN_B(r9, r8) TINYRIG_RUN_B(r11, r10) TINYRIG_RUN_B(lr, r12)    \
-  TINYRIG_RUN_RQ2(r8, r2, r3, r6) TINYRIG_RUN_RQ2(r10, r2, r3, r6) TINYRIG_RUN_RQ2(r12, r2, r3, r6) \
-  "lsr r6, r6, #8\n\t"                                                    \
-  TINYRIG_RUN_RQ(r9, r4, r5, r6) TINYRIG_RUN_RQ(r11, r4, r5, r6) TINYRIG_RUN_RQ(lr, r4, r5, r6) \
+  "ldm r1!, {r0, r2-r7}\n\t" /* the pair's 7 epilogue words (pair_outputs) */ \
+  REQUANT                                                                 \
   STORE                                                                   \
   "beq 9f\n\t"                                                            \
   "2:\n\t" /* the next filter pair: its first unit, then the passes */    \
@@ -709,44 +745,49 @@ inline ConvRun layer_run(const DspConv2DParams& p, int32_t steps) {
 #define TINYRIG_COLUMN_UNIT TINYRIG_RUN_UNIT_OF(TINYRIG_COLUMN_LOADS_A, TINYRIG_COLUMN_LOADS_B)
 #define TINYRIG_COLUMN_FIRST TINYRIG_RUN_FIRST_UNIT_OF(TINYRIG_COLUMN_LOADS_A, TINYRIG_COLUMN_LOADS_B)
 
-// noipa: the caller must not learn from the (opaque) bodies which registers survive.
-__attribute__((naked, noipa)) void conv_run(const ConvRun*) {
-  __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(""), TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT),
-                                    TINYRIG_COLUMN_FIRST));
-}
-__attribute__((naked, noipa)) void conv_run_clamp(const ConvRun*) {
-  __asm__ volatile(
-      TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(TINYRIG_RUN_CLAMP3), TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT),
-                        TINYRIG_COLUMN_FIRST));
-}
-__attribute__((naked, noipa)) void conv_run_offsets(const ConvRun*) {
-  __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_OFFSETS, TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT),
-                                    TINYRIG_COLUMN_FIRST));
-}
+// The column runs in one requantisation form: adjacent pairs, clamping or not, and the sparse
+// pairs. noipa: the caller must not learn from the (opaque) bodies which registers survive.
+// Each is a function of its own, so the linker keeps only those a model's layers use.
+#define TINYRIG_COLUMN_RUNS(SUFFIX, REQUANT)                                                        \
+  __attribute__((naked, noipa)) void conv_run##SUFFIX(const ConvRun*) {                            \
+    __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(""),                             \
+                                       TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT), TINYRIG_COLUMN_FIRST, REQUANT)); \
+  }                                                                                                \
+  __attribute__((naked, noipa)) void conv_run_clamp##SUFFIX(const ConvRun*) {                      \
+    __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(TINYRIG_RUN_CLAMP3),             \
+                                       TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT), TINYRIG_COLUMN_FIRST, REQUANT)); \
+  }                                                                                                \
+  __attribute__((naked, noipa)) void conv_run_offsets##SUFFIX(const ConvRun*) {                    \
+    __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_OFFSETS,                                  \
+                                       TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT), TINYRIG_COLUMN_FIRST, REQUANT)); \
+  }
+TINYRIG_COLUMN_RUNS(, TINYRIG_RUN_REQUANT_SHIFT)
+TINYRIG_COLUMN_RUNS(_rq3, TINYRIG_RUN_REQUANT_RQ3)
 
 #define TINYRIG_BAND_UNIT(PB) TINYRIG_RUN_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB))
 
 // The band runs (the band path): the same run reading the 3 pixels' windows in place, PB bytes
 // apart; one pair of functions per PB (conv.py BAND_PIXEL_BYTES), kept only where a model
 // uses them (each is a function of its own, so the linker drops the others).
+#define TINYRIG_BAND_RUN_FN(NAME, PB, CLAMP, REQUANT)                                               \
+  __attribute__((naked, noipa)) void NAME(const ConvRun*) {                                        \
+    __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(CLAMP), TINYRIG_BAND_PASS_OF(TINYRIG_BAND_UNIT(PB)), \
+                                       TINYRIG_RUN_FIRST_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)), \
+                                       REQUANT));                                                  \
+  }
 #define TINYRIG_BAND_RUNS(PB)                                                                      \
-  __attribute__((naked, noipa)) void band_run_##PB(const ConvRun*) {                               \
-    __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(""), TINYRIG_BAND_PASS_OF(TINYRIG_BAND_UNIT(PB)),              \
-                                       TINYRIG_RUN_FIRST_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)))); \
-  }                                                                                                \
-  __attribute__((naked, noipa)) void band_run_clamp_##PB(const ConvRun*) {                         \
-    __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(TINYRIG_RUN_CLAMP3),              \
-                                       TINYRIG_BAND_PASS_OF(TINYRIG_BAND_UNIT(PB)),                 \
-                                       TINYRIG_RUN_FIRST_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)))); \
-  }                                                                                                \
+  TINYRIG_BAND_RUN_FN(band_run_##PB, PB, "", TINYRIG_RUN_REQUANT_SHIFT)                            \
+  TINYRIG_BAND_RUN_FN(band_run_clamp_##PB, PB, TINYRIG_RUN_CLAMP3, TINYRIG_RUN_REQUANT_SHIFT)      \
+  TINYRIG_BAND_RUN_FN(band_run_rq3_##PB, PB, "", TINYRIG_RUN_REQUANT_RQ3)                          \
+  TINYRIG_BAND_RUN_FN(band_run_clamp_rq3_##PB, PB, TINYRIG_RUN_CLAMP3, TINYRIG_RUN_REQUANT_RQ3)    \
   template <>                                                                                      \
   struct BandRun<PB> {                                                                             \
-    template <int kClamp>                                                                          \
-    static void run(const ConvRun* r) {                                                            \
-      if constexpr (kClamp != 0) {                                                                 \
-        band_run_clamp_##PB(r);                                                                    \
+    template <int kClamp, int kRq3>                                                                \
+    static constexpr RunFn run() {                                                                 \
+      if constexpr (kRq3 != 0) {                                                                   \
+        return kClamp != 0 ? band_run_clamp_rq3_##PB : band_run_rq3_##PB;                          \
       } else {                                                                                     \
-        band_run_##PB(r);                                                                          \
+        return kClamp != 0 ? band_run_clamp_##PB : band_run_##PB;                                  \
       }                                                                                            \
     }                                                                                              \
   };
@@ -757,8 +798,9 @@ TINYRIG_BAND_PIXEL_BYTES(TINYRIG_BAND_RUNS)
 #else  // host model of the same loop
 
 // pixel_words 0: the interleaved columns; else a band's windows, that many words apart.
-// offsets: each pair's stream ends with off_a | off_b << 16 (conv_run_offsets).
-void conv_run_model(const ConvRun* run, bool clamp, int32_t pixel_words = 0, bool offsets = false) {
+// offsets: each pair's stream ends with off_a | off_b << 16 (conv_run_offsets); rq3: the
+// epilogue words' 3-instruction form.
+void conv_run_model(const ConvRun* run, bool clamp, int32_t pixel_words, bool offsets, bool rq3) {
   const int32_t steps = static_cast<int32_t>(run->x_end - run->x) / (pixel_words ? 1 : kPixels);
   const int32_t pair_words = 7 + steps + (offsets ? 1 : 0);
   int32_t pair = 0;
@@ -771,7 +813,7 @@ void conv_run_model(const ConvRun* run, bool clamp, int32_t pixel_words = 0, boo
     }
     for (int32_t pixel = 0; pixel < 3; ++pixel) {
       int32_t y[2];
-      pair_outputs(acc, pixel, s + steps, &y[0], &y[1]);
+      pair_outputs(acc, pixel, s + steps, &y[0], &y[1], rq3);
       for (int32_t f = 0; f < 2; ++f) {
         if (clamp) {
           const int32_t lo = static_cast<int8_t>(run->lo4), hi = static_cast<int8_t>(run->hi4);
@@ -788,21 +830,36 @@ void conv_run_model(const ConvRun* run, bool clamp, int32_t pixel_words = 0, boo
   }
 }
 
-void conv_run(const ConvRun* run) { conv_run_model(run, false); }
-void conv_run_clamp(const ConvRun* run) { conv_run_model(run, true); }
-void conv_run_offsets(const ConvRun* run) { conv_run_model(run, false, 0, true); }
+void conv_run(const ConvRun* run) { conv_run_model(run, false, 0, false, false); }
+void conv_run_clamp(const ConvRun* run) { conv_run_model(run, true, 0, false, false); }
+void conv_run_offsets(const ConvRun* run) { conv_run_model(run, false, 0, true, false); }
+void conv_run_rq3(const ConvRun* run) { conv_run_model(run, false, 0, false, true); }
+void conv_run_clamp_rq3(const ConvRun* run) { conv_run_model(run, true, 0, false, true); }
+void conv_run_offsets_rq3(const ConvRun* run) { conv_run_model(run, false, 0, true, true); }
 
 template <int kPixelBytes>
 struct BandRun {
-  template <int kClamp>
-  static void run(const ConvRun* r) { conv_run_model(r, kClamp != 0, kPixelBytes / 4); }
+  template <int kClamp, int kRq3>
+  static constexpr RunFn run() {
+    return [](const ConvRun* r) { conv_run_model(r, kClamp != 0, kPixelBytes / 4, false, kRq3 != 0); };
+  }
 };
 
 #endif
 
-}  // namespace
+// The column run of a layer's clamp and requantisation form (only the ones used are linked).
+template <int kClamp, int kRq3>
+constexpr RunFn column_run() {
+  if constexpr (kRq3 != 0) {
+    return kClamp != 0 ? conv_run_clamp_rq3 : conv_run_rq3;
+  } else {
+    return kClamp != 0 ? conv_run_clamp : conv_run;
+  }
+}
 
-void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch) {
+// Any convolution over columns of 3 pixels (DspConvColumnsParams), run_fn its column run.
+void conv_columns(const DspConv2DParams& p, const int8_t* input, int8_t* output, int32_t* scratch, RunFn run_fn,
+                  bool rq3) {
   const int32_t steps = p.depth_padded / 2;
   uint32_t* columns = reinterpret_cast<uint32_t*>(scratch);  // [steps][kPixels]
   int8_t* window = reinterpret_cast<int8_t*>(columns + steps * kPixels);
@@ -838,7 +895,6 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   run.x = columns;
   run.entry = first_pass_entry(steps / 2, kPassUnits);
   run.x_end = columns + steps * kPixels;
-  auto* const run_fn = p.clamp ? conv_run_clamp : conv_run;
   // 1x1 at stride 1: pixel i's column is the input pixel i.
   const bool dense = p.pointwise && p.window.stride_h == 1 && p.window.stride_w == 1;
   const int32_t c = p.window.input_c;
@@ -918,7 +974,7 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
       const bool second = filter + 1 < p.window.output_c;
       for (int32_t slot = 0; slot < valid; ++slot) {
         int32_t ya, yb;
-        pair_outputs(acc, slot, pair + steps, &ya, &yb);
+        pair_outputs(acc, slot, pair + steps, &ya, &yb, rq3);
         int8_t* o = out + slot * p.window.output_c + filter;
         o[0] = clamp_output(ya, p.clamp, p.activation_min, p.activation_max);
         if (second) o[1] = clamp_output(yb, p.clamp, p.activation_min, p.activation_max);
@@ -968,9 +1024,22 @@ void conv2d_s8(const DspConv2DParams& p, const int8_t* input, int8_t* output, in
   for (; first < pixels; first += kPixels) one_run(first);
 }
 
+}  // namespace
+
+template <int kClamp, int kRq3>
+void conv2d_s8(const DspConvColumnsParams<kClamp, kRq3>& c, const int8_t* input, int8_t* output, int32_t* scratch) {
+  conv_columns(c.conv, input, output, scratch, column_run<kClamp, kRq3>(), kRq3 != 0);
+}
+template void conv2d_s8<0, 0>(const DspConvColumnsParams<0, 0>&, const int8_t*, int8_t*, int32_t*);
+template void conv2d_s8<1, 0>(const DspConvColumnsParams<1, 0>&, const int8_t*, int8_t*, int32_t*);
+template void conv2d_s8<0, 1>(const DspConvColumnsParams<0, 1>&, const int8_t*, int8_t*, int32_t*);
+template void conv2d_s8<1, 1>(const DspConvColumnsParams<1, 1>&, const int8_t*, int8_t*, int32_t*);
+
 // The live filters' pairs over runs of 3 pixels (conv_run_offsets writes each filter's bytes at
 // its own offset), then every pixel's constant outputs from the fill table.
-void conv2d_s8(const DspConvSparseParams& s, const int8_t* input, int8_t* output, int32_t* scratch) {
+template <int kRq3>
+void conv2d_s8(const DspConvSparseParams<kRq3>& s, const int8_t* input, int8_t* output, int32_t* scratch) {
+  auto* const run_offsets = kRq3 != 0 ? conv_run_offsets_rq3 : conv_run_offsets;
   const DspConv2DParams& p = s.conv;
   const int32_t steps = p.depth / 2;  // whole groups of 4 (conv.py)
   const int32_t in_c = p.window.input_c, out_c = p.window.output_c;
@@ -989,7 +1058,7 @@ void conv2d_s8(const DspConvSparseParams& s, const int8_t* input, int8_t* output
       const int8_t* src = input + first * in_c;
       widen3_groups(src, src + in_c, src + 2 * in_c, columns, p.depth / 4);
       run.out = output + first * out_c;
-      conv_run_offsets(&run);
+      run_offsets(&run);
     }
     if (first < pixels) {  // the last 1-2 pixels: zero columns beside them, outputs through scratch
       const int32_t valid = pixels - first;
@@ -998,7 +1067,7 @@ void conv2d_s8(const DspConvSparseParams& s, const int8_t* input, int8_t* output
               columns + slot);
       }
       run.out = partial_out;
-      conv_run_offsets(&run);
+      run_offsets(&run);
       for (int32_t slot = 0; slot < valid; ++slot) {
         copy_bytes(output + (first + slot) * out_c, partial_out + slot * out_c, out_c);
       }
@@ -1014,6 +1083,8 @@ void conv2d_s8(const DspConvSparseParams& s, const int8_t* input, int8_t* output
     }
   }
 }
+template void conv2d_s8<0>(const DspConvSparseParams<0>&, const int8_t*, int8_t*, int32_t*);
+template void conv2d_s8<1>(const DspConvSparseParams<1>&, const int8_t*, int8_t*, int32_t*);
 
 }  // namespace arm_dsp
 }  // namespace tinyrig
@@ -1116,8 +1187,8 @@ void fill_band(const DspConv2DParams& p, const int8_t* input, int32_t out_y, int
 // Per output row: the band, then every full run of 3 pixels read in place by the band run;
 // the 1-2 pixels at a row's end have their windows copied out of the band into interleaved
 // columns, gathered across rows, and go through conv_run 3 at a time (no wasted MACs).
-template <int kPixelBytes, int kClamp>
-void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& r, const int8_t* input, int8_t* output,
+template <int kPixelBytes, int kClamp, int kRq3>
+void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3>& r, const int8_t* input, int8_t* output,
                int32_t* scratch) {
   const DspConv2DParams& p = r.conv;
   const int32_t steps = p.depth / 2;  // the depth is whole groups of 4 (conv.py)
@@ -1140,11 +1211,7 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& r, const int8_t* in
     run.x_end = columns + steps * kPixels;
     run.entry = column_entry;
     run.out = partial_out;
-    if (kClamp != 0) {
-      conv_run_clamp(&run);
-    } else {
-      conv_run(&run);
-    }
+    column_run<kClamp, kRq3>()(&run);
     for (int32_t slot = 0; slot < waiting; ++slot) {
       copy_bytes(output + pending[slot] * out_c, partial_out + slot * out_c, out_c);
     }
@@ -1159,7 +1226,7 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& r, const int8_t* in
       run.x_end = run.x + steps;
       run.entry = band_entry;
       run.out = out;
-      BandRun<kPixelBytes>::template run<kClamp>(&run);
+      BandRun<kPixelBytes>::template run<kClamp, kRq3>()(&run);
     }
     for (int32_t x = full; x < out_w; ++x) {
       const uint32_t* src = band + x * pixel_words;
@@ -1171,9 +1238,10 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& r, const int8_t* in
   if (waiting > 0) flush();
 }
 
-#define TINYRIG_BAND_INSTANCES(PB)                                                                  \
-  template void conv2d_s8<PB, 0>(const DspConvRowsParams<PB, 0>&, const int8_t*, int8_t*, int32_t*); \
-  template void conv2d_s8<PB, 1>(const DspConvRowsParams<PB, 1>&, const int8_t*, int8_t*, int32_t*);
+#define TINYRIG_BAND_INSTANCE(PB, C, R) \
+  template void conv2d_s8<PB, C, R>(const DspConvRowsParams<PB, C, R>&, const int8_t*, int8_t*, int32_t*);
+#define TINYRIG_BAND_INSTANCES(PB) \
+  TINYRIG_BAND_INSTANCE(PB, 0, 0) TINYRIG_BAND_INSTANCE(PB, 1, 0) TINYRIG_BAND_INSTANCE(PB, 0, 1) TINYRIG_BAND_INSTANCE(PB, 1, 1)
 TINYRIG_BAND_PIXEL_BYTES(TINYRIG_BAND_INSTANCES)
 
 

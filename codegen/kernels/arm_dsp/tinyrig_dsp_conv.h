@@ -30,7 +30,18 @@ struct DspConv2DParams {
   int32_t activation_min, activation_max;
   const int32_t* stream;    // per filter pair: [depth_padded / 2] int8 words (a[d0], b'[d0], a[d1],
                             // b'[d1]) with b' = b - [a < 0], then a's bias doubled (times 2^(ls+1)),
-                            // M_a, r_a, M_b, r_b, e_a | e_b << 8, b's bias doubled
+                            // M_a, r_a, M_b, r_b, e_a | e_b << 8, b's bias doubled; or, in the
+                            // 3-instruction form (kRq3), F_a, F_b = 2^(32 - e) + 1 for r_a, r_b and the
+                            // output zero point for the shifts (conv.py _pair_epilogue)
+};
+
+// Any CONV_2D over columns of 3 pixels (tinyrig_dsp_conv.cc conv_columns). kClamp: the
+// activation range is narrower than int8 (conv.clamp); kRq3: the epilogue requantises in 3
+// instructions (conv.py found that exact for every filter). Only the runs of the forms a
+// model uses are linked.
+template <int kClamp, int kRq3>
+struct DspConvColumnsParams {
+  DspConv2DParams conv;
 };
 
 // CONV_2D with a 2-D filter on whole groups of 4 input channels (tinyrig_dsp_conv.cc,
@@ -38,8 +49,8 @@ struct DspConv2DParams {
 // [x][fy][c] (zero point outside the image), so a window is depth / 2 consecutive words and
 // the 3 pixels of a run are kPixelBytes apart, immediates of the assembly run (one copy per
 // value, linked only when used); conv.stream's weights are in [fx][fy][c] order to match.
-// kClamp: the activation range is narrower than int8 (conv.clamp).
-template <int kPixelBytes, int kClamp>
+// kClamp, kRq3: as for DspConvColumnsParams.
+template <int kPixelBytes, int kClamp, int kRq3>
 struct DspConvRowsParams {
   DspConv2DParams conv;  // padded_h = padded_w = 0, pointwise = rgb3x3 = 0
   int32_t band_w;        // band columns: (output_w - 1) * stride_w + filter_w
@@ -51,7 +62,8 @@ struct DspConvRowsParams {
 // ending in off_a | off_b << 16, the filters' bytes within a pixel; a pixel's constant outputs
 // are written from `fill`, [fill_words][3]: the byte offset of a word of the pixel that holds
 // constants, the mask of its other (live) bytes, the constant bytes. conv.clamp is 0; depth and
-// output_c are whole groups of 4.
+// output_c are whole groups of 4. kRq3: as for DspConvColumnsParams.
+template <int kRq3>
 struct DspConvSparseParams {
   DspConv2DParams conv;
   int32_t live_pairs;  // filter pairs in conv.stream (may be 0)
@@ -61,10 +73,13 @@ struct DspConvSparseParams {
 
 namespace arm_dsp {
 
-void conv2d_s8(const DspConv2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
-void conv2d_s8(const DspConvSparseParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
-template <int kPixelBytes, int kClamp>
-void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& params, const int8_t* input, int8_t* output,
+template <int kClamp, int kRq3>
+void conv2d_s8(const DspConvColumnsParams<kClamp, kRq3>& params, const int8_t* input, int8_t* output,
+               int32_t* scratch);
+template <int kRq3>
+void conv2d_s8(const DspConvSparseParams<kRq3>& params, const int8_t* input, int8_t* output, int32_t* scratch);
+template <int kPixelBytes, int kClamp, int kRq3>
+void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3>& params, const int8_t* input, int8_t* output,
                int32_t* scratch);
 // Other layers with all-zero filters, over their live ones (tinyrig_live_filters.h); declared
 // last, so that the inner call sees every other overload.
