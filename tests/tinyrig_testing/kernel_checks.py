@@ -2,7 +2,8 @@
 
 `check_model_bit_exact` builds the firmware the way `tinyrig run` does (for the board's core),
 runs seeded random inputs (plus chosen ones) under QEMU and asserts the raw output bytes equal
-the interpreter's; `optimised_layers` and `helium_notes` check first that the kernel a test is
+the interpreter's; `check_host_bit_exact` does the same with a host build (the kernels' C++
+paths); `optimised_layers` and `helium_notes` check first that the kernel a test is
 about really ran.
 """
 
@@ -41,6 +42,18 @@ def fuzz_benchmark(model: bytes) -> tuple[Benchmark, object]:
     floats = compiled.input.dtype == "float32"
     return Benchmark("fuzz", "random model", "fuzz.tflite", compiled.input.nbytes,
                      "float32_quantize" if floats else "int8_copy", "scores", 1, 0, "top1", 0.0), compiled
+
+
+def check_host_bit_exact(compiled, model: bytes, seed: int, tmp_path: Path, count: int = 3) -> None:
+    """`count` seeded random inputs through a host build of `compiled` (a model compiled for a
+    core: its kernels' C++ paths) and through tflite-micro: the outputs must be equal."""
+    from tinyrig.codegen.hostbuild import HostModel
+
+    host = HostModel.build(compiled, workdir=tmp_path)
+    batch = np.random.default_rng([seed, 2]).integers(-128, 128, size=(count, *host.input_shape)).astype(np.int8)
+    got = np.asarray(host.run(batch)).reshape(-1)
+    want = np.asarray(in_child(run_tflm, model, [batch])).reshape(-1)
+    assert np.array_equal(got, want), f"seed {seed}: first differing {np.flatnonzero(got != want)[:5]}"
 
 
 def check_model_bit_exact(board_name: str, model: bytes, desc: dict, seed: int, tmp_path: Path,

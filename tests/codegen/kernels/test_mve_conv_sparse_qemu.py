@@ -14,11 +14,9 @@ import pytest
 
 from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
-from tinyrig.codegen.hostbuild import HostModel
 
 from tinyrig_testing import tflite_builder as tb
-from tinyrig_testing.fuzz_harness import in_child, run_tflm
-from tinyrig_testing.kernel_checks import check_model_bit_exact
+from tinyrig_testing.kernel_checks import check_host_bit_exact, check_model_bit_exact
 
 BOARD = "qemu-mps3-an547"
 NOTE = "live of"
@@ -64,11 +62,7 @@ def test_mve_sparse_conv_bit_exact_under_qemu(seed, shape, layers, tmp_path):
 def test_mve_sparse_conv_host_path_bit_exact(seed, shape, layers, tmp_path):
     model, _ = _model(seed, shape, layers)
     compiled = compile_model(model, core=load_board(BOARD).core)
-    host = HostModel.build(compiled, workdir=tmp_path)
-    batch = np.random.default_rng([seed, 2]).integers(-128, 128, size=(3, *host.input_shape)).astype(np.int8)
-    got = np.asarray(host.run(batch)).reshape(-1)
-    want = np.asarray(in_child(run_tflm, model, [batch])).reshape(-1)
-    assert np.array_equal(got, want), f"seed {seed}: first differing {np.flatnonzero(got != want)[:5]}"
+    check_host_bit_exact(compiled, model, seed, tmp_path)
 
 
 def test_mve_layers_with_few_zero_filters_keep_the_plain_kernel():
