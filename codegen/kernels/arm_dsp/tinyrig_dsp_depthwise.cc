@@ -159,15 +159,15 @@ struct DwLine {
 // the buffer pointer's low TINYRIG_DWL_ACC_ALIGN_LOG2 bits are zero.
 #define TINYRIG_DWL_ACC_ALIGN_LOG2 9
 constexpr uintptr_t kDwAccAlign = uintptr_t{1} << TINYRIG_DWL_ACC_ALIGN_LOG2;
-// A channel's record (7 words): filter rows 0, 1, 2, bias, then either M, 2^(32 - e) + 1
+// A channel's record (7 words): filter rows 0, 1, 2, bias, then either 2M - 2^32, 2^(32 - e) + 1
 // and the output zero point (TINYRIG_DWL_RQ, 8 outputs a trip), or M, e + 2^31 and the
 // rounding (TINYRIG_DWL_RQ_SHIFT, one output at a time with the activation clamp: layers
 // that clamp, and channels where the first form is not exact). Bit 31 of the second
 // word picks the form: it is clear in 2^(32 - e) + 1 <= 2^30 + 1, and ASR by register
 // reads only e's low byte. A row word holds int8 weights so that
 // SXTB16 gives its A pair and SXTB16 ROR 8 its B pair: (w0, w1, w1, w2) at stride 1,
-// (w0, w2, w1, 0) at stride 2, each weight times 2^ls (the fused epilogue's scale / 2;
-// the kernel doubles them with SADD16).
+// (w0, w2, w1, 0) at stride 2, each weight (and the bias) times 2^ls, half the fused
+// epilogue's scale: the requantisation doubles the accumulator (see TINYRIG_DWL_RQ).
 constexpr int32_t kRecordWords = 7;
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
@@ -176,8 +176,10 @@ constexpr int32_t kRecordWords = 7;
 #define TINYRIG_DWL_STR(x) TINYRIG_DWL_STR_(x)
 
 // A channel's weights for one line (r3: its record): filter row f's A/B int16 pairs
-// (SXTB16, SXTB16 ROR 8), doubled to the fused epilogue's scale (SADD16), in
-// r6/r7 (row 0), r8/r9 (row 1), r10/r11 (row 2); the bias (scaled on the host) in r12.
+// (SXTB16, SXTB16 ROR 8) in r6/r7 (row 0), r8/r9 (row 1), r10/r11 (row 2); the bias
+// (scaled on the host) in r12. The accumulators are half the fused epilogue's acc'
+// (weights and bias carry 2^ls, not 2^(ls+1)): the requantisation doubles them for
+// free (TINYRIG_DWL_RQ), which spares 6 SADD16s per channel and line.
 #define TINYRIG_DWL_WEIGHTS                                               \
   "ldm r3!, {r6, r8, r10, r12}\n\t"                                       \
   "str r3, [sp, #28]\n\t"                                                 \
@@ -186,13 +188,7 @@ constexpr int32_t kRecordWords = 7;
   "sxtb16 r9, r8, ror #8\n\t"                                             \
   "sxtb16 r8, r8\n\t"                                                     \
   "sxtb16 r11, r10, ror #8\n\t"                                           \
-  "sxtb16 r10, r10\n\t"                                                   \
-  "sadd16 r6, r6, r6\n\t"                                                 \
-  "sadd16 r7, r7, r7\n\t"                                                 \
-  "sadd16 r8, r8, r8\n\t"                                                 \
-  "sadd16 r9, r9, r9\n\t"                                                 \
-  "sadd16 r10, r10, r10\n\t"                                              \
-  "sadd16 r11, r11, r11\n\t"
+  "sxtb16 r10, r10\n\t"
 // r0 ring (column k + 1), r1 accumulator buffer, r2/r3/lr column k's words of slots
 // 0..2 (loaded by the step before), r4/r5 accumulators, A0..B2 the weights slots 0..2
 // hold in this rotation, r12 bias. A step loads column k + 1 once (LDM, 4 cycles) and
@@ -263,22 +259,26 @@ constexpr int32_t kRecordWords = 7;
 #define TINYRIG_DWL_ROT0 ("r6", "r7", "r8", "r9", "r10", "r11")
 #define TINYRIG_DWL_ROT1 ("r10", "r11", "r6", "r7", "r8", "r9")
 #define TINYRIG_DWL_ROT2 ("r8", "r9", "r10", "r11", "r6", "r7")
-// Requantisation of ACC (r2 M, r3 2^(32 - e) + 1, r9 output zero point) in 3
+// Requantisation of ACC (r2 2M - 2^32, r3 2^(32 - e) + 1, r9 output zero point) in 3
 // instructions, bit-exact with TFLM's SRDHM(x, M) then RDBP(., e) plus the zero point:
-//   H = SMMULR(acc', M)                     = SRDHM (fused_epilogue: acc' = acc * 2^(ls+1))
+//   H = SMMLAR(a, 2M - 2^32, a)             = floor((2M * a + 2^31) / 2^32) = SMMULR(acc', M)
+//                                           = SRDHM (fused_epilogue: acc' = 2a = acc * 2^(ls+1))
 //   y = SMMLAR(H, 2^(32-e) + 1, zp)         = zp + floor((H + 2^(e-1)) / 2^e + H / 2^32)
+// The first line takes the half accumulator a: a * 2^32 + a * (2M - 2^32) is exactly
+// 2M * a in SMMLAR's 64-bit sum, and 2M - 2^32 fits int32 since 2^30 < M < 2^31.
 // The H / 2^32 term is below 2^-e in size while |H| < 2^(32-e): it leaves a non-negative
 // H's floor alone and lowers a negative H's exactly at the ties, which is RDBP's
 // rounding of negatives (floor((H + 2^(e-1) - [H < 0]) / 2^e)); larger |H| saturate
 // either way (depthwise.py checks both, and e >= 2 so the factor fits int32).
 #define TINYRIG_DWL_RQ(ACC)                                               \
-  "smmulr " #ACC ", " #ACC ", r2\n\t"                                     \
+  "smmlar " #ACC ", " #ACC ", r2, " #ACC "\n\t"                            \
   "smmlar " #ACC ", " #ACC ", r3, r9\n\t"                                 \
   "ssat " #ACC ", #8, " #ACC "\n\t"
 // The fused epilogue's own form (r2 M, r3 e in its low byte, r9 rounding; r8 scratch),
 // for channels where the form above is not exact and layers whose activation clamps:
-// SMMLAR, the sign ADD, ASR by register and SSAT.
+// the half accumulator doubled (ADD), SMMLAR, the sign ADD, ASR by register and SSAT.
 #define TINYRIG_DWL_RQ_SHIFT(ACC)                                         \
+  "add " #ACC ", " #ACC ", " #ACC "\n\t"                                  \
   "smmlar r8, " #ACC ", r2, r9\n\t"                                       \
   "add r8, r8, " #ACC ", asr #31\n\t"                                     \
   "asr r8, r8, r3\n\t"                                                    \
@@ -398,12 +398,11 @@ void dw_line(DwLine* line) {
   int8_t* out = r.out;
   const uint32_t* ring = r.ring;
   for (const int32_t* rec = r.record; rec != r.records_end; rec += kRecordWords, ++out) {
-    uint32_t w[6];  // [slot][A/B], doubled as the assembly does
+    uint32_t w[6];  // [slot][A/B]
     for (int32_t slot = 0; slot < 3; ++slot) {
       const uint32_t row = static_cast<uint32_t>(rec[(slot - rotation + 3) % 3]);
-      const uint32_t a = sxtb16(row), b = sxtb16_ror8(row);
-      w[2 * slot] = ((a << 1) & 0xFFFFu) | (((a >> 16) << 17) & 0xFFFF0000u);
-      w[2 * slot + 1] = ((b << 1) & 0xFFFFu) | (((b >> 16) << 17) & 0xFFFF0000u);
+      w[2 * slot] = sxtb16(row);
+      w[2 * slot + 1] = sxtb16_ror8(row);
     }
     const int32_t bias = rec[3];
     const uint32_t* x = ring;
@@ -432,10 +431,10 @@ void dw_line(DwLine* line) {
     int8_t* o = out;
     for (int32_t i = 0; i < outputs; ++i, o += r.out_step) {
       if (one_by_one) {
-        const int32_t y = requantize(r.acc[i], rq);
+        const int32_t y = requantize_doubled(r.acc[i], rq);
         *o = static_cast<int8_t>(y < r.lo ? r.lo : (y > r.hi ? r.hi : y));
-      } else {
-        *o = static_cast<int8_t>(ssat8(smmlar(smmlar(r.acc[i], rec[4], 0), rec[5], rec[6])));
+      } else {  // rec[4] = 2M - 2^32: H = SMMULR(2 * acc, M)
+        *o = static_cast<int8_t>(ssat8(smmlar(smmlar(r.acc[i], rec[4], r.acc[i]), rec[5], rec[6])));
       }
     }
   }
