@@ -10,6 +10,8 @@
 // filled with the input zero point, which the host-folded bias expects), so the tap
 // loop has no bounds checks and no per-tap sign extension. A slot is group-major,
 // [channel group][column][A/B word]; a C++ tap loop runs one pixel at a time.
+#include <cstddef>
+
 #include "tinyrig_dsp_common.h"
 #include "tinyrig_dsp_depthwise.h"
 
@@ -138,15 +140,16 @@ void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, i
 // (accumulators to a line buffer) and then the requantisation (SMMULR, SMMLAR, SSAT
 // per output, the right shift in the second multiplier: one copy for every shift) and
 // byte stores along the line.
+// The requantisation loads words 0..28 with one LDM, so their order follows its registers.
 struct DwLine {
   int32_t* acc;                // 0: accumulator line buffer, ending on a kDwAccAlign boundary
   int32_t rq_mode;             // 4: 2 * (outputs % 8), the requantisation's entry (+ 1 per channel)
-  int32_t octs;                // 8: outputs / 8
-  int32_t out_step2;           // 12: 2 * out_step
-  int32_t out_step3;           // 16: 3 * out_step
-  int8_t* out;                 // 20: the channel's output 0 of the line
-  int32_t out_step;            // 24: bytes between outputs along the line
-  const int32_t* record;       // 28: the channel's record (past its rows and bias during the MAC)
+  const int32_t* record;       // 8: the channel's record (past its rows and bias during the MAC)
+  int32_t octs;                // 12: outputs / 8
+  int32_t out_step2;           // 16: 2 * out_step
+  int32_t out_step3;           // 20: 3 * out_step
+  int8_t* out;                 // 24: the channel's output 0 of the line
+  int32_t out_step;            // 28: bytes between outputs along the line
   const int32_t* records_end;  // 32: the record of channel `channels`
   const uint32_t* ring;        // 36: channel 0's column word 0, slot 0
   int32_t mac_mode;            // 40: 8 * rotation + 4 * (stride 2) + steps % 4, the MAC loop's entry
@@ -154,6 +157,13 @@ struct DwLine {
   int32_t outputs;             // 52: outputs of the line (one-at-a-time channels)
   int32_t steps;               // 56: MAC steps (the host model's; the assembly stops at acc's end)
 };
+#if defined(__thumb2__)  // the offsets the assembly names (32-bit pointers)
+static_assert(offsetof(DwLine, record) == 8 && offsetof(DwLine, out) == 24 && offsetof(DwLine, out_step) == 28 &&
+                  offsetof(DwLine, records_end) == 32 && offsetof(DwLine, ring) == 36 &&
+                  offsetof(DwLine, mac_mode) == 40 && offsetof(DwLine, lo) == 44 && offsetof(DwLine, outputs) == 52 &&
+                  sizeof(DwLine) == 60,
+              "dw_line's frame offsets");
+#endif
 // The accumulator buffer ends on a multiple of kDwAccAlign bytes and is at most that
 // long (depthwise.py DW_LINE_MAX_ACC_BYTES), so the MAC loop's end is the first time
 // the buffer pointer's low TINYRIG_DWL_ACC_ALIGN_LOG2 bits are zero.
@@ -182,7 +192,7 @@ constexpr int32_t kRecordWords = 7;
 // free (TINYRIG_DWL_RQ), which spares 6 SADD16s per channel and line.
 #define TINYRIG_DWL_WEIGHTS                                               \
   "ldm r3!, {r6, r8, r10, r12}\n\t"                                       \
-  "str r3, [sp, #28]\n\t"                                                 \
+  "str r3, [sp, #8]\n\t"                                                  \
   "sxtb16 r7, r6, ror #8\n\t"                                             \
   "sxtb16 r6, r6\n\t"                                                     \
   "sxtb16 r9, r8, ror #8\n\t"                                             \
@@ -232,14 +242,14 @@ constexpr int32_t kRecordWords = 7;
 // The MAC loops of rotation R (W: the weight registers slots 0..2 read), both
 // strides: 4 steps a trip at stride 1, 2 double steps at stride 2, entered by the
 // TBH on mac_mode so that only whole trips follow.
-#define TINYRIG_DWL_MAC(R, W)                                             \
+#define TINYRIG_DWL_MAC_S1(R, W)                                          \
   "dwl_r" #R "_s1_0:\n\t" TINYRIG_DWL_STEP_S1 W                           \
   "dwl_r" #R "_s1_3:\n\t" TINYRIG_DWL_STEP_S1 W                           \
   "dwl_r" #R "_s1_2:\n\t" TINYRIG_DWL_STEP_S1 W                           \
   "dwl_r" #R "_s1_1:\n\t" TINYRIG_DWL_STEP_S1 W                           \
   TINYRIG_DWL_AT_END                                                      \
-  "bne dwl_r" #R "_s1_0\n\t"                                              \
-  "b dwl_requant\n\t"                                                     \
+  "bne dwl_r" #R "_s1_0\n\t"
+#define TINYRIG_DWL_MAC_S2(R, W)                                          \
   "dwl_r" #R "_s2_1:\n\t" TINYRIG_DWL_STEP_S2 W                           \
   TINYRIG_DWL_AT_END                                                      \
   "beq dwl_requant\n\t"                                                   \
@@ -250,6 +260,7 @@ constexpr int32_t kRecordWords = 7;
   "b dwl_requant\n\t"                                                     \
   "dwl_r" #R "_s2_3:\n\t" TINYRIG_DWL_STEP_S2 W                           \
   "b dwl_r" #R "_s2_2\n\t"
+#define TINYRIG_DWL_MAC(R, W) TINYRIG_DWL_MAC_S1(R, W) "b dwl_requant\n\t" TINYRIG_DWL_MAC_S2(R, W)
 #define TINYRIG_DWL_MAC_ENTRIES(R)                                        \
   ".hword (dwl_r" #R "_s1_0 - 7b) / 2, (dwl_r" #R "_s1_1 - 7b) / 2\n\t"   \
   ".hword (dwl_r" #R "_s1_2 - 7b) / 2, (dwl_r" #R "_s1_3 - 7b) / 2\n\t"   \
@@ -314,7 +325,8 @@ constexpr int32_t kRecordWords = 7;
 // The frame (DwLine) is copied to sp. Per channel: the weights (one LDM of the
 // record's rows and bias), a TBH on mac_mode into the MAC loops, the ring pointer on
 // to the next channel (its column 0, where the walk ends, kept in r0), one LDM of the
-// requantisation's record words, one of its frame words, a TBB on rq_mode plus the
+// requantisation's frame words (the record pointer among them), one of its record
+// words, a TBB on rq_mode plus the
 // record's form bit: the outputs % 8 first (0-3 single outputs, or 0-3 singles and 4
 // at once), then 8 per trip; or one at a time with the activation clamp.
 // noipa: the caller must not learn from the (opaque) body which registers survive.
@@ -328,7 +340,7 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       "add r8, sp, #28\n\t"
       "stm r8, {r1-r7}\n\t"
       "ldr r0, [sp, #36]\n\t" /* ring */
-      "ldr r3, [sp, #28]\n\t" /* record */
+      "ldr r3, [sp, #8]\n\t" /* record */
       "0:\n\t" /* channel */
       TINYRIG_DWL_WEIGHTS
       "ldr r1, [sp]\n\t"      /* acc */
@@ -339,14 +351,14 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       TINYRIG_DWL_MAC_ENTRIES(0) TINYRIG_DWL_MAC_ENTRIES(1) TINYRIG_DWL_MAC_ENTRIES(2)
       TINYRIG_DWL_MAC(0, TINYRIG_DWL_ROT0)
       TINYRIG_DWL_MAC(1, TINYRIG_DWL_ROT1)
-      TINYRIG_DWL_MAC(2, TINYRIG_DWL_ROT2)
+      TINYRIG_DWL_MAC_S2(2, TINYRIG_DWL_ROT2)
+      TINYRIG_DWL_MAC_S1(2, TINYRIG_DWL_ROT2) /* falls through: one in three stride-1 lines skips a branch */
       "dwl_requant:\n\t" /* r0 is the next channel's ring */
-      "ldr r12, [sp, #28]\n\t"
-      "ldm r12!, {r2, r3, r9}\n\t" /* M, 2^(32 - e) + 1, zero point or M, e + 2^31, rounding */
-      "str r12, [sp, #28]\n\t" /* the next channel's record */
-      "ldm sp, {r1, r4, r8, r10, r11, r12, lr}\n\t" /* acc, rq_mode, octs, 2x, 3x step, out, step */
-      "add r5, r12, #1\n\t"
-      "str r5, [sp, #20]\n\t"
+      "ldm sp, {r1, r4, r5, r8, r10, r11, r12, lr}\n\t" /* acc, rq_mode, record, octs, 2x, 3x step, out, step */
+      "ldm r5!, {r2, r3, r9}\n\t" /* 2M - 2^32, 2^(32 - e) + 1, zero point or M, e + 2^31, rounding */
+      "add r6, r12, #1\n\t"
+      "str r5, [sp, #8]\n\t" /* the next channel's record */
+      "str r6, [sp, #24]\n\t" /* and output */
       "add r4, r4, r3, lsr #31\n\t"
       "tbb [pc, r4]\n\t"
       "5:\n\t"
@@ -362,7 +374,8 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       "bne 3f\n\t"
       /* next channel, here so that short lines (4-7 outputs) reach it without a branch */
       "6:\n\t"
-      "ldrd r3, r4, [sp, #28]\n\t"
+      "ldr r3, [sp, #8]\n\t"
+      "ldr r4, [sp, #32]\n\t"
       "cmp r3, r4\n\t"
       "bne 0b\n\t"
       "add sp, sp, #56\n\t"
