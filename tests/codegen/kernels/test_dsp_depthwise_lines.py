@@ -1,8 +1,9 @@
 """The DSP depthwise line kernel (arm_dsp/depthwise.py, tinyrig_dsp_depthwise.cc) beyond
 the shapes test_dsp_fast_paths_qemu.py covers:
 
-* its 3-instruction requantisation (SMMULR by M, SMMLAR by 2^(32 - e) + 1 adding the zero
-  point) against TFLM's arithmetic in Python integers, inside and at the edge of the range
+* its 3-instruction requantisation (SMMULR by M, done as SMMLAR(a, 2M - 2^32, a) on the
+  half accumulator a, then SMMLAR by 2^(32 - e) + 1 adding the zero point) against TFLM's
+  arithmetic in Python integers, inside and at the edge of the range
   depthwise._line_requant accepts, and a case outside it that really differs;
 * the channels that take the one-at-a-time form instead, and the lines too long for the
   accumulator buffer's 512-byte boundary (declined to the ring kernel);
@@ -70,6 +71,19 @@ def test_large_h_with_a_large_shift_can_differ():
     h = -(2**17) - 2**14 + 1  # just above a tie: RDBP rounds to -4
     assert _rdbp(h, right) == -4
     assert _smmlar(h, (1 << (32 - right)) + 1, 0) == -5
+
+
+def test_first_multiply_doubles_the_half_accumulator():
+    """The kernel accumulates a = acc' / 2 (no SADD16 on the weights): SMMLAR(a, 2M - 2^32, a)
+    is SMMULR(2a, M), for every M the fused epilogue accepts and every a whose double fits int32."""
+    rng = np.random.default_rng(11)
+    multipliers = [2**30 + 1, 2**31 - 1, *rng.integers(2**30 + 1, 2**31, 200).tolist()]
+    halves = [0, 1, -1, 2**30 - 1, -(2**30), *rng.integers(-(2**30), 2**30, 200).tolist()]
+    for multiplier in multipliers:
+        factor = 2 * multiplier - 2**32
+        assert -(2**31) <= factor < 0
+        for a in halves:
+            assert _smmlar(a, factor, a) == _smmlar(2 * a, multiplier, 0), (a, multiplier)
 
 
 def test_full_chain_matches_tflm():
