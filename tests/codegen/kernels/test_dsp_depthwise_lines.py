@@ -160,10 +160,13 @@ def test_clamped_lines_bit_exact_under_qemu(seed, shape, stride, tmp_path):
     (65, (1, 7, 11, 13), (1, 1)),   # 3 groups of 4 channels and a tail (odd group count > 1)
     (66, (1, 9, 4, 12), (2, 1)),    # transposed, stride 2 along, 3 groups, no tail
     (67, (1, 3, 40, 12), (1, 2)),   # runs longer than the group count (column words inside)
+    (69, (1, 4, 5, 4), (1, 1)),     # one group: runs of 1 column word (no lookahead) and of 2
+    (71, (1, 4, 3, 8), (1, 1)),     # two groups, runs of 1 column word: one lookahead group
 ])
 def test_widening_odd_group_counts_bit_exact_under_qemu(seed, shape, stride, tmp_path):
     """The widening runs two groups (or column words) a trip and enters an odd count at
-    the second; both loop orders with 3 groups."""
+    the second; both loop orders with 3 groups. Each group (column word) but a run's last
+    loads the next one's input words between its stores; the last loads nothing."""
     model, desc, _ = _depthwise_model(seed, shape, stride)
     notes = _depthwise_notes(model)
     assert len(notes) == 1 and "planar SMLAD lines" in notes[0], notes
