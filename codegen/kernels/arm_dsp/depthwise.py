@@ -3,12 +3,13 @@ registration.
 
 * DEPTHWISE_CONV_2D (depth multiplier 1), 3x3 with stride 1 or 2 along rows or
   columns: channel-planar lines (see tinyrig_dsp_depthwise.cc), SMLAD on pairs of
-  neighbouring inputs. Per channel a record of 7 words [rows 0, 1, 2, bias, M,
+  neighbouring inputs. Per channel a record of 7 words [rows 0, 1, 2, bias, 2M - 2^32,
   2^(32 - e) + 1, output zero point] (or [..., M, e + 2^31, rounding]): a row is one word of int8 weights that SXTB16 /
-  SXTB16 ROR 8 turn into the row's two int16 pairs, doubled by SADD16 to the fused
-  epilogue's scale; the requantisation is SMMULR by M then SMMLAR by 2^(32 - e) + 1, or
-  the fused epilogue's own form one output at a time where that is not exact or the
-  activation clamps (see _line_requant). The filter row a ring slot holds rotates from
+  SXTB16 ROR 8 turn into the row's two int16 pairs. Weights and bias carry half the fused
+  epilogue's scale (fused_epilogue.HalvedEpilogue); the requantisation doubles the
+  accumulator inside its first multiply, SMMLAR(a, 2M - 2^32, a) = SMMULR(2a, M), then
+  SMMLAR by 2^(32 - e) + 1, or the fused epilogue's own form (after an ADD doubling) one
+  output at a time where that is not exact or the activation clamps (see _line_requant). The filter row a ring slot holds rotates from
   line to line; the kernel has a MAC loop per rotation, so each row is stored once.
 * Other filters: 4 channels per step, SMLABB/SMLATT per tap on widened inputs.
   Layout: [channel group][tap][A/B half].
@@ -23,7 +24,7 @@ from ..registry import register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_depthwise,
                                  round_up, specialized_plan)
 from . import dsp_kernel
-from .fused_epilogue import MAX_ABS_INPUT, activation_clamps, epilogue_constants
+from .fused_epilogue import MAX_ABS_INPUT, activation_clamps, epilogue_constants, halved_epilogue_constants
 from .smlad_layout import pack_int16_pairs, scaled_padded
 
 DW_CHANNELS = 4
@@ -68,7 +69,8 @@ def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
 def _line_requant(rows: np.ndarray, fused, table: np.ndarray, p: dict, c: dict) -> np.ndarray:
     """[channel][3]: the last words of the line kernel's records (tinyrig_dsp_depthwise.cc).
 
-    Where exact, M, 2^(32 - e) + 1 and the output zero point: SMMULR by M, then SMMLAR by
+    Where exact, 2M - 2^32, 2^(32 - e) + 1 and the output zero point: SMMLAR(a, 2M - 2^32, a)
+    on the kernel's half accumulator a is SMMULR(acc' = 2a, M), then SMMLAR by
     2^(32 - e) + 1 adding the zero point gives TFLM's rounding (TINYRIG_DWL_RQ). That holds
     while |H| = |SMMULR(acc', M)| < 2^(32 - e); beyond, the result is off by at most 2,
     which only saturated outputs (|H| / 2^e >= 2^(32 - 2e) - 1 > 128 + 2 + 128 for e <= 11)
@@ -88,7 +90,7 @@ def _line_requant(rows: np.ndarray, fused, table: np.ndarray, p: dict, c: dict) 
     constant_value = (rounding - 1) // 2  # fused_epilogue: r = 1 + 2 * value, e = 1
     zero_point[fused.constant] = constant_value[fused.constant]
     fast_right = np.where(fused.constant, 2, right)
-    fast_words = np.stack([multiplier, (1 << (32 - np.maximum(fast_right, 2))) + 1, zero_point], axis=1)
+    fast_words = np.stack([2 * multiplier - 2**32, (1 << (32 - np.maximum(fast_right, 2))) + 1, zero_point], axis=1)
     shift_words = np.stack([multiplier, right - 2**31, rounding], axis=1)
     return np.where(fast[:, None], fast_words, shift_words)
 
@@ -103,10 +105,11 @@ def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None
     if not transposed and p["stride_w"] not in (1, 2):
         return None
     rows = c["weights"].astype(np.int64).reshape(9, channels).T  # [channel][tap]
-    fused, bias, table = epilogue_constants(rows, p, c, channels)
-    # The kernel doubles the int8 weights (SADD16) to the epilogue's 2^(ls+1): the rest of the
-    # scale, 2^ls, is in the stored bytes, which must still fit int8.
-    w = rows << np.maximum(fused.scale_shift - 1, 0)[:, None]
+    halved = halved_epilogue_constants(rows, p, c, channels)
+    fused, bias, table = halved.fused, halved.bias, halved.table
+    # The requantisation doubles the accumulator to the epilogue's 2^(ls+1): the stored bytes
+    # and the bias carry 2^ls, and the bytes must still fit int8.
+    w = rows << halved.weight_shift[:, None]
     if np.any((w < -128) | (w > 127)):
         return None
     w = w.reshape(channels, 3, 3)  # [c][fy][fx]

@@ -10,6 +10,8 @@
 // filled with the input zero point, which the host-folded bias expects), so the tap
 // loop has no bounds checks and no per-tap sign extension. A slot is group-major,
 // [channel group][column][A/B word]; a C++ tap loop runs one pixel at a time.
+#include <cstddef>
+
 #include "tinyrig_dsp_common.h"
 #include "tinyrig_dsp_depthwise.h"
 
@@ -138,15 +140,16 @@ void depthwise_generic(const DspDepthwiseConv2DParams& p, const int8_t* input, i
 // (accumulators to a line buffer) and then the requantisation (SMMULR, SMMLAR, SSAT
 // per output, the right shift in the second multiplier: one copy for every shift) and
 // byte stores along the line.
+// The requantisation loads words 0..28 with one LDM, so their order follows its registers.
 struct DwLine {
   int32_t* acc;                // 0: accumulator line buffer, ending on a kDwAccAlign boundary
   int32_t rq_mode;             // 4: 2 * (outputs % 8), the requantisation's entry (+ 1 per channel)
-  int32_t octs;                // 8: outputs / 8
-  int32_t out_step2;           // 12: 2 * out_step
-  int32_t out_step3;           // 16: 3 * out_step
-  int8_t* out;                 // 20: the channel's output 0 of the line
-  int32_t out_step;            // 24: bytes between outputs along the line
-  const int32_t* record;       // 28: the channel's record (past its rows and bias during the MAC)
+  const int32_t* record;       // 8: the channel's record (past its rows and bias during the MAC)
+  int32_t octs;                // 12: outputs / 8
+  int32_t out_step2;           // 16: 2 * out_step
+  int32_t out_step3;           // 20: 3 * out_step
+  int8_t* out;                 // 24: the channel's output 0 of the line
+  int32_t out_step;            // 28: bytes between outputs along the line
   const int32_t* records_end;  // 32: the record of channel `channels`
   const uint32_t* ring;        // 36: channel 0's column word 0, slot 0
   int32_t mac_mode;            // 40: 8 * rotation + 4 * (stride 2) + steps % 4, the MAC loop's entry
@@ -154,20 +157,27 @@ struct DwLine {
   int32_t outputs;             // 52: outputs of the line (one-at-a-time channels)
   int32_t steps;               // 56: MAC steps (the host model's; the assembly stops at acc's end)
 };
+#if defined(__thumb2__)  // the offsets the assembly names (32-bit pointers)
+static_assert(offsetof(DwLine, record) == 8 && offsetof(DwLine, out) == 24 && offsetof(DwLine, out_step) == 28 &&
+                  offsetof(DwLine, records_end) == 32 && offsetof(DwLine, ring) == 36 &&
+                  offsetof(DwLine, mac_mode) == 40 && offsetof(DwLine, lo) == 44 && offsetof(DwLine, outputs) == 52 &&
+                  sizeof(DwLine) == 60,
+              "dw_line's frame offsets");
+#endif
 // The accumulator buffer ends on a multiple of kDwAccAlign bytes and is at most that
 // long (depthwise.py DW_LINE_MAX_ACC_BYTES), so the MAC loop's end is the first time
 // the buffer pointer's low TINYRIG_DWL_ACC_ALIGN_LOG2 bits are zero.
 #define TINYRIG_DWL_ACC_ALIGN_LOG2 9
 constexpr uintptr_t kDwAccAlign = uintptr_t{1} << TINYRIG_DWL_ACC_ALIGN_LOG2;
-// A channel's record (7 words): filter rows 0, 1, 2, bias, then either M, 2^(32 - e) + 1
+// A channel's record (7 words): filter rows 0, 1, 2, bias, then either 2M - 2^32, 2^(32 - e) + 1
 // and the output zero point (TINYRIG_DWL_RQ, 8 outputs a trip), or M, e + 2^31 and the
 // rounding (TINYRIG_DWL_RQ_SHIFT, one output at a time with the activation clamp: layers
 // that clamp, and channels where the first form is not exact). Bit 31 of the second
 // word picks the form: it is clear in 2^(32 - e) + 1 <= 2^30 + 1, and ASR by register
 // reads only e's low byte. A row word holds int8 weights so that
 // SXTB16 gives its A pair and SXTB16 ROR 8 its B pair: (w0, w1, w1, w2) at stride 1,
-// (w0, w2, w1, 0) at stride 2, each weight times 2^ls (the fused epilogue's scale / 2;
-// the kernel doubles them with SADD16).
+// (w0, w2, w1, 0) at stride 2, each weight (and the bias) times 2^ls, half the fused
+// epilogue's scale: the requantisation doubles the accumulator (see TINYRIG_DWL_RQ).
 constexpr int32_t kRecordWords = 7;
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
@@ -176,23 +186,19 @@ constexpr int32_t kRecordWords = 7;
 #define TINYRIG_DWL_STR(x) TINYRIG_DWL_STR_(x)
 
 // A channel's weights for one line (r3: its record): filter row f's A/B int16 pairs
-// (SXTB16, SXTB16 ROR 8), doubled to the fused epilogue's scale (SADD16), in
-// r6/r7 (row 0), r8/r9 (row 1), r10/r11 (row 2); the bias (scaled on the host) in r12.
+// (SXTB16, SXTB16 ROR 8) in r6/r7 (row 0), r8/r9 (row 1), r10/r11 (row 2); the bias
+// (scaled on the host) in r12. The accumulators are half the fused epilogue's acc'
+// (weights and bias carry 2^ls, not 2^(ls+1)): the requantisation doubles them for
+// free (TINYRIG_DWL_RQ), which spares 6 SADD16s per channel and line.
 #define TINYRIG_DWL_WEIGHTS                                               \
   "ldm r3!, {r6, r8, r10, r12}\n\t"                                       \
-  "str r3, [sp, #28]\n\t"                                                 \
+  "str r3, [sp, #8]\n\t"                                                  \
   "sxtb16 r7, r6, ror #8\n\t"                                             \
   "sxtb16 r6, r6\n\t"                                                     \
   "sxtb16 r9, r8, ror #8\n\t"                                             \
   "sxtb16 r8, r8\n\t"                                                     \
   "sxtb16 r11, r10, ror #8\n\t"                                           \
-  "sxtb16 r10, r10\n\t"                                                   \
-  "sadd16 r6, r6, r6\n\t"                                                 \
-  "sadd16 r7, r7, r7\n\t"                                                 \
-  "sadd16 r8, r8, r8\n\t"                                                 \
-  "sadd16 r9, r9, r9\n\t"                                                 \
-  "sadd16 r10, r10, r10\n\t"                                              \
-  "sadd16 r11, r11, r11\n\t"
+  "sxtb16 r10, r10\n\t"
 // r0 ring (column k + 1), r1 accumulator buffer, r2/r3/lr column k's words of slots
 // 0..2 (loaded by the step before), r4/r5 accumulators, A0..B2 the weights slots 0..2
 // hold in this rotation, r12 bias. A step loads column k + 1 once (LDM, 4 cycles) and
@@ -236,14 +242,14 @@ constexpr int32_t kRecordWords = 7;
 // The MAC loops of rotation R (W: the weight registers slots 0..2 read), both
 // strides: 4 steps a trip at stride 1, 2 double steps at stride 2, entered by the
 // TBH on mac_mode so that only whole trips follow.
-#define TINYRIG_DWL_MAC(R, W)                                             \
+#define TINYRIG_DWL_MAC_S1(R, W)                                          \
   "dwl_r" #R "_s1_0:\n\t" TINYRIG_DWL_STEP_S1 W                           \
   "dwl_r" #R "_s1_3:\n\t" TINYRIG_DWL_STEP_S1 W                           \
   "dwl_r" #R "_s1_2:\n\t" TINYRIG_DWL_STEP_S1 W                           \
   "dwl_r" #R "_s1_1:\n\t" TINYRIG_DWL_STEP_S1 W                           \
   TINYRIG_DWL_AT_END                                                      \
-  "bne dwl_r" #R "_s1_0\n\t"                                              \
-  "b dwl_requant\n\t"                                                     \
+  "bne dwl_r" #R "_s1_0\n\t"
+#define TINYRIG_DWL_MAC_S2(R, W)                                          \
   "dwl_r" #R "_s2_1:\n\t" TINYRIG_DWL_STEP_S2 W                           \
   TINYRIG_DWL_AT_END                                                      \
   "beq dwl_requant\n\t"                                                   \
@@ -254,6 +260,7 @@ constexpr int32_t kRecordWords = 7;
   "b dwl_requant\n\t"                                                     \
   "dwl_r" #R "_s2_3:\n\t" TINYRIG_DWL_STEP_S2 W                           \
   "b dwl_r" #R "_s2_2\n\t"
+#define TINYRIG_DWL_MAC(R, W) TINYRIG_DWL_MAC_S1(R, W) "b dwl_requant\n\t" TINYRIG_DWL_MAC_S2(R, W)
 #define TINYRIG_DWL_MAC_ENTRIES(R)                                        \
   ".hword (dwl_r" #R "_s1_0 - 7b) / 2, (dwl_r" #R "_s1_1 - 7b) / 2\n\t"   \
   ".hword (dwl_r" #R "_s1_2 - 7b) / 2, (dwl_r" #R "_s1_3 - 7b) / 2\n\t"   \
@@ -263,22 +270,26 @@ constexpr int32_t kRecordWords = 7;
 #define TINYRIG_DWL_ROT0 ("r6", "r7", "r8", "r9", "r10", "r11")
 #define TINYRIG_DWL_ROT1 ("r10", "r11", "r6", "r7", "r8", "r9")
 #define TINYRIG_DWL_ROT2 ("r8", "r9", "r10", "r11", "r6", "r7")
-// Requantisation of ACC (r2 M, r3 2^(32 - e) + 1, r9 output zero point) in 3
+// Requantisation of ACC (r2 2M - 2^32, r3 2^(32 - e) + 1, r9 output zero point) in 3
 // instructions, bit-exact with TFLM's SRDHM(x, M) then RDBP(., e) plus the zero point:
-//   H = SMMULR(acc', M)                     = SRDHM (fused_epilogue: acc' = acc * 2^(ls+1))
+//   H = SMMLAR(a, 2M - 2^32, a)             = floor((2M * a + 2^31) / 2^32) = SMMULR(acc', M)
+//                                           = SRDHM (fused_epilogue: acc' = 2a = acc * 2^(ls+1))
 //   y = SMMLAR(H, 2^(32-e) + 1, zp)         = zp + floor((H + 2^(e-1)) / 2^e + H / 2^32)
+// The first line takes the half accumulator a: a * 2^32 + a * (2M - 2^32) is exactly
+// 2M * a in SMMLAR's 64-bit sum, and 2M - 2^32 fits int32 since 2^30 < M < 2^31.
 // The H / 2^32 term is below 2^-e in size while |H| < 2^(32-e): it leaves a non-negative
 // H's floor alone and lowers a negative H's exactly at the ties, which is RDBP's
 // rounding of negatives (floor((H + 2^(e-1) - [H < 0]) / 2^e)); larger |H| saturate
 // either way (depthwise.py checks both, and e >= 2 so the factor fits int32).
 #define TINYRIG_DWL_RQ(ACC)                                               \
-  "smmulr " #ACC ", " #ACC ", r2\n\t"                                     \
+  "smmlar " #ACC ", " #ACC ", r2, " #ACC "\n\t"                            \
   "smmlar " #ACC ", " #ACC ", r3, r9\n\t"                                 \
   "ssat " #ACC ", #8, " #ACC "\n\t"
 // The fused epilogue's own form (r2 M, r3 e in its low byte, r9 rounding; r8 scratch),
 // for channels where the form above is not exact and layers whose activation clamps:
-// SMMLAR, the sign ADD, ASR by register and SSAT.
+// the half accumulator doubled (ADD), SMMLAR, the sign ADD, ASR by register and SSAT.
 #define TINYRIG_DWL_RQ_SHIFT(ACC)                                         \
+  "add " #ACC ", " #ACC ", " #ACC "\n\t"                                  \
   "smmlar r8, " #ACC ", r2, r9\n\t"                                       \
   "add r8, r8, " #ACC ", asr #31\n\t"                                     \
   "asr r8, r8, r3\n\t"                                                    \
@@ -314,7 +325,8 @@ constexpr int32_t kRecordWords = 7;
 // The frame (DwLine) is copied to sp. Per channel: the weights (one LDM of the
 // record's rows and bias), a TBH on mac_mode into the MAC loops, the ring pointer on
 // to the next channel (its column 0, where the walk ends, kept in r0), one LDM of the
-// requantisation's record words, one of its frame words, a TBB on rq_mode plus the
+// requantisation's frame words (the record pointer among them), one of its record
+// words, a TBB on rq_mode plus the
 // record's form bit: the outputs % 8 first (0-3 single outputs, or 0-3 singles and 4
 // at once), then 8 per trip; or one at a time with the activation clamp.
 // noipa: the caller must not learn from the (opaque) body which registers survive.
@@ -328,7 +340,7 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       "add r8, sp, #28\n\t"
       "stm r8, {r1-r7}\n\t"
       "ldr r0, [sp, #36]\n\t" /* ring */
-      "ldr r3, [sp, #28]\n\t" /* record */
+      "ldr r3, [sp, #8]\n\t" /* record */
       "0:\n\t" /* channel */
       TINYRIG_DWL_WEIGHTS
       "ldr r1, [sp]\n\t"      /* acc */
@@ -339,14 +351,14 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       TINYRIG_DWL_MAC_ENTRIES(0) TINYRIG_DWL_MAC_ENTRIES(1) TINYRIG_DWL_MAC_ENTRIES(2)
       TINYRIG_DWL_MAC(0, TINYRIG_DWL_ROT0)
       TINYRIG_DWL_MAC(1, TINYRIG_DWL_ROT1)
-      TINYRIG_DWL_MAC(2, TINYRIG_DWL_ROT2)
+      TINYRIG_DWL_MAC_S2(2, TINYRIG_DWL_ROT2)
+      TINYRIG_DWL_MAC_S1(2, TINYRIG_DWL_ROT2) /* falls through: one in three stride-1 lines skips a branch */
       "dwl_requant:\n\t" /* r0 is the next channel's ring */
-      "ldr r12, [sp, #28]\n\t"
-      "ldm r12!, {r2, r3, r9}\n\t" /* M, 2^(32 - e) + 1, zero point or M, e + 2^31, rounding */
-      "str r12, [sp, #28]\n\t" /* the next channel's record */
-      "ldm sp, {r1, r4, r8, r10, r11, r12, lr}\n\t" /* acc, rq_mode, octs, 2x, 3x step, out, step */
-      "add r5, r12, #1\n\t"
-      "str r5, [sp, #20]\n\t"
+      "ldm sp, {r1, r4, r5, r8, r10, r11, r12, lr}\n\t" /* acc, rq_mode, record, octs, 2x, 3x step, out, step */
+      "ldm r5!, {r2, r3, r9}\n\t" /* 2M - 2^32, 2^(32 - e) + 1, zero point or M, e + 2^31, rounding */
+      "add r6, r12, #1\n\t"
+      "str r5, [sp, #8]\n\t" /* the next channel's record */
+      "str r6, [sp, #24]\n\t" /* and output */
       "add r4, r4, r3, lsr #31\n\t"
       "tbb [pc, r4]\n\t"
       "5:\n\t"
@@ -362,7 +374,8 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       "bne 3f\n\t"
       /* next channel, here so that short lines (4-7 outputs) reach it without a branch */
       "6:\n\t"
-      "ldrd r3, r4, [sp, #28]\n\t"
+      "ldr r3, [sp, #8]\n\t"
+      "ldr r4, [sp, #32]\n\t"
       "cmp r3, r4\n\t"
       "bne 0b\n\t"
       "add sp, sp, #56\n\t"
@@ -398,12 +411,11 @@ void dw_line(DwLine* line) {
   int8_t* out = r.out;
   const uint32_t* ring = r.ring;
   for (const int32_t* rec = r.record; rec != r.records_end; rec += kRecordWords, ++out) {
-    uint32_t w[6];  // [slot][A/B], doubled as the assembly does
+    uint32_t w[6];  // [slot][A/B]
     for (int32_t slot = 0; slot < 3; ++slot) {
       const uint32_t row = static_cast<uint32_t>(rec[(slot - rotation + 3) % 3]);
-      const uint32_t a = sxtb16(row), b = sxtb16_ror8(row);
-      w[2 * slot] = ((a << 1) & 0xFFFFu) | (((a >> 16) << 17) & 0xFFFF0000u);
-      w[2 * slot + 1] = ((b << 1) & 0xFFFFu) | (((b >> 16) << 17) & 0xFFFF0000u);
+      w[2 * slot] = sxtb16(row);
+      w[2 * slot + 1] = sxtb16_ror8(row);
     }
     const int32_t bias = rec[3];
     const uint32_t* x = ring;
@@ -432,10 +444,10 @@ void dw_line(DwLine* line) {
     int8_t* o = out;
     for (int32_t i = 0; i < outputs; ++i, o += r.out_step) {
       if (one_by_one) {
-        const int32_t y = requantize(r.acc[i], rq);
+        const int32_t y = requantize_doubled(r.acc[i], rq);
         *o = static_cast<int8_t>(y < r.lo ? r.lo : (y > r.hi ? r.hi : y));
-      } else {
-        *o = static_cast<int8_t>(ssat8(smmlar(smmlar(r.acc[i], rec[4], 0), rec[5], rec[6])));
+      } else {  // rec[4] = 2M - 2^32: H = SMMULR(2 * acc, M)
+        *o = static_cast<int8_t>(ssat8(smmlar(smmlar(r.acc[i], rec[4], r.acc[i]), rec[5], rec[6])));
       }
     }
   }
@@ -461,31 +473,40 @@ struct WidenRun {
 };
 
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
-// One group of 4 channels: r0 its input word (ADV: how r0 moves on), r1 s1 - s0, r2 the
-// destination of channel 0, r3/r4/r5 1/2/3 channel strides in the ring; r7-r10 scratch.
-#define TINYRIG_WIDEN_GROUP(LOAD0, ADV, STORE0, DST_ADV)                  \
-  "ldr r8, [r0, r1]\n\t"                                                  \
-  LOAD0 ADV                                                               \
-  "pkhbt r9, r7, r8, lsl #16\n\t"                                         \
-  "pkhtb r10, r8, r7, asr #16\n\t"                                        \
+// One group of 4 channels from its two input words, a (at s0) and b (at s1): PKHBT/PKHTB
+// to the byte pairs (c0, c1) and (c2, c3) of both, 4 SXTB16, 4 stores (r2 the destination
+// of channel 0, r3/r4/r5 1/2/3 channel strides in the ring). Two of the stores follow a
+// load of the next group's or column word's words (LOAD_A, LOAD_B), which the M4
+// pipelines (1 cycle instead of 2): 17 cycles a group instead of 19. The last one of a
+// run has no next and loads nothing (the tail forms, which also never read past a run).
+// Groups inner (widen_run): a in r8, b in r7; channel 0's word goes to [r2] first.
+#define TINYRIG_WIDEN_G_BODY(LOAD_B, LOAD_A, DST_ADV)                     \
+  "pkhbt r9, r8, r7, lsl #16\n\t"                                         \
+  "pkhtb r10, r7, r8, asr #16\n\t"                                        \
   "sxtb16 r7, r9\n\t"                                                     \
   "sxtb16 r8, r9, ror #8\n\t"                                             \
   "sxtb16 r9, r10\n\t"                                                    \
   "sxtb16 r10, r10, ror #8\n\t"                                           \
+  "str r7, [r2]\n\t"                                                      \
+  LOAD_B                                                                  \
   "str r8, [r2, r3]\n\t"                                                  \
+  LOAD_A                                                                  \
   "str r9, [r2, r4]\n\t"                                                  \
   "str r10, [r2, r5]\n\t"                                                 \
-  STORE0 DST_ADV
-// Groups inner: per column word, the groups two at a time (an odd count enters at the
-// second); the stack holds step and 2 * ceil(groups / 2) + groups % 2.
-#define TINYRIG_WIDEN_G TINYRIG_WIDEN_GROUP("ldr r7, [r0], #4\n\t", "", "str r7, [r2]\n\t", \
-                                            "add r2, r2, r3, lsl #2\n\t")
+  DST_ADV
+#define TINYRIG_WIDEN_G                                                   \
+  TINYRIG_WIDEN_G_BODY("ldr r7, [r0, r1]\n\t", "ldr r8, [r0], #4\n\t", "add r2, r2, r3, lsl #2\n\t")
+#define TINYRIG_WIDEN_G_LAST TINYRIG_WIDEN_G_BODY("", "", "")
+// Per column word: the first group's words loaded ahead, then groups - 1 groups two at a
+// time (an odd count enters at the second) that load their successor's, then the last;
+// the stack holds step and 2 * ceil((groups - 1) / 2) + (groups - 1) % 2.
 __attribute__((naked, noipa)) void widen_run(const WidenRun*) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
       "ldm r0, {r1-r7}\n\t"
-      "and r8, r7, #1\n\t"        /* groups + 2 * (groups % 2): ceil(groups / 2) above bit 0, */
-      "add r7, r7, r8, lsl #1\n\t" /* groups % 2 in it */
+      "sub r7, r7, #1\n\t"         /* groups - 1 groups load their successor's words */
+      "and r8, r7, #1\n\t"         /* (groups - 1) + 2 * ((groups - 1) % 2): the trips above */
+      "add r7, r7, r8, lsl #1\n\t" /* bit 0, the odd count in it */
       "push {r6, r7}\n\t"          /* step, count */
       "mov r11, r1\n\t"            /* s0 of column word k */
       "sub r1, r2, r1\n\t"         /* s1 - s0 */
@@ -498,7 +519,10 @@ __attribute__((naked, noipa)) void widen_run(const WidenRun*) {
       "mov r0, r11\n\t"
       "mov r2, r12\n\t"
       "ldr r6, [sp, #4]\n\t"
-      "lsrs r6, r6, #1\n\t"        /* C: an odd group count */
+      "ldr r7, [r0, r1]\n\t"       /* the first group's b and a */
+      "ldr r8, [r0], #4\n\t"
+      "lsrs r6, r6, #1\n\t"        /* Z: one group; C: an odd count before the last */
+      "beq 9f\n\t"
       "bcs 2f\n\t"
       "1:\n\t"
       TINYRIG_WIDEN_G
@@ -506,6 +530,8 @@ __attribute__((naked, noipa)) void widen_run(const WidenRun*) {
       TINYRIG_WIDEN_G
       "subs r6, r6, #1\n\t"
       "bne 1b\n\t"
+      "9:\n\t"
+      TINYRIG_WIDEN_G_LAST
       "ldr r6, [sp]\n\t"
       "add r11, r11, r6\n\t"
       "add r12, r12, #12\n\t"
@@ -514,15 +540,35 @@ __attribute__((naked, noipa)) void widen_run(const WidenRun*) {
       "add sp, sp, #8\n\t"
       "pop {r4-r11, pc}\n\t");
 }
-// The same with the loops the other way round (groups outside, column words inside,
-// two at a time), for runs longer than the group count.
-#define TINYRIG_WIDEN_K TINYRIG_WIDEN_GROUP("ldr r7, [r0]\n\t", "add r0, r0, r11\n\t", \
-                                            "str r7, [r2], #12\n\t", "")
+// Column words inner (widen_run_cw): a in r8, b in r9, r0 already on the next column word
+// (r11 the input step); channel 0's word goes last, to [r2] with the step to the next
+// column word.
+#define TINYRIG_WIDEN_K_BODY(LOAD_A, LOAD_B, SRC_ADV)                     \
+  "pkhbt r7, r8, r9, lsl #16\n\t"                                         \
+  "pkhtb r10, r9, r8, asr #16\n\t"                                        \
+  "sxtb16 r8, r7, ror #8\n\t"                                             \
+  "sxtb16 r7, r7\n\t"                                                     \
+  "sxtb16 r9, r10\n\t"                                                    \
+  "sxtb16 r10, r10, ror #8\n\t"                                           \
+  "str r8, [r2, r3]\n\t"                                                  \
+  LOAD_A                                                                  \
+  "str r9, [r2, r4]\n\t"                                                  \
+  LOAD_B                                                                  \
+  "str r10, [r2, r5]\n\t"                                                 \
+  "str r7, [r2], #12\n\t"                                                 \
+  SRC_ADV
+#define TINYRIG_WIDEN_K                                                   \
+  TINYRIG_WIDEN_K_BODY("ldr r8, [r0]\n\t", "ldr r9, [r0, r1]\n\t", "add r0, r0, r11\n\t")
+#define TINYRIG_WIDEN_K_LAST TINYRIG_WIDEN_K_BODY("", "", "")
+// The same with the loops the other way round (groups outside, column words inside),
+// for runs longer than the group count; the stack holds the column word count coded as
+// above and the groups left.
 __attribute__((naked, noipa)) void widen_run_cw(const WidenRun*) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
       "ldm r0, {r1-r7}\n\t"
-      "and r8, r4, #1\n\t"        /* ks + 2 * (ks % 2): ceil(ks / 2) above bit 0, ks % 2 in it */
+      "sub r4, r4, #1\n\t"         /* ks - 1 column words load their successor's words */
+      "and r8, r4, #1\n\t"
       "add r4, r4, r8, lsl #1\n\t"
       "push {r4, r7}\n\t"          /* count, groups */
       "mov r11, r6\n\t"            /* step */
@@ -536,7 +582,11 @@ __attribute__((naked, noipa)) void widen_run_cw(const WidenRun*) {
       "mov r0, r12\n\t"
       "mov r2, lr\n\t"
       "ldr r6, [sp]\n\t"
-      "lsrs r6, r6, #1\n\t"        /* C: an odd column word count */
+      "ldr r8, [r0]\n\t"           /* the first column word's a and b */
+      "ldr r9, [r0, r1]\n\t"
+      "add r0, r0, r11\n\t"
+      "lsrs r6, r6, #1\n\t"        /* Z: one column word; C: an odd count before the last */
+      "beq 9f\n\t"
       "bcs 2f\n\t"
       "1:\n\t"
       TINYRIG_WIDEN_K
@@ -544,6 +594,8 @@ __attribute__((naked, noipa)) void widen_run_cw(const WidenRun*) {
       TINYRIG_WIDEN_K
       "subs r6, r6, #1\n\t"
       "bne 1b\n\t"
+      "9:\n\t"
+      TINYRIG_WIDEN_K_LAST
       "add r12, r12, #4\n\t"
       "add lr, lr, r3, lsl #2\n\t"
       "ldr r6, [sp, #4]\n\t"
@@ -583,12 +635,14 @@ void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y,
   const int32_t cw = 3 * p.column_words;  // words between channels
   if (y < 0 || y >= p.in_lines) {
     const uint32_t zp = static_cast<uint16_t>(static_cast<int16_t>(p.input_zero_point)) * 0x00010001u;
-    // The slot's words of all channels are one sequence, 3 words apart.
-    const int32_t n = p.channels * p.column_words;
+    // The slot's words of all channels are one sequence, 3 words apart: 8 stores a trip
+    // (2 cycles each, none can pair), so the loop's own 5 cycles weigh little.
     uint32_t* d = ring + slot;
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4, d += 12) d[0] = d[3] = d[6] = d[9] = zp;
-    for (; i < n; ++i, d += 3) *d = zp;
+    uint32_t* const end = d + 3 * p.channels * p.column_words;
+    for (; end - d >= 24; d += 24) {
+      d[0] = zp, d[3] = zp, d[6] = zp, d[9] = zp, d[12] = zp, d[15] = zp, d[18] = zp, d[21] = zp;
+    }
+    for (; d < end; d += 3) *d = zp;
     return;
   }
   const int8_t* line = input + y * p.in_line_bytes;

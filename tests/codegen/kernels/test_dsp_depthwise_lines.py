@@ -1,8 +1,9 @@
 """The DSP depthwise line kernel (arm_dsp/depthwise.py, tinyrig_dsp_depthwise.cc) beyond
 the shapes test_dsp_fast_paths_qemu.py covers:
 
-* its 3-instruction requantisation (SMMULR by M, SMMLAR by 2^(32 - e) + 1 adding the zero
-  point) against TFLM's arithmetic in Python integers, inside and at the edge of the range
+* its 3-instruction requantisation (SMMULR by M, done as SMMLAR(a, 2M - 2^32, a) on the
+  half accumulator a, then SMMLAR by 2^(32 - e) + 1 adding the zero point) against TFLM's
+  arithmetic in Python integers, inside and at the edge of the range
   depthwise._line_requant accepts, and a case outside it that really differs;
 * the channels that take the one-at-a-time form instead, and the lines too long for the
   accumulator buffer's 512-byte boundary (declined to the ring kernel);
@@ -70,6 +71,19 @@ def test_large_h_with_a_large_shift_can_differ():
     h = -(2**17) - 2**14 + 1  # just above a tie: RDBP rounds to -4
     assert _rdbp(h, right) == -4
     assert _smmlar(h, (1 << (32 - right)) + 1, 0) == -5
+
+
+def test_first_multiply_doubles_the_half_accumulator():
+    """The kernel accumulates a = acc' / 2 (no SADD16 on the weights): SMMLAR(a, 2M - 2^32, a)
+    is SMMULR(2a, M), for every M the fused epilogue accepts and every a whose double fits int32."""
+    rng = np.random.default_rng(11)
+    multipliers = [2**30 + 1, 2**31 - 1, *rng.integers(2**30 + 1, 2**31, 200).tolist()]
+    halves = [0, 1, -1, 2**30 - 1, -(2**30), *rng.integers(-(2**30), 2**30, 200).tolist()]
+    for multiplier in multipliers:
+        factor = 2 * multiplier - 2**32
+        assert -(2**31) <= factor < 0
+        for a in halves:
+            assert _smmlar(a, factor, a) == _smmlar(2 * a, multiplier, 0), (a, multiplier)
 
 
 def test_full_chain_matches_tflm():
@@ -146,10 +160,13 @@ def test_clamped_lines_bit_exact_under_qemu(seed, shape, stride, tmp_path):
     (65, (1, 7, 11, 13), (1, 1)),   # 3 groups of 4 channels and a tail (odd group count > 1)
     (66, (1, 9, 4, 12), (2, 1)),    # transposed, stride 2 along, 3 groups, no tail
     (67, (1, 3, 40, 12), (1, 2)),   # runs longer than the group count (column words inside)
+    (69, (1, 4, 5, 4), (1, 1)),     # one group: runs of 1 column word (no lookahead) and of 2
+    (71, (1, 4, 3, 8), (1, 1)),     # two groups, runs of 1 column word: one lookahead group
 ])
 def test_widening_odd_group_counts_bit_exact_under_qemu(seed, shape, stride, tmp_path):
     """The widening runs two groups (or column words) a trip and enters an odd count at
-    the second; both loop orders with 3 groups."""
+    the second; both loop orders with 3 groups. Each group (column word) but a run's last
+    loads the next one's input words between its stores; the last loads nothing."""
     model, desc, _ = _depthwise_model(seed, shape, stride)
     notes = _depthwise_notes(model)
     assert len(notes) == 1 and "planar SMLAD lines" in notes[0], notes
