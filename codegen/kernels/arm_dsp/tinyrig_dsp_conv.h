@@ -32,13 +32,16 @@ struct DspConv2DParams {
                             // M_a, r_a, M_b, r_b, e_a | e_b << 8, b's bias doubled
 };
 
-// CONV_2D with a 2-D filter on whole groups of 4 input channels (tinyrig_dsp_conv.cc,
-// the band path): per output row the filter_h input rows under it are widened into a band laid
-// [x][fy][c] (zero point outside the image), so a window is depth / 2 consecutive words and
-// the 3 pixels of a run are kPixelBytes apart, immediates of the assembly run (one copy per
-// value, linked only when used); conv.stream's weights are in [fx][fy][c] order to match.
-// kClamp: the activation range is narrower than int8 (conv.clamp).
-template <int kPixelBytes, int kClamp>
+// CONV_2D with a 2-D filter on whole groups of 4 input channels, or on 1 or 2 channels
+// (tinyrig_dsp_conv.cc, the band path): per output row the filter_h input rows under it are
+// widened into a band laid [x][fy][c] (zero point outside the image), so a window is depth / 2
+// consecutive words and the 3 pixels of a run are kPixelBytes apart, immediates of the assembly
+// run (one copy per value, linked only when used); conv.stream's weights are in [fx][fy][c]
+// order to match. kClamp: the activation range is narrower than int8 (conv.clamp).
+// kPairChannels: 0 for whole groups of 4 channels (a band word is SXTB16's (c0, c2) or
+// (c1, c3)); 1 or 2, the input channels, when a band word is 2 values in [fy][c] order (conv.py
+// _band_depth_order), so that a layer links only the band widening it uses.
+template <int kPixelBytes, int kClamp, int kPairChannels = 0>
 struct DspConvRowsParams {
   DspConv2DParams conv;  // padded_h = padded_w = 0, pointwise = rgb3x3 = 0
   int32_t band_w;        // band columns: (output_w - 1) * stride_w + filter_w
@@ -47,8 +50,8 @@ struct DspConvRowsParams {
 namespace arm_dsp {
 
 void conv2d_s8(const DspConv2DParams& params, const int8_t* input, int8_t* output, int32_t* scratch);
-template <int kPixelBytes, int kClamp>
-void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp>& params, const int8_t* input, int8_t* output,
+template <int kPixelBytes, int kClamp, int kPairChannels>
+void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kPairChannels>& params, const int8_t* input, int8_t* output,
                int32_t* scratch);
 
 }  // namespace arm_dsp
