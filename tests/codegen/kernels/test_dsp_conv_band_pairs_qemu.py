@@ -7,6 +7,8 @@
   (conv.py _band_depth_order);
 * window rows of one 4-byte group (kws01's 10x4 stem), which stay on the columns path and are
   read 3 windows at a time in place from the bordered copy (widen3_rows), across output rows.
+
+The same cases also run through the host build (the kernels' C models of the assembly).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import numpy as np
 import pytest
 
 from tinyrig.codegen.engine import compile_model
+from tinyrig.codegen.hostbuild import HostModel
 
 from tinyrig_testing import tflite_builder as tb
+from tinyrig_testing.fuzz_harness import in_child, run_tflm
 from tinyrig_testing.kernel_checks import check_model_bit_exact
 
 # (input HxWxC, filters, kernel, stride, padding, activation, note fragment)
@@ -64,6 +68,12 @@ def _model(case: int) -> tuple[bytes, dict, int, str]:
     raise AssertionError(f"case {case}: no seed takes the {path!r} path: {notes}")
 
 
+def _extremes(case: int) -> np.ndarray:
+    """Every value -128, every value 127 (the pairs' sign extension)."""
+    shape = (1, *CASES[case][0])
+    return np.stack([np.full(shape, -128), np.full(shape, 127)]).astype(np.int8)
+
+
 @pytest.mark.parametrize("case", range(len(CASES)))
 def test_conv_on_one_or_two_channels_bit_exact_under_qemu(case, tmp_path):
     model, desc, seed, note = _model(case)
@@ -71,7 +81,15 @@ def test_conv_on_one_or_two_channels_bit_exact_under_qemu(case, tmp_path):
         assert "(value pairs)" in note, note
     else:
         assert "zero-point-bordered" in note or CASES[case][4] == "VALID", note
-    # Extreme inputs too: every value -128, every value 127 (the pairs' sign extension).
-    shape = (1, *CASES[case][0])
-    extremes = np.stack([np.full(shape, -128), np.full(shape, 127)]).astype(np.int8)
-    check_model_bit_exact("qemu-mps2-an386", model, desc, seed, tmp_path, extra_inputs=extremes)
+    check_model_bit_exact("qemu-mps2-an386", model, desc, seed, tmp_path, extra_inputs=_extremes(case))
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_conv_on_one_or_two_channels_host_model_bit_exact(case, tmp_path):
+    model, desc, seed, _ = _model(case)
+    host = HostModel.build(compile_model(model, core="cortex-m4"), workdir=tmp_path)
+    batch = np.concatenate([tb.random_inputs(np.random.default_rng([seed, 2]), desc["inputs"][0], 2),
+                            _extremes(case)])
+    got = np.asarray(host.run(batch)).reshape(-1)
+    want = np.asarray(in_child(run_tflm, model, [batch])).reshape(-1)
+    assert np.array_equal(got, want), f"case {case}: first differing {np.flatnonzero(got != want)[:5]}"
