@@ -13,12 +13,13 @@
   one stream read by one pointer: per channel pair [step] int8 words, then both filters'
   epilogue words (their biases times 2^(ls+1) among them); the kernel doubles the
   accumulators and adds the doubled biases in the epilogue (fused_epilogue.HalvedEpilogue).
-* 2-D filters on whole groups of 4 input channels, or on any channel count whose band
-  column (filter_h * input_c values) is whole int16 pairs and whose depth is whole units,
-  no dilation, an even filter count: the band path (_band_plan): the windows of a run of
-  3 pixels are read in place from a band of filter_h widened input rows laid [x][fy][c]
+* 2-D filters on whole groups of 4 input channels, or on 1 or 2 channels whose band column
+  (filter_h * input_c values) is whole int16 pairs and whose depth is whole units, no
+  dilation, an even filter count: the band path (_band_plan): the windows of a run of 3
+  pixels are read in place from a band of filter_h widened input rows laid [x][fy][c]
   instead of being gathered (im2col) and widened for each run; the weights are stored
-  [fx][fy][c] to match (kws01's 10x4 stem on 1 channel: a band column is 5 words).
+  [fx][fy][c] to match. Window rows of one word on 1 or 2 channels (kws01's 10x4 stem) are
+  read in place 3 windows at a time from the bordered copy instead (widen3_rows).
 * 1x1 on exactly 8 input channels without a clamp runs on pointwise8.py's kernel,
   tried first.
 """
