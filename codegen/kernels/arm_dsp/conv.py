@@ -13,10 +13,13 @@
   one stream read by one pointer: per channel pair [step] int8 words, then both filters'
   epilogue words (their biases times 2^(ls+1) among them); the kernel doubles the
   accumulators and adds the doubled biases in the epilogue (fused_epilogue.HalvedEpilogue).
-* 2-D filters on whole groups of 4 input channels, no dilation, an even filter count: the
-  band path (_band_plan): the windows of a run of 3 pixels are read in place from a band of
-  filter_h widened input rows laid [x][fy][c] instead of being gathered (im2col) and
-  widened for each run; the weights are stored [fx][fy][c] to match.
+* 2-D filters on whole groups of 4 input channels, or on 1 or 2 channels whose band column
+  (filter_h * input_c values) is whole int16 pairs and whose depth is whole units, no
+  dilation, an even filter count: the band path (_band_plan): the windows of a run of 3
+  pixels are read in place from a band of filter_h widened input rows laid [x][fy][c]
+  instead of being gathered (im2col) and widened for each run; the weights are stored
+  [fx][fy][c] to match. Window rows of one word on 1 or 2 channels (kws01's 10x4 stem) are
+  read in place 3 windows at a time from the bordered copy instead (widen3_rows).
 * 1x1 on exactly 8 input channels without a clamp runs on pointwise8.py's kernel,
   tried first.
 """
@@ -47,7 +50,7 @@ PAD_COPY_MAX_BYTES = 8192  # largest zero-point-bordered input copy a CONV_2D ma
 # The band path (DspConvRowsParams, tinyrig_dsp_conv.cc): the bytes from one output
 # pixel's widened window to its neighbour's (2 * filter_h * input_c * stride_w) are immediates of
 # the assembly run, one copy per value (only those a model uses are linked).
-BAND_PIXEL_BYTES = (48, 96, 144, 192, 288, 384, 576, 768, 1152, 1536)
+BAND_PIXEL_BYTES = (40, 48, 96, 144, 192, 288, 384, 576, 768, 1152, 1536)
 BAND_MAX_BYTES = 16384  # largest widened band (filter_h input rows) a CONV_2D keeps in scratch
 
 
@@ -74,6 +77,7 @@ def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
     band = _band_pixel_bytes(p)
     if band:  # the band path reads windows column-major: weights [fx][fy][c]
         rows = rows.reshape(out_c, fh, fw, p["input_c"]).transpose(0, 2, 1, 3).reshape(out_c, depth)
+        rows = rows[:, _band_depth_order(p["input_c"], depth)]
     epilogue = halved_epilogue_constants(rows, p, c, out_p)
     scaled = epilogue.scaled_weights(rows, out_p, depth_p)  # int8, times 2^ls
     rgb3x3 = int(fh == 3 and fw == 3 and p["input_c"] == 3 and p["dilation_w"] == 1)
@@ -89,9 +93,7 @@ def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
     words = int8_pair_words(scaled)  # [pair][step]
     # Padded convolutions with dilation_w 1 and a small enough input first copy the
     # input with its zero-point border, so that every window is read as whole strips.
-    padded_h = (p["output_h"] - 1) * p["stride_h"] + (fh - 1) * p["dilation_h"] + 1
-    padded_w = (p["output_w"] - 1) * p["stride_w"] + fw
-    padded_h, padded_w = max(padded_h, p["pad_top"] + p["input_h"]), max(padded_w, p["pad_left"] + p["input_w"])
+    padded_h, padded_w = _bordered_extent(p)
     bordered = (not pointwise and not band and p["dilation_w"] == 1 and (p["pad_top"] > 0 or p["pad_left"] > 0
                 or padded_h > p["input_h"] or padded_w > p["input_w"])
                 and padded_h * padded_w * p["input_c"] <= PAD_COPY_MAX_BYTES)
@@ -119,7 +121,7 @@ def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
     # Widened columns of 3 pixels (2 bytes per value) plus one gathered int8 column.
     scratch = CONV_PIXELS * depth_p * 2 + (0 if pointwise else depth_p)
     strip = fw * p["input_c"]  # bytes of a window row (dilation_w 1)
-    if not pointwise and p["dilation_w"] == 1 and (strip % 4 or (strip >= 8 and not rgb3x3)):
+    if not pointwise and p["dilation_w"] == 1 and (strip % 4 or not rgb3x3):
         scratch += 2 * depth_p  # two more gathered windows (3 widened together)
     scratch += round_up(padded_h * padded_w * p["input_c"], 4)
     if rgb3x3:
@@ -253,12 +255,30 @@ def _sparse_plan(plan: LayerPlan, p: dict, epilogue, scaled: np.ndarray, rq3: bo
                             note + _requant_note(rq3))
 
 
+def _bordered_extent(p: dict) -> tuple[int, int]:
+    """Rows and columns of the input with the zero-point border every window needs."""
+    padded_h = (p["output_h"] - 1) * p["stride_h"] + (p["filter_h"] - 1) * p["dilation_h"] + 1
+    padded_w = (p["output_w"] - 1) * p["stride_w"] + p["filter_w"]
+    return max(padded_h, p["pad_top"] + p["input_h"]), max(padded_w, p["pad_left"] + p["input_w"])
+
+
 def _band_pixel_bytes(p: dict) -> int:
     """The band path's bytes between neighbouring pixels' windows, or 0 when it does not take
-    the layer: 2-D windows on whole groups of 4 channels, no dilation, an even filter count, a
-    pixel step the assembly has a copy for, rows of at least one run of 3 pixels."""
+    the layer: 2-D windows on whole groups of 4 channels, or on 1 or 2 channels when a band
+    column is whole int16 pairs (filter_h * input_c even: every window starts on a word) and the
+    depth whole units of 2 steps (windows are read in place, not padded to a unit); no dilation,
+    an even filter count, a pixel step the assembly has a copy for, rows of at least one run of
+    3 pixels. Window rows of exactly one word on 1 or 2 channels (kws01's 10x4 stem) stay on the
+    columns path when the bordered copy holds every window: widen3_rows reads 3 windows in place
+    there, for fewer cycles and instructions than the band (kws01's layer 0: 435,785 est.
+    cycles and 347,099 instructions, against 455,249 and 376,989)."""
     fh, fw, c = p["filter_h"], p["filter_w"], p["input_c"]
-    if (fh, fw) == (1, 1) or c % 4 or p["dilation_h"] != 1 or p["dilation_w"] != 1 or p["output_c"] % 2:
+    if (fh, fw) == (1, 1) or p["dilation_h"] != 1 or p["dilation_w"] != 1 or p["output_c"] % 2:
+        return 0
+    if c % 4 and (c > 2 or (fh * c) % 2 or (fh * fw * c) % CONV_DEPTH_STEP):
+        return 0
+    padded_h, padded_w = _bordered_extent(p)
+    if c % 4 and fw * c == 4 and padded_h * padded_w * c <= PAD_COPY_MAX_BYTES:
         return 0
     if p["output_w"] < CONV_PIXELS or (fh == 3 and fw == 3 and c == 3):
         return 0
@@ -267,6 +287,18 @@ def _band_pixel_bytes(p: dict) -> int:
     if pixel_bytes not in BAND_PIXEL_BYTES or band_w * fh * c * 2 > BAND_MAX_BYTES:
         return 0
     return pixel_bytes
+
+
+def _band_depth_order(c: int, depth: int) -> np.ndarray:
+    """The order of a window's [fx][fy][c] values in the stream for the band path.
+    int8_pair_words pairs each group of 4 values as SXTB16 widens them ((v0, v2), (v1, v3)),
+    which is how fill_band widens whole groups of 4 channels; a band on 1 or 2 channels holds
+    the values in order, paired (v0, v1), (v2, v3) (fill_band_one_channel, _two_channels), so
+    the middle two of every 4 swap places (the swap is its own inverse)."""
+    order = np.arange(depth)
+    if c % 4:
+        order = order.reshape(-1, 4)[:, [0, 2, 1, 3]].reshape(-1)
+    return order
 
 
 def _band_plan(plan: LayerPlan, p: dict, pixel_bytes: int, conv_params: list, constants: list,
@@ -282,10 +314,12 @@ def _band_plan(plan: LayerPlan, p: dict, pixel_bytes: int, conv_params: list, co
     params = [("conv", ParamStruct(tuple(conv_params))), ("band_w", band_w)]
     # The band, the interleaved columns of up to 3 leftover pixels (rows' ends), their outputs.
     scratch = band_w * fh * c * 2 + CONV_PIXELS * depth * 2 + round_up(CONV_PIXELS * p["output_c"], 4)
-    note = (f"band of {fh} widened rows, 3x2 SMLAD block read in place ({pixel_bytes} B a pixel), "
+    cells = "channel groups" if c % 4 == 0 else "value pairs"
+    note = (f"band of {fh} widened rows ({cells}), 3x2 SMLAD block read in place ({pixel_bytes} B a pixel), "
             f"int8 weights, depth {depth}->{depth}")
-    return specialized_plan(plan, f"DspConvRowsParams<{pixel_bytes}, {clamp}, {int(rq3)}>", params, constants, scratch,
-                            note + _requant_note(rq3))
+    pair_channels = c if c % 4 else 0  # fill_band_one_channel / _two_channels (1, 2), else fill_band
+    return specialized_plan(plan, f"DspConvRowsParams<{pixel_bytes}, {clamp}, {int(rq3)}, {pair_channels}>", params,
+                            constants, scratch, note + _requant_note(rq3))
 
 
 register(dsp_kernel("conv2d_s8", "conv", specialize_conv))

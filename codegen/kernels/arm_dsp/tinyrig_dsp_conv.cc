@@ -40,7 +40,7 @@ constexpr int32_t kPassUnits = TINYRIG_CONV_PASS_UNITS;
 constexpr int32_t kBandPassUnits = TINYRIG_CONV_PASS_UNITS == 8 ? 9 : 18;
 
 // The band path's pixel steps in bytes (conv.py BAND_PIXEL_BYTES): one assembly run each.
-#define TINYRIG_BAND_PIXEL_BYTES(X) X(48) X(96) X(144) X(192) X(288) X(384) X(576) X(768) X(1152) X(1536)
+#define TINYRIG_BAND_PIXEL_BYTES(X) X(40) X(48) X(96) X(144) X(192) X(288) X(384) X(576) X(768) X(1152) X(1536)
 
 inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
 
@@ -228,6 +228,40 @@ void widen3_groups(const int8_t* a, const int8_t* b, const int8_t* c, uint32_t* 
 }
 #endif
 
+// The 3 pixels' columns of windows whose rows are one 4-byte group (kws01's 10x4 stem on one
+// channel), read in place `row_bytes` apart (the image or the bordered copy): per row 3 LDR,
+// an ADD, 6 SXTB16 and one STM 6, all rows in one call (a call per row cost more than the rows).
+#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+// r0-r2 the windows, r3 dst, stack: row_bytes, rows.
+__attribute__((naked, noipa)) void widen3_rows(const int8_t*, const int8_t*, const int8_t*, uint32_t*, int32_t,
+                                               int32_t) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "ldrd lr, r12, [sp, #36]\n\t"
+      "sub r1, r1, r0\n\t" /* b and c as offsets from a: one pointer moves */
+      "sub r2, r2, r0\n\t"
+      "1:\n\t"
+      "ldr r11, [r0, r1]\n\t"
+      "ldr r9, [r0, r2]\n\t"
+      "ldr r10, [r0]\n\t"
+      "add r0, r0, lr\n\t"
+      "sxtb16 r4, r10\n\t"
+      "sxtb16 r5, r11\n\t"
+      "sxtb16 r6, r9\n\t"
+      "sxtb16 r7, r10, ror #8\n\t"
+      "sxtb16 r8, r11, ror #8\n\t"
+      "sxtb16 r9, r9, ror #8\n\t"
+      "stm r3!, {r4-r9}\n\t"
+      "subs r12, r12, #1\n\t"
+      "bne 1b\n\t"
+      "pop {r4-r11, pc}\n\t");
+}
+#else
+void widen3_rows(const int8_t* a, const int8_t* b, const int8_t* c, uint32_t* d, int32_t row_bytes, int32_t rows) {
+  for (int32_t row = 0, at = 0; row < rows; ++row, at += row_bytes) widen3_groups(a + at, b + at, c + at, d + 6 * row, 1);
+}
+#endif
+
 inline void widen3(const int8_t* a, const int8_t* b, const int8_t* c, int32_t depth, int32_t steps, uint32_t* dst) {
   if (depth >= 4) widen3_groups(a, b, c, dst, depth / 4);
   uint32_t* d = dst + 3 * (depth / 2);
@@ -235,8 +269,10 @@ inline void widen3(const int8_t* a, const int8_t* b, const int8_t* c, int32_t de
 }
 
 // The first byte of the window of output (out_y, out_x) when it lies inside the image (or
-// the bordered copy, when there is one; dilation_w 1), else nullptr.
-const int8_t* window_origin(const DspConv2DParams& p, const int8_t* input, int32_t out_y, int32_t out_x) {
+// the bordered copy, when there is one; dilation_w 1), else nullptr. Out of line: inlined into
+// its callers it cost ic01, vww01 and kws01 about 500 B of flash for no fewer cycles.
+__attribute__((noinline)) const int8_t* window_origin(const DspConv2DParams& p, const int8_t* input, int32_t out_y,
+                                                      int32_t out_x) {
   const bool bordered = p.padded_h > 0;  // input is then the zero-point-bordered copy
   const int32_t image_h = bordered ? p.padded_h : p.window.input_h, image_w = bordered ? p.padded_w : p.window.input_w;
   const int32_t y0 = out_y * p.window.stride_h - (bordered ? 0 : p.window.pad_top);
@@ -868,12 +904,12 @@ void conv_columns(const DspConv2DParams& p, const int8_t* input, int8_t* output,
   const bool gather3 = !p.pointwise && p.window.dilation_w == 1 && ((p.window.filter_w * p.window.input_c) & 3) != 0;
   // (rgb3x3 has gather3 too: its gathered windows are read 3 bytes past depth 27, inside
   // the 32-byte window.)
-  // Window rows of whole 4-byte groups, at least 2 (one group a row is cheaper through
-  // widen_strips than a call per row): 3 inside windows are widened together straight
-  // from the image, 3 touching padding are gathered side by side and widened together.
+  // Window rows of whole 4-byte groups: 3 inside windows are widened together straight
+  // from the image (rows of one group by widen3_rows in one call), 3 touching padding are
+  // gathered side by side and widened together.
   const bool whole_strips = !p.pointwise && !p.rgb3x3 && p.window.dilation_w == 1 &&
                             ((p.window.filter_w * p.window.input_c) & 3) == 0 &&
-                            p.window.filter_w * p.window.input_c >= 8;
+                            p.window.filter_w * p.window.input_c >= 4;
   const bool three_windows = gather3 || whole_strips;  // conv.py: scratch for 3 gathered windows
   int8_t* const windows[kPixels] = {window, window + p.depth_padded, window + 2 * p.depth_padded};
   if (!p.pointwise) {  // zero tails of the gathered windows (widened as zero steps)
@@ -923,8 +959,10 @@ void conv_columns(const DspConv2DParams& p, const int8_t* input, int8_t* output,
         const int8_t* b = window_inside(p, input, first + 1);
         const int8_t* d = window_inside(p, input, first + 2);
         widened = three = a != nullptr && b != nullptr && d != nullptr;
-        if (widened) {
-          const int32_t groups = p.window.filter_w * c / 4;
+        const int32_t groups = p.window.filter_w * c / 4;
+        if (widened && groups == 1) {
+          widen3_rows(a, b, d, columns, row_bytes, p.window.filter_h);
+        } else if (widened) {
           for (int32_t row = 0, at = 0; row < p.window.filter_h; ++row, at += row_bytes) {
             widen3_groups(a + at, b + at, d + at, columns + row * groups * 2 * kPixels, groups);
           }
@@ -1017,6 +1055,29 @@ void conv_columns(const DspConv2DParams& p, const int8_t* input, int8_t* output,
     for (; first < full; first += kPixels) {
       const int8_t* src = input + first * c;
       widen3_groups(src, src + c, src + 2 * c, columns, p.depth / 4);
+      run.out = output + first * p.window.output_c;
+      run_fn(&run);
+    }
+  }
+  if (whole_strips && first == 0 && p.window.filter_w * c == 4 && p.window.output_c % 2 == 0 && pixels >= kPixels &&
+      window_inside(p, input, 0) != nullptr && window_inside(p, input, pixels - 1) != nullptr) {
+    // Rows of one 4-byte group, every window inside (the bordered copy, or no padding; kws01's
+    // 10x4 stem on one channel): each full run is widen3_rows and the run, the windows' origins
+    // walked along the output rows (one_run's per-run checks cost more than the widening).
+    const int32_t image_w = p.padded_h > 0 ? p.padded_w : p.window.input_w;
+    const int32_t x_step = p.window.stride_w * c, y_step = p.window.stride_h * image_w * c;
+    const int8_t* row = window_inside(p, input, 0);
+    int32_t out_x = 0;
+    auto next_origin = [&]() {
+      const int8_t* origin = row + out_x * x_step;
+      if (++out_x == p.window.output_w) out_x = 0, row += y_step;
+      return origin;
+    };
+    for (const int32_t full = pixels - pixels % kPixels; first < full; first += kPixels) {
+      const int8_t* a = next_origin();
+      const int8_t* b = next_origin();
+      const int8_t* d = next_origin();
+      widen3_rows(a, b, d, columns, row_bytes, p.window.filter_h);
       run.out = output + first * p.window.output_c;
       run_fn(&run);
     }
@@ -1141,6 +1202,110 @@ void widen_cells(const int8_t* src, uint32_t* dst, int32_t cells, int32_t chunks
 }
 #endif
 
+// The int16 pair (lo, hi) of two int8 values.
+inline uint32_t pair_word(int32_t lo, int32_t hi) {
+  return (static_cast<uint32_t>(lo) & 0xFFFFu) | (static_cast<uint32_t>(hi) << 16);
+}
+
+// A band of cells that are not whole groups of 4 channels (conv.py _band_pixel_bytes: filter_h *
+// input_c even): band column x is the filter_h * input_c values of input column x - pad_left down
+// the rows, [fy][c], as int16 pairs in order ((v0, v1), (v2, v3), ...: conv.py _band_depth_order
+// permutes the weights to match), the zero point outside the image. The columns left and right of
+// the image are the zero point in every output row: written once, by fill_band_pair_edges.
+void fill_band_pair_edges(const DspConv2DParams& p, int32_t band_w, uint32_t* band) {
+  const int32_t column_words = p.window.filter_h * p.window.input_c / 2;
+  const uint32_t zp2 = pair_word(p.input_zero_point, p.input_zero_point);
+  for (int32_t x = 0; x < band_w; ++x) {
+    if (x >= p.window.pad_left && x < p.window.pad_left + p.window.input_w) continue;
+    for (int32_t k = 0; k < column_words; ++k) band[x * column_words + k] = zp2;
+  }
+}
+
+// One channel (kws01's stem): band word j of a column is the pair of input rows (2j, 2j + 1)
+// under the filter. The pairs whose rows are both inside the image go by groups of 4 columns:
+// 2 LDR, 4 SXTB16 ((a0, a2), (a1, a3) and b's), 4 PKHBT/PKHTB into (a_i, b_i) and 4 STR a
+// column apart, down the pairs (about 4.5 cycles a band word; the columns past the last group
+// of 4, one LDRSB pair at a time). Pairs reaching outside the image (the top and bottom output
+// rows) are built value by value, the zero point outside.
+TINYRIG_INLINE_LOOPS void fill_band_one_channel(const DspConv2DParams& p, const int8_t* input, int32_t out_y,
+                                                int32_t columns, uint32_t* band) {
+  const int32_t w = p.window.input_w, h = p.window.input_h, column_words = p.window.filter_h / 2;
+  const int32_t y0 = out_y * p.window.stride_h - p.window.pad_top;
+  uint32_t* const first = band + p.window.pad_left * column_words;  // the column of input column 0
+  // [j_lo, j_hi): the pairs with both rows inside (y0 + 2j >= 0, y0 + 2j + 1 < h).
+  int32_t j_lo = y0 >= 0 ? 0 : (1 - y0) / 2;
+  int32_t j_hi = h - 1 - y0 <= 0 ? 0 : (h - y0) / 2;
+  j_lo = j_lo < column_words ? j_lo : column_words;
+  j_hi = j_hi < column_words ? j_hi : column_words;
+  j_hi = j_hi > j_lo ? j_hi : j_lo;
+  for (int32_t j = 0; j < column_words; ++j) {
+    if (j == j_lo) j = j_hi;  // the inside pairs: below
+    if (j == column_words) break;
+    const int32_t ya = y0 + 2 * j, yb = ya + 1;
+    const bool a_in = ya >= 0 && ya < h, b_in = yb >= 0 && yb < h;
+    uint32_t* cell = first + j;
+    for (int32_t x = 0; x < columns; ++x, cell += column_words) {
+      *cell = pair_word(a_in ? input[ya * w + x] : p.input_zero_point, b_in ? input[yb * w + x] : p.input_zero_point);
+    }
+  }
+  const int32_t pairs = j_hi - j_lo;
+  if (pairs == 0) return;
+  const int8_t* row = input + (y0 + 2 * j_lo) * w;
+  uint32_t* top = first + j_lo;
+  int32_t x = 0;
+  for (; x + 4 <= columns; x += 4, row += 4, top += 4 * column_words) {
+    const int8_t* r = row;
+    uint32_t* cell = top;
+    for (int32_t j = 0; j < pairs; ++j, r += 2 * w, ++cell) {
+      const uint32_t a = load_word(r), b = load_word(r + w);
+      const uint32_t a02 = sxtb16(a), a13 = sxtb16_ror8(a), b02 = sxtb16(b), b13 = sxtb16_ror8(b);
+      cell[0] = pack_low_halves(a02, b02);
+      cell[column_words] = pack_low_halves(a13, b13);
+      cell[2 * column_words] = pack_high_halves(a02, b02);
+      cell[3 * column_words] = pack_high_halves(a13, b13);
+    }
+  }
+  for (; x < columns; ++x, ++row, top += column_words) {
+    const int8_t* r = row;
+    for (int32_t j = 0; j < pairs; ++j, r += 2 * w) top[j] = pair_word(r[0], r[w]);
+  }
+}
+
+// Two channels: a band word is one cell (c0, c1). Per input row under the filter and 2 columns:
+// one LDR, 2 SXTB16 ((p0c0, p1c0), (p0c1, p1c1)), PKHBT/PKHTB into the 2 cells and 2 STR a
+// column apart; rows outside the image are the zero point.
+TINYRIG_INLINE_LOOPS void fill_band_two_channels(const DspConv2DParams& p, const int8_t* input, int32_t out_y,
+                                                 int32_t columns, uint32_t* band) {
+  const int32_t column_words = p.window.filter_h;
+  const int32_t y0 = out_y * p.window.stride_h - p.window.pad_top;
+  const uint32_t zp2 = pair_word(p.input_zero_point, p.input_zero_point);
+  uint32_t* const first = band + p.window.pad_left * column_words;  // the column of input column 0
+  for (int32_t fy = 0; fy < column_words; ++fy) {
+    const int32_t iy = y0 + fy;
+    uint32_t* cell = first + fy;
+    if (iy < 0 || iy >= p.window.input_h) {
+      for (int32_t x = 0; x < columns; ++x, cell += column_words) *cell = zp2;
+      continue;
+    }
+    const int8_t* src = input + iy * p.window.input_w * 2;
+    int32_t x = 0;
+    for (; x + 2 <= columns; x += 2, src += 4, cell += 2 * column_words) {
+      const uint32_t v = load_word(src);
+      const uint32_t c0 = sxtb16(v), c1 = sxtb16_ror8(v);
+      cell[0] = pack_low_halves(c0, c1);
+      cell[column_words] = pack_high_halves(c0, c1);
+    }
+    if (x < columns) *cell = pair_word(src[0], src[1]);
+  }
+}
+
+// The band columns fill_band_one_channel / _two_channels widen: those of the image's columns
+// that a window reaches (a VALID layer may leave the image's last columns out of the band).
+inline int32_t band_image_columns(const DspConv2DParams& p, int32_t band_w) {
+  const int32_t columns = band_w - p.window.pad_left;
+  return columns < p.window.input_w ? columns : p.window.input_w;
+}
+
 // The band of output row out_y (DspConvRowsParams): band[x][fy] holds the widened channels of
 // input column x - pad_left of input row out_y * stride_h - pad_top + fy (2 SXTB16 words per
 // group of 4), the zero point outside the image, for x in 0..band_w - 1. Per filter row the
@@ -1187,9 +1352,9 @@ void fill_band(const DspConv2DParams& p, const int8_t* input, int32_t out_y, int
 // Per output row: the band, then every full run of 3 pixels read in place by the band run;
 // the 1-2 pixels at a row's end have their windows copied out of the band into interleaved
 // columns, gathered across rows, and go through conv_run 3 at a time (no wasted MACs).
-template <int kPixelBytes, int kClamp, int kRq3>
-void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3>& r, const int8_t* input, int8_t* output,
-               int32_t* scratch) {
+template <int kPixelBytes, int kClamp, int kRq3, int kPairChannels>
+void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3, kPairChannels>& r, const int8_t* input,
+               int8_t* output, int32_t* scratch) {
   const DspConv2DParams& p = r.conv;
   const int32_t steps = p.depth / 2;  // the depth is whole groups of 4 (conv.py)
   const int32_t out_w = p.window.output_w, out_c = p.window.output_c;
@@ -1197,6 +1362,7 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3>& r, const int8
   uint32_t* const band = reinterpret_cast<uint32_t*>(scratch);
   uint32_t* const columns = band + r.band_w * p.window.filter_h * p.window.input_c / 2;
   int8_t* const partial_out = reinterpret_cast<int8_t*>(columns + steps * kPixels);
+  if constexpr (kPairChannels != 0) fill_band_pair_edges(p, r.band_w, band);
   ConvRun run = layer_run(p, steps);
   // The band runs and conv_run (the leftovers) pass by different unit counts.
   const int32_t band_entry = first_pass_entry(steps / 2, kBandPassUnits);
@@ -1219,7 +1385,13 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3>& r, const int8
   };
   const int32_t full = out_w - out_w % kPixels;
   for (int32_t out_y = 0; out_y < p.window.output_h; ++out_y) {
-    fill_band(p, input, out_y, r.band_w, band);
+    if constexpr (kPairChannels == 1) {
+      fill_band_one_channel(p, input, out_y, band_image_columns(p, r.band_w), band);
+    } else if constexpr (kPairChannels == 2) {
+      fill_band_two_channels(p, input, out_y, band_image_columns(p, r.band_w), band);
+    } else {
+      fill_band(p, input, out_y, r.band_w, band);
+    }
     int8_t* out = output + out_y * out_w * out_c;
     for (int32_t x = 0; x < full; x += kPixels, out += kPixels * out_c) {
       run.x = band + x * pixel_words;
@@ -1238,10 +1410,16 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3>& r, const int8
   if (waiting > 0) flush();
 }
 
-#define TINYRIG_BAND_INSTANCE(PB, C, R) \
-  template void conv2d_s8<PB, C, R>(const DspConvRowsParams<PB, C, R>&, const int8_t*, int8_t*, int32_t*);
+// Every clamp, requantisation form and band widening (pair channels 0, 1, 2) of a pixel step;
+// the linker keeps the ones a model's layers use.
+#define TINYRIG_BAND_INSTANCE(PB, CLAMP, RQ3, PAIRS)                                                  \
+  template void conv2d_s8<PB, CLAMP, RQ3, PAIRS>(const DspConvRowsParams<PB, CLAMP, RQ3, PAIRS>&, const int8_t*, \
+                                                 int8_t*, int32_t*);
+#define TINYRIG_BAND_INSTANCES_OF(PB, PAIRS)                                                       \
+  TINYRIG_BAND_INSTANCE(PB, 0, 0, PAIRS) TINYRIG_BAND_INSTANCE(PB, 1, 0, PAIRS)                    \
+  TINYRIG_BAND_INSTANCE(PB, 0, 1, PAIRS) TINYRIG_BAND_INSTANCE(PB, 1, 1, PAIRS)
 #define TINYRIG_BAND_INSTANCES(PB) \
-  TINYRIG_BAND_INSTANCE(PB, 0, 0) TINYRIG_BAND_INSTANCE(PB, 1, 0) TINYRIG_BAND_INSTANCE(PB, 0, 1) TINYRIG_BAND_INSTANCE(PB, 1, 1)
+  TINYRIG_BAND_INSTANCES_OF(PB, 0) TINYRIG_BAND_INSTANCES_OF(PB, 1) TINYRIG_BAND_INSTANCES_OF(PB, 2)
 TINYRIG_BAND_PIXEL_BYTES(TINYRIG_BAND_INSTANCES)
 
 

@@ -44,13 +44,16 @@ struct DspConvColumnsParams {
   DspConv2DParams conv;
 };
 
-// CONV_2D with a 2-D filter on whole groups of 4 input channels (tinyrig_dsp_conv.cc,
-// the band path): per output row the filter_h input rows under it are widened into a band laid
-// [x][fy][c] (zero point outside the image), so a window is depth / 2 consecutive words and
-// the 3 pixels of a run are kPixelBytes apart, immediates of the assembly run (one copy per
-// value, linked only when used); conv.stream's weights are in [fx][fy][c] order to match.
-// kClamp, kRq3: as for DspConvColumnsParams.
-template <int kPixelBytes, int kClamp, int kRq3>
+// CONV_2D with a 2-D filter on whole groups of 4 input channels, or on 1 or 2 channels
+// (tinyrig_dsp_conv.cc, the band path): per output row the filter_h input rows under it are
+// widened into a band laid [x][fy][c] (zero point outside the image), so a window is depth / 2
+// consecutive words and the 3 pixels of a run are kPixelBytes apart, immediates of the assembly
+// run (one copy per value, linked only when used); conv.stream's weights are in [fx][fy][c]
+// order to match. kClamp, kRq3: as for DspConvColumnsParams.
+// kPairChannels: 0 for whole groups of 4 channels (a band word is SXTB16's (c0, c2) or
+// (c1, c3)); 1 or 2, the input channels, when a band word is 2 values in [fy][c] order (conv.py
+// _band_depth_order), so that a layer links only the band widening it uses.
+template <int kPixelBytes, int kClamp, int kRq3, int kPairChannels = 0>
 struct DspConvRowsParams {
   DspConv2DParams conv;  // padded_h = padded_w = 0, pointwise = rgb3x3 = 0
   int32_t band_w;        // band columns: (output_w - 1) * stride_w + filter_w
@@ -78,9 +81,9 @@ void conv2d_s8(const DspConvColumnsParams<kClamp, kRq3>& params, const int8_t* i
                int32_t* scratch);
 template <int kRq3>
 void conv2d_s8(const DspConvSparseParams<kRq3>& params, const int8_t* input, int8_t* output, int32_t* scratch);
-template <int kPixelBytes, int kClamp, int kRq3>
-void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3>& params, const int8_t* input, int8_t* output,
-               int32_t* scratch);
+template <int kPixelBytes, int kClamp, int kRq3, int kPairChannels>
+void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3, kPairChannels>& params, const int8_t* input,
+               int8_t* output, int32_t* scratch);
 // Other layers with all-zero filters, over their live ones (tinyrig_live_filters.h); declared
 // last, so that the inner call sees every other overload.
 template <class Inner>

@@ -3,7 +3,7 @@ QEMU against tflite-micro: the 3-instruction form (SMMULR, SMMLAR adding the zer
 SSAT; conv.py uses it where fused_epilogue.three_instruction_exact holds for every filter)
 and the register-shift form (the other layers), over columns (1x1 and im2col), the band
 path and the sparse pairs. The params type names the form (DspConvColumnsParams<clamp,
-rq3>, DspConvRowsParams<pixel bytes, clamp, rq3>, DspConvSparseParams<rq3>), so that only
+rq3>, DspConvRowsParams<pixel bytes, clamp, rq3, pair channels>, DspConvSparseParams<rq3>), so that only
 the runs a model uses are linked; each case asserts the one it reaches.
 """
 
@@ -31,10 +31,10 @@ CASES = [
     ("1x1", "RELU", 629, "DspConvColumnsParams<1, 0>"),
     ("1x1", "RELU", 503, "DspConvColumnsParams<1, 1>"),
     ("im2col", "NONE", 500, "DspConvColumnsParams<0, 0>"),
-    ("band", "NONE", 500, "DspConvRowsParams<48, 0, 0>"),
-    ("band", "RELU", 503, "DspConvRowsParams<48, 0, 1>"),  # a RELU whose range is all of int8
-    ("band", "RELU", 502, "DspConvRowsParams<48, 1, 0>"),
-    ("band", "RELU", 518, "DspConvRowsParams<48, 1, 1>"),
+    ("band", "NONE", 500, "DspConvRowsParams<48, 0, 0, 0>"),
+    ("band", "RELU", 503, "DspConvRowsParams<48, 0, 1, 0>"),  # a RELU whose range is all of int8
+    ("band", "RELU", 502, "DspConvRowsParams<48, 1, 0, 0>"),
+    ("band", "RELU", 518, "DspConvRowsParams<48, 1, 1, 0>"),
     ("sparse", "NONE", 524, "DspConvSparseParams<0>"),
     ("sparse", "NONE", 500, "DspConvSparseParams<1>"),
 ]
