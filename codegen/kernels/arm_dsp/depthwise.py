@@ -24,7 +24,8 @@ from ..registry import register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_depthwise,
                                  round_up, specialized_plan)
 from . import dsp_kernel
-from .fused_epilogue import MAX_ABS_INPUT, activation_clamps, epilogue_constants, halved_epilogue_constants
+from .fused_epilogue import (activation_clamps, epilogue_constants, halved_epilogue_constants,
+                             three_instruction_exact)
 from .smlad_layout import pack_int16_pairs, scaled_padded
 
 DW_CHANNELS = 4
@@ -80,10 +81,7 @@ def _line_requant(rows: np.ndarray, fused, table: np.ndarray, p: dict, c: dict) 
     activation clamps keep the fused epilogue's M, e + 2^31 (the kernel's flag for its
     one-at-a-time path) and rounding."""
     multiplier, rounding, right = (table[:, i].astype(np.int64) for i in range(3))
-    bias = np.asarray(c["folded_bias"], dtype=np.int64).reshape(-1)
-    bound = (np.abs(bias) + np.abs(rows).sum(axis=1) * MAX_ABS_INPUT) << fused.scale_shift
-    h_bound = ((bound * multiplier) >> 32) + 2
-    exact = (right >= 2) & ((right <= 11) | (h_bound < 2.0 ** (32 - right)))
+    exact = three_instruction_exact(rows, c["folded_bias"], fused)
     clamps = bool(activation_clamps(p["activation_min"], p["activation_max"]))
     fast = (exact | fused.constant) & (not clamps)
     zero_point = np.full(len(multiplier), p["output_zero_point"], dtype=np.int64)
