@@ -1352,17 +1352,17 @@ void fill_band(const DspConv2DParams& p, const int8_t* input, int32_t out_y, int
 // Per output row: the band, then every full run of 3 pixels read in place by the band run;
 // the 1-2 pixels at a row's end have their windows copied out of the band into interleaved
 // columns, gathered across rows, and go through conv_run 3 at a time (no wasted MACs).
-template <int kPixelBytes, int kClamp, int kRq3, int kPairChannels>
-void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3, kPairChannels>& r, const int8_t* input,
-               int8_t* output, int32_t* scratch) {
-  const DspConv2DParams& p = r.conv;
+// One driver for every pixel step, clamp, form and widening (the template wrappers below pass
+// their runs): instantiating it per combination multiplied the kernel's compile time by 6.
+static void conv_band(const DspConv2DParams& p, int32_t band_w, const int8_t* input, int8_t* output,
+                      int32_t* scratch, int32_t pixel_words, RunFn band_run, RunFn leftover_run,
+                      int32_t pair_channels) {
   const int32_t steps = p.depth / 2;  // the depth is whole groups of 4 (conv.py)
   const int32_t out_w = p.window.output_w, out_c = p.window.output_c;
-  const int32_t pixel_words = kPixelBytes / 4;
   uint32_t* const band = reinterpret_cast<uint32_t*>(scratch);
-  uint32_t* const columns = band + r.band_w * p.window.filter_h * p.window.input_c / 2;
+  uint32_t* const columns = band + band_w * p.window.filter_h * p.window.input_c / 2;
   int8_t* const partial_out = reinterpret_cast<int8_t*>(columns + steps * kPixels);
-  if constexpr (kPairChannels != 0) fill_band_pair_edges(p, r.band_w, band);
+  if (pair_channels != 0) fill_band_pair_edges(p, band_w, band);
   ConvRun run = layer_run(p, steps);
   // The band runs and conv_run (the leftovers) pass by different unit counts.
   const int32_t band_entry = first_pass_entry(steps / 2, kBandPassUnits);
@@ -1377,7 +1377,7 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3, kPairChannels>
     run.x_end = columns + steps * kPixels;
     run.entry = column_entry;
     run.out = partial_out;
-    column_run<kClamp, kRq3>()(&run);
+    leftover_run(&run);
     for (int32_t slot = 0; slot < waiting; ++slot) {
       copy_bytes(output + pending[slot] * out_c, partial_out + slot * out_c, out_c);
     }
@@ -1385,12 +1385,12 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3, kPairChannels>
   };
   const int32_t full = out_w - out_w % kPixels;
   for (int32_t out_y = 0; out_y < p.window.output_h; ++out_y) {
-    if constexpr (kPairChannels == 1) {
-      fill_band_one_channel(p, input, out_y, band_image_columns(p, r.band_w), band);
-    } else if constexpr (kPairChannels == 2) {
-      fill_band_two_channels(p, input, out_y, band_image_columns(p, r.band_w), band);
+    if (pair_channels == 1) {
+      fill_band_one_channel(p, input, out_y, band_image_columns(p, band_w), band);
+    } else if (pair_channels == 2) {
+      fill_band_two_channels(p, input, out_y, band_image_columns(p, band_w), band);
     } else {
-      fill_band(p, input, out_y, r.band_w, band);
+      fill_band(p, input, out_y, band_w, band);
     }
     int8_t* out = output + out_y * out_w * out_c;
     for (int32_t x = 0; x < full; x += kPixels, out += kPixels * out_c) {
@@ -1398,7 +1398,7 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3, kPairChannels>
       run.x_end = run.x + steps;
       run.entry = band_entry;
       run.out = out;
-      BandRun<kPixelBytes>::template run<kClamp, kRq3>()(&run);
+      band_run(&run);
     }
     for (int32_t x = full; x < out_w; ++x) {
       const uint32_t* src = band + x * pixel_words;
@@ -1408,6 +1408,13 @@ void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3, kPairChannels>
     }
   }
   if (waiting > 0) flush();
+}
+
+template <int kPixelBytes, int kClamp, int kRq3, int kPairChannels>
+void conv2d_s8(const DspConvRowsParams<kPixelBytes, kClamp, kRq3, kPairChannels>& r, const int8_t* input,
+               int8_t* output, int32_t* scratch) {
+  conv_band(r.conv, r.band_w, input, output, scratch, kPixelBytes / 4,
+            BandRun<kPixelBytes>::template run<kClamp, kRq3>(), column_run<kClamp, kRq3>(), kPairChannels);
 }
 
 // Every clamp, requantisation form and band widening (pair channels 0, 1, 2) of a pixel step;
