@@ -44,6 +44,23 @@ def fuzz_benchmark(model: bytes) -> tuple[Benchmark, object]:
                      "float32_quantize" if floats else "int8_copy", "scores", 1, 0, "top1", 0.0), compiled
 
 
+def conv_model_taking(seeds: range, shape: tuple, taken, **conv) -> tuple[bytes, dict, int, str]:
+    """A one-CONV_2D model on input `shape` (options `conv`) for the first seed in `seeds` whose
+    layer note, compiled for a Cortex-M4, satisfies `taken(note)`: random quantisations
+    sometimes fall outside the DSP epilogue's range and the layer is declined. Returns the
+    model, its description, the seed and the note."""
+    notes = []
+    for seed in seeds:
+        mb = tb.ModelBuilder(np.random.default_rng(seed))
+        x = mb.input((1, *shape))
+        y = tb.conv2d(mb, x, dilation=(1, 1), **conv)
+        model, desc = tb.finish_model(mb, [x], y, seed=seed)
+        notes = [layer.note for layer in compile_model(model, core="cortex-m4").layers if layer.op == "CONV_2D"]
+        if len(notes) == 1 and taken(notes[0]):
+            return model, desc, seed, notes[0]
+    raise AssertionError(f"no seed in {seeds} takes the expected path: {notes}")
+
+
 def check_host_bit_exact(compiled, model: bytes, seed: int, tmp_path: Path, count: int = 3) -> None:
     """`count` seeded random inputs through a host build of `compiled` (a model compiled for a
     core: its kernels' C++ paths) and through tflite-micro: the outputs must be equal."""

@@ -21,7 +21,7 @@ from tinyrig.codegen.hostbuild import HostModel
 
 from tinyrig_testing import tflite_builder as tb
 from tinyrig_testing.fuzz_harness import in_child, run_tflm
-from tinyrig_testing.kernel_checks import check_model_bit_exact
+from tinyrig_testing.kernel_checks import check_model_bit_exact, conv_model_taking
 
 # (input HxWxC, filters, kernel, stride, padding, activation, note fragment)
 BAND = "band of"
@@ -55,17 +55,9 @@ def _model(case: int) -> tuple[bytes, dict, int, str]:
     """The case's model for the first seed of a fixed range whose CONV_2D takes the expected path
     (random quantisations sometimes fall outside the DSP epilogue's range and are declined)."""
     shape, filters, kernel, stride, padding, activation, path = CASES[case]
-    notes = []
-    for seed in range(100 * case, 100 * case + 40):
-        mb = tb.ModelBuilder(np.random.default_rng(seed))
-        x = mb.input((1, *shape))
-        y = tb.conv2d(mb, x, out_channels=filters, kernel=kernel, stride=stride, dilation=(1, 1), padding=padding,
-                      activation=activation)
-        model, desc = tb.finish_model(mb, [x], y, seed=seed)
-        notes = [layer.note for layer in compile_model(model, core="cortex-m4").layers if layer.op == "CONV_2D"]
-        if len(notes) == 1 and notes[0].startswith(path):
-            return model, desc, seed, notes[0]
-    raise AssertionError(f"case {case}: no seed takes the {path!r} path: {notes}")
+    return conv_model_taking(range(100 * case, 100 * case + 40), shape, lambda note: note.startswith(path),
+                             out_channels=filters, kernel=kernel, stride=stride, padding=padding,
+                             activation=activation)
 
 
 def _extremes(case: int) -> np.ndarray:
