@@ -84,7 +84,8 @@ def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
     if rgb3x3:  # columns read straight from 3 window rows of 9 bytes (RGB3X3_ORDER)
         order = np.array(RGB3X3_ORDER)
         scaled = np.where(order >= 0, scaled[:, np.maximum(order, 0)], 0)
-    sparse = _sparse_plan(plan, p, epilogue, scaled, _requant_in_three(rows, c, epilogue))
+    rq3 = _requant_in_three(rows, c, epilogue)
+    sparse = _sparse_plan(plan, p, epilogue, scaled, rq3)
     if sparse is not None:
         return sparse
     reason = raw_pair_encodable(scaled)
@@ -112,7 +113,6 @@ def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
     # starts the accumulators), then a's doubled bias, M_a, r_a, M_b, r_b, e_a | e_b << 8 (a
     # register shift reads the low byte) and b's doubled bias (b's accumulator is recovered
     # from the raw one at the end); the epilogue adds the doubled biases to the doubled sums.
-    rq3 = _requant_in_three(rows, c, epilogue)
     order = [ch if ch < out_c else -1 for ch in range(out_p)]  # -1: the padding filter of an odd count
     stream = np.concatenate([words.astype(np.int64), _pair_epilogue(epilogue, order, rq3, p)], axis=1)
     constants = [int32_array("stream", stream)]
@@ -139,6 +139,12 @@ def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
 def _requant_in_three(rows: np.ndarray, c: dict, epilogue) -> bool:
     """Whether every filter's requantisation is exact in 3 instructions (the runs' rq3 form)."""
     return bool(np.all(three_instruction_exact(rows, c["folded_bias"], epilogue.fused)))
+
+
+def _constant_values(epilogue, channels: int) -> np.ndarray:
+    """The outputs of the first `channels` filters' rows read as constant ones: fused_requant
+    stores a constant channel's value v as r = 1 + 2 * v (e = 1)."""
+    return (epilogue.table[:channels, 1].astype(np.int64) - 1) >> 1
 
 
 def _requant_note(rq3: bool) -> str:
@@ -171,7 +177,7 @@ def _pair_epilogue(epilogue, order: list[int], rq3: bool, p: dict) -> np.ndarray
             mults.append(int(epilogue.table[ch][0]))
             factors.append((1 << (32 - int(epilogue.table[ch][2]))) + 1)
         else:
-            value = (int(epilogue.table[ch][1]) - 1) >> 1 if ch >= 0 else zp  # fused_requant: r = 1 + 2 * value
+            value = int(_constant_values(epilogue, ch + 1)[ch]) if ch >= 0 else zp
             bias_words.append(8 * (value - zp))
             mults.append(2**31 - 1)
             factors.append(2**30 + 1)
@@ -215,7 +221,7 @@ def _sparse_plan(plan: LayerPlan, p: dict, epilogue, scaled: np.ndarray, rq3: bo
     if raw_pair_encodable(rows):
         return None
     pairs, steps = len(order) // 2, depth // 2
-    values = (epilogue.table[:out_c, 1].astype(np.int64) - 1) >> 1  # constant rows hold r = 1 + 2 * value
+    values = _constant_values(epilogue, out_c)
     fill = []
     for word in range(out_c // 4):
         channels = range(4 * word, 4 * word + 4)
