@@ -136,6 +136,10 @@ class TimingFile(_Table):
                            "(false: only lines read on a miss do, the literal reading of e.g. RM0432 3.3.4).")
     flash_dcache_lines: int = Field(0, ge=0, le=4096, description="Data cache sets (lines) for constant reads; 0: none.")
     flash_dcache_ways: int = Field(0, ge=0, le=16, description="Blocks per data-cache line (ways).")
+    constants_in_ram: bool = Field(
+        True, description="With flash wait states, the model's constants (weights, kernel tables, layer parameters) "
+                          "are copied to RAM at reset, when they fit beside the arena, so weight reads do not stall "
+                          "on flash (false: they stay in flash).")
     source: str = Field(min_length=1, pattern=r"\S", description="The reference manual (and section) the figures come from.")
 
 
@@ -290,6 +294,7 @@ class Timing:
     flash_icache_fills_on_prefetch: bool = False
     flash_dcache_lines: int = 0
     flash_dcache_ways: int = 0
+    constants_in_ram: bool = True
     source: str = ""
 
     @property
@@ -299,6 +304,12 @@ class Timing:
         if not self.flash_wait_states or not self.flash_icache_lines:
             return 0
         return self.flash_icache_lines * max(self.flash_icache_ways, 1) * self.flash_read_bytes
+
+    @property
+    def wants_constants_in_ram(self) -> bool:
+        """Flash with wait states and constants_in_ram: the firmware copies the model's constants to RAM
+        at reset when they fit (codegen/firmware.py constants_in_ram)."""
+        return self.flash_wait_states > 0 and self.constants_in_ram
 
 
 @dataclass(frozen=True)
@@ -349,6 +360,11 @@ class Board:
     def flash_icache_bytes(self) -> int:
         """Timing.icache_bytes, 0 for a board without [timing]: what the kernels' loops are sized for."""
         return self.timing.icache_bytes if self.timing else 0
+
+    @property
+    def wants_constants_in_ram(self) -> bool:
+        """Timing.wants_constants_in_ram, False for a board without [timing]."""
+        return bool(self.timing and self.timing.wants_constants_in_ram)
 
     @property
     def has_helium(self) -> bool:

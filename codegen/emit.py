@@ -3,7 +3,8 @@
 The generated translation unit holds
   * one 16-byte aligned static arena (the only RAM the model uses),
   * every precomputed constant as an `alignas(16) const` array at namespace
-    scope, i.e. in flash on a microcontroller,
+    scope, i.e. in flash on a microcontroller (in RAM, copied there at reset with
+    .data, when the build defines TINYRIG_CONSTANTS_IN_RAM: codegen/firmware.py),
   * one `const` parameter block per layer with all shapes as literals, its
     fields named by designated initialisers (checked by the compiler),
   * `tinyrig_model_invoke()`, a straight sequence of kernel calls, each wrapped
@@ -113,7 +114,7 @@ def _array_definition(layer_index: int, array: ConstantArray, per_line: int = 24
         items = [int_literal(v) for v in values.tolist()]
     lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
     body = ",\n    ".join(lines)
-    return (f"alignas(16) const {array.ctype} {constant_symbol(layer_index, array.name)}[{len(items)}] = {{\n"
+    return (f"TINYRIG_CONSTANT alignas(16) const {array.ctype} {constant_symbol(layer_index, array.name)}[{len(items)}] = {{\n"
             f"    {body}}};\n")
 
 
@@ -220,7 +221,8 @@ void tinyrig_model_invoke(void);
                  f"{[list(s) for s in layer.output_shapes]}, {self.kernels[layer.index].function}\n"]
         parts += [_array_definition(layer.index, array) for array in layer.constants]
         initializer = designated_initializer(layer.params, layer.index)
-        parts.append(f"const tinyrig::{layer.params_type} {constant_symbol(layer.index, 'params')} = {initializer};\n")
+        parts.append(f"TINYRIG_CONSTANT const tinyrig::{layer.params_type} {constant_symbol(layer.index, 'params')} = "
+                     f"{initializer};\n")
         return "".join(parts)
 
     def source(self) -> str:
@@ -249,6 +251,15 @@ void tinyrig_model_invoke(void);
 #endif
 #ifndef TINYRIG_LAYER_END
 #define TINYRIG_LAYER_END(layer_index) ((void)0)
+#endif
+
+// The constants below stay in flash, unless the build puts them in RAM (copied there at reset
+// with .data): codegen/firmware.py does for a board whose flash has wait states, where every
+// weight read that misses the flash accelerator's small data cache would stall the core.
+#if defined(TINYRIG_CONSTANTS_IN_RAM) && TINYRIG_CONSTANTS_IN_RAM
+#define TINYRIG_CONSTANT __attribute__((section(".data.tinyrig_constants")))
+#else
+#define TINYRIG_CONSTANT
 #endif
 
 namespace {{

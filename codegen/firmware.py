@@ -32,6 +32,10 @@ from tinyrig.codegen.tflite_reader import read_model_bytes
 
 MANIFEST_NAME = "tinyrig.json"
 STACK_BYTES = 8 * 1024
+# RAM a firmware takes beyond the model's arena, scratch and constants and the main stack (the API
+# shim's buffers, the streaming wakeword's audio ring and activation log, libc), kept free when the
+# constants are placed in RAM: generous, so that placing them never makes a link fail.
+RAM_RESERVE_BYTES = 64 * 1024
 README_NAME = "README.md"
 # A generated project is meant to be committed: its build output is not.
 GITIGNORE = ".pio/\n.pio-*.log\n"
@@ -73,6 +77,8 @@ class FirmwareProject:
     weight_bytes: int
     # The board file the project was rendered from, so `tinyrig build --project` finds a user's own again.
     board_file: str = ""
+    # The model's constants are copied to RAM at reset (constants_in_ram), not read from flash.
+    constants_in_ram: bool = False
     tinyrig_version: str = tinyrig.__version__
     files: list[str] = field(default_factory=list)
 
@@ -129,8 +135,29 @@ def _board_sources(board: Board) -> dict[str, str]:
     return sources
 
 
-def _board_context(board: Board, code_for: Board | None = None) -> dict:
+def constants_in_ram(board: Board, compiled: CompiledModel, code_for: Board | None = None) -> bool:
+    """Whether the firmware keeps the model's constants in RAM (copied there at reset with .data) instead
+    of flash: the board it is built for (`code_for`, else `board`) has flash wait states and wants it
+    ([timing] constants_in_ram), and the constants fit beside the arena, the scratch, the stack and
+    RAM_RESERVE_BYTES in the RAM of both boards.
+
+    Why: the kernels read every weight once per run of output pixels. Behind a small flash data
+    cache (nucleo-l4r5zi: 256 B, 5 wait states at 120 MHz) nearly every one of those reads stalls,
+    which the cycle model puts at about 15% of kws01's time on that board; SRAM reads have no wait
+    state. The cost is RAM (the constants' bytes) and nothing per inference: the C startup copies
+    them before main. Flash is unchanged (the copy's source is the .data image)."""
+    mcu = code_for or board
+    if not mcu.wants_constants_in_ram:
+        return False
+    needed = compiled.weight_bytes + compiled.arena_bytes + compiled.scratch_bytes + STACK_BYTES + RAM_RESERVE_BYTES
+    return needed <= min(board.ram.size, mcu.ram.size)
+
+
+def _board_context(board: Board, code_for: Board | None = None, constants_to_ram: bool = False) -> dict:
     icache = (code_for or board).flash_icache_bytes  # whose flash cache the kernels' loops are sized for
+    flags = f" -DTINYRIG_FLASH_ICACHE_BYTES={icache}" if icache else ""
+    if constants_to_ram:
+        flags += " -DTINYRIG_CONSTANTS_IN_RAM=1"
     return {
         "board": board,
         "version": tinyrig.__version__,
@@ -138,7 +165,7 @@ def _board_context(board: Board, code_for: Board | None = None) -> dict:
         "pio_board_id": pio_board_id(board),
         "uses_fault_record": uses_fault_record(board),
         # Appended to both build_flags lines of platformio.ini (tinyrig's and the vendor's).
-        "icache_build_flag": f" -DTINYRIG_FLASH_ICACHE_BYTES={icache}" if icache else "",
+        "kernel_build_flags": flags,
     }
 
 
@@ -246,17 +273,19 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
     `kernels` picks the kernel family by core name instead of the board's core; "reference"
     builds the portable kernels (benchmarks/kernels.py compares the two). `code_for` (a board of
     the same core) sizes the kernels' unrolled loops for that board's flash instruction cache
-    instead of `board`'s: what `tinyrig run --predict` times."""
+    instead of `board`'s, and places the model's constants as that board would (constants_in_ram): what
+    `tinyrig run --predict` times."""
     model_bytes = model if isinstance(model, (bytes, bytearray)) else read_model_bytes(model)
     compiled = compile_model(Path(model) if isinstance(model, (str, Path)) else bytes(model_bytes),
                              core=kernels or board.core)
     check_benchmark_fits_model(benchmark, compiled)
 
+    constants_to_ram = constants_in_ram(board, compiled, code_for)
     files = model_sources(compiled)
     env = template_environment()
     bundle = bundled_platform()
     context = {
-        **_board_context(board, code_for),
+        **_board_context(board, code_for, constants_to_ram),
         "benchmark": benchmark,
         "platform_dir": bundle.platform,
         "scons_dir": bundle.scons,
@@ -301,6 +330,7 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
         total_macs=compiled.total_macs,
         weight_bytes=compiled.weight_bytes,
         board_file=str(board.path.resolve()) if board.path else "",
+        constants_in_ram=constants_to_ram,
         files=sorted([*files, *filter(None, [board_copy])]),
     )
     (out_dir / MANIFEST_NAME).write_text(json.dumps(project.manifest(), indent=2) + "\n")

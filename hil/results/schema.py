@@ -88,7 +88,9 @@ class PredictionRecord(Record):
     other_reading: str | None = None  # e.g. "prefetched lines not cached": the board's other cache reading
     other_reading_cycles: int | None = None
     other_reading_latency_ms: float | None = None
-    code_for: str | None = None  # the timed firmware's loops were sized for this board's flash cache
+    code_for: str | None = None  # the timed firmware was built as this board would build it (its own build)
+    constants_in_ram: bool = False  # that firmware keeps the model's constants in RAM (copied at reset)
+    ram_bytes: int | None = None  # that firmware's RAM, constants included
 
 
 class WindowCalibration(Record):

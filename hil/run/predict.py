@@ -32,9 +32,14 @@ class Prediction:
     # lines cached or not: flash_icache_fills_on_prefetch), when the board has prefetch and a cache.
     other_reading: str | None = None
     other_reading_cycles: int | None = None
-    # The firmware timed was built with its loops sized for this board's flash instruction cache
-    # (None: the run's own firmware, when both boards size them alike).
+    # The firmware timed was built as this board would run it: its loops sized for the board's flash
+    # instruction cache, its constants where the board puts them (None: the run's own firmware, when
+    # both boards build alike).
     code_for: str | None = None
+    # That firmware keeps the model's constants in RAM (copied at reset: codegen/firmware.py
+    # constants_in_ram), so its weight reads do not wait on flash.
+    constants_in_ram: bool = False
+    ram_bytes: int | None = None  # that firmware's RAM (constants included), when it is its own build
 
     @property
     def latency_ms(self) -> float:
@@ -54,15 +59,17 @@ class Prediction:
 
 
 def needs_own_firmware(board: Board, mcu: Board) -> bool:
-    """True when the kernels would be shaped differently for `mcu`'s flash cache than for `board`'s
-    (TINYRIG_FLASH_ICACHE_BYTES): the prediction must then time the firmware `mcu` would run."""
-    return board.flash_icache_bytes != mcu.flash_icache_bytes
+    """True when `mcu` would build the firmware differently from `board`: the kernels' loops sized for
+    another flash cache (TINYRIG_FLASH_ICACHE_BYTES), or the constants moved to RAM because its flash
+    has wait states (TINYRIG_CONSTANTS_IN_RAM). The prediction must then time the firmware `mcu` would run."""
+    return (board.flash_icache_bytes != mcu.flash_icache_bytes
+            or board.wants_constants_in_ram != mcu.wants_constants_in_ram)
 
 
 def predict(board: Board, model: CycleModel, elf: Path, input_data: bytes, *, timeout_s: float = 900.0,
-            code_for: str | None = None) -> Prediction:
-    """Times one inference of `elf` (built for emulated `board`, with its loops sized for board
-    `code_for`'s flash cache when given) with `model`, a real MCU's timing
+            code_for: str | None = None, constants_in_ram: bool = False, ram_bytes: int | None = None) -> Prediction:
+    """Times one inference of `elf` (built for emulated `board`, as board `code_for` would build it when
+    given; `constants_in_ram`: with the model's constants in RAM) with `model`, a real MCU's timing
     (cycle_model_for(board, timing=mcu): same core, its [timing] table)."""
     # The core alone at the same clock: the emulated board's model has zero wait states.
     zero_wait = replace(cycle_model_for(board), clock_hz=model.clock_hz, timing_board=model.timing_board)
@@ -81,4 +88,5 @@ def predict(board: Board, model: CycleModel, elf: Path, input_data: bytes, *, ti
                       cycle_model=model.describe(),
                       other_reading=None if other is None else
                       f"prefetched lines {'not ' if model.cache_prefetched else ''}cached",
-                      other_reading_cycles=None if other is None else other.cycles, code_for=code_for)
+                      other_reading_cycles=None if other is None else other.cycles, code_for=code_for,
+                      constants_in_ram=constants_in_ram, ram_bytes=ram_bytes)

@@ -40,12 +40,17 @@ def record_emulator(entry: BenchmarkEntry, run: Run) -> None:
 
 
 def record_prediction(entry: BenchmarkEntry, board: Board, model: CycleModel, elf: Path, input_data: bytes,
-                      timeout_s: float, rebuild: Callable[[Board], Path] | None = None) -> None:
-    """`--predict BOARD`: one inference timed as that MCU (hil/run/predict.py). When that MCU's
-    flash cache would shape the kernels differently, `rebuild(mcu)` builds the firmware it would
-    run (for the emulated board) and that is what is timed."""
-    mcu, code_for = load_board(model.timing_board), None
+                      timeout_s: float, rebuild: Callable[[Board], Firmware] | None = None) -> None:
+    """`--predict BOARD`: one inference timed as that MCU (hil/run/predict.py). When that MCU would build
+    the firmware differently (its flash cache shapes the kernels, its flash wait states move the constants
+    to RAM), `rebuild(mcu)` builds the firmware it would run (for the emulated board) and that is what is
+    timed."""
+    mcu = load_board(model.timing_board)
+    own = {}
     if rebuild is not None and needs_own_firmware(board, mcu):
-        elf, code_for = rebuild(mcu), mcu.name
-    entry.prediction = PredictionRecord.model_validate(predict(board, model, elf, input_data, timeout_s=timeout_s,
-                                                               code_for=code_for).to_json())
+        firmware = rebuild(mcu)
+        elf = firmware.build.elf
+        own = dict(code_for=mcu.name, constants_in_ram=firmware.project.constants_in_ram,
+                   ram_bytes=firmware.build.size.ram_bytes)
+    entry.prediction = PredictionRecord.model_validate(
+        predict(board, model, elf, input_data, timeout_s=timeout_s, **own).to_json())

@@ -119,7 +119,7 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
         progress.stage(benchmark.id, Stage.PREDICT.describe(board=timing.timing_board))
         record_prediction(entry, options.board, timing, firmware.build.elf, first_input, options.infer_timeout_s,
                           rebuild=lambda mcu: prepare_firmware(options.board, benchmark, model,
-                                                               mode.firmware_env, code_for=mcu).build.elf)
+                                                               mode.firmware_env, code_for=mcu))
     entry.status = "complete"
     session.save()
 

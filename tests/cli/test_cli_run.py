@@ -99,10 +99,14 @@ def test_predict_times_the_run_as_a_real_mcu(tmp_path, models_dir):
     _, results = session_results(tmp_path)
     p = results["benchmarks"]["ad01"]["prediction"]
     assert p["board"] == "nucleo-l4r5zi" and p["clock_hz"] == 120_000_000 and p["flash_wait_states"] == 5
-    # The flash (5 wait states, ART) slows ad01 by about half (its weights stream through the 256 B
-    # data cache; docs/cycle-model.md); the core alone is the emulated board's own estimate for one
-    # inference.
-    assert p["zero_wait_cycles"] < p["cycles"] and 0 < p["fetch_stall_cycles"] < p["cycles"] - p["zero_wait_cycles"] + 1
+    # nucleo-l4r5zi's flash has wait states, so the firmware it would run keeps ad01's 270 KB of
+    # weights in RAM (in flash they streamed through the 256 B data cache and made ad01 half as
+    # slow again: docs/cycle-model.md); what the flash still costs is instruction fetch, plus the
+    # few constants the kernels' code keeps in flash. The core alone is the emulated board's own
+    # estimate for one inference.
+    assert p["constants_in_ram"] is True and p["ram_bytes"] > 270_000
+    assert p["zero_wait_cycles"] < p["cycles"] and 0 < p["fetch_stall_cycles"] <= p["cycles"] - p["zero_wait_cycles"]
+    assert p["cycles"] - p["zero_wait_cycles"] - p["fetch_stall_cycles"] < 0.001 * p["cycles"]
     assert abs(p["zero_wait_cycles"] - results["benchmarks"]["ad01"]["summary"]["median_estimated_cycles"]) < 100
     # The board file takes prefetched lines as cached (ST's 0-wait-state figures); the literal
     # reading of RM0432 (never cached) is timed too, as a bound: never faster.
@@ -110,8 +114,9 @@ def test_predict_times_the_run_as_a_real_mcu(tmp_path, models_dir):
     # nucleo-l4r5zi's 1 KB flash cache sizes the kernels' loops: the firmware it would run is timed.
     assert p["code_for"] == "nucleo-l4r5zi"
     line = " ".join(proc.stdout.split())
-    assert (f"ad01 predicted on nucleo-l4r5zi at 120 MHz (firmware with its loops sized for nucleo-l4r5zi's flash "
-            f"cache): {p['cycles'] / 120e3:,.2f} ms with 5 flash wait states and its flash accelerator "
+    assert (f"ad01 predicted on nucleo-l4r5zi at 120 MHz (the firmware nucleo-l4r5zi would run: loops sized for "
+            f"its flash cache, its constants copied to RAM at reset ({p['ram_bytes']:,} B of RAM in all)): "
+            f"{p['cycles'] / 120e3:,.2f} ms with 5 flash wait states and its flash accelerator "
             f"({p['other_reading_cycles'] / 120e3:,.2f} ms if prefetched lines not cached), "
             f"{p['zero_wait_cycles'] / 120e3:,.2f} ms at zero wait states") in line
     # Another core is refused in one line, before anything is built.

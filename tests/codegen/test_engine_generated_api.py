@@ -56,7 +56,8 @@ def test_header_is_usable_from_c(kws, tmp_path):
 def test_constants_are_aligned_flash_arrays_and_no_allocation_or_stdio(kws):
     source = kws.files["tinyrig_model.cc"]
     arrays = re.findall(r"^(.*)\bk_layer\d+_\w+\[\d+\] = \{", source, flags=re.M)
-    assert arrays and all(prefix.startswith("alignas(16) const ") for prefix in arrays)
+    # TINYRIG_CONSTANT is empty unless a build moves the constants to RAM (codegen/firmware.py).
+    assert arrays and all(prefix.startswith("TINYRIG_CONSTANT alignas(16) const ") for prefix in arrays)
     assert re.search(r"^alignas\(16\) uint8_t g_arena\[TINYRIG_MODEL_ARENA_BYTES\];", source, flags=re.M)
     forbidden = re.compile(r"\b(malloc|calloc|realloc|free|new|delete|printf|fprintf|puts|std::vector)\b")
     for name, text in kws.files.items():

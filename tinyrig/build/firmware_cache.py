@@ -90,8 +90,9 @@ def prepare_firmware(board: Board, benchmark: Benchmark, model: Path, env_name: 
     """Generates (unless cached) and builds (incrementally) the firmware for one benchmark.
 
     `kernels` (a core name, or "reference" for the portable kernels) overrides the
-    board's core for kernel selection; `code_for` sizes the kernels' loops for another board's
-    flash cache (render_project). Such builds are cached apart."""
+    board's core for kernel selection; `code_for` builds what another board would run: the kernels'
+    loops sized for its flash cache, its constants placed as it would (render_project). Such builds
+    are cached apart."""
     model_bytes = read_model_bytes(model)
     directory = Path(out_dir) if out_dir else project_dir(board, benchmark, model_bytes, kernels, code_for)
     try:

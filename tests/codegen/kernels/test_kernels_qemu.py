@@ -104,7 +104,8 @@ def test_conv_assembly_run_bit_exact_under_qemu(board_name, tmp_path):
 def test_conv_run_sized_for_a_flash_cache_bit_exact_under_qemu(model_id, models_dir, tmp_path):
     """A board whose flash has wait states and a small instruction cache (nucleo-l4r5zi: 1 KB)
     gets the conv run with 8-unit passes, which fits that cache (TINYRIG_FLASH_ICACHE_BYTES; what
-    `tinyrig run --predict` times): still bit-exact, over several passes with a mid-pass entry
+    `tinyrig run --predict` times), and the model's constants in RAM (TINYRIG_CONSTANTS_IN_RAM,
+    copied there at reset): still bit-exact, over several passes with a mid-pass entry
     (kws01: 16 units a pair, ic01's 3x3 layers: 36)."""
     import subprocess
 
@@ -119,6 +120,11 @@ def test_conv_run_sized_for_a_flash_cache_bit_exact_under_qemu(model_id, models_
     runs = re.compile(r"\bconv_run(_clamp)?(_rq3)?\(")  # either requantisation form
     sizes = [int(line.split()[1], 16) for line in symbols if runs.search(line)]
     assert sizes and max(sizes) < 1024, sizes  # each run fits the 1 KB cache (16 units: 1.5 KB)
+    # Every constant of the model (weights, epilogue tables, parameter blocks) is a RAM address.
+    constants = [line.split() for line in symbols if re.search(r"\bk_layer\d+_\w+$", line)]
+    assert constants and firmware.project.constants_in_ram
+    outside = [c for c in constants if not board.ram.base <= int(c[0], 16) < board.ram.base + board.ram.size]
+    assert not outside, outside
     reference = ReferenceModel(model, benchmark)
     scale, zero_point = reference.input_quantization()
     inputs = [i.data for i in random_inputs(benchmark, 2, seed=8, input_scale=scale, input_zero_point=zero_point)]
