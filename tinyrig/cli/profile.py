@@ -25,20 +25,32 @@ from tinyrig.hil.results.tables import Column, TableData
               help="Folder with the reference models (default: TINYRIG_MODELS or the cache).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--no-cycles", is_flag=True, help="Instructions only, without the cycle model's estimated cycles.")
+@click.option("--predict", "predict", metavar="BOARD",
+              help="Time the layers as BOARD, a real MCU of the same core: its clock, flash wait states and "
+                   "accelerator, on the firmware it would run (as `tinyrig run --predict`).")
 @format_option()
-def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: bool, no_cycles: bool, fmt: str) -> None:
+def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: bool, no_cycles: bool,
+            predict: str | None, fmt: str) -> None:
     """Instructions per layer of one inference, exact under QEMU -icount; under QEMU also estimated
-    cycles, CPI and each layer's share of the cycles (docs/cycle-model.md)."""
+    cycles, CPI and each layer's share of the cycles (docs/cycle-model.md), or with --predict the
+    same as a real MCU would spend them."""
+    from tinyrig.hil.run.predict import needs_own_firmware
     from tinyrig.hil.run.profile import ProfileError, profile_benchmark
     from tinyrig.hil.targets.base import TargetError
+    from tinyrig.hil.targets.cycle_model import CycleModelError, cycle_model_for
     from tinyrig.hil.targets.registry import choose_target
     from tinyrig.models import ModelNotFoundError, find_model
 
     try:
         target = load_board(board)
+        mcu = load_board(predict) if predict else None
+        if mcu is not None:
+            if no_cycles:
+                raise CycleModelError("--predict times the layers in cycles: it cannot go with --no-cycles")
+            cycle_model_for(target, timing=mcu)  # another core or a board without [timing], before building
         benchmark = get_benchmark(benchmark_id)
         model = find_model(benchmark.id, models_dir)
-    except (BoardError, UnknownBenchmarkError, ModelNotFoundError) as exc:
+    except (BoardError, CycleModelError, UnknownBenchmarkError, ModelNotFoundError) as exc:
         click.echo(f"error: {printable(first_line(str(exc)))}", err=True)
         sys.exit(2)
     try:
@@ -51,23 +63,26 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
                    err=True)
         sys.exit(2)
     try:
-        report = profile_benchmark(target, benchmark, model, cycles=not no_cycles)
+        report = profile_benchmark(target, benchmark, model, cycles=not no_cycles, timing=mcu,
+                                   code_for=mcu if mcu and needs_own_firmware(target, mcu) else None)
     except (ProfileError, RuntimeError, OSError) as exc:
         click.echo(f"error: {printable(first_line(str(exc)))}", err=True)
         sys.exit(1)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
-    print_table(profile_table(report, benchmark.id, target.name), fmt, make_console())
+    print_table(profile_table(report, benchmark.id, target.name, predicted_on=mcu.name if mcu else None), fmt,
+                make_console())
 
 
-def profile_table(report, benchmark_id: str, board_name: str) -> TableData:
+def profile_table(report, benchmark_id: str, board_name: str, predicted_on: str | None = None) -> TableData:
     """Per layer: index, op, shapes and kernel are kept whole (an op or kernel name cut short
     names nothing), the numbers too; only the shapes may wrap."""
     from tinyrig.hil.run.profile import ProfileReport
 
     whole = {"#", "op", "kernel"}
-    what = "instructions (exact, QEMU -icount) and estimated cycles" if report.has_cycles else \
+    cycles = f"estimated cycles as {predicted_on}" if predicted_on else "estimated cycles"
+    what = f"instructions (exact, QEMU -icount) and {cycles}" if report.has_cycles else \
         "instructions (exact, QEMU -icount)"
     table = TableData(f"{benchmark_id} on {board_name} ({report.core}): {what} per layer",
                       [Column(h, numeric=h in ProfileReport.NUMERIC, whole=h in whole) for h in report.headers()])

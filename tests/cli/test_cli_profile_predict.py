@@ -1,0 +1,54 @@
+"""`tinyrig profile --predict BOARD`: the layers timed as a real MCU of the same core, on the
+firmware it would run (its loops sized for its flash cache, its constants in RAM)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tinyrig_testing import require_tools
+
+
+def tinyrig(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tinyrig.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _profile(models_dir, *args):
+    proc = tinyrig("profile", "--benchmark", "kws01", "--json", "--models", str(models_dir), *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.qemu
+def test_profile_predict_times_each_layer_as_the_mcu(models_dir):
+    require_tools("qemu-system-arm", "arm-none-eabi-gcc")
+    emulated, mcu = _profile(models_dir), _profile(models_dir, "--predict", "nucleo-l4r5zi")
+    assert "timed as nucleo-l4r5zi at 120 MHz, 5 flash wait states" in mcu["cycle_model"]
+    assert "nucleo-l4r5zi" not in emulated["cycle_model"]
+    pairs = list(zip(emulated["layers"], mcu["layers"], strict=True))
+    assert all(a["op"] == b["op"] for a, b in pairs)
+    for a, b in pairs:
+        # The firmware the MCU would run differs only in the conv runs, whose passes its 1 KB flash
+        # cache halves (a few more end tests).
+        if a["op"] != "CONV_2D":
+            assert b["instructions"] == a["instructions"], a["op"]
+        # Flash wait states only add cycles: with the constants in RAM, instruction fetch, which
+        # costs a small layer the first fetch of its code (up to about 2 KB at 6 cycles a block).
+        if a["cycles"]:
+            assert a["cycles"] <= b["cycles"] < 1.1 * a["cycles"] + 2000, (a, b)
+    assert emulated["layer_cycles"] < mcu["layer_cycles"] < 1.05 * emulated["layer_cycles"]
+
+
+def test_profile_predict_refuses_another_core_in_one_line(models_dir):
+    proc = tinyrig("profile", "--benchmark", "kws01", "--models", str(models_dir), "--predict", "qemu-mps3-an547",
+                   timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["error: board qemu-mps3-an547 has a cortex-m55 but the firmware runs "
+                                                "on qemu-mps2-an386's cortex-m4: time it with a board of the same core"]
+    both = tinyrig("profile", "--benchmark", "kws01", "--models", str(models_dir), "--predict", "nucleo-l4r5zi",
+                   "--no-cycles", timeout=120)
+    assert both.returncode == 2 and "--no-cycles" in both.stderr
