@@ -8,7 +8,7 @@ import pytest
 
 from tinyrig.boards import BoardError, DEFAULT_BOARD, all_boards, board_names, load_board
 
-SHIPPED = ["qemu-mps2-an386", "qemu-mps3-an547", "qemu-netduinoplus2"]
+SHIPPED = ["qemu-mps2-an386", "qemu-mps2-an500", "qemu-mps3-an547", "qemu-netduinoplus2"]
 
 
 def test_shipped_boards_load():
@@ -22,6 +22,8 @@ def test_shipped_boards_load():
     assert boards["qemu-netduinoplus2"].flash.size == 1 << 20
     assert boards["qemu-netduinoplus2"].ram.size == 128 << 10
     assert boards["qemu-mps3-an547"].has_helium
+    an500 = boards["qemu-mps2-an500"]  # QEMU's AN500 is AN386's memory map with a Cortex-M7
+    assert an500.core == "cortex-m7" and an500.has_dsp and (an500.flash, an500.ram) == (an386.flash, an386.ram)
     for board in boards.values():
         assert board.power.source.strip()
 
