@@ -100,13 +100,13 @@ def test_conv_assembly_run_bit_exact_under_qemu(board_name, tmp_path):
     check_model_bit_exact(board_name, model, desc, seed, tmp_path)
 
 
-@pytest.mark.parametrize("model_id", ("kws01", "ic01"))
+@pytest.mark.parametrize("model_id", ("kws01", "ic01", "vww01"))
 def test_conv_run_sized_for_a_flash_cache_bit_exact_under_qemu(model_id, models_dir, tmp_path):
     """A board whose flash has wait states and a small instruction cache (nucleo-l4r5zi: 1 KB)
     gets the conv run with 8-unit passes, which fits that cache (TINYRIG_FLASH_ICACHE_BYTES; what
     `tinyrig run --predict` times), and the model's constants in RAM (TINYRIG_CONSTANTS_IN_RAM,
     copied there at reset): still bit-exact, over several passes with a mid-pass entry
-    (kws01: 16 units a pair, ic01's 3x3 layers: 36)."""
+    (kws01: 16 units a pair, ic01's 3x3 layers: 36) and through vww01's sparse pairs."""
     import subprocess
 
     from tinyrig.build.firmware_cache import prepare_firmware
