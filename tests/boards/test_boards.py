@@ -8,7 +8,7 @@ import pytest
 
 from tinyrig.boards import BoardError, DEFAULT_BOARD, all_boards, board_names, load_board
 
-SHIPPED = ["qemu-mps2-an386", "qemu-mps2-an500", "qemu-mps3-an547", "qemu-netduinoplus2"]
+SHIPPED = ["qemu-mps2-an386", "qemu-mps2-an500", "qemu-mps2-an505", "qemu-mps3-an547", "qemu-netduinoplus2"]
 
 
 def test_shipped_boards_load():
@@ -24,6 +24,8 @@ def test_shipped_boards_load():
     assert boards["qemu-mps3-an547"].has_helium
     an500 = boards["qemu-mps2-an500"]  # QEMU's AN500 is AN386's memory map with a Cortex-M7
     assert an500.core == "cortex-m7" and an500.has_dsp and (an500.flash, an500.ram) == (an386.flash, an386.ram)
+    an505 = boards["qemu-mps2-an505"]  # a Cortex-M33 booting Secure: code and data at the Secure aliases
+    assert an505.core == "cortex-m33" and an505.has_dsp and (an505.flash.base, an505.ram.base) == (0x10000000, 0x38000000)
     for board in boards.values():
         assert board.power.source.strip()
 
