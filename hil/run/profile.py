@@ -56,6 +56,8 @@ class LayerProfile:
     variant: str | None
     note: str = ""
     cycles: int | None = None  # estimated, with the board's cycle model
+    # Of `cycles`, instruction fetch waiting on flash: timed as a board whose flash has wait states.
+    fetch_stalls: int | None = None
 
     @property
     def instructions_per_mac(self) -> float | None:
@@ -80,10 +82,16 @@ class ProfileReport:
     marker_overhead_cycles: int | None = None
     window_cycles: int | None = None
     cycle_model: str | None = None  # whose timing the estimated cycles are
+    flash_wait_states: int = 0  # of the board the cycles are timed as
 
     @property
     def has_cycles(self) -> bool:
         return self.window_cycles is not None
+
+    @property
+    def has_fetch_stalls(self) -> bool:
+        """Timed as a board whose flash has wait states: each layer's instruction-fetch stalls are shown."""
+        return self.has_cycles and self.flash_wait_states > 0 and all(l.fetch_stalls is not None for l in self.layers)
 
     @property
     def layer_cycles(self) -> int | None:
@@ -133,22 +141,26 @@ class ProfileReport:
         def shapes(items) -> str:
             return ", ".join("x".join(map(str, s)) for s in items)
 
-        def cycle_cells(cycles: int | None, instructions: int, share: float | None) -> list[str]:
+        def cycle_cells(cycles: int | None, instructions: int, share: float | None,
+                        fetch: int | None = None) -> list[str]:
             if not self.has_cycles:
                 return []
-            return [f"{cycles:,}", f"{cycles / instructions:.3f}" if instructions else "-",
-                    f"{share:.1%}" if share is not None else ""]
+            cells = [f"{cycles:,}", f"{cycles / instructions:.3f}" if instructions else "-",
+                     f"{share:.1%}" if share is not None else ""]
+            if self.has_fetch_stalls:
+                cells.append(f"{fetch:,}" if fetch is not None else "")
+            return cells
 
         out = []
         for layer in self.layers:
             ipm = layer.instructions_per_mac
             out.append([str(layer.index), layer.op, shapes(layer.input_shapes), shapes(layer.output_shapes),
                         f"{layer.macs:,}", f"{layer.instructions:,}", f"{ipm:.3f}" if ipm is not None else "-",
-                        *cycle_cells(layer.cycles, layer.instructions, self.cycle_share(layer)),
+                        *cycle_cells(layer.cycles, layer.instructions, self.cycle_share(layer), layer.fetch_stalls),
                         layer.variant or "-"])
         out.append(["", "layers total", "", "", f"{self.total_macs:,}", f"{self.layer_instructions:,}",
                     f"{self.layer_instructions / self.total_macs:.3f}" if self.total_macs else "-",
-                    *cycle_cells(self.layer_cycles, self.layer_instructions, 1.0), ""])
+                    *cycle_cells(self.layer_cycles, self.layer_instructions, 1.0, self.layer_fetch_stalls), ""])
         out.append(["", "inference", "", "", f"{self.total_macs:,}", f"{self.inference_instructions:,}",
                     f"{self.instructions_per_mac:.3f}",
                     *cycle_cells(self.inference_cycles, self.inference_instructions, None), "(window minus markers)"])
@@ -156,12 +168,18 @@ class ProfileReport:
 
     BASE_HEADERS = ["#", "op", "input", "output", "MACs", "instructions", "instr/MAC"]
     CYCLE_HEADERS = ["est. cycles", "CPI", "share of cycles"]
+    FETCH_HEADER = "flash fetch stalls"
     HEADERS = BASE_HEADERS + ["kernel"]
 
     def headers(self) -> list[str]:
-        return self.BASE_HEADERS + (self.CYCLE_HEADERS if self.has_cycles else []) + ["kernel"]
+        return (self.BASE_HEADERS + (self.CYCLE_HEADERS if self.has_cycles else [])
+                + ([self.FETCH_HEADER] if self.has_fetch_stalls else []) + ["kernel"])
 
-    NUMERIC = {"#", "MACs", "instructions", "instr/MAC", "est. cycles", "CPI", "share of cycles"}
+    NUMERIC = {"#", "MACs", "instructions", "instr/MAC", "est. cycles", "CPI", "share of cycles", FETCH_HEADER}
+
+    @property
+    def layer_fetch_stalls(self) -> int | None:
+        return sum(layer.fetch_stalls for layer in self.layers) if self.has_fetch_stalls else None
 
     def render_text(self) -> str:
         headers = self.headers()
@@ -272,18 +290,23 @@ def profile_elf(board: Board, benchmark: Benchmark, elf: Path, compiled: Compile
     counts, overhead, window = layer_counts([m.instructions for m in stores], len(compiled.layers))
     # Cycles are attributed exactly as instructions are: the same stores, the same subtraction.
     cycles: tuple[list, int | None, int | None] = ([None] * len(counts), None, None)
+    fetch: list[int | None] = [None] * len(counts)
     if cycle_model is not None and all(m.cycles is not None for m in stores):
         cycles = layer_counts([m.cycles for m in stores], len(compiled.layers))
+        if all(m.cycle_split is not None for m in stores):
+            fetch = layer_counts([m.cycle_split.fetch for m in stores], len(compiled.layers))[0]
     layers = [
         LayerProfile(index=info.index, op=info.op, input_shapes=info.input_shapes, output_shapes=info.output_shapes,
-                     macs=info.macs, instructions=count, variant=info.variant, note=info.note, cycles=layer_cycles)
-        for info, count, layer_cycles in zip(compiled.layers, counts, cycles[0])
+                     macs=info.macs, instructions=count, variant=info.variant, note=info.note, cycles=layer_cycles,
+                     fetch_stalls=layer_fetch)
+        for info, count, layer_cycles, layer_fetch in zip(compiled.layers, counts, cycles[0], fetch)
     ]
     return ProfileReport(board=board.name, benchmark=benchmark.id, core=compiled.core, layers=layers,
                          marker_overhead=overhead, window_instructions=window, scratch_bytes=compiled.scratch_bytes,
                          arena_bytes=compiled.arena_bytes, raw_output=raw, marker_overhead_cycles=cycles[1],
                          window_cycles=cycles[2],
-                         cycle_model=cycle_model.describe() if cycles[2] is not None else None)
+                         cycle_model=cycle_model.describe() if cycles[2] is not None else None,
+                         flash_wait_states=cycle_model.flash_wait_states if cycle_model is not None else 0)
 
 
 def profile_benchmark(board: Board, benchmark: Benchmark, model_path: Path, *,

@@ -41,6 +41,26 @@ def test_profile_predict_times_each_layer_as_the_mcu(models_dir):
         if a["cycles"]:
             assert a["cycles"] <= b["cycles"] < 1.1 * a["cycles"] + 2000, (a, b)
     assert emulated["layer_cycles"] < mcu["layer_cycles"] < 1.05 * emulated["layer_cycles"]
+    # Each layer's instruction-fetch stalls on the MCU's flash are part of its cycles (none on the
+    # emulated board, whose flash has no wait states), attributed like them.
+    assert mcu["flash_wait_states"] == 5 and emulated["flash_wait_states"] == 0
+    assert all(a["fetch_stalls"] == 0 for a in emulated["layers"])
+    assert all(0 <= b["fetch_stalls"] <= b["cycles"] for b in mcu["layers"])
+    assert sum(b["fetch_stalls"] for b in mcu["layers"]) > 0
+
+
+@pytest.mark.qemu
+def test_profile_predict_table_has_a_flash_fetch_stalls_column(models_dir):
+    require_tools("qemu-system-arm", "arm-none-eabi-gcc")
+    args = ("profile", "--benchmark", "ad01", "--models", str(models_dir), "--format", "tsv")
+    emulated, mcu = tinyrig(*args), tinyrig(*args, "--predict", "nucleo-l4r5zi")
+    assert emulated.returncode == 0 and mcu.returncode == 0, emulated.stderr + mcu.stderr
+    assert "flash fetch stalls" not in emulated.stdout.splitlines()[0]
+    header, *rows = mcu.stdout.splitlines()
+    column = header.split("\t").index("flash fetch stalls")
+    layers = [r.split("\t") for r in rows if r.split("\t")[0].isdigit()]
+    (total,) = [r.split("\t") for r in rows if "layers total" in r]
+    assert sum(int(r[column]) for r in layers) == int(total[column]) > 0
 
 
 def test_profile_predict_refuses_another_core_in_one_line(models_dir):
