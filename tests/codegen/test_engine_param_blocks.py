@@ -49,7 +49,7 @@ def _edit_window(params, edit):
 def test_parameter_blocks_use_designated_initialisers(tmp_path):
     compiled = engine.compile_model(reference_model_path("kws01"), core="cortex-m4")
     source = compiled.files["tinyrig_model.cc"]
-    assert ("const tinyrig::DspConvColumnsParams<0, 1> k_layer0_params = {\n    .conv = {\n        .window = {\n"
+    assert ("const tinyrig::DspConvColumnsParams<0, 1, 1> k_layer0_params = {\n    .conv = {\n        .window = {\n"
             "            .input_h = 49,\n") in source
     result = _compile_model_source(compiled, tmp_path)
     assert result.returncode == 0 and not result.stderr, result.stderr

@@ -132,8 +132,18 @@ def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
     if padded_h:
         note += f", zero-point-bordered input copy {padded_h}x{padded_w}"
     clamp = activation_clamps(p["activation_min"], p["activation_max"])
-    return specialized_plan(plan, f"DspConvColumnsParams<{clamp}, {int(rq3)}>", [("conv", ParamStruct(tuple(params)))],
+    passes = _passes(depth_p)
+    form = f"{clamp}, {int(rq3)}" + (f", {passes}" if passes < 2 else "")
+    return specialized_plan(plan, f"DspConvColumnsParams<{form}>", [("conv", ParamStruct(tuple(params)))],
                             constants, scratch, note + _requant_note(rq3))
+
+
+def _passes(depth_p: int) -> int:
+    """DspConvColumnsParams' kPasses: the units (CONV_DEPTH_STEP depths each) after a pair's first
+    fit one pass of 8 units (0: both builds' runs need no pass end test), of 16 (1: the build
+    without a small flash cache needs none), or neither (2)."""
+    rest = depth_p // CONV_DEPTH_STEP - 1
+    return 0 if rest <= 8 else 1 if rest <= 16 else 2
 
 
 def _requant_in_three(rows: np.ndarray, c: dict, epilogue) -> bool:

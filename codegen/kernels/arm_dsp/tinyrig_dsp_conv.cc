@@ -747,10 +747,18 @@ inline ConvRun layer_run(const DspConv2DParams& p, int32_t steps) {
   "strb r10, [r6, r3]\n\t"                                                \
   "strb r12, [r6, r3, lsl #1]\n\t"
 
+// The pass's end test: another pass while the columns go on (LDR, CMP, BNE: 4 cycles when it
+// falls through). A run whose layer needs one pass at most (DspConvColumnsParams' kPasses) has
+// none: the last unit of the pass runs into the epilogue.
+#define TINYRIG_RUN_PASS_END                                              \
+  "ldr r2, [sp, #20]\n\t"                                                 \
+  "cmp r0, r2\n\t"                                                        \
+  "bne 10b\n\t"
+
 // PASS: the entry table and the units of one pass (TINYRIG_RUN_PASS_OF, TINYRIG_BAND_PASS_OF);
 // STORE: TINYRIG_RUN_STORE_ADJACENT or TINYRIG_RUN_STORE_OFFSETS; REQUANT:
-// TINYRIG_RUN_REQUANT_SHIFT or TINYRIG_RUN_REQUANT_RQ3.
-#define TINYRIG_RUN_FN_OF(STORE, PASS, FIRST_UNIT, REQUANT)                \
+// TINYRIG_RUN_REQUANT_SHIFT or TINYRIG_RUN_REQUANT_RQ3; PASS_END: TINYRIG_RUN_PASS_END or "".
+#define TINYRIG_RUN_FN_OF(STORE, PASS, FIRST_UNIT, REQUANT, PASS_END)      \
   "push {r4-r11, lr}\n\t"                                                 \
   "sub sp, sp, #32\n\t"                                                   \
   "ldm r0, {r1-r9}\n\t"                                                   \
@@ -764,9 +772,7 @@ inline ConvRun layer_run(const DspConv2DParams& p, int32_t steps) {
   "6:\n\t"                                                                \
   PASS                                                                    \
   "7:\n\t"                                                                \
-  "ldr r2, [sp, #20]\n\t"                                                 \
-  "cmp r0, r2\n\t"                                                        \
-  "bne 10b\n\t"                                                           \
+  PASS_END                                                                \
   "ldm r1!, {r0, r2-r7}\n\t" /* the pair's 7 epilogue words (pair_outputs) */ \
   REQUANT                                                                 \
   STORE                                                                   \
@@ -781,22 +787,22 @@ inline ConvRun layer_run(const DspConv2DParams& p, int32_t steps) {
 #define TINYRIG_COLUMN_UNIT TINYRIG_RUN_UNIT_OF(TINYRIG_COLUMN_LOADS_A, TINYRIG_COLUMN_LOADS_B)
 #define TINYRIG_COLUMN_FIRST TINYRIG_RUN_FIRST_UNIT_OF(TINYRIG_COLUMN_LOADS_A, TINYRIG_COLUMN_LOADS_B)
 
-// The column runs in one requantisation form: adjacent pairs, clamping or not, and the sparse
-// pairs. noipa: the caller must not learn from the (opaque) bodies which registers survive.
-// Each is a function of its own, so the linker keeps only those a model's layers use.
-#define TINYRIG_COLUMN_RUNS(SUFFIX, REQUANT)                                                        \
-  __attribute__((naked, noipa)) void conv_run##SUFFIX(const ConvRun*) {                            \
-    __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(""),                             \
-                                       TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT), TINYRIG_COLUMN_FIRST, REQUANT)); \
-  }                                                                                                \
-  __attribute__((naked, noipa)) void conv_run_clamp##SUFFIX(const ConvRun*) {                      \
-    __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(TINYRIG_RUN_CLAMP3),             \
-                                       TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT), TINYRIG_COLUMN_FIRST, REQUANT)); \
-  }                                                                                                \
-  __attribute__((naked, noipa)) void conv_run_offsets##SUFFIX(const ConvRun*) {                    \
-    __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_OFFSETS,                                  \
-                                       TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT), TINYRIG_COLUMN_FIRST, REQUANT)); \
+// The column runs in one requantisation form: adjacent pairs, clamping or not, with the pass's
+// end test (PASS_END) or without it (the _1p runs, for layers of one pass), and the sparse pairs.
+// noipa: the caller must not learn from the (opaque) bodies which registers survive. Each is a
+// function of its own, so the linker keeps only those a model's layers use.
+#define TINYRIG_COLUMN_RUN_FN(NAME, STORE, REQUANT, PASS_END)                                      \
+  __attribute__((naked, noipa)) void NAME(const ConvRun*) {                                        \
+    __asm__ volatile(TINYRIG_RUN_FN_OF(STORE, TINYRIG_RUN_PASS_OF(TINYRIG_COLUMN_UNIT), TINYRIG_COLUMN_FIRST, \
+                                       REQUANT, PASS_END));                                        \
   }
+#define TINYRIG_COLUMN_RUNS(SUFFIX, REQUANT)                                                        \
+  TINYRIG_COLUMN_RUN_FN(conv_run##SUFFIX, TINYRIG_RUN_STORE_ADJACENT(""), REQUANT, TINYRIG_RUN_PASS_END) \
+  TINYRIG_COLUMN_RUN_FN(conv_run_clamp##SUFFIX, TINYRIG_RUN_STORE_ADJACENT(TINYRIG_RUN_CLAMP3), REQUANT,   \
+                        TINYRIG_RUN_PASS_END)                                                      \
+  TINYRIG_COLUMN_RUN_FN(conv_run_1p##SUFFIX, TINYRIG_RUN_STORE_ADJACENT(""), REQUANT, "")          \
+  TINYRIG_COLUMN_RUN_FN(conv_run_clamp_1p##SUFFIX, TINYRIG_RUN_STORE_ADJACENT(TINYRIG_RUN_CLAMP3), REQUANT, "") \
+  TINYRIG_COLUMN_RUN_FN(conv_run_offsets##SUFFIX, TINYRIG_RUN_STORE_OFFSETS, REQUANT, TINYRIG_RUN_PASS_END)
 TINYRIG_COLUMN_RUNS(, TINYRIG_RUN_REQUANT_SHIFT)
 TINYRIG_COLUMN_RUNS(_rq3, TINYRIG_RUN_REQUANT_RQ3)
 
@@ -809,7 +815,7 @@ TINYRIG_COLUMN_RUNS(_rq3, TINYRIG_RUN_REQUANT_RQ3)
   __attribute__((naked, noipa)) void NAME(const ConvRun*) {                                        \
     __asm__ volatile(TINYRIG_RUN_FN_OF(TINYRIG_RUN_STORE_ADJACENT(CLAMP), TINYRIG_BAND_PASS_OF(TINYRIG_BAND_UNIT(PB)), \
                                        TINYRIG_RUN_FIRST_UNIT_OF(TINYRIG_BAND_LOADS(PB), TINYRIG_BAND_LOADS(PB)), \
-                                       REQUANT));                                                  \
+                                       REQUANT, TINYRIG_RUN_PASS_END));                            \
   }
 #define TINYRIG_BAND_RUNS(PB)                                                                      \
   TINYRIG_BAND_RUN_FN(band_run_##PB, PB, "", TINYRIG_RUN_REQUANT_SHIFT)                            \
@@ -872,6 +878,11 @@ void conv_run_offsets(const ConvRun* run) { conv_run_model(run, false, 0, true, 
 void conv_run_rq3(const ConvRun* run) { conv_run_model(run, false, 0, false, true); }
 void conv_run_clamp_rq3(const ConvRun* run) { conv_run_model(run, true, 0, false, true); }
 void conv_run_offsets_rq3(const ConvRun* run) { conv_run_model(run, false, 0, true, true); }
+// One pass or many, the same loop.
+void conv_run_1p(const ConvRun* run) { conv_run(run); }
+void conv_run_clamp_1p(const ConvRun* run) { conv_run_clamp(run); }
+void conv_run_1p_rq3(const ConvRun* run) { conv_run_rq3(run); }
+void conv_run_clamp_1p_rq3(const ConvRun* run) { conv_run_clamp_rq3(run); }
 
 template <int kPixelBytes>
 struct BandRun {
@@ -883,11 +894,19 @@ struct BandRun {
 
 #endif
 
-// The column run of a layer's clamp and requantisation form (only the ones used are linked).
-template <int kClamp, int kRq3>
+// The column run of a layer's clamp and requantisation form (only the ones used are linked),
+// without the pass's end test where the layer needs one pass at most: kPasses 0 when the units
+// after a pair's first fit 8 (one pass in either build), 1 when they fit 16 (one pass unless a
+// small flash cache halves the passes), 2 otherwise (conv.py _passes).
+template <int kClamp, int kRq3, int kPasses = 2>
 constexpr RunFn column_run() {
-  if constexpr (kRq3 != 0) {
+  constexpr bool kOnePass = kPasses == 0 || (kPasses == 1 && kPassUnits >= 16);
+  if constexpr (kRq3 != 0 && kOnePass) {
+    return kClamp != 0 ? conv_run_clamp_1p_rq3 : conv_run_1p_rq3;
+  } else if constexpr (kRq3 != 0) {
     return kClamp != 0 ? conv_run_clamp_rq3 : conv_run_rq3;
+  } else if constexpr (kOnePass) {
+    return kClamp != 0 ? conv_run_clamp_1p : conv_run_1p;
   } else {
     return kClamp != 0 ? conv_run_clamp : conv_run;
   }
@@ -1087,14 +1106,20 @@ void conv_columns(const DspConv2DParams& p, const int8_t* input, int8_t* output,
 
 }  // namespace
 
-template <int kClamp, int kRq3>
-void conv2d_s8(const DspConvColumnsParams<kClamp, kRq3>& c, const int8_t* input, int8_t* output, int32_t* scratch) {
-  conv_columns(c.conv, input, output, scratch, column_run<kClamp, kRq3>(), kRq3 != 0);
+template <int kClamp, int kRq3, int kPasses>
+void conv2d_s8(const DspConvColumnsParams<kClamp, kRq3, kPasses>& c, const int8_t* input, int8_t* output,
+               int32_t* scratch) {
+  conv_columns(c.conv, input, output, scratch, column_run<kClamp, kRq3, kPasses>(), kRq3 != 0);
 }
-template void conv2d_s8<0, 0>(const DspConvColumnsParams<0, 0>&, const int8_t*, int8_t*, int32_t*);
-template void conv2d_s8<1, 0>(const DspConvColumnsParams<1, 0>&, const int8_t*, int8_t*, int32_t*);
-template void conv2d_s8<0, 1>(const DspConvColumnsParams<0, 1>&, const int8_t*, int8_t*, int32_t*);
-template void conv2d_s8<1, 1>(const DspConvColumnsParams<1, 1>&, const int8_t*, int8_t*, int32_t*);
+#define TINYRIG_COLUMNS_INSTANCE(CLAMP, RQ3, PASSES)                                                \
+  template void conv2d_s8<CLAMP, RQ3, PASSES>(const DspConvColumnsParams<CLAMP, RQ3, PASSES>&, const int8_t*, \
+                                              int8_t*, int32_t*);
+#define TINYRIG_COLUMNS_INSTANCES(PASSES)                                                           \
+  TINYRIG_COLUMNS_INSTANCE(0, 0, PASSES) TINYRIG_COLUMNS_INSTANCE(1, 0, PASSES)                    \
+  TINYRIG_COLUMNS_INSTANCE(0, 1, PASSES) TINYRIG_COLUMNS_INSTANCE(1, 1, PASSES)
+TINYRIG_COLUMNS_INSTANCES(0)
+TINYRIG_COLUMNS_INSTANCES(1)
+TINYRIG_COLUMNS_INSTANCES(2)
 
 // The live filters' pairs over runs of 3 pixels (conv_run_offsets writes each filter's bytes at
 // its own offset), then every pixel's constant outputs from the fill table.

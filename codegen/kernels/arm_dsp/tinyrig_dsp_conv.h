@@ -37,9 +37,10 @@ struct DspConv2DParams {
 
 // Any CONV_2D over columns of 3 pixels (tinyrig_dsp_conv.cc conv_columns). kClamp: the
 // activation range is narrower than int8 (conv.clamp); kRq3: the epilogue requantises in 3
-// instructions (conv.py found that exact for every filter). Only the runs of the forms a
-// model uses are linked.
-template <int kClamp, int kRq3>
+// instructions (conv.py found that exact for every filter); kPasses: the units after a pair's
+// first fit 8 (0) or 16 (1), so that the run needs no pass end test, or may not (2; conv.py
+// _passes). Only the runs of the forms a model uses are linked.
+template <int kClamp, int kRq3, int kPasses = 2>
 struct DspConvColumnsParams {
   DspConv2DParams conv;
 };
@@ -76,8 +77,8 @@ struct DspConvSparseParams {
 
 namespace arm_dsp {
 
-template <int kClamp, int kRq3>
-void conv2d_s8(const DspConvColumnsParams<kClamp, kRq3>& params, const int8_t* input, int8_t* output,
+template <int kClamp, int kRq3, int kPasses>
+void conv2d_s8(const DspConvColumnsParams<kClamp, kRq3, kPasses>& params, const int8_t* input, int8_t* output,
                int32_t* scratch);
 template <int kRq3>
 void conv2d_s8(const DspConvSparseParams<kRq3>& params, const int8_t* input, int8_t* output, int32_t* scratch);

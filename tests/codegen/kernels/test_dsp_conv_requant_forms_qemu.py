@@ -2,8 +2,9 @@
 QEMU against tflite-micro: the 3-instruction form (SMMULR, SMMLAR adding the zero point,
 SSAT; conv.py uses it where fused_epilogue.three_instruction_exact holds for every filter)
 and the register-shift form (the other layers), over columns (1x1 and im2col), the band
-path and the sparse pairs. The params type names the form (DspConvColumnsParams<clamp,
-rq3>, DspConvRowsParams<pixel bytes, clamp, rq3, pair channels>, DspConvSparseParams<rq3>), so that only
+path and the sparse pairs; the column runs also with and without the pass end test (a layer of
+one pass has none). The params type names the form (DspConvColumnsParams<clamp, rq3[, passes]>,
+DspConvRowsParams<pixel bytes, clamp, rq3, pair channels>, DspConvSparseParams<rq3>), so that only
 the runs a model uses are linked; each case asserts the one it reaches.
 """
 
@@ -22,15 +23,22 @@ from tinyrig_testing.kernel_checks import check_model_bit_exact
 
 BOARD = "qemu-mps2-an386"
 ZERO_FILTERS = [0, 2, 3, 5, 6, 9, 10, 11]
-SHAPES = {"1x1": ((1, 1), (1, 5, 7, 16), {}), "band": ((3, 3), (1, 6, 7, 8), {}),
+# "1x1": 4 units a pair, one pass in any build (the runs without the pass end test, kPasses 0);
+# "1x1deep": 18, more than one pass (kPasses 2); "im2col": 12 (kPasses 1).
+SHAPES = {"1x1": ((1, 1), (1, 5, 7, 16), {}), "1x1deep": ((1, 1), (1, 5, 7, 72), {}),
+          "band": ((3, 3), (1, 6, 7, 8), {}),
           "im2col": ((3, 3), (1, 6, 7, 5), {}), "sparse": ((1, 1), (1, 5, 7, 16), dict(zero_filters=ZERO_FILTERS))}
 # (kind, activation, seed, the params type it reaches); seeds found by drawing random layers.
 CASES = [
-    ("1x1", "NONE", 502, "DspConvColumnsParams<0, 0>"),
-    ("1x1", "NONE", 500, "DspConvColumnsParams<0, 1>"),
-    ("1x1", "RELU", 629, "DspConvColumnsParams<1, 0>"),
-    ("1x1", "RELU", 503, "DspConvColumnsParams<1, 1>"),
-    ("im2col", "NONE", 500, "DspConvColumnsParams<0, 0>"),
+    ("1x1", "NONE", 502, "DspConvColumnsParams<0, 0, 0>"),
+    ("1x1", "NONE", 500, "DspConvColumnsParams<0, 1, 0>"),
+    ("1x1", "RELU", 629, "DspConvColumnsParams<1, 0, 0>"),
+    ("1x1", "RELU", 503, "DspConvColumnsParams<1, 1, 0>"),
+    ("1x1deep", "NONE", 500, "DspConvColumnsParams<0, 0>"),
+    ("1x1deep", "NONE", 505, "DspConvColumnsParams<0, 1>"),
+    ("1x1deep", "RELU", 502, "DspConvColumnsParams<1, 0>"),
+    ("1x1deep", "RELU", 518, "DspConvColumnsParams<1, 1>"),
+    ("im2col", "NONE", 500, "DspConvColumnsParams<0, 0, 1>"),
     ("band", "NONE", 500, "DspConvRowsParams<48, 0, 0, 0>"),
     ("band", "RELU", 503, "DspConvRowsParams<48, 0, 1, 0>"),  # a RELU whose range is all of int8
     ("band", "RELU", 502, "DspConvRowsParams<48, 1, 0, 0>"),
