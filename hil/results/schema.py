@@ -89,6 +89,7 @@ class PredictionRecord(Record):
     other_reading_cycles: int | None = None
     other_reading_latency_ms: float | None = None
     code_for: str | None = None  # the timed firmware was built as this board would build it (its own build)
+    loops_sized_for_cache: bool | None = None  # ... with its loops sized for the board's flash cache (None: older)
     constants_in_ram: bool = False  # that firmware keeps the model's constants in RAM (copied at reset)
     ram_bytes: int | None = None  # that firmware's RAM, constants included
 

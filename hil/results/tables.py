@@ -119,11 +119,14 @@ def prediction_line(benchmark_id: str, prediction: dict) -> str:
     mhz = prediction["clock_hz"] / 1e6
     firmware = ""
     if prediction.get("code_for"):
-        placement = ""
+        builds = []
+        # Records from before the field were only ever their own firmware for the loops.
+        if prediction.get("loops_sized_for_cache") is not False:
+            builds.append("loops sized for its flash cache")
         if prediction.get("constants_in_ram"):
             ram = prediction.get("ram_bytes")
-            placement = ", its constants copied to RAM at reset" + (f" ({ram:,} B of RAM in all)" if ram else "")
-        firmware = f" (the firmware {prediction['code_for']} would run: loops sized for its flash cache{placement})"
+            builds.append("its constants copied to RAM at reset" + (f" ({ram:,} B of RAM in all)" if ram else ""))
+        firmware = f" (the firmware {prediction['code_for']} would run{': ' + ', '.join(builds) if builds else ''})"
     other = ""
     if prediction.get("other_reading_latency_ms") is not None:
         other = f" ({prediction['other_reading_latency_ms']:,.2f} ms if {prediction['other_reading']})"

@@ -32,12 +32,12 @@ class Prediction:
     # lines cached or not: flash_icache_fills_on_prefetch), when the board has prefetch and a cache.
     other_reading: str | None = None
     other_reading_cycles: int | None = None
-    # The firmware timed was built as this board would run it: its loops sized for the board's flash
-    # instruction cache, its constants where the board puts them (None: the run's own firmware, when
-    # both boards build alike).
+    # The firmware timed was built as this board would run it (None: the run's own firmware, when
+    # both boards build alike; hil/run/records.py fills these in): its loops sized for the board's
+    # flash instruction cache, or not, and its constants in RAM (copied at reset: codegen/firmware.py
+    # constants_in_ram), so that its weight reads do not wait on flash, or not.
     code_for: str | None = None
-    # That firmware keeps the model's constants in RAM (copied at reset: codegen/firmware.py
-    # constants_in_ram), so its weight reads do not wait on flash.
+    loops_sized_for_cache: bool | None = None
     constants_in_ram: bool = False
     ram_bytes: int | None = None  # that firmware's RAM (constants included), when it is its own build
 
@@ -66,10 +66,8 @@ def needs_own_firmware(board: Board, mcu: Board) -> bool:
             or board.wants_constants_in_ram != mcu.wants_constants_in_ram)
 
 
-def predict(board: Board, model: CycleModel, elf: Path, input_data: bytes, *, timeout_s: float = 900.0,
-            code_for: str | None = None, constants_in_ram: bool = False, ram_bytes: int | None = None) -> Prediction:
-    """Times one inference of `elf` (built for emulated `board`, as board `code_for` would build it when
-    given; `constants_in_ram`: with the model's constants in RAM) with `model`, a real MCU's timing
+def predict(board: Board, model: CycleModel, elf: Path, input_data: bytes, *, timeout_s: float = 900.0) -> Prediction:
+    """Times one inference of `elf` (built for emulated `board`) with `model`, a real MCU's timing
     (cycle_model_for(board, timing=mcu): same core, its [timing] table)."""
     # The core alone at the same clock: the emulated board's model has zero wait states.
     zero_wait = replace(cycle_model_for(board), clock_hz=model.clock_hz, timing_board=model.timing_board)
@@ -88,5 +86,4 @@ def predict(board: Board, model: CycleModel, elf: Path, input_data: bytes, *, ti
                       cycle_model=model.describe(),
                       other_reading=None if other is None else
                       f"prefetched lines {'not ' if model.cache_prefetched else ''}cached",
-                      other_reading_cycles=None if other is None else other.cycles, code_for=code_for,
-                      constants_in_ram=constants_in_ram, ram_bytes=ram_bytes)
+                      other_reading_cycles=None if other is None else other.cycles)

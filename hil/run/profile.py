@@ -91,7 +91,8 @@ class ProfileReport:
     @property
     def has_fetch_stalls(self) -> bool:
         """Timed as a board whose flash has wait states: each layer's instruction-fetch stalls are shown."""
-        return self.has_cycles and self.flash_wait_states > 0 and all(l.fetch_stalls is not None for l in self.layers)
+        return self.has_cycles and self.flash_wait_states > 0 and all(
+            layer.fetch_stalls is not None for layer in self.layers)
 
     @property
     def layer_cycles(self) -> int | None:
@@ -311,18 +312,16 @@ def profile_elf(board: Board, benchmark: Benchmark, elf: Path, compiled: Compile
 
 def profile_benchmark(board: Board, benchmark: Benchmark, model_path: Path, *,
                       input_data: bytes | None = None, cycles: bool = True,
-                      timing: Board | None = None, code_for: Board | None = None) -> ProfileReport:
+                      timing: CycleModel | None = None, code_for: Board | None = None) -> ProfileReport:
     """Generates and builds the profiling firmware for `benchmark` on `board`, then profiles it;
     with `cycles` (QEMU boards) the board's cycle model estimates cycles per layer too. `timing`
-    (a real MCU of the same core, with [timing]) times the layers as that MCU instead: its clock,
-    flash wait states and accelerator; `code_for` builds the firmware as that board would
-    (hil/run/predict.py needs_own_firmware says when it differs)."""
+    (cycle_model_for(board, timing=mcu): a real MCU of the same core) times the layers as that MCU
+    instead: its clock, flash wait states and accelerator; `code_for` builds the firmware as that
+    board would (hil/run/predict.py needs_own_firmware says when it differs)."""
     from tinyrig.build.firmware_cache import prepare_firmware  # builds with PlatformIO: import on use
 
-    model = None
-    if timing is not None:
-        model = cycle_model_for(board, timing=timing)  # CycleModelError for another core, before building
-    elif cycles and choose_target(board).kind == "qemu":
+    model = timing
+    if model is None and cycles and choose_target(board).kind == "qemu":
         model = cycle_model_for(board)
     firmware = prepare_firmware(board, benchmark, Path(model_path), env_name=PROFILE_ENV, code_for=code_for)
     # The same compile the firmware generator ran (codegen/firmware.py), for layer facts.

@@ -3,6 +3,7 @@ the firmware that ran, the DUT's identity, the emulator that ran it, and `--pred
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -46,11 +47,11 @@ def record_prediction(entry: BenchmarkEntry, board: Board, model: CycleModel, el
     to RAM), `rebuild(mcu)` builds the firmware it would run (for the emulated board) and that is what is
     timed."""
     mcu = load_board(model.timing_board)
-    own = {}
-    if rebuild is not None and needs_own_firmware(board, mcu):
-        firmware = rebuild(mcu)
-        elf = firmware.build.elf
-        own = dict(code_for=mcu.name, constants_in_ram=firmware.project.constants_in_ram,
-                   ram_bytes=firmware.build.size.ram_bytes)
-    entry.prediction = PredictionRecord.model_validate(
-        predict(board, model, elf, input_data, timeout_s=timeout_s, **own).to_json())
+    firmware = rebuild(mcu) if rebuild is not None and needs_own_firmware(board, mcu) else None
+    prediction = predict(board, model, firmware.build.elf if firmware else elf, input_data, timeout_s=timeout_s)
+    if firmware is not None:
+        prediction = replace(prediction, code_for=mcu.name,
+                             loops_sized_for_cache=board.flash_icache_bytes != mcu.flash_icache_bytes,
+                             constants_in_ram=firmware.project.constants_in_ram,
+                             ram_bytes=firmware.build.size.ram_bytes)
+    entry.prediction = PredictionRecord.model_validate(prediction.to_json())

@@ -44,10 +44,10 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
     try:
         target = load_board(board)
         mcu = load_board(predict) if predict else None
-        if mcu is not None:
-            if no_cycles:
-                raise CycleModelError("--predict times the layers in cycles: it cannot go with --no-cycles")
-            cycle_model_for(target, timing=mcu)  # another core or a board without [timing], before building
+        if mcu is not None and no_cycles:
+            raise CycleModelError("--predict times the layers in cycles: it cannot go with --no-cycles")
+        # Another core or a board without [timing] is refused here, before anything builds.
+        timing = cycle_model_for(target, timing=mcu) if mcu is not None else None
         benchmark = get_benchmark(benchmark_id)
         model = find_model(benchmark.id, models_dir)
     except (BoardError, CycleModelError, UnknownBenchmarkError, ModelNotFoundError) as exc:
@@ -63,7 +63,7 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
                    err=True)
         sys.exit(2)
     try:
-        report = profile_benchmark(target, benchmark, model, cycles=not no_cycles, timing=mcu,
+        report = profile_benchmark(target, benchmark, model, cycles=not no_cycles, timing=timing,
                                    code_for=mcu if mcu and needs_own_firmware(target, mcu) else None)
     except (ProfileError, RuntimeError, OSError) as exc:
         click.echo(f"error: {printable(first_line(str(exc)))}", err=True)

@@ -1,0 +1,29 @@
+"""`--predict`'s line under the run table (hil/results/tables.py prediction_line): it says how the
+timed firmware was built, only what was done."""
+
+from __future__ import annotations
+
+from tinyrig.hil.results.tables import prediction_line
+
+BASE = dict(board="my-mcu", clock_hz=80_000_000, flash_wait_states=4, cycles=800_000, zero_wait_cycles=720_000,
+            latency_ms=10.0, zero_wait_latency_ms=9.0)
+
+
+def test_the_line_names_only_what_the_mcu_build_changed():
+    loops_and_ram = prediction_line("kws01", {**BASE, "code_for": "my-mcu", "loops_sized_for_cache": True,
+                                              "constants_in_ram": True, "ram_bytes": 68_980})
+    assert ("(the firmware my-mcu would run: loops sized for its flash cache, its constants copied to RAM at "
+            "reset (68,980 B of RAM in all)): 10.00 ms with 4 flash wait states") in loops_and_ram
+    # A board with wait states but no instruction cache: the constants alone.
+    ram_only = prediction_line("kws01", {**BASE, "code_for": "my-mcu", "loops_sized_for_cache": False,
+                                         "constants_in_ram": True, "ram_bytes": 68_980})
+    assert "(the firmware my-mcu would run: its constants copied to RAM at reset (68,980 B of RAM in all)):" in ram_only
+    assert "loops" not in ram_only
+    # Constants that did not fit the MCU's RAM, same cache: nothing to name.
+    neither = prediction_line("kws01", {**BASE, "code_for": "my-mcu", "loops_sized_for_cache": False})
+    assert "(the firmware my-mcu would run): 10.00 ms" in neither
+    # Results from before the field: their own firmware was only ever for the loops.
+    older = prediction_line("kws01", {**BASE, "code_for": "my-mcu"})
+    assert "(the firmware my-mcu would run: loops sized for its flash cache): 10.00 ms" in older
+    # The run's own firmware: no parenthesis.
+    assert "my-mcu at 80 MHz: 10.00 ms" in prediction_line("kws01", BASE)
