@@ -61,6 +61,18 @@ def _check_clock(board: Board, family: Family):
     return plan
 
 
+def _check_timing(board: Board, plan) -> None:
+    """[timing]'s wait states are those the clock driver programs at clock_hz: the cycle model's
+    prediction for the part is only as good as that number, and the family file already knows it."""
+    timing = board.timing
+    if timing is None or board.is_emulated or plan.range is None or board.clock_driver == "none":
+        return
+    if timing.flash_wait_states != plan.wait_states:
+        raise _Fail("timing.flash_wait_states",
+                    f"is {timing.flash_wait_states}; at {board.clock_hz} Hz the {board.clock_driver} clock driver "
+                    f"programs {plan.wait_states} ({plan.range.source})")
+
+
 def _pin(board: Board, family: Family, uart_name: str, uart: Uart, which: str) -> PinMux | None:
     field = f"console.{which}_pin"
     name = getattr(board.console, f"{which}_pin")
@@ -208,6 +220,7 @@ def check_board(board: Board, parsed: BoardFile) -> Board:
         _check_core(board, family)
         _check_memory(board)
         plan = _check_clock(board, family)
+        _check_timing(board, plan)
         console_port, uart_hz = _check_console(board, family, plan)
         pin_updates = _check_pin(board.timestamp_pin, "timestamp_pin", family)
         detection = _check_pin(board.detection_pin, "detection_pin", family)

@@ -133,3 +133,19 @@ def test_every_hardware_wait_is_bounded():
             continue
         for rel, text in render_drivers(board).items():
             assert not re.search(r"while \(.*\)\s*\{\s*\}", text), (board.name, rel)
+
+
+def test_timing_wait_states_must_be_what_the_clock_driver_programs(tmp_path):
+    """A vendor who halves the clock of a copied board file but keeps its [timing] would get a
+    prediction for flash wait states the part never runs with: refused, naming the driver's value."""
+    path = _variant(tmp_path, "b-l475e-iot01a", "my-l475", [("flash_wait_states = 4", "flash_wait_states = 5")])
+    message = _error(path)
+    assert "field 'timing.flash_wait_states': is 5" in message and "programs 4" in message and "RM0351" in message
+    path = _variant(tmp_path, "nucleo-l4r5zi", "my-l4r5", [("clock_hz = 120_000_000", "clock_hz = 80_000_000"),
+                                                          ("hz = 120_000_000", "hz = 80_000_000")])
+    message = _error(path)
+    assert "field 'timing.flash_wait_states': is 5" in message and "programs 3" in message
+    # Every shipped board with [timing] and a clock driver agrees with it.
+    for board in all_boards():
+        if board.timing and board.clock_plan and board.clock_plan.range and board.clock_driver != "none":
+            assert board.timing.flash_wait_states == board.clock_plan.wait_states, board.name
