@@ -32,10 +32,15 @@ from tinyrig.codegen.tflite_reader import read_model_bytes
 
 MANIFEST_NAME = "tinyrig.json"
 STACK_BYTES = 8 * 1024
-# RAM a firmware takes beyond the model's arena, scratch and constants and the main stack (the API
-# shim's buffers, the streaming wakeword's audio ring and activation log, libc), kept free when the
-# constants are placed in RAM: generous, so that placing them never makes a link fail.
-RAM_RESERVE_BYTES = 64 * 1024
+# RAM the harness takes beyond the model's arena, scratch and constants, the main stack and the
+# buffers harness_ram_bytes counts (console, command line, drivers, libc): 236 B or less in every
+# reference build on qemu-mps2-an386 (kws01's link: 36,340 B = 16,000 arena + 11,440 scratch + 8,192
+# stack + 490 input + 218). Kept 17 times over, as harness_ram_bytes is a prediction for an MCU the
+# emulated link cannot check (prepare_firmware falls back to flash should an MCU's own link overflow).
+HARNESS_OTHER_RAM_BYTES = 4 * 1024
+# The streaming wakeword's audio front end and hop buffers beside its activation log (sww01's link on
+# nucleo-l4r5zi: 58,864 B of harness, 40,000 of them the log), with the same kind of margin.
+STREAMING_OTHER_RAM_BYTES = 32 * 1024
 README_NAME = "README.md"
 # A generated project is meant to be committed: its build output is not.
 GITIGNORE = ".pio/\n.pio-*.log\n"
@@ -135,11 +140,25 @@ def _board_sources(board: Board) -> dict[str, str]:
     return sources
 
 
-def constants_in_ram(board: Board, compiled: CompiledModel, code_for: Board | None = None) -> bool:
+def harness_ram_bytes(benchmark: Benchmark, compiled: CompiledModel) -> int:
+    """RAM the firmware takes besides the model and the main stack, from what sizes the API shim's
+    buffers (templates/firmware/src/api): the input the host fills with `db` (MAX_DB_INPUT_SIZE),
+    for float inputs also the features kept as sent and their quantised copy; for the streaming
+    wakeword its activation log and audio front end; HARNESS_OTHER_RAM_BYTES for the rest."""
+    ram = benchmark.input_bytes + HARNESS_OTHER_RAM_BYTES
+    if benchmark.conversion == "float32_quantize":
+        ram += compiled.input.elements * 4 + compiled.input.elements  # g_features, g_staged
+    if benchmark.streaming:
+        ram += streaming_settings_values()["activation_log"] + STREAMING_OTHER_RAM_BYTES
+    return ram
+
+
+def constants_in_ram(board: Board, compiled: CompiledModel, benchmark: Benchmark,
+                     code_for: Board | None = None) -> bool:
     """Whether the firmware keeps the model's constants in RAM (copied there at reset with .data) instead
     of flash: the board it is built for (`code_for`, else `board`) has flash wait states and wants it
     ([timing] constants_in_ram), and the constants fit beside the arena, the scratch, the stack and
-    RAM_RESERVE_BYTES in the RAM of both boards.
+    the harness's buffers (harness_ram_bytes) in the RAM of both boards.
 
     Why: the kernels read every weight once per run of output pixels. Behind a small flash data
     cache (nucleo-l4r5zi: 256 B, 5 wait states at 120 MHz) nearly every one of those reads stalls,
@@ -149,8 +168,13 @@ def constants_in_ram(board: Board, compiled: CompiledModel, code_for: Board | No
     mcu = code_for or board
     if not mcu.wants_constants_in_ram:
         return False
-    needed = compiled.weight_bytes + compiled.arena_bytes + compiled.scratch_bytes + STACK_BYTES + RAM_RESERVE_BYTES
-    return needed <= min(board.ram.size, mcu.ram.size)
+    return ram_needed_with_constants(compiled, benchmark) <= min(board.ram.size, mcu.ram.size)
+
+
+def ram_needed_with_constants(compiled: CompiledModel, benchmark: Benchmark) -> int:
+    """The RAM constants_in_ram asks of a board: constants, arena, scratch, stack and harness."""
+    return (compiled.weight_bytes + compiled.arena_bytes + compiled.scratch_bytes + STACK_BYTES
+            + harness_ram_bytes(benchmark, compiled))
 
 
 def _board_context(board: Board, code_for: Board | None = None, constants_to_ram: bool = False) -> dict:
@@ -211,7 +235,13 @@ def streaming_settings(board: Board, compiled: CompiledModel) -> dict:
     if frames * SPEC.mel_bins != compiled.input.elements:
         raise ValueError(f"model input {list(compiled.input.shape)} is not frames of {SPEC.mel_bins} features")
     return {"frames": frames, "detect_threshold": max(-128, min(127, threshold)),
-            "detect_probability": REFERENCE_DETECT_PROBABILITY, "ring_hops": 4, "activation_log": 40000}
+            "detect_probability": REFERENCE_DETECT_PROBABILITY, **streaming_settings_values()}
+
+
+def streaming_settings_values() -> dict:
+    """The streaming firmware's buffer sizes that do not depend on the model: hops its audio ring
+    holds and activations its log keeps (sww_config.h)."""
+    return {"ring_hops": 4, "activation_log": 40000}
 
 
 def pio_board_id(board: Board) -> str:
@@ -267,20 +297,22 @@ def write_files(out_dir: Path, files: dict[str, str]) -> None:
 
 
 def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_dir: Path,
-                   kernels: str | None = None, code_for: Board | None = None) -> FirmwareProject:
+                   kernels: str | None = None, code_for: Board | None = None,
+                   constants_may_move: bool = True) -> FirmwareProject:
     """Write the PlatformIO project for `benchmark` on `board` into `out_dir`.
 
     `kernels` picks the kernel family by core name instead of the board's core; "reference"
     builds the portable kernels (benchmarks/kernels.py compares the two). `code_for` (a board of
     the same core) sizes the kernels' unrolled loops for that board's flash instruction cache
     instead of `board`'s, and places the model's constants as that board would (constants_in_ram): what
-    `tinyrig run --predict` times."""
+    `tinyrig run --predict` times. `constants_may_move` False keeps them in flash whatever the board
+    wants (prepare_firmware, after a link that did not fit)."""
     model_bytes = model if isinstance(model, (bytes, bytearray)) else read_model_bytes(model)
     compiled = compile_model(Path(model) if isinstance(model, (str, Path)) else bytes(model_bytes),
                              core=kernels or board.core)
     check_benchmark_fits_model(benchmark, compiled)
 
-    constants_to_ram = constants_in_ram(board, compiled, code_for)
+    constants_to_ram = constants_may_move and constants_in_ram(board, compiled, benchmark, code_for)
     files = model_sources(compiled)
     env = template_environment()
     bundle = bundled_platform()

@@ -80,3 +80,36 @@ def test_prepare_firmware_rebuilds_after_a_board_edit(tmp_path, models_dir, monk
     second = firmware_cache.prepare_firmware(load_board(path), ad01, model)
     assert second.project.directory != first.project.directory
     assert second.build.elf.is_file()
+
+
+@pytest.mark.qemu
+def test_constants_go_back_to_flash_when_the_mcu_link_does_not_fit(tmp_path, models_dir, monkeypatch):
+    """constants_in_ram decides from an estimate of the harness's RAM; should it ever under-count, the
+    link's RAM overflow is not the user's error: the image is rebuilt with the constants in flash."""
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("needs arm-none-eabi-gcc")
+    from dataclasses import replace
+
+    from tinyrig.boards.schema import MemoryRegion
+    from tinyrig.codegen import firmware
+    from tinyrig.codegen.engine import compile_model
+
+    monkeypatch.setenv("TINYRIG_CACHE", str(tmp_path / "cache"))
+    model, kws = models_dir / "kws01.tflite", get_benchmark("kws01")
+    compiled = compile_model(model, core="cortex-m4")
+    l4r5 = load_board("nucleo-l4r5zi")
+    # 8 KiB short of the constants placed in RAM, and an estimate told the harness needs nothing.
+    short = firmware.ram_needed_with_constants(compiled, kws) - firmware.HARNESS_OTHER_RAM_BYTES - 8 * 1024
+    board = replace(l4r5, ram=MemoryRegion(base=l4r5.ram.base, size=short))
+    monkeypatch.setattr(firmware, "HARNESS_OTHER_RAM_BYTES", -16 * 1024)
+    assert firmware.constants_in_ram(board, compiled, kws)
+    built = firmware_cache.prepare_firmware(board, kws, model)
+    assert not built.project.constants_in_ram
+    assert not firmware.FirmwareProject.load(built.project.directory).constants_in_ram  # the cache keeps it
+    assert "-DTINYRIG_CONSTANTS_IN_RAM" not in (built.project.directory / "platformio.ini").read_text()
+    assert 0 < built.build.size.ram_bytes <= short
+    # A link that fails for another reason still fails.
+    tiny = replace(l4r5, ram=MemoryRegion(base=l4r5.ram.base, size=16 * 1024))
+    with pytest.raises(firmware_cache.BuildError) as info:
+        firmware_cache.prepare_firmware(tiny, kws, model)
+    assert info.value.ram_overflow and "overflow" in str(info.value).splitlines()[0]

@@ -270,6 +270,17 @@ def test_image_that_does_not_fit(region, tmp_path, observed):
     assert_clear(result, BUILD, "the image does not fit the board", f"{region} overflowed by")
 
 
+def test_image_whose_stack_does_not_fit(tmp_path, observed):
+    """.data and .bss fit, the stack reserve does not: tinyrig's linker script check, said as such
+    (it printed PlatformIO's summary table's dashes as the reason)."""
+    board = _board_variant(tmp_path, "qemu-netduinoplus2", "tiny-stack",
+                           {"size = 0x00020000   # 128 KiB SRAM1+SRAM2 (CCM not used)": "size = 0x00007800"})
+    result = tinyrig_cli("build", "--board", board, "--benchmark", "kws01", observed=observed)
+    assert_clear(result, BUILD, "the image does not fit the board: no room is left in RAM for the stack reserve",
+                 "of its 30 KB")
+    assert "-----" not in result.text
+
+
 def test_image_that_does_not_fit_in_run(tmp_path, observed):
     board = _board_variant(tmp_path, "qemu-netduinoplus2", "tiny-ram",
                            {"size = 0x00020000   # 128 KiB SRAM1+SRAM2 (CCM not used)": "size = 0x00004000"})

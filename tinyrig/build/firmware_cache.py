@@ -18,7 +18,7 @@ from pathlib import Path
 import tinyrig
 from tinyrig.benchmarks import Benchmark
 from tinyrig.boards import Board
-from tinyrig.build.pio import BuildResult, build_project
+from tinyrig.build.pio import BuildError, BuildResult, build_project
 from tinyrig.codegen.errors import ModelError
 from tinyrig.codegen.firmware import STACK_BYTES, FirmwareProject, render_project
 from tinyrig.codegen.tflite_reader import read_model_bytes
@@ -105,6 +105,19 @@ def prepare_firmware(board: Board, benchmark: Benchmark, model: Path, env_name: 
             project = render_project(board, benchmark, Path(model), directory, kernels=kernels, code_for=code_for)
         except ModelError as exc:  # the reader names the tensor; a run's session needs the file too
             raise ModelError(str(exc) if str(model) in str(exc) else f"{model}: {exc}") from None
-    build = build_project(directory, env_name, flash_capacity=board.flash.size, ram_capacity=board.ram.size,
-                          stack_bytes=STACK_BYTES)
+    try:
+        build = _build(board, directory, env_name)
+    except BuildError as exc:
+        if not (exc.ram_overflow and project.constants_in_ram):
+            raise
+        # constants_in_ram's fit check is an estimate of the harness's RAM; the link is the truth. The
+        # model's constants go back to flash (stalls on a board with wait states, but an image).
+        project = render_project(board, benchmark, Path(model), directory, kernels=kernels, code_for=code_for,
+                                 constants_may_move=False)
+        build = _build(board, directory, env_name)
     return Firmware(project, build)
+
+
+def _build(board: Board, directory: Path, env_name: str) -> BuildResult:
+    return build_project(directory, env_name, flash_capacity=board.flash.size, ram_capacity=board.ram.size,
+                         stack_bytes=STACK_BYTES)

@@ -24,18 +24,35 @@ RAM_SECTIONS = (".data", ".bss")
 
 
 class BuildError(RuntimeError):
-    """PlatformIO failed; the message carries the compiler's own words (the reason on its first line)."""
+    """PlatformIO failed; the message carries the compiler's own words (the reason on its first line).
+    `ram_overflow`: the link failed because .data, .bss and the stack do not fit the board's RAM."""
+
+    def __init__(self, message: str, ram_overflow: bool = False):
+        super().__init__(message)
+        self.ram_overflow = ram_overflow
+
+
+# The linker script's own check (templates/firmware/linker.ld.j2) when the sections fit but the stack does not.
+_RAM_ASSERT = "tinyrig: RAM overflow"
+
+
+def overflows_ram(log: str) -> bool:
+    """Whether the link failed for want of RAM (the linker's region overflow or the stack check)."""
+    return _RAM_ASSERT in log or any(m.group(1) == "RAM" for m in map(_OVERFLOW.search, log.splitlines()) if m)
 
 
 # The linker's words for an image that does not fit: `region `RAM' overflowed by 11172 bytes`.
 _OVERFLOW = re.compile(r"region `?'?(\w+)'? overflowed by (\d+) bytes")
-# Lines that only say that something failed, not why.
-_ECHOES = re.compile(r"collect2: error: ld returned|\*\*\* \[.*\] Error \d+|^=+|\bFAILED\b")
+# Lines that only say that something failed, not why (the linker's echo, make's, PlatformIO's summary table).
+_ECHOES = re.compile(r"collect2: error: ld returned|\*\*\* \[.*\] Error \d+|^=+|\bFAILED\b|^[-\s]+$|^Environment\s+Status")
+# PlatformIO's memory table: `             RAM:       93196 B        96 KB     94.80%`.
+_REGION_USE = re.compile(r"^\s*(\w+):\s+(\d+) B\s+(\d+(?:\.\d+)? [KMG]?B)\s")
 
 
 def failure_reason(log: str) -> str:
     """The one line that says why a build failed: the memory regions that overflowed and by how much
-    (the linker prints that after the line PlatformIO's summary shows), else the first compiler error."""
+    (the linker prints that after the line PlatformIO's summary shows), the stack that no longer fits
+    (tinyrig's linker script check), else the first compiler or linker error."""
     lines = log.splitlines()
     overflows = {}
     for line in lines:
@@ -45,8 +62,15 @@ def failure_reason(log: str) -> str:
     if overflows:
         return "the image does not fit the board: " + ", ".join(
             f"{region} overflowed by {n:,} bytes" for region, n in overflows.items())
+    if _RAM_ASSERT in log:
+        used = next((m for m in map(_REGION_USE.match, lines) if m and m.group(1) == "RAM"), None)
+        taken = f" (.data + .bss take {int(used.group(2)):,} B of its {used.group(3)})" if used else ""
+        return f"the image does not fit the board: no room is left in RAM for the stack reserve{taken}"
     for line in lines:
         if re.search(r"\berror\b", line, re.IGNORECASE) and not _ECHOES.search(line):
+            return line.strip()
+    for line in lines:  # the linker's own diagnostics need not say "error"
+        if re.search(r"\bld(?:\.exe)?: ", line) and not _ECHOES.search(line):
             return line.strip()
     meaningful = [line.strip() for line in lines if line.strip() and not _ECHOES.search(line)]
     return meaningful[-1] if meaningful else "no output"
@@ -147,7 +171,7 @@ def build_project(project: Path, env_name: str = "perf", *, flash_capacity: int 
         errors = [line for line in log.splitlines() if "error" in line.lower() or "warning" in line.lower()]
         shown = "\n".join(errors[-20:]) or "\n".join(log.splitlines()[-20:])
         raise BuildError(f"{project}: `pio run -e {env_name}` failed: {failure_reason(log)} "
-                         f"(log: {project / f'.pio-{env_name}.log'})\n{shown}")
+                         f"(log: {project / f'.pio-{env_name}.log'})\n{shown}", ram_overflow=overflows_ram(log))
     elf = project / ".pio" / "build" / env_name / "program.elf"
     if not elf.is_file():
         raise BuildError(f"{project}: PlatformIO reported success but {elf} is missing")

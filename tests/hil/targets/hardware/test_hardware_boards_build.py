@@ -33,8 +33,12 @@ def test_board_builds_and_fits(board_name, models_dir):
     from tinyrig.boards import load_board
     from tinyrig.build.firmware_cache import prepare_firmware
 
+    from tinyrig.codegen.engine import compile_model
+    from tinyrig.codegen.firmware import ram_needed_with_constants
+
     board = load_board(board_name)
     bench = get_benchmark("kws01")
+    compiled = compile_model(models_dir / "kws01.tflite", core=board.core)
     for env in ("perf", "energy"):
         firmware = prepare_firmware(board, bench, models_dir / "kws01.tflite", env)
         size = firmware.build.size
@@ -42,6 +46,11 @@ def test_board_builds_and_fits(board_name, models_dir):
         assert size.flash_capacity == board.flash.size and size.ram_capacity == board.ram.size
         assert 0 < size.flash_bytes <= size.flash_capacity, size
         assert 0 < size.ram_bytes <= size.ram_capacity, size
+        # The constants' fit check (codegen/firmware.py constants_in_ram) never under-counts the link:
+        # every board with flash wait states takes kws01's constants into RAM, with room to spare.
+        assert firmware.project.constants_in_ram == bool(board.timing and board.timing.flash_wait_states)
+        in_flash = 0 if firmware.project.constants_in_ram else compiled.weight_bytes
+        assert size.ram_bytes <= ram_needed_with_constants(compiled, bench) - in_flash, size
         # The board layer really is the hardware one: the DWT timer and the family clock set-up.
         sources = firmware.project.directory / "src"
         assert "DWT_CYCCNT" in (sources / "timer.c").read_text()
