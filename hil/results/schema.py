@@ -91,7 +91,10 @@ class PredictionRecord(Record):
     code_for: str | None = None  # the timed firmware was built as this board would build it (its own build)
     loops_sized_for_cache: bool | None = None  # ... with its loops sized for the board's flash cache (None: older)
     constants_in_ram: bool = False  # that firmware keeps the model's constants in RAM (copied at reset)
-    ram_bytes: int | None = None  # that firmware's RAM, constants included
+    ram_bytes: int | None = None  # the timed firmware's RAM (constants included) and flash, as linked for
+    flash_bytes: int | None = None  # the emulated board (older records: RAM only, and only for its own build)
+    ram_capacity: int | None = None  # the MCU's RAM and flash: larger images cannot run there
+    flash_capacity: int | None = None
 
 
 class WindowCalibration(Record):

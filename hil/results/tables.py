@@ -133,7 +133,16 @@ def prediction_line(benchmark_id: str, prediction: dict) -> str:
     return (f"{benchmark_id} predicted on {prediction['board']} at {mhz:g} MHz{firmware}: "
             f"{prediction['latency_ms']:,.2f} ms with {prediction['flash_wait_states']} flash wait states "
             f"and its flash accelerator{other}, {prediction['zero_wait_latency_ms']:,.2f} ms at zero wait states "
-            f"({prediction['cycles']:,} / {prediction['zero_wait_cycles']:,} est. cycles, one inference)")
+            f"({prediction['cycles']:,} / {prediction['zero_wait_cycles']:,} est. cycles, one inference)"
+            + _does_not_fit(prediction))
+
+
+def _does_not_fit(prediction: dict) -> str:
+    """'; ... does not fit' when the timed image is larger than the MCU's RAM or flash (its board file)."""
+    over = [f"{prediction[used]:,} B of {what} for its {prediction[cap]:,} B"
+            for what, used, cap in (("RAM", "ram_bytes", "ram_capacity"), ("flash", "flash_bytes", "flash_capacity"))
+            if prediction.get(used) is not None and prediction.get(cap) and prediction[used] > prediction[cap]]
+    return f"; but the image does not fit {prediction['board']} ({', '.join(over)}): no such run exists there" if over else ""
 
 
 def accuracy_table(results: dict) -> TableData:

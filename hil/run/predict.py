@@ -39,7 +39,10 @@ class Prediction:
     code_for: str | None = None
     loops_sized_for_cache: bool | None = None
     constants_in_ram: bool = False
-    ram_bytes: int | None = None  # that firmware's RAM (constants included), when it is its own build
+    ram_bytes: int | None = None  # the timed firmware's RAM (constants included) and flash, as linked
+    flash_bytes: int | None = None  # for the emulated board (hil/run/records.py)
+    ram_capacity: int | None = None  # the MCU's RAM and flash (its board file): an image larger than
+    flash_capacity: int | None = None  # these cannot run there, whatever the cycles say
 
     @property
     def latency_ms(self) -> float:

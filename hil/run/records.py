@@ -52,6 +52,13 @@ def record_prediction(entry: BenchmarkEntry, board: Board, model: CycleModel, el
     if firmware is not None:
         prediction = replace(prediction, code_for=mcu.name,
                              loops_sized_for_cache=board.flash_icache_bytes != mcu.flash_icache_bytes,
-                             constants_in_ram=firmware.project.constants_in_ram,
-                             ram_bytes=firmware.build.size.ram_bytes)
+                             constants_in_ram=firmware.project.constants_in_ram)
+    # Whether the image fits the MCU at all: the emulated boards have far more memory than most parts
+    # (vww01 needs 101 KB of RAM; B-L475E-IOT01A has 96 KiB), and a time for an image that cannot be
+    # flashed there must say so. The emulated link's sizes stand for the MCU's (drivers differ by a few
+    # hundred bytes).
+    size = firmware.build.size if firmware is not None else entry.firmware
+    if size is not None:
+        prediction = replace(prediction, ram_bytes=size.ram_bytes, flash_bytes=size.flash_bytes,
+                             ram_capacity=mcu.ram.size, flash_capacity=mcu.flash.size)
     entry.prediction = PredictionRecord.model_validate(prediction.to_json())

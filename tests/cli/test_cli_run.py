@@ -117,6 +117,10 @@ def test_predict_times_the_run_as_a_real_mcu(tmp_path, models_dir):
     # few constants the kernels' code keeps in flash. The core alone is the emulated board's own
     # estimate for one inference.
     assert p["constants_in_ram"] is True and p["ram_bytes"] > 270_000
+    # ... and fits the L4R5 (640 KiB of RAM, 2 MiB of flash): the line says nothing of the fit.
+    assert (p["ram_capacity"], p["flash_capacity"]) == (640 * 1024, 2 << 20)
+    assert 0 < p["flash_bytes"] < p["flash_capacity"] and p["ram_bytes"] < p["ram_capacity"]
+    assert "does not fit" not in proc.stdout
     assert p["zero_wait_cycles"] < p["cycles"] and 0 < p["fetch_stall_cycles"] <= p["cycles"] - p["zero_wait_cycles"]
     assert p["cycles"] - p["zero_wait_cycles"] - p["fetch_stall_cycles"] < 0.001 * p["cycles"]
     assert abs(p["zero_wait_cycles"] - results["benchmarks"]["ad01"]["summary"]["median_estimated_cycles"]) < 100

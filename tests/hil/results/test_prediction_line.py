@@ -27,3 +27,15 @@ def test_the_line_names_only_what_the_mcu_build_changed():
     assert "(the firmware my-mcu would run: loops sized for its flash cache): 10.00 ms" in older
     # The run's own firmware: no parenthesis.
     assert "my-mcu at 80 MHz: 10.00 ms" in prediction_line("kws01", BASE)
+
+
+def test_an_image_larger_than_the_mcu_says_so():
+    fits = {**BASE, "ram_bytes": 68_980, "flash_bytes": 61_716, "ram_capacity": 98_304, "flash_capacity": 1 << 20}
+    assert prediction_line("kws01", fits).endswith("one inference)")
+    too_big = {**fits, "ram_bytes": 101_364}
+    assert prediction_line("vww01", too_big).endswith(
+        "one inference); but the image does not fit my-mcu (101,364 B of RAM for its 98,304 B): no such run exists there")
+    both = {**too_big, "flash_bytes": 2 << 20}
+    assert "(101,364 B of RAM for its 98,304 B, 2,097,152 B of flash for its 1,048,576 B)" in prediction_line("vww01", both)
+    # Records from before the fields: nothing to say.
+    assert prediction_line("vww01", {**BASE, "ram_bytes": 101_364}).endswith("one inference)")
