@@ -15,6 +15,7 @@ No allocation, no printf, no libc calls happen in the inference path.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -104,6 +105,18 @@ def designated_initializer(fields, layer_index: int, indent: str = "") -> str:
 
 def constant_symbol(layer_index: int, name: str) -> str:
     return f"k_layer{layer_index}_{name}"
+
+
+# A constant's definition as _array_definition and ModelEmitter._layer_data write it.
+_CONSTANT_DEFINITION = re.compile(r"^TINYRIG_CONSTANT (?=[^=\n]*\bk_layer(\d+)_\w+(?:\[\d+\])? = )", re.MULTILINE)
+
+
+def with_layers_in_ram(source: str, layers: set[int]) -> str:
+    """The model source with the constants of `layers` (arrays and parameter blocks) always in RAM
+    (TINYRIG_CONSTANT_IN_RAM), the others as before: the placement for a board whose RAM takes some
+    of a model's constants, not all (codegen/firmware.py place_constants)."""
+    return _CONSTANT_DEFINITION.sub(
+        lambda m: "TINYRIG_CONSTANT_IN_RAM " if int(m.group(1)) in layers else m.group(0), source)
 
 
 def _array_definition(layer_index: int, array: ConstantArray, per_line: int = 24) -> str:
@@ -255,9 +268,12 @@ void tinyrig_model_invoke(void);
 
 // The constants below stay in flash, unless the build puts them in RAM (copied there at reset
 // with .data): codegen/firmware.py does for a board whose flash has wait states, where every
-// weight read that misses the flash accelerator's small data cache would stall the core.
+// weight read that misses the flash accelerator's small data cache would stall the core. All of
+// them with TINYRIG_CONSTANTS_IN_RAM; when not all fit, the layers read most per byte are marked
+// TINYRIG_CONSTANT_IN_RAM here (codegen/firmware.py place_constants).
+#define TINYRIG_CONSTANT_IN_RAM __attribute__((section(".data.tinyrig_constants")))
 #if defined(TINYRIG_CONSTANTS_IN_RAM) && TINYRIG_CONSTANTS_IN_RAM
-#define TINYRIG_CONSTANT __attribute__((section(".data.tinyrig_constants")))
+#define TINYRIG_CONSTANT TINYRIG_CONSTANT_IN_RAM
 #else
 #define TINYRIG_CONSTANT
 #endif

@@ -26,6 +26,7 @@ from tinyrig.boards import Board
 from tinyrig.boards.drivers import uses_fault_record
 from tinyrig.codegen.audio_emit import audio_frontend_files
 from tinyrig.codegen.audio_frontend import SPEC
+from tinyrig.codegen.emit import with_layers_in_ram
 from tinyrig.codegen.engine import CompiledModel, compile_model
 from tinyrig.codegen.offline_platform import BUNDLE_DIR, bundle_offline_platform, bundled_platform
 from tinyrig.codegen.tflite_reader import read_model_bytes
@@ -82,8 +83,11 @@ class FirmwareProject:
     weight_bytes: int
     # The board file the project was rendered from, so `tinyrig build --project` finds a user's own again.
     board_file: str = ""
-    # The model's constants are copied to RAM at reset (constants_in_ram), not read from flash.
+    # The model's constants are copied to RAM at reset (place_constants), not read from flash: all of
+    # them, or where not all fit the layers' in ram_constant_layers (constant_bytes_in_ram of weight_bytes).
     constants_in_ram: bool = False
+    ram_constant_layers: list[int] = field(default_factory=list)
+    constant_bytes_in_ram: int = 0
     tinyrig_version: str = tinyrig.__version__
     files: list[str] = field(default_factory=list)
 
@@ -153,12 +157,31 @@ def harness_ram_bytes(benchmark: Benchmark, compiled: CompiledModel) -> int:
     return ram
 
 
-def constants_in_ram(board: Board, compiled: CompiledModel, benchmark: Benchmark,
-                     code_for: Board | None = None) -> bool:
-    """Whether the firmware keeps the model's constants in RAM (copied there at reset with .data) instead
-    of flash: the board it is built for (`code_for`, else `board`) has flash wait states and wants it
-    ([timing] constants_in_ram), and the constants fit beside the arena, the scratch, the stack and
-    the harness's buffers (harness_ram_bytes) in the RAM of both boards.
+@dataclass(frozen=True)
+class ConstantsPlacement:
+    """Where the model's constants go (place_constants): flash, all of them in RAM (the build flag
+    TINYRIG_CONSTANTS_IN_RAM), or the constants of some layers in RAM (marked in the model source)."""
+
+    every_layer: bool = False
+    layers: tuple[int, ...] = ()  # when not every layer: those whose constants are in RAM
+    bytes_in_ram: int = 0
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.layers) and not self.every_layer
+
+
+IN_FLASH = ConstantsPlacement()
+
+
+def place_constants(board: Board, compiled: CompiledModel, benchmark: Benchmark,
+                    code_for: Board | None = None) -> ConstantsPlacement:
+    """Where the firmware keeps the model's constants. The board it is built for (`code_for`, else
+    `board`) must have flash wait states and want them in RAM ([timing] constants_in_ram); then they
+    are copied to RAM at reset (.data) as far as they fit beside the arena, the scratch, the stack
+    and the harness's buffers (harness_ram_bytes) in the RAM of both boards: all of them, or else
+    layer by layer, those the kernels read most often per byte first (reads_per_byte), skipping a
+    layer that no longer fits for smaller ones after it.
 
     Why: the kernels read every weight once per run of output pixels. Behind a small flash data
     cache (nucleo-l4r5zi: 256 B, 5 wait states at 120 MHz) nearly every one of those reads stalls,
@@ -167,8 +190,39 @@ def constants_in_ram(board: Board, compiled: CompiledModel, benchmark: Benchmark
     them before main. Flash is unchanged (the copy's source is the .data image)."""
     mcu = code_for or board
     if not mcu.wants_constants_in_ram:
-        return False
-    return ram_needed_with_constants(compiled, benchmark) <= min(board.ram.size, mcu.ram.size)
+        return IN_FLASH
+    room = min(board.ram.size, mcu.ram.size) - (ram_needed_with_constants(compiled, benchmark) - compiled.weight_bytes)
+    if compiled.weight_bytes <= room:
+        return ConstantsPlacement(every_layer=True, bytes_in_ram=compiled.weight_bytes)
+    chosen, taken = [], 0
+    for layer in sorted((l for l in compiled.layers if l.param_bytes), key=lambda l: (-reads_per_byte(l), l.index)):
+        if taken + layer.param_bytes + PARAMS_BLOCK_BYTES <= room:
+            chosen.append(layer)
+            taken += layer.param_bytes + PARAMS_BLOCK_BYTES
+    if not chosen:
+        return IN_FLASH
+    return ConstantsPlacement(layers=tuple(sorted(l.index for l in chosen)),
+                              bytes_in_ram=sum(l.param_bytes for l in chosen))
+
+
+# A layer's parameter block moves with its arrays; they are a few dozen words (counted generously).
+PARAMS_BLOCK_BYTES = 256
+
+
+def reads_per_byte(layer) -> float:
+    """How often an inference reads a layer's constants per byte, up to a factor the kernels share:
+    a convolution or fully connected layer reads its weights about once per output pixel run, in
+    proportion to its MACs; an elementwise layer (no MACs) reads its tables once per output element."""
+    elements = 1
+    for dim in (layer.output_shapes[0] if layer.output_shapes else ()):
+        elements *= dim
+    return (layer.macs + elements) / layer.param_bytes
+
+
+def constants_in_ram(board: Board, compiled: CompiledModel, benchmark: Benchmark,
+                     code_for: Board | None = None) -> bool:
+    """Whether every one of the model's constants goes to RAM (place_constants)."""
+    return place_constants(board, compiled, benchmark, code_for).every_layer
 
 
 def ram_needed_with_constants(compiled: CompiledModel, benchmark: Benchmark) -> int:
@@ -312,12 +366,15 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
                              core=kernels or board.core)
     check_benchmark_fits_model(benchmark, compiled)
 
-    constants_to_ram = constants_may_move and constants_in_ram(board, compiled, benchmark, code_for)
+    placement = place_constants(board, compiled, benchmark, code_for) if constants_may_move else IN_FLASH
     files = model_sources(compiled)
+    if placement.partial:
+        files["src/model/tinyrig_model.cc"] = with_layers_in_ram(files["src/model/tinyrig_model.cc"],
+                                                                 set(placement.layers))
     env = template_environment()
     bundle = bundled_platform()
     context = {
-        **_board_context(board, code_for, constants_to_ram),
+        **_board_context(board, code_for, placement.every_layer),
         "benchmark": benchmark,
         "platform_dir": bundle.platform,
         "scons_dir": bundle.scons,
@@ -362,7 +419,9 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
         total_macs=compiled.total_macs,
         weight_bytes=compiled.weight_bytes,
         board_file=str(board.path.resolve()) if board.path else "",
-        constants_in_ram=constants_to_ram,
+        constants_in_ram=placement.every_layer,
+        ram_constant_layers=list(placement.layers),
+        constant_bytes_in_ram=placement.bytes_in_ram,
         files=sorted([*files, *filter(None, [board_copy])]),
     )
     (out_dir / MANIFEST_NAME).write_text(json.dumps(project.manifest(), indent=2) + "\n")

@@ -91,6 +91,9 @@ class PredictionRecord(Record):
     code_for: str | None = None  # the timed firmware was built as this board would build it (its own build)
     loops_sized_for_cache: bool | None = None  # ... with its loops sized for the board's flash cache (None: older)
     constants_in_ram: bool = False  # that firmware keeps the model's constants in RAM (copied at reset)
+    ram_constant_layers: list[int] | None = None  # or, not all fitting, those of these layers
+    constant_bytes_in_ram: int | None = None  # ... of constant_bytes, the model's in all
+    constant_bytes: int | None = None
     ram_bytes: int | None = None  # the timed firmware's RAM (constants included) and flash, as linked for
     flash_bytes: int | None = None  # the emulated board (older records: RAM only, and only for its own build)
     ram_capacity: int | None = None  # the MCU's RAM and flash: larger images cannot run there

@@ -123,9 +123,15 @@ def prediction_line(benchmark_id: str, prediction: dict) -> str:
         # Records from before the field were only ever their own firmware for the loops.
         if prediction.get("loops_sized_for_cache") is not False:
             builds.append("loops sized for its flash cache")
+        ram = prediction.get("ram_bytes")
+        in_all = f" ({ram:,} B of RAM in all)" if ram else ""
         if prediction.get("constants_in_ram"):
-            ram = prediction.get("ram_bytes")
-            builds.append("its constants copied to RAM at reset" + (f" ({ram:,} B of RAM in all)" if ram else ""))
+            builds.append("its constants copied to RAM at reset" + in_all)
+        elif prediction.get("ram_constant_layers"):
+            layers = prediction["ram_constant_layers"]
+            builds.append(f"the constants of {len(layers)} layer{'s' if len(layers) != 1 else ''} "
+                          f"({prediction['constant_bytes_in_ram']:,} of {prediction['constant_bytes']:,} B, those read "
+                          f"most per byte) copied to RAM at reset{in_all}")
         firmware = f" (the firmware {prediction['code_for']} would run{': ' + ', '.join(builds) if builds else ''})"
     other = ""
     if prediction.get("other_reading_latency_ms") is not None:

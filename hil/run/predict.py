@@ -39,6 +39,10 @@ class Prediction:
     code_for: str | None = None
     loops_sized_for_cache: bool | None = None
     constants_in_ram: bool = False
+    # Not all of them fitting the MCU's RAM, those of these layers (the ones read most per byte).
+    ram_constant_layers: list[int] | None = None
+    constant_bytes_in_ram: int | None = None  # of constant_bytes, the model's in all
+    constant_bytes: int | None = None
     ram_bytes: int | None = None  # the timed firmware's RAM (constants included) and flash, as linked
     flash_bytes: int | None = None  # for the emulated board (hil/run/records.py)
     ram_capacity: int | None = None  # the MCU's RAM and flash (its board file): an image larger than

@@ -52,7 +52,10 @@ def record_prediction(entry: BenchmarkEntry, board: Board, model: CycleModel, el
     if firmware is not None:
         prediction = replace(prediction, code_for=mcu.name,
                              loops_sized_for_cache=board.flash_icache_bytes != mcu.flash_icache_bytes,
-                             constants_in_ram=firmware.project.constants_in_ram)
+                             constants_in_ram=firmware.project.constants_in_ram,
+                             ram_constant_layers=firmware.project.ram_constant_layers or None,
+                             constant_bytes_in_ram=firmware.project.constant_bytes_in_ram,
+                             constant_bytes=firmware.project.weight_bytes)
     # Whether the image fits the MCU at all: the emulated boards have far more memory than most parts
     # (vww01 needs 101 KB of RAM; B-L475E-IOT01A has 96 KiB), and a time for an image that cannot be
     # flashed there must say so. The emulated link's sizes stand for the MCU's (drivers differ by a few

@@ -171,3 +171,15 @@ def test_generate_and_build_each_board(tmp_path, models_dir):
             assert build.returncode == 0, build.stdout + build.stderr
             assert ".text" in build.stdout and "flash" in build.stdout
             assert (out / ".pio" / "build" / env / "program.elf").is_file()
+            assert "constants:" not in build.stdout  # emulated flash has no wait states: nothing moves
+
+
+def test_build_says_where_the_constants_went(models_dir):
+    """A board whose flash has wait states: all of kws01's constants fit its RAM, ic01's in part."""
+    kws = tinyrig("build", "--board", "b-l475e-iot01a", "--benchmark", "kws01", "--models", str(models_dir))
+    assert kws.returncode == 0, kws.stdout + kws.stderr
+    assert "constants: all 31,628 B copied to RAM at reset (the flash has wait states)" in " ".join(kws.stdout.split())
+    ic = tinyrig("build", "--board", "b-l475e-iot01a", "--benchmark", "ic01", "--models", str(models_dir))
+    assert ic.returncode == 0, ic.stdout + ic.stderr
+    assert ("constants: 24,352 of 88,316 B copied to RAM at reset (7 layers read most per byte: 0, 1, 2, 4, 5, 6, "
+            "10; the flash has wait states), the rest in flash") in " ".join(ic.stdout.split())

@@ -337,7 +337,8 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
         elif benchmark:
             b = _board(board or DEFAULT_BOARD)
             bench = _benchmarks(benchmark)[0]
-            result = prepare_firmware(b, bench, find_model(bench.id, models_dir), env_name).build
+            firmware = prepare_firmware(b, bench, find_model(bench.id, models_dir), env_name)
+            result, manifest = firmware.build, firmware.project
             title = f"{bench.id} on {b.name} ({env_name})"
         else:
             _fail("pass --project DIR or --benchmark ID")
@@ -348,7 +349,23 @@ def build_cmd(project, board, benchmark, models_dir, env_name) -> None:
     except (ModelNotFoundError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     print_size(result, title)
+    placement = constants_placement_line(manifest)
+    if placement:
+        console.print(placement)
     console.print(f"image: {for_rich(result.elf)}")
+
+
+def constants_placement_line(project) -> str:
+    """Where the model's constants live when not (all) in flash: copied to RAM at reset because the
+    board's flash has wait states (codegen/firmware.py place_constants)."""
+    if project.constants_in_ram:
+        return f"constants: all {project.weight_bytes:,} B copied to RAM at reset (the flash has wait states)"
+    if project.ram_constant_layers:
+        layers = len(project.ram_constant_layers)
+        return (f"constants: {project.constant_bytes_in_ram:,} of {project.weight_bytes:,} B copied to RAM at reset "
+                f"({layers} layer{'s' if layers != 1 else ''} read most per byte: "
+                f"{', '.join(map(str, project.ram_constant_layers))}; the flash has wait states), the rest in flash")
+    return ""
 
 
 # -- run / report -----------------------------------------------------------------------------

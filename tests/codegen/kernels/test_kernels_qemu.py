@@ -132,6 +132,37 @@ def test_conv_run_sized_for_a_flash_cache_bit_exact_under_qemu(model_id, models_
         assert result.raw_output == reference.run(data).raw, f"{model_id}: input {n} differs"
 
 
+def test_some_layers_constants_in_ram_bit_exact_under_qemu(models_dir, tmp_path):
+    """ic01 as B-L475E-IOT01A would build it (96 KiB: the constants of the layers read most per
+    byte in RAM, the rest in flash; codegen/firmware.py place_constants): each constant lies where
+    the placement says, and the outputs stay bit-exact."""
+    import subprocess
+
+    from tinyrig.build.firmware_cache import prepare_firmware
+
+    board, mcu, benchmark = load_board("qemu-mps2-an386"), load_board("b-l475e-iot01a"), get_benchmark("ic01")
+    model = models_dir / "ic01.tflite"
+    firmware = prepare_firmware(board, benchmark, model, out_dir=tmp_path / "fw", code_for=mcu)
+    project = firmware.project
+    assert not project.constants_in_ram and project.ram_constant_layers == [0, 1, 2, 4, 5, 6, 10]
+    assert firmware.build.size.ram_bytes <= mcu.ram.size  # the image would fit the L475's SRAM1
+    symbols = subprocess.run(["arm-none-eabi-nm", "-C", str(firmware.build.elf)], capture_output=True,
+                             text=True, check=True).stdout.splitlines()
+    placed = {}
+    for line in symbols:
+        match = re.search(r"^([0-9a-f]+) \w .*\bk_layer(\d+)_\w+$", line)
+        if match:
+            in_ram = board.ram.base <= int(match.group(1), 16) < board.ram.base + board.ram.size
+            placed.setdefault(int(match.group(2)), set()).add(in_ram)
+    assert placed and all(len(where) == 1 for where in placed.values()), placed  # a layer's constants together
+    assert {layer for layer, where in placed.items() if True in where} == set(project.ram_constant_layers)
+    reference = ReferenceModel(model, benchmark)
+    scale, zero_point = reference.input_quantization()
+    inputs = [i.data for i in random_inputs(benchmark, 2, seed=9, input_scale=scale, input_zero_point=zero_point)]
+    for n, (data, result) in enumerate(zip(inputs, run_inferences(board, firmware.build.elf, inputs))):
+        assert result.raw_output == reference.run(data).raw, f"ic01: input {n} differs"
+
+
 # (input HxWxC, filters, kernel, stride, padding, activation): the band path's cases. Rows of
 # 3k, 3k+1 and 3k+2 outputs (leftover pixels gathered across rows, a last group of 1 or 2),
 # strides 1 and 2, SAME (zero-point border in the band) and VALID, RELU6 (the clamping run),
