@@ -36,7 +36,7 @@ from tinyrig.hil.targets.cycle_model import cycle_model_for
 from tinyrig.hil.targets.cycle_sequences import M4_SEQUENCES, M7_SEQUENCES, M55_SEQUENCES, run_sequences
 from tinyrig.hil.dut.client import Dut, input_file_bytes
 from tinyrig.hil.dut.inputs import random_inputs
-from tinyrig.hil.run.predict import needs_own_firmware, predict
+from tinyrig.hil.run.predict import firmware_for, predict
 from tinyrig.hil.run.profile import run_inferences
 from tinyrig.hil.targets.qemu import QemuTarget
 from tinyrig.hil.dut.reference import ReferenceModel
@@ -95,9 +95,10 @@ def models_section(benchmarks: list[str], models: Path | None) -> None:
             if board.core == l4.core:
                 timed = cycle_model_for(board, timing=l4)
                 elf = firmware.build.elf
-                if needs_own_firmware(board, l4):  # the kernels sized for the MCU's cache, as --predict times
+                code_for = firmware_for(board, l4)
+                if code_for is not None:  # the firmware the MCU would run, as --predict times
                     bench = get_benchmark(bid)
-                    elf = prepare_firmware(board, bench, find_model(bench.id, models), code_for=l4).build.elf
+                    elf = prepare_firmware(board, bench, find_model(bench.id, models), code_for=code_for).build.elf
                 p = predict(board, timed, elf, data)
                 predictions.append([bid, f"{p.zero_wait_cycles:,}", f"{p.zero_wait_latency_ms:.2f}", f"{p.cycles:,}",
                                     f"{p.latency_ms:.2f}", f"{100 * p.fetch_stall_cycles / p.cycles:.0f}%",

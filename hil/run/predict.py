@@ -73,6 +73,13 @@ def needs_own_firmware(board: Board, mcu: Board) -> bool:
             or board.wants_constants_in_ram != mcu.wants_constants_in_ram)
 
 
+def firmware_for(board: Board, mcu: Board | None) -> Board | None:
+    """prepare_firmware's `code_for` to time `mcu` on emulated `board`: `mcu` when it would build the
+    firmware differently (needs_own_firmware), else None (the run's own firmware is the one it would run).
+    The one place the run, `tinyrig profile --predict` and benchmarks/cycle_model.py decide it."""
+    return mcu if mcu is not None and needs_own_firmware(board, mcu) else None
+
+
 def predict(board: Board, model: CycleModel, elf: Path, input_data: bytes, *, timeout_s: float = 900.0) -> Prediction:
     """Times one inference of `elf` (built for emulated `board`) with `model`, a real MCU's timing
     (cycle_model_for(board, timing=mcu): same core, its [timing] table)."""

@@ -317,7 +317,7 @@ def profile_benchmark(board: Board, benchmark: Benchmark, model_path: Path, *,
     with `cycles` (QEMU boards) the board's cycle model estimates cycles per layer too. `timing`
     (cycle_model_for(board, timing=mcu): a real MCU of the same core) times the layers as that MCU
     instead: its clock, flash wait states and accelerator; `code_for` builds the firmware as that
-    board would (hil/run/predict.py needs_own_firmware says when it differs)."""
+    board would (hil/run/predict.py firmware_for decides it)."""
     from tinyrig.build.firmware_cache import prepare_firmware  # builds with PlatformIO: import on use
 
     model = timing

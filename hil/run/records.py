@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Callable
 
 from tinyrig.boards import load_board
 from tinyrig.hil.results.schema import BenchmarkEntry, DutIdentity, EmulatorInfo, FirmwareRecord, PredictionRecord
-from tinyrig.hil.run.predict import needs_own_firmware, predict
+from tinyrig.hil.run.predict import firmware_for, predict
 
 if TYPE_CHECKING:  # annotations only
     from tinyrig.boards import Board
@@ -47,7 +47,8 @@ def record_prediction(entry: BenchmarkEntry, board: Board, model: CycleModel, el
     to RAM), `rebuild(mcu)` builds the firmware it would run (for the emulated board) and that is what is
     timed."""
     mcu = load_board(model.timing_board)
-    firmware = rebuild(mcu) if rebuild is not None and needs_own_firmware(board, mcu) else None
+    code_for = firmware_for(board, mcu)
+    firmware = rebuild(code_for) if rebuild is not None and code_for is not None else None
     prediction = predict(board, model, firmware.build.elf if firmware else elf, input_data, timeout_s=timeout_s)
     if firmware is not None:
         prediction = replace(prediction, code_for=mcu.name,

@@ -34,7 +34,7 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
     """Instructions per layer of one inference, exact under QEMU -icount; under QEMU also estimated
     cycles, CPI and each layer's share of the cycles (docs/cycle-model.md), or with --predict the
     same as a real MCU would spend them."""
-    from tinyrig.hil.run.predict import needs_own_firmware
+    from tinyrig.hil.run.predict import firmware_for
     from tinyrig.hil.run.profile import ProfileError, profile_benchmark
     from tinyrig.hil.targets.base import TargetError
     from tinyrig.hil.targets.cycle_model import CycleModelError, cycle_model_for
@@ -64,7 +64,7 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
         sys.exit(2)
     try:
         report = profile_benchmark(target, benchmark, model, cycles=not no_cycles, timing=timing,
-                                   code_for=mcu if mcu and needs_own_firmware(target, mcu) else None)
+                                   code_for=firmware_for(target, mcu))
     except (ProfileError, RuntimeError, OSError) as exc:
         click.echo(f"error: {printable(first_line(str(exc)))}", err=True)
         sys.exit(1)
