@@ -13,6 +13,12 @@ def test_boards_lists_each_file():
     assert result.exit_code == 0
     assert "b-l475e-iot01a" in result.output and "stm32l5" in result.output
     assert "nucleo-l552ze-q.toml" in result.output.replace("│", "").replace("\n", "").replace(" ", "")
+    # The flash timing column says which boards `--predict` can time, and how their flash waits.
+    tsv = CliRunner().invoke(main, ["boards", "--format", "tsv"]).output.splitlines()
+    assert tsv[0].split("\t")[6] == "flash timing"
+    rows = {line.split("\t")[0]: line.split("\t") for line in tsv[1:]}
+    assert rows["nucleo-l4r5zi"][6] == "5 WS + cache" and rows["b-l475e-iot01a"][6] == "4 WS + cache"
+    assert rows["qemu-mps2-an386 (default)"][6] == "0 WS" and rows["nrf52840-dk"][6] == "-"
 
 
 def test_board_new_writes_a_commented_file_that_loads(tmp_path):

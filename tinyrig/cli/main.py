@@ -75,7 +75,7 @@ def boards_cmd(schema_out, fmt) -> None:
         return
     table = TableData("Boards", [Column("name", whole=True), Column("family", whole=True), Column("core", whole=True),
                                  Column("clock", numeric=True), Column("flash", numeric=True), Column("RAM"),
-                                 Column("emulator"), Column("file", whole=True)])
+                                 Column("flash timing"), Column("emulator"), Column("file", whole=True)])
     try:
         boards = all_boards()
     except BoardError as exc:
@@ -84,7 +84,7 @@ def boards_cmd(schema_out, fmt) -> None:
         emu = b.emulator.qemu_machine and f"qemu {b.emulator.qemu_machine}" or b.emulator.renode_platform or "-"
         ram = f"{b.ram.size // 1024} KiB" + "".join(f" + {r.size // 1024} KiB" for r in b.extra_ram)
         table.add(b.name + (" (default)" if b.name == DEFAULT_BOARD else ""), b.family_name, b.core,
-                  f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024:,} KiB", ram, emu, str(b.path))
+                  f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024:,} KiB", ram, _flash_timing(b), emu, str(b.path))
     print_table(table, fmt, console)
 
 
@@ -281,6 +281,15 @@ def export_cmd(model, core, benchmark, out) -> None:
     console.print(f"exported {bench.id} for {core} in {exported.directory} ({len(exported.files)} files)")
     console.print(f"  arena {exported.arena_bytes} B, weights {exported.weight_bytes} B, {exported.total_macs:,} MACs")
     console.print(f"  port: {exported.directory / 'include' / 'tinyrig_port.h'}; how to: {exported.directory / 'README.md'}")
+
+
+def _flash_timing(board) -> str:
+    """What the cycle model knows of the board's flash ([timing]): its wait states at the board clock,
+    which `tinyrig run --predict BOARD` times; "-" for a board it cannot time."""
+    if board.timing is None:
+        return "-"
+    states = board.timing.flash_wait_states
+    return f"{states} WS" + (" + cache" if board.timing.icache_bytes else "") if states else "0 WS"
 
 
 def print_size(result, title: str) -> None:
