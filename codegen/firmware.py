@@ -42,6 +42,9 @@ HARNESS_OTHER_RAM_BYTES = 4 * 1024
 # The streaming wakeword's audio front end and hop buffers beside its activation log (sww01's link on
 # nucleo-l4r5zi: 58,864 B of harness, 40,000 of them the log), with the same kind of margin.
 STREAMING_OTHER_RAM_BYTES = 32 * 1024
+# The streaming firmware's buffer sizes that do not depend on the model (sww_config.h): hops its
+# audio ring holds and activations its log keeps.
+STREAMING_BUFFERS = {"ring_hops": 4, "activation_log": 40000}
 README_NAME = "README.md"
 # A generated project is meant to be committed: its build output is not.
 GITIGNORE = ".pio/\n.pio-*.log\n"
@@ -153,7 +156,7 @@ def harness_ram_bytes(benchmark: Benchmark, compiled: CompiledModel) -> int:
     if benchmark.conversion == "float32_quantize":
         ram += compiled.input.elements * 4 + compiled.input.elements  # g_features, g_staged
     if benchmark.streaming:
-        ram += streaming_settings_values()["activation_log"] + STREAMING_OTHER_RAM_BYTES
+        ram += STREAMING_BUFFERS["activation_log"] + STREAMING_OTHER_RAM_BYTES
     return ram
 
 
@@ -195,14 +198,15 @@ def place_constants(board: Board, compiled: CompiledModel, benchmark: Benchmark,
     if compiled.weight_bytes <= room:
         return ConstantsPlacement(every_layer=True, bytes_in_ram=compiled.weight_bytes)
     chosen, taken = [], 0
-    for layer in sorted((l for l in compiled.layers if l.param_bytes), key=lambda l: (-reads_per_byte(l), l.index)):
+    with_constants = [layer for layer in compiled.layers if layer.param_bytes]
+    for layer in sorted(with_constants, key=lambda layer: (-reads_per_byte(layer), layer.index)):
         if taken + layer.param_bytes + PARAMS_BLOCK_BYTES <= room:
             chosen.append(layer)
             taken += layer.param_bytes + PARAMS_BLOCK_BYTES
     if not chosen:
         return IN_FLASH
-    return ConstantsPlacement(layers=tuple(sorted(l.index for l in chosen)),
-                              bytes_in_ram=sum(l.param_bytes for l in chosen))
+    return ConstantsPlacement(layers=tuple(sorted(layer.index for layer in chosen)),
+                              bytes_in_ram=sum(layer.param_bytes for layer in chosen))
 
 
 # A layer's parameter block moves with its arrays; they are a few dozen words (counted generously).
@@ -289,13 +293,7 @@ def streaming_settings(board: Board, compiled: CompiledModel) -> dict:
     if frames * SPEC.mel_bins != compiled.input.elements:
         raise ValueError(f"model input {list(compiled.input.shape)} is not frames of {SPEC.mel_bins} features")
     return {"frames": frames, "detect_threshold": max(-128, min(127, threshold)),
-            "detect_probability": REFERENCE_DETECT_PROBABILITY, **streaming_settings_values()}
-
-
-def streaming_settings_values() -> dict:
-    """The streaming firmware's buffer sizes that do not depend on the model: hops its audio ring
-    holds and activations its log keeps (sww_config.h)."""
-    return {"ring_hops": 4, "activation_log": 40000}
+            "detect_probability": REFERENCE_DETECT_PROBABILITY, **STREAMING_BUFFERS}
 
 
 def pio_board_id(board: Board) -> str:
@@ -358,7 +356,7 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
     `kernels` picks the kernel family by core name instead of the board's core; "reference"
     builds the portable kernels (benchmarks/kernels.py compares the two). `code_for` (a board of
     the same core) sizes the kernels' unrolled loops for that board's flash instruction cache
-    instead of `board`'s, and places the model's constants as that board would (constants_in_ram): what
+    instead of `board`'s, and places the model's constants as that board would (place_constants): what
     `tinyrig run --predict` times. `constants_may_move` False keeps them in flash whatever the board
     wants (prepare_firmware, after a link that did not fit)."""
     model_bytes = model if isinstance(model, (bytes, bytearray)) else read_model_bytes(model)

@@ -110,7 +110,7 @@ def prepare_firmware(board: Board, benchmark: Benchmark, model: Path, env_name: 
     except BuildError as exc:
         if not (exc.ram_overflow and (project.constants_in_ram or project.ram_constant_layers)):
             raise
-        # constants_in_ram's fit check is an estimate of the harness's RAM; the link is the truth. The
+        # place_constants' fit check is an estimate of the harness's RAM; the link is the truth. The
         # model's constants go back to flash (stalls on a board with wait states, but an image).
         project = render_project(board, benchmark, Path(model), directory, kernels=kernels, code_for=code_for,
                                  constants_may_move=False)
