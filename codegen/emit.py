@@ -269,7 +269,7 @@ void tinyrig_model_invoke(void);
 // The constants below stay in flash, unless the build puts them in RAM (copied there at reset
 // with .data): codegen/firmware.py does for a board whose flash has wait states, where every
 // weight read that misses the flash accelerator's small data cache would stall the core. All of
-// them with TINYRIG_CONSTANTS_IN_RAM; when not all fit, the layers read most per byte are marked
+// them with TINYRIG_CONSTANTS_IN_RAM; when not all fit, the layers that would wait on flash most per byte are marked
 // TINYRIG_CONSTANT_IN_RAM here (codegen/firmware.py place_constants).
 #define TINYRIG_CONSTANT_IN_RAM __attribute__((section(".data.tinyrig_constants")))
 #if defined(TINYRIG_CONSTANTS_IN_RAM) && TINYRIG_CONSTANTS_IN_RAM

@@ -183,7 +183,7 @@ def place_constants(board: Board, compiled: CompiledModel, benchmark: Benchmark,
     `board`) must have flash wait states and want them in RAM ([timing] constants_in_ram); then they
     are copied to RAM at reset (.data) as far as they fit beside the arena, the scratch, the stack
     and the harness's buffers (harness_ram_bytes) in the RAM of both boards: all of them, or else
-    layer by layer, those the kernels read most often per byte first (reads_per_byte), skipping a
+    layer by layer, those that would wait on flash most often per byte first (flash_misses_per_byte), skipping a
     layer that no longer fits for smaller ones after it.
 
     Why: the kernels read every weight once per run of output pixels. Behind a small flash data
@@ -199,7 +199,7 @@ def place_constants(board: Board, compiled: CompiledModel, benchmark: Benchmark,
         return ConstantsPlacement(every_layer=True, bytes_in_ram=compiled.weight_bytes)
     chosen, taken = [], 0
     with_constants = [layer for layer in compiled.layers if layer.param_bytes]
-    for layer in sorted(with_constants, key=lambda layer: (-reads_per_byte(layer), layer.index)):
+    for layer in sorted(with_constants, key=lambda layer: (-flash_misses_per_byte(layer), layer.index)):
         if taken + layer.param_bytes + PARAMS_BLOCK_BYTES <= room:
             chosen.append(layer)
             taken += layer.param_bytes + PARAMS_BLOCK_BYTES
@@ -213,14 +213,19 @@ def place_constants(board: Board, compiled: CompiledModel, benchmark: Benchmark,
 PARAMS_BLOCK_BYTES = 256
 
 
-def reads_per_byte(layer) -> float:
-    """How often an inference reads a layer's constants per byte, up to a factor the kernels share:
-    a convolution or fully connected layer reads its weights about once per output pixel run, in
-    proportion to its MACs; an elementwise layer (no MACs) reads its tables once per output element."""
+def flash_misses_per_byte(layer) -> float:
+    """How often an inference would wait on flash per byte of a layer's constants behind a small data
+    cache (nucleo-l4r5zi's and b-l475e-iot01a's: 256 B in 64-bit lines), up to a factor all layers share.
+    A layer with MACs reads its weights in order once per run of 3 output pixels (MACs / 3 bytes), a
+    flash line serving 8 of them: MACs / 24. A layer without (ADD's rescaling tables) reads one word per
+    input at an index the data picks, nearly always another line: 2 per output element. ic01 on
+    b-l475e-iot01a, cycle model: each ADD's 2 KB of tables cost 29,000 to 66,000 stall cycles in flash,
+    more than the 1x1 shortcut's 2.9 KB of weights."""
     elements = 1
     for dim in (layer.output_shapes[0] if layer.output_shapes else ()):
         elements *= dim
-    return (layer.macs + elements) / layer.param_bytes
+    reads = layer.macs / 24 if layer.macs else 2 * elements
+    return reads / layer.param_bytes
 
 
 def constants_in_ram(board: Board, compiled: CompiledModel, benchmark: Benchmark,

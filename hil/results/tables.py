@@ -130,8 +130,8 @@ def prediction_line(benchmark_id: str, prediction: dict) -> str:
         elif prediction.get("ram_constant_layers"):
             layers = prediction["ram_constant_layers"]
             builds.append(f"the constants of {len(layers)} layer{'s' if len(layers) != 1 else ''} "
-                          f"({prediction['constant_bytes_in_ram']:,} of {prediction['constant_bytes']:,} B, those read "
-                          f"most per byte) copied to RAM at reset{in_all}")
+                          f"({prediction['constant_bytes_in_ram']:,} of {prediction['constant_bytes']:,} B, those waiting "
+                          f"on flash most per byte) copied to RAM at reset{in_all}")
         firmware = f" (the firmware {prediction['code_for']} would run{': ' + ', '.join(builds) if builds else ''})"
     other = ""
     if prediction.get("other_reading_latency_ms") is not None:

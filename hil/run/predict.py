@@ -39,7 +39,7 @@ class Prediction:
     code_for: str | None = None
     loops_sized_for_cache: bool | None = None
     constants_in_ram: bool = False
-    # Not all of them fitting the MCU's RAM, those of these layers (the ones read most per byte).
+    # Not all of them fitting the MCU's RAM, those of these layers (those that would wait on flash most per byte).
     ram_constant_layers: list[int] | None = None
     constant_bytes_in_ram: int | None = None  # of constant_bytes, the model's in all
     constant_bytes: int | None = None

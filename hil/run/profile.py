@@ -58,6 +58,9 @@ class LayerProfile:
     cycles: int | None = None  # estimated, with the board's cycle model
     # Of `cycles`, instruction fetch waiting on flash: timed as a board whose flash has wait states.
     fetch_stalls: int | None = None
+    # Where the layer's constants live in the firmware timed ("RAM": copied at reset, "flash", "-": none),
+    # when it was built as a board whose flash has wait states (codegen/firmware.py place_constants).
+    constants_in: str | None = None
 
     @property
     def instructions_per_mac(self) -> float | None:
@@ -152,29 +155,41 @@ class ProfileReport:
                 cells.append(f"{fetch:,}" if fetch is not None else "")
             return cells
 
+        def placement(layer: LayerProfile | None) -> list[str]:
+            return [layer.constants_in or "" if layer else ""] if self.shows_placement else []
+
         out = []
         for layer in self.layers:
             ipm = layer.instructions_per_mac
             out.append([str(layer.index), layer.op, shapes(layer.input_shapes), shapes(layer.output_shapes),
                         f"{layer.macs:,}", f"{layer.instructions:,}", f"{ipm:.3f}" if ipm is not None else "-",
                         *cycle_cells(layer.cycles, layer.instructions, self.cycle_share(layer), layer.fetch_stalls),
-                        layer.variant or "-"])
+                        *placement(layer), layer.variant or "-"])
         out.append(["", "layers total", "", "", f"{self.total_macs:,}", f"{self.layer_instructions:,}",
                     f"{self.layer_instructions / self.total_macs:.3f}" if self.total_macs else "-",
-                    *cycle_cells(self.layer_cycles, self.layer_instructions, 1.0, self.layer_fetch_stalls), ""])
+                    *cycle_cells(self.layer_cycles, self.layer_instructions, 1.0, self.layer_fetch_stalls),
+                    *placement(None), ""])
         out.append(["", "inference", "", "", f"{self.total_macs:,}", f"{self.inference_instructions:,}",
                     f"{self.instructions_per_mac:.3f}",
-                    *cycle_cells(self.inference_cycles, self.inference_instructions, None), "(window minus markers)"])
+                    *cycle_cells(self.inference_cycles, self.inference_instructions, None), *placement(None),
+                    "(window minus markers)"])
         return out
 
     BASE_HEADERS = ["#", "op", "input", "output", "MACs", "instructions", "instr/MAC"]
     CYCLE_HEADERS = ["est. cycles", "CPI", "share of cycles"]
     FETCH_HEADER = "flash fetch stalls"
+    PLACEMENT_HEADER = "constants"
     HEADERS = BASE_HEADERS + ["kernel"]
+
+    @property
+    def shows_placement(self) -> bool:
+        """Timed as a board whose flash has wait states, with each layer's constants placement known."""
+        return self.has_fetch_stalls and all(layer.constants_in is not None for layer in self.layers)
 
     def headers(self) -> list[str]:
         return (self.BASE_HEADERS + (self.CYCLE_HEADERS if self.has_cycles else [])
-                + ([self.FETCH_HEADER] if self.has_fetch_stalls else []) + ["kernel"])
+                + ([self.FETCH_HEADER] if self.has_fetch_stalls else [])
+                + ([self.PLACEMENT_HEADER] if self.shows_placement else []) + ["kernel"])
 
     NUMERIC = {"#", "MACs", "instructions", "instr/MAC", "est. cycles", "CPI", "share of cycles", FETCH_HEADER}
 
@@ -326,4 +341,10 @@ def profile_benchmark(board: Board, benchmark: Benchmark, model_path: Path, *,
     firmware = prepare_firmware(board, benchmark, Path(model_path), env_name=PROFILE_ENV, code_for=code_for)
     # The same compile the firmware generator ran (codegen/firmware.py), for layer facts.
     compiled = compile_model(Path(model_path).read_bytes(), core=board.core)
-    return profile_elf(board, benchmark, firmware.build.elf, compiled, input_data=input_data, cycle_model=model)
+    report = profile_elf(board, benchmark, firmware.build.elf, compiled, input_data=input_data, cycle_model=model)
+    if report.flash_wait_states:
+        project, sizes = firmware.project, {info.index: info.param_bytes for info in compiled.layers}
+        for layer in report.layers:
+            moved = project.constants_in_ram or layer.index in project.ram_constant_layers
+            layer.constants_in = "-" if not sizes.get(layer.index) else "RAM" if moved else "flash"
+    return report

@@ -372,7 +372,7 @@ def constants_placement_line(project) -> str:
     if project.ram_constant_layers:
         layers = len(project.ram_constant_layers)
         return (f"constants: {project.constant_bytes_in_ram:,} of {project.weight_bytes:,} B copied to RAM at reset "
-                f"({layers} layer{'s' if layers != 1 else ''} read most per byte: "
+                f"({layers} layer{'s' if layers != 1 else ''} waiting on flash most per byte: "
                 f"{', '.join(map(str, project.ram_constant_layers))}; the flash has wait states), the rest in flash")
     return ""
 

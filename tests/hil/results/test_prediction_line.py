@@ -46,8 +46,8 @@ def test_some_layers_constants_in_ram_are_named_with_their_share():
                                     "ram_constant_layers": [0, 1, 2, 4, 5, 6, 10], "constant_bytes_in_ram": 24_352,
                                     "constant_bytes": 88_316, "ram_bytes": 93_268})
     assert ("(the firmware my-mcu would run: loops sized for its flash cache, the constants of 7 layers (24,352 of "
-            "88,316 B, those read most per byte) copied to RAM at reset (93,268 B of RAM in all)): 10.00 ms") in line
+            "88,316 B, those waiting on flash most per byte) copied to RAM at reset (93,268 B of RAM in all)): 10.00 ms") in line
     one = prediction_line("sww01", {**BASE, "code_for": "my-mcu", "loops_sized_for_cache": False,
                                     "ram_constant_layers": [2], "constant_bytes_in_ram": 3_584, "constant_bytes": 63_300})
-    assert "(the firmware my-mcu would run: the constants of 1 layer (3,584 of 63,300 B, those read most per byte) " \
-           "copied to RAM at reset): 10.00 ms" in one
+    assert "(the firmware my-mcu would run: the constants of 1 layer (3,584 of 63,300 B, those waiting on flash most " \
+           "per byte) copied to RAM at reset): 10.00 ms" in one
