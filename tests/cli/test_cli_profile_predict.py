@@ -62,6 +62,27 @@ def test_profile_predict_table_has_a_flash_fetch_stalls_column(models_dir):
     layers = [r.split("\t") for r in rows if r.split("\t")[0].isdigit()]
     (total,) = [r.split("\t") for r in rows if "layers total" in r]
     assert sum(int(r[column]) for r in layers) == int(total[column]) > 0
+    # ... and a column of where each layer's constants live: all of kws01's fit the L4R5's RAM.
+    assert "constants" not in emulated.stdout.splitlines()[0].split("\t")
+    place = header.split("\t").index("constants")
+    ops = header.split("\t").index("op")
+    assert {r[place] for r in layers if r[ops] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")} == {"RAM"}
+    assert {r[place] for r in layers if r[ops] in ("RESHAPE", "SOFTMAX", "AVERAGE_POOL_2D")} == {"-"}
+
+
+@pytest.mark.qemu
+def test_profile_predict_shows_which_layers_wait_on_flash(models_dir):
+    """ic01 on B-L475E-IOT01A: the constants of 8 layers fit its RAM; the 8x8 layers' stay in flash and
+    their est. cycles per instruction show the wait."""
+    require_tools("qemu-system-arm", "arm-none-eabi-gcc")
+    proc = tinyrig("profile", "--benchmark", "ic01", "--json", "--models", str(models_dir), "--predict", "b-l475e-iot01a")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    layers = {layer["index"]: layer for layer in json.loads(proc.stdout)["layers"]}
+    assert [i for i, layer in layers.items() if layer["constants_in"] == "RAM"] == [0, 1, 2, 3, 4, 5, 6, 14]
+    assert [i for i, layer in layers.items() if layer["constants_in"] == "flash"] == [7, 8, 9, 10, 11]
+    # The 3x3 layer on 8x8 pixels (weights in flash) against the one on 16x16 (in RAM): same MACs,
+    # same kernel, more cycles per instruction.
+    assert layers[9]["cpi"] > 1.1 * layers[5]["cpi"]
 
 
 def test_profile_predict_refuses_another_core_in_one_line(models_dir):
