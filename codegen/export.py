@@ -143,6 +143,7 @@ def export_library(model: Path, benchmark: Benchmark, core: str, out_dir: Path) 
 
     port = PortBoard(name=f"{core}-port", core=core)
     context = {"board": port, "core": core, "benchmark": benchmark, "version": tinyrig.__version__,
+               "db_buffer_region": "",
                "compiled": compiled, "firmware_tag": TAG_PLACEHOLDER}
     firmware_env = template_environment()
     export_env = template_environment(_export_templates_dir())

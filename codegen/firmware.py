@@ -147,12 +147,23 @@ def _board_sources(board: Board) -> dict[str, str]:
     return sources
 
 
-def harness_ram_bytes(benchmark: Benchmark, compiled: CompiledModel) -> int:
-    """RAM the firmware takes besides the model and the main stack, from what sizes the API shim's
-    buffers (templates/firmware/src/api): the input the host fills with `db` (MAX_DB_INPUT_SIZE),
-    for float inputs also the features kept as sent and their quantised copy; for the streaming
-    wakeword its activation log and audio front end; HARNESS_OTHER_RAM_BYTES for the rest."""
-    ram = benchmark.input_bytes + HARNESS_OTHER_RAM_BYTES
+def db_buffer_region(board: Board, benchmark: Benchmark) -> str:
+    """The further RAM region (memory.extra) that holds the buffer the host fills with `db load`
+    (MAX_DB_INPUT_SIZE bytes), or "" for the main RAM: the first region large enough. The buffer
+    is written before it is read, so a region neither copied nor zeroed at reset suits it, and it
+    frees the main RAM for the model: vww01's 27,648 B on b-l475e-iot01a, whose 96 KiB SRAM1 could
+    not hold vww01 otherwise (101,364 B with it)."""
+    return next((region.name for region in board.extra_ram if region.size >= benchmark.input_bytes), "")
+
+
+def harness_ram_bytes(benchmark: Benchmark, compiled: CompiledModel, board: Board | None = None) -> int:
+    """Main RAM the firmware takes besides the model and the main stack, from what sizes the API shim's
+    buffers (templates/firmware/src/api): the input the host fills with `db` (MAX_DB_INPUT_SIZE; in a
+    further region of `board` where db_buffer_region finds one), for float inputs also the features
+    kept as sent and their quantised copy; for the streaming wakeword its activation log and audio
+    front end; HARNESS_OTHER_RAM_BYTES for the rest."""
+    in_main = board is None or not db_buffer_region(board, benchmark)
+    ram = (benchmark.input_bytes if in_main else 0) + HARNESS_OTHER_RAM_BYTES
     if benchmark.conversion == "float32_quantize":
         ram += compiled.input.elements * 4 + compiled.input.elements  # g_features, g_staged
     if benchmark.streaming:
@@ -194,7 +205,8 @@ def place_constants(board: Board, compiled: CompiledModel, benchmark: Benchmark,
     mcu = code_for or board
     if not mcu.wants_constants_in_ram:
         return IN_FLASH
-    room = min(board.ram.size, mcu.ram.size) - (ram_needed_with_constants(compiled, benchmark) - compiled.weight_bytes)
+    room = min(b.ram.size - (ram_needed_with_constants(compiled, benchmark, b) - compiled.weight_bytes)
+               for b in (board, mcu))
     if compiled.weight_bytes <= room:
         return ConstantsPlacement(every_layer=True, bytes_in_ram=compiled.weight_bytes)
     chosen, taken = [], 0
@@ -234,10 +246,10 @@ def constants_in_ram(board: Board, compiled: CompiledModel, benchmark: Benchmark
     return place_constants(board, compiled, benchmark, code_for).every_layer
 
 
-def ram_needed_with_constants(compiled: CompiledModel, benchmark: Benchmark) -> int:
-    """The RAM constants_in_ram asks of a board: constants, arena, scratch, stack and harness."""
+def ram_needed_with_constants(compiled: CompiledModel, benchmark: Benchmark, board: Board | None = None) -> int:
+    """The main RAM all constants in RAM ask of `board`: constants, arena, scratch, stack and harness."""
     return (compiled.weight_bytes + compiled.arena_bytes + compiled.scratch_bytes + STACK_BYTES
-            + harness_ram_bytes(benchmark, compiled))
+            + harness_ram_bytes(benchmark, compiled, board))
 
 
 def _board_context(board: Board, code_for: Board | None = None, constants_to_ram: bool = False) -> dict:
@@ -379,6 +391,7 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
     context = {
         **_board_context(board, code_for, placement.every_layer),
         "benchmark": benchmark,
+        "db_buffer_region": db_buffer_region(board, benchmark),
         "platform_dir": bundle.platform,
         "scons_dir": bundle.scons,
         "gdb_port": GDB_PORT,

@@ -94,8 +94,9 @@ class PredictionRecord(Record):
     ram_constant_layers: list[int] | None = None  # or, not all fitting, those of these layers
     constant_bytes_in_ram: int | None = None  # ... of constant_bytes, the model's in all
     constant_bytes: int | None = None
-    ram_bytes: int | None = None  # the timed firmware's RAM (constants included) and flash, as linked for
-    flash_bytes: int | None = None  # the emulated board (older records: RAM only, and only for its own build)
+    ram_bytes: int | None = None  # the timed firmware's main RAM (constants included) and flash, as linked for
+    flash_bytes: int | None = None  # the emulated board, less the `db load` buffer the MCU keeps in a further
+    # RAM region if it has one (older records: RAM only, and only for its own build)
     ram_capacity: int | None = None  # the MCU's RAM and flash: larger images cannot run there
     flash_capacity: int | None = None
 

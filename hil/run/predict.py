@@ -43,8 +43,8 @@ class Prediction:
     ram_constant_layers: list[int] | None = None
     constant_bytes_in_ram: int | None = None  # of constant_bytes, the model's in all
     constant_bytes: int | None = None
-    ram_bytes: int | None = None  # the timed firmware's RAM (constants included) and flash, as linked
-    flash_bytes: int | None = None  # for the emulated board (hil/run/records.py)
+    ram_bytes: int | None = None  # the timed firmware's main RAM (constants included) and flash, as linked
+    flash_bytes: int | None = None  # for the emulated board, as the MCU would place them (hil/run/records.py)
     ram_capacity: int | None = None  # the MCU's RAM and flash (its board file): an image larger than
     flash_capacity: int | None = None  # these cannot run there, whatever the cycles say
 

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from tinyrig.boards import load_board
+from tinyrig.codegen.firmware import db_buffer_region
 from tinyrig.hil.results.schema import BenchmarkEntry, DutIdentity, EmulatorInfo, FirmwareRecord, PredictionRecord
 from tinyrig.hil.run.predict import firmware_for, predict
 
 if TYPE_CHECKING:  # annotations only
+    from tinyrig.benchmarks import Benchmark
     from tinyrig.boards import Board
     from tinyrig.build.firmware_cache import Firmware
     from tinyrig.hil.dut.client import Profile
@@ -40,8 +42,8 @@ def record_emulator(entry: BenchmarkEntry, run: Run) -> None:
         entry.emulator = EmulatorInfo.model_validate(info)
 
 
-def record_prediction(entry: BenchmarkEntry, board: Board, model: CycleModel, elf: Path, input_data: bytes,
-                      timeout_s: float, rebuild: Callable[[Board], Firmware] | None = None) -> None:
+def record_prediction(entry: BenchmarkEntry, board: Board, benchmark: Benchmark, model: CycleModel, elf: Path,
+                      input_data: bytes, timeout_s: float, rebuild: Callable[[Board], Firmware] | None = None) -> None:
     """`--predict BOARD`: one inference timed as that MCU (hil/run/predict.py). When that MCU would build
     the firmware differently (its flash cache shapes the kernels, its flash wait states move the constants
     to RAM), `rebuild(mcu)` builds the firmware it would run (for the emulated board) and that is what is
@@ -63,6 +65,9 @@ def record_prediction(entry: BenchmarkEntry, board: Board, model: CycleModel, el
     # hundred bytes).
     size = firmware.build.size if firmware is not None else entry.firmware
     if size is not None:
-        prediction = replace(prediction, ram_bytes=size.ram_bytes, flash_bytes=size.flash_bytes,
+        # Where the MCU keeps the `db load` buffer in a further RAM region (codegen/firmware.py
+        # db_buffer_region), its main RAM holds that much less than the emulated link's.
+        elsewhere = benchmark.input_bytes if db_buffer_region(mcu, benchmark) else 0
+        prediction = replace(prediction, ram_bytes=size.ram_bytes - elsewhere, flash_bytes=size.flash_bytes,
                              ram_capacity=mcu.ram.size, flash_capacity=mcu.flash.size)
     entry.prediction = PredictionRecord.model_validate(prediction.to_json())

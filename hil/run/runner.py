@@ -117,7 +117,8 @@ def run_benchmark(session: Session, options: RunOptions, benchmark: Benchmark, p
     if first_input is not None:  # after the run's emulator has stopped: one QEMU at a time per benchmark
         timing = options.prediction_model()
         progress.stage(benchmark.id, Stage.PREDICT.describe(board=timing.timing_board))
-        record_prediction(entry, options.board, timing, firmware.build.elf, first_input, options.infer_timeout_s,
+        record_prediction(entry, options.board, benchmark, timing, firmware.build.elf, first_input,
+                          options.infer_timeout_s,
                           rebuild=lambda mcu: prepare_firmware(options.board, benchmark, model,
                                                                mode.firmware_env, code_for=mcu))
     entry.status = "complete"

@@ -13,8 +13,8 @@ from tinyrig.boards import load_board
 from tinyrig.boards.schema import MemoryRegion
 from tinyrig.codegen.engine import compile_model
 from tinyrig.codegen.firmware import (HARNESS_OTHER_RAM_BYTES, IN_FLASH, PARAMS_BLOCK_BYTES, STACK_BYTES,
-                                      FirmwareProject, constants_in_ram, harness_ram_bytes, place_constants,
-                                      flash_misses_per_byte, ram_needed_with_constants, render_project)
+                                      FirmwareProject, constants_in_ram, db_buffer_region, flash_misses_per_byte,
+                                      harness_ram_bytes, place_constants, ram_needed_with_constants, render_project)
 
 FLAG = "-DTINYRIG_CONSTANTS_IN_RAM=1"
 
@@ -82,36 +82,49 @@ def test_the_project_puts_every_constant_in_the_ram_section(models_dir, tmp_path
 
 
 def test_not_all_fitting_the_layers_read_most_per_byte_go_first(models_dir, tmp_path):
-    """ic01 on B-L475E-IOT01A (96 KiB): 24 KB of room beside arena, scratch, stack and harness for
-    88 KB of constants. The 3x3 layers on 32x32 and 16x16 pixels (each weight read once per run of
-    3 of 1,024 or 256 pixels) and the first ADD's tables (a lookup per input element) go to RAM; the
-    8x8 layers' 57 KB stay in flash."""
+    """ic01 on B-L475E-IOT01A (96 KiB of SRAM1; the `db load` buffer in SRAM2): 27 KB of room beside
+    arena, scratch, stack and harness for 88 KB of constants. The 3x3 layers on 32x32 and 16x16 pixels
+    (each weight read once per run of 3 of 1,024 or 256 pixels) and the first two ADDs' tables (a
+    lookup per input element) go to RAM; the 8x8 layers' 57 KB stay in flash."""
     l475, an386 = load_board("b-l475e-iot01a"), load_board("qemu-mps2-an386")
     ic01_bench = get_benchmark("ic01")
     ic01 = compile_model(models_dir / "ic01.tflite", core="cortex-m4")
     placement = place_constants(an386, ic01, ic01_bench, code_for=l475)
     assert placement.partial and not placement.every_layer
-    assert placement.layers == (0, 1, 2, 3, 4, 5, 6, 14)
+    assert placement.layers == (0, 1, 2, 3, 4, 5, 6, 7, 14)
     by_index = {layer.index: layer for layer in ic01.layers}
-    assert placement.bytes_in_ram == sum(by_index[i].param_bytes for i in placement.layers) == 24_164
-    room = l475.ram.size - (ram_needed_with_constants(ic01, ic01_bench) - ic01.weight_bytes)
+    assert placement.bytes_in_ram == sum(by_index[i].param_bytes for i in placement.layers) == 26_224
+    room = l475.ram.size - (ram_needed_with_constants(ic01, ic01_bench, l475) - ic01.weight_bytes)
     assert placement.bytes_in_ram + PARAMS_BLOCK_BYTES * len(placement.layers) <= room
-    # Every layer left in flash is read less per byte than every layer moved, or did not fit.
-    moved = [by_index[i] for i in placement.layers]
-    for layer in ic01.layers:
-        if layer.param_bytes and layer.index not in placement.layers:
-            assert (flash_misses_per_byte(layer) < min(flash_misses_per_byte(m) for m in moved)
-                    or layer.param_bytes + PARAMS_BLOCK_BYTES > room - placement.bytes_in_ram), layer.index
+    # Greedy by flash misses per byte: a layer left in flash did not fit beside those ranked above it.
+    ranked = sorted((layer for layer in ic01.layers if layer.param_bytes),
+                    key=lambda layer: (-flash_misses_per_byte(layer), layer.index))
+    taken = 0
+    for layer in ranked:
+        cost = layer.param_bytes + PARAMS_BLOCK_BYTES
+        assert (layer.index in placement.layers) == (taken + cost <= room), layer.index
+        taken += cost if layer.index in placement.layers else 0
+    assert [layer.index for layer in ranked[:3]] == [1, 2, 0]  # the 3x3 layers on 32x32 pixels first
     # The model source marks exactly those layers' definitions; no build flag moves the rest.
     project = render_project(an386, ic01_bench, models_dir / "ic01.tflite", tmp_path / "ic01", code_for=l475)
     assert not project.constants_in_ram and project.ram_constant_layers == list(placement.layers)
-    assert project.constant_bytes_in_ram == 24_164
+    assert project.constant_bytes_in_ram == 26_224
     assert FLAG not in (tmp_path / "ic01" / "platformio.ini").read_text()
     source = (tmp_path / "ic01" / "src" / "model" / "tinyrig_model.cc").read_text()
     marks = re.findall(r"^(TINYRIG_CONSTANT(?:_IN_RAM)?) .*\bk_layer(\d+)_\w+(?:\[\d+\])? = ", source, flags=re.MULTILINE)
     assert marks and {int(n) for m, n in marks if m == "TINYRIG_CONSTANT_IN_RAM"} == set(placement.layers)
     assert {int(n) for m, n in marks if m == "TINYRIG_CONSTANT"} == {
         layer.index for layer in ic01.layers if layer.kernel and layer.index not in placement.layers}
-    # A model whose activations alone fill the board moves nothing (vww01 does not fit the L475 at all).
+    # A board whose RAM the rest fills moves nothing.
+    assert place_constants(an386, ic01, ic01_bench, code_for=_with_ram(l475, room - 1024)) == IN_FLASH
+
+
+def test_the_db_buffer_goes_to_a_further_ram_region(models_dir):
+    """b-l475e-iot01a's SRAM2 (32 KiB) takes the buffer the host fills with `db load`: vww01's 27,648 B
+    no longer count against the 96 KiB SRAM1, which then also takes some of its constants."""
+    l475, vww = load_board("b-l475e-iot01a"), get_benchmark("vww01")
     vww01 = compile_model(models_dir / "vww01.tflite", core="cortex-m4")
-    assert place_constants(an386, vww01, get_benchmark("vww01"), code_for=l475) == IN_FLASH
+    assert db_buffer_region(l475, vww) == "sram2" and db_buffer_region(load_board("nucleo-l4r5zi"), vww) == ""
+    assert harness_ram_bytes(vww, vww01, l475) == harness_ram_bytes(vww, vww01) - 27_648
+    placement = place_constants(load_board("qemu-mps2-an386"), vww01, vww, code_for=l475)
+    assert placement.partial and 0 < placement.bytes_in_ram < vww01.weight_bytes

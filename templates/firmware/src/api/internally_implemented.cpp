@@ -20,7 +20,7 @@ char g_cmd[EE_CMD_SIZE + 1];
 size_t g_cmd_len = 0;
 bool g_cmd_overflow = false;
 
-uint8_t g_buffer[MAX_DB_INPUT_SIZE];
+TINYRIG_DB_BUFFER_PLACE uint8_t g_buffer[MAX_DB_INPUT_SIZE];
 size_t g_buffer_expected = 0; /* bytes announced by `db load` */
 size_t g_buffer_count = 0;    /* bytes received since */
 bool g_have_results = false;   /* an inference ran on the loaded input */

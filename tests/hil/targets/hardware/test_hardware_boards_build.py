@@ -55,3 +55,26 @@ def test_board_builds_and_fits(board_name, models_dir):
         sources = firmware.project.directory / "src"
         assert "DWT_CYCCNT" in (sources / "timer.c").read_text()
         assert f"clock set-up for {board.name}" in (sources / "clock.c").read_text()
+
+
+@pytest.mark.qemu  # builds firmware with the Arm toolchain
+def test_vww01_fits_b_l475e_iot01a_with_its_input_in_sram2(models_dir):
+    """vww01 takes 101,364 B of RAM on the emulated board, more than the STM32L475's 96 KiB SRAM1. The
+    buffer the host fills with `db load` (27,648 B) goes to SRAM2 (memory.extra.sram2), and the image
+    fits, with the constants of the layers waiting on flash most in the SRAM1 room that leaves."""
+    import subprocess
+
+    require_tools("arm-none-eabi-gcc", "arm-none-eabi-nm")
+    from tinyrig.boards import load_board
+    from tinyrig.build.firmware_cache import prepare_firmware
+
+    board = load_board("b-l475e-iot01a")
+    firmware = prepare_firmware(board, get_benchmark("vww01"), models_dir / "vww01.tflite")
+    size = firmware.build.size
+    assert size.ram_bytes <= board.ram.size and size.sections[".sram2"] == 27_648, size
+    assert firmware.project.ram_constant_layers and not firmware.project.constants_in_ram
+    symbols = subprocess.run(["arm-none-eabi-nm", "-C", str(firmware.build.elf)], capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+    (address,) = [int(line.split()[0], 16) for line in symbols if line.endswith("::g_buffer")]
+    (sram2,) = board.extra_ram
+    assert sram2.base <= address < sram2.base + sram2.size
