@@ -11,11 +11,12 @@ real-MCU prediction, and what the model costs.
    seeded random input each (th_pre..th_post, as `tinyrig run` measures): instructions,
    estimated cycles, cycles per MAC, CPI, and the share of cycles in loads/stores, multiplies and
    branches (flash fetch stalls and the rest make up 100%).
-3. The M4 firmware nucleo-l4r5zi would run (STM32L4R5 at 120 MHz: 5 flash wait states, ART
-   accelerator; loops sized for its 1 KB instruction cache), built for qemu-mps2-an386 and timed
-   as that MCU, as `tinyrig run --predict` does: estimated latency beside the same firmware at
-   zero wait states, and under the other reading of the RM's instruction-cache rule (the board
-   file takes prefetched lines as cached; the literal reading does not).
+3. The M4 firmware each MCU with [timing] would run (nucleo-l4r5zi: STM32L4R5 at 120 MHz, 5 flash
+   wait states; b-l475e-iot01a: STM32L475 at 80 MHz, 4; both with ST's ART accelerator, loops sized
+   for its 1 KB instruction cache, the constants in RAM as far as they fit), built for
+   qemu-mps2-an386 and timed as that MCU, as `tinyrig run --predict` does: estimated latency beside
+   the same firmware at zero wait states, and under the other reading of the RM's instruction-cache
+   rule (the board files take prefetched lines as cached; the literal reading does not).
 4. Cost: QEMU's host CPU time for N inferences of ic01 without the plugin, with it (instruction
    counts only), with the cycle model, and with the flash model.
 """
@@ -44,7 +45,7 @@ from tinyrig.models import find_model
 
 BOARDS = ("qemu-mps2-an386", "qemu-mps2-an500", "qemu-mps3-an547")
 BENCHMARKS = ("kws01", "vww01", "ic01", "ad01")
-PREDICTED = "nucleo-l4r5zi"
+PREDICTED = ("nucleo-l4r5zi", "b-l475e-iot01a")
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -81,8 +82,8 @@ def prepare(board, benchmark_id: str, models: Path | None):
 
 
 def models_section(benchmarks: list[str], models: Path | None) -> None:
-    rows, predictions = [], []
-    l4 = load_board(PREDICTED)
+    rows, predictions = [], {name: [] for name in PREDICTED}
+    mcus = [load_board(name) for name in PREDICTED]
     for board_name in BOARDS:
         board = load_board(board_name)
         for bid in benchmarks:
@@ -92,24 +93,32 @@ def models_section(benchmarks: list[str], models: Path | None) -> None:
             share = lambda part: f"{100 * part / r.cycles:.1f}%"  # noqa: E731
             rows.append([board_name, bid, f"{r.instructions:,}", f"{r.cycles:,}", f"{r.cycles / macs:.3f}",
                          f"{r.cycles / r.instructions:.3f}", share(s.load_store), share(s.multiply), share(s.branch)])
-            if board.core == l4.core:
-                timed = cycle_model_for(board, timing=l4)
-                elf = firmware.build.elf
-                code_for = firmware_for(board, l4)
-                if code_for is not None:  # the firmware the MCU would run, as --predict times
-                    bench = get_benchmark(bid)
-                    elf = prepare_firmware(board, bench, find_model(bench.id, models), code_for=code_for).build.elf
-                p = predict(board, timed, elf, data)
-                predictions.append([bid, f"{p.zero_wait_cycles:,}", f"{p.zero_wait_latency_ms:.2f}", f"{p.cycles:,}",
-                                    f"{p.latency_ms:.2f}", f"{100 * p.fetch_stall_cycles / p.cycles:.0f}%",
-                                    f"{p.other_reading_latency_ms:.2f}" if p.other_reading_cycles else "-"])
+            for mcu in (m for m in mcus if m.core == board.core):
+                predictions[mcu.name].append(predict_row(board, mcu, bid, firmware, data, models))
     print("\nBenchmarks: one inference (th_pre..th_post), zero wait states")
     print(table(["board", "bench", "instructions", "est. cycles", "cycles/MAC", "CPI", "loads/stores", "multiplies",
                  "branches"], rows))
-    print(f"\nPrediction: the Cortex-M4 firmware {PREDICTED} would run, on qemu-mps2-an386 timed as {PREDICTED} "
-          f"({l4.clock_hz / 1e6:.0f} MHz, {l4.timing.flash_wait_states} flash wait states, ART prefetch + caches)")
-    print(table(["bench", "zero-wait cycles", "ms", "with flash", "ms", "fetch stalls",
-                 "ms if prefetched lines not cached"], predictions))
+    for mcu in mcus:
+        print(f"\nPrediction: the Cortex-M4 firmware {mcu.name} would run, on qemu-mps2-an386 timed as {mcu.name} "
+              f"({mcu.clock_hz / 1e6:.0f} MHz, {mcu.timing.flash_wait_states} flash wait states, ART prefetch + caches, "
+              f"{mcu.ram.size // 1024} KiB of RAM)")
+        print(table(["bench", "zero-wait cycles", "ms", "with flash", "ms", "fetch stalls",
+                     "ms if prefetched lines not cached", "constants in RAM"], predictions[mcu.name]))
+
+
+def predict_row(board, mcu, bid: str, firmware, data: bytes, models: Path | None) -> list[str]:
+    """One benchmark timed as `mcu` on the firmware it would run, as --predict times it."""
+    code_for = firmware_for(board, mcu)
+    if code_for is not None:
+        bench = get_benchmark(bid)
+        firmware = prepare_firmware(board, bench, find_model(bench.id, models), code_for=code_for)
+    p = predict(board, cycle_model_for(board, timing=mcu), firmware.build.elf, data)
+    project = firmware.project
+    placed = ("all" if project.constants_in_ram else
+              f"{project.constant_bytes_in_ram:,} of {project.weight_bytes:,} B" if project.ram_constant_layers else "-")
+    return [bid, f"{p.zero_wait_cycles:,}", f"{p.zero_wait_latency_ms:.2f}", f"{p.cycles:,}", f"{p.latency_ms:.2f}",
+            f"{100 * p.fetch_stall_cycles / p.cycles:.0f}%",
+            f"{p.other_reading_latency_ms:.2f}" if p.other_reading_cycles else "-", placed]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -122,7 +131,7 @@ def cost_section(models: Path | None, iterations: int) -> None:
     firmware, data, _ = prepare(board, "ic01", models)
     configs = [("no plugin", None, None), ("plugin, instructions", True, None),
                ("plugin + cycle model", True, cycle_model_for(board)),
-               ("plugin + cycle + flash model", True, cycle_model_for(board, timing=load_board(PREDICTED)))]
+               ("plugin + cycle + flash model", True, cycle_model_for(board, timing=load_board(PREDICTED[0])))]
     rows, base = [], None
     with_markers_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"tinyrig-cycle-cost-{os.getpid()}"
     with_markers_dir.mkdir(exist_ok=True)
