@@ -252,8 +252,22 @@ def ram_needed_with_constants(compiled: CompiledModel, benchmark: Benchmark, boa
             + harness_ram_bytes(benchmark, compiled, board))
 
 
+# The conv runs unroll 8 units a pass instead of 16 below this flash instruction cache size
+# (tinyrig_dsp_conv.cc, TINYRIG_FLASH_ICACHE_BYTES < 4096): a 16-unit run is 1.5 KB of code.
+SMALL_ICACHE_BYTES = 4096
+
+
+def loop_cache_bytes(board: Board) -> int:
+    """The flash instruction cache the kernels' unrolled loops are sized for on `board`: its size when
+    the cache is small enough to shape them (below SMALL_ICACHE_BYTES: nucleo-l4r5zi's and
+    b-l475e-iot01a's 1 KB ART cache), else 0 (no cache, no wait states, or one that holds the 16-unit
+    runs: the STM32U5/L5's 8 KB ICACHE)."""
+    icache = board.flash_icache_bytes
+    return icache if icache < SMALL_ICACHE_BYTES else 0
+
+
 def _board_context(board: Board, code_for: Board | None = None, constants_to_ram: bool = False) -> dict:
-    icache = (code_for or board).flash_icache_bytes  # whose flash cache the kernels' loops are sized for
+    icache = loop_cache_bytes(code_for or board)  # whose flash cache the kernels' loops are sized for
     flags = f" -DTINYRIG_FLASH_ICACHE_BYTES={icache}" if icache else ""
     if constants_to_ram:
         flags += " -DTINYRIG_CONSTANTS_IN_RAM=1"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tinyrig.boards import Board
+from tinyrig.codegen.firmware import loop_cache_bytes
 from tinyrig.hil.run.profile import run_inferences
 from tinyrig.hil.targets.cycle_model import CycleModel, cycle_model_for
 
@@ -69,7 +70,7 @@ def needs_own_firmware(board: Board, mcu: Board) -> bool:
     """True when `mcu` would build the firmware differently from `board`: the kernels' loops sized for
     another flash cache (TINYRIG_FLASH_ICACHE_BYTES), or the constants moved to RAM because its flash
     has wait states (TINYRIG_CONSTANTS_IN_RAM). The prediction must then time the firmware `mcu` would run."""
-    return (board.flash_icache_bytes != mcu.flash_icache_bytes
+    return (loop_cache_bytes(board) != loop_cache_bytes(mcu)
             or board.wants_constants_in_ram != mcu.wants_constants_in_ram)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from tinyrig.boards import load_board
-from tinyrig.codegen.firmware import db_buffer_region
+from tinyrig.codegen.firmware import db_buffer_region, loop_cache_bytes
 from tinyrig.hil.results.schema import BenchmarkEntry, DutIdentity, EmulatorInfo, FirmwareRecord, PredictionRecord
 from tinyrig.hil.run.predict import firmware_for, predict
 
@@ -54,7 +54,7 @@ def record_prediction(entry: BenchmarkEntry, board: Board, benchmark: Benchmark,
     prediction = predict(board, model, firmware.build.elf if firmware else elf, input_data, timeout_s=timeout_s)
     if firmware is not None:
         prediction = replace(prediction, code_for=mcu.name,
-                             loops_sized_for_cache=board.flash_icache_bytes != mcu.flash_icache_bytes,
+                             loops_sized_for_cache=loop_cache_bytes(board) != loop_cache_bytes(mcu),
                              constants_in_ram=firmware.project.constants_in_ram,
                              ram_constant_layers=firmware.project.ram_constant_layers or None,
                              constant_bytes_in_ram=firmware.project.constant_bytes_in_ram,
