@@ -156,7 +156,7 @@ class ProfileReport:
             return cells
 
         def placement(layer: LayerProfile | None) -> list[str]:
-            return [layer.constants_in or "" if layer else ""] if self.shows_placement else []
+            return [(layer.constants_in or "") if layer else ""] if self.shows_placement else []
 
         out = []
         for layer in self.layers:
