@@ -19,6 +19,7 @@ def test_boards_lists_each_file():
     rows = {line.split("\t")[0]: line.split("\t") for line in tsv[1:]}
     assert rows["nucleo-l4r5zi"][6] == "5 WS + cache" and rows["b-l475e-iot01a"][6] == "4 WS + cache"
     assert rows["nucleo-u575zi-q"][6] == "4 WS + cache" and rows["nucleo-l552ze-q"][6] == "5 WS + cache"
+    assert rows["nucleo-h7a3zi-q"][6] == "6 WS + cache"
     assert rows["qemu-mps2-an386 (default)"][6] == "0 WS" and rows["nrf52840-dk"][6] == "-"
 
 

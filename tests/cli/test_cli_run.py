@@ -161,21 +161,27 @@ def test_unknown_board_and_benchmark():
     assert proc.returncode == 2 and "unknown benchmark 'xyz01'" in proc.stderr
 
 
-def test_predict_a_cortex_m33_mcu_from_the_m33_board(tmp_path, models_dir):
-    """nucleo-u575zi-q (STM32U575: 4 flash wait states at 160 MHz behind an 8 KB ICACHE), timed on
-    qemu-mps2-an505's Cortex-M33: its firmware keeps the constants in RAM but not resized loops (the
-    16-unit runs fit 8 KB), and the flash costs next to nothing once the kernels sit in the cache."""
-    proc = tinyrig("run", "--board", "qemu-mps2-an505", "--benchmark", "kws01", "--predict", "nucleo-u575zi-q",
+@pytest.mark.parametrize("board, mcu, clock_hz, wait_states", [
+    ("qemu-mps2-an505", "nucleo-u575zi-q", 160_000_000, 4),  # Cortex-M33: 8 KB ICACHE
+    ("qemu-mps2-an500", "nucleo-h7a3zi-q", 280_000_000, 6),  # Cortex-M7: 16 KB L1 I-cache and D-cache
+])
+def test_predict_an_mcu_of_another_core_from_its_emulated_board(board, mcu, clock_hz, wait_states, tmp_path,
+                                                                 models_dir):
+    """An MCU timed on the emulated board of its core: its firmware keeps the constants in RAM but not
+    resized loops (the 16-unit runs fit an 8 or 16 KB cache), and the flash costs next to nothing once
+    the kernels sit in the cache."""
+    proc = tinyrig("run", "--board", board, "--benchmark", "kws01", "--predict", mcu,
                    "--no-record", "--models", str(models_dir), "--sessions", str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     _, results = session_results(tmp_path)
     p = results["benchmarks"]["kws01"]["prediction"]
-    assert (p["board"], p["clock_hz"], p["flash_wait_states"]) == ("nucleo-u575zi-q", 160_000_000, 4)
-    assert p["code_for"] == "nucleo-u575zi-q" and p["constants_in_ram"] and p["loops_sized_for_cache"] is False
+    assert (p["board"], p["clock_hz"], p["flash_wait_states"]) == (mcu, clock_hz, wait_states)
+    assert p["code_for"] == mcu and p["constants_in_ram"] and p["loops_sized_for_cache"] is False
     assert p["zero_wait_cycles"] <= p["cycles"] < 1.01 * p["zero_wait_cycles"]
     assert p["other_reading"] is None  # no prefetch modelled: no second reading of the cache rule
+    assert p["ram_bytes"] < p["ram_capacity"]
     line = " ".join(proc.stdout.split())
-    assert ("kws01 predicted on nucleo-u575zi-q at 160 MHz (the firmware nucleo-u575zi-q would run: its constants "
+    assert (f"kws01 predicted on {mcu} at {clock_hz // 10**6} MHz (the firmware {mcu} would run: its constants "
             "copied to RAM at reset") in line
 
 
