@@ -11,10 +11,11 @@ real-MCU prediction, and what the model costs.
    seeded random input each (th_pre..th_post, as `tinyrig run` measures): instructions,
    estimated cycles, cycles per MAC, CPI, and the share of cycles in loads/stores, multiplies and
    branches (flash fetch stalls and the rest make up 100%).
-3. The M4 firmware each MCU with [timing] would run (nucleo-l4r5zi: STM32L4R5 at 120 MHz, 5 flash
+3. The firmware each MCU with [timing] would run (nucleo-l4r5zi: STM32L4R5 at 120 MHz, 5 flash
    wait states; b-l475e-iot01a: STM32L475 at 80 MHz, 4; both with ST's ART accelerator, loops sized
-   for its 1 KB instruction cache, the constants in RAM as far as they fit), built for
-   qemu-mps2-an386 and timed as that MCU, as `tinyrig run --predict` does: estimated latency beside
+   for its 1 KB instruction cache; nucleo-h7a3zi-q: the Cortex-M7 STM32H7A3 at 280 MHz, 6, behind
+   its L1 caches; the constants in RAM as far as they fit), built for the emulated board of its core
+   and timed as that MCU, as `tinyrig run --predict` does: estimated latency beside
    the same firmware at zero wait states, and under the other reading of the RM's instruction-cache
    rule (the board files take prefetched lines as cached; the literal reading does not).
 4. Cost: QEMU's host CPU time for N inferences of ic01 without the plugin, with it (instruction
@@ -45,7 +46,7 @@ from tinyrig.models import find_model
 
 BOARDS = ("qemu-mps2-an386", "qemu-mps2-an500", "qemu-mps3-an547")
 BENCHMARKS = ("kws01", "vww01", "ic01", "ad01")
-PREDICTED = ("nucleo-l4r5zi", "b-l475e-iot01a")
+PREDICTED = ("nucleo-l4r5zi", "b-l475e-iot01a", "nucleo-h7a3zi-q")
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -98,9 +99,10 @@ def models_section(benchmarks: list[str], models: Path | None) -> None:
     print("\nBenchmarks: one inference (th_pre..th_post), zero wait states")
     print(table(["board", "bench", "instructions", "est. cycles", "cycles/MAC", "CPI", "loads/stores", "multiplies",
                  "branches"], rows))
+    emulated = {load_board(name).core: name for name in BOARDS}
     for mcu in mcus:
-        print(f"\nPrediction: the Cortex-M4 firmware {mcu.name} would run, on qemu-mps2-an386 timed as {mcu.name} "
-              f"({mcu.clock_hz / 1e6:.0f} MHz, {mcu.timing.flash_wait_states} flash wait states, ART prefetch + caches, "
+        print(f"\nPrediction: the {mcu.core} firmware {mcu.name} would run, on {emulated[mcu.core]} timed as "
+              f"{mcu.name} ({mcu.clock_hz / 1e6:.0f} MHz, {mcu.timing.flash_wait_states} flash wait states, "
               f"{mcu.ram.size // 1024} KiB of RAM)")
         print(table(["bench", "zero-wait cycles", "ms", "with flash", "ms", "fetch stalls",
                      "ms if prefetched lines not cached", "constants in RAM"], predictions[mcu.name]))

@@ -109,10 +109,11 @@ def test_benchmark_script_runs_end_to_end(qemu_tools, models_dir):
     proc = subprocess.run([sys.executable, str(script), "--benchmarks", "ad01", "--models", str(models_dir),
                            "--cost-iterations", "1"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    for heading in ("Benchmarks: one inference", "Prediction: the Cortex-M4 firmware", "Cost: QEMU host CPU time"):
+    for heading in ("Benchmarks: one inference", "Prediction: the cortex-m4 firmware", "Cost: QEMU host CPU time"):
         assert heading in proc.stdout, heading
     assert "plugin + cycle + flash model" in proc.stdout
     # One prediction per M4 MCU with [timing]; ad01's 274 KB of constants fit the L4R5's RAM, not the L475's.
     assert "timed as nucleo-l4r5zi" in proc.stdout and "timed as b-l475e-iot01a" in proc.stdout
+    assert "the cortex-m7 firmware nucleo-h7a3zi-q would run, on qemu-mps2-an500" in proc.stdout
     rows = [line.split() for line in proc.stdout.splitlines() if line.startswith("ad01") and "of" in line]
-    assert [row[-4:] for row in rows] == [["71,616", "of", "274,200", "B"]], rows
+    assert [row[-4:] for row in rows] == [["71,616", "of", "274,200", "B"], ["103,824", "of", "274,200", "B"]], rows
