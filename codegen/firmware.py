@@ -205,8 +205,7 @@ def place_constants(board: Board, compiled: CompiledModel, benchmark: Benchmark,
     mcu = code_for or board
     if not mcu.wants_constants_in_ram:
         return IN_FLASH
-    room = min(b.ram.size - (ram_needed_with_constants(compiled, benchmark, b) - compiled.weight_bytes)
-               for b in (board, mcu))
+    room = min(b.ram.size - ram_besides_constants(compiled, benchmark, b) for b in (board, mcu))
     if compiled.weight_bytes <= room:
         return ConstantsPlacement(every_layer=True, bytes_in_ram=compiled.weight_bytes)
     chosen, taken = [], 0
@@ -240,16 +239,15 @@ def flash_misses_per_byte(layer) -> float:
     return reads / layer.param_bytes
 
 
-def constants_in_ram(board: Board, compiled: CompiledModel, benchmark: Benchmark,
-                     code_for: Board | None = None) -> bool:
-    """Whether every one of the model's constants goes to RAM (place_constants)."""
-    return place_constants(board, compiled, benchmark, code_for).every_layer
+def ram_besides_constants(compiled: CompiledModel, benchmark: Benchmark, board: Board | None = None) -> int:
+    """The main RAM the firmware takes on `board` besides the model's constants: arena, scratch, stack
+    and harness."""
+    return compiled.arena_bytes + compiled.scratch_bytes + STACK_BYTES + harness_ram_bytes(benchmark, compiled, board)
 
 
 def ram_needed_with_constants(compiled: CompiledModel, benchmark: Benchmark, board: Board | None = None) -> int:
-    """The main RAM all constants in RAM ask of `board`: constants, arena, scratch, stack and harness."""
-    return (compiled.weight_bytes + compiled.arena_bytes + compiled.scratch_bytes + STACK_BYTES
-            + harness_ram_bytes(benchmark, compiled, board))
+    """The main RAM all constants in RAM ask of `board`."""
+    return compiled.weight_bytes + ram_besides_constants(compiled, benchmark, board)
 
 
 # The conv runs unroll 8 units a pass instead of 16 below this flash instruction cache size

@@ -36,7 +36,7 @@ class Prediction:
     # The firmware timed was built as this board would run it (None: the run's own firmware, when
     # both boards build alike; hil/run/records.py fills these in): its loops sized for the board's
     # flash instruction cache, or not, and its constants in RAM (copied at reset: codegen/firmware.py
-    # constants_in_ram), so that its weight reads do not wait on flash, or not.
+    # place_constants), so that its weight reads do not wait on flash, or not.
     code_for: str | None = None
     loops_sized_for_cache: bool | None = None
     constants_in_ram: bool = False

@@ -343,8 +343,8 @@ def profile_benchmark(board: Board, benchmark: Benchmark, model_path: Path, *,
     compiled = compile_model(Path(model_path).read_bytes(), core=board.core)
     report = profile_elf(board, benchmark, firmware.build.elf, compiled, input_data=input_data, cycle_model=model)
     if report.flash_wait_states:
-        project, sizes = firmware.project, {info.index: info.param_bytes for info in compiled.layers}
-        for layer in report.layers:
+        project = firmware.project
+        for layer, info in zip(report.layers, compiled.layers, strict=True):  # profile_elf's order
             moved = project.constants_in_ram or layer.index in project.ram_constant_layers
-            layer.constants_in = "-" if not sizes.get(layer.index) else "RAM" if moved else "flash"
+            layer.constants_in = "-" if not info.param_bytes else "RAM" if moved else "flash"
     return report

@@ -102,7 +102,7 @@ def test_constants_go_back_to_flash_when_the_mcu_link_does_not_fit(tmp_path, mod
     short = firmware.ram_needed_with_constants(compiled, kws) - firmware.HARNESS_OTHER_RAM_BYTES - 8 * 1024
     board = replace(l4r5, ram=MemoryRegion(base=l4r5.ram.base, size=short))
     monkeypatch.setattr(firmware, "HARNESS_OTHER_RAM_BYTES", -16 * 1024)
-    assert firmware.constants_in_ram(board, compiled, kws)
+    assert firmware.place_constants(board, compiled, kws).every_layer
     built = firmware_cache.prepare_firmware(board, kws, model)
     assert not built.project.constants_in_ram
     assert not firmware.FirmwareProject.load(built.project.directory).constants_in_ram  # the cache keeps it

@@ -13,7 +13,7 @@ from tinyrig.boards import load_board
 from tinyrig.boards.schema import MemoryRegion
 from tinyrig.codegen.engine import compile_model
 from tinyrig.codegen.firmware import (HARNESS_OTHER_RAM_BYTES, IN_FLASH, PARAMS_BLOCK_BYTES, STACK_BYTES,
-                                      FirmwareProject, constants_in_ram, db_buffer_region, flash_misses_per_byte,
+                                      FirmwareProject, db_buffer_region, flash_misses_per_byte,
                                       harness_ram_bytes, place_constants, ram_needed_with_constants, render_project)
 
 FLAG = "-DTINYRIG_CONSTANTS_IN_RAM=1"
@@ -34,26 +34,27 @@ KWS = get_benchmark("kws01")
 def test_only_a_board_with_flash_wait_states_moves_them(kws01):
     an386, l4r5 = load_board("qemu-mps2-an386"), load_board("nucleo-l4r5zi")
     assert not an386.wants_constants_in_ram and l4r5.wants_constants_in_ram
-    assert not constants_in_ram(an386, kws01, KWS)  # emulated: flash reads as fast as RAM
-    assert constants_in_ram(l4r5, kws01, KWS)
+    assert not place_constants(an386, kws01, KWS).every_layer  # emulated: flash reads as fast as RAM
+    assert place_constants(l4r5, kws01, KWS).every_layer
     # --predict's build: the emulated board built as nucleo-l4r5zi would build it.
-    assert constants_in_ram(an386, kws01, KWS, code_for=l4r5)
+    assert place_constants(an386, kws01, KWS, code_for=l4r5).every_layer
     # The board file can keep them in flash.
     in_flash = replace(l4r5, timing=replace(l4r5.timing, constants_in_ram=False))
-    assert not in_flash.wants_constants_in_ram and not constants_in_ram(in_flash, kws01, KWS)
+    assert not in_flash.wants_constants_in_ram and not place_constants(in_flash, kws01, KWS).every_layer
 
 
 def test_they_move_only_when_they_fit_beside_the_rest(kws01):
     l4r5 = load_board("nucleo-l4r5zi")
     needed = kws01.weight_bytes + kws01.arena_bytes + kws01.scratch_bytes + STACK_BYTES + 490 + HARNESS_OTHER_RAM_BYTES
     assert ram_needed_with_constants(kws01, KWS) == needed  # 490: the 49 x 10 input the host sends
-    assert constants_in_ram(_with_ram(l4r5, needed), kws01, KWS)
-    assert not constants_in_ram(_with_ram(l4r5, needed - 4), kws01, KWS)
+    assert place_constants(_with_ram(l4r5, needed), kws01, KWS).every_layer
+    assert not place_constants(_with_ram(l4r5, needed - 4), kws01, KWS).every_layer
     # A prediction's firmware must also fit the emulated board it runs on.
-    assert not constants_in_ram(_with_ram(load_board("qemu-mps2-an386"), needed - 4), kws01, KWS, code_for=l4r5)
+    small_an386 = _with_ram(load_board("qemu-mps2-an386"), needed - 4)
+    assert not place_constants(small_an386, kws01, KWS, code_for=l4r5).every_layer
     # B-L475E-IOT01A's 96 KiB take kws01's (71,846 B in all), not ic01's.
     l475 = load_board("b-l475e-iot01a")
-    assert constants_in_ram(l475, kws01, KWS) and needed < l475.ram.size
+    assert place_constants(l475, kws01, KWS).every_layer and needed < l475.ram.size
 
 
 def test_the_harness_buffers_are_counted(models_dir):
@@ -111,7 +112,8 @@ def test_not_all_fitting_the_layers_read_most_per_byte_go_first(models_dir, tmp_
     assert project.constant_bytes_in_ram == 26_224
     assert FLAG not in (tmp_path / "ic01" / "platformio.ini").read_text()
     source = (tmp_path / "ic01" / "src" / "model" / "tinyrig_model.cc").read_text()
-    marks = re.findall(r"^(TINYRIG_CONSTANT(?:_IN_RAM)?) .*\bk_layer(\d+)_\w+(?:\[\d+\])? = ", source, flags=re.MULTILINE)
+    marks = re.findall(r"^(TINYRIG_CONSTANT(?:_IN_RAM)?) .*\bk_layer(\d+)_\w+(?:\[\d+\])? = ", source,
+                       flags=re.MULTILINE)
     assert marks and {int(n) for m, n in marks if m == "TINYRIG_CONSTANT_IN_RAM"} == set(placement.layers)
     assert {int(n) for m, n in marks if m == "TINYRIG_CONSTANT"} == {
         layer.index for layer in ic01.layers if layer.kernel and layer.index not in placement.layers}

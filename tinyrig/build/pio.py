@@ -38,13 +38,19 @@ _RAM_ASSERT = "tinyrig: RAM overflow"
 
 def overflows_ram(log: str) -> bool:
     """Whether the link failed for want of RAM (the linker's region overflow or the stack check)."""
-    return _RAM_ASSERT in log or any(m.group(1) == "RAM" for m in map(_OVERFLOW.search, log.splitlines()) if m)
+    return _RAM_ASSERT in log or "RAM" in overflowed_regions(log)
+
+
+def overflowed_regions(log: str) -> dict[str, int]:
+    """The memory regions the linker says overflowed, and by how many bytes."""
+    return {m.group(1): int(m.group(2)) for m in map(_OVERFLOW.search, log.splitlines()) if m}
 
 
 # The linker's words for an image that does not fit: `region `RAM' overflowed by 11172 bytes`.
 _OVERFLOW = re.compile(r"region `?'?(\w+)'? overflowed by (\d+) bytes")
 # Lines that only say that something failed, not why (the linker's echo, make's, PlatformIO's summary table).
-_ECHOES = re.compile(r"collect2: error: ld returned|\*\*\* \[.*\] Error \d+|^=+|\bFAILED\b|^[-\s]+$|^Environment\s+Status")
+_ECHOES = re.compile(r"collect2: error: ld returned|\*\*\* \[.*\] Error \d+|^=+|\bFAILED\b"
+                     r"|^[-\s]+$|^Environment\s+Status")
 # PlatformIO's memory table: `             RAM:       93196 B        96 KB     94.80%`.
 _REGION_USE = re.compile(r"^\s*(\w+):\s+(\d+) B\s+(\d+(?:\.\d+)? [KMG]?B)\s")
 
@@ -54,11 +60,7 @@ def failure_reason(log: str) -> str:
     (the linker prints that after the line PlatformIO's summary shows), the stack that no longer fits
     (tinyrig's linker script check), else the first compiler or linker error."""
     lines = log.splitlines()
-    overflows = {}
-    for line in lines:
-        match = _OVERFLOW.search(line)
-        if match:
-            overflows[match.group(1)] = int(match.group(2))
+    overflows = overflowed_regions(log)
     if overflows:
         return "the image does not fit the board: " + ", ".join(
             f"{region} overflowed by {n:,} bytes" for region, n in overflows.items())
