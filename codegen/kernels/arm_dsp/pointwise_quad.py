@@ -51,7 +51,8 @@ def specialize_pointwise_quad(plan: LayerPlan) -> SpecializedLayerPlan:
     if depth == POINTWISE8_DEPTH and not clamp:
         raise Declined(f"{POINTWISE8_DEPTH} input channels without a clamp: pointwise8's")
     pixels = p["output_h"] * p["output_w"]
-    reason = _slower_than_pairs(pixels, depth, out_c)
+    strided = p["stride_h"] != 1 or p["stride_w"] != 1
+    reason = _slower_than_pairs(pixels, depth, out_c, strided)
     if reason:
         raise Declined(reason)
     rows = c["weights"].astype(np.int64).reshape(out_c, depth)
@@ -103,29 +104,33 @@ def _passes(depth: int) -> int:
     return 0 if rest <= SMALL_CACHE_PASS_UNITS else 1 if rest <= PASS_UNITS else 2
 
 
-def quad_cycles(pixels: int, depth: int, out_c: int) -> int:
-    """Estimated M4 cycles of the 2x4 block over a layer (without a small flash cache): per pair
-    of pixels the widening (16 a group of 4 channels) and the call (about 60), per quad 15 a step
-    and about 80 around it (epilogue, first unit's entry), 8 a further pass."""
+def quad_cycles(pixels: int, depth: int, out_c: int, strided: bool) -> float:
+    """Estimated M4 cycles of the 2x4 block over a layer (the build without a small flash cache),
+    fitted to the cycle model's counts (kws01's 1x1 layers, vww01's 4 and ic01's 6): per pair of
+    pixels the widening (16 a group of 4 channels) and the call (92, 112 with a stride), per quad
+    15 a step and 81.5 around it (epilogue, stores, the first unit's entry), 5 more for a pass's
+    end test and 8 a further pass."""
     units = depth // UNIT_DEPTH
-    passes = -(-(units - 1) // PASS_UNITS) if units > 1 else 0
-    per_quad = 15 * (depth // 2) + 80 + 8 * max(passes - 1, 0)
-    return -(-pixels // QUAD_PIXELS) * (16 * units + 60 + (out_c // QUAD_FILTERS) * per_quad)
+    passes = -(-(units - 1) // PASS_UNITS)
+    per_quad = 15 * (depth // 2) + 81.5 + (5 + 8 * (passes - 1) if passes > 1 else 0)
+    return -(-pixels // QUAD_PIXELS) * (16 * units + (112 if strided else 92) + (out_c // QUAD_FILTERS) * per_quad)
 
 
-def pairs_cycles(pixels: int, depth: int, out_c: int) -> int:
-    """The same for conv.py's 3x2 block (tinyrig_dsp_conv.cc conv_run): per run of 3 pixels the
-    widening (17 a group) and the call (about 60), per pair 12 a step and about 62 around it."""
+def pairs_cycles(pixels: int, depth: int, out_c: int, strided: bool) -> float:
+    """The same for conv.py's 3x2 block (tinyrig_dsp_conv.cc conv_run), fitted the same way: per
+    run of 3 pixels the widening (17 a group) and the call (52; 224 with a stride, which takes
+    the general per-run path), per pair 12 a step and 61.6 around it, 4 more for a pass's end
+    test and 6 a further pass."""
     units = depth // UNIT_DEPTH
-    passes = -(-(units - 1) // 16) if units > 1 else 0
-    per_pair = 12 * (depth // 2) + 62 + 6 * max(passes - 1, 0)
-    return -(-pixels // 3) * (17 * units + 60 + (out_c // 2) * per_pair)
+    passes = -(-(units - 1) // 16)
+    per_pair = 12 * (depth // 2) + 61.6 + (4 + 6 * (passes - 1) if passes > 1 else 0)
+    return -(-pixels // 3) * (17 * units + (224 if strided else 52) + (out_c // 2) * per_pair)
 
 
-def _slower_than_pairs(pixels: int, depth: int, out_c: int) -> str | None:
-    quad, pairs = quad_cycles(pixels, depth, out_c), pairs_cycles(pixels, depth, out_c)
+def _slower_than_pairs(pixels: int, depth: int, out_c: int, strided: bool) -> str | None:
+    quad, pairs = quad_cycles(pixels, depth, out_c, strided), pairs_cycles(pixels, depth, out_c, strided)
     if quad >= pairs:
-        return f"the 3x2 block is estimated faster ({pairs} against {quad} M4 cycles)"
+        return f"the 3x2 block is estimated faster ({pairs:.0f} against {quad:.0f} M4 cycles)"
     return None
 
 
