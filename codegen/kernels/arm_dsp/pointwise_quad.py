@@ -32,6 +32,7 @@ EPILOGUE_WORDS = 13  # tinyrig_dsp_pointwise_quad.cc kEpilogueWords
 # Units per pass of the assembly run: tinyrig_dsp_pointwise_quad.cc TINYRIG_QUAD_PASS_UNITS, in a
 # build without and with a small flash instruction cache.
 PASS_UNITS, SMALL_CACHE_PASS_UNITS = 16, 6
+STRAIGHT_UNITS = PASS_UNITS + 1  # TINYRIG_QUAD_STRAIGHT_UNITS: depths (in units) with a straight run
 POINTWISE8_DEPTH = 8  # pointwise8.py DEPTH
 
 
@@ -80,7 +81,7 @@ def specialize_pointwise_quad(plan: LayerPlan) -> SpecializedLayerPlan:
     # The 2 widened pixels, then a last odd pixel's outputs (both pixels' written).
     scratch = QUAD_PIXELS * steps * 4 + round_up(QUAD_PIXELS * out_c, 4)
     note = f"1x1 direct 2x4 SMLAD block, int8 weights, depth {depth}, 3-instruction requantisation"
-    return specialized_plan(plan, f"DspPointwiseQuadParams<{clamp}, {_passes(depth)}>", params,
+    return specialized_plan(plan, f"DspPointwiseQuadParams<{clamp}, {_straight_units(depth)}>", params,
                             [int32_array("stream", stream)], scratch, note)
 
 
@@ -97,23 +98,26 @@ def _quad_epilogue(epilogue, zero_point: int, quads: int) -> np.ndarray:
     return np.where(words >= 2**31, words - 2**32, words)  # F = 2^31 + 1 (e = 1) is declined before
 
 
-def _passes(depth: int) -> int:
-    """DspPointwiseQuadParams' kPasses: the units after a quad's first fit one pass in either
-    build (0), in the build without a small flash cache (1), or neither (2)."""
-    rest = depth // UNIT_DEPTH - 1
-    return 0 if rest <= SMALL_CACHE_PASS_UNITS else 1 if rest <= PASS_UNITS else 2
+def _straight_units(depth: int) -> int:
+    """DspPointwiseQuadParams' kUnits: the depth in units where it has a straight run (no passes),
+    else 0."""
+    units = depth // UNIT_DEPTH
+    return units if units <= STRAIGHT_UNITS else 0
 
 
 def quad_cycles(pixels: int, depth: int, out_c: int, strided: bool) -> float:
     """Estimated M4 cycles of the 2x4 block over a layer (the build without a small flash cache),
-    fitted to the cycle model's counts (kws01's 1x1 layers, vww01's 4 and ic01's 6): per pair of
-    pixels the widening (16 a group of 4 channels) and the call (92, 112 with a stride), per quad
-    15 a step and 81.5 around it (epilogue, stores, the first unit's entry), 5 more for a pass's
-    end test and 8 a further pass."""
+    fitted to the cycle model's counts (kws01's 1x1 layers, vww01's 6 and ic01's 6): per pair of
+    pixels the widening (16 a group of 4 channels) and the call (92, 107 with a stride), per quad
+    15 a step and 75 around it in a straight run (epilogue, stores, the branch back); the run of
+    any depth 81.5, 5 for the pass's end test and 8 a further pass."""
     units = depth // UNIT_DEPTH
-    passes = -(-(units - 1) // PASS_UNITS)
-    per_quad = 15 * (depth // 2) + 81.5 + (5 + 8 * (passes - 1) if passes > 1 else 0)
-    return -(-pixels // QUAD_PIXELS) * (16 * units + (112 if strided else 92) + (out_c // QUAD_FILTERS) * per_quad)
+    if units <= STRAIGHT_UNITS:
+        around = 75.0
+    else:
+        around = 81.5 + 5 + 8 * (-(-(units - 1) // PASS_UNITS) - 1)
+    per_quad = 15 * (depth // 2) + around
+    return -(-pixels // QUAD_PIXELS) * (16 * units + (107 if strided else 92) + (out_c // QUAD_FILTERS) * per_quad)
 
 
 def pairs_cycles(pixels: int, depth: int, out_c: int, strided: bool) -> float:

@@ -31,6 +31,10 @@ namespace {
 #define TINYRIG_QUAD_PASS_UNITS 16
 #endif
 constexpr int32_t kPassUnits = TINYRIG_QUAD_PASS_UNITS;
+// The depths in units (2 steps) that have a straight run of their own (pointwise_quad.py
+// STRAIGHT_UNITS): up to one pass after the first unit without a small flash cache.
+#define TINYRIG_QUAD_STRAIGHT_UNITS(X) \
+  X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17)
 constexpr int32_t kEpilogueWords = 13;  // pointwise_quad.py EPILOGUE_WORDS
 
 // One call of quad_run: a pair of widened pixels against every quad of filters. Field order is
@@ -124,10 +128,6 @@ inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
   "ldr r2, [sp, #16]\n\t"                                                 \
   "cmp r0, r2\n\t"                                                        \
   "bne 10b\n\t"
-// ... or, for a layer whose units after the first fit one pass, only the stream on to the
-// quad's epilogue words (r0 is reloaded from the frame).
-#define TINYRIG_QUAD_ONE_PASS_END "add r1, r1, #" TINYRIG_QUAD_PASS_BYTES "\n\t"
-
 // Filter ACC at both pixels (P0, P1: accumulators already doubled by their ADD) requantised in 3
 // instructions with r3 M, r4 F = 2^(32 - e) + 1, r5 the output zero point
 // (fused_epilogue.three_instruction_exact): SMMULR, SMMLAR adding the zero point, SSAT.
@@ -176,9 +176,19 @@ inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
   "ldrd r2, r3, [sp, #28]\n\t"                                            \
   TINYRIG_QUAD_CLAMP_ONE(r6) TINYRIG_QUAD_CLAMP_ONE(r8)
 
-// PASS_END: TINYRIG_QUAD_PASS_END or TINYRIG_QUAD_ONE_PASS_END; CLAMP: TINYRIG_QUAD_CLAMP or "".
-// The run's frame is the QuadRun block, its entry index turned into the unit's code address.
-#define TINYRIG_QUAD_RUN_OF(PASS_END, CLAMP)                              \
+// The quad's outputs to memory, after the frame's x, out, out_c and end are reloaded (r0, r2-r4)
+// and the flags set by the stream's end test (the stores keep them).
+#define TINYRIG_QUAD_STORE                                                \
+  "ldm sp, {r0, r2, r3, r4}\n\t" /* x, out, out_c, end */               \
+  "cmp r1, r4\n\t"                                                        \
+  "str r8, [r2, r3]\n\t"                                                  \
+  "str r6, [r2], #4\n\t"                                                  \
+  "str r2, [sp, #4]\n\t"
+
+// Any depth: the run's frame is the QuadRun block, its entry index turned into the unit's code
+// address; a quad's first unit, then passes of kPassUnits units entered mid-pass.
+// CLAMP: TINYRIG_QUAD_CLAMP or "".
+#define TINYRIG_QUAD_RUN_OF(CLAMP)                                        \
   "push {r4-r11, lr}\n\t"                                                 \
   "sub sp, sp, #36\n\t"                                                   \
   "ldm r0, {r1-r10}\n\t"                                                  \
@@ -192,14 +202,10 @@ inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
   "6:\n\t"                                                                \
   TINYRIG_QUAD_PASS                                                       \
   "7:\n\t"                                                                \
-  PASS_END                                                                \
+  TINYRIG_QUAD_PASS_END                                                   \
   TINYRIG_QUAD_EPILOGUE                                                   \
   CLAMP                                                                   \
-  "ldm sp, {r0, r2, r3, r4}\n\t" /* x, out, out_c, end */               \
-  "cmp r1, r4\n\t" /* flags kept to the branch: the stores set none */    \
-  "str r8, [r2, r3]\n\t"                                                  \
-  "str r6, [r2], #4\n\t"                                                  \
-  "str r2, [sp, #4]\n\t"                                                  \
+  TINYRIG_QUAD_STORE                                                      \
   "beq 9f\n\t"                                                            \
   "2:\n\t" /* the next quad: its first unit, then the passes */          \
   TINYRIG_QUAD_FIRST_STEP                                                 \
@@ -212,16 +218,55 @@ inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
   "add sp, sp, #36\n\t"                                                   \
   "pop {r4-r11, pc}\n\t"
 
+// A depth of UNITS units (at most one pass after the first unit, the layers of kws01, vww01 and
+// ic01): a quad is straight code, the first unit and UNITS - 1 more at immediate offsets, the
+// epilogue and a branch back (3 cycles) where the run of any depth spends 9 on its entry (the
+// frame's adjust and entry address, LDR PC) and the exit test. One function per UNITS and clamp;
+// only those a model uses are linked.
+#define TINYRIG_QUAD_STRAIGHT_OF(UNITS, CLAMP)                            \
+  "push {r4-r11, lr}\n\t"                                                 \
+  "sub sp, sp, #36\n\t"                                                   \
+  "ldm r0, {r1-r10}\n\t"                                                  \
+  "stm sp, {r1-r9}\n\t"                                                   \
+  "mov r0, r1\n\t"                                                        \
+  "mov r1, r10\n\t"                                                       \
+  "2:\n\t"                                                                \
+  TINYRIG_QUAD_FIRST_STEP                                                 \
+  TINYRIG_QUAD_STEP(8)                                                    \
+  ".set tinyrig_quad_off, 16\n\t"                                         \
+  ".rept " #UNITS " - 1\n\t"                                              \
+  TINYRIG_QUAD_UNIT(tinyrig_quad_off)                                     \
+  ".set tinyrig_quad_off, tinyrig_quad_off + 16\n\t"                      \
+  ".endr\n\t"                                                             \
+  "add r1, r1, #16 * " #UNITS "\n\t" /* the quad's epilogue words */      \
+  TINYRIG_QUAD_EPILOGUE                                                   \
+  CLAMP                                                                   \
+  TINYRIG_QUAD_STORE                                                      \
+  "bne 2b\n\t"                                                            \
+  "add sp, sp, #36\n\t"                                                   \
+  "pop {r4-r11, pc}\n\t"
+
 // noipa: the caller must not learn from the (opaque) bodies which registers survive. Each run is
 // a function of its own, so the linker keeps only those a model's layers use.
-#define TINYRIG_QUAD_RUN_FN(NAME, PASS_END, CLAMP)                        \
-  __attribute__((naked, noipa)) void NAME(const QuadRun*) {               \
-    __asm__ volatile(TINYRIG_QUAD_RUN_OF(PASS_END, CLAMP));               \
-  }
-TINYRIG_QUAD_RUN_FN(quad_run, TINYRIG_QUAD_PASS_END, "")
-TINYRIG_QUAD_RUN_FN(quad_run_clamp, TINYRIG_QUAD_PASS_END, TINYRIG_QUAD_CLAMP)
-TINYRIG_QUAD_RUN_FN(quad_run_1p, TINYRIG_QUAD_ONE_PASS_END, "")
-TINYRIG_QUAD_RUN_FN(quad_run_clamp_1p, TINYRIG_QUAD_ONE_PASS_END, TINYRIG_QUAD_CLAMP)
+__attribute__((naked, noipa)) void quad_run(const QuadRun*) { __asm__ volatile(TINYRIG_QUAD_RUN_OF("")); }
+__attribute__((naked, noipa)) void quad_run_clamp(const QuadRun*) {
+  __asm__ volatile(TINYRIG_QUAD_RUN_OF(TINYRIG_QUAD_CLAMP));
+}
+
+template <int kUnits>
+struct StraightRun;
+#define TINYRIG_QUAD_STRAIGHT_RUNS(U)                                                              \
+  __attribute__((naked, noipa)) void quad_run_##U(const QuadRun*) {                                \
+    __asm__ volatile(TINYRIG_QUAD_STRAIGHT_OF(U, ""));                                             \
+  }                                                                                                \
+  __attribute__((naked, noipa)) void quad_run_clamp_##U(const QuadRun*) {                          \
+    __asm__ volatile(TINYRIG_QUAD_STRAIGHT_OF(U, TINYRIG_QUAD_CLAMP));                             \
+  }                                                                                                \
+  template <>                                                                                      \
+  struct StraightRun<U> {                                                                          \
+    static constexpr QuadRunFn run(bool clamp) { return clamp ? quad_run_clamp_##U : quad_run_##U; } \
+  };
+TINYRIG_QUAD_STRAIGHT_UNITS(TINYRIG_QUAD_STRAIGHT_RUNS)
 
 // The 2 pixels' widened columns, [step][pixel]: per group of 4 channels 2 LDR, 4 SXTB16, one STM.
 // r0, r1 the pixels, r2 dst, r3 the groups (at least 1).
@@ -289,8 +334,10 @@ void quad_run_model(const QuadRun* run, bool clamp) {
 
 void quad_run(const QuadRun* run) { quad_run_model(run, false); }
 void quad_run_clamp(const QuadRun* run) { quad_run_model(run, true); }
-void quad_run_1p(const QuadRun* run) { quad_run(run); }
-void quad_run_clamp_1p(const QuadRun* run) { quad_run_clamp(run); }
+template <int kUnits>
+struct StraightRun {  // one loop for every depth
+  static constexpr QuadRunFn run(bool clamp) { return clamp ? quad_run_clamp : quad_run; }
+};
 
 void widen2_groups(const int8_t* a, const int8_t* b, uint32_t* d, int32_t groups) {
   for (int32_t g = 0; g < groups; ++g, a += 4, b += 4, d += 4) {
@@ -304,13 +351,13 @@ void widen2_groups(const int8_t* a, const int8_t* b, uint32_t* d, int32_t groups
 
 #endif
 
-// The run of a layer's clamp and pass count (only the ones used are linked): without the pass's
-// end test where the units after a quad's first fit one pass (pointwise_quad.py _passes).
-template <int kClamp, int kPasses>
+// The run of a layer's clamp and depth (only the ones used are linked): its straight run where the
+// units after a quad's first fit one pass of this build (kUnits: pointwise_quad.py's, 0 for deeper
+// layers), else the run of any depth.
+template <int kClamp, int kUnits>
 constexpr QuadRunFn quad_run_of() {
-  constexpr bool kOnePass = kPasses == 0 || (kPasses == 1 && kPassUnits >= 16);
-  if constexpr (kOnePass) {
-    return kClamp != 0 ? quad_run_clamp_1p : quad_run_1p;
+  if constexpr (kUnits > 0 && kUnits - 1 <= kPassUnits) {
+    return StraightRun<kUnits>::run(kClamp != 0);
   } else {
     return kClamp != 0 ? quad_run_clamp : quad_run;
   }
@@ -372,21 +419,20 @@ void pointwise_quad(int32_t output_h, int32_t output_w, int32_t output_c, int32_
 
 }  // namespace
 
-template <int kClamp, int kPasses>
-void conv2d_s8(const DspPointwiseQuadParams<kClamp, kPasses>& p, const int8_t* input, int8_t* output,
+template <int kClamp, int kUnits>
+void conv2d_s8(const DspPointwiseQuadParams<kClamp, kUnits>& p, const int8_t* input, int8_t* output,
                int32_t* scratch) {
   pointwise_quad(p.output_h, p.output_w, p.output_c, p.input_w, p.input_c, p.stride_h, p.stride_w,
                  p.activation_min, p.activation_max, p.stream, input, output, scratch,
-                 quad_run_of<kClamp, kPasses>());
+                 quad_run_of<kClamp, kUnits>());
 }
 
-// Every clamp and pass count; the linker keeps the ones a model's layers use.
-template void conv2d_s8<0, 0>(const DspPointwiseQuadParams<0, 0>&, const int8_t*, int8_t*, int32_t*);
-template void conv2d_s8<0, 1>(const DspPointwiseQuadParams<0, 1>&, const int8_t*, int8_t*, int32_t*);
-template void conv2d_s8<0, 2>(const DspPointwiseQuadParams<0, 2>&, const int8_t*, int8_t*, int32_t*);
-template void conv2d_s8<1, 0>(const DspPointwiseQuadParams<1, 0>&, const int8_t*, int8_t*, int32_t*);
-template void conv2d_s8<1, 1>(const DspPointwiseQuadParams<1, 1>&, const int8_t*, int8_t*, int32_t*);
-template void conv2d_s8<1, 2>(const DspPointwiseQuadParams<1, 2>&, const int8_t*, int8_t*, int32_t*);
+// Every clamp and straight depth (and 0: any depth); the linker keeps the ones a model's layers use.
+#define TINYRIG_QUAD_INSTANCES(U)                                                                         \
+  template void conv2d_s8<0, U>(const DspPointwiseQuadParams<0, U>&, const int8_t*, int8_t*, int32_t*); \
+  template void conv2d_s8<1, U>(const DspPointwiseQuadParams<1, U>&, const int8_t*, int8_t*, int32_t*);
+TINYRIG_QUAD_INSTANCES(0)
+TINYRIG_QUAD_STRAIGHT_UNITS(TINYRIG_QUAD_INSTANCES)
 
 }  // namespace arm_dsp
 }  // namespace tinyrig

@@ -11,11 +11,11 @@
 
 namespace tinyrig {
 
-// kClamp: the activation range is narrower than int8. kPasses: the units (2 SMLAD steps each)
-// after a quad's first fit one pass in either build (0), one pass unless a small flash cache
-// shortens the passes (1), or neither (2) (pointwise_quad.py _passes); a layer of one pass links
-// the run without the pass's end test.
-template <int kClamp, int kPasses>
+// kClamp: the activation range is narrower than int8. kUnits: input_c / 4 (units of 2 SMLAD
+// steps) for a depth that has a straight run of its own (pointwise_quad.py STRAIGHT_UNITS: no
+// passes, no entry jump), 0 for a deeper layer (the run of any depth); a build sized for a small
+// flash cache takes the straight run only where its passes would be one.
+template <int kClamp, int kUnits>
 struct DspPointwiseQuadParams {
   int32_t output_h, output_w, output_c;  // output_c: a multiple of 4
   int32_t input_w, input_c;              // input_c: a multiple of 4
@@ -29,8 +29,8 @@ struct DspPointwiseQuadParams {
 
 namespace arm_dsp {
 
-template <int kClamp, int kPasses>
-void conv2d_s8(const DspPointwiseQuadParams<kClamp, kPasses>& params, const int8_t* input, int8_t* output,
+template <int kClamp, int kUnits>
+void conv2d_s8(const DspPointwiseQuadParams<kClamp, kUnits>& params, const int8_t* input, int8_t* output,
                int32_t* scratch);
 
 }  // namespace arm_dsp
