@@ -108,7 +108,7 @@ def _straight_units(depth: int) -> int:
 def quad_cycles(pixels: int, depth: int, out_c: int, strided: bool) -> float:
     """Estimated M4 cycles of the 2x4 block over a layer (the build without a small flash cache),
     fitted to the cycle model's counts (kws01's 1x1 layers, vww01's 6 and ic01's 6): per pair of
-    pixels the widening (16 a group of 4 channels) and the call (92, 107 with a stride), per quad
+    pixels the widening (13 a group of 4 channels) and the call (100, 115 with a stride), per quad
     15 a step and 75 around it in a straight run (epilogue, stores, the branch back); the run of
     any depth 81.5, 5 for the pass's end test and 8 a further pass."""
     units = depth // UNIT_DEPTH
@@ -117,7 +117,7 @@ def quad_cycles(pixels: int, depth: int, out_c: int, strided: bool) -> float:
     else:
         around = 81.5 + 5 + 8 * (-(-(units - 1) // PASS_UNITS) - 1)
     per_quad = 15 * (depth // 2) + around
-    return -(-pixels // QUAD_PIXELS) * (16 * units + (107 if strided else 92) + (out_c // QUAD_FILTERS) * per_quad)
+    return -(-pixels // QUAD_PIXELS) * (13 * units + (115 if strided else 100) + (out_c // QUAD_FILTERS) * per_quad)
 
 
 def pairs_cycles(pixels: int, depth: int, out_c: int, strided: bool) -> float:
