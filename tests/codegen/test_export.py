@@ -123,6 +123,22 @@ def test_energy_mode_library_uses_the_default_energy_init(kws_export, tmp_path):
     assert result.stdout.decode().split("\r\n") == ["m-timestamp-mode-energy", "m-init-done", "m-ready", "m-ready", ""]
 
 
+def test_flash_options_are_off_by_default_and_a_bad_cache_size_is_named(kws_export, tmp_path):
+    """The options for flash with wait states change nothing unless set; a cache size that is not a
+    number of bytes stops the configure with one line naming the option and the value."""
+    require_tools("cmake", "gcc", "g++")
+    cache = (tmp_path / "ok" / "CMakeCache.txt")
+    cmake_build(kws_export, tmp_path / "ok")
+    assert "TINYRIG_CONSTANTS_IN_RAM:BOOL=OFF" in cache.read_text()
+    flags = (tmp_path / "ok" / "CMakeFiles" / "tinyrig_mlperf.dir" / "flags.make").read_text()
+    assert "TINYRIG_ENERGY_MODE=0" in flags and "TINYRIG_CONSTANTS_IN_RAM" not in flags
+    assert "TINYRIG_FLASH_ICACHE_BYTES" not in flags
+    result = subprocess.run(["cmake", "-S", str(kws_export), "-B", str(tmp_path / "bad"),
+                             "-DTINYRIG_FLASH_ICACHE_BYTES=1K"], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "TINYRIG_FLASH_ICACHE_BYTES is '1K': give the cache's size in bytes, or 0" in result.stderr
+
+
 def test_unknown_core_is_refused(tmp_path, models_dir):
     with pytest.raises(ExportError, match="core 'cortex-m99' is not one tinyrig builds kernels for"):
         export_library(models_dir / "kws01.tflite", get_benchmark("kws01"), "cortex-m99", tmp_path / "x")
