@@ -33,8 +33,10 @@ from .smlad_layout import int8_pair_words, raw_pair_encodable
 QUAD_PIXELS, QUAD_FILTERS, UNIT_DEPTH = 2, 4, 4  # register block; window values per unit (2 SMLAD steps)
 EPILOGUE_WORDS = 13  # tinyrig_dsp_band_quad.cc kEpilogueWords
 # The pixel steps the assembly has a run for (tinyrig_dsp_band_quad.cc TINYRIG_BQ_PIXEL_BYTES):
-# 2 * filter_h * input_c * stride_w, e.g. a 3x3 filter on 16 channels 96 at stride 1, 192 at 2.
-PIXEL_BYTES = (24, 48, 96, 144, 192, 288, 384, 576, 768, 1152, 1536)
+# 2 * filter_h * input_c * stride_w, e.g. a 3x3 filter on 16 channels 96 at stride 1, 192 at 2: the
+# 3x3 and 5x5 windows' on 4-64 channels and the 2x2 and 1xN windows' on powers of 2. Unused runs
+# cost compile time only; the largest keeps pixel 1's loads within LDR's 4095-byte offset.
+PIXEL_BYTES = (8, 16, 24, 32, 40, 48, 64, 80, 96, 128, 144, 160, 192, 256, 288, 384, 512, 576, 768, 1152, 1536)
 BAND_MAX_BYTES = 16384  # largest widened band a layer keeps in scratch (conv.py's)
 # Units per pass of the run (tinyrig_dsp_band_quad.cc TINYRIG_BQ_PASS_UNITS), without and with a
 # small flash instruction cache.

@@ -37,7 +37,9 @@ constexpr int32_t kPassUnits = TINYRIG_BQ_PASS_UNITS;
 constexpr int32_t kEpilogueWords = 13;  // band_quad.py EPILOGUE_WORDS
 
 // The pixel steps in bytes (band_quad.py PIXEL_BYTES): one assembly run each (and its clamping twin).
-#define TINYRIG_BQ_PIXEL_BYTES(X) X(24) X(48) X(96) X(144) X(192) X(288) X(384) X(576) X(768) X(1152) X(1536)
+#define TINYRIG_BQ_PIXEL_BYTES(X)                                                                     \
+  X(8) X(16) X(24) X(32) X(40) X(48) X(64) X(80) X(96) X(128) X(144) X(160) X(192) X(256) X(288) X(384) \
+  X(512) X(576) X(768) X(1152) X(1536)
 
 // One call of band_quad_run: a pair of neighbouring pixels against every quad of filters. Field
 // order is the run's stack frame (x to end first: one LDM at each quad's end reloads them).
