@@ -136,6 +136,9 @@ class TimingFile(_Table):
                            "(false: only lines read on a miss do, the literal reading of e.g. RM0432 3.3.4).")
     flash_dcache_lines: int = Field(0, ge=0, le=4096, description="Data cache sets (lines) for constant reads; 0: none.")
     flash_dcache_ways: int = Field(0, ge=0, le=16, description="Blocks per data-cache line (ways).")
+    flash_cache_unified: bool = Field(
+        False, description="One cache, of the flash_icache_* shape, serves instruction fetch and constant reads "
+                            "alike (e.g. the Cortex-M33's ICACHE on the STM32U5/L5 C-AHB bus); give no flash_dcache_*.")
     constants_in_ram: bool = Field(
         True, description="With flash wait states, the model's constants (weights, kernel tables, layer parameters) "
                           "are copied to RAM at reset, when they fit beside the arena, so weight reads do not stall "
@@ -294,6 +297,7 @@ class Timing:
     flash_icache_fills_on_prefetch: bool = False
     flash_dcache_lines: int = 0
     flash_dcache_ways: int = 0
+    flash_cache_unified: bool = False
     constants_in_ram: bool = True
     source: str = ""
 
@@ -468,6 +472,9 @@ def _timing_error(timing: TimingFile | None) -> tuple[str, str] | None:
         lines, ways = getattr(timing, f"flash_{cache}_lines"), getattr(timing, f"flash_{cache}_ways")
         if (lines == 0) != (ways == 0):
             return f"timing.flash_{cache}_ways", f"is {ways} with {lines} lines; give both or neither"
+    if timing.flash_cache_unified and (not timing.flash_icache_lines or timing.flash_dcache_lines):
+        return ("timing.flash_cache_unified", "is true: the one cache takes the flash_icache_* shape; give those "
+                "and no flash_dcache_*")
     return None
 
 

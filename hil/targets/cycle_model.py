@@ -129,6 +129,7 @@ class CycleModel:
     flash_prefetch: bool = False
     icache: tuple[int, int] = (0, 0)  # lines (sets), ways
     dcache: tuple[int, int] = (0, 0)
+    cache_unified: bool = False  # constant reads share the instruction cache (then no dcache)
     # False: the instruction cache is filled on misses only (the literal reading of RM0432 3.3.4);
     # True: lines taken from the prefetch buffer enter it too. The board's [timing] says which
     # (flash_icache_fills_on_prefetch); --predict also reports the other reading as a bound.
@@ -144,7 +145,8 @@ class CycleModel:
                        flash_read_bytes=self.flash_read_bytes, flash_prefetch=int(self.flash_prefetch),
                        flash_cache_prefetched=int(self.cache_prefetched),
                        icache_sets=self.icache[0], icache_ways=self.icache[1],
-                       dcache_sets=self.dcache[0], dcache_ways=self.dcache[1])
+                       dcache_sets=self.dcache[0], dcache_ways=self.dcache[1],
+                       cache_unified=int(self.cache_unified))
         return out
 
     def write(self, path: Path) -> Path:
@@ -198,6 +200,6 @@ def cycle_model_for(board: Board, timing: Board | None = None, cores_dir: Path =
         flash_region=(board.flash.base, board.flash.end), flash_wait_states=flash.flash_wait_states,
         flash_read_bytes=flash.flash_read_bytes, flash_prefetch=flash.flash_prefetch,
         icache=(flash.flash_icache_lines, flash.flash_icache_ways),
-        dcache=(flash.flash_dcache_lines, flash.flash_dcache_ways),
+        dcache=(flash.flash_dcache_lines, flash.flash_dcache_ways), cache_unified=flash.flash_cache_unified,
         cache_prefetched=flash.flash_icache_fills_on_prefetch,
         notes=(f"flash: {flash.source}",))

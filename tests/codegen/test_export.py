@@ -123,6 +123,74 @@ def test_energy_mode_library_uses_the_default_energy_init(kws_export, tmp_path):
     assert result.stdout.decode().split("\r\n") == ["m-timestamp-mode-energy", "m-init-done", "m-ready", "m-ready", ""]
 
 
+def test_flash_options_are_off_by_default_and_a_bad_cache_size_is_named(kws_export, tmp_path):
+    """The options for flash with wait states change nothing unless set; a cache size that is not a
+    number of bytes stops the configure with one line naming the option and the value."""
+    require_tools("cmake", "gcc", "g++")
+    cache = (tmp_path / "ok" / "CMakeCache.txt")
+    cmake_build(kws_export, tmp_path / "ok")
+    assert "TINYRIG_CONSTANTS_IN_RAM:BOOL=OFF" in cache.read_text()
+    flags = (tmp_path / "ok" / "CMakeFiles" / "tinyrig_mlperf.dir" / "flags.make").read_text()
+    assert "TINYRIG_ENERGY_MODE=0" in flags and "TINYRIG_CONSTANTS_IN_RAM" not in flags
+    assert "TINYRIG_FLASH_ICACHE_BYTES" not in flags
+    result = subprocess.run(["cmake", "-S", str(kws_export), "-B", str(tmp_path / "bad"),
+                             "-DTINYRIG_FLASH_ICACHE_BYTES=1K"], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "TINYRIG_FLASH_ICACHE_BYTES is '1K': give the cache's size in bytes, or 0" in result.stderr
+
+
+# Zephyr's library functions, each recording what the module's CMakeLists.txt hands it: the module's
+# glue checked with plain CMake where Zephyr itself is not installed.
+ZEPHYR_RECORDER = """cmake_minimum_required(VERSION 3.15)
+project(zephyr_module_glue NONE)
+foreach(fn zephyr_library_named zephyr_library_sources zephyr_include_directories
+           zephyr_library_include_directories zephyr_library_compile_options zephyr_library_compile_definitions)
+    cmake_language(EVAL CODE "function(${fn})\n file(APPEND \\"\\${CMAKE_BINARY_DIR}/calls.txt\\" \\"${fn} \\${ARGN}\\\\n\\")\nendfunction()")
+endforeach()
+include("${MODULE}/zephyr/CMakeLists.txt")
+"""
+
+
+@pytest.mark.parametrize("settings, definitions", [
+    ({}, "TINYRIG_ENERGY_MODE=$<BOOL:>"),
+    ({"CONFIG_TINYRIG_ENERGY_MODE": "y", "CONFIG_TINYRIG_CONSTANTS_IN_RAM": "y",
+      "CONFIG_TINYRIG_FLASH_ICACHE_BYTES": "1024"},
+     "TINYRIG_ENERGY_MODE=$<BOOL:y>;TINYRIG_CONSTANTS_IN_RAM=1;TINYRIG_FLASH_ICACHE_BYTES=1024"),
+])
+def test_zephyr_module_turns_its_kconfig_into_the_librarys_definitions(kws_export, tmp_path, settings, definitions):
+    """The Zephyr module: its Kconfig parses as Kconfig (kconfiglib, the parser Zephyr's own build uses)
+    and takes the prj.conf settings; its CMakeLists.txt hands them to the library as the same
+    compile definitions the CMake package uses, and the sources of cmake/tinyrig_mlperf.cmake."""
+    import kconfiglib
+
+    require_tools("cmake")
+    top = tmp_path / "Kconfig"
+    top.write_text(f'config CPP\n\tbool "C++"\n\tdefault y\nsource "{kws_export / "zephyr" / "Kconfig"}"\n')
+    conf = tmp_path / "prj.conf"
+    conf.write_text("CONFIG_TINYRIG_MLPERF=y\n" + "".join(f"{k}={v}\n" for k, v in settings.items()))
+    kconfig = kconfiglib.Kconfig(str(top), warn_to_stderr=False)
+    kconfig.load_config(str(conf))
+    assert kconfig.warnings == []
+    values = {f"CONFIG_{name}": kconfig.syms[name].str_value for name in
+              ("TINYRIG_MLPERF", "TINYRIG_ENERGY_MODE", "TINYRIG_CONSTANTS_IN_RAM", "TINYRIG_FLASH_ICACHE_BYTES")}
+    assert values["CONFIG_TINYRIG_FLASH_ICACHE_BYTES"] == settings.get("CONFIG_TINYRIG_FLASH_ICACHE_BYTES", "0")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "CMakeLists.txt").write_text(ZEPHYR_RECORDER)
+    # Zephyr passes a bool that is n as unset, as its CMake import of .config does.
+    defines = [f"-D{k}={v}" for k, v in values.items() if v != "n"] + [f"-DMODULE={kws_export}"]
+    result = subprocess.run(["cmake", "-S", str(tmp_path / "src"), "-B", str(tmp_path / "build"), *defines],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    calls = dict(line.split(" ", 1) for line in (tmp_path / "build" / "calls.txt").read_text().splitlines())
+    assert calls["zephyr_library_named"] == "tinyrig_mlperf"
+    assert calls["zephyr_library_compile_definitions"] == definitions
+    assert calls["zephyr_library_compile_options"].startswith("-ffp-contract=off")
+    sources = re.findall(r'"\$\{TINYRIG_MLPERF_DIR\}/([^"]+\.(?:c|cc|cpp))"',
+                         (kws_export / "cmake" / "tinyrig_mlperf.cmake").read_text())
+    assert len(sources) >= 8
+    assert calls["zephyr_library_sources"] == ";".join(str(kws_export / s) for s in sources)
+
+
 def test_unknown_core_is_refused(tmp_path, models_dir):
     with pytest.raises(ExportError, match="core 'cortex-m99' is not one tinyrig builds kernels for"):
         export_library(models_dir / "kws01.tflite", get_benchmark("kws01"), "cortex-m99", tmp_path / "x")

@@ -6,6 +6,7 @@ from both as from the firmware `tinyrig run` builds for the board, and the inter
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -36,9 +37,9 @@ def kws_export(tmp_path_factory, models_dir) -> Path:
     return out
 
 
-def _cmake_port(export: Path, build: Path) -> Path:
+def _cmake_port(export: Path, build: Path, *options: str) -> Path:
     configure = ["cmake", "-S", str(PORT), "-B", str(build), f"-DCMAKE_TOOLCHAIN_FILE={PORT / 'arm-none-eabi.cmake'}",
-                 f"-DTINYRIG_EXPORT={export}"]
+                 f"-DTINYRIG_EXPORT={export}", *options]
     for command in (configure, ["cmake", "--build", str(build), "-j", "2"]):
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -83,15 +84,38 @@ def _answers(elf: Path, inputs: list[bytes]) -> list[tuple[str, bytes]]:
         target.stop()
 
 
-def test_hand_written_port_matches_tinyrig_run(kws_export, tmp_path, models_dir):
+def _kws_inputs_and_answers(models_dir: Path) -> tuple[list[bytes], list[tuple[str, bytes]]]:
+    """Inputs for kws01 and the interpreter's m-results line and raw outputs for each."""
     inputs = [np.random.default_rng(seed).integers(0, 256, 490, dtype=np.uint8).tobytes() for seed in (1, 2)]
     sample = models_dir.parent / "samples" / "kws01" / "ref_sample_kws.bin"
     if sample.is_file():
         inputs.append(sample.read_bytes())
     reference = ReferenceModel(models_dir / "kws01.tflite", get_benchmark("kws01"))
-    expected = [("m-results-[" + ",".join(r.scores) + "]", r.raw) for r in map(reference.run, inputs)]
+    return inputs, [("m-results-[" + ",".join(r.scores) + "]", r.raw) for r in map(reference.run, inputs)]
+
+
+def test_hand_written_port_matches_tinyrig_run(kws_export, tmp_path, models_dir):
+    inputs, expected = _kws_inputs_and_answers(models_dir)
 
     tinyrig_firmware = prepare_firmware(load_board(BOARD), get_benchmark("kws01"), models_dir / "kws01.tflite").build.elf
     assert _answers(tinyrig_firmware, inputs) == expected
     assert _answers(_cmake_port(kws_export, tmp_path / "cmake"), inputs) == expected
     assert _answers(_platformio_port(kws_export, tmp_path / "pio"), inputs) == expected
+
+
+def test_flash_options_move_the_constants_to_ram_and_size_the_loops(kws_export, tmp_path, models_dir):
+    """The export's options for a part whose flash has wait states, as a vendor sets them in CMake:
+    every constant of the model (weights, tables, parameter blocks) is linked at a RAM address and
+    copied there by the port's own startup; the conv runs are unrolled to fit a 1 KB flash cache
+    (16 units are 1.5 KB); the scores stay the interpreter's."""
+    elf = _cmake_port(kws_export, tmp_path / "cmake", "-DTINYRIG_CONSTANTS_IN_RAM=ON",
+                      "-DTINYRIG_FLASH_ICACHE_BYTES=1024")
+    symbols = subprocess.run(["arm-none-eabi-nm", "-S", "-C", str(elf)], capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+    constants = [line.split() for line in symbols if re.search(r"\bk_layer\d+_\w+$", line)]
+    assert len(constants) > 20
+    assert [c for c in constants if not 0x20000000 <= int(c[0], 16) < 0x20400000] == []  # the port's RAM
+    runs = [int(line.split()[1], 16) for line in symbols if re.search(r"\bconv_run(_clamp)?(_1p)?(_rq3)?\(", line)]
+    assert runs and max(runs) < 1024, runs
+    inputs, expected = _kws_inputs_and_answers(models_dir)
+    assert _answers(elf, inputs) == expected

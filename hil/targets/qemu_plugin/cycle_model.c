@@ -35,7 +35,7 @@ static const param_field fields[] = {
     FIELD16(dual_issue),        FIELD16(loop_end_cached),   FIELD32(flash_lo),
     FIELD32(flash_hi),          FIELD16(flash_wait_states), FIELD16(flash_read_bytes),
     FIELD16(flash_prefetch),    FIELD16(flash_cache_prefetched), FIELD16(icache_sets),       FIELD16(icache_ways),
-    FIELD16(dcache_sets),       FIELD16(dcache_ways),
+    FIELD16(dcache_sets),       FIELD16(dcache_ways),       FIELD16(cache_unified),
 };
 
 static bool set_param(cm_params *p, const char *key, unsigned long long value)
@@ -103,6 +103,10 @@ bool cm_params_read(FILE *file, const char *path, cm_params *p, char *err, size_
             (!p->icache_sets) != (!p->icache_ways) || (!p->dcache_sets) != (!p->dcache_ways)) {
             snprintf(err, err_len, "%s: flash model needs flash_read_bytes a power of two, flash_lo < flash_hi "
                      "and caches of 1..16 ways", path);
+            return false;
+        }
+        if (p->cache_unified && (!p->icache_sets || p->dcache_sets)) {
+            snprintf(err, err_len, "%s: cache_unified needs an instruction cache (icache_sets) and no data cache", path);
             return false;
         }
     }
@@ -348,6 +352,7 @@ struct cm_model {
     cm_state cur_exit;       /* state after its last instruction, with its real entry state */
     uint64_t lob_pc;         /* LE cached by the low-overhead-branch extension (0: none) */
     cm_cache icache, dcache;
+    cm_cache *data_cache;    /* &dcache, or &icache when one cache serves both (cache_unified) */
     uint32_t fetch_block, data_block;
     uint32_t prefetch_block;
     uint64_t prefetch_ready;
@@ -360,6 +365,7 @@ cm_model *cm_model_new(const cm_params *p)
     if (!m)
         return NULL;
     m->p = *p;
+    m->data_cache = p->cache_unified ? &m->icache : &m->dcache;
     if (p->flash_wait_states) {
         cache_init(&m->icache, p->icache_sets, p->icache_ways);
         cache_init(&m->dcache, p->dcache_sets, p->dcache_ways);
@@ -603,10 +609,10 @@ void cm_mem_access(cm_model *m, const thumb_insn *in, uint64_t vaddr, unsigned b
 {
     const cm_params *p = &m->p;
     if (!store && in_flash(p, vaddr)) {
-        /* Constant reads from flash go through the data cache; a 64-bit read serves the next
-         * access to the same block too. */
+        /* Constant reads from flash go through the data cache (or the one cache fetch uses too, where
+         * they evict code); a 64-bit read serves the next access to the same block too. */
         uint32_t block = (uint32_t)(vaddr / p->flash_read_bytes);
-        if (!(m->data_valid && block == m->data_block) && !cache_access(&m->dcache, block, true))
+        if (!(m->data_valid && block == m->data_block) && !cache_access(m->data_cache, block, true))
             charge(m, CM_LOAD_STORE, p->flash_wait_states);
         m->data_block = block;
         m->data_valid = true;

@@ -50,6 +50,8 @@ typedef struct cm_params {
     uint16_t flash_cache_prefetched; /* prefetched lines also fill the instruction cache */
     uint16_t icache_sets, icache_ways; /* instruction cache: sets x ways of read_bytes blocks */
     uint16_t dcache_sets, dcache_ways; /* data cache for constant reads */
+    uint16_t cache_unified;        /* one cache (the instruction cache's shape) serves fetch and data reads
+                                      alike, as the Cortex-M33's ICACHE on the STM32U5/L5 C-AHB bus */
 } cm_params;
 
 /* Sets every field to its "absent" value (costs 1, features off, no flash model). */

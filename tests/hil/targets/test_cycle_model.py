@@ -188,6 +188,30 @@ def test_flash_data_reads_go_through_the_data_cache(lib, tmp_path):
     assert model.cycles() - base == 10
 
 
+@pytest.mark.parametrize("unified", (0, 1))
+def test_one_cache_for_fetch_and_data_lets_constants_evict_code(lib, tmp_path, unified):
+    """cache_unified (the Cortex-M33's ICACHE on the STM32U5/L5): constant reads from flash take
+    the instruction cache's ways, so code cached before them misses again. With a data cache of
+    its own (unified 0) the code stays cached. One set of 2 ways of 8-byte blocks, no prefetch."""
+    caches = dict(icache_sets=1, icache_ways=2, dcache_sets=0 if unified else 1, dcache_ways=0 if unified else 2)
+    model = Model(lib, flash_params(flash_prefetch=0, cache_unified=unified, **caches), tmp_path)
+    code_a, code_b = model.block(0x08001000, *[NOP] * 4), model.block(0x08001100, *[NOP] * 4)
+    ram = model.block(0x20000000, LDR_R0_R1)
+    ldr = lib.cm_tb_insn(ram, 0)
+    for tb in (code_a, code_b):  # each a miss: 4 NOPs + 5 wait states; both now cached
+        before = model.cycles()
+        model.run(tb, 4)
+        assert model.cycles() - before == 4 + 5
+    model.run(ram, 1)
+    for address in (0x08002000, 0x08002008):  # two constant blocks, each a miss
+        before = model.cycles()
+        lib.cm_mem_access(model.m, ldr, address, 4, False)
+        assert model.cycles() - before == 5
+    before = model.cycles()
+    model.run(code_a, 4)
+    assert model.cycles() - before == 4 + (5 if unified else 0)
+
+
 def test_unaligned_accesses_pay_the_trm_penalties(lib, tmp_path):
     model = Model(lib, m4_params(), tmp_path)
     tb = model.block(0x100, LDR_R0_R1)
@@ -345,6 +369,10 @@ def test_board_timing_is_validated(tmp_path):
     path = tmp_path / "nucleo-l4r5zi.toml"
     path.write_text(base.replace("flash_dcache_ways = 4\n", ""))
     with pytest.raises(BoardError, match=r"field 'timing.flash_dcache_ways': is 0 with 8 lines"):
+        parse_board(path)
+    path.write_text(base.replace("flash_dcache_ways = 4\n", "flash_dcache_ways = 4\nflash_cache_unified = true\n"))
+    with pytest.raises(BoardError, match=r"field 'timing.flash_cache_unified': is true: the one cache takes the "
+                                         r"flash_icache_\* shape; give those and no flash_dcache_\*"):
         parse_board(path)
     path.write_text(base.replace('source = "RM0432', 'origin = "RM0432'))
     with pytest.raises(BoardError, match=r"field 'timing.source': is required"):
