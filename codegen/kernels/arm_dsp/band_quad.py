@@ -117,7 +117,9 @@ def band_quad_cycles(rows: int, out_w: int, depth: int, out_c: int) -> float:
     """Estimated M4 cycles of the 2x4 block's runs over a layer (the band fill aside, the same for
     both paths): per pair of pixels (a row's odd last pixel paired with its neighbour) the call,
     per quad 15 a step and about 80 around it (first unit's entry, epilogue, stores, branch), and
-    8 a further pass."""
+    8 a further pass. Counted from the cycle model's timings; on ic01's layers 1, 4, 5, 8 and 9 it
+    is 95-98% of the cycle model's count, band_pairs_cycles 94-96% of the 3x2 path's (the rest is
+    mostly the band fill)."""
     units = depth // UNIT_DEPTH
     passes = -(-(units - 1) // PASS_UNITS) if units > 1 else 1
     per_quad = 15 * (depth // 2) + 80 + 8 * (passes - 1)
