@@ -40,7 +40,9 @@ def test_variants_are_tried_best_first():
     assert [(v.function, v.header) for v in candidate_kernels("conv2d_s8", "cortex-m55")] == [
         ("tinyrig::arm_mve::conv2d_window_s8", "arm_mve/tinyrig_mve_conv_window.h"),
         ("tinyrig::arm_mve::conv2d_s8", "arm_mve/tinyrig_mve_conv.h"),
+        ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_pointwise_quad.h"),
         ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_pointwise8.h"),
+        ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_band_quad.h"),
         ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_conv.h"),
         ("tinyrig::reference::conv2d_s8", "reference/tinyrig_ref_conv.h")]
     assert [v.variant for v in candidate_kernels("softmax_s8", "cortex-m4")] == [REFERENCE]
