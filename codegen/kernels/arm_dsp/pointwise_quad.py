@@ -31,7 +31,7 @@ QUAD_PIXELS, QUAD_FILTERS, UNIT_DEPTH = 2, 4, 4  # register block; input channel
 EPILOGUE_WORDS = 13  # tinyrig_dsp_pointwise_quad.cc kEpilogueWords
 # Units per pass of the assembly run: tinyrig_dsp_pointwise_quad.cc TINYRIG_QUAD_PASS_UNITS, in a
 # build without and with a small flash instruction cache.
-PASS_UNITS, SMALL_CACHE_PASS_UNITS = 16, 6
+PASS_UNITS, SMALL_CACHE_PASS_UNITS = 16, 5
 STRAIGHT_UNITS = PASS_UNITS + 1  # TINYRIG_QUAD_STRAIGHT_UNITS: depths (in units) with a straight run
 POINTWISE8_DEPTH = 8  # pointwise8.py DEPTH
 

@@ -22,11 +22,13 @@ namespace {
 
 // Units of 2 steps per pass of the assembly run. 16 units (32 steps) keep the run about 1.9 KB;
 // a core fetching from flash through a small instruction cache (TINYRIG_FLASH_ICACHE_BYTES, set
-// by the firmware build from the board's [timing], as for tinyrig_dsp_conv.cc) gets 6, so that
-// the first unit, the pass and the epilogue (about 0.9 KB) stay in a 1 KB cache.
+// by the firmware build from the board's [timing], as for tinyrig_dsp_conv.cc) gets 5, so that
+// the first unit, the pass and the epilogue (0.86 KB) stay in a 1 KB cache beside the widening
+// and the driver's loop, run once a pixel pair (with 6 units, vww01's layer 6 waited on flash
+// 49 K cycles on nucleo-l4r5zi, 13 K with 5; 9 K on the 3x2 block).
 // pointwise_quad.py PASS_UNITS / SMALL_CACHE_PASS_UNITS.
 #if defined(TINYRIG_FLASH_ICACHE_BYTES) && TINYRIG_FLASH_ICACHE_BYTES < 4096
-#define TINYRIG_QUAD_PASS_UNITS 6
+#define TINYRIG_QUAD_PASS_UNITS 5
 #else
 #define TINYRIG_QUAD_PASS_UNITS 16
 #endif
@@ -101,12 +103,12 @@ inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
 #define TINYRIG_QUAD_UNIT(OFF) TINYRIG_QUAD_STEP(OFF) TINYRIG_QUAD_STEP(OFF + 8)
 
 // The entry table (one address per unit, then the pass's end) and the units of one pass.
-#if TINYRIG_QUAD_PASS_UNITS == 6
-#define TINYRIG_QUAD_PASS_BYTES "96"
+#if TINYRIG_QUAD_PASS_UNITS == 5
+#define TINYRIG_QUAD_PASS_BYTES "80"
 #define TINYRIG_QUAD_PASS                                                 \
-  ".word 10f + 1, 11f + 1, 12f + 1, 13f + 1, 14f + 1, 15f + 1, 7f + 1\n\t" \
+  ".word 10f + 1, 11f + 1, 12f + 1, 13f + 1, 14f + 1, 7f + 1\n\t"       \
   "10:\n\t" TINYRIG_QUAD_UNIT(0) "11:\n\t" TINYRIG_QUAD_UNIT(16) "12:\n\t" TINYRIG_QUAD_UNIT(32) \
-  "13:\n\t" TINYRIG_QUAD_UNIT(48) "14:\n\t" TINYRIG_QUAD_UNIT(64) "15:\n\t" TINYRIG_QUAD_UNIT(80)
+  "13:\n\t" TINYRIG_QUAD_UNIT(48) "14:\n\t" TINYRIG_QUAD_UNIT(64)
 #else
 #define TINYRIG_QUAD_PASS_BYTES "256"
 #define TINYRIG_QUAD_PASS                                                 \
