@@ -21,13 +21,14 @@ from ..registry import KernelVariant
 FAMILY = "arm_dsp"
 
 
-def dsp_kernel(kernel_id: str, op: str, specialize: Callable) -> KernelVariant:
-    """The variant tinyrig::arm_dsp::<kernel_id> of tinyrig_dsp_<op>.h / .cc."""
+def dsp_kernel(kernel_id: str, op: str, specialize: Callable, shared: tuple[str, ...] = ()) -> KernelVariant:
+    """The variant tinyrig::arm_dsp::<kernel_id> of tinyrig_dsp_<op>.h / .cc; `shared`: the
+    sources of code it shares with other kernels (tinyrig_dsp_<name>.cc), built once per model."""
     return KernelVariant(
         kernel_id=kernel_id,
         variant=FAMILY,
         function=f"tinyrig::arm_dsp::{kernel_id}",
         header=f"arm_dsp/tinyrig_dsp_{op}.h",
-        sources=(f"arm_dsp/tinyrig_dsp_{op}.cc",),
+        sources=(f"arm_dsp/tinyrig_dsp_{op}.cc", *(f"arm_dsp/tinyrig_dsp_{name}.cc" for name in shared)),
         specialize=specialize,
     )

@@ -338,4 +338,4 @@ def _band_plan(plan: LayerPlan, p: dict, pixel_bytes: int, conv_params: list, co
                             constants, scratch, note + _requant_note(rq3))
 
 
-register(dsp_kernel("conv2d_s8", "conv", specialize_conv))
+register(dsp_kernel("conv2d_s8", "conv", specialize_conv, shared=("band",)))  # fill_band

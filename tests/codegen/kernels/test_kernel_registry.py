@@ -40,10 +40,12 @@ def test_variants_are_tried_best_first():
     assert [(v.function, v.header) for v in candidate_kernels("conv2d_s8", "cortex-m55")] == [
         ("tinyrig::arm_mve::conv2d_window_s8", "arm_mve/tinyrig_mve_conv_window.h"),
         ("tinyrig::arm_mve::conv2d_s8", "arm_mve/tinyrig_mve_conv.h"),
-        # Both specialised 1x1 kernels before the general one; the 2x4 block declines pointwise8's
-        # layers (8 input channels without a clamp), so their order does not matter.
+        # The specialised kernels before the general one: both 1x1 kernels (the 2x4 block declines
+        # pointwise8's layers, 8 input channels without a clamp) and the 2-D band_quad (which
+        # declines 1x1), so their order does not matter.
         ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_pointwise_quad.h"),
         ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_pointwise8.h"),
+        ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_band_quad.h"),
         ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_conv.h"),
         ("tinyrig::reference::conv2d_s8", "reference/tinyrig_ref_conv.h")]
     assert [v.variant for v in candidate_kernels("softmax_s8", "cortex-m4")] == [REFERENCE]
