@@ -27,11 +27,10 @@ from ..registry import Declined, register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_conv,
                                  specialized_plan)
 from . import dsp_kernel
-from .fused_epilogue import activation_clamps, halved_epilogue_constants, three_instruction_exact
-from .smlad_layout import int8_pair_words, raw_pair_encodable
+from .fused_epilogue import activation_clamps
+from .quad_stream import QUAD_FILTERS, quad_stream
 
-QUAD_PIXELS, QUAD_FILTERS, UNIT_DEPTH = 2, 4, 4  # register block; window values per unit (2 SMLAD steps)
-EPILOGUE_WORDS = 13  # tinyrig_dsp_band_quad.cc kEpilogueWords
+QUAD_PIXELS, UNIT_DEPTH = 2, 4  # pixels of the register block (QUAD_FILTERS filters); window values per unit (2 SMLAD steps)
 # The pixel steps the assembly has a run for (tinyrig_dsp_band_quad.cc TINYRIG_BQ_PIXEL_BYTES):
 # 2 * filter_h * input_c * stride_w, e.g. a 3x3 filter on 16 channels 96 at stride 1, 192 at 2: the
 # 3x3 and 5x5 windows' on 4-64 channels and the 2x2 and 1xN windows' on powers of 2. Unused runs
@@ -71,22 +70,7 @@ def specialize_band_quad(plan: LayerPlan) -> SpecializedLayerPlan:
     # The band's window order: [fx][fy][c].
     rows = (c["weights"].astype(np.int64).reshape(out_c, fh, fw, depth_c).transpose(0, 2, 1, 3)
             .reshape(out_c, depth))
-    epilogue = halved_epilogue_constants(rows, p, c, out_c)  # declines what the epilogue cannot do exactly
-    constant = np.asarray(epilogue.fused.constant, dtype=bool)
-    if constant.any():
-        raise Declined(f"{int(constant.sum())} filters with all-zero weights (conv.py skips them)")
-    if not np.all(three_instruction_exact(rows, c["folded_bias"], epilogue.fused)):
-        raise Declined("a filter's requantisation is not exact in 3 instructions")
-    scaled = epilogue.scaled_weights(rows, out_c, depth)  # int8, times 2^ls
-    reason = raw_pair_encodable(scaled)
-    if reason:
-        raise Declined(reason)
-    quads, steps = out_c // QUAD_FILTERS, depth // 2
-    # [pair][step] -> per quad [step][pair]: one step's 2 words side by side.
-    words = int8_pair_words(scaled).reshape(quads, 2, steps).transpose(0, 2, 1).reshape(quads, 2 * steps)
-    stream = np.concatenate([words.astype(np.int64), _quad_epilogue_words(epilogue, p["output_zero_point"], quads)],
-                            axis=1)
-    assert stream.shape[1] == 2 * steps + EPILOGUE_WORDS
+    stream = quad_stream(rows, p, c, out_c, depth)
     clamp = activation_clamps(p["activation_min"], p["activation_max"])
     params = [
         window_param(p), ("input_zero_point", p["input_zero_point"]), ("band_w", band_w),
@@ -97,20 +81,6 @@ def specialize_band_quad(plan: LayerPlan) -> SpecializedLayerPlan:
             f"depth {depth}, 3-instruction requantisation")
     return specialized_plan(plan, f"DspBandQuadParams<{pixel_bytes}, {clamp}>", params,
                             [int32_array("stream", stream)], band_bytes, note)
-
-
-def _quad_epilogue_words(epilogue, zero_point: int, quads: int) -> np.ndarray:
-    """[quads, EPILOGUE_WORDS] (the run's LDM order): filter a's doubled bias (times 2^(ls+1)), M
-    and F = 2^(32 - e) + 1, the output zero point, then the same 3 words of b, c and d."""
-    table = epilogue.table.astype(np.int64)
-    filters = 4 * quads
-    per_filter = np.stack([2 * epilogue.bias[:filters], table[:filters, 0], (1 << (32 - table[:filters, 2])) + 1],
-                          axis=1).reshape(quads, 4, 3)
-    words = np.zeros((quads, EPILOGUE_WORDS), dtype=np.int64)
-    words[:, 0:3] = per_filter[:, 0]
-    words[:, 3] = zero_point
-    words[:, 4:] = per_filter[:, 1:].reshape(quads, 9)
-    return np.where(words >= 2**31, words - 2**32, words)  # F = 2^31 + 1 (e = 1) never passes three_instruction_exact
 
 
 def band_quad_cycles(rows: int, out_w: int, depth: int, out_c: int) -> float:

@@ -24,11 +24,10 @@ from ..registry import Declined, register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_conv,
                                  round_up, specialized_plan)
 from . import dsp_kernel
-from .fused_epilogue import activation_clamps, halved_epilogue_constants, three_instruction_exact
-from .smlad_layout import int8_pair_words, raw_pair_encodable
+from .fused_epilogue import activation_clamps
+from .quad_stream import QUAD_FILTERS, quad_stream
 
-QUAD_PIXELS, QUAD_FILTERS, UNIT_DEPTH = 2, 4, 4  # register block; input channels per unit (2 steps)
-EPILOGUE_WORDS = 13  # tinyrig_dsp_pointwise_quad.cc kEpilogueWords
+QUAD_PIXELS, UNIT_DEPTH = 2, 4  # pixels of the register block (QUAD_FILTERS filters); input channels per unit (2 steps)
 # Units per pass of the assembly run: tinyrig_dsp_pointwise_quad.cc TINYRIG_QUAD_PASS_UNITS, in a
 # build without and with a small flash instruction cache.
 PASS_UNITS, SMALL_CACHE_PASS_UNITS = 16, 5
@@ -57,21 +56,8 @@ def specialize_pointwise_quad(plan: LayerPlan) -> SpecializedLayerPlan:
     if reason:
         raise Declined(reason)
     rows = c["weights"].astype(np.int64).reshape(out_c, depth)
-    epilogue = halved_epilogue_constants(rows, p, c, out_c)  # declines what the epilogue cannot do exactly
-    constant = np.asarray(epilogue.fused.constant, dtype=bool)
-    if constant.any():
-        raise Declined(f"{int(constant.sum())} filters with all-zero weights (conv.py skips them)")
-    if not np.all(three_instruction_exact(rows, c["folded_bias"], epilogue.fused)):
-        raise Declined("a filter's requantisation is not exact in 3 instructions")
-    scaled = epilogue.scaled_weights(rows, out_c, depth)  # int8, times 2^ls
-    reason = raw_pair_encodable(scaled)
-    if reason:
-        raise Declined(reason)
-    quads, steps = out_c // QUAD_FILTERS, depth // 2
-    # [pair][step] -> per quad [step][pair]: one step's 2 words side by side.
-    words = int8_pair_words(scaled).reshape(quads, 2, steps).transpose(0, 2, 1).reshape(quads, 2 * steps)
-    stream = np.concatenate([words.astype(np.int64), _quad_epilogue(epilogue, p["output_zero_point"], quads)],
-                            axis=1)
+    stream = quad_stream(rows, p, c, out_c, depth)
+    steps = depth // 2
     params = [
         ("output_h", p["output_h"]), ("output_w", p["output_w"]), ("output_c", out_c),
         ("input_w", p["input_w"]), ("input_c", depth), ("stride_h", p["stride_h"]), ("stride_w", p["stride_w"]),
@@ -83,19 +69,6 @@ def specialize_pointwise_quad(plan: LayerPlan) -> SpecializedLayerPlan:
     note = f"1x1 direct 2x4 SMLAD block, int8 weights, depth {depth}, 3-instruction requantisation"
     return specialized_plan(plan, f"DspPointwiseQuadParams<{clamp}, {_straight_units(depth)}>", params,
                             [int32_array("stream", stream)], scratch, note)
-
-
-def _quad_epilogue(epilogue, zero_point: int, quads: int) -> np.ndarray:
-    """[quads, EPILOGUE_WORDS]: per filter its doubled bias (times 2^(ls+1)), M and
-    F = 2^(32 - e) + 1, the output zero point after the first filter's."""
-    table = epilogue.table.astype(np.int64)
-    per_filter = np.stack([2 * epilogue.bias[: 4 * quads], table[: 4 * quads, 0],
-                           (1 << (32 - table[: 4 * quads, 2])) + 1], axis=1).reshape(quads, 4, 3)
-    words = np.zeros((quads, EPILOGUE_WORDS), dtype=np.int64)
-    words[:, 0:3] = per_filter[:, 0]
-    words[:, 3] = zero_point
-    words[:, 4:] = per_filter[:, 1:].reshape(quads, 9)
-    return np.where(words >= 2**31, words - 2**32, words)  # F = 2^31 + 1 (e = 1) is declined before
 
 
 def _straight_units(depth: int) -> int:

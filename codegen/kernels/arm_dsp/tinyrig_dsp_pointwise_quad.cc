@@ -15,6 +15,7 @@
 // A last odd pixel runs as a pair with itself, its outputs through scratch.
 #include "tinyrig_dsp_common.h"
 #include "tinyrig_dsp_pointwise_quad.h"
+#include "tinyrig_dsp_quad_epilogue.h"
 
 namespace tinyrig {
 namespace arm_dsp {
@@ -37,7 +38,7 @@ constexpr int32_t kPassUnits = TINYRIG_QUAD_PASS_UNITS;
 // STRAIGHT_UNITS): up to one pass after the first unit without a small flash cache.
 #define TINYRIG_QUAD_STRAIGHT_UNITS(X) \
   X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17)
-constexpr int32_t kEpilogueWords = 13;  // pointwise_quad.py EPILOGUE_WORDS
+constexpr int32_t kEpilogueWords = 13;  // quad_stream.py EPILOGUE_WORDS
 
 // One call of quad_run: a pair of widened pixels against every quad of filters. Field order is
 // the run's stack frame (x to end first: one LDM at each quad's end reloads them).
@@ -130,62 +131,6 @@ inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
   "ldr r2, [sp, #16]\n\t"                                                 \
   "cmp r0, r2\n\t"                                                        \
   "bne 10b\n\t"
-// Filter ACC at both pixels (P0, P1: accumulators already doubled by their ADD) requantised in 3
-// instructions with r3 M, r4 F = 2^(32 - e) + 1, r5 the output zero point
-// (fused_epilogue.three_instruction_exact): SMMULR, SMMLAR adding the zero point, SSAT.
-#define TINYRIG_QUAD_RQ3(ACC)                                             \
-  "smmulr " #ACC ", " #ACC ", r3\n\t"                                     \
-  "smmlar " #ACC ", " #ACC ", r4, r5\n\t"                                 \
-  "ssat " #ACC ", #8, " #ACC "\n\t"
-// Filters a, c (their accumulators doubled plus the doubled bias in r2) and b, d (raw minus a,
-// i.e. 256 x the half-scaled sum, to the doubled sum by ASR 7, plus the doubled bias).
-#define TINYRIG_QUAD_FIRST_OF_PAIR(P0, P1)                                \
-  "add " #P0 ", r2, " #P0 ", lsl #1\n\t" TINYRIG_QUAD_RQ3(P0)             \
-  "add " #P1 ", r2, " #P1 ", lsl #1\n\t" TINYRIG_QUAD_RQ3(P1)
-#define TINYRIG_QUAD_SECOND_OF_PAIR(P0, P1)                               \
-  "add " #P0 ", r2, " #P0 ", asr #7\n\t" TINYRIG_QUAD_RQ3(P0)             \
-  "add " #P1 ", r2, " #P1 ", asr #7\n\t" TINYRIG_QUAD_RQ3(P1)
-
-// The quad's 8 outputs, each pixel's 4 bytes packed into r6 (pixel 0) and r8 (pixel 1).
-#define TINYRIG_QUAD_EPILOGUE                                             \
-  "sub r7, r7, r6\n\t"                                                    \
-  "sub r9, r9, r8\n\t"                                                    \
-  "sub r11, r11, r10\n\t"                                                 \
-  "sub lr, lr, r12\n\t"                                                   \
-  "ldm r1!, {r2, r3, r4, r5}\n\t" /* 2 * bias_a, M_a, F_a, zero point */  \
-  TINYRIG_QUAD_FIRST_OF_PAIR(r6, r8)                                      \
-  "ldm r1!, {r2, r3, r4}\n\t"                                             \
-  TINYRIG_QUAD_SECOND_OF_PAIR(r7, r9)                                     \
-  "bfi r6, r7, #8, #8\n\t"                                                \
-  "bfi r8, r9, #8, #8\n\t"                                                \
-  "ldm r1!, {r2, r3, r4}\n\t"                                             \
-  TINYRIG_QUAD_FIRST_OF_PAIR(r10, r12)                                    \
-  "bfi r6, r10, #16, #8\n\t"                                              \
-  "bfi r8, r12, #16, #8\n\t"                                              \
-  "ldm r1!, {r2, r3, r4}\n\t"                                             \
-  TINYRIG_QUAD_SECOND_OF_PAIR(r11, lr)                                    \
-  "bfi r6, r11, #24, #8\n\t"                                              \
-  "bfi r8, lr, #24, #8\n\t"
-
-// The activation range on the packed outputs: per byte max with lo4, min with hi4 (SSUB8 sets
-// the GE flags SEL reads).
-#define TINYRIG_QUAD_CLAMP_ONE(V)                                         \
-  "ssub8 r4, " #V ", r2\n\t"                                              \
-  "sel " #V ", " #V ", r2\n\t"                                            \
-  "ssub8 r4, r3, " #V "\n\t"                                              \
-  "sel " #V ", " #V ", r3\n\t"
-#define TINYRIG_QUAD_CLAMP                                                \
-  "ldrd r2, r3, [sp, #28]\n\t"                                            \
-  TINYRIG_QUAD_CLAMP_ONE(r6) TINYRIG_QUAD_CLAMP_ONE(r8)
-
-// The quad's outputs to memory, after the frame's x, out, out_c and end are reloaded (r0, r2-r4)
-// and the flags set by the stream's end test (the stores keep them).
-#define TINYRIG_QUAD_STORE                                                \
-  "ldm sp, {r0, r2, r3, r4}\n\t" /* x, out, out_c, end */               \
-  "cmp r1, r4\n\t"                                                        \
-  "str r8, [r2, r3]\n\t"                                                  \
-  "str r6, [r2], #4\n\t"                                                  \
-  "str r2, [sp, #4]\n\t"
 
 // Any depth: the run's frame is the QuadRun block, its entry index turned into the unit's code
 // address; a quad's first unit, then passes of kPassUnits units entered mid-pass.
