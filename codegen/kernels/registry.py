@@ -55,17 +55,24 @@ CORE_FAMILIES: dict[str, tuple[str, ...]] = {
 
 # (kernel id, family) -> its variants, tried in this order.
 _REGISTRY: dict[tuple[str, str], list[KernelVariant]] = {}
+# (kernel id, family) -> how many of its variants (the first ones) were registered with `first`.
+_SPECIALISED: dict[tuple[str, str], int] = {}
 
 
 def register(variant: KernelVariant, *, first: bool = False) -> None:
     """Adds a variant to its family. A family may hold several variants of one kernel:
-    a specialised one registered with `first` is tried before the general one, which
-    takes what it declines."""
-    variants = _REGISTRY.setdefault((variant.kernel_id, variant.variant), [])
+    a specialised one registered with `first` is tried before the general ones, which
+    take what it declines. Specialised variants of one kernel take disjoint layers and are
+    kept in the order of their headers, so which module happened to be imported first
+    (discovery, or a test importing one directly) never changes the order."""
+    key = (variant.kernel_id, variant.variant)
+    variants = _REGISTRY.setdefault(key, [])
     if variant in variants:  # a module imported twice registers nothing new
         return
     if first:
-        variants.insert(0, variant)
+        count = _SPECIALISED.get(key, 0)
+        variants[:count] = sorted([*variants[:count], variant], key=lambda v: v.header)
+        _SPECIALISED[key] = count + 1
     else:
         variants.append(variant)
 

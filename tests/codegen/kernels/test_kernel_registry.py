@@ -40,16 +40,27 @@ def test_variants_are_tried_best_first():
     assert [(v.function, v.header) for v in candidate_kernels("conv2d_s8", "cortex-m55")] == [
         ("tinyrig::arm_mve::conv2d_window_s8", "arm_mve/tinyrig_mve_conv_window.h"),
         ("tinyrig::arm_mve::conv2d_s8", "arm_mve/tinyrig_mve_conv.h"),
-        # The specialised kernels before the general one: both 1x1 kernels (the 2x4 block declines
-        # pointwise8's layers, 8 input channels without a clamp) and the 2-D band_quad (which
-        # declines 1x1), so their order does not matter.
-        ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_pointwise_quad.h"),
-        ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_pointwise8.h"),
+        # The specialised kernels before the general one, in the order of their headers: the 2-D
+        # band_quad (which declines 1x1) and both 1x1 kernels (the 2x4 block declines pointwise8's
+        # layers, 8 input channels without a clamp) take disjoint layers.
         ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_band_quad.h"),
+        ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_pointwise8.h"),
+        ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_pointwise_quad.h"),
         ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_conv.h"),
         ("tinyrig::reference::conv2d_s8", "reference/tinyrig_ref_conv.h")]
     assert [v.variant for v in candidate_kernels("softmax_s8", "cortex-m4")] == [REFERENCE]
     assert all(v.specialize is None for v in _all_variants() if v.variant == REFERENCE)
+
+
+def test_specialised_variants_keep_one_order_whatever_was_imported_first():
+    """A test (or a plug-in) importing a kernel module before discovery registers it first; the
+    order the engine tries the variants in must not depend on that."""
+    code = ("import sys; from tinyrig.codegen.kernels.arm_dsp import {first}; "
+            "from tinyrig.codegen.kernels import discover_kernels, registry; discover_kernels(); "
+            "print([v.header for v in registry.candidate_kernels('conv2d_s8', 'cortex-m4')])")
+    orders = {subprocess.run([sys.executable, "-c", code.format(first=module)], capture_output=True, text=True,
+                             check=True).stdout for module in ("pointwise_quad", "band_quad", "conv", "add")}
+    assert len(orders) == 1, orders
 
 
 def test_kernel_file_names_are_unique_and_all_indexed():
