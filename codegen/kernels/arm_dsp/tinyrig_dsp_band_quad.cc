@@ -35,7 +35,6 @@ namespace {
 #define TINYRIG_BQ_PASS_UNITS 18
 #endif
 constexpr int32_t kPassUnits = TINYRIG_BQ_PASS_UNITS;
-constexpr int32_t kEpilogueWords = 13;  // quad_stream.py EPILOGUE_WORDS
 
 // The pixel steps in bytes (band_quad.py PIXEL_BYTES): one assembly run each (and its clamping twin).
 #define TINYRIG_BQ_PIXEL_BYTES(X)                                                                     \
@@ -189,47 +188,8 @@ TINYRIG_BQ_PIXEL_BYTES(TINYRIG_BQ_RUNS)
 
 #else  // host model of the same run
 
-int32_t requantize_quad(int32_t acc, int32_t multiplier, int32_t factor, int32_t zero_point) {
-  return ssat8(smmlar(smmlar(acc, multiplier, 0), factor, zero_point));
-}
-
 void band_quad_run_model(const BandQuadRun* run, bool clamp, int32_t pixel_words) {
-  const int32_t steps = static_cast<int32_t>(run->x_end - run->x);
-  const int32_t quad_words = 2 * steps + kEpilogueWords;
-  int32_t quad = 0;
-  for (const int32_t* s = run->stream; s < run->end; s += quad_words, ++quad) {
-    int32_t first[2][2] = {{0, 0}, {0, 0}};  // [pixel][pair]: filters a, c
-    int32_t raw[2][2] = {{0, 0}, {0, 0}};    // a + 256 * b, c + 256 * d
-    for (int32_t step = 0; step < steps; ++step) {
-      for (int32_t pair = 0; pair < 2; ++pair) {
-        const uint32_t word = static_cast<uint32_t>(s[2 * step + pair]);
-        for (int32_t pixel = 0; pixel < 2; ++pixel) {
-          const uint32_t x = run->x[pixel * pixel_words + step];
-          raw[pixel][pair] = smlad(x, word, raw[pixel][pair]);
-          first[pixel][pair] = smlad(x, sxtb16(word), first[pixel][pair]);
-        }
-      }
-    }
-    const int32_t* epi = s + 2 * steps;  // bias, M, F of a; the zero point; of b, c, d
-    const int32_t zero_point = epi[3];
-    const int32_t* filter_words[4] = {epi, epi + 4, epi + 7, epi + 10};
-    for (int32_t pixel = 0; pixel < 2; ++pixel) {
-      for (int32_t f = 0; f < 4; ++f) {
-        const int32_t a = first[pixel][f / 2];
-        const uint32_t doubled = f % 2 == 0 ? 2u * static_cast<uint32_t>(a)
-            : static_cast<uint32_t>(static_cast<int32_t>(static_cast<uint32_t>(raw[pixel][f / 2]) -
-                                                         static_cast<uint32_t>(a)) >> 7);
-        const int32_t* w = filter_words[f];
-        const int32_t acc = static_cast<int32_t>(static_cast<uint32_t>(w[0]) + doubled);
-        int32_t y = requantize_quad(acc, w[1], w[2], zero_point);
-        if (clamp) {
-          const int32_t lo = static_cast<int8_t>(run->lo4), hi = static_cast<int8_t>(run->hi4);
-          y = y < lo ? lo : (y > hi ? hi : y);
-        }
-        run->out[pixel * run->out_c + 4 * quad + f] = static_cast<int8_t>(y);
-      }
-    }
-  }
+  quad_block_model(run, clamp, static_cast<int32_t>(run->x_end - run->x), pixel_words, 1);  // windows in place
 }
 
 template <int kPixelBytes>
@@ -253,7 +213,7 @@ void band_quad(const Window2D& w, int32_t input_zero_point, int32_t band_w, int3
   uint32_t* const band = reinterpret_cast<uint32_t*>(scratch);
   BandQuadRun run;
   run.out_c = out_c;
-  run.end = stream + (out_c / 4) * (2 * steps + kEpilogueWords);
+  run.end = stream + (out_c / 4) * (2 * steps + kQuadEpilogueWords);
   run.entry = quad_entry(units);
   run.adjust = 16 - 16 * run.entry;
   run.lo4 = static_cast<uint8_t>(activation_min) * 0x01010101u;

@@ -38,7 +38,6 @@ constexpr int32_t kPassUnits = TINYRIG_QUAD_PASS_UNITS;
 // STRAIGHT_UNITS): up to one pass after the first unit without a small flash cache.
 #define TINYRIG_QUAD_STRAIGHT_UNITS(X) \
   X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17)
-constexpr int32_t kEpilogueWords = 13;  // quad_stream.py EPILOGUE_WORDS
 
 // One call of quad_run: a pair of widened pixels against every quad of filters. Field order is
 // the run's stack frame (x to end first: one LDM at each quad's end reloads them).
@@ -256,47 +255,8 @@ __attribute__((naked, noipa)) void widen2_groups(const int8_t*, const int8_t*, u
 
 #else  // host model of the same run
 
-int32_t requantize_quad(int32_t acc, int32_t multiplier, int32_t factor, int32_t zero_point) {
-  return ssat8(smmlar(smmlar(acc, multiplier, 0), factor, zero_point));
-}
-
 void quad_run_model(const QuadRun* run, bool clamp) {
-  const int32_t steps = static_cast<int32_t>(run->x_end - run->x) / 2;
-  const int32_t quad_words = 2 * steps + kEpilogueWords;
-  int32_t quad = 0;
-  for (const int32_t* s = run->stream; s < run->end; s += quad_words, ++quad) {
-    int32_t first[2][2] = {{0, 0}, {0, 0}};  // [pixel][pair]: filters a, c
-    int32_t raw[2][2] = {{0, 0}, {0, 0}};    // a + 256 * b, c + 256 * d
-    for (int32_t step = 0; step < steps; ++step) {
-      for (int32_t pair = 0; pair < 2; ++pair) {
-        const uint32_t word = static_cast<uint32_t>(s[2 * step + pair]);
-        for (int32_t pixel = 0; pixel < 2; ++pixel) {
-          const uint32_t x = run->x[2 * step + pixel];
-          raw[pixel][pair] = smlad(x, word, raw[pixel][pair]);
-          first[pixel][pair] = smlad(x, sxtb16(word), first[pixel][pair]);
-        }
-      }
-    }
-    const int32_t* epi = s + 2 * steps;  // bias, M, F of a; the zero point; of b, c, d
-    const int32_t zero_point = epi[3];
-    const int32_t* filter_words[4] = {epi, epi + 4, epi + 7, epi + 10};
-    for (int32_t pixel = 0; pixel < 2; ++pixel) {
-      for (int32_t f = 0; f < 4; ++f) {
-        const int32_t a = first[pixel][f / 2];
-        const uint32_t doubled = f % 2 == 0 ? 2u * static_cast<uint32_t>(a)
-            : static_cast<uint32_t>(static_cast<int32_t>(static_cast<uint32_t>(raw[pixel][f / 2]) -
-                                                         static_cast<uint32_t>(a)) >> 7);
-        const int32_t* w = filter_words[f];
-        const int32_t acc = static_cast<int32_t>(static_cast<uint32_t>(w[0]) + doubled);
-        int32_t y = requantize_quad(acc, w[1], w[2], zero_point);
-        if (clamp) {
-          const int32_t lo = static_cast<int8_t>(run->lo4), hi = static_cast<int8_t>(run->hi4);
-          y = y < lo ? lo : (y > hi ? hi : y);
-        }
-        run->out[pixel * run->out_c + 4 * quad + f] = static_cast<int8_t>(y);
-      }
-    }
-  }
+  quad_block_model(run, clamp, static_cast<int32_t>(run->x_end - run->x) / 2, 1, 2);  // [step][pixel]
 }
 
 void quad_run(const QuadRun* run) { quad_run_model(run, false); }
@@ -349,7 +309,7 @@ void pointwise_quad(int32_t output_h, int32_t output_w, int32_t output_c, int32_
   QuadRun run;
   run.x = columns;
   run.out_c = output_c;
-  run.end = stream + (output_c / 4) * (2 * steps + kEpilogueWords);
+  run.end = stream + (output_c / 4) * (2 * steps + kQuadEpilogueWords);
   run.x_end = columns + 2 * steps;
   run.entry = quad_entry(units);
   run.adjust = 16 - 16 * run.entry;

@@ -5,6 +5,8 @@
 #ifndef TINYRIG_DSP_QUAD_EPILOGUE_H_
 #define TINYRIG_DSP_QUAD_EPILOGUE_H_
 
+#include "tinyrig_dsp_common.h"
+
 // Filter ACC at both pixels (P0, P1: accumulators already doubled by their ADD) requantised in 3
 // instructions with r3 M, r4 F = 2^(32 - e) + 1, r5 the output zero point
 // (fused_epilogue.three_instruction_exact): SMMULR, SMMLAR adding the zero point, SSAT.
@@ -61,5 +63,57 @@
   "str r8, [r2, r3]\n\t"                                                  \
   "str r6, [r2], #4\n\t"                                                  \
   "str r2, [sp, #4]\n\t"
+
+namespace tinyrig {
+namespace arm_dsp {
+
+constexpr int32_t kQuadEpilogueWords = 13;  // quad_stream.py EPILOGUE_WORDS
+
+#if !(TINYRIG_DSP_NATIVE && defined(__thumb2__))
+// The host model of a quad run (pointwise_quad's and band_quad's): every quad of filters from
+// run->stream to run->end against 2 pixels of `steps` SMLAD steps, pixel p's step s being
+// run->x[p * pixel_stride + s * step_stride].
+template <typename Run>
+void quad_block_model(const Run* run, bool clamp, int32_t steps, int32_t pixel_stride, int32_t step_stride) {
+  const int32_t quad_words = 2 * steps + kQuadEpilogueWords;
+  int32_t quad = 0;
+  for (const int32_t* s = run->stream; s < run->end; s += quad_words, ++quad) {
+    int32_t first[2][2] = {{0, 0}, {0, 0}};  // [pixel][pair]: filters a, c
+    int32_t raw[2][2] = {{0, 0}, {0, 0}};    // a + 256 * b, c + 256 * d
+    for (int32_t step = 0; step < steps; ++step) {
+      for (int32_t pair = 0; pair < 2; ++pair) {
+        const uint32_t word = static_cast<uint32_t>(s[2 * step + pair]);
+        for (int32_t pixel = 0; pixel < 2; ++pixel) {
+          const uint32_t x = run->x[pixel * pixel_stride + step * step_stride];
+          raw[pixel][pair] = smlad(x, word, raw[pixel][pair]);
+          first[pixel][pair] = smlad(x, sxtb16(word), first[pixel][pair]);
+        }
+      }
+    }
+    const int32_t* epi = s + 2 * steps;  // bias, M, F of a; the zero point; of b, c, d
+    const int32_t zero_point = epi[3];
+    const int32_t* filter_words[4] = {epi, epi + 4, epi + 7, epi + 10};
+    for (int32_t pixel = 0; pixel < 2; ++pixel) {
+      for (int32_t f = 0; f < 4; ++f) {
+        const int32_t a = first[pixel][f / 2];
+        const uint32_t doubled = f % 2 == 0 ? 2u * static_cast<uint32_t>(a)
+            : static_cast<uint32_t>(static_cast<int32_t>(static_cast<uint32_t>(raw[pixel][f / 2]) -
+                                                         static_cast<uint32_t>(a)) >> 7);
+        const int32_t* w = filter_words[f];
+        const int32_t acc = static_cast<int32_t>(static_cast<uint32_t>(w[0]) + doubled);
+        int32_t y = ssat8(smmlar(smmlar(acc, w[1], 0), w[2], zero_point));  // SMMULR, SMMLAR, SSAT
+        if (clamp) {
+          const int32_t lo = static_cast<int8_t>(run->lo4), hi = static_cast<int8_t>(run->hi4);
+          y = y < lo ? lo : (y > hi ? hi : y);
+        }
+        run->out[pixel * run->out_c + 4 * quad + f] = static_cast<int8_t>(y);
+      }
+    }
+  }
+}
+#endif
+
+}  // namespace arm_dsp
+}  // namespace tinyrig
 
 #endif  // TINYRIG_DSP_QUAD_EPILOGUE_H_
