@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from tinyrig_testing import require_tools
+from tinyrig_testing.kernel_checks import symbol_sizes
 from tinyrig.benchmarks import get_benchmark
 from tinyrig.boards import load_board
 from tinyrig.build.firmware_cache import prepare_firmware
@@ -115,7 +116,7 @@ def test_flash_options_move_the_constants_to_ram_and_size_the_loops(kws_export, 
     constants = [line.split() for line in symbols if re.search(r"\bk_layer\d+_\w+$", line)]
     assert len(constants) > 20
     assert [c for c in constants if not 0x20000000 <= int(c[0], 16) < 0x20400000] == []  # the port's RAM
-    runs = [int(line.split()[1], 16) for line in symbols if re.search(r"\bconv_run(_clamp)?(_1p)?(_rq3)?\(", line)]
+    runs = symbol_sizes(elf, r"\bconv_run(_clamp)?(_1p)?(_rq3)?\(")
     assert runs and max(runs) < 1024, runs
     inputs, expected = _kws_inputs_and_answers(models_dir)
     assert _answers(elf, inputs) == expected

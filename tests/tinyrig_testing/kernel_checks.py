@@ -74,9 +74,11 @@ def check_host_bit_exact(compiled, model: bytes, seed: int, tmp_path: Path, coun
 
 
 def check_model_bit_exact(board_name: str, model: bytes, desc: dict, seed: int, tmp_path: Path,
-                          extra_inputs: np.ndarray | None = None) -> None:
+                          extra_inputs: np.ndarray | None = None, code_for: str | None = None):
     """3 seeded random inputs (plus `extra_inputs`, a batch of chosen ones) through the
-    firmware under QEMU and through tflite-micro: the raw outputs must be equal."""
+    firmware under QEMU and through tflite-micro: the raw outputs must be equal. `code_for`: a
+    board whose firmware to build for `board_name` instead (its flash cache's loop sizes, its
+    constants in RAM). Returns the firmware (project and build) for further checks."""
     from tinyrig.build.firmware_cache import prepare_firmware
 
     board = load_board(board_name)
@@ -88,7 +90,8 @@ def check_model_bit_exact(board_name: str, model: bytes, desc: dict, seed: int, 
     expected = in_child(run_tflm, model, [batch])
     path = tmp_path / "fuzz.tflite"
     path.write_bytes(model)
-    firmware = prepare_firmware(board, benchmark, path, out_dir=tmp_path / "fw")
+    firmware = prepare_firmware(board, benchmark, path, out_dir=tmp_path / "fw",
+                                code_for=load_board(code_for) if code_for else None)
     inputs = [np.ascontiguousarray(x, dtype=compiled.input.dtype).tobytes() for x in batch]
     results = run_inferences(board, firmware.build.elf, inputs)
     for n, result in enumerate(results):
@@ -96,3 +99,15 @@ def check_model_bit_exact(board_name: str, model: bytes, desc: dict, seed: int, 
         assert np.array_equal(got, expected[n].reshape(-1)), (
             f"seed {seed} ({desc['ops']}) on {board_name}: input {n} differs; "
             f"first indices {np.flatnonzero(got != expected[n].reshape(-1))[:5].tolist()}")
+    return firmware
+
+
+def symbol_sizes(elf: Path, pattern: str) -> list[int]:
+    """The sizes of the functions or objects in `elf` whose demangled names match `pattern`."""
+    import re
+    import subprocess
+
+    symbols = subprocess.run(["arm-none-eabi-nm", "-S", "-C", str(elf)], capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+    found = re.compile(pattern)
+    return [int(line.split()[1], 16) for line in symbols if found.search(line)]

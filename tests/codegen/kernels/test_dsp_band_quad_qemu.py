@@ -13,8 +13,6 @@ kernel is still the one built and run.
 
 from __future__ import annotations
 
-import re
-import subprocess
 
 import numpy as np
 import pytest
@@ -24,9 +22,8 @@ from tinyrig.codegen.engine import compile_model
 from tinyrig.codegen.kernels.arm_dsp import band_quad
 
 from tinyrig_testing import tflite_builder as tb
-from tinyrig_testing.fuzz_harness import in_child, run_tflm
 from tinyrig_testing.kernel_checks import (check_host_bit_exact, check_model_bit_exact, conv_model_taking,
-                                           fuzz_benchmark)
+                                           symbol_sizes)
 
 BOARD = "qemu-mps2-an386"
 NOTE = "2x4 SMLAD block read in place"
@@ -106,9 +103,6 @@ def test_band_quad_sized_for_a_flash_cache_bit_exact_under_qemu(forced, tmp_path
     """nucleo-l4r5zi's 1 KB flash cache: the runs have 6-unit passes and fit it (18 units: about
     2 KB); depth 144 is 6 passes entered at unit 1, depth 72 3 passes entered at unit 1, depth 36
     (4 channels) 2 passes entered at unit 4."""
-    from tinyrig.build.firmware_cache import prepare_firmware
-    from tinyrig.hil.run.profile import run_inferences
-
     layers = [dict(out_channels=16, kernel=(3, 3), stride=(1, 1), padding="SAME", activation="RELU"),
               dict(out_channels=8, kernel=(3, 3), stride=(2, 2), padding="SAME", activation="RELU6"),
               dict(out_channels=4, kernel=(3, 3), stride=(1, 1), padding="VALID", activation="NONE")]
@@ -118,23 +112,11 @@ def test_band_quad_sized_for_a_flash_cache_bit_exact_under_qemu(forced, tmp_path
             break
     else:
         pytest.fail("no seed puts the 3 layers on the kernel")
-    board, mcu = load_board(BOARD), load_board("nucleo-l4r5zi")
-    benchmark, compiled = fuzz_benchmark(model)
-    path = tmp_path / "band_quad.tflite"
-    path.write_bytes(model)
-    firmware = prepare_firmware(board, benchmark, path, out_dir=tmp_path / "fw", code_for=mcu)
+    firmware = check_model_bit_exact(BOARD, model, desc, seed, tmp_path, code_for="nucleo-l4r5zi")
     assert "-DTINYRIG_FLASH_ICACHE_BYTES=1024" in (tmp_path / "fw" / "platformio.ini").read_text()
-    symbols = subprocess.run(["arm-none-eabi-nm", "-S", "-C", str(firmware.build.elf)], capture_output=True,
-                             text=True, check=True).stdout.splitlines()
-    runs = re.compile(r"\bband_quad_run(_clamp)?_\d+\(")  # 96 B (plain), 192 B (clamped), 64 B (plain)
-    sizes = [int(line.split()[1], 16) for line in symbols if runs.search(line)]
+    # The runs of the 3 pixel steps: 96 B (plain), 192 B (clamped), 64 B (plain).
+    sizes = symbol_sizes(firmware.build.elf, r"\bband_quad_run(_clamp)?_\d+\(")
     assert len(sizes) == 3 and max(sizes) < 1024, sizes
-    batch = tb.random_inputs(np.random.default_rng([seed, 1]), desc["inputs"][0], 3)
-    expected = in_child(run_tflm, model, [batch])
-    inputs = [np.ascontiguousarray(x, dtype=compiled.input.dtype).tobytes() for x in batch]
-    for n, result in enumerate(run_inferences(board, firmware.build.elf, inputs)):
-        got = np.frombuffer(result.raw_output, dtype=compiled.output.dtype)
-        assert np.array_equal(got, expected[n].reshape(-1)), f"input {n} differs"
 
 
 def test_band_quad_random_layers_bit_exact_under_qemu(forced, tmp_path):

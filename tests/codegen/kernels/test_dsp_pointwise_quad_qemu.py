@@ -14,8 +14,6 @@ is still the one built and run.
 
 from __future__ import annotations
 
-import re
-import subprocess
 
 import numpy as np
 import pytest
@@ -25,8 +23,7 @@ from tinyrig.codegen.engine import compile_model
 from tinyrig.codegen.kernels.arm_dsp import pointwise_quad
 
 from tinyrig_testing import tflite_builder as tb
-from tinyrig_testing.fuzz_harness import in_child, run_tflm
-from tinyrig_testing.kernel_checks import check_host_bit_exact, check_model_bit_exact, fuzz_benchmark
+from tinyrig_testing.kernel_checks import check_host_bit_exact, check_model_bit_exact, symbol_sizes
 
 BOARD = "qemu-mps2-an386"
 NOTE = "2x4 SMLAD block"
@@ -107,9 +104,6 @@ def test_pointwise_quad_sized_for_a_flash_cache_bit_exact_under_qemu(forced, tmp
     """nucleo-l4r5zi's 1 KB flash cache: the runs have 5-unit passes and fit it (16 units: 1.9 KB);
     depth 64 is three whole passes, depth 36 two entered at unit 2; depths 16, 24 and 4 have
     straight runs (at most 6 units: one pass; depth 64's straight run would be 1.9 KB)."""
-    from tinyrig.build.firmware_cache import prepare_firmware
-    from tinyrig.hil.run.profile import run_inferences
-
     seed, shape = 373, (1, 5, 5, 64)
     model, desc = _model(seed, shape, [dict(out_channels=16, stride=(1, 1), activation="NONE"),
                                        dict(out_channels=24, stride=(1, 1), activation="RELU6"),
@@ -118,23 +112,11 @@ def test_pointwise_quad_sized_for_a_flash_cache_bit_exact_under_qemu(forced, tmp
                                        dict(out_channels=8, stride=(1, 1), activation="NONE")])
     notes = _conv_notes(model)
     assert len(notes) == 5 and all(NOTE in n for n in notes), notes
-    board, mcu = load_board(BOARD), load_board("nucleo-l4r5zi")
-    benchmark, compiled = fuzz_benchmark(model)
-    path = tmp_path / "quad.tflite"
-    path.write_bytes(model)
-    firmware = prepare_firmware(board, benchmark, path, out_dir=tmp_path / "fw", code_for=mcu)
+    firmware = check_model_bit_exact(BOARD, model, desc, seed, tmp_path, code_for="nucleo-l4r5zi")
     assert "-DTINYRIG_FLASH_ICACHE_BYTES=1024" in (tmp_path / "fw" / "platformio.ini").read_text()
-    symbols = subprocess.run(["arm-none-eabi-nm", "-S", "-C", str(firmware.build.elf)], capture_output=True,
-                             text=True, check=True).stdout.splitlines()
-    runs = re.compile(r"\bquad_run(_clamp)?(_\d+)?\(")  # any depth; straight runs of 4, 6 and 1 units
-    sizes = [int(line.split()[1], 16) for line in symbols if runs.search(line)]
+    # The run of any depth; the straight runs of 4, 6 and 1 units.
+    sizes = symbol_sizes(firmware.build.elf, r"\bquad_run(_clamp)?(_\d+)?\(")
     assert len(sizes) == 4 and max(sizes) < 1024, sizes
-    batch = tb.random_inputs(np.random.default_rng([seed, 1]), desc["inputs"][0], 3)
-    expected = in_child(run_tflm, model, [batch])
-    inputs = [np.ascontiguousarray(x, dtype=compiled.input.dtype).tobytes() for x in batch]
-    for n, result in enumerate(run_inferences(board, firmware.build.elf, inputs)):
-        got = np.frombuffer(result.raw_output, dtype=compiled.output.dtype)
-        assert np.array_equal(got, expected[n].reshape(-1)), f"input {n} differs"
 
 
 def test_pointwise_quad_random_layers_bit_exact_under_qemu(forced, tmp_path):
