@@ -251,7 +251,8 @@ def ram_needed_with_constants(compiled: CompiledModel, benchmark: Benchmark, boa
 
 
 # The conv runs unroll 8 units a pass instead of 16 below this flash instruction cache size
-# (tinyrig_dsp_conv.cc, TINYRIG_FLASH_ICACHE_BYTES < 4096): a 16-unit run is 1.5 KB of code.
+# (tinyrig_dsp_common.h TINYRIG_SMALL_FLASH_ICACHE, TINYRIG_FLASH_ICACHE_BYTES < 4096): a 16-unit run
+# is 1.5 KB of code.
 SMALL_ICACHE_BYTES = 4096
 
 

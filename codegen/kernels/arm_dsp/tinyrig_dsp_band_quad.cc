@@ -29,7 +29,7 @@ namespace {
 // flash through a small instruction cache (TINYRIG_FLASH_ICACHE_BYTES, set by the firmware build
 // from the board's [timing], as for tinyrig_dsp_conv.cc) gets 6, so that the first unit, the pass
 // and the epilogue (about 1 KB) stay in a 1 KB cache. band_quad.py PASS_UNITS / SMALL_CACHE_PASS_UNITS.
-#if defined(TINYRIG_FLASH_ICACHE_BYTES) && TINYRIG_FLASH_ICACHE_BYTES < 4096
+#if TINYRIG_SMALL_FLASH_ICACHE
 #define TINYRIG_BQ_PASS_UNITS 6
 #else
 #define TINYRIG_BQ_PASS_UNITS 18

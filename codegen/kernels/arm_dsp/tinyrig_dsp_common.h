@@ -18,6 +18,15 @@
 #define TINYRIG_DSP_NATIVE 0
 #endif
 
+// A flash instruction cache under 4 KB (codegen/firmware.py SMALL_ICACHE_BYTES), whose size the
+// firmware build (from the board's [timing]) or the export's option defines: the conv kernels'
+// unrolled runs are cut to passes that stay in it.
+#if defined(TINYRIG_FLASH_ICACHE_BYTES) && TINYRIG_FLASH_ICACHE_BYTES < 4096
+#define TINYRIG_SMALL_FLASH_ICACHE 1
+#else
+#define TINYRIG_SMALL_FLASH_ICACHE 0
+#endif
+
 namespace tinyrig {
 namespace arm_dsp {
 

@@ -31,7 +31,7 @@ constexpr int32_t kPixels = 3;
 // from the board's [timing]) gets 8, so that the run stays in the cache: with 16, every pass
 // refetches it from flash (nucleo-l4r5zi at 5 wait states, 1 KB cache: kws01 66.6 ms with 16,
 // 38.9 ms with 8, which cost 1% more cycles at zero wait states).
-#if defined(TINYRIG_FLASH_ICACHE_BYTES) && TINYRIG_FLASH_ICACHE_BYTES < 4096
+#if TINYRIG_SMALL_FLASH_ICACHE
 #define TINYRIG_CONV_PASS_UNITS 8
 #else
 #define TINYRIG_CONV_PASS_UNITS 16

@@ -28,7 +28,7 @@ namespace {
 // and the driver's loop, run once a pixel pair (with 6 units, vww01's layer 6 waited on flash
 // 49 K cycles on nucleo-l4r5zi, 13 K with 5; 9 K on the 3x2 block).
 // pointwise_quad.py PASS_UNITS / SMALL_CACHE_PASS_UNITS.
-#if defined(TINYRIG_FLASH_ICACHE_BYTES) && TINYRIG_FLASH_ICACHE_BYTES < 4096
+#if TINYRIG_SMALL_FLASH_ICACHE
 #define TINYRIG_QUAD_PASS_UNITS 5
 #else
 #define TINYRIG_QUAD_PASS_UNITS 16
