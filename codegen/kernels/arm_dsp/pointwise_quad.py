@@ -67,12 +67,12 @@ def specialize_pointwise_quad(plan: LayerPlan) -> SpecializedLayerPlan:
     # The 2 widened pixels, then a last odd pixel's outputs (both pixels' written).
     scratch = QUAD_PIXELS * steps * 4 + round_up(QUAD_PIXELS * out_c, 4)
     note = f"1x1 direct 2x4 SMLAD block, int8 weights, depth {depth}, 3-instruction requantisation"
-    return specialized_plan(plan, f"DspPointwiseQuadParams<{clamp}, {_straight_units(depth)}>", params,
+    return specialized_plan(plan, f"DspPointwiseQuadParams<{clamp}, {straight_units(depth)}>", params,
                             [int32_array("stream", stream)], scratch, note)
 
 
-def _straight_units(depth: int) -> int:
-    """DspPointwiseQuadParams' kUnits: the depth in units where it has a straight run (no passes),
+def straight_units(depth: int) -> int:
+    """DspPointwiseQuadParams' (and patch_quad.py's DspPatchQuadParams') kUnits: the depth in units where it has a straight run (no passes),
     else 0."""
     units = depth // UNIT_DEPTH
     return units if units <= STRAIGHT_UNITS else 0

@@ -39,28 +39,11 @@ constexpr int32_t kPassUnits = TINYRIG_QUAD_PASS_UNITS;
 #define TINYRIG_QUAD_STRAIGHT_UNITS(X) \
   X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17)
 
-// One call of quad_run: a pair of widened pixels against every quad of filters. Field order is
-// the run's stack frame (x to end first: one LDM at each quad's end reloads them).
-struct QuadRun {
-  const uint32_t* x;      // 0: the 2 widened pixels, [step][pixel]
-  int8_t* out;            // 4: pixel 0's output of the current quad (pixel 1 out_c bytes on)
-  int32_t out_c;          // 8
-  const int32_t* end;     // 12: the stream past the last quad
-  const uint32_t* x_end;  // 16: past the columns' last step
-  int32_t adjust;         // 20: added to both pointers after the first unit: 16 - 16 * entry
-  int32_t entry;          // 24: the unit (0..kPassUnits) the first pass starts at (quad_entry);
-                          // the run turns it into a code address in its frame
-  uint32_t lo4, hi4;      // 28, 32: activation min / max in every byte (clamping run only)
-  const int32_t* stream;  // 36: quad 0
-};
-
 // The pass unit the first pass enters at after a quad's first unit: the one that leaves whole
 // passes, or kPassUnits (the pass's end) when the depth is one unit.
 constexpr int32_t quad_entry(int32_t units) {
   return units == 1 ? kPassUnits : (kPassUnits - (units - 1) % kPassUnits) % kPassUnits;
 }
-
-using QuadRunFn = void (*)(const QuadRun*);
 
 inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
 
@@ -214,6 +197,8 @@ struct StraightRun;
   };
 TINYRIG_QUAD_STRAIGHT_UNITS(TINYRIG_QUAD_STRAIGHT_RUNS)
 
+}  // namespace
+
 // The 2 pixels' widened columns, [step][pixel]: per 2 groups of 4 channels 4 LDR, 8 SXTB16 (in
 // place, into the STM's order) and one STM of 8 (26 cycles with the loop's test, where a group a
 // trip took 16); a last odd group alone. r0, r1 the pixels, r2 dst, r3 the groups (at least 1).
@@ -266,6 +251,8 @@ struct StraightRun {  // one loop for every depth
   static constexpr QuadRunFn run(bool clamp) { return clamp ? quad_run_clamp : quad_run; }
 };
 
+}  // namespace
+
 void widen2_groups(const int8_t* a, const int8_t* b, uint32_t* d, int32_t groups) {
   for (int32_t g = 0; g < groups; ++g, a += 4, b += 4, d += 4) {
     const uint32_t wa = load_word(a), wb = load_word(b);
@@ -282,13 +269,30 @@ void widen2_groups(const int8_t* a, const int8_t* b, uint32_t* d, int32_t groups
 // units after a quad's first fit one pass of this build (kUnits: pointwise_quad.py's, 0 for deeper
 // layers), else the run of any depth.
 template <int kClamp, int kUnits>
-constexpr QuadRunFn quad_run_of() {
+QuadRunFn quad_run_of() {
   if constexpr (kUnits > 0 && kUnits - 1 <= kPassUnits) {
     return StraightRun<kUnits>::run(kClamp != 0);
   } else {
     return kClamp != 0 ? quad_run_clamp : quad_run;
   }
 }
+
+void quad_run_frame(QuadRun* run, const int32_t* stream, int32_t depth, int32_t output_c, int32_t activation_min,
+                    int32_t activation_max, const uint32_t* columns) {
+  const int32_t steps = depth / 2;
+  run->x = columns;
+  run->out = nullptr;
+  run->out_c = output_c;
+  run->end = stream + (output_c / 4) * (2 * steps + kQuadEpilogueWords);
+  run->x_end = columns + 2 * steps;
+  run->entry = quad_entry(depth / 4);
+  run->adjust = 16 - 16 * run->entry;
+  run->lo4 = static_cast<uint8_t>(activation_min) * 0x01010101u;
+  run->hi4 = static_cast<uint8_t>(activation_max) * 0x01010101u;
+  run->stream = stream;
+}
+
+namespace {
 
 // The input pixel under output `pixel` (1x1, no padding).
 inline const int8_t* pixel_source(int32_t pixel, int32_t output_w, int32_t row_bytes, int32_t column_bytes,
@@ -307,15 +311,7 @@ void pointwise_quad(int32_t output_h, int32_t output_w, int32_t output_c, int32_
   uint32_t* const columns = reinterpret_cast<uint32_t*>(scratch);  // [steps][2]
   int8_t* const partial_out = reinterpret_cast<int8_t*>(columns + 2 * steps);
   QuadRun run;
-  run.x = columns;
-  run.out_c = output_c;
-  run.end = stream + (output_c / 4) * (2 * steps + kQuadEpilogueWords);
-  run.x_end = columns + 2 * steps;
-  run.entry = quad_entry(units);
-  run.adjust = 16 - 16 * run.entry;
-  run.lo4 = static_cast<uint8_t>(activation_min) * 0x01010101u;
-  run.hi4 = static_cast<uint8_t>(activation_max) * 0x01010101u;
-  run.stream = stream;
+  quad_run_frame(&run, stream, input_c, output_c, activation_min, activation_max, columns);
   const int32_t pixels = output_h * output_w;
   const int32_t full = pixels - pixels % 2;
   int32_t first = 0;
@@ -354,10 +350,13 @@ void conv2d_s8(const DspPointwiseQuadParams<kClamp, kUnits>& p, const int8_t* in
                  quad_run_of<kClamp, kUnits>());
 }
 
-// Every clamp and straight depth (and 0: any depth); the linker keeps the ones a model's layers use.
+// Every clamp and straight depth (and 0: any depth), for this kernel and for the runs' other
+// callers; the linker keeps the ones a model's layers use.
 #define TINYRIG_QUAD_INSTANCES(U)                                                                         \
   template void conv2d_s8<0, U>(const DspPointwiseQuadParams<0, U>&, const int8_t*, int8_t*, int32_t*); \
-  template void conv2d_s8<1, U>(const DspPointwiseQuadParams<1, U>&, const int8_t*, int8_t*, int32_t*);
+  template void conv2d_s8<1, U>(const DspPointwiseQuadParams<1, U>&, const int8_t*, int8_t*, int32_t*); \
+  template QuadRunFn quad_run_of<0, U>();                                                                \
+  template QuadRunFn quad_run_of<1, U>();
 TINYRIG_QUAD_INSTANCES(0)
 TINYRIG_QUAD_STRAIGHT_UNITS(TINYRIG_QUAD_INSTANCES)
 

@@ -29,6 +29,39 @@ struct DspPointwiseQuadParams {
 
 namespace arm_dsp {
 
+// The 2x4 block's runs, shared with the kernels that feed them other pixels (tinyrig_dsp_patch_quad.cc:
+// two convolution windows widened into the same [step][pixel] columns).
+//
+// One call of a quad run: a pair of widened pixels against every quad of filters. Field order is
+// the run's stack frame (x to end first: one LDM at each quad's end reloads them).
+struct QuadRun {
+  const uint32_t* x;      // 0: the 2 widened pixels, [step][pixel]
+  int8_t* out;            // 4: pixel 0's output of the current quad (pixel 1 out_c bytes on)
+  int32_t out_c;          // 8
+  const int32_t* end;     // 12: the stream past the last quad
+  const uint32_t* x_end;  // 16: past the columns' last step
+  int32_t adjust;         // 20: added to both pointers after the first unit: 16 - 16 * entry
+  int32_t entry;          // 24: the unit (0..pass units) the first pass starts at (quad_entry);
+                          // the run turns it into a code address in its frame
+  uint32_t lo4, hi4;      // 28, 32: activation min / max in every byte (clamping run only)
+  const int32_t* stream;  // 36: quad 0
+};
+using QuadRunFn = void (*)(const QuadRun*);
+
+// Fills every field but `out` for a layer of `depth` (a multiple of 4) whose pixels are widened
+// into `columns` ([depth / 2][2] words).
+void quad_run_frame(QuadRun* run, const int32_t* stream, int32_t depth, int32_t output_c, int32_t activation_min,
+                    int32_t activation_max, const uint32_t* columns);
+
+// The run for a clamp and a depth of kUnits units (DspPointwiseQuadParams' kUnits: pointwise_quad.py
+// straight_units); only the ones a model's layers ask for are linked.
+template <int kClamp, int kUnits>
+QuadRunFn quad_run_of();
+
+// Two pixels' `groups` groups of 4 int8 channels (a, b) widened into [step][pixel] int16 pairs at
+// dst (4 words a group, SXTB16 order).
+void widen2_groups(const int8_t* a, const int8_t* b, uint32_t* dst, int32_t groups);
+
 template <int kClamp, int kUnits>
 void conv2d_s8(const DspPointwiseQuadParams<kClamp, kUnits>& params, const int8_t* input, int8_t* output,
                int32_t* scratch);
