@@ -45,7 +45,7 @@ def specialize_patch_quad(plan: LayerPlan) -> SpecializedLayerPlan:
     if fh == 1 and fw == 1:
         raise Declined("a 1x1 filter (pointwise kernels)")
     if channels % UNIT_DEPTH == 0:
-        raise Declined(f"input channels in fours (band_quad, conv's band path)")
+        raise Declined("input channels in fours (band_quad, conv's band path)")
     if p["dilation_h"] != 1 or p["dilation_w"] != 1:
         raise Declined("dilation")
     if (fw * channels) % UNIT_DEPTH:
@@ -60,9 +60,9 @@ def specialize_patch_quad(plan: LayerPlan) -> SpecializedLayerPlan:
                        f"(at most {PAD_COPY_MAX_BYTES})")
     depth = fh * fw * channels
     pixels = p["output_h"] * p["output_w"]
-    quad, pairs = patch_quad_cycles(pixels, fh, depth, out_c), pairs_cycles(pixels, depth, out_c, False)
-    if quad >= pairs:
-        raise Declined(f"the 3x2 block is estimated faster ({pairs:.0f} against {quad:.0f} M4 cycles)")
+    reason = _slower_than_pairs(pixels, fh, depth, out_c)
+    if reason:
+        raise Declined(reason)
     rows = c["weights"].astype(np.int64).reshape(out_c, depth)  # OHWI: the window's (fy, fx, c) order
     stream = quad_stream(rows, p, c, out_c, depth)
     clamp = activation_clamps(p["activation_min"], p["activation_max"])
@@ -84,6 +84,15 @@ def patch_quad_cycles(pixels: int, filter_h: int, depth: int, out_c: int) -> flo
     """Estimated M4 cycles of a layer on this kernel: the 1x1 kernel's (its widening of depth / 4
     groups a pixel pair included) plus about 1 cycle a window row for walking the rows."""
     return quad_cycles(pixels, depth, out_c, False) + -(-pixels // QUAD_PIXELS) * filter_h
+
+
+def _slower_than_pairs(pixels: int, filter_h: int, depth: int, out_c: int) -> str | None:
+    """Why conv.py's 3x2 block should run the layer (its columns path, 3 windows widened in place
+    by widen3_rows: pointwise_quad.pairs_cycles' unstrided form), or None."""
+    quad, pairs = patch_quad_cycles(pixels, filter_h, depth, out_c), pairs_cycles(pixels, depth, out_c, False)
+    if quad >= pairs:
+        return f"the 3x2 block is estimated faster ({pairs:.0f} against {quad:.0f} M4 cycles)"
+    return None
 
 
 register(dsp_kernel("conv2d_s8", "patch_quad", specialize_patch_quad, shared=("pointwise_quad",)), first=True)

@@ -41,9 +41,11 @@ def test_variants_are_tried_best_first():
         ("tinyrig::arm_mve::conv2d_window_s8", "arm_mve/tinyrig_mve_conv_window.h"),
         ("tinyrig::arm_mve::conv2d_s8", "arm_mve/tinyrig_mve_conv.h"),
         # The specialised kernels before the general one, in the order of their headers: the 2-D
-        # band_quad (which declines 1x1) and both 1x1 kernels (the 2x4 block declines pointwise8's
-        # layers, 8 input channels without a clamp) take disjoint layers.
+        # band_quad (which declines 1x1), patch_quad (2-D windows on 1-3 channels: declines 1x1 and
+        # channels in fours) and both 1x1 kernels (the 2x4 block declines pointwise8's layers, 8
+        # input channels without a clamp) take disjoint layers.
         ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_band_quad.h"),
+        ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_patch_quad.h"),
         ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_pointwise8.h"),
         ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_pointwise_quad.h"),
         ("tinyrig::arm_dsp::conv2d_s8", "arm_dsp/tinyrig_dsp_conv.h"),
@@ -59,7 +61,7 @@ def test_specialised_variants_keep_one_order_whatever_was_imported_first():
             "from tinyrig.codegen.kernels import discover_kernels, registry; discover_kernels(); "
             "print([v.header for v in registry.candidate_kernels('conv2d_s8', 'cortex-m4')])")
     orders = {subprocess.run([sys.executable, "-c", code.format(first=module)], capture_output=True, text=True,
-                             check=True).stdout for module in ("pointwise_quad", "band_quad", "conv", "add")}
+                             check=True).stdout for module in ("pointwise_quad", "patch_quad", "band_quad", "conv", "add")}
     assert len(orders) == 1, orders
 
 
