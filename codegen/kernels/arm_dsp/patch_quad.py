@@ -31,10 +31,11 @@ from .pointwise_quad import QUAD_PIXELS, UNIT_DEPTH, pairs_cycles, quad_cycles, 
 from .quad_stream import QUAD_FILTERS, quad_stream
 
 # Why rows of fw * C bytes that are not whole words are declined (vww01's and ic01's 3x3 RGB stems,
-# K = 27): the run needs the window as whole words of 4 values; padding K to 28 with a zero weight
-# means gathering each window's 3 rows of 9 bytes into one buffer before widening it (conv.cc's
-# RGB path instead reads the rows in place, RGB3X3_ORDER), and vww01's bordered copy (97x97x3) does
-# not fit PAD_COPY_MAX_BYTES, so its edge windows would need a gather of their own as well.
+# K = 27), measured: padding K to 28 with a zero weight and copying each window's 3 rows of 9 bytes
+# into a buffer (as words, into a 2-window gather before widen2_groups) ran ic01's layer 0 in 831,006
+# est. cycles against 750,887 on conv.py's RGB rows read in place (qemu-mps2-an386, tinyrig profile):
+# with 16 filters a pixel pair's copy, widening and call are spread over 4 quads only. vww01's would
+# also need a bordered copy of 97x97x3 bytes, over PAD_COPY_MAX_BYTES.
 _ROWS_NOT_WORDS = "window rows of {} bytes, not whole words"
 
 
