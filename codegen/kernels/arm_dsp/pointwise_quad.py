@@ -72,8 +72,8 @@ def specialize_pointwise_quad(plan: LayerPlan) -> SpecializedLayerPlan:
 
 
 def straight_units(depth: int) -> int:
-    """DspPointwiseQuadParams' (and patch_quad.py's DspPatchQuadParams') kUnits: the depth in units where it has a straight run (no passes),
-    else 0."""
+    """DspPointwiseQuadParams' (and patch_quad.py's DspPatchQuadParams') kUnits: the depth in units
+    where it has a straight run (no passes), else 0."""
     units = depth // UNIT_DEPTH
     return units if units <= STRAIGHT_UNITS else 0
 

@@ -34,10 +34,6 @@ namespace {
 #define TINYRIG_QUAD_PASS_UNITS 16
 #endif
 constexpr int32_t kPassUnits = TINYRIG_QUAD_PASS_UNITS;
-// The depths in units (2 steps) that have a straight run of their own (pointwise_quad.py
-// STRAIGHT_UNITS): up to one pass after the first unit without a small flash cache.
-#define TINYRIG_QUAD_STRAIGHT_UNITS(X) \
-  X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17)
 
 // The pass unit the first pass enters at after a quad's first unit: the one that leaves whole
 // passes, or kPassUnits (the pass's end) when the depth is one unit.

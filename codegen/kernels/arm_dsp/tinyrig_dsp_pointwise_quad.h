@@ -9,6 +9,11 @@
 
 #include <cstdint>
 
+// The depths in units (2 steps) that have a straight run of their own (pointwise_quad.py
+// STRAIGHT_UNITS): up to one pass after the first unit without a small flash cache.
+#define TINYRIG_QUAD_STRAIGHT_UNITS(X) \
+  X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17)
+
 namespace tinyrig {
 
 // kClamp: the activation range is narrower than int8. kUnits: input_c / 4 (units of 2 SMLAD
