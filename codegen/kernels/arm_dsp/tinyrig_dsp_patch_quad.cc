@@ -16,7 +16,32 @@ namespace tinyrig {
 namespace arm_dsp {
 namespace {
 
-#if TINYRIG_DSP_NATIVE && defined(__thumb2__)
+#if TINYRIG_DSP_NATIVE && defined(__thumb2__) && TINYRIG_SMALL_FLASH_ICACHE
+// Two windows whose rows are one word, `row_bytes` apart, into [step][pixel] columns, a row a trip
+// (2 LDR, an ADD, 4 SXTB16, one STM of 4: about 17 cycles): 44 bytes of code, so that the widening,
+// the driver's loop and the 1x1 kernel's run of any depth (0.85 KB) share a 1 KB flash cache
+// (the 2-row loop below left kws01's stem 12.4 K cycles of flash stalls on nucleo-l4r5zi).
+// r0 a, r1 b, r2 dst, r3 row_bytes, stack: rows (at least 1).
+__attribute__((naked, noipa)) void widen2_word_rows(const int8_t*, const int8_t*, uint32_t*, int32_t, int32_t) {
+  __asm__ volatile(
+      "push {r4-r7}\n\t"
+      "ldr r12, [sp, #16]\n\t"
+      "sub r1, r1, r0\n\t" /* b as an offset from a: one pointer moves */
+      "1:\n\t"
+      "ldr r4, [r0]\n\t"
+      "ldr r5, [r0, r1]\n\t"
+      "add r0, r0, r3\n\t"
+      "sxtb16 r6, r4, ror #8\n\t"
+      "sxtb16 r7, r5, ror #8\n\t"
+      "sxtb16 r4, r4\n\t"
+      "sxtb16 r5, r5\n\t"
+      "stm r2!, {r4-r7}\n\t"
+      "subs r12, r12, #1\n\t"
+      "bne 1b\n\t"
+      "pop {r4-r7}\n\t"
+      "bx lr\n\t");
+}
+#elif TINYRIG_DSP_NATIVE && defined(__thumb2__)
 // Two windows whose rows are one word (kws01's 10x4 stem on one channel), `row_bytes` apart, into
 // [step][pixel] columns: per 2 rows 4 LDR at register offsets (b - a, row_bytes, both), one ADD,
 // 8 SXTB16 and one STM of 8 (about 27 cycles); a last odd row alone. The windows need not be

@@ -109,8 +109,8 @@ def test_patch_quad_host_path_bit_exact(forced, seed, shape, layers, taken, tmp_
 
 def test_patch_quad_sized_for_a_flash_cache_bit_exact_under_qemu(tmp_path):
     """nucleo-l4r5zi's 1 KB flash cache: kws01's stem (depth 40, 10 units) takes the 1x1 kernel's run of
-    any depth in 5-unit passes, entered mid-pass, instead of its 10-unit straight run; the 2x4 window on
-    3 channels (6 units) keeps its straight run."""
+    any depth in 5-unit passes, entered mid-pass, instead of its 10-unit straight run, and the one-row
+    widening loop; the 2x4 window on 3 channels (6 units) keeps its straight run."""
     seed, shape, layers, _ = CASES[0]
     model, desc = _model(seed, shape, layers)
     firmware = check_model_bit_exact(BOARD, model, desc, seed, tmp_path, code_for="nucleo-l4r5zi")
