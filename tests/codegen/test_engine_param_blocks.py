@@ -49,8 +49,8 @@ def _edit_window(params, edit):
 def test_parameter_blocks_use_designated_initialisers(tmp_path):
     compiled = engine.compile_model(reference_model_path("kws01"), core="cortex-m4")
     source = compiled.files["tinyrig_model.cc"]
-    assert ("const tinyrig::DspConvColumnsParams<0, 1, 1> k_layer0_params = {\n    .conv = {\n        .window = {\n"
-            "            .input_h = 49,\n") in source
+    assert ("const tinyrig::DspPatchQuadParams<0, 10> k_layer0_params = {\n    .window = {\n"
+            "        .input_h = 49,\n") in source
     result = _compile_model_source(compiled, tmp_path)
     assert result.returncode == 0 and not result.stderr, result.stderr
 
@@ -60,9 +60,8 @@ def test_reordered_fields_do_not_compile(core, monkeypatch, tmp_path):
     # Two int32 fields side by side: a positional initialiser would swap their values silently.
     if core == "reference":
         edit = lambda p: _swap(p, "input_zero_point", "output_zero_point")  # noqa: E731
-    else:  # the M4 conv's fields sit in its `conv` block (DspConvColumnsParams<clamp, rq3>)
-        edit = lambda p: [(name, ParamStruct(tuple(_swap(list(value.fields), "input_zero_point", "depth")))  # noqa: E731
-                           if name == "conv" else value) for name, value in p]
+    else:  # kws01's stem on the M4: DspPatchQuadParams<clamp, units>
+        edit = lambda p: _swap(p, "input_zero_point", "depth")  # noqa: E731
     result = _compile_with_first_layer_params(edit, core, monkeypatch, tmp_path)
     assert result.returncode != 0 and "designator order" in result.stderr, result.stderr
 

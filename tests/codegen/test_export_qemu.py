@@ -116,7 +116,7 @@ def test_flash_options_move_the_constants_to_ram_and_size_the_loops(kws_export, 
     constants = [line.split() for line in symbols if re.search(r"\bk_layer\d+_\w+$", line)]
     assert len(constants) > 20
     assert [c for c in constants if not 0x20000000 <= int(c[0], 16) < 0x20400000] == []  # the port's RAM
-    runs = symbol_sizes(elf, r"\bconv_run(_clamp)?(_1p)?(_rq3)?\(")
+    runs = symbol_sizes(elf, r"\b(conv_run(_clamp)?(_1p)?(_rq3)?|quad_run(_clamp)?(_\d+)?)\(")
     assert runs and max(runs) < 1024, runs
     inputs, expected = _kws_inputs_and_answers(models_dir)
     assert _answers(elf, inputs) == expected
