@@ -46,7 +46,7 @@ def test_report_lists_unreached_kernels_with_zero(models_dir):
     reach = ReachCounter("cortex-m4")
     reached = reach.add((models_dir / "kws01.tflite").read_bytes())
     assert ("arm_dsp:pointwise_quad", "DspPointwiseQuadParams") in reached
-    assert ("arm_dsp:depthwise", "DspDepthwiseLineParams") in reached
+    assert ("arm_dsp:depthwise", "DspDepthwiseLineParams s1 rq3") in reached
     lines = {line.split()[0]: line.split()[1] for line in reach.report().splitlines()}
     assert lines["arm_dsp:pointwise_quad"] == "4" and lines["arm_dsp:band_quad"] == "0"
     assert "arm_dsp:band_quad" in reach.unreached()

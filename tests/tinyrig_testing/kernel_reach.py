@@ -10,7 +10,9 @@ A kernel is named "<family>:<module>" after its specialiser (arm_dsp:pointwise_q
 several variants share one C++ function (conv2d_s8). Within a kernel, a path is the parameter
 struct the specialiser chose (DspDepthwiseLineParams vs DspDepthwiseConv2DParams), plus the
 requantisation form where the struct's template has one (kRq3: "rq3" for the 3-instruction form,
-"shift" for the register shift), and "live:" in front when the live-filter wrapper runs it.
+"shift" for the register shift), and "live:" in front when the live-filter wrapper runs it. The
+depthwise line kernel keeps its stride and form out of its type; they are read from its note
+(LINE_NOTE), "s1"/"s2" and "rq3" or "shift" (some channel requantised one at a time).
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from tinyrig.codegen.kernels.registry import CORE_FAMILIES, KernelVariant, kerne
 
 _STRUCT = re.compile(r"(?:template\s*<([^>]*)>\s*)?struct\s+(\w+Params)\b")
 _LIVE = re.compile(r"^LiveFiltersParams<(?:tinyrig::)?(.*)>$")
+LINE_PARAMS = "DspDepthwiseLineParams"
+# arm_dsp/depthwise.py _line_plan's note: "... stride 2 along 7-output lines, 3 of 8 channels
+# requantised one at a time" (or "..., 3-instruction requantisation").
+LINE_NOTE = re.compile(r"stride (\d) along .*?(one at a time|3-instruction requantisation)")
+LINE_FORMS = [f" s{stride} {form}" for stride in (1, 2) for form in ("rq3", "shift")]
 
 
 def kernel_name(variant: KernelVariant) -> str:
@@ -60,13 +67,14 @@ def kernel_paths(variant: KernelVariant) -> list[str]:
     paths = []
     for name, template in _header_structs(variant.header).items():
         if re.search(rf"\b{name}\b", source):
-            paths += [f"{name} rq3", f"{name} shift"] if "kRq3" in template else [name]
+            paths += ([f"{name} rq3", f"{name} shift"] if "kRq3" in template
+                      else [name + form for form in LINE_FORMS] if name == LINE_PARAMS else [name])
     return paths
 
 
-def path_of(variant: KernelVariant, params_type: str) -> str:
-    """The path label of a specialised layer's parameter type, e.g. "DspConvColumnsParams<0, 1, 2>"
-    -> "DspConvColumnsParams rq3"."""
+def path_of(variant: KernelVariant, params_type: str, note: str = "") -> str:
+    """The path label of a specialised layer's parameter type (and note), e.g.
+    "DspConvColumnsParams<0, 1, 2>" -> "DspConvColumnsParams rq3"."""
     live = _LIVE.match(params_type)
     inner = live.group(1) if live else params_type
     name, _, args = inner.partition("<")
@@ -75,6 +83,11 @@ def path_of(variant: KernelVariant, params_type: str) -> str:
     if "kRq3" in template and args:
         values = [arg.strip() for arg in args.rstrip(">").split(",")]
         label += " rq3" if values[template.index("kRq3")] == "1" else " shift"
+    if name == LINE_PARAMS:
+        found = LINE_NOTE.search(note)
+        if not found:
+            raise ValueError(f"{LINE_PARAMS} note no longer says its stride and form: {note!r}")
+        label += f" s{found.group(1)} {'shift' if found.group(2) == 'one at a time' else 'rq3'}"
     return ("live:" if live else "") + label
 
 
@@ -83,7 +96,7 @@ def layer_kernels(model, core: str) -> list[tuple[str, str]]:
     kernel runs on `core`, in layer order."""
     graph, _ = load_graph(model)
     plans, kernels, _ = specialize_layers(lower_graph(graph), core)
-    return [(kernel_name(kernels[plan.index]), path_of(kernels[plan.index], plan.params_type))
+    return [(kernel_name(kernels[plan.index]), path_of(kernels[plan.index], plan.params_type, plan.note))
             for plan in plans if plan.index in kernels and kernels[plan.index].specialize is not None]
 
 
