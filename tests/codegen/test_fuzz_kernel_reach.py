@@ -11,10 +11,13 @@ import pytest
 from tinyrig_testing import tflite_builder as tb
 from tinyrig_testing.kernel_reach import ReachCounter
 
-# The fuzzer's op cycle and default first seed; 80 models reach every path (40 reach every kernel
-# on most windows of seeds, not all: the 2x4 blocks take about one layer in 20 models).
+# The fuzzer's op cycle and default first seed. 80 models reach every kernel (40 do on most windows
+# of seeds, not all: band_quad, pointwise_quad and pointwise8 each take a layer in about 1 model of
+# 10-15) and every path but RARE_PATHS, which take a layer in about 1 model of 100.
 OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D")
 FIRST_SEED, MODELS = 1000, 80
+RARE_PATHS = {"arm_dsp:conv DspConvSparseParams rq3", "arm_dsp:conv DspConvSparseParams shift",
+              "arm_dsp:pointwise_quad DspPointwiseQuadParams passes"}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +33,8 @@ def test_fuzz_models_reach_every_kernel_and_path(fuzz_models, core, family):
         reach.add(model)
     # On the M55 the DSP kernels only take what Helium declines, which these shapes rarely give.
     assert [name for name in reach.unreached() if name.startswith(family)] == [], reach.report()
-    assert [path for path in reach.unreached_paths() if path.startswith(family)] == [], reach.report()
+    unreached = [path for path in reach.unreached_paths() if path.startswith(family)]
+    assert set(unreached) <= RARE_PATHS, reach.report()
 
 
 def test_the_old_draws_never_reached_the_2x4_blocks(fuzz_models):
@@ -45,7 +49,7 @@ def test_the_old_draws_never_reached_the_2x4_blocks(fuzz_models):
 def test_report_lists_unreached_kernels_with_zero(models_dir):
     reach = ReachCounter("cortex-m4")
     reached = reach.add((models_dir / "kws01.tflite").read_bytes())
-    assert ("arm_dsp:pointwise_quad", "DspPointwiseQuadParams") in reached
+    assert ("arm_dsp:pointwise_quad", "DspPointwiseQuadParams straight") in reached
     assert ("arm_dsp:depthwise", "DspDepthwiseLineParams s1 rq3") in reached
     lines = {line.split()[0]: line.split()[1] for line in reach.report().splitlines()}
     assert lines["arm_dsp:pointwise_quad"] == "4" and lines["arm_dsp:band_quad"] == "0"

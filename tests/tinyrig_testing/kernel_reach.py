@@ -10,7 +10,8 @@ A kernel is named "<family>:<module>" after its specialiser (arm_dsp:pointwise_q
 several variants share one C++ function (conv2d_s8). Within a kernel, a path is the parameter
 struct the specialiser chose (DspDepthwiseLineParams vs DspDepthwiseConv2DParams), plus the
 requantisation form where the struct's template has one (kRq3: "rq3" for the 3-instruction form,
-"shift" for the register shift), and "live:" in front when the live-filter wrapper runs it. The
+"shift" for the register shift; kUnits: "straight" for a run without passes, "passes"), and "live:"
+in front when the live-filter wrapper runs it. The
 depthwise line kernel keeps its stride and form out of its type; they are read from its note
 (LINE_NOTE), "s1"/"s2" and "rq3" or "shift" (some channel requantised one at a time).
 """
@@ -33,6 +34,8 @@ LINE_PARAMS = "DspDepthwiseLineParams"
 # requantised one at a time" (or "..., 3-instruction requantisation").
 LINE_NOTE = re.compile(r"stride (\d) along .*?(one at a time|3-instruction requantisation)")
 LINE_FORMS = [f" s{stride} {form}" for stride in (1, 2) for form in ("rq3", "shift")]
+# Template parameters that choose a path, and their labels for a non-zero and a zero value.
+TEMPLATE_FORMS = {"kRq3": ("rq3", "shift"), "kUnits": ("straight", "passes")}
 
 
 def kernel_name(variant: KernelVariant) -> str:
@@ -67,8 +70,11 @@ def kernel_paths(variant: KernelVariant) -> list[str]:
     paths = []
     for name, template in _header_structs(variant.header).items():
         if re.search(rf"\b{name}\b", source):
-            paths += ([f"{name} rq3", f"{name} shift"] if "kRq3" in template
-                      else [name + form for form in LINE_FORMS] if name == LINE_PARAMS else [name])
+            forms = [""]
+            for parameter, labels in TEMPLATE_FORMS.items():
+                if parameter in template:
+                    forms = [f"{form} {label}" for form in forms for label in labels]
+            paths += [name + form for form in (LINE_FORMS if name == LINE_PARAMS else forms)]
     return paths
 
 
@@ -80,9 +86,10 @@ def path_of(variant: KernelVariant, params_type: str, note: str = "") -> str:
     name, _, args = inner.partition("<")
     template = _header_structs(variant.header).get(name, ())
     label = name
-    if "kRq3" in template and args:
-        values = [arg.strip() for arg in args.rstrip(">").split(",")]
-        label += " rq3" if values[template.index("kRq3")] == "1" else " shift"
+    values = [arg.strip() for arg in args.rstrip(">").split(",")] if args else []
+    for parameter, (nonzero, zero) in TEMPLATE_FORMS.items():
+        if parameter in template and values:
+            label += f" {zero if values[template.index(parameter)] == '0' else nonzero}"
     if name == LINE_PARAMS:
         found = LINE_NOTE.search(note)
         if not found:

@@ -126,12 +126,12 @@ def quantize_weights(w: np.ndarray, axis: int | None) -> tuple[np.ndarray, np.nd
     return np.clip(q, -127, 127).astype(np.int8), scales
 
 
-def _random_weights(rng: np.random.Generator, shape, axis: int) -> np.ndarray:
+def _random_weights(rng: np.random.Generator, shape, axis: int, prune: float = 0.02) -> np.ndarray:
     """Float weights whose magnitude varies per output channel (along ``axis``).
 
     Per-channel scales therefore differ by up to ~100x, some channels are sparse with
-    a single outlier (so most quantized weights are tiny), and rarely a channel is
-    entirely zero (pruned).
+    a single outlier (so most quantized weights are tiny), and rarely (``prune``, per
+    channel) a channel is entirely zero (pruned).
     """
     n = shape[axis]
     w = rng.standard_normal(shape)
@@ -146,7 +146,7 @@ def _random_weights(rng: np.random.Generator, shape, axis: int) -> np.ndarray:
             ch = moved[c]
             ch *= 0.02
             ch.flat[rng.integers(ch.size)] = mag[c] * rng.choice([-3.0, 3.0])
-        elif r < 0.14 and n > 1:  # pruned channel
+        elif r < 0.12 + prune and n > 1:  # pruned channel
             moved[c] = 0.0
     return w
 
@@ -450,8 +450,8 @@ def _conv_like(mb: ModelBuilder, x: Act, *, kind: str, out_channels=None,
     if mb.kernel_shapes:
         kernel, stride, dilation, out_channels, depth_multiplier = _kernel_conv_options(
             rng, kind, kernel, stride, dilation, out_channels, depth_multiplier)
-        if kind == "CONV_2D" and not len(zero_filters) and rng.random() < 0.1:
-            # A pruned layer: a quarter to a half of its filters dead (vww01 has such layers), for
+        if kind == "CONV_2D" and not len(zero_filters) and rng.random() < (0.2 if kernel == (1, 1) else 0.05):
+            # A pruned layer: a quarter to a half of its filters dead (vww01 has such 1x1 layers), for
             # the kernels that skip them (conv.py's sparse pairs, the live-filter wrapper).
             zero_filters = rng.choice(out_channels, size=max(1, int(out_channels * rng.uniform(0.25, 0.5))),
                                       replace=False).tolist()
@@ -479,7 +479,9 @@ def _conv_like(mb: ModelBuilder, x: Act, *, kind: str, out_channels=None,
 
     if kind == "CONV_2D":
         cout = out_channels or int(rng.integers(1, 9))
-        wf = _random_weights(rng, (cout, kh, kw, cin), axis=0)
+        # Kernel shapes prune whole layers instead (zero_filters above): a 2% chance per filter
+        # would leave few 32-96 filter layers without a dead one, and the 2x4 blocks decline those.
+        wf = _random_weights(rng, (cout, kh, kw, cin), axis=0, prune=0.0 if mb.kernel_shapes else 0.02)
         qdim, fan_in = 0, kh * kw * cin
     else:
         depth_multiplier = depth_multiplier or int(rng.choice([1, 1, 2, 3]))
@@ -846,7 +848,7 @@ def dequantize(mb: ModelBuilder, x: Act) -> Act:
 # Channel counts of real models: mostly whole groups of 4 (the 2x4 register blocks and the 4-lane
 # kernels take nothing else) and of 8 (pointwise8), besides a stem's 1-3 channels and odd counts
 # (the padded paths).
-KERNEL_CHANNELS = (4, 8, 8, 12, 16, 16, 24, 32, 32)
+KERNEL_CHANNELS = (4, 8, 8, 12, 16, 16, 24, 32, 32, 48, 64, 96)
 
 
 def _kernel_channels(rng) -> int:
