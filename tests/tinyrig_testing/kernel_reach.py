@@ -11,9 +11,9 @@ several variants share one C++ function (conv2d_s8). Within a kernel, a path is 
 struct the specialiser chose (DspDepthwiseLineParams vs DspDepthwiseConv2DParams), plus the
 requantisation form where the struct's template has one (kRq3: "rq3" for the 3-instruction form,
 "shift" for the register shift; kUnits: "straight" for a run without passes, "passes"), and "live:"
-in front when the live-filter wrapper runs it. The
-depthwise line kernel keeps its stride and form out of its type; they are read from its note
-(LINE_NOTE), "s1"/"s2" and "rq3" or "shift" (some channel requantised one at a time).
+in front when the live-filter wrapper runs it. The depthwise line kernel keeps its stride and form
+out of its type; they are read from its note (LINE_NOTE): "s1"/"s2", then "rq3" or "shift" (some
+channel requantised one at a time).
 """
 
 from __future__ import annotations
