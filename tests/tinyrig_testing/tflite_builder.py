@@ -126,12 +126,12 @@ def quantize_weights(w: np.ndarray, axis: int | None) -> tuple[np.ndarray, np.nd
     return np.clip(q, -127, 127).astype(np.int8), scales
 
 
-def _random_weights(rng: np.random.Generator, shape, axis: int) -> np.ndarray:
+def _random_weights(rng: np.random.Generator, shape, axis: int, prune: float = 0.02) -> np.ndarray:
     """Float weights whose magnitude varies per output channel (along ``axis``).
 
     Per-channel scales therefore differ by up to ~100x, some channels are sparse with
-    a single outlier (so most quantized weights are tiny), and rarely a channel is
-    entirely zero (pruned).
+    a single outlier (so most quantized weights are tiny), and rarely (``prune``, per
+    channel) a channel is entirely zero (pruned).
     """
     n = shape[axis]
     w = rng.standard_normal(shape)
@@ -146,7 +146,7 @@ def _random_weights(rng: np.random.Generator, shape, axis: int) -> np.ndarray:
             ch = moved[c]
             ch *= 0.02
             ch.flat[rng.integers(ch.size)] = mag[c] * rng.choice([-3.0, 3.0])
-        elif r < 0.14 and n > 1:  # pruned channel
+        elif r < 0.12 + prune and n > 1:  # pruned channel
             moved[c] = 0.0
     return w
 
@@ -196,14 +196,20 @@ def _activation_bounds(act: str) -> tuple[float, float]:
     }[act]
 
 
-def _calibrate_output(rng, mean, std, activation: str, mode: str, *, min_step=None):
+def _calibrate_output(rng, mean, std, activation: str, mode: str, *, min_step=None, max_step=None):
     """Output (scale, zp) of a requantizing op from per-channel float statistics.
 
     ``mode``:
       * "calibrated": range = mean +- k*std (k in [2, 4]) as a converter would see it;
       * "tight": the same range squeezed 3-50x: heavy saturation, larger multipliers;
       * "hot": the scale is set below ``min_step`` (input_scale * smallest filter
-        scale) so that the effective multiplier exceeds 1 (a positive shift).
+        scale) so that the effective multiplier exceeds 1 (a positive shift);
+      * "e1" / "coarse" (kernel shapes only): the scale is set from ``max_step``
+        (input_scale * largest filter scale) so that the widest channel's effective
+        multiplier is in [1/4, 1/2) (right shift 1) or about 2^-11..2^-16 (right shift
+        12-16): the shifts at which the DSP kernels' 3-instruction requantisation stops
+        being exact (arm_dsp/fused_epilogue.py three_instruction_exact), so they must
+        take their register-shift form or decline.
     With probability 0.3 the fused activation's bounds are *not* applied to the
     range, so the activation clamp falls strictly inside [-128, 127].
     """
@@ -219,6 +225,11 @@ def _calibrate_output(rng, mean, std, activation: str, mode: str, *, min_step=No
         lo, hi = max(lo, a_lo), min(hi, a_hi)
         if hi <= lo:  # e.g. an all-negative range under RELU
             hi = lo + max(1e-3, abs(lo) * 0.1)
+    if mode in ("e1", "coarse") and max_step is not None:
+        ratio = rng.uniform(0.26, 0.49) if mode == "e1" else 2.0 ** -rng.uniform(11.2, 15.8)
+        scale = float(f32(max_step / ratio))
+        zp = -128 if a_lo == 0.0 and rng.random() < 0.5 else int(rng.integers(-128, 128))
+        return scale, zp
     if mode == "hot" and min_step is not None:
         # Floored at 1e-6: scales far below any real model's would only make later
         # ops (SOFTMAX, ADD) violate TFLM's preconditions.
@@ -230,8 +241,18 @@ def _calibrate_output(rng, mean, std, activation: str, mode: str, *, min_step=No
     return choose_qparams(lo, hi)
 
 
-def _pick_mode(rng) -> str:
+def _pick_mode(rng, kernel_shapes: bool = False) -> str:
+    if kernel_shapes:
+        return str(rng.choice(["calibrated", "tight", "hot", "e1", "coarse"], p=[0.6, 0.12, 0.08, 0.1, 0.1]))
     return str(rng.choice(["calibrated", "tight", "hot"], p=[0.7, 0.18, 0.12]))
+
+
+def _extreme_zero_point(mb: "ModelBuilder", zp: int) -> int:
+    """With kernel shapes, sometimes an output zero point at an end of the int8 range (kernels
+    fold it into constants and clamps, where -128 and 127 are the edge cases)."""
+    if mb.kernel_shapes and mb.rng.random() < 0.15:
+        return -128 if mb.rng.random() < 0.6 else 127
+    return zp
 
 
 # --------------------------------------------------------------------------------------
@@ -267,6 +288,9 @@ class ModelBuilder:
         self.add_consts: dict[tuple, tuple] = {}  # ADD constants by shape, for reuse
         self.extra_inputs: list[Act] = []  # graph inputs added by ADD(other="input")
         self.allow_multi_input = True  # may random_model add a second graph input?
+        # Draw the shapes and quantisations the optimised kernels specialise on (random_model's
+        # shapes="kernels"); off, every draw is the original one, so old seeds keep their models.
+        self.kernel_shapes = False
 
     # -- tensors ---------------------------------------------------------------------
     def tensor(self, shape, dtype, *, scale=None, zero_point=None, qdim=0, data=None,
@@ -423,9 +447,17 @@ def _conv_like(mb: ModelBuilder, x: Act, *, kind: str, out_channels=None,
     output channels whose int8 weights are all zero (pruned or dead filters), keeping their scale."""
     rng = mb.rng
     n, h, w, cin = x.shape
+    if mb.kernel_shapes:
+        kernel, stride, dilation, out_channels, depth_multiplier = _kernel_conv_options(
+            rng, kind, kernel, stride, dilation, out_channels, depth_multiplier)
+        if kind == "CONV_2D" and not len(zero_filters) and rng.random() < (0.2 if kernel == (1, 1) else 0.05):
+            # A pruned layer: a quarter to a half of its filters dead (vww01 has such 1x1 layers), for
+            # the kernels that skip them (conv.py's sparse pairs, the live-filter wrapper).
+            zero_filters = rng.choice(out_channels, size=max(1, int(out_channels * rng.uniform(0.25, 0.5))),
+                                      replace=False).tolist()
     padding = padding or str(rng.choice(["SAME", "VALID"]))
     activation = activation or str(rng.choice(CORE_ACTIVATIONS))
-    mode = mode or _pick_mode(rng)
+    mode = mode or _pick_mode(rng, mb.kernel_shapes)
     if per_channel is None:
         per_channel = bool(rng.random() < 0.8)
     if stride is None:
@@ -447,7 +479,9 @@ def _conv_like(mb: ModelBuilder, x: Act, *, kind: str, out_channels=None,
 
     if kind == "CONV_2D":
         cout = out_channels or int(rng.integers(1, 9))
-        wf = _random_weights(rng, (cout, kh, kw, cin), axis=0)
+        # Kernel shapes prune whole layers instead (zero_filters above): a 2% chance per filter
+        # would leave few 32-96 filter layers without a dead one, and the 2x4 blocks decline those.
+        wf = _random_weights(rng, (cout, kh, kw, cin), axis=0, prune=0.0 if mb.kernel_shapes else 0.02)
         qdim, fan_in = 0, kh * kw * cin
     else:
         depth_multiplier = depth_multiplier or int(rng.choice([1, 1, 2, 3]))
@@ -481,7 +515,9 @@ def _conv_like(mb: ModelBuilder, x: Act, *, kind: str, out_channels=None,
         inputs.append(-1)  # optional input omitted, as TFLite encodes it
         mb.features.add("no_bias")
     min_step = x.scale * float(np.min(wscale))
-    scale, zp = _calibrate_output(rng, acc_mean, acc_std, activation, mode, min_step=min_step)
+    scale, zp = _calibrate_output(rng, acc_mean, acc_std, activation, mode, min_step=min_step,
+                                  max_step=x.scale * float(np.max(wscale)))
+    zp = _extreme_zero_point(mb, zp)
     y = mb.activation((n, oh, ow, cout), scale=scale, zp=zp)
     _set_stats(y, acc_mean, acc_std, activation, rng)
 
@@ -545,9 +581,11 @@ def fully_connected(mb: ModelBuilder, x: Act, *, units=None, activation=None,
     """
     rng = mb.rng
     activation = activation or str(rng.choice(CORE_ACTIVATIONS))
-    mode = mode or _pick_mode(rng)
+    mode = mode or _pick_mode(rng, mb.kernel_shapes)
     depth = x.shape[-1]
     batches = int(np.prod(x.shape[:-1]))
+    if mb.kernel_shapes and not units:
+        units = _kernel_channels(rng)
     units = units or int(rng.integers(1, 17) if rng.random() < 0.85 else rng.integers(17, 129))
     if len(x.shape) != 2:
         mb.features.add("fc_nd_input")
@@ -572,7 +610,9 @@ def fully_connected(mb: ModelBuilder, x: Act, *, units=None, activation=None,
         inputs.append(-1)
         mb.features.add("no_bias")
     scale, zp = _calibrate_output(rng, acc_mean, acc_std, activation, mode,
-                                  min_step=x.scale * float(np.min(wscale)))
+                                  min_step=x.scale * float(np.min(wscale)),
+                                  max_step=x.scale * float(np.max(wscale)))
+    zp = _extreme_zero_point(mb, zp)
     out_shape = (*x.shape[:-1], units) if keep_num_dims else (batches, units)
     if keep_num_dims:
         mb.features.add("fc_keep_num_dims")
@@ -747,8 +787,10 @@ def softmax(mb: ModelBuilder, x: Act, *, beta=None) -> Act:
     assert x.shape[-1] < SOFTMAX_MAX_ROW, "the interpreter aborts on such rows"
     if beta is None:
         beta = 1.0 if rng.random() < 0.7 else float(f32(rng.uniform(0.1, 3.0)))
-    # TFLM's int8 SOFTMAX needs beta * input_scale * 2^26 > 1 (it aborts otherwise).
-    beta = float(f32(max(beta, 1.5 / (x.scale * 2**26))))
+    # TFLM's int8 SOFTMAX needs beta * input_scale * 2^26 > 1 (it aborts otherwise), and
+    # below 2^31 (its multiplier's left shift is at most 30: beta * input_scale < 16; kernel
+    # shapes' "coarse" outputs have scales that large).
+    beta = float(f32(min(max(beta, 1.5 / (x.scale * 2**26)), 15.0 / x.scale)))
     y = mb.activation(x.shape, scale=1.0 / 256, zp=-128, mean=1.0 / x.shape[-1], std=0.2)
     opt = schema.SoftmaxOptionsT()
     opt.beta = beta
@@ -803,6 +845,71 @@ def dequantize(mb: ModelBuilder, x: Act) -> Act:
 # --------------------------------------------------------------------------------------
 
 
+# Channel counts of real models: mostly whole groups of 4 (the 2x4 register blocks and the 4-lane
+# kernels take nothing else) and of 8 (pointwise8), besides a stem's 1-3 channels and odd counts
+# (the padded paths).
+KERNEL_CHANNELS = (4, 8, 8, 12, 16, 16, 24, 32, 32, 48, 64, 96)
+
+
+def _kernel_channels(rng) -> int:
+    r = rng.random()
+    if r < 0.8:
+        return int(rng.choice(KERNEL_CHANNELS))
+    if r < 0.87:
+        return int(rng.integers(1, 4))
+    return int(rng.integers(1, 10))
+
+
+def _kernel_image_shape(rng, total: int) -> tuple[int, int, int, int]:
+    """A rank-4 shape of `total` values whose channels are a whole group of 4 where `total`
+    allows (a RESHAPE back to an image in a kernel-shapes chain), else any factorisation."""
+    channels = [d for d in range(4, 65, 4) if total % d == 0]
+    if not channels:
+        return _factor_shapes(rng, total, 4)
+    c = int(rng.choice(channels))
+    pixels = total // c
+    h = int(rng.choice([d for d in range(1, pixels + 1) if pixels % d == 0]))
+    return (1, h, pixels // h, c)
+
+
+def _kernel_4d(rng) -> tuple[int, int, int, int]:
+    """An input image for kernel shapes: a [T, 1, C] series now and then (streaming models'
+    kx1 depthwise), a few large maps (long runs, passes, bands near their limits)."""
+    c, r = _kernel_channels(rng), rng.random()
+    if r < 0.08:
+        return (1, int(rng.integers(8, 33)), 1, c)
+    if r < 0.23:
+        return (1, int(rng.integers(12, 25)), int(rng.integers(12, 25)), c)
+    return (1, int(rng.integers(3, 17)), int(rng.integers(3, 17)), c)
+
+
+def _kernel_conv_options(rng, kind: str, kernel, stride, dilation, out_channels, depth_multiplier):
+    """The options left None drawn as real models have them: CONV_2D mostly 1x1 and 3x3 (also
+    2x2, 5x5, kx1, 1xk), depthwise mostly 3x3 and kx1 (a few taller than the 8 rows the DSP
+    depthwise ring holds) with a depth multiplier of 1, strides 1 and 2, rarely dilated."""
+    if kernel is None:
+        r = rng.random()
+        if kind == "CONV_2D":
+            k = int(rng.choice([2, 5]))
+            kernel = ((1, 1) if r < 0.4 else (3, 3) if r < 0.7 else (k, k) if r < 0.8
+                      else (k, 1) if r < 0.85 else (1, k) if r < 0.9 else None)
+        else:
+            kernel = ((3, 3) if r < 0.5 else (int(rng.integers(3, 11)), 1) if r < 0.75
+                      else (int(rng.integers(12, 25)), 1) if r < 0.8 else None)
+        if kernel is None:
+            kernel = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
+    if stride is None:
+        r = rng.random()
+        stride = (1, 1) if r < 0.6 else (2, 2) if r < 0.9 else (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    if dilation is None and rng.random() < 0.9:
+        dilation = (1, 1)
+    if kind == "CONV_2D":
+        out_channels = out_channels or _kernel_channels(rng)
+    elif depth_multiplier is None:
+        depth_multiplier = 1 if rng.random() < 0.85 else 2
+    return kernel, stride, dilation, out_channels, depth_multiplier
+
+
 def _random_4d(rng) -> tuple[int, int, int, int]:
     if rng.random() < 0.1:  # occasionally wider: longer loops, bigger sums and arenas
         return (1, int(rng.integers(8, 21)), int(rng.integers(8, 21)), int(rng.integers(8, 33)))
@@ -815,7 +922,8 @@ def _step(mb: ModelBuilder, x: Act, op: str, extended: bool) -> Act:
     rng = mb.rng
     rank4 = len(x.shape) == 4
     if op in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D") and not rank4:
-        x = reshape(mb, x, _factor_shapes(rng, int(np.prod(x.shape)), 4))
+        total = int(np.prod(x.shape))
+        x = reshape(mb, x, _kernel_image_shape(rng, total) if mb.kernel_shapes else _factor_shapes(rng, total, 4))
     act = None
     if extended and rng.random() < 0.1:
         act = "RELU_N1_TO_1"
@@ -859,8 +967,27 @@ def _step(mb: ModelBuilder, x: Act, op: str, extended: bool) -> Act:
     raise ValueError(op)
 
 
+SHAPES = ("any", "kernels")
+# A kernel-shapes chain draws its other ops as image models have them, convolutions first.
+KERNEL_CHAIN_OPS = {"CONV_2D": 0.42, "DEPTHWISE_CONV_2D": 0.2, "ADD": 0.1, "AVERAGE_POOL_2D": 0.06,
+                    "MAX_POOL_2D": 0.04, "FULLY_CONNECTED": 0.08, "SOFTMAX": 0.06, "RESHAPE": 0.04}
+RANK2_OPS = ("FULLY_CONNECTED", "SOFTMAX")
+
+
+def _kernel_chain(rng, seq: list[str], length: int) -> list[str]:
+    """`seq` (the forced op, if any) filled up to `length` ops (at least 1) from KERNEL_CHAIN_OPS,
+    shuffled, then the image ops moved in front of FULLY_CONNECTED and SOFTMAX (the order of a
+    classifier): a convolution then sees the channels its producer made, not those of a RESHAPE
+    of a vector."""
+    names, weights = list(KERNEL_CHAIN_OPS), list(KERNEL_CHAIN_OPS.values())
+    while len(seq) < max(length, 1):
+        seq.append(str(rng.choice(names, p=weights)))
+    rng.shuffle(seq)
+    return sorted(seq, key=lambda o: o in RANK2_OPS)
+
+
 def random_model(seed, *, extended: bool = False, op: str | None = None,
-                 chain: bool | None = None, multi_input: bool | None = None):
+                 chain: bool | None = None, multi_input: bool | None = None, shapes: str = "any"):
     """A random valid int8 model: ``(tflite_bytes, description)``.
 
     ``seed`` is an int (recorded in the description) or a numpy Generator.  ``op``
@@ -870,10 +997,18 @@ def random_model(seed, *, extended: bool = False, op: str | None = None,
     ``multi_input`` allows ADD to take a second graph input (default: only when
     ``extended``; the engine compiles single-input models, so core ADDs take their
     second operand from a constant or from an earlier activation, a residual).
+    ``shapes="kernels"`` draws channel counts, filters, strides and quantisations from the
+    mix real models have and the optimised kernels specialise on (whole groups of 4 and 8
+    channels, 1x1 / 3x3 / kx1 filters, requantisation shifts at the DSP epilogue's limits;
+    see _kernel_conv_options); "any" (the default) keeps the original draws, and each seed
+    its model.
     """
+    if shapes not in SHAPES:
+        raise ValueError(f"shapes={shapes!r}: one of {', '.join(SHAPES)}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     mb = ModelBuilder(rng, own_buffers=bool(rng.random() < 0.7), dedupe=bool(rng.random() < 0.5))
     mb.allow_multi_input = extended if multi_input is None else multi_input
+    mb.kernel_shapes = shapes == "kernels"
     if chain is None:
         chain = bool(rng.random() < 0.5)
     main_ops = [o for o in CORE_OPS if o not in ("QUANTIZE", "DEQUANTIZE")]
@@ -885,9 +1020,12 @@ def random_model(seed, *, extended: bool = False, op: str | None = None,
         float_in = op == "QUANTIZE" or rng.random() < 0.12
         float_out = op == "DEQUANTIZE" or rng.random() < 0.12
         seq = [op] if op in main_ops else []
-        while len(seq) < int(rng.integers(2, 5)) - (float_in + float_out) or not seq:
-            seq.append(str(rng.choice(main_ops)))
-        rng.shuffle(seq)
+        if mb.kernel_shapes:
+            seq = _kernel_chain(rng, seq, int(rng.integers(2, 6)) - (float_in + float_out))
+        else:
+            while len(seq) < int(rng.integers(2, 5)) - (float_in + float_out) or not seq:
+                seq.append(str(rng.choice(main_ops)))
+            rng.shuffle(seq)
     else:
         # Exactly one operator; its input has the rank it needs.
         float_in, float_out = op == "QUANTIZE", op == "DEQUANTIZE"
@@ -906,7 +1044,7 @@ def random_model(seed, *, extended: bool = False, op: str | None = None,
             shape = (int(rng.integers(2, 4)), shape[1])  # batch > 1
             mb.features.add("fc_batch")
     else:
-        shape = _random_4d(rng)
+        shape = _kernel_4d(rng) if mb.kernel_shapes else _random_4d(rng)
         if extended and rng.random() < 0.15:
             shape = (int(rng.integers(2, 4)), *shape[1:])  # batch > 1
             mb.features.add("batch")
