@@ -16,8 +16,11 @@ from tinyrig_testing.kernel_reach import ReachCounter
 # 10-15) and every path but RARE_PATHS, which take a layer in about 1 model of 100.
 OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D")
 FIRST_SEED, MODELS = 1000, 80
+# The two 2x4 kernels' runs with passes (depths over 68) share one run of any depth, which
+# test_dsp_patch_quad_qemu.py (depth 72) and test_dsp_pointwise_quad_qemu.py (depth 136) drive.
 RARE_PATHS = {"arm_dsp:conv DspConvSparseParams rq3", "arm_dsp:conv DspConvSparseParams shift",
-              "arm_dsp:pointwise_quad DspPointwiseQuadParams passes"}
+              "arm_dsp:pointwise_quad DspPointwiseQuadParams passes",
+              "arm_dsp:patch_quad DspPatchQuadParams passes"}
 
 
 @pytest.fixture(scope="module")

@@ -449,7 +449,7 @@ def _conv_like(mb: ModelBuilder, x: Act, *, kind: str, out_channels=None,
     n, h, w, cin = x.shape
     if mb.kernel_shapes:
         kernel, stride, dilation, out_channels, depth_multiplier = _kernel_conv_options(
-            rng, kind, kernel, stride, dilation, out_channels, depth_multiplier)
+            rng, kind, kernel, stride, dilation, out_channels, depth_multiplier, cin)
         if kind == "CONV_2D" and not len(zero_filters) and rng.random() < (0.2 if kernel == (1, 1) else 0.05):
             # A pruned layer: a quarter to a half of its filters dead (vww01 has such 1x1 layers), for
             # the kernels that skip them (conv.py's sparse pairs, the live-filter wrapper).
@@ -883,13 +883,19 @@ def _kernel_4d(rng) -> tuple[int, int, int, int]:
     return (1, int(rng.integers(3, 17)), int(rng.integers(3, 17)), c)
 
 
-def _kernel_conv_options(rng, kind: str, kernel, stride, dilation, out_channels, depth_multiplier):
+def _kernel_conv_options(rng, kind: str, kernel, stride, dilation, out_channels, depth_multiplier, in_channels):
     """The options left None drawn as real models have them: CONV_2D mostly 1x1 and 3x3 (also
-    2x2, 5x5, kx1, 1xk), depthwise mostly 3x3 and kx1 (a few taller than the 8 rows the DSP
-    depthwise ring holds) with a depth multiplier of 1, strides 1 and 2, rarely dilated."""
+    2x2, 5x5, kx1, 1xk; on 1-3 input channels a third of the time a stem's window whose rows are
+    whole words, as kws01's 10x4 on one channel), depthwise mostly 3x3 and kx1 (a few taller than
+    the 8 rows the DSP depthwise ring holds) with a depth multiplier of 1, strides 1 and 2, rarely
+    dilated."""
     if kernel is None:
         r = rng.random()
-        if kind == "CONV_2D":
+        if kind == "CONV_2D" and in_channels <= 3 and r < 0.33:
+            # Drawn only here, so that the draws of every other layer stay as they were.
+            widths = [fw for fw in (2, 4, 8) if fw * in_channels % 4 == 0]
+            kernel = (int(rng.integers(2, 11)), int(rng.choice(widths)))
+        elif kind == "CONV_2D":
             k = int(rng.choice([2, 5]))
             kernel = ((1, 1) if r < 0.4 else (3, 3) if r < 0.7 else (k, k) if r < 0.8
                       else (k, 1) if r < 0.85 else (1, k) if r < 0.9 else None)
