@@ -27,6 +27,7 @@ from ..registry import Declined, register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_conv,
                                  specialized_plan)
 from . import dsp_kernel
+from .conv import BAND_MAX_BYTES, BAND_PASS_UNITS  # the band (fill_band) is conv.py's
 from .fused_epilogue import activation_clamps
 from .quad_stream import QUAD_FILTERS, quad_stream
 
@@ -36,7 +37,6 @@ QUAD_PIXELS, UNIT_DEPTH = 2, 4  # pixels of the register block (QUAD_FILTERS fil
 # 3x3 and 5x5 windows' on 4-64 channels and the 2x2 and 1xN windows' on powers of 2. Unused runs
 # cost compile time only; the largest keeps pixel 1's loads within LDR's 4095-byte offset.
 PIXEL_BYTES = (8, 16, 24, 32, 40, 48, 64, 80, 96, 128, 144, 160, 192, 256, 288, 384, 512, 576, 768, 1152, 1536)
-BAND_MAX_BYTES = 16384  # largest widened band a layer keeps in scratch (conv.py's)
 # Units per pass of the run (tinyrig_dsp_band_quad.cc TINYRIG_BQ_PASS_UNITS), without and with a
 # small flash instruction cache.
 PASS_UNITS, SMALL_CACHE_PASS_UNITS = 18, 6
@@ -101,7 +101,7 @@ def band_pairs_cycles(rows: int, out_w: int, depth: int, out_c: int) -> float:
     further pass of 18 units); its 1-2 leftover pixels a row go through the columns run 3 at a
     time after a copy (about 2 cycles a step and pixel)."""
     units = depth // UNIT_DEPTH
-    passes = -(-(units - 1) // 18) if units > 1 else 1
+    passes = -(-(units - 1) // BAND_PASS_UNITS) if units > 1 else 1
     per_pair = 12 * (depth // 2) + 62 + 6 * (passes - 1)
     copies = rows * (out_w % 3) * (depth // 2) * 3
     return rows * out_w / 3 * (52 + (out_c // 2) * per_pair) + copies

@@ -38,6 +38,11 @@ from .fused_epilogue import activation_clamps, halved_epilogue_constants, three_
 from .smlad_layout import int8_pair_words, raw_pair_encodable
 
 CONV_PIXELS, CONV_FILTERS, CONV_DEPTH_STEP = 3, 2, 4  # register block; depth per loop unit (2 steps)
+# Units per pass of the columns runs and of the band runs, in a build without and with a small
+# flash instruction cache (tinyrig_dsp_conv.cc kPassUnits, kBandPassUnits; tests/codegen/kernels/
+# test_c_twins.py holds both sides equal).
+PASS_UNITS, SMALL_CACHE_PASS_UNITS = 16, 8
+BAND_PASS_UNITS, SMALL_CACHE_BAND_PASS_UNITS = 18, 9
 # A 3x3 filter on 3 channels (dilation_w 1) reads each window as 3 rows of 9 bytes
 # without im2col (conv_rgb3x3 in tinyrig_dsp_conv.cc): the words at bytes 0 and 4 of
 # each row, then a word made of the bytes (r0[8], r2[8], r1[8], -) (PKHBT of the words
@@ -140,10 +145,10 @@ def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
 
 def _passes(depth_p: int) -> int:
     """DspConvColumnsParams' kPasses: the units (CONV_DEPTH_STEP depths each) after a pair's first
-    fit one pass of 8 units (0: both builds' runs need no pass end test), of 16 (1: the build
-    without a small flash cache needs none), or neither (2)."""
+    fit one pass of a small-cache build (0: both builds' runs need no pass end test), of the build
+    without a small flash cache (1: that build's needs none), or neither (2)."""
     rest = depth_p // CONV_DEPTH_STEP - 1
-    return 0 if rest <= 8 else 1 if rest <= 16 else 2
+    return 0 if rest <= SMALL_CACHE_PASS_UNITS else 1 if rest <= PASS_UNITS else 2
 
 
 def _requant_in_three(rows: np.ndarray, c: dict, epilogue) -> bool:

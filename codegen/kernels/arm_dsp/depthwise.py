@@ -33,6 +33,7 @@ DW_MAX_FILTER_H = 8  # row slots the depthwise kernel keeps on its stack
 # The line kernel's accumulator buffer ends on this boundary and is at most this long: its
 # MAC loop ends when the buffer pointer's low bits are zero (tinyrig_dsp_depthwise.cc kDwAccAlign).
 DW_LINE_MAX_ACC_BYTES = 512
+LINE_RECORD_WORDS = 7  # a channel's record in the line kernel (tinyrig_dsp_depthwise.cc kRecordWords)
 
 
 def specialize_depthwise(plan: LayerPlan) -> SpecializedLayerPlan:
@@ -138,7 +139,7 @@ def _line_plan(plan: LayerPlan, p: dict, c: dict) -> SpecializedLayerPlan | None
     requant = _line_requant(rows, fused, table, p, c)
     one_at_a_time = int(np.count_nonzero(requant[:, 1] < 0))
     records = np.concatenate([row_words, bias[:, None], requant], axis=1)
-    assert records.shape == (channels, 7)
+    assert records.shape == (channels, LINE_RECORD_WORDS)
     params = [
         ("channels", channels),
         *geometry.items(),
