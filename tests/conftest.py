@@ -21,6 +21,18 @@ if not os.environ.get("TINYRIG_MODELS") and (SHARED / "models").is_dir():
     os.environ["TINYRIG_MODELS"] = str(SHARED / "models")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_object_cache(tmp_path_factory) -> Path:
+    """One PlatformIO build cache (SCons CacheDir) for every firmware the session builds, the CLI's
+    subprocesses included. Most of a test firmware's objects (drivers, API shim, kernel sources) are
+    the same from test to test; SCons reuses an object only when its build signature matches:
+    every source and header it includes, byte for byte, and the compiler command line. A failed
+    compile (warnings are errors) is never stored. A fresh folder per session, so nothing made by
+    another toolchain or checkout is ever reused."""
+    path = Path(os.environ.setdefault("PLATFORMIO_BUILD_CACHE_DIR", str(tmp_path_factory.mktemp("pio-build-cache"))))
+    return path
+
+
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     path = Path(os.environ.get("TINYRIG_MODELS", SHARED / "models"))
