@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import threading
 
 import pytest
 
@@ -113,3 +116,42 @@ def test_constants_go_back_to_flash_when_the_mcu_link_does_not_fit(tmp_path, mod
     with pytest.raises(firmware_cache.BuildError) as info:
         firmware_cache.prepare_firmware(tiny, kws, model)
     assert info.value.ram_overflow and "overflow" in str(info.value).splitlines()[0]
+
+
+# Another tinyrig preparing the same project: holds its lock until a line arrives on stdin.
+HOLD_PROJECT = """
+import sys
+from pathlib import Path
+from tinyrig.build.firmware_cache import project_lock
+with project_lock(Path(sys.argv[1])):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@pytest.mark.qemu
+def test_prepare_firmware_waits_while_another_process_prepares_the_same_project(tmp_path, models_dir, monkeypatch):
+    """Two tinyrigs sharing a cache (CI jobs, a performance and an energy run started together) must
+    not generate into one project folder while PlatformIO compiles it: the second waits."""
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("needs arm-none-eabi-gcc")
+    monkeypatch.setenv("TINYRIG_CACHE", str(tmp_path / "cache"))
+    model, ad01, board = models_dir / "ad01.tflite", get_benchmark("ad01"), load_board(BOARD_FILE)
+    directory = firmware_cache.project_dir(board, ad01, model.read_bytes())
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_PROJECT, str(directory)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        prepared = {}
+        worker = threading.Thread(target=lambda: prepared.update(
+            firmware=firmware_cache.prepare_firmware(board, ad01, model)))
+        worker.start()
+        worker.join(2.0)
+        assert worker.is_alive() and not directory.exists()  # waiting, nothing generated yet
+        holder.communicate("\n", timeout=30)
+        worker.join(600)
+        assert not worker.is_alive() and prepared["firmware"].build.elf.is_file()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()

@@ -9,8 +9,10 @@ platform, the kernel override, and the compiler's version.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import subprocess
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -84,6 +86,21 @@ def project_dir(board: Board, benchmark: Benchmark, model_bytes: bytes, kernels:
     return cache_dir() / "firmware" / board.name / f"{benchmark.id}-{firmware_key(board, model_bytes, kernels, code_for)}"
 
 
+@contextmanager
+def project_lock(directory: Path):
+    """Holds `directory`'s project for this process: another tinyrig preparing the same firmware
+    (two CI jobs sharing the cache, a performance and an energy run started together) waits here
+    instead of rewriting the generated sources while PlatformIO compiles them. The lock file sits
+    beside the project, so generating a fresh project never deletes it."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.parent / f".{directory.name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def prepare_firmware(board: Board, benchmark: Benchmark, model: Path, env_name: str = "perf",
                      out_dir: Path | None = None, kernels: str | None = None,
                      code_for: Board | None = None) -> Firmware:
@@ -95,6 +112,13 @@ def prepare_firmware(board: Board, benchmark: Benchmark, model: Path, env_name: 
     are cached apart."""
     model_bytes = read_model_bytes(model)
     directory = Path(out_dir) if out_dir else project_dir(board, benchmark, model_bytes, kernels, code_for)
+    # A project folder the caller named is theirs to share or not; the cache's are shared.
+    with project_lock(directory) if out_dir is None else nullcontext():
+        return _prepare(board, benchmark, model, model_bytes, directory, env_name, out_dir, kernels, code_for)
+
+
+def _prepare(board: Board, benchmark: Benchmark, model: Path, model_bytes: bytes, directory: Path, env_name: str,
+             out_dir: Path | None, kernels: str | None, code_for: Board | None) -> Firmware:
     try:
         project = FirmwareProject.load(directory)
         fresh = project.model_sha256 != hashlib.sha256(model_bytes).hexdigest() or out_dir is not None
