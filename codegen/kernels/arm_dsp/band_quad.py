@@ -29,7 +29,7 @@ from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array
 from . import dsp_kernel
 from .conv import BAND_MAX_BYTES, BAND_PASS_UNITS  # the band (fill_band) is conv.py's
 from .fused_epilogue import activation_clamps
-from .quad_stream import QUAD_FILTERS, quad_stream
+from .quad_stream import QUAD_FILTERS, faster_elsewhere, quad_stream
 
 QUAD_PIXELS, UNIT_DEPTH = 2, 4  # pixels of the register block (QUAD_FILTERS filters); window values per unit (2 SMLAD steps)
 # The pixel steps the assembly has a run for (tinyrig_dsp_band_quad.cc TINYRIG_BQ_PIXEL_BYTES):
@@ -108,10 +108,8 @@ def band_pairs_cycles(rows: int, out_w: int, depth: int, out_c: int) -> float:
 
 
 def _slower_than_band_pairs(rows: int, out_w: int, depth: int, out_c: int) -> str | None:
-    quad, pairs = band_quad_cycles(rows, out_w, depth, out_c), band_pairs_cycles(rows, out_w, depth, out_c)
-    if quad >= pairs:
-        return f"the 3x2 band path is estimated faster ({pairs:.0f} against {quad:.0f} M4 cycles)"
-    return None
+    return faster_elsewhere(band_quad_cycles(rows, out_w, depth, out_c), band_pairs_cycles(rows, out_w, depth, out_c),
+                            "the 3x2 band path")
 
 
 register(dsp_kernel("conv2d_s8", "band_quad", specialize_band_quad, shared=("band",)), first=True)

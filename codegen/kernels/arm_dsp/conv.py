@@ -99,7 +99,7 @@ def _specialize_filters(plan: LayerPlan) -> SpecializedLayerPlan:
     words = int8_pair_words(scaled)  # [pair][step]
     # Padded convolutions with dilation_w 1 and a small enough input first copy the
     # input with its zero-point border, so that every window is read as whole strips.
-    padded_h, padded_w = _bordered_extent(p)
+    padded_h, padded_w = bordered_extent(p)
     bordered = (not pointwise and not band and p["dilation_w"] == 1 and (p["pad_top"] > 0 or p["pad_left"] > 0
                 or padded_h > p["input_h"] or padded_w > p["input_w"])
                 and padded_h * padded_w * p["input_c"] <= PAD_COPY_MAX_BYTES)
@@ -276,7 +276,7 @@ def _sparse_plan(plan: LayerPlan, p: dict, epilogue, scaled: np.ndarray, rq3: bo
                             note + _requant_note(rq3))
 
 
-def _bordered_extent(p: dict) -> tuple[int, int]:
+def bordered_extent(p: dict) -> tuple[int, int]:
     """Rows and columns of the input with the zero-point border every window needs."""
     padded_h = (p["output_h"] - 1) * p["stride_h"] + (p["filter_h"] - 1) * p["dilation_h"] + 1
     padded_w = (p["output_w"] - 1) * p["stride_w"] + p["filter_w"]
@@ -298,7 +298,7 @@ def _band_pixel_bytes(p: dict) -> int:
         return 0
     if c % 4 and (c > 2 or (fh * c) % 2 or (fh * fw * c) % CONV_DEPTH_STEP):
         return 0
-    padded_h, padded_w = _bordered_extent(p)
+    padded_h, padded_w = bordered_extent(p)
     if c % 4 and fw * c == 4 and padded_h * padded_w * c <= PAD_COPY_MAX_BYTES:
         return 0
     if p["output_w"] < CONV_PIXELS or (fh == 3 and fw == 3 and c == 3):

@@ -25,10 +25,10 @@ from ..registry import Declined, register
 from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array, params_of, require_plain_conv,
                                  round_up, specialized_plan)
 from . import dsp_kernel
-from .conv import PAD_COPY_MAX_BYTES, _bordered_extent
+from .conv import PAD_COPY_MAX_BYTES, bordered_extent
 from .fused_epilogue import activation_clamps
 from .pointwise_quad import QUAD_PIXELS, UNIT_DEPTH, pairs_cycles, quad_cycles, straight_units
-from .quad_stream import QUAD_FILTERS, quad_stream
+from .quad_stream import QUAD_FILTERS, faster_elsewhere, quad_stream
 
 # Why rows of fw * C bytes that are not whole words are declined (vww01's and ic01's 3x3 RGB stems,
 # K = 27), measured: padding K to 28 with a zero weight and copying each window's 3 rows of 9 bytes
@@ -53,7 +53,7 @@ def specialize_patch_quad(plan: LayerPlan) -> SpecializedLayerPlan:
         raise Declined(_ROWS_NOT_WORDS.format(fw * channels))
     if out_c % QUAD_FILTERS:
         raise Declined(f"output channels not a multiple of {QUAD_FILTERS}")
-    padded_h, padded_w = _bordered_extent(p)
+    padded_h, padded_w = bordered_extent(p)
     if not (p["pad_top"] or p["pad_left"] or padded_h > p["input_h"] or padded_w > p["input_w"]):
         padded_h = padded_w = 0  # every window lies inside the input: read in place
     elif padded_h * padded_w * channels > PAD_COPY_MAX_BYTES:
@@ -90,10 +90,8 @@ def patch_quad_cycles(pixels: int, filter_h: int, depth: int, out_c: int) -> flo
 def _slower_than_pairs(pixels: int, filter_h: int, depth: int, out_c: int) -> str | None:
     """Why conv.py's 3x2 block should run the layer (its columns path, 3 windows widened in place
     by widen3_rows: pointwise_quad.pairs_cycles' unstrided form), or None."""
-    quad, pairs = patch_quad_cycles(pixels, filter_h, depth, out_c), pairs_cycles(pixels, depth, out_c, False)
-    if quad >= pairs:
-        return f"the 3x2 block is estimated faster ({pairs:.0f} against {quad:.0f} M4 cycles)"
-    return None
+    quad = patch_quad_cycles(pixels, filter_h, depth, out_c)
+    return faster_elsewhere(quad, pairs_cycles(pixels, depth, out_c, False), "the 3x2 block")
 
 
 register(dsp_kernel("conv2d_s8", "patch_quad", specialize_patch_quad, shared=("pointwise_quad",)), first=True)

@@ -25,7 +25,7 @@ from ..specialize_common import (SpecializedLayerPlan, constants_of, int32_array
                                  round_up, specialized_plan)
 from . import dsp_kernel
 from .fused_epilogue import activation_clamps
-from .quad_stream import QUAD_FILTERS, quad_stream
+from .quad_stream import QUAD_FILTERS, faster_elsewhere, quad_stream
 
 QUAD_PIXELS, UNIT_DEPTH = 2, 4  # pixels of the register block (QUAD_FILTERS filters); input channels per unit (2 steps)
 # Units per pass of the assembly run: tinyrig_dsp_pointwise_quad.cc TINYRIG_QUAD_PASS_UNITS, in a
@@ -105,10 +105,8 @@ def pairs_cycles(pixels: int, depth: int, out_c: int, strided: bool) -> float:
 
 
 def _slower_than_pairs(pixels: int, depth: int, out_c: int, strided: bool) -> str | None:
-    quad, pairs = quad_cycles(pixels, depth, out_c, strided), pairs_cycles(pixels, depth, out_c, strided)
-    if quad >= pairs:
-        return f"the 3x2 block is estimated faster ({pairs:.0f} against {quad:.0f} M4 cycles)"
-    return None
+    return faster_elsewhere(quad_cycles(pixels, depth, out_c, strided), pairs_cycles(pixels, depth, out_c, strided),
+                            "the 3x2 block")
 
 
 register(dsp_kernel("conv2d_s8", "pointwise_quad", specialize_pointwise_quad), first=True)

@@ -1,7 +1,8 @@
-"""The constant stream of a 2-pixel x 4-filter block, shared by pointwise_quad.py (1x1) and
-band_quad.py (2-D windows read from a band): per quad of filters [step][2] int8 pair words (conv.py's
-(a0, b0 - [a0 < 0], a1, b1 - [a1 < 0]) for the pairs (a, b) and (c, d)), then EPILOGUE_WORDS words in
-the order one LDM of tinyrig_dsp_quad_epilogue.h's epilogue takes them."""
+"""The constant stream of a 2-pixel x 4-filter block, shared by pointwise_quad.py (1x1),
+band_quad.py (2-D windows read from a band) and patch_quad.py (windows widened as deep pixels): per
+quad of filters [step][2] int8 pair words (conv.py's (a0, b0 - [a0 < 0], a1, b1 - [a1 < 0]) for the
+pairs (a, b) and (c, d)), then EPILOGUE_WORDS words in the order one LDM of
+tinyrig_dsp_quad_epilogue.h's epilogue takes them; and the cost test all three decline by."""
 
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ from .smlad_layout import int8_pair_words, raw_pair_encodable
 
 QUAD_FILTERS = 4
 EPILOGUE_WORDS = 13  # tinyrig_dsp_pointwise_quad.cc / tinyrig_dsp_band_quad.cc kEpilogueWords
+
+
+def faster_elsewhere(quad_cycles: float, other_cycles: float, other: str) -> str | None:
+    """The reason a 2x4-block kernel declines a layer whose estimated M4 cycles are no fewer than
+    `other`'s (the 3x2 block conv.py would run it on), or None."""
+    if quad_cycles >= other_cycles:
+        return f"{other} is estimated faster ({other_cycles:.0f} against {quad_cycles:.0f} M4 cycles)"
+    return None
 
 
 def quad_stream(rows: np.ndarray, p: dict, c: dict, out_c: int, depth: int) -> np.ndarray:
