@@ -29,11 +29,32 @@ def optimised_layers(model: bytes, core: str) -> list[str]:
             if layer.variant not in (None, REFERENCE)]
 
 
+def op_layers(model: bytes, op: str, board: str) -> list:
+    """Every `op` layer of `model` compiled for `board`'s core."""
+    return [layer for layer in compile_model(model, core=load_board(board).core).layers if layer.op == op]
+
+
+def layer_notes(model: bytes, op: str, board: str) -> list[str]:
+    """The engine's notes (the kernel and path it chose) for every `op` layer on `board`."""
+    return [layer.note for layer in op_layers(model, op, board)]
+
+
 def helium_notes(model: bytes, op: str, board: str = HELIUM_BOARD) -> list[str]:
     """The engine's notes for every `op` layer, after checking Helium ran each of them."""
-    layers = [layer for layer in compile_model(model, core=load_board(board).core).layers if layer.op == op]
+    layers = op_layers(model, op, board)
     assert layers and all(layer.variant == "arm_mve" for layer in layers), [(l.op, l.variant) for l in layers]
     return [layer.note for layer in layers]
+
+
+def conv_chain(seed: int, shape: tuple, layers: list[dict], **defaults) -> tuple[bytes, dict]:
+    """A model of CONV_2D layers one after the other on an input of `shape`, each layer's options
+    over `defaults`, its weights and quantisations drawn from `seed`."""
+    mb = tb.ModelBuilder(np.random.default_rng(seed))
+    x = mb.input(shape)
+    y = x
+    for options in layers:
+        y = tb.conv2d(mb, y, **{**defaults, **options})
+    return tb.finish_model(mb, [x], y, seed=seed)
 
 
 def fuzz_benchmark(model: bytes) -> tuple[Benchmark, object]:

@@ -22,8 +22,8 @@ from tinyrig.codegen.engine import compile_model
 from tinyrig.codegen.kernels.arm_dsp import band_quad
 
 from tinyrig_testing import tflite_builder as tb
-from tinyrig_testing.kernel_checks import (check_host_bit_exact, check_model_bit_exact, conv_model_taking,
-                                           symbol_sizes)
+from tinyrig_testing.kernel_checks import (check_host_bit_exact, check_model_bit_exact, conv_chain, conv_model_taking,
+                                           layer_notes, symbol_sizes)
 
 BOARD = "qemu-mps2-an386"
 NOTE = "2x4 SMLAD block read in place"
@@ -87,16 +87,11 @@ def test_band_quad_host_path_bit_exact(forced, case, tmp_path):
 
 
 def _chain(seed: int, shape: tuple, layers: list[dict]) -> tuple[bytes, dict]:
-    mb = tb.ModelBuilder(np.random.default_rng(seed))
-    x = mb.input(shape)
-    y = x
-    for options in layers:
-        y = tb.conv2d(mb, y, dilation=(1, 1), **options)
-    return tb.finish_model(mb, [x], y, seed=seed)
+    return conv_chain(seed, shape, layers, dilation=(1, 1))
 
 
 def _conv_notes(model: bytes) -> list[str]:
-    return [layer.note for layer in compile_model(model, core=load_board(BOARD).core).layers if layer.op == "CONV_2D"]
+    return layer_notes(model, "CONV_2D", BOARD)
 
 
 def test_band_quad_sized_for_a_flash_cache_bit_exact_under_qemu(forced, tmp_path):

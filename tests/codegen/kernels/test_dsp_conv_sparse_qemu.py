@@ -21,7 +21,7 @@ from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
 
 from tinyrig_testing import tflite_builder as tb
-from tinyrig_testing.kernel_checks import check_host_bit_exact, check_model_bit_exact
+from tinyrig_testing.kernel_checks import check_host_bit_exact, check_model_bit_exact, conv_chain, layer_notes
 
 BOARD = "qemu-mps2-an386"
 NOTE = "with all-zero weights: constant outputs"  # the sparse pairs (conv_run_offsets)
@@ -49,18 +49,12 @@ CASES = [
 
 
 def _model(seed, shape, layers):
-    mb = tb.ModelBuilder(np.random.default_rng(seed))
-    x = mb.input(shape)
-    y = x
-    for options in layers:
-        options = {"activation": "NONE", "per_channel": True, **options}
-        y = tb.conv2d(mb, y, kernel=(1, 1), stride=(1, 1), dilation=(1, 1), padding="VALID", **options)
-    return tb.finish_model(mb, [x], y, seed=seed)
+    return conv_chain(seed, shape, layers, activation="NONE", per_channel=True, kernel=(1, 1), stride=(1, 1),
+                      dilation=(1, 1), padding="VALID")
 
 
 def _conv_notes(model):
-    return [layer.note for layer in compile_model(model, core=load_board(BOARD).core).layers
-            if layer.op == "CONV_2D"]
+    return layer_notes(model, "CONV_2D", BOARD)
 
 
 @pytest.mark.parametrize("seed,shape,layers", CASES)

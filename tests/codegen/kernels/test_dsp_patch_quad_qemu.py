@@ -22,7 +22,8 @@ from tinyrig.codegen.kernels.arm_dsp import patch_quad
 from tinyrig.codegen.kernels.registry import Declined
 
 from tinyrig_testing import tflite_builder as tb
-from tinyrig_testing.kernel_checks import check_host_bit_exact, check_model_bit_exact, symbol_sizes
+from tinyrig_testing.kernel_checks import (check_host_bit_exact, check_model_bit_exact, conv_chain, layer_notes,
+                                           symbol_sizes)
 
 BOARD = "qemu-mps2-an386"
 NOTE = "window rows widened for the 1x1 2x4 SMLAD block"
@@ -59,16 +60,11 @@ FORCED = [
 
 
 def _model(seed, shape, layers):
-    mb = tb.ModelBuilder(np.random.default_rng(seed))
-    x = mb.input(shape)
-    y = x
-    for options in layers:
-        y = tb.conv2d(mb, y, dilation=(1, 1), **options)
-    return tb.finish_model(mb, [x], y, seed=seed)
+    return conv_chain(seed, shape, layers, dilation=(1, 1))
 
 
 def _conv_notes(model) -> list[str]:
-    return [layer.note for layer in compile_model(model, core=load_board(BOARD).core).layers if layer.op == "CONV_2D"]
+    return layer_notes(model, "CONV_2D", BOARD)
 
 
 def _taken(notes) -> int:

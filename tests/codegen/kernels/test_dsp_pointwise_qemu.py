@@ -21,7 +21,7 @@ from tinyrig.codegen.hostbuild import HostModel
 
 from tinyrig_testing import tflite_builder as tb
 from tinyrig_testing.fuzz_harness import in_child, run_tflm
-from tinyrig_testing.kernel_checks import check_model_bit_exact
+from tinyrig_testing.kernel_checks import check_model_bit_exact, conv_chain
 
 BOARDS = ("qemu-mps2-an386", "qemu-mps3-an547")
 NOTE = "1x1 depth 8, one filter in registers"
@@ -52,12 +52,7 @@ CASES = [
 
 
 def _model(seed, shape, layers):
-    mb = tb.ModelBuilder(np.random.default_rng(seed))
-    x = mb.input(shape)
-    y = x
-    for options in layers:
-        y = tb.conv2d(mb, y, kernel=(1, 1), dilation=(1, 1), padding="VALID", **options)
-    return tb.finish_model(mb, [x], y, seed=seed)
+    return conv_chain(seed, shape, layers, kernel=(1, 1), dilation=(1, 1), padding="VALID")
 
 
 @pytest.mark.parametrize("board_name", BOARDS)

@@ -23,7 +23,8 @@ from tinyrig.codegen.engine import compile_model
 from tinyrig.codegen.kernels.arm_dsp import pointwise_quad
 
 from tinyrig_testing import tflite_builder as tb
-from tinyrig_testing.kernel_checks import check_host_bit_exact, check_model_bit_exact, symbol_sizes
+from tinyrig_testing.kernel_checks import (check_host_bit_exact, check_model_bit_exact, conv_chain, layer_notes,
+                                           symbol_sizes)
 
 BOARD = "qemu-mps2-an386"
 NOTE = "2x4 SMLAD block"
@@ -55,16 +56,11 @@ FORCED = [
 
 
 def _model(seed, shape, layers):
-    mb = tb.ModelBuilder(np.random.default_rng(seed))
-    x = mb.input(shape)
-    y = x
-    for options in layers:
-        y = tb.conv2d(mb, y, kernel=(1, 1), dilation=(1, 1), padding="VALID", **options)
-    return tb.finish_model(mb, [x], y, seed=seed)
+    return conv_chain(seed, shape, layers, kernel=(1, 1), dilation=(1, 1), padding="VALID")
 
 
 def _conv_notes(model) -> list[str]:
-    return [layer.note for layer in compile_model(model, core=load_board(BOARD).core).layers if layer.op == "CONV_2D"]
+    return layer_notes(model, "CONV_2D", BOARD)
 
 
 @pytest.fixture

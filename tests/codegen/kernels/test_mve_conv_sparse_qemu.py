@@ -9,14 +9,12 @@ host build of the same. Layers with few zero filters keep the plain kernel.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from tinyrig.boards import load_board
 from tinyrig.codegen.engine import compile_model
 
-from tinyrig_testing import tflite_builder as tb
-from tinyrig_testing.kernel_checks import check_host_bit_exact, check_model_bit_exact
+from tinyrig_testing.kernel_checks import check_host_bit_exact, check_model_bit_exact, conv_chain
 
 BOARD = "qemu-mps3-an547"
 NOTE = "live of"
@@ -36,13 +34,7 @@ CASES = [
 
 
 def _model(seed, shape, layers):
-    mb = tb.ModelBuilder(np.random.default_rng(seed))
-    x = mb.input(shape)
-    y = x
-    for options in layers:
-        options = {"activation": "NONE", "per_channel": True, "dilation": (1, 1), **options}
-        y = tb.conv2d(mb, y, **options)
-    return tb.finish_model(mb, [x], y, seed=seed)
+    return conv_chain(seed, shape, layers, activation="NONE", per_channel=True, dilation=(1, 1))
 
 
 def _conv_layers(model):
