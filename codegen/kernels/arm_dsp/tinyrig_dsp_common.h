@@ -37,9 +37,6 @@ inline uint32_t load_word(const void* p) {
   return v;
 }
 
-// A 32-bit store to any alignment.
-inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
-
 inline int32_t low_half(uint32_t x) { return static_cast<int16_t>(x & 0xFFFFu); }
 inline int32_t high_half(uint32_t x) { return static_cast<int16_t>(x >> 16); }
 inline int32_t wrap_add(int32_t a, int64_t b) {

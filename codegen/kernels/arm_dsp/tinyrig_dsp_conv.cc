@@ -17,7 +17,6 @@
 // each pixel's window is consecutive words, and a copy of the same run reads the 3 pixels in
 // place, their windows a fixed number of bytes apart (immediates).
 #include "tinyrig_dsp_band.h"
-#include "tinyrig_dsp_bordered.h"
 #include "tinyrig_dsp_common.h"
 #include "tinyrig_dsp_conv.h"
 
@@ -43,6 +42,8 @@ constexpr int32_t kBandPassUnits = TINYRIG_CONV_PASS_UNITS == 8 ? 9 : 18;
 
 // The band path's pixel steps in bytes (conv.py BAND_PIXEL_BYTES): one assembly run each.
 #define TINYRIG_BAND_PIXEL_BYTES(X) X(40) X(48) X(96) X(144) X(192) X(288) X(384) X(576) X(768) X(1152) X(1536)
+
+inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
 
 // GCC turns these short loops into memcpy/memset calls, which cost far more than
 // the loops for the few bytes of a window row.
@@ -172,6 +173,22 @@ TINYRIG_INLINE_LOOPS void build_column(const DspConv2DParams& p, const int8_t* i
   }
   copy_bytes(column, src, strip);
   widen(window, p.depth_padded, steps, kPixels, dst);
+}
+
+// Copies the input into `padded` with a border of the input zero point.
+TINYRIG_INLINE_LOOPS void pad_image(const DspConv2DParams& p, const int8_t* input, int8_t* padded) {
+  const uint32_t pad4 = static_cast<uint8_t>(p.input_zero_point) * 0x01010101u;
+  const int32_t c = p.window.input_c;
+  const int32_t row = p.padded_w * c;
+  fill_bytes(padded, pad4, p.window.pad_top * row);
+  int8_t* d = padded + p.window.pad_top * row;
+  for (int32_t y = 0; y < p.window.input_h; ++y, d += row) {
+    fill_bytes(d, pad4, p.window.pad_left * c);
+    copy_bytes(d + p.window.pad_left * c, input + y * p.window.input_w * c, p.window.input_w * c);
+    fill_bytes(d + (p.window.pad_left + p.window.input_w) * c, pad4,
+        (p.padded_w - p.window.pad_left - p.window.input_w) * c);
+  }
+  fill_bytes(d, pad4, (p.padded_h - p.window.pad_top - p.window.input_h) * row);
 }
 
 // The 3 pixels' columns of a 1x1 convolution at once (depth a multiple of 4): per
@@ -925,7 +942,7 @@ void conv_columns(const DspConv2DParams& p, const int8_t* input, int8_t* output,
   int8_t* const padded = window + (p.pointwise ? 0 : (three_windows ? kPixels : 1) * p.depth_padded);
   int8_t* const partial_out = padded + ((p.padded_h * p.padded_w * p.window.input_c + 3) & ~3) + (p.rgb3x3 ? 4 : 0);
   if (p.padded_h > 0) {  // windows read the bordered copy, after the window buffers
-    copy_bordered(p.window, p.input_zero_point, p.padded_h, p.padded_w, input, padded);
+    pad_image(p, input, padded);
     input = padded;
   }
   const int32_t pixels = p.window.output_h * p.window.output_w;

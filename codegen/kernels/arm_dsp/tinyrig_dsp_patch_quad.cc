@@ -8,7 +8,6 @@
 // zero-point-bordered copy, and one run sweeps every quad of filters over them: 15 cycles per
 // 16 MACs where conv.cc's 3-pixel x 2-filter block takes 24 per 24. A last odd pixel runs paired
 // with itself, its outputs through scratch.
-#include "tinyrig_dsp_bordered.h"
 #include "tinyrig_dsp_common.h"
 #include "tinyrig_dsp_patch_quad.h"
 #include "tinyrig_dsp_pointwise_quad.h"
@@ -103,6 +102,18 @@ inline void widen2_windows(const int8_t* a, const int8_t* b, uint32_t* dst, int3
   }
 }
 
+// The input copied into `padded` (padded_h x padded_w pixels) with a border of the input zero
+// point, the image at (pad_top, pad_left): conv.cc's bordered copy, so every window is inside.
+void pad_input(const Window2D& w, int32_t zero_point, int32_t padded_h, int32_t padded_w, const int8_t* input,
+               int8_t* padded) {
+  const int32_t c = w.input_c, row = padded_w * c;
+  std::memset(padded, zero_point, static_cast<size_t>(padded_h * row));
+  for (int32_t y = 0; y < w.input_h; ++y) {
+    std::memcpy(padded + (w.pad_top + y) * row + w.pad_left * c, input + y * w.input_w * c,
+                static_cast<size_t>(w.input_w * c));
+  }
+}
+
 void patch_quad(const Window2D& w, int32_t input_zero_point, int32_t padded_h, int32_t padded_w, int32_t depth,
                 int32_t activation_min, int32_t activation_max, const int32_t* stream, const int8_t* input,
                 int8_t* output, int32_t* scratch, QuadRunFn run_fn) {
@@ -115,7 +126,7 @@ void patch_quad(const Window2D& w, int32_t input_zero_point, int32_t padded_h, i
   int32_t image_w = w.input_w;
   if (padded_h > 0) {
     int8_t* const padded = partial_out + ((2 * out_c + 3) & ~3);
-    copy_bordered(w, input_zero_point, padded_h, padded_w, input, padded);
+    pad_input(w, input_zero_point, padded_h, padded_w, input, padded);
     image = padded;
     image_w = padded_w;
   }

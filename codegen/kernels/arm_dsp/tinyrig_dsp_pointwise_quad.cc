@@ -41,6 +41,8 @@ constexpr int32_t quad_entry(int32_t units) {
   return units == 1 ? kPassUnits : (kPassUnits - (units - 1) % kPassUnits) % kPassUnits;
 }
 
+inline void store_word(void* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
+
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
 
 // One step at byte offset OFF of both pointers (r0 the pixels, r1 the stream): r2, r3 the weight
