@@ -15,6 +15,7 @@ from tinyrig.benchmarks import BENCHMARKS, UnknownBenchmarkError, expand_benchma
 from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
 from tinyrig.boards.schema import CORES
 from tinyrig.cli.exits import Exit
+from tinyrig.cli.interrupts import InterruptibleGroup
 from tinyrig.hil.modes.registry import mode_names
 from tinyrig.cli.output import format_option, make_console, print_table
 from tinyrig.hil.results.tables import Column, TableData, emulation_note, results_table, summary_table
@@ -50,7 +51,7 @@ def _benchmarks(spec: str):
     return chosen
 
 
-@click.group()
+@click.group(cls=InterruptibleGroup)
 @click.version_option(tinyrig.__version__, prog_name="tinyrig")
 def main() -> None:
     """tinyrig: MLPerf Tiny firmware generator and hardware-in-the-loop bench."""

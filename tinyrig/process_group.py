@@ -1,0 +1,58 @@
+"""Child processes that never outlive tinyrig: each runs in its own process group, and every way
+out of the call (its end, a timeout, Ctrl-C, SIGTERM raised as KeyboardInterrupt) takes the whole
+group down. A PlatformIO build is `pio` -> SCons -> gcc/cc1plus/ld; killing only `pio`, as
+subprocess.run does, leaves SCons and the compilers running on into the firmware cache."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+
+def kill_process_group(process: subprocess.Popen, term_timeout_s: float = 3.0) -> None:
+    """SIGTERM the process's group, then SIGKILL if it has not gone within `term_timeout_s`.
+
+    The callers start their children with start_new_session=True, so the group holds the child
+    and anything it spawned; nothing is left behind on any way out.
+    """
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=term_timeout_s)
+    except (ProcessLookupError, PermissionError):
+        return
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=5)
+    _kill_remaining(process.pid)
+
+
+def _kill_remaining(group: int) -> None:
+    """SIGKILL what is left of the group once its leader has gone after our SIGTERM (a child that
+    ignores SIGTERM). Only right after our own signal: the group id cannot have been reused while
+    members live, and it is not re-used this soon after."""
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_in_own_group(command: list[str], *, env: dict[str, str] | None = None, cwd=None,
+                     timeout_s: float | None = None) -> subprocess.CompletedProcess:
+    """subprocess.run(command, capture_output=True, text=True, stdin=DEVNULL) in a new process
+    group that is killed as a whole however this call ends. TimeoutExpired is raised as
+    subprocess.run raises it, after the group is gone."""
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    except BaseException:
+        kill_process_group(process)
+        process.communicate()  # drain and close the pipes
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
