@@ -1,4 +1,4 @@
-"""Hostile model files through `tinyrig inspect` and `tinyrig generate`: one line naming the file and
+"""Hostile model files through `tinyrig inspect`, `generate` and `export`: one line naming the file and
 the tensor, exit status 3 (a model tinyrig cannot read or compile), checked in the reader before
 anything is generated."""
 
@@ -44,10 +44,13 @@ FAULTS = {
 def _args(command: str, model, tmp_path) -> list:
     if command == "inspect":
         return ["inspect", model]
+    if command == "export":
+        return ["export", "--model", model, "--benchmark", "kws01", "--core", "cortex-m4", "--out", tmp_path / "out"]
     return ["generate", "--model", model, "--benchmark", "kws01", "--out", tmp_path / "out"]
 
 
-@pytest.mark.parametrize("command", ["inspect", "generate"])
+# export read a model it cannot compile as exit 1 (a failed benchmark) until it shared generate's 3.
+@pytest.mark.parametrize("command", ["inspect", "generate", "export"])
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_hostile_model(fault, command, tmp_path, observed):
     make, needles = FAULTS[fault]
@@ -140,3 +143,14 @@ def test_scales_that_overflow_the_requantisation(where, tmp_path, observed):
     assert line.startswith("error: ") and not (tmp_path / "out").exists()
     table = invoke("inspect", model, observed=observed)
     assert "UNSUPPORTED: requantisation multiplier" in table.text and table.code == 1
+
+
+@pytest.mark.parametrize("command", ["generate", "export"])
+def test_output_folder_under_a_file(command, tmp_path, observed, models_dir):
+    """--out inside a regular file: one line naming --out (export raised NotADirectoryError)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    args = [command, "--model", models_dir / "kws01.tflite", "--out", blocker / "lib"]
+    if command == "export":
+        args += ["--core", "cortex-m4"]
+    assert_clear(invoke(*args, observed=observed), 2, "--out", "Not a directory")

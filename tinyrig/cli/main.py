@@ -277,8 +277,11 @@ def export_cmd(model, core, benchmark, out) -> None:
     bench = _benchmark_for_model(model, benchmark)
     try:
         exported = export_library(model, bench, core, out)
-    except (ModelError, ValueError) as exc:
-        _fail(str(exc) if str(model) in str(exc) or str(out) in str(exc) else f"{model}: {exc}", 1)
+    except (ModelError, ValueError) as exc:  # the same status as generate's: a model tinyrig cannot compile
+        _fail(str(exc) if str(model) in str(exc) or str(out) in str(exc) else f"{model}: {exc}", Exit.MODEL)
+    except OSError as exc:
+        _fail(f"--out {out}: cannot write the library there: {exc.strerror or exc}"
+              + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(out) else ""))
     console.print(f"exported {bench.id} for {core} in {exported.directory} ({len(exported.files)} files)")
     console.print(f"  arena {exported.arena_bytes} B, weights {exported.weight_bytes} B, {exported.total_macs:,} MACs")
     console.print(f"  port: {exported.directory / 'include' / 'tinyrig_port.h'}; how to: {exported.directory / 'README.md'}")
