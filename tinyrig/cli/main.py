@@ -202,7 +202,7 @@ def models_list(models_dir) -> None:
 def inspect_cmd(model: Path, as_json: bool) -> None:
     """Operator table, MACs, weights and planned arena of a .tflite model."""
     from tinyrig.codegen.errors import ModelError
-    from tinyrig.codegen.inspect import inspect_model, render_text, report_to_json
+    from tinyrig.codegen.inspect import inspect_model, render_text, report_to_json, why_not_compiled
 
     try:
         report = inspect_model(model)
@@ -212,8 +212,9 @@ def inspect_cmd(model: Path, as_json: bool) -> None:
         click.echo(json.dumps(report_to_json(report), indent=2))
     else:
         click.echo(render_text(report))
-    if not report.all_supported:
-        sys.exit(1)
+    reason = why_not_compiled(report)
+    if reason:  # the table shows every row; the status and this line are for scripts, as generate's
+        _fail(f"{model}: cannot be compiled: {reason}", Exit.MODEL)
 
 
 # -- generate / build -------------------------------------------------------------------------
