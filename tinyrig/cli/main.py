@@ -582,6 +582,7 @@ def _resume(resume_dir: Path, overrides: dict):
         options = RunOptions.from_record(session.results.options)
     except (OSError, ValueError, TypeError, AttributeError, BoardError, UnknownBenchmarkError) as exc:
         _fail(f"cannot resume {resume_dir}: {exc}", Exit.SESSION)
+    _check_models_unchanged(resume_dir, session, options)
     given = {name: value for name, value in overrides.items()
              if ctx.get_parameter_source("no_record" if name == "record" else name) == ParameterSource.COMMANDLINE}
     if "db" in given:
@@ -591,6 +592,26 @@ def _resume(resume_dir: Path, overrides: dict):
         session.results.options = options.to_record()  # the next resume uses the new port too
         session.note(f"resumed with {', '.join(f'{k}={v}' for k, v in given.items())}")
     return session, options
+
+
+def _check_models_unchanged(resume_dir: Path, session, options) -> None:
+    """Before anything builds: every model a benchmark's saved figures were measured with is still the
+    file --models holds (hil/run/resume_check.py says why). A model that is gone is left to the run,
+    which names it for its benchmark."""
+    from tinyrig.codegen.errors import ModelError
+    from tinyrig.hil.run.resume_check import FirmwareChangedError, check_model_unchanged
+    from tinyrig.models import ModelNotFoundError, find_model
+
+    for benchmark in options.benchmarks:
+        entry = session.results.benchmarks.get(benchmark.id)
+        if entry is None or entry.status == "complete":
+            continue  # a finished benchmark is not measured again
+        try:
+            check_model_unchanged(benchmark.id, entry, find_model(benchmark.id, options.models_dir))
+        except (ModelNotFoundError, ModelError, OSError):
+            continue
+        except FirmwareChangedError as exc:
+            _fail(f"cannot resume {resume_dir}: {exc}", Exit.SESSION)
 
 
 def _storable_db(db, no_record: bool):
