@@ -181,3 +181,16 @@ def test_every_shipped_qemu_board_runs_its_own_core():
 
     emulated = [b for b in all_boards() if b.emulator.qemu_machine]
     assert emulated and all(MACHINE_CORES[b.emulator.qemu_machine] == b.core for b in emulated)
+
+
+def test_a_typo_in_a_required_key_is_named_not_reported_missing(tmp_path):
+    """`clock_hzz = ...` used to end in "field 'clock_hz': is required", which hides the line to fix."""
+    path = _variant(tmp_path, "nucleo-l4r5zi", "vendor-l4", [("clock_hz = 120_000_000", "clock_hzz = 120_000_000"),
+                                                            ("[timestamp_pin]", "[timestamp_pins]")])
+    message = _error(path)
+    assert "field 'clock_hzz': unknown field (did you mean 'clock_hz'?)" in message
+
+
+def test_a_typo_in_a_required_table_is_named(tmp_path):
+    path = _variant(tmp_path, "nucleo-l4r5zi", "vendor-l4", [("[timestamp_pin]", "[timestamp_pins]")])
+    assert "field 'timestamp_pins': unknown field (did you mean 'timestamp_pin'?)" in _error(path)
