@@ -5,9 +5,28 @@ subprocess.run does, leaves SCons and the compilers running on into the firmware
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
+
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Runs in the child between fork and exec: SIGKILL it when its parent dies, however it dies
+    (SIGKILL included, which no handler of ours sees).
+
+    Linux delivers the death signal when the thread that forked exits; tinyrig starts emulators and
+    builds from threads that outlive them. If the parent is already gone (it died between fork and
+    this call), the child exits at once instead of running as an orphan. Only the child itself gets
+    the signal (its own children do not inherit it): a build's SCons then loses its output pipe.
+    """
+    if _libc is not None:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 def kill_process_group(process: subprocess.Popen, term_timeout_s: float = 3.0) -> None:
@@ -45,10 +64,12 @@ def _kill_remaining(group: int) -> None:
 def run_in_own_group(command: list[str], *, env: dict[str, str] | None = None, cwd=None,
                      timeout_s: float | None = None) -> subprocess.CompletedProcess:
     """subprocess.run(command, capture_output=True, text=True, stdin=DEVNULL) in a new process
-    group that is killed as a whole however this call ends. TimeoutExpired is raised as
-    subprocess.run raises it, after the group is gone."""
+    group that is killed as a whole however this call ends, and whose leader dies with tinyrig even
+    by SIGKILL. TimeoutExpired is raised as subprocess.run raises it, after the group is gone."""
+    parent = os.getpid()
     process = subprocess.Popen(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+                               stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=lambda: die_with_parent(parent))
     try:
         stdout, stderr = process.communicate(timeout=timeout_s)
     except BaseException:
