@@ -518,8 +518,10 @@ def read_board_file(path: Path) -> BoardFile:
     except ValidationError as exc:
         # An unknown field first: a typo'd required key (clock_hzz) is also reported missing, and
         # "field 'clock_hz': is required" would hide the line the vendor has to fix.
+        # Only where the table's fields are known (the [timing] table is checked apart, by _timing_error).
         errors = exc.errors()
-        field_name, message = _describe(next((e for e in errors if e["type"] == "extra_forbidden"), errors[0]))
+        typo = next((e for e in errors if e["type"] == "extra_forbidden" and _model_at(tuple(e["loc"])[:-1])), None)
+        field_name, message = _describe(typo or errors[0])
         raise BoardError(f"{path}: field '{field_name}': {message}") from None
     problem = _region_name_error(parsed.memory) or _timing_error(parsed.timing)
     if problem:
