@@ -469,8 +469,8 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
   TINYRIG_DWL_STEP_S2_HALF_L(TINYRIG_DWP_LOAD, "r4", "r6", "r7", "r8", "r9", "r10", "r11") \
   "str r4, [r1], #4\n\t"
 #define TINYRIG_DWP_ENTRIES(KIND)                                         \
-  ".hword (8f - 7b) / 2, (dwp_" #KIND "1 - 7b) / 2, (dwp_" #KIND "2 - 7b) / 2, (dwp_" #KIND "3 - 7b) / 2\n\t" \
-  ".hword (dwp_" #KIND "4 - 7b) / 2, (dwp_" #KIND "5 - 7b) / 2, (dwp_" #KIND "6 - 7b) / 2, (8f - 7b) / 2\n\t"
+  ".hword (8b - 1b) / 2, (dwp_" #KIND "1 - 1b) / 2, (dwp_" #KIND "2 - 1b) / 2, (dwp_" #KIND "3 - 1b) / 2\n\t" \
+  ".hword (dwp_" #KIND "4 - 1b) / 2, (dwp_" #KIND "5 - 1b) / 2, (dwp_" #KIND "6 - 1b) / 2, (8b - 1b) / 2\n\t"
 
 // A band of output lines per channel (DwPlane copied to sp): the weights once, then per
 // line its column 0 (3 LDR), a TBH on mac_mode into a straight run of exactly `steps`
@@ -487,17 +487,21 @@ __attribute__((naked, noipa)) void dw_plane(DwPlane*) {
       "ldm r0, {r1-r8}\n\t"
       "add r9, sp, #32\n\t"
       "stm r9, {r1-r8}\n\t"
+      "ldr r4, [sp, #40]\n\t" /* mac_mode -> the address of its run, for LDR PC once a line */
+      "adr r5, 7f\n\t"
+      "ldrh r4, [r5, r4, lsl #1]\n\t"
+      "adr r5, 1f\n\t"
+      "add r4, r5, r4, lsl #1\n\t"
+      "orr r4, r4, #1\n\t" /* Thumb */
+      "str r4, [sp, #40]\n\t"
       "ldr r0, [sp, #36]\n\t" /* ring */
       "ldr r3, [sp, #8]\n\t" /* record */
       "0:\n\t" /* channel */
       TINYRIG_DWL_WEIGHTS
       "ldr r1, [sp]\n\t" /* acc */
-      "1:\n\t" /* line */
-      "ldr r4, [sp, #40]\n\t" /* mac_mode */
       TINYRIG_DWP_LOAD /* column 0 */
-      "tbh [pc, r4, lsl #1]\n\t"
-      "7:\n\t"
-      TINYRIG_DWP_ENTRIES(e) TINYRIG_DWP_ENTRIES(o) TINYRIG_DWP_ENTRIES(t)
+      "ldr pc, [sp, #40]\n\t"
+      "1:\n\t"
       "dwp_o6:\n\t" TINYRIG_DWP_S1
       "dwp_o5:\n\t" TINYRIG_DWP_S1
       "dwp_o4:\n\t" TINYRIG_DWP_S1
@@ -522,10 +526,16 @@ __attribute__((naked, noipa)) void dw_plane(DwPlane*) {
       TINYRIG_DWL_AT_END
       "ldr r4, [sp, #56]\n\t"
       "sub r0, r0, r4\n\t" /* the next line's column 0 */
-      "bne 1b\n\t"
+      "beq 2f\n\t"
+      TINYRIG_DWP_LOAD
+      "ldr pc, [sp, #40]\n\t"
+      "2:\n\t"
       "ldr r4, [sp, #60]\n\t"
       "sub r0, r0, r4\n\t" /* the next channel's */
-      TINYRIG_DWL_REQUANT("64"));
+      TINYRIG_DWL_REQUANT("64")
+      ".p2align 1\n\t"
+      "7:\n\t" /* the runs' offsets from 1: by mac_mode */
+      TINYRIG_DWP_ENTRIES(e) TINYRIG_DWP_ENTRIES(o) TINYRIG_DWP_ENTRIES(t));
 }
 
 #else  // host model of the same loops
