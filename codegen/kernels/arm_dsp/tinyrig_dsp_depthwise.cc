@@ -188,6 +188,9 @@ constexpr int32_t kRecordWords = 7;
 constexpr int32_t kPlaneSlots = 8;
 // The straight MAC sequences are this many steps long (depthwise.py DW_PLANE_MAX_STEPS).
 constexpr int32_t kPlaneMaxSteps = 6;
+// The assembly's immediates: a column word is 32 bytes (TINYRIG_DWP_LOAD, widen_run_plane), and
+// the runs exist for 1..6 steps (dwp_e1 .. dwp_e6 and their table).
+static_assert(kPlaneSlots * 4 == 32 && kPlaneMaxSteps == 6, "dw_plane's immediates and runs");
 
 // The plane kernel's frame: the words at 0..55 are DwLine's (the requantisation reads them).
 struct DwPlane {
