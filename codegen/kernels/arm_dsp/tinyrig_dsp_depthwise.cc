@@ -204,7 +204,8 @@ struct DwPlane {
   int32_t out_step;            // 28: bytes between outputs (along a line and from a line to the next)
   const int32_t* records_end;  // 32
   const uint32_t* ring;        // 36: channel 0's column word 0, slot 0
-  int32_t mac_mode;            // 40: 8 * kind (0 stride 1, 1 stride 1 odd line, 2 stride 2) + steps
+  int32_t mac_mode;            // 40: 8 * kind (0 stride 1, 1 stride 1 odd line, 2 stride 2) + steps;
+                               // the assembly replaces it with its run's address
   int32_t lo, hi;              // 44, 48
   int32_t outputs;             // 52: outputs of the band (lines x line_len)
   int32_t line_back;           // 56: bytes from the end of a line's walk to the next line's start
@@ -476,11 +477,14 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
   ".hword (dwp_" #KIND "4 - 1b) / 2, (dwp_" #KIND "5 - 1b) / 2, (dwp_" #KIND "6 - 1b) / 2, (8b - 1b) / 2\n\t"
 
 // A band of output lines per channel (DwPlane copied to sp): the weights once, then per
-// line its column 0 (3 LDR), a TBH on mac_mode into a straight run of exactly `steps`
-// MAC steps (no loop test: kPlaneMaxSteps at most), and the next line's ring start
-// (line_back), until the accumulator pointer reaches the buffer's aligned end after the
-// band's last line; then one requantisation over all the band's outputs, which lie
-// out_step apart from one line to the next too (lines are output rows).
+// line its column 0 (3 LDR) and an LDR PC into a straight run of exactly `steps` MAC steps
+// (no loop test: kPlaneMaxSteps at most; the run's address is looked up from mac_mode once
+// a call), and the next line's ring start (line_back), until the accumulator pointer
+// reaches the buffer's aligned end after the band's last line; then one requantisation
+// over all the band's outputs, which lie out_step apart from one line to the next too
+// (lines are output rows). dwp_o1 and dwp_t1 (lines of 1 output) are never entered (a
+// plane layer has at least 2 lines, and lines no shorter than that), but are there so that
+// every entry of the table is a run.
 __attribute__((naked, noipa)) void dw_plane(DwPlane*) {
   __asm__ volatile(
       "push {r4-r11, lr}\n\t"
