@@ -40,7 +40,11 @@ def test_profile_predict_times_each_layer_as_the_mcu(models_dir):
         # costs a small layer the first fetch of its code (up to about 2 KB at 6 cycles a block).
         if a["cycles"]:
             assert a["cycles"] <= b["cycles"] < 1.1 * a["cycles"] + 2000, (a, b)
-    assert emulated["layer_cycles"] < mcu["layer_cycles"] < 1.05 * emulated["layer_cycles"]
+    # kws01 on the L4R5 costs 4.9 % more than emulated (benchmarks/cycle_model.py): 3.8 % from the
+    # MCU firmware's shorter passes at zero wait states, 1.1 % from flash stalls. The bound leaves room
+    # for code placement to move by a few tenths; the constants' placement is checked in the test
+    # below.
+    assert emulated["layer_cycles"] < mcu["layer_cycles"] < 1.08 * emulated["layer_cycles"]
     # Each layer's instruction-fetch stalls on the MCU's flash are part of its cycles (none on the
     # emulated board, whose flash has no wait states), attributed like them.
     assert mcu["flash_wait_states"] == 5 and emulated["flash_wait_states"] == 0
