@@ -180,6 +180,47 @@ constexpr uintptr_t kDwAccAlign = uintptr_t{1} << TINYRIG_DWL_ACC_ALIGN_LOG2;
 // epilogue's scale: the requantisation doubles the accumulator (see TINYRIG_DWL_RQ).
 constexpr int32_t kRecordWords = 7;
 
+// The plane kernel (DspDepthwisePlaneParams) runs a band of several output lines per
+// channel in one call: its ring holds kPlaneSlots input lines per column word
+// ([channel][column word][slot], a column word kPlaneSlots words long), so line j of the
+// band reads its 3 rows at slots j * stride_x .. + 2 with no rotation, and its column
+// words are one fixed step apart (an immediate in the loads). depthwise.py DW_PLANE_SLOTS.
+constexpr int32_t kPlaneSlots = 8;
+// The straight MAC sequences are this many steps long (depthwise.py DW_PLANE_MAX_STEPS).
+constexpr int32_t kPlaneMaxSteps = 6;
+// The assembly's immediates: a column word is 32 bytes (TINYRIG_DWP_LOAD, widen_run_plane), and
+// the runs exist for 1..6 steps (dwp_e1 .. dwp_e6 and their table).
+static_assert(kPlaneSlots * 4 == 32 && kPlaneMaxSteps == 6, "dw_plane's immediates and runs");
+
+// The plane kernel's frame: the words at 0..55 are DwLine's (the requantisation reads them).
+struct DwPlane {
+  int32_t* acc;                // 0: accumulators of the band's lines, ending on a kDwAccAlign boundary
+  int32_t rq_mode;             // 4: 2 * (outputs % 8)
+  const int32_t* record;       // 8
+  int32_t octs;                // 12: outputs / 8
+  int32_t out_step2;           // 16
+  int32_t out_step3;           // 20
+  int8_t* out;                 // 24: the channel's output 0 of the band's first line
+  int32_t out_step;            // 28: bytes between outputs (along a line and from a line to the next)
+  const int32_t* records_end;  // 32
+  const uint32_t* ring;        // 36: channel 0's column word 0, slot 0
+  int32_t mac_mode;            // 40: 8 * kind (0 stride 1, 1 stride 1 odd line, 2 stride 2) + steps;
+                               // the assembly replaces it with its run's address
+  int32_t lo, hi;              // 44, 48
+  int32_t outputs;             // 52: outputs of the band (lines x line_len)
+  int32_t line_back;           // 56: bytes from the end of a line's walk to the next line's start
+  int32_t channel_back;        // 60: bytes from there, after the last line, to the next channel's ring
+  // the host model's
+  int32_t steps, lines, stride_x, column_words;
+};
+#if defined(__thumb2__)
+static_assert(offsetof(DwPlane, record) == 8 && offsetof(DwPlane, out) == 24 && offsetof(DwPlane, records_end) == 32 &&
+                  offsetof(DwPlane, ring) == 36 && offsetof(DwPlane, mac_mode) == 40 && offsetof(DwPlane, lo) == 44 &&
+                  offsetof(DwPlane, outputs) == 52 && offsetof(DwPlane, line_back) == 56 &&
+                  offsetof(DwPlane, channel_back) == 60,
+              "dw_plane's frame offsets");
+#endif
+
 #if TINYRIG_DSP_NATIVE && defined(__thumb2__)
 
 #define TINYRIG_DWL_STR_(x) #x
@@ -203,14 +244,14 @@ constexpr int32_t kRecordWords = 7;
 // 0..2 (loaded by the step before), r4/r5 accumulators, A0..B2 the weights slots 0..2
 // hold in this rotation, r12 bias. A step loads column k + 1 once (LDM, 4 cycles) and
 // leaves it in r2/r3/lr for the next step: 19 cycles for 18 MACs at stride 1.
-#define TINYRIG_DWL_STEP_S1(A0, B0, A1, B1, A2, B2)                       \
+#define TINYRIG_DWL_STEP_S1_L(LOAD, A0, B0, A1, B1, A2, B2)              \
   "smlad r4, r2, " A0 ", r12\n\t"                                         \
   "smlatb r5, r2, " A0 ", r12\n\t"                                        \
   "smlad r4, r3, " A1 ", r4\n\t"                                          \
   "smlatb r5, r3, " A1 ", r5\n\t"                                         \
   "smlad r4, lr, " A2 ", r4\n\t"                                          \
   "smlatb r5, lr, " A2 ", r5\n\t"                                         \
-  "ldm r0!, {r2, r3, lr}\n\t"  /* column k + 1 */                         \
+  LOAD  /* column k + 1 */                                                \
   "smlabt r4, r2, " B0 ", r4\n\t"                                         \
   "smlad r5, r2, " B0 ", r5\n\t"                                          \
   "smlabt r4, r3, " B1 ", r4\n\t"                                         \
@@ -218,15 +259,20 @@ constexpr int32_t kRecordWords = 7;
   "smlabt r4, lr, " B2 ", r4\n\t"                                         \
   "smlad r5, lr, " B2 ", r5\n\t"                                          \
   "strd r4, r5, [r1], #8\n\t"
+// The line kernel's ring: a column word's 3 slots adjacent, one LDM.
+#define TINYRIG_DWL_LDM "ldm r0!, {r2, r3, lr}\n\t"
+#define TINYRIG_DWL_STEP_S1(A0, B0, A1, B1, A2, B2) TINYRIG_DWL_STEP_S1_L(TINYRIG_DWL_LDM, A0, B0, A1, B1, A2, B2)
 // Stride 2: output k from column words k and k + 1 (the B pairs' high halves are 0).
-#define TINYRIG_DWL_STEP_S2_HALF(ACC, A0, B0, A1, B1, A2, B2)             \
+#define TINYRIG_DWL_STEP_S2_HALF_L(LOAD, ACC, A0, B0, A1, B1, A2, B2)     \
   "smlad " ACC ", r2, " A0 ", r12\n\t"                                    \
   "smlad " ACC ", r3, " A1 ", " ACC "\n\t"                                \
   "smlad " ACC ", lr, " A2 ", " ACC "\n\t"                                \
-  "ldm r0!, {r2, r3, lr}\n\t"  /* column k + 1 */                         \
+  LOAD  /* column k + 1 */                                                \
   "smlabb " ACC ", r2, " B0 ", " ACC "\n\t"                               \
   "smlabb " ACC ", r3, " B1 ", " ACC "\n\t"                               \
   "smlabb " ACC ", lr, " B2 ", " ACC "\n\t"
+#define TINYRIG_DWL_STEP_S2_HALF(ACC, A0, B0, A1, B1, A2, B2) \
+  TINYRIG_DWL_STEP_S2_HALF_L(TINYRIG_DWL_LDM, ACC, A0, B0, A1, B1, A2, B2)
 #define TINYRIG_DWL_STEP_S2(A0, B0, A1, B1, A2, B2)                       \
   TINYRIG_DWL_STEP_S2_HALF("r4", A0, B0, A1, B1, A2, B2)                  \
   "str r4, [r1], #4\n\t"
@@ -322,6 +368,56 @@ constexpr int32_t kRecordWords = 7;
   "strb r4, [r12]\n\t"                                                    \
   "add r12, r12, lr\n\t"
 
+// The requantisation of a channel's accumulators and the step to the next channel (back to
+// local label 0, or return), shared by dw_line and dw_plane: FRAME is the bytes of the
+// frame the function copied to sp (the same words at 0..55).
+#define TINYRIG_DWL_REQUANT(FRAME) \
+  "ldm sp, {r1, r4, r5, r8, r10, r11, r12, lr}\n\t" /* acc, rq_mode, record, octs, 2x, 3x step, out, step */  \
+  "ldm r5!, {r2, r3, r9}\n\t" /* 2M - 2^32, 2^(32 - e) + 1, zero point or M, e + 2^31, rounding */            \
+  "add r6, r12, #1\n\t"                                                                                       \
+  "str r5, [sp, #8]\n\t" /* the next channel's record */                                                      \
+  "str r6, [sp, #24]\n\t" /* and output */                                                                    \
+  "add r4, r4, r3, lsr #31\n\t"                                                                               \
+  "tbb [pc, r4]\n\t"                                                                                          \
+  "5:\n\t"                                                                                                    \
+  ".byte (20f-5b)/2, (30f-5b)/2, (21f-5b)/2, (30f-5b)/2\n\t"                                                  \
+  ".byte (22f-5b)/2, (30f-5b)/2, (23f-5b)/2, (30f-5b)/2\n\t"                                                  \
+  ".byte (24f-5b)/2, (30f-5b)/2, (25f-5b)/2, (30f-5b)/2\n\t"                                                  \
+  ".byte (26f-5b)/2, (30f-5b)/2, (27f-5b)/2, (30f-5b)/2\n\t"                                                  \
+  "27:\n\t" TINYRIG_DWL_SINGLE                                                                                \
+  "26:\n\t" TINYRIG_DWL_SINGLE                                                                                \
+  "25:\n\t" TINYRIG_DWL_SINGLE                                                                                \
+  "24:\n\t" TINYRIG_DWL_RQ4                                                                                   \
+  "cmp r8, #0\n\t"                                                                                            \
+  "bne 3f\n\t"                                                                                                \
+  /* next channel, here so that short lines (4-7 outputs) reach it without a branch */                        \
+  "6:\n\t"                                                                                                    \
+  "ldr r3, [sp, #8]\n\t"                                                                                      \
+  "ldr r4, [sp, #32]\n\t"                                                                                     \
+  "cmp r3, r4\n\t"                                                                                            \
+  "bne 0b\n\t"                                                                                                \
+  "add sp, sp, #" FRAME "\n\t"                                                                                \
+  "pop {r4-r11, pc}\n\t"                                                                                      \
+  "23:\n\t" TINYRIG_DWL_SINGLE                                                                                \
+  "22:\n\t" TINYRIG_DWL_SINGLE                                                                                \
+  "21:\n\t" TINYRIG_DWL_SINGLE                                                                                \
+  "20:\n\t"                                                                                                   \
+  "cmp r8, #0\n\t"                                                                                            \
+  "beq 6b\n\t"                                                                                                \
+  "3:\n\t"                                                                                                    \
+  TINYRIG_DWL_RQ4 TINYRIG_DWL_RQ4                                                                             \
+  "subs r8, r8, #1\n\t"                                                                                       \
+  "bne 3b\n\t"                                                                                                \
+  "b 6b\n\t"                                                                                                  \
+  "30:\n\t" /* one output at a time, clamped, (M, rounding, e) */                                             \
+  "ldrd r10, r11, [sp, #44]\n\t"                                                                              \
+  "ldr r5, [sp, #52]\n\t"                                                                                     \
+  "31:\n\t"                                                                                                   \
+  TINYRIG_DWL_SINGLE_CLAMPED                                                                                  \
+  "subs r5, r5, #1\n\t"                                                                                       \
+  "bne 31b\n\t"                                                                                               \
+  "b 6b\n\t"
+
 // The frame (DwLine) is copied to sp. Per channel: the weights (one LDM of the
 // record's rows and bias), a TBH on mac_mode into the MAC loops, the ring pointer on
 // to the next channel (its column 0, where the walk ends, kept in r0), one LDM of the
@@ -354,54 +450,139 @@ __attribute__((naked, noipa)) void dw_line(DwLine*) {
       TINYRIG_DWL_MAC_S2(2, TINYRIG_DWL_ROT2)
       TINYRIG_DWL_MAC_S1(2, TINYRIG_DWL_ROT2) /* falls through: one in three stride-1 lines skips a branch */
       "dwl_requant:\n\t" /* r0 is the next channel's ring */
-      "ldm sp, {r1, r4, r5, r8, r10, r11, r12, lr}\n\t" /* acc, rq_mode, record, octs, 2x, 3x step, out, step */
-      "ldm r5!, {r2, r3, r9}\n\t" /* 2M - 2^32, 2^(32 - e) + 1, zero point or M, e + 2^31, rounding */
-      "add r6, r12, #1\n\t"
-      "str r5, [sp, #8]\n\t" /* the next channel's record */
-      "str r6, [sp, #24]\n\t" /* and output */
-      "add r4, r4, r3, lsr #31\n\t"
-      "tbb [pc, r4]\n\t"
-      "5:\n\t"
-      ".byte (20f-5b)/2, (30f-5b)/2, (21f-5b)/2, (30f-5b)/2\n\t"
-      ".byte (22f-5b)/2, (30f-5b)/2, (23f-5b)/2, (30f-5b)/2\n\t"
-      ".byte (24f-5b)/2, (30f-5b)/2, (25f-5b)/2, (30f-5b)/2\n\t"
-      ".byte (26f-5b)/2, (30f-5b)/2, (27f-5b)/2, (30f-5b)/2\n\t"
-      "27:\n\t" TINYRIG_DWL_SINGLE
-      "26:\n\t" TINYRIG_DWL_SINGLE
-      "25:\n\t" TINYRIG_DWL_SINGLE
-      "24:\n\t" TINYRIG_DWL_RQ4
-      "cmp r8, #0\n\t"
-      "bne 3f\n\t"
-      /* next channel, here so that short lines (4-7 outputs) reach it without a branch */
-      "6:\n\t"
-      "ldr r3, [sp, #8]\n\t"
-      "ldr r4, [sp, #32]\n\t"
-      "cmp r3, r4\n\t"
-      "bne 0b\n\t"
-      "add sp, sp, #56\n\t"
-      "pop {r4-r11, pc}\n\t"
-      "23:\n\t" TINYRIG_DWL_SINGLE
-      "22:\n\t" TINYRIG_DWL_SINGLE
-      "21:\n\t" TINYRIG_DWL_SINGLE
-      "20:\n\t"
-      "cmp r8, #0\n\t"
-      "beq 6b\n\t"
-      "3:\n\t"
-      TINYRIG_DWL_RQ4 TINYRIG_DWL_RQ4
-      "subs r8, r8, #1\n\t"
-      "bne 3b\n\t"
-      "b 6b\n\t"
-      "30:\n\t" /* one output at a time, clamped, (M, rounding, e) */
-      "ldrd r10, r11, [sp, #44]\n\t"
-      "ldr r5, [sp, #52]\n\t"
-      "31:\n\t"
-      TINYRIG_DWL_SINGLE_CLAMPED
-      "subs r5, r5, #1\n\t"
-      "bne 31b\n\t"
-      "b 6b\n\t");
+      TINYRIG_DWL_REQUANT("56"));
+}
+
+
+// The plane kernel's MAC steps: its ring's column words are 8 words apart (kPlaneSlots), so
+// the next column word's 3 rows are 3 single LDRs, the last one stepping r0 (4 cycles,
+// as the line kernel's LDM), and the weights of rows 0, 1, 2 always read slots 0, 1, 2.
+#define TINYRIG_DWP_LOAD "ldr r3, [r0, #4]\n\t" "ldr lr, [r0, #8]\n\t" "ldr r2, [r0], #32\n\t"
+#define TINYRIG_DWP_S1 TINYRIG_DWL_STEP_S1_L(TINYRIG_DWP_LOAD, "r6", "r7", "r8", "r9", "r10", "r11")
+// An odd line's last step: output 2k only (half the MACs, one store).
+#define TINYRIG_DWP_S1_LAST_ODD                                           \
+  "smlad r4, r2, r6, r12\n\t"                                             \
+  "smlad r4, r3, r8, r4\n\t"                                              \
+  "smlad r4, lr, r10, r4\n\t"                                             \
+  TINYRIG_DWP_LOAD                                                        \
+  "smlabt r4, r2, r7, r4\n\t"                                             \
+  "smlabt r4, r3, r9, r4\n\t"                                             \
+  "smlabt r4, lr, r11, r4\n\t"                                            \
+  "str r4, [r1], #4\n\t"
+#define TINYRIG_DWP_S2                                                    \
+  TINYRIG_DWL_STEP_S2_HALF_L(TINYRIG_DWP_LOAD, "r4", "r6", "r7", "r8", "r9", "r10", "r11") \
+  "str r4, [r1], #4\n\t"
+#define TINYRIG_DWP_ENTRIES(KIND)                                         \
+  ".hword (8b - 1b) / 2, (dwp_" #KIND "1 - 1b) / 2, (dwp_" #KIND "2 - 1b) / 2, (dwp_" #KIND "3 - 1b) / 2\n\t" \
+  ".hword (dwp_" #KIND "4 - 1b) / 2, (dwp_" #KIND "5 - 1b) / 2, (dwp_" #KIND "6 - 1b) / 2, (8b - 1b) / 2\n\t"
+
+// A band of output lines per channel (DwPlane copied to sp): the weights once, then per
+// line its column 0 (3 LDR) and an LDR PC into a straight run of exactly `steps` MAC steps
+// (no loop test: kPlaneMaxSteps at most; the run's address is looked up from mac_mode once
+// a call), and the next line's ring start (line_back), until the accumulator pointer
+// reaches the buffer's aligned end after the band's last line; then one requantisation
+// over all the band's outputs, which lie out_step apart from one line to the next too
+// (lines are output rows). dwp_o1 and dwp_t1 (lines of 1 output) are never entered (a
+// plane layer has at least 2 lines, and lines no shorter than that), but are there so that
+// every entry of the table is a run.
+__attribute__((naked, noipa)) void dw_plane(DwPlane*) {
+  __asm__ volatile(
+      "push {r4-r11, lr}\n\t"
+      "sub sp, sp, #64\n\t"
+      "ldm r0!, {r1-r8}\n\t"
+      "stm sp, {r1-r8}\n\t"
+      "ldm r0, {r1-r8}\n\t"
+      "add r9, sp, #32\n\t"
+      "stm r9, {r1-r8}\n\t"
+      "ldr r4, [sp, #40]\n\t" /* mac_mode -> the address of its run, for LDR PC once a line */
+      "adr r5, 7f\n\t"
+      "ldrh r4, [r5, r4, lsl #1]\n\t"
+      "adr r5, 1f\n\t"
+      "add r4, r5, r4, lsl #1\n\t"
+      "orr r4, r4, #1\n\t" /* Thumb */
+      "str r4, [sp, #40]\n\t"
+      "ldr r0, [sp, #36]\n\t" /* ring */
+      "ldr r3, [sp, #8]\n\t" /* record */
+      "0:\n\t" /* channel */
+      TINYRIG_DWL_WEIGHTS
+      "ldr r1, [sp]\n\t" /* acc */
+      TINYRIG_DWP_LOAD /* column 0 */
+      "ldr pc, [sp, #40]\n\t"
+      "1:\n\t"
+      "dwp_o6:\n\t" TINYRIG_DWP_S1
+      "dwp_o5:\n\t" TINYRIG_DWP_S1
+      "dwp_o4:\n\t" TINYRIG_DWP_S1
+      "dwp_o3:\n\t" TINYRIG_DWP_S1
+      "dwp_o2:\n\t" TINYRIG_DWP_S1
+      "dwp_o1:\n\t" TINYRIG_DWP_S1_LAST_ODD
+      "b 8f\n\t"
+      "dwp_t6:\n\t" TINYRIG_DWP_S2
+      "dwp_t5:\n\t" TINYRIG_DWP_S2
+      "dwp_t4:\n\t" TINYRIG_DWP_S2
+      "dwp_t3:\n\t" TINYRIG_DWP_S2
+      "dwp_t2:\n\t" TINYRIG_DWP_S2
+      "dwp_t1:\n\t" TINYRIG_DWP_S2
+      "b 8f\n\t"
+      "dwp_e6:\n\t" TINYRIG_DWP_S1 /* falls through: even stride-1 lines, the commonest */
+      "dwp_e5:\n\t" TINYRIG_DWP_S1
+      "dwp_e4:\n\t" TINYRIG_DWP_S1
+      "dwp_e3:\n\t" TINYRIG_DWP_S1
+      "dwp_e2:\n\t" TINYRIG_DWP_S1
+      "dwp_e1:\n\t" TINYRIG_DWP_S1
+      "8:\n\t" /* a line done: r0 past its last column word */
+      TINYRIG_DWL_AT_END
+      "ldr r4, [sp, #56]\n\t"
+      "sub r0, r0, r4\n\t" /* the next line's column 0 */
+      "beq 2f\n\t"
+      TINYRIG_DWP_LOAD
+      "ldr pc, [sp, #40]\n\t"
+      "2:\n\t"
+      "ldr r4, [sp, #60]\n\t"
+      "sub r0, r0, r4\n\t" /* the next channel's */
+      TINYRIG_DWL_REQUANT("64")
+      ".p2align 1\n\t"
+      "7:\n\t" /* the runs' offsets from 1: by mac_mode */
+      TINYRIG_DWP_ENTRIES(e) TINYRIG_DWP_ENTRIES(o) TINYRIG_DWP_ENTRIES(t));
 }
 
 #else  // host model of the same loops
+
+// One channel's requantisation and byte stores (TINYRIG_DWL_REQUANT).
+void requantize_channel(const int32_t* acc, const int32_t* rec, int32_t outputs, int32_t step, int32_t lo, int32_t hi,
+                        int8_t* out) {
+  const bool one_by_one = rec[5] < 0;  // e + 2^31
+  const int32_t rq[3] = {rec[4], rec[6], rec[5] & 0xFF};  // M, rounding, e
+  for (int32_t i = 0; i < outputs; ++i, out += step) {
+    if (one_by_one) {
+      const int32_t y = requantize_doubled(acc[i], rq);
+      *out = static_cast<int8_t>(y < lo ? lo : (y > hi ? hi : y));
+    } else {  // rec[4] = 2M - 2^32: H = SMMULR(2 * acc, M)
+      *out = static_cast<int8_t>(ssat8(smmlar(smmlar(acc[i], rec[4], acc[i]), rec[5], rec[6])));
+    }
+  }
+}
+
+// A MAC step on column words x[0..2] (k) and x[slots..slots + 2] (k + 1) with the weights
+// w[slot][A/B]: outputs 2k, 2k + 1 at stride 1 (a0, a1), output k at stride 2 (a0).
+void mac_step(const uint32_t* x, int32_t slots, const uint32_t* w, int32_t bias, bool stride2, int32_t* a0_out,
+              int32_t* a1_out) {
+  int32_t a0 = bias, a1 = bias;
+  for (int32_t s = 0; s < 3; ++s) {
+    const uint32_t wa = w[2 * s], wb = w[2 * s + 1];
+    const uint32_t x0 = x[s], x1 = x[slots + s];
+    if (!stride2) {
+      a0 = smlad(x0, wa, a0);
+      a0 = wrap_add(a0, static_cast<int64_t>(low_half(x1)) * high_half(wb));
+      a1 = wrap_add(a1, static_cast<int64_t>(high_half(x0)) * low_half(wa));
+      a1 = smlad(x1, wb, a1);
+    } else {
+      a0 = smlad(x0, wa, a0);
+      a0 = smlabb(x1, wb, a0);
+    }
+  }
+  *a0_out = a0;
+  *a1_out = a1;
+}
 
 void dw_line(DwLine* line) {
   const DwLine& r = *line;
@@ -417,39 +598,42 @@ void dw_line(DwLine* line) {
       w[2 * slot] = sxtb16(row);
       w[2 * slot + 1] = sxtb16_ror8(row);
     }
-    const int32_t bias = rec[3];
     const uint32_t* x = ring;
     for (int32_t k = 0; k < steps; ++k, x += 3) {
-      int32_t a0 = bias, a1 = bias;
-      for (int32_t s = 0; s < 3; ++s) {
-        const uint32_t wa = w[2 * s], wb = w[2 * s + 1];
-        const uint32_t x0 = x[s], x1 = x[3 + s];
-        if (!stride2) {
-          a0 = smlad(x0, wa, a0);
-          a0 = wrap_add(a0, static_cast<int64_t>(low_half(x1)) * high_half(wb));
-          a1 = wrap_add(a1, static_cast<int64_t>(high_half(x0)) * low_half(wa));
-          a1 = smlad(x1, wb, a1);
-        } else {
-          a0 = smlad(x0, wa, a0);
-          a0 = smlabb(x1, wb, a0);
-        }
-      }
+      int32_t a0, a1;
+      mac_step(x, 3, w, rec[3], stride2, &a0, &a1);
       r.acc[stride2 ? k : 2 * k] = a0;
       if (!stride2) r.acc[2 * k + 1] = a1;
     }
     ring += 3 * (steps + 1);
-    const bool one_by_one = rec[5] < 0;  // e + 2^31
-    const int32_t outputs = one_by_one ? r.outputs : r.rq_mode / 2 + 8 * r.octs;
-    const int32_t rq[3] = {rec[4], rec[6], rec[5] & 0xFF};  // M, rounding, e
-    int8_t* o = out;
-    for (int32_t i = 0; i < outputs; ++i, o += r.out_step) {
-      if (one_by_one) {
-        const int32_t y = requantize_doubled(r.acc[i], rq);
-        *o = static_cast<int8_t>(y < r.lo ? r.lo : (y > r.hi ? r.hi : y));
-      } else {  // rec[4] = 2M - 2^32: H = SMMULR(2 * acc, M)
-        *o = static_cast<int8_t>(ssat8(smmlar(smmlar(r.acc[i], rec[4], r.acc[i]), rec[5], rec[6])));
+    const int32_t outputs = rec[5] < 0 ? r.outputs : r.rq_mode / 2 + 8 * r.octs;
+    requantize_channel(r.acc, rec, outputs, r.out_step, r.lo, r.hi, out);
+  }
+}
+
+void dw_plane(DwPlane* plane) {
+  const DwPlane& r = *plane;
+  const int32_t kind = r.mac_mode >> 3;  // 0 stride 1, 1 stride 1 odd line, 2 stride 2
+  int8_t* out = r.out;
+  const uint32_t* ring = r.ring;
+  for (const int32_t* rec = r.record; rec != r.records_end;
+       rec += kRecordWords, ++out, ring += kPlaneSlots * r.column_words) {
+    uint32_t w[6];  // [row][A/B]: row f in slot j * stride_x + f of line j
+    for (int32_t f = 0; f < 3; ++f) {
+      w[2 * f] = sxtb16(static_cast<uint32_t>(rec[f]));
+      w[2 * f + 1] = sxtb16_ror8(static_cast<uint32_t>(rec[f]));
+    }
+    int32_t* acc = r.acc;
+    for (int32_t j = 0; j < r.lines; ++j) {
+      const uint32_t* x = ring + j * r.stride_x;
+      for (int32_t k = 0; k < r.steps; ++k, x += kPlaneSlots) {
+        int32_t a0, a1;
+        mac_step(x, kPlaneSlots, w, rec[3], kind == 2, &a0, &a1);
+        *acc++ = a0;
+        if (kind == 0 || (kind == 1 && k < r.steps - 1)) *acc++ = a1;
       }
     }
+    requantize_channel(r.acc, rec, r.outputs, r.out_step, r.lo, r.hi, out);
   }
 }
 
@@ -497,53 +681,55 @@ struct WidenRun {
 #define TINYRIG_WIDEN_G                                                   \
   TINYRIG_WIDEN_G_BODY("ldr r7, [r0, r1]\n\t", "ldr r8, [r0], #4\n\t", "add r2, r2, r3, lsl #2\n\t")
 #define TINYRIG_WIDEN_G_LAST TINYRIG_WIDEN_G_BODY("", "", "")
-// Per column word: the first group's words loaded ahead, then groups - 1 groups two at a
+// CW_BYTES: bytes from one column word to the next in the ring (12 in the line kernel's
+// 3-slot ring, 32 in the plane kernel's 8-slot one). Per column word: the first group's words loaded ahead, then groups - 1 groups two at a
 // time (an odd count enters at the second) that load their successor's, then the last;
 // the stack holds step and 2 * ceil((groups - 1) / 2) + (groups - 1) % 2.
-__attribute__((naked, noipa)) void widen_run(const WidenRun*) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "ldm r0, {r1-r7}\n\t"
-      "sub r7, r7, #1\n\t"         /* groups - 1 groups load their successor's words */
-      "and r8, r7, #1\n\t"         /* (groups - 1) + 2 * ((groups - 1) % 2): the trips above */
-      "add r7, r7, r8, lsl #1\n\t" /* bit 0, the odd count in it */
-      "push {r6, r7}\n\t"          /* step, count */
-      "mov r11, r1\n\t"            /* s0 of column word k */
-      "sub r1, r2, r1\n\t"         /* s1 - s0 */
-      "mov r12, r3\n\t"            /* d of column word k */
-      "mov lr, r4\n\t"
-      "mov r3, r5\n\t"
-      "lsl r4, r3, #1\n\t"
-      "add r5, r4, r3\n\t"
-      "0:\n\t"
-      "mov r0, r11\n\t"
-      "mov r2, r12\n\t"
-      "ldr r6, [sp, #4]\n\t"
-      "ldr r7, [r0, r1]\n\t"       /* the first group's b and a */
-      "ldr r8, [r0], #4\n\t"
-      "lsrs r6, r6, #1\n\t"        /* Z: one group; C: an odd count before the last */
-      "beq 9f\n\t"
-      "bcs 2f\n\t"
-      "1:\n\t"
-      TINYRIG_WIDEN_G
-      "2:\n\t"
-      TINYRIG_WIDEN_G
-      "subs r6, r6, #1\n\t"
-      "bne 1b\n\t"
-      "9:\n\t"
-      TINYRIG_WIDEN_G_LAST
-      "ldr r6, [sp]\n\t"
-      "add r11, r11, r6\n\t"
-      "add r12, r12, #12\n\t"
-      "subs lr, lr, #1\n\t"
-      "bne 0b\n\t"
-      "add sp, sp, #8\n\t"
-      "pop {r4-r11, pc}\n\t");
+#define TINYRIG_WIDEN_RUN_FN(NAME, CW_BYTES) \
+__attribute__((naked, noipa)) void NAME(const WidenRun*) {                                       \
+  __asm__ volatile(                                                                              \
+      "push {r4-r11, lr}\n\t"                                                                    \
+      "ldm r0, {r1-r7}\n\t"                                                                      \
+      "sub r7, r7, #1\n\t"         /* groups - 1 groups load their successor's words */          \
+      "and r8, r7, #1\n\t"         /* (groups - 1) + 2 * ((groups - 1) % 2): the trips above */  \
+      "add r7, r7, r8, lsl #1\n\t" /* bit 0, the odd count in it */                              \
+      "push {r6, r7}\n\t"          /* step, count */                                             \
+      "mov r11, r1\n\t"            /* s0 of column word k */                                     \
+      "sub r1, r2, r1\n\t"         /* s1 - s0 */                                                 \
+      "mov r12, r3\n\t"            /* d of column word k */                                      \
+      "mov lr, r4\n\t"                                                                           \
+      "mov r3, r5\n\t"                                                                           \
+      "lsl r4, r3, #1\n\t"                                                                       \
+      "add r5, r4, r3\n\t"                                                                       \
+      "0:\n\t"                                                                                   \
+      "mov r0, r11\n\t"                                                                          \
+      "mov r2, r12\n\t"                                                                          \
+      "ldr r6, [sp, #4]\n\t"                                                                     \
+      "ldr r7, [r0, r1]\n\t"       /* the first group's b and a */                               \
+      "ldr r8, [r0], #4\n\t"                                                                     \
+      "lsrs r6, r6, #1\n\t"        /* Z: one group; C: an odd count before the last */           \
+      "beq 9f\n\t"                                                                               \
+      "bcs 2f\n\t"                                                                               \
+      "1:\n\t"                                                                                   \
+      TINYRIG_WIDEN_G                                                                            \
+      "2:\n\t"                                                                                   \
+      TINYRIG_WIDEN_G                                                                            \
+      "subs r6, r6, #1\n\t"                                                                      \
+      "bne 1b\n\t"                                                                               \
+      "9:\n\t"                                                                                   \
+      TINYRIG_WIDEN_G_LAST                                                                       \
+      "ldr r6, [sp]\n\t"                                                                         \
+      "add r11, r11, r6\n\t"                                                                     \
+      "add r12, r12, #" CW_BYTES "\n\t"                                                          \
+      "subs lr, lr, #1\n\t"                                                                      \
+      "bne 0b\n\t"                                                                               \
+      "add sp, sp, #8\n\t"                                                                       \
+      "pop {r4-r11, pc}\n\t");                                                                   \
 }
 // Column words inner (widen_run_cw): a in r8, b in r9, r0 already on the next column word
 // (r11 the input step); channel 0's word goes last, to [r2] with the step to the next
 // column word.
-#define TINYRIG_WIDEN_K_BODY(LOAD_A, LOAD_B, SRC_ADV)                     \
+#define TINYRIG_WIDEN_K_BODY(LOAD_A, LOAD_B, SRC_ADV, CW_BYTES)           \
   "pkhbt r7, r8, r9, lsl #16\n\t"                                         \
   "pkhtb r10, r9, r8, asr #16\n\t"                                        \
   "sxtb16 r8, r7, ror #8\n\t"                                             \
@@ -555,63 +741,70 @@ __attribute__((naked, noipa)) void widen_run(const WidenRun*) {
   "str r9, [r2, r4]\n\t"                                                  \
   LOAD_B                                                                  \
   "str r10, [r2, r5]\n\t"                                                 \
-  "str r7, [r2], #12\n\t"                                                 \
+  "str r7, [r2], #" CW_BYTES "\n\t"                                       \
   SRC_ADV
-#define TINYRIG_WIDEN_K                                                   \
-  TINYRIG_WIDEN_K_BODY("ldr r8, [r0]\n\t", "ldr r9, [r0, r1]\n\t", "add r0, r0, r11\n\t")
-#define TINYRIG_WIDEN_K_LAST TINYRIG_WIDEN_K_BODY("", "", "")
+#define TINYRIG_WIDEN_K(CW_BYTES)                                         \
+  TINYRIG_WIDEN_K_BODY("ldr r8, [r0]\n\t", "ldr r9, [r0, r1]\n\t", "add r0, r0, r11\n\t", CW_BYTES)
+#define TINYRIG_WIDEN_K_LAST(CW_BYTES) TINYRIG_WIDEN_K_BODY("", "", "", CW_BYTES)
 // The same with the loops the other way round (groups outside, column words inside),
 // for runs longer than the group count; the stack holds the column word count coded as
 // above and the groups left.
-__attribute__((naked, noipa)) void widen_run_cw(const WidenRun*) {
-  __asm__ volatile(
-      "push {r4-r11, lr}\n\t"
-      "ldm r0, {r1-r7}\n\t"
-      "sub r4, r4, #1\n\t"         /* ks - 1 column words load their successor's words */
-      "and r8, r4, #1\n\t"
-      "add r4, r4, r8, lsl #1\n\t"
-      "push {r4, r7}\n\t"          /* count, groups */
-      "mov r11, r6\n\t"            /* step */
-      "mov r12, r1\n\t"            /* s0 of the group */
-      "sub r1, r2, r1\n\t"         /* s1 - s0 */
-      "mov lr, r3\n\t"             /* d of the group */
-      "mov r3, r5\n\t"
-      "lsl r4, r3, #1\n\t"
-      "add r5, r4, r3\n\t"
-      "0:\n\t"
-      "mov r0, r12\n\t"
-      "mov r2, lr\n\t"
-      "ldr r6, [sp]\n\t"
-      "ldr r8, [r0]\n\t"           /* the first column word's a and b */
-      "ldr r9, [r0, r1]\n\t"
-      "add r0, r0, r11\n\t"
-      "lsrs r6, r6, #1\n\t"        /* Z: one column word; C: an odd count before the last */
-      "beq 9f\n\t"
-      "bcs 2f\n\t"
-      "1:\n\t"
-      TINYRIG_WIDEN_K
-      "2:\n\t"
-      TINYRIG_WIDEN_K
-      "subs r6, r6, #1\n\t"
-      "bne 1b\n\t"
-      "9:\n\t"
-      TINYRIG_WIDEN_K_LAST
-      "add r12, r12, #4\n\t"
-      "add lr, lr, r3, lsl #2\n\t"
-      "ldr r6, [sp, #4]\n\t"
-      "subs r6, r6, #1\n\t"
-      "str r6, [sp, #4]\n\t"
-      "bne 0b\n\t"
-      "add sp, sp, #8\n\t"
-      "pop {r4-r11, pc}\n\t");
+#define TINYRIG_WIDEN_RUN_CW_FN(NAME, CW_BYTES) \
+__attribute__((naked, noipa)) void NAME(const WidenRun*) {                                    \
+  __asm__ volatile(                                                                           \
+      "push {r4-r11, lr}\n\t"                                                                 \
+      "ldm r0, {r1-r7}\n\t"                                                                   \
+      "sub r4, r4, #1\n\t"         /* ks - 1 column words load their successor's words */     \
+      "and r8, r4, #1\n\t"                                                                    \
+      "add r4, r4, r8, lsl #1\n\t"                                                            \
+      "push {r4, r7}\n\t"          /* count, groups */                                        \
+      "mov r11, r6\n\t"            /* step */                                                 \
+      "mov r12, r1\n\t"            /* s0 of the group */                                      \
+      "sub r1, r2, r1\n\t"         /* s1 - s0 */                                              \
+      "mov lr, r3\n\t"             /* d of the group */                                       \
+      "mov r3, r5\n\t"                                                                        \
+      "lsl r4, r3, #1\n\t"                                                                    \
+      "add r5, r4, r3\n\t"                                                                    \
+      "0:\n\t"                                                                                \
+      "mov r0, r12\n\t"                                                                       \
+      "mov r2, lr\n\t"                                                                        \
+      "ldr r6, [sp]\n\t"                                                                      \
+      "ldr r8, [r0]\n\t"           /* the first column word's a and b */                      \
+      "ldr r9, [r0, r1]\n\t"                                                                  \
+      "add r0, r0, r11\n\t"                                                                   \
+      "lsrs r6, r6, #1\n\t"        /* Z: one column word; C: an odd count before the last */  \
+      "beq 9f\n\t"                                                                            \
+      "bcs 2f\n\t"                                                                            \
+      "1:\n\t"                                                                                \
+      TINYRIG_WIDEN_K(CW_BYTES)                                                               \
+      "2:\n\t"                                                                                \
+      TINYRIG_WIDEN_K(CW_BYTES)                                                               \
+      "subs r6, r6, #1\n\t"                                                                   \
+      "bne 1b\n\t"                                                                            \
+      "9:\n\t"                                                                                \
+      TINYRIG_WIDEN_K_LAST(CW_BYTES)                                                          \
+      "add r12, r12, #4\n\t"                                                                  \
+      "add lr, lr, r3, lsl #2\n\t"                                                            \
+      "ldr r6, [sp, #4]\n\t"                                                                  \
+      "subs r6, r6, #1\n\t"                                                                   \
+      "str r6, [sp, #4]\n\t"                                                                  \
+      "bne 0b\n\t"                                                                            \
+      "add sp, sp, #8\n\t"                                                                    \
+      "pop {r4-r11, pc}\n\t");                                                                \
 }
+TINYRIG_WIDEN_RUN_FN(widen_run, "12")
+TINYRIG_WIDEN_RUN_CW_FN(widen_run_cw, "12")
+// The plane kernel's rings are short (column words <= kPlaneMaxSteps + 1): groups inner only.
+TINYRIG_WIDEN_RUN_FN(widen_run_plane, "32")
 #else
-void widen_run(const WidenRun* r) {
+// kSlots: the ring's slots per column word (3 or kPlaneSlots).
+template <int kSlots>
+void widen_run_slots(const WidenRun* r) {
   const int32_t cw = r->cw_bytes / 4;
   for (int32_t k = 0; k < r->ks; ++k) {
     const int8_t* s0 = r->s0 + k * r->step;
     const int8_t* s1 = r->s1 + k * r->step;
-    uint32_t* d = r->d + 3 * k;
+    uint32_t* d = r->d + kSlots * k;
     for (int32_t g = 0; g < r->groups; ++g, s0 += 4, s1 += 4, d += 4 * cw) {
       const uint32_t w0 = load_word(s0), w1 = load_word(s1);
       const uint32_t a0 = sxtb16(w0), a1 = sxtb16(w1), b0 = sxtb16_ror8(w0), b1 = sxtb16_ror8(w1);
@@ -622,31 +815,36 @@ void widen_run(const WidenRun* r) {
     }
   }
 }
-void widen_run_cw(const WidenRun* r) { widen_run(r); }
+void widen_run(const WidenRun* r) { widen_run_slots<3>(r); }
+void widen_run_cw(const WidenRun* r) { widen_run_slots<3>(r); }
+void widen_run_plane(const WidenRun* r) { widen_run_slots<kPlaneSlots>(r); }
 #endif
 
-// Widens input line y (all channels) into ring slot `slot`. Elements outside the
-// image read the input zero point from zp_row; a line outside the image is one
+// Widens input line y of channels c0 .. c0 + count - 1 into ring slot `slot` of a ring
+// of kSlots slots per column word ([channel - c0][column word][slot]). Elements outside
+// the image read the input zero point from zp_row; a line outside the image is one
 // zero-point pair in every word. Runs of column words inside the line go through
-// widen_run together, the edge words one at a time; channels past the last group
-// of 4 in C.
+// widen_run together, the edge words one at a time; channels past the last group of 4
+// in C.
+template <int kSlots>
 void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y, uint32_t* ring, int32_t slot,
-                const int8_t* zp_row) {
-  const int32_t cw = 3 * p.column_words;  // words between channels
+                const int8_t* zp_row, int32_t c0, int32_t count) {
+  const int32_t cw = kSlots * p.column_words;  // words between channels
   if (y < 0 || y >= p.in_lines) {
     const uint32_t zp = static_cast<uint16_t>(static_cast<int16_t>(p.input_zero_point)) * 0x00010001u;
-    // The slot's words of all channels are one sequence, 3 words apart: 8 stores a trip
-    // (2 cycles each, none can pair), so the loop's own 5 cycles weigh little.
+    // The slot's words of all channels are one sequence, kSlots words apart: 8 stores a
+    // trip (2 cycles each, none can pair), so the loop's own 5 cycles weigh little.
     uint32_t* d = ring + slot;
-    uint32_t* const end = d + 3 * p.channels * p.column_words;
-    for (; end - d >= 24; d += 24) {
-      d[0] = zp, d[3] = zp, d[6] = zp, d[9] = zp, d[12] = zp, d[15] = zp, d[18] = zp, d[21] = zp;
+    uint32_t* const end = d + kSlots * count * p.column_words;
+    for (; end - d >= 8 * kSlots; d += 8 * kSlots) {
+      d[0] = zp, d[kSlots] = zp, d[2 * kSlots] = zp, d[3 * kSlots] = zp;
+      d[4 * kSlots] = zp, d[5 * kSlots] = zp, d[6 * kSlots] = zp, d[7 * kSlots] = zp;
     }
-    for (; d < end; d += 3) *d = zp;
+    for (; d < end; d += kSlots) *d = zp;
     return;
   }
-  const int8_t* line = input + y * p.in_line_bytes;
-  const int32_t full = p.channels & ~3;
+  const int8_t* line = input + y * p.in_line_bytes + c0;
+  const int32_t full = count & ~3;
   WidenRun run;
   run.cw_bytes = 4 * cw;
   run.step = 2 * p.in_elem_bytes;
@@ -664,19 +862,23 @@ void widen_line(const DspDepthwiseLineParams& p, const int8_t* input, int32_t y,
     if (full > 0) {
       run.s0 = s0;
       run.s1 = s1;
-      run.d = ring + 3 * k + slot;
+      run.d = ring + kSlots * k + slot;
       run.ks = ks;
-      if (ks > run.groups) {
-        widen_run_cw(&run);
+      if constexpr (kSlots == 3) {
+        if (ks > run.groups) {
+          widen_run_cw(&run);
+        } else {
+          widen_run(&run);
+        }
       } else {
-        widen_run(&run);
+        widen_run_plane(&run);
       }
     }
-    for (int32_t j = 0; j < ks && full < p.channels; ++j) {
-      uint32_t* d = ring + 3 * (k + j) + slot + full * cw;
+    for (int32_t j = 0; j < ks && full < count; ++j) {
+      uint32_t* d = ring + kSlots * (k + j) + slot + full * cw;
       const int8_t* t0 = in0 && in1 ? s0 + j * run.step : s0;
       const int8_t* t1 = in0 && in1 ? s1 + j * run.step : s1;
-      for (int32_t c = full; c < p.channels; ++c, d += cw) {
+      for (int32_t c = full; c < count; ++c, d += cw) {
         const uint32_t v0 = static_cast<uint16_t>(static_cast<int16_t>(t0[c]));
         const uint32_t v1 = static_cast<uint16_t>(static_cast<int16_t>(t1[c]));
         d[0] = v0 | (v1 << 16);
@@ -721,7 +923,7 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
       const int32_t y = y0 + fr;
       const int32_t slot = mod3(y);
       if (slot_line[slot] != y) {
-        widen_line(p, input, y, ring, slot, zp_row);
+        widen_line<3>(p, input, y, ring, slot, zp_row, 0, p.channels);
         slot_line[slot] = y;
       }
     }
@@ -729,6 +931,54 @@ void depthwise_conv2d_s8(const DspDepthwiseLineParams& p, const int8_t* input, i
     line.record = p.records;
     line.mac_mode = 8 * mod3(y0) + stride_mode;  // slot s holds filter row (s - y0) mod 3
     dw_line(&line);
+  }
+}
+
+void depthwise_conv2d_s8(const DspDepthwisePlaneParams& params, const int8_t* input, int8_t* output,
+                         int32_t* scratch) {
+  const DspDepthwiseLineParams& p = params.line;
+  // Scratch: the ring of chunk_channels channels, then the accumulators of a band ending on
+  // the next kDwAccAlign boundary (depthwise.py reserves the slack), then a row of zero points.
+  uint32_t* ring = reinterpret_cast<uint32_t*>(scratch);
+  const int32_t ring_words = kPlaneSlots * p.column_words * params.chunk_channels;
+  const uintptr_t acc_end =
+      (reinterpret_cast<uintptr_t>(scratch + ring_words + params.band_lines * p.line_len) + kDwAccAlign - 1) &
+      ~(kDwAccAlign - 1);
+  int8_t* zp_row = reinterpret_cast<int8_t*>(acc_end);
+  memset(zp_row, static_cast<int8_t>(p.input_zero_point), static_cast<size_t>((p.channels + 3) & ~3));
+  DwPlane band;
+  band.out_step = p.out_elem_bytes;
+  band.out_step2 = 2 * p.out_elem_bytes;
+  band.out_step3 = 3 * p.out_elem_bytes;
+  band.lo = p.activation_min;
+  band.hi = p.activation_max;
+  const int32_t kind = p.stride_a == 2 ? 2 : (p.line_len & 1);  // odd stride-1 lines end on a half step
+  band.mac_mode = 8 * kind + p.steps;
+  // A line's walk ends column_words column words on; the next line starts stride_x slots on.
+  band.line_back = 4 * (kPlaneSlots * p.column_words - p.stride_x);
+  band.steps = p.steps;
+  band.stride_x = p.stride_x;
+  band.column_words = p.column_words;
+  for (int32_t l0 = 0; l0 < p.lines; l0 += params.band_lines) {
+    const int32_t lines = p.lines - l0 < params.band_lines ? p.lines - l0 : params.band_lines;
+    const int32_t outputs = lines * p.line_len;
+    band.acc = reinterpret_cast<int32_t*>(acc_end) - outputs;
+    band.rq_mode = 2 * (outputs % 8);
+    band.octs = outputs / 8;
+    band.outputs = outputs;
+    band.lines = lines;
+    band.channel_back = 4 * (lines * p.stride_x - kPlaneSlots * p.column_words);
+    const int32_t y0 = l0 * p.stride_x - p.pad_x;
+    const int32_t rows = (lines - 1) * p.stride_x + 3;
+    for (int32_t c0 = 0; c0 < p.channels; c0 += params.chunk_channels) {
+      const int32_t count = p.channels - c0 < params.chunk_channels ? p.channels - c0 : params.chunk_channels;
+      for (int32_t r = 0; r < rows; ++r) widen_line<kPlaneSlots>(p, input, y0 + r, ring, r, zp_row, c0, count);
+      band.record = p.records + kRecordWords * c0;
+      band.records_end = p.records + kRecordWords * (c0 + count);
+      band.out = output + l0 * p.out_line_bytes + c0;
+      band.ring = ring;
+      dw_plane(&band);
+    }
   }
 }
 

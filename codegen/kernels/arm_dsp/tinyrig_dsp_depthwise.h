@@ -48,11 +48,25 @@ struct DspDepthwiseLineParams {
                            // 2^(32 - e) + 1, zero point or M, e + 2^31, rounding
 };
 
+// The same 3x3 layers when their lines are short output rows (tinyrig_dsp_depthwise.cc,
+// dw_plane): a call runs a band of band_lines consecutive output rows for chunk_channels
+// channels, so a channel's weights, its MAC entry and its requantisation are paid once per
+// band instead of once per line. The ring holds all the band's input rows (8 slots per
+// column word), widened once per band; the band's outputs of a channel are one run of
+// bands_lines x line_len outputs out_elem_bytes apart, requantised together.
+struct DspDepthwisePlaneParams {
+  DspDepthwiseLineParams line;  // not transposed; steps <= 6 (the straight MAC runs)
+  int32_t band_lines;           // output lines per call: (band_lines - 1) x stride_x + 3 <= 8
+  int32_t chunk_channels;       // channels per call: a multiple of 4, or all of them
+};
+
 namespace arm_dsp {
 
 void depthwise_conv2d_s8(const DspDepthwiseConv2DParams& params, const int8_t* input, int8_t* output,
                          int32_t* scratch);
 void depthwise_conv2d_s8(const DspDepthwiseLineParams& params, const int8_t* input, int8_t* output,
+                         int32_t* scratch);
+void depthwise_conv2d_s8(const DspDepthwisePlaneParams& params, const int8_t* input, int8_t* output,
                          int32_t* scratch);
 
 }  // namespace arm_dsp

@@ -9,6 +9,9 @@ the shapes test_dsp_fast_paths_qemu.py covers:
   accumulator buffer's 512-byte boundary (declined to the ring kernel);
 * under QEMU, lines whose accumulator buffer is exactly 512 bytes (the MAC loop's end is
   the buffer's start plus 512) at both strides.
+
+Short output rows (at most 6 MAC steps) run the plane kernel instead (DspDepthwisePlaneParams,
+test_dsp_depthwise_plane.py); its notes also say "planar SMLAD lines" ("... in bands of N").
 """
 
 from __future__ import annotations
@@ -146,13 +149,15 @@ def test_lines_at_the_accumulator_boundary_bit_exact_under_qemu(seed, shape, str
 
 
 @pytest.mark.parametrize("seed,shape,stride", [
-    (63, (1, 5, 9, 4), (1, 1)),     # the clamped layer above: every channel one at a time
-    (68, (1, 7, 6, 4), (2, 1)),     # transposed, stride 2, clamped
+    (63, (1, 3, 15, 4), (1, 1)),    # the clamped layer above, on rows too long for the plane kernel
+    (68, (1, 13, 4, 4), (2, 1)),    # transposed, stride 2, clamped
 ])
 def test_clamped_lines_bit_exact_under_qemu(seed, shape, stride, tmp_path):
+    """The line kernel's clamped path (test_dsp_depthwise_plane.py has the plane kernel's)."""
     model, desc, _ = _depthwise_model(seed, shape, stride, activation="RELU_N1_TO_1")
     notes = _depthwise_notes(model)
     assert len(notes) == 1 and "4 of 4 channels requantised one at a time" in notes[0], notes
+    assert "bands of" not in notes[0], notes
     check_model_bit_exact(BOARD, model, desc, seed, tmp_path)
 
 
@@ -166,7 +171,9 @@ def test_clamped_lines_bit_exact_under_qemu(seed, shape, stride, tmp_path):
 def test_widening_odd_group_counts_bit_exact_under_qemu(seed, shape, stride, tmp_path):
     """The widening runs two groups (or column words) a trip and enters an odd count at
     the second; both loop orders with 3 groups. Each group (column word) but a run's last
-    loads the next one's input words between its stores; the last loads nothing."""
+    loads the next one's input words between its stores; the last loads nothing. Rows of
+    at most 12 outputs (seeds 65 and 69) run the plane kernel, whose 8-slot ring widens
+    through the same runs (TINYRIG_WIDEN_RUN_FN, another column-word step)."""
     model, desc, _ = _depthwise_model(seed, shape, stride)
     notes = _depthwise_notes(model)
     assert len(notes) == 1 and "planar SMLAD lines" in notes[0], notes
