@@ -243,6 +243,8 @@ def generate_cmd(board, model, benchmark, out, scripts_for) -> None:
 
     b = _board(board)
     bench = _benchmark_for_model(model, benchmark)
+    if scripts_for == "renode":  # a board Renode cannot run is refused before the project is written
+        _renode_scripts_possible(b)
     try:
         project = render_project(b, bench, model, out)
     except (ModelError, ValueError) as exc:
@@ -262,6 +264,19 @@ def generate_cmd(board, model, benchmark, out, scripts_for) -> None:
         except RenodeScriptError as exc:
             _fail(str(exc))
     console.print(f"  build: tinyrig build --project {for_rich(project.directory)}")
+
+
+def _renode_scripts_possible(board) -> None:
+    """What write_renode_files needs of the board (its platform, console UART, pin port), checked
+    without writing: one line and status 2, nothing generated."""
+    from tinyrig.renode.scripts import RenodeScriptError, pin_port, platform_for, uart_peripheral
+
+    try:
+        platform_for(board)
+        uart_peripheral(board)
+        pin_port(board)
+    except RenodeScriptError as exc:
+        _fail(str(exc))
 
 
 @main.command("export")
