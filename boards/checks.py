@@ -14,6 +14,7 @@ import re
 from . import drivers
 from .clocks import ClockPlanError, plan_clock
 from .families import Family, Gpio, Uart, load_family
+from .qemu_machines import MACHINE_CORES, machines_for
 from .schema import Board, BoardError, BoardFile, ConsolePort, PinMux
 
 
@@ -48,6 +49,20 @@ def _check_core(board: Board, family: Family) -> None:
     if target and family.parts and not target.startswith(family.parts):
         raise _Fail("pyocd_target", f"is {board.pyocd_target!r}, not a {family.name} part "
                                     f"(those start {', '.join(family.parts)}): is 'family' right?")
+
+
+def _check_emulator(board: Board) -> None:
+    """The QEMU machine emulates the board's core: the image is built for `core` (gcc -mcpu, the
+    kernels), and another CPU would fault on its first instruction of the wrong architecture."""
+    machine, cpu = board.emulator.qemu_machine, board.emulator.qemu_cpu
+    if cpu and cpu != board.core:
+        raise _Fail("emulator.qemu_cpu", f"is {cpu!r}; the firmware is built for the board's core, {board.core}")
+    emulated = MACHINE_CORES.get(machine)
+    if emulated and emulated != board.core:
+        fits = machines_for(board.core)
+        raise _Fail("emulator.qemu_machine",
+                    f"is {machine!r}, which emulates a {emulated}; the board's core is {board.core} "
+                    f"(QEMU machines with a {board.core}: {', '.join(fits) if fits else 'none'})")
 
 
 def _check_clock(board: Board, family: Family):
@@ -218,6 +233,7 @@ def check_board(board: Board, parsed: BoardFile) -> Board:
     family = load_family(board.family_name)
     try:
         _check_core(board, family)
+        _check_emulator(board)
         _check_memory(board)
         plan = _check_clock(board, family)
         _check_timing(board, plan)

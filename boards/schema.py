@@ -14,6 +14,7 @@ board file without reading code. The rest of tinyrig reads the frozen `Board` ob
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -428,7 +429,9 @@ def _describe(error: dict) -> tuple[str, str]:
             return name, f"unknown field: {RENAMED[loc[-1]]}"
         parent = _model_at(loc[:-1])
         allowed = ", ".join(sorted(parent.model_fields)) if parent else "-"
-        return name, f"unknown field; allowed here: {allowed}"
+        close = difflib.get_close_matches(str(loc[-1]), list(parent.model_fields), n=1) if parent else []
+        guess = f" (did you mean '{close[0]}'?)" if close else ""
+        return name, f"unknown field{guess}; allowed here: {allowed}"
     if kind == "missing":
         return name, "is required"
     if kind == "literal_error":
@@ -513,7 +516,12 @@ def read_board_file(path: Path) -> BoardFile:
     try:
         parsed = BoardFile.model_validate(data)
     except ValidationError as exc:
-        field_name, message = _describe(exc.errors()[0])
+        # An unknown field first: a typo'd required key (clock_hzz) is also reported missing, and
+        # "field 'clock_hz': is required" would hide the line the vendor has to fix.
+        # Only where the table's fields are known (the [timing] table is checked apart, by _timing_error).
+        errors = exc.errors()
+        typo = next((e for e in errors if e["type"] == "extra_forbidden" and _model_at(tuple(e["loc"])[:-1])), None)
+        field_name, message = _describe(typo or errors[0])
         raise BoardError(f"{path}: field '{field_name}': {message}") from None
     problem = _region_name_error(parsed.memory) or _timing_error(parsed.timing)
     if problem:

@@ -431,6 +431,10 @@ def render_project(board: Board, benchmark: Benchmark, model: Path | bytes, out_
     files[".gitignore"] = GITIGNORE
 
     out_dir = Path(out_dir)
+    # The manifest is written last and says the project is whole: a render over an older project
+    # that stops half-way (Ctrl-C, a full disk) must not leave the old manifest vouching for the new,
+    # partial sources, or the firmware cache would build them as the old project from then on.
+    (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
     write_files(out_dir, files)
     bundle_offline_platform(out_dir)
     if board_copy:

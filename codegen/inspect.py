@@ -110,6 +110,17 @@ def inspect_model(path: str | os.PathLike, core: str = REFERENCE) -> InspectRepo
     )
 
 
+def why_not_compiled(report: InspectReport) -> str | None:
+    """One line saying why the model does not compile (the first model problem or unsupported
+    operator, with how many more the table shows); None when it compiles."""
+    reasons = list(report.model_problems)
+    reasons += [f"operator {row.index} ({row.op}): {row.reason}" for row in report.rows if not row.supported]
+    if not reasons:
+        return None
+    more = f" (and {len(reasons) - 1} more in the table)" if len(reasons) > 1 else ""
+    return f"{reasons[0]}{more}"
+
+
 def _shapes(shapes: list[list[int]]) -> str:
     return ", ".join("x".join(str(d) for d in shape) or "scalar" for shape in shapes)
 

@@ -149,6 +149,11 @@ class ResultsDBError(Exception):
     """A results database that cannot be opened, read or written, or a session it lacks."""
 
 
+class SessionNotRecordable(ResultsDBError):
+    """The session folder, not the database, is the trouble: its results.json cannot be read, or the
+    session has not finished. `tinyrig record` exits with the session status (6) for it, not 5."""
+
+
 CHECK_HINT = "`tinyrig db check` says what is wrong with it"
 
 
@@ -456,9 +461,9 @@ class ResultsDB:
         try:
             results = read_results(session_dir)
         except ResultsFileError as exc:
-            raise ResultsDBError(str(exc)) from None
+            raise SessionNotRecordable(str(exc)) from None
         if results.status in UNFINISHED:
-            raise ResultsDBError(f"{session_dir}: session is still {results.status!r} (or was killed before "
+            raise SessionNotRecordable(f"{session_dir}: session is still {results.status!r} (or was killed before "
                                  "it finished); only finished sessions are recorded")
         sid = session_id or session_id_of(session_dir)
         rev, dirty = results.git_revision, results.git_dirty

@@ -12,7 +12,7 @@ from tinyrig.hil.modes.base import ModeSettings
 from tinyrig.hil.modes.performance import WINDOWS
 from tinyrig.hil.results.schema import RunOptionsRecord
 from tinyrig.hil.targets.base import Target, TargetSettings
-from tinyrig.hil.targets.cycle_model import CycleModel, CycleModelError, cycle_model_for
+from tinyrig.hil.targets.cycle_model import CycleModel, CycleModelError, cycle_model_for, has_core_timing
 from tinyrig.hil.targets.registry import choose_target
 
 
@@ -67,6 +67,8 @@ class RunOptions:
         about a third."""
         if not self.cycles or self.mode == "accuracy" or self.target_class.kind != "qemu" or self.board.timestamp_pin.driver == "none":
             return None
+        if not has_core_timing(self.board.core):
+            return None  # instructions only, as under --no-cycles (a core the cycle model has no data for)
         return cycle_model_for(self.board)
 
     def prediction_model(self) -> CycleModel | None:

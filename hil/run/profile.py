@@ -31,7 +31,7 @@ from tinyrig.hil.dut.client import Dut, DutError, input_file_bytes
 from tinyrig.hil.dut.inputs import random_inputs
 from tinyrig.hil.run.bench import Bench
 from tinyrig.hil.targets.base import Target, TargetSettings
-from tinyrig.hil.targets.cycle_model import cycle_model_for
+from tinyrig.hil.targets.cycle_model import cycle_model_for, has_core_timing
 from tinyrig.hil.targets.registry import choose_target, make_target
 
 if TYPE_CHECKING:  # annotations only
@@ -336,8 +336,8 @@ def profile_benchmark(board: Board, benchmark: Benchmark, model_path: Path, *,
     from tinyrig.build.firmware_cache import prepare_firmware  # builds with PlatformIO: import on use
 
     model = timing
-    if model is None and cycles and choose_target(board).kind == "qemu":
-        model = cycle_model_for(board)
+    if model is None and cycles and choose_target(board).kind == "qemu" and has_core_timing(board.core):
+        model = cycle_model_for(board)  # else instructions only, as with --no-cycles
     firmware = prepare_firmware(board, benchmark, Path(model_path), env_name=PROFILE_ENV, code_for=code_for)
     # The same compile the firmware generator ran (codegen/firmware.py), for layer facts.
     compiled = compile_model(Path(model_path).read_bytes(), core=board.core)

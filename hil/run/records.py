@@ -11,6 +11,7 @@ from tinyrig.boards import load_board
 from tinyrig.codegen.firmware import db_buffer_region, loop_cache_bytes
 from tinyrig.hil.results.schema import BenchmarkEntry, DutIdentity, EmulatorInfo, FirmwareRecord, PredictionRecord
 from tinyrig.hil.run.predict import firmware_for, predict
+from tinyrig.hil.run.resume_check import check_firmware_unchanged
 
 if TYPE_CHECKING:  # annotations only
     from tinyrig.benchmarks import Benchmark
@@ -22,6 +23,9 @@ if TYPE_CHECKING:  # annotations only
 
 
 def record_firmware(entry: BenchmarkEntry, firmware: Firmware) -> None:
+    """The firmware this benchmark is measured with. In a resumed session it must be the one the saved
+    figures were measured with: it is never replaced under them (FirmwareChangedError)."""
+    check_firmware_unchanged(entry, firmware)
     project, size = firmware.project, firmware.build.size
     entry.firmware = FirmwareRecord(
         source_sha256=project.source_sha256, model_sha256=project.model_sha256, elf=str(firmware.build.elf),

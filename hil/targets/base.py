@@ -16,9 +16,7 @@ they never outlive the bench (whatever signal ends it), a watchdog and a bounded
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 import subprocess
 import threading
 import weakref
@@ -29,6 +27,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from tinyrig.boards import Board
 from tinyrig.hil.targets.processes import kill_process_group, start_watchdog, wait_for_exit
+from tinyrig.process_group import die_with_parent
 
 if TYPE_CHECKING:
     from tinyrig.hil.targets.cycle_model import CycleModel
@@ -127,23 +126,6 @@ class Target(ABC):
 
 # -- process-backed emulators -----------------------------------------------------------------
 
-PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Runs in the child between fork and exec: SIGKILL it when the bench dies, however it dies.
-
-    Linux delivers the death signal when the thread that forked exits; the bench starts emulators
-    from threads that outlive them. If the parent is already gone (it died between fork and this
-    call), the child exits at once instead of running as an orphan.
-    """
-    if _libc is not None:
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent_pid:
-        os._exit(1)
-
-
 def spawn_emulator(command: list[str], *, cwd: Path | None = None, stdout=subprocess.DEVNULL,
                    stderr=subprocess.PIPE, env: dict[str, str] | None = None) -> subprocess.Popen:
     """Starts an emulator in its own process group, bound to die with this process.
@@ -156,7 +138,7 @@ def spawn_emulator(command: list[str], *, cwd: Path | None = None, stdout=subpro
     child_env["TINYRIG_PARENT"] = str(parent)
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, cwd=cwd,
                                env=child_env, start_new_session=True,  # its own group, killed as a whole
-                               preexec_fn=lambda: _die_with_parent(parent))
+                               preexec_fn=lambda: die_with_parent(parent))
     # If the bench object is dropped without stop(), the finalizer still takes the group down.
     weakref.finalize(process, kill_process_group, process)
     return process

@@ -58,11 +58,20 @@ class CoreTiming:
     path: Path
 
 
+def has_core_timing(core: str, cores_dir: Path = CORES_DIR) -> bool:
+    """Whether the cycle model has timing data for `core`. A board of a core without it (a
+    Cortex-M3 on mps2-an385 is a valid board) runs and profiles with instruction counts only, as
+    under --no-cycles, instead of failing for want of an estimate nobody asked for by name."""
+    return (Path(cores_dir) / f"{core}.toml").is_file()
+
+
 def _read_core_file(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CycleModelError(f"{path}: no such core timing file") from None
+        timed = ", ".join(sorted(p.stem for p in path.parent.glob("*.toml")))
+        raise CycleModelError(f"{path.stem}: the cycle model has no timing data for this core (it has: {timed}; "
+                              f"no {path})") from None
     except tomllib.TOMLDecodeError as exc:
         raise CycleModelError(f"{path}: not valid TOML: {exc}") from None
 

@@ -1,34 +1,15 @@
-"""Small helpers shared by the emulator launchers: process-group teardown and log tailing."""
+"""Small helpers shared by the emulator launchers: watchdog, waiting and log tailing (process-group
+teardown lives in tinyrig.process_group, which builds use too)."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def kill_process_group(process: subprocess.Popen, term_timeout_s: float = 3.0) -> None:
-    """SIGTERM the process's group, then SIGKILL if it has not gone within `term_timeout_s`.
-
-    The launchers start emulators with start_new_session=True, so the group holds the emulator
-    and anything it spawned; nothing is left behind on any way out.
-    """
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=term_timeout_s)
-    except (ProcessLookupError, PermissionError):
-        return
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=5)
+from tinyrig.process_group import kill_process_group  # noqa: F401 (the launchers import it from here)
 
 
 def start_watchdog(process: subprocess.Popen, max_runtime_s: float) -> threading.Timer:

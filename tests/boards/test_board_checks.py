@@ -149,3 +149,48 @@ def test_timing_wait_states_must_be_what_the_clock_driver_programs(tmp_path):
     for board in all_boards():
         if board.timing and board.clock_plan and board.clock_plan.range and board.clock_driver != "none":
             assert board.timing.flash_wait_states == board.clock_plan.wait_states, board.name
+
+
+# -- the QEMU machine emulates the board's core (boards/qemu_machines.py) ---------------------------
+
+def test_qemu_machine_of_another_core_is_refused_on_load(tmp_path):
+    """A vendor's M33 board copied from an505 with the machine set to an386 (an M4): before, it built
+    and QEMU then died with signal 6, the run saying only 'connection lost'."""
+    path = _variant(tmp_path, "qemu-mps2-an505", "vendor-m33",
+                    [('qemu_machine = "mps2-an505"', 'qemu_machine = "mps2-an386"')])
+    message = _error(path)
+    assert "field 'emulator.qemu_machine'" in message and "'mps2-an386', which emulates a cortex-m4" in message
+    assert "mps2-an505" in message, "names the machines that would do"
+
+
+def test_qemu_cpu_other_than_the_core_is_refused(tmp_path):
+    path = _variant(tmp_path, "qemu-mps2-an386", "vendor-m4",
+                    [('qemu_machine = "mps2-an386"', 'qemu_machine = "mps2-an386"\nqemu_cpu = "cortex-m7"')])
+    assert "field 'emulator.qemu_cpu': is 'cortex-m7'" in _error(path)
+
+
+def test_cortex_m3_on_mps2_an385_loads(tmp_path):
+    path = _variant(tmp_path, "qemu-mps2-an386", "vendor-m3",
+                    [('core = "cortex-m4"', 'core = "cortex-m3"'), ('fpu = "fpv4-sp-d16"', 'fpu = "none"'),
+                     ('qemu_machine = "mps2-an386"', 'qemu_machine = "mps2-an385"')])
+    assert load_board(path).core == "cortex-m3"
+
+
+def test_every_shipped_qemu_board_runs_its_own_core():
+    from tinyrig.boards.qemu_machines import MACHINE_CORES
+
+    emulated = [b for b in all_boards() if b.emulator.qemu_machine]
+    assert emulated and all(MACHINE_CORES[b.emulator.qemu_machine] == b.core for b in emulated)
+
+
+def test_a_typo_in_a_required_key_is_named_not_reported_missing(tmp_path):
+    """`clock_hzz = ...` used to end in "field 'clock_hz': is required", which hides the line to fix."""
+    path = _variant(tmp_path, "nucleo-l4r5zi", "vendor-l4", [("clock_hz = 120_000_000", "clock_hzz = 120_000_000"),
+                                                            ("[timestamp_pin]", "[timestamp_pins]")])
+    message = _error(path)
+    assert "field 'clock_hzz': unknown field (did you mean 'clock_hz'?)" in message
+
+
+def test_a_typo_in_a_required_table_is_named(tmp_path):
+    path = _variant(tmp_path, "nucleo-l4r5zi", "vendor-l4", [("[timestamp_pin]", "[timestamp_pins]")])
+    assert "field 'timestamp_pins': unknown field (did you mean 'timestamp_pin'?)" in _error(path)

@@ -56,7 +56,8 @@ def test_valid_user_board_file(tmp_path):
         (("supply_v = 3.0", "supply_v = inf"), "power.supply_v", "finite"),
         (("active_current_a = 0.00275", "active_current_a = nan"), "power.active_current_a", "finite"),
         (("[timer]", "[timer]\nbogus = 1"), "timer.bogus", "allowed here"),
-        (('source = "STM32L4R5xx', 'nosource = "STM32L4R5xx'), "power.source", "required"),
+        # A renamed required key is named as the unknown field, with the one it resembles.
+        (('source = "STM32L4R5xx', 'nosource = "STM32L4R5xx'), "power.nosource", "did you mean 'source'"),
     ],
 )
 def test_invalid_board_names_file_and_field(tmp_path, edit, field, allowed):

@@ -15,6 +15,7 @@ import pytest
 from tinyrig_testing.hostile_support import assert_clear, assert_ok, invoke
 
 DB_EXIT = 5
+SESSION_EXIT = 6
 from tinyrig_testing.results_support import PERF_SESSION as PERFORMANCE  # a real recorded session
 
 
@@ -183,5 +184,27 @@ def test_record_of_something_that_is_no_session_folder(kind, tmp_path, observed)
     result = invoke("record", "--db", tmp_path / "db.sqlite", thing, observed=observed)
     if kind == "file":  # click refuses a file where a folder is due
         assert_clear(result, 2, "is a file")
+    else:  # the session folder is the trouble, not the database: 6, as report and compare say
+        assert_clear(result, SESSION_EXIT, str(thing), "results.json")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not-an-object", "unfinished"])
+def test_record_of_a_damaged_session_is_a_session_error(damage, tmp_path, observed):
+    """A session whose results.json is cut short, not a results document, or still 'running' (its
+    tinyrig was killed): one line naming it, status 6 (the database is fine); it was 5 before."""
+    folder = _session(tmp_path / "sessions", "damaged", "2026-12-03T00:00:00+00:00")
+    results = folder / "results.json"
+    if damage == "truncated":
+        results.write_text(results.read_text()[:300])
+    elif damage == "not-an-object":
+        results.write_text("[]")
     else:
-        assert_clear(result, DB_EXIT, str(thing), "results.json")
+        document = json.loads(results.read_text())
+        document["status"] = "running"
+        results.write_text(json.dumps(document))
+    good = _session(tmp_path / "sessions", "good", "2026-12-04T00:00:00+00:00")
+    result = invoke("record", "--db", tmp_path / "db.sqlite", folder, good, observed=observed)
+    assert_clear(result, SESSION_EXIT, str(folder))
+    assert "recorded" in result.out, "the good session is recorded all the same"
+    history = invoke("history", "--db", tmp_path / "db.sqlite", observed=observed)
+    assert_ok(history, "good")

@@ -1,4 +1,4 @@
-"""Hostile model files through `tinyrig inspect` and `tinyrig generate`: one line naming the file and
+"""Hostile model files through `tinyrig inspect`, `generate` and `export`: one line naming the file and
 the tensor, exit status 3 (a model tinyrig cannot read or compile), checked in the reader before
 anything is generated."""
 
@@ -44,10 +44,13 @@ FAULTS = {
 def _args(command: str, model, tmp_path) -> list:
     if command == "inspect":
         return ["inspect", model]
+    if command == "export":
+        return ["export", "--model", model, "--benchmark", "kws01", "--core", "cortex-m4", "--out", tmp_path / "out"]
     return ["generate", "--model", model, "--benchmark", "kws01", "--out", tmp_path / "out"]
 
 
-@pytest.mark.parametrize("command", ["inspect", "generate"])
+# export read a model it cannot compile as exit 1 (a failed benchmark) until it shared generate's 3.
+@pytest.mark.parametrize("command", ["inspect", "generate", "export"])
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_hostile_model(fault, command, tmp_path, observed):
     make, needles = FAULTS[fault]
@@ -56,6 +59,31 @@ def test_hostile_model(fault, command, tmp_path, observed):
     line = assert_clear(invoke(*_args(command, model, tmp_path), observed=observed), MODEL_EXIT, str(model), *needles)
     assert line.startswith("error: ")
     assert not (tmp_path / "out").exists(), "nothing is generated from a model the reader rejects"
+
+
+# Models the reader takes but the engine cannot compile. inspect still prints its whole table, then
+# says why in one line with status 3; before, it ended with status 1 (a failed benchmark's) and no line.
+UNCOMPILABLE = {
+    "tanh": (lambda: hm.with_operator(hm.schema.BuiltinOperator.TANH), ["operator 12 (TANH)", "not supported"]),
+    "custom-op": (lambda: hm.with_operator(hm.schema.BuiltinOperator.CUSTOM, b"VendorOp"),
+                  ["CUSTOM:VendorOp", "not supported"]),
+    "two-outputs": (hm.with_two_outputs, ["2 graph outputs"]),
+    "int16-activations": (hm.with_int16_activations, ["int16"]),
+}
+
+
+@pytest.mark.parametrize("command", ["inspect", "generate", "export"])
+@pytest.mark.parametrize("case", sorted(UNCOMPILABLE))
+def test_model_that_does_not_compile(case, command, tmp_path, observed):
+    make, needles = UNCOMPILABLE[case]
+    model = tmp_path / "vendor.tflite"
+    model.write_bytes(make())
+    result = invoke(*_args(command, model, tmp_path), observed=observed)
+    line = assert_clear(result, MODEL_EXIT, str(model), *needles)
+    assert line.startswith("error: ")
+    if command == "inspect":
+        assert "all supported:  no" in result.out, "the table is still printed"
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("command", ["inspect", "generate"])
@@ -139,4 +167,16 @@ def test_scales_that_overflow_the_requantisation(where, tmp_path, observed):
                         "unsupported operator", "left shift")
     assert line.startswith("error: ") and not (tmp_path / "out").exists()
     table = invoke("inspect", model, observed=observed)
-    assert "UNSUPPORTED: requantisation multiplier" in table.text and table.code == 1
+    assert "UNSUPPORTED: requantisation multiplier" in table.text
+    assert_clear(table, MODEL_EXIT, "cannot be compiled", "left shift")
+
+
+@pytest.mark.parametrize("command", ["generate", "export"])
+def test_output_folder_under_a_file(command, tmp_path, observed, models_dir):
+    """--out inside a regular file: one line naming --out (export raised NotADirectoryError)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    args = [command, "--model", models_dir / "kws01.tflite", "--out", blocker / "lib"]
+    if command == "export":
+        args += ["--core", "cortex-m4"]
+    assert_clear(invoke(*args, observed=observed), 2, "--out", "Not a directory")

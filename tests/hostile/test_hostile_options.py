@@ -239,3 +239,13 @@ def test_board_path_that_is_not_a_board_file(kind, tmp_path, observed):
     result = invoke("run", "--board", board, "--benchmark", "kws01", "--sessions", tmp_path / "s", observed=observed)
     assert_clear(result, USAGE, BOARD_PATHS[kind])
     assert not (tmp_path / "s").exists()
+
+
+def test_renode_scripts_for_a_board_renode_cannot_run(tmp_path, observed, models_dir):
+    """generate --target renode for a board without a Renode platform: one line, status 2 and no
+    project (it used to write the whole project, then fail on the scripts)."""
+    out = tmp_path / "project"
+    result = invoke("generate", "--board", "qemu-mps2-an386", "--model", models_dir / "kws01.tflite", "--out", out,
+                    "--target", "renode", observed=observed)
+    assert_clear(result, 2, "no Renode platform")
+    assert not out.exists()

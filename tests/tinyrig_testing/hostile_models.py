@@ -120,3 +120,33 @@ def wrong_identifier() -> bytes:
     data = bytearray(model_bytes())
     data[4:8] = b"TFL2"
     return bytes(data)
+
+
+# Models that read well but do not compile: the reader is fine with them, the engine is not.
+
+def with_operator(builtin: int, custom: bytes | None = None) -> bytes:
+    """kws01 with its SOFTMAX's operator code replaced (e.g. TANH, or CUSTOM with a custom code)."""
+    model = _model()
+    code = next(c for c in model.operatorCodes
+                if max(c.builtinCode, c.deprecatedBuiltinCode) == schema.BuiltinOperator.SOFTMAX)
+    code.builtinCode = code.deprecatedBuiltinCode = builtin
+    code.customCode = custom
+    return _repack(model)
+
+
+def with_two_outputs() -> bytes:
+    """kws01 whose graph also outputs its first activation."""
+    model = _model()
+    graph = model.subgraphs[0]
+    graph.outputs = [*graph.outputs, graph.operators[0].outputs[0]]
+    return _repack(model)
+
+
+def with_int16_activations() -> bytes:
+    """kws01 with every activation (every tensor without constant data) int16: a 16x8 model's types."""
+    model = _model()
+    for tensor in model.subgraphs[0].tensors:
+        data = model.buffers[tensor.buffer].data
+        if tensor.type == schema.TensorType.INT8 and (data is None or len(data) == 0):
+            tensor.type = schema.TensorType.INT16
+    return _repack(model)

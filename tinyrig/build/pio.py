@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinyrig.paths import cache_dir
+from tinyrig.process_group import run_in_own_group
 
 FLASH_SECTIONS = (".isr_vector", ".text", ".rodata", ".ARM.exidx", ".init_array", ".data")
 RAM_SECTIONS = (".data", ".bss")
@@ -163,8 +164,8 @@ def build_project(project: Path, env_name: str = "perf", *, flash_capacity: int 
         cmd.append("-v")
     with _core_lock(core_dir):
         try:
-            proc = subprocess.run(cmd, env=pio_environment(core_dir), capture_output=True, text=True,
-                                  timeout=timeout_s, stdin=subprocess.DEVNULL)
+            # Its own process group: Ctrl-C, SIGTERM or the timeout stop SCons and the compilers too.
+            proc = run_in_own_group(cmd, env=pio_environment(core_dir), timeout_s=timeout_s)
         except subprocess.TimeoutExpired:
             raise BuildError(f"{project}: `pio run -e {env_name}` took longer than {timeout_s:.0f} s") from None
     log = proc.stdout + proc.stderr

@@ -15,6 +15,7 @@ from tinyrig.benchmarks import BENCHMARKS, UnknownBenchmarkError, expand_benchma
 from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
 from tinyrig.boards.schema import CORES
 from tinyrig.cli.exits import Exit
+from tinyrig.cli.interrupts import InterruptibleGroup
 from tinyrig.hil.modes.registry import mode_names
 from tinyrig.cli.output import format_option, make_console, print_table
 from tinyrig.hil.results.tables import Column, TableData, emulation_note, results_table, summary_table
@@ -50,7 +51,7 @@ def _benchmarks(spec: str):
     return chosen
 
 
-@click.group()
+@click.group(cls=InterruptibleGroup)
 @click.version_option(tinyrig.__version__, prog_name="tinyrig")
 def main() -> None:
     """tinyrig: MLPerf Tiny firmware generator and hardware-in-the-loop bench."""
@@ -201,7 +202,7 @@ def models_list(models_dir) -> None:
 def inspect_cmd(model: Path, as_json: bool) -> None:
     """Operator table, MACs, weights and planned arena of a .tflite model."""
     from tinyrig.codegen.errors import ModelError
-    from tinyrig.codegen.inspect import inspect_model, render_text, report_to_json
+    from tinyrig.codegen.inspect import inspect_model, render_text, report_to_json, why_not_compiled
 
     try:
         report = inspect_model(model)
@@ -211,8 +212,9 @@ def inspect_cmd(model: Path, as_json: bool) -> None:
         click.echo(json.dumps(report_to_json(report), indent=2))
     else:
         click.echo(render_text(report))
-    if not report.all_supported:
-        sys.exit(1)
+    reason = why_not_compiled(report)
+    if reason:  # the table shows every row; the status and this line are for scripts, as generate's
+        _fail(f"{model}: cannot be compiled: {reason}", Exit.MODEL)
 
 
 # -- generate / build -------------------------------------------------------------------------
@@ -241,6 +243,8 @@ def generate_cmd(board, model, benchmark, out, scripts_for) -> None:
 
     b = _board(board)
     bench = _benchmark_for_model(model, benchmark)
+    if scripts_for == "renode":  # a board Renode cannot run is refused before the project is written
+        _renode_scripts_possible(b)
     try:
         project = render_project(b, bench, model, out)
     except (ModelError, ValueError) as exc:
@@ -262,6 +266,19 @@ def generate_cmd(board, model, benchmark, out, scripts_for) -> None:
     console.print(f"  build: tinyrig build --project {for_rich(project.directory)}")
 
 
+def _renode_scripts_possible(board) -> None:
+    """What write_renode_files needs of the board (its platform, console UART, pin port), checked
+    without writing: one line and status 2, nothing generated."""
+    from tinyrig.renode.scripts import RenodeScriptError, pin_port, platform_for, uart_peripheral
+
+    try:
+        platform_for(board)
+        uart_peripheral(board)
+        pin_port(board)
+    except RenodeScriptError as exc:
+        _fail(str(exc))
+
+
 @main.command("export")
 @click.option("--model", "model", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--core", required=True, type=click.Choice([*CORES, "reference"]),
@@ -276,8 +293,11 @@ def export_cmd(model, core, benchmark, out) -> None:
     bench = _benchmark_for_model(model, benchmark)
     try:
         exported = export_library(model, bench, core, out)
-    except (ModelError, ValueError) as exc:
-        _fail(str(exc) if str(model) in str(exc) or str(out) in str(exc) else f"{model}: {exc}", 1)
+    except (ModelError, ValueError) as exc:  # the same status as generate's: a model tinyrig cannot compile
+        _fail(str(exc) if str(model) in str(exc) or str(out) in str(exc) else f"{model}: {exc}", Exit.MODEL)
+    except OSError as exc:
+        _fail(f"--out {out}: cannot write the library there: {exc.strerror or exc}"
+              + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(out) else ""))
     console.print(f"exported {bench.id} for {core} in {exported.directory} ({len(exported.files)} files)")
     console.print(f"  arena {exported.arena_bytes} B, weights {exported.weight_bytes} B, {exported.total_macs:,} MACs")
     console.print(f"  port: {exported.directory / 'include' / 'tinyrig_port.h'}; how to: {exported.directory / 'README.md'}")
@@ -577,6 +597,7 @@ def _resume(resume_dir: Path, overrides: dict):
         options = RunOptions.from_record(session.results.options)
     except (OSError, ValueError, TypeError, AttributeError, BoardError, UnknownBenchmarkError) as exc:
         _fail(f"cannot resume {resume_dir}: {exc}", Exit.SESSION)
+    _check_models_unchanged(resume_dir, session, options)
     given = {name: value for name, value in overrides.items()
              if ctx.get_parameter_source("no_record" if name == "record" else name) == ParameterSource.COMMANDLINE}
     if "db" in given:
@@ -586,6 +607,26 @@ def _resume(resume_dir: Path, overrides: dict):
         session.results.options = options.to_record()  # the next resume uses the new port too
         session.note(f"resumed with {', '.join(f'{k}={v}' for k, v in given.items())}")
     return session, options
+
+
+def _check_models_unchanged(resume_dir: Path, session, options) -> None:
+    """Before anything builds: every model a benchmark's saved figures were measured with is still the
+    file --models holds (hil/run/resume_check.py says why). A model that is gone is left to the run,
+    which names it for its benchmark."""
+    from tinyrig.codegen.errors import ModelError
+    from tinyrig.hil.run.resume_check import FirmwareChangedError, check_model_unchanged
+    from tinyrig.models import ModelNotFoundError, find_model
+
+    for benchmark in options.benchmarks:
+        entry = session.results.benchmarks.get(benchmark.id)
+        if entry is None or entry.status == "complete":
+            continue  # a finished benchmark is not measured again
+        try:
+            check_model_unchanged(benchmark.id, entry, find_model(benchmark.id, options.models_dir))
+        except (ModelNotFoundError, ModelError, OSError):
+            continue
+        except FirmwareChangedError as exc:
+            _fail(f"cannot resume {resume_dir}: {exc}", Exit.SESSION)
 
 
 def _storable_db(db, no_record: bool):

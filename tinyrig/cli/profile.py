@@ -13,6 +13,7 @@ import click
 
 from tinyrig.benchmarks import UnknownBenchmarkError, get_benchmark
 from tinyrig.boards import DEFAULT_BOARD, BoardError, load_board
+from tinyrig.cli.exits import Exit
 from tinyrig.terminal import first_line, printable
 from tinyrig.cli.output import format_option, make_console, print_table
 from tinyrig.hil.results.tables import Column, TableData
@@ -34,6 +35,8 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
     """Instructions per layer of one inference, exact under QEMU -icount; under QEMU also estimated
     cycles, CPI and each layer's share of the cycles (docs/cycle-model.md), or with --predict the
     same as a real MCU would spend them."""
+    from tinyrig.build.pio import BuildError
+    from tinyrig.codegen.errors import ModelError
     from tinyrig.hil.run.predict import firmware_for
     from tinyrig.hil.run.profile import ProfileError, profile_benchmark
     from tinyrig.hil.targets.base import TargetError
@@ -65,9 +68,14 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
     try:
         report = profile_benchmark(target, benchmark, model, cycles=not no_cycles, timing=timing,
                                    code_for=firmware_for(target, mcu))
+    except ModelError as exc:  # the model file under --models: read before anything builds
+        text = str(exc) if str(model) in str(exc) else f"{model}: {exc}"
+        click.echo(f"error: {printable(first_line(text))}", err=True)
+        sys.exit(int(Exit.MODEL))
     except (ProfileError, RuntimeError, OSError) as exc:
         click.echo(f"error: {printable(first_line(str(exc)))}", err=True)
-        sys.exit(1)
+        # The statuses `tinyrig build` and `run` give: a firmware that does not build is not a failed profile.
+        sys.exit(int(Exit.BUILD if isinstance(exc, BuildError) else Exit.FAILED))
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return

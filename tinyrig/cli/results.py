@@ -67,22 +67,23 @@ def parse_when(text: str | None, *, end: bool = False) -> datetime | None:
 @click.option("--no-git", is_flag=True, help="Do not look up the current folder's git revision.")
 def record_cmd(session_dirs, db, git_revision, no_git) -> None:
     """Record finished session folders into the results database (idempotent)."""
-    from tinyrig.hil.results.db import ResultsDBError
+    from tinyrig.hil.results.db import ResultsDBError, SessionNotRecordable
 
     database = _open_db(db, must_exist=False)
-    failed = 0
+    failed: list[ResultsDBError] = []
     with database:
         for directory in session_dirs:
             try:
                 r = database.record(directory, git_revision_=git_revision, detect_git=not no_git)
             except ResultsDBError as exc:
-                failed += 1
+                failed.append(exc)
                 err_console.print(f"[bold red]error:[/] {for_rich(exc)}")
                 continue
             console.print(f"{r.action:10} {for_rich(r.session_id)} ({r.benchmarks} benchmarks, {r.samples} samples) "
                           f"-> {for_rich(r.db)}")
-    if failed:
-        sys.exit(int(Exit.DATABASE))
+    if failed:  # the database's status if it failed once; else every failure was a session folder's
+        sessions_only = all(isinstance(exc, SessionNotRecordable) for exc in failed)
+        sys.exit(int(Exit.SESSION if sessions_only else Exit.DATABASE))
 
 
 # -- history ------------------------------------------------------------------------------------

@@ -68,7 +68,9 @@ env.Append(
         "--specs=nosys.specs",
         "-Wl,--gc-sections",
         "-Wl,--print-memory-usage",
-        "-Wl,-Map," + join("$BUILD_DIR", "${PROGNAME}.map"),
+        # Quoted: SCons splits an expanded $BUILD_DIR at spaces unless the value sits inside
+        # quotes, and a project folder or cache under "My Projects" is a normal place to build.
+        '-Wl,-Map="%s"' % join("$BUILD_DIR", "${PROGNAME}.map"),
     ],
     LIBS=["c", "m", "gcc"],
 )
