@@ -25,7 +25,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Tag, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, NonNegativeFloat, NonNegativeInt, Tag, ValidationError
 
 SCHEMA_VERSION = 2
 RESULTS_FILE = "results.json"
@@ -79,12 +79,12 @@ class PredictionRecord(Record):
     board: str
     clock_hz: int
     flash_wait_states: int
-    cycles: int
-    zero_wait_cycles: int
-    fetch_stall_cycles: int
+    cycles: NonNegativeInt
+    zero_wait_cycles: NonNegativeInt
+    fetch_stall_cycles: NonNegativeInt
     cycle_model: str
-    latency_ms: float
-    zero_wait_latency_ms: float
+    latency_ms: NonNegativeFloat
+    zero_wait_latency_ms: NonNegativeFloat
     other_reading: str | None = None  # e.g. "prefetched lines not cached": the board's other cache reading
     other_reading_cycles: int | None = None
     other_reading_latency_ms: float | None = None
@@ -120,11 +120,13 @@ class PerformanceWindow(Record):
     warmup: int
     lap_us: list[int]  # the window's start and end `m-lap-us`
     latency_us: float
-    ticks: int | None = None
+    # Counts, never negative: a file that says otherwise is refused when read (compare would print
+    # absurd ratios from it).
+    ticks: NonNegativeInt | None = None
     timer_hz: int | None = None
-    instructions: float | None = None  # per inference, emulation only
+    instructions: NonNegativeFloat | None = None  # per inference, emulation only
     instructions_source: Literal["markers", "timer"] | None = None
-    estimated_cycles: float | None = None  # per inference, QEMU with a cycle model
+    estimated_cycles: NonNegativeFloat | None = None  # per inference, QEMU with a cycle model
     cycle_split: dict[str, float] | None = None  # per inference: load_store, multiply, branch, fetch, other
     scores: list[str] = []
     expected_scores: list[str] | None = None
@@ -157,15 +159,15 @@ class PerformanceSummary(Record):
     windows: int
     median_latency_us: float
     throughput_ips: float
-    median_instructions: float | None = None
-    instructions_per_mac: float | None = None
+    median_instructions: NonNegativeFloat | None = None
+    instructions_per_mac: NonNegativeFloat | None = None
     valid: bool
     validity: PerformanceValidity
     scores_match_reference: bool | None = None
     # With a cycle model (docs/cycle-model.md): estimated, not measured.
-    median_estimated_cycles: float | None = None
-    estimated_cycles_per_mac: float | None = None
-    estimated_latency_us: float | None = None  # median estimated cycles at `estimated_clock_hz`
+    median_estimated_cycles: NonNegativeFloat | None = None
+    estimated_cycles_per_mac: NonNegativeFloat | None = None
+    estimated_latency_us: NonNegativeFloat | None = None  # median estimated cycles at `estimated_clock_hz`
     estimated_clock_hz: int | None = None
     cycle_model: str | None = None  # whose timing, e.g. "cortex-m4 timed as qemu-mps2-an386 at 25 MHz, 0 wait states"
 
@@ -344,8 +346,8 @@ class LayerRecord(Record):
 
     index: int
     op: str
-    instructions: float
-    macs: int | None = None
+    instructions: NonNegativeFloat
+    macs: NonNegativeInt | None = None
     kernel: str | None = None
 
 

@@ -224,3 +224,19 @@ def test_compare_last_without_a_baseline(tmp_path):
     # Two folders and a --db that does not exist: the gate still runs; only the verdict is not stored.
     other = runner.invoke(cli, ["compare", str(PERF_SESSION), str(PERF_SESSION), "--db", str(tmp_path / "none.db")])
     assert other.exit_code == 0 and "verdict not stored" in other.output
+
+
+def test_a_negative_count_is_refused_when_read(tmp_path):
+    """A results.json whose counts are negative (hand-edited, or written by a broken tool) is not a
+    session compare measures against: before, compare printed ratios of the absurd figures."""
+    perf = load(PERF_SESSION)
+    bench = next(iter(perf["benchmarks"]))
+    broken = copy.deepcopy(perf)
+    broken["benchmarks"][bench]["windows"][0]["instructions"] = -1.0
+    cand = write_session(tmp_path, "cand", broken)
+    result = CliRunner().invoke(cli, ["compare", str(PERF_SESSION), str(cand)])
+    assert result.exit_code == 6, result.output  # a session folder that cannot be read
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert f"benchmarks.{bench}.windows.0.instructions" in lines[0]
+    assert "greater than or equal to 0" in lines[0]
