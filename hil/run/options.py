@@ -12,7 +12,7 @@ from tinyrig.hil.modes.base import ModeSettings
 from tinyrig.hil.modes.performance import WINDOWS
 from tinyrig.hil.results.schema import RunOptionsRecord
 from tinyrig.hil.targets.base import Target, TargetSettings
-from tinyrig.hil.targets.cycle_model import CycleModel, CycleModelError, cycle_model_for, has_core_timing
+from tinyrig.hil.targets.cycle_model import CycleModel, CycleModelError, cycle_model_for, has_core_timing, timed_cores
 from tinyrig.hil.targets.registry import choose_target
 
 
@@ -70,6 +70,15 @@ class RunOptions:
         if not has_core_timing(self.board.core):
             return None  # instructions only, as under --no-cycles (a core the cycle model has no data for)
         return cycle_model_for(self.board)
+
+    def untimed_core_note(self) -> str | None:
+        """The line that says why a run that would have est. cycles has none: the board's core has no
+        timing data (a vendor's Cortex-M3 board), so only instructions are counted."""
+        if (not self.cycles or self.mode == "accuracy" or self.target_class.kind != "qemu"
+                or has_core_timing(self.board.core)):
+            return None
+        return (f"note: no est. cycles: the cycle model has no timing data for the {self.board.core} "
+                f"(it has {', '.join(timed_cores())}; docs/cycle-model.md); instructions are counted as usual")
 
     def prediction_model(self) -> CycleModel | None:
         """`--predict BOARD`: the same core's timing with BOARD's clock, wait states and flash

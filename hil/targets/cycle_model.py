@@ -65,11 +65,16 @@ def has_core_timing(core: str, cores_dir: Path = CORES_DIR) -> bool:
     return (Path(cores_dir) / f"{core}.toml").is_file()
 
 
+def timed_cores(cores_dir: Path = CORES_DIR) -> list[str]:
+    """The cores the cycle model has timing data for, e.g. ['cortex-m33', 'cortex-m4', ...]."""
+    return sorted(p.stem for p in Path(cores_dir).glob("*.toml"))
+
+
 def _read_core_file(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        timed = ", ".join(sorted(p.stem for p in path.parent.glob("*.toml")))
+        timed = ", ".join(timed_cores(path.parent))
         raise CycleModelError(f"{path.stem}: the cycle model has no timing data for this core (it has: {timed}; "
                               f"no {path})") from None
     except tomllib.TOMLDecodeError as exc:

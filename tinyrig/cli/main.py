@@ -524,6 +524,9 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
                   + (f" ({exc.filename})" if exc.filename else "") + "; give --sessions a writable folder",
                   Exit.SESSION)
         console.print(f"session {for_rich(session.directory)}")
+        untimed = options.untimed_core_note()
+        if untimed:
+            console.print(for_rich(untimed))
 
     from tinyrig.hil.run.signals import terminate_as_interrupt
 

@@ -40,6 +40,9 @@ def test_run_counts_instructions(mode, m3_board, tmp_path, models_dir):
     result = tinyrig_cli("run", "--board", m3_board, "--benchmark", "kws01", "--mode", mode, "--models", models_dir,
                          "--sessions", tmp_path / "s", "--no-record")
     assert_ok(result, "complete")
+    if mode == "performance":  # why the est. cycles columns are missing, said once
+        assert_ok(result, "no est. cycles: the cycle model has no timing data for the cortex-m3 (it has cortex-m33, "
+                          "cortex-m4, cortex-m55, cortex-m7")
     (folder,) = (tmp_path / "s").iterdir()
     kws = json.loads((folder / "results.json").read_text())["benchmarks"]["kws01"]
     if mode == "energy":
