@@ -8,6 +8,12 @@ class ModelError(ValueError):
     """Anything wrong with a model: unreadable or unsupported."""
 
 
+def naming_model(model, error: Exception) -> str:
+    """The error's message with the model file named, unless the message names it already (the
+    reader names the tensor or operator; a command's one line also needs the file)."""
+    return str(error) if str(model) in str(error) else f"{model}: {error}"
+
+
 class ModelFormatError(ModelError):
     """The input is not a readable .tflite flatbuffer (truncated, corrupt, wrong file)."""
 

@@ -21,7 +21,7 @@ import tinyrig
 from tinyrig.benchmarks import Benchmark
 from tinyrig.boards import Board
 from tinyrig.build.pio import BuildError, BuildResult, build_project
-from tinyrig.codegen.errors import ModelError
+from tinyrig.codegen.errors import ModelError, naming_model
 from tinyrig.codegen.firmware import STACK_BYTES, FirmwareProject, render_project
 from tinyrig.codegen.tflite_reader import read_model_bytes
 from tinyrig.paths import cache_dir
@@ -128,7 +128,7 @@ def _prepare(board: Board, benchmark: Benchmark, model: Path, model_bytes: bytes
         try:
             project = render_project(board, benchmark, Path(model), directory, kernels=kernels, code_for=code_for)
         except ModelError as exc:  # the reader names the tensor; a run's session needs the file too
-            raise ModelError(str(exc) if str(model) in str(exc) else f"{model}: {exc}") from None
+            raise ModelError(naming_model(model, exc)) from None
     try:
         build = _build(board, directory, env_name)
     except BuildError as exc:

@@ -238,7 +238,7 @@ def _benchmark_for_model(model: Path, benchmark: str | None):
               help="renode: also write the .resc and .robot files for the board's Renode platform.")
 def generate_cmd(board, model, benchmark, out, scripts_for) -> None:
     """Render the PlatformIO firmware project for a board and a model."""
-    from tinyrig.codegen.errors import ModelError
+    from tinyrig.codegen.errors import ModelError, naming_model
     from tinyrig.codegen.firmware import render_project
 
     b = _board(board)
@@ -248,7 +248,7 @@ def generate_cmd(board, model, benchmark, out, scripts_for) -> None:
     try:
         project = render_project(b, bench, model, out)
     except (ModelError, ValueError) as exc:
-        _fail(str(exc) if str(model) in str(exc) else f"{model}: {exc}", Exit.MODEL)
+        _fail(naming_model(model, exc), Exit.MODEL)
     except OSError as exc:
         _fail(f"--out {out}: cannot write the project there: {exc.strerror or exc}"
               + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(out) else ""))
@@ -287,14 +287,14 @@ def _renode_scripts_possible(board) -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 def export_cmd(model, core, benchmark, out) -> None:
     """Write the model and the MLPerf Tiny API shim as a library for your own SDK (CMake, PlatformIO, Zephyr)."""
-    from tinyrig.codegen.errors import ModelError
+    from tinyrig.codegen.errors import ModelError, naming_model
     from tinyrig.codegen.export import export_library
 
     bench = _benchmark_for_model(model, benchmark)
     try:
         exported = export_library(model, bench, core, out)
     except (ModelError, ValueError) as exc:  # the same status as generate's: a model tinyrig cannot compile
-        _fail(str(exc) if str(model) in str(exc) or str(out) in str(exc) else f"{model}: {exc}", Exit.MODEL)
+        _fail(str(exc) if str(out) in str(exc) else naming_model(model, exc), Exit.MODEL)
     except OSError as exc:
         _fail(f"--out {out}: cannot write the library there: {exc.strerror or exc}"
               + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(out) else ""))

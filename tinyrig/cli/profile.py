@@ -36,7 +36,7 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
     cycles, CPI and each layer's share of the cycles (docs/cycle-model.md), or with --predict the
     same as a real MCU would spend them."""
     from tinyrig.build.pio import BuildError
-    from tinyrig.codegen.errors import ModelError
+    from tinyrig.codegen.errors import ModelError, naming_model
     from tinyrig.hil.run.predict import firmware_for
     from tinyrig.hil.run.profile import ProfileError, profile_benchmark
     from tinyrig.hil.targets.base import TargetError
@@ -69,8 +69,7 @@ def profile(board: str, benchmark_id: str, models_dir: Path | None, as_json: boo
         report = profile_benchmark(target, benchmark, model, cycles=not no_cycles, timing=timing,
                                    code_for=firmware_for(target, mcu))
     except ModelError as exc:  # the model file under --models: read before anything builds
-        text = str(exc) if str(model) in str(exc) else f"{model}: {exc}"
-        click.echo(f"error: {printable(first_line(text))}", err=True)
+        click.echo(f"error: {printable(first_line(naming_model(model, exc)))}", err=True)
         sys.exit(int(Exit.MODEL))
     except (ProfileError, RuntimeError, OSError) as exc:
         click.echo(f"error: {printable(first_line(str(exc)))}", err=True)
