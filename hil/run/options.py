@@ -65,17 +65,19 @@ class RunOptions:
         timestamp pin to carry the window markers; None elsewhere (Renode and hardware have no plugin)
         and in accuracy mode, which times nothing: charging every instruction slowed its emulator by
         about a third."""
-        if not self.cycles or self.mode == "accuracy" or self.target_class.kind != "qemu" or self.board.timestamp_pin.driver == "none":
-            return None
-        if not has_core_timing(self.board.core):
-            return None  # instructions only, as under --no-cycles (a core the cycle model has no data for)
+        if not self._times_cycles() or not has_core_timing(self.board.core):
+            return None  # instructions only (with a core the cycle model has no data for, as under --no-cycles)
         return cycle_model_for(self.board)
+
+    def _times_cycles(self) -> bool:
+        """Whether this run would carry est. cycles, given timing data for its core."""
+        return (self.cycles and self.mode != "accuracy" and self.target_class.kind == "qemu"
+                and self.board.timestamp_pin.driver != "none")
 
     def untimed_core_note(self) -> str | None:
         """The line that says why a run that would have est. cycles has none: the board's core has no
         timing data (a vendor's Cortex-M3 board), so only instructions are counted."""
-        if (not self.cycles or self.mode == "accuracy" or self.target_class.kind != "qemu"
-                or has_core_timing(self.board.core)):
+        if not self._times_cycles() or has_core_timing(self.board.core):
             return None
         return (f"note: no est. cycles: the cycle model has no timing data for the {self.board.core} "
                 f"(it has {', '.join(timed_cores())}; docs/cycle-model.md); instructions are counted as usual")
