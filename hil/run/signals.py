@@ -14,6 +14,11 @@ def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt("SIGTERM")
 
 
+def by_sigterm(interrupt: KeyboardInterrupt) -> bool:
+    """Whether the interrupt is SIGTERM's (raised by terminate_as_interrupt), not Ctrl-C's."""
+    return interrupt.args == ("SIGTERM",)
+
+
 @contextmanager
 def terminate_as_interrupt():
     """Inside the block, SIGTERM raises KeyboardInterrupt("SIGTERM") in the main thread."""

@@ -14,7 +14,12 @@ import sys
 import click
 
 from tinyrig.cli.exits import Exit
-from tinyrig.hil.run.signals import terminate_as_interrupt
+from tinyrig.hil.run.signals import by_sigterm, terminate_as_interrupt
+
+
+def interrupt_status(interrupt: KeyboardInterrupt) -> Exit:
+    """130 for Ctrl-C, 143 for SIGTERM."""
+    return Exit.TERMINATED if by_sigterm(interrupt) else Exit.INTERRUPTED
 
 
 class InterruptibleGroup(click.Group):
@@ -25,8 +30,7 @@ class InterruptibleGroup(click.Group):
             try:
                 return super().invoke(ctx)
             except KeyboardInterrupt as exc:
-                terminated = exc.args == ("SIGTERM",)
                 command = " ".join(filter(None, ["tinyrig", ctx.invoked_subcommand]))
-                click.echo(f"{'terminated (SIGTERM)' if terminated else 'interrupted (Ctrl-C)'}: {command} "
+                click.echo(f"{'terminated (SIGTERM)' if by_sigterm(exc) else 'interrupted (Ctrl-C)'}: {command} "
                            "stopped; the processes it had started were stopped with it", err=True)
-                sys.exit(int(Exit.TERMINATED if terminated else Exit.INTERRUPTED))
+                sys.exit(int(interrupt_status(exc)))

@@ -15,7 +15,7 @@ from tinyrig.benchmarks import BENCHMARKS, UnknownBenchmarkError, expand_benchma
 from tinyrig.boards import DEFAULT_BOARD, BoardError, all_boards, load_board
 from tinyrig.boards.schema import CORES
 from tinyrig.cli.exits import Exit
-from tinyrig.cli.interrupts import InterruptibleGroup
+from tinyrig.cli.interrupts import InterruptibleGroup, interrupt_status
 from tinyrig.hil.modes.registry import mode_names
 from tinyrig.cli.output import format_option, make_console, print_table
 from tinyrig.hil.results.tables import Column, TableData, emulation_note, results_table, summary_table
@@ -528,17 +528,17 @@ def run_cmd(board, benchmark_spec, mode, target, probe, port, no_flash, power_mo
         if untimed:
             console.print(for_rich(untimed))
 
-    from tinyrig.hil.run.signals import terminate_as_interrupt
+    from tinyrig.hil.run.signals import by_sigterm
 
-    try:
-        with RunDisplay(console, err_console) as display, terminate_as_interrupt():
+    try:  # SIGTERM arrives as KeyboardInterrupt here too (InterruptibleGroup)
+        with RunDisplay(console, err_console) as display:
             ok = run_session(session, options, display.callbacks())
     except KeyboardInterrupt as exc:
         session.finish("interrupted")
-        err_console.print(f"{'terminated' if exc.args == ('SIGTERM',) else 'interrupted'}; everything measured so "
+        err_console.print(f"{'terminated' if by_sigterm(exc) else 'interrupted'}; everything measured so "
                           f"far is in {for_rich(session.directory)}; continue with: tinyrig run --resume "
                           f"{for_rich(session.directory)}")
-        sys.exit(int(Exit.TERMINATED if exc.args == ("SIGTERM",) else Exit.INTERRUPTED))
+        sys.exit(int(interrupt_status(exc)))
     finally:
         session.close()
     recorded_ok = _record(session, options)
